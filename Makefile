@@ -1,0 +1,53 @@
+# The vocabulary of the project. Every target sets up what it needs (the venv) by itself.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+REGION ?= ap-southeast-1
+PYTEST_ARGS ?=
+
+.PHONY: venv run test unit integration e2e lint fmt package bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/lock.txt
+	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "pip<26.3"
+	$(BIN)/python -m pip install -q -r requirements/dev.txt -c requirements/lock.txt
+	touch $(STAMP)
+
+## Start the whole system locally on moto's server (Ctrl-C stops everything).
+run: venv
+	$(BIN)/python -m devstack run
+
+## Every test: lint, unit, integration (moto), end-to-end (the running local stack), packaging.
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: venv
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+e2e: venv
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Build the CloudFormation/SAM template and artifacts for one stage in one region.
+package: venv
+	$(BIN)/python -m infra.package --stage $(STAGE) --region $(REGION)
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Chairside's domain, shared by the Chalice API and the `functions/` workers."""

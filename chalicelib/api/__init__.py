@@ -1,0 +1,21 @@
+"""Chalice blueprints: parse the request, call one service, shape the response."""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+from chalicelib.settings import local_dir_from_env
+
+
+def register(app: Chalice) -> None:
+    from chalicelib.api.health import health
+    from chalicelib.api.members import members
+    from chalicelib.api.webhooks import webhooks
+
+    app.register_blueprint(health)
+    app.register_blueprint(webhooks)
+    app.register_blueprint(members)
+    if local_dir_from_env() is not None:
+        from chalicelib.api.local import local
+
+        app.register_blueprint(local)

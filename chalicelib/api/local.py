@@ -1,0 +1,30 @@
+"""Routes that exist only in the local stack (registered when CHAIRSIDE_LOCAL_DIR is set)."""
+
+from chalice import Blueprint
+
+from chalicelib.api.responses import handled
+from chalicelib.bootstrap import container
+from chalicelib.services import local_controls
+
+local = Blueprint(__name__)
+
+
+@local.route("/v1/_local/clock", methods=["GET"])
+@handled
+def get_clock():
+    return {"now": container().clock.now().isoformat()}
+
+
+@local.route("/v1/_local/clock", methods=["POST"], content_types=["application/json", "text/plain"])
+@handled
+def advance_clock():
+    body = local_controls.decode(local.current_request.raw_body)
+    return {"now": local_controls.advance_clock(container().clock, body).isoformat()}
+
+
+@local.route("/v1/_local/faults", methods=["POST"], content_types=["application/json", "text/plain"])
+@handled
+def inject_faults():
+    body = local_controls.decode(local.current_request.raw_body)
+    return {"faults": local_controls.inject_faults(container().settings.local_dir, body)}
+

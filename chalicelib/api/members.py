@@ -1,0 +1,16 @@
+from chalice import Blueprint
+
+from chalicelib.api.responses import handled
+from chalicelib.bootstrap import container
+
+members = Blueprint(__name__)
+
+
+@members.route("/v1/stores/{store_id}/members/{member_id}/messages", methods=["GET"])
+@handled
+def member_messages(store_id: str, member_id: str):
+    request = members.current_request
+    params = request.query_params or {}
+    return container().message_history.member_messages(
+        request.headers.get("authorization"), store_id, member_id, params.get("limit"), params.get("cursor")
+    )

@@ -1,0 +1,2 @@
+"""Channel adapters: one per way of reaching a member. Each raises TransientSendError or
+PermanentSendError so the delivery service can retry, fall back or dead-letter."""

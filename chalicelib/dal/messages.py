@@ -1,0 +1,108 @@
+"""Conversation messages: one partition per (store, member), newest first by sort key.
+
+An outbound journey message doubles as its own delivery claim: the worker creates it `queued` with a
+short wall-clock lease before calling a provider, so a redelivered step finds it and never sends
+twice, and a worker that died mid-send leaves a lease that expires and lets a retry take over.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from chalicelib.dal.bookings import _is_conditional_failure
+from chalicelib.dal.models import MessageItem
+from chalicelib.errors import ValidationFailed
+
+MAX_PAGE = 100
+
+
+class Claim(Enum):
+    CLAIMED = "claimed"
+    DONE = "done"  # sent or failed before: a duplicate delivery
+    BUSY = "busy"  # another worker holds a live lease
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[MessageItem]
+    next_cursor: str | None
+
+
+class MessageRepository:
+    def claim(self, message: MessageItem, lease_until: int, wall_now: int) -> Claim:
+        message.status = "queued"
+        message.lease_until = lease_until
+        condition = MessageItem.pk.does_not_exist() | (
+            (MessageItem.status == "queued") & (MessageItem.lease_until < wall_now)
+        )
+        try:
+            message.save(condition=condition)
+            return Claim.CLAIMED
+        except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
+            if not _is_conditional_failure(exc):
+                raise
+        existing = MessageItem.get(message.pk, message.sk, consistent_read=True)
+        return Claim.BUSY if existing.status == "queued" else Claim.DONE
+
+    def finish(self, message: MessageItem, *, status: str, at: datetime, channel: str | None,
+               provider_message_id: str | None = None, error: str | None = None) -> None:
+        message.update(
+            actions=[
+                MessageItem.status.set(status),
+                MessageItem.updated_at.set(at),
+                MessageItem.channel.set(channel),
+                MessageItem.provider_message_id.set(provider_message_id),
+                MessageItem.error.set(error),
+                MessageItem.lease_until.set(0),
+                MessageItem.attempts.add(1),
+            ]
+        )
+
+    def release(self, message: MessageItem, error: str, at: datetime) -> None:
+        """Give up the lease after a transient failure so the retry can claim it at once."""
+        message.update(
+            actions=[
+                MessageItem.lease_until.set(0),
+                MessageItem.error.set(error),
+                MessageItem.updated_at.set(at),
+                MessageItem.attempts.add(1),
+            ]
+        )
+
+    def page(self, store_id: str, member_id: str, limit: int, cursor: str | None) -> Page:
+        start_key = decode_cursor(cursor, store_id, member_id) if cursor else None
+        results = MessageItem.query(
+            MessageItem.pk_for(store_id, member_id),
+            MessageItem.sk.startswith("MSG#"),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        )
+        items = list(results)
+        last = results.last_evaluated_key
+        next_cursor = encode_cursor(last["sk"]["S"]) if last and len(items) == limit else None
+        return Page(items, next_cursor)
+
+
+def encode_cursor(sk: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": sk}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, store_id: str, member_id: str) -> dict:
+    invalid = ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned"})
+    if len(cursor) > 512:
+        raise invalid
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        sk = data["sk"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise invalid from None
+    if not isinstance(sk, str) or not sk.startswith("MSG#"):
+        raise invalid
+    return {"pk": {"S": MessageItem.pk_for(store_id, member_id)}, "sk": {"S": sk}}

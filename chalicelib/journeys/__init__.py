@@ -1,0 +1,1 @@
+"""Booking journeys: the messages a member receives around a booking, and how they are rendered."""

@@ -1,0 +1,208 @@
+"""Turn a booking's state into the journey steps still to come, at store-local times.
+
+Pure functions over data (journeys.toml plus chain and store overrides): no AWS, no clock of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ACTIVE_STATUSES = ("booked", "confirmed")
+_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<n>\d{1,3})(?P<unit>[mhd])(?:@(?P<hh>\d{2}):(?P<mm>\d{2}))?$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    kind: str
+    when: str
+    anchor: str = "start"
+    offset: str = "0"
+    send_if: tuple[str, ...] = ACTIVE_STATUSES
+    categories: tuple[str, ...] = ()
+    quiet_exempt: bool = False
+    before_start: bool = False
+    min_lead: str | None = None
+    mark_status: str | None = None
+    skip_if_feedback: tuple[str, ...] = ()
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> StepSpec:
+        values = dict(data)
+        for key in ("send_if", "categories", "skip_if_feedback"):
+            if key in values:
+                values[key] = tuple(values[key])
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known - {"enabled"}
+        if unknown:
+            raise ValueError(f"journey step {data.get('kind')}: unknown keys {sorted(unknown)}")
+        values.pop("enabled", None)
+        spec = cls(**values)
+        parse_offset(spec.offset)  # fail at load time, not at send time
+        return spec
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time = time(21, 0)
+    end: time = time(9, 0)
+
+    @classmethod
+    def from_data(cls, data: dict[str, str] | None) -> QuietHours:
+        if not data:
+            return cls()
+        return cls(start=time.fromisoformat(data["start"]), end=time.fromisoformat(data["end"]))
+
+    def contains(self, local: time) -> bool:
+        if self.start > self.end:  # spans midnight, e.g. 21:00-09:00
+            return local >= self.start or local < self.end
+        return self.start <= local < self.end
+
+
+@dataclass(frozen=True)
+class Journey:
+    steps: tuple[StepSpec, ...]
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+
+    def spec_for(self, kind: str, when: str | None = None) -> StepSpec | None:
+        for spec in self.steps:
+            if spec.kind == kind and (when is None or spec.when == when):
+                return spec
+        return None
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """What the planner needs to know about a booking."""
+
+    status: str
+    start: datetime  # aware
+    duration_minutes: int
+    category: str
+    booked_at: datetime  # aware: when Chairside first learned of the booking
+    timezone: str
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    kind: str
+    when: str
+    due_at: datetime  # aware, UTC
+
+    def local_due(self, timezone: str) -> datetime:
+        return self.due_at.astimezone(ZoneInfo(timezone))
+
+
+@cache
+def _base_data() -> dict[str, Any]:
+    return tomllib.loads((Path(__file__).parent / "journeys.toml").read_text(encoding="utf-8"))
+
+
+def load_journey(*overrides: dict[str, Any] | None) -> Journey:
+    """The base journey with chain and then store overrides applied, later ones winning.
+
+    An override is `{"quiet_hours": {...}, "steps": {"<kind>": {<step keys>} | {"enabled": false}}}`.
+    """
+    data = _base_data()
+    steps = [dict(step) for step in data["step"]]
+    quiet = dict(data.get("quiet_hours") or {})
+    for override in overrides:
+        if not override:
+            continue
+        quiet.update(override.get("quiet_hours") or {})
+        for kind, change in (override.get("steps") or {}).items():
+            for step in steps:
+                if step["kind"] == kind:
+                    step.update(change)
+    enabled = [s for s in steps if s.get("enabled", True)]
+    return Journey(tuple(StepSpec.from_data(s) for s in enabled), QuietHours.from_data(quiet))
+
+
+def parse_offset(offset: str) -> tuple[timedelta, time | None]:
+    """"-1d@10:00" -> (-1 day, 10:00); "+30m" -> (30 minutes, None); "0" -> (0, None)."""
+    if offset in ("0", "", "+0", "-0"):
+        return timedelta(0), None
+    match = _OFFSET.match(offset)
+    if not match:
+        raise ValueError(f"bad journey offset {offset!r}")
+    delta = timedelta(**{_UNITS[match["unit"]]: int(match["n"])})
+    if match["sign"] == "-":
+        delta = -delta
+    at = time(int(match["hh"]), int(match["mm"])) if match["hh"] else None
+    if at is not None and match["unit"] != "d":
+        raise ValueError(f"journey offset {offset!r}: '@HH:MM' needs a day offset")
+    return delta, at
+
+
+def _local(moment: datetime, tz: ZoneInfo, on_day: datetime, at: time) -> datetime:
+    """`at` o'clock store-local on the local date of `on_day`; DST gaps resolve forward."""
+    naive = datetime.combine(on_day.astimezone(tz).date(), at)
+    aware = naive.replace(tzinfo=tz)
+    # Round-trip through UTC so a non-existent local time (spring forward) lands on a real instant.
+    return aware.astimezone(UTC).astimezone(tz)
+
+
+def due_time(spec: StepSpec, anchor: datetime, tz: ZoneInfo) -> datetime:
+    delta, at = parse_offset(spec.offset)
+    if at is None:
+        return anchor + delta
+    return _local(anchor, tz, anchor.astimezone(tz) + delta, at)
+
+
+def out_of_quiet_hours(moment: datetime, quiet: QuietHours, tz: ZoneInfo) -> datetime:
+    """The moment itself, or the next minute after quiet hours (store-local) when it falls inside."""
+    local = moment.astimezone(tz)
+    if not quiet.contains(local.time()):
+        return moment
+    day = local if local.time() < quiet.end else local + timedelta(days=1)
+    return _local(moment, tz, day, quiet.end).astimezone(UTC)
+
+
+def plan(journey: Journey, facts: BookingFacts, event: str | None, now: datetime) -> list[PlannedStep]:
+    """Steps still to come after `event` (e.g. "created") was applied and the booking is in `facts`.
+
+    Steps that would fall in the past are dropped, except those due "now" (sent at once).
+    """
+    tz = ZoneInfo(facts.timezone)
+    start = facts.start.astimezone(UTC)
+    anchors = {"now": now, "start": start, "end": start + timedelta(minutes=facts.duration_minutes)}
+    phases = {f"event:{event}"} if event else set()
+    if facts.status in ACTIVE_STATUSES:
+        phases.add("upcoming")
+    if facts.status == "completed":
+        phases.add("completed")
+
+    planned: list[PlannedStep] = []
+    for spec in journey.steps:
+        if spec.when not in phases or facts.status not in spec.send_if:
+            continue
+        if spec.categories and facts.category not in spec.categories:
+            continue
+        if spec.min_lead and start - facts.booked_at < _lead(spec.min_lead):
+            continue
+        due = due_time(spec, anchors[spec.anchor], tz).astimezone(UTC)
+        if not spec.quiet_exempt:
+            due = out_of_quiet_hours(due, journey.quiet_hours, tz)
+        if spec.before_start and due >= start:
+            continue
+        if due < now and not (spec.anchor == "now" and parse_offset(spec.offset)[0] == timedelta(0)):
+            continue
+        planned.append(PlannedStep(spec.kind, spec.when, max(due, now)))
+    planned.sort(key=lambda step: step.due_at)
+    return planned
+
+
+def _lead(value: str) -> timedelta:
+    delta, _ = parse_offset("+" + value.lstrip("+"))
+    return delta
+
+
+def with_status(facts: BookingFacts, status: str) -> BookingFacts:
+    return replace(facts, status=status)

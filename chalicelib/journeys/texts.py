@@ -1,0 +1,346 @@
+"""Message texts of the booking journey, rendered in a Jinja2 sandbox.
+
+The texts themselves are data: `messages.toml` (one table per message kind, one template per locale) and
+`care_tips.toml` (aftercare tips and known follow-up issues per service category). This module loads them
+once, renders them with a sandboxed Jinja2 environment, and also renders operator-authored templates with
+the same sandbox, variables and filters.
+
+Template variables: `store`, `member`, `booking` (mappings, see `MessageContext`) and `care_tip` (the
+aftercare tip for `booking.service_category` in the member's locale).
+
+Filters (datetimes are shown in the store's time zone, in the member's locale):
+    date           zh-CN "11月25日"                en "25 November"
+    weekday        zh-CN "星期三"                  en "Wednesday"
+    time           "15:00" (24-hour, both locales)
+    datetime_long  zh-CN "11月25日（星期三）15:00"  en "Wednesday 25 November, 15:00"
+
+Importing this module is cheap: jinja2 and babel are imported on first render.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zoneinfo import ZoneInfo
+
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
+
+SUPPORTED_LOCALES = ("zh-CN", "en")
+DEFAULT_LOCALE = "zh-CN"  # most members are Chinese: an empty / missing locale means zh-CN
+
+MESSAGE_KINDS = (
+    "confirmation",
+    "reschedule_confirmation",
+    "reminder_day_before",
+    "reminder_2h",
+    "no_show_followup",
+    "aftercare",
+    "feedback_request",
+    "review_request",
+    "checkin_1_month",
+)
+SERVICE_CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
+DEFAULT_CATEGORY = "default"
+
+_HERE = Path(__file__).resolve().parent
+_BABEL_LOCALES = {"zh-CN": "zh_CN", "en": "en_GB"}
+
+# Context keys the filters read; not meant for templates (they are harmless if a template reads them).
+_TZ_KEY = "_chairside_tz"
+_LOCALE_KEY = "_chairside_locale"
+
+# Defaults for the documented keys, so a template can always say `store.phone` even when a booking
+# system did not send one. A key that is present with value None is treated as missing.
+_STORE_DEFAULTS = {"name": "", "address": "", "directions": "", "phone": ""}
+_MEMBER_DEFAULTS = {"name": ""}
+_BOOKING_DEFAULTS = {
+    "id": "",
+    "duration_minutes": 0,
+    "service_name": "",
+    "service_category": "",
+    "stylist_name": "",
+}
+
+# Operator templates must not be able to build huge strings/lists (`{{ 'x' * 10**9 }}`).
+_MAX_SEQUENCE_RESULT = 10_000
+_MAX_POWER_EXPONENT = 100
+
+
+class UnknownMessageKind(KeyError):
+    """`render` was asked for a message kind that messages.toml does not define."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "unknown message kind"
+
+
+class TemplateRejected(ValueError):
+    """An operator-authored template cannot be used: bad syntax, unsafe access or an undefined variable."""
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """What a message is rendered from.
+
+    locale: the member's locale as the booking system sent it ("zh-CN", "zh", "zh_CN", "en", "en-GB", "");
+        normalised with `supported_locale`.
+    timezone: IANA zone of the store, e.g. "Asia/Shanghai"; datetimes are shown in it.
+    store: name, address, directions, phone (strings, may be "").
+    member: name (may be "").
+    booking: id, start, end (aware datetimes), duration_minutes (int), service_name, service_category,
+        stylist_name.
+    Missing (or None) documented keys read as "" (duration_minutes as 0) in templates.
+    """
+
+    locale: str
+    timezone: str
+    store: Mapping[str, Any]
+    member: Mapping[str, Any]
+    booking: Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------------------------- locales
+
+
+def supported_locale(locale: str | None) -> str:
+    """Normalise a booking system's locale to one of SUPPORTED_LOCALES.
+
+    None / "" -> "zh-CN"; any Chinese tag (zh, zh_CN, zh-Hans, zh-TW...) -> "zh-CN"; anything else -> "en".
+    """
+    if locale is None:
+        return DEFAULT_LOCALE
+    tag = str(locale).strip()
+    if not tag:
+        return DEFAULT_LOCALE
+    primary = tag.replace("_", "-").split("-", 1)[0].split(".", 1)[0].lower()  # "zh_CN.UTF-8" -> "zh"
+    if primary == "zh":
+        return "zh-CN"
+    return "en"
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+
+@functools.cache
+def _load_toml(name: str) -> dict[str, Any]:
+    with (_HERE / name).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _messages() -> dict[str, Any]:
+    return _load_toml("messages.toml")
+
+
+def _care_tips() -> dict[str, Any]:
+    return _load_toml("care_tips.toml")
+
+
+def care_tip(category: str, locale: str) -> str:
+    """The aftercare tip for a service category in a locale, falling back to the default category."""
+    tips = _care_tips()
+    loc = supported_locale(locale)
+    entry = tips.get(category) if category else None
+    if not isinstance(entry, Mapping) or not entry.get(loc):
+        entry = tips[DEFAULT_CATEGORY]
+    return str(entry[loc]).strip()
+
+
+def care_issues(category: str) -> list[dict]:
+    """Known follow-up issues for a category (its own first, then the default ones); fresh copies."""
+    tips = _care_tips()
+    issues: list[dict] = []
+    entry = tips.get(category) if category and category != DEFAULT_CATEGORY else None
+    if isinstance(entry, Mapping):
+        issues.extend(entry.get("issues", []))
+    issues.extend(tips[DEFAULT_CATEGORY].get("issues", []))
+    return copy.deepcopy(issues)
+
+
+# -------------------------------------------------------------------------------------------- filters
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown store time zone {name!r}") from exc
+
+
+def _as_local(value: Any, context: Any) -> datetime | date:
+    """A datetime in the store's zone (naive datetimes are taken as UTC); dates pass through."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(_zone(context[_TZ_KEY]))
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"expected a datetime, got {type(value).__name__}")
+
+
+def _babel_locale(context: Any) -> str:
+    return _BABEL_LOCALES[context[_LOCALE_KEY]]
+
+
+def _fmt_date(d: date, babel_locale: str) -> str:
+    from babel.dates import format_skeleton
+
+    return format_skeleton("MMMMd", d, locale=babel_locale)  # zh_CN "11月25日", en_GB "25 November"
+
+
+def _fmt_weekday(d: date, babel_locale: str) -> str:
+    from babel.dates import format_date
+
+    return format_date(d, "EEEE", locale=babel_locale)  # zh_CN "星期三", en_GB "Wednesday"
+
+
+def _fmt_time(value: datetime | date) -> str:
+    if not isinstance(value, datetime):
+        raise TypeError("the time filter needs a datetime, not a date")
+    return f"{value.hour:02d}:{value.minute:02d}"  # 24-hour in both locales
+
+
+def _filter_date(context: Any, value: Any) -> str:
+    return _fmt_date(_as_local(value, context), _babel_locale(context))
+
+
+def _filter_weekday(context: Any, value: Any) -> str:
+    return _fmt_weekday(_as_local(value, context), _babel_locale(context))
+
+
+def _filter_time(context: Any, value: Any) -> str:
+    return _fmt_time(_as_local(value, context))
+
+
+def _filter_datetime_long(context: Any, value: Any) -> str:
+    local = _as_local(value, context)
+    babel_locale = _babel_locale(context)
+    day, weekday, time = _fmt_date(local, babel_locale), _fmt_weekday(local, babel_locale), _fmt_time(local)
+    if context[_LOCALE_KEY] == "zh-CN":
+        return f"{day}（{weekday}）{time}"
+    return f"{weekday} {day}, {time}"
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    """The one sandboxed environment, built on first use."""
+    from jinja2 import StrictUndefined, pass_context
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+    from jinja2 import Environment as ImmutableSandboxedEnvironment
+    class _Sandbox(ImmutableSandboxedEnvironment):
+        # An ImmutableSandboxedEnvironment is a SandboxedEnvironment that also refuses to mutate lists
+        # and dicts (`{{ booking.update(...) }}`). On top, cap `*` and `**` so a template cannot
+        # allocate gigabytes.
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**":
+                if isinstance(right, int | float) and abs(right) > _MAX_POWER_EXPONENT:
+                    raise SecurityError("exponent too large in template")
+                return left**right
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if (
+                        isinstance(seq, str | list | tuple)
+                        and isinstance(n, int)
+                        and len(seq) * n > _MAX_SEQUENCE_RESULT
+                    ):
+                        raise SecurityError("repetition result too large in template")
+                return left * right
+            return super().call_binop(context, operator, left, right)
+
+    # Plain-text SMS / chat messages, not HTML: autoescaping would corrupt "&", quotes, etc.
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)  # noqa: S701
+    env.filters.update(
+        {
+            "date": pass_context(_filter_date),
+            "weekday": pass_context(_filter_weekday),
+            "time": pass_context(_filter_time),
+            "datetime_long": pass_context(_filter_datetime_long),
+        }
+    )
+    return env
+
+
+@functools.cache
+def _message_template(kind: str, locale: str) -> Template:
+    source = _messages()[kind][locale]
+    return _environment().from_string(source)
+
+
+@functools.lru_cache(maxsize=256)
+def _operator_template(source: str) -> Template:
+    return _environment().from_string(source)
+
+
+def _with_defaults(values: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(defaults)
+    merged.update({k: v for k, v in (values or {}).items() if v is not None})
+    return merged
+
+
+def _variables(ctx: MessageContext) -> dict[str, Any]:
+    locale = supported_locale(ctx.locale)
+    booking = _with_defaults(ctx.booking, _BOOKING_DEFAULTS)
+    return {
+        "store": _with_defaults(ctx.store, _STORE_DEFAULTS),
+        "member": _with_defaults(ctx.member, _MEMBER_DEFAULTS),
+        "booking": booking,
+        "care_tip": care_tip(str(booking["service_category"]), locale),
+        _TZ_KEY: ctx.timezone,
+        _LOCALE_KEY: locale,
+    }
+
+
+def render(kind: str, ctx: MessageContext) -> str:
+    """Render the `kind` message of messages.toml in the member's (normalised) locale."""
+    messages = _messages()
+    if kind not in messages:
+        raise UnknownMessageKind(f"unknown message kind {kind!r}; known: {', '.join(sorted(messages))}")
+    _zone(ctx.timezone)  # fail early and clearly on a bad store zone
+    template = _message_template(kind, supported_locale(ctx.locale))
+    return template.render(_variables(ctx)).strip()
+
+
+def render_operator_template(source: str, ctx: MessageContext) -> str:
+    """Render an operator-authored template with the message sandbox, variables and filters.
+
+    Raises TemplateRejected on a syntax error, unsafe access, an undefined variable, or a filter/operation
+    that fails on the template's own values.
+    """
+    from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+    from jinja2.sandbox import SecurityError
+
+    _zone(ctx.timezone)  # a bad store zone is the caller's problem, not the template's
+    try:
+        template = _operator_template(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateRejected(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
+    except TemplateError as exc:
+        raise TemplateRejected(f"template cannot be compiled: {exc}") from exc
+    try:
+        return template.render(_variables(ctx)).strip()
+    except SecurityError as exc:
+        raise TemplateRejected(f"template uses something that is not allowed: {exc}") from exc
+    except UndefinedError as exc:
+        raise TemplateRejected(f"template uses an undefined variable: {exc.message}") from exc
+    except TemplateError as exc:
+        raise TemplateRejected(f"template error: {exc}") from exc
+    except (TypeError, ValueError, LookupError, AttributeError, ArithmeticError) as exc:
+        raise TemplateRejected(f"template failed to render: {type(exc).__name__}: {exc}") from exc

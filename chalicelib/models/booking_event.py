@@ -1,0 +1,164 @@
+"""The booking webhook's body, validated. Every error names the field at fault."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from chalicelib.errors import ValidationFailed
+
+EVENT_TYPES = (
+    "booking.created",
+    "booking.rescheduled",
+    "booking.cancelled",
+    "booking.checked_in",
+    "booking.completed",
+    "booking.no_show",
+)
+EventType = Literal[
+    "booking.created",
+    "booking.rescheduled",
+    "booking.cancelled",
+    "booking.checked_in",
+    "booking.completed",
+    "booking.no_show",
+]
+CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
+Name = Annotated[str, StringConstraints(max_length=200)]
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Service(_Strict):
+    code: Id
+    name: Name
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+class Stylist(_Strict):
+    id: Id
+    name: Name = ""
+
+
+class Member(_Strict):
+    id: Id
+    name: Name = ""
+    phone: str | None = None
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    locale: Annotated[str, StringConstraints(max_length=35)] | None = None
+    birthday: str | None = None
+    wechat_openid: Annotated[str, StringConstraints(max_length=128)] | None = None
+    marketing_consent: bool | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_e164(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("not a phone number in international format (+<country code>...)") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("not a valid phone number")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+    @field_validator("birthday")
+    @classmethod
+    def _birthday(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        try:
+            datetime.strptime(value, "%Y-%m-%d")
+        except ValueError as exc:
+            raise ValueError("must be a date YYYY-MM-DD") from exc
+        return value
+
+
+class Price(_Strict):
+    amount: str
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: object) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError("must be a decimal string like \"388.00\"")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise ValueError("must be a decimal string like \"388.00\"") from exc
+        if not amount.is_finite() or amount < 0 or amount > Decimal("10000000"):
+            raise ValueError("must be a non-negative amount")
+        return str(amount)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a UTC offset, e.g. 2026-11-25T15:00:00+08:00")
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("is out of range")
+    return value
+
+
+class Booking(_Strict):
+    id: Id
+    store_id: Id
+    start: datetime
+    duration_minutes: int = Field(ge=5, le=24 * 60)
+    service: Service
+    stylist: Stylist
+    member: Member
+    price: Price | None = None
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = ""
+
+    _start_aware = field_validator("start")(classmethod(lambda cls, v: _aware(v)))
+
+
+class BookingEvent(_Strict):
+    event_id: Id
+    type: EventType
+    occurred_at: datetime
+    booking: Booking
+
+    _occurred_aware = field_validator("occurred_at")(classmethod(lambda cls, v: _aware(v)))
+
+
+def _field_path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def parse_booking_event(payload: object) -> BookingEvent:
+    """Validate a decoded JSON body; raise ValidationFailed naming every field at fault."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
+    try:
+        return BookingEvent.model_validate(payload)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for error in exc.errors(include_url=False, include_input=False):
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "literal_error" and error["loc"] == ("type",):
+                message = "must be one of " + ", ".join(EVENT_TYPES)
+            fields.setdefault(_field_path(error["loc"]), message)
+        raise ValidationFailed("the booking event is not valid", fields) from None

@@ -1,0 +1,63 @@
+"""A journey step that is due: the body of a schedule's target and of the steps queue."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from chalicelib.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class StepMessage:
+    chain_id: str
+    store_id: str
+    booking_id: str
+    member_id: str
+    kind: str
+    when: str
+    version: int
+    due_at: str  # ISO 8601, UTC
+
+    type: str = "journey_step"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, body: str) -> StepMessage:
+        try:
+            data = json.loads(body)
+            fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "type"}
+            if data.get("type", "journey_step") != "journey_step":
+                raise ValueError("type")
+            step = cls(**fields)
+            datetime.fromisoformat(step.due_at)
+            int(step.version)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationFailed(f"not a journey step message: {exc}") from None
+        return step
+
+    @property
+    def booking_ref(self) -> str:
+        """Short, stable, name-safe reference to the booking (schedule names allow 64 chars)."""
+        return booking_ref(self.chain_id, self.booking_id)
+
+    @property
+    def schedule_name(self) -> str:
+        return schedule_name(self.chain_id, self.booking_id, self.kind, self.version)
+
+    @property
+    def message_id(self) -> str:
+        """The outbound message's id: one per (booking, step, booking version)."""
+        return f"out-{self.booking_ref}-{self.kind}-v{self.version}"
+
+
+def booking_ref(chain_id: str, booking_id: str) -> str:
+    return hashlib.sha256(f"{chain_id}\x00{booking_id}".encode()).hexdigest()[:20]
+
+
+def schedule_name(chain_id: str, booking_id: str, kind: str, version: int) -> str:
+    return f"{booking_ref(chain_id, booking_id)}-{kind}-v{version}"

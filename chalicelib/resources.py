@@ -1,0 +1,117 @@
+"""The one definition of Chairside's AWS resources.
+
+`infra/template.py` turns these specs into CloudFormation, `devstack/provision.py` creates them on
+the local moto server and the tests create them under `mock_aws` -- all three read this module, so a
+table, queue or schedule group is defined exactly once.
+
+Names are `chairside-<stage>-<logical name>`; a deployment is one stage in one region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PREFIX = "chairside"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str  # CloudFormation logical id and the env var suffix
+    short: str  # name part after the stage
+    hash_key: str
+    range_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+
+    def name(self, stage: str) -> str:
+        return f"{PREFIX}-{stage}-{self.short}"
+
+    def attributes(self) -> list[str]:
+        keys = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            keys += [index.hash_key, index.range_key]
+        return list(dict.fromkeys(k for k in keys if k))
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical: str
+    short: str
+    visibility_timeout: int = 60
+    max_receive_count: int = 5  # deliveries before SQS moves a message to the DLQ
+    retention_seconds: int = 4 * 24 * 3600
+    dlq_retention_seconds: int = 14 * 24 * 3600
+
+    def name(self, stage: str) -> str:
+        return f"{PREFIX}-{stage}-{self.short}"
+
+    def dlq_name(self, stage: str) -> str:
+        return f"{PREFIX}-{stage}-{self.short}-dlq"
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A `functions/` handler fed by one queue (an event source mapping)."""
+
+    logical: str
+    handler: str  # module.function under functions/
+    queue: Queue
+    batch_size: int = 10
+    max_batching_window: int = 1
+    memory_mb: int = 512
+    timeout_seconds: int = 30
+    report_batch_item_failures: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+
+# Everything the domain keeps: chains, stores, bookings, booking events, stylist day calendars,
+# members and conversation messages. Keys are strings with typed prefixes (see docs/ARCHITECTURE.md).
+MAIN_TABLE = Table(logical="MainTable", short="main", hash_key="pk", range_key="sk")
+
+# Journey steps that are due: fired by EventBridge Scheduler (or sent at once for confirmations)
+# and consumed by the sending worker.
+STEPS_QUEUE = Queue(logical="StepsQueue", short="journey-steps", visibility_timeout=60, max_receive_count=5)
+
+# Where EventBridge Scheduler puts a step it could not deliver to STEPS_QUEUE after its retries.
+SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max_receive_count=0)
+
+SCHEDULE_GROUP_SHORT = "journeys"
+
+# EventBridge Scheduler retry policy for every journey schedule.
+SCHEDULE_RETRY = {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 6 * 3600}
+
+TABLES: tuple[Table, ...] = (MAIN_TABLE,)
+QUEUES: tuple[Queue, ...] = (STEPS_QUEUE,)  # each gets a DLQ with a redrive policy
+PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no redrive
+
+WORKERS: tuple[Worker, ...] = (
+    Worker(logical="SendStepFunction", handler="send_step.handler", queue=STEPS_QUEUE),
+)
+
+
+def schedule_group_name(stage: str) -> str:
+    return f"{PREFIX}-{stage}-{SCHEDULE_GROUP_SHORT}"
+
+
+def webhook_secret_name(stage: str, chain_id: str) -> str:
+    """Secrets Manager name of a chain's booking-webhook signing secret."""
+    return f"{PREFIX}/{stage}/chains/{chain_id}/webhook-secret"
+
+
+# Environment variables the code reads (chalicelib/settings.py); the template and the local stack
+# both fill them in.
+ENV_STAGE = "CHAIRSIDE_STAGE"
+ENV_MAIN_TABLE = "CHAIRSIDE_MAIN_TABLE"
+ENV_STEPS_QUEUE_URL = "CHAIRSIDE_STEPS_QUEUE_URL"
+ENV_STEPS_QUEUE_ARN = "CHAIRSIDE_STEPS_QUEUE_ARN"
+ENV_SCHEDULE_GROUP = "CHAIRSIDE_SCHEDULE_GROUP"
+ENV_SCHEDULER_ROLE_ARN = "CHAIRSIDE_SCHEDULER_ROLE_ARN"
+ENV_SCHEDULER_DLQ_ARN = "CHAIRSIDE_SCHEDULER_DLQ_ARN"
+ENV_STEPS_DLQ_URL = "CHAIRSIDE_STEPS_DLQ_URL"

@@ -1,0 +1,317 @@
+"""The booking webhook: verify, validate, apply the event to the booking, plan and schedule its journey.
+
+Idempotent end to end: the event record is written in the same transaction as the booking, so an
+event id is applied at most once; its answer and its side effects (schedules to delete and create,
+steps to send at once) are stored with it, so a duplicate gets the first answer and re-applies those
+side effects -- which finishes the work if the first attempt died half-way, and is harmless if not
+(schedules have deterministic names; the sending worker de-duplicates steps).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.clock import Clock
+from chalicelib.dal.bookings import BookingCommit, BookingRepository, DuplicateEvent, slot_buckets
+from chalicelib.dal.models import BookingItem, EventItem, MemberItem, MemberSnapshot, PendingStep, StoreItem
+from chalicelib.errors import ConcurrentUpdate, PayloadTooLarge, ValidationFailed
+from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
+from chalicelib.models.booking_event import BookingEvent, parse_booking_event
+from chalicelib.models.step import StepMessage
+from chalicelib.observability import logger
+from chalicelib.scheduling import StepScheduler
+from chalicelib.services import signatures
+from chalicelib.services.channels import channel_order
+
+MAX_BODY_BYTES = 256 * 1024
+EVENT_RETENTION = timedelta(days=35)
+STATUS_AFTER = {
+    "booking.created": "booked",
+    "booking.rescheduled": "booked",
+    "booking.cancelled": "cancelled",
+    "booking.checked_in": "checked_in",
+    "booking.completed": "completed",
+    "booking.no_show": "no_show",
+}
+# Statuses in which a booking holds its stylist's time.
+HOLDS_SLOT = ("booked", "confirmed", "checked_in")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: dict[str, Any]
+
+
+class StoreDirectory:
+    """Stores change rarely; keep them for a minute per warm container."""
+
+    def __init__(self, repo: BookingRepository, wall: Callable[[], float], ttl_seconds: float = 60) -> None:
+        self._repo = repo
+        self._wall = wall
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, StoreItem | None]] = {}
+
+    def get(self, store_id: str) -> StoreItem | None:
+        hit = self._cache.get(store_id)
+        if hit and hit[0] > self._wall():
+            return hit[1]
+        store = self._repo.store(store_id)
+        self._cache[store_id] = (self._wall() + self._ttl, store)
+        return store
+
+    def overrides(self, store: StoreItem) -> tuple[dict | None, dict | None]:
+        chain = self._repo.chain(store.chain_id)
+        return (chain.journey_overrides if chain else None), store.journey_overrides
+
+
+class BookingEvents:
+    def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
+                 clock: Clock, secrets_for: Callable[[str], Iterable[str]]) -> None:
+        self._repo = repo
+        self._stores = stores
+        self._scheduler = scheduler
+        self._clock = clock
+        self._secrets_for = secrets_for
+
+    def receive(self, headers: Mapping[str, str], raw_body: bytes, wall_now: datetime) -> Answer:
+        if len(raw_body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+        chain_id = signatures.verify(headers, raw_body, self._secrets_for, wall_now)
+        event = parse_booking_event(_decode_json(raw_body))
+        store = self._stores.get(event.booking.store_id)
+        if store is None or store.chain_id != chain_id:
+            raise ValidationFailed("unknown store", {"booking.store_id": "no such store in this chain"})
+        return self.apply(chain_id, store, event)
+
+    def apply(self, chain_id: str, store: StoreItem, event: BookingEvent) -> Answer:
+        for _ in range(5):
+            seen = self._repo.event(chain_id, event.event_id)
+            if seen is not None:
+                return self._replay(chain_id, seen)
+            try:
+                return self._apply_once(chain_id, store, event)
+            except DuplicateEvent:
+                continue  # a concurrent delivery of the same event won; answer as it did
+            except ConcurrentUpdate:
+                continue  # another event changed the booking meanwhile; re-read and re-plan
+        raise ConcurrentUpdate()
+
+    # ---------------------------------------------------------------------------------------------
+    def _apply_once(self, chain_id: str, store: StoreItem, event: BookingEvent) -> Answer:
+        now = self._clock.now()
+        payload = event.booking
+        current = self._repo.booking(chain_id, payload.id)
+        occurred = event.occurred_at.astimezone(UTC)
+
+        if current is not None and occurred < current.last_event_at:
+            return self._acknowledge(chain_id, event, current, now, "out_of_order")
+
+        status = STATUS_AFTER[event.type]
+        start = payload.start.astimezone(UTC)
+        if current is not None and _same_state(current, status, start, payload):
+            return self._acknowledge(chain_id, event, current, now, "no_change")
+
+        version = (current.version if current else 0) + 1
+        booking = _booking_item(chain_id, payload, status, version, start, occurred, event.event_id,
+                                current, now)
+        journey = load_journey(*self._stores.overrides(store))
+        facts = BookingFacts(status, start, payload.duration_minutes, payload.service.category,
+                             booking.booked_at, store.timezone)
+        contact = booking.member
+        channels = channel_order(contact.phone, contact.email)
+        steps = plan(journey, facts, event.type.split(".", 1)[1], now) if channels else []
+
+        to_send, to_schedule, pending = [], [], []
+        for step in steps:
+            message = _step_message(chain_id, booking, step)
+            immediate = step.due_at <= now
+            (to_send if immediate else to_schedule).append(message.to_json())
+            pending.append(PendingStep(kind=step.kind, when=step.when, due_at=step.due_at,
+                                       schedule=None if immediate else message.schedule_name,
+                                       channel=channels[0]))
+        booking.pending = pending
+
+        response = {
+            "booking_id": payload.id,
+            "status": status,
+            "version": version,
+            "journey": _journey_view(pending, store.timezone),
+        }
+        effects = {
+            "timezone": store.timezone,
+            "delete": [p.schedule for p in (current.pending if current else []) if p.schedule],
+            "schedule": to_schedule,
+            "send": to_send,
+        }
+        held_before = current.slots if current else {}
+        hold_after = (slot_buckets(payload.stylist.id, start, payload.duration_minutes)
+                      if status in HOLDS_SLOT else {})
+        booking.slots = hold_after
+        self._repo.commit(
+            BookingCommit(
+                booking=booking,
+                expected_version=current.version if current else None,
+                event=_event_item(chain_id, event.event_id, payload.id, version, 202, response, effects, now),
+                member=_member_item(chain_id, payload),
+                held_before=held_before,
+                hold_after=hold_after,
+            ),
+            chain_id,
+        )
+        logger.info("booking event applied", extra={"chain_id": chain_id, "booking_id": payload.id,
+                                                     "type": event.type, "version": version,
+                                                     "steps": [p.kind for p in pending]})
+        self._apply_effects(effects, now)
+        return Answer(202, response)
+
+    def _acknowledge(self, chain_id: str, event: BookingEvent, current: BookingItem, now: datetime,
+                     reason: str) -> Answer:
+        """Record an event that changes nothing, so its duplicates get this same answer."""
+        store_tz = self._stores.get(current.store_id)
+        tz = store_tz.timezone if store_tz else "UTC"
+        response = {
+            "booking_id": current.booking_id,
+            "status": current.status,
+            "version": current.version,
+            "journey": _journey_view(current.pending, tz),
+            "ignored": reason,
+        }
+        try:
+            self._repo.record_event(
+                _event_item(chain_id, event.event_id, current.booking_id, current.version, 202, response, {}, now)
+            )
+        except DuplicateEvent:
+            seen = self._repo.event(chain_id, event.event_id)
+            if seen is not None:
+                return Answer(int(seen.status_code), seen.response)
+        logger.info("booking event acknowledged without change",
+                    extra={"chain_id": chain_id, "booking_id": current.booking_id, "reason": reason})
+        return Answer(202, response)
+
+    def _replay(self, chain_id: str, seen: EventItem) -> Answer:
+        booking = self._repo.booking(chain_id, seen.booking_id)
+        if seen.effects and booking is not None and booking.version == seen.version:
+            self._apply_effects(seen.effects, self._clock.now())
+        return Answer(int(seen.status_code), seen.response)
+
+    def _apply_effects(self, effects: dict[str, Any], now: datetime) -> None:
+        for name in effects.get("delete", []):
+            self._scheduler.unschedule(name)
+        send_now = [StepMessage.from_json(body) for body in effects.get("send", [])]
+        for body in effects.get("schedule", []):
+            step = StepMessage.from_json(body)
+            if datetime.fromisoformat(step.due_at) <= now:
+                send_now.append(step)  # a replay after the due time: the worker de-duplicates
+            else:
+                self._scheduler.schedule(step, effects["timezone"])
+        if send_now:
+            self._scheduler.send_now(send_now)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+def _decode_json(raw_body: bytes) -> Any:
+    try:
+        return json.loads(raw_body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValidationFailed("the body must be UTF-8 JSON", {"body": "not UTF-8"}) from None
+    except RecursionError:
+        raise ValidationFailed("the body is nested too deeply", {"body": "nested too deeply"}) from None
+    except ValueError as exc:
+        raise ValidationFailed("the body is not valid JSON", {"body": f"not valid JSON: {exc}"}) from None
+
+
+def _same_state(current: BookingItem, status: str, start: datetime, payload: Any) -> bool:
+    return (
+        current.status == status
+        and current.start == start
+        and int(current.duration_minutes) == payload.duration_minutes
+        and current.stylist_id == payload.stylist.id
+        and current.store_id == payload.store_id
+    )
+
+
+def _booking_item(chain_id: str, payload: Any, status: str, version: int, start: datetime, occurred: datetime,
+                  event_id: str, current: BookingItem | None, now: datetime) -> BookingItem:
+    member = payload.member
+    item = BookingItem(
+        *BookingItem.key(chain_id, payload.id),
+        chain_id=chain_id,
+        booking_id=payload.id,
+        store_id=payload.store_id,
+        status=status,
+        version=version,
+        start=start,
+        duration_minutes=payload.duration_minutes,
+        service_code=payload.service.code,
+        service_name=payload.service.name,
+        category=payload.service.category,
+        stylist_id=payload.stylist.id,
+        stylist_name=payload.stylist.name,
+        member=MemberSnapshot(id=member.id, name=member.name, phone=member.phone, email=member.email,
+                              locale=member.locale, wechat_openid=member.wechat_openid),
+        price_amount=payload.price.amount if payload.price else None,
+        price_currency=payload.price.currency if payload.price else None,
+        notes=payload.notes or None,
+        booked_at=current.booked_at if current else now,
+        last_event_at=occurred,
+        last_event_id=event_id,
+        completed_at=now if status == "completed" else (current.completed_at if current else None),
+        feedback_sentiment=current.feedback_sentiment if current else None,
+    )
+    return item
+
+
+def _member_item(chain_id: str, payload: Any) -> MemberItem:
+    member = payload.member
+    return MemberItem(
+        *MemberItem.key(chain_id, member.id),
+        chain_id=chain_id,
+        member_id=member.id,
+        name=member.name,
+        phone=member.phone,
+        email=member.email,
+        locale=member.locale,
+        birthday=member.birthday,
+        wechat_openid=member.wechat_openid,
+        marketing_consent=member.marketing_consent,
+    )
+
+
+def _event_item(chain_id: str, event_id: str, booking_id: str, version: int, status_code: int,
+                response: dict, effects: dict, now: datetime) -> EventItem:
+    return EventItem(
+        *EventItem.key(chain_id, event_id),
+        booking_id=booking_id,
+        version=version,
+        status_code=status_code,
+        response=response,
+        effects=effects,
+        expires_at=int((now + EVENT_RETENTION).timestamp()),
+    )
+
+
+def _step_message(chain_id: str, booking: BookingItem, step: PlannedStep) -> StepMessage:
+    return StepMessage(
+        chain_id=chain_id,
+        store_id=booking.store_id,
+        booking_id=booking.booking_id,
+        member_id=booking.member.id,
+        kind=step.kind,
+        when=step.when,
+        version=booking.version,
+        due_at=step.due_at.astimezone(UTC).isoformat(),
+    )
+
+
+def _journey_view(pending: Iterable[PendingStep], timezone: str) -> list[dict[str, Any]]:
+    tz = ZoneInfo(timezone)
+    return [
+        {"kind": p.kind, "due_at": p.due_at.astimezone(tz).isoformat(), "channel": p.channel}
+        for p in pending
+    ]

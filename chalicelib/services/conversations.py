@@ -1,0 +1,56 @@
+"""Read a member's conversation with a store, newest first, for staff."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.dal.messages import MAX_PAGE, MessageRepository
+from chalicelib.errors import ValidationFailed
+from chalicelib.services import auth
+
+_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
+
+
+class MessageHistory:
+    def __init__(self, stores: Any, messages: MessageRepository, jwt_secret: str) -> None:
+        self._stores = stores
+        self._messages = messages
+        self._secret = jwt_secret
+
+    def member_messages(self, authorization: str | None, store_id: str, member_id: str,
+                        limit: str | None, cursor: str | None) -> dict[str, Any]:
+        staff = auth.authenticate(authorization, self._secret)
+        store = self._stores.get(store_id) if _ID.match(store_id) else None
+        auth.require_store(staff, store.chain_id if store else None, store_id)
+        if not _ID.match(member_id):
+            raise ValidationFailed("bad member id", {"member_id": "not a member id"})
+        page = self._messages.page(store_id, member_id, _limit(limit), cursor or None)
+        tz = ZoneInfo(store.timezone)
+        return {
+            "items": [
+                {
+                    "id": m.message_id,
+                    "direction": m.direction,
+                    "channel": m.channel,
+                    "kind": m.kind,
+                    "text": m.text,
+                    "status": m.status,
+                    "created_at": m.created_at.astimezone(tz).isoformat(),
+                    "updated_at": m.updated_at.astimezone(tz).isoformat(),
+                    "booking_id": m.booking_id,
+                    "error": m.error,
+                }
+                for m in page.items
+            ],
+            "next_cursor": page.next_cursor,
+        }
+
+
+def _limit(raw: str | None) -> int:
+    if raw in (None, ""):
+        return 20
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise ValidationFailed("bad limit", {"limit": f"must be a whole number from 1 to {MAX_PAGE}"})
+    return int(raw)

@@ -1,0 +1,48 @@
+"""One SQS record of the steps queue -> one delivery, with backoff on transient failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.errors import TransientSendError, ValidationFailed
+from chalicelib.models.step import StepMessage
+from chalicelib.observability import logger
+from chalicelib.services.delivery import Attempt, Outcome, StepDelivery
+
+
+def backoff_seconds(attempt: int, base: int, cap: int) -> int:
+    """Exponential: base, 2*base, 4*base ... capped (SQS allows at most 12 hours)."""
+    return int(min(cap, base * 2 ** max(0, attempt - 1), 43_200))
+
+
+class StepWorker:
+    def __init__(self, delivery: StepDelivery, sqs_client: Any, queue_url: str, *, max_receive_count: int,
+                 retry_base_seconds: int, retry_max_seconds: int) -> None:
+        self._delivery = delivery
+        self._sqs = sqs_client
+        self._queue_url = queue_url
+        self._max_receives = max_receive_count
+        self._base = retry_base_seconds
+        self._cap = retry_max_seconds
+
+    def handle_record(self, record: Any) -> str:
+        """Powertools record handler: return on success (or a step to drop), raise to retry."""
+        receives = int(record.attributes.approximate_receive_count or 1)
+        try:
+            step = StepMessage.from_json(record.body)
+        except ValidationFailed as exc:
+            logger.error("malformed journey step dead-lettered", extra={"reason": exc.message})
+            self._delivery.dead_letter_raw(record.body, exc.message)
+            return "malformed"
+        attempt = Attempt(number=receives, last=receives >= self._max_receives)
+        try:
+            outcome: Outcome = self._delivery.deliver(step, attempt)
+        except TransientSendError as exc:
+            delay = backoff_seconds(receives, self._base, self._cap)
+            # Lambda re-delivers a failed record when its visibility timeout ends: stretch it for backoff.
+            self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=record.receipt_handle,
+                                                VisibilityTimeout=delay)
+            logger.warning("journey step will be retried",
+                           extra={"kind": step.kind, "attempt": receives, "retry_in_s": delay, "reason": exc.reason})
+            raise
+        return outcome.value

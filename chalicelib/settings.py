@@ -1,0 +1,74 @@
+"""Typed settings, read from the environment once at start-up (never os.environ inside logic)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from chalicelib import resources as r
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    main_table: str
+    steps_queue_url: str
+    steps_queue_arn: str
+    steps_dlq_url: str
+    schedule_group: str
+    scheduler_role_arn: str
+    scheduler_dlq_arn: str
+    jwt_secret: str
+    email_sender: str
+    # Seconds before the first retry of a transiently failed send; doubles per attempt.
+    retry_base_seconds: int = 30
+    retry_max_seconds: int = 900
+    # Set only by the local stack: holds the movable domain clock and injected channel faults.
+    local_dir: Path | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_dir is not None
+
+
+def _required(env: dict[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set")
+    return value
+
+
+def from_env(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    stage = env.get(r.ENV_STAGE, "local")
+    local_dir = env.get("CHAIRSIDE_LOCAL_DIR")  # see local_dir_from_env
+    return Settings(
+        stage=stage,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        main_table=env.get(r.ENV_MAIN_TABLE) or r.MAIN_TABLE.name(stage),
+        steps_queue_url=_required(env, r.ENV_STEPS_QUEUE_URL),
+        steps_queue_arn=_required(env, r.ENV_STEPS_QUEUE_ARN),
+        steps_dlq_url=_required(env, r.ENV_STEPS_DLQ_URL),
+        schedule_group=env.get(r.ENV_SCHEDULE_GROUP) or r.schedule_group_name(stage),
+        scheduler_role_arn=_required(env, r.ENV_SCHEDULER_ROLE_ARN),
+        scheduler_dlq_arn=_required(env, r.ENV_SCHEDULER_DLQ_ARN),
+        jwt_secret=_required(env, "CHAIRSIDE_JWT_SECRET"),
+        email_sender=env.get("CHAIRSIDE_EMAIL_SENDER", "care@chairside.example"),
+        retry_base_seconds=int(env.get("CHAIRSIDE_RETRY_BASE_SECONDS", "30")),
+        retry_max_seconds=int(env.get("CHAIRSIDE_RETRY_MAX_SECONDS", "900")),
+        local_dir=Path(local_dir) if local_dir else None,
+    )
+
+
+def local_dir_from_env() -> Path | None:
+    """The local stack's state directory, or None on AWS. Cheap: safe at import time."""
+    value = os.environ.get("CHAIRSIDE_LOCAL_DIR")
+    return Path(value) if value else None
+
+
+@lru_cache(maxsize=1)
+def current() -> Settings:
+    return from_env()

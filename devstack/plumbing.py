@@ -1,0 +1,546 @@
+"""Event plumbing moto does not do: fire due EventBridge Scheduler schedules, feed queues to handlers.
+
+- `ScheduleFirer` plays EventBridge Scheduler for one schedule group: one-time `at()` schedules whose
+  time has come (by the injected clock) are delivered to their SQS target, retried per RetryPolicy,
+  dead-lettered to `Target.DeadLetterConfig`, and deleted when `ActionAfterCompletion` is DELETE.
+- `QueuePoller` plays a Lambda SQS event source mapping: it receives a batch, builds the event exactly
+  as Lambda delivers it, calls the handler and deletes what succeeded (honouring `batchItemFailures`
+  when the mapping reports batch item failures). SQS itself redelivers what was not deleted after the
+  visibility timeout and moves it to the DLQ after `maxReceiveCount` receives.
+- `Plumbing` ticks them all, in a loop on a thread of the local stack.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import resources as r
+from chalicelib.clock import Clock
+from devstack.provision import queue_urls
+
+log = logging.getLogger(__name__)
+
+# EventBridge Scheduler's RetryPolicy when a schedule sets none.
+DEFAULT_MAX_RETRY_ATTEMPTS = 185
+
+_AT_EXPRESSION = re.compile(r"^\s*at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)\s*$")
+
+
+def next_fire_time(expression: str, timezone: str | None = None) -> datetime | None:
+    """When a schedule expression is due, as an aware UTC datetime; None if not understood here.
+
+    Only one-time `at(yyyy-mm-ddThh:mm:ss)` expressions are supported: the wall time is read in
+    `timezone` (an IANA name such as "Asia/Shanghai"; UTC when empty), as EventBridge Scheduler reads
+    it with `ScheduleExpressionTimezone`. `rate()` and `cron()` (recurring) give None for now; adding
+    them means taking the last fire time as an argument and returning the next one after it.
+
+    Raises ValueError for a malformed date and KeyError (ZoneInfoNotFoundError) for an unknown zone.
+    """
+    match = _AT_EXPRESSION.match(expression or "")
+    if not match:
+        return None
+    wall = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
+    return wall.replace(tzinfo=ZoneInfo(timezone or "UTC")).astimezone(UTC)
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+def _sqs_arn_parts(arn: str) -> tuple[str, str]:
+    """(account, queue name) of `arn:aws:sqs:region:account:name`."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
+        raise ValueError(f"not an SQS queue ARN: {arn!r}")
+    return parts[4], parts[5]
+
+
+# --- EventBridge Scheduler ------------------------------------------------------------------------
+
+
+@dataclass
+class _Tracked:
+    """What the firer remembers about one schedule version (CreationDate, LastModificationDate)."""
+
+    version: tuple[Any, Any]
+    due: datetime | None  # None: not a one-time schedule (or unparseable): ignored
+    failures: int = 0  # failed deliveries to the target so far
+    completed: bool = False  # delivered or dead-lettered: never fires again
+    delete_pending: bool = False  # ActionAfterCompletion DELETE not yet done
+
+
+class ScheduleFirer:
+    """Fires the due one-time schedules of one schedule group into their SQS targets."""
+
+    def __init__(self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock) -> None:
+        self.scheduler = scheduler_client
+        self.sqs = sqs_client
+        self.group_name = group_name
+        self.clock = clock
+        self._tracked: dict[str, _Tracked] = {}
+        self._queue_urls: dict[str, str] = {}
+
+    def tick(self) -> int:
+        """Fire every schedule that is due; return how many were delivered to their target."""
+        now = self.clock.now()
+        summaries = self._list()
+        fired = 0
+        for summary in summaries:
+            try:
+                fired += self._consider(summary, now)
+            except (ClientError, BotoCoreError):
+                log.exception("schedule %s/%s: not handled this tick", self.group_name, summary.get("Name"))
+        # Forget schedules that are gone, so the memory does not grow without end.
+        listed = {s["Name"] for s in summaries}
+        for name in [n for n in self._tracked if n not in listed]:
+            del self._tracked[name]
+        return fired
+
+    def _list(self) -> list[dict[str, Any]]:
+        # Collect every page first: firing deletes schedules, which could shift later pages.
+        paginator = self.scheduler.get_paginator("list_schedules")
+        return [
+            s for page in paginator.paginate(GroupName=self.group_name) for s in page.get("Schedules", [])
+        ]
+
+    def _get(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.scheduler.get_schedule(Name=name, GroupName=self.group_name)
+        except ClientError as exc:
+            if _error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def _due(self, detail: dict[str, Any]) -> datetime | None:
+        expression = detail.get("ScheduleExpression", "")
+        timezone = detail.get("ScheduleExpressionTimezone") or "UTC"
+        try:
+            due = next_fire_time(expression, timezone)
+        except (ValueError, KeyError):
+            log.warning(
+                "schedule %s: cannot parse %r in %s; ignored", detail.get("Name"), expression, timezone
+            )
+            return None
+        if due is None:
+            log.info(
+                "schedule %s: %r is recurring, not supported locally; ignored", detail.get("Name"), expression
+            )
+        return due
+
+    def _consider(self, summary: dict[str, Any], now: datetime) -> int:
+        name = summary["Name"]
+        version = (summary.get("CreationDate"), summary.get("LastModificationDate"))
+        tracked = self._tracked.get(name)
+        if tracked is None or tracked.version != version:
+            # ListSchedules gives summaries only: read the expression once per version of the schedule.
+            detail = self._get(name)
+            if detail is None:
+                return 0
+            tracked = _Tracked(version=version, due=self._due(detail))
+            self._tracked[name] = tracked
+        if tracked.delete_pending:
+            self._delete(name, tracked)
+            return 0
+        if tracked.completed or tracked.due is None or tracked.due > now:
+            return 0
+        if summary.get("State") == "DISABLED":
+            return 0
+        # Read it again right before firing: it may have been deleted, disabled or moved since listed.
+        detail = self._get(name)
+        if detail is None:
+            self._tracked.pop(name, None)
+            return 0
+        if detail.get("State") == "DISABLED":
+            return 0
+        due = self._due(detail)
+        if due is None or due > now:
+            return 0
+        return self._fire(name, tracked, detail)
+
+    def _fire(self, name: str, tracked: _Tracked, detail: dict[str, Any]) -> int:
+        target = detail.get("Target", {})
+        try:
+            self._send(target.get("Arn", ""), target.get("Input", "{}"), target.get("SqsParameters"))
+        except (ClientError, BotoCoreError, ValueError) as exc:
+            tracked.failures += 1
+            max_retries = int(
+                target.get("RetryPolicy", {}).get("MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS)
+            )
+            if tracked.failures <= max_retries:
+                log.warning(
+                    "schedule %s: delivery failed (%s), retry %d of %d on a later tick",
+                    name,
+                    _error_code(exc),
+                    tracked.failures,
+                    max_retries,
+                )
+                return 0
+            self._dead_letter(detail, exc, retries=tracked.failures - 1)
+            self._complete(name, tracked, detail)
+            return 0
+        log.info("schedule %s/%s fired into %s", self.group_name, name, target.get("Arn"))
+        self._complete(name, tracked, detail)
+        return 1
+
+    def _queue_url(self, arn: str) -> str:
+        url = self._queue_urls.get(arn)
+        if url is None:
+            account, queue_name = _sqs_arn_parts(arn)
+            url = self.sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            self._queue_urls[arn] = url
+        return url
+
+    def _send(
+        self,
+        arn: str,
+        body: str,
+        sqs_parameters: dict[str, Any] | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        params: dict[str, Any] = {"QueueUrl": self._queue_url(arn), "MessageBody": body}
+        if sqs_parameters and sqs_parameters.get("MessageGroupId"):
+            params["MessageGroupId"] = sqs_parameters["MessageGroupId"]
+        if attributes:
+            params["MessageAttributes"] = attributes
+        self.sqs.send_message(**params)
+
+    def _dead_letter(self, detail: dict[str, Any], exc: BaseException, *, retries: int) -> None:
+        target = detail.get("Target", {})
+        dlq_arn = target.get("DeadLetterConfig", {}).get("Arn")
+        name = detail.get("Name")
+        if not dlq_arn:
+            log.error(
+                "schedule %s: retries exhausted (%s) and no dead-letter queue: dropped",
+                name,
+                _error_code(exc),
+            )
+            return
+
+        def text(value: Any) -> dict[str, str]:
+            return {"DataType": "String", "StringValue": str(value)[:1024] or "-"}
+
+        # The attribute names EventBridge Scheduler puts on its dead-letter messages.
+        attributes = {
+            "ERROR_CODE": text(_error_code(exc)),
+            "ERROR_MESSAGE": text(exc),
+            "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
+            "RETRY_ATTEMPTS": text(retries),
+            "SCHEDULE_ARN": text(detail.get("Arn", "")),
+            "TARGET_ARN": text(target.get("Arn", "")),
+        }
+        try:
+            self._send(dlq_arn, target.get("Input", "{}"), attributes=attributes)
+            log.warning("schedule %s: retries exhausted (%s), sent to %s", name, _error_code(exc), dlq_arn)
+        except (ClientError, BotoCoreError, ValueError):
+            log.exception(
+                "schedule %s: could not deliver to its dead-letter queue %s: dropped", name, dlq_arn
+            )
+
+    def _complete(self, name: str, tracked: _Tracked, detail: dict[str, Any]) -> None:
+        tracked.completed = True
+        if detail.get("ActionAfterCompletion") == "DELETE":
+            tracked.delete_pending = True
+            self._delete(name, tracked)
+
+    def _delete(self, name: str, tracked: _Tracked) -> None:
+        try:
+            self.scheduler.delete_schedule(Name=name, GroupName=self.group_name)
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceNotFoundException":
+                log.warning("schedule %s: delete failed (%s), retrying next tick", name, _error_code(exc))
+                return
+        tracked.delete_pending = False
+
+
+# --- Lambda SQS event source mapping --------------------------------------------------------------
+
+
+class LambdaContext:
+    """The parts of the Lambda Python runtime's context object handlers and Powertools read."""
+
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        region: str,
+        account_id: str,
+        memory_limit_in_mb: int = 128,
+        timeout_seconds: float = 3,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+# System attributes Lambda copies into a record's "attributes" (when SQS has them).
+_RECORD_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+    "AWSTraceHeader",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+    "DeadLetterQueueSourceArn",
+)
+
+
+def _b64(value: bytes | str) -> str:
+    return base64.b64encode(value.encode() if isinstance(value, str) else value).decode("ascii")
+
+
+def lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """SQS API form ({"StringValue", "DataType"...}) -> Lambda event form ({"stringValue", ...})."""
+    attribute: dict[str, Any] = {}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = _b64(value["BinaryValue"])
+    attribute["stringListValues"] = list(value.get("StringListValues", []))
+    attribute["binaryListValues"] = [_b64(v) for v in value.get("BinaryListValues", [])]
+    attribute["dataType"] = value["DataType"]
+    return attribute
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One Lambda SQS event record from one ReceiveMessage message."""
+    system = message.get("Attributes", {})
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {k: system[k] for k in _RECORD_ATTRIBUTES if k in system},
+        "messageAttributes": {
+            name: lambda_message_attribute(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+    }
+    if message.get("MD5OfMessageAttributes"):
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    record.update({"eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region})
+    return record
+
+
+class QueuePoller:
+    """Feeds one queue to one handler the way a Lambda event source mapping does."""
+
+    def __init__(
+        self,
+        sqs_client: Any,
+        queue_url: str,
+        queue_arn: str,
+        handler: Callable[[dict, Any], dict | None],
+        *,
+        batch_size: int = 10,
+        region: str,
+        function_name: str,
+        report_batch_item_failures: bool = True,
+        memory_limit_in_mb: int = 512,
+        timeout_seconds: float = 30,
+    ) -> None:
+        self.sqs = sqs_client
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.handler = handler
+        self.batch_size = max(1, min(batch_size, 10))  # ReceiveMessage gives at most 10
+        self.region = region
+        self.function_name = function_name
+        self.report_batch_item_failures = report_batch_item_failures
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.timeout_seconds = timeout_seconds
+        self._account_id = queue_arn.split(":")[4] if queue_arn.count(":") >= 5 else "000000000000"
+
+    def __repr__(self) -> str:
+        return f"QueuePoller({self.function_name!r}, {self.queue_arn!r})"
+
+    def tick(self) -> int:
+        """Receive one batch and hand it to the handler; return how many records it was given."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        records = [sqs_record(m, self.queue_arn, self.region) for m in messages]
+        context = LambdaContext(
+            self.function_name,
+            region=self.region,
+            account_id=self._account_id,
+            memory_limit_in_mb=self.memory_limit_in_mb,
+            timeout_seconds=self.timeout_seconds,
+        )
+        try:
+            result = self.handler({"Records": records}, context)
+        except Exception:
+            # A function error fails the whole batch: nothing is deleted, SQS redelivers it all.
+            log.exception("%s failed on a batch of %d; none deleted", self.function_name, len(records))
+            return len(records)
+        self._delete(self._succeeded(records, result))
+        return len(records)
+
+    def _succeeded(self, records: list[dict[str, Any]], result: Any) -> list[dict[str, Any]]:
+        """The records to delete, by Lambda's rules for ReportBatchItemFailures responses."""
+        if not self.report_batch_item_failures or result is None:
+            return records
+        if not isinstance(result, dict):
+            log.warning(
+                "%s returned %s, not a batch response: whole batch failed", self.function_name, type(result)
+            )
+            return []
+        failures = result.get("batchItemFailures")
+        if not failures:  # missing, null or empty: complete success
+            return records
+        if not isinstance(failures, list):
+            log.warning("%s returned a malformed batchItemFailures: whole batch failed", self.function_name)
+            return []
+        ids = {record["messageId"] for record in records}
+        failed: set[str] = set()
+        for item in failures:
+            identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+            if not identifier or identifier not in ids:
+                log.warning("%s reported an invalid itemIdentifier: whole batch failed", self.function_name)
+                return []
+            failed.add(identifier)
+        return [record for record in records if record["messageId"] not in failed]
+
+    def _delete(self, records: list[dict[str, Any]]) -> None:
+        for start in range(0, len(records), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": record["receiptHandle"]}
+                for i, record in enumerate(records[start : start + 10])
+            ]
+            try:
+                response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except (ClientError, BotoCoreError):
+                log.exception("%s: delete failed; those messages will be redelivered", self.function_name)
+                continue
+            for failure in response.get("Failed", []):
+                log.warning(
+                    "%s: could not delete entry %s: %s",
+                    self.function_name,
+                    failure.get("Id"),
+                    failure.get("Code"),
+                )
+
+
+# --- Running it all -------------------------------------------------------------------------------
+
+
+class Plumbing:
+    """Ticks every firer, then every poller (so a step fired now is consumed in the same tick)."""
+
+    def __init__(self, firers: Iterable[ScheduleFirer], pollers: Iterable[QueuePoller]) -> None:
+        self.firers = list(firers)
+        self.pollers = list(pollers)
+
+    def tick(self) -> int:
+        done = 0
+        for part in (*self.firers, *self.pollers):
+            try:
+                done += part.tick()
+            except Exception:
+                log.exception("%r: tick failed", part)
+        return done
+
+    def run_forever(self, stop_event: threading.Event, interval: float = 0.2) -> None:
+        """Tick until `stop_event` is set; wait `interval` seconds after a tick that found nothing."""
+        while not stop_event.is_set():
+            if not self.tick():
+                stop_event.wait(interval)
+
+
+class LazyHandler:
+    """A handler given as "package.module.function", imported on its first call.
+
+    The import is deferred so building the pollers does not import `functions/` (which may read
+    settings at import time) before the local stack has set its environment.
+    """
+
+    def __init__(self, dotted: str) -> None:
+        self.dotted = dotted
+        self._function: Callable[[dict, Any], dict | None] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LazyHandler({self.dotted!r})"
+
+    def __call__(self, event: dict, context: Any) -> dict | None:
+        if self._function is None:
+            with self._lock:
+                if self._function is None:
+                    module_name, _, attribute = self.dotted.rpartition(".")
+                    self._function = getattr(importlib.import_module(module_name), attribute)
+        return self._function(event, context)
+
+
+def function_name(stage: str, worker: r.Worker) -> str:
+    return f"{r.PREFIX}-{stage}-{worker.logical}"
+
+
+def build_pollers(
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str
+) -> list[QueuePoller]:
+    """One poller per `resources.WORKERS` entry, each calling `functions.<Worker.handler>`."""
+    sqs = session.client("sqs", endpoint_url=endpoint_url, region_name=region)
+    queues = queue_urls(session, stage, endpoint_url)
+    pollers = []
+    for worker in r.WORKERS:
+        queue = queues[worker.queue.short]
+        pollers.append(
+            QueuePoller(
+                sqs,
+                queue["url"],
+                queue["arn"],
+                LazyHandler(f"functions.{worker.handler}"),
+                batch_size=worker.batch_size,
+                region=region,
+                function_name=function_name(stage, worker),
+                report_batch_item_failures=worker.report_batch_item_failures,
+                memory_limit_in_mb=worker.memory_mb,
+                timeout_seconds=worker.timeout_seconds,
+            )
+        )
+    return pollers
+
+
+def build_firer(
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock
+) -> ScheduleFirer:
+    """The firer of the stage's schedule group (`resources.schedule_group_name`)."""
+    return ScheduleFirer(
+        session.client("scheduler", endpoint_url=endpoint_url, region_name=region),
+        session.client("sqs", endpoint_url=endpoint_url, region_name=region),
+        r.schedule_group_name(stage),
+        clock,
+    )

@@ -1,0 +1,193 @@
+"""The whole system on one machine: moto's server as the local AWS, `chalice local` as the API, and the
+event plumbing (schedules fired, queues polled into the `functions/` handlers) in this process.
+
+`make run` and the end-to-end tests start it the same way: `python -m devstack run`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+STAGE = "local"
+REGION = "ap-southeast-1"
+EMAIL_SENDER = "care@chairside.example"
+
+
+def free_port(preferred: int = 0) -> int:
+    """`preferred` when it is free, else any free port."""
+    for port in ((preferred, 0) if preferred else (0,)):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port")
+
+
+def _die_with_parent() -> None:
+    """Child processes get SIGTERM if the stack process dies, so nothing is left orphaned."""
+    os.setsid()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass
+class LocalStack:
+    state_dir: Path = ROOT / ".chairside"
+    api_port: int = 8000
+    moto_port: int = 0
+    log: Any = sys.stdout
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def start(self) -> dict[str, Any]:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        for stale in ("local.json", "clock.json", "faults.json"):
+            (self.state_dir / stale).unlink(missing_ok=True)
+        endpoint = self._start_moto()
+        env = self._aws_env(endpoint)
+        os.environ.update(env)  # the plumbing runs the workers in this very process
+
+        import boto3
+
+        from devstack.provision import provision
+
+        session = boto3.session.Session(region_name=REGION)
+        env.update(provision(session, STAGE, endpoint_url=endpoint))
+        env["CHAIRSIDE_STEPS_DLQ_URL"] = self._dlq_url(session, endpoint, env)
+        os.environ.update(env)
+        session.client("ses", endpoint_url=endpoint).verify_email_identity(EmailAddress=EMAIL_SENDER)
+
+        from chalicelib.bootstrap import build
+
+        container = build()
+        _ = container.bookings  # binds the models to the local table
+        from devstack.seed import seed
+
+        demo = seed(session, STAGE, env["CHAIRSIDE_JWT_SECRET"], container.clock.now())
+
+        api_url = self._start_api(env)
+        self._start_plumbing(session, endpoint, container.clock)
+        self.info = {
+            "api_url": api_url,
+            "aws_endpoint_url": endpoint,
+            "region": REGION,
+            "stage": STAGE,
+            "state_dir": str(self.state_dir),
+            **demo,
+        }
+        self._write_json("local.json", self.info)
+        return self.info
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for proc in reversed(self.processes):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(proc.pid, sig)
+                    proc.wait(5)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self.processes.clear()
+
+    # ---------------------------------------------------------------------------------------------
+    def _start_moto(self) -> str:
+        port = free_port(self.moto_port)
+        proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        self.processes.append(proc)
+        endpoint = f"http://127.0.0.1:{port}"
+        _wait_http(endpoint + "/moto-api/", 30, proc)
+        return endpoint
+
+    def _aws_env(self, endpoint: str) -> dict[str, str]:
+        jwt_file = self.state_dir / "jwt-secret"
+        if not jwt_file.exists():
+            jwt_file.write_text(secrets.token_urlsafe(32))
+        return {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "CHAIRSIDE_STAGE": STAGE,
+            "CHAIRSIDE_LOCAL_DIR": str(self.state_dir),
+            "CHAIRSIDE_JWT_SECRET": jwt_file.read_text().strip(),
+            "CHAIRSIDE_EMAIL_SENDER": EMAIL_SENDER,
+            # Locally a retry comes after seconds, not minutes, so people and tests see it happen.
+            "CHAIRSIDE_RETRY_BASE_SECONDS": os.environ.get("CHAIRSIDE_RETRY_BASE_SECONDS", "1"),
+            "CHAIRSIDE_RETRY_MAX_SECONDS": os.environ.get("CHAIRSIDE_RETRY_MAX_SECONDS", "8"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+        }
+
+    @staticmethod
+    def _dlq_url(session: Any, endpoint: str, env: dict[str, str]) -> str:
+        from chalicelib.resources import STEPS_QUEUE
+
+        sqs = session.client("sqs", endpoint_url=endpoint)
+        return sqs.get_queue_url(QueueName=STEPS_QUEUE.dlq_name(STAGE))["QueueUrl"]
+
+    def _start_api(self, env: dict[str, str]) -> str:
+        port = free_port(self.api_port)
+        log = open(self.state_dir / "api.log", "ab")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(
+            [str(BIN / "chalice"), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(port),
+             "--stage", STAGE],
+            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        )
+        self.processes.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(url + "/v1/health", 60, proc)
+        return url
+
+    def _start_plumbing(self, session: Any, endpoint: str, clock: Any) -> None:
+        from devstack.plumbing import Plumbing, build_firer, build_pollers
+
+        firer = build_firer(session, STAGE, endpoint, REGION, clock)
+        pollers = build_pollers(session, STAGE, endpoint, REGION)
+        plumbing = Plumbing([firer], pollers)
+        threading.Thread(target=plumbing.run_forever, args=(self.stop_event,), name="plumbing",
+                         daemon=True).start()
+
+    def _write_json(self, name: str, data: dict[str, Any]) -> None:
+        path = self.state_dir / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2))
+        os.replace(tmp, path)

@@ -1,0 +1,463 @@
+"""The template merged into `chalice package` output (`chalice package --merge-template`).
+
+Built only from `chalicelib/resources.py` (what exists) and `infra/regions.py` (what differs per region):
+the tables, the queues with their DLQs and alarms, the EventBridge Scheduler group and its role, the shared
+layer, the `functions/` workers, and patches to Chalice's own `APIHandler` (layer, env vars, permissions).
+Chalice deep-merges dicts and replaces lists, so a list given here (e.g. `Layers`) wins over Chalice's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import resources as r
+from infra.regions import Region, region_settings
+
+Json = dict[str, Any]
+
+RUNTIME = "python3.11"
+ARCHITECTURE = "x86_64"
+
+# Logical ids that `chalice package` generates; the merge template patches them.
+CHALICE_HANDLER = "APIHandler"
+CHALICE_ROLE = "DefaultRole"
+
+LAYER = "SharedLayer"
+SCHEDULE_GROUP = "JourneyScheduleGroup"
+SCHEDULER_ROLE = "SchedulerRole"
+ALARM_TOPIC = "DeadLetterAlarmTopic"
+API_POLICY = "APIHandlerPolicy"
+
+# chalicelib/settings.py reads this name; resources.py has no ENV_ constant for it (yet).
+ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 -- a variable name, not a secret
+
+# Paths as SAM / `aws cloudformation package` read them: relative to the directory of sam.json, which
+# infra/package.py writes to <out>/<stage>-<region>/ with the layer in <out>/layer/.
+DEFAULT_LAYER_URI = "../layer"
+DEFAULT_CODE_URI = "../../functions"
+
+DYNAMODB_CRUD = [
+    "dynamodb:DescribeTable",  # PynamoDB describes a table before its first call
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+]
+SQS_CONSUME = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",  # the event source mapping needs it
+    "sqs:SendMessage",  # a worker re-queues a step it must retry later
+]
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _ref(logical: str) -> Json:
+    return {"Ref": logical}
+
+
+def _arn(logical: str) -> Json:
+    return {"Fn::GetAtt": [logical, "Arn"]}
+
+
+def _sub(text: str) -> Json:
+    return {"Fn::Sub": text}
+
+
+def _statement(sid: str, actions: list[str], resources: list[Any], condition: Json | None = None) -> Json:
+    statement: Json = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _policy_document(statements: list[Json]) -> Json:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _trust(service: str, condition: Json | None = None) -> Json:
+    statement: Json = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return _policy_document([statement])
+
+
+def dlq_logical(queue: r.Queue) -> str:
+    return f"{queue.logical}Dlq"
+
+
+def dead_letter_queues(stage: str) -> list[tuple[str, str]]:
+    """(logical id, name) of every queue that only holds failures: our DLQs and other services' DLQs."""
+    return [(dlq_logical(q), q.dlq_name(stage)) for q in r.QUEUES] + [
+        (q.logical, q.name(stage)) for q in r.PLAIN_QUEUES
+    ]
+
+
+def worker_function_name(stage: str, worker: r.Worker) -> str:
+    module = worker.handler.split(".")[0]
+    return f"{r.PREFIX}-{stage}-{module.replace('_', '-')}"
+
+
+def secret_prefix(stage: str) -> str:
+    return f"{r.PREFIX}/{stage}"
+
+
+# ---------------------------------------------------------------- what every function is given
+
+
+def environment(stage: str) -> dict[str, Any]:
+    """The variables chalicelib/settings.py reads, named by resources.ENV_*."""
+    return {
+        r.ENV_STAGE: stage,
+        r.ENV_MAIN_TABLE: _ref(r.MAIN_TABLE.logical),
+        r.ENV_STEPS_QUEUE_URL: _ref(r.STEPS_QUEUE.logical),
+        r.ENV_STEPS_QUEUE_ARN: _arn(r.STEPS_QUEUE.logical),
+        r.ENV_STEPS_DLQ_URL: _ref(dlq_logical(r.STEPS_QUEUE)),
+        r.ENV_SCHEDULE_GROUP: _ref(SCHEDULE_GROUP),
+        r.ENV_SCHEDULER_ROLE_ARN: _arn(SCHEDULER_ROLE),
+        r.ENV_SCHEDULER_DLQ_ARN: _arn(r.SCHEDULER_DLQ.logical),
+        ENV_JWT_SECRET: f"{{{{resolve:secretsmanager:{secret_prefix(stage)}/jwt-secret}}}}",
+    }
+
+
+def _tables_read_write() -> Json:
+    resources: list[Any] = []
+    for table in r.TABLES:
+        resources.append(_arn(table.logical))
+        if table.indexes:
+            resources.append(_sub(f"${{{table.logical}.Arn}}/index/*"))
+    return _statement("TablesReadWrite", DYNAMODB_CRUD, resources)
+
+
+def _schedules() -> list[Json]:
+    return [
+        _statement(
+            "ManageJourneySchedules",
+            ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
+            [
+                _sub(
+                    f"arn:${{AWS::Partition}}:scheduler:${{AWS::Region}}:${{AWS::AccountId}}:schedule/${{{SCHEDULE_GROUP}}}/*"
+                )
+            ],
+        ),
+        _statement(
+            "PassSchedulerRole",
+            ["iam:PassRole"],
+            [_arn(SCHEDULER_ROLE)],
+            {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        ),
+    ]
+
+
+def _secrets(stage: str) -> Json:
+    return _statement(
+        "ReadStageSecrets",
+        ["secretsmanager:GetSecretValue"],
+        [
+            _sub(
+                f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{secret_prefix(stage)}/*"
+            )
+        ],
+    )
+
+
+def api_statements(stage: str) -> list[Json]:
+    """The HTTP API books, reschedules and cancels: it writes the table, queues immediate steps and manages
+    schedules. It sends nothing itself (workers do)."""
+    return [
+        _tables_read_write(),
+        _statement("QueueSteps", ["sqs:SendMessage"], [_arn(q.logical) for q in r.QUEUES]),
+        *_schedules(),
+        _secrets(stage),
+    ]
+
+
+def worker_statements(stage: str, region: Region, worker: r.Worker) -> list[Json]:
+    return [
+        _statement(
+            "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [_arn(f"{worker.logical}LogGroup")]
+        ),
+        _tables_read_write(),
+        _statement("ConsumeQueue", SQS_CONSUME, [_arn(worker.queue.logical)]),
+        _statement("DeadLetter", ["sqs:SendMessage"], [_arn(dlq_logical(worker.queue))]),
+        # SMS goes to a phone number, not a topic: SNS has no resource ARN to narrow it to.
+        _statement("SendSms", ["sns:Publish"], ["*"]),
+        _statement(
+            "SendEmail",
+            ["ses:SendEmail", "ses:SendRawEmail"],
+            [_sub(f"arn:${{AWS::Partition}}:ses:{region.email_region}:${{AWS::AccountId}}:identity/*")],
+        ),
+        *_schedules(),
+        _secrets(stage),
+    ]
+
+
+# ---------------------------------------------------------------- resources
+
+
+def _table(stage: str, table: r.Table) -> Json:
+    properties: Json = {
+        "TableName": table.name(stage),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in table.attributes()],
+        "KeySchema": _key_schema(table.hash_key, table.range_key),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "DeletionProtectionEnabled": True,
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    if table.indexes:
+        properties["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.hash_key, index.range_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in table.indexes
+        ]
+    if table.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> list[Json]:
+    keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return keys
+
+
+def _queue(name: str, retention: int, visibility: int | None = None, redrive: Json | None = None) -> Json:
+    properties: Json = {"QueueName": name, "MessageRetentionPeriod": retention, "SqsManagedSseEnabled": True}
+    if visibility is not None:
+        properties["VisibilityTimeout"] = visibility
+    if redrive:
+        properties["RedrivePolicy"] = redrive
+    # Messages in flight are transient and the name is fixed (a retained queue would block a re-create).
+    return {
+        "Type": "AWS::SQS::Queue",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": properties,
+    }
+
+
+def _queues(stage: str) -> Json:
+    resources: Json = {}
+    for queue in r.QUEUES:
+        if queue.dlq_retention_seconds < queue.retention_seconds:
+            raise ValueError(f"{queue.logical}: its DLQ must keep messages at least as long as the queue")
+        resources[dlq_logical(queue)] = _queue(queue.dlq_name(stage), queue.dlq_retention_seconds)
+        resources[queue.logical] = _queue(
+            queue.name(stage),
+            queue.retention_seconds,
+            queue.visibility_timeout,
+            {"deadLetterTargetArn": _arn(dlq_logical(queue)), "maxReceiveCount": queue.max_receive_count},
+        )
+    for queue in r.PLAIN_QUEUES:
+        resources[queue.logical] = _queue(
+            queue.name(stage), queue.dlq_retention_seconds, queue.visibility_timeout
+        )
+    return resources
+
+
+def _alarms(stage: str, region: Region) -> Json:
+    topic: Json = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{r.PREFIX}-{stage}-dead-letters"}}
+    if region.alarm_email:
+        topic["Properties"]["Subscription"] = [{"Protocol": "email", "Endpoint": region.alarm_email}]
+    resources: Json = {ALARM_TOPIC: topic}
+    for logical, queue_name in dead_letter_queues(stage):
+        resources[f"{logical}NotEmptyAlarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": f"{queue_name}-not-empty",
+                "AlarmDescription": f"Messages are waiting in the dead-letter queue {queue_name}.",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [logical, "QueueName"]}}],
+                "Statistic": "Maximum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [_ref(ALARM_TOPIC)],
+                "OKActions": [_ref(ALARM_TOPIC)],
+            },
+        }
+    return resources
+
+
+def _scheduling(stage: str) -> Json:
+    return {
+        SCHEDULE_GROUP: {
+            "Type": "AWS::Scheduler::ScheduleGroup",
+            "Properties": {"Name": r.schedule_group_name(stage)},
+        },
+        SCHEDULER_ROLE: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "Assumed by EventBridge Scheduler to deliver due journey steps.",
+                "AssumeRolePolicyDocument": _trust(
+                    "scheduler.amazonaws.com",
+                    {
+                        "StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")},
+                        "ArnLike": {"aws:SourceArn": _arn(SCHEDULE_GROUP)},
+                    },
+                ),
+                "Policies": [
+                    {
+                        "PolicyName": "deliver-journey-steps",
+                        "PolicyDocument": _policy_document(
+                            [
+                                _statement(
+                                    "DeliverSteps",
+                                    ["sqs:SendMessage"],
+                                    [_arn(r.STEPS_QUEUE.logical), _arn(r.SCHEDULER_DLQ.logical)],
+                                )
+                            ]
+                        ),
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _layer(stage: str, layer_uri: str) -> Json:
+    return {
+        LAYER: {
+            "Type": "AWS::Serverless::LayerVersion",
+            "Properties": {
+                "LayerName": f"{r.PREFIX}-{stage}-shared",
+                "Description": "chalicelib and the pinned runtime dependencies (requirements/runtime.txt)",
+                "ContentUri": layer_uri,
+                "CompatibleRuntimes": [RUNTIME],
+                "CompatibleArchitectures": [ARCHITECTURE],
+                "RetentionPolicy": "Retain",
+            },
+        }
+    }
+
+
+def _worker(stage: str, region: Region, worker: r.Worker, code_uri: str) -> Json:
+    if worker.timeout_seconds > worker.queue.visibility_timeout:
+        raise ValueError(
+            f"{worker.logical}: timeout exceeds the visibility timeout of {worker.queue.logical}"
+        )
+    name = worker_function_name(stage, worker)
+    event: Json = {
+        "Queue": _arn(worker.queue.logical),
+        "BatchSize": worker.batch_size,
+        "MaximumBatchingWindowInSeconds": worker.max_batching_window,
+    }
+    if worker.report_batch_item_failures:
+        # Chalice never sets this (aws/chalice#2029): without it a returned batchItemFailures is ignored.
+        event["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+    return {
+        f"{worker.logical}LogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "LogGroupName": f"/aws/lambda/{name}",
+                "RetentionInDays": region.log_retention_days,
+            },
+        },
+        f"{worker.logical}Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
+                "Policies": [
+                    {
+                        "PolicyName": worker.logical,
+                        "PolicyDocument": _policy_document(worker_statements(stage, region, worker)),
+                    }
+                ],
+            },
+        },
+        worker.logical: {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "FunctionName": name,
+                "CodeUri": code_uri,
+                "Handler": worker.handler,
+                "Runtime": RUNTIME,
+                "Architectures": [ARCHITECTURE],
+                "MemorySize": worker.memory_mb,
+                "Timeout": worker.timeout_seconds,
+                "Layers": [_ref(LAYER)],
+                "Role": _arn(f"{worker.logical}Role"),
+                "Environment": {"Variables": {**environment(stage), **worker.env}},
+                "Events": {"Queue": {"Type": "SQS", "Properties": event}},
+            },
+        },
+    }
+
+
+def _api_handler(stage: str) -> Json:
+    """Patches to the resources Chalice generates for the HTTP API."""
+    return {
+        CHALICE_HANDLER: {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {"Layers": [_ref(LAYER)], "Environment": {"Variables": environment(stage)}},
+        },
+        # Added beside Chalice's DefaultRole (which keeps its own logs policy) rather than replacing its
+        # Policies list, so the merge cannot drop what Chalice generates.
+        API_POLICY: {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {
+                "PolicyName": API_POLICY,
+                "Roles": [_ref(CHALICE_ROLE)],
+                "PolicyDocument": _policy_document(api_statements(stage)),
+            },
+        },
+    }
+
+
+def _outputs() -> Json:
+    outputs: Json = {f"{t.logical}Name": {"Value": _ref(t.logical)} for t in r.TABLES}
+    for queue in (*r.QUEUES, *r.PLAIN_QUEUES):
+        outputs[f"{queue.logical}Url"] = {"Value": _ref(queue.logical)}
+    outputs["ScheduleGroupName"] = {"Value": _ref(SCHEDULE_GROUP)}
+    outputs["SchedulerRoleArn"] = {"Value": _arn(SCHEDULER_ROLE)}
+    outputs["SharedLayerArn"] = {"Value": _ref(LAYER)}
+    return outputs
+
+
+def merge_template(
+    stage: str,
+    region: str,
+    *,
+    layer_uri: str = DEFAULT_LAYER_URI,
+    code_uri: str = DEFAULT_CODE_URI,
+) -> dict:
+    """The `--merge-template` for one stage in one region."""
+    settings = region_settings(region)
+    resources: Json = {}
+    for table in r.TABLES:
+        resources[table.logical] = _table(stage, table)
+    resources |= _queues(stage)
+    resources |= _alarms(stage, settings)
+    resources |= _scheduling(stage)
+    resources |= _layer(stage, layer_uri)
+    for worker in r.WORKERS:
+        resources |= _worker(stage, settings, worker, code_uri)
+    resources |= _api_handler(stage)
+    return {
+        "Description": f"Chairside {stage} in {region}",
+        "Resources": resources,
+        "Outputs": _outputs(),
+    }

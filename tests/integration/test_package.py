@@ -1,0 +1,238 @@
+"""`make package` for every region Chairside deploys to: the SAM template passes cfn-lint and wires what matters.
+
+The packaging runs once per stage/region (module-scoped fixture) with --skip-layer, so no network is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import resources as r
+from infra import template as t
+from infra.regions import REGIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+TARGETS = [("dev", "ap-east-1"), ("dev", "ap-southeast-1"), ("prod", "eu-west-1")]
+
+# Every variable resources.py names, plus the JWT secret (settings.py reads it; no ENV_ constant yet).
+ENV_NAMES = sorted({value for name, value in vars(r).items() if name.startswith("ENV_")} | {t.ENV_JWT_SECRET})
+
+
+@dataclass(frozen=True)
+class Packaged:
+    stage: str
+    region: str
+    sam: Path
+    template: dict[str, Any]
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.template["Resources"]
+
+    def of_type(self, type_: str) -> dict[str, Any]:
+        return {logical: res for logical, res in self.resources.items() if res["Type"] == type_}
+
+    def path(self, uri: str) -> Path:
+        """A CodeUri/ContentUri as SAM resolves it: relative to the template's directory."""
+        return (self.sam.parent / uri).resolve()
+
+
+@pytest.fixture(scope="module", params=TARGETS, ids=[f"{s}-{reg}" for s, reg in TARGETS])
+def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    stage, region = request.param
+    out = tmp_path_factory.mktemp(f"package-{stage}-{region}")
+    command = [sys.executable, "-m", "infra.package", "--stage", stage, "--region", region, "--skip-layer"]
+    result = subprocess.run(
+        [*command, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    sam = out / f"{stage}-{region}" / "sam.json"
+    assert str(sam) in result.stdout  # it says where the template is
+    return Packaged(stage, region, sam, json.loads(sam.read_text()))
+
+
+def _arn(logical: str) -> dict:
+    return {"Fn::GetAtt": [logical, "Arn"]}
+
+
+def _statements(policy_holder: dict) -> list[dict]:
+    """Every statement of an AWS::IAM::Role's inline policies or an AWS::IAM::Policy."""
+    props = policy_holder["Properties"]
+    documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+    if "PolicyDocument" in props:
+        documents.append(props["PolicyDocument"])
+    return [s for d in documents for s in d["Statement"]]
+
+
+def _grants(statements: list[dict], action: str) -> list[Any]:
+    return [res for s in statements if action in s["Action"] for res in s["Resource"]]
+
+
+def test_the_template_passes_cfn_lint(packaged: Packaged) -> None:
+    result = subprocess.run(
+        [str(BIN / "cfn-lint"), "--regions", packaged.region, "--", str(packaged.sam)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_worker_reports_partial_batch_failures_to_its_queue(packaged: Packaged) -> None:
+    for worker in r.WORKERS:
+        props = packaged.resources[worker.logical]["Properties"]
+        assert packaged.resources[worker.logical]["Type"] == "AWS::Serverless::Function"
+        assert props["Handler"] == worker.handler
+        assert props["Runtime"] == "python3.11"
+        assert (props["MemorySize"], props["Timeout"]) == (worker.memory_mb, worker.timeout_seconds)
+        assert packaged.path(props["CodeUri"]) == ROOT / "functions"
+        assert props["Layers"] == [{"Ref": t.LAYER}]
+
+        sqs_events = [e["Properties"] for e in props["Events"].values() if e["Type"] == "SQS"]
+        assert len(sqs_events) == 1
+        event = sqs_events[0]
+        assert event["Queue"] == _arn(worker.queue.logical)
+        assert event["BatchSize"] == worker.batch_size
+        assert event["MaximumBatchingWindowInSeconds"] == worker.max_batching_window
+        assert worker.report_batch_item_failures  # every worker returns batchItemFailures
+        assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_every_table_keeps_its_data(packaged: Packaged) -> None:
+    for table in r.TABLES:
+        resource = packaged.resources[table.logical]
+        props = resource["Properties"]
+        assert resource["Type"] == "AWS::DynamoDB::Table"
+        assert props["TableName"] == table.name(packaged.stage)
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] is True
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert resource["DeletionPolicy"] == "Retain"
+        assert [k["AttributeName"] for k in props["KeySchema"]] == [
+            k for k in (table.hash_key, table.range_key) if k
+        ]
+
+
+def test_every_queue_redrives_to_its_dlq_after_the_spec_receive_count(packaged: Packaged) -> None:
+    for queue in r.QUEUES:
+        props = packaged.resources[queue.logical]["Properties"]
+        dlq = packaged.resources[t.dlq_logical(queue)]
+        assert props["QueueName"] == queue.name(packaged.stage)
+        assert props["VisibilityTimeout"] == queue.visibility_timeout
+        assert props["RedrivePolicy"] == {
+            "deadLetterTargetArn": _arn(t.dlq_logical(queue)),
+            "maxReceiveCount": queue.max_receive_count,
+        }
+        assert dlq["Type"] == "AWS::SQS::Queue"
+        assert dlq["Properties"]["QueueName"] == queue.dlq_name(packaged.stage)
+    for queue in r.PLAIN_QUEUES:
+        props = packaged.resources[queue.logical]["Properties"]
+        assert props["QueueName"] == queue.name(packaged.stage)
+        assert "RedrivePolicy" not in props
+
+
+def test_a_message_in_any_dead_letter_queue_raises_an_alarm(packaged: Packaged) -> None:
+    alarms = packaged.of_type("AWS::CloudWatch::Alarm").values()
+    watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms}
+    dlqs = {t.dlq_logical(q) for q in r.QUEUES} | {q.logical for q in r.PLAIN_QUEUES}
+    assert watched == dlqs
+    for alarm in alarms:
+        props = alarm["Properties"]
+        assert (props["Namespace"], props["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert props["AlarmActions"] == [{"Ref": t.ALARM_TOPIC}]
+
+    email = REGIONS[packaged.region].alarm_email
+    subscriptions = packaged.resources[t.ALARM_TOPIC]["Properties"].get("Subscription", [])
+    assert [s["Endpoint"] for s in subscriptions] == ([email] if email else [])
+
+
+def test_the_schedule_group_and_the_role_scheduler_delivers_with(packaged: Packaged) -> None:
+    group = packaged.resources[t.SCHEDULE_GROUP]
+    assert group["Type"] == "AWS::Scheduler::ScheduleGroup"
+    assert group["Properties"]["Name"] == r.schedule_group_name(packaged.stage)
+
+    role = packaged.resources[t.SCHEDULER_ROLE]
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
+    statements = _statements(role)
+    assert {a for s in statements for a in s["Action"]} == {"sqs:SendMessage"}
+    assert _grants(statements, "sqs:SendMessage") == [
+        _arn(r.STEPS_QUEUE.logical),
+        _arn(r.SCHEDULER_DLQ.logical),
+    ]
+
+
+def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packaged: Packaged) -> None:
+    props = packaged.resources[t.CHALICE_HANDLER]["Properties"]
+    assert props["Layers"] == [{"Ref": t.LAYER}]
+    variables = props["Environment"]["Variables"]
+    assert sorted(variables) == ENV_NAMES
+    assert variables[r.ENV_STAGE] == packaged.stage
+    assert variables[r.ENV_MAIN_TABLE] == {"Ref": r.MAIN_TABLE.logical}
+    assert variables[r.ENV_STEPS_QUEUE_URL] == {"Ref": r.STEPS_QUEUE.logical}
+    assert variables[r.ENV_STEPS_QUEUE_ARN] == _arn(r.STEPS_QUEUE.logical)
+    assert variables[r.ENV_STEPS_DLQ_URL] == {"Ref": t.dlq_logical(r.STEPS_QUEUE)}
+    assert variables[r.ENV_SCHEDULE_GROUP] == {"Ref": t.SCHEDULE_GROUP}
+    assert variables[r.ENV_SCHEDULER_ROLE_ARN] == _arn(t.SCHEDULER_ROLE)
+    assert variables[r.ENV_SCHEDULER_DLQ_ARN] == _arn(r.SCHEDULER_DLQ.logical)
+    assert (
+        variables[t.ENV_JWT_SECRET] == f"{{{{resolve:secretsmanager:chairside/{packaged.stage}/jwt-secret}}}}"
+    )
+
+    # The extra policy is attached to the role the handler actually runs with.
+    role = props["Role"]["Fn::GetAtt"][0]
+    policy = packaged.resources[t.API_POLICY]
+    assert policy["Properties"]["Roles"] == [{"Ref": role}]
+    statements = _statements(policy)
+    assert _grants(statements, "sqs:SendMessage") == [_arn(r.STEPS_QUEUE.logical)]
+    assert _grants(statements, "iam:PassRole") == [_arn(t.SCHEDULER_ROLE)]
+
+
+def test_every_function_gets_the_layer_and_the_environment(packaged: Packaged) -> None:
+    functions = packaged.of_type("AWS::Serverless::Function")
+    assert set(functions) == {t.CHALICE_HANDLER} | {w.logical for w in r.WORKERS}
+    for props in (f["Properties"] for f in functions.values()):
+        assert props["Layers"] == [{"Ref": t.LAYER}]
+        assert set(props["Environment"]["Variables"]) >= set(ENV_NAMES)
+
+    layer = packaged.resources[t.LAYER]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert (
+        packaged.path(layer["Properties"]["ContentUri"]) / "python" / "chalicelib" / "resources.py"
+    ).is_file()
+
+
+def test_workers_get_only_what_they_use(packaged: Packaged) -> None:
+    stage_secrets = f"secret:chairside/{packaged.stage}/*"
+    for worker in r.WORKERS:
+        statements = _statements(packaged.resources[f"{worker.logical}Role"])
+        assert all("*" not in action for s in statements for action in s["Action"])
+        assert _grants(statements, "sqs:ReceiveMessage") == [_arn(worker.queue.logical)]
+        assert _grants(statements, "sqs:SendMessage") == [
+            _arn(worker.queue.logical),
+            _arn(t.dlq_logical(worker.queue)),
+        ]
+        assert _grants(statements, "iam:PassRole") == [_arn(t.SCHEDULER_ROLE)]
+        [secrets] = _grants(statements, "secretsmanager:GetSecretValue")
+        assert secrets["Fn::Sub"].endswith(stage_secrets)
+        [schedules] = _grants(statements, "scheduler:CreateSchedule")
+        assert schedules["Fn::Sub"].endswith(f"schedule/${{{t.SCHEDULE_GROUP}}}/*")
+        [email] = _grants(statements, "ses:SendEmail")
+        assert f":ses:{REGIONS[packaged.region].email_region}:" in email["Fn::Sub"]
+
+
+def test_an_unconfigured_region_is_refused() -> None:
+    with pytest.raises(ValueError, match="not configured"):
+        t.merge_template("dev", "us-east-1")
