@@ -56,7 +56,7 @@ STORES: list[dict[str, Any]] = [
 ]
 
 
-def seed(session: Any, stage: str, jwt_secret: str, now: Any, webhook_secret: str | None = None) -> dict[str, Any]:
+def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secret: str | None = None) -> dict[str, Any]:
     """Write the demo chain; return what local.json publishes about it. Models must be bound."""
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     ChainItem(*ChainItem.key(CHAIN_ID), chain_id=CHAIN_ID, name=CHAIN_NAME).save()
@@ -76,7 +76,7 @@ def seed(session: Any, stage: str, jwt_secret: str, now: Any, webhook_secret: st
     put_secret(session.client("secretsmanager"), resources.webhook_secret_name(stage, CHAIN_ID),
                json.dumps({"current": webhook_secret}))
     staff_token = issue_token(jwt_secret, subject="demo-admin", chain_id=CHAIN_ID, role="chain_admin",
-                              store_ids=[s["id"] for s in STORES], now=now)
+                              store_ids=[s["id"] for s in STORES], now=issued_at)
     return {
         "chain_id": CHAIN_ID,
         "webhook_secret": webhook_secret,

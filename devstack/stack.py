@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib import resources
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 STAGE = "local"
@@ -97,7 +99,7 @@ class LocalStack:
         _ = container.bookings  # binds the models to the local table
         from devstack.seed import seed
 
-        demo = seed(session, STAGE, env["CHAIRSIDE_JWT_SECRET"], container.clock.now())
+        demo = seed(session, STAGE, env[resources.ENV_JWT_SECRET], container.wall_clock.now())
 
         api_url = self._start_api(env)
         self._start_plumbing(session, endpoint, container.clock)
@@ -148,7 +150,7 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "CHAIRSIDE_STAGE": STAGE,
             "CHAIRSIDE_LOCAL_DIR": str(self.state_dir),
-            "CHAIRSIDE_JWT_SECRET": jwt_file.read_text().strip(),
+            resources.ENV_JWT_SECRET: jwt_file.read_text().strip(),
             "CHAIRSIDE_EMAIL_SENDER": EMAIL_SENDER,
             # Locally a retry comes after seconds, not minutes, so people and tests see it happen.
             "CHAIRSIDE_RETRY_BASE_SECONDS": os.environ.get("CHAIRSIDE_RETRY_BASE_SECONDS", "1"),

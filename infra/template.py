@@ -28,9 +28,6 @@ SCHEDULER_ROLE = "SchedulerRole"
 ALARM_TOPIC = "DeadLetterAlarmTopic"
 API_POLICY = "APIHandlerPolicy"
 
-# chalicelib/settings.py reads this name; resources.py has no ENV_ constant for it (yet).
-ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 -- a variable name, not a secret
-
 # Paths as SAM / `aws cloudformation package` read them: relative to the directory of sam.json, which
 # infra/package.py writes to <out>/<stage>-<region>/ with the layer in <out>/layer/.
 DEFAULT_LAYER_URI = "../layer"
@@ -124,7 +121,7 @@ def environment(stage: str) -> dict[str, Any]:
         r.ENV_SCHEDULE_GROUP: _ref(SCHEDULE_GROUP),
         r.ENV_SCHEDULER_ROLE_ARN: _arn(SCHEDULER_ROLE),
         r.ENV_SCHEDULER_DLQ_ARN: _arn(r.SCHEDULER_DLQ.logical),
-        ENV_JWT_SECRET: f"{{{{resolve:secretsmanager:{secret_prefix(stage)}/jwt-secret}}}}",
+        r.ENV_JWT_SECRET: f"{{{{resolve:secretsmanager:{secret_prefix(stage)}/jwt-secret}}}}",
     }
 
 

@@ -70,9 +70,12 @@ _BOOKING_DEFAULTS = {
     "stylist_name": "",
 }
 
-# Operator templates must not be able to build huge strings/lists (`{{ 'x' * 10**9 }}`).
+# Operator templates must not be able to build huge values (`{{ 'x' * 10**9 }}`, `{{ 9 ** 10**8 }}`) or
+# outputs (a loop printing megabytes). An SMS/chat message is far below these.
 _MAX_SEQUENCE_RESULT = 10_000
 _MAX_POWER_EXPONENT = 100
+_MAX_POWER_RESULT_BITS = 4_096
+_MAX_OUTPUT_CHARS = 10_000
 
 
 class UnknownMessageKind(KeyError):
@@ -242,7 +245,6 @@ def _environment() -> SandboxedEnvironment:
     from jinja2 import StrictUndefined, pass_context
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-    from jinja2 import Environment as ImmutableSandboxedEnvironment
     class _Sandbox(ImmutableSandboxedEnvironment):
         # An ImmutableSandboxedEnvironment is a SandboxedEnvironment that also refuses to mutate lists
         # and dicts (`{{ booking.update(...) }}`). On top, cap `*` and `**` so a template cannot
@@ -253,6 +255,12 @@ def _environment() -> SandboxedEnvironment:
             if operator == "**":
                 if isinstance(right, int | float) and abs(right) > _MAX_POWER_EXPONENT:
                     raise SecurityError("exponent too large in template")
+                if (
+                    isinstance(left, int)
+                    and isinstance(right, int)
+                    and abs(left).bit_length() * right > _MAX_POWER_RESULT_BITS
+                ):
+                    raise SecurityError("power result too large in template")
                 return left**right
             if operator == "*":
                 for seq, n in ((left, right), (right, left)):
@@ -318,6 +326,17 @@ def render(kind: str, ctx: MessageContext) -> str:
     return template.render(_variables(ctx)).strip()
 
 
+def _render_capped(template: Template, variables: dict[str, Any]) -> str:
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(variables):
+        size += len(chunk)
+        if size > _MAX_OUTPUT_CHARS:
+            raise TemplateRejected(f"template output is longer than {_MAX_OUTPUT_CHARS} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def render_operator_template(source: str, ctx: MessageContext) -> str:
     """Render an operator-authored template with the message sandbox, variables and filters.
 
@@ -335,7 +354,9 @@ def render_operator_template(source: str, ctx: MessageContext) -> str:
     except TemplateError as exc:
         raise TemplateRejected(f"template cannot be compiled: {exc}") from exc
     try:
-        return template.render(_variables(ctx)).strip()
+        return _render_capped(template, _variables(ctx)).strip()
+    except TemplateRejected:
+        raise
     except SecurityError as exc:
         raise TemplateRejected(f"template uses something that is not allowed: {exc}") from exc
     except UndefinedError as exc:

@@ -376,12 +376,19 @@ def _with_booking(ctx: MessageContext, **extra) -> MessageContext:
         "{{ store.update({'name': 'x'}) }}",
         "{{ 'x' * 100000000 }}",
         "{{ 9 ** 99999999 }}",
+        "{{ ((9 ** 99) ** 99) ** 99 }}",
+        "{% for i in range(99999) %}{{ 'x' * 9999 }}{% endfor %}",
     ],
 )
 def test_operator_template_rejects_unsafe_access(source):
     with pytest.raises(TemplateRejected) as excinfo:
         render_operator_template(source, make_ctx())
     assert str(excinfo.value)
+
+
+def test_operator_template_output_is_capped():
+    with pytest.raises(TemplateRejected, match="longer than"):
+        render_operator_template("{% for i in range(5000) %}{{ store.name }}{% endfor %}", make_ctx())
 
 
 def test_operator_template_mutation_does_not_leak():

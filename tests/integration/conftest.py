@@ -1,0 +1,128 @@
+"""An in-process Chairside on moto's mock_aws: the real app, the real worker handler and the same
+local plumbing `make run` uses, driven by a FixedClock."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import bootstrap, settings as settings_module
+from chalicelib.clock import FixedClock
+from chalicelib.services.signatures import sign
+from tests.conftest import REGION
+
+START = datetime.fromisoformat("2026-11-22T10:00:00+08:00")
+
+
+@dataclass
+class Harness:
+    session: boto3.session.Session
+    container: bootstrap.Container
+    clock: FixedClock
+    client: Any
+    chain: dict[str, Any]
+    plumbing: Any
+    env: dict[str, str]
+    faults: Any = None
+    answers: list = field(default_factory=list)
+
+    # --- the booking system -------------------------------------------------------------------
+    def post(self, event: dict | bytes, *, secret: str | None = None, timestamp: int | None = None,
+             chain_id: str | None = None, headers: dict | None = None):
+        raw = event if isinstance(event, bytes) else json.dumps(event, ensure_ascii=False).encode()
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        sig = sign(secret or self.chain["webhook_secret"], ts, raw)
+        all_headers = {"Content-Type": "application/json", "X-Chairside-Chain": chain_id or self.chain["chain_id"],
+                       "X-Chairside-Timestamp": ts, "X-Chairside-Signature": sig}
+        all_headers.update(headers or {})
+        response = self.client.http.post("/v1/webhooks/bookings", headers=all_headers, body=raw)
+        return response.status_code, (json.loads(response.body) if response.body else None)
+
+    # --- time and the event plumbing ----------------------------------------------------------
+    def pump(self, rounds: int = 50) -> None:
+        """Fire due schedules and run the workers until nothing moves."""
+        idle = 0
+        for _ in range(rounds):
+            moved = self.plumbing.tick()
+            idle = idle + 1 if not moved else 0
+            if idle >= 2:
+                return
+
+    def advance_to(self, moment: datetime | str) -> None:
+        moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        self.clock.set(moment)
+        self.pump()
+
+    # --- what happened ------------------------------------------------------------------------
+    def messages(self, store_id: str, member_id: str, limit: int = 100) -> list[dict]:
+        response = self.client.http.get(
+            f"/v1/stores/{store_id}/members/{member_id}/messages?limit={limit}",
+            headers={"Authorization": f"Bearer {self.chain['staff_token']}"},
+        )
+        assert response.status_code == 200, response.body
+        return json.loads(response.body)["items"]
+
+    def sent_kinds(self, store_id: str, member_id: str) -> list[str]:
+        return [m["kind"] for m in reversed(self.messages(store_id, member_id)) if m["status"] == "sent"]
+
+    def sms(self) -> list[tuple[str, str]]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sns.models import sns_backends
+
+        return [(phone, text) for phone, text in sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values()]
+
+    def schedules(self) -> list[dict]:
+        scheduler = self.session.client("scheduler")
+        group = self.container.settings.schedule_group
+        names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
+        return [scheduler.get_schedule(Name=n, GroupName=group) for n in names]
+
+    def dlq(self) -> list[dict]:
+        sqs = self.session.client("sqs")
+        got = sqs.receive_message(QueueUrl=self.container.settings.steps_dlq_url, MaxNumberOfMessages=10,
+                                  MessageAttributeNames=["All"], VisibilityTimeout=0)
+        return got.get("Messages", [])
+
+
+@pytest.fixture
+def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch,
+            tmp_path) -> Iterator[Harness]:
+    from chalice.test import Client
+
+    from chalicelib.resources import ENV_JWT_SECRET, ENV_STEPS_DLQ_URL, STEPS_QUEUE
+    from devstack.plumbing import Plumbing, build_firer, build_pollers
+    from devstack.seed import seed
+
+    env = dict(provisioned)
+    env.setdefault(ENV_STEPS_DLQ_URL, aws.client("sqs").get_queue_url(
+        QueueName=STEPS_QUEUE.dlq_name(env["CHAIRSIDE_STAGE"]))["QueueUrl"])
+    env[ENV_JWT_SECRET] = "test-jwt-secret-of-at-least-32-bytes!"
+    env["CHAIRSIDE_RETRY_BASE_SECONDS"] = "0"
+    env["CHAIRSIDE_RETRY_MAX_SECONDS"] = "0"
+    env["CHAIRSIDE_LOCAL_DIR"] = str(tmp_path)  # enables fault injection, as in the local stack
+    env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    aws.client("ses").verify_email_identity(EmailAddress="care@chairside.example")
+
+    clock = FixedClock(START)
+    container = bootstrap.build(settings_module.from_env(), clock=clock, session=aws)
+    bootstrap.use(container)
+    _ = container.bookings
+    chain = seed(aws, env["CHAIRSIDE_STAGE"], env[ENV_JWT_SECRET], datetime.now(UTC), webhook_secret="whsec-test")
+    plumbing = Plumbing([build_firer(aws, env["CHAIRSIDE_STAGE"], None, REGION, clock)],
+                        build_pollers(aws, env["CHAIRSIDE_STAGE"], None, REGION))
+    from app import app
+
+    from chalicelib.channels.faults import FaultFile
+
+    with Client(app) as client:
+        yield Harness(aws, container, clock, client, chain, plumbing, env, faults=FaultFile(tmp_path / "faults.json"))
+    bootstrap.use(None)
