@@ -13,7 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import bootstrap, settings as settings_module
+from chalicelib import bootstrap
+from chalicelib import settings as settings_module
 from chalicelib.clock import FixedClock
 from chalicelib.services.signatures import sign
 from tests.conftest import REGION
@@ -120,7 +121,6 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
     plumbing = Plumbing([build_firer(aws, env["CHAIRSIDE_STAGE"], None, REGION, clock)],
                         build_pollers(aws, env["CHAIRSIDE_STAGE"], None, REGION))
     from app import app
-
     from chalicelib.channels.faults import FaultFile
 
     with Client(app) as client:
