@@ -172,3 +172,22 @@ def test_queue_urls_agree_with_provision(provisioned, aws, stage):
     assert steps["arn"] == provisioned[r.ENV_STEPS_QUEUE_ARN]
     assert steps["dlq_arn"].endswith(":" + r.STEPS_QUEUE.dlq_name(stage))
     assert queues[r.SCHEDULER_DLQ.short]["arn"] == provisioned[r.ENV_SCHEDULER_DLQ_ARN]
+
+
+def test_provision_again_keeps_pending_schedules(aws, stage):
+    # moto's CreateScheduleGroup silently replaces an existing group (and drops its schedules), so
+    # provisioning must not re-create the group of a running stack.
+    env = provision(aws, stage)
+    scheduler = aws.client("scheduler")
+    scheduler.create_schedule(
+        Name="pending",
+        GroupName=env[r.ENV_SCHEDULE_GROUP],
+        ScheduleExpression="at(2030-01-01T09:00:00)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": env[r.ENV_STEPS_QUEUE_ARN], "RoleArn": env[r.ENV_SCHEDULER_ROLE_ARN], "Input": "{}"},
+    )
+
+    provision(aws, stage)
+
+    names = [s["Name"] for s in scheduler.list_schedules(GroupName=env[r.ENV_SCHEDULE_GROUP])["Schedules"]]
+    assert names == ["pending"]
