@@ -8,7 +8,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e lint fmt package bench clean
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean
 
 venv: $(STAMP)
 
@@ -51,3 +51,7 @@ package: venv
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+## A longer fuzz run than the bounded one inside `make test`.
+fuzz: venv
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)

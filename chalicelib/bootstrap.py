@@ -35,8 +35,12 @@ class Container:
 
         return boto3.session.Session(region_name=self.settings.region)
 
-    def client(self, service: str) -> Any:
-        return self._clients.setdefault(service, self._session.client(service, region_name=self.settings.region))
+    def client(self, service: str, region: str | None = None) -> Any:
+        region = region or self.settings.region
+        key = f"{service}@{region}"
+        if key not in self._clients:
+            self._clients[key] = self._session.client(service, region_name=region)
+        return self._clients[key]
 
     @cached_property
     def _clients(self) -> dict[str, Any]:
@@ -98,7 +102,7 @@ class Container:
 
         channels: dict[str, Any] = {
             "sms": SnsSms(self.client("sns")),
-            "email": SesEmail(self.client("ses"), self.settings.email_sender),
+            "email": SesEmail(self.client("ses", self.settings.ses_region), self.settings.email_sender),
         }
         if self.settings.local_dir is not None:
             from chalicelib.channels.faults import FaultFile, FaultInjectingChannel

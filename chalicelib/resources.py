@@ -73,14 +73,15 @@ class Worker:
 
 # Everything the domain keeps: chains, stores, bookings, booking events, stylist day calendars,
 # members and conversation messages. Keys are strings with typed prefixes (see docs/ARCHITECTURE.md).
-MAIN_TABLE = Table(logical="MainTable", short="main", hash_key="pk", range_key="sk")
+MAIN_TABLE = Table(logical="MainTable", short="main", hash_key="pk", range_key="sk", ttl_attribute="expires_at")
 
 # Journey steps that are due: fired by EventBridge Scheduler (or sent at once for confirmations)
 # and consumed by the sending worker.
 STEPS_QUEUE = Queue(logical="StepsQueue", short="journey-steps", visibility_timeout=60, max_receive_count=5)
 
 # Where EventBridge Scheduler puts a step it could not deliver to STEPS_QUEUE after its retries.
-SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max_receive_count=0)
+SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max_receive_count=0,
+                      retention_seconds=14 * 24 * 3600)
 
 SCHEDULE_GROUP_SHORT = "journeys"
 
@@ -115,4 +116,6 @@ ENV_SCHEDULE_GROUP = "CHAIRSIDE_SCHEDULE_GROUP"
 ENV_SCHEDULER_ROLE_ARN = "CHAIRSIDE_SCHEDULER_ROLE_ARN"
 ENV_SCHEDULER_DLQ_ARN = "CHAIRSIDE_SCHEDULER_DLQ_ARN"
 ENV_STEPS_DLQ_URL = "CHAIRSIDE_STEPS_DLQ_URL"
+ENV_SES_REGION = "CHAIRSIDE_SES_REGION"
+ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

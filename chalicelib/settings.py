@@ -23,6 +23,7 @@ class Settings:
     scheduler_dlq_arn: str
     jwt_secret: str
     email_sender: str
+    ses_region: str
     # Seconds before the first retry of a transiently failed send; doubles per attempt.
     retry_base_seconds: int = 30
     retry_max_seconds: int = 900
@@ -56,7 +57,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         scheduler_role_arn=_required(env, r.ENV_SCHEDULER_ROLE_ARN),
         scheduler_dlq_arn=_required(env, r.ENV_SCHEDULER_DLQ_ARN),
         jwt_secret=_required(env, r.ENV_JWT_SECRET),
-        email_sender=env.get("CHAIRSIDE_EMAIL_SENDER", "care@chairside.example"),
+        email_sender=env.get(r.ENV_EMAIL_SENDER, "care@chairside.example"),
+        ses_region=env.get(r.ENV_SES_REGION) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         retry_base_seconds=int(env.get("CHAIRSIDE_RETRY_BASE_SECONDS", "30")),
         retry_max_seconds=int(env.get("CHAIRSIDE_RETRY_MAX_SECONDS", "900")),
         local_dir=Path(local_dir) if local_dir else None,

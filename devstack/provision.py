@@ -233,6 +233,7 @@ def provision(
         r.ENV_MAIN_TABLE: r.MAIN_TABLE.name(stage),
         r.ENV_STEPS_QUEUE_URL: str(steps["url"]),
         r.ENV_STEPS_QUEUE_ARN: steps_arn,
+        r.ENV_STEPS_DLQ_URL: str(steps["dlq_url"]),
         r.ENV_SCHEDULE_GROUP: group,
         r.ENV_SCHEDULER_ROLE_ARN: role_arn,
         r.ENV_SCHEDULER_DLQ_ARN: scheduler_dlq_arn,

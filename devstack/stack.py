@@ -89,7 +89,6 @@ class LocalStack:
 
         session = boto3.session.Session(region_name=REGION)
         env.update(provision(session, STAGE, endpoint_url=endpoint))
-        env["CHAIRSIDE_STEPS_DLQ_URL"] = self._dlq_url(session, endpoint, env)
         os.environ.update(env)
         session.client("ses", endpoint_url=endpoint).verify_email_identity(EmailAddress=EMAIL_SENDER)
 
@@ -158,13 +157,6 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
         }
-
-    @staticmethod
-    def _dlq_url(session: Any, endpoint: str, env: dict[str, str]) -> str:
-        from chalicelib.resources import STEPS_QUEUE
-
-        sqs = session.client("sqs", endpoint_url=endpoint)
-        return sqs.get_queue_url(QueueName=STEPS_QUEUE.dlq_name(STAGE))["QueueUrl"]
 
     def _start_api(self, env: dict[str, str]) -> str:
         port = free_port(self.api_port)

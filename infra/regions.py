@@ -13,6 +13,8 @@ class Region:
     # Where SES is called from: SES is not offered in every region (not in ap-east-1).
     ses_region: str | None = None
     log_retention_days: int = 30
+    # The verified SES identity members' email comes from.
+    email_sender: str = "care@chairside.example"
 
     @property
     def email_region(self) -> str:

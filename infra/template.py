@@ -37,12 +37,10 @@ DYNAMODB_CRUD = [
     "dynamodb:DescribeTable",  # PynamoDB describes a table before its first call
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
+    "dynamodb:Query",  # never Scan: every access pattern is a key lookup or a Query
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
 ]
 SQS_CONSUME = [
@@ -110,10 +108,12 @@ def secret_prefix(stage: str) -> str:
 # ---------------------------------------------------------------- what every function is given
 
 
-def environment(stage: str) -> dict[str, Any]:
+def environment(stage: str, region: Region) -> dict[str, Any]:
     """The variables chalicelib/settings.py reads, named by resources.ENV_*."""
     return {
         r.ENV_STAGE: stage,
+        r.ENV_SES_REGION: region.email_region,
+        r.ENV_EMAIL_SENDER: region.email_sender,
         r.ENV_MAIN_TABLE: _ref(r.MAIN_TABLE.logical),
         r.ENV_STEPS_QUEUE_URL: _ref(r.STEPS_QUEUE.logical),
         r.ENV_STEPS_QUEUE_ARN: _arn(r.STEPS_QUEUE.logical),
@@ -397,19 +397,19 @@ def _worker(stage: str, region: Region, worker: r.Worker, code_uri: str) -> Json
                 "Timeout": worker.timeout_seconds,
                 "Layers": [_ref(LAYER)],
                 "Role": _arn(f"{worker.logical}Role"),
-                "Environment": {"Variables": {**environment(stage), **worker.env}},
+                "Environment": {"Variables": {**environment(stage, region), **worker.env}},
                 "Events": {"Queue": {"Type": "SQS", "Properties": event}},
             },
         },
     }
 
 
-def _api_handler(stage: str) -> Json:
+def _api_handler(stage: str, region: Region) -> Json:
     """Patches to the resources Chalice generates for the HTTP API."""
     return {
         CHALICE_HANDLER: {
             "Type": "AWS::Serverless::Function",
-            "Properties": {"Layers": [_ref(LAYER)], "Environment": {"Variables": environment(stage)}},
+            "Properties": {"Layers": [_ref(LAYER)], "Environment": {"Variables": environment(stage, region)}},
         },
         # Added beside Chalice's DefaultRole (which keeps its own logs policy) rather than replacing its
         # Policies list, so the merge cannot drop what Chalice generates.
@@ -452,7 +452,7 @@ def merge_template(
     resources |= _layer(stage, layer_uri)
     for worker in r.WORKERS:
         resources |= _worker(stage, settings, worker, code_uri)
-    resources |= _api_handler(stage)
+    resources |= _api_handler(stage, settings)
     return {
         "Description": f"Chairside {stage} in {region}",
         "Resources": resources,

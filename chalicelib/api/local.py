@@ -7,6 +7,8 @@ from chalicelib.bootstrap import container
 from chalicelib.services import local_controls
 
 local = Blueprint(__name__)
+# `curl -d` sends form-encoded by default; these routes read JSON whatever the label says.
+LOCAL_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
 
 
 @local.route("/v1/_local/clock", methods=["GET"])
@@ -15,14 +17,14 @@ def get_clock():
     return {"now": container().clock.now().isoformat()}
 
 
-@local.route("/v1/_local/clock", methods=["POST"], content_types=["application/json", "text/plain"])
+@local.route("/v1/_local/clock", methods=["POST"], content_types=LOCAL_TYPES)
 @handled
 def advance_clock():
     body = local_controls.decode(local.current_request.raw_body)
     return {"now": local_controls.advance_clock(container().clock, body).isoformat()}
 
 
-@local.route("/v1/_local/faults", methods=["POST"], content_types=["application/json", "text/plain"])
+@local.route("/v1/_local/faults", methods=["POST"], content_types=LOCAL_TYPES)
 @handled
 def inject_faults():
     body = local_controls.decode(local.current_request.raw_body)

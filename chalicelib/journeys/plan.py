@@ -116,13 +116,23 @@ def load_journey(*overrides: dict[str, Any] | None) -> Journey:
     for override in overrides:
         if not override:
             continue
+        _no_unknown("journey override", override, {"steps", "quiet_hours"})
+        _no_unknown("journey override quiet_hours", override.get("quiet_hours") or {}, {"start", "end"})
         quiet.update(override.get("quiet_hours") or {})
         for kind, change in (override.get("steps") or {}).items():
-            for step in steps:
-                if step["kind"] == kind:
-                    step.update(change)
-    enabled = [s for s in steps if s.get("enabled", True)]
-    return Journey(tuple(StepSpec.from_data(s) for s in enabled), QuietHours.from_data(quiet))
+            matching = [step for step in steps if step["kind"] == kind]
+            if not matching:
+                raise ValueError(f"journey override: unknown step {kind!r}")
+            for step in matching:
+                step.update(change)
+    specs = [(s.get("enabled", True), StepSpec.from_data(s)) for s in steps]  # disabled ones too: typos fail
+    return Journey(tuple(spec for enabled, spec in specs if enabled), QuietHours.from_data(quiet))
+
+
+def _no_unknown(what: str, data: dict[str, Any], known: set[str]) -> None:
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{what}: unknown keys {sorted(unknown)}")
 
 
 def parse_offset(offset: str) -> tuple[timedelta, time | None]:

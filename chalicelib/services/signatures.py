@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
@@ -13,6 +14,8 @@ REPLAY_WINDOW_SECONDS = 300
 CHAIN_HEADER = "x-chairside-chain"
 TIMESTAMP_HEADER = "x-chairside-timestamp"
 SIGNATURE_HEADER = "x-chairside-signature"
+# Ids as the booking events spell them; anything else is refused before a secret is looked up.
+_CHAIN_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
 
 
 def sign(secret: str, timestamp: int | str, raw_body: bytes) -> str:
@@ -33,7 +36,10 @@ def verify(headers: Mapping[str, str], raw_body: bytes, secrets_for: Callable[[s
     signature = (lower.get(SIGNATURE_HEADER) or "").strip()
     if not chain_id or not timestamp or not signature:
         raise Unauthorized("missing signature headers")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not _CHAIN_ID.fullmatch(chain_id):
+        raise Unauthorized("unknown chain")
+    # ASCII only: str.isdigit() also accepts "²" (int() then fails) and other scripts' digits.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Unauthorized("the timestamp must be unix seconds")
     if abs(wall_now.timestamp() - int(timestamp)) > REPLAY_WINDOW_SECONDS:
         raise Unauthorized("the signature has expired (5-minute window)")

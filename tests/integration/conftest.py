@@ -97,13 +97,11 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
             tmp_path) -> Iterator[Harness]:
     from chalice.test import Client
 
-    from chalicelib.resources import ENV_JWT_SECRET, ENV_STEPS_DLQ_URL, STEPS_QUEUE
+    from chalicelib.resources import ENV_JWT_SECRET
     from devstack.plumbing import Plumbing, build_firer, build_pollers
     from devstack.seed import seed
 
     env = dict(provisioned)
-    env.setdefault(ENV_STEPS_DLQ_URL, aws.client("sqs").get_queue_url(
-        QueueName=STEPS_QUEUE.dlq_name(env["CHAIRSIDE_STAGE"]))["QueueUrl"])
     env[ENV_JWT_SECRET] = "test-jwt-secret-of-at-least-32-bytes!"
     env["CHAIRSIDE_RETRY_BASE_SECONDS"] = "0"
     env["CHAIRSIDE_RETRY_MAX_SECONDS"] = "0"

@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent
 TARGETS = [("dev", "ap-east-1"), ("dev", "ap-southeast-1"), ("prod", "eu-west-1")]
 
 # Every variable resources.py names, plus the JWT secret (settings.py reads it; no ENV_ constant yet).
-ENV_NAMES = sorted({value for name, value in vars(r).items() if name.startswith("ENV_")} | {t.ENV_JWT_SECRET})
+ENV_NAMES = sorted({value for name, value in vars(r).items() if name.startswith("ENV_")})
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
     assert variables[r.ENV_SCHEDULER_ROLE_ARN] == _arn(t.SCHEDULER_ROLE)
     assert variables[r.ENV_SCHEDULER_DLQ_ARN] == _arn(r.SCHEDULER_DLQ.logical)
     assert (
-        variables[t.ENV_JWT_SECRET] == f"{{{{resolve:secretsmanager:chairside/{packaged.stage}/jwt-secret}}}}"
+        variables[r.ENV_JWT_SECRET] == f"{{{{resolve:secretsmanager:chairside/{packaged.stage}/jwt-secret}}}}"
     )
 
     # The extra policy is attached to the role the handler actually runs with.

@@ -24,7 +24,10 @@ def test_provision_returns_the_env_the_code_reads(aws, stage):
     assert env[r.ENV_SCHEDULE_GROUP] == r.schedule_group_name(stage)
     assert env[r.ENV_SCHEDULER_ROLE_ARN].endswith(":role/" + scheduler_role_name(stage))
     assert env[r.ENV_SCHEDULER_DLQ_ARN].endswith(":" + r.SCHEDULER_DLQ.name(stage))
+    assert env[r.ENV_STEPS_DLQ_URL].endswith("/" + r.STEPS_QUEUE.dlq_name(stage))
+    # Everything the code reads from AWS resources; the JWT secret is a secret, not a resource.
     assert set(env) == {
+        r.ENV_STEPS_DLQ_URL,
         r.ENV_STAGE,
         r.ENV_MAIN_TABLE,
         r.ENV_STEPS_QUEUE_URL,
