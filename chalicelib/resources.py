@@ -73,11 +73,25 @@ class Worker:
 
 # Everything the domain keeps: chains, stores, bookings, booking events, stylist day calendars,
 # members and conversation messages. Keys are strings with typed prefixes (see docs/ARCHITECTURE.md).
-MAIN_TABLE = Table(logical="MainTable", short="main", hash_key="pk", range_key="sk", ttl_attribute="expires_at")
+MAIN_TABLE = Table(
+    logical="MainTable",
+    short="main",
+    hash_key="pk",
+    range_key="sk",
+    # One overloaded index: a store's conversations by status, a member's bookings by start, and
+    # members by WeChat openid or phone (see docs/ARCHITECTURE.md, access patterns).
+    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),),
+    ttl_attribute="expires_at",
+)
 
 # Journey steps that are due: fired by EventBridge Scheduler (or sent at once for confirmations)
 # and consumed by the sending worker.
 STEPS_QUEUE = Queue(logical="StepsQueue", short="journey-steps", visibility_timeout=60, max_receive_count=5)
+
+# Inbound messages stored by the channel endpoints, understood and answered by a worker (WeChat wants an
+# answer within five seconds, so the reply is asynchronous). Two-way SMS arrives here too, through the
+# SMS topic's subscription.
+INBOUND_QUEUE = Queue(logical="InboundQueue", short="inbound", visibility_timeout=60, max_receive_count=5)
 
 # Where EventBridge Scheduler puts a step it could not deliver to STEPS_QUEUE after its retries.
 SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max_receive_count=0,
@@ -88,17 +102,39 @@ SCHEDULE_GROUP_SHORT = "journeys"
 # EventBridge Scheduler retry policy for every journey schedule.
 SCHEDULE_RETRY = {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 6 * 3600}
 
+@dataclass(frozen=True)
+class Topic:
+    """An SNS topic whose messages are delivered to a queue (SNS envelope, not raw)."""
+
+    logical: str
+    short: str
+    queue: Queue
+
+    def name(self, stage: str) -> str:
+        return f"{PREFIX}-{stage}-{self.short}"
+
+
+# AWS End User Messaging / SNS two-way SMS publishes inbound texts to this topic.
+SMS_INBOUND_TOPIC = Topic(logical="SmsInboundTopic", short="sms-inbound", queue=INBOUND_QUEUE)
+
 TABLES: tuple[Table, ...] = (MAIN_TABLE,)
-QUEUES: tuple[Queue, ...] = (STEPS_QUEUE,)  # each gets a DLQ with a redrive policy
+QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE)  # each gets a DLQ with a redrive policy
+TOPICS: tuple[Topic, ...] = (SMS_INBOUND_TOPIC,)
 PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no redrive
 
 WORKERS: tuple[Worker, ...] = (
     Worker(logical="SendStepFunction", handler="send_step.handler", queue=STEPS_QUEUE),
+    Worker(logical="HandleInboundFunction", handler="handle_inbound.handler", queue=INBOUND_QUEUE),
 )
 
 
 def schedule_group_name(stage: str) -> str:
     return f"{PREFIX}-{stage}-{SCHEDULE_GROUP_SHORT}"
+
+
+def channel_secret_name(stage: str, scope: str, channel: str) -> str:
+    """Secrets Manager name of channel credentials, e.g. scope "stores/<id>", channel "wechat"."""
+    return f"{PREFIX}/{stage}/{scope}/{channel}"
 
 
 def webhook_secret_name(stage: str, chain_id: str) -> str:
@@ -117,5 +153,6 @@ ENV_SCHEDULER_ROLE_ARN = "CHAIRSIDE_SCHEDULER_ROLE_ARN"
 ENV_SCHEDULER_DLQ_ARN = "CHAIRSIDE_SCHEDULER_DLQ_ARN"
 ENV_STEPS_DLQ_URL = "CHAIRSIDE_STEPS_DLQ_URL"
 ENV_SES_REGION = "CHAIRSIDE_SES_REGION"
+ENV_INBOUND_QUEUE_URL = "CHAIRSIDE_INBOUND_QUEUE_URL"
 ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

@@ -199,6 +199,19 @@ def _ensure_scheduler_role(iam: Any, stage: str, send_to: list[str]) -> str:
     return arn
 
 
+def _ensure_topic_to_queue(sns: Any, sqs: Any, topic: r.Topic, stage: str, queue: dict[str, Any]) -> str:
+    """The topic, and its queue subscribed to it (create_topic and subscribe are idempotent)."""
+    topic_arn = sns.create_topic(Name=topic.name(stage))["TopicArn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                       "Resource": queue["arn"], "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue["url"], Attributes={"Policy": json.dumps(policy)})
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue["arn"])
+    return topic_arn
+
+
 # --- Entry points ---------------------------------------------------------------------------------
 
 
@@ -227,8 +240,12 @@ def provision(
     scheduler_dlq = queues[r.SCHEDULER_DLQ.short]
     steps_arn, scheduler_dlq_arn = str(steps["arn"]), str(scheduler_dlq["arn"])
     role_arn = _ensure_scheduler_role(iam, stage, [steps_arn, scheduler_dlq_arn])
+    sns = session.client("sns", endpoint_url=endpoint_url)
+    for topic in r.TOPICS:
+        _ensure_topic_to_queue(sns, sqs, topic, stage, queues[topic.queue.short])
 
     return {
+        r.ENV_INBOUND_QUEUE_URL: str(queues[r.INBOUND_QUEUE.short]["url"]),
         r.ENV_STAGE: stage,
         r.ENV_MAIN_TABLE: r.MAIN_TABLE.name(stage),
         r.ENV_STEPS_QUEUE_URL: str(steps["url"]),

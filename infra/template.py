@@ -1,8 +1,9 @@
 """The template merged into `chalice package` output (`chalice package --merge-template`).
 
 Built only from `chalicelib/resources.py` (what exists) and `infra/regions.py` (what differs per region):
-the tables, the queues with their DLQs and alarms, the EventBridge Scheduler group and its role, the shared
-layer, the `functions/` workers, and patches to Chalice's own `APIHandler` (layer, env vars, permissions).
+the tables, the queues with their DLQs and alarms, the SNS topics delivering into queues, the EventBridge
+Scheduler group and its role, the shared layer, the `functions/` workers, and patches to Chalice's own
+`APIHandler` (layer, env vars, permissions).
 Chalice deep-merges dicts and replaces lists, so a list given here (e.g. `Layers`) wins over Chalice's.
 """
 
@@ -48,8 +49,12 @@ SQS_CONSUME = [
     "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueAttributes",  # the event source mapping needs it
-    "sqs:SendMessage",  # a worker re-queues a step it must retry later
 ]
+
+# Queues the code sends to, besides a worker's own queue (re-queueing) and its DLQ. The HTTP API queues
+# immediate journey steps and stores inbound channel messages; any worker may hand an inbound message on.
+API_SENDS_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE)
+WORKERS_SEND_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE)  # a reply can re-plan a journey
 
 
 # ---------------------------------------------------------------- small helpers
@@ -96,6 +101,14 @@ def dead_letter_queues(stage: str) -> list[tuple[str, str]]:
     ]
 
 
+def subscription_logical(topic: r.Topic) -> str:
+    return f"{topic.logical}Subscription"
+
+
+def queue_policy_logical(queue: r.Queue) -> str:
+    return f"{queue.logical}Policy"
+
+
 def worker_function_name(stage: str, worker: r.Worker) -> str:
     module = worker.handler.split(".")[0]
     return f"{r.PREFIX}-{stage}-{module.replace('_', '-')}"
@@ -118,11 +131,21 @@ def environment(stage: str, region: Region) -> dict[str, Any]:
         r.ENV_STEPS_QUEUE_URL: _ref(r.STEPS_QUEUE.logical),
         r.ENV_STEPS_QUEUE_ARN: _arn(r.STEPS_QUEUE.logical),
         r.ENV_STEPS_DLQ_URL: _ref(dlq_logical(r.STEPS_QUEUE)),
+        r.ENV_INBOUND_QUEUE_URL: _ref(r.INBOUND_QUEUE.logical),
         r.ENV_SCHEDULE_GROUP: _ref(SCHEDULE_GROUP),
         r.ENV_SCHEDULER_ROLE_ARN: _arn(SCHEDULER_ROLE),
         r.ENV_SCHEDULER_DLQ_ARN: _arn(r.SCHEDULER_DLQ.logical),
         r.ENV_JWT_SECRET: f"{{{{resolve:secretsmanager:{secret_prefix(stage)}/jwt-secret}}}}",
     }
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    """`items` without repeats, in order (dicts such as {"Fn::GetAtt": ...} are not hashable)."""
+    seen: list[Any] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
 
 
 def _tables_read_write() -> Json:
@@ -168,10 +191,11 @@ def _secrets(stage: str) -> Json:
 
 def api_statements(stage: str) -> list[Json]:
     """The HTTP API books, reschedules and cancels: it writes the table, queues immediate steps and manages
-    schedules. It sends nothing itself (workers do)."""
+    schedules. Its channel endpoints verify callbacks with the channel secrets and queue what arrives for
+    the inbound worker. It sends nothing to members itself (workers do)."""
     return [
         _tables_read_write(),
-        _statement("QueueSteps", ["sqs:SendMessage"], [_arn(q.logical) for q in r.QUEUES]),
+        _statement("QueueMessages", ["sqs:SendMessage"], [_arn(q.logical) for q in API_SENDS_TO]),
         *_schedules(),
         _secrets(stage),
     ]
@@ -183,8 +207,16 @@ def worker_statements(stage: str, region: Region, worker: r.Worker) -> list[Json
             "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [_arn(f"{worker.logical}LogGroup")]
         ),
         _tables_read_write(),
-        _statement("ConsumeQueue", SQS_CONSUME, [_arn(worker.queue.logical)]),
-        _statement("DeadLetter", ["sqs:SendMessage"], [_arn(dlq_logical(worker.queue))]),
+        _statement("ConsumeOwnQueue", SQS_CONSUME, [_arn(worker.queue.logical)]),
+        # Its own queue (a message to retry later), the queues any worker feeds, and its own DLQ.
+        _statement(
+            "SendMessages",
+            ["sqs:SendMessage"],
+            _unique(
+                [_arn(q.logical) for q in (worker.queue, *WORKERS_SEND_TO)]
+                + [_arn(dlq_logical(worker.queue))]
+            ),
+        ),
         # SMS goes to a phone number, not a topic: SNS has no resource ARN to narrow it to.
         _statement("SendSms", ["sns:Publish"], ["*"]),
         _statement(
@@ -267,6 +299,49 @@ def _queues(stage: str) -> Json:
         resources[queue.logical] = _queue(
             queue.name(stage), queue.dlq_retention_seconds, queue.visibility_timeout
         )
+    return resources
+
+
+def _topics(stage: str) -> Json:
+    """Each topic, its SQS subscription (the SNS envelope, not raw delivery: the worker reads the topic and
+    message attributes from it) and, once per receiving queue, the policy letting SNS send from its topics."""
+    resources: Json = {}
+    senders: dict[r.Queue, list[r.Topic]] = {}
+    for topic in r.TOPICS:
+        if topic.queue not in r.QUEUES:
+            raise ValueError(f"{topic.logical}: its queue {topic.queue.logical} is not in resources.QUEUES")
+        resources[topic.logical] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": topic.name(stage)}}
+        resources[subscription_logical(topic)] = {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": _ref(topic.logical),
+                "Protocol": "sqs",
+                "Endpoint": _arn(topic.queue.logical),
+                "RawMessageDelivery": False,
+            },
+        }
+        senders.setdefault(topic.queue, []).append(topic)
+    # One AWS::SQS::QueuePolicy per queue: two policies on one queue would overwrite each other.
+    for queue, topics in senders.items():
+        resources[queue_policy_logical(queue)] = {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [_ref(queue.logical)],
+                "PolicyDocument": _policy_document(
+                    [
+                        {
+                            "Sid": f"From{topic.logical}",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": _arn(queue.logical),
+                            "Condition": {"ArnEquals": {"aws:SourceArn": _ref(topic.logical)}},
+                        }
+                        for topic in topics
+                    ]
+                ),
+            },
+        }
     return resources
 
 
@@ -428,6 +503,8 @@ def _outputs() -> Json:
     outputs: Json = {f"{t.logical}Name": {"Value": _ref(t.logical)} for t in r.TABLES}
     for queue in (*r.QUEUES, *r.PLAIN_QUEUES):
         outputs[f"{queue.logical}Url"] = {"Value": _ref(queue.logical)}
+    for topic in r.TOPICS:
+        outputs[f"{topic.logical}Arn"] = {"Value": _ref(topic.logical)}
     outputs["ScheduleGroupName"] = {"Value": _ref(SCHEDULE_GROUP)}
     outputs["SchedulerRoleArn"] = {"Value": _arn(SCHEDULER_ROLE)}
     outputs["SharedLayerArn"] = {"Value": _ref(LAYER)}
@@ -447,6 +524,7 @@ def merge_template(
     for table in r.TABLES:
         resources[table.logical] = _table(stage, table)
     resources |= _queues(stage)
+    resources |= _topics(stage)
     resources |= _alarms(stage, settings)
     resources |= _scheduling(stage)
     resources |= _layer(stage, layer_uri)

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.dal.models import BookingItem, ChainItem, EventItem, MemberItem, StoreItem
+from chalicelib.dal.models import BookingItem, ChainItem, ContactLookupItem, EventItem, MemberItem, StoreItem
 from chalicelib.errors import ConcurrentUpdate, StylistUnavailable
 
 BUCKET_MINUTES = 5
@@ -46,6 +46,7 @@ class BookingCommit:
     member: MemberItem | None
     held_before: dict[str, list[str]] = field(default_factory=dict)
     hold_after: dict[str, list[str]] = field(default_factory=dict)
+    lookups: list[ContactLookupItem] = field(default_factory=list)
 
 
 class DuplicateEvent(Exception):
@@ -110,6 +111,9 @@ class BookingRepository:
         if change.member is not None:
             items.append({"Update": self._member_update(change.member)})
             roles.append("member")
+        for lookup in change.lookups:
+            items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
+            roles.append("lookup")
 
         booking_id = change.booking.booking_id
         for key in sorted(set(change.held_before) | set(change.hold_after)):

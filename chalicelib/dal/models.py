@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 
@@ -27,9 +28,31 @@ class _Item(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
+# One overloaded index, "gsi1", seen through one index class per item type (PynamoDB binds an index
+# class to one model): `STORECONV#<store>#<status>` by last message time (a store's inbox), and
+# `MEMBERBK#<chain>#<member>` by start (a member's bookings).
+class InboxIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class BookingsByMemberIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
 def bind(table_name: str, region: str) -> None:
     """Point every model at the main table of this stage."""
-    for model in (ChainItem, StoreItem, BookingItem, EventItem, MemberItem, MessageItem):
+    for model in (ChainItem, StoreItem, BookingItem, EventItem, MemberItem, MessageItem, ConversationItem,
+                  ContactLookupItem, InboundReceiptItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None  # rebuilt lazily with the new settings
@@ -112,7 +135,14 @@ class BookingItem(_Item):
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
     pending = ListAttribute(of=PendingStep, default=list)
-    slots = JSONAttribute(default=dict)  # {"<UTC date>": ["HHMM", ...]} stylist buckets held
+    slots = JSONAttribute(default=dict)  # {"<stylist>|<UTC date>": ["HHMM", ...]} calendar buckets held
+    gsi1pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
+    gsi1sk = UnicodeAttribute(null=True)  # start, UTC ISO
+    by_member = BookingsByMemberIndex()
+
+    @staticmethod
+    def member_key(chain_id: str, member_id: str) -> str:
+        return f"MEMBERBK#{chain_id}#{member_id}"
 
     @staticmethod
     def key(chain_id: str, booking_id: str) -> tuple[str, str]:
@@ -147,6 +177,9 @@ class MemberItem(_Item):
     wechat_openid = UnicodeAttribute(null=True)
     marketing_consent = BooleanAttribute(null=True)
     primary_store_id = UnicodeAttribute(null=True)
+    last_store_id = UnicodeAttribute(null=True)
+    opted_out_at = UTCDateTimeAttribute(null=True)  # "TD"/"退订": no marketing until they opt in again
+    marketing_paused = BooleanAttribute(null=True)  # a complaint is open with staff
 
     @staticmethod
     def key(chain_id: str, member_id: str) -> tuple[str, str]:
@@ -174,6 +207,14 @@ class MessageItem(_Item):
     error = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     lease_until = NumberAttribute(default=0)  # wall-clock epoch seconds a sending worker holds it
+    # Inbound only
+    msg_type = UnicodeAttribute(null=True)  # text | image | voice | emoji | event | other
+    media_url = UnicodeAttribute(null=True)
+    intent = UnicodeAttribute(null=True)
+    sentiment = UnicodeAttribute(null=True)
+    actions = JSONAttribute(null=True)
+    processed = BooleanAttribute(null=True)
+    sender = UnicodeAttribute(null=True)  # staff subject for staff replies
 
     @staticmethod
     def pk_for(store_id: str, member_id: str) -> str:
@@ -182,3 +223,59 @@ class MessageItem(_Item):
     @staticmethod
     def sk_for(at_iso: str, message_id: str) -> str:
         return f"MSG#{at_iso}#{message_id}"
+
+
+class ConversationItem(_Item):
+    """pk=CONV#<store_id>#<member_id>, sk=META: one conversation per (store, member), beside its messages."""
+
+    chain_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    member_name = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="open")  # open | needs_human | resolved
+    unread = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    last_message_at = UTCDateTimeAttribute()
+    last_preview = UnicodeAttribute(default="")
+    last_inbound_at = UTCDateTimeAttribute(null=True)
+    last_inbound_channel = UnicodeAttribute(null=True)
+    sent_since_inbound = NumberAttribute(default=0)  # WeChat customer-service messages since the last inbound
+    read_up_to = UnicodeAttribute(null=True)  # message sort key up to which staff have read
+    needs_human_reason = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute()  # STORECONV#<store>#<status>
+    gsi1sk = UnicodeAttribute()  # last message time, UTC ISO
+    inbox = InboxIndex()
+
+    @staticmethod
+    def key(store_id: str, member_id: str) -> tuple[str, str]:
+        return f"CONV#{store_id}#{member_id}", "META"
+
+    @staticmethod
+    def inbox_key(store_id: str, status: str) -> str:
+        return f"STORECONV#{store_id}#{status}"
+
+
+class ContactLookupItem(_Item):
+    """Who a channel address belongs to: pk=WXOPENID#<openid> | PHONE#<e164> | AGORA#<user>,
+    sk=MEMBER#<chain_id>#<member_id>. Written with the member on every booking."""
+
+    chain_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)  # the store of the member's latest booking
+    updated_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(kind: str, address: str, chain_id: str, member_id: str) -> tuple[str, str]:
+        return f"{kind}#{address}", f"MEMBER#{chain_id}#{member_id}"
+
+
+class InboundReceiptItem(_Item):
+    """pk=INBOUND#<channel>#<provider message id>, sk=INBOUND: de-duplicates provider retries."""
+
+    message_pk = UnicodeAttribute()
+    message_sk = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(channel: str, provider_message_id: str) -> tuple[str, str]:
+        return f"INBOUND#{channel}#{provider_message_id}", "INBOUND"

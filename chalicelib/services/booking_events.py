@@ -18,7 +18,15 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import BookingCommit, BookingRepository, DuplicateEvent, slot_buckets
-from chalicelib.dal.models import BookingItem, EventItem, MemberItem, MemberSnapshot, PendingStep, StoreItem
+from chalicelib.dal.models import (
+    BookingItem,
+    ContactLookupItem,
+    EventItem,
+    MemberItem,
+    MemberSnapshot,
+    PendingStep,
+    StoreItem,
+)
 from chalicelib.errors import ConcurrentUpdate, PayloadTooLarge, ValidationFailed
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
 from chalicelib.models.booking_event import BookingEvent, parse_booking_event
@@ -120,35 +128,8 @@ class BookingEvents:
         version = (current.version if current else 0) + 1
         booking = _booking_item(chain_id, payload, status, version, start, occurred, event.event_id,
                                 current, now)
-        journey = load_journey(*self._stores.overrides(store))
-        facts = BookingFacts(status, start, payload.duration_minutes, payload.service.category,
-                             booking.booked_at, store.timezone)
-        contact = booking.member
-        channels = channel_order(contact.phone, contact.email)
-        steps = plan(journey, facts, event.type.split(".", 1)[1], now) if channels else []
-
-        to_send, to_schedule, pending = [], [], []
-        for step in steps:
-            message = _step_message(chain_id, booking, step)
-            immediate = step.due_at <= now
-            (to_send if immediate else to_schedule).append(message.to_json())
-            pending.append(PendingStep(kind=step.kind, when=step.when, due_at=step.due_at,
-                                       schedule=None if immediate else message.schedule_name,
-                                       channel=channels[0]))
-        booking.pending = pending
-
-        response = {
-            "booking_id": payload.id,
-            "status": status,
-            "version": version,
-            "journey": _journey_view(pending, store.timezone),
-        }
-        effects = {
-            "timezone": store.timezone,
-            "delete": [p.schedule for p in (current.pending if current else []) if p.schedule],
-            "schedule": to_schedule,
-            "send": to_send,
-        }
+        effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
+        response = _answer(booking, store.timezone)
         held_before = current.slots if current else {}
         hold_after = (slot_buckets(payload.stylist.id, start, payload.duration_minutes)
                       if status in HOLDS_SLOT else {})
@@ -159,6 +140,7 @@ class BookingEvents:
                 expected_version=current.version if current else None,
                 event=_event_item(chain_id, event.event_id, payload.id, version, 202, response, effects, now),
                 member=_member_item(chain_id, payload),
+                lookups=_contact_lookups(chain_id, payload, now),
                 held_before=held_before,
                 hold_after=hold_after,
             ),
@@ -166,9 +148,61 @@ class BookingEvents:
         )
         logger.info("booking event applied", extra={"chain_id": chain_id, "booking_id": payload.id,
                                                      "type": event.type, "version": version,
-                                                     "steps": [p.kind for p in pending]})
+                                                     "steps": [p.kind for p in booking.pending]})
         self._apply_effects(effects, now)
         return Answer(202, response)
+
+    def mark_confirmed(self, chain_id: str, booking_id: str, source_id: str) -> bool:
+        """The member confirmed by replying: record it (once per source message) and re-plan, so the
+        "please confirm" reminder is not sent. False when the booking is not awaiting confirmation."""
+        for _ in range(5):
+            if self._repo.event(chain_id, source_id) is not None:
+                return True
+            current = self._repo.booking(chain_id, booking_id)
+            store = self._stores.get(current.store_id) if current else None
+            if current is None or store is None or current.status != "booked":
+                return False
+            now = self._clock.now()
+            booking = BookingItem.from_raw_data(current.serialize())
+            booking.status, booking.version, booking.last_event_id = "confirmed", current.version + 1, source_id
+            effects = self._replan(chain_id, store, booking, current, None, now)
+            try:
+                self._repo.commit(
+                    BookingCommit(booking=booking, expected_version=current.version,
+                                  event=_event_item(chain_id, source_id, booking_id, booking.version, 202,
+                                                    _answer(booking, store.timezone), effects, now),
+                                  member=None, held_before=current.slots, hold_after=current.slots),
+                    chain_id,
+                )
+            except (DuplicateEvent, ConcurrentUpdate):
+                continue
+            self._apply_effects(effects, now)
+            return True
+        raise ConcurrentUpdate()
+
+    def _replan(self, chain_id: str, store: StoreItem, booking: BookingItem, current: BookingItem | None,
+                event: str | None, now: datetime) -> dict[str, Any]:
+        """Plan the booking's remaining journey into `booking.pending`; return the side effects."""
+        journey = load_journey(*self._stores.overrides(store))
+        facts = BookingFacts(booking.status, booking.start, int(booking.duration_minutes), booking.category,
+                             booking.booked_at, store.timezone)
+        channels = channel_order(booking.member.phone, booking.member.email)
+        steps = plan(journey, facts, event, now) if channels else []
+        to_send, to_schedule, pending = [], [], []
+        for step in steps:
+            message = _step_message(chain_id, booking, step)
+            immediate = step.due_at <= now
+            (to_send if immediate else to_schedule).append(message.to_json())
+            pending.append(PendingStep(kind=step.kind, when=step.when, due_at=step.due_at,
+                                       schedule=None if immediate else message.schedule_name,
+                                       channel=channels[0]))
+        booking.pending = pending
+        return {
+            "timezone": store.timezone,
+            "delete": [p.schedule for p in (current.pending if current else []) if p.schedule],
+            "schedule": to_schedule,
+            "send": to_send,
+        }
 
     def _acknowledge(self, chain_id: str, event: BookingEvent, current: BookingItem, now: datetime,
                      reason: str) -> Answer:
@@ -263,6 +297,8 @@ def _booking_item(chain_id: str, payload: Any, status: str, version: int, start:
         last_event_id=event_id,
         completed_at=now if status == "completed" else (current.completed_at if current else None),
         feedback_sentiment=current.feedback_sentiment if current else None,
+        gsi1pk=BookingItem.member_key(chain_id, member.id),
+        gsi1sk=start.isoformat(),
     )
     return item
 
@@ -280,7 +316,20 @@ def _member_item(chain_id: str, payload: Any) -> MemberItem:
         birthday=member.birthday,
         wechat_openid=member.wechat_openid,
         marketing_consent=member.marketing_consent,
+        last_store_id=payload.store_id,
     )
+
+
+def _contact_lookups(chain_id: str, payload: Any, now: datetime) -> list[ContactLookupItem]:
+    """So an inbound SMS or WeChat message finds its member: one item per channel address."""
+    member = payload.member
+    addresses = [("PHONE", member.phone), ("WXOPENID", member.wechat_openid)]
+    return [
+        ContactLookupItem(*ContactLookupItem.key(kind, address, chain_id, member.id), chain_id=chain_id,
+                          member_id=member.id, store_id=payload.store_id, updated_at=now)
+        for kind, address in addresses
+        if address
+    ]
 
 
 def _event_item(chain_id: str, event_id: str, booking_id: str, version: int, status_code: int,
@@ -307,6 +356,15 @@ def _step_message(chain_id: str, booking: BookingItem, step: PlannedStep) -> Ste
         version=booking.version,
         due_at=step.due_at.astimezone(UTC).isoformat(),
     )
+
+
+def _answer(booking: BookingItem, timezone: str) -> dict[str, Any]:
+    return {
+        "booking_id": booking.booking_id,
+        "status": booking.status,
+        "version": int(booking.version),
+        "journey": _journey_view(booking.pending, timezone),
+    }
 
 
 def _journey_view(pending: Iterable[PendingStep], timezone: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ The packaging runs once per stage/region (module-scoped fixture) with --skip-lay
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -73,8 +74,35 @@ def _statements(policy_holder: dict) -> list[dict]:
     return [s for d in documents for s in d["Statement"]]
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _grants(statements: list[dict], action: str) -> list[Any]:
-    return [res for s in statements if action in s["Action"] for res in s["Resource"]]
+    return [res for s in statements if action in _as_list(s["Action"]) for res in _as_list(s["Resource"])]
+
+
+def _all_statements(node: Any) -> list[dict]:
+    """Every policy statement anywhere in the template: roles, policies, queue/topic policies, Chalice's."""
+    found: list[dict] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Statement":
+                found += [s for s in _as_list(value) if isinstance(s, dict)]
+            found += _all_statements(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _all_statements(item)
+    return found
+
+
+def _allows(statement: dict, action: str) -> bool:
+    """True when an Allow statement's Action (wildcards included) covers `action`."""
+    if statement.get("Effect") != "Allow":
+        return False
+    if "NotAction" in statement:  # allows everything not listed
+        return not any(fnmatch.fnmatch(action.lower(), a.lower()) for a in _as_list(statement["NotAction"]))
+    return any(fnmatch.fnmatch(action.lower(), a.lower()) for a in _as_list(statement.get("Action", [])))
 
 
 def test_the_template_passes_cfn_lint(packaged: Packaged) -> None:
@@ -106,6 +134,52 @@ def test_every_worker_reports_partial_batch_failures_to_its_queue(packaged: Pack
         assert event["MaximumBatchingWindowInSeconds"] == worker.max_batching_window
         assert worker.report_batch_item_failures  # every worker returns batchItemFailures
         assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_both_workers_exist_and_report_partial_batch_failures(packaged: Packaged) -> None:
+    fed_by = {w.handler: w.queue for w in r.WORKERS}
+    assert fed_by == {"send_step.handler": r.STEPS_QUEUE, "handle_inbound.handler": r.INBOUND_QUEUE}
+    for worker in r.WORKERS:
+        [event] = packaged.resources[worker.logical]["Properties"]["Events"].values()
+        assert event["Properties"]["Queue"] == _arn(worker.queue.logical)
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_every_topic_delivers_its_envelope_to_its_queue(packaged: Packaged) -> None:
+    assert r.TOPICS
+    queue_policies = packaged.of_type("AWS::SQS::QueuePolicy").values()
+    for topic in r.TOPICS:
+        resource = packaged.resources[topic.logical]
+        assert resource["Type"] == "AWS::SNS::Topic"
+        assert resource["Properties"]["TopicName"] == topic.name(packaged.stage)
+        assert packaged.template["Outputs"][f"{topic.logical}Arn"] == {"Value": {"Ref": topic.logical}}
+
+        subscriptions = [
+            s["Properties"]
+            for s in packaged.of_type("AWS::SNS::Subscription").values()
+            if s["Properties"]["TopicArn"] == {"Ref": topic.logical}
+        ]
+        assert len(subscriptions) == 1
+        [subscription] = subscriptions
+        assert subscription["Protocol"] == "sqs"
+        assert subscription["Endpoint"] == _arn(topic.queue.logical)
+        # The worker parses the SNS envelope: raw delivery would hand it the bare message.
+        assert subscription.get("RawMessageDelivery", False) in (False, "false")
+
+        # SNS may send to the queue, and only from the topics that deliver to it.
+        grants = [
+            s
+            for policy in queue_policies
+            if {"Ref": topic.queue.logical} in policy["Properties"]["Queues"]
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s.get("Principal") == {"Service": "sns.amazonaws.com"}
+        ]
+        senders = [{"Ref": x.logical} for x in r.TOPICS if x.queue == topic.queue]
+        assert [g["Condition"] for g in grants] == [{"ArnEquals": {"aws:SourceArn": s}} for s in senders]
+        for grant in grants:
+            assert grant["Effect"] == "Allow"
+            assert _as_list(grant["Action"]) == ["sqs:SendMessage"]
+            assert _as_list(grant["Resource"]) == [_arn(topic.queue.logical)]
 
 
 def test_every_table_keeps_its_data(packaged: Packaged) -> None:
@@ -183,6 +257,7 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
     assert variables[r.ENV_STEPS_QUEUE_URL] == {"Ref": r.STEPS_QUEUE.logical}
     assert variables[r.ENV_STEPS_QUEUE_ARN] == _arn(r.STEPS_QUEUE.logical)
     assert variables[r.ENV_STEPS_DLQ_URL] == {"Ref": t.dlq_logical(r.STEPS_QUEUE)}
+    assert variables[r.ENV_INBOUND_QUEUE_URL] == {"Ref": r.INBOUND_QUEUE.logical}
     assert variables[r.ENV_SCHEDULE_GROUP] == {"Ref": t.SCHEDULE_GROUP}
     assert variables[r.ENV_SCHEDULER_ROLE_ARN] == _arn(t.SCHEDULER_ROLE)
     assert variables[r.ENV_SCHEDULER_DLQ_ARN] == _arn(r.SCHEDULER_DLQ.logical)
@@ -195,8 +270,16 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
     policy = packaged.resources[t.API_POLICY]
     assert policy["Properties"]["Roles"] == [{"Ref": role}]
     statements = _statements(policy)
-    assert _grants(statements, "sqs:SendMessage") == [_arn(r.STEPS_QUEUE.logical)]
+    assert _grants(statements, "sqs:SendMessage") == [
+        _arn(r.STEPS_QUEUE.logical),
+        _arn(r.INBOUND_QUEUE.logical),
+    ]
+    assert _grants(statements, "sqs:ReceiveMessage") == []
     assert _grants(statements, "iam:PassRole") == [_arn(t.SCHEDULER_ROLE)]
+    [secrets] = _grants(statements, "secretsmanager:GetSecretValue")
+    assert secrets["Fn::Sub"].endswith(f"secret:chairside/{packaged.stage}/*")
+    assert _grants(statements, "sns:Publish") == []  # workers send, the API does not
+    assert {"Fn::Sub": f"${{{r.MAIN_TABLE.logical}.Arn}}/index/*"} in _grants(statements, "dynamodb:Query")
 
 
 def test_every_function_gets_the_layer_and_the_environment(packaged: Packaged) -> None:
@@ -219,11 +302,18 @@ def test_workers_get_only_what_they_use(packaged: Packaged) -> None:
     for worker in r.WORKERS:
         statements = _statements(packaged.resources[f"{worker.logical}Role"])
         assert all("*" not in action for s in statements for action in s["Action"])
-        assert _grants(statements, "sqs:ReceiveMessage") == [_arn(worker.queue.logical)]
-        assert _grants(statements, "sqs:SendMessage") == [
-            _arn(worker.queue.logical),
-            _arn(t.dlq_logical(worker.queue)),
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+            assert _grants(statements, action) == [_arn(worker.queue.logical)]  # its own queue only
+        # Its own queue (retry later), the steps queue (a reply can re-plan a journey), the inbound
+        # queue (which any worker may feed) and its own DLQ.
+        own = list(dict.fromkeys([worker.queue.logical, *(q.logical for q in t.WORKERS_SEND_TO)]))
+        assert _grants(statements, "sqs:SendMessage") == [_arn(q) for q in own] + [
+            _arn(t.dlq_logical(worker.queue))
         ]
+        assert _grants(statements, "sns:Publish") == ["*"]  # SMS to phone numbers: no topic ARN to narrow to
+        assert {"Fn::Sub": f"${{{r.MAIN_TABLE.logical}.Arn}}/index/*"} in _grants(
+            statements, "dynamodb:Query"
+        )
         assert _grants(statements, "iam:PassRole") == [_arn(t.SCHEDULER_ROLE)]
         [secrets] = _grants(statements, "secretsmanager:GetSecretValue")
         assert secrets["Fn::Sub"].endswith(stage_secrets)
@@ -231,6 +321,38 @@ def test_workers_get_only_what_they_use(packaged: Packaged) -> None:
         assert schedules["Fn::Sub"].endswith(f"schedule/${{{t.SCHEDULE_GROUP}}}/*")
         [email] = _grants(statements, "ses:SendEmail")
         assert f":ses:{REGIONS[packaged.region].email_region}:" in email["Fn::Sub"]
+
+
+def test_the_inbound_worker_receives_only_from_the_inbound_queue(packaged: Packaged) -> None:
+    [inbound] = [w for w in r.WORKERS if w.queue == r.INBOUND_QUEUE]
+    [event] = packaged.resources[inbound.logical]["Properties"]["Events"].values()
+    assert event["Properties"]["Queue"] == _arn(r.INBOUND_QUEUE.logical)
+    statements = _statements(packaged.resources[f"{inbound.logical}Role"])
+    assert _grants(statements, "sqs:ReceiveMessage") == [_arn(r.INBOUND_QUEUE.logical)]
+    assert _grants(statements, "sqs:DeleteMessage") == [_arn(r.INBOUND_QUEUE.logical)]
+
+
+def test_tables_and_their_indexes_are_queried_never_scanned(packaged: Packaged) -> None:
+    holders = {**packaged.of_type("AWS::IAM::Role"), **packaged.of_type("AWS::IAM::Policy")}
+    assert t.CHALICE_ROLE in holders and t.API_POLICY in holders
+    query_grants = [g for h in holders.values() for g in _grants(_statements(h), "dynamodb:Query")]
+    for table in r.TABLES:
+        assert _arn(table.logical) in query_grants
+        if table.indexes:
+            assert {"Fn::Sub": f"${{{table.logical}.Arn}}/index/*"} in query_grants
+
+    statements = _all_statements(packaged.template)
+    assert len(statements) > len(holders)  # really walked every document, trust policies included
+    assert [s for s in statements if _allows(s, "dynamodb:Scan")] == []
+    # Nor through SAM policy templates or managed policies, whose actions the walk cannot see.
+    for function in packaged.of_type("AWS::Serverless::Function").values():
+        for policy in _as_list(function["Properties"].get("Policies", [])):
+            if not (isinstance(policy, dict) and "Statement" in policy):  # a document is walked above
+                assert "dynamodb" not in json.dumps(policy).lower()
+    for holder in holders.values():
+        assert not any(
+            "dynamodb" in json.dumps(arn).lower() for arn in holder["Properties"].get("ManagedPolicyArns", [])
+        )
 
 
 def test_an_unconfigured_region_is_refused() -> None:

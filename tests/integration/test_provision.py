@@ -26,7 +26,9 @@ def test_provision_returns_the_env_the_code_reads(aws, stage):
     assert env[r.ENV_SCHEDULER_DLQ_ARN].endswith(":" + r.SCHEDULER_DLQ.name(stage))
     assert env[r.ENV_STEPS_DLQ_URL].endswith("/" + r.STEPS_QUEUE.dlq_name(stage))
     # Everything the code reads from AWS resources; the JWT secret is a secret, not a resource.
+    assert env[r.ENV_INBOUND_QUEUE_URL].endswith("/" + r.INBOUND_QUEUE.name(stage))
     assert set(env) == {
+        r.ENV_INBOUND_QUEUE_URL,
         r.ENV_STEPS_DLQ_URL,
         r.ENV_STAGE,
         r.ENV_MAIN_TABLE,
@@ -100,9 +102,9 @@ def test_main_table_is_on_demand_with_string_keys_and_pitr(aws, stage):
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
     assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
-        ("pk", "S"),
-        ("sk", "S"),
+        (name, "S") for name in r.MAIN_TABLE.attributes()
     }
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [i.name for i in r.MAIN_TABLE.indexes]
     backups = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
@@ -194,3 +196,17 @@ def test_provision_again_keeps_pending_schedules(aws, stage):
 
     names = [s["Name"] for s in scheduler.list_schedules(GroupName=env[r.ENV_SCHEDULE_GROUP])["Schedules"]]
     assert names == ["pending"]
+
+
+def test_the_sms_topic_delivers_to_the_inbound_queue(aws, stage):
+    env = provision(aws, stage)
+    provision(aws, stage)  # converging again must not subscribe twice
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    topic_arn = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                     if t["TopicArn"].endswith(":" + r.SMS_INBOUND_TOPIC.name(stage)))
+
+    sns.publish(TopicArn=topic_arn, Message='{"messageBody": "TD"}')
+
+    got = sqs.receive_message(QueueUrl=env[r.ENV_INBOUND_QUEUE_URL], MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 1
+    assert json.loads(got[0]["Body"])["Message"] == '{"messageBody": "TD"}'  # the SNS envelope

@@ -1,0 +1,321 @@
+"""The WeChat Official Account HTTP API (stdlib urllib only) and the channel adapter on top of it.
+
+- Access token: `GET /cgi-bin/token?grant_type=client_credential&appid=..&secret=..` answers
+  `{"access_token", "expires_in"}` (7200 s). It is cached (in memory unless a `TokenCache` is
+  plugged in, e.g. a DynamoDB one shared by all functions) and renewed 5 minutes before it
+  expires; when WeChat rejects it anyway (40001 / 40014 / 42001) it is renewed once and the call
+  retried.
+- Customer-service (CS) text: `POST /cgi-bin/message/custom/send?access_token=..`, only allowed
+  within 48 hours of the member's last message to the account (see `can_send_customer_service`).
+- Template message: `POST /cgi-bin/message/template/send?access_token=..`, answers a `msgid`.
+
+Every answer carries WeChat's `{"errcode": .., "errmsg": ..}`; errcode 0 (or none) is success.
+Failures are mapped to the delivery service's TransientSendError / PermanentSendError, with
+`CustomerServiceWindowClosed` (permanent for this message: the caller falls back to another
+channel or a template message) when the 48-hour window is closed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.channels.base import Contact
+from chalicelib.errors import PermanentSendError, TransientSendError
+
+DEFAULT_BASE_URL = "https://api.weixin.qq.com"
+TOKEN_REFRESH_MARGIN_SECONDS = 300
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+# errcodes (https://developers.weixin.qq.com/doc/offiaccount/en/Getting_Started/Global_Return_Code.html)
+SYSTEM_BUSY = -1
+INVALID_TOKEN_CODES = frozenset({40001, 40014, 42001})  # invalid credential / invalid token / token expired
+WINDOW_CLOSED_CODES = frozenset({45015, 45047})  # response out of time limit / out of response count limit
+# Worth retrying later: system busy, and the account's API quotas (daily / per-minute), which reset.
+TRANSIENT_CODES = frozenset({SYSTEM_BUSY, 45009, 45011})
+INVALID_OPENID = 40003
+REQUIRE_SUBSCRIBE = 43004
+
+CS_WINDOW = timedelta(hours=48)
+CS_MAX_PER_INBOUND = 5
+
+
+class CustomerServiceWindowClosed(PermanentSendError):
+    """WeChat refuses CS messages to this member now: more than 48 hours since their last message
+    (45015) or too many CS messages since it (45047). Retrying cannot help until they write again."""
+
+    def __init__(self, reason: str, errcode: int | None = None) -> None:
+        super().__init__(reason)
+        self.errcode = errcode
+
+
+# --- access token cache ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    expires_at: float  # epoch seconds, as told by WeChat's expires_in
+
+
+class TokenCache(Protocol):
+    """Where access tokens live between calls; keyed by app id. Must tolerate concurrent writers
+    (last one wins is fine: WeChat keeps the previous token valid for a few minutes)."""
+
+    def get(self, app_id: str) -> AccessToken | None: ...
+
+    def put(self, app_id: str, token: AccessToken) -> None: ...
+
+
+class MemoryTokenCache:
+    def __init__(self) -> None:
+        self._tokens: dict[str, AccessToken] = {}
+        self._lock = threading.Lock()
+
+    def get(self, app_id: str) -> AccessToken | None:
+        with self._lock:
+            return self._tokens.get(app_id)
+
+    def put(self, app_id: str, token: AccessToken) -> None:
+        with self._lock:
+            self._tokens[app_id] = token
+
+
+# --- the client --------------------------------------------------------------------------------
+
+
+class WeChatClient:
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        clock: Callable[[], float],
+        token_cache: TokenCache | None = None,
+        timeout: float = 5,
+    ) -> None:
+        if not app_id or not app_secret:
+            raise ValueError("WeChatClient needs an app id and an app secret")
+        scheme = urllib.parse.urlsplit(base_url).scheme
+        if scheme not in ("https", "http"):
+            raise ValueError(f"WeChat base_url must be http(s), got {scheme!r}")
+        self.app_id = app_id
+        self._secret = app_secret
+        self._base_url = base_url.rstrip("/")
+        self._clock = clock
+        self._cache: TokenCache = token_cache if token_cache is not None else MemoryTokenCache()
+        self._timeout = timeout
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the secret
+        return f"WeChatClient(app_id={self.app_id!r}, base_url={self._base_url!r})"
+
+    # --- messages ------------------------------------------------------------------------------
+    def send_text(self, openid: str, text: str) -> None:
+        """A customer-service text message (only inside the member's 48-hour window)."""
+        if not openid:
+            raise PermanentSendError("wechat: no openid to send to")
+        body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        self._call("custom/send", "/cgi-bin/message/custom/send", body)
+
+    def send_template(
+        self, openid: str, template_id: str, data: dict[str, str], url: str | None = None
+    ) -> str:
+        """A template message (no window needed; the template must be approved). Returns WeChat's msgid."""
+        if not openid:
+            raise PermanentSendError("wechat: no openid to send to")
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+        }
+        if url:
+            body["url"] = url
+        answer = self._call("template/send", "/cgi-bin/message/template/send", body)
+        return str(answer.get("msgid", ""))
+
+    # --- access token --------------------------------------------------------------------------
+    def access_token(self, *, force_refresh: bool = False) -> str:
+        if not force_refresh:
+            cached = self._usable(self._cache.get(self.app_id))
+            if cached:
+                return cached.value
+        with self._lock:
+            if not force_refresh:  # another thread may have fetched it meanwhile
+                cached = self._usable(self._cache.get(self.app_id))
+                if cached:
+                    return cached.value
+            return self._fetch_token().value
+
+    def _usable(self, token: AccessToken | None) -> AccessToken | None:
+        if token and self._clock() < token.expires_at - TOKEN_REFRESH_MARGIN_SECONDS:
+            return token
+        return None
+
+    def _renew_after_rejection(self, rejected: str) -> str:
+        """WeChat refused `rejected`: use a newer cached token if another worker already renewed
+        it, else fetch one."""
+        with self._lock:
+            cached = self._usable(self._cache.get(self.app_id))
+            if cached and cached.value != rejected:
+                return cached.value
+            return self._fetch_token().value
+
+    def _fetch_token(self) -> AccessToken:
+        now = self._clock()
+        query = {"grant_type": "client_credential", "appid": self.app_id, "secret": self._secret}
+        answer = self._http("token", "GET", "/cgi-bin/token", query, None)
+        code = _errcode(answer)
+        if code:
+            raise _error_for("token", code, answer)
+        value = answer.get("access_token")
+        try:
+            expires_in = int(answer.get("expires_in", 0))
+        except (TypeError, ValueError):
+            expires_in = 0
+        if not isinstance(value, str) or not value or expires_in <= 0:
+            raise TransientSendError("wechat token: the answer has no usable access_token")
+        token = AccessToken(value=value, expires_at=now + expires_in)
+        self._cache.put(self.app_id, token)
+        return token
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _call(self, api: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        token = self.access_token()
+        answer = self._http(api, "POST", path, {"access_token": token}, raw)
+        code = _errcode(answer)
+        if code in INVALID_TOKEN_CODES:
+            token = self._renew_after_rejection(token)
+            answer = self._http(api, "POST", path, {"access_token": token}, raw)
+            code = _errcode(answer)
+            if code in INVALID_TOKEN_CODES:
+                # Renewed and still refused: most likely a race with another token holder.
+                raise TransientSendError(
+                    f"wechat {api}: access token refused twice: {_describe(code, answer)}"
+                )
+        if code:
+            raise _error_for(api, code, answer)
+        return answer
+
+    def _http(
+        self, api: str, method: str, path: str, query: dict[str, str], body: bytes | None
+    ) -> dict[str, Any]:
+        url = f"{self._base_url}{path}?{urllib.parse.urlencode(query)}"
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - scheme checked in __init__
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - scheme checked in __init__
+                raw = response.read(MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            exc.close()
+            reason = f"wechat {api}: HTTP {status}"
+            if status >= 500 or status in (408, 429):
+                raise TransientSendError(reason) from None
+            raise PermanentSendError(reason) from None
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
+            # URLError carries neither the URL nor its query (which holds the secret / token).
+            raise TransientSendError(
+                f"wechat {api}: {type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+            ) from exc
+        try:
+            answer = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise TransientSendError(f"wechat {api}: the answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise TransientSendError(f"wechat {api}: the answer is not a JSON object")
+        return answer
+
+
+def _errcode(answer: dict[str, Any]) -> int:
+    try:
+        return int(answer.get("errcode", 0) or 0)
+    except (TypeError, ValueError):
+        return SYSTEM_BUSY
+
+
+def _describe(code: int, answer: dict[str, Any]) -> str:
+    return f"errcode {code}: {answer.get('errmsg', '')}".rstrip(": ")
+
+
+def _error_for(api: str, code: int, answer: dict[str, Any]) -> Exception:
+    reason = f"wechat {api}: {_describe(code, answer)}"
+    if code in WINDOW_CLOSED_CODES:
+        return CustomerServiceWindowClosed(reason, errcode=code)
+    if code in TRANSIENT_CODES:
+        return TransientSendError(reason)
+    # 40003 invalid openid, 43004 not subscribed, 40037 bad template, 40013/40125 bad app id/secret,
+    # 40164 caller IP not whitelisted, ...: retrying cannot help.
+    return PermanentSendError(reason)
+
+
+# --- the 48-hour customer-service window -------------------------------------------------------
+
+
+def can_send_customer_service(
+    last_inbound_at: datetime | None, sent_since_inbound: int, now: datetime
+) -> bool:
+    """WeChat allows CS messages only within 48 hours of the member's last message to the account;
+    Chairside also sends at most 5 per inbound message (WeChat's 45047 caps them too)."""
+    if last_inbound_at is None:
+        return False
+    if last_inbound_at.tzinfo is None or now.tzinfo is None:
+        raise ValueError("can_send_customer_service needs aware datetimes")
+    return now - last_inbound_at < CS_WINDOW and sent_since_inbound < CS_MAX_PER_INBOUND
+
+
+@dataclass(frozen=True)
+class WeChatWindow:
+    """A member's CS window as Chairside last saw it."""
+
+    last_inbound_at: datetime | None
+    sent_since_inbound: int = 0
+
+    def is_open(self, now: datetime) -> bool:
+        return can_send_customer_service(self.last_inbound_at, self.sent_since_inbound, now)
+
+    def closes_at(self) -> datetime | None:
+        return self.last_inbound_at + CS_WINDOW if self.last_inbound_at else None
+
+    def after_inbound(self, at: datetime) -> WeChatWindow:
+        return WeChatWindow(last_inbound_at=at, sent_since_inbound=0)
+
+    def after_send(self) -> WeChatWindow:
+        return WeChatWindow(self.last_inbound_at, self.sent_since_inbound + 1)
+
+
+# --- the channel adapter -----------------------------------------------------------------------
+
+
+class WeChatChannel:
+    """CS text messages to the member's openid. WeChat has no subject line: `subject` is unused.
+    Raises CustomerServiceWindowClosed when WeChat says the window is closed; the caller decides
+    whether to fall back (SMS, or a template message)."""
+
+    name = "wechat"
+
+    def __init__(self, client: WeChatClient) -> None:
+        self._client = client
+
+    def can_reach(self, contact: Contact) -> bool:
+        return bool(contact.wechat_openid)
+
+    def send(self, contact: Contact, text: str, subject: str) -> str:
+        if not contact.wechat_openid:
+            raise PermanentSendError("wechat: the member has no WeChat openid")
+        self._client.send_text(contact.wechat_openid, text)
+        # The CS API answers no message id; this one only identifies our attempt.
+        return f"wechat-cs-{uuid.uuid4().hex}"

@@ -1,0 +1,81 @@
+"""A store's WeChat Official Account credentials, from Secrets Manager through Powertools Parameters.
+
+The secret `chairside/<stage>/stores/<store_id>/wechat` is a JSON object:
+
+    {"app_id": "wx...", "app_secret": "...", "token": "<server token for signatures>",
+     "template_ids": {"appointment_reminder": "<WeChat template id>", ...}}
+
+`template_ids` is optional. The provider caches each secret for five minutes, so a rotated
+secret is picked up without a deploy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from botocore.exceptions import ClientError
+
+SECRET_MAX_AGE_SECONDS = 300
+_NOT_FOUND = "ResourceNotFoundException"
+
+
+class InvalidWeChatSecret(ValueError):
+    """The secret exists but is not the JSON object described above."""
+
+
+@dataclass(frozen=True)
+class WeChatCredentials:
+    app_id: str
+    app_secret: str = field(repr=False)
+    token: str = field(repr=False)
+    template_ids: dict[str, str] = field(default_factory=dict)
+
+
+def wechat_secret_name(stage: str, store_id: str) -> str:
+    return f"chairside/{stage}/stores/{store_id}/wechat"
+
+
+def load_wechat_credentials(store_id: str, stage: str, provider: Any) -> WeChatCredentials | None:
+    """`provider`: an `aws_lambda_powertools.utilities.parameters.SecretsProvider` (or anything with
+    the same `get`). None when the store has no WeChat secret."""
+    name = wechat_secret_name(stage, store_id)
+    try:
+        value = provider.get(name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    except TransformParameterError as exc:
+        raise InvalidWeChatSecret(f"{name}: not valid JSON") from exc
+    except GetParameterError as exc:
+        if _is_not_found(exc):
+            return None
+        raise
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidWeChatSecret(f"{name}: not a JSON object")
+    missing = [
+        key
+        for key in ("app_id", "app_secret", "token")
+        if not isinstance(value.get(key), str) or not value[key]
+    ]
+    if missing:
+        raise InvalidWeChatSecret(f"{name}: missing {', '.join(missing)}")
+    templates = value.get("template_ids") or {}
+    if not isinstance(templates, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in templates.items()
+    ):
+        raise InvalidWeChatSecret(f"{name}: template_ids must map names to template ids")
+    return WeChatCredentials(
+        app_id=value["app_id"],
+        app_secret=value["app_secret"],
+        token=value["token"],
+        template_ids=dict(templates),
+    )
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    """Powertools wraps the boto error in GetParameterError(str(error)), chained as its context."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ClientError):
+        return cause.response.get("Error", {}).get("Code") == _NOT_FOUND
+    return _NOT_FOUND in str(exc)

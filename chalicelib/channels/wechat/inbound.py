@@ -1,0 +1,223 @@
+"""What WeChat sends us: the signed callback and the plaintext-mode message XML.
+
+WeChat signs every callback (the GET that verifies the server URL and each POSTed message) with
+`signature = sha1("".join(sorted([token, timestamp, nonce])))` in the query string, where `token`
+is the one configured for the Official Account's server.
+
+The body is untrusted XML, so it is parsed with defusedxml with DTDs, entities and external
+references all forbidden: any DOCTYPE is rejected before anything in it is expanded or fetched.
+WeChat's own messages never carry one.
+
+The service answers WeChat "success" at once and replies asynchronously through the
+customer-service API; `passive_text_reply` exists for completeness only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from xml.etree.ElementTree import Element, ParseError  # noqa: S405 - types only; parsing goes through defusedxml
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeElementTree
+
+from chalicelib.errors import PayloadTooLarge, ValidationFailed
+
+MAX_BODY_BYTES = 64 * 1024
+
+MsgType = Literal["text", "image", "voice", "event", "other"]
+
+# A DOCTYPE or ENTITY declaration anywhere (also spotted by the parser, which forbids DTDs; this
+# pre-check rejects the body before a parser is even built). ASCII-compatible encodings only: a
+# body in another encoding still meets the parser's own refusal.
+_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WeChatInbound:
+    msg_id: str  # MsgId, or for events (which have none) a stable id derived from sender+time+event
+    to_user: str  # ToUserName: the Official Account's original id (gh_...)
+    from_openid: str  # FromUserName: the member's openid for this Official Account
+    created_at: datetime  # CreateTime, aware UTC
+    msg_type: MsgType
+    text: str = ""  # Content (text) or Recognition (voice with speech recognition), else ""
+    media_id: str | None = None  # image / voice MediaId
+    media_url: str | None = None  # image PicUrl
+    event: str | None = None  # Event for msg_type "event" (subscribe, unsubscribe, or any other name)
+    media_format: str | None = None  # voice Format (amr, speex, ...)
+    raw_msg_type: str = ""  # MsgType as WeChat sent it (video, location, link, ... for "other")
+
+
+# --- signature ---------------------------------------------------------------------------------
+
+
+def expected_signature(token: str, timestamp: str, nonce: str) -> str:
+    joined = "".join(sorted([token, timestamp, nonce]))
+    return hashlib.sha1(joined.encode("utf-8")).hexdigest()  # noqa: S324 - WeChat's signature scheme
+
+
+def verify_signature(token: str, signature: str, timestamp: str, nonce: str) -> bool:
+    """True when `signature` is WeChat's SHA1 over the sorted token, timestamp and nonce."""
+    if not all(isinstance(v, str) for v in (token, signature, timestamp, nonce)):
+        return False
+    if not token or not signature:
+        return False
+    expected = expected_signature(token, timestamp, nonce)
+    return hmac.compare_digest(expected.encode("ascii"), signature.strip().lower().encode("utf-8"))
+
+
+# --- message XML -------------------------------------------------------------------------------
+
+
+def parse_message(xml_bytes: bytes) -> WeChatInbound:
+    """Parse one plaintext-mode message or event. Raises PayloadTooLarge or ValidationFailed."""
+    if isinstance(xml_bytes, str):
+        xml_bytes = xml_bytes.encode("utf-8")
+    if not isinstance(xml_bytes, bytes | bytearray):
+        raise ValidationFailed("WeChat message body must be bytes", {"xml": "invalid"})
+    if len(xml_bytes) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"WeChat message body is larger than {MAX_BODY_BYTES} bytes")
+    if not xml_bytes.strip():
+        raise ValidationFailed("WeChat message body is empty", {"xml": "missing"})
+    if _DECLARATION.search(xml_bytes):
+        raise ValidationFailed(
+            "WeChat message XML must not declare a DOCTYPE or entities", {"xml": "forbidden"}
+        )
+
+    root = _parse(bytes(xml_bytes))
+    if root.tag != "xml":
+        raise ValidationFailed("WeChat message XML must have an <xml> root", {"xml": "invalid"})
+
+    to_user = _required(root, "ToUserName")
+    from_openid = _required(root, "FromUserName")
+    created_raw = _required(root, "CreateTime")
+    raw_type = _required(root, "MsgType")
+    created_at = _timestamp(created_raw)
+    kind = raw_type.lower()
+
+    if kind == "event":
+        event = _required(root, "Event")
+        return WeChatInbound(
+            msg_id=event_dedupe_id(from_openid, created_raw, event),
+            to_user=to_user,
+            from_openid=from_openid,
+            created_at=created_at,
+            msg_type="event",
+            event=event,
+            raw_msg_type=raw_type,
+        )
+
+    common = {
+        "to_user": to_user,
+        "from_openid": from_openid,
+        "created_at": created_at,
+        "raw_msg_type": raw_type,
+    }
+    if kind == "text":
+        return WeChatInbound(
+            msg_id=_required(root, "MsgId"),
+            msg_type="text",
+            text=_text(root, "Content", required=True),
+            **common,
+        )
+    if kind == "image":
+        return WeChatInbound(
+            msg_id=_required(root, "MsgId"),
+            msg_type="image",
+            media_id=_required(root, "MediaId"),
+            media_url=_optional(root, "PicUrl"),
+            **common,
+        )
+    if kind == "voice":
+        return WeChatInbound(
+            msg_id=_required(root, "MsgId"),
+            msg_type="voice",
+            text=_text(root, "Recognition", required=False),
+            media_id=_required(root, "MediaId"),
+            media_format=_optional(root, "Format"),
+            **common,
+        )
+    msg_id = _optional(root, "MsgId") or event_dedupe_id(from_openid, created_raw, raw_type)
+    return WeChatInbound(msg_id=msg_id, msg_type="other", media_id=_optional(root, "MediaId"), **common)
+
+
+def event_dedupe_id(from_openid: str, create_time: str, event: str) -> str:
+    """WeChat's advice for events (no MsgId): deduplicate retries on FromUserName + CreateTime."""
+    digest = hashlib.sha256(f"{from_openid}\n{create_time}\n{event}".encode()).hexdigest()
+    return f"ev-{digest[:32]}"
+
+
+def _parse(xml_bytes: bytes) -> Element:
+    try:
+        return SafeElementTree.fromstring(
+            xml_bytes, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except DefusedXmlException as exc:
+        raise ValidationFailed("WeChat message XML uses forbidden constructs", {"xml": "forbidden"}) from exc
+    except (ParseError, ValueError) as exc:
+        raise ValidationFailed("WeChat message XML is malformed", {"xml": "malformed"}) from exc
+
+
+def _optional(root: Element, name: str) -> str | None:
+    element = root.find(name)
+    if element is None:
+        return None
+    value = (element.text or "").strip()
+    return value or None
+
+
+def _required(root: Element, name: str) -> str:
+    element = root.find(name)
+    if element is None:
+        raise ValidationFailed(f"WeChat message has no {name}", {name: "missing"})
+    value = (element.text or "").strip()
+    if not value:
+        raise ValidationFailed(f"WeChat message has an empty {name}", {name: "missing"})
+    return value
+
+
+def _text(root: Element, name: str, *, required: bool) -> str:
+    """Free text: kept exactly as sent (CDATA, whitespace, emoji)."""
+    element = root.find(name)
+    if element is None:
+        if required:
+            raise ValidationFailed(f"WeChat message has no {name}", {name: "missing"})
+        return ""
+    return element.text or ""
+
+
+def _timestamp(raw: str) -> datetime:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise ValidationFailed("WeChat CreateTime must be a unix timestamp", {"CreateTime": "invalid"})
+    try:
+        return datetime.fromtimestamp(int(raw), UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValidationFailed("WeChat CreateTime is out of range", {"CreateTime": "invalid"}) from exc
+
+
+# --- passive reply -----------------------------------------------------------------------------
+
+
+def passive_text_reply(to_openid: str, from_account: str, text: str, now_ts: float) -> bytes:
+    """The XML a callback may answer with to reply at once (within WeChat's five seconds)."""
+    return (
+        "<xml>"
+        f"<ToUserName>{_cdata(to_openid)}</ToUserName>"
+        f"<FromUserName>{_cdata(from_account)}</FromUserName>"
+        f"<CreateTime>{int(now_ts)}</CreateTime>"
+        "<MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{_cdata(text)}</Content>"
+        "</xml>"
+    ).encode()
+
+
+_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _cdata(value: str) -> str:
+    value = _NOT_XML_CHAR.sub("", value)
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"

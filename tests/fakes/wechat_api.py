@@ -1,0 +1,251 @@
+"""An in-process fake of the WeChat Official Account API (api.weixin.qq.com), over real HTTP.
+
+    with FakeWeChatAPI(app_id="wx-test", app_secret="s3cret") as api:
+        client = WeChatClient("wx-test", "s3cret", base_url=api.base_url, clock=...)
+        ...
+        assert api.sent[0]["text"]["content"] == "hi"
+
+Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send` and
+`POST /cgi-bin/message/template/send`, answering WeChat's JSON shapes (errors as
+`{"errcode": .., "errmsg": ..}`, always with HTTP 200 like the real API), plus:
+
+- token control: `expires_in`, `expire_tokens()` (next use → 42001), `invalidate_tokens()` (→ 40001);
+- member state: `window_closed` (→ 45015), `invalid_openids` (→ 40003), `unsubscribed` (→ 43004);
+- fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TOKEN_PATH = "/cgi-bin/token"
+CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
+TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
+
+
+class FakeWeChatAPI:
+    def __init__(
+        self,
+        app_id: str = "wx-test-app",
+        app_secret: str = "test-app-secret",
+        *,
+        expires_in: int = 7200,
+        slow_seconds: float = 2.0,
+    ) -> None:
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.expires_in = expires_in
+        self.slow_seconds = slow_seconds
+        self.window_closed: set[str] = set()
+        self.invalid_openids: set[str] = set()
+        self.unsubscribed: set[str] = set()
+        self.sent: list[dict[str, Any]] = []  # customer-service message bodies accepted
+        self.templates: list[dict[str, Any]] = []  # template message bodies accepted
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
+        self.token_requests = 0
+        self.issued_tokens: list[str] = []
+        self._valid: dict[str, str] = {}  # token -> "valid" | "expired" | "invalid"
+        self._faults: list[tuple[str, str | None]] = []  # (kind, path or None for any)
+        self._counter = itertools.count(1)
+        self._msgids = itertools.count(200000001)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def __enter__(self) -> FakeWeChatAPI:
+        handler = type("Handler", (_Handler,), {"api": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-wechat-api", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "use FakeWeChatAPI as a context manager"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # --- control -----------------------------------------------------------------------------------
+    def expire_tokens(self) -> None:
+        """Every token issued so far is now expired (42001)."""
+        with self._lock:
+            for token in self._valid:
+                self._valid[token] = "expired"
+
+    def invalidate_tokens(self) -> None:
+        """Every token issued so far is now invalid (40001), e.g. superseded elsewhere."""
+        with self._lock:
+            for token in self._valid:
+                self._valid[token] = "invalid"
+
+    def fail_next(self, n: int = 1, kind: str = "busy", path: str | None = None) -> None:
+        """The next `n` requests (to `path`, or to any path) fail: "busy" → errcode -1, "http500" →
+        HTTP 500, "slow" → answer only after `slow_seconds`."""
+        if kind not in ("busy", "http500", "slow"):
+            raise ValueError(kind)
+        with self._lock:
+            self._faults.extend([(kind, path)] * n)
+
+    def send_count(self) -> int:
+        return len(self.sent) + len(self.templates)
+
+    # --- behaviour (called from the handler threads) -----------------------------------------------
+    def _take_fault(self, path: str) -> str | None:
+        with self._lock:
+            for i, (kind, only) in enumerate(self._faults):
+                if only is None or only == path:
+                    del self._faults[i]
+                    return kind
+        return None
+
+    def _token(self, query: dict[str, str]) -> dict[str, Any]:
+        with self._lock:
+            self.token_requests += 1
+            if query.get("grant_type") != "client_credential":
+                return _err(40002, "invalid grant_type")
+            if query.get("appid") != self.app_id:
+                return _err(40013, "invalid appid")
+            if query.get("secret") != self.app_secret:
+                return _err(40125, "invalid appsecret")
+            token = f"fake-token-{next(self._counter)}"
+            self._valid[token] = "valid"
+            self.issued_tokens.append(token)
+            return {"access_token": token, "expires_in": self.expires_in}
+
+    def _check_token(self, query: dict[str, str]) -> dict[str, Any] | None:
+        token = query.get("access_token")
+        if not token:
+            return _err(41001, "access_token missing")
+        state = self._valid.get(token)
+        if state == "valid":
+            return None
+        if state == "expired":
+            return _err(42001, "access_token expired")
+        return _err(40001, "invalid credential, access_token is invalid or not latest")
+
+    def _check_openid(self, openid: Any) -> dict[str, Any] | None:
+        if not isinstance(openid, str) or not openid or openid in self.invalid_openids:
+            return _err(40003, "invalid openid")
+        if openid in self.unsubscribed:
+            return _err(43004, "require subscribe")
+        return None
+
+    def _custom_send(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self._lock:
+            problem = self._check_token(query)
+            if problem:
+                return problem
+            if (
+                not isinstance(body, dict)
+                or body.get("msgtype") != "text"
+                or not isinstance(body.get("text"), dict)
+            ):
+                return _err(47001, "data format error")
+            problem = self._check_openid(body.get("touser"))
+            if problem:
+                return problem
+            if body["touser"] in self.window_closed:
+                return _err(45015, "response out of time limit or subscription is canceled")
+            self.sent.append(body)
+            return _err(0, "ok")
+
+    def _template_send(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self._lock:
+            problem = self._check_token(query)
+            if problem:
+                return problem
+            if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+                return _err(47001, "data format error")
+            if not body.get("template_id"):
+                return _err(40037, "invalid template_id")
+            problem = self._check_openid(body.get("touser"))
+            if problem:
+                return problem
+            self.templates.append(body)
+            return {"errcode": 0, "errmsg": "ok", "msgid": next(self._msgids)}
+
+
+def _err(code: int, message: str) -> dict[str, Any]:
+    return {"errcode": code, "errmsg": message}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: FakeWeChatAPI
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self._handle("POST")
+
+    def _handle(self, method: str) -> None:
+        parsed = urllib.parse.urlsplit(self.path)
+        path = parsed.path
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        self.api.requests.append((method, path))
+
+        fault = self.api._take_fault(path)
+        if fault == "http500":
+            self._reply(500, b"<html><body>500 Internal Server Error</body></html>", "text/html")
+            return
+        if fault == "busy":
+            self._json(_err(-1, "system error"))
+            return
+        if fault == "slow":
+            time.sleep(self.api.slow_seconds)
+
+        if path == TOKEN_PATH and method == "GET":
+            self._json(self.api._token(query))
+            return
+        if path in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH):
+            if method != "POST":
+                self._json(_err(43002, "require POST method"))
+                return
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                self._json(_err(47001, "data format error"))
+                return
+            handle = self.api._custom_send if path == CUSTOM_SEND_PATH else self.api._template_send
+            self._json(handle(query, body))
+            return
+        self._json(_err(48001, "api unauthorized"))
+
+    def _json(self, payload: dict[str, Any]) -> None:
+        self._reply(
+            200, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json; encoding=utf-8"
+        )
+
+    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout tests)
