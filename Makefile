@@ -8,7 +8,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval
 
 venv: $(STAMP)
 
@@ -55,3 +55,7 @@ clean:
 ## A longer fuzz run than the bounded one inside `make test`.
 fuzz: venv
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
+
+## Accuracy of the reply classifier on the labelled evaluation set.
+eval: venv
+	$(BIN)/python -m eval.evaluate

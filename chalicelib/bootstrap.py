@@ -119,6 +119,108 @@ class Container:
                             DeadLetters(self.client("sqs"), self.settings.steps_dlq_url),
                             self.clock, time.time)
 
+    # --- two-way chat -----------------------------------------------------------------------------
+    @cached_property
+    def conversations(self):
+        from chalicelib.dal.conversations import ConversationRepository
+
+        _ = self.bookings  # binds the models
+        return ConversationRepository(self.client("dynamodb"), self.settings.main_table)
+
+    @cached_property
+    def secrets_provider(self):
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        return SecretsProvider(boto3_client=self.client("secretsmanager"))
+
+    def wechat_credentials(self, store_id: str):
+        from chalicelib.channels.wechat.credentials import load_wechat_credentials
+
+        return load_wechat_credentials(store_id, self.settings.stage, self.secrets_provider)
+
+    def agora_settings(self, chain_id: str) -> dict | None:
+        from aws_lambda_powertools.utilities.parameters import GetParameterError
+
+        name = resources.channel_secret_name(self.settings.stage, f"chains/{chain_id}", "agora")
+        try:
+            value = self.secrets_provider.get(name, transform="json", max_age=300)
+        except GetParameterError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def reply_channels(self, store) -> dict[str, Any]:
+        """The channels that can carry an answer from this store, built once per store and container."""
+        cached = self._store_channels.get(store.store_id)
+        if cached is not None:
+            return cached
+        from chalicelib.channels.agora.chat import AgoraChatClient
+        from chalicelib.channels.wechat.client import WeChatChannel, WeChatClient
+        from chalicelib.conversations.outbound import AgoraChatChannel, WeChatTemplateChannel
+
+        channels: dict[str, Any] = dict(self.channels)
+        credentials = self.wechat_credentials(store.store_id)
+        if credentials is not None:
+            client = WeChatClient(credentials.app_id, credentials.app_secret, base_url=self.settings.wechat_api_base,
+                                  clock=time.time)
+            channels["wechat"] = WeChatChannel(client)
+            channels["wechat_template"] = WeChatTemplateChannel(client, credentials.template_ids.get("staff_reply"))
+        agora = self.agora_settings(store.chain_id)
+        if agora:
+            channels["agora"] = AgoraChatChannel(AgoraChatClient(
+                agora["base_url"], agora["org_name"], agora["app_name"], agora["app_id"], agora["app_certificate"],
+                clock=time.time, sender_id=f"store-{store.store_id}"))
+        self._store_channels[store.store_id] = channels
+        return channels
+
+    @cached_property
+    def _store_channels(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    @cached_property
+    def reply_sender(self):
+        from chalicelib.channels.wechat.client import can_send_customer_service
+        from chalicelib.conversations.outbound import ChannelLaw, ReplySender
+
+        return ReplySender(self.messages, self.conversations, self.reply_channels,
+                           ChannelLaw(can_send_customer_service), self.clock)
+
+    @cached_property
+    def inbound(self):
+        from chalicelib.conversations.inbound import InboundService
+        from chalicelib.conversations.outbound import BookingSystemNotifier, StaffAlerts
+
+        def classifier():
+            from chalicelib.understanding import default_classifier
+
+            return default_classifier()
+
+        return InboundService(self.conversations, self.stores, self.booking_events, classifier,
+                              self.reply_sender, BookingSystemNotifier(self.webhook_secrets.active),
+                              StaffAlerts(self.channels["sms"]), self.clock)
+
+    @cached_property
+    def intake(self):
+        from chalicelib.conversations.intake import InboundQueue, Intake
+
+        return Intake(self.inbound, self.conversations, self.stores,
+                      InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
+                      self.webhook_secrets.active, self.clock, self.wechat_credentials, self.agora_settings)
+
+    @cached_property
+    def inbound_worker(self):
+        from chalicelib.conversations.worker import InboundWorker
+
+        return InboundWorker(self.intake)
+
+    @cached_property
+    def staff_conversations(self):
+        from chalicelib.conversations.staff import StaffConversations
+        from chalicelib.conversations.video import VideoConsults
+
+        video = VideoConsults(self.agora_settings, self.clock, time.time, lambda m: m.save())
+        return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender,
+                                  self.settings.jwt_secret, video, self.clock, self.bookings.member)
+
     @cached_property
     def step_worker(self):
         from chalicelib.services.step_worker import StepWorker

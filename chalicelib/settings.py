@@ -18,6 +18,7 @@ class Settings:
     steps_queue_url: str
     steps_queue_arn: str
     steps_dlq_url: str
+    inbound_queue_url: str
     schedule_group: str
     scheduler_role_arn: str
     scheduler_dlq_arn: str
@@ -25,6 +26,7 @@ class Settings:
     email_sender: str
     ses_region: str
     # Seconds before the first retry of a transiently failed send; doubles per attempt.
+    wechat_api_base: str = "https://api.weixin.qq.com"
     retry_base_seconds: int = 30
     retry_max_seconds: int = 900
     # Set only by the local stack: holds the movable domain clock and injected channel faults.
@@ -53,6 +55,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         steps_queue_url=_required(env, r.ENV_STEPS_QUEUE_URL),
         steps_queue_arn=_required(env, r.ENV_STEPS_QUEUE_ARN),
         steps_dlq_url=_required(env, r.ENV_STEPS_DLQ_URL),
+        inbound_queue_url=_required(env, r.ENV_INBOUND_QUEUE_URL),
+        wechat_api_base=env.get("CHAIRSIDE_WECHAT_API_BASE", "https://api.weixin.qq.com"),
         schedule_group=env.get(r.ENV_SCHEDULE_GROUP) or r.schedule_group_name(stage),
         scheduler_role_arn=_required(env, r.ENV_SCHEDULER_ROLE_ARN),
         scheduler_dlq_arn=_required(env, r.ENV_SCHEDULER_DLQ_ARN),

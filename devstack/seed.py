@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import resources
@@ -56,10 +57,39 @@ STORES: list[dict[str, Any]] = [
 ]
 
 
-def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secret: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChannelSetup:
+    """Where the local stack's provider fakes listen, and the credentials they accept."""
+
+    wechat_app_id: str = "wx-demo-chain"
+    wechat_app_secret: str = "demo-wechat-app-secret"
+    agora_base_url: str = "https://a41.chat.agora.io"
+    agora_app_id: str = "0123456789abcdef0123456789abcdef"
+    agora_app_certificate: str = "fedcba9876543210fedcba9876543210"
+    agora_org: str = "chairside"
+    agora_app: str = "demo"
+    booking_system_url: str | None = None
+
+
+def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secret: str | None = None,
+         channels: ChannelSetup | None = None) -> dict[str, Any]:
     """Write the demo chain; return what local.json publishes about it. Models must be bound."""
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
-    ChainItem(*ChainItem.key(CHAIN_ID), chain_id=CHAIN_ID, name=CHAIN_NAME).save()
+    channels = channels or ChannelSetup()
+    client = session.client("secretsmanager")
+    ChainItem(*ChainItem.key(CHAIN_ID), chain_id=CHAIN_ID, name=CHAIN_NAME,
+              booking_webhook_url=channels.booking_system_url).save()
+    wechat_tokens = {}
+    for store in STORES:
+        wechat_tokens[store["id"]] = secrets.token_hex(8)
+        put_secret(client, resources.channel_secret_name(stage, f"stores/{store['id']}", "wechat"), json.dumps({
+            "app_id": channels.wechat_app_id, "app_secret": channels.wechat_app_secret,
+            "token": wechat_tokens[store["id"]], "template_ids": {"staff_reply": "demo-staff-reply-template"}}))
+    agora_callback_secret = secrets.token_hex(16)
+    put_secret(client, resources.channel_secret_name(stage, f"chains/{CHAIN_ID}", "agora"), json.dumps({
+        "base_url": channels.agora_base_url, "org_name": channels.agora_org, "app_name": channels.agora_app,
+        "app_id": channels.agora_app_id, "app_certificate": channels.agora_app_certificate,
+        "callback_secret": agora_callback_secret}))
     for store in STORES:
         StoreItem(
             *StoreItem.key(store["id"]),
@@ -73,8 +103,7 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
             phone=store["phone"],
             catalog=store["catalog"],
         ).save()
-    put_secret(session.client("secretsmanager"), resources.webhook_secret_name(stage, CHAIN_ID),
-               json.dumps({"current": webhook_secret}))
+    put_secret(client, resources.webhook_secret_name(stage, CHAIN_ID), json.dumps({"current": webhook_secret}))
     staff_token = issue_token(jwt_secret, subject="demo-admin", chain_id=CHAIN_ID, role="chain_admin",
                               store_ids=[s["id"] for s in STORES], now=issued_at)
     return {
@@ -83,9 +112,14 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
         "staff_token": staff_token,
         "stores": [
             {"id": s["id"], "name": s["name"], "timezone": s["timezone"], "locale": s["locale"],
-             "stylists": s["catalog"]["stylists"], "services": s["catalog"]["services"]}
+             "wechat_token": wechat_tokens[s["id"]], "stylists": s["catalog"]["stylists"],
+             "services": s["catalog"]["services"]}
             for s in STORES
         ],
+        "agora": {"app_id": channels.agora_app_id, "org_name": channels.agora_org, "app_name": channels.agora_app,
+                  "callback_secret": agora_callback_secret, "chat_base_url": channels.agora_base_url,
+                  "callback_url_path": f"/v1/channels/agora/{CHAIN_ID}/callback"},
+        "booking_system_url": channels.booking_system_url,
     }
 
 

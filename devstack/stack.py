@@ -74,6 +74,7 @@ class LocalStack:
     processes: list[subprocess.Popen] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     info: dict[str, Any] = field(default_factory=dict)
+    fakes: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> dict[str, Any]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,8 @@ class LocalStack:
             (self.state_dir / stale).unlink(missing_ok=True)
         endpoint = self._start_moto()
         env = self._aws_env(endpoint)
+        setup = self._start_fakes()
+        env["CHAIRSIDE_WECHAT_API_BASE"] = self.fakes["wechat"].base_url
         os.environ.update(env)  # the plumbing runs the workers in this very process
 
         import boto3
@@ -98,7 +101,8 @@ class LocalStack:
         _ = container.bookings  # binds the models to the local table
         from devstack.seed import seed
 
-        demo = seed(session, STAGE, env[resources.ENV_JWT_SECRET], container.wall_clock.now())
+        demo = seed(session, STAGE, env[resources.ENV_JWT_SECRET], container.wall_clock.now(),
+                    webhook_secret=self._webhook_secret, channels=setup)
 
         api_url = self._start_api(env)
         self._start_plumbing(session, endpoint, container.clock)
@@ -109,12 +113,17 @@ class LocalStack:
             "stage": STAGE,
             "state_dir": str(self.state_dir),
             **demo,
+            "fakes": {"wechat_api": self.fakes["wechat"].base_url, "agora_chat": self.fakes["agora"].base_url,
+                      "booking_system": self.fakes["booking"].url},
         }
         self._write_json("local.json", self.info)
         return self.info
 
     def stop(self) -> None:
         self.stop_event.set()
+        for fake in self.fakes.values():
+            fake.__exit__(None, None, None)
+        self.fakes.clear()
         for proc in reversed(self.processes):
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
@@ -128,6 +137,24 @@ class LocalStack:
         self.processes.clear()
 
     # ---------------------------------------------------------------------------------------------
+    def _start_fakes(self) -> Any:
+        """WeChat's API, Agora Chat's REST API and the chain's booking system, on loopback."""
+        from devstack.fakes.agora_chat import FakeAgoraChat
+        from devstack.fakes.booking_system import FakeBookingSystem
+        from devstack.fakes.wechat_api import FakeWeChatAPI
+        from devstack.seed import ChannelSetup
+
+        base = ChannelSetup()
+        self._webhook_secret = secrets.token_urlsafe(32)
+        self.fakes = {
+            "wechat": FakeWeChatAPI(app_id=base.wechat_app_id, app_secret=base.wechat_app_secret).__enter__(),
+            "agora": FakeAgoraChat(base.agora_app_id, base.agora_app_certificate, org_name=base.agora_org,
+                                   app_name=base.agora_app).__enter__(),
+            "booking": FakeBookingSystem(self._webhook_secret).__enter__(),
+        }
+        return ChannelSetup(agora_base_url=self.fakes["agora"].base_url,
+                            booking_system_url=self.fakes["booking"].url + "/chairside/changes")
+
     def _start_moto(self) -> str:
         port = free_port(self.moto_port)
         proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],

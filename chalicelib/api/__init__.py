@@ -8,6 +8,8 @@ from chalicelib.settings import local_dir_from_env
 
 
 def register(app: Chalice) -> None:
+    from chalicelib.api.channels import channels
+    from chalicelib.api.conversations import conversations
     from chalicelib.api.health import health
     from chalicelib.api.members import members
     from chalicelib.api.webhooks import webhooks
@@ -15,6 +17,8 @@ def register(app: Chalice) -> None:
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
     app.register_blueprint(members)
+    app.register_blueprint(conversations)
+    app.register_blueprint(channels)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

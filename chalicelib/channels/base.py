@@ -29,6 +29,7 @@ class Contact:
     phone: str | None = None
     email: str | None = None
     wechat_openid: str | None = None
+    agora_user: str | None = None
 
 
 class Channel(Protocol):

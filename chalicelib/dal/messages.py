@@ -74,12 +74,13 @@ class MessageRepository:
             ]
         )
 
-    def page(self, store_id: str, member_id: str, limit: int, cursor: str | None) -> Page:
+    def page(self, store_id: str, member_id: str, limit: int, cursor: str | None, *,
+             newest_first: bool = True) -> Page:
         start_key = decode_cursor(cursor, store_id, member_id) if cursor else None
         results = MessageItem.query(
             MessageItem.pk_for(store_id, member_id),
             MessageItem.sk.startswith("MSG#"),
-            scan_index_forward=False,
+            scan_index_forward=not newest_first,
             limit=limit,
             page_size=limit,
             last_evaluated_key=start_key,
@@ -90,19 +91,26 @@ class MessageRepository:
         return Page(items, next_cursor)
 
 
-def encode_cursor(sk: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"sk": sk}).encode()).decode().rstrip("=")
+def encode_cursor(*keys: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(keys)).encode()).decode().rstrip("=")
+
+
+def decode_sort_key_cursor(cursor: str, parts: int = 1) -> list[str]:
+    """The key strings a cursor carries; ValidationFailed naming `cursor` for anything else."""
+    invalid = ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned"})
+    if len(cursor) > 1024:
+        raise invalid
+    try:
+        keys = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise invalid from None
+    if not isinstance(keys, list) or len(keys) != parts or not all(isinstance(k, str) and k for k in keys):
+        raise invalid
+    return keys
 
 
 def decode_cursor(cursor: str, store_id: str, member_id: str) -> dict:
-    invalid = ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned"})
-    if len(cursor) > 512:
-        raise invalid
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        sk = data["sk"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise invalid from None
-    if not isinstance(sk, str) or not sk.startswith("MSG#"):
-        raise invalid
+    [sk] = decode_sort_key_cursor(cursor)
+    if not sk.startswith("MSG#"):
+        raise ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned"})
     return {"pk": {"S": MessageItem.pk_for(store_id, member_id)}, "sk": {"S": sk}}

@@ -64,6 +64,7 @@ class ChainItem(_Item):
     chain_id = UnicodeAttribute()
     name = UnicodeAttribute()
     journey_overrides = JSONAttribute(null=True)
+    booking_webhook_url = UnicodeAttribute(null=True)  # where member change requests go (signed)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -239,6 +240,7 @@ class ConversationItem(_Item):
     last_preview = UnicodeAttribute(default="")
     last_inbound_at = UTCDateTimeAttribute(null=True)
     last_inbound_channel = UnicodeAttribute(null=True)
+    last_inbound_address = UnicodeAttribute(null=True)  # the phone, openid or Agora user she wrote from
     sent_since_inbound = NumberAttribute(default=0)  # WeChat customer-service messages since the last inbound
     read_up_to = UnicodeAttribute(null=True)  # message sort key up to which staff have read
     needs_human_reason = UnicodeAttribute(null=True)

@@ -142,6 +142,10 @@ def _messages() -> dict[str, Any]:
     return _load_toml("messages.toml")
 
 
+def _replies() -> dict[str, Any]:
+    return _load_toml("replies.toml")
+
+
 def _care_tips() -> dict[str, Any]:
     return _load_toml("care_tips.toml")
 
@@ -292,6 +296,11 @@ def _message_template(kind: str, locale: str) -> Template:
     return _environment().from_string(source)
 
 
+@functools.cache
+def _reply_template(kind: str, locale: str) -> Template:
+    return _environment().from_string(_replies()[kind][locale])
+
+
 @functools.lru_cache(maxsize=256)
 def _operator_template(source: str) -> Template:
     return _environment().from_string(source)
@@ -324,6 +333,17 @@ def render(kind: str, ctx: MessageContext) -> str:
     _zone(ctx.timezone)  # fail early and clearly on a bad store zone
     template = _message_template(kind, supported_locale(ctx.locale))
     return template.render(_variables(ctx)).strip()
+
+
+def render_reply(kind: str, ctx: MessageContext, **extra: Any) -> str:
+    """Render an automatic answer to a member's message (replies.toml); `extra` adds variables such
+    as `advice`."""
+    replies = _replies()
+    if kind not in replies:
+        raise UnknownMessageKind(f"unknown reply kind {kind!r}; known: {', '.join(sorted(replies))}")
+    _zone(ctx.timezone)
+    template = _reply_template(kind, supported_locale(ctx.locale))
+    return template.render({**_variables(ctx), **extra}).strip()
 
 
 def _render_capped(template: Template, variables: dict[str, Any]) -> str:

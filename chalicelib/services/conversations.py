@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.dal.messages import MAX_PAGE, MessageRepository
+from chalicelib.dal.models import MessageItem
 from chalicelib.errors import ValidationFailed
 from chalicelib.services import auth
 
@@ -26,29 +27,38 @@ class MessageHistory:
         auth.require_store(staff, store.chain_id if store else None, store_id)
         if not _ID.match(member_id):
             raise ValidationFailed("bad member id", {"member_id": "not a member id"})
-        page = self._messages.page(store_id, member_id, _limit(limit), cursor or None)
+        page = self._messages.page(store_id, member_id, parse_limit(limit), cursor or None)
         tz = ZoneInfo(store.timezone)
-        return {
-            "items": [
-                {
-                    "id": m.message_id,
-                    "direction": m.direction,
-                    "channel": m.channel,
-                    "kind": m.kind,
-                    "text": m.text,
-                    "status": m.status,
-                    "created_at": m.created_at.astimezone(tz).isoformat(),
-                    "updated_at": m.updated_at.astimezone(tz).isoformat(),
-                    "booking_id": m.booking_id,
-                    "error": m.error,
-                }
-                for m in page.items
-            ],
-            "next_cursor": page.next_cursor,
-        }
+        return {"items": [message_view(m, tz, None) for m in page.items], "next_cursor": page.next_cursor}
 
 
-def _limit(raw: str | None) -> int:
+def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, Any]:
+    """One message as every API shows it; an inbound message staff have read shows `read`."""
+    status = m.status
+    if m.direction == "in" and read_up_to and m.sk <= read_up_to:
+        status = "read"
+    view = {
+        "id": m.message_id,
+        "direction": m.direction,
+        "channel": m.channel,
+        "kind": m.kind,
+        "type": m.msg_type or "text",
+        "text": m.text,
+        "media_url": m.media_url,
+        "status": status,
+        "created_at": m.created_at.astimezone(tz).isoformat(),
+        "updated_at": m.updated_at.astimezone(tz).isoformat(),
+        "booking_id": m.booking_id,
+        "error": m.error,
+    }
+    if m.direction == "in":
+        view |= {"intent": m.intent, "sentiment": m.sentiment}
+    if m.sender and m.direction == "out":
+        view["sender"] = m.sender
+    return view
+
+
+def parse_limit(raw: str | None) -> int:
     if raw in (None, ""):
         return 20
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:

@@ -1,3 +1,3 @@
 """The fuzz tests drive the same in-process app as the integration tests."""
 
-from tests.integration.conftest import harness  # noqa: F401
+from tests.integration.conftest import fakes, harness  # noqa: F401 - shared fixtures

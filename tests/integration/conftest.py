@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,41 @@ class Harness:
     plumbing: Any
     env: dict[str, str]
     faults: Any = None
-    answers: list = field(default_factory=list)
+    fakes: dict[str, Any] = field(default_factory=dict)
+
+    # --- members writing in -------------------------------------------------------------------
+    def post_message(self, event: dict, **kwargs: Any):
+        raw = json.dumps(event, ensure_ascii=False).encode()
+        ts = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "X-Chairside-Chain": self.chain["chain_id"],
+                   "X-Chairside-Timestamp": ts, "X-Chairside-Signature": sign("whsec-test", ts, raw)}
+        headers.update(kwargs.get("headers") or {})
+        response = self.client.http.post("/v1/webhooks/messages", headers=headers, body=raw)
+        return response.status_code, (json.loads(response.body) if response.body[:1] == b"{" else response.body)
+
+    def wechat(self, store_id: str, xml: str, *, token: str | None = None, method: str = "POST",
+               echostr: str | None = None):
+        from chalicelib.channels.wechat.inbound import expected_signature
+
+        token = token or next(s["wechat_token"] for s in self.chain["stores"] if s["id"] == store_id)
+        ts, nonce = str(int(time.time())), "n0nce"
+        query = f"signature={expected_signature(token, ts, nonce)}&timestamp={ts}&nonce={nonce}"
+        if echostr:
+            query += f"&echostr={echostr}"
+        path = f"/v1/channels/wechat/{store_id}?{query}"
+        if method == "GET":
+            response = self.client.http.get(path)
+        else:
+            response = self.client.http.post(path, headers={"Content-Type": "text/xml"}, body=xml.encode())
+        return response.status_code, response.body
+
+    def staff(self, method: str, path: str, body: dict | None = None, token: str | None = None):
+        headers = {"Authorization": f"Bearer {token or self.chain['staff_token']}", "Content-Type": "application/json"}
+        if method == "GET":
+            response = self.client.http.get(path, headers=headers)
+        else:
+            response = self.client.http.post(path, headers=headers, body=json.dumps(body or {}).encode())
+        return response.status_code, json.loads(response.body) if response.body else None
 
     # --- the booking system -------------------------------------------------------------------
     def post(self, event: dict | bytes, *, secret: str | None = None, timestamp: int | None = None,
@@ -93,13 +128,31 @@ class Harness:
 
 
 @pytest.fixture
+def fakes() -> Iterator[dict[str, Any]]:
+    """The providers we cannot reach, as local servers speaking their wire formats."""
+    from devstack.fakes.agora_chat import FakeAgoraChat
+    from devstack.fakes.booking_system import FakeBookingSystem
+    from devstack.fakes.wechat_api import FakeWeChatAPI
+    from devstack.seed import ChannelSetup
+
+    base = ChannelSetup()
+    with ExitStack() as stack:
+        yield {
+            "wechat": stack.enter_context(FakeWeChatAPI(app_id=base.wechat_app_id, app_secret=base.wechat_app_secret)),
+            "agora": stack.enter_context(FakeAgoraChat(base.agora_app_id, base.agora_app_certificate,
+                                                       org_name=base.agora_org, app_name=base.agora_app)),
+            "booking": stack.enter_context(FakeBookingSystem("whsec-test")),
+        }
+
+
+@pytest.fixture
 def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch,
-            tmp_path) -> Iterator[Harness]:
+            tmp_path, fakes: dict[str, Any]) -> Iterator[Harness]:
     from chalice.test import Client
 
     from chalicelib.resources import ENV_JWT_SECRET
     from devstack.plumbing import Plumbing, build_firer, build_pollers
-    from devstack.seed import seed
+    from devstack.seed import ChannelSetup, seed
 
     env = dict(provisioned)
     env[ENV_JWT_SECRET] = "test-jwt-secret-of-at-least-32-bytes!"
@@ -107,6 +160,7 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
     env["CHAIRSIDE_RETRY_MAX_SECONDS"] = "0"
     env["CHAIRSIDE_LOCAL_DIR"] = str(tmp_path)  # enables fault injection, as in the local stack
     env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    env["CHAIRSIDE_WECHAT_API_BASE"] = fakes["wechat"].base_url
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     aws.client("ses").verify_email_identity(EmailAddress="care@chairside.example")
@@ -115,12 +169,16 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
     container = bootstrap.build(settings_module.from_env(), clock=clock, session=aws)
     bootstrap.use(container)
     _ = container.bookings
-    chain = seed(aws, env["CHAIRSIDE_STAGE"], env[ENV_JWT_SECRET], datetime.now(UTC), webhook_secret="whsec-test")
+    channels = ChannelSetup(agora_base_url=fakes["agora"].base_url,
+                            booking_system_url=fakes["booking"].url + "/chairside/changes")
+    chain = seed(aws, env["CHAIRSIDE_STAGE"], env[ENV_JWT_SECRET], datetime.now(UTC), webhook_secret="whsec-test",
+                 channels=channels)
     plumbing = Plumbing([build_firer(aws, env["CHAIRSIDE_STAGE"], None, REGION, clock)],
                         build_pollers(aws, env["CHAIRSIDE_STAGE"], None, REGION))
     from app import app
     from chalicelib.channels.faults import FaultFile
 
     with Client(app) as client:
-        yield Harness(aws, container, clock, client, chain, plumbing, env, faults=FaultFile(tmp_path / "faults.json"))
+        yield Harness(aws, container, clock, client, chain, plumbing, env, faults=FaultFile(tmp_path / "faults.json"),
+                      fakes=fakes)
     bootstrap.use(None)

@@ -21,7 +21,7 @@ from chalicelib.channels.wechat.client import (
     can_send_customer_service,
 )
 from chalicelib.errors import PermanentSendError, TransientSendError
-from tests.fakes.wechat_api import CUSTOM_SEND_PATH, TOKEN_PATH, FakeWeChatAPI
+from devstack.fakes.wechat_api import CUSTOM_SEND_PATH, TOKEN_PATH, FakeWeChatAPI
 
 APP_ID, APP_SECRET = "wx8f3a1c2b4d5e6f70", "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 OPENID = "oX7pQ5vK2mN8rT1yB4cD6fG9hJ0k"

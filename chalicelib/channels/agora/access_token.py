@@ -322,7 +322,8 @@ def new_salt() -> int:
     return secrets.SystemRandom().randint(1, 99999999)
 
 
-def _is_hex32(value: object) -> bool:
+def is_hex32(value: object) -> bool:
+    """True for a 32-character hex string (the shape of an Agora app id and app certificate)."""
     if not isinstance(value, str) or len(value) != 32:
         return False
     try:
@@ -360,7 +361,7 @@ class ParsedToken:
 
     def verify(self, app_certificate: str) -> bool:
         """True when the signature was made with this certificate (constant-time compare)."""
-        if not _is_hex32(app_certificate) or not self.signature:
+        if not is_hex32(app_certificate) or not self.signature:
             return False
         expected = hmac.new(
             _signing_key(app_certificate, self.issue_ts, self.salt), self.signing_info, hashlib.sha256
@@ -449,9 +450,9 @@ class AccessToken2:
         return self
 
     def build(self) -> str:
-        if not _is_hex32(self.app_id):
+        if not is_hex32(self.app_id):
             raise ValueError("app_id must be 32 hex characters")
-        if not _is_hex32(self.app_certificate):
+        if not is_hex32(self.app_certificate):
             raise ValueError("app_certificate must be 32 hex characters")
         if not self.services:
             raise ValueError("a token needs at least one service")

@@ -1,0 +1,1 @@
+"""Two-way chat: inbound messages from every channel, understood and answered, and staff replies."""

@@ -1,0 +1,254 @@
+"""A member's message, from any channel: stored once (before anyone acknowledges it), understood, acted on.
+
+`receive` writes the message, its provider-id receipt and the conversation in one transaction, so a
+provider's retry finds the receipt and changes nothing. `process` classifies the text and runs the
+actions that data (actions.toml) names for its intent -- each action idempotent for the message, so
+a retried worker never acts twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib.clock import Clock
+from chalicelib.conversations.outbound import ReplySender
+from chalicelib.dal.conversations import ConversationRepository, StoredInbound
+from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem
+from chalicelib.journeys import texts
+from chalicelib.observability import logger
+
+RECEIPT_RETENTION = timedelta(days=30)
+CHANNELS = ("sms", "wechat", "agora", "web")
+MESSAGE_TYPES = ("text", "image", "voice", "emoji", "event", "other")
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    provider_message_id: str
+    chain_id: str
+    store_id: str
+    member_id: str
+    member_name: str
+    msg_type: str
+    text: str
+    media_url: str | None
+    sent_at: datetime
+    sender_address: str | None = None  # phone, openid or Agora user the member wrote from
+
+
+@dataclass(frozen=True)
+class Handling:
+    conversation_id: str
+    intent: str
+    sentiment: str
+    actions: list[dict[str, Any]]
+    duplicate: bool = False
+
+    def body(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "intent": self.intent, "sentiment": self.sentiment,
+                "actions": self.actions}
+
+
+@cache
+def _action_table() -> dict[str, Any]:
+    return tomllib.loads((Path(__file__).parent / "actions.toml").read_text(encoding="utf-8"))
+
+
+def actions_for(intent: str, sentiment: str) -> list[str]:
+    table = _action_table()
+    names = list(table["intents"].get(intent, []))
+    for name in table["sentiment"].get(sentiment, []):
+        if name not in names:
+            names.insert(0 if name == "needs_human" else len(names), name)
+    return names
+
+
+def message_id(channel: str, provider_message_id: str) -> str:
+    digest = hashlib.sha256(f"{channel}\x00{provider_message_id}".encode()).hexdigest()[:20]
+    return f"in-{channel}-{digest}"
+
+
+class InboundService:
+    def __init__(self, conversations: ConversationRepository, stores: Any, booking_events: Any,
+                 classifier: Callable[[], Any], replies: ReplySender, booking_system: Any, staff_alerts: Any,
+                 clock: Clock) -> None:
+        self._conversations = conversations
+        self._stores = stores
+        self._booking_events = booking_events
+        self._classifier = classifier
+        self._replies = replies
+        self._booking_system = booking_system
+        self._staff_alerts = staff_alerts
+        self._clock = clock
+
+    # --- storing ----------------------------------------------------------------------------------
+    def receive(self, inbound: InboundMessage) -> StoredInbound:
+        now = self._clock.now()
+        mid = message_id(inbound.channel, inbound.provider_message_id)
+        message = MessageItem(
+            MessageItem.pk_for(inbound.store_id, inbound.member_id),
+            MessageItem.sk_for(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), mid),
+            message_id=mid,
+            chain_id=inbound.chain_id,
+            store_id=inbound.store_id,
+            member_id=inbound.member_id,
+            direction="in",
+            channel=inbound.channel,
+            kind="reply",
+            text=inbound.text[:4000],
+            status="delivered",
+            created_at=now,
+            updated_at=now,
+            provider_message_id=inbound.provider_message_id[:256],
+            msg_type=inbound.msg_type,
+            media_url=inbound.media_url,
+            sender=inbound.sender_address,
+            processed=False,
+        )
+        stored = self._conversations.store_inbound(message, inbound.channel, inbound.provider_message_id,
+                                                   inbound.member_name, now,
+                                                   int((now + RECEIPT_RETENTION).timestamp()))
+        logger.info("inbound message stored", extra={"channel": inbound.channel, "store_id": inbound.store_id,
+                                                      "message_id": mid, "duplicate": stored.duplicate})
+        return stored
+
+    # --- understanding and acting -----------------------------------------------------------------
+    def process(self, message: MessageItem) -> Handling:
+        conversation_id = message.member_id
+        if message.processed:
+            return Handling(conversation_id, message.intent or "other", message.sentiment or "neutral",
+                            message.actions or [], duplicate=True)
+        store = self._stores.get(message.store_id)
+        now = self._clock.now()
+        booking = self._conversations.upcoming_booking(message.chain_id, message.member_id, message.store_id,
+                                                       now - timedelta(days=45),
+                                                       ("booked", "confirmed", "checked_in", "completed"))
+        if message.msg_type in ("text", "voice", "emoji") and message.text:
+            understood = self._classifier().classify(message.text, category=booking.category if booking else None,
+                                                     locale=None)
+            intent, sentiment = understood.intent, understood.sentiment
+        else:
+            understood, intent, sentiment = None, "other", "neutral"
+
+        context = _Context(message=message, store=store, booking=booking, understood=understood, now=now)
+        results = [self._run(name, context) for name in actions_for(intent, sentiment)]
+        self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)
+        logger.info("inbound message understood", extra={"message_id": message.message_id, "intent": intent,
+                                                          "sentiment": sentiment,
+                                                          "actions": [r["action"] for r in results]})
+        return Handling(conversation_id, intent, sentiment, results)
+
+    def _run(self, name: str, ctx: _Context) -> dict[str, Any]:
+        action, _, argument = name.partition(":")
+        handler = getattr(self, f"_do_{action}")
+        result = handler(ctx, argument) if argument else handler(ctx)
+        return {"action": name, **result}
+
+    def _do_confirm_booking(self, ctx: _Context) -> dict[str, Any]:
+        booking = self._next_booking(ctx, ("booked",))
+        if booking is None:
+            return {"result": "no_booking_awaiting_confirmation"}
+        confirmed = self._booking_events.mark_confirmed(ctx.message.chain_id, booking.booking_id,
+                                                        f"reply-{ctx.message.message_id}")
+        return {"result": "confirmed" if confirmed else "not_confirmable", "booking_id": booking.booking_id}
+
+    def _do_notify_booking_system(self, ctx: _Context) -> dict[str, Any]:
+        booking = self._next_booking(ctx, ("booked", "confirmed"))
+        requested = (ctx.understood.requested if ctx.understood else None) or None
+        return self._booking_system.request_change(
+            chain_id=ctx.message.chain_id, intent=ctx.understood.intent if ctx.understood else "other",
+            message=ctx.message, booking=booking, requested=requested, now=ctx.now)
+
+    def _do_needs_human(self, ctx: _Context) -> dict[str, Any]:
+        reason = ctx.understood.intent if ctx.understood else "other"
+        self._conversations.set_status(ctx.message.store_id, ctx.message.member_id, "needs_human", reason)
+        return {"result": "needs_human"}
+
+    def _do_notify_staff(self, ctx: _Context) -> dict[str, Any]:
+        reason = ctx.understood.intent if ctx.understood else "other"
+        return self._staff_alerts.alert(ctx.store, ctx.message, reason)
+
+    def _do_pause_marketing(self, ctx: _Context) -> dict[str, Any]:
+        self._conversations.set_member_flags(ctx.message.chain_id, ctx.message.member_id, marketing_paused=True)
+        return {"result": "marketing_paused"}
+
+    def _do_opt_out(self, ctx: _Context) -> dict[str, Any]:
+        self._conversations.set_member_flags(ctx.message.chain_id, ctx.message.member_id,
+                                             marketing_consent=False, opted_out_at=ctx.now)
+        return {"result": "opted_out"}
+
+    def _do_reply(self, ctx: _Context, kind: str) -> dict[str, Any]:
+        if ctx.store is None:
+            return {"result": "skipped", "reason": "unknown store"}
+        extra: dict[str, Any] = {}
+        if kind == "reply_aftercare":
+            issue = ctx.understood.issue if ctx.understood else None
+            locale = texts.supported_locale(ctx.locale)
+            if issue:
+                extra["advice"] = issue["advice_zh"] if locale == "zh-CN" else issue["advice_en"]
+            else:
+                extra["advice"] = texts.care_tip(ctx.booking.category if ctx.booking else "default", locale)
+        if kind == "reply_reschedule_ack":
+            requested = ctx.understood.requested if ctx.understood else None
+            extra["requested"] = (requested or {}).get("text") or ""
+        text = texts.render_reply(kind, _message_context(ctx), **extra)
+        return self._replies.reply(ctx.message, ctx.store, text, kind=kind, booking=ctx.booking)
+
+    def _next_booking(self, ctx: _Context, statuses: tuple[str, ...]) -> BookingItem | None:
+        return self._conversations.upcoming_booking(ctx.message.chain_id, ctx.message.member_id,
+                                                    ctx.message.store_id, ctx.now - timedelta(hours=2), statuses)
+
+
+@dataclass(frozen=True)
+class _Context:
+    message: MessageItem
+    store: StoreItem | None
+    booking: BookingItem | None
+    understood: Any
+    now: datetime
+
+    @property
+    def locale(self) -> str:
+        if self.booking is not None and self.booking.member.locale:
+            return self.booking.member.locale
+        if self.message.text and any("\u4e00" <= ch <= "\u9fff" for ch in self.message.text):
+            return "zh-CN"
+        return self.store.locale if self.store else "zh-CN"
+
+
+def _message_context(ctx: _Context) -> texts.MessageContext:
+    store = ctx.store
+    booking: dict[str, Any] = {}
+    if ctx.booking is not None:
+        booking = {"id": ctx.booking.booking_id, "start": ctx.booking.start,
+                   "duration_minutes": int(ctx.booking.duration_minutes), "service_name": ctx.booking.service_name,
+                   "service_category": ctx.booking.category, "stylist_name": ctx.booking.stylist_name}
+    return texts.MessageContext(
+        locale=ctx.locale,
+        timezone=store.timezone,
+        store={"name": store.name, "address": store.address, "directions": store.directions, "phone": store.phone},
+        member={"name": ctx.booking.member.name if ctx.booking else ""},
+        booking=booking,
+    )
+
+
+def conversation_view(conversation: ConversationItem, tz: Any) -> dict[str, Any]:
+    return {
+        "id": conversation.member_id,
+        "member_id": conversation.member_id,
+        "member_name": conversation.member_name,
+        "status": conversation.status,
+        "unread": int(conversation.unread or 0),
+        "last_message_at": conversation.last_message_at.astimezone(tz).isoformat(),
+        "last_preview": conversation.last_preview,
+        "last_inbound_channel": conversation.last_inbound_channel,
+        "needs_human_reason": conversation.needs_human_reason,
+    }

@@ -1,0 +1,203 @@
+"""Conversations: the META item beside a (store, member) partition of messages, inbound receipts for
+de-duplication, and the contact lookups that tell whose phone or openid wrote in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.dal.messages import decode_sort_key_cursor, encode_cursor
+from chalicelib.dal.models import (
+    BookingItem,
+    ContactLookupItem,
+    ConversationItem,
+    InboundReceiptItem,
+    MemberItem,
+    MessageItem,
+)
+
+STATUSES = ("open", "needs_human", "resolved")
+
+
+@dataclass(frozen=True)
+class StoredInbound:
+    message: MessageItem
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    items: list[ConversationItem]
+    next_cursor: str | None
+
+
+class ConversationRepository:
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._ddb = dynamodb_client
+        self._table = table_name
+
+    # --- reads ------------------------------------------------------------------------------------
+    def get(self, store_id: str, member_id: str) -> ConversationItem | None:
+        try:
+            return ConversationItem.get(*ConversationItem.key(store_id, member_id), consistent_read=True)
+        except ConversationItem.DoesNotExist:
+            return None
+
+    def message(self, pk: str, sk: str) -> MessageItem | None:
+        try:
+            return MessageItem.get(pk, sk, consistent_read=True)
+        except MessageItem.DoesNotExist:
+            return None
+
+    def receipt(self, channel: str, provider_message_id: str) -> InboundReceiptItem | None:
+        try:
+            return InboundReceiptItem.get(*InboundReceiptItem.key(channel, provider_message_id), consistent_read=True)
+        except InboundReceiptItem.DoesNotExist:
+            return None
+
+    def inbox(self, store_id: str, status: str, limit: int, cursor: str | None) -> ConversationPage:
+        pk = ConversationItem.inbox_key(store_id, status)
+        start = None
+        if cursor:
+            conv_pk, conv_sk, gsi_sk = decode_sort_key_cursor(cursor, parts=3)
+            start = {"pk": {"S": conv_pk}, "sk": {"S": conv_sk}, "gsi1pk": {"S": pk}, "gsi1sk": {"S": gsi_sk}}
+        results = ConversationItem.inbox.query(pk, scan_index_forward=False, limit=limit, page_size=limit,
+                                               last_evaluated_key=start)
+        items = list(results)
+        last = results.last_evaluated_key
+        next_cursor = None
+        if last and len(items) == limit:
+            next_cursor = encode_cursor(last["pk"]["S"], last["sk"]["S"], last["gsi1sk"]["S"])
+        return ConversationPage(items, next_cursor)
+
+    def members_by_address(self, kind: str, address: str) -> list[ContactLookupItem]:
+        """Members who gave this phone number or openid, most recently seen first."""
+        found = list(ContactLookupItem.query(f"{kind}#{address}"))
+        return sorted(found, key=lambda item: item.updated_at, reverse=True)
+
+    def upcoming_booking(self, chain_id: str, member_id: str, store_id: str, after: datetime,
+                         statuses: tuple[str, ...]) -> BookingItem | None:
+        """The member's next booking at this store in one of `statuses` (Query on the member's bookings)."""
+        for booking in BookingItem.by_member.query(
+            BookingItem.member_key(chain_id, member_id),
+            BookingItem.gsi1sk >= after.isoformat(),
+            limit=20,
+        ):
+            if booking.store_id == store_id and booking.status in statuses:
+                return booking
+        return None
+
+    # --- writes -----------------------------------------------------------------------------------
+    def store_inbound(self, message: MessageItem, channel: str, provider_message_id: str, member_name: str,
+                      at: datetime, expires_at: int) -> StoredInbound:
+        """Message, receipt and conversation in one transaction: stored once, before we acknowledge."""
+        receipt = InboundReceiptItem(*InboundReceiptItem.key(channel, provider_message_id), message_pk=message.pk,
+                                     message_sk=message.sk, expires_at=expires_at)
+        conv_pk, conv_sk = ConversationItem.key(message.store_id, message.member_id)
+        items = [
+            {"Put": {"TableName": self._table, "Item": receipt.serialize(),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._table, "Item": message.serialize()}},
+            {"Update": self._touch(conv_pk, conv_sk, message, member_name, at, inbound=True)},
+        ]
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except self._ddb.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                seen = self.receipt(channel, provider_message_id)
+                existing = self.message(seen.message_pk, seen.message_sk) if seen else None
+                if existing is not None:
+                    return StoredInbound(existing, duplicate=True)
+            raise
+        return StoredInbound(message, duplicate=False)
+
+    def touch_outbound(self, message: MessageItem, at: datetime, *, customer_service: bool = False) -> None:
+        """An answer went out: move the conversation's last-message fields; count WeChat
+        customer-service messages against the 48-hour window's allowance."""
+        conv_pk, conv_sk = ConversationItem.key(message.store_id, message.member_id)
+        update = self._touch(conv_pk, conv_sk, message, None, at, inbound=False)
+        if customer_service:
+            update["UpdateExpression"] += " ADD sent_since_inbound :one"
+            update["ExpressionAttributeValues"][":one"] = {"N": "1"}
+        self._ddb.update_item(**update)
+
+    def mark_processed(self, message: MessageItem, *, intent: str, sentiment: str, actions: list[dict]) -> None:
+        message.update(actions=[
+            MessageItem.intent.set(intent),
+            MessageItem.sentiment.set(sentiment),
+            MessageItem.actions.set(actions),
+            MessageItem.processed.set(True),
+        ])
+
+    def set_status(self, store_id: str, member_id: str, status: str, reason: str | None = None) -> ConversationItem:
+        conversation = self.get(store_id, member_id)
+        if conversation is None:
+            raise LookupError("no such conversation")
+        actions = [
+            ConversationItem.status.set(status),
+            ConversationItem.gsi1pk.set(ConversationItem.inbox_key(store_id, status)),
+            ConversationItem.needs_human_reason.set(reason),
+        ]
+        conversation.update(actions=actions)
+        return conversation
+
+    def mark_read(self, store_id: str, member_id: str, up_to_sk: str) -> ConversationItem | None:
+        conversation = self.get(store_id, member_id)
+        if conversation is None:
+            return None
+        conversation.update(actions=[ConversationItem.unread.set(0), ConversationItem.read_up_to.set(up_to_sk)])
+        return conversation
+
+    def set_member_flags(self, chain_id: str, member_id: str, **flags: Any) -> None:
+        """Opt-out and marketing pause live on the member profile (an upsert: the member may be new)."""
+        member = MemberItem(*MemberItem.key(chain_id, member_id))
+        actions = [getattr(MemberItem, name).set(value) for name, value in flags.items()]
+        actions += [MemberItem.chain_id.set(chain_id), MemberItem.member_id.set(member_id)]
+        member.update(actions=actions)
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _touch(self, pk: str, sk: str, message: MessageItem, member_name: str | None, at: datetime,
+               inbound: bool) -> dict[str, Any]:
+        """Create the conversation if new; move its last-message fields (and its inbox position)."""
+        when = ConversationItem.last_message_at.serialize(at)  # PynamoDB's UTC format, which also sorts
+        preview = (message.text or f"[{message.msg_type or message.kind}]")[:120]
+        sets = [
+            "chain_id = if_not_exists(chain_id, :chain)",
+            "store_id = if_not_exists(store_id, :store)",
+            "member_id = if_not_exists(member_id, :member)",
+            "created_at = if_not_exists(created_at, :at)",
+            "#status = if_not_exists(#status, :open)",
+            "member_name = :name" if member_name is not None else "member_name = if_not_exists(member_name, :name)",
+            "last_message_at = :at",
+            "last_preview = :preview",
+            "gsi1sk = :at",
+            "gsi1pk = if_not_exists(gsi1pk, :inbox_open)",
+        ]
+        values = {
+            ":chain": {"S": message.chain_id},
+            ":store": {"S": message.store_id},
+            ":member": {"S": message.member_id},
+            ":at": {"S": when},
+            ":open": {"S": "open"},
+            ":name": {"S": member_name or ""},
+            ":preview": {"S": preview},
+            ":inbox_open": {"S": ConversationItem.inbox_key(message.store_id, "open")},
+        }
+        expression = "SET " + ", ".join(sets)
+        if inbound:
+            expression = expression.replace("SET ", "SET last_inbound_at = :at, last_inbound_channel = :channel, "
+                                            "sent_since_inbound = :zero, ", 1)
+            if message.sender:
+                expression += ", last_inbound_address = :address"
+                values[":address"] = {"S": message.sender}
+            expression += " ADD unread :one"
+            values |= {":channel": {"S": message.channel or "web"}, ":zero": {"N": "0"}, ":one": {"N": "1"}}
+        return {
+            "TableName": self._table,
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }

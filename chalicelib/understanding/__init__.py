@@ -1,0 +1,84 @@
+"""Understanding customer replies: what a member means when they answer a salon message.
+
+Members answer confirmations, reminders and follow-ups by WeChat or SMS, in Chinese, English or both, with
+emoji and typos ("1", "好的收到👌", "能改到周五下午吗", "甲片翘边了", "烫坏了，我要投诉", "TD", "cancel pls").
+A `Classifier` turns one reply into an `Understanding`: an intent, a sentiment, and for a reschedule the
+requested day/time, for an aftercare issue the matching known issue of care_tips.toml with its advice.
+
+`default_classifier()` is the local rules classifier (rules.py: normalisation, jieba word segmentation,
+lexicons kept as data in lexicon.toml). Amazon Comprehend or Bedrock can be plugged in behind the same
+interface (see comprehend.py: Comprehend's sentiment on top of the rules' intent).
+
+Importing this package is cheap: jieba is imported and its dictionary loaded on the first Chinese reply
+(about half a second, once per process; `rules.warm()` does it ahead, e.g. during a Lambda's init).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+INTENTS = (
+    "confirm",
+    "cancel",
+    "reschedule",
+    "question",
+    "aftercare_issue",
+    "complaint",
+    "praise",
+    "opt_out",
+    "other",
+)
+SENTIMENTS = ("positive", "neutral", "negative")
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a reply means.
+
+    intent: one of INTENTS.
+    sentiment: one of SENTIMENTS.
+    requested: for a reschedule, what the member asked for (all keys present, None when not said):
+        {"weekday": 0-6 (Monday=0) | None, "date": "YYYY-MM-DD" | None,
+         "relative_day": "today" | "tomorrow" | "day_after_tomorrow" | None, "time": "HH:MM" | None,
+         "part_of_day": "morning" | "afternoon" | "evening" | None, "text": "<the phrase, as written>"}
+        None for the other intents.
+    issue: for an aftercare issue, the matching care_issues() entry: {"key", "advice_zh", "advice_en",
+        "category"} ("category" is the service category whose issues matched, "default" for the shared ones).
+        None for the other intents, or when no known issue matched.
+    confidence: 0..1, how sure the classifier is (rules: how strong the cue was).
+    """
+
+    intent: str
+    sentiment: str
+    requested: dict | None = None
+    issue: dict | None = None
+    confidence: float = 1.0
+
+
+class Classifier(Protocol):
+    def classify(self, text: str, *, category: str | None = None, locale: str | None = None) -> Understanding:
+        """Understand one reply. category: the service category of the booking the reply is about
+        (texts.SERVICE_CATEGORIES) or None; locale: the member's locale ("zh-CN", "en"...) or None.
+        Never raises on any text."""
+        ...
+
+
+_DEFAULT: Classifier | None = None
+_LOCK = threading.Lock()
+
+
+def default_classifier() -> Classifier:
+    """The local rules classifier, built once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _LOCK:
+            if _DEFAULT is None:
+                from chalicelib.understanding.rules import RulesClassifier
+
+                _DEFAULT = RulesClassifier()
+    return _DEFAULT
+
+
+__all__ = ["INTENTS", "SENTIMENTS", "Classifier", "Understanding", "default_classifier"]

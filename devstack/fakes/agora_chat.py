@@ -1,0 +1,283 @@
+"""An in-process fake of the Agora Chat REST API, over real HTTP.
+
+    with FakeAgoraChat(APP_ID, APP_CERT, clock=clock) as agora:
+        client = AgoraChatClient(agora.base_url, agora.org_name, agora.app_name, APP_ID, APP_CERT, clock=clock)
+        client.send_text("member-1", "hi")
+        assert agora.messages[0].body == {"msg": "hi"}
+
+Implements `POST /{org_name}/{app_name}/messages/users` the way Agora documents it:
+
+- `Authorization: Bearer <token>` must be an AccessToken2 for this app id, signed with this app certificate
+  (HMAC checked), carrying the Chat service's app privilege, and not expired by `clock` (token expiry and
+  privilege expiry). Otherwise 401 `unauthorized` / `auth_bad_access_token`.
+- the body must be `{"from"?, "to": [users], "type", "body"}`; `txt` needs `body.msg` (else 400
+  `illegal_argument`); a recipient outside `users` (when `users` is set) is 404 `service_resource_not_found`.
+- success answers 200 with the documented envelope, `data` = `{user: message id}`.
+- wrong org/app is 404 `organization_application_not_found`; other paths 404; other methods 405.
+
+Fault injection: `fail_next(n, status)` answers the next n requests with that status and an Agora-style error
+body (before any other check); `stall_next(n, seconds)` delays the next n answers (to trigger client timeouts).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from chalicelib.channels.agora.access_token import PRIVILEGE_CHAT_APP, SERVICE_CHAT, parse_token
+
+MESSAGE_TYPES = {"txt", "img", "audio", "video", "file", "loc", "cmd", "custom"}
+
+_ERRORS = {
+    400: ("illegal_argument", "java.lang.IllegalArgumentException", "This is an invalid request."),
+    401: ("unauthorized", "UnauthorizedException", "Unable to authenticate due to expired access token."),
+    403: ("forbidden_op", "ForbiddenOpException", "Forbidden operation."),
+    404: (
+        "service_resource_not_found",
+        "org.apache.usergrid.services.exceptions.ServiceResourceNotFoundException",
+        "Service resource not found",
+    ),
+    413: ("Request Entity Too Large", "RequestEntityTooLarge", "Request Entity Too Large."),
+    429: ("reach_limit", "ReachLimitException", "This request has reached api limit."),
+    500: ("internal_server_error", "java.lang.RuntimeException", "Internal server error."),
+    503: ("service_unavailable", "ServiceUnavailableException", "Service unavailable."),
+}
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    msg_id: str
+    sender: str  # the request's "from" ("admin" when omitted, like Agora)
+    to: str
+    type: str
+    body: dict[str, Any]
+    token: str
+    request: dict[str, Any]
+
+
+class FakeAgoraChat:
+    def __init__(
+        self,
+        app_id: str,
+        app_certificate: str,
+        *,
+        org_name: str = "61717166",
+        app_name: str = "chairside",
+        clock: Callable[[], float] = time.time,
+        users: set[str] | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self.app_certificate = app_certificate
+        self.org_name = org_name
+        self.app_name = app_name
+        self.clock = clock
+        self.users = users  # None: every user exists
+        self.messages: list[SentMessage] = []
+        self.requests: list[tuple[str, str, int]] = []  # (method, path, status answered)
+        self.rejected_tokens: list[tuple[str, str]] = []  # (token, why)
+        self._faults: list[int] = []
+        self._stalls: list[float] = []
+        self._msg_ids = itertools.count(1029457500870543736)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._base_url: str | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def __enter__(self) -> FakeAgoraChat:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-agora-chat", daemon=True
+        )
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        self._base_url = f"http://{host}:{port}"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("FakeAgoraChat was never started (use it as a context manager)")
+        return self._base_url
+
+    # --- control -----------------------------------------------------------------------------------
+    def fail_next(self, count: int, status: int) -> None:
+        """Answer the next `count` requests with `status` and Agora's error body for it."""
+        with self._lock:
+            self._faults.extend([status] * count)
+
+    def stall_next(self, count: int, seconds: float) -> None:
+        """Delay the next `count` answers by `seconds`."""
+        with self._lock:
+            self._stalls.extend([seconds] * count)
+
+    @property
+    def tokens_used(self) -> list[str]:
+        return [message.token for message in self.messages]
+
+    # --- checks ------------------------------------------------------------------------------------
+    def token_problem(self, token: str) -> str | None:
+        """Why this bearer token would be refused, or None when it is a valid app token right now."""
+        try:
+            parsed = parse_token(token)
+        except ValueError as exc:
+            return f"corrupt: {exc}"
+        if parsed.app_id != self.app_id:
+            return "issued for another app id"
+        if not parsed.verify(self.app_certificate):
+            return "bad signature"
+        now = self.clock()
+        if now >= parsed.expires_at:
+            return "token expired"
+        privilege_end = parsed.privilege_expires_at(SERVICE_CHAT, PRIVILEGE_CHAT_APP)
+        if privilege_end is None:
+            return "no chat app privilege"
+        if now >= privilege_end:
+            return "chat app privilege expired"
+        return None
+
+    # --- request handling (called from the server threads) -----------------------------------------
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            fault = self._faults.pop(0) if self._faults else None
+            stall = self._stalls.pop(0) if self._stalls else 0.0
+        if stall:
+            time.sleep(stall)
+        status, answer = self._answer(method, path, headers, raw, fault)
+        with self._lock:
+            self.requests.append((method, path, status))
+        return status, answer
+
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, fault: int | None
+    ) -> tuple[int, dict[str, Any]]:
+        if fault is not None:
+            return fault, self._error(fault)
+        parts = path.split("?", 1)[0].strip("/").split("/")
+        if len(parts) != 4 or parts[2:] != ["messages", "users"]:
+            return 404, self._error(404)
+        if parts[:2] != [self.org_name, self.app_name]:
+            return 404, self._error(
+                404, "organization_application_not_found", f"Could not find application for {parts[0]}/{parts[1]}"
+            )
+        if method != "POST":
+            return 405, self._error(405, "method_not_allowed", "Method Not Allowed")
+
+        authorization = headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme != "Bearer" or not token:
+            return 401, self._error(401, "unauthorized", "Registration is not open, please contact the app admin.")
+        problem = self.token_problem(token)
+        if problem is not None:
+            with self._lock:
+                self.rejected_tokens.append((token, problem))
+            if problem == "token expired" or problem == "chat app privilege expired":
+                return 401, self._error(401)
+            return 401, self._error(401, "auth_bad_access_token", "Unable to authenticate due to corrupt access token.")
+
+        if "application/json" not in headers.get("content-type", ""):
+            return 415, self._error(415, "web_application", "Unsupported Media Type.")
+        try:
+            request = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, self._error(400, "json_parse", "Unexpected character.")
+        invalid = self._invalid(request)
+        if invalid:
+            return 400, self._error(400, "illegal_argument", invalid)
+        if self.users is not None:
+            missing = [user for user in request["to"] if user not in self.users]
+            if missing:
+                return 404, self._error(404)
+
+        sender = request.get("from", "admin")
+        data: dict[str, str] = {}
+        with self._lock:
+            for user in request["to"]:
+                msg_id = str(next(self._msg_ids))
+                data[user] = msg_id
+                self.messages.append(
+                    SentMessage(msg_id, sender, user, request["type"], request["body"], token, request)
+                )
+        return 200, {
+            "path": "/messages/users",
+            "uri": f"{self.base_url}/{self.org_name}/{self.app_name}/messages/users",
+            "timestamp": int(self.clock() * 1000),
+            "organization": self.org_name,
+            "application": "e82bcc5f-0000-4000-a7c1-92de917ea2b0",
+            "action": "post",
+            "data": data,
+            "duration": 0,
+            "applicationName": self.app_name,
+        }
+
+    @staticmethod
+    def _invalid(request: Any) -> str | None:
+        if not isinstance(request, dict):
+            return "This is an invalid request."
+        if "from" in request and (not isinstance(request["from"], str) or not request["from"]):
+            return "'From' can't be empty."
+        to = request.get("to")
+        if not isinstance(to, list) or not to or len(to) > 600 or not all(isinstance(u, str) and u for u in to):
+            return "'to' must be a list of 1 to 600 usernames."
+        if request.get("type") not in MESSAGE_TYPES:
+            return "This is an invalid request."
+        body = request.get("body")
+        if not isinstance(body, dict):
+            return "This is an invalid request."
+        if request["type"] == "txt" and not isinstance(body.get("msg"), str):
+            return "A txt message needs body.msg."
+        return None
+
+    def _error(self, status: int, error: str | None = None, description: str | None = None) -> dict[str, Any]:
+        default_error, exception, default_description = _ERRORS.get(status, ("error", "Exception", "Error."))
+        return {
+            "error": error or default_error,
+            "exception": exception,
+            "timestamp": int(self.clock() * 1000),
+            "duration": 0,
+            "error_description": description or default_description,
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeAgoraChat
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        status, answer = self.fake.handle(self.command, self.path, headers, raw)
+        payload = json.dumps(answer).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+            pass
+
+    do_POST = _serve
+    do_GET = _serve
+    do_PUT = _serve
+    do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        return None
