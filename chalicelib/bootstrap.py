@@ -96,6 +96,13 @@ class Container:
         return MessageHistory(self.stores, self.messages, self.settings.jwt_secret)
 
     @cached_property
+    def member_profiles(self):
+        from chalicelib.services.members import MemberProfiles
+
+        _ = self.bookings  # binds the models
+        return MemberProfiles(self.stores, self.settings.jwt_secret, self.clock)
+
+    @cached_property
     def channels(self) -> dict[str, Any]:
         from chalicelib.channels.email import SesEmail
         from chalicelib.channels.sms import SnsSms

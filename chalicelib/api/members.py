@@ -14,3 +14,10 @@ def member_messages(store_id: str, member_id: str):
     return container().message_history.member_messages(
         request.headers.get("authorization"), store_id, member_id, params.get("limit"), params.get("cursor")
     )
+
+
+@members.route("/v1/stores/{store_id}/members/{member_id}", methods=["GET"])
+@handled
+def member_profile(store_id: str, member_id: str):
+    request = members.current_request
+    return container().member_profiles.profile(request.headers.get("authorization"), store_id, member_id)

@@ -169,7 +169,12 @@ class BookingRepository:
         for i, (attr, value) in enumerate(sorted(data.items())):
             names[f"#a{i}"] = attr
             values[f":v{i}"] = value
-            sets.append(f"#a{i} = :v{i}")
+            if attr == "marketing_consent" and value.get("BOOL") is True:
+                # A booking system's "yes" only counts for a member we hold no answer for: it must never
+                # undo a withdrawal ("TD", 退订) made to us later. A "no" always applies.
+                sets.append(f"#a{i} = if_not_exists(#a{i}, :v{i})")
+            else:
+                sets.append(f"#a{i} = :v{i}")
         return {
             "TableName": self._table,
             "Key": {"pk": pk, "sk": sk},

@@ -264,3 +264,17 @@ def test_malformed_message_events_get_400_naming_the_field(harness, mutate, fiel
     mutate(event)
     status, body = harness.post_message(event)
     assert status == 400 and field in body["fields"], body
+
+
+def test_an_opt_out_is_honoured_when_the_booking_system_later_says_yes(harness):
+    harness.post(booking_event())
+    harness.post_message(message_event("退订"))
+
+    later = booking_event(booking_id="bk-2", start="2026-12-20T15:00:00+08:00")
+    later["booking"]["member"]["marketing_consent"] = True
+    assert harness.post(later)[0] == 202
+
+    assert member().marketing_consent is False
+    _, profile = harness.staff("GET", f"/v1/stores/{SH_STORE}/members/m-1")
+    assert profile["consent"] == {"transactional": True, "marketing": False} and profile["status"] == "opted_out"
+    assert profile["next_booking_at"] == "2026-11-25T15:00:00+08:00"

@@ -28,14 +28,16 @@ def _context() -> LambdaContext:
 
 def test_every_sample_is_covered_by_a_test():
     covered = {"apigw_booking_webhook.json", "apigw_member_messages.json", "apigw_health.json",
-               "scheduler_step_input.json", "sqs_journey_steps.json"}
+               "scheduler_step_input.json", "sqs_journey_steps.json", "webhooks/message.json",
+               "agora_chat_callback.json", "sqs_inbound.json", "wechat_text_message.xml",
+               "wechat_subscribe_event.xml"}
     covered |= {f"webhooks/{t}.json" for t in ("booking.created", "booking.rescheduled", "booking.cancelled",
                                                   "booking.checked_in", "booking.completed", "booking.no_show")}
-    on_disk = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*.json")}
+    on_disk = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*") if p.suffix in (".json", ".xml")}
     assert on_disk == covered
 
 
-@pytest.mark.parametrize("path", sorted(p.name for p in (EVENTS / "webhooks").glob("*.json")))
+@pytest.mark.parametrize("path", sorted(p.name for p in (EVENTS / "webhooks").glob("booking.*.json")))
 def test_webhook_bodies_are_valid_events_of_their_type(path):
     event = parse_booking_event(load(f"webhooks/{path}"))
     assert event.type == path.removesuffix(".json")
@@ -85,3 +87,37 @@ def test_schedules_carry_the_same_input_as_the_scheduler_sample(harness):
 def test_the_webhook_samples_in_order_tell_a_consistent_story(harness):
     answers = [harness.post(load(f"webhooks/{t}.json")) for t in WEBHOOK_ORDER]
     assert [(s, a["status"]) for s, a in answers] == [(202, "booked"), (202, "booked"), (202, "cancelled")]
+
+
+def test_the_inbound_batch_sample_runs_through_the_inbound_worker(harness):
+    from chalicelib.dal.models import MemberItem
+    from functions.handle_inbound import handler
+
+    assert harness.post(load("webhooks/booking.created.json"))[0] == 202
+
+    result = handler(load("sqs_inbound.json"), _context())
+
+    assert result == {"batchItemFailures": []}  # the SMS understood; unknown message and junk dropped
+    assert MemberItem.get(*MemberItem.key("demo-chain", "m-1")).marketing_consent is False
+
+
+def test_the_generic_message_and_agora_samples_reach_the_app(harness):
+    from chalicelib.channels.agora.chat import callback_signature
+
+    status, body = harness.post_message(load("webhooks/message.json"))
+    assert status == 200 and body["intent"] == "aftercare_issue"
+
+    callback = load("agora_chat_callback.json")
+    secret = harness.chain["agora"]["callback_secret"]
+    callback["security"] = callback_signature(callback["callId"], secret, callback["timestamp"])
+    response = harness.client.http.post("/v1/channels/agora/demo-chain/callback",
+                                        body=json.dumps(callback).encode(),
+                                        headers={"Content-Type": "application/json"})
+    assert response.status_code == 200 and json.loads(response.body)["result"] == "stored"
+
+
+def test_the_wechat_samples_reach_the_app(harness):
+    text = (EVENTS / "wechat_text_message.xml").read_text()
+    assert harness.wechat("sh-jingan", text) == (200, b"success")
+    subscribe = (EVENTS / "wechat_subscribe_event.xml").read_text()
+    assert harness.wechat("sh-jingan", subscribe) == (200, b"success")
