@@ -112,6 +112,27 @@ class Stack:
         sms = (data.get("sns") or {}).get("SMS") or []
         return [m["message"] for m in sms if m.get("phone_number") == phone]
 
+    def signed(self, path: str, body: dict) -> tuple[int, Any]:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        ts = str(int(time.time()))
+        mac = hmac.new(self.info["webhook_secret"].encode(), ts.encode() + b"." + raw, hashlib.sha256)
+        return http("POST", self.api + path, raw, {
+            "Content-Type": "application/json", "X-Chairside-Chain": self.info["chain_id"],
+            "X-Chairside-Timestamp": ts, "X-Chairside-Signature": "v1=" + mac.hexdigest()})
+
+    def wechat(self, store_id: str, xml: str) -> tuple[int, Any]:
+        token = self.store(store_id)["wechat_token"]
+        ts, nonce = str(int(time.time())), "e2e"
+        signature = hashlib.sha1("".join(sorted([token, ts, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's
+        url = f"{self.api}/v1/channels/wechat/{store_id}?signature={signature}&timestamp={ts}&nonce={nonce}"
+        request = urllib.request.Request(url, data=xml.encode(), method="POST", headers={"Content-Type": "text/xml"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+
+    def staff(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
+        return http(method, self.api + path, body, {"Authorization": f"Bearer {self.info['staff_token']}",
+                                                    "Content-Type": "application/json"})
+
     def inject(self, channel: str, **counts: int) -> None:
         status, body = http("POST", self.api + "/v1/_local/faults", {"channel": channel, **counts},
                             {"Content-Type": "application/json"})
