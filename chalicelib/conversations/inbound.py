@@ -116,6 +116,10 @@ class InboundService:
         stored = self._conversations.store_inbound(message, inbound.channel, inbound.provider_message_id,
                                                    inbound.member_name, now,
                                                    int((now + RECEIPT_RETENTION).timestamp()))
+        if not stored.duplicate:
+            conversation = self._conversations.get(inbound.store_id, inbound.member_id)
+            if conversation is not None and conversation.status == "resolved":
+                self._conversations.set_status(inbound.store_id, inbound.member_id, "open")  # she wrote again
         logger.info("inbound message stored", extra={"channel": inbound.channel, "store_id": inbound.store_id,
                                                       "message_id": mid, "duplicate": stored.duplicate})
         return stored
@@ -128,9 +132,7 @@ class InboundService:
                             message.actions or [], duplicate=True)
         store = self._stores.get(message.store_id)
         now = self._clock.now()
-        booking = self._conversations.upcoming_booking(message.chain_id, message.member_id, message.store_id,
-                                                       now - timedelta(days=45),
-                                                       ("booked", "confirmed", "checked_in", "completed"))
+        booking = self._conversations.latest_booking(message.chain_id, message.member_id, message.store_id)
         if message.msg_type in ("text", "voice", "emoji") and message.text:
             understood = self._classifier().classify(message.text, category=booking.category if booking else None,
                                                      locale=None)

@@ -88,6 +88,14 @@ class ConversationRepository:
                 return booking
         return None
 
+    def latest_booking(self, chain_id: str, member_id: str, store_id: str) -> BookingItem | None:
+        """The member's most recent booking at this store (the service a reply is most likely about)."""
+        for booking in BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
+                                                   scan_index_forward=False, limit=20):
+            if booking.store_id == store_id:
+                return booking
+        return None
+
     # --- writes -----------------------------------------------------------------------------------
     def store_inbound(self, message: MessageItem, channel: str, provider_message_id: str, member_name: str,
                       at: datetime, expires_at: int) -> StoredInbound:

@@ -278,3 +278,13 @@ def test_an_opt_out_is_honoured_when_the_booking_system_later_says_yes(harness):
     _, profile = harness.staff("GET", f"/v1/stores/{SH_STORE}/members/m-1")
     assert profile["consent"] == {"transactional": True, "marketing": False} and profile["status"] == "opted_out"
     assert profile["next_booking_at"] == "2026-11-25T15:00:00+08:00"
+
+
+def test_a_resolved_conversation_reopens_when_the_member_writes_again(harness):
+    harness.post_message(message_event("你们什么破服务！"))
+    harness.staff("POST", f"{BASE}/m-1/status", {"status": "resolved"})
+
+    harness.post_message(message_event("请问周六有空位吗？"))
+
+    _, inbox = harness.staff("GET", f"{BASE}?status=open")
+    assert [c["id"] for c in inbox["items"]] == ["m-1"]
