@@ -78,8 +78,8 @@ MAIN_TABLE = Table(
     short="main",
     hash_key="pk",
     range_key="sk",
-    # One overloaded index: a store's conversations by status, a member's bookings by start, and
-    # members by WeChat openid or phone (see docs/ARCHITECTURE.md, access patterns).
+    # One overloaded index: a store's conversations by status and a member's bookings by start
+    # (see docs/ARCHITECTURE.md, access patterns).
     indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),),
     ttl_attribute="expires_at",
 )

@@ -189,15 +189,29 @@ def _secrets(stage: str) -> Json:
     )
 
 
-def api_statements(stage: str) -> list[Json]:
+def api_statements(stage: str, region: Region) -> list[Json]:
     """The HTTP API books, reschedules and cancels: it writes the table, queues immediate steps and manages
     schedules. Its channel endpoints verify callbacks with the channel secrets and queue what arrives for
-    the inbound worker. It sends nothing to members itself (workers do)."""
+    the inbound worker. It answers members itself when the generic message webhook is understood in the
+    request and when staff reply, so it may send SMS and email."""
     return [
         _tables_read_write(),
         _statement("QueueMessages", ["sqs:SendMessage"], [_arn(q.logical) for q in API_SENDS_TO]),
+        *_send_to_members(region),
         *_schedules(),
         _secrets(stage),
+    ]
+
+
+def _send_to_members(region: Region) -> list[Json]:
+    return [
+        # SMS goes to a phone number, not a topic: SNS has no resource ARN to narrow it to.
+        _statement("SendSms", ["sns:Publish"], ["*"]),
+        _statement(
+            "SendEmail",
+            ["ses:SendEmail", "ses:SendRawEmail"],
+            [_sub(f"arn:${{AWS::Partition}}:ses:{region.email_region}:${{AWS::AccountId}}:identity/*")],
+        ),
     ]
 
 
@@ -217,13 +231,7 @@ def worker_statements(stage: str, region: Region, worker: r.Worker) -> list[Json
                 + [_arn(dlq_logical(worker.queue))]
             ),
         ),
-        # SMS goes to a phone number, not a topic: SNS has no resource ARN to narrow it to.
-        _statement("SendSms", ["sns:Publish"], ["*"]),
-        _statement(
-            "SendEmail",
-            ["ses:SendEmail", "ses:SendRawEmail"],
-            [_sub(f"arn:${{AWS::Partition}}:ses:{region.email_region}:${{AWS::AccountId}}:identity/*")],
-        ),
+        *_send_to_members(region),
         *_schedules(),
         _secrets(stage),
     ]
@@ -493,7 +501,7 @@ def _api_handler(stage: str, region: Region) -> Json:
             "Properties": {
                 "PolicyName": API_POLICY,
                 "Roles": [_ref(CHALICE_ROLE)],
-                "PolicyDocument": _policy_document(api_statements(stage)),
+                "PolicyDocument": _policy_document(api_statements(stage, region)),
             },
         },
     }

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.channels.base import Channel, Contact
@@ -23,6 +23,7 @@ from chalicelib.observability import logger
 from chalicelib.services.signatures import sign
 
 LEASE_SECONDS = 120
+RECEIPT_RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,11 @@ class ReplySender:
             wechat_openid=(member.wechat_openid if member else None) or written_from.wechat_openid,
             agora_user=written_from.agora_user or conversation.member_id,
         )
+        earlier = self._conversations.claim_client_message(
+            conversation.chain_id, conversation.store_id, client_message_id, message,
+            int((now + RECEIPT_RETENTION).timestamp()))
+        if earlier is not None:
+            return earlier, Delivery(earlier.channel, earlier.status, "already sent (same client_message_id)")
         return message, self.send(message, store, contact, conversation)
 
 

@@ -104,7 +104,8 @@ class StaffConversations:
         message, delivery = self._replies.staff_message(conversation, store, member, text.strip(), staff.subject,
                                                         client_id)
         stored = self._conversations.message(message.pk, message.sk) or message
-        return {"message": message_view(stored, ZoneInfo(store.timezone), None), "delivery": delivery.body()}
+        return {"message": message_view(stored, ZoneInfo(store.timezone), None), "delivery": delivery.body(),
+                "client_message_id": client_id}
 
     def start_video(self, authorization: str | None, store_id: str, conversation_id: str) -> dict[str, Any]:
         staff, store = self._authorize(authorization, store_id)

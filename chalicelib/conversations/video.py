@@ -14,7 +14,8 @@ from chalicelib.dal.models import ConversationItem, MessageItem, StoreItem
 from chalicelib.errors import Conflict
 
 TOKEN_SECONDS = 2 * 3600
-TEXT = {"zh-CN": "视频咨询已发起，请点击链接加入。", "en": "A video consult has started: tap the link to join."}
+# What the conversation shows; the member joins from the salon's app with the token this call returns.
+TEXT = {"zh-CN": "视频咨询已发起（频道 {channel}）", "en": "Video consult started (channel {channel})"}
 
 
 class VideoConsults:
@@ -45,7 +46,8 @@ class VideoConsults:
             MessageItem.sk_for(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), message_id),
             message_id=message_id, chain_id=conversation.chain_id, store_id=store.store_id,
             member_id=conversation.member_id, direction="out", channel="agora", kind="video_call",
-            text=TEXT[locale], status="sent", created_at=now, updated_at=now, sender=staff.subject,
+            text=TEXT[locale].format(channel=channel), status="recorded", created_at=now, updated_at=now,
+            sender=staff.subject,
         ))
         expires = (now + timedelta(seconds=TOKEN_SECONDS)).astimezone(ZoneInfo(store.timezone)).isoformat()
         return {

@@ -50,9 +50,10 @@ class ConversationRepository:
         except MessageItem.DoesNotExist:
             return None
 
-    def receipt(self, channel: str, provider_message_id: str) -> InboundReceiptItem | None:
+    def receipt(self, chain_id: str, channel: str, provider_message_id: str) -> InboundReceiptItem | None:
         try:
-            return InboundReceiptItem.get(*InboundReceiptItem.key(channel, provider_message_id), consistent_read=True)
+            return InboundReceiptItem.get(*InboundReceiptItem.key(chain_id, channel, provider_message_id),
+                                          consistent_read=True)
         except InboundReceiptItem.DoesNotExist:
             return None
 
@@ -100,7 +101,8 @@ class ConversationRepository:
     def store_inbound(self, message: MessageItem, channel: str, provider_message_id: str, member_name: str,
                       at: datetime, expires_at: int) -> StoredInbound:
         """Message, receipt and conversation in one transaction: stored once, before we acknowledge."""
-        receipt = InboundReceiptItem(*InboundReceiptItem.key(channel, provider_message_id), message_pk=message.pk,
+        receipt = InboundReceiptItem(*InboundReceiptItem.key(message.chain_id, channel, provider_message_id),
+                                     message_pk=message.pk,
                                      message_sk=message.sk, expires_at=expires_at)
         conv_pk, conv_sk = ConversationItem.key(message.store_id, message.member_id)
         items = [
@@ -114,12 +116,29 @@ class ConversationRepository:
         except self._ddb.exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                seen = self.receipt(channel, provider_message_id)
+                seen = self.receipt(message.chain_id, channel, provider_message_id)
                 existing = self.message(seen.message_pk, seen.message_sk) if seen else None
                 if existing is not None:
                     return StoredInbound(existing, duplicate=True)
             raise
         return StoredInbound(message, duplicate=False)
+
+    def claim_client_message(self, chain_id: str, store_id: str, client_message_id: str, message: MessageItem,
+                             expires_at: int) -> MessageItem | None:
+        """A staff reply's client id, so a retried POST sends nothing twice: None when new, else the
+        message the first POST recorded."""
+        receipt = InboundReceiptItem(*InboundReceiptItem.key(chain_id, f"staff:{store_id}", client_message_id),
+                                     message_pk=message.pk, message_sk=message.sk, expires_at=expires_at)
+        try:
+            receipt.save(condition=InboundReceiptItem.pk.does_not_exist())
+            return None
+        except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
+            from chalicelib.dal.bookings import _is_conditional_failure
+
+            if not _is_conditional_failure(exc):
+                raise
+        seen = self.receipt(chain_id, f"staff:{store_id}", client_message_id)
+        return self.message(seen.message_pk, seen.message_sk) if seen else None
 
     def touch_outbound(self, message: MessageItem, at: datetime, *, customer_service: bool = False) -> None:
         """An answer went out: move the conversation's last-message fields; count WeChat

@@ -272,12 +272,13 @@ class ContactLookupItem(_Item):
 
 
 class InboundReceiptItem(_Item):
-    """pk=INBOUND#<channel>#<provider message id>, sk=INBOUND: de-duplicates provider retries."""
+    """pk=INBOUND#<chain_id>#<channel>#<provider message id>, sk=INBOUND: de-duplicates provider
+    retries (and staff replies retried with the same client_message_id)."""
 
     message_pk = UnicodeAttribute()
     message_sk = UnicodeAttribute()
     expires_at = NumberAttribute()
 
     @staticmethod
-    def key(channel: str, provider_message_id: str) -> tuple[str, str]:
-        return f"INBOUND#{channel}#{provider_message_id}", "INBOUND"
+    def key(chain_id: str, channel: str, provider_message_id: str) -> tuple[str, str]:
+        return f"INBOUND#{chain_id}#{channel}#{provider_message_id}", "INBOUND"

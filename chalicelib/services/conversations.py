@@ -61,6 +61,6 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
 def parse_limit(raw: str | None) -> int:
     if raw in (None, ""):
         return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_PAGE:  # "²".isdigit()
         raise ValidationFailed("bad limit", {"limit": f"must be a whole number from 1 to {MAX_PAGE}"})
     return int(raw)

@@ -16,7 +16,8 @@ MAX_ADVANCE_SECONDS = 400 * 24 * 3600
 def decode(raw: bytes | None) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate ("\\ud800") cannot be stored
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError; "[[[..." nests past the limit
         raise ValidationFailed("the body is not valid JSON", {"body": "not valid JSON"}) from None
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -100,10 +101,13 @@ def _tokenizer() -> Any:
                 main_dict = os.environ.get("CHAIRSIDE_JIEBA_DICT")
                 if main_dict and os.path.isfile(main_dict):
                     tk = jieba.Tokenizer(dictionary=main_dict)
+                    # The cache belongs to its dictionary: never serve one dictionary's cache for another.
+                    cache_file = f"chairside-jieba-{hashlib.sha256(main_dict.encode()).hexdigest()[:12]}.cache"
                 else:
                     tk = jieba.Tokenizer()
+                    cache_file = _CACHE_FILE
                 tk.tmp_dir = _jieba_cache_dir()
-                tk.cache_file = _CACHE_FILE
+                tk.cache_file = cache_file
                 tk.initialize()
                 tk.load_userdict(str(SALON_DICT_PATH))
                 _JIEBA = tk

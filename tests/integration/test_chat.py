@@ -288,3 +288,22 @@ def test_a_resolved_conversation_reopens_when_the_member_writes_again(harness):
 
     _, inbox = harness.staff("GET", f"{BASE}?status=open")
     assert [c["id"] for c in inbox["items"]] == ["m-1"]
+
+
+def test_a_staff_reply_retried_with_the_same_client_id_is_sent_once(harness):
+    harness.post(booking_event())
+    harness.post_message(message_event("在吗"))
+    body = {"text": "在的，请问有什么可以帮您？", "client_message_id": "desk-42"}
+
+    first = harness.staff("POST", f"{BASE}/m-1/messages", body)
+    second = harness.staff("POST", f"{BASE}/m-1/messages", body)
+
+    assert first[0] == second[0] == 200
+    assert first[1]["message"]["id"] == second[1]["message"]["id"]
+    assert sum("有什么可以帮您" in t for _, t in harness.sms()) == 1
+
+
+def test_the_same_provider_message_id_in_two_chains_is_two_messages(harness):
+    from chalicelib.dal.models import InboundReceiptItem
+
+    assert InboundReceiptItem.key("chain-a", "web", "1") != InboundReceiptItem.key("chain-b", "web", "1")

@@ -208,7 +208,7 @@ def _timestamp_text(value: Any) -> str | None:
         return None
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():  # isdigit() alone takes "²"
         return value
     return None
 
@@ -230,6 +230,9 @@ MessageType = Literal["text", "image", "voice", "emoji", "other"]
 
 # Message callbacks have chat_type "chat" (one-to-one) or "groupchat"; "recall" and "muc" are other events.
 MESSAGE_CHAT_TYPES = frozenset({"chat", "groupchat"})
+# Agora user and message ids are short (user ids at most 64); anything longer is refused.
+MAX_ID_CHARS = 128
+MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
 # Agora Chat has no emoji message type (emoji travel inside "txt"); stickers/emoji sent as a custom message with
 # one of these customEvent names are reported as "emoji" (Chairside's convention).
 EMOJI_CUSTOM_EVENTS = frozenset({"emoji", "sticker"})
@@ -290,8 +293,11 @@ def parse_callback(body: Mapping[str, Any]) -> InboundAgoraMessage:
     to_user = body.get("to")
     if not isinstance(to_user, str) or not to_user:
         problems["to"] = "required string"
+    for name, value in (("msg_id", msg_id), ("from", from_user), ("to", to_user)):
+        if name not in problems and len(value) > MAX_ID_CHARS:  # ids become parts of table keys
+            problems[name] = f"at most {MAX_ID_CHARS} characters"
     timestamp = _timestamp_text(body.get("timestamp"))
-    if timestamp is None:
+    if timestamp is None or len(timestamp) > 15 or not 0 <= int(timestamp) <= MAX_TIMESTAMP_MS:
         problems["timestamp"] = "required integer (milliseconds)"
 
     first: Mapping[str, Any] | None = None

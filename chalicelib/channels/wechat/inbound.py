@@ -28,6 +28,8 @@ from defusedxml import ElementTree as SafeElementTree
 from chalicelib.errors import PayloadTooLarge, ValidationFailed
 
 MAX_BODY_BYTES = 64 * 1024
+# Ids become parts of table keys (receipts, contact lookups); WeChat's are far shorter (openids 28).
+MAX_ID_CHARS = 128
 
 MsgType = Literal["text", "image", "voice", "event", "other"]
 
@@ -92,8 +94,8 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
     if root.tag != "xml":
         raise ValidationFailed("WeChat message XML must have an <xml> root", {"xml": "invalid"})
 
-    to_user = _required(root, "ToUserName")
-    from_openid = _required(root, "FromUserName")
+    to_user = _identifier(_required(root, "ToUserName"), "ToUserName")
+    from_openid = _identifier(_required(root, "FromUserName"), "FromUserName")
     created_raw = _required(root, "CreateTime")
     raw_type = _required(root, "MsgType")
     created_at = _timestamp(created_raw)
@@ -119,14 +121,14 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
     }
     if kind == "text":
         return WeChatInbound(
-            msg_id=_required(root, "MsgId"),
+            msg_id=_identifier(_required(root, "MsgId"), "MsgId"),
             msg_type="text",
             text=_text(root, "Content", required=True),
             **common,
         )
     if kind == "image":
         return WeChatInbound(
-            msg_id=_required(root, "MsgId"),
+            msg_id=_identifier(_required(root, "MsgId"), "MsgId"),
             msg_type="image",
             media_id=_required(root, "MediaId"),
             media_url=_optional(root, "PicUrl"),
@@ -134,14 +136,14 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
         )
     if kind == "voice":
         return WeChatInbound(
-            msg_id=_required(root, "MsgId"),
+            msg_id=_identifier(_required(root, "MsgId"), "MsgId"),
             msg_type="voice",
             text=_text(root, "Recognition", required=False),
             media_id=_required(root, "MediaId"),
             media_format=_optional(root, "Format"),
             **common,
         )
-    msg_id = _optional(root, "MsgId") or event_dedupe_id(from_openid, created_raw, raw_type)
+    msg_id = _identifier(_optional(root, "MsgId") or "", "MsgId") or event_dedupe_id(from_openid, created_raw, raw_type)
     return WeChatInbound(msg_id=msg_id, msg_type="other", media_id=_optional(root, "MediaId"), **common)
 
 
@@ -177,6 +179,12 @@ def _required(root: Element, name: str) -> str:
     value = (element.text or "").strip()
     if not value:
         raise ValidationFailed(f"WeChat message has an empty {name}", {name: "missing"})
+    return value
+
+
+def _identifier(value: str, name: str) -> str:
+    if len(value) > MAX_ID_CHARS:
+        raise ValidationFailed(f"WeChat {name} is too long", {name: f"at most {MAX_ID_CHARS} characters"})
     return value
 
 
