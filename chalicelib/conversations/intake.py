@@ -129,7 +129,8 @@ class Intake:
         body = _json_object(raw)
         if not settings or not verify_callback(body, settings.get("callback_secret", "")):
             raise Unauthorized("bad Agora callback signature")
-        if body.get("chat_type") not in MESSAGE_CHAT_TYPES:
+        chat_type = body.get("chat_type")
+        if not isinstance(chat_type, str) or chat_type not in MESSAGE_CHAT_TYPES:  # a list is unhashable
             return {"result": "ignored", "reason": "not a message"}  # recalls, group events: Agora must get 200
         message = parse_callback(body)
         store_id = message.to_user.removeprefix("store-")

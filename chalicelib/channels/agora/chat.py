@@ -276,7 +276,7 @@ def parse_callback(body: Mapping[str, Any]) -> InboundAgoraMessage:
     problems: dict[str, str] = {}
 
     chat_type = body.get("chat_type")
-    if chat_type not in MESSAGE_CHAT_TYPES:
+    if not isinstance(chat_type, str) or chat_type not in MESSAGE_CHAT_TYPES:
         problems["chat_type"] = "not a message callback (expected 'chat' or 'groupchat')"
     event_type = body.get("eventType")
     if event_type is not None and event_type not in ("chat", "chat_offline"):
