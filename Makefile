@@ -10,7 +10,10 @@ PYTEST_ARGS ?=
 
 .PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval
 
-venv: $(STAMP)
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt requirements/lock.txt
 	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python 3.11)"; exit 1; }
@@ -18,6 +21,13 @@ $(STAMP): requirements/runtime.txt requirements/dev.txt requirements/lock.txt
 	$(BIN)/python -m pip install -q "pip<26.3"
 	$(BIN)/python -m pip install -q -r requirements/dev.txt -c requirements/lock.txt
 	touch $(STAMP)
+
+# checkov pins boto3 (and more) against this project's versions: it gets a venv of its own (requirements/checkov.txt).
+$(CHECKOV_STAMP): requirements/checkov.txt requirements/checkov-lock.txt $(STAMP)
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q "pip<26.3"
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements/checkov.txt -c requirements/checkov-lock.txt
+	touch $(CHECKOV_STAMP)
 
 ## Start the whole system locally on moto's server (Ctrl-C stops everything).
 run: venv

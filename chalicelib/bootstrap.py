@@ -63,12 +63,34 @@ class Container:
         return MessageRepository()
 
     @cached_property
+    def regions(self):
+        from chalicelib.services.regions import RegionDirectory
+
+        return RegionDirectory(self.client("dynamodb"), self.settings.main_table, self.settings.region, time.time)
+
+    @cached_property
     def stores(self):
+        """Stores of this region; one served by another region answers 421 (docs/REGIONS.md)."""
+        from chalicelib.services.booking_events import StoreDirectory
+
+        return StoreDirectory(self.bookings, time.time, elsewhere=self.regions.locate)
+
+    @cached_property
+    def local_stores(self):
+        """Stores of this region only, for the sending worker: a step of a store now served elsewhere is stale."""
         from chalicelib.services.booking_events import StoreDirectory
 
         return StoreDirectory(self.bookings, time.time)
 
     # --- services ---------------------------------------------------------------------------------
+    @cached_property
+    def staff_verifier(self):
+        """Checks staff bearer tokens; one per container, so a Cognito pool's JWKS is fetched once and cached."""
+        from chalicelib.services.auth import verifier_for
+
+        s = self.settings
+        return verifier_for(s.auth_mode, secret=s.jwt_secret, issuer=s.cognito_issuer, audience=s.cognito_audience)
+
     @cached_property
     def step_scheduler(self):
         from chalicelib.scheduling import StepScheduler
@@ -83,24 +105,43 @@ class Container:
         return WebhookSecrets(self.client("secretsmanager"), self.settings.stage)
 
     @cached_property
+    def lookup_hasher(self):
+        """Contact lookups are keyed by HMAC(lookup key, address); the key is the stage's secret, read on first use."""
+        from chalicelib.privacy import LookupHasher, secrets_manager_key
+
+        return LookupHasher(secrets_manager_key(self.client("secretsmanager"),
+                                                resources.lookup_key_secret_name(self.settings.stage)))
+
+    @cached_property
     def booking_events(self):
         from chalicelib.services.booking_events import BookingEvents
 
         return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock,
-                             self.webhook_secrets.active)
+                             self.webhook_secrets.active, self.lookup_hasher)
 
     @cached_property
     def message_history(self):
         from chalicelib.services.conversations import MessageHistory
 
-        return MessageHistory(self.stores, self.messages, self.settings.jwt_secret)
+        return MessageHistory(self.stores, self.messages, self.staff_verifier)
 
     @cached_property
     def member_profiles(self):
         from chalicelib.services.members import MemberProfiles
 
         _ = self.bookings  # binds the models
-        return MemberProfiles(self.stores, self.settings.jwt_secret, self.clock)
+        return MemberProfiles(self.stores, self.staff_verifier, self.clock)
+
+    @cached_property
+    def member_privacy(self):
+        """A member's export and erasure (PIPL / GDPR)."""
+        from chalicelib.dal.privacy import MemberDataRepository
+        from chalicelib.services.privacy import MemberPrivacy
+
+        _ = self.bookings  # binds the models
+        return MemberPrivacy(self.stores, self.staff_verifier,
+                             MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
+                             self.step_scheduler, self.lookup_hasher, self.clock)
 
     @cached_property
     def channels(self) -> dict[str, Any]:
@@ -122,7 +163,7 @@ class Container:
     def delivery(self):
         from chalicelib.services.delivery import DeadLetters, StepDelivery
 
-        return StepDelivery(self.bookings, self.stores, self.messages, self.channels,
+        return StepDelivery(self.bookings, self.local_stores, self.messages, self.channels,
                             DeadLetters(self.client("sqs"), self.settings.steps_dlq_url),
                             self.clock, time.time)
 
@@ -132,7 +173,7 @@ class Container:
         from chalicelib.dal.conversations import ConversationRepository
 
         _ = self.bookings  # binds the models
-        return ConversationRepository(self.client("dynamodb"), self.settings.main_table)
+        return ConversationRepository(self.client("dynamodb"), self.settings.main_table, self.lookup_hasher)
 
     @cached_property
     def secrets_provider(self):
@@ -226,7 +267,7 @@ class Container:
 
         video = VideoConsults(self.agora_settings, self.clock, time.time, lambda m: m.save())
         return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender,
-                                  self.settings.jwt_secret, video, self.clock, self.bookings.member)
+                                  self.staff_verifier, video, self.clock, self.bookings.member)
 
     @cached_property
     def step_worker(self):

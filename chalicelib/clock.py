@@ -37,8 +37,9 @@ class FixedClock:
     def now(self) -> datetime:
         return self._now
 
-    def advance(self, **delta: float) -> datetime:
-        self._now += timedelta(**delta)
+    def advance(self, seconds: float = 0.0, **delta: float) -> datetime:
+        """Like OffsetFileClock.advance(seconds) (what POST /v1/_local/clock calls), or by timedelta keywords."""
+        self._now += timedelta(seconds=seconds, **delta)
         return self._now
 
     def set(self, moment: datetime) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chalicelib.privacy import mask_text
+
 
 class ChairsideError(Exception):
     status = 400
@@ -27,6 +29,19 @@ class Unauthorized(ChairsideError):
     status, code = 401, "unauthorized"
 
 
+class Forbidden(ChairsideError):
+    """The store is visible to the caller, but the caller's role may not do this there."""
+
+    status, code = 403, "forbidden"
+
+    def __init__(self, message: str, action: str) -> None:
+        super().__init__(message)
+        self.action = action
+
+    def body(self) -> dict:
+        return super().body() | {"action": self.action}
+
+
 class NotFound(ChairsideError):
     status, code = 404, "not_found"
 
@@ -37,6 +52,27 @@ class Conflict(ChairsideError):
 
 class PayloadTooLarge(ChairsideError):
     status, code = 413, "payload_too_large"
+
+
+class Misdirected(ValidationFailed):
+    """The store is served by another region (docs/REGIONS.md): ask that region's API, not this one.
+
+    421 Misdirected Request, answered before anything is read or written for the request; the body says only
+    where the store is served -- never a member's data, and nothing is forwarded. A worker that meets it
+    drops the record like any other invalid one (a ValidationFailed): retrying here cannot help."""
+
+    status, code = 421, "misdirected"
+
+    def __init__(self, store_id: str, region: str, endpoint: str, chain_id: str | None = None) -> None:
+        super().__init__(f"store {store_id} is served in {region}")
+        self.store_id = store_id
+        self.region = region
+        self.endpoint = endpoint
+        # Whose store it is: a caller that knows the chain refuses another chain's store as unknown.
+        self.chain_id = chain_id
+
+    def body(self) -> dict:
+        return {"error": self.code, "region": self.region, "endpoint": self.endpoint}
 
 
 class StylistUnavailable(Conflict):
@@ -51,7 +87,11 @@ class ConcurrentUpdate(Exception):
 
 
 class SendError(Exception):
+    """`reason` is masked (privacy.mask_text): providers echo the number or address they refused, and the
+    reason is logged, stored on the message and put on the dead-letter queue."""
+
     def __init__(self, reason: str) -> None:
+        reason = mask_text(reason)
         super().__init__(reason)
         self.reason = reason
 

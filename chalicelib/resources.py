@@ -68,6 +68,9 @@ class Worker:
     memory_mb: int = 512
     timeout_seconds: int = 30
     report_batch_item_failures: bool = True
+    # Concurrent invocations the queue's event source may run (SQS ScalingConfig, 2..1000): bounds the load
+    # on the providers (SMS, WeChat, Agora) and the table without reserving account concurrency.
+    max_concurrency: int = 5
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -140,6 +143,12 @@ def channel_secret_name(stage: str, scope: str, channel: str) -> str:
 def webhook_secret_name(stage: str, chain_id: str) -> str:
     """Secrets Manager name of a chain's booking-webhook signing secret."""
     return f"{PREFIX}/{stage}/chains/{chain_id}/webhook-secret"
+
+
+def lookup_key_secret_name(stage: str) -> str:
+    """Secrets Manager name of the stage's contact lookup key (chalicelib/privacy.py: the HMAC key that turns a
+    phone number or openid into its lookup item's key). Created once per stage; never rotated in place."""
+    return f"{PREFIX}/{stage}/lookup-key"
 
 
 # Environment variables the code reads (chalicelib/settings.py); the template and the local stack

@@ -47,11 +47,13 @@ class StepScheduler:
         except self._scheduler.exceptions.ConflictException:
             pass  # same deterministic name: a retry already created it
 
-    def unschedule(self, name: str) -> None:
+    def unschedule(self, name: str) -> bool:
+        """Delete a schedule; False when there was none (already fired or removed). Idempotent."""
         try:
             self._scheduler.delete_schedule(Name=name, GroupName=self._group)
         except self._scheduler.exceptions.ResourceNotFoundException:
-            pass  # already fired (ActionAfterCompletion DELETE) or already removed
+            return False  # already fired (ActionAfterCompletion DELETE) or already removed
+        return True
 
     def send_now(self, steps: Iterable[StepMessage]) -> None:
         batch = [{"Id": str(i), "MessageBody": step.to_json()} for i, step in enumerate(steps)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,10 @@ class Settings:
     retry_max_seconds: int = 900
     # Set only by the local stack: holds the movable domain clock and injected channel faults.
     local_dir: Path | None = None
+    # Staff tokens: "hs256" (signed with jwt_secret; local stack, tests) or "cognito" (RS256 of a user pool).
+    auth_mode: str = "hs256"
+    cognito_issuer: str = ""  # https://cognito-idp.<region>.amazonaws.com/<pool id>
+    cognito_audience: str = ""  # the app client id
 
     @property
     def is_local(self) -> bool:
@@ -42,6 +47,24 @@ def _required(env: dict[str, str], name: str) -> str:
     if not value:
         raise RuntimeError(f"environment variable {name} is not set")
     return value
+
+
+AUTH_MODES = ("hs256", "cognito")
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9-]+_[A-Za-z0-9]+$")
+
+
+def _auth(env: dict[str, str]) -> dict[str, str]:
+    """Staff-token settings; a cognito stage needs no HS256 secret, an hs256 stage needs one."""
+    mode = env.get("CHAIRSIDE_AUTH_MODE", "hs256") or "hs256"
+    if mode not in AUTH_MODES:
+        raise RuntimeError(f"CHAIRSIDE_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+    if mode == "hs256":
+        return {"auth_mode": mode, "jwt_secret": _required(env, r.ENV_JWT_SECRET)}
+    issuer = _required(env, "CHAIRSIDE_COGNITO_ISSUER").rstrip("/")
+    if not _COGNITO_ISSUER.match(issuer):
+        raise RuntimeError("CHAIRSIDE_COGNITO_ISSUER must be https://cognito-idp.<region>.amazonaws.com/<pool id>")
+    return {"auth_mode": mode, "jwt_secret": env.get(r.ENV_JWT_SECRET, ""), "cognito_issuer": issuer,
+            "cognito_audience": _required(env, "CHAIRSIDE_COGNITO_AUDIENCE")}
 
 
 def from_env(env: dict[str, str] | None = None) -> Settings:
@@ -60,7 +83,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         schedule_group=env.get(r.ENV_SCHEDULE_GROUP) or r.schedule_group_name(stage),
         scheduler_role_arn=_required(env, r.ENV_SCHEDULER_ROLE_ARN),
         scheduler_dlq_arn=_required(env, r.ENV_SCHEDULER_DLQ_ARN),
-        jwt_secret=_required(env, r.ENV_JWT_SECRET),
+        **_auth(env),
         email_sender=env.get(r.ENV_EMAIL_SENDER, "care@chairside.example"),
         ses_region=env.get(r.ENV_SES_REGION) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         retry_base_seconds=int(env.get("CHAIRSIDE_RETRY_BASE_SECONDS", "30")),

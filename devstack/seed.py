@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib import resources
 from chalicelib.dal.models import ChainItem, StoreItem
-from chalicelib.services.auth import issue_token
+from chalicelib.services.auth import ROLES, issue_token
 
 CHAIN_ID = "demo-chain"
 CHAIN_NAME = "花漾 Huayang Hair & Nails"
@@ -102,14 +102,18 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
             directions=store["directions"],
             phone=store["phone"],
             catalog=store["catalog"],
+            gsi1pk=StoreItem.chain_key(CHAIN_ID),
+            gsi1sk=store["id"],
         ).save()
     put_secret(client, resources.webhook_secret_name(stage, CHAIN_ID), json.dumps({"current": webhook_secret}))
+    create_secret_once(client, resources.lookup_key_secret_name(stage), secrets.token_hex(32))
     staff_token = issue_token(jwt_secret, subject="demo-admin", chain_id=CHAIN_ID, role="chain_admin",
                               store_ids=[s["id"] for s in STORES], now=issued_at)
     return {
         "chain_id": CHAIN_ID,
         "webhook_secret": webhook_secret,
         "staff_token": staff_token,
+        **staff_tokens(jwt_secret, issued_at),
         "stores": [
             {"id": s["id"], "name": s["name"], "timezone": s["timezone"], "locale": s["locale"],
              "wechat_token": wechat_tokens[s["id"]], "stylists": s["catalog"]["stylists"],
@@ -121,6 +125,32 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
                   "callback_url_path": f"/v1/channels/agora/{CHAIN_ID}/callback"},
         "booking_system_url": channels.booking_system_url,
     }
+
+
+def staff_tokens(jwt_secret: str, issued_at: Any) -> dict[str, dict[str, str]]:
+    """`store_tokens`: a store_manager of each store, that store only (operators' scripts rely on the name);
+    `role_tokens`: one member of staff per role at the first store (the chain_admin sees the whole chain)."""
+    first = STORES[0]["id"]
+    return {
+        "store_tokens": {
+            s["id"]: issue_token(jwt_secret, subject=f"demo-manager-{s['id']}", chain_id=CHAIN_ID,
+                                 role="store_manager", store_ids=[s["id"]], now=issued_at)
+            for s in STORES
+        },
+        "role_tokens": {
+            role: issue_token(jwt_secret, subject=f"demo-{role.replace('_', '-')}-{first}", chain_id=CHAIN_ID,
+                              role=role, store_ids=[first], now=issued_at)
+            for role in ROLES
+        },
+    }
+
+
+def create_secret_once(client: Any, name: str, value: str) -> None:
+    """A secret that must never change once made (the contact lookup key: a new key orphans every lookup)."""
+    try:
+        client.create_secret(Name=name, SecretString=value)
+    except client.exceptions.ResourceExistsException:
+        pass
 
 
 def put_secret(client: Any, name: str, value: str) -> None:

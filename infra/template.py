@@ -22,6 +22,7 @@ ARCHITECTURE = "x86_64"
 # Logical ids that `chalice package` generates; the merge template patches them.
 CHALICE_HANDLER = "APIHandler"
 CHALICE_ROLE = "DefaultRole"
+CHALICE_API = "RestAPI"
 
 LAYER = "SharedLayer"
 SCHEDULE_GROUP = "JourneyScheduleGroup"
@@ -442,6 +443,9 @@ def _worker(stage: str, region: Region, worker: r.Worker, code_uri: str) -> Json
         "Queue": _arn(worker.queue.logical),
         "BatchSize": worker.batch_size,
         "MaximumBatchingWindowInSeconds": worker.max_batching_window,
+        # Bounded here rather than with ReservedConcurrentExecutions, which would take capacity from the
+        # account's unreserved pool (and fails outright on accounts with a low concurrency quota).
+        "ScalingConfig": {"MaximumConcurrency": worker.max_concurrency},
     }
     if worker.report_batch_item_failures:
         # Chalice never sets this (aws/chalice#2029): without it a returned batchItemFailures is ignored.
@@ -490,6 +494,9 @@ def _worker(stage: str, region: Region, worker: r.Worker, code_uri: str) -> Json
 def _api_handler(stage: str, region: Region) -> Json:
     """Patches to the resources Chalice generates for the HTTP API."""
     return {
+        # A regional endpoint: requests (members' data in webhook bodies) reach API Gateway in this region,
+        # not through CloudFront's edge locations worldwide; edge-optimized APIs are not offered in aws-cn.
+        CHALICE_API: {"Type": "AWS::Serverless::Api", "Properties": {"EndpointConfiguration": "REGIONAL"}},
         CHALICE_HANDLER: {
             "Type": "AWS::Serverless::Function",
             "Properties": {"Layers": [_ref(LAYER)], "Environment": {"Variables": environment(stage, region)}},

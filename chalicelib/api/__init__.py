@@ -12,11 +12,13 @@ def register(app: Chalice) -> None:
     from chalicelib.api.conversations import conversations
     from chalicelib.api.health import health
     from chalicelib.api.members import members
+    from chalicelib.api.privacy import privacy
     from chalicelib.api.webhooks import webhooks
 
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
     app.register_blueprint(members)
+    app.register_blueprint(privacy)
     app.register_blueprint(conversations)
     app.register_blueprint(channels)
     if local_dir_from_env() is not None:

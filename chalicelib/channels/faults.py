@@ -69,8 +69,10 @@ class FaultInjectingChannel:
 
     def send(self, contact: Contact, text: str, subject: str) -> str:
         fault = self._faults.take(self.name)
+        # Like a provider's error, the reason names the address (SendError masks it before anyone logs it).
+        to = {"sms": contact.phone, "email": contact.email}.get(self.name) or "the member"
         if fault == "transient":
-            raise TransientSendError(f"{self.name}: injected transient failure")
+            raise TransientSendError(f"{self.name}: injected transient failure sending to {to}")
         if fault == "permanent":
-            raise PermanentSendError(f"{self.name}: injected permanent failure")
+            raise PermanentSendError(f"{self.name}: injected permanent failure sending to {to}")
         return self._inner.send(contact, text, subject)

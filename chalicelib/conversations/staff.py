@@ -24,20 +24,20 @@ MAX_TEXT = 2000
 
 class StaffConversations:
     def __init__(self, stores: Any, conversations: ConversationRepository, messages: MessageRepository,
-                 replies: ReplySender, jwt_secret: str, video: Any, clock: Clock,
+                 replies: ReplySender, verifier: auth.Verifier, video: Any, clock: Clock,
                  member_lookup: Callable[[str, str], MemberItem | None]) -> None:
         self._stores = stores
         self._conversations = conversations
         self._messages = messages
         self._replies = replies
-        self._secret = jwt_secret
+        self._verifier = verifier
         self._video = video
         self._clock = clock
         self._member = member_lookup
 
     def inbox(self, authorization: str | None, store_id: str, status: str | None, limit: str | None,
               cursor: str | None) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id)
+        _, store = self._authorize(authorization, store_id, "conversations.read")
         size = parse_limit(limit)
         tz = ZoneInfo(store.timezone)
         if status:
@@ -55,7 +55,7 @@ class StaffConversations:
 
     def messages(self, authorization: str | None, store_id: str, conversation_id: str, limit: str | None,
                  cursor: str | None, order: str | None) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id)
+        _, store = self._authorize(authorization, store_id, "conversations.read")
         conversation = self._conversation(store_id, conversation_id)
         if order not in (None, "", "asc", "desc"):
             raise ValidationFailed("bad order", {"order": "asc (oldest first, for sync) or desc"})
@@ -69,7 +69,7 @@ class StaffConversations:
         }
 
     def mark_read(self, authorization: str | None, store_id: str, conversation_id: str) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id)
+        _, store = self._authorize(authorization, store_id, "conversations.mark_read")
         conversation = self._conversation(store_id, conversation_id)
         newest = self._messages.page(store_id, conversation.member_id, 1, None).items
         up_to = newest[0].sk if newest else "MSG#"
@@ -78,7 +78,7 @@ class StaffConversations:
 
     def set_status(self, authorization: str | None, store_id: str, conversation_id: str,
                    body: dict[str, Any]) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id)
+        _, store = self._authorize(authorization, store_id, "conversations.status")
         conversation = self._conversation(store_id, conversation_id)
         status = body.get("status")
         if status not in ("open", "resolved"):
@@ -92,7 +92,7 @@ class StaffConversations:
 
     def reply(self, authorization: str | None, store_id: str, conversation_id: str,
               body: dict[str, Any]) -> dict[str, Any]:
-        staff, store = self._authorize(authorization, store_id)
+        staff, store = self._authorize(authorization, store_id, "conversations.reply")
         conversation = self._conversation(store_id, conversation_id)
         text = body.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
@@ -108,15 +108,15 @@ class StaffConversations:
                 "client_message_id": client_id}
 
     def start_video(self, authorization: str | None, store_id: str, conversation_id: str) -> dict[str, Any]:
-        staff, store = self._authorize(authorization, store_id)
+        staff, store = self._authorize(authorization, store_id, "conversations.video")
         conversation = self._conversation(store_id, conversation_id)
         return self._video.start(conversation, store, staff)
 
     # ---------------------------------------------------------------------------------------------
-    def _authorize(self, authorization: str | None, store_id: str) -> tuple[auth.Staff, StoreItem]:
-        staff = auth.authenticate(authorization, self._secret)
+    def _authorize(self, authorization: str | None, store_id: str, action: str) -> tuple[auth.Staff, StoreItem]:
+        staff = auth.authenticate(authorization, self._verifier)
         store = self._stores.get(store_id) if _ID.match(store_id) else None
-        auth.require_store(staff, store.chain_id if store else None, store_id)
+        auth.require(staff, action, store.chain_id if store else None, store_id)
         return staff, store
 
     def _conversation(self, store_id: str, conversation_id: str) -> ConversationItem:

@@ -3,6 +3,7 @@ de-duplication, and the contact lookups that tell whose phone or openid wrote in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,9 +34,10 @@ class ConversationPage:
 
 
 class ConversationRepository:
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+    def __init__(self, dynamodb_client: Any, table_name: str, lookup_hash: Callable[[str], str]) -> None:
         self._ddb = dynamodb_client
         self._table = table_name
+        self._lookup_hash = lookup_hash  # privacy.LookupHasher, as the booking webhook writes the lookups
 
     # --- reads ------------------------------------------------------------------------------------
     def get(self, store_id: str, member_id: str) -> ConversationItem | None:
@@ -74,7 +76,7 @@ class ConversationRepository:
 
     def members_by_address(self, kind: str, address: str) -> list[ContactLookupItem]:
         """Members who gave this phone number or openid, most recently seen first."""
-        found = list(ContactLookupItem.query(f"{kind}#{address}"))
+        found = list(ContactLookupItem.query(ContactLookupItem.pk_for(kind, self._lookup_hash(address))))
         return sorted(found, key=lambda item: item.updated_at, reverse=True)
 
     def upcoming_booking(self, chain_id: str, member_id: str, store_id: str, after: datetime,

@@ -51,28 +51,24 @@ class MessageRepository:
 
     def finish(self, message: MessageItem, *, status: str, at: datetime, channel: str | None,
                provider_message_id: str | None = None, error: str | None = None) -> None:
-        message.update(
-            actions=[
-                MessageItem.status.set(status),
-                MessageItem.updated_at.set(at),
-                MessageItem.channel.set(channel),
-                MessageItem.provider_message_id.set(provider_message_id),
-                MessageItem.error.set(error),
-                MessageItem.lease_until.set(0),
-                MessageItem.attempts.add(1),
-            ]
-        )
+        _update_existing(message, [
+            MessageItem.status.set(status),
+            MessageItem.updated_at.set(at),
+            MessageItem.channel.set(channel),
+            MessageItem.provider_message_id.set(provider_message_id),
+            MessageItem.error.set(error),
+            MessageItem.lease_until.set(0),
+            MessageItem.attempts.add(1),
+        ])
 
     def release(self, message: MessageItem, error: str, at: datetime) -> None:
         """Give up the lease after a transient failure so the retry can claim it at once."""
-        message.update(
-            actions=[
-                MessageItem.lease_until.set(0),
-                MessageItem.error.set(error),
-                MessageItem.updated_at.set(at),
-                MessageItem.attempts.add(1),
-            ]
-        )
+        _update_existing(message, [
+            MessageItem.lease_until.set(0),
+            MessageItem.error.set(error),
+            MessageItem.updated_at.set(at),
+            MessageItem.attempts.add(1),
+        ])
 
     def page(self, store_id: str, member_id: str, limit: int, cursor: str | None, *,
              newest_first: bool = True) -> Page:
@@ -89,6 +85,16 @@ class MessageRepository:
         last = results.last_evaluated_key
         next_cursor = encode_cursor(last["sk"]["S"]) if last and len(items) == limit else None
         return Page(items, next_cursor)
+
+
+def _update_existing(message: MessageItem, actions: list) -> None:
+    """Update a message only while it exists: one erased meanwhile (a member's erasure, services/privacy.py)
+    must not be brought back as a fragment by a send that was under way."""
+    try:
+        message.update(actions=actions, condition=MessageItem.pk.exists())
+    except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+        if not _is_conditional_failure(exc):
+            raise
 
 
 def encode_cursor(*keys: str) -> str:

@@ -29,8 +29,9 @@ class _Item(Model):
 
 
 # One overloaded index, "gsi1", seen through one index class per item type (PynamoDB binds an index
-# class to one model): `STORECONV#<store>#<status>` by last message time (a store's inbox), and
-# `MEMBERBK#<chain>#<member>` by start (a member's bookings).
+# class to one model): `STORECONV#<store>#<status>` by last message time (a store's inbox),
+# `MEMBERBK#<chain>#<member>` by start (a member's bookings) and `CHAINSTORES#<chain>` by store id (a chain's
+# stores in this region).
 class InboxIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "gsi1"
@@ -41,6 +42,15 @@ class InboxIndex(GlobalSecondaryIndex):
 
 
 class BookingsByMemberIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class StoresByChainIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -72,7 +82,7 @@ class ChainItem(_Item):
 
 
 class StoreItem(_Item):
-    """pk=STORE#<store_id>, sk=STORE (store ids are unique across chains)."""
+    """pk=STORE#<store_id>, sk=STORE (store ids are unique across chains); gsi1: CHAINSTORES#<chain> / store id."""
 
     store_id = UnicodeAttribute()
     chain_id = UnicodeAttribute()
@@ -84,10 +94,17 @@ class StoreItem(_Item):
     phone = UnicodeAttribute(default="")
     journey_overrides = JSONAttribute(null=True)
     catalog = JSONAttribute(null=True)  # {"stylists": [{id, name}], "services": [{code, name, category, minutes}]}
+    gsi1pk = UnicodeAttribute(null=True)  # CHAINSTORES#<chain_id>
+    gsi1sk = UnicodeAttribute(null=True)  # store_id
+    by_chain = StoresByChainIndex()
 
     @staticmethod
     def key(store_id: str) -> tuple[str, str]:
         return f"STORE#{store_id}", "STORE"
+
+    @staticmethod
+    def chain_key(chain_id: str) -> str:
+        return f"CHAINSTORES#{chain_id}"
 
 
 class MemberSnapshot(MapAttribute):
@@ -258,8 +275,9 @@ class ConversationItem(_Item):
 
 
 class ContactLookupItem(_Item):
-    """Who a channel address belongs to: pk=WXOPENID#<openid> | PHONE#<e164> | AGORA#<user>,
-    sk=MEMBER#<chain_id>#<member_id>. Written with the member on every booking."""
+    """Who a channel address belongs to: pk=PHONE#<hash of the E.164 number> | WXOPENID#<hash of the openid>,
+    sk=MEMBER#<chain_id>#<member_id>. Written with the member on every booking. The hash is the keyed one of
+    chalicelib/privacy.py (`LookupHasher`): the address itself is never stored here."""
 
     chain_id = UnicodeAttribute()
     member_id = UnicodeAttribute()
@@ -267,8 +285,12 @@ class ContactLookupItem(_Item):
     updated_at = UTCDateTimeAttribute()
 
     @staticmethod
-    def key(kind: str, address: str, chain_id: str, member_id: str) -> tuple[str, str]:
-        return f"{kind}#{address}", f"MEMBER#{chain_id}#{member_id}"
+    def key(kind: str, hashed_address: str, chain_id: str, member_id: str) -> tuple[str, str]:
+        return ContactLookupItem.pk_for(kind, hashed_address), f"MEMBER#{chain_id}#{member_id}"
+
+    @staticmethod
+    def pk_for(kind: str, hashed_address: str) -> str:
+        return f"{kind}#{hashed_address}"
 
 
 class InboundReceiptItem(_Item):

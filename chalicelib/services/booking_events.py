@@ -27,7 +27,7 @@ from chalicelib.dal.models import (
     PendingStep,
     StoreItem,
 )
-from chalicelib.errors import ConcurrentUpdate, PayloadTooLarge, ValidationFailed
+from chalicelib.errors import ConcurrentUpdate, Misdirected, PayloadTooLarge, ValidationFailed
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
 from chalicelib.models.booking_event import BookingEvent, parse_booking_event
 from chalicelib.models.step import StepMessage
@@ -35,6 +35,7 @@ from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
 from chalicelib.services import signatures
 from chalicelib.services.channels import channel_order
+from chalicelib.services.regions import ServedElsewhere
 
 MAX_BODY_BYTES = 256 * 1024
 EVENT_RETENTION = timedelta(days=35)
@@ -57,20 +58,32 @@ class Answer:
 
 
 class StoreDirectory:
-    """Stores change rarely; keep them for a minute per warm container."""
+    """Stores change rarely; keep them for a minute per warm container.
 
-    def __init__(self, repo: BookingRepository, wall: Callable[[], float], ttl_seconds: float = 60) -> None:
+    Every request that names a store finds it here (booking and message webhooks, WeChat and Agora callbacks,
+    staff endpoints), so this is where a store served by another region is turned away: when it is not found
+    here and `elsewhere` (services/regions.py) says which region serves it, `get` raises Misdirected (421
+    with that region's endpoint) before anything else is read or written for the request."""
+
+    def __init__(self, repo: BookingRepository, wall: Callable[[], float], ttl_seconds: float = 60,
+                 elsewhere: Callable[[str], ServedElsewhere | None] | None = None) -> None:
         self._repo = repo
         self._wall = wall
         self._ttl = ttl_seconds
+        self._elsewhere = elsewhere
         self._cache: dict[str, tuple[float, StoreItem | None]] = {}
 
     def get(self, store_id: str) -> StoreItem | None:
         hit = self._cache.get(store_id)
         if hit and hit[0] > self._wall():
-            return hit[1]
-        store = self._repo.store(store_id)
-        self._cache[store_id] = (self._wall() + self._ttl, store)
+            store = hit[1]
+        else:
+            store = self._repo.store(store_id)
+            self._cache[store_id] = (self._wall() + self._ttl, store)
+        if store is None and self._elsewhere is not None:
+            remote = self._elsewhere(store_id)
+            if remote is not None:
+                raise Misdirected(store_id, remote.region, remote.api_url, remote.chain_id)
         return store
 
     def overrides(self, store: StoreItem) -> tuple[dict | None, dict | None]:
@@ -80,19 +93,27 @@ class StoreDirectory:
 
 class BookingEvents:
     def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
-                 clock: Clock, secrets_for: Callable[[str], Iterable[str]]) -> None:
+                 clock: Clock, secrets_for: Callable[[str], Iterable[str]],
+                 lookup_hash: Callable[[str], str]) -> None:
         self._repo = repo
         self._stores = stores
         self._scheduler = scheduler
         self._clock = clock
         self._secrets_for = secrets_for
+        self._lookup_hash = lookup_hash  # privacy.LookupHasher: contact lookups are keyed by a keyed hash
 
     def receive(self, headers: Mapping[str, str], raw_body: bytes, wall_now: datetime) -> Answer:
         if len(raw_body) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
         chain_id = signatures.verify(headers, raw_body, self._secrets_for, wall_now)
         event = parse_booking_event(_decode_json(raw_body))
-        store = self._stores.get(event.booking.store_id)
+        try:
+            store = self._stores.get(event.booking.store_id)
+        except Misdirected as elsewhere:
+            if elsewhere.chain_id != chain_id:  # another chain's store: as unknown as any (no existence leak)
+                store = None
+            else:
+                raise
         if store is None or store.chain_id != chain_id:
             raise ValidationFailed("unknown store", {"booking.store_id": "no such store in this chain"})
         return self.apply(chain_id, store, event)
@@ -140,7 +161,7 @@ class BookingEvents:
                 expected_version=current.version if current else None,
                 event=_event_item(chain_id, event.event_id, payload.id, version, 202, response, effects, now),
                 member=_member_item(chain_id, payload),
-                lookups=_contact_lookups(chain_id, payload, now),
+                lookups=_contact_lookups(chain_id, payload, now, self._lookup_hash),
                 held_before=held_before,
                 hold_after=hold_after,
             ),
@@ -320,12 +341,14 @@ def _member_item(chain_id: str, payload: Any) -> MemberItem:
     )
 
 
-def _contact_lookups(chain_id: str, payload: Any, now: datetime) -> list[ContactLookupItem]:
-    """So an inbound SMS or WeChat message finds its member: one item per channel address."""
+def _contact_lookups(chain_id: str, payload: Any, now: datetime,
+                     lookup_hash: Callable[[str], str]) -> list[ContactLookupItem]:
+    """So an inbound SMS or WeChat message finds its member: one item per channel address, keyed by the
+    address's keyed hash (never the address itself)."""
     member = payload.member
     addresses = [("PHONE", member.phone), ("WXOPENID", member.wechat_openid)]
     return [
-        ContactLookupItem(*ContactLookupItem.key(kind, address, chain_id, member.id), chain_id=chain_id,
+        ContactLookupItem(*ContactLookupItem.key(kind, lookup_hash(address), chain_id, member.id), chain_id=chain_id,
                           member_id=member.id, store_id=payload.store_id, updated_at=now)
         for kind, address in addresses
         if address

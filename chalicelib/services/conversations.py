@@ -15,16 +15,16 @@ _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 
 
 class MessageHistory:
-    def __init__(self, stores: Any, messages: MessageRepository, jwt_secret: str) -> None:
+    def __init__(self, stores: Any, messages: MessageRepository, verifier: auth.Verifier) -> None:
         self._stores = stores
         self._messages = messages
-        self._secret = jwt_secret
+        self._verifier = verifier
 
     def member_messages(self, authorization: str | None, store_id: str, member_id: str,
                         limit: str | None, cursor: str | None) -> dict[str, Any]:
-        staff = auth.authenticate(authorization, self._secret)
+        staff = auth.authenticate(authorization, self._verifier)
         store = self._stores.get(store_id) if _ID.match(store_id) else None
-        auth.require_store(staff, store.chain_id if store else None, store_id)
+        auth.require(staff, "messages.read", store.chain_id if store else None, store_id)
         if not _ID.match(member_id):
             raise ValidationFailed("bad member id", {"member_id": "not a member id"})
         page = self._messages.page(store_id, member_id, parse_limit(limit), cursor or None)

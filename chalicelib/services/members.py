@@ -16,15 +16,15 @@ MAX_BOOKINGS = 500
 
 
 class MemberProfiles:
-    def __init__(self, stores: Any, jwt_secret: str, clock: Clock) -> None:
+    def __init__(self, stores: Any, verifier: auth.Verifier, clock: Clock) -> None:
         self._stores = stores
-        self._secret = jwt_secret
+        self._verifier = verifier
         self._clock = clock
 
     def profile(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
-        staff = auth.authenticate(authorization, self._secret)
+        staff = auth.authenticate(authorization, self._verifier)
         store = self._stores.get(store_id) if _ID.match(store_id) else None
-        auth.require_store(staff, store.chain_id if store else None, store_id)
+        auth.require(staff, "members.read", store.chain_id if store else None, store_id)
         if not _ID.match(member_id):
             raise NotFound("no such member")
         try:

@@ -47,10 +47,8 @@ class Packaged:
         return (self.sam.parent / uri).resolve()
 
 
-@pytest.fixture(scope="module", params=TARGETS, ids=[f"{s}-{reg}" for s, reg in TARGETS])
-def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Packaged:
-    stage, region = request.param
-    out = tmp_path_factory.mktemp(f"package-{stage}-{region}")
+def package_target(stage: str, region: str, out: Path) -> Packaged:
+    """`python -m infra.package --skip-layer` for one stage in one region, into `out` (also test_checkov.py)."""
     command = [sys.executable, "-m", "infra.package", "--stage", stage, "--region", region, "--skip-layer"]
     result = subprocess.run(
         [*command, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
@@ -59,6 +57,12 @@ def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     sam = out / f"{stage}-{region}" / "sam.json"
     assert str(sam) in result.stdout  # it says where the template is
     return Packaged(stage, region, sam, json.loads(sam.read_text()))
+
+
+@pytest.fixture(scope="module", params=TARGETS, ids=[f"{s}-{reg}" for s, reg in TARGETS])
+def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    stage, region = request.param
+    return package_target(stage, region, tmp_path_factory.mktemp(f"package-{stage}-{region}"))
 
 
 def _arn(logical: str) -> dict:
@@ -134,6 +138,9 @@ def test_every_worker_reports_partial_batch_failures_to_its_queue(packaged: Pack
         assert event["MaximumBatchingWindowInSeconds"] == worker.max_batching_window
         assert worker.report_batch_item_failures  # every worker returns batchItemFailures
         assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # Bounded on the event source, not with reserved concurrency (see infra/checkov_skips.toml).
+        assert event["ScalingConfig"] == {"MaximumConcurrency": worker.max_concurrency}
+        assert 2 <= worker.max_concurrency <= 1000
 
 
 def test_both_workers_exist_and_report_partial_batch_failures(packaged: Packaged) -> None:
@@ -359,3 +366,35 @@ def test_tables_and_their_indexes_are_queried_never_scanned(packaged: Packaged) 
 def test_an_unconfigured_region_is_refused() -> None:
     with pytest.raises(ValueError, match="not configured"):
         t.merge_template("dev", "us-east-1")
+
+
+def test_the_api_endpoint_is_regional(packaged: Packaged) -> None:
+    """Requests terminate in the region (not at CloudFront's edges worldwide); aws-cn offers no edge APIs."""
+    api = packaged.resources[t.CHALICE_API]
+    assert api["Type"] == "AWS::Serverless::Api"
+    assert api["Properties"]["EndpointConfiguration"] == "REGIONAL"
+    assert "${AWS::URLSuffix}" in packaged.template["Outputs"]["EndpointURL"]["Value"]["Fn::Sub"]
+
+
+def _strings(node: Any, key: str = "") -> list[tuple[str, str]]:
+    """(the key it sits under, the string) for every string in a template."""
+    if isinstance(node, dict):
+        return [pair for k, v in node.items() for pair in _strings(v, k)]
+    if isinstance(node, list):
+        return [pair for item in node for pair in _strings(item, key)]
+    return [(key, node)] if isinstance(node, str) else []
+
+
+def test_the_template_is_partition_safe(packaged: Packaged) -> None:
+    """Deployable in aws-cn (and aws-us-gov) unchanged: every ARN takes ${AWS::Partition}, every endpoint
+    ${AWS::URLSuffix}; `amazonaws.com` appears only in service principals, which keep it in aws-cn."""
+    for name in ("sam.json", "merge.json"):
+        text = (packaged.sam.parent / name).read_text()
+        assert "arn:aws:" not in text, name
+        assert "arn:aws-cn:" not in text and "amazonaws.com.cn" not in text, name
+
+    strings = _strings(packaged.template)
+    arns = [s for _, s in strings if s.startswith("arn:")]
+    assert arns and all(s.startswith(("arn:${AWS::Partition}:", "arn:*:")) for s in arns), arns
+    in_principals = {"Service", "Principal", "iam:PassedToService"}
+    assert [(k, s) for k, s in strings if "amazonaws.com" in s and k not in in_principals] == []

@@ -1,0 +1,137 @@
+"""Everything held about one member of a chain, read for an export and removed for an erasure.
+
+Queries only, never a Scan: the member's bookings through gsi1 (`MEMBERBK#<chain>#<member>`), the chain's stores
+through gsi1 (`CHAINSTORES#<chain>`), each conversation as its own partition (`CONV#<store>#<member>`), and the
+profile and contact lookups by their full keys.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.dal.bookings import _is_conditional_failure
+from chalicelib.dal.models import (
+    BookingItem,
+    ContactLookupItem,
+    ConversationItem,
+    MemberItem,
+    MemberSnapshot,
+    MessageItem,
+    StoreItem,
+)
+from chalicelib.errors import ConcurrentUpdate
+
+ERASED = "erased"  # what an erased booking's member snapshot keeps as its id
+BATCH = 25  # BatchWriteItem's limit
+
+
+@dataclass
+class Conversation:
+    store_id: str
+    meta: ConversationItem | None
+    messages: list[MessageItem] = field(default_factory=list)  # oldest first
+
+    @property
+    def empty(self) -> bool:
+        return self.meta is None and not self.messages
+
+
+class MemberDataRepository:
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._ddb = dynamodb_client
+        self._table = table_name
+
+    # --- reads ------------------------------------------------------------------------------------
+    def member(self, chain_id: str, member_id: str) -> MemberItem | None:
+        try:
+            return MemberItem.get(*MemberItem.key(chain_id, member_id), consistent_read=True)
+        except MemberItem.DoesNotExist:
+            return None
+
+    def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
+        """Every booking of the member (gsi1, all pages), oldest start first."""
+        return list(BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id)))
+
+    def booking(self, chain_id: str, booking_id: str) -> BookingItem | None:
+        try:
+            return BookingItem.get(*BookingItem.key(chain_id, booking_id), consistent_read=True)
+        except BookingItem.DoesNotExist:
+            return None
+
+    def chain_store_ids(self, chain_id: str) -> list[str]:
+        """The chain's stores in this region (gsi1 `CHAINSTORES#<chain>`)."""
+        return [store.store_id for store in StoreItem.by_chain.query(StoreItem.chain_key(chain_id))]
+
+    def conversation(self, store_id: str, member_id: str) -> Conversation:
+        """The conversation's META and every message of it (one partition, all pages)."""
+        pk = MessageItem.pk_for(store_id, member_id)
+        try:
+            meta = ConversationItem.get(*ConversationItem.key(store_id, member_id), consistent_read=True)
+        except ConversationItem.DoesNotExist:
+            meta = None
+        messages = list(MessageItem.query(pk, MessageItem.sk.startswith("MSG#"), consistent_read=True))
+        return Conversation(store_id, meta, messages)
+
+    # --- erasure ----------------------------------------------------------------------------------
+    def anonymize_booking(self, booking: BookingItem) -> None:
+        """Keep what the salon's calendar needs (status, start, duration, service, stylist, held slots, version);
+        drop the member snapshot, notes, price and feedback, unlink the booking from the member (gsi1) and
+        clear its pending steps. The version moves on, so a step planned before (a schedule that fired, a
+        queued message, a replayed booking event) is stale for the sending worker. ConcurrentUpdate when the
+        booking changed since it was read."""
+        version = int(booking.version)
+        try:
+            booking.update(
+                actions=[
+                    BookingItem.version.set(version + 1),
+                    BookingItem.pending.set([]),
+                    BookingItem.member.set(MemberSnapshot(id=ERASED, name="")),
+                    BookingItem.gsi1pk.remove(),
+                    BookingItem.gsi1sk.remove(),
+                    BookingItem.notes.remove(),
+                    BookingItem.price_amount.remove(),
+                    BookingItem.price_currency.remove(),
+                    BookingItem.feedback_sentiment.remove(),
+                ],
+                condition=BookingItem.version == version,
+            )
+        except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+            if _is_conditional_failure(exc):
+                raise ConcurrentUpdate() from None
+            raise
+
+    def delete_conversation(self, conversation: Conversation) -> tuple[int, int]:
+        """Delete the messages and the META of a conversation: (messages, conversations) deleted."""
+        keys = [{"pk": {"S": m.pk}, "sk": {"S": m.sk}} for m in conversation.messages]
+        if conversation.meta is not None:
+            keys.append({"pk": {"S": conversation.meta.pk}, "sk": {"S": conversation.meta.sk}})
+        self._delete_all(keys)
+        return len(conversation.messages), int(conversation.meta is not None)
+
+    def delete_lookup(self, kind: str, hashed_address: str, chain_id: str, member_id: str) -> bool:
+        pk, sk = ContactLookupItem.key(kind, hashed_address, chain_id, member_id)
+        return self._delete(pk, sk)
+
+    def delete_member(self, chain_id: str, member_id: str) -> bool:
+        return self._delete(*MemberItem.key(chain_id, member_id))
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _delete(self, pk: str, sk: str) -> bool:
+        """Delete one item; True when there was one."""
+        answer = self._ddb.delete_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                       ReturnValues="ALL_OLD")
+        return bool(answer.get("Attributes"))
+
+    def _delete_all(self, keys: list[dict[str, Any]]) -> None:
+        for start in range(0, len(keys), BATCH):
+            requests = {self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start:start + BATCH]]}
+            for attempt in range(10):
+                answer = self._ddb.batch_write_item(RequestItems=requests)
+                requests = answer.get("UnprocessedItems") or {}
+                if not requests:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise ConcurrentUpdate()  # throttled throughout: the erasure is retried as a whole (idempotent)

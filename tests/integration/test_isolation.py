@@ -1,0 +1,290 @@
+"""Isolation, proved: every staff-facing route × every role × every store a token cannot see answers 404.
+
+The routes are read from the Chalice app itself (`app.routes`), so a new endpoint is in the matrix the day it is
+registered; only the signed webhooks, the channel callbacks, /v1/health and the local stack's /v1/_local/* are
+left out, and that list is asserted here, entry by entry.
+
+Every path parameter is filled with an id that EXISTS in the store asked about (a member with a booking and a
+conversation there), so a 404 comes from authorization, not absence -- and the same request by a chain_admin of
+that store's chain is shown not to be a 404. Denied requests must change nothing (table and outbox unchanged)
+and their answer must be indistinguishable from the answer about a store that does not exist.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib import resources
+from chalicelib.dal.models import MemberItem, StoreItem
+from chalicelib.services.auth import ROLES, issue_token, roles_for
+from devstack.seed import STORES, put_secret
+from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+
+JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!"  # the harness's
+CHAIN = "demo-chain"
+OTHER_CHAIN, OTHER_STORE = "iso-other-chain", "iso-other-store"
+UNKNOWN_STORE = "iso-no-such-store"
+
+# Routes that are not for staff, and why; each must exist (a stale line fails) and nothing else is left out.
+EXCLUDED = {
+    ("POST", "/v1/webhooks/bookings"): "signed by the chain's booking system (HMAC, chain secret)",
+    ("POST", "/v1/webhooks/messages"): "signed by the chain's messaging gateway (HMAC, chain secret)",
+    ("GET", "/v1/channels/wechat/{store_id}"): "WeChat's URL verification, signed with the store's WeChat token",
+    ("POST", "/v1/channels/wechat/{store_id}"): "WeChat's callback, signed with the store's WeChat token",
+    ("POST", "/v1/channels/agora/{chain_id}/callback"): "Agora Chat's callback, signed with the chain's secret",
+    ("GET", "/v1/health"): "public liveness probe, no data",
+}
+LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
+
+# What each current route asks `auth.require` for; the roles come from permissions.toml. A route missing here
+# still gets the whole isolation matrix, and the generic role checks (a chain_admin is never refused).
+ACTIONS = {
+    ("GET", "/v1/stores/{store_id}/members/{member_id}/messages"): "messages.read",
+    ("GET", "/v1/stores/{store_id}/members/{member_id}"): "members.read",
+    ("GET", "/v1/stores/{store_id}/conversations"): "conversations.read",
+    ("GET", "/v1/stores/{store_id}/conversations/{conversation_id}/messages"): "conversations.read",
+    ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/messages"): "conversations.reply",
+    ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/read"): "conversations.mark_read",
+    ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/status"): "conversations.status",
+    ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/video"): "conversations.video",
+}
+# PIPL / GDPR (chalicelib/api/privacy.py): checked whenever they are registered.
+ACTIONS_WHEN_ROUTED = {
+    ("GET", "/v1/stores/{store_id}/members/{member_id}/export"): "members.export",
+    ("DELETE", "/v1/stores/{store_id}/members/{member_id}"): "members.erase",
+}
+# A body that every current write route accepts, so the control requests get past validation.
+BODY = {"text": "isolation check", "status": "resolved", "client_message_id": "iso-check"}
+PARAMS = {"store_id", "chain_id", "member_id", "conversation_id"}
+
+
+# --- the routes ------------------------------------------------------------------------------------
+
+
+def registered_routes() -> set[tuple[str, str]]:
+    from app import app
+
+    return {(method, path) for path, methods in app.routes.items() for method in methods}
+
+
+def staff_routes() -> list[tuple[str, str]]:
+    return sorted(r for r in registered_routes() if r not in EXCLUDED and not r[1].startswith(LOCAL_ONLY))
+
+
+def test_only_the_listed_routes_are_left_out_of_the_matrix(harness):
+    routes = registered_routes()
+    left_out = {r for r in routes if r not in staff_routes()}
+
+    assert {r for r in left_out if not r[1].startswith(LOCAL_ONLY)} == set(EXCLUDED)
+    assert set(EXCLUDED) <= routes, "an exclusion names a route that no longer exists: remove it"
+    assert set(ACTIONS) <= set(staff_routes()), "the matrix lost a route it used to cover"
+    for method, path in staff_routes():
+        params = set(re.findall(r"{(\w+)}", path))
+        assert params <= PARAMS, f"{method} {path}: teach the isolation matrix to fill {params - PARAMS}"
+        assert params & {"store_id", "chain_id"}, f"{method} {path}: a staff route not scoped to a store or chain"
+
+
+# --- the world: our chain's two stores, a foreign chain's store, a store that does not exist -------------
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    chain_id: str
+    store_id: str
+    member_id: str  # exists at this store, with a booking and a conversation (also the conversation id)
+
+
+_members = itertools.count(1)
+
+
+def other_chain(harness) -> None:
+    """A second chain with one store (same catalog, its own id), its webhook secret the harness signs with."""
+    from chalicelib.dal.models import ChainItem
+
+    ChainItem(*ChainItem.key(OTHER_CHAIN), chain_id=OTHER_CHAIN, name="Other Salons").save()
+    sh = STORES[0]
+    StoreItem(*StoreItem.key(OTHER_STORE), store_id=OTHER_STORE, chain_id=OTHER_CHAIN, name="Other · Xuhui",
+              timezone=sh["timezone"], locale=sh["locale"], address=sh["address"], directions=sh["directions"],
+              phone="+862164000000", catalog=copy.deepcopy(sh["catalog"])).save()
+    put_secret(harness.session.client("secretsmanager"),
+               resources.webhook_secret_name(harness.env["CHAIRSIDE_STAGE"], OTHER_CHAIN),
+               json.dumps({"current": "whsec-test"}))
+
+
+def member_at(harness, chain_id: str, store_id: str) -> str:
+    """A new member with a booking and a conversation at this store; her id (= the conversation's)."""
+    n = next(_members)
+    member_id = f"iso-m-{n}"
+    stylist = "ldn-sophie" if store_id == LDN_STORE else "sh-xiaowang"
+    start = datetime.fromisoformat("2026-12-01T10:00:00+08:00") + timedelta(days=n)
+    status, body = harness.post(booking_event(store_id=store_id, member_id=member_id, stylist=stylist, start=start,
+                                              booking_id=f"iso-bk-{n}", phone=f"+86138001{n:05d}"),
+                                chain_id=chain_id, secret="whsec-test")
+    assert status == 202, body
+    event = {"event_id": f"iso-evt-{n}", "store_id": store_id, "member_id": member_id, "channel": "sms",
+             "message": {"id": f"iso-msg-{n}", "type": "text", "text": "你好，想问一下"},
+             "sent_at": "2026-11-22T10:05:00+08:00"}
+    status, body = harness.post_message(event, headers={"X-Chairside-Chain": chain_id})
+    assert status == 200 and body["conversation_id"] == member_id, body
+    return member_id
+
+
+def path_for(path: str, target: Target) -> str:
+    values = {"store_id": target.store_id, "chain_id": target.chain_id, "member_id": target.member_id,
+              "conversation_id": target.member_id}
+    return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
+
+
+def token(role: str, chain_id: str = CHAIN, stores: tuple[str, ...] = (SH_STORE,), **kwargs: Any) -> str:
+    return issue_token(JWT_SECRET, subject=f"iso-{role}", chain_id=chain_id, role=role, store_ids=list(stores),
+                       now=kwargs.pop("now", datetime.now(UTC)), **kwargs)
+
+
+def call(harness, method: str, path: str, authorization: str | None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    body = b"" if method == "GET" else json.dumps(BODY).encode()
+    response = harness.client.http.request(method, path, headers=headers, body=body)
+    try:
+        return response.status_code, json.loads(response.body) if response.body else None
+    except ValueError:
+        return response.status_code, response.body
+
+
+def snapshot(harness) -> tuple[list[dict], int]:
+    """Everything in the main table, and how many texts went out."""
+    ddb = harness.session.client("dynamodb")
+    items, kwargs = [], {}
+    while True:
+        page = ddb.scan(TableName=harness.container.settings.main_table, **kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    key = lambda item: (item["pk"]["S"], item["sk"]["S"])  # noqa: E731
+    return sorted(items, key=key), len(harness.sms())
+
+
+def still_there(harness, target: Target) -> bool:
+    """Whether the member and her conversation at this store still exist (a route may erase them)."""
+    conversation = harness.container.conversations.get(target.store_id, target.member_id)
+    try:
+        MemberItem.get(*MemberItem.key(target.chain_id, target.member_id))
+    except MemberItem.DoesNotExist:
+        return False
+    return conversation is not None
+
+
+# --- the matrix ------------------------------------------------------------------------------------
+
+
+def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
+    other_chain(harness)
+    routes = staff_routes()
+    assert len(routes) >= len(ACTIONS)
+    failures: list[str] = []
+    denied_cells = 0
+
+    def expect(condition: bool, cell: str, status: int, body: Any) -> None:
+        if not condition:
+            failures.append(f"{cell}: {status} {json.dumps(body, ensure_ascii=False)[:200]}")
+
+    for method, route in routes:
+        # Fresh members per route, so a route that erases (or resolves, or reads) cannot disturb another's cells.
+        own = Target("own store", CHAIN, SH_STORE, member_at(harness, CHAIN, SH_STORE))
+        sibling = Target("another store of the same chain", CHAIN, LDN_STORE, member_at(harness, CHAIN, LDN_STORE))
+        foreign = Target("a foreign chain's store", OTHER_CHAIN, OTHER_STORE,
+                         member_at(harness, OTHER_CHAIN, OTHER_STORE))
+        unknown = Target("a store that does not exist", CHAIN, UNKNOWN_STORE, own.member_id)
+        scoped_to_store = "{store_id}" in route
+
+        # 1. Denied: our staff at stores they cannot see; a foreign chain's staff whose token names OUR stores.
+        before = snapshot(harness)
+        for role in ROLES:
+            ours = f"Bearer {token(role)}"
+            intruder = f"Bearer {token(role, OTHER_CHAIN, stores=(SH_STORE, LDN_STORE))}"
+            _, nobody = call(harness, method, path_for(route, unknown), ours)
+            cells = [(ours, unknown), (ours, foreign), (intruder, own)]
+            if role != "chain_admin" and scoped_to_store:  # a chain_admin sees every store of her chain
+                cells.append((ours, sibling))
+            for authorization, target in cells:
+                who = "a foreign chain's " + role if authorization is intruder else role
+                cell = f"{method} {route} as {who} at {target.name}"
+                status, body = call(harness, method, path_for(route, target), authorization)
+                denied_cells += 1
+                expect(status == 404, cell, status, body)
+                expect(isinstance(body, dict) and body.get("error") == "not_found"
+                       and set(body) <= {"error", "message"}, cell + " (answer shape)", status, body)
+                expect(body == nobody, cell + " (differs from a store that does not exist)", status, body)
+        expect(snapshot(harness) == before, f"{method} {route}: a denied request changed something", 0, None)
+
+        # 2. Controls: the same ids, asked by a chain_admin of the store's own chain, are not a 404.
+        for target in (sibling, foreign) if scoped_to_store else (foreign,):
+            admin = f"Bearer {token('chain_admin', target.chain_id, stores=())}"
+            status, body = call(harness, method, path_for(route, target), admin)
+            expect(status not in (401, 403, 404) and status < 500,
+                   f"{method} {route} as {target.chain_id}'s chain_admin at {target.name} (control)", status, body)
+
+        # 3. Own store: never a 404 while the member and conversation exist; a role without the action gets 403.
+        action = (ACTIONS | ACTIONS_WHEN_ROUTED).get((method, route))
+        for role in ROLES:
+            cell = f"{method} {route} as {role} at {own.name}"
+            exists = still_there(harness, own)
+            status, body = call(harness, method, path_for(route, own), f"Bearer {token(role)}")
+            expect(status not in (401, 404) or (status == 404 and not exists), cell, status, body)
+            expect(status < 500, cell, status, body)
+            if status == 403:
+                expect(isinstance(body, dict) and body.get("error") == "forbidden" and role != "chain_admin",
+                       cell + " (403)", status, body)
+            if action is not None:
+                allowed = role in roles_for(action)
+                expect((status == 403) == (not allowed), f"{cell} ({action}: {'allowed' if allowed else 'not'})",
+                       status, body)
+
+    assert not failures, f"{len(failures)} of the isolation matrix's cells failed:\n" + "\n".join(failures)
+    assert denied_cells >= len(ACTIONS) * (3 * len(ROLES) + len(ROLES) - 1)
+
+
+@pytest.mark.parametrize("authorization", [
+    None,
+    "",
+    "Bearer",
+    "Bearer garbage",
+    "Basic dXNlcjpwYXNz",
+    "expired",
+    "forged",
+    "unsigned",
+])
+def test_every_staff_route_refuses_a_missing_bad_or_expired_token_with_401(harness, authorization):
+    import base64
+
+    if authorization == "expired":
+        authorization = "Bearer " + token("chain_admin", now=datetime.now(UTC) - timedelta(days=31))
+    elif authorization == "forged":
+        authorization = "Bearer " + issue_token("another-secret-of-at-least-32-bytes!!", subject="x", chain_id=CHAIN,
+                                                role="chain_admin", store_ids=[], now=datetime.now(UTC))
+    elif authorization == "unsigned":
+        part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")  # noqa: E731
+        authorization = "Bearer " + part({"alg": "none", "typ": "JWT"}) + "." + part(
+            {"sub": "x", "chain_id": CHAIN, "role": "chain_admin", "stores": [], "iss": "chairside",
+             "exp": 9999999999}) + "."
+    own = Target("own store", CHAIN, SH_STORE, member_at(harness, CHAIN, SH_STORE))
+    before = snapshot(harness)
+
+    for method, route in staff_routes():
+        for target in (own, Target("a store that does not exist", CHAIN, UNKNOWN_STORE, own.member_id)):
+            status, body = call(harness, method, path_for(route, target), authorization)
+            assert status == 401, (method, route, target.name, status, body)
+            assert body["error"] == "unauthorized"
+
+    assert snapshot(harness) == before

@@ -1,0 +1,247 @@
+"""Privacy on mock_aws: contact lookups keyed by a keyed hash; a member's export and erasure (PIPL / GDPR)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.dal.models import BookingItem
+from chalicelib.services.auth import issue_token
+from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+
+HER_PHONE, HER_EMAIL, HER_OPENID = "+8613800138000", "lily.chen@example.com", "o-lily-openid"
+OTHER_PHONE, OTHER_EMAIL = "+447911123456", "sam.other@example.org"
+
+
+def message_event(text: str, *, member_id: str, store_id: str = SH_STORE, channel: str = "sms") -> dict:
+    return {"event_id": f"evt-{uuid.uuid4().hex[:8]}", "store_id": store_id, "member_id": member_id,
+            "channel": channel, "message": {"id": f"msg-{uuid.uuid4().hex[:8]}", "type": "text", "text": text},
+            "sent_at": "2026-11-22T10:05:00+08:00"}
+
+
+def her_booking(**overrides) -> dict:
+    event = booking_event(event_id="evt-her", booking_id="bk-her", member_id="m-her", phone=HER_PHONE,
+                          email=HER_EMAIL, **overrides)
+    event["booking"]["member"]["wechat_openid"] = HER_OPENID
+    event["booking"]["notes"] = "allergic to ammonia"
+    return event
+
+
+def other_booking() -> dict:
+    return booking_event(event_id="evt-other", booking_id="bk-other", member_id="m-other", store_id=LDN_STORE,
+                         stylist="ldn-sophie", start="2026-11-26T15:00:00+00:00", locale="en",
+                         phone=OTHER_PHONE, email=OTHER_EMAIL)
+
+
+def request(harness, method: str, path: str, token: str | None = None):
+    headers = {"Authorization": f"Bearer {token or harness.chain['staff_token']}"}
+    response = getattr(harness.client.http, method.lower())(path, headers=headers)
+    return response.status_code, json.loads(response.body) if response.body else None
+
+
+def token(harness, role: str, stores: list[str], chain_id: str = "demo-chain") -> str:
+    return issue_token(harness.env["CHAIRSIDE_JWT_SECRET"], subject=f"t-{role}", chain_id=chain_id, role=role,
+                       store_ids=stores, now=datetime.now(UTC))
+
+
+def table_items(harness) -> list[dict]:
+    """Every item of the table (a test oracle; the application never scans)."""
+    ddb = harness.session.client("dynamodb")
+    items, kwargs = [], {}
+    while True:
+        page = ddb.scan(TableName=harness.container.settings.main_table, **kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def lookup_key(harness) -> bytes:
+    secrets = harness.session.client("secretsmanager")
+    return secrets.get_secret_value(SecretId="chairside/test/lookup-key")["SecretString"].encode()
+
+
+def sms_from(harness, phone: str, text: str) -> None:
+    sns = harness.session.client("sns")
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("sms-inbound"))
+    sns.publish(TopicArn=topic, Message=json.dumps({
+        "originationNumber": phone, "destinationNumber": "+8610690000", "messageBody": text,
+        "inboundMessageId": f"in-{uuid.uuid4().hex[:8]}"}))
+    harness.pump()
+
+
+@pytest.fixture
+def two_members(harness):
+    """She booked at Shanghai and wrote there and to London; another member booked and wrote at London."""
+    assert harness.post(her_booking())[0] == 202
+    assert harness.post(other_booking())[0] == 202
+    harness.pump()
+    assert harness.post_message(message_event("我的新号码是15987654321，头发有点干", member_id="m-her"))[0] == 200
+    assert harness.post_message(message_event("Do you open on Sunday?", member_id="m-her",
+                                              store_id=LDN_STORE))[0] == 200
+    assert harness.post_message(message_event("Secret of the other member", member_id="m-other",
+                                              store_id=LDN_STORE))[0] == 200
+    harness.pump()
+    return harness
+
+
+# --- contact lookups at rest ------------------------------------------------------------------------------
+
+
+def test_contact_lookups_are_keyed_by_hmac_of_the_address_and_never_hold_it(harness):
+    harness.post(her_booking())
+
+    key = lookup_key(harness)
+    digest = lambda address: hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]  # noqa: E731
+    lookups = {i["pk"]["S"] for i in table_items(harness) if i["pk"]["S"].startswith(("PHONE#", "WXOPENID#"))}
+    assert lookups == {f"PHONE#{digest(HER_PHONE)}", f"WXOPENID#{digest(HER_OPENID)}"}
+    lookup_items = [i for i in table_items(harness) if i["pk"]["S"] in lookups]
+    assert HER_PHONE not in json.dumps(lookup_items) and HER_OPENID not in json.dumps(lookup_items)
+    # ... and they still find her: an SMS from her number lands in her conversation.
+    sms_from(harness, HER_PHONE, "好的")
+    assert any(m["direction"] == "in" and m["channel"] == "sms" for m in harness.messages(SH_STORE, "m-her"))
+
+
+# --- export -----------------------------------------------------------------------------------------------
+
+
+def test_export_holds_everything_about_her_in_the_chain_and_nothing_of_another_member(two_members):
+    harness = two_members
+
+    status, export = request(harness, "GET", f"/v1/stores/{SH_STORE}/members/m-her/export")
+
+    assert status == 200
+    assert export["member_id"] == "m-her" and export["chain_id"] == "demo-chain"
+    assert export["profile"]["phone"] == HER_PHONE and export["profile"]["email"] == HER_EMAIL
+    assert export["profile"]["wechat_openid"] == HER_OPENID
+    assert export["consent"]["marketing"] in (None, True, False)
+    [booking] = export["bookings"]
+    assert booking["booking_id"] == "bk-her" and booking["status"] == "booked"
+    assert booking["notes"] == "allergic to ammonia" and booking["member"]["phone"] == HER_PHONE
+    assert [p["kind"] for p in booking["journey"]["pending"]] == ["confirmation", "reminder_day_before",
+                                                                  "reminder_2h", "no_show_followup"]
+    assert [(s["kind"], s["status"]) for s in booking["journey"]["sent"]] == [("confirmation", "sent")]
+    by_store = {c["store_id"]: c for c in export["conversations"]}
+    assert set(by_store) == {SH_STORE, LDN_STORE}  # every store of the chain she wrote to
+    assert any("15987654321" in m["text"] for m in by_store[SH_STORE]["messages"])
+    assert any(m["text"] == "Do you open on Sunday?" for m in by_store[LDN_STORE]["messages"])
+    dump = json.dumps(export, ensure_ascii=False)
+    for theirs in ("m-other", "bk-other", OTHER_PHONE, OTHER_EMAIL, "Secret of the other member"):
+        assert theirs not in dump
+
+
+def test_export_of_a_member_nobody_knows_is_404(harness):
+    assert request(harness, "GET", f"/v1/stores/{SH_STORE}/members/m-nobody/export")[0] == 404
+
+
+# --- erasure ----------------------------------------------------------------------------------------------
+
+
+def test_erasure_deletes_her_data_and_pending_schedules_and_nothing_is_sent_to_her_afterwards(two_members):
+    harness = two_members
+    her_schedules = {s["Name"] for s in harness.schedules()
+                     if json.loads(s["Target"]["Input"])["member_id"] == "m-her"}
+    assert len(her_schedules) == 3
+    texts_to_her = len([p for p, _ in harness.sms() if p == HER_PHONE])
+
+    status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")
+
+    assert status == 200
+    assert body == {"member_id": "m-her", "erased": {"profile": 1, "bookings": 1, "schedules": 3,
+                                                     "conversations": 2, "messages": body["erased"]["messages"],
+                                                     "contact_lookups": 2}}
+    assert body["erased"]["messages"] >= 4  # confirmation, her two messages, the replies
+    assert not her_schedules & {s["Name"] for s in harness.schedules()}
+    assert {json.loads(s["Target"]["Input"])["member_id"] for s in harness.schedules()} == {"m-other"}
+    # Nothing of hers is left in the table: no phone, email, openid, name or message text anywhere.
+    dump = json.dumps(table_items(harness), ensure_ascii=False)
+    for hers in (HER_PHONE, HER_EMAIL, HER_OPENID, "15987654321", "Do you open on Sunday?", "allergic"):
+        assert hers not in dump
+    # The booking keeps what the salon's calendar needs, and no longer points at her.
+    booking = BookingItem.get(*BookingItem.key("demo-chain", "bk-her"))
+    assert booking.status == "booked" and booking.service_code == "svc-hair_colour" and booking.slots
+    assert booking.member.id == "erased" and booking.member.phone is None and booking.gsi1pk is None
+    assert booking.pending == [] and booking.notes is None
+
+    harness.advance_to("2026-12-31T12:00:00+08:00")  # past every step her journey had
+
+    assert harness.messages(SH_STORE, "m-her") == [] and harness.messages(LDN_STORE, "m-her") == []
+    assert len([p for p, _ in harness.sms() if p == HER_PHONE]) == texts_to_her
+    assert request(harness, "GET", f"/v1/stores/{SH_STORE}/members/m-her")[0] == 404
+    assert request(harness, "GET", f"/v1/stores/{SH_STORE}/members/m-her/export")[0] == 404
+    _, inbox = harness.staff("GET", f"/v1/stores/{SH_STORE}/conversations")
+    assert "m-her" not in [c["id"] for c in inbox["items"]]
+    # The other member is untouched: her journey went on and her conversation is there.
+    assert "no_show_followup" in harness.sent_kinds(LDN_STORE, "m-other")
+    assert any(m["text"] == "Secret of the other member" for m in harness.messages(LDN_STORE, "m-other"))
+
+
+def test_a_step_that_fired_just_before_the_erasure_sends_nothing(two_members):
+    harness = two_members
+    fired = next(s["Target"]["Input"] for s in harness.schedules()
+                 if json.loads(s["Target"]["Input"])["member_id"] == "m-her")
+    sent_before = len(harness.sms())
+
+    assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")[0] == 200
+    sqs = harness.session.client("sqs")
+    sqs.send_message(QueueUrl=harness.container.settings.steps_queue_url, MessageBody=fired)
+    harness.pump()
+
+    assert len(harness.sms()) == sent_before
+    assert harness.messages(SH_STORE, "m-her") == []
+    assert harness.dlq() == []
+
+
+def test_after_erasure_her_number_no_longer_finds_her(two_members):
+    harness = two_members
+    request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")
+
+    sms_from(harness, HER_PHONE, "还在吗")
+
+    assert harness.messages(SH_STORE, "m-her") == []
+
+
+def test_erasure_is_idempotent(two_members):
+    harness = two_members
+    assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")[0] == 200
+
+    status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")
+
+    assert status == 200
+    assert body == {"member_id": "m-her", "erased": {"profile": 0, "bookings": 0, "schedules": 0,
+                                                     "conversations": 0, "messages": 0, "contact_lookups": 0}}
+    assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-never-seen")[0] == 200
+
+
+def test_a_later_booking_event_for_the_erased_booking_changes_nothing_it_should_not(two_members):
+    """The booking system retries the event it sent before: the stored answer, and no schedule comes back."""
+    harness = two_members
+    request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")
+
+    status, _ = harness.post(her_booking())
+
+    assert status == 202
+    assert {json.loads(s["Target"]["Input"])["member_id"] for s in harness.schedules()} == {"m-other"}
+
+
+# --- who may ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/export"), ("DELETE", "")])
+def test_only_store_managers_and_chain_admins_may_export_or_erase(two_members, method, path):
+    harness = two_members
+    url = f"/v1/stores/{SH_STORE}/members/m-her{path}"
+
+    assert request(harness, method, url, token(harness, "stylist", [SH_STORE]))[0] == 403
+    assert request(harness, method, url, token(harness, "front_desk", [SH_STORE]))[0] == 403
+    assert request(harness, method, url, token(harness, "store_manager", [LDN_STORE]))[0] == 404
+    assert request(harness, method, url, token(harness, "chain_admin", [], chain_id="other-chain"))[0] == 404
+    assert harness.client.http.request(method, url, headers={}, body=b"").status_code == 401
+    assert request(harness, "GET", f"/v1/stores/{SH_STORE}/members/m-her/export")[1]["profile"] is not None
+
+    assert request(harness, method, url, token(harness, "store_manager", [SH_STORE]))[0] == 200
