@@ -115,7 +115,7 @@ class StaffConversations:
     # ---------------------------------------------------------------------------------------------
     def _authorize(self, authorization: str | None, store_id: str, action: str) -> tuple[auth.Staff, StoreItem]:
         staff = auth.authenticate(authorization, self._verifier)
-        store = self._stores.get(store_id) if _ID.match(store_id) else None
+        store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
         auth.require(staff, action, store.chain_id if store else None, store_id)
         return staff, store
 

@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from chalicelib.errors import Forbidden, NotFound, Unauthorized
+from chalicelib.errors import Forbidden, Misdirected, NotFound, Unauthorized
 
 ROLES = ("stylist", "front_desk", "store_manager", "chain_admin")
 PERMISSIONS_FILE = Path(__file__).with_name("permissions.toml")
@@ -193,6 +193,17 @@ def require(staff: Staff, action: str, store_chain_id: str | None, store_id: str
     require_store(staff, store_chain_id, store_id)
     if not staff.may(action):
         raise Forbidden(f"a {staff.role} may not do {action}", action)
+
+
+def lookup_store(staff: Staff, stores: Any, store_id: str) -> Any:
+    """The store, looked up for this staff member. A store served in another region answers 421 only to
+    staff of its own chain; to anyone else it is unknown (404), so its existence does not leak."""
+    try:
+        return stores.get(store_id)
+    except Misdirected as exc:
+        if exc.chain_id is None or exc.chain_id != staff.chain_id:
+            raise NotFound("no such store") from None
+        raise
 
 
 def require_store(staff: Staff, store_chain_id: str | None, store_id: str) -> None:

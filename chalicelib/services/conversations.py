@@ -23,7 +23,7 @@ class MessageHistory:
     def member_messages(self, authorization: str | None, store_id: str, member_id: str,
                         limit: str | None, cursor: str | None) -> dict[str, Any]:
         staff = auth.authenticate(authorization, self._verifier)
-        store = self._stores.get(store_id) if _ID.match(store_id) else None
+        store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
         auth.require(staff, "messages.read", store.chain_id if store else None, store_id)
         if not _ID.match(member_id):
             raise ValidationFailed("bad member id", {"member_id": "not a member id"})

@@ -104,7 +104,7 @@ class MemberPrivacy:
     # ---------------------------------------------------------------------------------------------
     def _authorized(self, authorization: str | None, action: str, store_id: str) -> str:
         staff = auth.authenticate(authorization, self._verifier)
-        store = self._stores.get(store_id) if _ID.match(store_id) else None
+        store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
         auth.require(staff, action, store.chain_id if store else None, store_id)
         return store.chain_id
 
