@@ -197,11 +197,11 @@ def require(staff: Staff, action: str, store_chain_id: str | None, store_id: str
 
 def lookup_store(staff: Staff, stores: Any, store_id: str) -> Any:
     """The store, looked up for this staff member. A store served in another region answers 421 only to
-    staff of its own chain; to anyone else it is unknown (404), so its existence does not leak."""
+    staff whose token may see it; to anyone else it is unknown (404), so its existence does not leak."""
     try:
         return stores.get(store_id)
     except Misdirected as exc:
-        if exc.chain_id is None or exc.chain_id != staff.chain_id:
+        if exc.chain_id is None or not staff.can_see_store(exc.chain_id, store_id):
             raise NotFound("no such store") from None
         raise
 

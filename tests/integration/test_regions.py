@@ -227,6 +227,9 @@ def test_a_store_served_elsewhere_is_unknown_to_another_chain(hk):
 
     path = f"/v1/stores/{HK_STORE}/conversations"
     assert hk.staff("GET", path, token=token("other-chain"))[0] == 404
+    sibling = issue_token("test-jwt-secret-of-at-least-32-bytes!", subject="s", chain_id=hk.chain["chain_id"],
+                          role="store_manager", store_ids=["sh-jingan"], now=datetime.now(UTC))
+    assert hk.staff("GET", path, token=sibling)[0] == 404  # a manager of another store of the same chain
     assert hk.staff("GET", path, token=token(hk.chain["chain_id"]))[0] == 421
     other = {"event_id": "e1", "store_id": HK_STORE, "member_id": "m1", "channel": "web",
              "message": {"id": "x1", "type": "text", "text": "hi"}, "sent_at": "2026-11-22T10:00:00+08:00"}
