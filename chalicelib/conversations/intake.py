@@ -18,7 +18,7 @@ from chalicelib.clock import Clock
 from chalicelib.conversations.inbound import Handling, InboundMessage, InboundService
 from chalicelib.dal.conversations import ConversationRepository
 from chalicelib.dal.models import MessageItem
-from chalicelib.errors import Misdirected, PayloadTooLarge, Unauthorized, ValidationFailed
+from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed
 from chalicelib.models.booking_event import Id
 from chalicelib.services import signatures
 
@@ -79,14 +79,8 @@ class Intake:
         event = _parse(GenericMessageEvent, raw)
         if event.sent_at.tzinfo is None:
             raise ValidationFailed("sent_at needs an offset", {"sent_at": "must include a UTC offset"})
-        try:
-            store = self._stores.get(event.store_id)
-        except Misdirected as elsewhere:
-            if elsewhere.chain_id != chain_id:  # another chain's store: as unknown as any (no existence leak)
-                store = None
-            else:
-                raise
-        if store is None or store.chain_id != chain_id:
+        store = self._stores.of_chain(event.store_id, chain_id)
+        if store is None:
             raise ValidationFailed("unknown store", {"store_id": "no such store in this chain"})
         stored = self._inbound.receive(InboundMessage(
             channel=event.channel, provider_message_id=event.message.id, chain_id=chain_id, store_id=store.store_id,

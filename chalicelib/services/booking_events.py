@@ -86,6 +86,17 @@ class StoreDirectory:
                 raise Misdirected(store_id, remote.region, remote.api_url, remote.chain_id)
         return store
 
+    def of_chain(self, store_id: str, chain_id: str) -> StoreItem | None:
+        """The store when it is this (signed) chain's. Another chain's store is as unknown as any, even one
+        served in another region, so its existence does not leak; the chain's own gets the 421."""
+        try:
+            store = self.get(store_id)
+        except Misdirected as elsewhere:
+            if elsewhere.chain_id != chain_id:
+                return None
+            raise
+        return store if store is not None and store.chain_id == chain_id else None
+
     def overrides(self, store: StoreItem) -> tuple[dict | None, dict | None]:
         chain = self._repo.chain(store.chain_id)
         return (chain.journey_overrides if chain else None), store.journey_overrides
@@ -107,14 +118,8 @@ class BookingEvents:
             raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
         chain_id = signatures.verify(headers, raw_body, self._secrets_for, wall_now)
         event = parse_booking_event(_decode_json(raw_body))
-        try:
-            store = self._stores.get(event.booking.store_id)
-        except Misdirected as elsewhere:
-            if elsewhere.chain_id != chain_id:  # another chain's store: as unknown as any (no existence leak)
-                store = None
-            else:
-                raise
-        if store is None or store.chain_id != chain_id:
+        store = self._stores.of_chain(event.booking.store_id, chain_id)
+        if store is None:
             raise ValidationFailed("unknown store", {"booking.store_id": "no such store in this chain"})
         return self.apply(chain_id, store, event)
 
