@@ -278,6 +278,30 @@ class Container:
                           retry_base_seconds=self.settings.retry_base_seconds,
                           retry_max_seconds=self.settings.retry_max_seconds)
 
+    # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------
+    @cached_property
+    def care_schedules(self):
+        """Each store's recurring care schedule; ensured wherever a store is provisioned (devstack/seed.py)."""
+        from chalicelib.care.schedules import CareSchedules
+
+        s = self.settings
+        return CareSchedules(self.client("scheduler"), group=s.care_schedule_group, queue_arn=s.care_ticks_queue_arn,
+                             role_arn=s.scheduler_role_arn, dlq_arn=s.scheduler_dlq_arn)
+
+    @cached_property
+    def care_tick(self):
+        from chalicelib.care.always_on import CareTick
+        from chalicelib.dal.care_due import CareDueRepository
+
+        _ = self.bookings  # binds the models
+        return CareTick(CareDueRepository(), self.local_stores, self.outreach, self.clock)
+
+    @cached_property
+    def care_tick_worker(self):
+        from chalicelib.care.always_on import CareTickWorker
+
+        return CareTickWorker(self.care_tick)
+
 
 class WebhookSecrets:
     """A chain's active webhook secrets from Secrets Manager, cached for five minutes.

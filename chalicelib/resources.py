@@ -102,6 +102,15 @@ SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max
 
 SCHEDULE_GROUP_SHORT = "journeys"
 
+# Recurring schedules, one per store: its daily always-on care tick (chalicelib/care/schedules.py). A group of
+# their own, so the journeys group stays the short list of one-time booking steps.
+CARE_SCHEDULE_GROUP_SHORT = "care"
+
+# A store's care tick, put here by its recurring schedule: the worker finds who is due a birthday, holiday,
+# reactivation or rebook message and queues them on the care queue. Few messages (one per store a day), each
+# possibly a long one (a holiday greets every member of the store).
+CARE_TICKS_QUEUE = Queue(logical="CareTicksQueue", short="care-ticks", visibility_timeout=360, max_receive_count=3)
+
 # EventBridge Scheduler retry policy for every journey schedule.
 SCHEDULE_RETRY = {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 6 * 3600}
 
@@ -121,18 +130,25 @@ class Topic:
 SMS_INBOUND_TOPIC = Topic(logical="SmsInboundTopic", short="sms-inbound", queue=INBOUND_QUEUE)
 
 TABLES: tuple[Table, ...] = (MAIN_TABLE,)
-QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE)  # each gets a DLQ with a redrive policy
+# Each gets a DLQ with a redrive policy.
+QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE, CARE_TICKS_QUEUE)
 TOPICS: tuple[Topic, ...] = (SMS_INBOUND_TOPIC,)
 PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no redrive
 
 WORKERS: tuple[Worker, ...] = (
     Worker(logical="SendStepFunction", handler="send_step.handler", queue=STEPS_QUEUE),
     Worker(logical="HandleInboundFunction", handler="handle_inbound.handler", queue=INBOUND_QUEUE),
+    Worker(logical="CareTickFunction", handler="care_tick.handler", queue=CARE_TICKS_QUEUE, batch_size=1,
+           timeout_seconds=300, max_concurrency=2),
 )
 
 
 def schedule_group_name(stage: str) -> str:
     return f"{PREFIX}-{stage}-{SCHEDULE_GROUP_SHORT}"
+
+
+def care_schedule_group_name(stage: str) -> str:
+    return f"{PREFIX}-{stage}-{CARE_SCHEDULE_GROUP_SHORT}"
 
 
 def channel_secret_name(stage: str, scope: str, channel: str) -> str:
@@ -163,5 +179,7 @@ ENV_SCHEDULER_DLQ_ARN = "CHAIRSIDE_SCHEDULER_DLQ_ARN"
 ENV_STEPS_DLQ_URL = "CHAIRSIDE_STEPS_DLQ_URL"
 ENV_SES_REGION = "CHAIRSIDE_SES_REGION"
 ENV_INBOUND_QUEUE_URL = "CHAIRSIDE_INBOUND_QUEUE_URL"
+ENV_CARE_SCHEDULE_GROUP = "CHAIRSIDE_CARE_SCHEDULE_GROUP"
+ENV_CARE_TICKS_QUEUE_ARN = "CHAIRSIDE_CARE_TICKS_QUEUE_ARN"
 ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

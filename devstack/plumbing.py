@@ -596,12 +596,21 @@ def build_pollers(
 
 
 def build_firer(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock,
+    group: str | None = None,
 ) -> ScheduleFirer:
-    """The firer of the stage's schedule group (`resources.schedule_group_name`)."""
+    """The firer of one schedule group of the stage (default: `resources.schedule_group_name`)."""
     return ScheduleFirer(
         session.client("scheduler", endpoint_url=endpoint_url, region_name=region),
         session.client("sqs", endpoint_url=endpoint_url, region_name=region),
-        r.schedule_group_name(stage),
+        group or r.schedule_group_name(stage),
         clock,
     )
+
+
+def build_firers(
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock
+) -> list[ScheduleFirer]:
+    """A firer for each schedule group of the stage: the journeys' one-time steps and the stores' care ticks."""
+    return [build_firer(session, stage, endpoint_url, region, clock, group)
+            for group in (r.schedule_group_name(stage), r.care_schedule_group_name(stage))]
