@@ -253,7 +253,13 @@ def test_the_schedule_group_and_the_role_scheduler_delivers_with(packaged: Packa
     assert _grants(statements, "sqs:SendMessage") == [
         _arn(r.STEPS_QUEUE.logical),
         _arn(r.SCHEDULER_DLQ.logical),
+        _arn(r.CARE_TICKS_QUEUE.logical),
     ]
+    # The stores' recurring care schedules have a group of their own, and the role serves both groups only.
+    care = packaged.resources[t.CARE_SCHEDULE_GROUP]
+    assert care["Properties"]["Name"] == r.care_schedule_group_name(packaged.stage)
+    [condition] = [s["Condition"] for s in trust]
+    assert condition["ArnLike"]["aws:SourceArn"] == [_arn(t.SCHEDULE_GROUP), _arn(t.CARE_SCHEDULE_GROUP)]
 
 
 def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packaged: Packaged) -> None:
