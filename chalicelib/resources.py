@@ -81,9 +81,11 @@ MAIN_TABLE = Table(
     short="main",
     hash_key="pk",
     range_key="sk",
-    # One overloaded index: a store's conversations by status and a member's bookings by start
+    # Two overloaded indexes: gsi1 -- a store's conversations by status, a member's bookings by start, a store's
+    # members by last visit; gsi2 -- a store's birthdays by day, a campaign's sends by status
     # (see docs/ARCHITECTURE.md, access patterns).
-    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),),
+    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
+             Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk")),
     ttl_attribute="expires_at",
 )
 
@@ -95,6 +97,10 @@ STEPS_QUEUE = Queue(logical="StepsQueue", short="journey-steps", visibility_time
 # answer within five seconds, so the reply is asynchronous). Two-way SMS arrives here too, through the
 # SMS topic's subscription.
 INBOUND_QUEUE = Queue(logical="InboundQueue", short="inbound", visibility_timeout=60, max_receive_count=5)
+
+# Member care (campaigns, birthday/holiday/reactivation/rebook messages) and a campaign's fan-out pages: its own
+# queue, so a 100,000-member campaign never delays a booking reminder on the steps queue.
+CARE_QUEUE = Queue(logical="CareQueue", short="care", visibility_timeout=60, max_receive_count=5)
 
 # Where EventBridge Scheduler puts a step it could not deliver to STEPS_QUEUE after its retries.
 SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max_receive_count=0,
@@ -131,7 +137,7 @@ SMS_INBOUND_TOPIC = Topic(logical="SmsInboundTopic", short="sms-inbound", queue=
 
 TABLES: tuple[Table, ...] = (MAIN_TABLE,)
 # Each gets a DLQ with a redrive policy.
-QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE, CARE_TICKS_QUEUE)
+QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE, CARE_QUEUE, CARE_TICKS_QUEUE)
 TOPICS: tuple[Topic, ...] = (SMS_INBOUND_TOPIC,)
 PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no redrive
 
@@ -140,6 +146,7 @@ WORKERS: tuple[Worker, ...] = (
     Worker(logical="HandleInboundFunction", handler="handle_inbound.handler", queue=INBOUND_QUEUE),
     Worker(logical="CareTickFunction", handler="care_tick.handler", queue=CARE_TICKS_QUEUE, batch_size=1,
            timeout_seconds=300, max_concurrency=2),
+    Worker(logical="SendCareFunction", handler="send_care.handler", queue=CARE_QUEUE),
 )
 
 
@@ -181,5 +188,7 @@ ENV_SES_REGION = "CHAIRSIDE_SES_REGION"
 ENV_INBOUND_QUEUE_URL = "CHAIRSIDE_INBOUND_QUEUE_URL"
 ENV_CARE_SCHEDULE_GROUP = "CHAIRSIDE_CARE_SCHEDULE_GROUP"
 ENV_CARE_TICKS_QUEUE_ARN = "CHAIRSIDE_CARE_TICKS_QUEUE_ARN"
+ENV_CARE_QUEUE_URL = "CHAIRSIDE_CARE_QUEUE_URL"
+ENV_CARE_DLQ_URL = "CHAIRSIDE_CARE_DLQ_URL"
 ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

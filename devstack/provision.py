@@ -248,6 +248,8 @@ def provision(
 
     return {
         r.ENV_INBOUND_QUEUE_URL: str(queues[r.INBOUND_QUEUE.short]["url"]),
+        r.ENV_CARE_QUEUE_URL: str(queues[r.CARE_QUEUE.short]["url"]),
+        r.ENV_CARE_DLQ_URL: str(queues[r.CARE_QUEUE.short]["dlq_url"]),
         r.ENV_STAGE: stage,
         r.ENV_MAIN_TABLE: r.MAIN_TABLE.name(stage),
         r.ENV_STEPS_QUEUE_URL: str(steps["url"]),
