@@ -288,6 +288,7 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
     assert _grants(statements, "sqs:SendMessage") == [
         _arn(r.STEPS_QUEUE.logical),
         _arn(r.INBOUND_QUEUE.logical),
+        _arn(r.CARE_QUEUE.logical),  # campaigns are fanned out through it
     ]
     assert _grants(statements, "sqs:ReceiveMessage") == []
     assert _grants(statements, "iam:PassRole") == [_arn(t.SCHEDULER_ROLE)]
