@@ -127,6 +127,7 @@ def test_rebook_reminders_follow_the_services_cycle(harness):
     harness.advance_to("2026-11-22T10:01:00+00:00")
 
     assert care_sent(harness, LDN_STORE, "gel") == ["rebook_reminder"]
+    assert "it's been 3 weeks since your" in texts(harness, LDN_STORE, "gel", "rebook_reminder")[0]
     assert care_sent(harness, LDN_STORE, "gel-booked") == []
     assert care_sent(harness, LDN_STORE, "cut") == []
 
