@@ -55,6 +55,8 @@ ACTIONS = {
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/read"): "conversations.mark_read",
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/status"): "conversations.status",
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/video"): "conversations.video",
+    ("POST", "/v1/stores/{store_id}/members/{member_id}/tags"): "members.tags",
+    ("POST", "/v1/stores/{store_id}/members/{member_id}/notes"): "members.notes",
 }
 # PIPL / GDPR (chalicelib/api/privacy.py): checked whenever they are registered.
 ACTIONS_WHEN_ROUTED = {
