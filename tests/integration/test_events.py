@@ -30,7 +30,8 @@ def test_every_sample_is_covered_by_a_test():
     covered = {"apigw_booking_webhook.json", "apigw_member_messages.json", "apigw_health.json",
                "scheduler_step_input.json", "sqs_journey_steps.json", "webhooks/message.json",
                "agora_chat_callback.json", "sqs_inbound.json", "wechat_text_message.xml",
-               "wechat_subscribe_event.xml", "scheduler_care_tick_input.json", "sqs_care_ticks.json"}
+               "wechat_subscribe_event.xml", "scheduler_care_tick_input.json", "sqs_care_ticks.json",
+               "sqs_care.json"}
     covered |= {f"webhooks/{t}.json" for t in ("booking.created", "booking.rescheduled", "booking.cancelled",
                                                   "booking.checked_in", "booking.completed", "booking.no_show")}
     on_disk = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*") if p.suffix in (".json", ".xml")}
@@ -141,3 +142,23 @@ def test_the_care_ticks_batch_sample_runs_through_the_care_tick_worker(harness):
     assert result == {"batchItemFailures": []}  # the tick for the 23rd in Shanghai; the malformed body dropped
     harness.pump()
     assert "birthday" in harness.sent_kinds("sh-jingan", "m-1")
+
+
+def test_the_care_batch_sample_runs_through_the_send_care_worker(harness):
+    from functions.send_care import handler
+
+    event = load("webhooks/booking.completed.json")
+    event["booking"]["member"].update(marketing_consent=True)
+    assert harness.post(event)[0] == 202
+    member_id = event["booking"]["member"]["id"]
+    batch = load("sqs_care.json")
+    for record in batch["Records"][:1]:
+        record["body"] = record["body"].replace('"m-1"', json.dumps(member_id))
+
+    result = handler(batch, _context())
+
+    assert result == {"batchItemFailures": []}  # sent; the unknown campaign's page and the malformed body dropped
+    assert "birthday" in harness.sent_kinds(event["booking"]["store_id"], member_id)
+    dlq = harness.session.client("sqs").receive_message(QueueUrl=harness.container.settings.care_dlq_url,
+                                                        MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in dlq] == ["{not a care message"]
