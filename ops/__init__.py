@@ -1,0 +1,1 @@
+"""Operator tools that talk to a running Chairside API over HTTP."""
