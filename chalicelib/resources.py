@@ -81,9 +81,10 @@ MAIN_TABLE = Table(
     short="main",
     hash_key="pk",
     range_key="sk",
-    # One overloaded index: a store's conversations by status and a member's bookings by start
-    # (see docs/ARCHITECTURE.md, access patterns).
-    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),),
+    # Two overloaded indexes (see docs/ARCHITECTURE.md, access patterns): gsi1 -- a store's conversations by
+    # status and a member's bookings by start; gsi2 -- a store's bookings by store-local day.
+    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
+             Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk")),
     ttl_attribute="expires_at",
 )
 

@@ -47,3 +47,17 @@ def inject_faults(local_dir: Path | None, body: dict[str, Any]) -> dict[str, Any
             raise ValidationFailed(f"bad {key}", {key: "a whole number from 0 to 10000"})
         counts[key] = value
     return FaultFile(local_dir / "faults.json").add(channel, **counts)
+
+
+def demo_users(local_dir: Path) -> list[dict[str, Any]]:
+    """The staff tokens of `.chairside/local.json` (role_tokens, store_tokens), labelled for a sign-in list."""
+    try:
+        info = json.loads((local_dir / "local.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    stores = [s.get("id") for s in info.get("stores", [])]
+    users = [{"label": role, "role": role, "stores": stores[:1] if role != "chain_admin" else stores, "token": token}
+             for role, token in (info.get("role_tokens") or {}).items()]
+    users += [{"label": f"store_manager {store}", "role": "store_manager", "stores": [store], "token": token}
+              for store, token in (info.get("store_tokens") or {}).items()]
+    return users

@@ -10,6 +10,7 @@ from chalicelib.clock import Clock
 from chalicelib.dal.models import BookingItem, MemberItem
 from chalicelib.errors import NotFound
 from chalicelib.services import auth
+from chalicelib.services.staff_bookings import booking_view
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 MAX_BOOKINGS = 500
@@ -56,4 +57,7 @@ class MemberProfiles:
             "consent": {"transactional": True, "marketing": bool(member.marketing_consent)},
             "status": status,
             "services": sorted({b.service_name for b in visits}),
+            # The member panel links each to its timeline (GET /v1/stores/{store_id}/bookings/{booking_id}).
+            "upcoming": [booking_view(b, tz) for b in sorted(upcoming, key=lambda b: b.start)
+                         if b.store_id == store_id],
         }
