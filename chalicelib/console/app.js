@@ -12,10 +12,10 @@ const STORE_KEY = "chairside.store";
 const main = document.getElementById("main");
 
 const ROUTES = [
-  { name: "inbox", pattern: /^#\/inbox(?:\/([^/]+))?$/, render: (m) => renderInbox(main, session, m[1] && decodeURIComponent(m[1])) },
-  { name: "today", pattern: /^#\/today(?:\/(\d{4}-\d{2}-\d{2}))?$/, render: (m) => renderToday(main, session, m[1]) },
-  { name: "today", pattern: /^#\/booking\/([^/]+)$/, render: (m) => renderTimeline(main, session, decodeURIComponent(m[1])) },
-  { name: "campaigns", pattern: /^#\/campaigns$/, render: () => renderCampaigns(main, session) },
+  { name: "inbox", pattern: /^#\/inbox(?:\/([^/]+))?$/, render: (m, view) => renderInbox(view, session, m[1] && decodeURIComponent(m[1])) },
+  { name: "today", pattern: /^#\/today(?:\/(\d{4}-\d{2}-\d{2}))?$/, render: (m, view) => renderToday(view, session, m[1]) },
+  { name: "today", pattern: /^#\/booking\/([^/]+)$/, render: (m, view) => renderTimeline(view, session, decodeURIComponent(m[1])) },
+  { name: "campaigns", pattern: /^#\/campaigns$/, render: (m, view) => renderCampaigns(view, session) },
 ];
 
 function route() {
@@ -29,7 +29,10 @@ function route() {
   }
   const [r, m] = match;
   renderShell(r.name);
-  Promise.resolve(r.render(m)).catch(reportError);
+  // Each screen paints into its own element: a slow answer for a screen already left lands nowhere.
+  const view = document.createElement("div");
+  main.replaceChildren(view);
+  Promise.resolve(r.render(m, view)).catch(reportError);
 }
 
 function renderShell(active) {

@@ -4,9 +4,12 @@ import { clear, h, toast } from "./dom.js";
 import { t } from "./i18n.js";
 import { poll, reportError } from "./session.js";
 
+// An API without the campaign routes (API Gateway: 403 "Missing Authentication Token", no error code).
+const missing = (err) => err.status === 404 || (err.status === 403 && !err.body?.error);
 const RESULT_KEYS = ["targeted", "sent", "delivered", "failed", "replies", "bookings"];
 
 export async function renderCampaigns(main, session) {
+  const screen = session.screen;
   const chain = encodeURIComponent(session.staff.chainId);
   const field = (id, label, control, hint) => h("div", { class: "field" },
     h("label", { for: id }, label), control, hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null);
@@ -52,7 +55,7 @@ export async function renderCampaigns(main, session) {
       const answer = await post(`/v1/chains/${chain}/campaigns/preview`, { segment: segment(), template: template() });
       drawPreview(answer);
     } catch (err) {
-      if (err.status === 404) clear(previewBox, h("p", { class: "muted" }, t("camp.unavailable")));
+      if (missing(err)) clear(previewBox, h("p", { class: "muted" }, t("camp.unavailable")));
       else reportError(err);
     }
   });
@@ -66,9 +69,9 @@ export async function renderCampaigns(main, session) {
       const id = created.id ?? created.campaign_id ?? created.campaign?.id;
       toast(t("camp.scheduled"));
       drawProgress(created.campaign ?? created);
-      poll(async () => drawProgress(await get(`/v1/chains/${chain}/campaigns/${encodeURIComponent(id)}`)), 3000);
+      poll(async () => drawProgress(await get(`/v1/chains/${chain}/campaigns/${encodeURIComponent(id)}`)), 3000, screen);
     } catch (err) {
-      if (err.status === 404) clear(progressBox, h("p", { class: "muted" }, t("camp.unavailable")));
+      if (missing(err)) clear(progressBox, h("p", { class: "muted" }, t("camp.unavailable")));
       else reportError(err);
     }
   });

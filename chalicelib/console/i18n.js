@@ -99,6 +99,19 @@ export const STRINGS = {
     "kind.aftercare": "护理建议",
     "kind.feedback_request": "满意度回访",
     "kind.staff_reply": "员工回复",
+    "kind.reply_confirm_thanks": "自动回复：确认",
+    "kind.reply_cancel_ack": "自动回复：取消",
+    "kind.reply_reschedule_ack": "自动回复：改期",
+    "kind.reply_aftercare": "自动回复：护理",
+    "kind.reply_complaint_ack": "自动回复：投诉",
+    "kind.reply_opt_out": "自动回复：退订",
+    "kind.reply_praise_thanks": "自动回复：感谢",
+    "kind.video_call": "视频咨询邀请",
+    "intent.complaint": "投诉",
+    "intent.question": "咨询",
+    "intent.reschedule": "改期",
+    "intent.cancel": "取消",
+    "intent.other": "其他",
     "camp.title": "营销活动",
     "camp.segment": "目标人群",
     "camp.stores": "门店",
@@ -224,6 +237,19 @@ export const STRINGS = {
     "kind.aftercare": "Aftercare tips",
     "kind.feedback_request": "Feedback request",
     "kind.staff_reply": "Staff reply",
+    "kind.reply_confirm_thanks": "Auto-reply: confirmed",
+    "kind.reply_cancel_ack": "Auto-reply: cancel",
+    "kind.reply_reschedule_ack": "Auto-reply: reschedule",
+    "kind.reply_aftercare": "Auto-reply: aftercare",
+    "kind.reply_complaint_ack": "Auto-reply: complaint",
+    "kind.reply_opt_out": "Auto-reply: opt-out",
+    "kind.reply_praise_thanks": "Auto-reply: thanks",
+    "kind.video_call": "Video consult invite",
+    "intent.complaint": "complaint",
+    "intent.question": "question",
+    "intent.reschedule": "reschedule",
+    "intent.cancel": "cancel",
+    "intent.other": "other",
     "camp.title": "Campaigns",
     "camp.segment": "Who",
     "camp.stores": "Stores",
@@ -278,6 +304,12 @@ export function setLocale(locale) {
 
 export function locale() {
   return current;
+}
+
+// A label for a value from the API (a message kind, an intent): its string, or the value itself when unknown.
+export function label(prefix, value) {
+  const key = `${prefix}.${value}`;
+  return key in STRINGS[current] || key in STRINGS.en ? t(key) : value;
 }
 
 export function t(key, vars = {}) {

@@ -1,7 +1,7 @@
 // Inbox, conversation and the member panel beside it.
 import { get, post } from "./api.js";
 import { clear, dayAndTime, h, hhmm, toast } from "./dom.js";
-import { QUICK_REPLIES, locale, t } from "./i18n.js";
+import { QUICK_REPLIES, label, locale, t } from "./i18n.js";
 import { canDo, poll, reportError } from "./session.js";
 
 const FILTERS = ["all", "needs_human", "open", "resolved"];
@@ -9,6 +9,7 @@ const TICKS = { queued: "○", sent: "✓", delivered: "✓✓", read: "✓✓",
 let filter = "all";
 
 export async function renderInbox(main, session, memberId) {
+  const screen = session.screen;
   const store = session.store;
   const base = `/v1/stores/${encodeURIComponent(store)}`;
   const list = h("ul", { class: "conv-list", dataset: { testid: "conv-list" } });
@@ -39,13 +40,13 @@ export async function renderInbox(main, session, memberId) {
   }
 
   await refreshList();
-  poll(refreshList, 4000);
+  poll(refreshList, 4000, screen);
   if (!memberId) {
     clear(convPane, h("p", { class: "empty center" }, t("conv.pick")));
     return;
   }
   await Promise.all([
-    renderConversation(convPane, base, memberId, () => refreshList()),
+    renderConversation(convPane, base, memberId, () => refreshList(), screen),
     renderMember(memberPane, base, memberId),
   ]);
 }
@@ -65,7 +66,7 @@ function conversationRow(c, selected) {
         c.unread ? h("span", { class: "unread", "aria-label": t("inbox.unread", { n: c.unread }) }, c.unread) : null))));
 }
 
-async function renderConversation(pane, base, memberId, onChange) {
+async function renderConversation(pane, base, memberId, onChange, screen) {
   const path = `${base}/conversations/${encodeURIComponent(memberId)}`;
   const log = h("ol", { class: "messages", role: "log", "aria-live": "polite", dataset: { testid: "messages" } });
   const title = h("h2", { id: "conv-title" });
@@ -101,7 +102,7 @@ async function renderConversation(pane, base, memberId, onChange) {
     statusBadge.textContent = t(`status.${conversation.status}`);
     statusBadge.className = `badge ${conversation.status === "needs_human" ? "warn" : ""}`;
     statusBadge.dataset.testid = "conv-status";
-    reason.textContent = conversation.needs_human_reason ? t("conv.reason", { reason: conversation.needs_human_reason }) : "";
+    reason.textContent = conversation.needs_human_reason ? t("conv.reason", { reason: label("intent", conversation.needs_human_reason) }) : "";
     drawActions();
     clear(log, items.map(messageItem));
     log.scrollTop = log.scrollHeight;
@@ -166,7 +167,7 @@ async function renderConversation(pane, base, memberId, onChange) {
   });
 
   await refresh();
-  poll(refresh, 3000);
+  poll(refresh, 3000, screen);
 }
 
 function messageItem(m) {
@@ -177,7 +178,7 @@ function messageItem(m) {
       ? h("img", { src: m.media_url, alt: t("conv.image"), loading: "lazy", class: "msg-image" }) : null,
     m.text ? h("p", { class: "msg-text" }, m.text) : null,
     h("span", { class: "msg-meta" },
-      mine && m.kind && m.kind !== "staff_reply" ? h("span", { class: "msg-kind" }, t(`kind.${m.kind}`)) : null,
+      mine && m.kind && m.kind !== "staff_reply" ? h("span", { class: "msg-kind" }, label("kind", m.kind)) : null,
       mine && m.sender ? h("span", {}, t("conv.staff")) : null,
       m.channel ? h("span", {}, m.channel) : null,
       h("time", { datetime: m.created_at }, dayAndTime(m.created_at)),

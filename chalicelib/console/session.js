@@ -7,6 +7,7 @@ export const session = {
   staff: null, // claims of the token
   store: null, // the store being worked in
   stop: [], // what the current screen must stop (polling) when we leave it
+  screen: 0, // grows on every screen change: a screen left while still loading must not start polling
   signOut: () => {}, // set by app.js
 };
 
@@ -22,11 +23,14 @@ export function reportError(err) {
 }
 
 export function stopScreen() {
+  session.screen += 1;
   for (const stop of session.stop.splice(0)) stop();
 }
 
-// Calls `fn` every `ms` while the screen is shown and the tab is visible; never overlapping.
-export function poll(fn, ms) {
+// Calls `fn` every `ms` while screen `screen` (session.screen when it started) is shown and the tab is
+// visible; never overlapping. A screen already left by the time it asks gets no polling at all.
+export function poll(fn, ms, screen) {
+  if (screen !== session.screen) return;
   let timer = null;
   let stopped = false;
   const tick = async () => {

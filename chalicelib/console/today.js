@@ -1,12 +1,13 @@
 // Today: the day's bookings per stylist; and one booking's timeline (what was sent, what is still planned).
 import { get, post } from "./api.js";
 import { clear, dayAndTime, h, hhmm, toast } from "./dom.js";
-import { t } from "./i18n.js";
+import { label, t } from "./i18n.js";
 import { canDo, poll, reportError } from "./session.js";
 
 const TICKS = { queued: "○", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
 
 export async function renderToday(main, session, date) {
+  const screen = session.screen;
   const base = `/v1/stores/${encodeURIComponent(session.store)}/bookings`;
   const dateInput = h("input", { type: "date", id: "today-date", dataset: { testid: "today-date" } });
   const count = h("span", { class: "muted" });
@@ -59,7 +60,7 @@ export async function renderToday(main, session, date) {
   }
 
   await refresh();
-  poll(refresh, 10000);
+  poll(refresh, 10000, screen);
 }
 
 export async function renderTimeline(main, session, bookingId) {
@@ -69,7 +70,7 @@ export async function renderTimeline(main, session, bookingId) {
   const step = (kind, when, channel, status, testid) => h("li", { class: "step", dataset: { testid } },
     h("span", { class: `dot ${status || "planned"}`, "aria-hidden": "true" }),
     h("div", {},
-      h("strong", {}, t(`kind.${kind}`)),
+      h("strong", {}, label("kind", kind)),
       h("span", { class: "muted" }, ` · ${dayAndTime(when)}${channel ? ` · ${channel}` : ""}`),
       status ? h("span", { class: `tick ${status}`, title: t(`tick.${status}`) }, ` ${TICKS[status] || ""} ${t(`tick.${status}`)}`) : null));
   clear(main, h("section", { class: "page narrow", "aria-labelledby": "timeline-title" },

@@ -56,8 +56,11 @@ def demo_users(local_dir: Path) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     stores = [s.get("id") for s in info.get("stores", [])]
-    users = [{"label": role, "role": role, "stores": stores[:1] if role != "chain_admin" else stores, "token": token}
-             for role, token in (info.get("role_tokens") or {}).items()]
+    users = [{"label": "demo-admin", "role": "chain_admin", "stores": stores, "token": info["staff_token"]}
+             ] if info.get("staff_token") else []
+    # devstack/seed.py: one member of staff per role at the first store, and a manager per store.
+    users += [{"label": role, "role": role, "stores": stores[:1], "token": token}
+              for role, token in (info.get("role_tokens") or {}).items()]
     users += [{"label": f"store_manager {store}", "role": "store_manager", "stores": [store], "token": token}
               for store, token in (info.get("store_tokens") or {}).items()]
     return users
