@@ -94,6 +94,15 @@ def salon(stack) -> dict:
     return {"day": start.date().isoformat(), "late": late, "early": early, "angry": angry}
 
 
+def send_photo(stack, member: str) -> None:
+    """A member sends a photo (its URL on the API's own origin: the browser here has no other network)."""
+    status, body = stack.signed("/v1/webhooks/messages", {
+        "event_id": f"e-{uuid.uuid4().hex[:8]}", "store_id": SH_STORE, "member_id": member, "channel": "web",
+        "message": {"id": f"p-{uuid.uuid4().hex[:8]}", "type": "image", "media_url": stack.api + "/console/favicon.svg"},
+        "sent_at": stack.now().isoformat()})
+    assert status == 200, body
+
+
 def complain(stack, member: str, text: str = "烫完头发全是焦的，我要投诉！") -> None:
     status, body = stack.signed("/v1/webhooks/messages", {
         "event_id": f"e-{uuid.uuid4().hex[:8]}", "store_id": SH_STORE, "member_id": member, "channel": "sms",
@@ -258,12 +267,16 @@ def test_on_a_phone_one_pane_at_a_time(driver, stack, salon, shots):
     sign_in_demo(driver, stack)
     if not stack.staff("GET", f"/v1/stores/{SH_STORE}/conversations")[1]["items"]:
         complain(stack, salon["angry"])  # this test alone: give the inbox something to show
+    send_photo(stack, salon["angry"])
     row = find(driver, ".conv-row")
     shots("phone-inbox")
     row.click()
     back = find(driver, ".conv-pane .back")
     assert not driver.find_element(By.CSS_SELECTOR, ".list-pane").is_displayed()
     find(driver, tid("messages"))
+    photo = find(driver, ".msg.in img.msg-image")
+    until(driver, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", photo),
+          what="the member's photo to load")
     find(driver, tid("member-panel"))
     shots("phone-conversation")
     back.click()
