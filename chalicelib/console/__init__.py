@@ -39,11 +39,17 @@ class Asset:
 
 
 @cache
+def _files() -> dict[str, Asset]:
+    """Every servable file of this folder, read once per container."""
+    files = {}
+    for path in sorted(HERE.iterdir()):
+        if path.is_file() and path.suffix in TYPES and not path.name.startswith("."):
+            body = path.read_text(encoding="utf-8")
+            etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
+            files[path.name] = Asset(body, TYPES[path.suffix], etag)
+    return files
+
+
 def asset(name: str) -> Asset | None:
-    """The file `name` of the console, or None for anything that is not one of its files."""
-    path = HERE / name
-    if "/" in name or "\\" in name or name.startswith(".") or path.suffix not in TYPES or not path.is_file():
-        return None
-    body = path.read_text(encoding="utf-8")
-    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
-    return Asset(body, TYPES[path.suffix], etag)
+    """The file `name` of the console, or None for anything that is not exactly one of its files."""
+    return _files().get(name)
