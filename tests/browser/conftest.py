@@ -67,7 +67,8 @@ class Shots:
     def __call__(self, name: str) -> None:
         if self.enabled:
             # A passing toast would cover part of the screen in the picture.
-            self.driver.execute_script("document.getElementById('toast')?.classList.remove('show')")
+            self.driver.execute_script("document.getElementById('toast')?.classList.remove('show');"
+                                       "document.activeElement?.blur(); window.scrollTo(0, 0);")
             SHOTS.mkdir(parents=True, exist_ok=True)
             self.driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
