@@ -63,4 +63,9 @@ def demo_users(local_dir: Path) -> list[dict[str, Any]]:
               for role, token in (info.get("role_tokens") or {}).items()]
     users += [{"label": f"store_manager {store}", "role": "store_manager", "stores": [store], "token": token}
               for store, token in (info.get("store_tokens") or {}).items()]
-    return users
+    seen, distinct = set(), []
+    for user in users:  # one button per role and stores (the first store's manager is in both lists)
+        if (key := (user["role"], tuple(user["stores"]))) not in seen:
+            seen.add(key)
+            distinct.append(user)
+    return distinct

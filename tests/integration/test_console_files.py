@@ -52,7 +52,7 @@ def test_the_local_stack_lists_its_demo_staff_for_one_click_sign_in(harness):
     status, body = harness.staff("GET", "/v1/_local/demo-users")
 
     users = {u["label"]: u for u in body["users"]}
-    assert {"demo-admin", "front_desk", "stylist", "store_manager sh-jingan"} <= set(users)
+    assert {"demo-admin", "front_desk", "stylist", "store_manager", "chain_admin", "store_manager ldn-soho"} == set(users)
     verifier = HS256Verifier(harness.env["CHAIRSIDE_JWT_SECRET"])
     assert verifier.verify(users["front_desk"]["token"]).role == "front_desk"
     assert users["demo-admin"]["stores"] == ["sh-jingan", "ldn-soho"]
