@@ -147,6 +147,12 @@ def test_a_handed_off_complaint_appears_live_and_is_answered_tagged_and_resolved
     complain(stack, angry)  # arrives while the inbox is open: it shows up without a reload
     row = find(driver, tid(f"conv-{angry}"), timeout=30)
     assert row.get_attribute("data-status") == "needs_human"
+    click(driver, tid("filter-needs_human"))  # the filter keeps her; "resolved" does not list her
+    find(driver, tid(f"conv-{angry}"))
+    click(driver, tid("filter-resolved"))
+    until(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, tid(f"conv-{angry}")), what="the filter")
+    click(driver, tid("filter-all"))
+    row = find(driver, tid(f"conv-{angry}"))
     first = driver.find_element(By.CSS_SELECTOR, ".conv-list .conv-row")
     assert first.get_attribute("data-status") == "needs_human"  # needs_human first
     assert row.find_element(By.CSS_SELECTOR, ".unread").text == "1"
@@ -171,6 +177,11 @@ def test_a_handed_off_complaint_appears_live_and_is_answered_tagged_and_resolved
     tick = ".msg.out:last-child .tick"  # the log re-renders as it polls: read it afresh
     until(driver, lambda d: d.find_element(By.CSS_SELECTOR, tick).get_attribute("aria-label") in ("已发送", "已送达", "已读"),
           what="the sent tick")
+
+    click(driver, tid("video"))  # a video consult: the invitation shows in the history
+    find(driver, '.msg.out[data-kind="video_call"]')
+    click(driver, tid("handback"))
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, tid("conv-status")).text == "自动处理中", what="handed back")
 
     if route_missing(stack, "POST", f"/v1/stores/{SH_STORE}/members/{angry}/tags", {"add": []}):
         shots("conversation")
