@@ -9,6 +9,7 @@ from chalicelib.settings import local_dir_from_env
 
 def register(app: Chalice) -> None:
     from chalicelib.api.bookings import bookings
+    from chalicelib.api.campaigns import campaigns
     from chalicelib.api.channels import channels
     from chalicelib.api.console import console
     from chalicelib.api.conversations import conversations
@@ -25,6 +26,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(channels)
     app.register_blueprint(bookings)
     app.register_blueprint(console)
+    app.register_blueprint(campaigns)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

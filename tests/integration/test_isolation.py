@@ -60,6 +60,8 @@ ACTIONS = {
     ("GET", "/v1/stores/{store_id}/bookings"): "bookings.read",
     ("GET", "/v1/stores/{store_id}/bookings/{booking_id}"): "bookings.read",
     ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/status"): "bookings.status",
+    ("POST", "/v1/stores/{store_id}/members/{member_id}/tags"): "members.tags",
+    ("POST", "/v1/stores/{store_id}/members/{member_id}/notes"): "members.notes",
 }
 # PIPL / GDPR (chalicelib/api/privacy.py): checked whenever they are registered.
 ACTIONS_WHEN_ROUTED = {
