@@ -1,12 +1,12 @@
 // Campaigns: build a segment, preview who it reaches (count, reasons skipped, sample texts), schedule, watch it run.
 import { get, post } from "./api.js";
 import { clear, h, toast } from "./dom.js";
-import { t } from "./i18n.js";
+import { label, t } from "./i18n.js";
 import { poll, reportError } from "./session.js";
 
 // An API without the campaign routes (API Gateway: 403 "Missing Authentication Token", no error code).
 const missing = (err) => err.status === 404 || (err.status === 403 && !err.body?.error);
-const RESULT_KEYS = ["targeted", "sent", "delivered", "failed", "replies", "bookings"];
+const RESULT_KEYS = ["targeted", "pending", "sent", "delivered", "failed", "replies", "bookings_within_14_days"];
 
 export async function renderCampaigns(main, session) {
   const screen = session.screen;
@@ -78,8 +78,8 @@ export async function renderCampaigns(main, session) {
   function drawPreview(answer) {
     const skipped = Object.entries(answer.skipped || {});
     clear(previewBox, h("div", { class: "card" },
-      h("p", { class: "big", dataset: { testid: "camp-targeted" } }, t("camp.targeted", { n: answer.targeted })),
-      skipped.length ? [h("h3", {}, t("camp.skipped")), h("ul", { class: "plain" }, skipped.map(([why, n]) => h("li", {}, `${why}: ${n}`)))] : null,
+      h("p", { class: "big", dataset: { testid: "camp-preview-targeted" } }, t("camp.targeted", { n: answer.targeted })),
+      skipped.length ? [h("h3", {}, t("camp.skipped")), h("ul", { class: "plain" }, skipped.map(([why, n]) => h("li", {}, `${label("skip", why)}: ${n}`)))] : null,
       (answer.samples || []).length ? [h("h3", {}, t("camp.samples")), h("ul", { class: "samples" },
         answer.samples.map((s) => h("li", {}, h("span", { class: "muted small" }, s.member_id), h("p", {}, s.text))))] : null));
   }
@@ -89,7 +89,9 @@ export async function renderCampaigns(main, session) {
     for (const key of RESULT_KEYS) if (key in c && !(key in counts)) counts[key] = c[key];
     clear(progressBox, h("div", { class: "card" },
       h("h3", {}, t("camp.progress")),
-      h("p", {}, `${t("camp.status")}: `, h("strong", { dataset: { testid: "camp-status" } }, c.status ?? "-")),
-      h("dl", { class: "facts" }, RESULT_KEYS.filter((k) => k in counts).map((k) => [h("dt", {}, k), h("dd", {}, String(counts[k]))]))));
+      h("p", {}, `${t("camp.status")}: `, h("strong", { dataset: { testid: "camp-status" } }, label("campstatus", c.status ?? "-"))),
+      Object.keys(c.skipped || {}).length ? h("p", { class: "muted small" }, `${t("camp.skipped")}: `,
+        Object.entries(c.skipped).map(([why, n]) => `${label("skip", why)} ${n}`).join(" · ")) : null,
+      h("dl", { class: "facts" }, RESULT_KEYS.filter((k) => k in counts).map((k) => [h("dt", {}, label("result", k)), h("dd", { dataset: { testid: `camp-${k}` } }, String(counts[k]))]))));
   }
 }

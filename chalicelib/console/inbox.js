@@ -222,8 +222,30 @@ export async function renderMember(pane, base, memberId) {
   }
 
   const upcoming = profile.upcoming || [];
-  const notes = Array.isArray(profile.notes) ? profile.notes : profile.notes ? [profile.notes] : [];
+  const noteTime = new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "short" });  // this device's zone
+  const notesList = h("ul", { class: "plain notes", dataset: { testid: "notes" } });
+  const drawNotes = () => clear(notesList, (profile.notes || []).length
+    ? profile.notes.slice().reverse().map((n) => h("li", { class: "note" }, h("p", {}, n.text),
+      h("span", { class: "muted small" }, `${noteTime.format(new Date(n.at))} · ${n.by}`)))
+    : h("li", { class: "muted" }, t("member.none")));
+  const noteText = h("textarea", { id: "note-input", rows: 2, maxlength: 2000, dataset: { testid: "note-input" } });
+  const noteForm = h("form", { class: "note-form" },
+    h("label", { for: "note-input", class: "visually-hidden" }, t("member.note_label")), noteText,
+    h("button", { type: "submit", class: "secondary", dataset: { testid: "note-add" } }, t("member.note_add")));
+  noteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = noteText.value.trim();
+    if (!text) return;
+    try {
+      profile.notes = (await post(`${path}/notes`, { text })).notes;
+      noteText.value = "";
+      drawNotes();
+    } catch (err) {
+      reportError(err);
+    }
+  });
   drawTags();
+  drawNotes();
   clear(pane,
     h("div", { class: "pane-head" }, h("h2", { id: "member-title" }, t("member.title"))),
     h("div", { class: "member-card", dataset: { testid: "member-panel" } },
@@ -242,5 +264,5 @@ export async function renderMember(pane, base, memberId) {
       h("dl", { class: "facts" },
         fact(t("member.consent.transactional"), profile.consent.transactional ? t("member.yes") : t("member.no")),
         fact(t("member.consent.marketing"), profile.consent.marketing ? t("member.yes") : t("member.no"), "consent-marketing")),
-      notes.length ? [h("h3", {}, t("member.notes")), h("ul", { class: "plain notes" }, notes.map((n) => h("li", {}, typeof n === "string" ? n : n.text)))] : null));
+      h("h3", {}, t("member.notes")), notesList, noteForm));
 }
