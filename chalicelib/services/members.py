@@ -31,12 +31,12 @@ class MemberProfiles:
         self._conversations = conversations
 
     def profile(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
-        _, store, member = self._authorized(authorization, store_id, member_id, "members.read")
+        _, store, member = self._authorize(authorization, store_id, member_id, "members.read")
         return self._view(store, member)
 
     def tags(self, authorization: str | None, store_id: str, member_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Add and remove manual tags: applied to what is there, so a retry changes nothing more."""
-        _, store, member = self._authorized(authorization, store_id, member_id, "members.tags")
+        _, store, member = self._authorize(authorization, store_id, member_id, "members.tags")
         add, remove = care_profile.tag_list(body.get("add"), "add"), care_profile.tag_list(body.get("remove"), "remove")
         both = sorted(set(add) & set(remove))
         if both:
@@ -46,7 +46,7 @@ class MemberProfiles:
 
     def add_note(self, authorization: str | None, store_id: str, member_id: str,
                  body: dict[str, Any]) -> dict[str, Any]:
-        staff, store, member = self._authorized(authorization, store_id, member_id, "members.notes")
+        staff, store, member = self._authorize(authorization, store_id, member_id, "members.notes")
         text = body.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
             raise ValidationFailed("bad text", {"text": f"1 to {MAX_NOTE} characters"})
@@ -59,7 +59,7 @@ class MemberProfiles:
         return self._view(store, updated)
 
     # ---------------------------------------------------------------------------------------------
-    def _authorized(self, authorization: str | None, store_id: str, member_id: str,
+    def _authorize(self, authorization: str | None, store_id: str, member_id: str,
                     action: str) -> tuple[auth.Staff, StoreItem, MemberItem]:
         staff = auth.authenticate(authorization, self._verifier)
         store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
