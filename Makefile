@@ -8,7 +8,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -33,8 +33,14 @@ $(CHECKOV_STAMP): requirements/checkov.txt requirements/checkov-lock.txt $(STAMP
 run: venv
 	$(BIN)/python -m devstack run
 
-## Every test: lint, unit, integration (moto), end-to-end (the running local stack), packaging.
-test: venv
+## Headless Chromium and its driver from Debian, for the staff console's browser tests (we run as root; CI is a
+## fresh machine). A CJK font so Chinese renders in the screenshots.
+browser-deps:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei)
+
+## Every test: lint, unit, integration (moto), end-to-end (the running local stack), browser, packaging.
+test: venv browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -46,6 +52,14 @@ integration: venv
 
 e2e: venv
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+## The staff console in headless Chromium against the local stack.
+browser: venv browser-deps
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+## Re-take the console's screenshots (docs/screenshots/*.png, shown in README.md).
+screenshots: venv browser-deps
+	CONSOLE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -238,7 +238,7 @@ class Container:
     @cached_property
     def inbound(self):
         from chalicelib.conversations.inbound import InboundService
-        from chalicelib.conversations.outbound import BookingSystemNotifier, StaffAlerts
+        from chalicelib.conversations.outbound import StaffAlerts
 
         def classifier():
             from chalicelib.understanding import default_classifier
@@ -246,7 +246,7 @@ class Container:
             return default_classifier()
 
         return InboundService(self.conversations, self.stores, self.booking_events, classifier,
-                              self.reply_sender, BookingSystemNotifier(self.webhook_secrets.active),
+                              self.reply_sender, self.booking_system,
                               StaffAlerts(self.channels["sms"]), self.clock)
 
     @cached_property
@@ -271,6 +271,21 @@ class Container:
         video = VideoConsults(self.agora_settings, self.clock, time.time, lambda m: m.save())
         return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender,
                                   self.staff_verifier, video, self.clock, self.bookings.member)
+
+    @cached_property
+    def booking_system(self):
+        """Signed events to the chain's booking system (members' change requests, staff's marks)."""
+        from chalicelib.conversations.outbound import BookingSystemNotifier
+
+        return BookingSystemNotifier(self.webhook_secrets.active)
+
+    @cached_property
+    def staff_bookings(self):
+        """The Today screen, a booking's timeline, and staff marking check-ins and no-shows."""
+        from chalicelib.services.staff_bookings import StaffBookings
+
+        return StaffBookings(self.stores, self.bookings, self.messages, self.booking_events, self.booking_system,
+                             self.staff_verifier, self.clock)
 
     @cached_property
     def step_worker(self):

@@ -82,8 +82,8 @@ MAIN_TABLE = Table(
     hash_key="pk",
     range_key="sk",
     # Two overloaded indexes: gsi1 -- a store's conversations by status, a member's bookings by start, a store's
-    # members by last visit; gsi2 -- a store's birthdays by day, a campaign's sends by status
-    # (see docs/ARCHITECTURE.md, access patterns).
+    # members by last visit; gsi2 -- a store's birthdays by day, a campaign's sends by status, a store's bookings by
+    # store-local day (see docs/ARCHITECTURE.md, access patterns).
     indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
              Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk")),
     ttl_attribute="expires_at",

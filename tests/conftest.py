@@ -1,6 +1,7 @@
 """Fixtures shared by every test folder.
 
 - `aws`: moto's in-process `mock_aws` with a clean, offline AWS environment; yields a boto3 Session.
+- `stack`: the local stack as `make run` starts it, once per session (tests/support/stack.py).
 - `provisioned`: every Chairside resource of the `stage` created in that mock; yields the env dict
   the code reads (also exported to os.environ for the test's duration).
 """
@@ -20,6 +21,8 @@ from moto import mock_aws
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.support.stack import stack  # noqa: E402, F401 - the session's one local stack (e2e, browser)
 
 REGION = "ap-southeast-1"
 STAGE = "test"

@@ -8,8 +8,10 @@ from chalicelib.settings import local_dir_from_env
 
 
 def register(app: Chalice) -> None:
+    from chalicelib.api.bookings import bookings
     from chalicelib.api.campaigns import campaigns
     from chalicelib.api.channels import channels
+    from chalicelib.api.console import console
     from chalicelib.api.conversations import conversations
     from chalicelib.api.health import health
     from chalicelib.api.members import members
@@ -22,6 +24,8 @@ def register(app: Chalice) -> None:
     app.register_blueprint(privacy)
     app.register_blueprint(conversations)
     app.register_blueprint(channels)
+    app.register_blueprint(bookings)
+    app.register_blueprint(console)
     app.register_blueprint(campaigns)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local

@@ -30,3 +30,10 @@ def inject_faults():
     body = local_controls.decode(local.current_request.raw_body)
     return {"faults": local_controls.inject_faults(container().settings.local_dir, body)}
 
+
+
+@local.route("/v1/_local/demo-users", methods=["GET"])
+@handled
+def demo_users():
+    """One-click sign-in for the staff console under `make run`: the demo staff tokens the stack wrote."""
+    return {"users": local_controls.demo_users(container().settings.local_dir)}

@@ -228,12 +228,7 @@ class BookingSystemNotifier:
 
     def request_change(self, *, chain_id: str, intent: str, message: MessageItem, booking: BookingItem | None,
                        requested: dict | None, now: datetime) -> dict[str, Any]:
-        chain = _chain(chain_id)
-        url = chain.booking_webhook_url if chain else None
-        secrets = self._secrets_for(chain_id)
-        if not url or not url.startswith(("https://", "http://")) or not secrets:
-            return {"result": "not_configured"}
-        body = {
+        return self.post(chain_id, {
             "event_id": f"chairside-{message.message_id}-{intent}",
             "type": f"member.{intent}_requested",
             "occurred_at": now.isoformat(),
@@ -242,7 +237,29 @@ class BookingSystemNotifier:
             "booking_id": booking.booking_id if booking else None,
             "requested": requested,
             "message": {"id": message.message_id, "channel": message.channel, "text": message.text},
-        }
+        })
+
+    def booking_marked(self, *, chain_id: str, booking: BookingItem, marked_by: str,
+                       now: datetime) -> dict[str, Any]:
+        """Staff marked a booking checked in or a no-show in the console: the calendar should know too. The
+        event id names the booking version, so the booking system can drop a repeat."""
+        return self.post(chain_id, {
+            "event_id": f"chairside-{booking.booking_id}-{booking.status}-v{int(booking.version)}",
+            "type": f"staff.booking_{booking.status}",
+            "occurred_at": now.isoformat(),
+            "store_id": booking.store_id,
+            "member_id": booking.member.id,
+            "booking_id": booking.booking_id,
+            "marked_by": marked_by,
+        })
+
+    def post(self, chain_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST one signed event to the chain's booking system; the outcome, never an exception."""
+        chain = _chain(chain_id)
+        url = chain.booking_webhook_url if chain else None
+        secrets = self._secrets_for(chain_id)
+        if not url or not url.startswith(("https://", "http://")) or not secrets:
+            return {"result": "not_configured"}
         raw = json.dumps(body, ensure_ascii=False).encode()
         timestamp = str(int(self._wall()))
         request = urllib.request.Request(url, data=raw, method="POST", headers={  # noqa: S310 - http(s) only

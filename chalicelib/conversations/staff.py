@@ -114,10 +114,7 @@ class StaffConversations:
 
     # ---------------------------------------------------------------------------------------------
     def _authorize(self, authorization: str | None, store_id: str, action: str) -> tuple[auth.Staff, StoreItem]:
-        staff = auth.authenticate(authorization, self._verifier)
-        store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
-        auth.require(staff, action, store.chain_id if store else None, store_id)
-        return staff, store
+        return auth.authorize_store(authorization, self._verifier, self._stores, store_id, action)
 
     def _conversation(self, store_id: str, conversation_id: str) -> ConversationItem:
         conversation = self._conversations.get(store_id, conversation_id) if _ID.match(conversation_id) else None

@@ -75,6 +75,10 @@ class BookingRepository:
     def member(self, chain_id: str, member_id: str) -> MemberItem | None:
         return _get(MemberItem, *MemberItem.key(chain_id, member_id))
 
+    def store_day(self, store_id: str, day: str, limit: int = 500) -> list[BookingItem]:
+        """A store's bookings starting on one store-local day, by start time (gsi2; eventually consistent)."""
+        return list(BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit))
+
     # --- writes -----------------------------------------------------------------------------------
     def record_event(self, event: EventItem) -> None:
         """Remember an acknowledged-but-ignored event so its duplicates get the same answer."""

@@ -86,6 +86,11 @@ class MessageRepository:
         next_cursor = encode_cursor(last["sk"]["S"]) if last and len(items) == limit else None
         return Page(items, next_cursor)
 
+    def for_booking(self, store_id: str, member_id: str, booking_id: str, limit: int = MAX_PAGE) -> list[MessageItem]:
+        """What was sent (or tried) about one booking, oldest first: the member's conversation, filtered."""
+        return list(MessageItem.query(MessageItem.pk_for(store_id, member_id), MessageItem.sk.startswith("MSG#"),
+                                      filter_condition=MessageItem.booking_id == booking_id, limit=limit))
+
 
 def _update_existing(message: MessageItem, actions: list) -> None:
     """Update a message only while it exists: one erased meanwhile (a member's erasure, services/privacy.py)

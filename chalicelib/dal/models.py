@@ -7,6 +7,7 @@ composition root (`bind`), so the same models serve the deployed stage, the loca
 from __future__ import annotations
 
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -84,6 +85,17 @@ class BirthdayIndex(GlobalSecondaryIndex):
 
 
 class CampaignSendsIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+# gsi2 also holds `STOREDAY#<store>#<store-local date>` by `<start UTC ISO>#<booking id>`
+# (a store's bookings of one day, for the staff console's Today screen).
+class BookingsByStoreDayIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "gsi2"
         projection = AllProjection()
@@ -193,6 +205,19 @@ class BookingItem(_Item):
     gsi1pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
     gsi1sk = UnicodeAttribute(null=True)  # start, UTC ISO
     by_member = BookingsByMemberIndex()
+    gsi2pk = UnicodeAttribute(null=True)  # STOREDAY#<store>#<store-local YYYY-MM-DD of the start>
+    gsi2sk = UnicodeAttribute(null=True)  # <start UTC ISO>#<booking id>
+    by_store_day = BookingsByStoreDayIndex()
+
+    @staticmethod
+    def store_day_key(store_id: str, day: str) -> str:
+        return f"STOREDAY#{store_id}#{day}"
+
+    def place_on_store_day(self, timezone: str) -> None:
+        """Keep the booking on its store's day list (gsi2): the store-local date of its start."""
+        start = self.start.astimezone(UTC)
+        self.gsi2pk = BookingItem.store_day_key(self.store_id, start.astimezone(ZoneInfo(timezone)).date().isoformat())
+        self.gsi2sk = f"{start.isoformat()}#{self.booking_id}"
 
     @staticmethod
     def member_key(chain_id: str, member_id: str) -> str:

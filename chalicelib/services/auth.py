@@ -14,6 +14,7 @@ the action (permissions.toml) answers 403.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ HS256_ISSUER = "chairside"
 # Cognito's two token kinds, and the claim in which each names the app client.
 COGNITO_CLIENT_CLAIM = {"id": "aud", "access": "client_id"}
 MAX_TOKEN_LENGTH = 8192
+# What a store, member or booking id in a path may look like (anything else is unknown).
+SAFE_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,15 @@ def require(staff: Staff, action: str, store_chain_id: str | None, store_id: str
     require_store(staff, store_chain_id, store_id)
     if not staff.may(action):
         raise Forbidden(f"a {staff.role} may not do {action}", action)
+
+
+def authorize_store(authorization: str | None, verifier: Verifier, stores: Any, store_id: str,
+                    action: str) -> tuple[Staff, Any]:
+    """The caller and the store, when the caller may do `action` there (401, 404 or 403 otherwise)."""
+    staff = authenticate(authorization, verifier)
+    store = lookup_store(staff, stores, store_id) if SAFE_ID.match(store_id) else None
+    require(staff, action, store.chain_id if store else None, store_id)
+    return staff, store
 
 
 def lookup_store(staff: Staff, stores: Any, store_id: str) -> Any:

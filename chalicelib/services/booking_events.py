@@ -161,6 +161,7 @@ class BookingEvents:
         version = (current.version if current else 0) + 1
         booking = _booking_item(chain_id, payload, status, version, start, occurred, event.event_id,
                                 current, now)
+        booking.place_on_store_day(store.timezone)
         effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
         if current is not None:
             booking.coupon_code, booking.coupon_status = current.coupon_code, current.coupon_status
@@ -211,29 +212,54 @@ class BookingEvents:
     def mark_confirmed(self, chain_id: str, booking_id: str, source_id: str) -> bool:
         """The member confirmed by replying: record it (once per source message) and re-plan, so the
         "please confirm" reminder is not sent. False when the booking is not awaiting confirmation."""
+        return self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None) is not None
+
+    def mark_attendance(self, chain_id: str, booking_id: str, status: str) -> BookingItem | None:
+        """Staff saw the member arrive ("checked_in") or not ("no_show"): the same state change, and the same
+        re-planned journey, as the booking system's booking.checked_in / booking.no_show webhook. The
+        event id names the booking version it was marked at, so a double click or a retry applies once,
+        and marking a status the booking already has changes nothing. None when the booking cannot move
+        to that status (cancelled, completed, or not found)."""
+        current = self._repo.booking(chain_id, booking_id)
+        if current is not None and current.status == status:
+            return current
+        allowed = {"no_show": ("booked", "confirmed"), "checked_in": ("booked", "confirmed", "no_show")}[status]
+        source_id = f"staff-{booking_id}-{status}-v{current.version if current else 0}"
+        return self._mark(chain_id, booking_id, source_id, allowed, status, status)
+
+    def _mark(self, chain_id: str, booking_id: str, source_id: str, allowed: tuple[str, ...], status: str,
+              event: str | None) -> BookingItem | None:
+        """Move a booking to `status` once per `source_id`, re-plan its journey with `event`, apply the effects.
+        The booking as it is afterwards, or None when it is not in one of the `allowed` statuses."""
         for _ in range(5):
             if self._repo.event(chain_id, source_id) is not None:
-                return True
+                return self._repo.booking(chain_id, booking_id)
             current = self._repo.booking(chain_id, booking_id)
             store = self._stores.get(current.store_id) if current else None
-            if current is None or store is None or current.status != "booked":
-                return False
+            if current is None or store is None or current.status not in allowed:
+                return None
             now = self._clock.now()
             booking = BookingItem.from_raw_data(current.serialize())
-            booking.status, booking.version, booking.last_event_id = "confirmed", current.version + 1, source_id
-            effects = self._replan(chain_id, store, booking, current, None, now)
+            booking.status, booking.version, booking.last_event_id = status, current.version + 1, source_id
+            booking.place_on_store_day(store.timezone)
+            effects = self._replan(chain_id, store, booking, current, event, now)
+            hold_after = (slot_buckets(current.stylist_id, current.start, int(current.duration_minutes))
+                          if status in HOLDS_SLOT else {})
+            booking.slots = hold_after
             try:
                 self._repo.commit(
                     BookingCommit(booking=booking, expected_version=current.version,
                                   event=_event_item(chain_id, source_id, booking_id, booking.version, 202,
                                                     _answer(booking, store.timezone), effects, now),
-                                  member=None, held_before=current.slots, hold_after=current.slots),
+                                  member=None, held_before=current.slots, hold_after=hold_after),
                     chain_id,
                 )
             except (DuplicateEvent, ConcurrentUpdate):
                 continue
+            logger.info("booking marked", extra={"chain_id": chain_id, "booking_id": booking_id, "status": status,
+                                                 "version": booking.version})
             self._apply_effects(effects, now)
-            return True
+            return booking
         raise ConcurrentUpdate()
 
     def _replan(self, chain_id: str, store: StoreItem, booking: BookingItem, current: BookingItem | None,

@@ -47,3 +47,25 @@ def inject_faults(local_dir: Path | None, body: dict[str, Any]) -> dict[str, Any
             raise ValidationFailed(f"bad {key}", {key: "a whole number from 0 to 10000"})
         counts[key] = value
     return FaultFile(local_dir / "faults.json").add(channel, **counts)
+
+
+def demo_users(local_dir: Path) -> list[dict[str, Any]]:
+    """The staff tokens of `.chairside/local.json` (role_tokens, store_tokens), labelled for a sign-in list."""
+    try:
+        info = json.loads((local_dir / "local.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    stores = [s.get("id") for s in info.get("stores", [])]
+    users = [{"label": "demo-admin", "role": "chain_admin", "stores": stores, "token": info["staff_token"]}
+             ] if info.get("staff_token") else []
+    # devstack/seed.py: one member of staff per role at the first store, and a manager per store.
+    users += [{"label": role, "role": role, "stores": stores[:1], "token": token}
+              for role, token in (info.get("role_tokens") or {}).items()]
+    users += [{"label": f"store_manager {store}", "role": "store_manager", "stores": [store], "token": token}
+              for store, token in (info.get("store_tokens") or {}).items()]
+    seen, distinct = set(), []
+    for user in users:  # one button per role and stores (the first store's manager is in both lists)
+        if (key := (user["role"], tuple(user["stores"]))) not in seen:
+            seen.add(key)
+            distinct.append(user)
+    return distinct

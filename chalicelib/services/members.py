@@ -14,6 +14,7 @@ from chalicelib.dal.care import CareRepository
 from chalicelib.dal.models import MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import auth
+from chalicelib.services.staff_bookings import booking_view
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 MAX_NOTE = 2000
@@ -105,6 +106,9 @@ class MemberProfiles:
             "consent": {"transactional": True,
                         "marketing": bool(member.marketing_consent) and member.opted_out_at is None},
             "status": status,
+            # The member panel links each to its timeline (GET /v1/stores/{store_id}/bookings/{booking_id}).
+            "upcoming": [booking_view(b, tz) for b in sorted(upcoming, key=lambda b: b.start)
+                         if b.store_id == store.store_id],
         }
 
 

@@ -41,6 +41,8 @@ EXCLUDED = {
     ("POST", "/v1/channels/wechat/{store_id}"): "WeChat's callback, signed with the store's WeChat token",
     ("POST", "/v1/channels/agora/{chain_id}/callback"): "Agora Chat's callback, signed with the chain's secret",
     ("GET", "/v1/health"): "public liveness probe, no data",
+    ("GET", "/console"): "the staff console's page: static, no data (it then calls the API with the staff token)",
+    ("GET", "/console/{name}"): "the staff console's scripts and styles: static, no data",
 }
 LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
 
@@ -55,6 +57,9 @@ ACTIONS = {
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/read"): "conversations.mark_read",
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/status"): "conversations.status",
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/video"): "conversations.video",
+    ("GET", "/v1/stores/{store_id}/bookings"): "bookings.read",
+    ("GET", "/v1/stores/{store_id}/bookings/{booking_id}"): "bookings.read",
+    ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/status"): "bookings.status",
     ("POST", "/v1/stores/{store_id}/members/{member_id}/tags"): "members.tags",
     ("POST", "/v1/stores/{store_id}/members/{member_id}/notes"): "members.notes",
     ("POST", "/v1/chains/{chain_id}/campaigns/preview"): "campaigns.preview",
@@ -70,7 +75,7 @@ ACTIONS_WHEN_ROUTED = {
 }
 # A body that every current write route accepts, so the control requests get past validation.
 BODY = {"text": "isolation check", "status": "resolved", "client_message_id": "iso-check"}
-PARAMS = {"store_id", "chain_id", "member_id", "conversation_id", "campaign_id"}
+PARAMS = {"store_id", "chain_id", "member_id", "conversation_id", "booking_id", "campaign_id"}
 CAMPAIGN = "iso-campaign"  # exists in both chains (other_chain)
 
 
@@ -154,7 +159,8 @@ def member_at(harness, chain_id: str, store_id: str) -> str:
 
 def path_for(path: str, target: Target) -> str:
     values = {"store_id": target.store_id, "chain_id": target.chain_id, "member_id": target.member_id,
-              "conversation_id": target.member_id, "campaign_id": CAMPAIGN}
+              "conversation_id": target.member_id, "booking_id": target.member_id.replace("iso-m-", "iso-bk-"),
+              "campaign_id": CAMPAIGN}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 

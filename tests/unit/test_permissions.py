@@ -27,6 +27,8 @@ EXPECTED = {
     "members.notes": EVERYONE,
     "members.export": MANAGERS,
     "members.erase": MANAGERS,
+    "bookings.read": EVERYONE,
+    "bookings.status": DESK_UP,
     "campaigns.*": MANAGERS,
 }
 
@@ -50,7 +52,8 @@ def test_every_action_the_code_asks_for_has_a_line_in_the_table():
         text = source.read_text(encoding="utf-8")
         asked |= set(re.findall(r"""auth\.require\(\s*\w+,\s*["']([\w.]+)["']""", text))
         asked |= set(re.findall(r"""_authorize\([^)]*["']([a-z_]+\.[a-z_]+)["']\)""", text))
-    assert asked >= {"messages.read", "members.read", "conversations.read", "conversations.reply"}
+    assert asked >= {"messages.read", "members.read", "conversations.read", "conversations.reply", "bookings.read",
+                     "bookings.status"}
     for action in asked:
         roles_for(action)  # raises for a missing line
 

@@ -1,0 +1,172 @@
+"""Start the local stack exactly as `make run` does (`python -m devstack run`) and drive it over HTTP.
+
+The session fixture `stack` is registered in tests/conftest.py, so tests/e2e and tests/browser share one stack."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def http(method: str, url: str, body: Any = None, headers: dict | None = None) -> tuple[int, Any]:
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body, ensure_ascii=False).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw[:1] in (b"{", b"[") else raw
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll the running stack until `check` returns something truthy (the workers are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
+
+
+@dataclass
+class Stack:
+    info: dict[str, Any]
+    process: subprocess.Popen
+
+    @property
+    def api(self) -> str:
+        return self.info["api_url"]
+
+    def store(self, store_id: str) -> dict:
+        return next(s for s in self.info["stores"] if s["id"] == store_id)
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(http("GET", self.api + "/v1/_local/clock")[1]["now"])
+
+    def advance(self, seconds: float) -> datetime:
+        status, body = http("POST", self.api + "/v1/_local/clock", {"advance_seconds": seconds},
+                            {"Content-Type": "application/json"})
+        assert status == 200, body
+        return datetime.fromisoformat(body["now"])
+
+    def advance_to(self, moment: datetime) -> datetime:
+        return self.advance(max(0.0, (moment - self.now()).total_seconds()))
+
+    def local(self, store_id: str, days: int, hour: int, minute: int = 0) -> datetime:
+        """`days` after the current domain day (UTC date), at hour:minute store-local: the same
+        calendar day for every store, so zones can be compared."""
+        tz = ZoneInfo(self.store(store_id)["timezone"])
+        day = self.now().date() + timedelta(days=days)
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+
+    def post_booking(self, event: dict, *, twice: bool = False) -> tuple[int, Any]:
+        raw = json.dumps(event, ensure_ascii=False).encode()
+        answers = []
+        for _ in range(2 if twice else 1):
+            ts = str(int(time.time()))
+            mac = hmac.new(self.info["webhook_secret"].encode(), ts.encode() + b"." + raw, hashlib.sha256)
+            answers.append(http("POST", self.api + "/v1/webhooks/bookings", raw, {
+                "Content-Type": "application/json", "X-Chairside-Chain": self.info["chain_id"],
+                "X-Chairside-Timestamp": ts, "X-Chairside-Signature": "v1=" + mac.hexdigest()}))
+        if twice:
+            assert answers[0] == answers[1], answers
+        return answers[0]
+
+    def messages(self, store_id: str, member_id: str) -> list[dict]:
+        status, body = http("GET", f"{self.api}/v1/stores/{store_id}/members/{member_id}/messages?limit=100",
+                            headers={"Authorization": f"Bearer {self.info['staff_token']}"})
+        assert status == 200, body
+        return body["items"]
+
+    def sent(self, store_id: str, member_id: str) -> list[str]:
+        """Kinds sent to a member, oldest first."""
+        return [m["kind"] for m in reversed(self.messages(store_id, member_id)) if m["status"] == "sent"]
+
+    def wait_sent(self, store_id: str, member_id: str, kinds: list[str], timeout: float = 30) -> list[str]:
+        return eventually(lambda: (lambda got: got if got[-len(kinds):] == kinds else None)(
+            self.sent(store_id, member_id)), timeout, f"{kinds} for {member_id}")
+
+    def sms_to(self, phone: str) -> list[str]:
+        status, data = http("GET", self.info["aws_endpoint_url"] + "/moto-api/data.json")
+        sms = (data.get("sns") or {}).get("SMS") or []
+        return [m["message"] for m in sms if m.get("phone_number") == phone]
+
+    def signed(self, path: str, body: dict) -> tuple[int, Any]:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        ts = str(int(time.time()))
+        mac = hmac.new(self.info["webhook_secret"].encode(), ts.encode() + b"." + raw, hashlib.sha256)
+        return http("POST", self.api + path, raw, {
+            "Content-Type": "application/json", "X-Chairside-Chain": self.info["chain_id"],
+            "X-Chairside-Timestamp": ts, "X-Chairside-Signature": "v1=" + mac.hexdigest()})
+
+    def wechat(self, store_id: str, xml: str) -> tuple[int, Any]:
+        token = self.store(store_id)["wechat_token"]
+        ts, nonce = str(int(time.time())), "e2e"
+        signature = hashlib.sha1("".join(sorted([token, ts, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's
+        url = f"{self.api}/v1/channels/wechat/{store_id}?signature={signature}&timestamp={ts}&nonce={nonce}"
+        request = urllib.request.Request(url, data=xml.encode(), method="POST", headers={"Content-Type": "text/xml"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+
+    def staff(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
+        return http(method, self.api + path, body, {"Authorization": f"Bearer {self.info['staff_token']}",
+                                                    "Content-Type": "application/json"})
+
+    def inject(self, channel: str, **counts: int) -> None:
+        status, body = http("POST", self.api + "/v1/_local/faults", {"channel": channel, **counts},
+                            {"Content-Type": "application/json"})
+        assert status == 200, body
+
+
+def _port_open(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, int(port))) == 0
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state = tmp_path_factory.mktemp("chairside-local")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    log = open(state / "stack.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "devstack", "run", "--state-dir", str(state), "--api-port", "0"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    local = state / "local.json"
+    try:
+        eventually(lambda: local.exists() or process.poll() is not None, 120, "local.json")
+        if process.poll() is not None:
+            raise RuntimeError("the local stack did not start:\n" + (state / "stack.log").read_text()[-3000:])
+        info = json.loads(local.read_text())
+        yield Stack(info, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+        log.close()
