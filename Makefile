@@ -8,7 +8,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval bench
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -69,3 +69,7 @@ fuzz: venv
 ## Accuracy of the reply classifier on the labelled evaluation set.
 eval: venv
 	$(BIN)/python -m eval.evaluate
+
+## Cost and speed figures, written to docs/PERFORMANCE.md; fails when a target of issue 7 is missed.
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
