@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bench.cost import Usage, billed_ms, gb_seconds
 from bench.counting import Call, by_operation, dynamodb_write_requests, scans
-from bench.stack import ROOT, Stack, booking_event
+from bench.stack import ROOT, STAGE, Stack, booking_event
 from chalicelib import resources
 
 STORE_ZONE = ZoneInfo("Asia/Shanghai")  # the template event's store, sh-jingan
@@ -36,8 +36,6 @@ def api_memory_mb(stage: str = "dev") -> int:
 
 def worker_memory_mb() -> dict[str, int]:
     from devstack.plumbing import function_name
-
-    from bench.stack import STAGE
 
     return {function_name(STAGE, w): w.memory_mb for w in resources.WORKERS}
 
