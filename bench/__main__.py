@@ -16,6 +16,8 @@ from bench.stack import ROOT, running_stack
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--journeys", type=int, default=20, help="complete booking journeys to measure")
+    parser.add_argument("--cohort", type=int, default=10, help="bookings per store-day in those journeys")
+    parser.add_argument("--single", type=int, default=5, help="journeys one at a time (the dearest case)")
     parser.add_argument("--throughput", type=int, default=200, help="booking.created webhooks for throughput")
     parser.add_argument("--members", type=int, default=100_000, help="campaign fan-out size")
     parser.add_argument("--rounds", type=int, default=7, help="fresh interpreters per import figure")
@@ -25,14 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cold imports: {args.rounds} interleaved rounds ...", file=sys.stderr)
     import_times = imports.measure(args.rounds)
     with running_stack() as stack:
-        print(f"{args.journeys} complete journeys ...", file=sys.stderr)
-        journey = journeys.run(stack, args.journeys)
+        print(f"{args.journeys} complete journeys in store-days of {args.cohort} ...", file=sys.stderr)
+        journey = journeys.run(stack, args.journeys, args.cohort)
+        print(f"{args.single} complete journeys one at a time ...", file=sys.stderr)
+        single = journeys.run(stack, args.single, 1, first=args.journeys)
         print(f"{args.throughput} booking.created webhooks ...", file=sys.stderr)
         rate = journeys.throughput(stack, args.throughput)
         print(f"fan-out to {args.members} members ...", file=sys.stderr)
         fan = fanout.run(stack, args.members)
     scans = counting.scans(stack.counter.calls)  # every phase: journeys, throughput, fan-out
-    figures = report.Figures(journey, rate, fan, import_times, scans, command=report.command(argv))
+    figures = report.Figures(journey, single, rate, fan, import_times, scans, command=report.command(argv))
     text = report.markdown(figures)
     print(text)
     if not args.no_write:

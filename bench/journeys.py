@@ -1,13 +1,18 @@
 """Complete booking journeys through the in-process stack, and what they used.
 
 One journey: booking.created -> confirmation -> (clock moved) day-before and 2 h reminders ->
-booking.checked_in -> booking.completed -> aftercare, feedback, review and one-month check-in. Journeys
-run one after another, so every worker invocation carries the steps of one journey only (the dearest
-case: at busy times a batch carries up to 10).
+booking.checked_in -> booking.completed -> aftercare, feedback, review and one-month check-in.
+
+Journeys run in cohorts: the bookings of one store-day. Steps due at the same store-local moment (the
+day-before reminder at 10:00, feedback and review requests at 11:00...) then reach the worker in one
+batch, as they do in production; a cohort of 1 (journeys one after another) is the dearest case, where
+every worker invocation carries one step.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import time
 from collections import Counter
@@ -48,39 +53,44 @@ def _due_times(body: dict) -> list[datetime]:
     return sorted(datetime.fromisoformat(step["due_at"]) for step in body.get("journey", []))
 
 
-def run_journey(stack: Stack, i: int) -> None:
+def run_cohort(stack: Stack, first: int, size: int) -> None:
+    """`size` bookings of one store-day, served by three stylists side by side, two hours apart. Every
+    webhook and every due step happens at its own time, in time order, with the workers run after each."""
     counter, clock = stack.counter, stack.clock
-    local_now = clock.now().astimezone(STORE_ZONE)
-    start = (local_now + timedelta(days=3)).replace(hour=15, minute=0, second=0, microsecond=0)
-    booking, member = f"bk-bench-{i}", f"m-bench-{i}"
-
-    def post(kind: str) -> dict:
-        with counter.in_phase(f"booking.{kind}"):
-            status, body = stack.post_booking(booking_event(f"booking.{kind}", booking, member, _phone(i),
-                                                            start, clock.now(), STYLISTS[i % len(STYLISTS)]))
-        if status != 202:
-            raise RuntimeError(f"booking.{kind} answered {status}: {body}")
-        return body
-
-    created = post("created")
-    with counter.in_phase(DELIVERIES):
-        stack.pump()
-        for due in _due_times(created):
-            if due < start - timedelta(minutes=5):
-                stack.advance_to(due)
-    clock.set(start - timedelta(minutes=5))
-    post("checked_in")
-    clock.set(start + timedelta(minutes=90))
-    completed = post("completed")
-    with counter.in_phase(DELIVERIES):
-        for due in _due_times(created) + _due_times(completed):
-            stack.advance_to(due)
+    day = (clock.now().astimezone(STORE_ZONE) + timedelta(days=3)).replace(hour=10, minute=0, second=0,
+                                                                          microsecond=0)
+    agenda: list[tuple[datetime, int, str, int]] = []  # (when, tie-break, webhook kind or "", booking)
+    order = itertools.count()
+    slots: dict[int, tuple[datetime, str]] = {}
+    for k in range(size):
+        i = first + k
+        start = day + timedelta(hours=2 * (k // len(STYLISTS)))
+        slots[i] = (start, STYLISTS[k % len(STYLISTS)])
+        for when, kind in ((clock.now(), "created"), (start - timedelta(minutes=5), "checked_in"),
+                           (start + timedelta(minutes=90), "completed")):
+            heapq.heappush(agenda, (when, next(order), kind, i))
+    while agenda:
+        when, _, kind, i = heapq.heappop(agenda)
+        if when > clock.now():
+            clock.set(when)
+        if kind:
+            start, stylist = slots[i]
+            with counter.in_phase(f"booking.{kind}"):
+                status, body = stack.post_booking(booking_event(f"booking.{kind}", f"bk-bench-{i}", f"m-bench-{i}",
+                                                                _phone(i), start, clock.now(), stylist))
+            if status != 202:
+                raise RuntimeError(f"booking.{kind} answered {status}: {body}")
+            for due in _due_times(body):
+                heapq.heappush(agenda, (due, next(order), "", i))
+        with counter.in_phase(DELIVERIES):
+            stack.pump()
     clock.set(clock.now() + timedelta(hours=1))
 
 
 @dataclass
 class JourneyResult:
     journeys: int
+    cohort: int
     delivered: int  # messages sent (SMS published)
     calls: list[Call]
     usage: Usage  # per journey
@@ -90,6 +100,7 @@ class JourneyResult:
     platform_ops: Counter  # per journey, scheduler deliveries and event source mapping calls
     scans: int
     writes_per_created: float
+    units: dict[tuple[str, str], tuple[float, float]]  # (phase, operation) -> (RRU, WRU) per journey
     durations_ms: dict[str, float]  # function -> mean billed ms per invocation
     invocations: dict[str, float]  # function -> invocations per journey
 
@@ -98,16 +109,26 @@ def _per(counter: Counter, n: float) -> Counter:
     return Counter({key: value / n for key, value in counter.items()})
 
 
+def _units(calls: list[Call], n: int) -> dict[tuple[str, str], tuple[float, float]]:
+    units: dict[tuple[str, str], tuple[float, float]] = {}
+    for c in calls:
+        if c.service == "dynamodb":
+            rru, wru = units.get((c.phase, c.operation), (0.0, 0.0))
+            units[(c.phase, c.operation)] = (rru + c.rru / n, wru + c.wru / n)
+    return units
+
+
 def _billable(calls: list[Call]) -> list[Call]:
     return [c for c in calls if not (c.source == "esm" and c.operation == "ReceiveMessage" and not c.sqs_messages)
             and not (c.source == "scheduler" and c.service == "scheduler")]  # the firer plays the service
 
 
-def run(stack: Stack, journeys: int) -> JourneyResult:
+def run(stack: Stack, journeys: int, cohort: int = 1, first: int = 0) -> JourneyResult:
+    """`journeys` complete journeys in cohorts of `cohort` bookings of one store-day (1: one at a time)."""
     sms_before = stack.sms_count()
     first_call, first_invocation = len(stack.counter.calls), len(stack.invocations)
-    for i in range(journeys):
-        run_journey(stack, i)
+    for offset in range(0, journeys, cohort):
+        run_cohort(stack, first + offset, min(cohort, journeys - offset))
     delivered = stack.sms_count() - sms_before
     calls = stack.counter.calls[first_call:]
     invocations = stack.invocations[first_invocation:]
@@ -133,6 +154,7 @@ def run(stack: Stack, journeys: int) -> JourneyResult:
     created = [c for c in app if c.phase == "booking.created"]
     return JourneyResult(
         journeys=journeys,
+        cohort=cohort,
         delivered=delivered,
         calls=calls,
         usage=usage,
@@ -142,6 +164,7 @@ def run(stack: Stack, journeys: int) -> JourneyResult:
         platform_ops=_per(by_operation(platform), journeys),
         scans=scans(calls),
         writes_per_created=dynamodb_write_requests(created) / journeys,
+        units=_units(app, journeys),
         durations_ms={fn: sum(ms) / len(ms) for fn, ms in billed.items()},
         invocations={fn: len(ms) / journeys for fn, ms in billed.items()},
     )

@@ -29,6 +29,7 @@ TARGETS = {
 @dataclass(frozen=True)
 class Figures:
     journey: JourneyResult
+    single: JourneyResult  # journeys one at a time: the dearest case, reported beside the target
     throughput: float
     fanout: FanOut | None
     imports: ImportTimes
@@ -124,10 +125,15 @@ def markdown(f: Figures) -> str:
         "Lambda's SQS event source mapping (`esm`: ReceiveMessage that got messages, DeleteMessageBatch). The "
         "local firer's ListSchedules/GetSchedule/DeleteSchedule stand in for the service itself and are not "
         "counted; empty long polls are a fixed cost per queue, not per booking, and are left out.",
-        f"- One complete journey ({j.journeys} measured, one after another, so each worker invocation carries "
-        "one journey's step -- the dearest case): `booking.created` -> confirmation -> clock moved to the "
-        "day-before and 2-hour reminders -> `booking.checked_in` -> `booking.completed` -> aftercare, "
-        "feedback request, review request and one-month check-in. Store `sh-jingan` (Asia/Shanghai), SMS.",
+        "- One complete journey: `booking.created` -> confirmation -> clock moved to the day-before and 2-hour "
+        "reminders -> `booking.checked_in` -> `booking.completed` -> aftercare, feedback request, review "
+        "request and one-month check-in; store `sh-jingan` (Asia/Shanghai), SMS. "
+        f"{j.journeys} journeys are measured in store-days of {j.cohort} bookings (three stylists side by "
+        "side, two hours apart), every webhook and due step at its own time in time order, the workers run "
+        "after each: steps due at the same store-local moment (day-before reminder at 10:00, feedback and "
+        "review requests at 11:00) reach the worker in one batch, as in production. "
+        f"{f.single.journeys} more journeys run one at a time, where every worker invocation carries one "
+        "step -- the dearest case, priced beside the target.",
         "- DynamoDB request units from item sizes (DynamoDB's sizing rules: attribute names plus values): "
         "writes 1 WRU per KB, 2 in a transaction, plus one write per KB to `gsi1` (projection ALL) when the "
         "item carries `gsi1pk`; UpdateItem/DeleteItem are sized by the stored item; reads 1 RRU per 4 KB, "
@@ -167,6 +173,15 @@ def markdown(f: Figures) -> str:
         *_table(("line", "units per journey", "USD per 1,000 journeys"),
                 [(name, f"{getattr(j.usage, name):.3f}", f"{usd * 1000:.5f}")
                  for name, usd in cost_lines(j.usage).items()] + [("**total**", "", f"**{f.cost_per_1000:.4f}**")]),
+        "DynamoDB request units per journey, by phase:",
+        "",
+        *_table(("phase", "operation", "RRU", "WRU"),
+                [(phase, op, f"{rru:.2f}", f"{wru:.2f}") for (phase, op), (rru, wru) in sorted(j.units.items())]),
+        f"Journeys one at a time (every worker invocation carries one step): **${total_cost(f.single.usage) * 1000:.4f}** "
+        f"per 1,000 ({f.single.usage.lambda_requests:.1f} Lambda invocations and "
+        f"{f.single.usage.sqs_requests:.1f} SQS requests per journey instead of {j.usage.lambda_requests:.1f} and "
+        f"{j.usage.sqs_requests:.1f}).",
+        "",
         f"List prices ({PRICES_REGION}, read {PRICES_AS_OF}; `bench/prices.py`):",
         "",
         *_table(("price", "USD", "per", "source"),
