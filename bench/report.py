@@ -99,6 +99,20 @@ def _machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def _where_the_cost_goes(f: Figures) -> list[str]:
+    lines = cost_lines(f.journey.usage)
+    total = sum(lines.values()) or 1.0
+    ranked = sorted(lines.items(), key=lambda item: -item[1])
+    webhook_wru = sum(wru for (phase, _), (_, wru) in f.journey.units.items() if phase.startswith("booking."))
+    return [
+        "Where it goes: " + ", ".join(f"{name} {usd / total:.0%}" for name, usd in ranked[:4]) + ". "
+        f"The three booking webhooks write {webhook_wru:.1f} of the {f.journey.usage.dynamodb_wru:.1f} WRU per "
+        "journey: each is one transaction (booking, event record, member profile, contact lookup, stylist "
+        "calendar), billed at 2 WRU per started KB of each item, plus the `gsi1` copy of the booking.",
+        "",
+    ]
+
+
 def markdown(f: Figures) -> str:
     j = f.journey
     out = [
@@ -173,6 +187,7 @@ def markdown(f: Figures) -> str:
         *_table(("line", "units per journey", "USD per 1,000 journeys"),
                 [(name, f"{getattr(j.usage, name):.3f}", f"{usd * 1000:.5f}")
                  for name, usd in cost_lines(j.usage).items()] + [("**total**", "", f"**{f.cost_per_1000:.4f}**")]),
+        *_where_the_cost_goes(f),
         "DynamoDB request units per journey, by phase:",
         "",
         *_table(("phase", "operation", "RRU", "WRU"),
