@@ -117,7 +117,8 @@ class Container:
         from chalicelib.services.booking_events import BookingEvents
 
         return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock,
-                             self.webhook_secrets.active, self.lookup_hasher)
+                             self.webhook_secrets.active, self.lookup_hasher,
+                             on_member=lambda chain_id, member_id: self.member_care.refresh(chain_id, member_id))
 
     @cached_property
     def message_history(self):
@@ -277,6 +278,58 @@ class Container:
                           max_receive_count=resources.STEPS_QUEUE.max_receive_count,
                           retry_base_seconds=self.settings.retry_base_seconds,
                           retry_max_seconds=self.settings.retry_max_seconds)
+
+    # --- member care (chalicelib/care) ---------------------------------------------------------------
+    @cached_property
+    def care_repo(self):
+        from chalicelib.dal.care import CareRepository
+
+        _ = self.bookings  # binds the models
+        return CareRepository(self.client("dynamodb"), self.settings.main_table)
+
+    @cached_property
+    def member_care(self):
+        from chalicelib.care.member_care import MemberCare
+
+        return MemberCare(self.care_repo, self.clock)
+
+    @cached_property
+    def outreach(self):
+        from chalicelib.care.outreach import Outreach
+
+        return Outreach(self.care_repo, self.local_stores, self.conversations, self.reply_sender, self.clock,
+                        self.client("sqs"), self.settings.care_queue_url)
+
+    @cached_property
+    def care_worker(self):
+        from chalicelib.care.worker import CareWorker
+
+        return CareWorker(self.outreach, self.client("sqs"), self.settings.care_queue_url,
+                          self.settings.care_dlq_url, max_defer_seconds=self.settings.care_defer_max_seconds)
+
+    # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------
+    @cached_property
+    def care_schedules(self):
+        """Each store's recurring care schedule; ensured wherever a store is provisioned (devstack/seed.py)."""
+        from chalicelib.care.schedules import CareSchedules
+
+        s = self.settings
+        return CareSchedules(self.client("scheduler"), group=s.care_schedule_group, queue_arn=s.care_ticks_queue_arn,
+                             role_arn=s.scheduler_role_arn, dlq_arn=s.scheduler_dlq_arn)
+
+    @cached_property
+    def care_tick(self):
+        from chalicelib.care.always_on import CareTick
+        from chalicelib.dal.care_due import CareDueRepository
+
+        _ = self.bookings  # binds the models
+        return CareTick(CareDueRepository(), self.local_stores, self.outreach, self.clock)
+
+    @cached_property
+    def care_tick_worker(self):
+        from chalicelib.care.always_on import CareTickWorker
+
+        return CareTickWorker(self.care_tick)
 
 
 class WebhookSecrets:

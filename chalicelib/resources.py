@@ -81,9 +81,11 @@ MAIN_TABLE = Table(
     short="main",
     hash_key="pk",
     range_key="sk",
-    # One overloaded index: a store's conversations by status and a member's bookings by start
+    # Two overloaded indexes: gsi1 -- a store's conversations by status, a member's bookings by start, a store's
+    # members by last visit; gsi2 -- a store's birthdays by day, a campaign's sends by status
     # (see docs/ARCHITECTURE.md, access patterns).
-    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),),
+    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
+             Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk")),
     ttl_attribute="expires_at",
 )
 
@@ -96,11 +98,24 @@ STEPS_QUEUE = Queue(logical="StepsQueue", short="journey-steps", visibility_time
 # SMS topic's subscription.
 INBOUND_QUEUE = Queue(logical="InboundQueue", short="inbound", visibility_timeout=60, max_receive_count=5)
 
+# Member care (campaigns, birthday/holiday/reactivation/rebook messages) and a campaign's fan-out pages: its own
+# queue, so a 100,000-member campaign never delays a booking reminder on the steps queue.
+CARE_QUEUE = Queue(logical="CareQueue", short="care", visibility_timeout=60, max_receive_count=5)
+
 # Where EventBridge Scheduler puts a step it could not deliver to STEPS_QUEUE after its retries.
 SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max_receive_count=0,
                       retention_seconds=14 * 24 * 3600)
 
 SCHEDULE_GROUP_SHORT = "journeys"
+
+# Recurring schedules, one per store: its daily always-on care tick (chalicelib/care/schedules.py). A group of
+# their own, so the journeys group stays the short list of one-time booking steps.
+CARE_SCHEDULE_GROUP_SHORT = "care"
+
+# A store's care tick, put here by its recurring schedule: the worker finds who is due a birthday, holiday,
+# reactivation or rebook message and queues them on the care queue. Few messages (one per store a day), each
+# possibly a long one (a holiday greets every member of the store).
+CARE_TICKS_QUEUE = Queue(logical="CareTicksQueue", short="care-ticks", visibility_timeout=360, max_receive_count=3)
 
 # EventBridge Scheduler retry policy for every journey schedule.
 SCHEDULE_RETRY = {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 6 * 3600}
@@ -121,18 +136,26 @@ class Topic:
 SMS_INBOUND_TOPIC = Topic(logical="SmsInboundTopic", short="sms-inbound", queue=INBOUND_QUEUE)
 
 TABLES: tuple[Table, ...] = (MAIN_TABLE,)
-QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE)  # each gets a DLQ with a redrive policy
+# Each gets a DLQ with a redrive policy.
+QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE, CARE_QUEUE, CARE_TICKS_QUEUE)
 TOPICS: tuple[Topic, ...] = (SMS_INBOUND_TOPIC,)
 PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no redrive
 
 WORKERS: tuple[Worker, ...] = (
     Worker(logical="SendStepFunction", handler="send_step.handler", queue=STEPS_QUEUE),
     Worker(logical="HandleInboundFunction", handler="handle_inbound.handler", queue=INBOUND_QUEUE),
+    Worker(logical="CareTickFunction", handler="care_tick.handler", queue=CARE_TICKS_QUEUE, batch_size=1,
+           timeout_seconds=300, max_concurrency=2),
+    Worker(logical="SendCareFunction", handler="send_care.handler", queue=CARE_QUEUE),
 )
 
 
 def schedule_group_name(stage: str) -> str:
     return f"{PREFIX}-{stage}-{SCHEDULE_GROUP_SHORT}"
+
+
+def care_schedule_group_name(stage: str) -> str:
+    return f"{PREFIX}-{stage}-{CARE_SCHEDULE_GROUP_SHORT}"
 
 
 def channel_secret_name(stage: str, scope: str, channel: str) -> str:
@@ -163,5 +186,9 @@ ENV_SCHEDULER_DLQ_ARN = "CHAIRSIDE_SCHEDULER_DLQ_ARN"
 ENV_STEPS_DLQ_URL = "CHAIRSIDE_STEPS_DLQ_URL"
 ENV_SES_REGION = "CHAIRSIDE_SES_REGION"
 ENV_INBOUND_QUEUE_URL = "CHAIRSIDE_INBOUND_QUEUE_URL"
+ENV_CARE_SCHEDULE_GROUP = "CHAIRSIDE_CARE_SCHEDULE_GROUP"
+ENV_CARE_TICKS_QUEUE_ARN = "CHAIRSIDE_CARE_TICKS_QUEUE_ARN"
+ENV_CARE_QUEUE_URL = "CHAIRSIDE_CARE_QUEUE_URL"
+ENV_CARE_DLQ_URL = "CHAIRSIDE_CARE_DLQ_URL"
 ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

@@ -26,6 +26,13 @@ class Settings:
     jwt_secret: str
     email_sender: str
     ses_region: str
+    # Always-on care: the group of the stores' recurring schedules and the queue they put ticks on.
+    care_schedule_group: str = ""
+    care_ticks_queue_arn: str = ""
+    # Member care (chalicelib/care): optional so an older environment still starts; the care worker needs them.
+    care_queue_url: str = ""
+    care_dlq_url: str = ""
+    care_defer_max_seconds: int = 900  # longest SQS delay of a message deferred by quiet hours (tests: less)
     # Seconds before the first retry of a transiently failed send; doubles per attempt.
     wechat_api_base: str = "https://api.weixin.qq.com"
     retry_base_seconds: int = 30
@@ -79,6 +86,11 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         steps_queue_arn=_required(env, r.ENV_STEPS_QUEUE_ARN),
         steps_dlq_url=_required(env, r.ENV_STEPS_DLQ_URL),
         inbound_queue_url=_required(env, r.ENV_INBOUND_QUEUE_URL),
+        care_schedule_group=env.get(r.ENV_CARE_SCHEDULE_GROUP) or r.care_schedule_group_name(stage),
+        care_ticks_queue_arn=env.get(r.ENV_CARE_TICKS_QUEUE_ARN, ""),
+        care_queue_url=env.get(r.ENV_CARE_QUEUE_URL, ""),
+        care_dlq_url=env.get(r.ENV_CARE_DLQ_URL, ""),
+        care_defer_max_seconds=int(env.get("CHAIRSIDE_CARE_DEFER_MAX_SECONDS", "900")),
         wechat_api_base=env.get("CHAIRSIDE_WECHAT_API_BASE", "https://api.weixin.qq.com"),
         schedule_group=env.get(r.ENV_SCHEDULE_GROUP) or r.schedule_group_name(stage),
         scheduler_role_arn=_required(env, r.ENV_SCHEDULER_ROLE_ARN),

@@ -3,6 +3,9 @@
 - `ScheduleFirer` plays EventBridge Scheduler for one schedule group: one-time `at()` schedules whose
   time has come (by the injected clock) are delivered to their SQS target, retried per RetryPolicy,
   dead-lettered to `Target.DeadLetterConfig`, and deleted when `ActionAfterCompletion` is DELETE.
+  Recurring `cron()`/`rate()` schedules (devstack/schedule_expressions.py) fire every occurrence once,
+  in their time zone, from when the firer started watching (or their StartDate); the target input's
+  context attributes (`<aws.scheduler.scheduled-time>` ...) are filled in as the service does.
 - `QueuePoller` plays a Lambda SQS event source mapping: it receives a batch, builds the event exactly
   as Lambda delivers it, calls the handler and deletes what succeeded (honouring `batchItemFailures`
   when the mapping reports batch item failures). SQS itself redelivers what was not deleted after the
@@ -15,7 +18,6 @@ from __future__ import annotations
 import base64
 import importlib
 import logging
-import re
 import threading
 import time
 import uuid
@@ -23,7 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,30 +32,38 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib import resources as r
 from chalicelib.clock import Clock
 from devstack.provision import queue_urls
+from devstack.schedule_expressions import at_time, is_recurring, next_occurrence
 
 log = logging.getLogger(__name__)
 
 # EventBridge Scheduler's RetryPolicy when a schedule sets none.
 DEFAULT_MAX_RETRY_ATTEMPTS = 185
-
-_AT_EXPRESSION = re.compile(r"^\s*at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)\s*$")
+# A clock moved far forward would owe a recurring schedule many occurrences at once: only the latest ones are
+# fired (a year of a daily schedule would flood the queues); the older ones are logged as missed.
+MAX_CATCH_UP = 31
 
 
 def next_fire_time(expression: str, timezone: str | None = None) -> datetime | None:
-    """When a schedule expression is due, as an aware UTC datetime; None if not understood here.
+    """When a one-time `at(yyyy-mm-ddThh:mm:ss)` expression is due, as an aware UTC datetime; None if it is
+    not one (recurring schedules are evaluated with `schedule_expressions.next_occurrence`).
 
-    Only one-time `at(yyyy-mm-ddThh:mm:ss)` expressions are supported: the wall time is read in
-    `timezone` (an IANA name such as "Asia/Shanghai"; UTC when empty), as EventBridge Scheduler reads
-    it with `ScheduleExpressionTimezone`. `rate()` and `cron()` (recurring) give None for now; adding
-    them means taking the last fire time as an argument and returning the next one after it.
-
+    The wall time is read in `timezone` (an IANA name such as "Asia/Shanghai"; UTC when empty), as
+    EventBridge Scheduler reads it with `ScheduleExpressionTimezone`.
     Raises ValueError for a malformed date and KeyError (ZoneInfoNotFoundError) for an unknown zone.
     """
-    match = _AT_EXPRESSION.match(expression or "")
-    if not match:
-        return None
-    wall = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
-    return wall.replace(tzinfo=ZoneInfo(timezone or "UTC")).astimezone(UTC)
+    return at_time(expression, timezone)
+
+
+def _aws_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def with_context_attributes(text: str, *, scheduled_time: datetime, schedule_arn: str, attempt: int) -> str:
+    """The target input as EventBridge Scheduler delivers it: its context keywords replaced."""
+    for keyword, value in (("scheduled-time", _aws_time(scheduled_time)), ("schedule-arn", schedule_arn),
+                           ("execution-id", uuid.uuid4().hex[:16]), ("attempt-number", str(attempt))):
+        text = text.replace(f"<aws.scheduler.{keyword}>", value)
+    return text
 
 
 def _error_code(exc: BaseException) -> str:
@@ -79,20 +88,34 @@ class _Tracked:
     """What the firer remembers about one schedule version (CreationDate, LastModificationDate)."""
 
     version: tuple[Any, Any]
-    due: datetime | None  # None: not a one-time schedule (or unparseable): ignored
-    failures: int = 0  # failed deliveries to the target so far
+    due: datetime | None  # one-time: when; recurring: the next occurrence; None: nothing (more) to fire
+    recurring: bool = False
+    failures: int = 0  # failed deliveries of the due occurrence so far
     completed: bool = False  # delivered or dead-lettered: never fires again
     delete_pending: bool = False  # ActionAfterCompletion DELETE not yet done
+    last_fired: datetime | None = None  # recurring: the last occurrence handled (kept across updates)
+
+
+def _when(value: Any) -> datetime | None:
+    """StartDate/EndDate as boto3 gives them (datetime) or as moto stores them (epoch seconds)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromtimestamp(float(value), UTC)
 
 
 class ScheduleFirer:
-    """Fires the due one-time schedules of one schedule group into their SQS targets."""
+    """Fires the due schedules of one schedule group into their SQS targets."""
 
     def __init__(self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock) -> None:
         self.scheduler = scheduler_client
         self.sqs = sqs_client
         self.group_name = group_name
         self.clock = clock
+        # Recurring schedules fire the occurrences after this (or after their StartDate): what was due before
+        # the firer watched is not owed.
+        self.watching_since = clock.now()
         self._tracked: dict[str, _Tracked] = {}
         self._queue_urls: dict[str, str] = {}
 
@@ -127,20 +150,26 @@ class ScheduleFirer:
                 return None
             raise
 
-    def _due(self, detail: dict[str, Any]) -> datetime | None:
+    def _due(self, detail: dict[str, Any], last_fired: datetime | None = None) -> datetime | None:
+        """A one-time schedule's time, or a recurring one's next occurrence after `last_fired`."""
         expression = detail.get("ScheduleExpression", "")
         timezone = detail.get("ScheduleExpressionTimezone") or "UTC"
         try:
+            if is_recurring(expression):
+                # A rate counts from its StartDate, else from when the firer started watching (CreationDate is
+                # wall-clock time, which the domain clock of tests and the local stack does not follow).
+                start = _when(detail.get("StartDate"))
+                if start is None and expression.lstrip().startswith("rate"):
+                    start = self.watching_since
+                return next_occurrence(expression, timezone, last_fired or self.watching_since, start=start,
+                                       end=_when(detail.get("EndDate")))
             due = next_fire_time(expression, timezone)
-        except (ValueError, KeyError):
-            log.warning(
-                "schedule %s: cannot parse %r in %s; ignored", detail.get("Name"), expression, timezone
-            )
+        except (ValueError, KeyError) as exc:
+            log.warning("schedule %s: cannot use %r in %s (%s); ignored", detail.get("Name"), expression, timezone,
+                        exc)
             return None
         if due is None:
-            log.info(
-                "schedule %s: %r is recurring, not supported locally; ignored", detail.get("Name"), expression
-            )
+            log.warning("schedule %s: %r is not a schedule expression; ignored", detail.get("Name"), expression)
         return due
 
     def _consider(self, summary: dict[str, Any], now: datetime) -> int:
@@ -152,7 +181,9 @@ class ScheduleFirer:
             detail = self._get(name)
             if detail is None:
                 return 0
-            tracked = _Tracked(version=version, due=self._due(detail))
+            last_fired = tracked.last_fired if tracked else None  # an update does not re-fire what was fired
+            tracked = _Tracked(version=version, due=self._due(detail, last_fired),
+                               recurring=is_recurring(detail.get("ScheduleExpression", "")), last_fired=last_fired)
             self._tracked[name] = tracked
         if tracked.delete_pending:
             self._delete(name, tracked)
@@ -168,15 +199,43 @@ class ScheduleFirer:
             return 0
         if detail.get("State") == "DISABLED":
             return 0
-        due = self._due(detail)
-        if due is None or due > now:
-            return 0
-        return self._fire(name, tracked, detail)
+        if not tracked.recurring:
+            due = self._due(detail)
+            if due is None or due > now:
+                return 0
+            return self._fire(name, tracked, detail, due)
+        return self._fire_recurring(name, tracked, detail, now)
 
-    def _fire(self, name: str, tracked: _Tracked, detail: dict[str, Any]) -> int:
+    def _fire_recurring(self, name: str, tracked: _Tracked, detail: dict[str, Any], now: datetime) -> int:
+        """Every occurrence up to `now`, oldest first, each once; a failed one is retried on later ticks."""
+        owed: list[datetime] = []
+        due = tracked.due
+        while due is not None and due <= now:
+            owed.append(due)
+            due = self._due(detail, due)
+        if len(owed) > MAX_CATCH_UP:
+            log.warning("schedule %s: the clock jumped past %d occurrences; firing the last %d", name, len(owed),
+                        MAX_CATCH_UP)
+            tracked.last_fired, owed = owed[-MAX_CATCH_UP - 1], owed[-MAX_CATCH_UP:]
+        fired = 0
+        for occurrence in owed:
+            tracked.due = occurrence
+            delivered = self._fire(name, tracked, detail, occurrence)
+            if not tracked.completed:  # a failure to retry later: stop at this occurrence
+                return fired + delivered
+            fired += delivered
+            tracked.completed, tracked.failures, tracked.last_fired = False, 0, occurrence
+        tracked.due = self._due(detail, tracked.last_fired)
+        if tracked.due is None:  # past its EndDate: done
+            self._complete(name, tracked, detail)
+        return fired
+
+    def _fire(self, name: str, tracked: _Tracked, detail: dict[str, Any], scheduled: datetime) -> int:
         target = detail.get("Target", {})
+        body = with_context_attributes(target.get("Input", "{}"), scheduled_time=scheduled,
+                                       schedule_arn=detail.get("Arn", ""), attempt=tracked.failures + 1)
         try:
-            self._send(target.get("Arn", ""), target.get("Input", "{}"), target.get("SqsParameters"))
+            self._send(target.get("Arn", ""), body, target.get("SqsParameters"))
         except (ClientError, BotoCoreError, ValueError) as exc:
             tracked.failures += 1
             max_retries = int(
@@ -191,7 +250,7 @@ class ScheduleFirer:
                     max_retries,
                 )
                 return 0
-            self._dead_letter(detail, exc, retries=tracked.failures - 1)
+            self._dead_letter(detail, exc, retries=tracked.failures - 1, body=body)
             self._complete(name, tracked, detail)
             return 0
         log.info("schedule %s/%s fired into %s", self.group_name, name, target.get("Arn"))
@@ -220,7 +279,7 @@ class ScheduleFirer:
             params["MessageAttributes"] = attributes
         self.sqs.send_message(**params)
 
-    def _dead_letter(self, detail: dict[str, Any], exc: BaseException, *, retries: int) -> None:
+    def _dead_letter(self, detail: dict[str, Any], exc: BaseException, *, retries: int, body: str) -> None:
         target = detail.get("Target", {})
         dlq_arn = target.get("DeadLetterConfig", {}).get("Arn")
         name = detail.get("Name")
@@ -245,7 +304,7 @@ class ScheduleFirer:
             "TARGET_ARN": text(target.get("Arn", "")),
         }
         try:
-            self._send(dlq_arn, target.get("Input", "{}"), attributes=attributes)
+            self._send(dlq_arn, body, attributes=attributes)
             log.warning("schedule %s: retries exhausted (%s), sent to %s", name, _error_code(exc), dlq_arn)
         except (ClientError, BotoCoreError, ValueError):
             log.exception(
@@ -254,6 +313,8 @@ class ScheduleFirer:
 
     def _complete(self, name: str, tracked: _Tracked, detail: dict[str, Any]) -> None:
         tracked.completed = True
+        if tracked.recurring and tracked.due is not None:
+            return  # one occurrence is done, not the schedule
         if detail.get("ActionAfterCompletion") == "DELETE":
             tracked.delete_pending = True
             self._delete(name, tracked)
@@ -535,12 +596,21 @@ def build_pollers(
 
 
 def build_firer(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock,
+    group: str | None = None,
 ) -> ScheduleFirer:
-    """The firer of the stage's schedule group (`resources.schedule_group_name`)."""
+    """The firer of one schedule group of the stage (default: `resources.schedule_group_name`)."""
     return ScheduleFirer(
         session.client("scheduler", endpoint_url=endpoint_url, region_name=region),
         session.client("sqs", endpoint_url=endpoint_url, region_name=region),
-        r.schedule_group_name(stage),
+        group or r.schedule_group_name(stage),
         clock,
     )
+
+
+def build_firers(
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock
+) -> list[ScheduleFirer]:
+    """A firer for each schedule group of the stage: the journeys' one-time steps and the stores' care ticks."""
+    return [build_firer(session, stage, endpoint_url, region, clock, group)
+            for group in (r.schedule_group_name(stage), r.care_schedule_group_name(stage))]

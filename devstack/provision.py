@@ -235,23 +235,29 @@ def provision(
 
     group = r.schedule_group_name(stage)
     _ensure_schedule_group(scheduler, group)
+    _ensure_schedule_group(scheduler, r.care_schedule_group_name(stage))
 
     steps = queues[r.STEPS_QUEUE.short]
     scheduler_dlq = queues[r.SCHEDULER_DLQ.short]
     steps_arn, scheduler_dlq_arn = str(steps["arn"]), str(scheduler_dlq["arn"])
-    role_arn = _ensure_scheduler_role(iam, stage, [steps_arn, scheduler_dlq_arn])
+    care_ticks_arn = str(queues[r.CARE_TICKS_QUEUE.short]["arn"])
+    role_arn = _ensure_scheduler_role(iam, stage, [steps_arn, scheduler_dlq_arn, care_ticks_arn])
     sns = session.client("sns", endpoint_url=endpoint_url)
     for topic in r.TOPICS:
         _ensure_topic_to_queue(sns, sqs, topic, stage, queues[topic.queue.short])
 
     return {
         r.ENV_INBOUND_QUEUE_URL: str(queues[r.INBOUND_QUEUE.short]["url"]),
+        r.ENV_CARE_QUEUE_URL: str(queues[r.CARE_QUEUE.short]["url"]),
+        r.ENV_CARE_DLQ_URL: str(queues[r.CARE_QUEUE.short]["dlq_url"]),
         r.ENV_STAGE: stage,
         r.ENV_MAIN_TABLE: r.MAIN_TABLE.name(stage),
         r.ENV_STEPS_QUEUE_URL: str(steps["url"]),
         r.ENV_STEPS_QUEUE_ARN: steps_arn,
         r.ENV_STEPS_DLQ_URL: str(steps["dlq_url"]),
         r.ENV_SCHEDULE_GROUP: group,
+        r.ENV_CARE_SCHEDULE_GROUP: r.care_schedule_group_name(stage),
+        r.ENV_CARE_TICKS_QUEUE_ARN: care_ticks_arn,
         r.ENV_SCHEDULER_ROLE_ARN: role_arn,
         r.ENV_SCHEDULER_DLQ_ARN: scheduler_dlq_arn,
     }

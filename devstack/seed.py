@@ -72,8 +72,11 @@ class ChannelSetup:
 
 
 def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secret: str | None = None,
-         channels: ChannelSetup | None = None) -> dict[str, Any]:
-    """Write the demo chain; return what local.json publishes about it. Models must be bound."""
+         channels: ChannelSetup | None = None, care_schedules: Any = None) -> dict[str, Any]:
+    """Write the demo chain; return what local.json publishes about it. Models must be bound.
+
+    Each store gets its always-on care schedule (`care_schedules`, default the composition root's): the same
+    `CareSchedules.ensure` a deployed stage runs when a store is provisioned."""
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     channels = channels or ChannelSetup()
     client = session.client("secretsmanager")
@@ -105,6 +108,12 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
             gsi1pk=StoreItem.chain_key(CHAIN_ID),
             gsi1sk=store["id"],
         ).save()
+    if care_schedules is None:
+        from chalicelib.bootstrap import container
+
+        care_schedules = container().care_schedules
+    for store in STORES:
+        care_schedules.ensure(CHAIN_ID, store["id"], store["timezone"])
     put_secret(client, resources.webhook_secret_name(stage, CHAIN_ID), json.dumps({"current": webhook_secret}))
     create_secret_once(client, resources.lookup_key_secret_name(stage), secrets.token_hex(32))
     staff_token = issue_token(jwt_secret, subject="demo-admin", chain_id=CHAIN_ID, role="chain_admin",

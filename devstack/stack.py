@@ -199,11 +199,11 @@ class LocalStack:
         return url
 
     def _start_plumbing(self, session: Any, endpoint: str, clock: Any) -> None:
-        from devstack.plumbing import Plumbing, build_firer, build_pollers
+        from devstack.plumbing import Plumbing, build_firers, build_pollers
 
-        firer = build_firer(session, STAGE, endpoint, REGION, clock)
+        firers = build_firers(session, STAGE, endpoint, REGION, clock)
         pollers = build_pollers(session, STAGE, endpoint, REGION)
-        plumbing = Plumbing([firer], pollers)
+        plumbing = Plumbing(firers, pollers)
         threading.Thread(target=plumbing.run_forever, args=(self.stop_event,), name="plumbing",
                          daemon=True).start()
 

@@ -26,6 +26,7 @@ CHALICE_API = "RestAPI"
 
 LAYER = "SharedLayer"
 SCHEDULE_GROUP = "JourneyScheduleGroup"
+CARE_SCHEDULE_GROUP = "CareScheduleGroup"
 SCHEDULER_ROLE = "SchedulerRole"
 ALARM_TOPIC = "DeadLetterAlarmTopic"
 API_POLICY = "APIHandlerPolicy"
@@ -54,8 +55,9 @@ SQS_CONSUME = [
 
 # Queues the code sends to, besides a worker's own queue (re-queueing) and its DLQ. The HTTP API queues
 # immediate journey steps and stores inbound channel messages; any worker may hand an inbound message on.
-API_SENDS_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE)
-WORKERS_SEND_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE)  # a reply can re-plan a journey
+API_SENDS_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE, r.CARE_QUEUE)
+# A reply can re-plan a journey; a campaign's fan-out page queues the next page and its care messages.
+WORKERS_SEND_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE, r.CARE_QUEUE)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -133,7 +135,11 @@ def environment(stage: str, region: Region) -> dict[str, Any]:
         r.ENV_STEPS_QUEUE_ARN: _arn(r.STEPS_QUEUE.logical),
         r.ENV_STEPS_DLQ_URL: _ref(dlq_logical(r.STEPS_QUEUE)),
         r.ENV_INBOUND_QUEUE_URL: _ref(r.INBOUND_QUEUE.logical),
+        r.ENV_CARE_QUEUE_URL: _ref(r.CARE_QUEUE.logical),
+        r.ENV_CARE_DLQ_URL: _ref(dlq_logical(r.CARE_QUEUE)),
         r.ENV_SCHEDULE_GROUP: _ref(SCHEDULE_GROUP),
+        r.ENV_CARE_SCHEDULE_GROUP: _ref(CARE_SCHEDULE_GROUP),
+        r.ENV_CARE_TICKS_QUEUE_ARN: _arn(r.CARE_TICKS_QUEUE.logical),
         r.ENV_SCHEDULER_ROLE_ARN: _arn(SCHEDULER_ROLE),
         r.ENV_SCHEDULER_DLQ_ARN: _arn(r.SCHEDULER_DLQ.logical),
         r.ENV_JWT_SECRET: f"{{{{resolve:secretsmanager:{secret_prefix(stage)}/jwt-secret}}}}",
@@ -387,6 +393,11 @@ def _scheduling(stage: str) -> Json:
             "Type": "AWS::Scheduler::ScheduleGroup",
             "Properties": {"Name": r.schedule_group_name(stage)},
         },
+        # The stores' recurring care schedules (chalicelib/care/schedules.py creates one per store).
+        CARE_SCHEDULE_GROUP: {
+            "Type": "AWS::Scheduler::ScheduleGroup",
+            "Properties": {"Name": r.care_schedule_group_name(stage)},
+        },
         SCHEDULER_ROLE: {
             "Type": "AWS::IAM::Role",
             "Properties": {
@@ -395,7 +406,7 @@ def _scheduling(stage: str) -> Json:
                     "scheduler.amazonaws.com",
                     {
                         "StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")},
-                        "ArnLike": {"aws:SourceArn": _arn(SCHEDULE_GROUP)},
+                        "ArnLike": {"aws:SourceArn": [_arn(SCHEDULE_GROUP), _arn(CARE_SCHEDULE_GROUP)]},
                     },
                 ),
                 "Policies": [
@@ -406,7 +417,8 @@ def _scheduling(stage: str) -> Json:
                                 _statement(
                                     "DeliverSteps",
                                     ["sqs:SendMessage"],
-                                    [_arn(r.STEPS_QUEUE.logical), _arn(r.SCHEDULER_DLQ.logical)],
+                                    [_arn(r.STEPS_QUEUE.logical), _arn(r.SCHEDULER_DLQ.logical),
+                                     _arn(r.CARE_TICKS_QUEUE.logical)],
                                 )
                             ]
                         ),
@@ -521,6 +533,7 @@ def _outputs() -> Json:
     for topic in r.TOPICS:
         outputs[f"{topic.logical}Arn"] = {"Value": _ref(topic.logical)}
     outputs["ScheduleGroupName"] = {"Value": _ref(SCHEDULE_GROUP)}
+    outputs["CareScheduleGroupName"] = {"Value": _ref(CARE_SCHEDULE_GROUP)}
     outputs["SchedulerRoleArn"] = {"Value": _arn(SCHEDULER_ROLE)}
     outputs["SharedLayerArn"] = {"Value": _ref(LAYER)}
     return outputs

@@ -6,6 +6,8 @@ composition root (`bind`), so the same models serve the deployed stage, the loca
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -59,10 +61,42 @@ class StoresByChainIndex(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class MembersByStoreIndex(GlobalSecondaryIndex):
+    """gsi1 `STOREMEMBERS#<primary store>` by `<last visit UTC ISO | 0000>#<member>`."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+# The second overloaded index, "gsi2": `BIRTHDAY#<primary store>#<MM-DD>` by member id (a store's birthdays on
+# a day) and `CAMPAIGNSEND#<campaign>` by `<status>#<member>` (a campaign's results and failures).
+class BirthdayIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class CampaignSendsIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 def bind(table_name: str, region: str) -> None:
     """Point every model at the main table of this stage."""
     for model in (ChainItem, StoreItem, BookingItem, EventItem, MemberItem, MessageItem, ConversationItem,
-                  ContactLookupItem, InboundReceiptItem):
+                  ContactLookupItem, InboundReceiptItem, TagMemberItem, CareClaimItem, CareLedgerItem,
+                  CampaignItem, CouponItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None  # rebuilt lazily with the new settings
@@ -198,10 +232,158 @@ class MemberItem(_Item):
     last_store_id = UnicodeAttribute(null=True)
     opted_out_at = UTCDateTimeAttribute(null=True)  # "TD"/"退订": no marketing until they opt in again
     marketing_paused = BooleanAttribute(null=True)  # a complaint is open with staff
+    # Built from her bookings by chalicelib/care/profile.py after every booking event. No defaults: the booking
+    # transaction upserts the contact fields of a MemberItem, and a default would overwrite these.
+    visits = NumberAttribute(null=True)
+    first_visit_at = UTCDateTimeAttribute(null=True)
+    last_visit_at = UTCDateTimeAttribute(null=True)
+    total_spend = UnicodeAttribute(null=True)  # decimal string, in the currency of her bookings
+    spend_currency = UnicodeAttribute(null=True)
+    last_service_code = UnicodeAttribute(null=True)
+    last_service_category = UnicodeAttribute(null=True)
+    avg_interval_days = NumberAttribute(null=True)  # null until three visits
+    services = ListAttribute(of=UnicodeAttribute, null=True)  # service names, most visited first
+    stylists = ListAttribute(of=UnicodeAttribute, null=True)  # stylist names, most visited first
+    category_visits = JSONAttribute(null=True)  # {"nail_art": 3, ...}: what tag rules read
+    tags = ListAttribute(of=UnicodeAttribute, null=True)  # sorted: manual + automatic
+    manual_tags = ListAttribute(of=UnicodeAttribute, null=True)
+    auto_tags = ListAttribute(of=UnicodeAttribute, null=True)
+    notes = JSONAttribute(null=True)  # staff notes: [{"at", "by", "text"}], newest last
+    profile_version = NumberAttribute(null=True)  # bumped by every tag/stat write (optimistic locking)
+    gsi1pk = UnicodeAttribute(null=True)  # STOREMEMBERS#<primary_store_id>
+    gsi1sk = UnicodeAttribute(null=True)  # <last visit UTC ISO or "0000">#<member_id>
+    gsi2pk = UnicodeAttribute(null=True)  # BIRTHDAY#<primary_store_id>#<MM-DD>, only with a birthday
+    gsi2sk = UnicodeAttribute(null=True)  # member_id
+    by_store = MembersByStoreIndex()
+    by_birthday = BirthdayIndex()
 
     @staticmethod
     def key(chain_id: str, member_id: str) -> tuple[str, str]:
         return f"MEMBER#{chain_id}#{member_id}", "PROFILE"
+
+    @staticmethod
+    def store_key(store_id: str) -> str:
+        return f"STOREMEMBERS#{store_id}"
+
+    @staticmethod
+    def store_sort_key(last_visit_at, member_id: str) -> str:
+        """Members of a store sort by last visit (UTC ISO); never-visited ones first ("0000")."""
+        return f"{last_visit_at.astimezone(UTC).isoformat() if last_visit_at else '0000'}#{member_id}"
+
+    @staticmethod
+    def birthday_key(store_id: str, month_day: str) -> str:
+        return f"BIRTHDAY#{store_id}#{month_day}"
+
+
+class TagMemberItem(_Item):
+    """pk=TAG#<chain_id>#<tag>, sk=MEMBER#<member_id>: who carries a tag (segments Query it, no Scan)."""
+
+    chain_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    tag = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)  # her primary store
+    last_visit_at = UTCDateTimeAttribute(null=True)
+    visits = NumberAttribute(null=True)
+
+    @staticmethod
+    def key(chain_id: str, tag: str, member_id: str) -> tuple[str, str]:
+        return f"TAG#{chain_id}#{tag}", f"MEMBER#{member_id}"
+
+    @staticmethod
+    def pk_for(chain_id: str, tag: str) -> str:
+        return f"TAG#{chain_id}#{tag}"
+
+
+class CareClaimItem(_Item):
+    """pk=CARE#<chain_id>#<member_id>, sk=OCCASION#<occasion>: a member hears about an occasion at most once.
+
+    status: sending (claimed, lease) | sent | failed | skipped (reason). A campaign's claims are also on gsi2
+    `CAMPAIGNSEND#<campaign>` / `<status>#<member>`, so its results and failures are a Query."""
+
+    chain_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    occasion = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    campaign_id = UnicodeAttribute(null=True)
+    store_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    message_pk = UnicodeAttribute(null=True)
+    message_sk = UnicodeAttribute(null=True)
+    coupon_code = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    lease_until = NumberAttribute(default=0)  # wall-clock epoch seconds
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    by_campaign = CampaignSendsIndex()
+
+    @staticmethod
+    def key(chain_id: str, member_id: str, occasion: str) -> tuple[str, str]:
+        return f"CARE#{chain_id}#{member_id}", f"OCCASION#{occasion}"
+
+    @staticmethod
+    def campaign_key(campaign_id: str) -> str:
+        return f"CAMPAIGNSEND#{campaign_id}"
+
+
+class CareLedgerItem(_Item):
+    """pk=CARE#<chain_id>#<member_id>, sk=LEDGER: her recent marketing sends, for the frequency cap.
+
+    `recent` = [[UTC ISO, kind, occasion], ...] inside the cap's window; `version` makes every change
+    conditional, so two concurrent sends cannot both take the last place under the cap."""
+
+    recent = JSONAttribute(default=list)
+    version = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(chain_id: str, member_id: str) -> tuple[str, str]:
+        return f"CARE#{chain_id}#{member_id}", "LEDGER"
+
+
+class CampaignItem(_Item):
+    """pk=CAMPAIGN#<chain_id>#<campaign_id>, sk=CAMPAIGN: the campaign, its progress counters and results."""
+
+    chain_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    segment = JSONAttribute()
+    template = JSONAttribute()
+    coupon = JSONAttribute(null=True)  # {"valid_days": n, "offer": "..."} or None
+    status = UnicodeAttribute()  # scheduled | fanning_out | sending | done
+    send_at = UTCDateTimeAttribute()
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(default="")
+    request_hash = UnicodeAttribute(default="")  # the same campaign id with another body is a conflict
+    pages = NumberAttribute(default=0)  # fan-out pages done (each page queues the next)
+    fanned_out = BooleanAttribute(default=False)
+    # Progress counters are top-level numbers `n_<counter>` (n_targeted, n_sent, n_skipped_<reason>...) changed
+    # only with ADD (chalicelib/care/campaigns.py), so concurrent workers never lose a count.
+
+    @staticmethod
+    def key(chain_id: str, campaign_id: str) -> tuple[str, str]:
+        return f"CAMPAIGN#{chain_id}#{campaign_id}", "CAMPAIGN"
+
+
+class CouponItem(_Item):
+    """pk=COUPON#<chain_id>#<code>, sk=COUPON: one member's single-use code for one occasion."""
+
+    chain_id = UnicodeAttribute()
+    code = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    occasion = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)
+    offer = UnicodeAttribute(default="")
+    issued_at = UTCDateTimeAttribute()
+    expires_at_time = UTCDateTimeAttribute()
+    redeemed_at = UTCDateTimeAttribute(null=True)
+    redeemed_booking_id = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(chain_id: str, code: str) -> tuple[str, str]:
+        return f"COUPON#{chain_id}#{code}", "COUPON"
 
 
 class MessageItem(_Item):

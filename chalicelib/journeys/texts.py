@@ -23,7 +23,7 @@ import copy
 import functools
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,11 @@ MESSAGE_KINDS = (
     "feedback_request",
     "review_request",
     "checkin_1_month",
+    # member care (chalicelib/care): no booking; member, store, coupon and care variables
+    "birthday",
+    "holiday",
+    "reactivation",
+    "rebook_reminder",
 )
 SERVICE_CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 DEFAULT_CATEGORY = "default"
@@ -61,7 +66,8 @@ _LOCALE_KEY = "_chairside_locale"
 # Defaults for the documented keys, so a template can always say `store.phone` even when a booking
 # system did not send one. A key that is present with value None is treated as missing.
 _STORE_DEFAULTS = {"name": "", "address": "", "directions": "", "phone": ""}
-_MEMBER_DEFAULTS = {"name": ""}
+_MEMBER_DEFAULTS = {"name": "", "visits": 0, "last_visit_at": "", "favourite_service": "", "favourite_stylist": "",
+                    "last_service_category": ""}
 _BOOKING_DEFAULTS = {
     "id": "",
     "duration_minutes": 0,
@@ -69,6 +75,9 @@ _BOOKING_DEFAULTS = {
     "service_category": "",
     "stylist_name": "",
 }
+# Member care (chalicelib/care/outreach.py): a coupon's code is "" when the message carries none.
+_COUPON_DEFAULTS: dict[str, Any] = {"code": "", "offer": "", "expires_at": ""}
+_CARE_DEFAULTS: dict[str, Any] = {"holiday_name": ""}
 
 # Operator templates must not be able to build huge values (`{{ 'x' * 10**9 }}`, `{{ 9 ** 10**8 }}`) or
 # outputs (a loop printing megabytes). An SMS/chat message is far below these.
@@ -108,6 +117,9 @@ class MessageContext:
     store: Mapping[str, Any]
     member: Mapping[str, Any]
     booking: Mapping[str, Any]
+    # More top-level variables, e.g. `coupon` (code, offer, expires_at) and `care` for member-care messages;
+    # they never replace store, member, booking or care_tip.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------- locales
@@ -316,6 +328,9 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
     locale = supported_locale(ctx.locale)
     booking = _with_defaults(ctx.booking, _BOOKING_DEFAULTS)
     return {
+        **ctx.extra,
+        "coupon": _with_defaults(ctx.extra.get("coupon"), _COUPON_DEFAULTS),
+        "care": _with_defaults(ctx.extra.get("care"), _CARE_DEFAULTS),
         "store": _with_defaults(ctx.store, _STORE_DEFAULTS),
         "member": _with_defaults(ctx.member, _MEMBER_DEFAULTS),
         "booking": booking,

@@ -105,8 +105,12 @@ class StoreDirectory:
 class BookingEvents:
     def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
                  clock: Clock, secrets_for: Callable[[str], Iterable[str]],
-                 lookup_hash: Callable[[str], str]) -> None:
+                 lookup_hash: Callable[[str], str],
+                 on_member: Callable[[str, str], Any] | None = None) -> None:
         self._repo = repo
+        # Rebuilds the member's profile and tags from her bookings (care/member_care.py) after an applied
+        # event and again on a duplicate: idempotent, so a duplicate never counts a visit twice.
+        self._on_member = on_member
         self._stores = stores
         self._scheduler = scheduler
         self._clock = clock
@@ -176,7 +180,12 @@ class BookingEvents:
                                                      "type": event.type, "version": version,
                                                      "steps": [p.kind for p in booking.pending]})
         self._apply_effects(effects, now)
+        self._member_changed(chain_id, payload.member.id)
         return Answer(202, response)
+
+    def _member_changed(self, chain_id: str, member_id: str) -> None:
+        if self._on_member is not None:
+            self._on_member(chain_id, member_id)
 
     def mark_confirmed(self, chain_id: str, booking_id: str, source_id: str) -> bool:
         """The member confirmed by replying: record it (once per source message) and re-plan, so the
@@ -258,6 +267,7 @@ class BookingEvents:
         booking = self._repo.booking(chain_id, seen.booking_id)
         if seen.effects and booking is not None and booking.version == seen.version:
             self._apply_effects(seen.effects, self._clock.now())
+            self._member_changed(chain_id, booking.member.id)
         return Answer(int(seen.status_code), seen.response)
 
     def _apply_effects(self, effects: dict[str, Any], now: datetime) -> None:

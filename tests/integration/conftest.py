@@ -151,7 +151,7 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
     from chalice.test import Client
 
     from chalicelib.resources import ENV_JWT_SECRET
-    from devstack.plumbing import Plumbing, build_firer, build_pollers
+    from devstack.plumbing import Plumbing, build_firers, build_pollers
     from devstack.seed import ChannelSetup, seed
 
     env = dict(provisioned)
@@ -173,7 +173,7 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
                             booking_system_url=fakes["booking"].url + "/chairside/changes")
     chain = seed(aws, env["CHAIRSIDE_STAGE"], env[ENV_JWT_SECRET], datetime.now(UTC), webhook_secret="whsec-test",
                  channels=channels)
-    plumbing = Plumbing([build_firer(aws, env["CHAIRSIDE_STAGE"], None, REGION, clock)],
+    plumbing = Plumbing(build_firers(aws, env["CHAIRSIDE_STAGE"], None, REGION, clock),
                         build_pollers(aws, env["CHAIRSIDE_STAGE"], None, REGION))
     from app import app
     from chalicelib.channels.faults import FaultFile

@@ -30,7 +30,7 @@ def test_every_sample_is_covered_by_a_test():
     covered = {"apigw_booking_webhook.json", "apigw_member_messages.json", "apigw_health.json",
                "scheduler_step_input.json", "sqs_journey_steps.json", "webhooks/message.json",
                "agora_chat_callback.json", "sqs_inbound.json", "wechat_text_message.xml",
-               "wechat_subscribe_event.xml"}
+               "wechat_subscribe_event.xml", "scheduler_care_tick_input.json", "sqs_care_ticks.json"}
     covered |= {f"webhooks/{t}.json" for t in ("booking.created", "booking.rescheduled", "booking.cancelled",
                                                   "booking.checked_in", "booking.completed", "booking.no_show")}
     on_disk = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*") if p.suffix in (".json", ".xml")}
@@ -121,3 +121,23 @@ def test_the_wechat_samples_reach_the_app(harness):
     assert harness.wechat("sh-jingan", text) == (200, b"success")
     subscribe = (EVENTS / "wechat_subscribe_event.xml").read_text()
     assert harness.wechat("sh-jingan", subscribe) == (200, b"success")
+
+
+def test_each_stores_care_schedule_carries_the_care_tick_sample(harness):
+    scheduler = harness.session.client("scheduler")
+    schedule = scheduler.get_schedule(Name="care-sh-jingan", GroupName=harness.container.settings.care_schedule_group)
+    assert json.loads(schedule["Target"]["Input"]) == load("scheduler_care_tick_input.json")
+
+
+def test_the_care_ticks_batch_sample_runs_through_the_care_tick_worker(harness):
+    from functions.care_tick import handler
+
+    event = load("webhooks/booking.completed.json")
+    event["booking"]["member"].update(birthday="1990-11-23", marketing_consent=True)
+    assert harness.post(event)[0] == 202
+
+    result = handler(load("sqs_care_ticks.json"), _context())
+
+    assert result == {"batchItemFailures": []}  # the tick for the 23rd in Shanghai; the malformed body dropped
+    harness.pump()
+    assert "birthday" in harness.sent_kinds("sh-jingan", "m-1")

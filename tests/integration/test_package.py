@@ -145,7 +145,9 @@ def test_every_worker_reports_partial_batch_failures_to_its_queue(packaged: Pack
 
 def test_both_workers_exist_and_report_partial_batch_failures(packaged: Packaged) -> None:
     fed_by = {w.handler: w.queue for w in r.WORKERS}
-    assert fed_by == {"send_step.handler": r.STEPS_QUEUE, "handle_inbound.handler": r.INBOUND_QUEUE}
+    expected = {"send_step.handler": r.STEPS_QUEUE, "handle_inbound.handler": r.INBOUND_QUEUE,
+                "care_tick.handler": r.CARE_TICKS_QUEUE}
+    assert expected.items() <= fed_by.items()  # and every worker, these and any other, is checked below
     for worker in r.WORKERS:
         [event] = packaged.resources[worker.logical]["Properties"]["Events"].values()
         assert event["Properties"]["Queue"] == _arn(worker.queue.logical)
@@ -251,7 +253,13 @@ def test_the_schedule_group_and_the_role_scheduler_delivers_with(packaged: Packa
     assert _grants(statements, "sqs:SendMessage") == [
         _arn(r.STEPS_QUEUE.logical),
         _arn(r.SCHEDULER_DLQ.logical),
+        _arn(r.CARE_TICKS_QUEUE.logical),
     ]
+    # The stores' recurring care schedules have a group of their own, and the role serves both groups only.
+    care = packaged.resources[t.CARE_SCHEDULE_GROUP]
+    assert care["Properties"]["Name"] == r.care_schedule_group_name(packaged.stage)
+    [condition] = [s["Condition"] for s in trust]
+    assert condition["ArnLike"]["aws:SourceArn"] == [_arn(t.SCHEDULE_GROUP), _arn(t.CARE_SCHEDULE_GROUP)]
 
 
 def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packaged: Packaged) -> None:
@@ -280,6 +288,7 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
     assert _grants(statements, "sqs:SendMessage") == [
         _arn(r.STEPS_QUEUE.logical),
         _arn(r.INBOUND_QUEUE.logical),
+        _arn(r.CARE_QUEUE.logical),  # campaigns are fanned out through it
     ]
     assert _grants(statements, "sqs:ReceiveMessage") == []
     assert _grants(statements, "iam:PassRole") == [_arn(t.SCHEDULER_ROLE)]

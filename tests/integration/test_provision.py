@@ -37,6 +37,10 @@ def test_provision_returns_the_env_the_code_reads(aws, stage):
         r.ENV_SCHEDULE_GROUP,
         r.ENV_SCHEDULER_ROLE_ARN,
         r.ENV_SCHEDULER_DLQ_ARN,
+        r.ENV_CARE_SCHEDULE_GROUP,
+        r.ENV_CARE_TICKS_QUEUE_ARN,
+        r.ENV_CARE_QUEUE_URL,
+        r.ENV_CARE_DLQ_URL,
     }
 
 
@@ -53,6 +57,7 @@ def test_provision_twice_is_idempotent(aws, stage):
     assert aws.client("dynamodb").list_tables()["TableNames"] == sorted(t.name(stage) for t in r.TABLES)
     groups = aws.client("scheduler").list_schedule_groups()["ScheduleGroups"]
     assert [g["Name"] for g in groups].count(r.schedule_group_name(stage)) == 1
+    assert [g["Name"] for g in groups].count(r.care_schedule_group_name(stage)) == 1
 
 
 def test_queues_have_their_dlq_redrive_and_spec_attributes(aws, stage):
@@ -166,7 +171,8 @@ def test_scheduler_role_trusts_the_scheduler_and_may_send_to_its_queues(aws, sta
     document = json.loads(document) if isinstance(document, str) else document
     (statement,) = document["Statement"]
     assert statement["Action"] == "sqs:SendMessage"
-    assert sorted(statement["Resource"]) == sorted([env[r.ENV_STEPS_QUEUE_ARN], env[r.ENV_SCHEDULER_DLQ_ARN]])
+    assert sorted(statement["Resource"]) == sorted([env[r.ENV_STEPS_QUEUE_ARN], env[r.ENV_SCHEDULER_DLQ_ARN],
+                                                   env[r.ENV_CARE_TICKS_QUEUE_ARN]])
 
 
 def test_queue_urls_agree_with_provision(provisioned, aws, stage):

@@ -23,7 +23,7 @@ from chalicelib.journeys.texts import (
     supported_locale,
 )
 
-KINDS = (
+JOURNEY_KINDS = (
     "confirmation",
     "reschedule_confirmation",
     "reminder_day_before",
@@ -34,6 +34,8 @@ KINDS = (
     "review_request",
     "checkin_1_month",
 )
+CARE_KINDS = ("birthday", "holiday", "reactivation", "rebook_reminder")
+KINDS = JOURNEY_KINDS + CARE_KINDS
 CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 JOURNEYS_DIR = Path(texts.__file__).resolve().parent
 
@@ -115,7 +117,23 @@ def test_category_tips_are_their_own_not_the_default():
 # ----------------------------------------------------------------------------------------------- render
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", CARE_KINDS)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+@pytest.mark.parametrize("with_coupon", [True, False])
+def test_care_kinds_render_with_and_without_a_coupon(kind, locale, with_coupon):
+    coupon = {"code": "K7M2P9QX", "offer": "OFFER-Z", "expires_at": START} if with_coupon else None
+    ctx = MessageContext(locale=locale, timezone="Asia/Shanghai", store={"name": "丝艺沙龙 静安店"},
+                         member={"name": "王女士", "favourite_service": "染发"}, booking={},
+                         extra={"coupon": coupon, "care": {"holiday_name": "中秋"}})
+    out = render(kind, ctx)
+    assert "{{" not in out and "\n" not in out and "王女士" in out
+    assert ("TD" in out) if locale == "zh-CN" else ("STOP" in out)  # every marketing text says how to opt out
+    if kind in ("birthday", "holiday", "reactivation"):
+        assert ("K7M2P9QX" in out) is with_coupon
+    assert len(out) <= (160 if locale == "zh-CN" else 320), out
+
+
+@pytest.mark.parametrize("kind", JOURNEY_KINDS)
 @pytest.mark.parametrize("category", (*CATEGORIES, "default", "something_new"))
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_every_kind_renders_for_every_category(kind, category, locale):

@@ -1,0 +1,223 @@
+"""Always-on care: a store's daily tick finds who is due a birthday greeting, a holiday greeting, a "we miss you"
+or a rebook reminder, and queues a CareMessage for each (chalicelib/care/outreach.py sends them).
+
+A tick is (chain, store, scheduled time) as EventBridge Scheduler delivers it (`<aws.scheduler.scheduled-time>`);
+the day it works on is that time's date in the store's zone, so a late or repeated delivery works on the same day.
+Every message carries a stable occasion key (birthday:<year>, holiday:<key>:<year>, reactivation:<last visit
+date>, rebook:<cycle>:<last visit date>): Outreach sends each member an occasion once, however often the
+schedule fires or SQS repeats a delivery. What is due is data (always_on.toml, holidays.toml).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import tomllib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.care.outreach import CareMessage
+from chalicelib.clock import Clock
+from chalicelib.dal.care_due import CareDueRepository
+from chalicelib.dal.models import MemberItem, StoreItem
+from chalicelib.errors import ValidationFailed
+from chalicelib.journeys.texts import supported_locale
+from chalicelib.observability import logger
+
+_HERE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def settings() -> dict[str, Any]:
+    with (_HERE / "always_on.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@functools.cache
+def _holiday_file() -> dict[str, Any]:
+    with (_HERE / "holidays.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def holidays(chain_id: str) -> dict[str, dict[str, Any]]:
+    """The chain's holiday calendar: the defaults, minus what it disables, plus what it adds or replaces."""
+    data = _holiday_file()
+    chain = data.get("chains", {}).get(chain_id, {})
+    calendar = {key: value for key, value in data.get("holidays", {}).items() if key not in chain.get("disable", [])}
+    calendar.update(chain.get("holidays", {}))
+    return calendar
+
+
+def holiday_on(holiday: dict[str, Any], year: int) -> date | None:
+    if "month_day" in holiday:
+        month, day = (int(part) for part in holiday["month_day"].split("-"))
+        return date(year, month, day)
+    found = [date.fromisoformat(d) for d in holiday.get("dates", []) if d.startswith(f"{year}-")]
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class CareTickMessage:
+    """The body EventBridge Scheduler puts on the care-ticks queue for a store's schedule ("type": "care_tick")."""
+
+    chain_id: str
+    store_id: str
+    scheduled_time: str  # "<aws.scheduler.scheduled-time>" when the schedule is defined; ISO UTC when delivered
+    type: str = "care_tick"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, body: str) -> CareTickMessage:
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict) or data.get("type") != "care_tick":
+                raise ValueError("type is not care_tick")
+            tick = cls(chain_id=str(data["chain_id"]), store_id=str(data["store_id"]),
+                       scheduled_time=str(data["scheduled_time"]))
+            tick.scheduled_at()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationFailed(f"not a care tick: {exc}") from None
+        return tick
+
+    def scheduled_at(self) -> datetime:
+        moment = datetime.fromisoformat(self.scheduled_time.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError("scheduled_time has no zone")
+        return moment.astimezone(UTC)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def _visit_day(member: MemberItem, zone: ZoneInfo) -> date | None:
+    return member.last_visit_at.astimezone(zone).date() if member.last_visit_at else None
+
+
+def dormant_after_days(member: MemberItem, rules: dict[str, Any]) -> int:
+    """Her own average interval once she has enough visits (within min..max), else the default."""
+    if int(member.visits or 0) >= rules["personal_after_visits"] and member.avg_interval_days:
+        return int(min(max(round(float(member.avg_interval_days)), rules["min_days"]), rules["max_days"]))
+    return int(rules["default_days"])
+
+
+class CareTick:
+    def __init__(self, due: CareDueRepository, stores: Any, outreach: Any, clock: Clock) -> None:
+        self._due = due
+        self._stores = stores  # StoreDirectory of this region
+        self._outreach = outreach  # care.outreach.Outreach: only its enqueue is used here
+        self._clock = clock
+
+    def run(self, tick: CareTickMessage) -> dict[str, int]:
+        """Queue the store's care messages for the tick's local day; returns how many per kind."""
+        store = self._stores.get(tick.store_id)
+        if store is None or store.chain_id != tick.chain_id:
+            logger.warning("care tick for an unknown store dropped", extra={"store_id": tick.store_id})
+            return {}
+        zone = ZoneInfo(store.timezone)
+        day = tick.scheduled_at().astimezone(zone).date()
+        now = max(self._clock.now(), tick.scheduled_at())
+        found: dict[str, int] = {}
+        messages: list[CareMessage] = []
+        for kind, batch in (("birthday", self.birthdays(store, day)), ("holiday", self.holidays(store, day)),
+                            ("reactivation", self.reactivations(store, day, now)),
+                            ("rebook_reminder", self.rebooks(store, day, now))):
+            items = list(batch)
+            found[kind] = len(items)
+            messages += items
+        self._outreach.enqueue(messages)
+        logger.info("care tick", extra={"store_id": store.store_id, "day": day.isoformat(), **found})
+        return found
+
+    # --- occasions ------------------------------------------------------------------------------------
+    def birthdays(self, store: StoreItem, day: date) -> Iterator[CareMessage]:
+        rules = settings()["birthday"]
+        target = day + timedelta(days=int(rules["days_ahead"]))
+        month_days = [target.strftime("%m-%d")]
+        if target.month == 2 and target.day == 28 and not _is_leap(target.year):
+            month_days.append("02-29")  # born on 29 February: greeted on the 28th in other years
+        coupon = {"offer": rules["coupon"]["offer_zh" if store.locale == "zh-CN" else "offer_en"],
+                  "valid_days": int(rules["coupon"]["valid_days"])}
+        for month_day in month_days:
+            for member in self._due.birthdays(store.store_id, month_day):
+                yield self._message(store, member, "birthday", f"birthday:{target.year}", coupon=coupon,
+                                    params={"birthday": target.isoformat(), "days_ahead": int(rules["days_ahead"])})
+
+    def holidays(self, store: StoreItem, day: date) -> Iterator[CareMessage]:
+        for key, holiday in holidays(store.chain_id).items():
+            if holiday.get("store_locales") and store.locale not in holiday["store_locales"]:
+                continue
+            ahead = int(holiday.get("days_ahead", 0))
+            on = holiday_on(holiday, (day + timedelta(days=ahead)).year)
+            if on is None or on - timedelta(days=ahead) != day:
+                continue
+            for member in self._due.members(store.store_id):
+                name = holiday["name"].get(supported_locale(member.locale or store.locale), key)
+                yield self._message(store, member, "holiday", f"holiday:{key}:{on.year}",
+                                    params={"holiday": key, "holiday_name": name, "date": on.isoformat()})
+
+    def reactivations(self, store: StoreItem, day: date, now: datetime) -> Iterator[CareMessage]:
+        rules = settings()["reactivation"]
+        zone = ZoneInfo(store.timezone)
+        oldest = _local_midnight(day - timedelta(days=rules["max_days"] + rules["catch_up_days"]), zone)
+        newest = _local_midnight(day - timedelta(days=rules["min_days"] - 1), zone)
+        for member in self._due.members_last_seen(store.store_id, oldest, newest):
+            visited = _visit_day(member, zone)
+            threshold = dormant_after_days(member, rules)
+            if visited is None or not threshold <= (day - visited).days < threshold + rules["catch_up_days"]:
+                continue
+            if self._due.has_future_booking(store.chain_id, member.member_id, now):
+                continue
+            yield self._message(store, member, "reactivation", f"reactivation:{visited.isoformat()}",
+                                params={"days_since": (day - visited).days})
+
+    def rebooks(self, store: StoreItem, day: date, now: datetime) -> Iterator[CareMessage]:
+        rules = settings()["rebook"]
+        zone = ZoneInfo(store.timezone)
+        services = {s.get("code"): s.get("name") for s in (store.catalog or {}).get("services", [])}
+        for cycle in rules["cycles"]:
+            oldest = _local_midnight(day - timedelta(days=cycle["days"] + rules["catch_up_days"] - 1), zone)
+            newest = _local_midnight(day - timedelta(days=cycle["days"] - 1), zone)
+            for member in self._due.members_last_seen(store.store_id, oldest, newest):
+                visited = _visit_day(member, zone)
+                if visited is None or member.last_service_category != cycle["category"]:
+                    continue
+                if self._due.has_future_booking(store.chain_id, member.member_id, now):
+                    continue
+                service = services.get(member.last_service_code) or (member.services or [""])[0]
+                yield self._message(store, member, "rebook_reminder", f"rebook:{cycle['name']}:{visited.isoformat()}",
+                                    params={"cycle": cycle["name"], "service_name": service,
+                                            "weeks": round(cycle["days"] / 7), "last_visit": visited.isoformat()})
+
+    @staticmethod
+    def _message(store: StoreItem, member: MemberItem, kind: str, occasion: str, *, params: dict[str, Any],
+                 coupon: dict[str, Any] | None = None) -> CareMessage:
+        return CareMessage(chain_id=store.chain_id, member_id=member.member_id, kind=kind, occasion=occasion,
+                           store_id=store.store_id, params=params, coupon=coupon)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+
+class CareTickWorker:
+    """One SQS record of the care-ticks queue -> one tick. Raising lets SQS deliver it again (then the DLQ)."""
+
+    def __init__(self, tick: CareTick) -> None:
+        self._tick = tick
+
+    def handle_record(self, record: Any) -> str:
+        try:
+            tick = CareTickMessage.from_json(record.body)
+        except ValidationFailed as exc:
+            logger.error("malformed care tick dropped", extra={"reason": exc.message})
+            return "malformed"
+        found = self._tick.run(tick)
+        return f"queued {sum(found.values())}"

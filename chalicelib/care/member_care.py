@@ -1,0 +1,81 @@
+"""Keeps a member's built profile (visits, spend, primary store...) and tags current.
+
+`refresh` rebuilds everything from her bookings, so it is idempotent: the booking webhook calls it after every
+applied event and again on a duplicate delivery, and a duplicate can never count a visit twice. The always-on
+sweeps may call it too (e.g. so `lapsed_90d` is set for a member who stays away)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.care import profile
+from chalicelib.clock import Clock
+from chalicelib.dal.care import CareRepository, Conflict
+from chalicelib.dal.models import MemberItem
+from chalicelib.errors import ConcurrentUpdate
+from chalicelib.observability import logger
+
+
+class MemberCare:
+    def __init__(self, repo: CareRepository, clock: Clock) -> None:
+        self._repo = repo
+        self._clock = clock
+
+    def refresh(self, chain_id: str, member_id: str) -> MemberItem | None:
+        bookings = self._repo.bookings(chain_id, member_id)
+        latest_store = max(bookings, key=lambda b: b.booked_at).store_id if bookings else None
+        visits = [v for v in (profile.visit_of(b) for b in bookings) if v is not None]
+        for _ in range(5):
+            member = self._repo.member(chain_id, member_id, consistent=True)
+            if member is None:
+                return None
+            stats = profile.stats(visits, latest_store or member.last_store_id, self._clock.now())
+            manual = sorted(member.manual_tags or [])
+            tags = sorted(set(manual) | set(stats.auto_tags))
+            before = list(member.tags or [])
+            try:
+                self._repo.save_profile(member, stats, manual, tags)
+            except Conflict:
+                continue
+            fresh = self._repo.member(chain_id, member_id, consistent=True)
+            if fresh is not None:
+                self._repo.sync_tags(fresh, before)
+            logger.info("member profile rebuilt", extra={"chain_id": chain_id, "visits": stats.visits,
+                                                         "tags": tags})
+            return fresh
+        raise ConcurrentUpdate()
+
+    def edit_tags(self, chain_id: str, member_id: str, add: list[str], remove: list[str]) -> MemberItem | None:
+        """Manual tags: add/remove are applied to what is there (idempotent); automatic tags stay the rules'."""
+        for _ in range(5):
+            member = self._repo.member(chain_id, member_id, consistent=True)
+            if member is None:
+                return None
+            manual = sorted((set(member.manual_tags or []) | set(add)) - set(remove))
+            tags = sorted(set(manual) | set(member.auto_tags or []))
+            before = list(member.tags or [])
+            try:
+                self._repo.save_profile(member, None, manual, tags)
+            except Conflict:
+                continue
+            fresh = self._repo.member(chain_id, member_id, consistent=True)
+            self._repo.sync_tags(fresh, before)
+            return fresh
+        raise ConcurrentUpdate()
+
+    def add_note(self, chain_id: str, member_id: str, note: dict[str, Any], max_notes: int = 200) -> MemberItem | None:
+        for _ in range(5):
+            member = self._repo.member(chain_id, member_id, consistent=True)
+            if member is None:
+                return None
+            notes = list(member.notes or [])
+            if any(n.get("id") == note["id"] for n in notes):
+                return member  # a retry with the same client note id
+            notes = (notes + [note])[-max_notes:]
+            try:
+                self._repo.save_profile(member, None, sorted(member.manual_tags or []), list(member.tags or []),
+                                        notes=notes)
+            except Conflict:
+                continue
+            return self._repo.member(chain_id, member_id, consistent=True)
+        raise ConcurrentUpdate()

@@ -1,0 +1,288 @@
+"""Member care items: the member's built profile and tags, tag membership, once-per-occasion claims, the
+frequency-cap ledger, campaigns with their counters, and coupons. The only care code touching DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.care.profile import Stats
+from chalicelib.dal.bookings import _is_conditional_failure
+from chalicelib.dal.models import (
+    BookingItem,
+    CampaignItem,
+    CareClaimItem,
+    CareLedgerItem,
+    CouponItem,
+    MemberItem,
+    TagMemberItem,
+)
+from chalicelib.errors import ConcurrentUpdate
+
+MAX_BOOKINGS = 500  # a member's bookings read to build her profile (newest kept when there are more)
+
+
+class Conflict(Exception):
+    """A conditional write lost to a concurrent one: re-read and try again."""
+
+
+class CareRepository:
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._ddb = dynamodb_client
+        self._table = table_name
+
+    # --- members --------------------------------------------------------------------------------
+    def member(self, chain_id: str, member_id: str, consistent: bool = False) -> MemberItem | None:
+        try:
+            return MemberItem.get(*MemberItem.key(chain_id, member_id), consistent_read=consistent)
+        except MemberItem.DoesNotExist:
+            return None
+
+    def members(self, chain_id: str, member_ids: Iterable[str]) -> dict[str, MemberItem]:
+        keys = [MemberItem.key(chain_id, m) for m in dict.fromkeys(member_ids)]
+        return {item.member_id: item for item in MemberItem.batch_get(keys)} if keys else {}
+
+    def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
+        return list(BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
+                                                scan_index_forward=False, limit=MAX_BOOKINGS))
+
+    def save_profile(self, member: MemberItem, stats: Stats | None, manual_tags: list[str],
+                     tags: list[str], notes: list | None = None) -> None:
+        """Write the built fields, tags and index keys; conditional on the version read (Conflict otherwise)."""
+        version = int(member.profile_version or 0)
+        actions = [MemberItem.profile_version.set(version + 1), MemberItem.tags.set(tags),
+                   MemberItem.manual_tags.set(manual_tags)]
+        if notes is not None:
+            actions.append(MemberItem.notes.set(notes))
+        if stats is not None:
+            actions += [
+                MemberItem.visits.set(stats.visits),
+                MemberItem.first_visit_at.set(stats.first_visit_at),
+                MemberItem.last_visit_at.set(stats.last_visit_at),
+                MemberItem.total_spend.set(str(stats.total_spend) if stats.total_spend is not None else None),
+                MemberItem.spend_currency.set(stats.currency),
+                MemberItem.last_service_code.set(stats.last_service_code),
+                MemberItem.last_service_category.set(stats.last_service_category),
+                MemberItem.avg_interval_days.set(stats.avg_interval_days),
+                MemberItem.services.set(stats.services),
+                MemberItem.stylists.set(stats.stylists),
+                MemberItem.category_visits.set(stats.categories),
+                MemberItem.auto_tags.set(stats.auto_tags),
+                MemberItem.primary_store_id.set(stats.primary_store_id),
+            ]
+            store, last_visit = stats.primary_store_id, stats.last_visit_at
+        else:
+            store, last_visit = member.primary_store_id, member.last_visit_at
+        if store:
+            actions += [MemberItem.gsi1pk.set(MemberItem.store_key(store)),
+                        MemberItem.gsi1sk.set(MemberItem.store_sort_key(last_visit, member.member_id))]
+            birthday = (member.birthday or "")[5:10]
+            if birthday:
+                actions += [MemberItem.gsi2pk.set(MemberItem.birthday_key(store, birthday)),
+                            MemberItem.gsi2sk.set(member.member_id)]
+            else:
+                actions += [MemberItem.gsi2pk.remove(), MemberItem.gsi2sk.remove()]
+        condition = (MemberItem.profile_version == version) if member.profile_version is not None else \
+            MemberItem.profile_version.does_not_exist()
+        try:
+            member.update(actions=actions, condition=condition & MemberItem.pk.exists())
+        except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+            if _is_conditional_failure(exc):
+                raise Conflict() from None
+            raise
+
+    def sync_tags(self, member: MemberItem, before: Iterable[str]) -> None:
+        """TAG# membership items follow member.tags (segments re-check member.tags, so a lag is harmless)."""
+        now = set(member.tags or [])
+        with TagMemberItem.batch_write() as batch:
+            for tag in sorted(now):
+                batch.save(TagMemberItem(*TagMemberItem.key(member.chain_id, tag, member.member_id),
+                                         chain_id=member.chain_id, member_id=member.member_id, tag=tag,
+                                         store_id=member.primary_store_id, last_visit_at=member.last_visit_at,
+                                         visits=int(member.visits or 0)))
+            for tag in sorted(set(before) - now):
+                batch.delete(TagMemberItem(*TagMemberItem.key(member.chain_id, tag, member.member_id)))
+
+    # --- once per occasion ------------------------------------------------------------------------
+    def claim(self, item: CareClaimItem, lease_until: int, wall_now: int) -> CareClaimItem | None:
+        """Take the occasion for sending; None when it is done (or another worker holds a live lease).
+        A claim whose lease ran out (a worker died mid-send) is taken over, keeping its coupon."""
+        item.status, item.lease_until = "sending", lease_until
+        try:
+            item.save(condition=CareClaimItem.pk.does_not_exist())
+            return item
+        except Exception as exc:  # noqa: BLE001
+            if not _is_conditional_failure(exc):
+                raise
+        existing = self.claim_of(item.chain_id, item.member_id, item.occasion)
+        if existing is None or existing.status != "sending" or int(existing.lease_until) >= wall_now:
+            return None
+        try:
+            existing.update(actions=[CareClaimItem.lease_until.set(lease_until)],
+                            condition=(CareClaimItem.status == "sending")
+                            & (CareClaimItem.lease_until == existing.lease_until))
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                return None
+            raise
+        return existing
+
+    def record_skip(self, item: CareClaimItem) -> bool:
+        """A skip (with its reason) is final for the occasion; False when the occasion was already decided."""
+        item.status = "skipped"
+        _index_claim(item)
+        try:
+            item.save(condition=CareClaimItem.pk.does_not_exist())
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+    def finish_claim(self, item: CareClaimItem, status: str, at: datetime, **attrs: Any) -> bool:
+        """sending -> sent | failed | skipped; False when it had already left `sending` (a duplicate)."""
+        item.status = status
+        _index_claim(item)
+        actions = [CareClaimItem.status.set(status), CareClaimItem.updated_at.set(at),
+                   CareClaimItem.lease_until.set(0), CareClaimItem.attempts.add(1),
+                   CareClaimItem.gsi2pk.set(item.gsi2pk), CareClaimItem.gsi2sk.set(item.gsi2sk)]
+        actions += [getattr(CareClaimItem, name).set(value) for name, value in attrs.items()]
+        try:
+            item.update(actions=actions, condition=CareClaimItem.status == "sending")
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+    def reopen_claim(self, item: CareClaimItem, at: datetime) -> bool:
+        """failed -> sending again (an operator re-sends a campaign's failures)."""
+        try:
+            item.update(actions=[CareClaimItem.status.set("sending"), CareClaimItem.lease_until.set(0),
+                                 CareClaimItem.updated_at.set(at)],
+                        condition=CareClaimItem.status == "failed")
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+    def claim_of(self, chain_id: str, member_id: str, occasion: str) -> CareClaimItem | None:
+        try:
+            return CareClaimItem.get(*CareClaimItem.key(chain_id, member_id, occasion), consistent_read=True)
+        except CareClaimItem.DoesNotExist:
+            return None
+
+    def campaign_claims(self, campaign_id: str, status: str | None = None, limit: int = 500,
+                        start_key: dict | None = None) -> tuple[list[CareClaimItem], dict | None]:
+        condition = CareClaimItem.gsi2sk.startswith(f"{status}#") if status else None
+        result = CareClaimItem.by_campaign.query(CareClaimItem.campaign_key(campaign_id), condition,
+                                                 limit=limit, page_size=limit, last_evaluated_key=start_key)
+        items = list(result)
+        return items, result.last_evaluated_key if len(items) == limit else None
+
+    # --- frequency cap ------------------------------------------------------------------------------
+    def ledger(self, chain_id: str, member_id: str) -> CareLedgerItem:
+        try:
+            return CareLedgerItem.get(*CareLedgerItem.key(chain_id, member_id), consistent_read=True)
+        except CareLedgerItem.DoesNotExist:
+            return CareLedgerItem(*CareLedgerItem.key(chain_id, member_id), recent=[], version=0)
+
+    def save_ledger(self, ledger: CareLedgerItem, recent: list) -> None:
+        version = int(ledger.version or 0)
+        condition = (CareLedgerItem.version == version) if version else CareLedgerItem.pk.does_not_exist()
+        try:
+            CareLedgerItem(ledger.pk, ledger.sk, recent=recent, version=version + 1).save(condition=condition)
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                raise Conflict() from None
+            raise
+
+    # --- campaigns --------------------------------------------------------------------------------
+    def campaign(self, chain_id: str, campaign_id: str) -> CampaignItem | None:
+        try:
+            return CampaignItem.get(*CampaignItem.key(chain_id, campaign_id), consistent_read=True)
+        except CampaignItem.DoesNotExist:
+            return None
+
+    def create_campaign(self, item: CampaignItem) -> bool:
+        try:
+            item.save(condition=CampaignItem.pk.does_not_exist())
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+    def count(self, chain_id: str, campaign_id: str, counters: dict[str, int]) -> None:
+        """ADD to a campaign's `n_<counter>` numbers (atomic under concurrent workers)."""
+        counters = {k: v for k, v in counters.items() if v}
+        if not counters:
+            return
+        pk, sk = CampaignItem.key(chain_id, campaign_id)
+        names = {f"#c{i}": f"n_{name}" for i, name in enumerate(counters)}
+        values = {f":c{i}": {"N": str(n)} for i, n in enumerate(counters.values())}
+        self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                              UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))),
+                              ConditionExpression="attribute_exists(pk)",
+                              ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+    def counters(self, chain_id: str, campaign_id: str) -> dict[str, int]:
+        pk, sk = CampaignItem.key(chain_id, campaign_id)
+        item = self._ddb.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                  ConsistentRead=True).get("Item", {})
+        return {name[2:]: int(value["N"]) for name, value in item.items() if name.startswith("n_") and "N" in value}
+
+    def page_done(self, chain_id: str, campaign_id: str, page: int, last: bool, targeted: int) -> bool:
+        """Record fan-out page `page` (1-based) once: False when it was recorded before (a duplicate)."""
+        pk, sk = CampaignItem.key(chain_id, campaign_id)
+        update = "SET pages = :page, #st = :status" + (", fanned_out = :true" if last else "") + " ADD n_targeted :n"
+        values = {":page": {"N": str(page)}, ":prev": {"N": str(page - 1)}, ":n": {"N": str(targeted)},
+                  ":status": {"S": "sending" if last else "fanning_out"}}
+        if last:
+            values[":true"] = {"BOOL": True}
+        try:
+            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                  UpdateExpression=update, ConditionExpression="pages = :prev",
+                                  ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues=values)
+            return True
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            current = self.campaign(chain_id, campaign_id)
+            if current is not None and int(current.pages) >= page:
+                return False
+            raise ConcurrentUpdate() from None  # an earlier page is not recorded yet: retry later
+
+    # --- coupons ----------------------------------------------------------------------------------
+    def create_coupon(self, coupon: CouponItem) -> bool:
+        try:
+            coupon.save(condition=CouponItem.pk.does_not_exist())
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+    def coupon(self, chain_id: str, code: str) -> CouponItem | None:
+        try:
+            return CouponItem.get(*CouponItem.key(chain_id, code), consistent_read=True)
+        except CouponItem.DoesNotExist:
+            return None
+
+    def redeem_coupon(self, coupon: CouponItem, booking_id: str, at: datetime) -> bool:
+        """Single use: only an unredeemed code (or a retry for the same booking) is redeemed."""
+        try:
+            coupon.update(actions=[CouponItem.redeemed_at.set(at), CouponItem.redeemed_booking_id.set(booking_id)],
+                          condition=CouponItem.redeemed_at.does_not_exist()
+                          | (CouponItem.redeemed_booking_id == booking_id))
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+
+def _index_claim(item: CareClaimItem) -> None:
+    if item.campaign_id:
+        item.gsi2pk = CareClaimItem.campaign_key(item.campaign_id)
+        item.gsi2sk = f"{item.status}#{item.member_id}"

@@ -1,0 +1,148 @@
+"""Always-on care on mock_aws: each store's recurring schedule fires its daily tick at 10:00 store-local, the tick
+finds who is due (Queries only) and every member hears an occasion once, however often the tick runs.
+
+The harness clock starts at 2026-11-22 10:00 Shanghai (02:00 London): London's first tick is 10:00 GMT the same
+day, Shanghai's is 10:00 on the 23rd."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from chalicelib import resources as r
+from chalicelib.care.always_on import CareTickMessage
+from chalicelib.care.schedules import schedule_name
+from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+
+CHAIN = "demo-chain"
+STYLISTS = {SH_STORE: "sh-xiaowang", LDN_STORE: "ldn-sophie"}
+
+
+def visit(harness, member_id: str, start: str, *, store_id: str = SH_STORE, category: str = "hair_colour",
+          birthday: str | None = None, locale: str = "zh-CN", phone: str = "+8613800138000",
+          kinds: tuple[str, ...] = ("booking.created", "booking.completed")) -> None:
+    """A booking of hers (by default created and completed: a visit), with marketing consent."""
+    member = {"id": member_id, "name": member_id, "phone": phone, "locale": locale, "birthday": birthday,
+              "marketing_consent": True}
+    common = {"booking_id": f"bk-{uuid.uuid4().hex[:8]}", "store_id": store_id, "start": start, "category": category,
+              "stylist": STYLISTS[store_id], "member": member}
+    for kind in kinds:
+        status, body = harness.post(booking_event(type=kind, occurred_at="2026-11-22T09:00:00+08:00", **common))
+        assert status == 202, body
+
+
+def care_sent(harness, store_id: str, member_id: str) -> list[str]:
+    care = ("birthday", "holiday", "reactivation", "rebook_reminder")
+    return [kind for kind in harness.sent_kinds(store_id, member_id) if kind in care]
+
+
+def texts(harness, store_id: str, member_id: str, kind: str) -> list[str]:
+    return [m["text"] for m in harness.messages(store_id, member_id) if m["kind"] == kind and m["status"] == "sent"]
+
+
+def deliver_tick_again(harness, store_id: str, scheduled_time: str) -> None:
+    """What SQS does now and then: deliver the same tick a second time."""
+    sqs = harness.session.client("sqs")
+    url = sqs.get_queue_url(QueueName=r.CARE_TICKS_QUEUE.name(harness.env[r.ENV_STAGE]))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=CareTickMessage(CHAIN, store_id, scheduled_time).to_json())
+    harness.pump()
+
+
+def test_every_store_has_its_daily_schedule_in_its_own_zone(harness):
+    scheduler = harness.session.client("scheduler")
+    group = harness.container.settings.care_schedule_group
+    schedules = {s["Name"]: s for s in scheduler.list_schedules(GroupName=group)["Schedules"]}
+    assert set(schedules) == {schedule_name(SH_STORE), schedule_name(LDN_STORE)}
+    london = scheduler.get_schedule(Name=schedule_name(LDN_STORE), GroupName=group)
+    assert (london["ScheduleExpression"], london["ScheduleExpressionTimezone"]) == ("cron(0 10 * * ? *)",
+                                                                                    "Europe/London")
+    assert london["Target"]["Arn"] == harness.container.settings.care_ticks_queue_arn
+    # Seeding again (a store provisioned twice, or moved) updates it in place.
+    harness.container.care_schedules.ensure(CHAIN, LDN_STORE, "Europe/Dublin")
+    assert scheduler.get_schedule(Name=schedule_name(LDN_STORE), GroupName=group)["ScheduleExpressionTimezone"] == (
+        "Europe/Dublin")
+    assert harness.schedules() == []  # the journeys group holds booking steps only
+
+
+def test_birthday_and_dormant_members_hear_from_their_store_at_ten_local_once(harness):
+    visit(harness, "bd-sh", "2026-10-01T15:00:00+08:00", birthday="1992-11-23")
+    visit(harness, "dm-sh", "2026-08-25T15:00:00+08:00")  # 90 days before the 23rd
+    visit(harness, "bd-ldn", "2026-10-10T15:00:00+01:00", store_id=LDN_STORE, birthday="1988-11-22", locale="en",
+          phone="+447911000001", category="hair_cut")  # a colour then would be due a root touch-up
+    visit(harness, "dm-ldn", "2026-08-20T11:00:00+01:00", store_id=LDN_STORE, locale="en", phone="+447911000002")
+    # Dormant too, but she has booked again: no "we miss you".
+    visit(harness, "fb-ldn", "2026-08-20T14:00:00+01:00", store_id=LDN_STORE, locale="en", phone="+447911000003")
+    visit(harness, "fb-ldn", "2026-12-01T14:00:00+00:00", store_id=LDN_STORE, locale="en", phone="+447911000003",
+          kinds=("booking.created",))
+
+    harness.advance_to("2026-11-22T09:59:00+00:00")  # London 09:59
+    assert care_sent(harness, LDN_STORE, "bd-ldn") == [] and care_sent(harness, LDN_STORE, "dm-ldn") == []
+
+    harness.advance_to("2026-11-22T10:01:00+00:00")  # London 10:01; Shanghai is already 18:01, its tick tomorrow
+    assert care_sent(harness, LDN_STORE, "bd-ldn") == ["birthday"]
+    assert "Happy birthday" in texts(harness, LDN_STORE, "bd-ldn", "birthday")[0]
+    assert care_sent(harness, LDN_STORE, "dm-ldn") == ["reactivation"]
+    assert care_sent(harness, LDN_STORE, "fb-ldn") == []
+    assert care_sent(harness, SH_STORE, "bd-sh") == [] and care_sent(harness, SH_STORE, "dm-sh") == []
+
+    harness.advance_to("2026-11-23T09:59:00+08:00")
+    assert care_sent(harness, SH_STORE, "bd-sh") == []
+    harness.advance_to("2026-11-23T10:01:00+08:00")
+    assert care_sent(harness, SH_STORE, "bd-sh") == ["birthday"]
+    assert "生日快乐" in texts(harness, SH_STORE, "bd-sh", "birthday")[0]
+    assert care_sent(harness, SH_STORE, "dm-sh") == ["reactivation"]
+
+    # The same ticks delivered again, and the next days' ticks: nobody hears an occasion twice.
+    deliver_tick_again(harness, SH_STORE, "2026-11-23T02:00:00Z")
+    deliver_tick_again(harness, LDN_STORE, "2026-11-22T10:00:00Z")
+    harness.advance_to("2026-11-25T10:01:00+00:00")
+    assert care_sent(harness, SH_STORE, "bd-sh") == ["birthday"]
+    assert care_sent(harness, SH_STORE, "dm-sh") == ["reactivation"]
+    assert care_sent(harness, LDN_STORE, "bd-ldn") == ["birthday"]
+    assert care_sent(harness, LDN_STORE, "dm-ldn") == ["reactivation"]
+
+
+def test_her_own_rhythm_counts_once_she_has_three_visits(harness):
+    for start in ("2026-08-21T15:00:00+08:00", "2026-09-20T15:00:00+08:00", "2026-10-20T15:00:00+08:00"):
+        visit(harness, "regular", start)  # every 30 days; 34 days since the last on the 23rd
+    for start in ("2026-09-20T16:00:00+08:00", "2026-10-20T16:00:00+08:00"):
+        visit(harness, "two-visits", start, phone="+8613800138001")  # the same gap, but only two visits: 90 days
+
+    harness.advance_to("2026-11-23T10:01:00+08:00")
+
+    assert care_sent(harness, SH_STORE, "regular") == ["reactivation"]
+    assert care_sent(harness, SH_STORE, "two-visits") == []
+
+
+def test_rebook_reminders_follow_the_services_cycle(harness):
+    def ldn(member_id: str, start: str, category: str, n: int, **kw: Any) -> None:
+        visit(harness, member_id, start, store_id=LDN_STORE, category=category, locale="en",
+              phone=f"+44791100010{n}", **kw)
+
+    ldn("gel", "2026-11-01T11:00:00+00:00", "nail_gel", 1)  # 21 days before the 22nd: a gel refill is due
+    ldn("gel-booked", "2026-11-01T13:00:00+00:00", "nail_gel", 2)
+    ldn("gel-booked", "2026-11-28T13:00:00+00:00", "nail_gel", 2, kinds=("booking.created",))
+    ldn("cut", "2026-11-01T15:00:00+00:00", "hair_cut", 3)  # no natural cycle kept for a cut
+
+    harness.advance_to("2026-11-22T10:01:00+00:00")
+
+    assert care_sent(harness, LDN_STORE, "gel") == ["rebook_reminder"]
+    assert care_sent(harness, LDN_STORE, "gel-booked") == []
+    assert care_sent(harness, LDN_STORE, "cut") == []
+
+
+def test_holiday_greetings_come_from_the_chains_calendar_once(harness):
+    visit(harness, "zh-member", "2026-10-01T15:00:00+08:00")
+    visit(harness, "en-member", "2026-10-02T15:00:00+08:00", locale="en", phone="+8613800138002")
+    tick = harness.container.care_tick
+
+    # The demo chain greets two days before Christmas (holidays.toml), at 10:00 Shanghai on the 23rd.
+    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-22T02:00:00Z"))["holiday"] == 0
+    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-23T02:00:00Z"))["holiday"] == 2
+    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-23T02:00:00Z"))["holiday"] == 2  # queued again...
+    harness.pump()
+
+    assert care_sent(harness, SH_STORE, "zh-member") == ["holiday"]  # ...sent once
+    assert care_sent(harness, SH_STORE, "en-member") == ["holiday"]
+    assert "圣诞节快乐" in texts(harness, SH_STORE, "zh-member", "holiday")[0]
+    assert "Happy Christmas" in texts(harness, SH_STORE, "en-member", "holiday")[0]
