@@ -23,7 +23,8 @@ BASELINE = "boto3"
 
 # The service each entry point asks the container for on its first request.
 _API_SERVICE = "booking_events"
-_WORKER_SERVICES = {"send_step": "step_worker", "handle_inbound": "inbound_worker"}
+_WORKER_SERVICES = {"send_step": "step_worker", "handle_inbound": "inbound_worker", "care_tick": "care_tick_worker",
+                    "send_care": "care_worker"}
 
 _TIMER = "import time; t = time.perf_counter(); {body}; print(time.perf_counter() - t)"
 _FAKE_ENV = {
