@@ -16,4 +16,4 @@ def test_a_complete_journey_makes_no_scan_and_every_client_is_counted():
     assert ops[("dynamodb", "TransactWriteItems")] == 3  # created, checked_in, completed (boto3 client)
     assert ops[("dynamodb", "PutItem")] >= 1  # message records (PynamoDB's own client)
     assert ops[("sns", "Publish")] == result.delivered >= 7
-    assert result.writes_per_created == 1
+    assert 1 <= result.writes_per_created <= 3  # issue 7: at most 3 besides the schedules
