@@ -215,7 +215,7 @@ def markdown(f: Figures) -> str:
         "## Booking-webhook throughput (in-process)",
         "",
         f"{f.throughput:.1f} booking.created webhooks per second, one after another, through the real handler "
-        "against in-process moto (one core; reported, not a target).",
+        "against in-process moto, on a fresh table (one core, most of the time spent in moto; reported, not a target).",
         "",
         "## Campaign fan-out",
         "",
