@@ -6,7 +6,7 @@ WeChat, Agora) are excluded. Change a figure here and `make bench` recomputes ev
 
 from __future__ import annotations
 
-PRICES_AS_OF = "2026-11-22"
+PRICES_AS_OF = "2026-11-22"  # when they were transcribed from the pages below (not fetched by the bench)
 PRICES_REGION = "us-east-1"
 
 # (price in USD, unit, source)

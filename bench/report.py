@@ -107,8 +107,8 @@ def _where_the_cost_goes(f: Figures) -> list[str]:
     return [
         "Where it goes: " + ", ".join(f"{name} {usd / total:.0%}" for name, usd in ranked[:4]) + ". "
         f"The three booking webhooks write {webhook_wru:.1f} of the {f.journey.usage.dynamodb_wru:.1f} WRU per "
-        "journey: each is one transaction (booking, event record, member profile, contact lookup, stylist "
-        "calendar), billed at 2 WRU per started KB of each item, plus the `gsi1` copy of the booking.",
+        "journey, mostly in one transaction each (booking, event record, member, contact lookup, stylist "
+        "calendar), which DynamoDB bills at 2 WRU per started KB of each item, plus the `gsi1` copy of the booking.",
         "",
     ]
 
@@ -197,7 +197,8 @@ def markdown(f: Figures) -> str:
         f"{f.single.usage.sqs_requests:.1f} SQS requests per journey instead of {j.usage.lambda_requests:.1f} and "
         f"{j.usage.sqs_requests:.1f}).",
         "",
-        f"List prices ({PRICES_REGION}, read {PRICES_AS_OF}; `bench/prices.py`):",
+        f"List prices ({PRICES_REGION}, transcribed {PRICES_AS_OF} from the pages named; `bench/prices.py` -- "
+        "the bench does not fetch them, check them before quoting):",
         "",
         *_table(("price", "USD", "per", "source"),
                 [(name, f"{usd:.10g}", unit, source) for name, (usd, unit, source) in PRICES.items()]),
