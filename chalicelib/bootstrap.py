@@ -118,7 +118,9 @@ class Container:
 
         return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock,
                              self.webhook_secrets.active, self.lookup_hasher,
-                             on_member=lambda chain_id, member_id: self.member_care.refresh(chain_id, member_id))
+                             on_member=lambda chain_id, member_id: self.member_care.refresh(chain_id, member_id),
+                             coupons=lambda chain_id, code: self.care_repo.coupon(chain_id, code),
+                             table_name=self.settings.main_table)
 
     @cached_property
     def message_history(self):
@@ -130,8 +132,8 @@ class Container:
     def member_profiles(self):
         from chalicelib.services.members import MemberProfiles
 
-        _ = self.bookings  # binds the models
-        return MemberProfiles(self.stores, self.staff_verifier, self.clock)
+        return MemberProfiles(self.stores, self.staff_verifier, self.clock, self.care_repo, self.member_care,
+                              self.conversations)
 
     @cached_property
     def member_privacy(self):
@@ -305,7 +307,17 @@ class Container:
         from chalicelib.care.worker import CareWorker
 
         return CareWorker(self.outreach, self.client("sqs"), self.settings.care_queue_url,
-                          self.settings.care_dlq_url, max_defer_seconds=self.settings.care_defer_max_seconds)
+                          self.settings.care_dlq_url, fan_out=self.campaigns.fan_out_page,
+                          max_defer_seconds=self.settings.care_defer_max_seconds)
+
+    @cached_property
+    def campaigns(self):
+        from chalicelib.care.campaigns import Campaigns
+        from chalicelib.care.segments import SegmentReader
+
+        return Campaigns(self.care_repo, SegmentReader(self.care_repo), self.outreach, self.local_stores,
+                         self.staff_verifier, self.clock, self.client("sqs"), self.settings.care_queue_url,
+                         max_delay_seconds=self.settings.care_defer_max_seconds)
 
     # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------
     @cached_property

@@ -8,6 +8,7 @@ from chalicelib.settings import local_dir_from_env
 
 
 def register(app: Chalice) -> None:
+    from chalicelib.api.campaigns import campaigns
     from chalicelib.api.channels import channels
     from chalicelib.api.conversations import conversations
     from chalicelib.api.health import health
@@ -21,6 +22,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(privacy)
     app.register_blueprint(conversations)
     app.register_blueprint(channels)
+    app.register_blueprint(campaigns)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,15 +124,17 @@ class CareTick:
         zone = ZoneInfo(store.timezone)
         day = tick.scheduled_at().astimezone(zone).date()
         now = max(self._clock.now(), tick.scheduled_at())
-        found: dict[str, int] = {}
-        messages: list[CareMessage] = []
-        for kind, batch in (("birthday", self.birthdays(store, day)), ("holiday", self.holidays(store, day)),
-                            ("reactivation", self.reactivations(store, day, now)),
-                            ("rebook_reminder", self.rebooks(store, day, now))):
-            items = list(batch)
-            found[kind] = len(items)
-            messages += items
-        self._outreach.enqueue(messages)
+        found = dict.fromkeys(("birthday", "holiday", "reactivation", "rebook_reminder"), 0)
+
+        def counted(kind: str, batch: Iterator[CareMessage]) -> Iterator[CareMessage]:
+            for message in batch:  # streamed to SQS ten at a time: a holiday never holds a store in memory
+                found[kind] += 1
+                yield message
+
+        self._outreach.enqueue(chain.from_iterable((
+            counted("birthday", self.birthdays(store, day)), counted("holiday", self.holidays(store, day)),
+            counted("reactivation", self.reactivations(store, day, now)),
+            counted("rebook_reminder", self.rebooks(store, day, now)))))
         logger.info("care tick", extra={"store_id": store.store_id, "day": day.isoformat(), **found})
         return found
 

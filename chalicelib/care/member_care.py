@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.care import profile
+from chalicelib.care.campaigns import attribute_bookings
 from chalicelib.clock import Clock
 from chalicelib.dal.care import CareRepository, Conflict
 from chalicelib.dal.models import MemberItem
@@ -40,6 +41,7 @@ class MemberCare:
             fresh = self._repo.member(chain_id, member_id, consistent=True)
             if fresh is not None:
                 self._repo.sync_tags(fresh, before)
+            attribute_bookings(self._repo, chain_id, member_id, bookings)
             logger.info("member profile rebuilt", extra={"chain_id": chain_id, "visits": stats.visits,
                                                          "tags": tags})
             return fresh

@@ -44,6 +44,7 @@ from chalicelib.observability import logger
 
 LEASE_SECONDS = 120
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
+LEDGER_KEEPS = timedelta(days=30)
 
 
 @functools.cache
@@ -206,10 +207,12 @@ class Outreach:
         window = timedelta(days=cap["window_days"])
         for _ in range(5):
             ledger = self._repo.ledger(message.chain_id, message.member_id)
-            recent = [e for e in (ledger.recent or []) if datetime.fromisoformat(e[0]) > now - window]
+            # Kept a while longer than the cap's window: campaign results count bookings made within 14 days.
+            recent = [e for e in (ledger.recent or []) if datetime.fromisoformat(e[0]) > now - LEDGER_KEEPS]
             if any(e[2] == message.occasion for e in recent):
                 return True  # a retry of a send that already took its place
-            counted = [e for e in recent if e[1] not in cap["exempt_kinds"]]
+            counted = [e for e in recent if e[1] not in cap["exempt_kinds"]
+                       and datetime.fromisoformat(e[0]) > now - window]
             if message.kind not in cap["exempt_kinds"] and len(counted) >= cap["max_messages"]:
                 return False
             try:

@@ -47,6 +47,7 @@ class BookingCommit:
     held_before: dict[str, list[str]] = field(default_factory=dict)
     hold_after: dict[str, list[str]] = field(default_factory=dict)
     lookups: list[ContactLookupItem] = field(default_factory=list)
+    coupon_update: dict[str, Any] | None = None  # redeem or release a member-care coupon with the booking
 
 
 class DuplicateEvent(Exception):
@@ -115,6 +116,10 @@ class BookingRepository:
             items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
             roles.append("lookup")
 
+        if change.coupon_update is not None:
+            items.append({"Update": change.coupon_update})
+            roles.append("coupon")
+
         booking_id = change.booking.booking_id
         for key in sorted(set(change.held_before) | set(change.hold_after)):
             update = self._calendar_update(
@@ -138,8 +143,8 @@ class BookingRepository:
                     "the stylist already has a booking at that time",
                     {"booking.stylist.id": "already booked between these times", "booking.start": "overlaps"},
                 ) from None
-            if "booking" in failed:
-                raise ConcurrentUpdate() from None
+            if "booking" in failed or "coupon" in failed:
+                raise ConcurrentUpdate() from None  # re-read: the coupon's answer may now differ
             if any(r.get("Code") == "TransactionConflict" for r in reasons):
                 raise ConcurrentUpdate() from None
             raise

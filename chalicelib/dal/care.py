@@ -14,8 +14,10 @@ from chalicelib.dal.models import (
     CampaignItem,
     CareClaimItem,
     CareLedgerItem,
+    ConversationItem,
     CouponItem,
     MemberItem,
+    StoreItem,
     TagMemberItem,
 )
 from chalicelib.errors import ConcurrentUpdate
@@ -42,6 +44,34 @@ class CareRepository:
     def members(self, chain_id: str, member_ids: Iterable[str]) -> dict[str, MemberItem]:
         keys = [MemberItem.key(chain_id, m) for m in dict.fromkeys(member_ids)]
         return {item.member_id: item for item in MemberItem.batch_get(keys)} if keys else {}
+
+    def store_members_page(self, store_id: str, last_visit_before: str | None, limit: int,
+                           start_key: dict | None) -> tuple[list[MemberItem], dict | None]:
+        """A store's members (primary store) by last visit; only those whose last visit is before the given UTC
+        ISO time when one is given (never-visited members sort first as "0000" and are left out then)."""
+        condition = MemberItem.gsi1sk.between("1", last_visit_before) if last_visit_before else None
+        result = MemberItem.by_store.query(MemberItem.store_key(store_id), condition, limit=limit, page_size=limit,
+                                           last_evaluated_key=start_key)
+        items = list(result)
+        return items, result.last_evaluated_key if len(items) == limit else None
+
+    def tag_page(self, chain_id: str, tag: str, limit: int,
+                 start_key: dict | None) -> tuple[list[TagMemberItem], dict | None]:
+        result = TagMemberItem.query(TagMemberItem.pk_for(chain_id, tag), limit=limit, page_size=limit,
+                                     last_evaluated_key=start_key)
+        items = list(result)
+        return items, result.last_evaluated_key if len(items) == limit else None
+
+    def chain_store_ids(self, chain_id: str) -> list[str]:
+        return [s.store_id for s in StoreItem.by_chain.query(StoreItem.chain_key(chain_id))]
+
+    def conversations(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ConversationItem]:
+        keys = [ConversationItem.key(store, member) for store, member in dict.fromkeys(pairs)]
+        return {(c.store_id, c.member_id): c for c in ConversationItem.batch_get(keys)} if keys else {}
+
+    def ledgers(self, chain_id: str, member_ids: Iterable[str]) -> dict[str, CareLedgerItem]:
+        keys = [CareLedgerItem.key(chain_id, m) for m in dict.fromkeys(member_ids)]
+        return {item.pk.rsplit("#", 1)[1]: item for item in CareLedgerItem.batch_get(keys)} if keys else {}
 
     def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
         return list(BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
@@ -234,14 +264,14 @@ class CareRepository:
                                   ConsistentRead=True).get("Item", {})
         return {name[2:]: int(value["N"]) for name, value in item.items() if name.startswith("n_") and "N" in value}
 
-    def page_done(self, chain_id: str, campaign_id: str, page: int, last: bool, targeted: int) -> bool:
+    def page_done(self, chain_id: str, campaign_id: str, page: int, next_cursor: str | None, targeted: int) -> bool:
         """Record fan-out page `page` (1-based) once: False when it was recorded before (a duplicate)."""
         pk, sk = CampaignItem.key(chain_id, campaign_id)
-        update = "SET pages = :page, #st = :status" + (", fanned_out = :true" if last else "") + " ADD n_targeted :n"
+        last = next_cursor is None
+        update = "SET pages = :page, #st = :status, fanned_out = :last, next_cursor = :next ADD n_targeted :n"
         values = {":page": {"N": str(page)}, ":prev": {"N": str(page - 1)}, ":n": {"N": str(targeted)},
-                  ":status": {"S": "sending" if last else "fanning_out"}}
-        if last:
-            values[":true"] = {"BOOL": True}
+                  ":status": {"S": "sending" if last else "fanning_out"}, ":last": {"BOOL": last},
+                  ":next": {"NULL": True} if last else {"S": next_cursor}}
         try:
             self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
                                   UpdateExpression=update, ConditionExpression="pages = :prev",
@@ -252,6 +282,19 @@ class CareRepository:
             if current is not None and int(current.pages) >= page:
                 return False
             raise ConcurrentUpdate() from None  # an earlier page is not recorded yet: retry later
+
+    def attribute(self, chain_id: str, member_id: str, occasion: str, what: str, ref: str) -> bool:
+        """Note a booking (or reply) `ref` against her claim for the occasion, once; False when noted before."""
+        pk, sk = CareClaimItem.key(chain_id, member_id, occasion)
+        try:
+            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                  UpdateExpression="ADD #w :ref",
+                                  ConditionExpression="attribute_exists(pk) AND NOT contains(#w, :one)",
+                                  ExpressionAttributeNames={"#w": f"attributed_{what}"},
+                                  ExpressionAttributeValues={":ref": {"SS": [ref]}, ":one": {"S": ref}})
+            return True
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
 
     # --- coupons ----------------------------------------------------------------------------------
     def create_coupon(self, coupon: CouponItem) -> bool:

@@ -186,6 +186,8 @@ class BookingItem(_Item):
     last_event_id = UnicodeAttribute()
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
+    coupon_code = UnicodeAttribute(null=True)  # the member-care coupon presented with it
+    coupon_status = UnicodeAttribute(null=True)  # chalicelib/care/coupons.py
     pending = ListAttribute(of=PendingStep, default=list)
     slots = JSONAttribute(default=dict)  # {"<stylist>|<UTC date>": ["HHMM", ...]} calendar buckets held
     gsi1pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
@@ -358,6 +360,7 @@ class CampaignItem(_Item):
     created_by = UnicodeAttribute(default="")
     request_hash = UnicodeAttribute(default="")  # the same campaign id with another body is a conflict
     pages = NumberAttribute(default=0)  # fan-out pages done (each page queues the next)
+    next_cursor = UnicodeAttribute(null=True)  # the segment cursor of the page after `pages`
     fanned_out = BooleanAttribute(default=False)
     # Progress counters are top-level numbers `n_<counter>` (n_targeted, n_sent, n_skipped_<reason>...) changed
     # only with ADD (chalicelib/care/campaigns.py), so concurrent workers never lose a count.

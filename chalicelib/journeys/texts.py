@@ -77,7 +77,7 @@ _BOOKING_DEFAULTS = {
 }
 # Member care (chalicelib/care/outreach.py): a coupon's code is "" when the message carries none.
 _COUPON_DEFAULTS: dict[str, Any] = {"code": "", "offer": "", "expires_at": ""}
-_CARE_DEFAULTS: dict[str, Any] = {"holiday_name": ""}
+_CARE_DEFAULTS: dict[str, Any] = {"holiday_name": "", "service_name": "", "weeks": 0}
 
 # Operator templates must not be able to build huge values (`{{ 'x' * 10**9 }}`, `{{ 9 ** 10**8 }}`) or
 # outputs (a loop printing megabytes). An SMS/chat message is far below these.

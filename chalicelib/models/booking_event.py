@@ -131,6 +131,8 @@ class Booking(_Strict):
     member: Member
     price: Price | None = None
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = ""
+    # A member-care coupon presented with this booking (chalicelib/care/coupons.py): never a reason to refuse it.
+    coupon_code: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
 
     _start_aware = field_validator("start")(classmethod(lambda cls, v: _aware(v)))
 

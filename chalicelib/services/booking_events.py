@@ -106,11 +106,14 @@ class BookingEvents:
     def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
                  clock: Clock, secrets_for: Callable[[str], Iterable[str]],
                  lookup_hash: Callable[[str], str],
-                 on_member: Callable[[str, str], Any] | None = None) -> None:
+                 on_member: Callable[[str, str], Any] | None = None,
+                 coupons: Callable[[str, str], Any] | None = None, table_name: str = "") -> None:
         self._repo = repo
         # Rebuilds the member's profile and tags from her bookings (care/member_care.py) after an applied
         # event and again on a duplicate: idempotent, so a duplicate never counts a visit twice.
         self._on_member = on_member
+        self._coupons = coupons  # (chain_id, code) -> CouponItem | None
+        self._table = table_name
         self._stores = stores
         self._scheduler = scheduler
         self._clock = clock
@@ -159,6 +162,12 @@ class BookingEvents:
         booking = _booking_item(chain_id, payload, status, version, start, occurred, event.event_id,
                                 current, now)
         effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
+        if current is not None:
+            booking.coupon_code, booking.coupon_status = current.coupon_code, current.coupon_status
+        coupon = self._coupon(chain_id, payload, event.type, current, now)
+        if coupon is not None:
+            booking.coupon_code = (payload.coupon_code or booking.coupon_code or "").upper()
+            booking.coupon_status = coupon.status
         response = _answer(booking, store.timezone)
         held_before = current.slots if current else {}
         hold_after = (slot_buckets(payload.stylist.id, start, payload.duration_minutes)
@@ -173,6 +182,7 @@ class BookingEvents:
                 lookups=_contact_lookups(chain_id, payload, now, self._lookup_hash),
                 held_before=held_before,
                 hold_after=hold_after,
+                coupon_update=coupon.update if coupon is not None else None,
             ),
             chain_id,
         )
@@ -182,6 +192,17 @@ class BookingEvents:
         self._apply_effects(effects, now)
         self._member_changed(chain_id, payload.member.id)
         return Answer(202, response)
+
+    def _coupon(self, chain_id: str, payload: Any, event_type: str, current: BookingItem | None,
+                now: datetime) -> Any:
+        """What the booking's coupon code becomes (care/coupons.py); None when it carries none."""
+        code = payload.coupon_code or (current.coupon_code if current and event_type == "booking.cancelled" else None)
+        if not code or self._coupons is None:
+            return None
+        from chalicelib.care.coupons import coupon_change
+
+        return coupon_change(self._coupons(chain_id, code.upper()), self._table, payload.member.id, payload.id,
+                             event_type, now)
 
     def _member_changed(self, chain_id: str, member_id: str) -> None:
         if self._on_member is not None:
@@ -251,6 +272,8 @@ class BookingEvents:
             "journey": _journey_view(current.pending, tz),
             "ignored": reason,
         }
+        if current.coupon_status:
+            response["coupon"] = {"code": current.coupon_code, "status": current.coupon_status}
         try:
             self._repo.record_event(
                 _event_item(chain_id, event.event_id, current.booking_id, current.version, 202, response, {}, now)
@@ -397,12 +420,15 @@ def _step_message(chain_id: str, booking: BookingItem, step: PlannedStep) -> Ste
 
 
 def _answer(booking: BookingItem, timezone: str) -> dict[str, Any]:
-    return {
+    answer = {
         "booking_id": booking.booking_id,
         "status": booking.status,
         "version": int(booking.version),
         "journey": _journey_view(booking.pending, timezone),
     }
+    if booking.coupon_status:
+        answer["coupon"] = {"code": booking.coupon_code, "status": booking.coupon_status}
+    return answer
 
 
 def _journey_view(pending: Iterable[PendingStep], timezone: str) -> list[dict[str, Any]]:

@@ -1,59 +1,119 @@
-"""A member's profile as staff see it beside the chat (built from bookings and chat)."""
+"""A member's profile as staff see it beside the chat (built from bookings and chat), her tags and staff notes."""
 
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.care import profile as care_profile
+from chalicelib.care.member_care import MemberCare
 from chalicelib.clock import Clock
-from chalicelib.dal.models import BookingItem, MemberItem
-from chalicelib.errors import NotFound
+from chalicelib.dal.care import CareRepository
+from chalicelib.dal.models import MemberItem, StoreItem
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import auth
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
-MAX_BOOKINGS = 500
+MAX_NOTE = 2000
 
 
 class MemberProfiles:
-    def __init__(self, stores: Any, verifier: auth.Verifier, clock: Clock) -> None:
+    def __init__(self, stores: Any, verifier: auth.Verifier, clock: Clock, repo: CareRepository,
+                 care: MemberCare, conversations: Any) -> None:
         self._stores = stores
         self._verifier = verifier
         self._clock = clock
+        self._repo = repo
+        self._care = care
+        self._conversations = conversations
 
     def profile(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
+        _, store, member = self._authorize(authorization, store_id, member_id, "members.read")
+        return self._view(store, member)
+
+    def tags(self, authorization: str | None, store_id: str, member_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Add and remove manual tags: applied to what is there, so a retry changes nothing more."""
+        _, store, member = self._authorize(authorization, store_id, member_id, "members.tags")
+        add, remove = care_profile.tag_list(body.get("add"), "add"), care_profile.tag_list(body.get("remove"), "remove")
+        both = sorted(set(add) & set(remove))
+        if both:
+            raise ValidationFailed("a tag cannot be added and removed at once", {"remove": f"{both[0]} is also in add"})
+        updated = self._care.edit_tags(store.chain_id, member.member_id, add, remove) or member
+        return self._view(store, updated)
+
+    def add_note(self, authorization: str | None, store_id: str, member_id: str,
+                 body: dict[str, Any]) -> dict[str, Any]:
+        staff, store, member = self._authorize(authorization, store_id, member_id, "members.notes")
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
+            raise ValidationFailed("bad text", {"text": f"1 to {MAX_NOTE} characters"})
+        note_id = body.get("note_id") or secrets.token_hex(8)
+        if not isinstance(note_id, str) or not _ID.match(note_id):
+            raise ValidationFailed("bad note_id", {"note_id": "1-128 letters, digits or -_.:@"})
+        note = {"id": note_id, "at": self._clock.now().isoformat(), "by": staff.subject, "store_id": store_id,
+                "text": text.strip()}
+        updated = self._care.add_note(store.chain_id, member.member_id, note) or member
+        return self._view(store, updated)
+
+    # ---------------------------------------------------------------------------------------------
+    def _authorize(self, authorization: str | None, store_id: str, member_id: str,
+                    action: str) -> tuple[auth.Staff, StoreItem, MemberItem]:
         staff = auth.authenticate(authorization, self._verifier)
         store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
-        auth.require(staff, "members.read", store.chain_id if store else None, store_id)
-        if not _ID.match(member_id):
+        auth.require(staff, action, store.chain_id if store else None, store_id)
+        member = self._repo.member(store.chain_id, member_id, consistent=True) if _ID.match(member_id) else None
+        if member is None:
             raise NotFound("no such member")
-        try:
-            member = MemberItem.get(*MemberItem.key(store.chain_id, member_id))
-        except MemberItem.DoesNotExist:
-            raise NotFound("no such member") from None
-        bookings = list(BookingItem.by_member.query(BookingItem.member_key(store.chain_id, member_id),
-                                                    limit=MAX_BOOKINGS))
-        now = self._clock.now()
-        visits = [b for b in bookings if b.status == "completed"]
-        upcoming = [b for b in bookings if b.status in ("booked", "confirmed") and b.start >= now]
+        return staff, store, member
+
+    def _view(self, store: StoreItem, member: MemberItem) -> dict[str, Any]:
         tz = ZoneInfo(store.timezone)
+        now = self._clock.now()
+        upcoming = [b for b in self._repo.bookings(store.chain_id, member.member_id)
+                    if b.status in ("booked", "confirmed") and b.start >= now]
+        conversation = self._conversations.get(store.store_id, member.member_id)
         if member.opted_out_at is not None:
             status = "opted_out"
+        elif conversation is not None and conversation.status == "needs_human":
+            status = "needs_human"
         elif member.marketing_paused:
             status = "marketing_paused"
         else:
             status = "active"
+        local = lambda at: at.astimezone(tz).isoformat() if at else None  # noqa: E731
         return {
-            "id": member_id,
+            "id": member.member_id,
             "name": member.name,
             "locale": member.locale,
-            "preferred_channel": "wechat" if member.wechat_openid else ("sms" if member.phone else
-                                                                        ("email" if member.email else None)),
-            "visits": len(visits),
-            "last_visit_at": max(b.start for b in visits).astimezone(tz).isoformat() if visits else None,
-            "next_booking_at": min(b.start for b in upcoming).astimezone(tz).isoformat() if upcoming else None,
-            "tags": [],
-            "consent": {"transactional": True, "marketing": bool(member.marketing_consent)},
+            "preferred_channel": _preferred_channel(member, conversation),
+            "birthday": member.birthday,
+            "visits": int(member.visits or 0),
+            "first_visit_at": local(member.first_visit_at),
+            "last_visit_at": local(member.last_visit_at),
+            "next_booking_at": local(min(b.start for b in upcoming)) if upcoming else None,
+            "avg_interval_days": member.avg_interval_days,
+            "spend": {"total": member.total_spend, "currency": member.spend_currency},
+            "services": list(member.services or []),
+            "stylists": list(member.stylists or []),
+            "primary_store_id": member.primary_store_id or member.last_store_id,
+            "tags": list(member.tags or []),
+            "manual_tags": list(member.manual_tags or []),
+            "auto_tags": list(member.auto_tags or []),
+            "notes": list(member.notes or []),
+            "consent": {"transactional": True,
+                        "marketing": bool(member.marketing_consent) and member.opted_out_at is None},
             "status": status,
-            "services": sorted({b.service_name for b in visits}),
         }
+
+
+def _preferred_channel(member: MemberItem, conversation: Any) -> str | None:
+    """The channel she last wrote from, else the best address the booking system gave us."""
+    if conversation is not None and conversation.last_inbound_channel:
+        return conversation.last_inbound_channel
+    if member.wechat_openid:
+        return "wechat"
+    if member.phone:
+        return "sms"
+    return "email" if member.email else None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from chalicelib import resources as r
 from chalicelib.care.always_on import CareTickMessage
 from chalicelib.care.schedules import schedule_name
@@ -127,6 +129,7 @@ def test_rebook_reminders_follow_the_services_cycle(harness):
     harness.advance_to("2026-11-22T10:01:00+00:00")
 
     assert care_sent(harness, LDN_STORE, "gel") == ["rebook_reminder"]
+    assert "it's been 3 weeks since your" in texts(harness, LDN_STORE, "gel", "rebook_reminder")[0]
     assert care_sent(harness, LDN_STORE, "gel-booked") == []
     assert care_sent(harness, LDN_STORE, "cut") == []
 
@@ -146,3 +149,27 @@ def test_holiday_greetings_come_from_the_chains_calendar_once(harness):
     assert care_sent(harness, SH_STORE, "en-member") == ["holiday"]
     assert "圣诞节快乐" in texts(harness, SH_STORE, "zh-member", "holiday")[0]
     assert "Happy Christmas" in texts(harness, SH_STORE, "en-member", "holiday")[0]
+
+
+def test_a_deployed_stage_ensures_the_schedules_of_a_chains_stores_with_the_same_code(harness, capsys):
+    from chalicelib.dal.models import StoreItem
+    from infra.care_schedules import main
+
+    StoreItem(*StoreItem.key("sh-xuhui"), store_id="sh-xuhui", chain_id=CHAIN, name="徐汇店", timezone="Asia/Shanghai",
+              gsi1pk=StoreItem.chain_key(CHAIN), gsi1sk="sh-xuhui").save()
+    role = harness.container.settings.scheduler_role_arn
+    stage = harness.env[r.ENV_STAGE]
+
+    assert main(["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role],
+                session=harness.session) == 0
+    assert main(["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role,
+                 "--store", "sh-xuhui"], session=harness.session) == 0  # again: updated in place
+
+    scheduler = harness.session.client("scheduler")
+    group = harness.container.settings.care_schedule_group
+    assert {s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]} == {
+        "care-sh-jingan", "care-ldn-soho", "care-sh-xuhui"}
+    assert "care-sh-xuhui: ensured" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # another chain's (or an unknown) store is refused, nothing is created
+        main(["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role, "--store", "x"],
+             session=harness.session)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 
 import pytest
@@ -12,24 +11,9 @@ import pytest
 from chalicelib.care.outreach import CareMessage, Outcome
 from chalicelib.dal.models import CareClaimItem, MemberItem, TagMemberItem
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+from tests.support.care import visit
 
 CHAIN = "demo-chain"
-
-
-def visit(harness, member_id: str = "m-1", *, consent: bool | None = True, store_id: str = SH_STORE,
-          booking_id: str | None = None, start: str = "2026-11-20T15:00:00+08:00", category: str = "hair_colour",
-          phone: str = "+8613800138000", stylist: str = "sh-xiaowang", amount: str = "388.00") -> str:
-    """A booking of hers, created and completed (one visit)."""
-    booking_id = booking_id or f"bk-{uuid.uuid4().hex[:8]}"
-    member = {"id": member_id, "name": "李女士", "phone": phone, "locale": "zh-CN", "birthday": "1990-05-01"}
-    if consent is not None:
-        member["marketing_consent"] = consent
-    common = {"booking_id": booking_id, "store_id": store_id, "start": start, "category": category,
-              "stylist": stylist, "member": member, "price": {"amount": amount, "currency": "CNY"}}
-    for kind in ("booking.created", "booking.completed"):
-        status, body = harness.post(booking_event(type=kind, occurred_at="2026-11-22T09:00:00+08:00", **common))
-        assert status == 202, body
-    return booking_id
 
 
 def member(member_id: str = "m-1") -> MemberItem:

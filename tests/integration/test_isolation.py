@@ -55,6 +55,13 @@ ACTIONS = {
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/read"): "conversations.mark_read",
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/status"): "conversations.status",
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/video"): "conversations.video",
+    ("POST", "/v1/stores/{store_id}/members/{member_id}/tags"): "members.tags",
+    ("POST", "/v1/stores/{store_id}/members/{member_id}/notes"): "members.notes",
+    ("POST", "/v1/chains/{chain_id}/campaigns/preview"): "campaigns.preview",
+    ("POST", "/v1/chains/{chain_id}/campaigns"): "campaigns.create",
+    ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
+    ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
+    ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
 }
 # PIPL / GDPR (chalicelib/api/privacy.py): checked whenever they are registered.
 ACTIONS_WHEN_ROUTED = {
@@ -63,7 +70,8 @@ ACTIONS_WHEN_ROUTED = {
 }
 # A body that every current write route accepts, so the control requests get past validation.
 BODY = {"text": "isolation check", "status": "resolved", "client_message_id": "iso-check"}
-PARAMS = {"store_id", "chain_id", "member_id", "conversation_id"}
+PARAMS = {"store_id", "chain_id", "member_id", "conversation_id", "campaign_id"}
+CAMPAIGN = "iso-campaign"  # exists in both chains (other_chain)
 
 
 # --- the routes ------------------------------------------------------------------------------------
@@ -118,6 +126,12 @@ def other_chain(harness) -> None:
     put_secret(harness.session.client("secretsmanager"),
                resources.webhook_secret_name(harness.env["CHAIRSIDE_STAGE"], OTHER_CHAIN),
                json.dumps({"current": "whsec-test"}))
+    for chain_id in (CHAIN, OTHER_CHAIN):  # a campaign of each chain, for the campaign routes' cells
+        admin = f"Bearer {token('chain_admin', chain_id, stores=())}"
+        body = json.dumps({"campaign_id": CAMPAIGN, "segment": {"visits_at_least": 99}, "template": {"en": "hi"}})
+        response = harness.client.http.post(f"/v1/chains/{chain_id}/campaigns", body=body.encode(),
+                                            headers={"Authorization": admin, "Content-Type": "application/json"})
+        assert response.status_code in (200, 201), response.body
 
 
 def member_at(harness, chain_id: str, store_id: str) -> str:
@@ -140,7 +154,7 @@ def member_at(harness, chain_id: str, store_id: str) -> str:
 
 def path_for(path: str, target: Target) -> str:
     values = {"store_id": target.store_id, "chain_id": target.chain_id, "member_id": target.member_id,
-              "conversation_id": target.member_id}
+              "conversation_id": target.member_id, "campaign_id": CAMPAIGN}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 
@@ -205,8 +219,10 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
         sibling = Target("another store of the same chain", CHAIN, LDN_STORE, member_at(harness, CHAIN, LDN_STORE))
         foreign = Target("a foreign chain's store", OTHER_CHAIN, OTHER_STORE,
                          member_at(harness, OTHER_CHAIN, OTHER_STORE))
-        unknown = Target("a store that does not exist", CHAIN, UNKNOWN_STORE, own.member_id)
         scoped_to_store = "{store_id}" in route
+        # A chain-scoped route's "store that does not exist" is a chain that does not exist.
+        unknown = Target("a store that does not exist", CHAIN if scoped_to_store else "iso-no-such-chain",
+                         UNKNOWN_STORE, own.member_id)
 
         # 1. Denied: our staff at stores they cannot see; a foreign chain's staff whose token names OUR stores.
         before = snapshot(harness)

@@ -24,6 +24,7 @@ EXPECTED = {
     "conversations.video": EVERYONE,
     "members.read": EVERYONE,
     "members.tags": DESK_UP,
+    "members.notes": EVERYONE,
     "members.export": MANAGERS,
     "members.erase": MANAGERS,
     "campaigns.*": MANAGERS,
