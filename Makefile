@@ -8,7 +8,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots bench
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -83,3 +83,7 @@ fuzz: venv
 ## Accuracy of the reply classifier on the labelled evaluation set.
 eval: venv
 	$(BIN)/python -m eval.evaluate
+
+## Cost and speed figures, written to docs/PERFORMANCE.md; fails when a target of issue 7 is missed.
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,0 +1,50 @@
+"""`make bench`: measure the current code, print the figures, write docs/PERFORMANCE.md, check the targets.
+
+python -m bench [--journeys N] [--throughput N] [--members N] [--rounds N] [--no-write]
+Exits non-zero when a target (issue 7) is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench import counting, fanout, imports, journeys, report
+from bench.stack import ROOT, running_stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--journeys", type=int, default=20, help="complete booking journeys to measure")
+    parser.add_argument("--cohort", type=int, default=10, help="bookings per store-day in those journeys")
+    parser.add_argument("--single", type=int, default=5, help="journeys one at a time (the dearest case)")
+    parser.add_argument("--throughput", type=int, default=200, help="booking.created webhooks for throughput")
+    parser.add_argument("--members", type=int, default=100_000, help="campaign fan-out size")
+    parser.add_argument("--rounds", type=int, default=7, help="fresh interpreters per import figure")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/PERFORMANCE.md")
+    args = parser.parse_args(argv)
+
+    print(f"cold imports: {args.rounds} interleaved rounds ...", file=sys.stderr)
+    import_times = imports.measure(args.rounds)
+    with running_stack() as stack:
+        print(f"{args.journeys} complete journeys in store-days of {args.cohort} ...", file=sys.stderr)
+        journey = journeys.run(stack, args.journeys, args.cohort)
+        print(f"{args.single} complete journeys one at a time ...", file=sys.stderr)
+        single = journeys.run(stack, args.single, 1, first=args.journeys)
+        print(f"fan-out to {args.members} members ...", file=sys.stderr)
+        fan = fanout.run(stack, args.members)
+    with running_stack() as fresh:  # its own table: moto slows as a table grows
+        print(f"{args.throughput} booking.created webhooks ...", file=sys.stderr)
+        rate = journeys.throughput(fresh, args.throughput)
+    scans = counting.scans(stack.counter.calls + fresh.counter.calls)  # journeys, fan-out, throughput
+    figures = report.Figures(journey, single, rate, fan, import_times, scans, command=report.command(argv))
+    text = report.markdown(figures)
+    print(text)
+    if not args.no_write:
+        (ROOT / "docs" / "PERFORMANCE.md").write_text(text)
+    print(report.summary(figures))
+    return 0 if all(ok for _, _, ok in report.targets(figures)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

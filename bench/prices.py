@@ -1,0 +1,26 @@
+"""AWS list prices the cost figure uses -- data, with where and when they were read.
+
+US East (N. Virginia) public on-demand prices, first pricing tier, no free tier; provider fees (SMS,
+WeChat, Agora) are excluded. Change a figure here and `make bench` recomputes every cost.
+"""
+
+from __future__ import annotations
+
+PRICES_AS_OF = "2026-11-22"  # when they were transcribed from the pages below (not fetched by the bench)
+PRICES_REGION = "us-east-1"
+
+# (price in USD, unit, source)
+PRICES: dict[str, tuple[float, str, str]] = {
+    "apigw_rest_request": (3.50 / 1e6, "request", "https://aws.amazon.com/api-gateway/pricing/ (REST, first 333M)"),
+    "lambda_request": (0.20 / 1e6, "request", "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_gb_second": (0.0000166667, "GB-second (x86)", "https://aws.amazon.com/lambda/pricing/"),
+    "dynamodb_wru": (0.625 / 1e6, "write request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_rru": (0.125 / 1e6, "read request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "sqs_request": (0.40 / 1e6, "request (64 KB chunk)", "https://aws.amazon.com/sqs/pricing/ (standard)"),
+    "scheduler_invocation": (1.00 / 1e6, "invocation", "https://aws.amazon.com/eventbridge/pricing/ (Scheduler)"),
+    "secrets_manager_call": (0.05 / 1e4, "API call", "https://aws.amazon.com/secrets-manager/pricing/"),
+}
+
+
+def price(name: str) -> float:
+    return PRICES[name][0]

@@ -1,0 +1,249 @@
+"""The figures as docs/PERFORMANCE.md (markdown tables), the targets of issue 7 and the SUMMARY line."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bench.cost import AWS_CALL_LATENCY_MS, cost_lines, total_cost
+from bench.fanout import FanOut
+from bench.imports import BASELINE, ImportTimes
+from bench.journeys import JourneyResult, api_memory_mb, worker_memory_mb
+from bench.prices import PRICES, PRICES_AS_OF, PRICES_REGION
+
+# (name, limit, higher is better)
+TARGETS = {
+    "scans": 0,
+    "ddb_writes_per_booking": 3,
+    "cost_per_1000_journeys_usd": 0.05,
+    "api_import_ratio": 1.5,
+    "worker_import_ratio": 1.3,
+    "sqs_msgs_per_request": 9.5,
+}
+
+
+@dataclass(frozen=True)
+class Figures:
+    journey: JourneyResult
+    single: JourneyResult  # journeys one at a time: the dearest case, reported beside the target
+    throughput: float
+    fanout: FanOut | None
+    imports: ImportTimes
+    scans: int
+    command: str
+
+    @property
+    def cost_per_1000(self) -> float:
+        return total_cost(self.journey.usage) * 1000
+
+    @property
+    def api_ratio(self) -> float:
+        return self.imports.ratio("api (app.py)")
+
+    @property
+    def worker_ratio(self) -> float:
+        return max(self.imports.ratio(name) for name in self.imports.workers)
+
+
+def command(argv: list[str] | None) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    return "make bench" + (f" BENCH_ARGS='{' '.join(args)}'" if args else "")
+
+
+def targets(f: Figures) -> list[tuple[str, str, bool]]:
+    """(what, measured, met) per target; the fan-out is not met while it does not exist."""
+    fan = f.fanout.messages_per_request if f.fanout else None
+    return [
+        ("zero DynamoDB Scan calls", str(f.scans), f.scans == TARGETS["scans"]),
+        ("<= 3 DynamoDB write requests per booking.created (besides schedules)",
+         f"{f.journey.writes_per_created:g}", f.journey.writes_per_created <= TARGETS["ddb_writes_per_booking"]),
+        ("<= $0.05 per 1,000 complete journeys", f"${f.cost_per_1000:.4f}",
+         f.cost_per_1000 <= TARGETS["cost_per_1000_journeys_usd"]),
+        ("API import <= 1.5x bare boto3", f"{f.api_ratio:.2f}x", f.api_ratio <= TARGETS["api_import_ratio"]),
+        ("worker import <= 1.3x bare boto3 (worst worker)", f"{f.worker_ratio:.2f}x",
+         f.worker_ratio <= TARGETS["worker_import_ratio"]),
+        (">= 9.5 messages per SQS send request in fan-out", f"{fan:.2f}" if fan is not None else "pending",
+         fan is not None and fan >= TARGETS["sqs_msgs_per_request"]),
+    ]
+
+
+def summary(f: Figures) -> str:
+    fan = f"{f.fanout.messages_per_request:.2f}" if f.fanout else "pending"
+    return (f"SUMMARY scans={f.scans} ddb_writes_per_booking={f.journey.writes_per_created:g} "
+            f"cost_per_1000_journeys_usd={f.cost_per_1000:.4f} api_import_ratio={f.api_ratio:.2f} "
+            f"worker_import_ratio={f.worker_ratio:.2f} sqs_msgs_per_request={fan}")
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _ops(counter: Counter) -> list[tuple]:
+    return [(service, operation, f"{n:.2f}") for (service, operation), n in sorted(counter.items())]
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs (shared), {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def _where_the_cost_goes(f: Figures) -> list[str]:
+    lines = cost_lines(f.journey.usage)
+    total = sum(lines.values()) or 1.0
+    ranked = sorted(lines.items(), key=lambda item: -item[1])
+    webhook_wru = sum(wru for (phase, _), (_, wru) in f.journey.units.items() if phase.startswith("booking."))
+    return [
+        "Where it goes: " + ", ".join(f"{name} {usd / total:.0%}" for name, usd in ranked[:4]) + ". "
+        f"The three booking webhooks write {webhook_wru:.1f} of the {f.journey.usage.dynamodb_wru:.1f} WRU per "
+        "journey, mostly in one transaction each (booking, event record, member, contact lookup, stylist "
+        "calendar), which DynamoDB bills at 2 WRU per started KB of each item, plus the `gsi1` copy of the booking.",
+        "",
+    ]
+
+
+def _campaign_pages(fan: FanOut) -> list[str]:
+    """A whole campaign also queues one message per segment page (chalicelib/care/campaigns.py)."""
+    try:
+        from chalicelib.care.campaigns import PAGE_SIZE
+    except ImportError:
+        return []
+    pages = -(-fan.members // PAGE_SIZE)
+    ratio = (fan.messages + pages) / (fan.send_requests + pages)
+    return [f"A campaign's worker reads its segment {PAGE_SIZE} members a page and queues each next page as one "
+            f"more single-message request (`chalicelib/care/campaigns.py`): {pages} more for {fan.members} members, "
+            f"{ratio:.2f} messages per request for the whole campaign (computed from `PAGE_SIZE`, not measured).",
+            ""]
+
+
+def markdown(f: Figures) -> str:
+    j = f.journey
+    out = [
+        "# Performance and cost",
+        "",
+        f"Generated by `{f.command}` (code in `bench/`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+        "Rerun it to refresh every figure below; do not edit by hand.",
+        "",
+        f"Machine: {_machine()}. The machine was shared with other work, so the timings are indicative; "
+        "the call counts are exact for this code.",
+        "",
+        "## Targets (issue 7)",
+        "",
+        *_table(("target", "measured", "result"), [(w, m, "PASS" if ok else "FAIL") for w, m, ok in targets(f)]),
+        "## Method",
+        "",
+        "- The real Chalice app, the real worker handlers (`functions/`) and the local plumbing of `make run` "
+        "(`devstack/plumbing.py`: EventBridge Scheduler and the SQS event source mappings) run in one process "
+        "against moto's in-process `mock_aws`, wired by the composition root (`chalicelib/bootstrap.py`) as "
+        "in production (no local directory: no fault injection); only the clock is moved by the bench.",
+        "- Every botocore client created during the run -- boto3's and PynamoDB's own -- gets `before-call` / "
+        "`after-call` hooks (`bench/counting.py`). Calls are attributed to the app (API and workers), to "
+        "EventBridge Scheduler delivering a due step (`scheduler`: its SendMessage to the steps queue) or to "
+        "Lambda's SQS event source mapping (`esm`: ReceiveMessage that got messages, DeleteMessageBatch). The "
+        "local firer's ListSchedules/GetSchedule/DeleteSchedule stand in for the service itself and are not "
+        "counted; empty long polls are a fixed cost per queue, not per booking, and are left out.",
+        "- One complete journey: `booking.created` -> confirmation -> clock moved to the day-before and 2-hour "
+        "reminders -> `booking.checked_in` -> `booking.completed` -> aftercare, feedback request, review "
+        "request and one-month check-in; store `sh-jingan` (Asia/Shanghai), SMS. "
+        f"{j.journeys} journeys are measured in store-days of {j.cohort} bookings (three stylists side by "
+        "side, two hours apart), every webhook and due step at its own time in time order, the workers run "
+        "after each: steps due at the same store-local moment (day-before reminder at 10:00, feedback and "
+        "review requests at 11:00) reach the worker in one batch, as in production. "
+        f"{f.single.journeys} more journeys run one at a time, where every worker invocation carries one "
+        "step -- the dearest case, priced beside the target.",
+        "- DynamoDB request units from item sizes (DynamoDB's sizing rules: attribute names plus values): "
+        "writes 1 WRU per KB, 2 in a transaction, plus one write per KB to `gsi1` (projection ALL) when the "
+        "item carries `gsi1pk`; UpdateItem/DeleteItem are sized by the stored item; reads 1 RRU per 4 KB, "
+        "half when eventually consistent, 2 in a transaction.",
+        f"- Lambda: memory from the configuration (API {api_memory_mb()} MB from `.chalice/config.json`; "
+        + ", ".join(f"{name} {mb} MB" for name, mb in worker_memory_mb().items())
+        + " from `chalicelib/resources.py`). Billed duration per invocation = its measured wall time minus the "
+        f"time spent inside in-process moto, plus {AWS_CALL_LATENCY_MS:g} ms per AWS call (an assumed in-region "
+        "round trip), rounded up to 1 ms. Warm invocations: init (cold start) duration is not included.",
+        "- SQS: each 64 KB chunk of a request is a billable request. SMS, e-mail and provider (WeChat, Agora) "
+        "fees are excluded. Secrets Manager reads are cached 5 minutes per warm container, so their count "
+        "depends on the run's length.",
+        "",
+        "## AWS API calls per booking.created webhook (app)",
+        "",
+        *_table(("service", "operation", "calls"), _ops(j.created_ops)),
+        f"DynamoDB write requests per booking.created: **{j.writes_per_created:g}** "
+        "(EventBridge Scheduler CreateSchedule calls are the schedules).",
+        "",
+        f"## AWS API calls per delivered message (app, send_step worker; {j.delivered} messages)",
+        "",
+        *_table(("service", "operation", "calls"), _ops(j.message_ops)),
+        "## AWS API calls per complete journey",
+        "",
+        "App (API and workers):",
+        "",
+        *_table(("service", "operation", "calls"), _ops(j.journey_ops)),
+        "Platform (Scheduler delivering due steps, Lambda's event source mapping):",
+        "",
+        *_table(("service", "operation", "calls"), _ops(j.platform_ops)),
+        "Lambda invocations per journey and mean billed duration:",
+        "",
+        *_table(("function", "invocations", "billed ms (mean)"),
+                [(fn, f"{n:.2f}", f"{j.durations_ms[fn]:.0f}") for fn, n in sorted(j.invocations.items())]),
+        "## Cost per 1,000 complete journeys",
+        "",
+        *_table(("line", "units per journey", "USD per 1,000 journeys"),
+                [(name, f"{getattr(j.usage, name):.3f}", f"{usd * 1000:.5f}")
+                 for name, usd in cost_lines(j.usage).items()] + [("**total**", "", f"**{f.cost_per_1000:.4f}**")]),
+        *_where_the_cost_goes(f),
+        "DynamoDB request units per journey, by phase:",
+        "",
+        *_table(("phase", "operation", "RRU", "WRU"),
+                [(phase, op, f"{rru:.2f}", f"{wru:.2f}") for (phase, op), (rru, wru) in sorted(j.units.items())]),
+        f"Journeys one at a time (every worker invocation carries one step): **${total_cost(f.single.usage) * 1000:.4f}** "
+        f"per 1,000 ({f.single.usage.lambda_requests:.1f} Lambda invocations and "
+        f"{f.single.usage.sqs_requests:.1f} SQS requests per journey instead of {j.usage.lambda_requests:.1f} and "
+        f"{j.usage.sqs_requests:.1f}).",
+        "",
+        f"List prices ({PRICES_REGION}, transcribed {PRICES_AS_OF} from the pages named; `bench/prices.py` -- "
+        "the bench does not fetch them, check them before quoting):",
+        "",
+        *_table(("price", "USD", "per", "source"),
+                [(name, f"{usd:.10g}", unit, source) for name, (usd, unit, source) in PRICES.items()]),
+        "## Cold imports",
+        "",
+        f"Median of {f.imports.rounds} fresh interpreters each, interleaved; `import {BASELINE}` took "
+        f"{f.imports.baseline * 1000:.0f} ms. *import* is the entry module alone (the target); *wired* adds "
+        "building the services its first request uses from the composition root (boto3, clients, domain "
+        "modules; no AWS call): the whole init before the first request, for comparison.",
+        "",
+        *_table(("entry point", "import ms", "ratio to boto3", "wired ms", "wired ratio"),
+                [(name, f"{f.imports.imports[name] * 1000:.0f}", f"{f.imports.ratio(name):.2f}x",
+                  f"{f.imports.wired[name] * 1000:.0f}", f"{f.imports.ratio(name, True):.2f}x")
+                 for name in f.imports.imports]),
+        "## Booking-webhook throughput (in-process)",
+        "",
+        f"{f.throughput:.1f} booking.created webhooks per second, one after another, through the real handler "
+        "against in-process moto, on a fresh table (one core, most of the time spent in moto; reported, not a target).",
+        "",
+        "## Campaign fan-out",
+        "",
+    ]
+    if f.fanout:
+        fan = f.fanout
+        out += _table(("members", "send requests", "messages per request", "billable SQS requests", "wall s"),
+                      [(fan.members, fan.send_requests, f"{fan.messages_per_request:.2f}", fan.billable_requests,
+                        f"{fan.seconds:.1f}")])
+        out += ["Through `Outreach.enqueue` (chalicelib/care/outreach.py) into the care queue on in-process moto.", ""]
+        out += _campaign_pages(fan)
+    else:
+        out += ["**Pending the campaign fan-out (issue 4)**: `chalicelib/care/outreach.py` is not in this code, "
+                "so there is nothing to measure; the target is reported as not met.", ""]
+    out += ["```", summary(f), "```", ""]
+    return "\n".join(out)

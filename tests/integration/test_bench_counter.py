@@ -1,0 +1,19 @@
+"""The bench's call counter on one complete journey: it sees boto3's and PynamoDB's calls, and no Scan."""
+
+from __future__ import annotations
+
+from bench import journeys
+from bench.counting import by_operation, scans
+from bench.stack import running_stack
+
+
+def test_a_complete_journey_makes_no_scan_and_every_client_is_counted():
+    with running_stack() as stack:
+        result = journeys.run(stack, 1)
+
+    ops = by_operation(result.calls)
+    assert scans(result.calls) == 0
+    assert ops[("dynamodb", "TransactWriteItems")] == 3  # created, checked_in, completed (boto3 client)
+    assert ops[("dynamodb", "PutItem")] >= 1  # message records (PynamoDB's own client)
+    assert ops[("sns", "Publish")] == result.delivered >= 7
+    assert 1 <= result.writes_per_created <= 3  # issue 7: at most 3 besides the schedules

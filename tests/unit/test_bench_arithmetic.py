@@ -1,0 +1,59 @@
+"""The bench's counting and cost arithmetic (bench/counting.py, bench/cost.py): sizes, units, prices."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.cost import Usage, billed_ms, cost_lines, gb_seconds, total_cost
+from bench.counting import dynamodb_units, item_size, read_units, sqs_requests, write_units
+from bench.prices import PRICES
+
+
+def test_item_size_counts_attribute_names_and_values():
+    assert item_size({"pk": {"S": "abc"}}) == 2 + 3
+    assert item_size({"n": {"N": "12345"}}) == 1 + 1 + 3  # 5 digits -> 3 bytes, plus 1
+    assert item_size({"m": {"M": {"a": {"BOOL": True}}}}) == 1 + 3 + 1 + 1 + 1
+    assert item_size({"s": {"S": "静"}}) == 1 + 3  # UTF-8 bytes
+
+
+def test_write_units_per_kb_doubled_in_transactions_plus_the_index():
+    small, big = {"pk": {"S": "x"}}, {"pk": {"S": "x" * 1500}}
+    assert write_units(small) == 1
+    assert write_units(big) == 2
+    assert write_units(big, transactional=True) == 4
+    assert write_units({**big, "gsi1pk": {"S": "g"}}, transactional=True) == 4 + 2
+
+
+def test_read_units_per_4kb_half_when_eventually_consistent():
+    assert read_units(100, consistent=True) == 1
+    assert read_units(100, consistent=False) == 0.5
+    assert read_units(9000, consistent=True) == 3
+    assert read_units(100, consistent=True, transactional=True) == 2
+
+
+def test_transact_write_sizes_updates_by_the_stored_item():
+    stored = {"pk": {"S": "a"}, "sk": {"S": "b"}, "blob": {"S": "y" * 2000}}
+    request = {"TransactItems": [{"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}}}},
+                                 {"Update": {"TableName": "t", "Key": {"pk": {"S": "a"}, "sk": {"S": "b"}}}}]}
+    assert dynamodb_units("TransactWriteItems", request, {}, lambda table, key: stored) == (0.0, 2 + 4)
+
+
+def test_sqs_requests_are_64kb_chunks_and_batches_carry_their_entries():
+    assert sqs_requests("SendMessage", {"MessageBody": "x"}) == (1, 1)
+    entries = [{"Id": str(i), "MessageBody": "x" * 10_000} for i in range(10)]
+    assert sqs_requests("SendMessageBatch", {"Entries": entries}) == (2, 10)
+
+
+def test_billed_duration_replaces_time_in_moto_by_the_assumed_latency():
+    assert billed_ms(0.100, 0.060, 3, latency_ms=10) == 70
+    assert billed_ms(0.0, 0.0, 0) == 1
+
+
+def test_cost_is_units_times_list_prices():
+    usage = Usage(apigw_requests=3, lambda_requests=10, lambda_gb_seconds=gb_seconds([1000, 1000], 512),
+                  dynamodb_wru=10, sqs_requests=5)
+    lines = cost_lines(usage)
+    assert usage.lambda_gb_seconds == 1.0
+    assert lines["apigw_requests"] == pytest.approx(3 * 3.50 / 1e6)
+    assert lines["lambda_gb_seconds"] == pytest.approx(PRICES["lambda_gb_second"][0])
+    assert total_cost(usage.scaled(1000)) == pytest.approx(1000 * total_cost(usage))
