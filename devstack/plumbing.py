@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources as r
+from chalicelib.channels.faults import FaultFile
 from chalicelib.clock import Clock
 from devstack.provision import queue_urls
 
@@ -365,6 +367,7 @@ class QueuePoller:
         report_batch_item_failures: bool = True,
         memory_limit_in_mb: int = 512,
         timeout_seconds: float = 30,
+        crashes: Callable[[], bool] | None = None,
     ) -> None:
         self.sqs = sqs_client
         self.queue_url = queue_url
@@ -376,6 +379,7 @@ class QueuePoller:
         self.report_batch_item_failures = report_batch_item_failures
         self.memory_limit_in_mb = memory_limit_in_mb
         self.timeout_seconds = timeout_seconds
+        self.crashes = crashes  # asked once per batch: True -> the worker dies mid-batch (local fault injection)
         self._account_id = queue_arn.split(":")[4] if queue_arn.count(":") >= 5 else "000000000000"
 
     def __repr__(self) -> str:
@@ -400,6 +404,8 @@ class QueuePoller:
             memory_limit_in_mb=self.memory_limit_in_mb,
             timeout_seconds=self.timeout_seconds,
         )
+        if self.crashes is not None and self.crashes():
+            return self._die_mid_batch(records, context)
         try:
             result = self.handler({"Records": records}, context)
         except Exception:
@@ -407,6 +413,19 @@ class QueuePoller:
             log.exception("%s failed on a batch of %d; none deleted", self.function_name, len(records))
             return len(records)
         self._delete(self._succeeded(records, result))
+        return len(records)
+
+    def _die_mid_batch(self, records: list[dict[str, Any]], context: LambdaContext) -> int:
+        """Like a Lambda killed (timeout, OOM, SIGKILL) after handling part of a batch: the first records
+        were processed (their messages sent), nothing is deleted, and SQS gives the whole batch again
+        after its visibility timeout."""
+        done = records[: max(1, len(records) // 2)]
+        try:
+            self.handler({"Records": done}, context)
+        except Exception:
+            log.exception("%s failed before it was killed", self.function_name)
+        log.warning("%s killed mid-batch after %d of %d records; none deleted", self.function_name, len(done),
+                    len(records))
         return len(records)
 
     def _succeeded(self, records: list[dict[str, Any]], result: Any) -> list[dict[str, Any]]:
@@ -460,9 +479,12 @@ class QueuePoller:
 class Plumbing:
     """Ticks every firer, then every poller (so a step fired now is consumed in the same tick)."""
 
-    def __init__(self, firers: Iterable[ScheduleFirer], pollers: Iterable[QueuePoller]) -> None:
+    def __init__(self, firers: Iterable[ScheduleFirer], pollers: Iterable[QueuePoller],
+                 idle: Callable[[datetime], None] | None = None, clock: Clock | None = None) -> None:
         self.firers = list(firers)
         self.pollers = list(pollers)
+        self.idle = idle  # told the domain time at the start of each tick that found nothing to do
+        self.clock = clock
 
     def tick(self) -> int:
         done = 0
@@ -476,7 +498,10 @@ class Plumbing:
     def run_forever(self, stop_event: threading.Event, interval: float = 0.2) -> None:
         """Tick until `stop_event` is set; wait `interval` seconds after a tick that found nothing."""
         while not stop_event.is_set():
+            started = self.clock.now() if self.clock else None
             if not self.tick():
+                if self.idle is not None and started is not None:
+                    self.idle(started)
                 stop_event.wait(interval)
 
 
@@ -509,7 +534,8 @@ def function_name(stage: str, worker: r.Worker) -> str:
 
 
 def build_pollers(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str,
+    faults: FaultFile | None = None,
 ) -> list[QueuePoller]:
     """One poller per `resources.WORKERS` entry, each calling `functions.<Worker.handler>`."""
     sqs = session.client("sqs", endpoint_url=endpoint_url, region_name=region)
@@ -529,6 +555,7 @@ def build_pollers(
                 report_batch_item_failures=worker.report_batch_item_failures,
                 memory_limit_in_mb=worker.memory_mb,
                 timeout_seconds=worker.timeout_seconds,
+                crashes=partial(faults.take_crash, worker.queue.short) if faults else None,
             )
         )
     return pollers
