@@ -8,7 +8,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval chaos redrive
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -69,3 +69,13 @@ fuzz: venv
 ## Accuracy of the reply classifier on the labelled evaluation set.
 eval: venv
 	$(BIN)/python -m eval.evaluate
+
+## The fault-injection soak of the local stack (1,000 bookings; not part of `make test`): docs/RELIABILITY.md.
+chaos: venv
+	$(BIN)/python -m chaos --docs
+
+## Move a queue's dead letters back once the cause is fixed (QUEUE=journey-steps|inbound; LOCAL=.chairside
+## for the local stack, else STAGE/REGION with your AWS credentials). Safe to run twice.
+QUEUE ?= journey-steps
+redrive: venv
+	$(BIN)/python -m ops.redrive --queue $(QUEUE) $(if $(LOCAL),--local-state $(LOCAL),--stage $(STAGE) --region $(REGION))

@@ -90,29 +90,49 @@ class _Tracked:
 class ScheduleFirer:
     """Fires the due one-time schedules of one schedule group into their SQS targets."""
 
-    def __init__(self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock) -> None:
+    def __init__(self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock,
+                 relist_seconds: float = 0) -> None:
         self.scheduler = scheduler_client
         self.sqs = sqs_client
         self.group_name = group_name
         self.clock = clock
+        # Listing thousands of schedules takes seconds on moto: between lists (at most every relist_seconds
+        # of wall time, and at once when the domain clock jumps), fire from what the last list showed.
+        self.relist_seconds = relist_seconds
+        self._listed_at: tuple[datetime, float] | None = None  # (domain, monotonic wall) of the last list
+        self._summaries: dict[str, dict[str, Any]] = {}
         self._tracked: dict[str, _Tracked] = {}
         self._queue_urls: dict[str, str] = {}
 
     def tick(self) -> int:
         """Fire every schedule that is due; return how many were delivered to their target."""
-        now = self.clock.now()
-        summaries = self._list()
+        now, wall = self.clock.now(), time.monotonic()
+        relist = self._relist_due(now, wall)
+        if relist:
+            self._summaries = {s["Name"]: s for s in self._list()}
+            self._listed_at = (now, wall)
+            summaries = list(self._summaries.values())
+        else:
+            summaries = [self._summaries[name] for name, t in self._tracked.items()
+                         if name in self._summaries and (t.delete_pending or (not t.completed and t.due
+                                                                               and t.due <= now))]
         fired = 0
         for summary in summaries:
             try:
                 fired += self._consider(summary, now)
             except (ClientError, BotoCoreError):
                 log.exception("schedule %s/%s: not handled this tick", self.group_name, summary.get("Name"))
-        # Forget schedules that are gone, so the memory does not grow without end.
-        listed = {s["Name"] for s in summaries}
-        for name in [n for n in self._tracked if n not in listed]:
-            del self._tracked[name]
+        if relist:  # forget schedules that are gone, so the memory does not grow without end
+            for name in [n for n in self._tracked if n not in self._summaries]:
+                del self._tracked[name]
         return fired
+
+    def _relist_due(self, now: datetime, wall: float) -> bool:
+        if self._listed_at is None or self.relist_seconds <= 0:
+            return True
+        listed_now, listed_wall = self._listed_at
+        jumped = (now - listed_now).total_seconds() > (wall - listed_wall) + 1
+        return jumped or wall - listed_wall >= self.relist_seconds
 
     def _list(self) -> list[dict[str, Any]]:
         # Collect every page first: firing deletes schedules, which could shift later pages.
@@ -562,7 +582,8 @@ def build_pollers(
 
 
 def build_firer(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock,
+    relist_seconds: float = 0,
 ) -> ScheduleFirer:
     """The firer of the stage's schedule group (`resources.schedule_group_name`)."""
     return ScheduleFirer(
@@ -570,4 +591,5 @@ def build_firer(
         session.client("sqs", endpoint_url=endpoint_url, region_name=region),
         r.schedule_group_name(stage),
         clock,
+        relist_seconds,
     )
