@@ -203,7 +203,7 @@ class LocalStack:
         from chalicelib.channels.faults import FaultFile
         from devstack.plumbing import Plumbing, build_firer, build_pollers
 
-        firer = build_firer(session, STAGE, endpoint, REGION, clock, relist_seconds=5)
+        firer = build_firer(session, STAGE, endpoint, REGION, clock, relist_seconds=60)
         pollers = build_pollers(session, STAGE, endpoint, REGION, FaultFile(self.state_dir / "faults.json"))
         # plumbing.json: the domain time of the last tick that found nothing to do (soaks wait on it).
         plumbing = Plumbing([firer], pollers, clock=clock,
