@@ -8,7 +8,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots bench
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots bench chaos redrive
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -87,3 +87,13 @@ eval: venv
 ## Cost and speed figures, written to docs/PERFORMANCE.md; fails when a target of issue 7 is missed.
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The fault-injection soak of the local stack (1,000 bookings; not part of `make test`): docs/RELIABILITY.md.
+chaos: venv
+	$(BIN)/python -m chaos --docs
+
+## Move a queue's dead letters back once the cause is fixed (QUEUE=journey-steps|inbound; LOCAL=.chairside
+## for the local stack, else STAGE/REGION with your AWS credentials). Safe to run twice.
+QUEUE ?= journey-steps
+redrive: venv
+	$(BIN)/python -m ops.redrive --queue $(QUEUE) $(if $(LOCAL),--local-state $(LOCAL),--stage $(STAGE) --region $(REGION))

@@ -24,12 +24,14 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources as r
+from chalicelib.channels.faults import FaultFile
 from chalicelib.clock import Clock
 from devstack.provision import queue_urls
 from devstack.schedule_expressions import at_time, is_recurring, next_occurrence
@@ -108,7 +110,8 @@ def _when(value: Any) -> datetime | None:
 class ScheduleFirer:
     """Fires the due schedules of one schedule group into their SQS targets."""
 
-    def __init__(self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock) -> None:
+    def __init__(self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock,
+                 relist_seconds: float = 0) -> None:
         self.scheduler = scheduler_client
         self.sqs = sqs_client
         self.group_name = group_name
@@ -116,24 +119,43 @@ class ScheduleFirer:
         # Recurring schedules fire the occurrences after this (or after their StartDate): what was due before
         # the firer watched is not owed.
         self.watching_since = clock.now()
+        # Listing thousands of schedules takes seconds on moto: between lists (at most every relist_seconds
+        # of wall time, and at once when the domain clock jumps), fire from what the last list showed.
+        self.relist_seconds = relist_seconds
+        self._listed_at: tuple[datetime, float] | None = None  # (domain, monotonic wall) of the last list
+        self._summaries: dict[str, dict[str, Any]] = {}
         self._tracked: dict[str, _Tracked] = {}
         self._queue_urls: dict[str, str] = {}
 
     def tick(self) -> int:
         """Fire every schedule that is due; return how many were delivered to their target."""
-        now = self.clock.now()
-        summaries = self._list()
+        now, wall = self.clock.now(), time.monotonic()
+        relist = self._relist_due(now, wall)
+        if relist:
+            self._summaries = {s["Name"]: s for s in self._list()}
+            self._listed_at = (now, wall)
+            summaries = list(self._summaries.values())
+        else:
+            summaries = [self._summaries[name] for name, t in self._tracked.items()
+                         if name in self._summaries and (t.delete_pending or (not t.completed and t.due
+                                                                               and t.due <= now))]
         fired = 0
         for summary in summaries:
             try:
                 fired += self._consider(summary, now)
             except (ClientError, BotoCoreError):
                 log.exception("schedule %s/%s: not handled this tick", self.group_name, summary.get("Name"))
-        # Forget schedules that are gone, so the memory does not grow without end.
-        listed = {s["Name"] for s in summaries}
-        for name in [n for n in self._tracked if n not in listed]:
-            del self._tracked[name]
+        if relist:  # forget schedules that are gone, so the memory does not grow without end
+            for name in [n for n in self._tracked if n not in self._summaries]:
+                del self._tracked[name]
         return fired
+
+    def _relist_due(self, now: datetime, wall: float) -> bool:
+        if self._listed_at is None or self.relist_seconds <= 0:
+            return True
+        listed_now, listed_wall = self._listed_at
+        jumped = (now - listed_now).total_seconds() > (wall - listed_wall) + 1
+        return jumped or wall - listed_wall >= self.relist_seconds
 
     def _list(self) -> list[dict[str, Any]]:
         # Collect every page first: firing deletes schedules, which could shift later pages.
@@ -426,6 +448,7 @@ class QueuePoller:
         report_batch_item_failures: bool = True,
         memory_limit_in_mb: int = 512,
         timeout_seconds: float = 30,
+        crashes: Callable[[], bool] | None = None,
     ) -> None:
         self.sqs = sqs_client
         self.queue_url = queue_url
@@ -437,6 +460,7 @@ class QueuePoller:
         self.report_batch_item_failures = report_batch_item_failures
         self.memory_limit_in_mb = memory_limit_in_mb
         self.timeout_seconds = timeout_seconds
+        self.crashes = crashes  # asked once per batch: True -> the worker dies mid-batch (local fault injection)
         self._account_id = queue_arn.split(":")[4] if queue_arn.count(":") >= 5 else "000000000000"
 
     def __repr__(self) -> str:
@@ -461,6 +485,8 @@ class QueuePoller:
             memory_limit_in_mb=self.memory_limit_in_mb,
             timeout_seconds=self.timeout_seconds,
         )
+        if self.crashes is not None and self.crashes():
+            return self._die_mid_batch(records, context)
         try:
             result = self.handler({"Records": records}, context)
         except Exception:
@@ -468,6 +494,19 @@ class QueuePoller:
             log.exception("%s failed on a batch of %d; none deleted", self.function_name, len(records))
             return len(records)
         self._delete(self._succeeded(records, result))
+        return len(records)
+
+    def _die_mid_batch(self, records: list[dict[str, Any]], context: LambdaContext) -> int:
+        """Like a Lambda killed (timeout, OOM, SIGKILL) after handling part of a batch: the first records
+        were processed (their messages sent), nothing is deleted, and SQS gives the whole batch again
+        after its visibility timeout."""
+        done = records[: max(1, len(records) // 2)]
+        try:
+            self.handler({"Records": done}, context)
+        except Exception:
+            log.exception("%s failed before it was killed", self.function_name)
+        log.warning("%s killed mid-batch after %d of %d records; none deleted", self.function_name, len(done),
+                    len(records))
         return len(records)
 
     def _succeeded(self, records: list[dict[str, Any]], result: Any) -> list[dict[str, Any]]:
@@ -521,9 +560,12 @@ class QueuePoller:
 class Plumbing:
     """Ticks every firer, then every poller (so a step fired now is consumed in the same tick)."""
 
-    def __init__(self, firers: Iterable[ScheduleFirer], pollers: Iterable[QueuePoller]) -> None:
+    def __init__(self, firers: Iterable[ScheduleFirer], pollers: Iterable[QueuePoller],
+                 idle: Callable[[datetime], None] | None = None, clock: Clock | None = None) -> None:
         self.firers = list(firers)
         self.pollers = list(pollers)
+        self.idle = idle  # told the domain time at the start of each tick that found nothing to do
+        self.clock = clock
 
     def tick(self) -> int:
         done = 0
@@ -537,7 +579,10 @@ class Plumbing:
     def run_forever(self, stop_event: threading.Event, interval: float = 0.2) -> None:
         """Tick until `stop_event` is set; wait `interval` seconds after a tick that found nothing."""
         while not stop_event.is_set():
+            started = self.clock.now() if self.clock else None
             if not self.tick():
+                if self.idle is not None and started is not None:
+                    self.idle(started)
                 stop_event.wait(interval)
 
 
@@ -570,7 +615,8 @@ def function_name(stage: str, worker: r.Worker) -> str:
 
 
 def build_pollers(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str,
+    faults: FaultFile | None = None,
 ) -> list[QueuePoller]:
     """One poller per `resources.WORKERS` entry, each calling `functions.<Worker.handler>`."""
     sqs = session.client("sqs", endpoint_url=endpoint_url, region_name=region)
@@ -590,6 +636,7 @@ def build_pollers(
                 report_batch_item_failures=worker.report_batch_item_failures,
                 memory_limit_in_mb=worker.memory_mb,
                 timeout_seconds=worker.timeout_seconds,
+                crashes=partial(faults.take_crash, worker.queue.short) if faults else None,
             )
         )
     return pollers
@@ -598,6 +645,7 @@ def build_pollers(
 def build_firer(
     session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock,
     group: str | None = None,
+    relist_seconds: float = 0,
 ) -> ScheduleFirer:
     """The firer of one schedule group of the stage (default: `resources.schedule_group_name`)."""
     return ScheduleFirer(
@@ -605,12 +653,14 @@ def build_firer(
         session.client("sqs", endpoint_url=endpoint_url, region_name=region),
         group or r.schedule_group_name(stage),
         clock,
+        relist_seconds,
     )
 
 
 def build_firers(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock
+    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock,
+    relist_seconds: float = 0,
 ) -> list[ScheduleFirer]:
     """A firer for each schedule group of the stage: the journeys' one-time steps and the stores' care ticks."""
-    return [build_firer(session, stage, endpoint_url, region, clock, group)
+    return [build_firer(session, stage, endpoint_url, region, clock, group, relist_seconds)
             for group in (r.schedule_group_name(stage), r.care_schedule_group_name(stage))]

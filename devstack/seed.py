@@ -1,4 +1,4 @@
-"""The demo chain of the local stack: two stores in different time zones, stylists and services."""
+"""The demo chain of the local stack: three stores in three time zones, stylists and services."""
 
 from __future__ import annotations
 
@@ -51,6 +51,24 @@ STORES: list[dict[str, Any]] = [
                 {"code": "colour-roots", "name": "Root colour", "category": "hair_colour", "minutes": 90},
                 {"code": "gel-refill", "name": "Gel refill", "category": "nail_gel", "minutes": 60},
                 {"code": "manicure", "name": "Classic manicure", "category": "nail_care", "minutes": 45},
+            ],
+        },
+    },
+    {
+        "id": "nyc-soho",
+        "name": "Huayang SoHo NYC",
+        "timezone": "America/New_York",
+        "locale": "en",
+        "address": "120 Prince Street, New York, NY 10012",
+        "directions": "Prince St station (R/W), one block east; street-level entrance next to the gallery",
+        "phone": "+12125550100",
+        "catalog": {
+            "stylists": [{"id": "nyc-jess", "name": "Jess"}, {"id": "nyc-ana", "name": "Ana"}],
+            "services": [
+                {"code": "cut-style", "name": "Cut & style", "category": "hair_cut", "minutes": 60},
+                {"code": "balayage", "name": "Balayage", "category": "hair_colour", "minutes": 150},
+                {"code": "perm-wave", "name": "Body wave perm", "category": "perm", "minutes": 120},
+                {"code": "gel-mani", "name": "Gel manicure", "category": "nail_gel", "minutes": 60},
             ],
         },
     },

@@ -78,7 +78,7 @@ class LocalStack:
 
     def start(self) -> dict[str, Any]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        for stale in ("local.json", "clock.json", "faults.json"):
+        for stale in ("local.json", "clock.json", "faults.json", "plumbing.json"):
             (self.state_dir / stale).unlink(missing_ok=True)
         endpoint = self._start_moto()
         env = self._aws_env(endpoint)
@@ -157,7 +157,8 @@ class LocalStack:
 
     def _start_moto(self) -> str:
         port = free_port(self.moto_port)
-        proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        # moto's own server, made to answer one request at a time (see devstack/moto_server.py).
+        proc = subprocess.Popen([sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         self.processes.append(proc)
         endpoint = f"http://127.0.0.1:{port}"
@@ -199,11 +200,14 @@ class LocalStack:
         return url
 
     def _start_plumbing(self, session: Any, endpoint: str, clock: Any) -> None:
+        from chalicelib.channels.faults import FaultFile
         from devstack.plumbing import Plumbing, build_firers, build_pollers
 
-        firers = build_firers(session, STAGE, endpoint, REGION, clock)
-        pollers = build_pollers(session, STAGE, endpoint, REGION)
-        plumbing = Plumbing(firers, pollers)
+        firers = build_firers(session, STAGE, endpoint, REGION, clock, relist_seconds=60)
+        pollers = build_pollers(session, STAGE, endpoint, REGION, FaultFile(self.state_dir / "faults.json"))
+        # plumbing.json: the domain time of the last tick that found nothing to do (soaks wait on it).
+        plumbing = Plumbing(firers, pollers, clock=clock,
+                            idle=lambda at: self._write_json("plumbing.json", {"idle_at": at.isoformat()}))
         threading.Thread(target=plumbing.run_forever, args=(self.stop_event,), name="plumbing",
                          daemon=True).start()
 

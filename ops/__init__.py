@@ -1,1 +1,1 @@
-"""Operator tools that talk to a running Chairside API over HTTP."""
+"""Operator commands, run from a checkout: `python -m ops.<command>` (some talk to a running API over HTTP)."""

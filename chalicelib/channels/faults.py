@@ -1,13 +1,16 @@
-"""Local-stack fault injection: make a channel fail its next N sends, transiently or for good.
+"""Local-stack fault injection: make a channel fail its next N sends (or a share of them), transiently or
+for good, and make a queue's worker die mid-batch.
 
 Only the local stack wraps channels with this (tests and `make chaos` use it through
-`POST /v1/_local/faults`); a deployed stage never does.
+`POST /v1/_local/faults`); a deployed stage never does. The file also counts what was injected, so a soak
+can report it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,16 +20,21 @@ from chalicelib.errors import PermanentSendError, TransientSendError
 
 
 class FaultFile:
-    """{"<channel>": {"transient": n, "permanent": n}} -- counters consumed one per send."""
+    """{"<channel>": {"transient": n, "permanent": n, "transient_rate": r, "injected": {...}},
+    "workers": {"<queue>": {"crashes": n, "crashed": n}}} -- counters consumed one per send (or batch)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, rng: random.Random | None = None) -> None:
         self.path = path
+        self._rng = rng or random.Random()  # noqa: S311 - fault injection, not security
 
-    def add(self, channel: str, transient: int = 0, permanent: int = 0) -> dict:
+    def add(self, channel: str, transient: int = 0, permanent: int = 0,
+            transient_rate: float | None = None) -> dict:
         with self._locked() as data:
             entry = data.setdefault(channel, {"transient": 0, "permanent": 0})
             entry["transient"] = max(0, entry.get("transient", 0) + transient)
             entry["permanent"] = max(0, entry.get("permanent", 0) + permanent)
+            if transient_rate is not None:  # a rate is set, not added: 0 turns it off
+                entry["transient_rate"] = transient_rate
             return dict(data)
 
     def take(self, channel: str) -> str | None:
@@ -34,11 +42,42 @@ class FaultFile:
             return None
         with self._locked() as data:
             entry = data.get(channel) or {}
+            fault = None
             for kind in ("permanent", "transient"):
                 if entry.get(kind, 0) > 0:
                     entry[kind] -= 1
-                    return kind
-        return None
+                    fault = kind
+                    break
+            if fault is None and self._rng.random() < float(entry.get("transient_rate") or 0):
+                fault = "transient"
+            if fault is not None:
+                injected = entry.setdefault("injected", {})
+                injected[fault] = injected.get(fault, 0) + 1
+            return fault
+
+    def add_crashes(self, worker: str, crashes: int) -> dict:
+        with self._locked() as data:
+            entry = data.setdefault("workers", {}).setdefault(worker, {"crashes": 0, "crashed": 0})
+            entry["crashes"] = max(0, entry.get("crashes", 0) + crashes)
+            return dict(data)
+
+    def take_crash(self, worker: str) -> bool:
+        """True when the worker of this queue must die on the batch it just received."""
+        if not self.path.exists():
+            return False
+        with self._locked() as data:
+            entry = (data.get("workers") or {}).get(worker) or {}
+            if entry.get("crashes", 0) <= 0:
+                return False
+            entry["crashes"] -= 1
+            entry["crashed"] = entry.get("crashed", 0) + 1
+            return True
+
+    def read(self) -> dict:
+        if not self.path.exists():
+            return {}
+        with self._locked() as data:
+            return json.loads(json.dumps(data))
 
     @contextmanager
     def _locked(self) -> Iterator[dict]:

@@ -23,7 +23,7 @@ MAX_PAGE = 100
 
 class Claim(Enum):
     CLAIMED = "claimed"
-    DONE = "done"  # sent or failed before: a duplicate delivery
+    DONE = "done"  # sent before: a duplicate delivery (one that failed for good may be claimed again)
     BUSY = "busy"  # another worker holds a live lease
 
 
@@ -37,7 +37,8 @@ class MessageRepository:
     def claim(self, message: MessageItem, lease_until: int, wall_now: int) -> Claim:
         message.status = "queued"
         message.lease_until = lease_until
-        condition = MessageItem.pk.does_not_exist() | (
+        # A message that failed for good reached nobody: a redriven (or duplicate) step may try it again.
+        condition = MessageItem.pk.does_not_exist() | (MessageItem.status == "failed") | (
             (MessageItem.status == "queued") & (MessageItem.lease_until < wall_now)
         )
         try:

@@ -9,8 +9,10 @@ from typing import Any
 
 from chalicelib.channels.faults import FaultFile
 from chalicelib.errors import ValidationFailed
+from chalicelib.resources import WORKERS
 
 MAX_ADVANCE_SECONDS = 400 * 24 * 3600
+WORKER_QUEUES = tuple(worker.queue.short for worker in WORKERS)
 
 
 def decode(raw: bytes | None) -> dict[str, Any]:
@@ -35,18 +37,30 @@ def advance_clock(clock: Any, body: dict[str, Any]) -> datetime:
 
 
 def inject_faults(local_dir: Path | None, body: dict[str, Any]) -> dict[str, Any]:
+    """`{channel, transient, permanent, transient_rate}` makes a channel fail; `{worker, crashes}` makes the
+    worker of a queue (`resources.Queue.short`) die on its next batches before deleting them."""
     if local_dir is None:
         raise ValidationFailed("fault injection is local only", {"body": "not local"})
+    faults = FaultFile(local_dir / "faults.json")
+    if "worker" in body:
+        if body["worker"] not in WORKER_QUEUES:
+            raise ValidationFailed("bad worker", {"worker": f"one of {', '.join(WORKER_QUEUES)}"})
+        return faults.add_crashes(body["worker"], _count(body, "crashes"))
     channel = body.get("channel")
     if channel not in ("sms", "email"):
         raise ValidationFailed("bad channel", {"channel": "one of sms, email"})
-    counts = {}
-    for key in ("transient", "permanent"):
-        value = body.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
-            raise ValidationFailed(f"bad {key}", {key: "a whole number from 0 to 10000"})
-        counts[key] = value
-    return FaultFile(local_dir / "faults.json").add(channel, **counts)
+    counts = {key: _count(body, key) for key in ("transient", "permanent")}
+    rate = body.get("transient_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1):
+        raise ValidationFailed("bad transient_rate", {"transient_rate": "a number from 0 to 1"})
+    return faults.add(channel, **counts, transient_rate=None if rate is None else float(rate))
+
+
+def _count(body: dict[str, Any], key: str) -> int:
+    value = body.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise ValidationFailed(f"bad {key}", {key: "a whole number from 0 to 10000"})
+    return value
 
 
 def demo_users(local_dir: Path) -> list[dict[str, Any]]:

@@ -521,3 +521,33 @@ def test_run_forever_stops_when_told(aws, provisioned, sqs, steps):
 
     assert not thread.is_alive()
     assert [rec["body"] for rec in handler.records] == ["x"]
+
+
+def test_firer_between_lists_fires_from_the_last_list_and_relists_when_the_clock_jumps(aws, provisioned, stage, sqs):
+    create_at_schedule(aws, provisioned, "booking-1-reminder", body='{"n": 1}')
+    clock = FixedClock(datetime(2025, 3, 1, 0, 0, tzinfo=UTC))  # 08:00 in Shanghai
+    firer = build_firer(aws, stage, None, aws.region_name, clock, relist_seconds=3600)
+    assert firer.tick() == 0  # listed: due at 09:00
+    create_at_schedule(aws, provisioned, "booking-2-reminder", body='{"n": 2}')  # not listed yet
+
+    clock.advance(hours=2)  # a jump of the domain clock: list again at once
+    assert firer.tick() == 2
+    assert sorted(m["Body"] for m in drain(sqs, provisioned[r.ENV_STEPS_QUEUE_URL])) == ['{"n": 1}', '{"n": 2}']
+
+
+def test_a_worker_killed_mid_batch_deletes_nothing_and_the_batch_comes_back(aws, provisioned, sqs, steps):
+    url, _ = steps
+    for body in ("a", "b", "c", "d"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    dying = Recorder()
+    crashes = iter([True])
+
+    assert steps_poller(sqs, steps, dying, crashes=lambda: next(crashes, False)).tick() == 4
+    assert len(dying.records) == 2  # half the batch was handled before it died
+    assert counts(sqs, url) == (0, 4)  # nothing deleted
+
+    expire_visibility(sqs, url, [rec["receiptHandle"] for rec in dying.records])
+    healthy = Recorder()
+    assert steps_poller(sqs, steps, healthy).tick() == 2  # the handled ones come back too: at-least-once
+    assert {rec["body"] for rec in healthy.records} == {"a", "b"}
+    assert {rec["attributes"]["ApproximateReceiveCount"] for rec in healthy.records} == {"2"}

@@ -5,7 +5,6 @@ The session fixture `stack` is registered in tests/conftest.py, so tests/e2e and
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 import signal
@@ -24,19 +23,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devstack.client import http, signed_headers
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def http(method: str, url: str, body: Any = None, headers: dict | None = None) -> tuple[int, Any]:
-    data = body if isinstance(body, bytes) or body is None else json.dumps(body, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw[:1] in (b"{", b"[") else raw
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
@@ -86,11 +75,8 @@ class Stack:
         raw = json.dumps(event, ensure_ascii=False).encode()
         answers = []
         for _ in range(2 if twice else 1):
-            ts = str(int(time.time()))
-            mac = hmac.new(self.info["webhook_secret"].encode(), ts.encode() + b"." + raw, hashlib.sha256)
-            answers.append(http("POST", self.api + "/v1/webhooks/bookings", raw, {
-                "Content-Type": "application/json", "X-Chairside-Chain": self.info["chain_id"],
-                "X-Chairside-Timestamp": ts, "X-Chairside-Signature": "v1=" + mac.hexdigest()}))
+            answers.append(http("POST", self.api + "/v1/webhooks/bookings", raw,
+                                signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw)))
         if twice:
             assert answers[0] == answers[1], answers
         return answers[0]
@@ -116,11 +102,7 @@ class Stack:
 
     def signed(self, path: str, body: dict) -> tuple[int, Any]:
         raw = json.dumps(body, ensure_ascii=False).encode()
-        ts = str(int(time.time()))
-        mac = hmac.new(self.info["webhook_secret"].encode(), ts.encode() + b"." + raw, hashlib.sha256)
-        return http("POST", self.api + path, raw, {
-            "Content-Type": "application/json", "X-Chairside-Chain": self.info["chain_id"],
-            "X-Chairside-Timestamp": ts, "X-Chairside-Signature": "v1=" + mac.hexdigest()})
+        return http("POST", self.api + path, raw, signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw))
 
     def wechat(self, store_id: str, xml: str) -> tuple[int, Any]:
         token = self.store(store_id)["wechat_token"]

@@ -1,0 +1,232 @@
+"""Drive the soak: bookings in, faults on, clock forward, then count what the provider really sent."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chaos import model
+from chaos.scenario import Booking, Delivery, Stop, build_bookings, plan_stops
+from chaos.stack import ROOT, RunningStack, SoakError
+
+# After the last visit: feedback requests (+2 days), review requests (+7 days), one-month check-ins.
+LATE_WAVES = (timedelta(days=3), timedelta(days=8), timedelta(days=32))
+WEBHOOK_ATTEMPTS = 6
+SETTLE_TIMEOUT = 600  # seconds of wall time for the workers to catch up (a killed batch comes back after 60 s)
+
+
+@dataclass
+class Options:
+    bookings: int = 1000
+    seed: int = 7
+    transient_rate: float = 0.2
+    permanent: int = 5
+    crashes: int = 2
+    concurrency: int = 6
+    log: Any = sys.stderr
+
+
+@dataclass
+class Report:
+    bookings: list[Booking]
+    verdict: model.Verdict
+    fates: Counter
+    webhooks: int = 0  # deliveries, duplicates included
+    webhook_retries: int = 0  # redeliveries after a 5xx (moto's server fails some concurrent transactions)
+    stale_events: int = 0
+    ignored_out_of_order: int = 0
+    bad_answers: list[str] = field(default_factory=list)
+    dead_lettered: int = 0  # messages the redrive command moved back (copies excluded)
+    dlq_reasons: Counter = field(default_factory=Counter)
+    redrive_copies: int = 0
+    second_redrive_moved: int = -1
+    dlq_left: int = 0
+    faults: dict = field(default_factory=dict)
+    sms_sent: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok and not self.bad_answers and self.dlq_left == 0
+
+
+class Soak:
+    def __init__(self, stack: RunningStack, options: Options) -> None:
+        self.stack = stack
+        self.options = options
+        self.sqs = stack.sqs()
+        self.steps_queue, self.steps_dlq = stack.steps_queue_names()
+        self.report: Report | None = None
+
+    def say(self, text: str) -> None:
+        print(f"[chaos {time.strftime('%H:%M:%S')}] {text}", file=self.options.log, flush=True)
+
+    def run(self) -> Report:
+        started = time.monotonic()
+        o = self.options
+        t0 = self.stack.now()
+        bookings = build_bookings(o.bookings, self.stack.info["stores"], t0, o.seed)
+        stops = plan_stops(bookings, t0, o.seed)
+        report = self.report = Report(bookings, model.Verdict(), Counter(b.fate for b in bookings))
+        self.say(f"{len(bookings)} bookings at {len(self.stack.info['stores'])} stores, {len(stops)} stops; "
+                 f"{o.transient_rate:.0%} transient SMS failures from now on")
+        self.stack.faults({"channel": "sms", "transient_rate": o.transient_rate})
+        for number, stop in enumerate(stops):
+            self.stack.advance_to(stop.at)
+            self.settle(stop.at)
+            self.deliver(stop)
+            if number == 1 and o.crashes:
+                # The next stop fires the first big wave of reminders: kill the worker mid-batch there.
+                self.stack.faults({"worker": "journey-steps", "crashes": o.crashes})
+            if number % 10 == 0:
+                self.say(f"stop {number + 1}/{len(stops)} at {stop.at.isoformat()}: {len(stop.deliveries)} webhooks")
+        last = stops[-1].at
+        self.settle(last)
+        for number, wave in enumerate(LATE_WAVES):
+            if number == 0 and o.permanent:
+                self.stack.faults({"channel": "sms", "permanent": o.permanent})
+            moment = self.stack.advance_to(last + wave)
+            self.settle(moment, redrive=number != 0)
+            if number == 0 and o.permanent:
+                self.permanent_failures_then_redrive(moment)
+            self.say(f"late wave +{wave.days}d done")
+        self.stack.faults({"channel": "sms", "transient_rate": 0})
+        report.faults = self.stack.fault_counters()
+        report.dlq_left = self.depth(self.steps_dlq)
+        self.count(bookings)
+        report.seconds = time.monotonic() - started
+        return report
+
+    # --- webhooks --------------------------------------------------------------------------------
+    def deliver(self, stop: Stop) -> None:
+        """Every webhook twice. A booking's own webhooks go in order (duplicate right after), bookings in
+        parallel; a booking's single webhook goes twice at once (the duplicates race)."""
+        by_booking: dict[str, list[Delivery]] = {}
+        for delivery in stop.deliveries:
+            by_booking.setdefault(delivery.booking_id, []).append(delivery)
+        tasks = []
+        for deliveries in by_booking.values():
+            if len(deliveries) == 1:
+                tasks += [[deliveries[0]], [deliveries[0]]]
+            else:
+                tasks.append([d for d in deliveries for _ in range(2)])
+        with ThreadPoolExecutor(self.options.concurrency) as pool:
+            for answers in pool.map(self._post_in_order, tasks):
+                for delivery, (status, body) in answers:
+                    self._judge(delivery, status, body)
+
+    def _post_in_order(self, deliveries: list[Delivery]) -> list[tuple[Delivery, tuple[int, Any]]]:
+        return [(d, self._post(d.body)) for d in deliveries]
+
+    def _post(self, body: dict) -> tuple[int, Any]:
+        """Like a booking system: a 5xx (or no answer) is delivered again, after a short wait."""
+        for attempt in range(WEBHOOK_ATTEMPTS):
+            try:
+                status, answer = self.stack.post_booking_event(body)
+            except OSError as exc:
+                status, answer = 599, str(exc)
+            if status < 500:
+                return status, answer
+            self.report.webhook_retries += 1
+            time.sleep(0.2 * 2**attempt)
+        return status, answer
+
+    def _judge(self, delivery: Delivery, status: int, body: Any) -> None:
+        report = self.report
+        report.webhooks += 1
+        event = f"{delivery.body['event_id']} ({delivery.body['type']})"
+        if status != 202:
+            report.bad_answers.append(f"{event}: {status} {body}")
+        elif delivery.stale:
+            report.stale_events += 1
+            if body.get("ignored") == "out_of_order":
+                report.ignored_out_of_order += 1
+            else:
+                report.bad_answers.append(f"{event}: a stale event was not ignored: {body}")
+
+    # --- waiting for the workers -----------------------------------------------------------------
+    def depth(self, name: str) -> int:
+        return self.stack.queue_depth(self.sqs, name)
+
+    def settle(self, moment: datetime, *, redrive: bool = True) -> None:
+        """Wait until the plumbing has been idle at `moment` (every due schedule fired) and the steps queue
+        is empty (nothing waiting, in flight or backing off). Dead letters from retries that ran out are
+        redriven at once, as an operator would."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline:
+            idle = self.stack.idle_at()
+            if idle is not None and idle >= moment and self.depth(self.steps_queue) == 0:
+                if not redrive or self.depth(self.steps_dlq) == 0:
+                    return
+                self.redrive()
+                continue
+            time.sleep(0.3)
+        raise SoakError(f"the workers did not catch up with {moment.isoformat()} in {SETTLE_TIMEOUT}s")
+
+    def redrive(self) -> int:
+        """`python -m ops.redrive` (the project's own command), as an operator runs it; returns moved."""
+        result = subprocess.run(
+            [sys.executable, "-m", "ops.redrive", "--queue", "journey-steps", "--local-state",
+             str(self.stack.state_dir)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        if result.returncode != 0:
+            raise SoakError(f"ops.redrive failed: {result.stderr[-2000:]}")
+        reasons = re.findall(r"^redrive \S+: (.*)$", result.stdout, re.MULTILINE)
+        for reason in reasons:
+            self.report.dlq_reasons[_generic(reason)] += 1
+        moved = int(re.search(r"^redrove (\d+)", result.stdout, re.MULTILINE)[1])
+        self.report.dead_lettered += moved
+        self.say(f"ops.redrive moved {moved} message(s) back to {self.steps_queue}")
+        return moved
+
+    def permanent_failures_then_redrive(self, moment: datetime) -> None:
+        """The permanent failures are in the DLQ with their reasons. Put one in twice (a redrive run twice
+        or a DLQ duplicate), redrive, and the redriven steps are sent -- the copy is not."""
+        dlq_url = self.sqs.get_queue_url(QueueName=self.steps_dlq)["QueueUrl"]
+        waiting = self.depth(self.steps_dlq)
+        self.say(f"{waiting} dead letter(s) after the permanent failures")
+        if waiting < self.options.permanent:
+            self.report.bad_answers.append(f"expected at least {self.options.permanent} dead letters, found {waiting}")
+        copy = self.sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=1, VisibilityTimeout=0,
+                                        MessageAttributeNames=["All"]).get("Messages", [])
+        if copy:
+            self.sqs.send_message(QueueUrl=dlq_url, MessageBody=copy[0]["Body"],
+                                  MessageAttributes=copy[0].get("MessageAttributes", {}))
+            self.report.redrive_copies = 1
+        moved = self.redrive()
+        self.report.dead_lettered -= self.report.redrive_copies
+        if moved != waiting + self.report.redrive_copies:
+            self.report.bad_answers.append(f"redrive moved {moved}, expected {waiting + self.report.redrive_copies}")
+        self.settle(moment, redrive=False)
+        self.report.second_redrive_moved = self.redrive()  # idempotent: nothing left to move
+
+    # --- what was really sent ----------------------------------------------------------------------
+    def count(self, bookings: list[Booking]) -> None:
+        sms = self.stack.sent_sms()
+        self.report.sms_sent = len(sms)
+        by_phone: dict[str, list[str]] = {}
+        for message in sms:
+            by_phone.setdefault(message.get("phone_number"), []).append(message.get("message", ""))
+        with ThreadPoolExecutor(self.options.concurrency) as pool:
+            histories = list(pool.map(lambda b: self.stack.history(b.store["id"], b.member_id), bookings))
+        sent = {b.id: model.attribute(by_phone.pop(b.phone, []), history) for b, history in zip(bookings, histories,
+                                                                                                  strict=True)}
+        for b, history in zip(bookings, histories, strict=True):
+            if len(sent[b.id]) != len(set(sent[b.id])) or len(sent[b.id]) != len(history):
+                self.say(f"{b.id}: sent {sent[b.id]}; history " + "; ".join(
+                    f"{m['id']} {m['status']} {m['created_at']}" for m in history))
+        for phone, texts in by_phone.items():  # SMS to nobody in the soak: unexplained
+            sent[f"unknown phone {phone}"] = [None] * len(texts)
+        expected = {b.id: model.expected_messages(b.fate, b.service["category"]) for b in bookings}
+        self.report.verdict = model.check(expected, sent)
+
+
+def _generic(reason: str) -> str:
+    """A DLQ reason without the masked address and attempt counts, to group them."""
+    return re.sub(r"\d+", "N", reason)[:160]
