@@ -268,7 +268,7 @@ def test_a_campaign_is_previewed_and_scheduled(driver, stack, salon, shots):
     click(driver, tid("camp-schedule-btn"))
     find(driver, tid("camp-status"))
     # The page polls the campaign while the local stack's workers fan it out and send it.
-    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, tid("camp-status")).text == "已完成", timeout=60,
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, tid("camp-status")).text == "已完成", timeout=90,
           what="the campaign done")
     # The salon's two consenting members; the complaining one has no marketing consent.
     assert int(find(driver, tid("camp-targeted")).text) >= 2 and int(find(driver, tid("camp-sent")).text) >= 2
