@@ -14,6 +14,7 @@ import pytest
 from chalicelib import resources as r
 from chalicelib.care.always_on import CareTickMessage
 from chalicelib.care.schedules import schedule_name
+from devstack.seed import STORES
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 
 CHAIN = "demo-chain"
@@ -54,7 +55,7 @@ def test_every_store_has_its_daily_schedule_in_its_own_zone(harness):
     scheduler = harness.session.client("scheduler")
     group = harness.container.settings.care_schedule_group
     schedules = {s["Name"]: s for s in scheduler.list_schedules(GroupName=group)["Schedules"]}
-    assert set(schedules) == {schedule_name(SH_STORE), schedule_name(LDN_STORE)}
+    assert set(schedules) == {schedule_name(store["id"]) for store in STORES}  # every store of the demo seed
     london = scheduler.get_schedule(Name=schedule_name(LDN_STORE), GroupName=group)
     assert (london["ScheduleExpression"], london["ScheduleExpressionTimezone"]) == ("cron(0 10 * * ? *)",
                                                                                     "Europe/London")
@@ -168,7 +169,7 @@ def test_a_deployed_stage_ensures_the_schedules_of_a_chains_stores_with_the_same
     scheduler = harness.session.client("scheduler")
     group = harness.container.settings.care_schedule_group
     assert {s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]} == {
-        "care-sh-jingan", "care-ldn-soho", "care-sh-xuhui"}
+        schedule_name(store["id"]) for store in STORES} | {"care-sh-xuhui"}
     assert "care-sh-xuhui: ensured" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # another chain's (or an unknown) store is refused, nothing is created
         main(["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role, "--store", "x"],
