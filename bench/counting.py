@@ -21,7 +21,7 @@ from typing import Any
 import botocore.session
 
 DDB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
-GSI_KEYS = ("gsi1pk",)  # items with this attribute are also written to the (ALL-projected) index
+GSI_KEYS = ("gsi1pk", "gsi2pk")  # an item with one of these is also written to that (ALL-projected) index
 SQS_CHUNK = 64 * 1024
 
 # (table, typed key) -> the stored item (typed attributes), or None
@@ -68,12 +68,11 @@ def item_size(item: dict | None) -> int:
 
 
 def write_units(item: dict | None, transactional: bool = False) -> float:
-    """WRU for writing one item: 1 per KB (2 in a transaction), plus one index write if it has a GSI key."""
+    """WRU for writing one item: 1 per KB (2 in a transaction), plus one write per KB to each index whose key
+    it carries."""
     per = max(1, math.ceil(item_size(item) / 1024))
     units = per * (2 if transactional else 1)
-    if item and any(key in item for key in GSI_KEYS):
-        units += per
-    return units
+    return units + per * sum(1 for key in GSI_KEYS if item and key in item)
 
 
 def read_units(total_bytes: int, consistent: bool, transactional: bool = False) -> float:

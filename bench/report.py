@@ -108,7 +108,7 @@ def _where_the_cost_goes(f: Figures) -> list[str]:
         "Where it goes: " + ", ".join(f"{name} {usd / total:.0%}" for name, usd in ranked[:4]) + ". "
         f"The three booking webhooks write {webhook_wru:.1f} of the {f.journey.usage.dynamodb_wru:.1f} WRU per "
         "journey, mostly in one transaction each (booking, event record, member, contact lookup, stylist "
-        "calendar), which DynamoDB bills at 2 WRU per started KB of each item, plus the `gsi1` copy of the booking.",
+        "calendar), which DynamoDB bills at 2 WRU per started KB of each item, plus the `gsi1` and `gsi2` copies of the booking.",
         "",
     ]
 
@@ -163,8 +163,8 @@ def markdown(f: Figures) -> str:
         f"{f.single.journeys} more journeys run one at a time, where every worker invocation carries one "
         "step -- the dearest case, priced beside the target.",
         "- DynamoDB request units from item sizes (DynamoDB's sizing rules: attribute names plus values): "
-        "writes 1 WRU per KB, 2 in a transaction, plus one write per KB to `gsi1` (projection ALL) when the "
-        "item carries `gsi1pk`; UpdateItem/DeleteItem are sized by the stored item; reads 1 RRU per 4 KB, "
+        "writes 1 WRU per KB, 2 in a transaction, plus one write per KB to `gsi1` / `gsi2` (projection ALL) "
+        "for each of `gsi1pk` / `gsi2pk` the item carries; UpdateItem/DeleteItem are sized by the stored item; reads 1 RRU per 4 KB, "
         "half when eventually consistent, 2 in a transaction.",
         f"- Lambda: memory from the configuration (API {api_memory_mb()} MB from `.chalice/config.json`; "
         + ", ".join(f"{name} {mb} MB" for name, mb in worker_memory_mb().items())

@@ -35,10 +35,10 @@ class MemberCare:
             tags = sorted(set(manual) | set(stats.auto_tags))
             before = list(member.tags or [])
             try:
-                self._repo.save_profile(member, stats, manual, tags)
+                wrote = self._repo.save_profile(member, stats, manual, tags)
             except Conflict:
                 continue
-            fresh = self._repo.member(chain_id, member_id, consistent=True)
+            fresh = self._repo.member(chain_id, member_id, consistent=True) if wrote else member
             if fresh is not None:
                 self._repo.sync_tags(fresh, before)
             attribute_bookings(self._repo, chain_id, member_id, bookings)

@@ -78,41 +78,41 @@ class CareRepository:
                                                 scan_index_forward=False, limit=MAX_BOOKINGS))
 
     def save_profile(self, member: MemberItem, stats: Stats | None, manual_tags: list[str],
-                     tags: list[str], notes: list | None = None) -> None:
-        """Write the built fields, tags and index keys; conditional on the version read (Conflict otherwise)."""
+                     tags: list[str], notes: list | None = None) -> bool:
+        """Write the built fields, tags and index keys; conditional on the version read (Conflict otherwise).
+        False, and nothing written, when every one of them already has its value (a status-only booking event
+        usually changes nothing: not bumping the version then costs no write)."""
         version = int(member.profile_version or 0)
-        actions = [MemberItem.profile_version.set(version + 1), MemberItem.tags.set(tags),
-                   MemberItem.manual_tags.set(manual_tags)]
+        values: dict[str, Any] = {"tags": tags, "manual_tags": manual_tags}
         if notes is not None:
-            actions.append(MemberItem.notes.set(notes))
+            values["notes"] = notes
         if stats is not None:
-            actions += [
-                MemberItem.visits.set(stats.visits),
-                MemberItem.first_visit_at.set(stats.first_visit_at),
-                MemberItem.last_visit_at.set(stats.last_visit_at),
-                MemberItem.total_spend.set(str(stats.total_spend) if stats.total_spend is not None else None),
-                MemberItem.spend_currency.set(stats.currency),
-                MemberItem.last_service_code.set(stats.last_service_code),
-                MemberItem.last_service_category.set(stats.last_service_category),
-                MemberItem.avg_interval_days.set(stats.avg_interval_days),
-                MemberItem.services.set(stats.services),
-                MemberItem.stylists.set(stats.stylists),
-                MemberItem.category_visits.set(stats.categories),
-                MemberItem.auto_tags.set(stats.auto_tags),
-                MemberItem.primary_store_id.set(stats.primary_store_id),
-            ]
+            values.update(
+                visits=stats.visits, first_visit_at=stats.first_visit_at, last_visit_at=stats.last_visit_at,
+                total_spend=str(stats.total_spend) if stats.total_spend is not None else None,
+                spend_currency=stats.currency, last_service_code=stats.last_service_code,
+                last_service_category=stats.last_service_category, avg_interval_days=stats.avg_interval_days,
+                services=stats.services, stylists=stats.stylists, category_visits=stats.categories,
+                auto_tags=stats.auto_tags, primary_store_id=stats.primary_store_id,
+            )
             store, last_visit = stats.primary_store_id, stats.last_visit_at
         else:
             store, last_visit = member.primary_store_id, member.last_visit_at
+        removed: list[str] = []
         if store:
-            actions += [MemberItem.gsi1pk.set(MemberItem.store_key(store)),
-                        MemberItem.gsi1sk.set(MemberItem.store_sort_key(last_visit, member.member_id))]
+            values.update(gsi1pk=MemberItem.store_key(store),
+                          gsi1sk=MemberItem.store_sort_key(last_visit, member.member_id))
             birthday = (member.birthday or "")[5:10]
             if birthday:
-                actions += [MemberItem.gsi2pk.set(MemberItem.birthday_key(store, birthday)),
-                            MemberItem.gsi2sk.set(member.member_id)]
+                values.update(gsi2pk=MemberItem.birthday_key(store, birthday), gsi2sk=member.member_id)
             else:
-                actions += [MemberItem.gsi2pk.remove(), MemberItem.gsi2sk.remove()]
+                removed = ["gsi2pk", "gsi2sk"]
+        if member.profile_version is not None and all(getattr(member, n) == v for n, v in values.items()) \
+                and all(getattr(member, n) is None for n in removed):
+            return False
+        actions = [MemberItem.profile_version.set(version + 1)]
+        actions += [getattr(MemberItem, name).set(value) for name, value in values.items()]
+        actions += [getattr(MemberItem, name).remove() for name in removed]
         condition = (MemberItem.profile_version == version) if member.profile_version is not None else \
             MemberItem.profile_version.does_not_exist()
         try:
@@ -121,6 +121,7 @@ class CareRepository:
             if _is_conditional_failure(exc):
                 raise Conflict() from None
             raise
+        return True
 
     def sync_tags(self, member: MemberItem, before: Iterable[str]) -> None:
         """TAG# membership items follow member.tags (segments re-check member.tags, so a lag is harmless)."""

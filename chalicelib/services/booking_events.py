@@ -180,7 +180,8 @@ class BookingEvents:
                 expected_version=current.version if current else None,
                 event=_event_item(chain_id, event.event_id, payload.id, version, 202, response, effects, now),
                 member=_member_item(chain_id, payload),
-                lookups=_contact_lookups(chain_id, payload, now, self._lookup_hash),
+                lookups=([] if _same_contacts(current, payload)
+                         else _contact_lookups(chain_id, payload, now, self._lookup_hash)),
                 held_before=held_before,
                 hold_after=hold_after,
                 coupon_update=coupon.update if coupon is not None else None,
@@ -403,6 +404,14 @@ def _member_item(chain_id: str, payload: Any) -> MemberItem:
         marketing_consent=member.marketing_consent,
         last_store_id=payload.store_id,
     )
+
+
+def _same_contacts(current: BookingItem | None, payload: Any) -> bool:
+    """The booking's last commit wrote exactly these contact lookups (same member, addresses and store), so a
+    status-only event need not rewrite them; erasing a member erases her bookings and lookups together."""
+    return (current is not None and current.store_id == payload.store_id
+            and current.member.id == payload.member.id and current.member.phone == payload.member.phone
+            and current.member.wechat_openid == payload.member.wechat_openid)
 
 
 def _contact_lookups(chain_id: str, payload: Any, now: datetime,

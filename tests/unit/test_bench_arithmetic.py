@@ -22,6 +22,7 @@ def test_write_units_per_kb_doubled_in_transactions_plus_the_index():
     assert write_units(big) == 2
     assert write_units(big, transactional=True) == 4
     assert write_units({**big, "gsi1pk": {"S": "g"}}, transactional=True) == 4 + 2
+    assert write_units({**big, "gsi1pk": {"S": "g"}, "gsi2pk": {"S": "h"}}, transactional=True) == 4 + 2 + 2
 
 
 def test_read_units_per_4kb_half_when_eventually_consistent():
