@@ -2,7 +2,8 @@
 
 Queries only, never a Scan: the member's bookings through gsi1 (`MEMBERBK#<chain>#<member>`), the chain's stores
 through gsi1 (`CHAINSTORES#<chain>`), each conversation as its own partition (`CONV#<store>#<member>`), and the
-profile and contact lookups by their full keys.
+profile and contact lookups by their full keys, her care records (occasion claims and the frequency ledger) as
+their own partition (`CARE#<chain>#<member>`), her tag memberships and coupons by their full keys.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from chalicelib.dal.models import (
     BookingItem,
     ContactLookupItem,
     ConversationItem,
+    CouponItem,
     MemberItem,
     MemberSnapshot,
     MessageItem,
     StoreItem,
+    TagMemberItem,
 )
 from chalicelib.errors import ConcurrentUpdate
 
@@ -74,7 +77,31 @@ class MemberDataRepository:
         messages = list(MessageItem.query(pk, MessageItem.sk.startswith("MSG#"), consistent_read=True))
         return Conversation(store_id, meta, messages)
 
+    def care_records(self, chain_id: str, member_id: str) -> list[dict[str, Any]]:
+        """Her occasion claims and frequency ledger (one partition, all pages), as DynamoDB items."""
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "TableName": self._table, "ConsistentRead": True, "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"CARE#{chain_id}#{member_id}"}},
+        }
+        while True:
+            answer = self._ddb.query(**query)
+            items += answer.get("Items", [])
+            if "LastEvaluatedKey" not in answer:
+                return items
+            query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
     # --- erasure ----------------------------------------------------------------------------------
+    def delete_care_records(self, records: list[dict[str, Any]]) -> int:
+        self._delete_all([{"pk": r["pk"], "sk": r["sk"]} for r in records])
+        return len(records)
+
+    def delete_tag_membership(self, chain_id: str, tag: str, member_id: str) -> bool:
+        return self._delete(*TagMemberItem.key(chain_id, tag, member_id))
+
+    def delete_coupon(self, chain_id: str, code: str) -> bool:
+        return self._delete(*CouponItem.key(chain_id, code))
+
     def anonymize_booking(self, booking: BookingItem) -> None:
         """Keep what the salon's calendar needs (status, start, duration, service, stylist, held slots, version);
         drop the member snapshot, notes, price and feedback, unlink the booking from the member (gsi1) and

@@ -68,6 +68,7 @@ class MemberPrivacy:
             "consent": _consent(profile),
             "bookings": [_booking(b, [m for m in sent if m.booking_id == b.booking_id]) for b in bookings],
             "conversations": [_conversation(c) for c in conversations],
+            "care": [_care_record(r) for r in self._repo.care_records(chain_id, member_id) if "occasion" in r],
         }
 
     # --- erasure ----------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ class MemberPrivacy:
         if not _ID.match(member_id):
             raise NotFound("no such member")
         counts = dict.fromkeys(("profile", "bookings", "schedules", "conversations", "messages",
-                                "contact_lookups"), 0)
+                                "contact_lookups", "care_records", "tags", "coupons"), 0)
         profile = self._repo.member(chain_id, member_id)
         bookings = self._repo.bookings(chain_id, member_id)
         addresses: set[tuple[str, str]] = set()
@@ -96,6 +97,13 @@ class MemberPrivacy:
         for kind, address in sorted(a for a in addresses if a[1]):
             counts["contact_lookups"] += self._repo.delete_lookup(kind, self._lookup_hash(address), chain_id,
                                                                   member_id)
+        # Tags, coupons and care records before the profile: a retried erasure still finds her tags on it.
+        tags = set((profile.tags or []) + (profile.manual_tags or []) + (profile.auto_tags or [])) if profile else set()
+        counts["tags"] = sum(self._repo.delete_tag_membership(chain_id, tag, member_id) for tag in sorted(tags))
+        care = self._repo.care_records(chain_id, member_id)
+        codes = sorted({r["coupon_code"]["S"] for r in care if "S" in r.get("coupon_code", {})})
+        counts["coupons"] = sum(self._repo.delete_coupon(chain_id, code) for code in codes)
+        counts["care_records"] = self._repo.delete_care_records(care)
         counts["profile"] = int(self._repo.delete_member(chain_id, member_id))
         logger.info("member erased", extra={"chain_id": chain_id, "store_id": store_id, "member_id": member_id,
                                             "erased": counts})
@@ -153,7 +161,15 @@ def _profile(member: MemberItem | None) -> dict[str, Any] | None:
         "wechat_openid": member.wechat_openid,
         "primary_store_id": member.primary_store_id,
         "last_store_id": member.last_store_id,
+        "tags": list(member.tags or []),
+        "notes": member.notes,
     }
+
+
+def _care_record(item: dict[str, Any]) -> dict[str, Any]:
+    """One occasion she was (or was not) sent a care message for, from its DynamoDB item."""
+    return {name: item[name]["S"] for name in ("occasion", "kind", "status", "reason", "channel", "campaign_id",
+                                               "coupon_code", "created_at") if "S" in item.get(name, {})}
 
 
 def _consent(member: MemberItem | None) -> dict[str, Any]:

@@ -154,7 +154,8 @@ def test_erasure_deletes_her_data_and_pending_schedules_and_nothing_is_sent_to_h
     assert status == 200
     assert body == {"member_id": "m-her", "erased": {"profile": 1, "bookings": 1, "schedules": 3,
                                                      "conversations": 2, "messages": body["erased"]["messages"],
-                                                     "contact_lookups": 2}}
+                                                     "contact_lookups": 2, "care_records": 0, "tags": 0,
+                                                     "coupons": 0}}
     assert body["erased"]["messages"] >= 4  # confirmation, her two messages, the replies
     assert not her_schedules & {s["Name"] for s in harness.schedules()}
     assert {json.loads(s["Target"]["Input"])["member_id"] for s in harness.schedules()} == {"m-other"}
@@ -214,7 +215,8 @@ def test_erasure_is_idempotent(two_members):
 
     assert status == 200
     assert body == {"member_id": "m-her", "erased": {"profile": 0, "bookings": 0, "schedules": 0,
-                                                     "conversations": 0, "messages": 0, "contact_lookups": 0}}
+                                                     "conversations": 0, "messages": 0, "contact_lookups": 0,
+                                                     "care_records": 0, "tags": 0, "coupons": 0}}
     assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-never-seen")[0] == 200
 
 
@@ -245,3 +247,33 @@ def test_only_store_managers_and_chain_admins_may_export_or_erase(two_members, m
     assert request(harness, "GET", f"/v1/stores/{SH_STORE}/members/m-her/export")[1]["profile"] is not None
 
     assert request(harness, method, url, token(harness, "store_manager", [SH_STORE]))[0] == 200
+
+
+def test_erasure_also_removes_her_tags_coupons_and_care_records_and_the_export_lists_them(harness):
+    from chalicelib.care.outreach import CareMessage, Outcome
+    from chalicelib.dal.models import CareClaimItem, CouponItem, TagMemberItem
+    from tests.support.care import visit
+
+    visit(harness, "m-care", phone="+8613700137000")
+    assert harness.staff("POST", f"/v1/stores/{SH_STORE}/members/m-care/tags", {"add": ["vip_manual"]})[0] == 200
+    birthday = CareMessage(chain_id="demo-chain", member_id="m-care", kind="birthday", occasion="birthday:2026",
+                           coupon={"offer": "护理8折", "valid_days": 30})
+    assert harness.container.outreach.deliver(birthday).outcome is Outcome.SENT
+    code = CareClaimItem.get(*CareClaimItem.key("demo-chain", "m-care", "birthday:2026")).coupon_code
+
+    status, export = request(harness, "GET", f"/v1/stores/{SH_STORE}/members/m-care/export")
+    tags = set(export["profile"]["tags"])
+    assert status == 200 and "vip_manual" in tags
+    assert [(c["occasion"], c["status"], c["coupon_code"]) for c in export["care"]] == [
+        ("birthday:2026", "sent", code)]
+
+    status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-care")
+
+    assert status == 200 and body["erased"]["tags"] == len(tags) and body["erased"]["coupons"] == 1
+    assert body["erased"]["care_records"] == 2  # the birthday claim and her frequency ledger
+    for tag in tags:
+        assert TagMemberItem.count(*TagMemberItem.key("demo-chain", tag, "m-care")[:1],
+                                   TagMemberItem.sk == "MEMBER#m-care") == 0
+    assert CouponItem.count(CouponItem.key("demo-chain", code)[0]) == 0
+    assert CareClaimItem.count("CARE#demo-chain#m-care") == 0
+    assert "+8613700137000" not in json.dumps(table_items(harness), ensure_ascii=False)
