@@ -245,9 +245,14 @@ class Container:
 
             return default_classifier()
 
+        def campaign_replies(chain_id: str, member_id: str, at: Any) -> None:
+            from chalicelib.care.campaigns import attribute_reply
+
+            attribute_reply(self.care_repo, chain_id, member_id, at)
+
         return InboundService(self.conversations, self.stores, self.booking_events, classifier,
                               self.reply_sender, self.booking_system,
-                              StaffAlerts(self.channels["sms"]), self.clock)
+                              StaffAlerts(self.channels["sms"]), self.clock, campaign_replies)
 
     @cached_property
     def intake(self):

@@ -315,6 +315,16 @@ def attribute_bookings(repo: CareRepository, chain_id: str, member_id: str, book
                 repo.count(chain_id, occasion.split(":", 1)[1], {"bookings": 1})
 
 
+def attribute_reply(repo: CareRepository, chain_id: str, member_id: str, at: datetime) -> None:
+    """Count her reply for each campaign whose message she had within 14 days before it: once per member, however
+    many times she writes (the claim remembers it, so a redelivered message counts nothing more)."""
+    for sent_at, kind, occasion in (repo.ledger(chain_id, member_id).recent or []):
+        start = datetime.fromisoformat(sent_at)
+        if kind == "campaign" and start < at <= start + ATTRIBUTION and repo.attribute(
+                chain_id, member_id, occasion, "replies", "replied"):
+            repo.count(chain_id, occasion.split(":", 1)[1], {"replies": 1})
+
+
 class _Conversations:
     def __init__(self, found: dict) -> None:
         self._found = found

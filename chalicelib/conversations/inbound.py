@@ -79,7 +79,7 @@ def message_id(channel: str, provider_message_id: str) -> str:
 class InboundService:
     def __init__(self, conversations: ConversationRepository, stores: Any, booking_events: Any,
                  classifier: Callable[[], Any], replies: ReplySender, booking_system: Any, staff_alerts: Any,
-                 clock: Clock) -> None:
+                 clock: Clock, campaign_replies: Callable[[str, str, datetime], None] | None = None) -> None:
         self._conversations = conversations
         self._stores = stores
         self._booking_events = booking_events
@@ -88,6 +88,7 @@ class InboundService:
         self._booking_system = booking_system
         self._staff_alerts = staff_alerts
         self._clock = clock
+        self._campaign_replies = campaign_replies  # counts her reply for a campaign she had just before
 
     # --- storing ----------------------------------------------------------------------------------
     def receive(self, inbound: InboundMessage) -> StoredInbound:
@@ -142,6 +143,8 @@ class InboundService:
 
         context = _Context(message=message, store=store, booking=booking, understood=understood, now=now)
         results = [self._run(name, context) for name in actions_for(intent, sentiment)]
+        if self._campaign_replies is not None:
+            self._campaign_replies(message.chain_id, message.member_id, message.created_at)
         self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)
         logger.info("inbound message understood", extra={"message_id": message.message_id, "intent": intent,
                                                           "sentiment": sentiment,

@@ -311,3 +311,18 @@ def test_bookings_within_14_days_of_the_campaign_are_counted_once(harness):
     harness.post(booked)
     harness.post(booked)
     assert harness.staff("GET", f"{BASE}/win")[1]["bookings_within_14_days"] == 1
+
+
+def test_a_reply_after_her_campaign_message_counts_once_however_often_she_writes(harness):
+    visit(harness, "m-r", phone="+8613800138111")
+    assert run_campaign(harness, {"campaign_id": "gel-week", "segment": {}, "template": TEMPLATE})["sent"] == 1
+    harness.clock.advance(seconds=600)  # she answers ten minutes later
+
+    for n, text in enumerate(("好呀，周六有空吗", "还有一个问题")):
+        message = {"event_id": f"evt-r{n}", "store_id": SH_STORE, "member_id": "m-r", "channel": "sms",
+                   "message": {"id": f"msg-r{n}", "type": "text", "text": text}, "sent_at": "2026-11-22T10:05:00+08:00"}
+        assert harness.post_message(message)[0] == 200
+        assert harness.post_message(message)[0] == 200  # the provider retries
+    harness.pump()
+
+    assert harness.staff("GET", f"{BASE}/gel-week")[1]["replies"] == 1
