@@ -9,6 +9,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -33,7 +34,9 @@ def click(driver, css: str, timeout: float = WAIT) -> None:
 
 
 def until(driver, check, timeout: float = WAIT, what: str = "condition"):
-    return WebDriverWait(driver, timeout).until(lambda d: check(d), message=f"waiting for {what}")
+    # The console re-renders what it polls: an element found a moment ago may be replaced before it is read.
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: check(d), message=f"waiting for {what}")
 
 
 def route_missing(stack, method: str, path: str, body: dict | None = None) -> bool:
@@ -271,7 +274,9 @@ def test_a_campaign_is_previewed_and_scheduled(driver, stack, salon, shots):
     until(driver, lambda d: d.find_element(By.CSS_SELECTOR, tid("camp-status")).text == "已完成", timeout=90,
           what="the campaign done")
     # The salon's two consenting members; the complaining one has no marketing consent.
-    assert int(find(driver, tid("camp-targeted")).text) >= 2 and int(find(driver, tid("camp-sent")).text) >= 2
+    targeted, sent = until(driver, lambda d: [d.find_element(By.CSS_SELECTOR, tid(f"camp-{n}")).text
+                                              for n in ("targeted", "sent")], what="the campaign's counts")
+    assert int(targeted) >= 2 and int(sent) >= 2
     shots("campaigns")
 
 
