@@ -118,7 +118,7 @@ class Container:
 
         return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock,
                              self.webhook_secrets.active, self.lookup_hasher,
-                             on_member=lambda chain_id, member_id: self.member_care.refresh(chain_id, member_id),
+                             on_member=self.member_care.refresh,
                              coupons=lambda chain_id, code: self.care_repo.coupon(chain_id, code),
                              table_name=self.settings.main_table)
 

@@ -22,29 +22,37 @@ class MemberCare:
         self._repo = repo
         self._clock = clock
 
-    def refresh(self, chain_id: str, member_id: str) -> MemberItem | None:
+    def refresh(self, chain_id: str, member_id: str, contact: dict[str, Any] | None = None,
+                booking: Any = None) -> MemberItem | None:
+        """Rebuild her profile; `contact` (from a booking webhook) also upserts her contact fields, creating the
+        member when she is new, and `booking` is the booking just committed (an index read may not show it yet)."""
         bookings = self._repo.bookings(chain_id, member_id)
+        if booking is not None:
+            bookings = [b for b in bookings if b.booking_id != booking.booking_id] + [booking]
         latest_store = max(bookings, key=lambda b: b.booked_at).store_id if bookings else None
         visits = [v for v in (profile.visit_of(b) for b in bookings) if v is not None]
         for _ in range(5):
             member = self._repo.member(chain_id, member_id, consistent=True)
-            if member is None:
-                return None
-            stats = profile.stats(visits, latest_store or member.last_store_id, self._clock.now())
+            new = member is None
+            if new:
+                if not contact:
+                    return None
+                member = MemberItem(*MemberItem.key(chain_id, member_id), chain_id=chain_id, member_id=member_id)
+            stats = profile.stats(visits, latest_store or (contact or {}).get("last_store_id")
+                                  or member.last_store_id, self._clock.now())
             manual = sorted(member.manual_tags or [])
             tags = sorted(set(manual) | set(stats.auto_tags))
             before = list(member.tags or [])
             try:
-                wrote = self._repo.save_profile(member, stats, manual, tags)
+                wrote = self._repo.save_profile(member, stats, manual, tags, contact=contact, new=new)
             except Conflict:
                 continue
-            fresh = self._repo.member(chain_id, member_id, consistent=True) if wrote else member
-            if fresh is not None:
-                self._repo.sync_tags(fresh, before)
+            if wrote:  # nothing written: her tags and their TAG# items are as they were
+                self._repo.sync_tags(member, before)  # `member` holds what was written (ALL_NEW)
             attribute_bookings(self._repo, chain_id, member_id, bookings)
             logger.info("member profile rebuilt", extra={"chain_id": chain_id, "visits": stats.visits,
-                                                         "tags": tags})
-            return fresh
+                                                         "tags": tags, "wrote": wrote})
+            return member
         raise ConcurrentUpdate()
 
     def edit_tags(self, chain_id: str, member_id: str, add: list[str], remove: list[str]) -> MemberItem | None:

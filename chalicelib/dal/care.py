@@ -78,12 +78,22 @@ class CareRepository:
                                                 scan_index_forward=False, limit=MAX_BOOKINGS))
 
     def save_profile(self, member: MemberItem, stats: Stats | None, manual_tags: list[str],
-                     tags: list[str], notes: list | None = None) -> bool:
-        """Write the built fields, tags and index keys; conditional on the version read (Conflict otherwise).
-        False, and nothing written, when every one of them already has its value (a status-only booking event
-        usually changes nothing: not bumping the version then costs no write)."""
+                     tags: list[str], notes: list | None = None, contact: dict[str, Any] | None = None,
+                     new: bool = False) -> bool:
+        """Write the built fields, tags, index keys and (from a booking webhook) the contact fields; conditional on
+        the version read (Conflict otherwise), or on the member not existing yet when `new`. False, and nothing
+        written, when every one of them already has its value (a status-only booking event usually changes
+        nothing: not bumping the version then costs no write). `member` holds the item as written afterwards."""
         version = int(member.profile_version or 0)
         values: dict[str, Any] = {"tags": tags, "manual_tags": manual_tags}
+        consent_yes = False
+        for name, value in (contact or {}).items():
+            if name == "marketing_consent" and value is True:
+                # A booking system's "yes" only counts for a member we hold no answer for: it must never undo a
+                # withdrawal ("TD", 退订) made to us later (set atomically below). A "no" always applies.
+                consent_yes = member.marketing_consent is None
+            elif value is not None:
+                values[name] = value
         if notes is not None:
             values["notes"] = notes
         if stats is not None:
@@ -102,21 +112,29 @@ class CareRepository:
         if store:
             values.update(gsi1pk=MemberItem.store_key(store),
                           gsi1sk=MemberItem.store_sort_key(last_visit, member.member_id))
-            birthday = (member.birthday or "")[5:10]
+            birthday = (values.get("birthday") or member.birthday or "")[5:10]
             if birthday:
                 values.update(gsi2pk=MemberItem.birthday_key(store, birthday), gsi2sk=member.member_id)
             else:
                 removed = ["gsi2pk", "gsi2sk"]
-        if member.profile_version is not None and all(getattr(member, n) == v for n, v in values.items()) \
+        if not new and not consent_yes and member.profile_version is not None \
+                and all(getattr(member, n) == v for n, v in values.items()) \
                 and all(getattr(member, n) is None for n in removed):
             return False
         actions = [MemberItem.profile_version.set(version + 1)]
         actions += [getattr(MemberItem, name).set(value) for name, value in values.items()]
-        actions += [getattr(MemberItem, name).remove() for name in removed]
-        condition = (MemberItem.profile_version == version) if member.profile_version is not None else \
-            MemberItem.profile_version.does_not_exist()
+        if consent_yes:
+            actions.append(MemberItem.marketing_consent.set(MemberItem.marketing_consent | True))
+        if new:
+            actions += [MemberItem.chain_id.set(member.chain_id), MemberItem.member_id.set(member.member_id)]
+            condition = MemberItem.pk.does_not_exist()
+        elif member.profile_version is not None:
+            condition = (MemberItem.profile_version == version) & MemberItem.pk.exists()
+        else:
+            condition = MemberItem.profile_version.does_not_exist() & MemberItem.pk.exists()
+        actions += [getattr(MemberItem, name).remove() for name in removed if not new]
         try:
-            member.update(actions=actions, condition=condition & MemberItem.pk.exists())
+            member.update(actions=actions, condition=condition)
         except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
             if _is_conditional_failure(exc):
                 raise Conflict() from None

@@ -20,9 +20,9 @@ from chalicelib.clock import Clock
 from chalicelib.dal.bookings import BookingCommit, BookingRepository, DuplicateEvent, slot_buckets
 from chalicelib.dal.models import (
     BookingItem,
+    ChainItem,
     ContactLookupItem,
     EventItem,
-    MemberItem,
     MemberSnapshot,
     PendingStep,
     StoreItem,
@@ -72,6 +72,7 @@ class StoreDirectory:
         self._ttl = ttl_seconds
         self._elsewhere = elsewhere
         self._cache: dict[str, tuple[float, StoreItem | None]] = {}
+        self._chains: dict[str, tuple[float, ChainItem | None]] = {}
 
     def get(self, store_id: str) -> StoreItem | None:
         hit = self._cache.get(store_id)
@@ -98,7 +99,13 @@ class StoreDirectory:
         return store if store is not None and store.chain_id == chain_id else None
 
     def overrides(self, store: StoreItem) -> tuple[dict | None, dict | None]:
-        chain = self._repo.chain(store.chain_id)
+        """The chain's and the store's journey overrides; the chain is kept for the same minute as stores."""
+        hit = self._chains.get(store.chain_id)
+        if hit and hit[0] > self._wall():
+            chain = hit[1]
+        else:
+            chain = self._repo.chain(store.chain_id)
+            self._chains[store.chain_id] = (self._wall() + self._ttl, chain)
         return (chain.journey_overrides if chain else None), store.journey_overrides
 
 
@@ -134,7 +141,7 @@ class BookingEvents:
         for _ in range(5):
             seen = self._repo.event(chain_id, event.event_id)
             if seen is not None:
-                return self._replay(chain_id, seen)
+                return self._replay(chain_id, seen, event)
             try:
                 return self._apply_once(chain_id, store, event)
             except DuplicateEvent:
@@ -179,7 +186,7 @@ class BookingEvents:
                 booking=booking,
                 expected_version=current.version if current else None,
                 event=_event_item(chain_id, event.event_id, payload.id, version, 202, response, effects, now),
-                member=_member_item(chain_id, payload),
+                member=None,
                 lookups=([] if _same_contacts(current, payload)
                          else _contact_lookups(chain_id, payload, now, self._lookup_hash)),
                 held_before=held_before,
@@ -192,7 +199,7 @@ class BookingEvents:
                                                      "type": event.type, "version": version,
                                                      "steps": [p.kind for p in booking.pending]})
         self._apply_effects(effects, now)
-        self._member_changed(chain_id, payload.member.id)
+        self._member_changed(chain_id, payload.member.id, _member_contact(payload), booking)
         return Answer(202, response)
 
     def _coupon(self, chain_id: str, payload: Any, event_type: str, current: BookingItem | None,
@@ -206,9 +213,12 @@ class BookingEvents:
         return coupon_change(self._coupons(chain_id, code.upper()), self._table, payload.member.id, payload.id,
                              event_type, now)
 
-    def _member_changed(self, chain_id: str, member_id: str) -> None:
+    def _member_changed(self, chain_id: str, member_id: str, contact: dict[str, Any] | None = None,
+                        booking: BookingItem | None = None) -> None:
+        """After the booking's commit (outside its transaction: the member is one write, and none at all when
+        nothing on her profile changed). A duplicate delivery runs it again, so a crash in between heals."""
         if self._on_member is not None:
-            self._on_member(chain_id, member_id)
+            self._on_member(chain_id, member_id, contact, booking)
 
     def mark_confirmed(self, chain_id: str, booking_id: str, source_id: str) -> bool:
         """The member confirmed by replying: record it (once per source message) and re-plan, so the
@@ -313,11 +323,13 @@ class BookingEvents:
                     extra={"chain_id": chain_id, "booking_id": current.booking_id, "reason": reason})
         return Answer(202, response)
 
-    def _replay(self, chain_id: str, seen: EventItem) -> Answer:
+    def _replay(self, chain_id: str, seen: EventItem, event: BookingEvent) -> Answer:
         booking = self._repo.booking(chain_id, seen.booking_id)
         if seen.effects and booking is not None and booking.version == seen.version:
             self._apply_effects(seen.effects, self._clock.now())
-            self._member_changed(chain_id, booking.member.id)
+            same_member = booking.member.id == event.booking.member.id
+            self._member_changed(chain_id, booking.member.id, _member_contact(event.booking) if same_member else None,
+                                 booking)
         return Answer(int(seen.status_code), seen.response)
 
     def _apply_effects(self, effects: dict[str, Any], now: datetime) -> None:
@@ -389,21 +401,12 @@ def _booking_item(chain_id: str, payload: Any, status: str, version: int, start:
     return item
 
 
-def _member_item(chain_id: str, payload: Any) -> MemberItem:
+def _member_contact(payload: Any) -> dict[str, Any]:
+    """The member fields a booking carries, for her profile; None values (left out) keep what is there."""
     member = payload.member
-    return MemberItem(
-        *MemberItem.key(chain_id, member.id),
-        chain_id=chain_id,
-        member_id=member.id,
-        name=member.name,
-        phone=member.phone,
-        email=member.email,
-        locale=member.locale,
-        birthday=member.birthday,
-        wechat_openid=member.wechat_openid,
-        marketing_consent=member.marketing_consent,
-        last_store_id=payload.store_id,
-    )
+    return {"name": member.name, "phone": member.phone, "email": member.email, "locale": member.locale,
+            "birthday": member.birthday, "wechat_openid": member.wechat_openid,
+            "marketing_consent": member.marketing_consent, "last_store_id": payload.store_id}
 
 
 def _same_contacts(current: BookingItem | None, payload: Any) -> bool:
