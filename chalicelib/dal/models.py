@@ -6,10 +6,12 @@ composition root (`bind`), so the same models serve the deployed stage, the loca
 
 from __future__ import annotations
 
-from datetime import UTC
+import json
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -18,8 +20,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.constants import LIST, STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from chalicelib.models.step import schedule_name
 
 
 class _Item(Model):
@@ -170,6 +175,88 @@ class PendingStep(MapAttribute):
     channel = UnicodeAttribute(null=True)
 
 
+SCHEDULED = "S"  # a compact step's flag: it has an EventBridge schedule, named from the booking (schedule_name)
+_UTC_DATETIME = UTCDateTimeAttribute()
+
+
+class CompactStepsAttribute(Attribute[list]):
+    """A booking's planned steps, each stored as one string `kind|when|due epoch seconds|channel|S?` (about a
+    third of a map per step: keeping a booking under 1 KB halves what each of its writes costs). The schedule's
+    name is not stored: it follows from the booking (BookingItem.schedule_names). Items written before, with a
+    map per step, read the same."""
+
+    attr_type = LIST
+
+    def serialize(self, value: list) -> list:
+        return [{STRING: "|".join((p.kind, p.when, _epoch(p.due_at), p.channel or "",
+                                   SCHEDULED if p.schedule else ""))} for p in value or []]
+
+    def deserialize(self, value: list) -> list:
+        steps = []
+        for element in value:
+            if STRING in element:
+                kind, when, epoch, channel, flag = element[STRING].split("|")
+                steps.append(PendingStep(kind=kind, when=when, due_at=_from_epoch(epoch),
+                                         channel=channel or None, schedule=flag or None))
+            else:  # the earlier map form
+                raw = element["M"]
+                steps.append(PendingStep(
+                    kind=raw["kind"]["S"], when=raw["when"]["S"], due_at=_UTC_DATETIME.deserialize(raw["due_at"]["S"]),
+                    schedule=raw.get("schedule", {}).get("S"), channel=raw.get("channel", {}).get("S")))
+        return steps
+
+
+class CompactSlotsAttribute(Attribute[dict]):
+    """Calendar buckets a booking holds, {"<stylist>|<UTC date>": ["HHMM", ...]}, stored as JSON with each day's
+    contiguous buckets as one "HHMM-HHMM" range (the first and the last bucket). Earlier items stored the lists."""
+
+    attr_type = STRING
+    STEP_MINUTES = 5
+
+    def serialize(self, value: dict) -> str:
+        return json.dumps({key: ",".join(_ranges(buckets, self.STEP_MINUTES)) for key, buckets in (value or {}).items()},
+                          separators=(",", ":"))
+
+    def deserialize(self, value: str) -> dict:
+        data = json.loads(value)
+        return {key: (buckets if isinstance(buckets, list) else _expand(buckets, self.STEP_MINUTES))
+                for key, buckets in data.items()}
+
+
+def _epoch(moment: datetime) -> str:
+    """Exact to the microsecond (a step's due time is part of its message's key), whole seconds when it is."""
+    moment = moment.astimezone(UTC)
+    seconds = int((moment.replace(microsecond=0) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+    return f"{seconds}.{moment.microsecond:06d}" if moment.microsecond else str(seconds)
+
+
+def _from_epoch(text: str) -> datetime:
+    seconds, _, micros = text.partition(".")
+    return datetime.fromtimestamp(int(seconds), UTC).replace(microsecond=int(micros or 0))
+
+
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[2:])
+
+
+def _ranges(buckets: list[str], step: int) -> list[str]:
+    ranges: list[list[str]] = []
+    for hhmm in sorted(buckets):
+        if ranges and _minutes(hhmm) - _minutes(ranges[-1][1]) == step:
+            ranges[-1][1] = hhmm
+        else:
+            ranges.append([hhmm, hhmm])
+    return [f"{first}-{last}" for first, last in ranges]
+
+
+def _expand(text: str, step: int) -> list[str]:
+    buckets = []
+    for part in filter(None, text.split(",")):
+        first, last = part.split("-")
+        buckets += [f"{m // 60:02d}{m % 60:02d}" for m in range(_minutes(first), _minutes(last) + 1, step)]
+    return buckets
+
+
 class BookingItem(_Item):
     """pk=BOOKING#<chain_id>#<booking_id>, sk=BOOKING
 
@@ -200,14 +287,20 @@ class BookingItem(_Item):
     feedback_sentiment = UnicodeAttribute(null=True)
     coupon_code = UnicodeAttribute(null=True)  # the member-care coupon presented with it
     coupon_status = UnicodeAttribute(null=True)  # chalicelib/care/coupons.py
-    pending = ListAttribute(of=PendingStep, default=list)
-    slots = JSONAttribute(default=dict)  # {"<stylist>|<UTC date>": ["HHMM", ...]} calendar buckets held
+    pending = CompactStepsAttribute(default=list)
+    slots = CompactSlotsAttribute(default=dict)  # {"<stylist>|<UTC date>": ["HHMM", ...]} calendar buckets held
     gsi1pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
     gsi1sk = UnicodeAttribute(null=True)  # start, UTC ISO
     by_member = BookingsByMemberIndex()
     gsi2pk = UnicodeAttribute(null=True)  # STOREDAY#<store>#<store-local YYYY-MM-DD of the start>
     gsi2sk = UnicodeAttribute(null=True)  # <start UTC ISO>#<booking id>
     by_store_day = BookingsByStoreDayIndex()
+
+    def schedule_names(self) -> list[str]:
+        """The EventBridge schedules of its planned steps (the compact form stores a flag: the name follows from
+        the booking and the version the steps were planned at, which is the booking's)."""
+        return [schedule_name(self.chain_id, self.booking_id, p.kind, int(self.version)) if p.schedule == SCHEDULED
+                else p.schedule for p in self.pending or [] if p.schedule]
 
     @staticmethod
     def store_day_key(store_id: str, day: str) -> str:

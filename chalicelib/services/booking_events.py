@@ -292,7 +292,7 @@ class BookingEvents:
         booking.pending = pending
         return {
             "timezone": store.timezone,
-            "delete": [p.schedule for p in (current.pending if current else []) if p.schedule],
+            "delete": current.schedule_names() if current else [],
             "schedule": to_schedule,
             "send": to_send,
         }

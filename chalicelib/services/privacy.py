@@ -121,7 +121,7 @@ class MemberPrivacy:
         a repeated erasure still finds the booking through gsi1 and finishes."""
         deleted = 0
         for _ in range(5):
-            deleted += sum(self._scheduler.unschedule(p.schedule) for p in booking.pending if p.schedule)
+            deleted += sum(self._scheduler.unschedule(name) for name in booking.schedule_names())
             try:
                 self._repo.anonymize_booking(booking)
                 return deleted, 1
