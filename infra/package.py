@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalicelib import resources
 from infra.regions import region_settings
 from infra.template import merge_template
 
@@ -38,17 +39,18 @@ def build_layer(layer_dir: Path, *, install_dependencies: bool) -> Path:
         shutil.rmtree(layer_dir, ignore_errors=True)
         python_dir.mkdir(parents=True)
         pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        wheels, sources = _split_source_only(layer_dir)
         subprocess.run(
             [
                 *pip,
                 "-r",
-                str(RUNTIME_REQUIREMENTS),
+                str(wheels),
                 "-c",  # the same versions the venv (and so the tests) run with
                 str(LOCK),
                 "--target",
                 str(python_dir),
                 "--platform",
-                "manylinux2014_x86_64",
+                resources.LAYER_PLATFORM,
                 "--implementation",
                 "cp",
                 "--python-version",
@@ -58,12 +60,31 @@ def build_layer(layer_dir: Path, *, install_dependencies: bool) -> Path:
             ],
             check=True,
         )
+        if sources:  # pure-Python packages published only as sources: built here, the same on any platform
+            subprocess.run([*pip, "--no-deps", "--target", str(python_dir), "--no-compile", "-c", str(LOCK),
+                            *sources], check=True)
     python_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(python_dir / "chalicelib", ignore_errors=True)
     shutil.copytree(
         CHALICELIB, python_dir / "chalicelib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     return layer_dir
+
+
+# Pure-Python runtime dependencies with no wheel on PyPI (pip cannot cross-install an sdist for another
+# platform, so they are built apart; their own dependencies, if any, must be listed in runtime.txt).
+SOURCE_ONLY = ("jieba",)
+
+
+def _split_source_only(layer_dir: Path) -> tuple[Path, list[str]]:
+    """runtime.txt without the SOURCE_ONLY lines (written next to, not into, the layer), and those lines."""
+    wheels, sources = [], []
+    for line in RUNTIME_REQUIREMENTS.read_text().splitlines():
+        name = line.split("#", 1)[0].strip().split("==", 1)[0].split("[", 1)[0].strip().lower()
+        (sources if name in SOURCE_ONLY else wheels).append(line)
+    path = layer_dir.parent / "layer-requirements-wheels.txt"
+    path.write_text("\n".join(wheels) + "\n")
+    return path, [s.split("#", 1)[0].strip() for s in sources]
 
 
 def chalice_package(stage: str, region: str, merge_file: Path, out_dir: Path) -> None:

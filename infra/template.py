@@ -17,7 +17,7 @@ from infra.regions import Region, region_settings
 Json = dict[str, Any]
 
 RUNTIME = "python3.11"
-ARCHITECTURE = "x86_64"
+ARCHITECTURE = r.LAMBDA_ARCHITECTURE
 
 # Logical ids that `chalice package` generates; the merge template patches them.
 CHALICE_HANDLER = "APIHandler"
@@ -511,7 +511,8 @@ def _api_handler(stage: str, region: Region) -> Json:
         CHALICE_API: {"Type": "AWS::Serverless::Api", "Properties": {"EndpointConfiguration": "REGIONAL"}},
         CHALICE_HANDLER: {
             "Type": "AWS::Serverless::Function",
-            "Properties": {"Layers": [_ref(LAYER)], "Environment": {"Variables": environment(stage, region)}},
+            "Properties": {"Layers": [_ref(LAYER)], "Architectures": [ARCHITECTURE],
+                           "Environment": {"Variables": environment(stage, region)}},
         },
         # Added beside Chalice's DefaultRole (which keeps its own logs policy) rather than replacing its
         # Policies list, so the merge cannot drop what Chalice generates.

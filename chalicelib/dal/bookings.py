@@ -38,16 +38,23 @@ def slot_buckets(stylist_id: str, start: datetime, minutes: int) -> dict[str, li
     return buckets
 
 
+def bucket_start(key: str, hhmm: str) -> datetime:
+    """When a calendar bucket ("<stylist>|<UTC date>", "HHMM") begins."""
+    day = key.rsplit("|", 1)[1]
+    return datetime.fromisoformat(f"{day}T{hhmm[:2]}:{hhmm[2:]}:00+00:00")
+
+
 @dataclass
 class BookingCommit:
     booking: BookingItem
     expected_version: int | None  # None: the booking must not exist yet
-    event: EventItem
-    member: MemberItem | None
     held_before: dict[str, list[str]] = field(default_factory=dict)
     hold_after: dict[str, list[str]] = field(default_factory=dict)
-    lookups: list[ContactLookupItem] = field(default_factory=list)
     coupon_update: dict[str, Any] | None = None  # redeem or release a member-care coupon with the booking
+    # Contact lookups ride along when the booking is written in a transaction anyway (a new booking: one write
+    # request fewer); otherwise the caller puts them after the commit. `lookups_written` says which happened.
+    lookups: list[ContactLookupItem] = field(default_factory=list)
+    lookups_written: bool = False
 
 
 class DuplicateEvent(Exception):
@@ -80,16 +87,26 @@ class BookingRepository:
         return list(BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit))
 
     # --- writes -----------------------------------------------------------------------------------
-    def record_event(self, event: EventItem) -> None:
-        """Remember an acknowledged-but-ignored event so its duplicates get the same answer."""
+    def record_event(self, event: EventItem, keep_existing: bool = False) -> None:
+        """Remember an event's answer so its duplicates get the same one. The first record stands: DuplicateEvent
+        when there is one already, or nothing when `keep_existing`."""
         try:
             event.save(condition=EventItem.pk.does_not_exist())
         except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
             if _is_conditional_failure(exc):
+                if keep_existing:
+                    return
                 raise DuplicateEvent() from None
             raise
 
+    def put_lookups(self, lookups: list[ContactLookupItem]) -> None:
+        """Contact lookups are plain idempotent puts (the same key and values again change nothing)."""
+        for lookup in lookups:
+            lookup.save()
+
     def commit(self, change: BookingCommit, chain_id: str) -> None:
+        """Write the booking, conditional on the version read. A change of the stylist's calendar (or of a coupon)
+        goes with it in one transaction; a status-only change is a single conditional put, half the price."""
         items: list[dict[str, Any]] = []
         roles: list[str] = []
 
@@ -102,24 +119,6 @@ class BookingRepository:
         items.append({"Put": booking_put})
         roles.append("booking")
 
-        items.append(
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": change.event.serialize(),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        )
-        roles.append("event")
-
-        if change.member is not None:
-            items.append({"Update": self._member_update(change.member)})
-            roles.append("member")
-        for lookup in change.lookups:
-            items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
-            roles.append("lookup")
-
         if change.coupon_update is not None:
             items.append({"Update": change.coupon_update})
             roles.append("coupon")
@@ -131,8 +130,24 @@ class BookingRepository:
             )
             if update:
                 items.append({"Update": update})
-                roles.append("calendar")
+                roles.append("calendar" if "ConditionExpression" in update else "release")
 
+        if all(role in ("booking", "release") for role in roles):  # (no lookups: they are not needed to decide)
+            # Nothing to claim: the booking alone decides (a conditional put), and buckets it gives up are
+            # released after it -- only this booking can hold them, so a release that a crash left undone is a
+            # hold on time nobody else had, which a duplicate of the event releases (release_leftovers).
+            try:
+                self._ddb.put_item(**booking_put)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    raise ConcurrentUpdate() from None
+                raise
+            for entry in items[1:]:
+                self._ddb.update_item(**entry["Update"])
+            return
+        for lookup in change.lookups:
+            items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
+            roles.append("lookup")
         try:
             self._ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -142,7 +157,7 @@ class BookingRepository:
             failed = {roles[i] for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
             if "event" in failed:
                 raise DuplicateEvent() from None
-            if "calendar" in failed:
+            if "calendar" in failed:  # (a release has no condition)
                 raise StylistUnavailable(
                     "the stylist already has a booking at that time",
                     {"booking.stylist.id": "already booked between these times", "booking.start": "overlaps"},
@@ -152,6 +167,31 @@ class BookingRepository:
             if any(r.get("Code") == "TransactionConflict" for r in reasons):
                 raise ConcurrentUpdate() from None
             raise
+        change.lookups_written = bool(change.lookups)
+
+    def release_leftovers(self, chain_id: str, booking: BookingItem) -> None:
+        """Release calendar buckets of the booking's time that still name it although it holds none of them
+        (a release after a status-only commit that did not happen). Each removal is conditional on the bucket
+        still naming this booking."""
+        mine = slot_buckets(booking.stylist_id, booking.start, int(booking.duration_minutes))
+        for key, buckets in mine.items():
+            held = set(booking.slots.get(key, []))
+            stylist_id, day = key.rsplit("|", 1)
+            calendar_key = {"pk": {"S": f"STYLIST#{chain_id}#{stylist_id}"}, "sk": {"S": f"DAY#{day}"}}
+            item = self._ddb.get_item(TableName=self._table, Key=calendar_key, ConsistentRead=True).get("Item", {})
+            left = [h for h in buckets if h not in held and item.get(f"s{h}", {}).get("S") == booking.booking_id]
+            if not left:
+                continue
+            try:
+                self._ddb.update_item(
+                    TableName=self._table, Key=calendar_key,
+                    UpdateExpression="REMOVE " + ", ".join(f"#s{h}" for h in left),
+                    ConditionExpression=" AND ".join(f"#s{h} = :me" for h in left),
+                    ExpressionAttributeNames={f"#s{h}": f"s{h}" for h in left},
+                    ExpressionAttributeValues={":me": {"S": booking.booking_id}})
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
 
     def set_status_if_version(self, chain_id: str, booking_id: str, version: int, allowed: tuple[str, ...],
                               status: str) -> bool:
@@ -169,29 +209,6 @@ class BookingRepository:
         return True
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _member_update(self, member: MemberItem) -> dict[str, Any]:
-        """Upsert the contact fields a booking carries; leave everything else on the profile alone
-        (a field the booking system left out is kept, not erased)."""
-        data = member.serialize()
-        pk, sk = data.pop("pk"), data.pop("sk")
-        names, values, sets = {}, {}, []
-        for i, (attr, value) in enumerate(sorted(data.items())):
-            names[f"#a{i}"] = attr
-            values[f":v{i}"] = value
-            if attr == "marketing_consent" and value.get("BOOL") is True:
-                # A booking system's "yes" only counts for a member we hold no answer for: it must never
-                # undo a withdrawal ("TD", 退订) made to us later. A "no" always applies.
-                sets.append(f"#a{i} = if_not_exists(#a{i}, :v{i})")
-            else:
-                sets.append(f"#a{i} = :v{i}")
-        return {
-            "TableName": self._table,
-            "Key": {"pk": pk, "sk": sk},
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-
     def _calendar_update(self, chain_id: str, key: str, booking_id: str, before: list[str],
                          after: list[str]) -> dict[str, Any] | None:
         acquire = sorted(set(after) - set(before))

@@ -6,6 +6,7 @@ composition root (`bind`), so the same models serve the deployed stage, the loca
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -223,6 +224,11 @@ class CompactSlotsAttribute(Attribute[dict]):
                 for key, buckets in data.items()}
 
 
+def event_ref(event_id: str) -> str:
+    """A short, stable reference to a webhook event id (72 bits of its SHA-256)."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:18]
+
+
 def _epoch(moment: datetime) -> str:
     """Exact to the microsecond (a step's due time is part of its message's key), whole seconds when it is."""
     moment = moment.astimezone(UTC)
@@ -282,7 +288,8 @@ class BookingItem(_Item):
     notes = UnicodeAttribute(null=True)
     booked_at = UTCDateTimeAttribute()
     last_event_at = UTCDateTimeAttribute()
-    last_event_id = UnicodeAttribute()
+    last_event_id = UnicodeAttribute(null=True)  # items before 2026-11; now `recent_events`
+    recent_events = ListAttribute(of=UnicodeAttribute, null=True)  # "<event ref>:<version>" of the last few applied
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
     coupon_code = UnicodeAttribute(null=True)  # the member-care coupon presented with it
@@ -295,6 +302,24 @@ class BookingItem(_Item):
     gsi2pk = UnicodeAttribute(null=True)  # STOREDAY#<store>#<store-local YYYY-MM-DD of the start>
     gsi2sk = UnicodeAttribute(null=True)  # <start UTC ISO>#<booking id>
     by_store_day = BookingsByStoreDayIndex()
+
+    RECENT_EVENTS = 6
+
+    def remember_event(self, event_id: str, before: BookingItem | None) -> None:
+        """Note that this commit applies `event_id` (with a short ref: the booking stays small)."""
+        kept = list(before.recent_events or []) if before is not None else []
+        self.recent_events = (kept + [f"{event_ref(event_id)}:{int(self.version)}"])[-self.RECENT_EVENTS:]
+
+    def applied_version(self, event_id: str) -> int | None:
+        """The version `event_id` was applied at, when it is one of the booking's last few events."""
+        ref = event_ref(event_id)
+        for entry in self.recent_events or []:
+            seen, _, version = entry.partition(":")
+            if seen == ref:
+                return int(version)
+        if self.last_event_id == event_id:  # an item written before `recent_events`
+            return int(self.version)
+        return None
 
     def schedule_names(self) -> list[str]:
         """The EventBridge schedules of its planned steps (the compact form stores a flag: the name follows from
@@ -322,13 +347,14 @@ class BookingItem(_Item):
 
 
 class EventItem(_Item):
-    """pk=EVENT#<chain_id>#<event_id>, sk=EVENT: the answer given, and the side effects to (re)apply."""
+    """pk=EVENT#<chain_id>#<event_id>, sk=EVENT: the answer given. The side effects a duplicate re-applies are
+    rebuilt from the booking; items written before 2026-11 carry them in `effects`."""
 
     booking_id = UnicodeAttribute()
     version = NumberAttribute()
     status_code = NumberAttribute()
     response = JSONAttribute()
-    effects = JSONAttribute(default=dict)
+    effects = JSONAttribute(null=True)
     expires_at = NumberAttribute()  # TTL
 
     @staticmethod

@@ -17,7 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
-from chalicelib.dal.bookings import BookingCommit, BookingRepository, DuplicateEvent, slot_buckets
+from chalicelib.dal.bookings import (
+    BookingCommit,
+    BookingRepository,
+    DuplicateEvent,
+    slot_buckets,
+)
 from chalicelib.dal.models import (
     BookingItem,
     ChainItem,
@@ -30,7 +35,7 @@ from chalicelib.dal.models import (
 from chalicelib.errors import ConcurrentUpdate, Misdirected, PayloadTooLarge, ValidationFailed
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
 from chalicelib.models.booking_event import BookingEvent, parse_booking_event
-from chalicelib.models.step import StepMessage
+from chalicelib.models.step import StepMessage, schedule_name
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
 from chalicelib.services import signatures
@@ -141,7 +146,7 @@ class BookingEvents:
         for _ in range(5):
             seen = self._repo.event(chain_id, event.event_id)
             if seen is not None:
-                return self._replay(chain_id, seen, event)
+                return self._replay(chain_id, store, seen, event)
             try:
                 return self._apply_once(chain_id, store, event)
             except DuplicateEvent:
@@ -157,6 +162,9 @@ class BookingEvents:
         current = self._repo.booking(chain_id, payload.id)
         occurred = event.occurred_at.astimezone(UTC)
 
+        applied_at = current.applied_version(event.event_id) if current is not None else None
+        if applied_at is not None:  # applied, but its record was not written (a crash, or a racing delivery)
+            return self._recover(chain_id, store, current, event, applied_at, now)
         if current is not None and occurred < current.last_event_at:
             return self._acknowledge(chain_id, event, current, now, "out_of_order")
 
@@ -166,8 +174,8 @@ class BookingEvents:
             return self._acknowledge(chain_id, event, current, now, "no_change")
 
         version = (current.version if current else 0) + 1
-        booking = _booking_item(chain_id, payload, status, version, start, occurred, event.event_id,
-                                current, now)
+        booking = _booking_item(chain_id, payload, status, version, start, occurred, current, now)
+        booking.remember_event(event.event_id, current)
         booking.place_on_store_day(store.timezone)
         effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
         if current is not None:
@@ -178,29 +186,64 @@ class BookingEvents:
             booking.coupon_status = coupon.status
         response = _answer(booking, store.timezone)
         held_before = current.slots if current else {}
-        hold_after = (slot_buckets(payload.stylist.id, start, payload.duration_minutes)
-                      if status in HOLDS_SLOT else {})
+        hold_after = _holds(status, payload.stylist.id, start, payload.duration_minutes, held_before, now)
         booking.slots = hold_after
-        self._repo.commit(
-            BookingCommit(
-                booking=booking,
-                expected_version=current.version if current else None,
-                event=_event_item(chain_id, event.event_id, payload.id, version, 202, response, effects, now),
-                member=None,
-                lookups=([] if _same_contacts(current, payload)
-                         else _contact_lookups(chain_id, payload, now, self._lookup_hash)),
-                held_before=held_before,
-                hold_after=hold_after,
-                coupon_update=coupon.update if coupon is not None else None,
-            ),
-            chain_id,
+        change = BookingCommit(
+            booking=booking,
+            expected_version=current.version if current else None,
+            held_before=held_before,
+            hold_after=hold_after,
+            coupon_update=coupon.update if coupon is not None else None,
+            lookups=([] if _same_contacts(current, payload)
+                     else _contact_lookups(chain_id, payload, now, self._lookup_hash)),
         )
+        self._repo.commit(change, chain_id)
         logger.info("booking event applied", extra={"chain_id": chain_id, "booking_id": payload.id,
                                                      "type": event.type, "version": version,
                                                      "steps": [p.kind for p in booking.pending]})
+        self._finish(chain_id, event.event_id, booking, response, effects, now,
+                     lookups=bool(change.lookups) and not change.lookups_written, payload=payload)
+        return Answer(202, response)
+
+    def _finish(self, chain_id: str, event_id: str, booking: BookingItem, response: dict[str, Any],
+                effects: dict[str, Any], now: datetime, lookups: bool, payload: Any) -> None:
+        """What follows a commit, each step idempotent, so a duplicate delivery can run it all again: the event's
+        record (its first answer, for duplicates), the contact lookups, the schedules and sends, her profile."""
+        self._repo.record_event(_event_item(chain_id, event_id, booking.booking_id, int(booking.version), 202,
+                                            response, now), keep_existing=True)
+        if lookups:
+            self._repo.put_lookups(_contact_lookups(chain_id, payload, now, self._lookup_hash))
         self._apply_effects(effects, now)
         self._member_changed(chain_id, payload.member.id, _member_contact(payload), booking)
+
+    def _recover(self, chain_id: str, store: StoreItem, current: BookingItem, event: BookingEvent,
+                 applied_at: int, now: datetime) -> Answer:
+        """A duplicate of an event the booking shows applied whose record is missing: finish its work when the
+        booking is still at that version and answer as it did; once superseded its answer can no longer be
+        rebuilt, and the booking's present state is reported (nothing is changed either way)."""
+        response = _answer(current, store.timezone)
+        if int(current.version) == applied_at:
+            self._repo.release_leftovers(chain_id, current)
+            self._finish(chain_id, event.event_id, current, response, self._effects_of(current, store.timezone),
+                         now, lookups=True, payload=event.booking)
+        else:
+            response["ignored"] = "superseded"
         return Answer(202, response)
+
+    def _effects_of(self, booking: BookingItem, timezone: str) -> dict[str, Any]:
+        """The side effects of the commit that made `booking`, rebuilt from it: its planned steps, and deleting
+        every schedule the version before may have had (names are deterministic; a missing one is a no-op)."""
+        chain_id, version = booking.chain_id, int(booking.version)
+        steps = [_step_message(chain_id, booking, PlannedStep(p.kind, p.when, p.due_at)) for p in booking.pending]
+        journey = load_journey(*self._stores.overrides(self._stores.get(booking.store_id))) \
+            if version > 1 and self._stores.get(booking.store_id) else None
+        return {
+            "timezone": timezone,
+            "delete": sorted({schedule_name(chain_id, booking.booking_id, spec.kind, version - 1)
+                              for spec in (journey.steps if journey else ())}),
+            "schedule": [m.to_json() for m, p in zip(steps, booking.pending, strict=True) if p.schedule],
+            "send": [m.to_json() for m, p in zip(steps, booking.pending, strict=True) if not p.schedule],
+        }
 
     def _coupon(self, chain_id: str, payload: Any, event_type: str, current: BookingItem | None,
                 now: datetime) -> Any:
@@ -246,29 +289,32 @@ class BookingEvents:
             if self._repo.event(chain_id, source_id) is not None:
                 return self._repo.booking(chain_id, booking_id)
             current = self._repo.booking(chain_id, booking_id)
+            if current is not None and current.applied_version(source_id) is not None:
+                return current
             store = self._stores.get(current.store_id) if current else None
             if current is None or store is None or current.status not in allowed:
                 return None
             now = self._clock.now()
             booking = BookingItem.from_raw_data(current.serialize())
-            booking.status, booking.version, booking.last_event_id = status, current.version + 1, source_id
+            booking.status, booking.version = status, current.version + 1
+            booking.remember_event(source_id, current)
             booking.place_on_store_day(store.timezone)
             effects = self._replan(chain_id, store, booking, current, event, now)
-            hold_after = (slot_buckets(current.stylist_id, current.start, int(current.duration_minutes))
-                          if status in HOLDS_SLOT else {})
+            hold_after = _holds(status, current.stylist_id, current.start, int(current.duration_minutes),
+                                current.slots, now)
             booking.slots = hold_after
             try:
                 self._repo.commit(
-                    BookingCommit(booking=booking, expected_version=current.version,
-                                  event=_event_item(chain_id, source_id, booking_id, booking.version, 202,
-                                                    _answer(booking, store.timezone), effects, now),
-                                  member=None, held_before=current.slots, hold_after=hold_after),
+                    BookingCommit(booking=booking, expected_version=current.version, held_before=current.slots,
+                                  hold_after=hold_after),
                     chain_id,
                 )
-            except (DuplicateEvent, ConcurrentUpdate):
+            except ConcurrentUpdate:
                 continue
             logger.info("booking marked", extra={"chain_id": chain_id, "booking_id": booking_id, "status": status,
                                                  "version": booking.version})
+            self._repo.record_event(_event_item(chain_id, source_id, booking_id, booking.version, 202,
+                                                _answer(booking, store.timezone), now), keep_existing=True)
             self._apply_effects(effects, now)
             return booking
         raise ConcurrentUpdate()
@@ -313,7 +359,7 @@ class BookingEvents:
             response["coupon"] = {"code": current.coupon_code, "status": current.coupon_status}
         try:
             self._repo.record_event(
-                _event_item(chain_id, event.event_id, current.booking_id, current.version, 202, response, {}, now)
+                _event_item(chain_id, event.event_id, current.booking_id, current.version, 202, response, now)
             )
         except DuplicateEvent:
             seen = self._repo.event(chain_id, event.event_id)
@@ -323,11 +369,18 @@ class BookingEvents:
                     extra={"chain_id": chain_id, "booking_id": current.booking_id, "reason": reason})
         return Answer(202, response)
 
-    def _replay(self, chain_id: str, seen: EventItem, event: BookingEvent) -> Answer:
+    def _replay(self, chain_id: str, store: StoreItem, seen: EventItem, event: BookingEvent) -> Answer:
+        """A duplicate: the first answer; when the booking is still at the version the event made, its work is
+        done again (each part idempotent), which finishes it if the first delivery died half-way."""
         booking = self._repo.booking(chain_id, seen.booking_id)
-        if seen.effects and booking is not None and booking.version == seen.version:
-            self._apply_effects(seen.effects, self._clock.now())
+        if booking is not None and booking.version == seen.version and not seen.response.get("ignored"):
+            effects = seen.effects or self._effects_of(booking, store.timezone)  # items before 2026-11: stored
+            self._apply_effects(effects, self._clock.now())
+            self._repo.release_leftovers(chain_id, booking)
             same_member = booking.member.id == event.booking.member.id
+            if same_member:
+                self._repo.put_lookups(_contact_lookups(chain_id, event.booking, self._clock.now(),
+                                                        self._lookup_hash))
             self._member_changed(chain_id, booking.member.id, _member_contact(event.booking) if same_member else None,
                                  booking)
         return Answer(int(seen.status_code), seen.response)
@@ -368,8 +421,14 @@ def _same_state(current: BookingItem, status: str, start: datetime, payload: Any
     )
 
 
+def _holds(status: str, stylist_id: str, start: datetime, minutes: int, held: dict[str, list[str]],
+           now: datetime) -> dict[str, list[str]]:
+    """The calendar buckets a booking holds in `status`."""
+    return slot_buckets(stylist_id, start, minutes) if status in HOLDS_SLOT else {}
+
+
 def _booking_item(chain_id: str, payload: Any, status: str, version: int, start: datetime, occurred: datetime,
-                  event_id: str, current: BookingItem | None, now: datetime) -> BookingItem:
+                  current: BookingItem | None, now: datetime) -> BookingItem:
     member = payload.member
     item = BookingItem(
         *BookingItem.key(chain_id, payload.id),
@@ -392,7 +451,6 @@ def _booking_item(chain_id: str, payload: Any, status: str, version: int, start:
         notes=payload.notes or None,
         booked_at=current.booked_at if current else now,
         last_event_at=occurred,
-        last_event_id=event_id,
         completed_at=now if status == "completed" else (current.completed_at if current else None),
         feedback_sentiment=current.feedback_sentiment if current else None,
         gsi1pk=BookingItem.member_key(chain_id, member.id),
@@ -432,14 +490,13 @@ def _contact_lookups(chain_id: str, payload: Any, now: datetime,
 
 
 def _event_item(chain_id: str, event_id: str, booking_id: str, version: int, status_code: int,
-                response: dict, effects: dict, now: datetime) -> EventItem:
+                response: dict, now: datetime) -> EventItem:
     return EventItem(
         *EventItem.key(chain_id, event_id),
         booking_id=booking_id,
         version=version,
         status_code=status_code,
         response=response,
-        effects=effects,
         expires_at=int((now + EVENT_RETENTION).timestamp()),
     )
 

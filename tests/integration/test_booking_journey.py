@@ -189,3 +189,29 @@ def test_a_confirmation_overtaken_by_a_reschedule_is_never_sent_with_the_old_tim
 
     assert harness.sent_kinds(SH_STORE, "m-1") == ["reschedule_confirmation"]
     assert "11:00" in harness.sms()[0][1]
+
+
+def test_a_duplicate_finishes_an_event_whose_delivery_died_right_after_the_commit(harness, monkeypatch):
+    """The booking is committed, then the process dies before the event's record, schedules, sends and profile:
+    the booking system's retry finds the event applied (the booking remembers it) and does the rest, once."""
+    from chalicelib.dal.bookings import BookingRepository
+
+    event = booking_event(event_id="evt-crash")
+    real = BookingRepository.record_event
+
+    def dies(self, *args, **kwargs):
+        raise RuntimeError("the Lambda died here")
+
+    monkeypatch.setattr(BookingRepository, "record_event", dies)
+    status, _ = harness.post(event)
+    assert status >= 500 and harness.schedules() == []
+    monkeypatch.setattr(BookingRepository, "record_event", real)
+
+    status, body = harness.post(event)
+    assert status == 202 and body["version"] == 1 and "ignored" not in body
+    assert [s["kind"] for s in body["journey"]] == ["confirmation", "reminder_day_before", "reminder_2h",
+                                                    "no_show_followup"]
+    assert len(harness.schedules()) == 3
+    assert harness.post(event) == (status, body)  # and now from the event's record
+    harness.pump()
+    assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation"]
