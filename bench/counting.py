@@ -20,8 +20,11 @@ from typing import Any
 
 import botocore.session
 
+from chalicelib.resources import MAIN_TABLE
+
 DDB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
-GSI_KEYS = ("gsi1pk", "gsi2pk")  # an item with one of these is also written to that (ALL-projected) index
+# The main table's indexes, as deployed: (hash key, range key, projection)
+INDEXES = tuple((i.hash_key, i.range_key, i.projection) for i in MAIN_TABLE.indexes)
 SQS_CHUNK = 64 * 1024
 
 # (table, typed key) -> the stored item (typed attributes), or None
@@ -67,12 +70,38 @@ def item_size(item: dict | None) -> int:
     return sum(len(name.encode()) + _value_size(value) for name, value in (item or {}).items())
 
 
-def write_units(item: dict | None, transactional: bool = False) -> float:
-    """WRU for writing one item: 1 per KB (2 in a transaction), plus one write per KB to each index whose key
-    it carries."""
-    per = max(1, math.ceil(item_size(item) / 1024))
-    units = per * (2 if transactional else 1)
-    return units + per * sum(1 for key in GSI_KEYS if item and key in item)
+def _kb(item: dict | None) -> int:
+    return max(1, math.ceil(item_size(item) / 1024))
+
+
+def index_writes(before: dict | None, after: dict | None) -> float:
+    """Index writes of changing an item from `before` to `after` (None: absent), per DynamoDB's rules: an index
+    whose key the item carries is written when the item is (projection ALL: per KB of the copy); a key that
+    changes is a delete plus a put; a keys-only index is not written at all while its key stays the same."""
+    units = 0.0
+    for hash_key, range_key, projection in INDEXES:
+        def key_of(item, hash_key=hash_key, range_key=range_key):
+            if not item or hash_key not in item:
+                return None
+            return item[hash_key], item.get(range_key) if range_key else None
+        old, new = key_of(before), key_of(after)
+        if old is None and new is None:
+            continue
+        if projection == "KEYS_ONLY":
+            units += 0 if old == new else (1 if old is None or new is None else 2)
+            continue
+        if new is not None:
+            units += _kb(after)
+        if old is not None and old != new:
+            units += 1  # the old entry is deleted
+    return units
+
+
+def write_units(item: dict | None, transactional: bool = False, before: dict | None = None) -> float:
+    """WRU for writing one item (`before` is what was stored): 1 per KB (2 in a transaction) of the larger of
+    the two, plus the index writes (`index_writes`)."""
+    per = max(_kb(item), _kb(before) if before else 1)
+    return per * (2 if transactional else 1) + index_writes(before, item)
 
 
 def read_units(total_bytes: int, consistent: bool, transactional: bool = False) -> float:
@@ -83,8 +112,39 @@ def read_units(total_bytes: int, consistent: bool, transactional: bool = False) 
     return float(units) if consistent else units / 2
 
 
-def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLookup) -> tuple[float, float]:
-    """(RRU, WRU) of one DynamoDB request, from the request, the parsed answer and the stored items."""
+def written_keys(operation: str, request: dict) -> list[tuple[str, dict]]:
+    """(table, key) of every item a write request touches (keys are the table's pk/sk)."""
+    def key(item: dict) -> dict:
+        return {k: item[k] for k in ("pk", "sk") if k in item}
+    if operation == "PutItem":
+        return [(request.get("TableName", ""), key(request.get("Item", {})))]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(request.get("TableName", ""), request.get("Key", {}))]
+    if operation == "TransactWriteItems":
+        found = []
+        for entry in request.get("TransactItems", []):
+            (kind, body), = entry.items()
+            if kind != "ConditionCheck":
+                found.append((body["TableName"], key(body["Item"]) if kind == "Put" else body.get("Key", {})))
+        return found
+    if operation == "BatchWriteItem":
+        return [(name, key(e["PutRequest"]["Item"]) if "PutRequest" in e else e["DeleteRequest"]["Key"])
+                for name, entries in request.get("RequestItems", {}).items() for e in entries]
+    return []
+
+
+def _frozen(table: str, key: dict) -> str:
+    return table + json.dumps(key, sort_keys=True)
+
+
+def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLookup,
+                   before: dict[str, dict | None] | None = None) -> tuple[float, float]:
+    """(RRU, WRU) of one DynamoDB request, from the request, the parsed answer, the stored items (after the
+    call) and `before`: the items as they were before it (`_frozen(table, key)` -> item or None)."""
+    before = before or {}
+
+    def was(table: str, key: dict) -> dict | None:
+        return before.get(_frozen(table, key))
     table = request.get("TableName", "")
     consistent = bool(request.get("ConsistentRead"))
     if operation == "GetItem":
@@ -97,24 +157,43 @@ def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLo
     if operation == "TransactGetItems":
         return sum(read_units(item_size(r.get("Item")), True, True) for r in response.get("Responses", [])), 0.0
     if operation == "PutItem":
-        return 0.0, write_units(request.get("Item"))
-    if operation in ("UpdateItem", "DeleteItem"):
-        return 0.0, write_units(lookup(table, request.get("Key", {})) or request.get("Key"))
+        item = request.get("Item", {})
+        return 0.0, write_units(item, before=was(table, {k: item[k] for k in ("pk", "sk") if k in item}))
+    if operation == "UpdateItem":
+        key = request.get("Key", {})
+        return 0.0, write_units(lookup(table, key) or key, before=was(table, key))
+    if operation == "DeleteItem":
+        key = request.get("Key", {})
+        old = was(table, key) or lookup(table, key)
+        return 0.0, _kb(old) + index_writes(old, None)
     if operation == "TransactWriteItems":
         wru = 0.0
         for entry in request.get("TransactItems", []):
             (kind, body), = entry.items()
-            item = body.get("Item") if kind == "Put" else lookup(body["TableName"], body.get("Key", {}))
-            wru += write_units(item or body.get("Key"), transactional=True)
+            if kind == "ConditionCheck":
+                continue
+            name = body["TableName"]
+            if kind == "Put":
+                item = body.get("Item", {})
+                key = {k: item[k] for k in ("pk", "sk") if k in item}
+            else:
+                key = body.get("Key", {})
+                item = lookup(name, key) if kind == "Update" else None
+            old = was(name, key)
+            wru += (write_units(item or key, transactional=True, before=old) if kind != "Delete"
+                    else 2 * _kb(old) + index_writes(old, None))
         return 0.0, wru
     if operation == "BatchWriteItem":
         wru = 0.0
         for name, entries in request.get("RequestItems", {}).items():
             for entry in entries:
                 if "PutRequest" in entry:
-                    wru += write_units(entry["PutRequest"]["Item"])
+                    item = entry["PutRequest"]["Item"]
+                    wru += write_units(item, before=was(name, {k: item[k] for k in ("pk", "sk") if k in item}))
                 else:
-                    wru += write_units(lookup(name, entry["DeleteRequest"]["Key"]) or entry["DeleteRequest"]["Key"])
+                    key = entry["DeleteRequest"]["Key"]
+                    old = was(name, key) or lookup(name, key)
+                    wru += _kb(old) + index_writes(old, None)
         return 0.0, wru
     return 0.0, 0.0
 
@@ -183,14 +262,22 @@ class CallCounter:
             self.recording = previous != "setup"
 
     # hooks -------------------------------------------------------------------------------------------
-    def _before(self, params: dict, context: dict, **_: Any) -> None:
+    def _before(self, params: dict, context: dict, model: Any = None, **_: Any) -> None:
+        body = params.get("body", b"")
+        context["bench_request"] = body
+        if self.recording and model is not None and model.name in DDB_WRITES:
+            looking = time.perf_counter()
+            request = json.loads(body) if isinstance(body, bytes | str) and body[:1] in (b"{", "{") else {}
+            context["bench_before"] = {_frozen(table, key): self._lookup(table, key)
+                                       for table, key in written_keys(model.name, request)}
+            context["bench_overhead"] = time.perf_counter() - looking  # the bench's, not the function's
         context["bench_started"] = time.perf_counter()
-        context["bench_request"] = params.get("body", b"")
 
     def _after(self, source: str, model: Any, parsed: dict, context: dict, **_: Any) -> None:
         if not self.recording:
             return
         seconds = time.perf_counter() - context.get("bench_started", time.perf_counter())
+        seconds += context.get("bench_overhead", 0.0)
         service = model.service_model.service_name
         operation = model.name
         body = context.get("bench_request") or b""
@@ -198,7 +285,7 @@ class CallCounter:
         rru = wru = 0.0
         sqs = (0, 0)
         if service == "dynamodb":
-            rru, wru = dynamodb_units(operation, request, parsed or {}, self._lookup)
+            rru, wru = dynamodb_units(operation, request, parsed or {}, self._lookup, context.get("bench_before"))
         elif service == "sqs":
             sqs = sqs_requests(operation, request)
             if operation == "ReceiveMessage":

@@ -19,6 +19,9 @@ class Index:
     name: str
     hash_key: str
     range_key: str | None = None
+    # ALL copies the whole item (and is written whenever the item changes); KEYS_ONLY holds the keys alone and is
+    # written only when its key changes -- for items rewritten often and read through the index rarely.
+    projection: str = "ALL"
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,16 @@ MAIN_TABLE = Table(
     short="main",
     hash_key="pk",
     range_key="sk",
-    # Two overloaded indexes: gsi1 -- a store's conversations by status, a member's bookings by start, a store's
-    # members by last visit; gsi2 -- a store's birthdays by day, a campaign's sends by status, a store's bookings by
-    # store-local day (see docs/ARCHITECTURE.md, access patterns).
+    # Overloaded indexes: gsi1 -- a store's conversations by status, a store's members by last visit; gsi2 -- a
+    # campaign's sends by status; gsi3 (keys only) -- a member's bookings by start, a store's birthdays by day; gsi4
+    # (keys only) -- a store's bookings by store-local day. Bookings and members are rewritten at every booking event;
+    # keys-only indexes are not written then unless a key moves (see docs/ARCHITECTURE.md, access patterns).
+    # Items written before 2026-11 carry the earlier keys (bookings gsi1 MEMBERBK / gsi2 STOREDAY, members gsi2
+    # BIRTHDAY) until their next write or `python -m ops.reindex`.
     indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
-             Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk")),
+             Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk"),
+             Index(name="gsi3", hash_key="gsi3pk", range_key="gsi3sk", projection="KEYS_ONLY"),
+             Index(name="gsi4", hash_key="gsi4pk", range_key="gsi4sk", projection="KEYS_ONLY")),
     ttl_attribute="expires_at",
 )
 

@@ -47,7 +47,7 @@ def _gsi(index: r.Index) -> dict[str, Any]:
     return {
         "IndexName": index.name,
         "KeySchema": _key_schema(index.hash_key, index.range_key),
-        "Projection": {"ProjectionType": "ALL"},
+        "Projection": {"ProjectionType": index.projection},
     }
 
 

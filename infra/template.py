@@ -262,7 +262,7 @@ def _table(stage: str, table: r.Table) -> Json:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index.hash_key, index.range_key),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": index.projection},
             }
             for index in table.indexes
         ]

@@ -9,16 +9,12 @@ one that failed for good is tried again). Prints each message's recorded failure
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
-
-import boto3
 
 from chalicelib import resources as r
 from devstack.provision import queue_urls
+from ops import target
 
 # Attributes the dead-lettering code adds; the redriven message goes back as it was first sent.
 FAILURE_ATTRIBUTES = ("failure_reason",)
@@ -63,20 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     shorts = [q.short for q in r.QUEUES]
     parser = argparse.ArgumentParser(prog="ops.redrive", description=__doc__.splitlines()[0])
     parser.add_argument("--queue", required=True, choices=shorts, help="the source queue (its DLQ is drained)")
-    parser.add_argument("--stage", default=os.environ.get("CHAIRSIDE_STAGE", "dev"))
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--local-state", type=Path, default=None,
-                        help="the local stack's state dir: use its moto endpoint, region and stage (local.json)")
+    target.add_arguments(parser)
     parser.add_argument("--limit", type=int, default=None, help="move at most this many")
     args = parser.parse_args(argv)
 
-    endpoint, region, stage = os.environ.get("AWS_ENDPOINT_URL"), args.region, args.stage
-    if args.local_state is not None:
-        info = json.loads((args.local_state / "local.json").read_text())
-        endpoint, region, stage = info["aws_endpoint_url"], info["region"], info["stage"]
-        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            os.environ.setdefault(key, "testing")
-    session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION"))
+    session, endpoint, stage = target.resolve(args)
     queue = queue_urls(session, stage, endpoint)[args.queue]
     sqs = session.client("sqs", endpoint_url=endpoint)
     moved = redrive(sqs, queue["dlq_url"], queue["url"], limit=args.limit)

@@ -15,7 +15,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.dal.models import BookingItem, ChainItem, ContactLookupItem, EventItem, MemberItem, StoreItem
+from chalicelib.dal.models import (
+    BookingItem,
+    ChainItem,
+    ContactLookupItem,
+    EventItem,
+    MemberItem,
+    StoreItem,
+    whole,
+)
 from chalicelib.errors import ConcurrentUpdate, StylistUnavailable
 
 BUCKET_MINUTES = 5
@@ -77,14 +85,16 @@ class BookingRepository:
         return _get(BookingItem, *BookingItem.key(chain_id, booking_id), consistent=consistent)
 
     def event(self, chain_id: str, event_id: str) -> EventItem | None:
-        return _get(EventItem, *EventItem.key(chain_id, event_id), consistent=True)
+        """Eventually consistent: a record just written may be missed, and the booking's `recent_events` (read
+        consistently next) then tells that the event was applied."""
+        return _get(EventItem, *EventItem.key(chain_id, event_id))
 
     def member(self, chain_id: str, member_id: str) -> MemberItem | None:
         return _get(MemberItem, *MemberItem.key(chain_id, member_id))
 
     def store_day(self, store_id: str, day: str, limit: int = 500) -> list[BookingItem]:
-        """A store's bookings starting on one store-local day, by start time (gsi2; eventually consistent)."""
-        return list(BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit))
+        """A store's bookings starting on one store-local day, by start time (gsi4; eventually consistent)."""
+        return whole(BookingItem, BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit))
 
     # --- writes -----------------------------------------------------------------------------------
     def record_event(self, event: EventItem, keep_existing: bool = False) -> None:

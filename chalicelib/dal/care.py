@@ -19,6 +19,7 @@ from chalicelib.dal.models import (
     MemberItem,
     StoreItem,
     TagMemberItem,
+    whole,
 )
 from chalicelib.errors import ConcurrentUpdate
 
@@ -74,8 +75,8 @@ class CareRepository:
         return {item.pk.rsplit("#", 1)[1]: item for item in CareLedgerItem.batch_get(keys)} if keys else {}
 
     def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
-        return list(BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
-                                                scan_index_forward=False, limit=MAX_BOOKINGS))
+        return whole(BookingItem, BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
+                                                              scan_index_forward=False, limit=MAX_BOOKINGS))
 
     def save_profile(self, member: MemberItem, stats: Stats | None, manual_tags: list[str],
                      tags: list[str], notes: list | None = None, contact: dict[str, Any] | None = None,
@@ -114,9 +115,11 @@ class CareRepository:
                           gsi1sk=MemberItem.store_sort_key(last_visit, member.member_id))
             birthday = (values.get("birthday") or member.birthday or "")[5:10]
             if birthday:
-                values.update(gsi2pk=MemberItem.birthday_key(store, birthday), gsi2sk=member.member_id)
+                values.update(gsi3pk=MemberItem.birthday_key(store, birthday), gsi3sk=member.member_id)
             else:
-                removed = ["gsi2pk", "gsi2sk"]
+                removed = ["gsi3pk", "gsi3sk"]
+        if member.gsi2pk is not None:  # a birthday key from before 2026-11 (gsi2): moved to gsi3
+            removed += ["gsi2pk", "gsi2sk"]
         if not new and not consent_yes and member.profile_version is not None \
                 and all(getattr(member, n) == v for n, v in values.items()) \
                 and all(getattr(member, n) is None for n in removed):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from chalicelib.dal.models import BookingItem, MemberItem
+from chalicelib.dal.models import BookingItem, MemberItem, whole
 
 # A booking in one of these is one she is still coming to.
 UPCOMING = ("booked", "confirmed", "checked_in")
@@ -19,7 +19,7 @@ UPCOMING = ("booked", "confirmed", "checked_in")
 
 class CareDueRepository:
     def birthdays(self, store_id: str, month_day: str) -> Iterator[MemberItem]:
-        return MemberItem.by_birthday.query(MemberItem.birthday_key(store_id, month_day))
+        return iter(whole(MemberItem, MemberItem.by_birthday.query(MemberItem.birthday_key(store_id, month_day))))
 
     def members_last_seen(self, store_id: str, after: datetime, before: datetime) -> Iterator[MemberItem]:
         """Members of the store (primary store) whose last visit is in [after, before)."""
@@ -32,6 +32,6 @@ class CareDueRepository:
         return MemberItem.by_store.query(MemberItem.store_key(store_id))
 
     def has_future_booking(self, chain_id: str, member_id: str, now: datetime) -> bool:
-        upcoming = BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
-                                               BookingItem.gsi1sk > now.astimezone(UTC).isoformat())
+        upcoming = whole(BookingItem, BookingItem.by_member.query(
+            BookingItem.member_key(chain_id, member_id), BookingItem.gsi3sk > now.astimezone(UTC).isoformat()))
         return any(booking.status in UPCOMING for booking in upcoming)

@@ -16,6 +16,7 @@ from chalicelib.dal.models import (
     InboundReceiptItem,
     MemberItem,
     MessageItem,
+    whole,
 )
 
 STATUSES = ("open", "needs_human", "resolved")
@@ -82,19 +83,19 @@ class ConversationRepository:
     def upcoming_booking(self, chain_id: str, member_id: str, store_id: str, after: datetime,
                          statuses: tuple[str, ...]) -> BookingItem | None:
         """The member's next booking at this store in one of `statuses` (Query on the member's bookings)."""
-        for booking in BookingItem.by_member.query(
+        for booking in whole(BookingItem, BookingItem.by_member.query(
             BookingItem.member_key(chain_id, member_id),
-            BookingItem.gsi1sk >= after.isoformat(),
+            BookingItem.gsi3sk >= after.isoformat(),
             limit=20,
-        ):
+        )):
             if booking.store_id == store_id and booking.status in statuses:
                 return booking
         return None
 
     def latest_booking(self, chain_id: str, member_id: str, store_id: str) -> BookingItem | None:
         """The member's most recent booking at this store (the service a reply is most likely about)."""
-        for booking in BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
-                                                   scan_index_forward=False, limit=20):
+        for booking in whole(BookingItem, BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
+                                                                      scan_index_forward=False, limit=20)):
             if booking.store_id == store_id:
                 return booking
         return None

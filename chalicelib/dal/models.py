@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pynamodb.attributes import (
@@ -22,7 +24,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.constants import LIST, STRING
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.models.step import schedule_name
@@ -37,10 +39,11 @@ class _Item(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
-# One overloaded index, "gsi1", seen through one index class per item type (PynamoDB binds an index
-# class to one model): `STORECONV#<store>#<status>` by last message time (a store's inbox),
-# `MEMBERBK#<chain>#<member>` by start (a member's bookings) and `CHAINSTORES#<chain>` by store id (a chain's
-# stores in this region).
+# Overloaded indexes, each seen through one index class per item type (PynamoDB binds an index class to one
+# model). gsi1 (ALL): `STORECONV#<store>#<status>` by last message time (a store's inbox), `STOREMEMBERS#<store>`
+# by last visit and `CHAINSTORES#<chain>` by store id (a chain's stores in this region). gsi2 (ALL):
+# `CAMPAIGNSEND#<campaign>` by `<status>#<member>`. gsi3 (keys only): `MEMBERBK#<chain>#<member>` by start (a
+# member's bookings) and `BIRTHDAY#<store>#<MM-DD>` by member. gsi4 (keys only): `STOREDAY#<store>#<date>`.
 class InboxIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "gsi1"
@@ -51,12 +54,14 @@ class InboxIndex(GlobalSecondaryIndex):
 
 
 class BookingsByMemberIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
+    """gsi3 (keys only) `MEMBERBK#<chain>#<member>` by start: read through `whole` (a BatchGetItem)."""
 
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+    class Meta:
+        index_name = "gsi3"
+        projection = KeysOnlyProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
 
 
 class StoresByChainIndex(GlobalSecondaryIndex):
@@ -79,15 +84,15 @@ class MembersByStoreIndex(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-# The second overloaded index, "gsi2": `BIRTHDAY#<primary store>#<MM-DD>` by member id (a store's birthdays on
-# a day) and `CAMPAIGNSEND#<campaign>` by `<status>#<member>` (a campaign's results and failures).
 class BirthdayIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
+    """gsi3 (keys only) `BIRTHDAY#<primary store>#<MM-DD>` by member id: read through `whole`."""
 
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
+    class Meta:
+        index_name = "gsi3"
+        projection = KeysOnlyProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
 
 
 class CampaignSendsIndex(GlobalSecondaryIndex):
@@ -99,15 +104,39 @@ class CampaignSendsIndex(GlobalSecondaryIndex):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
-# gsi2 also holds `STOREDAY#<store>#<store-local date>` by `<start UTC ISO>#<booking id>`
-# (a store's bookings of one day, for the staff console's Today screen).
-class BookingsByStoreDayIndex(GlobalSecondaryIndex):
+class LegacyBookingsByMemberIndex(GlobalSecondaryIndex):
+    """gsi1 `MEMBERBK#…`: where bookings written before 2026-11 are until `ops.reindex` (erasure reads it too)."""
+
     class Meta:
-        index_name = "gsi2"
+        index_name = "gsi1"
         projection = AllProjection()
 
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class BookingsByStoreDayIndex(GlobalSecondaryIndex):
+    """gsi4 (keys only) `STOREDAY#<store>#<store-local date>` by `<start UTC ISO>#<booking id>`: read through
+    `whole`."""
+
+    class Meta:
+        index_name = "gsi4"
+        projection = KeysOnlyProjection()
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
+def whole(model: type, keys_only: Iterable) -> list:
+    """The items a keys-only index Query found, read whole (BatchGetItem, 100 keys a request), in the index's
+    order; an item deleted in between is left out."""
+    found = list(keys_only)
+    keys = [(item.pk, item.sk) for item in found]
+    got: dict[tuple[str, str], Any] = {}
+    for start in range(0, len(keys), 100):
+        for item in model.batch_get(keys[start:start + 100]):
+            got[(item.pk, item.sk)] = item
+    return [got[key] for key in keys if key in got]
 
 
 def bind(table_name: str, region: str) -> None:
@@ -289,18 +318,25 @@ class BookingItem(_Item):
     booked_at = UTCDateTimeAttribute()
     last_event_at = UTCDateTimeAttribute()
     last_event_id = UnicodeAttribute(null=True)  # items before 2026-11; now `recent_events`
-    recent_events = ListAttribute(of=UnicodeAttribute, null=True)  # "<event ref>:<version>" of the last few applied
+    recent_events = ListAttribute(of=UnicodeAttribute, null=True)
+    contact_ref = UnicodeAttribute(null=True)  # digest of the member fields the last event carried  # "<event ref>:<version>" of the last few applied
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
     coupon_code = UnicodeAttribute(null=True)  # the member-care coupon presented with it
     coupon_status = UnicodeAttribute(null=True)  # chalicelib/care/coupons.py
     pending = CompactStepsAttribute(default=list)
     slots = CompactSlotsAttribute(default=dict)  # {"<stylist>|<UTC date>": ["HHMM", ...]} calendar buckets held
-    gsi1pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
-    gsi1sk = UnicodeAttribute(null=True)  # start, UTC ISO
+    gsi3pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
+    gsi3sk = UnicodeAttribute(null=True)  # start, UTC ISO
     by_member = BookingsByMemberIndex()
-    gsi2pk = UnicodeAttribute(null=True)  # STOREDAY#<store>#<store-local YYYY-MM-DD of the start>
-    gsi2sk = UnicodeAttribute(null=True)  # <start UTC ISO>#<booking id>
+    # Before 2026-11 a booking was on gsi1 (MEMBERBK) and gsi2 (STOREDAY); a put drops them, `ops.reindex` moves them
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    by_member_before = LegacyBookingsByMemberIndex()
+    gsi4pk = UnicodeAttribute(null=True)  # STOREDAY#<store>#<store-local YYYY-MM-DD of the start>
+    gsi4sk = UnicodeAttribute(null=True)  # <start UTC ISO>#<booking id>
     by_store_day = BookingsByStoreDayIndex()
 
     RECENT_EVENTS = 6
@@ -321,21 +357,23 @@ class BookingItem(_Item):
             return int(self.version)
         return None
 
-    def schedule_names(self) -> list[str]:
+    def schedule_names(self, due_after: datetime | None = None) -> list[str]:
         """The EventBridge schedules of its planned steps (the compact form stores a flag: the name follows from
-        the booking and the version the steps were planned at, which is the booking's)."""
+        the booking and the version the steps were planned at, which is the booking's); only those due after
+        `due_after` when given."""
         return [schedule_name(self.chain_id, self.booking_id, p.kind, int(self.version)) if p.schedule == SCHEDULED
-                else p.schedule for p in self.pending or [] if p.schedule]
+                else p.schedule for p in self.pending or []
+                if p.schedule and (due_after is None or p.due_at > due_after)]
 
     @staticmethod
     def store_day_key(store_id: str, day: str) -> str:
         return f"STOREDAY#{store_id}#{day}"
 
     def place_on_store_day(self, timezone: str) -> None:
-        """Keep the booking on its store's day list (gsi2): the store-local date of its start."""
+        """Keep the booking on its store's day list (gsi4): the store-local date of its start."""
         start = self.start.astimezone(UTC)
-        self.gsi2pk = BookingItem.store_day_key(self.store_id, start.astimezone(ZoneInfo(timezone)).date().isoformat())
-        self.gsi2sk = f"{start.isoformat()}#{self.booking_id}"
+        self.gsi4pk = BookingItem.store_day_key(self.store_id, start.astimezone(ZoneInfo(timezone)).date().isoformat())
+        self.gsi4sk = f"{start.isoformat()}#{self.booking_id}"
 
     @staticmethod
     def member_key(chain_id: str, member_id: str) -> str:
@@ -398,8 +436,10 @@ class MemberItem(_Item):
     profile_version = NumberAttribute(null=True)  # bumped by every tag/stat write (optimistic locking)
     gsi1pk = UnicodeAttribute(null=True)  # STOREMEMBERS#<primary_store_id>
     gsi1sk = UnicodeAttribute(null=True)  # <last visit UTC ISO or "0000">#<member_id>
-    gsi2pk = UnicodeAttribute(null=True)  # BIRTHDAY#<primary_store_id>#<MM-DD>, only with a birthday
-    gsi2sk = UnicodeAttribute(null=True)  # member_id
+    gsi2pk = UnicodeAttribute(null=True)  # before 2026-11: BIRTHDAY#... (now gsi3); removed at the next write
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)  # BIRTHDAY#<primary_store_id>#<MM-DD>, only with a birthday
+    gsi3sk = UnicodeAttribute(null=True)  # member_id
     by_store = MembersByStoreIndex()
     by_birthday = BirthdayIndex()
 

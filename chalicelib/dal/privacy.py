@@ -23,6 +23,7 @@ from chalicelib.dal.models import (
     MessageItem,
     StoreItem,
     TagMemberItem,
+    whole,
 )
 from chalicelib.errors import ConcurrentUpdate
 
@@ -55,7 +56,10 @@ class MemberDataRepository:
 
     def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
         """Every booking of the member (gsi1, all pages), oldest start first."""
-        return list(BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id)))
+        key = BookingItem.member_key(chain_id, member_id)
+        found = {b.pk: b for b in BookingItem.by_member_before.query(key)}  # not yet moved by ops.reindex
+        found.update((b.pk, b) for b in whole(BookingItem, BookingItem.by_member.query(key)))
+        return list(found.values())
 
     def booking(self, chain_id: str, booking_id: str) -> BookingItem | None:
         try:
@@ -104,7 +108,7 @@ class MemberDataRepository:
 
     def anonymize_booking(self, booking: BookingItem) -> None:
         """Keep what the salon's calendar needs (status, start, duration, service, stylist, held slots, version);
-        drop the member snapshot, notes, price and feedback, unlink the booking from the member (gsi1) and
+        drop the member snapshot, notes, price and feedback, unlink the booking from the member (gsi3, and gsi1 before 2026-11) and
         clear its pending steps. The version moves on, so a step planned before (a schedule that fired, a
         queued message, a replayed booking event) is stale for the sending worker. ConcurrentUpdate when the
         booking changed since it was read."""
@@ -115,6 +119,8 @@ class MemberDataRepository:
                     BookingItem.version.set(version + 1),
                     BookingItem.pending.set([]),
                     BookingItem.member.set(MemberSnapshot(id=ERASED, name="")),
+                    BookingItem.gsi3pk.remove(),
+                    BookingItem.gsi3sk.remove(),
                     BookingItem.gsi1pk.remove(),
                     BookingItem.gsi1sk.remove(),
                     BookingItem.notes.remove(),

@@ -9,6 +9,7 @@ side effects -- which finishes the work if the first attempt died half-way, and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from chalicelib.services.regions import ServedElsewhere
 
 MAX_BODY_BYTES = 256 * 1024
 EVENT_RETENTION = timedelta(days=35)
+FIRED_AFTER = timedelta(minutes=15)  # a one-time schedule this far past its time has fired
 STATUS_AFTER = {
     "booking.created": "booked",
     "booking.rescheduled": "booked",
@@ -176,6 +178,7 @@ class BookingEvents:
         version = (current.version if current else 0) + 1
         booking = _booking_item(chain_id, payload, status, version, start, occurred, current, now)
         booking.remember_event(event.event_id, current)
+        booking.contact_ref = _contact_ref(payload)
         booking.place_on_store_day(store.timezone)
         effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
         if current is not None:
@@ -202,19 +205,22 @@ class BookingEvents:
                                                      "type": event.type, "version": version,
                                                      "steps": [p.kind for p in booking.pending]})
         self._finish(chain_id, event.event_id, booking, response, effects, now,
-                     lookups=bool(change.lookups) and not change.lookups_written, payload=payload)
+                     lookups=bool(change.lookups) and not change.lookups_written, payload=payload,
+                     profile=_profile_may_change(current, booking))
         return Answer(202, response)
 
     def _finish(self, chain_id: str, event_id: str, booking: BookingItem, response: dict[str, Any],
-                effects: dict[str, Any], now: datetime, lookups: bool, payload: Any) -> None:
+                effects: dict[str, Any], now: datetime, lookups: bool, payload: Any, profile: bool = True) -> None:
         """What follows a commit, each step idempotent, so a duplicate delivery can run it all again: the event's
-        record (its first answer, for duplicates), the contact lookups, the schedules and sends, her profile."""
+        record (its first answer, for duplicates), the contact lookups, the schedules and sends, her profile
+        (unless `profile` is False: nothing it is built from changed)."""
         self._repo.record_event(_event_item(chain_id, event_id, booking.booking_id, int(booking.version), 202,
                                             response, now), keep_existing=True)
         if lookups:
             self._repo.put_lookups(_contact_lookups(chain_id, payload, now, self._lookup_hash))
         self._apply_effects(effects, now)
-        self._member_changed(chain_id, payload.member.id, _member_contact(payload), booking)
+        if profile:
+            self._member_changed(chain_id, payload.member.id, _member_contact(payload), booking)
 
     def _recover(self, chain_id: str, store: StoreItem, current: BookingItem, event: BookingEvent,
                  applied_at: int, now: datetime) -> Answer:
@@ -338,7 +344,9 @@ class BookingEvents:
         booking.pending = pending
         return {
             "timezone": store.timezone,
-            "delete": current.schedule_names() if current else [],
+            # A schedule long past its time has fired and deleted itself (ActionAfterCompletion DELETE); one that has
+            # not is stale for the worker anyway (older version), so only those still ahead cost a call.
+            "delete": current.schedule_names(due_after=now - FIRED_AFTER) if current else [],
             "schedule": to_schedule,
             "send": to_send,
         }
@@ -453,10 +461,25 @@ def _booking_item(chain_id: str, payload: Any, status: str, version: int, start:
         last_event_at=occurred,
         completed_at=now if status == "completed" else (current.completed_at if current else None),
         feedback_sentiment=current.feedback_sentiment if current else None,
-        gsi1pk=BookingItem.member_key(chain_id, member.id),
-        gsi1sk=start.isoformat(),
+        gsi3pk=BookingItem.member_key(chain_id, member.id),
+        gsi3sk=start.isoformat(),
     )
     return item
+
+
+def _contact_ref(payload: Any) -> str:
+    """A short digest of the member fields the booking carries: unchanged, her profile need not be rebuilt."""
+    text = json.dumps(_member_contact(payload), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _profile_may_change(current: BookingItem | None, booking: BookingItem) -> bool:
+    """Her profile is built from her completed visits, the store of her latest booking and the contact fields
+    bookings carry: a status change between booked, confirmed, checked-in, no-show or cancelled with the same
+    member, store and contacts leaves it as it is (her profile's rebuild reads four items and writes none)."""
+    return (current is None or current.contact_ref != booking.contact_ref or current.store_id != booking.store_id
+            or current.member.id != booking.member.id or current.status == "completed"
+            or booking.status == "completed")
 
 
 def _member_contact(payload: Any) -> dict[str, Any]:

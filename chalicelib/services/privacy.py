@@ -7,7 +7,7 @@ admins) and cover the member in the whole chain -- in this region; each region h
 Erasure, in an order that is safe to interrupt and to repeat (a second request finds less and answers with
 smaller counts; nothing fails):
 
-1. each booking of the member (gsi1): its pending EventBridge schedules are deleted, then the booking is
+1. each booking of the member (gsi3): its pending EventBridge schedules are deleted, then the booking is
    anonymized -- it keeps status, start, duration, service, stylist and the stylist time it holds (the salon's
    calendar, which the booking system still owns), loses the member snapshot, notes, price and feedback, is
    unlinked from the member, and moves to a new version, so any step planned before is dropped as stale;
@@ -118,7 +118,7 @@ class MemberPrivacy:
 
     def _erase_booking(self, chain_id: str, booking: BookingItem) -> tuple[int, int]:
         """(schedules deleted, 1 if the booking was anonymized). Schedules first: if the process dies after,
-        a repeated erasure still finds the booking through gsi1 and finishes."""
+        a repeated erasure still finds the booking through gsi3 and finishes."""
         deleted = 0
         for _ in range(5):
             deleted += sum(self._scheduler.unschedule(name) for name in booking.schedule_names())
@@ -128,7 +128,7 @@ class MemberPrivacy:
             except ConcurrentUpdate:
                 # A booking event changed it meanwhile (and may have planned new steps): read it again.
                 fresh = self._repo.booking(chain_id, booking.booking_id)
-                if fresh is None or fresh.gsi1pk != booking.gsi1pk:
+                if fresh is None or fresh.member.id != booking.member.id:
                     return deleted, 0
                 booking = fresh
         raise ConcurrentUpdate()

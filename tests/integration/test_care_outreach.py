@@ -46,7 +46,7 @@ def test_visits_spend_tags_and_indexes_are_built_from_bookings_and_a_duplicate_c
     assert m.primary_store_id == SH_STORE and m.last_visit_at.isoformat().startswith("2026-11-01T07:00")
     assert m.auto_tags == ["colour_client"] and m.tags == ["colour_client"]
     assert m.gsi1pk == f"STOREMEMBERS#{SH_STORE}" and m.gsi1sk.endswith("#m-1")
-    assert m.gsi2pk == f"BIRTHDAY#{SH_STORE}#05-01" and m.gsi2sk == "m-1"
+    assert m.gsi3pk == f"BIRTHDAY#{SH_STORE}#05-01" and m.gsi3sk == "m-1" and m.gsi2pk is None
     assert m.marketing_consent is True  # from her first booking; the second said nothing
     assert TagMemberItem.get(*TagMemberItem.key(CHAIN, "colour_client", "m-1")).visits == 2
 

@@ -166,7 +166,7 @@ def test_erasure_deletes_her_data_and_pending_schedules_and_nothing_is_sent_to_h
     # The booking keeps what the salon's calendar needs, and no longer points at her.
     booking = BookingItem.get(*BookingItem.key("demo-chain", "bk-her"))
     assert booking.status == "booked" and booking.service_code == "svc-hair_colour" and booking.slots
-    assert booking.member.id == "erased" and booking.member.phone is None and booking.gsi1pk is None
+    assert booking.member.id == "erased" and booking.member.phone is None and booking.gsi3pk is None
     assert booking.pending == [] and booking.notes is None
 
     harness.advance_to("2026-12-31T12:00:00+08:00")  # past every step her journey had

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.cost import Usage, billed_ms, cost_lines, gb_seconds, total_cost
-from bench.counting import dynamodb_units, item_size, read_units, sqs_requests, write_units
+from bench.counting import dynamodb_units, index_writes, item_size, read_units, sqs_requests, write_units
 from bench.prices import PRICES
 
 
@@ -23,6 +23,16 @@ def test_write_units_per_kb_doubled_in_transactions_plus_the_index():
     assert write_units(big, transactional=True) == 4
     assert write_units({**big, "gsi1pk": {"S": "g"}}, transactional=True) == 4 + 2
     assert write_units({**big, "gsi1pk": {"S": "g"}, "gsi2pk": {"S": "h"}}, transactional=True) == 4 + 2 + 2
+
+
+def test_index_writes_follow_the_projection_and_key_changes():
+    item = {"pk": {"S": "x"}, "gsi1pk": {"S": "a"}, "gsi1sk": {"S": "1"}, "gsi3pk": {"S": "k"}, "gsi3sk": {"S": "1"}}
+    assert index_writes(None, item) == 1 + 1  # a new item enters both
+    assert index_writes(item, {**item, "status": {"S": "done"}}) == 1  # ALL is copied again; keys-only not written
+    assert index_writes(item, {**item, "gsi1sk": {"S": "2"}}) == 1 + 1  # the ALL key moves: put + delete
+    assert index_writes(item, {**item, "gsi3sk": {"S": "2"}}) == 1 + 2  # and a keys-only key too
+    assert index_writes(item, None) == 1 + 1  # both entries deleted
+    assert write_units({**item, "blob": {"S": "y" * 1500}}, before=item) == 2 + 2  # the ALL copy is 2 KB
 
 
 def test_read_units_per_4kb_half_when_eventually_consistent():
