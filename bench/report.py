@@ -108,7 +108,8 @@ def _where_the_cost_goes(f: Figures) -> list[str]:
         "Where it goes: " + ", ".join(f"{name} {usd / total:.0%}" for name, usd in ranked[:4]) + ". "
         f"The three booking webhooks write {webhook_wru:.1f} of the {f.journey.usage.dynamodb_wru:.1f} WRU per "
         "journey: `booking.created` claims the stylist's time in one transaction with the booking (2 WRU per started "
-        "KB of each), every event then writes its record and the member's profile when it changed (copied to "
+        "KB of each; a completed visit frees nothing: a later claim takes its buckets over), every event then "
+        "writes its record and the member's profile when it changed (copied to "
         "`gsi1`, projection ALL, and moving there at each visit); a booking's indexes (`gsi3`, `gsi4`) are keys "
         "only, written when it is created or moved; each delivered message is two writes (the claim before "
         "sending, the outcome after).",

@@ -26,7 +26,7 @@ class MemberCare:
                 booking: Any = None) -> MemberItem | None:
         """Rebuild her profile; `contact` (from a booking webhook) also upserts her contact fields, creating the
         member when she is new, and `booking` is the booking just committed (an index read may not show it yet)."""
-        bookings = self._repo.bookings(chain_id, member_id)
+        bookings = self._repo.bookings(chain_id, member_id, known=[booking] if booking is not None else [])
         if booking is not None:
             bookings = [b for b in bookings if b.booking_id != booking.booking_id] + [booking]
         latest_store = max(bookings, key=lambda b: b.booked_at).store_id if bookings else None
@@ -49,7 +49,9 @@ class MemberCare:
                 continue
             if wrote:  # nothing written: her tags and their TAG# items are as they were
                 self._repo.sync_tags(member, before)  # `member` holds what was written (ALL_NEW)
-            attribute_bookings(self._repo, chain_id, member_id, bookings)
+            # A booking counts for a campaign when it is made; a member new to us has had no campaign message.
+            if not new and (booking is None or int(booking.version) == 1):
+                attribute_bookings(self._repo, chain_id, member_id, bookings if booking is None else [booking])
             logger.info("member profile rebuilt", extra={"chain_id": chain_id, "visits": stats.visits,
                                                          "tags": tags, "wrote": wrote})
             return member

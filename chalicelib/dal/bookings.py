@@ -158,26 +158,83 @@ class BookingRepository:
         for lookup in change.lookups:
             items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
             roles.append("lookup")
-        try:
-            self._ddb.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            failed = {roles[i] for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
-            if "event" in failed:
-                raise DuplicateEvent() from None
-            if "calendar" in failed:  # (a release has no condition)
-                raise StylistUnavailable(
-                    "the stylist already has a booking at that time",
-                    {"booking.stylist.id": "already booked between these times", "booking.start": "overlaps"},
-                ) from None
-            if "booking" in failed or "coupon" in failed:
-                raise ConcurrentUpdate() from None  # re-read: the coupon's answer may now differ
-            if any(r.get("Code") == "TransactionConflict" for r in reasons):
-                raise ConcurrentUpdate() from None
-            raise
+        for attempt in range(3):
+            try:
+                self._ddb.transact_write_items(TransactItems=items)
+                break
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                failed = {roles[i] for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                if failed and failed <= {"calendar", "holder"} and attempt < 2 and self._take_over_stale(
+                        chain_id, items, roles, reasons, booking_id):
+                    continue  # the time was held only by bookings that have let it go: claim it over them
+                error = self._error_for(failed, reasons)
+                if error is None:
+                    raise
+                raise error from None
         change.lookups_written = bool(change.lookups)
+
+    @staticmethod
+    def _error_for(failed: set[str], reasons: list[dict]) -> Exception | None:
+        """What a cancelled transaction means; None: nothing known (the ClientError stands)."""
+        if failed & {"calendar", "holder"}:  # (a release has no condition; a holder that kept changing counts)
+            return StylistUnavailable(
+                "the stylist already has a booking at that time",
+                {"booking.stylist.id": "already booked between these times", "booking.start": "overlaps"},
+            )
+        if failed & {"booking", "coupon"}:
+            return ConcurrentUpdate()  # re-read: the coupon's answer may now differ
+        if any(r.get("Code") == "TransactionConflict" for r in reasons):
+            return ConcurrentUpdate()
+        return None
+
+    def _take_over_stale(self, chain_id: str, items: list[dict], roles: list[str], reasons: list[dict],
+                         booking_id: str) -> bool:
+        """A claim failed on buckets other bookings hold. When every such holder has let that time go (a completed
+        visit leaves its buckets on the calendar rather than paying a write to free them), rewrite the claim to
+        take those buckets over -- conditional on each bucket still naming its holder, with a ConditionCheck
+        that each holder is still at the version read -- and say so (True). False: a real overlap."""
+        holders: dict[str, BookingItem | None] = {}
+        recheck = any(roles[i] == "holder" and r.get("Code") == "ConditionalCheckFailed" for i, r in enumerate(reasons))
+        for i, reason in enumerate(reasons):
+            if roles[i] != "calendar" or not (recheck or reason.get("Code") == "ConditionalCheckFailed"):
+                continue
+            update = items[i]["Update"]
+            update["ExpressionAttributeValues"] = {":me": {"S": booking_id}}  # tokens of an earlier attempt go
+            stored = self._ddb.get_item(TableName=self._table, Key=update["Key"], ConsistentRead=True).get("Item", {})
+            day = update["Key"]["sk"]["S"].removeprefix("DAY#")
+            stylist_id = update["Key"]["pk"]["S"].split("#", 2)[2]
+            conditions = []
+            for name, attribute in sorted(update["ExpressionAttributeNames"].items()):
+                holder = stored.get(attribute, {}).get("S")
+                if holder is None or holder == booking_id:
+                    conditions.append(f"(attribute_not_exists({name}) OR {name} = :me)")
+                    continue
+                if holder not in holders:
+                    holders[holder] = self.booking(chain_id, holder)
+                held = holders[holder]
+                if held is not None and attribute[1:] in held.slots.get(f"{stylist_id}|{day}", []):
+                    return False  # the holder still holds it: a real overlap
+                token = f":h{len(update['ExpressionAttributeValues'])}"
+                update["ExpressionAttributeValues"][token] = {"S": holder}
+                conditions.append(f"{name} = {token}")
+            update["ConditionExpression"] = " AND ".join(conditions)
+        for i in reversed(range(len(roles))):  # checks of an earlier attempt: one operation per item
+            if roles[i] == "holder":
+                del items[i], roles[i]
+        for holder, held in holders.items():
+            pk, sk = BookingItem.key(chain_id, holder)
+            check: dict[str, Any] = {"TableName": self._table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
+            if held is None:
+                check["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                check["ConditionExpression"] = "version = :v"
+                check["ExpressionAttributeValues"] = {":v": {"N": str(int(held.version))}}
+            items.append({"ConditionCheck": check})
+            roles.append("holder")
+        return True
 
     def release_leftovers(self, chain_id: str, booking: BookingItem) -> None:
         """Release calendar buckets of the booking's time that still name it although it holds none of them

@@ -74,9 +74,11 @@ class CareRepository:
         keys = [CareLedgerItem.key(chain_id, m) for m in dict.fromkeys(member_ids)]
         return {item.pk.rsplit("#", 1)[1]: item for item in CareLedgerItem.batch_get(keys)} if keys else {}
 
-    def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
+    def bookings(self, chain_id: str, member_id: str, known: Iterable[BookingItem] = ()) -> list[BookingItem]:
+        """Her bookings, newest first; `known` ones (just committed) are not read again."""
         return whole(BookingItem, BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
-                                                              scan_index_forward=False, limit=MAX_BOOKINGS))
+                                                              scan_index_forward=False, limit=MAX_BOOKINGS),
+                     known=known)
 
     def save_profile(self, member: MemberItem, stats: Stats | None, manual_tags: list[str],
                      tags: list[str], notes: list | None = None, contact: dict[str, Any] | None = None,

@@ -1,6 +1,6 @@
 """The queries of the always-on care tick (chalicelib/care/always_on.py): Query only, never Scan.
 
-- a store's birthdays on a day:      gsi2 `BIRTHDAY#<primary store>#<MM-DD>`
+- a store's birthdays on a day:      gsi3 `BIRTHDAY#<primary store>#<MM-DD>`
 - a store's members by last visit:   gsi1 `STOREMEMBERS#<primary store>`, sort key `<last visit UTC ISO>#<member>`
   (a range of last visits for dormancy and rebook cycles; the whole partition for a holiday greeting)
 - a member's future bookings:        gsi1 `MEMBERBK#<chain>#<member>`, sort key the start (UTC ISO) after now

@@ -127,14 +127,15 @@ class BookingsByStoreDayIndex(GlobalSecondaryIndex):
     gsi4sk = UnicodeAttribute(range_key=True)
 
 
-def whole(model: type, keys_only: Iterable) -> list:
+def whole(model: type, keys_only: Iterable, known: Iterable = ()) -> list:
     """The items a keys-only index Query found, read whole (BatchGetItem, 100 keys a request), in the index's
-    order; an item deleted in between is left out."""
+    order; an item deleted in between is left out. Items in `known` (just written) are not read again."""
     found = list(keys_only)
     keys = [(item.pk, item.sk) for item in found]
-    got: dict[tuple[str, str], Any] = {}
-    for start in range(0, len(keys), 100):
-        for item in model.batch_get(keys[start:start + 100]):
+    got: dict[tuple[str, str], Any] = {(item.pk, item.sk): item for item in known}
+    missing = [key for key in keys if key not in got]
+    for start in range(0, len(missing), 100):
+        for item in model.batch_get(missing[start:start + 100]):
             got[(item.pk, item.sk)] = item
     return [got[key] for key in keys if key in got]
 

@@ -190,6 +190,10 @@ class BookingEvents:
         response = _answer(booking, store.timezone)
         held_before = current.slots if current else {}
         hold_after = _holds(status, payload.stylist.id, start, payload.duration_minutes, held_before, now)
+        if status == "completed":
+            # The visit has happened: the buckets it let go stay on the calendar, naming it, and a later claim of
+            # that time takes them over (dal/bookings.py, _take_over_stale) -- no write to free them now.
+            held_before = {}
         booking.slots = hold_after
         change = BookingCommit(
             booking=booking,

@@ -106,6 +106,27 @@ def test_a_cancelled_booking_frees_its_time_and_a_reschedule_moves_it(harness):
     assert harness.post(booking_event(booking_id="bk-c", start="2026-11-25T18:30:00+08:00"))[0] == 202
 
 
+def test_a_completed_visit_lets_its_time_go_without_a_calendar_write_and_a_later_claim_takes_it(harness, aws):
+    from chalicelib.dal.models import BookingItem
+
+    harness.post(booking_event(booking_id="bk-a"))
+    harness.post(booking_event(booking_id="bk-live", start="2026-11-25T17:00:00+08:00", member_id="m-3"))
+    harness.post(booking_event(booking_id="bk-a", type="booking.completed", occurred_at="2026-11-22T12:00:00+08:00"))
+    calendar = aws.client("dynamodb").get_item(
+        TableName=BookingItem.Meta.table_name, ConsistentRead=True,
+        Key={"pk": {"S": "STYLIST#demo-chain#sh-xiaowang"}, "sk": {"S": "DAY#2026-11-25"}})["Item"]
+    assert calendar["s0700"] == {"S": "bk-a"}  # left as it was (15:00 Shanghai is 07:00 UTC)
+
+    # bk-b overlaps both: bk-a's time is free (taken over), bk-live's is not -- refused, and nothing taken
+    assert harness.post(booking_event(booking_id="bk-b", member_id="m-2", start="2026-11-25T16:00:00+08:00"))[0] == 409
+    assert harness.post(booking_event(booking_id="bk-c", member_id="m-2"))[0] == 202  # bk-a's time alone
+    calendar = aws.client("dynamodb").get_item(
+        TableName=BookingItem.Meta.table_name, ConsistentRead=True,
+        Key={"pk": {"S": "STYLIST#demo-chain#sh-xiaowang"}, "sk": {"S": "DAY#2026-11-25"}})["Item"]
+    assert calendar["s0700"] == {"S": "bk-c"} and calendar["s0900"] == {"S": "bk-live"}
+    assert harness.post(booking_event(booking_id="bk-d", member_id="m-4"))[0] == 409  # bk-c holds it now
+
+
 def test_a_reschedule_onto_a_taken_time_is_refused_and_the_booking_keeps_its_slot(harness):
     harness.post(booking_event(booking_id="bk-a"))
     harness.post(booking_event(booking_id="bk-b", start="2026-11-25T17:00:00+08:00", member_id="m-2"))
