@@ -14,6 +14,7 @@ from bench.fanout import FanOut
 from bench.imports import BASELINE, ImportTimes
 from bench.journeys import JourneyResult, api_memory_mb, worker_memory_mb
 from bench.prices import PRICES, PRICES_AS_OF, PRICES_REGION
+from chalicelib.resources import LAMBDA_ARCHITECTURE
 
 # (name, limit, higher is better)
 TARGETS = {
@@ -167,12 +168,14 @@ def markdown(f: Figures) -> str:
         f"{f.single.journeys} more journeys run one at a time, where every worker invocation carries one "
         "step -- the dearest case, priced beside the target.",
         "- DynamoDB request units from item sizes (DynamoDB's sizing rules: attribute names plus values): "
-        "writes 1 WRU per KB, 2 in a transaction, plus one write per KB to `gsi1` / `gsi2` (projection ALL) "
-        "for each of `gsi1pk` / `gsi2pk` the item carries; UpdateItem/DeleteItem are sized by the stored item; reads 1 RRU per 4 KB, "
-        "half when eventually consistent, 2 in a transaction.",
+        "writes 1 WRU per KB of the larger of the item before and after (the before image is read from moto "
+        "just before the call), 2 in a transaction; index writes per `chalicelib/resources.py`'s index list: "
+        "an index with projection ALL is written (1 per KB of the copy) whenever an item carrying its key is, "
+        "a keys-only index only when the key appears, moves or goes, and a moved key is a delete plus a put; "
+        "reads 1 RRU per 4 KB, half when eventually consistent, 2 in a transaction.",
         f"- Lambda: memory from the configuration (API {api_memory_mb()} MB from `.chalice/config.json`; "
         + ", ".join(f"{name} {mb} MB" for name, mb in worker_memory_mb().items())
-        + " from `chalicelib/resources.py`). Billed duration per invocation = its measured wall time minus the "
+        + f" from `chalicelib/resources.py`), architecture {LAMBDA_ARCHITECTURE}. Billed duration per invocation = its measured wall time minus the "
         f"time spent inside in-process moto, plus {AWS_CALL_LATENCY_MS:g} ms per AWS call (an assumed in-region "
         "round trip), rounded up to 1 ms. Warm invocations: init (cold start) duration is not included.",
         "- SQS: each 64 KB chunk of a request is a billable request. SMS, e-mail and provider (WeChat, Agora) "
