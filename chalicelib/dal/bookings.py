@@ -239,7 +239,9 @@ class BookingRepository:
     def release_leftovers(self, chain_id: str, booking: BookingItem) -> None:
         """Release calendar buckets of the booking's time that still name it although it holds none of them
         (a release after a status-only commit that did not happen). Each removal is conditional on the bucket
-        still naming this booking."""
+        still naming this booking. A completed visit keeps its buckets on purpose (see `_take_over_stale`)."""
+        if booking.status == "completed":
+            return
         mine = slot_buckets(booking.stylist_id, booking.start, int(booking.duration_minutes))
         for key, buckets in mine.items():
             held = set(booking.slots.get(key, []))
