@@ -1,6 +1,17 @@
 # The vocabulary of the project. Every target sets up what it needs (the venv) by itself.
 SHELL := /bin/bash
-PY ?= python3.11
+# Python 3.13, as on Lambda (python3.13 on Amazon Linux 2023, arm64). PY=/path/to/python3.13 overrides;
+# otherwise the first that really runs 3.13: python3.13 on PATH (a pyenv shim without a selected version
+# fails and is skipped), then pyenv's own installs (newest first), then the usual system places.
+PY_VERSION := 3.13
+IS_PY313 := import sys; sys.exit(sys.version_info[:2] != (3, 13))
+ifndef PY
+PY := $(shell for p in python$(PY_VERSION) \
+	  $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PY_VERSION).*/bin/python$(PY_VERSION) 2>/dev/null | sort -rV) \
+	  /usr/local/bin/python$(PY_VERSION) /usr/bin/python$(PY_VERSION); do \
+	  "$$p" -c '$(IS_PY313)' >/dev/null 2>&1 \
+	  && { command -v "$$p"; break; }; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,18 +19,23 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots bench chaos redrive
+.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots bench chaos \
+	redrive lock audit
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 venv: $(STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/lock.txt
-	@command -v $(PY) >/dev/null || { echo "need $(PY) (Python 3.11)"; exit 1; }
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+# requirements/lock.txt: runtime + dev tools, hash-pinned (`make lock` writes it); an unchanged lock installs nothing.
+# A venv of another Python (e.g. the 3.11 one of earlier versions) is made anew.
+$(STAMP): requirements/lock.txt
+	@test -n "$(PY)" || { echo "need Python $(PY_VERSION) (none found on PATH, in pyenv or /usr): install it" \
+	  "(e.g. 'pyenv install $(PY_VERSION)') or pass PY=/path/to/python$(PY_VERSION)"; exit 1; }
+	@$(PY) -c '$(IS_PY313)' || { echo "PY=$(PY) is not Python $(PY_VERSION)"; exit 1; }
+	$(BIN)/python -c '$(IS_PY313)' 2>/dev/null || { rm -rf $(VENV) && $(PY) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q "pip<26.3"
-	$(BIN)/python -m pip install -q -r requirements/dev.txt -c requirements/lock.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements/lock.txt
 	touch $(STAMP)
 
 # checkov pins boto3 (and more) against this project's versions: it gets a venv of its own (requirements/checkov.txt).
@@ -28,6 +44,25 @@ $(CHECKOV_STAMP): requirements/checkov.txt requirements/checkov-lock.txt $(STAMP
 	$(CHECKOV_VENV)/bin/python -m pip install -q "pip<26.3"
 	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements/checkov.txt -c requirements/checkov-lock.txt
 	touch $(CHECKOV_STAMP)
+
+## Re-resolve the locks after editing requirements/runtime.txt or dev.txt (needs the package registry):
+## runtime-lock.txt for the Lambda target (cp313, manylinux aarch64, wheels only) -- what the layer installs --
+## then lock.txt (runtime + dev tools, for any platform, runtime versions constrained to runtime-lock.txt) --
+## what the venv installs. Existing pins are kept unless a requirement changed; LOCK_ARGS=--upgrade takes the
+## newest of everything.
+LOCK_ARGS ?=
+UV_COMPILE = UV_CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/uv pip compile -q --generate-hashes --python-version 3.13 $(LOCK_ARGS)
+lock: $(STAMP)
+	$(UV_COMPILE) --python-platform aarch64-manylinux_2_34 --only-binary :all: \
+	  requirements/runtime.txt -o requirements/runtime-lock.txt
+	$(UV_COMPILE) --universal -c requirements/runtime-lock.txt requirements/dev.txt -o requirements/lock.txt
+
+## Known vulnerabilities in what ships to Lambda (requirements/runtime-lock.txt), from the PyPI advisory database
+## (OSV: AUDIT_ARGS="-s osv"). Needs that database online: it cannot run on machines that reach only package
+## registries, so it is not part of `make test`; there it fails rather than pass without having checked.
+AUDIT_ARGS ?=
+audit: venv
+	$(BIN)/pip-audit --strict --disable-pip --progress-spinner off -r requirements/runtime-lock.txt $(AUDIT_ARGS)
 
 ## Start the whole system locally on moto's server (Ctrl-C stops everything).
 run: venv

@@ -62,7 +62,15 @@ class Queue:
 # Every function (the API's and the workers') runs on Graviton: the same Python code, 20% less per GB-second
 # (https://aws.amazon.com/lambda/pricing/). The shared layer is built for it (infra/package.py).
 LAMBDA_ARCHITECTURE = "arm64"
-LAYER_PLATFORM = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}[LAMBDA_ARCHITECTURE]
+# The Lambda runtime (python3.13 runs on Amazon Linux 2023, glibc 2.34): the venv, the lock
+# (requirements/runtime-lock.txt, `make lock`) and the layer's wheels are all for it.
+LAMBDA_PYTHON = "3.13"
+LAMBDA_RUNTIME = f"python{LAMBDA_PYTHON}"
+# The wheel platforms the layer takes (pip does not widen a manylinux_2_34 tag to older glibcs by itself).
+_LAYER_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}[LAMBDA_ARCHITECTURE]
+LAYER_PLATFORMS = tuple(f"manylinux_2_{minor}_{_LAYER_ARCH}" for minor in range(34, 16, -1)) + (
+    f"manylinux2014_{_LAYER_ARCH}",
+)
 
 
 @dataclass(frozen=True)

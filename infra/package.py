@@ -2,7 +2,8 @@
 
     python -m infra.package --stage dev --region ap-southeast-1 [--skip-layer] [--out build]
 
-1. the shared layer in <out>/layer/python/: requirements/runtime.txt for the Lambda platform + chalicelib/
+1. the shared layer in <out>/layer/python/: requirements/runtime-lock.txt for the Lambda platform (python3.13,
+   arm64), Babel's locale data pruned to the locales served, + chalicelib/
    (--skip-layer: no pip, only chalicelib -- enough to render and lint the template, offline);
 2. the merge template (infra/template.py) in <out>/<stage>-<region>/merge.json;
 3. `chalice package --merge-template` into <out>/<stage>-<region>/: sam.json + deployment.zip.
@@ -22,12 +23,12 @@ import sys
 from pathlib import Path
 
 from chalicelib import resources
+from chalicelib.journeys import texts
 from infra.regions import region_settings
 from infra.template import merge_template
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
-LOCK = ROOT / "requirements" / "lock.txt"
+RUNTIME_LOCK = ROOT / "requirements" / "runtime-lock.txt"
 CHALICELIB = ROOT / "chalicelib"
 FUNCTIONS = ROOT / "functions"
 
@@ -38,31 +39,32 @@ def build_layer(layer_dir: Path, *, install_dependencies: bool) -> Path:
     if install_dependencies:
         shutil.rmtree(layer_dir, ignore_errors=True)
         python_dir.mkdir(parents=True)
-        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        wheels, sources = _split_source_only(layer_dir)
         subprocess.run(
             [
-                *pip,
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                # Every package and its hash, resolved for this very target (`make lock`): nothing else.
+                "--require-hashes",
+                "--no-deps",
                 "-r",
-                str(wheels),
-                "-c",  # the same versions the venv (and so the tests) run with
-                str(LOCK),
+                str(RUNTIME_LOCK),
                 "--target",
                 str(python_dir),
-                "--platform",
-                resources.LAYER_PLATFORM,
+                *(arg for platform in resources.LAYER_PLATFORMS for arg in ("--platform", platform)),
                 "--implementation",
                 "cp",
                 "--python-version",
-                "3.11",
+                resources.LAMBDA_PYTHON,
                 "--only-binary=:all:",
                 "--no-compile",
             ],
             check=True,
         )
-        if sources:  # pure-Python packages published only as sources: built here, the same on any platform
-            subprocess.run([*pip, "--no-deps", "--target", str(python_dir), "--no-compile", "-c", str(LOCK),
-                            *sources], check=True)
+        prune_babel(python_dir, sorted(set(texts.BABEL_LOCALES.values())))
     python_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(python_dir / "chalicelib", ignore_errors=True)
     shutil.copytree(
@@ -71,20 +73,40 @@ def build_layer(layer_dir: Path, *, install_dependencies: bool) -> Path:
     return layer_dir
 
 
-# Pure-Python runtime dependencies with no wheel on PyPI (pip cannot cross-install an sdist for another
-# platform, so they are built apart; their own dependencies, if any, must be listed in runtime.txt).
-SOURCE_ONLY = ("jieba",)
+# Run with the layer's own babel first on sys.path: every locale-data file that loading `locales` (each with
+# all it inherits, as formatting does) opens.
+_BABEL_FILES_USED = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+opened = set()
+sys.addaudithook(lambda event, args: event == "open" and isinstance(args[0], str) and opened.add(args[0]))
+from babel import Locale, localedata
+for name in sys.argv[2:]:
+    localedata.load(str(Locale.parse(name)))
+data = os.path.join(os.path.dirname(localedata.__file__), "locale-data")
+print("\\n".join(sorted({os.path.basename(p) for p in opened if os.path.dirname(p) == data})))
+"""
 
 
-def _split_source_only(layer_dir: Path) -> tuple[Path, list[str]]:
-    """runtime.txt without the SOURCE_ONLY lines (written next to, not into, the layer), and those lines."""
-    wheels, sources = [], []
-    for line in RUNTIME_REQUIREMENTS.read_text().splitlines():
-        name = line.split("#", 1)[0].strip().split("==", 1)[0].split("[", 1)[0].strip().lower()
-        (sources if name in SOURCE_ONLY else wheels).append(line)
-    path = layer_dir.parent / "layer-requirements-wheels.txt"
-    path.write_text("\n".join(wheels) + "\n")
-    return path, [s.split("#", 1)[0].strip() for s in sources]
+def prune_babel(python_dir: Path, locales: list[str]) -> list[str]:
+    """Delete Babel's locale data (~30 MB, ~1,000 locales) except what `locales` load; returns what is kept.
+
+    Chairside formats dates in `texts.BABEL_LOCALES` only; a locale outside them then fails loudly
+    (babel.core.UnknownLocaleError), which a new entry in BABEL_LOCALES would meet at the next build."""
+    data = python_dir / "babel" / "locale-data"
+    used = subprocess.run(
+        [sys.executable, "-I", "-c", _BABEL_FILES_USED, str(python_dir), *locales],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    keep = {"root.dat", *used}
+    if not all((data / name).is_file() for name in keep):
+        raise RuntimeError(f"babel's locale data lacks some of {sorted(keep)}")
+    for path in data.glob("*.dat"):
+        if path.name not in keep:
+            path.unlink()
+    return sorted(keep)
 
 
 def chalice_package(stage: str, region: str, merge_file: Path, out_dir: Path) -> None:

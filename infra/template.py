@@ -16,7 +16,7 @@ from infra.regions import Region, region_settings
 
 Json = dict[str, Any]
 
-RUNTIME = "python3.11"
+RUNTIME = r.LAMBDA_RUNTIME
 ARCHITECTURE = r.LAMBDA_ARCHITECTURE
 
 # Logical ids that `chalice package` generates; the merge template patches them.
@@ -435,7 +435,7 @@ def _layer(stage: str, layer_uri: str) -> Json:
             "Type": "AWS::Serverless::LayerVersion",
             "Properties": {
                 "LayerName": f"{r.PREFIX}-{stage}-shared",
-                "Description": "chalicelib and the pinned runtime dependencies (requirements/runtime.txt)",
+                "Description": "chalicelib and the pinned runtime dependencies (requirements/runtime-lock.txt)",
                 "ContentUri": layer_uri,
                 "CompatibleRuntimes": [RUNTIME],
                 "CompatibleArchitectures": [ARCHITECTURE],
@@ -511,7 +511,8 @@ def _api_handler(stage: str, region: Region) -> Json:
         CHALICE_API: {"Type": "AWS::Serverless::Api", "Properties": {"EndpointConfiguration": "REGIONAL"}},
         CHALICE_HANDLER: {
             "Type": "AWS::Serverless::Function",
-            "Properties": {"Layers": [_ref(LAYER)], "Architectures": [ARCHITECTURE],
+            # Runtime: Chalice writes the Python that runs `chalice package`; the functions run on Lambda's.
+            "Properties": {"Layers": [_ref(LAYER)], "Runtime": RUNTIME, "Architectures": [ARCHITECTURE],
                            "Environment": {"Variables": environment(stage, region)}},
         },
         # Added beside Chalice's DefaultRole (which keeps its own logs policy) rather than replacing its

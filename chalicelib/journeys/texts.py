@@ -57,7 +57,8 @@ SERVICE_CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel"
 DEFAULT_CATEGORY = "default"
 
 _HERE = Path(__file__).resolve().parent
-_BABEL_LOCALES = {"zh-CN": "zh_CN", "en": "en_GB"}
+# The Babel locale each supported locale formats dates with; the layer keeps only their data (infra/package.py).
+BABEL_LOCALES = {"zh-CN": "zh_CN", "en": "en_GB"}
 
 # Context keys the filters read; not meant for templates (they are harmless if a template reads them).
 _TZ_KEY = "_chairside_tz"
@@ -210,7 +211,7 @@ def _as_local(value: Any, context: Any) -> datetime | date:
 
 
 def _babel_locale(context: Any) -> str:
-    return _BABEL_LOCALES[context[_LOCALE_KEY]]
+    return BABEL_LOCALES[context[_LOCALE_KEY]]
 
 
 def _fmt_date(d: date, babel_locale: str) -> str:

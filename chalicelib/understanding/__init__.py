@@ -9,8 +9,8 @@ requested day/time, for an aftercare issue the matching known issue of care_tips
 lexicons kept as data in lexicon.toml). Amazon Comprehend or Bedrock can be plugged in behind the same
 interface (see comprehend.py: Comprehend's sentiment on top of the rules' intent).
 
-Importing this package is cheap: jieba is imported and its dictionary loaded on the first Chinese reply
-(about half a second, once per process; `rules.warm()` does it ahead, e.g. during a Lambda's init).
+Importing this package is cheap: rjieba (jieba-rs) is imported and its dictionary loaded on the first Chinese
+reply (about a quarter of a second, once per process; `rules.warm()` does it ahead, e.g. during a Lambda's init).
 """
 
 from __future__ import annotations

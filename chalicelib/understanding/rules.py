@@ -6,9 +6,9 @@ Steps for one reply:
    characters -> spaces, emoji variation selectors / keycaps / skin tones / joiners dropped (so "1️⃣" is "1"
    and "❤️" is "❤"). Every normalised character remembers where it came from, so a phrase can be quoted as
    the member wrote it. Very long texts keep their head and tail (MAX_CHARS).
-2. Tokenise: Chinese runs with jieba (lazy import, loaded once per process, with the small domain dictionary
-   salon_dict.txt; its prefix-dictionary cache goes to a writable temp dir), English/digit runs by regex.
-   Text without Chinese never loads jieba.
+2. Tokenise: Chinese runs with rjieba (jieba-rs: jieba's segmentation in Rust; lazy import, loaded once per
+   process, plus the small domain dictionary salon_dict.txt), English/digit runs by regex. Text without
+   Chinese never loads it.
 3. Find cues of every kind (lexicon.toml), with negation ("不取消了", "don't cancel") checked on the tokens
    just before a cue, and a contrast ("但", "but") letting the later clause decide between praise and an
    aftercare issue.
@@ -43,11 +43,9 @@ from __future__ import annotations
 
 import calendar
 import functools
-import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 import tomllib
 import unicodedata
@@ -74,42 +72,37 @@ _log = logging.getLogger(__name__)
 
 _JIEBA_LOCK = threading.Lock()
 _JIEBA: Any = None
-_CACHE_FILE = "chairside-jieba.cache"
 
 
-def _jieba_cache_dir() -> str:
-    """A writable directory for jieba's prefix-dictionary cache (Lambda: /tmp)."""
-    configured = os.environ.get("CHAIRSIDE_JIEBA_CACHE_DIR")
-    if configured and os.path.isdir(configured) and os.access(configured, os.W_OK):
-        return configured
-    return tempfile.gettempdir()
+def _load_dictionary(tokenizer: Any, path: Path) -> None:
+    """Add every word of a jieba-format dictionary ("word [freq] [tag]" a line) to `tokenizer`."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tokenizer.add_word(parts[0], freq, parts[2] if len(parts) > 2 else None)
 
 
 def _tokenizer() -> Any:
-    """jieba's tokenizer, imported and initialised once per process (our own instance, so loading the
-    salon dictionary never changes the global `jieba.dt` someone else may use)."""
+    """The word segmenter (rjieba: jieba-rs, jieba's algorithm and dictionary in Rust), imported and given the
+    salon dictionary once per process. Importing rjieba loads jieba's full dictionary into its module-level
+    segmenter (~0.25 s); that one is used, so nothing is loaded twice and no cache file is written."""
     global _JIEBA
     if _JIEBA is None:
         with _JIEBA_LOCK:
             if _JIEBA is None:
-                import jieba
+                import rjieba
 
-                jieba.setLogLevel(60)  # no "Building prefix dict..." chatter on stderr
-                # CHAIRSIDE_JIEBA_DICT: a smaller main dictionary (same format as jieba's dict.txt). jieba's
-                # full one (350k words) takes ~0.5 s to load, cache or not; its 20k most frequent words load
-                # in ~0.02 s and classify the eval set almost as well.
+                # CHAIRSIDE_JIEBA_DICT: another main dictionary (same format as jieba's dict.txt) instead of
+                # jieba's own, e.g. a smaller one (docs/EVAL.md). rjieba still loads its own on import.
                 main_dict = os.environ.get("CHAIRSIDE_JIEBA_DICT")
                 if main_dict and os.path.isfile(main_dict):
-                    tk = jieba.Tokenizer(dictionary=main_dict)
-                    # The cache belongs to its dictionary: never serve one dictionary's cache for another.
-                    cache_file = f"chairside-jieba-{hashlib.sha256(main_dict.encode()).hexdigest()[:12]}.cache"
+                    tk: Any = rjieba.Jieba.empty()
+                    _load_dictionary(tk, Path(main_dict))
                 else:
-                    tk = jieba.Tokenizer()
-                    cache_file = _CACHE_FILE
-                tk.tmp_dir = _jieba_cache_dir()
-                tk.cache_file = cache_file
-                tk.initialize()
-                tk.load_userdict(str(SALON_DICT_PATH))
+                    tk = rjieba  # its module functions are the default segmenter's bound methods
+                _load_dictionary(tk, SALON_DICT_PATH)
                 _JIEBA = tk
     return _JIEBA
 
@@ -368,7 +361,7 @@ def _doc(text: str, locale: str | None) -> _Doc:
         if m.group("han"):
             has_han = True
             run, base = m.group(0), m.start()
-            for word, s, e in _tokenizer().tokenize(run, HMM=True):
+            for word, s, e in _tokenizer().tokenize(run, hmm=True):
                 toks.append(_Tok(word, base + s, base + e, True))
         else:
             t = _Tok(m.group(0), m.start(), m.end(), False, _stem(m.group(0)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -125,7 +126,8 @@ def test_every_worker_reports_partial_batch_failures_to_its_queue(packaged: Pack
         props = packaged.resources[worker.logical]["Properties"]
         assert packaged.resources[worker.logical]["Type"] == "AWS::Serverless::Function"
         assert props["Handler"] == worker.handler
-        assert props["Runtime"] == "python3.11"
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
         assert (props["MemorySize"], props["Timeout"]) == (worker.memory_mb, worker.timeout_seconds)
         assert packaged.path(props["CodeUri"]) == ROOT / "functions"
         assert props["Layers"] == [{"Ref": t.LAYER}]
@@ -265,6 +267,8 @@ def test_the_schedule_group_and_the_role_scheduler_delivers_with(packaged: Packa
 def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packaged: Packaged) -> None:
     props = packaged.resources[t.CHALICE_HANDLER]["Properties"]
     assert props["Layers"] == [{"Ref": t.LAYER}]
+    # Lambda's Python, whichever Python ran `chalice package`.
+    assert (props["Runtime"], props["Architectures"]) == ("python3.13", ["arm64"])
     variables = props["Environment"]["Variables"]
     assert sorted(variables) == ENV_NAMES
     assert variables[r.ENV_STAGE] == packaged.stage
@@ -308,7 +312,8 @@ def test_every_function_gets_the_layer_and_the_environment(packaged: Packaged) -
 
     layer = packaged.resources[t.LAYER]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert (
         packaged.path(layer["Properties"]["ContentUri"]) / "python" / "chalicelib" / "resources.py"
     ).is_file()
@@ -407,3 +412,117 @@ def test_the_template_is_partition_safe(packaged: Packaged) -> None:
     assert arns and all(s.startswith(("arn:${AWS::Partition}:", "arn:*:")) for s in arns), arns
     in_principals = {"Service", "Principal", "iam:PassedToService"}
     assert [(k, s) for k, s in strings if "amazonaws.com" in s and k not in in_principals] == []
+
+
+# ---------------------------------------------------------------- the layer's contents
+
+# What the app formats with Babel (chalicelib/journeys/texts.py), for every locale it serves, on dates that
+# cover every month and weekday name; run with only the given directories and the standard library on
+# sys.path (-I -S: not even the venv), so the layer's own copy of babel is the one formatting.
+_FORMAT = """
+import json, sys
+sys.path[:0] = sys.argv[1:]
+from datetime import date, timedelta
+from chalicelib.journeys import texts
+days = [date(2026, 1, 5) + timedelta(days=31 * n + n) for n in range(12)]
+print(json.dumps({locale: [texts._fmt_date(d, name) + " " + texts._fmt_weekday(d, name) for d in days]
+                  for locale, name in texts.BABEL_LOCALES.items()}, ensure_ascii=False))
+"""
+
+
+def _formatted(*path: Path, isolated: bool = True) -> dict[str, list[str]]:
+    flags = ["-I", "-S"] if isolated else []
+    result = subprocess.run(
+        [sys.executable, *flags, "-c", _FORMAT, *map(str, path)], capture_output=True, text=True, timeout=60,
+        check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def full_babel() -> dict[str, list[str]]:
+    """The same formatting with the venv's complete babel (the same version: both come from the locks)."""
+    formatted = _formatted(ROOT, isolated=False)
+    assert formatted["zh-CN"][0] == "1月5日 星期一" and formatted["en"][0] == "5 January Monday"
+    assert len({day for days in formatted.values() for day in days}) == 24
+    return formatted
+
+
+def test_pruning_babel_keeps_what_the_served_locales_format(
+    tmp_path: Path, full_babel: dict[str, list[str]]
+) -> None:
+    import babel
+
+    from chalicelib.journeys import texts
+    from infra.package import prune_babel
+
+    python_dir = tmp_path / "python"
+    shutil.copytree(Path(babel.__file__).parent, python_dir / "babel")
+    data = python_dir / "babel" / "locale-data"
+    before = len(list(data.glob("*.dat")))
+
+    kept = prune_babel(python_dir, sorted(set(texts.BABEL_LOCALES.values())))
+
+    assert sorted(p.name for p in data.glob("*.dat")) == kept
+    assert "root.dat" in kept and {"zh_Hans_CN.dat", "en_GB.dat"} <= set(kept)
+    assert before > 500 and len(kept) < 12
+    assert _formatted(python_dir, ROOT) == full_babel
+    # and a locale that is not served is really gone (a new one must be added to texts.BABEL_LOCALES)
+    gone = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(python_dir)!r}); "
+         "from babel.dates import format_date; from datetime import date; format_date(date.today(), locale='fr_FR')"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert gone.returncode != 0 and "UnknownLocaleError" in gone.stderr
+
+
+def test_the_layer_installs_the_hash_pinned_runtime_lock_for_lambdas_python_on_arm64(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from infra import package
+
+    commands: list[list[str]] = []
+    monkeypatch.setattr(package.subprocess, "run", lambda command, **_: commands.append(command))
+    monkeypatch.setattr(package, "prune_babel", lambda python_dir, locales: commands.append(["prune", *locales]))
+
+    package.build_layer(tmp_path / "layer", install_dependencies=True)
+
+    [pip, prune] = commands
+    assert pip[1:4] == ["-m", "pip", "install"]
+    assert {"--require-hashes", "--no-deps", "--only-binary=:all:"} <= set(pip)
+    assert pip[pip.index("-r") + 1] == str(ROOT / "requirements" / "runtime-lock.txt")
+    assert (pip[pip.index("--implementation") + 1], pip[pip.index("--python-version") + 1]) == ("cp", "3.13")
+    platforms = [pip[i + 1] for i, arg in enumerate(pip) if arg == "--platform"]
+    assert platforms[0] == "manylinux_2_34_aarch64"  # Amazon Linux 2023's glibc, Graviton
+    assert all(p.endswith("_aarch64") for p in platforms) and "manylinux2014_aarch64" in platforms
+    assert prune == ["prune", "en_GB", "zh_CN"]
+    assert (tmp_path / "layer" / "python" / "chalicelib" / "resources.py").is_file()
+
+
+LAYER_LIMIT_MB = 80  # issue 13: the shared layer unzipped (it was ~156 MB on python3.11 with jieba)
+
+
+@pytest.fixture(scope="module")
+def built_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real layer (`make package` without the template): pip fetches the Lambda wheels from the registry."""
+    from infra.package import build_layer
+
+    return build_layer(tmp_path_factory.mktemp("layer") / "layer", install_dependencies=True) / "python"
+
+
+def test_the_built_layer_is_lean_and_formats_what_the_app_formats(
+    built_layer: Path, full_babel: dict[str, list[str]]
+) -> None:
+    size = sum(f.stat().st_size for f in built_layer.rglob("*") if f.is_file() and not f.is_symlink())
+    assert size <= LAYER_LIMIT_MB * 2**20, f"{size / 2**20:.1f} MB"
+    installed = {p.name.split("-")[0].lower() for p in built_layer.glob("*.dist-info")}
+    assert {"phonenumberslite", "rjieba", "babel", "cryptography"} <= installed
+    assert not {"phonenumbers", "jieba"} & installed
+    assert not (built_layer / "phonenumbers" / "geodata").exists()
+    assert not (built_layer / "jieba").exists()
+    # aarch64 extension modules for CPython 3.13 (or the stable ABI), nothing built for this machine
+    extensions = [p.name for p in built_layer.rglob("*.so")]
+    assert extensions and all("aarch64" in n or ".abi3." in n for n in extensions), extensions
+    assert any("cpython-313-aarch64" in n for n in extensions)
+    assert _formatted(built_layer) == full_babel

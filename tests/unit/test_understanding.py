@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -369,12 +370,25 @@ def test_importing_the_package_or_classifying_english_does_not_load_jieba():
     code = (
         "import sys\n"
         "from chalicelib.understanding import default_classifier\n"
-        "assert 'jieba' not in sys.modules\n"
+        "assert 'rjieba' not in sys.modules\n"
         "u = default_classifier().classify('STOP')\n"
-        "assert u.intent == 'opt_out' and 'jieba' not in sys.modules\n"
-        "assert default_classifier().classify('退订').intent == 'opt_out' and 'jieba' in sys.modules\n"
+        "assert u.intent == 'opt_out' and 'rjieba' not in sys.modules\n"
+        "assert default_classifier().classify('退订').intent == 'opt_out' and 'rjieba' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_given_another_main_dictionary_then_it_and_the_salon_words_segment(tmp_path):
+    """CHAIRSIDE_JIEBA_DICT replaces jieba's dictionary; salon_dict.txt is added to it all the same."""
+    small = tmp_path / "dict.txt"
+    small.write_text("取消 5000 v\n周五 3000 t\n\n", encoding="utf-8")
+    code = (
+        "from chalicelib.understanding import rules\n"
+        "words = [w for w, _, _ in rules._tokenizer().tokenize('取消周五今天翘边', hmm=False)]\n"
+        "assert words == ['取消', '周五', '今', '天', '翘边'], words\n"  # 今天: jieba's dictionary only
+    )
+    env = {**os.environ, "CHAIRSIDE_JIEBA_DICT": str(small)}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60, env=env)
 
 
 # --------------------------------------------------------------------------------------------- eval set
