@@ -7,6 +7,7 @@ what its entry point uses.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class Container:
         from chalicelib.dal.messages import MessageRepository
 
         _ = self.bookings  # binds the models
-        return MessageRepository()
+        return MessageRepository(self.cursors)
 
     @cached_property
     def regions(self):
@@ -111,6 +112,13 @@ class Container:
 
         return LookupHasher(secrets_manager_key(self.client("secretsmanager"),
                                                 resources.lookup_key_secret_name(self.settings.stage)))
+
+    @cached_property
+    def cursors(self):
+        """Page cursors, signed with a key derived from the lookup key: each continues only its own listing."""
+        from chalicelib.cursors import CursorSigner
+
+        return CursorSigner(functools.partial(self.lookup_hasher.derived_key, "cursors"))
 
     @cached_property
     def booking_events(self):
@@ -176,7 +184,8 @@ class Container:
         from chalicelib.dal.conversations import ConversationRepository
 
         _ = self.bookings  # binds the models
-        return ConversationRepository(self.client("dynamodb"), self.settings.main_table, self.lookup_hasher)
+        return ConversationRepository(self.client("dynamodb"), self.settings.main_table, self.lookup_hasher,
+                                      self.cursors)
 
     @cached_property
     def secrets_provider(self):
@@ -337,7 +346,7 @@ class Container:
 
         return Campaigns(self.care_repo, SegmentReader(self.care_repo), self.outreach, self.local_stores,
                          self.staff_verifier, self.clock, self.client("sqs"), self.settings.care_queue_url,
-                         max_delay_seconds=self.settings.care_defer_max_seconds)
+                         self.cursors, max_delay_seconds=self.settings.care_defer_max_seconds)
 
     # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------
     @cached_property

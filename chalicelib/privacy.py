@@ -42,6 +42,11 @@ class LookupHasher:
     def __call__(self, address: str) -> str:
         return lookup_digest(self._load(), address.strip())
 
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for another use of the same secret (e.g. "cursors"): HMAC(lookup key, "chairside/" + purpose),
+        so no digest made with it ever equals a lookup digest."""
+        return hmac.new(self._load(), f"chairside/{purpose}".encode(), hashlib.sha256).digest()
+
     def _load(self) -> bytes:
         if self._key is None:
             with self._lock:

@@ -23,6 +23,7 @@ from chalicelib.dal.conversations import ConversationRepository, StoredInbound
 from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
+from chalicelib.text_safety import clean_name, clean_text
 
 RECEIPT_RETENTION = timedelta(days=30)
 CHANNELS = ("sms", "wechat", "agora", "web")
@@ -42,6 +43,12 @@ class InboundMessage:
     media_url: str | None
     sent_at: datetime
     sender_address: str | None = None  # phone, openid or Agora user the member wrote from
+
+    def __post_init__(self) -> None:
+        # Every channel's parser ends here (WeChat, Agora, SMS, the generic webhook): no bidi or control
+        # characters reach the conversation, the staff inbox or the classifier (text_safety.py).
+        object.__setattr__(self, "text", clean_text(self.text or ""))
+        object.__setattr__(self, "member_name", clean_name(self.member_name or ""))
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,16 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib.clock import Clock
 from chalicelib.conversations.inbound import Handling, InboundMessage, InboundService
 from chalicelib.dal.conversations import ConversationRepository
 from chalicelib.dal.models import MessageItem
 from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed
-from chalicelib.models.booking_event import Id
+from chalicelib.models.booking_event import Id, Name
 from chalicelib.services import signatures
+from chalicelib.text_safety import clean_text
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -32,7 +33,7 @@ class _Strict(BaseModel):
 class _GenericMessage(_Strict):
     id: Id
     type: Literal["text", "image", "voice", "emoji"]
-    text: Annotated[str, StringConstraints(max_length=4000)] = ""
+    text: Annotated[str, StringConstraints(max_length=4000), AfterValidator(clean_text)] = ""
     media_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")] | None = None
 
 
@@ -43,7 +44,7 @@ class GenericMessageEvent(_Strict):
     channel: Literal["sms", "wechat", "agora", "web"]
     message: _GenericMessage
     sent_at: datetime
-    member_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    member_name: Name = ""
 
 
 class InboundQueue:

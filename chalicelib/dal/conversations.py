@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.dal.messages import decode_sort_key_cursor, encode_cursor
+from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal.models import (
     BookingItem,
     ContactLookupItem,
@@ -35,8 +35,10 @@ class ConversationPage:
 
 
 class ConversationRepository:
-    def __init__(self, dynamodb_client: Any, table_name: str, lookup_hash: Callable[[str], str]) -> None:
+    def __init__(self, dynamodb_client: Any, table_name: str, lookup_hash: Callable[[str], str],
+                 cursors: CursorSigner) -> None:
         self._ddb = dynamodb_client
+        self._cursors = cursors  # inbox cursors continue only the (store, status) listing they came from
         self._table = table_name
         self._lookup_hash = lookup_hash  # privacy.LookupHasher, as the booking webhook writes the lookups
 
@@ -62,9 +64,13 @@ class ConversationRepository:
 
     def inbox(self, store_id: str, status: str, limit: int, cursor: str | None) -> ConversationPage:
         pk = ConversationItem.inbox_key(store_id, status)
+        scope = f"inbox|{store_id}|{status}"
         start = None
         if cursor:
-            conv_pk, conv_sk, gsi_sk = decode_sort_key_cursor(cursor, parts=3)
+            keys = self._cursors.decode(scope, cursor)
+            if not isinstance(keys, list) or len(keys) != 3 or not all(isinstance(k, str) and k for k in keys):
+                raise invalid_cursor()
+            conv_pk, conv_sk, gsi_sk = keys
             start = {"pk": {"S": conv_pk}, "sk": {"S": conv_sk}, "gsi1pk": {"S": pk}, "gsi1sk": {"S": gsi_sk}}
         results = ConversationItem.inbox.query(pk, scan_index_forward=False, limit=limit, page_size=limit,
                                                last_evaluated_key=start)
@@ -72,7 +78,7 @@ class ConversationRepository:
         last = results.last_evaluated_key
         next_cursor = None
         if last and len(items) == limit:
-            next_cursor = encode_cursor(last["pk"]["S"], last["sk"]["S"], last["gsi1sk"]["S"])
+            next_cursor = self._cursors.encode(scope, [last["pk"]["S"], last["sk"]["S"], last["gsi1sk"]["S"]])
         return ConversationPage(items, next_cursor)
 
     def members_by_address(self, kind: str, address: str) -> list[ContactLookupItem]:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -85,6 +87,11 @@ _MAX_SEQUENCE_RESULT = 10_000
 _MAX_POWER_EXPONENT = 100
 _MAX_POWER_RESULT_BITS = 4_096
 _MAX_OUTPUT_CHARS = 10_000
+# ... nor run long: one render of an operator template may take this many steps (loop iterations, recursive loop
+# calls and other calls, nested loops counted in full) and this much CPU time; beyond, TemplateRejected. A real
+# campaign text takes a few dozen steps and well under a millisecond.
+MAX_RENDER_STEPS = 10_000
+MAX_RENDER_CPU_SECONDS = 0.25
 
 
 class UnknownMessageKind(KeyError):
@@ -96,6 +103,38 @@ class UnknownMessageKind(KeyError):
 
 class TemplateRejected(ValueError):
     """An operator-authored template cannot be used: bad syntax, unsafe access or an undefined variable."""
+
+
+class _Budget:
+    """The steps and CPU time one operator template's render may still use (`_BUDGET`, set by `_render_capped`)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.deadline = time.thread_time() + MAX_RENDER_CPU_SECONDS
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_RENDER_STEPS:
+            raise TemplateRejected(f"template takes more than {MAX_RENDER_STEPS} steps (loops and calls) to render")
+        if time.thread_time() > self.deadline:
+            raise TemplateRejected(f"template takes more than {MAX_RENDER_CPU_SECONDS} s to render")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("chairside_template_budget", default=None)
+
+
+def _budgeted(iterable: Iterable[Any]) -> Iterable[Any]:
+    """What every `{% for %}` iterates (the sandbox's parser wraps each loop's iterable in it): counted per item."""
+    budget = _BUDGET.get()
+    if budget is None:  # the built-in texts of messages.toml / replies.toml: trusted, not budgeted
+        return iterable
+    return _counted(iterable, budget)
+
+
+def _counted(iterable: Iterable[Any], budget: _Budget) -> Iterator[Any]:
+    for item in iterable:
+        budget.step()
+        yield item
 
 
 @dataclass(frozen=True)
@@ -258,7 +297,8 @@ def _filter_datetime_long(context: Any, value: Any) -> str:
 @functools.cache
 def _environment() -> SandboxedEnvironment:
     """The one sandboxed environment, built on first use."""
-    from jinja2 import StrictUndefined, pass_context
+    from jinja2 import StrictUndefined, nodes, pass_context
+    from jinja2.runtime import LoopContext
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
     class _Sandbox(ImmutableSandboxedEnvironment):
@@ -288,6 +328,26 @@ def _environment() -> SandboxedEnvironment:
                         raise SecurityError("repetition result too large in template")
                 return left * right
             return super().call_binop(context, operator, left, right)
+
+        # The render budget (_Budget): every loop's iterable is wrapped in `environment.budgeted(...)` when the
+        # template is parsed -- an environment attribute, so no template variable can shadow it -- and every
+        # call (macros, recursive `loop(...)`, `range`, methods) is a step.
+        budgeted = staticmethod(_budgeted)
+
+        def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+            tree = super()._parse(source, name, filename)
+            for loop in tree.find_all(nodes.For):
+                loop.iter = nodes.Call(nodes.EnvironmentAttribute("budgeted"), [loop.iter], [], None, None,
+                                       lineno=loop.lineno)
+            return tree
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+            budget = _BUDGET.get()
+            if budget is not None:
+                budget.step()
+                if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level: its items count too
+                    args = (_budgeted(args[0]), *args[1:])
+            return super().call(__context, __obj, *args, **kwargs)
 
     # Plain-text SMS / chat messages, not HTML: autoescaping would corrupt "&", quotes, etc.
     env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)  # noqa: S701
@@ -364,11 +424,15 @@ def render_reply(kind: str, ctx: MessageContext, **extra: Any) -> str:
 def _render_capped(template: Template, variables: dict[str, Any]) -> str:
     parts: list[str] = []
     size = 0
-    for chunk in template.generate(variables):
-        size += len(chunk)
-        if size > _MAX_OUTPUT_CHARS:
-            raise TemplateRejected(f"template output is longer than {_MAX_OUTPUT_CHARS} characters")
-        parts.append(chunk)
+    token = _BUDGET.set(_Budget())
+    try:
+        for chunk in template.generate(variables):
+            size += len(chunk)
+            if size > _MAX_OUTPUT_CHARS:
+                raise TemplateRejected(f"template output is longer than {_MAX_OUTPUT_CHARS} characters")
+            parts.append(chunk)
+    finally:
+        _BUDGET.reset(token)
     return "".join(parts)
 
 
@@ -388,6 +452,8 @@ def render_operator_template(source: str, ctx: MessageContext) -> str:
         raise TemplateRejected(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
     except TemplateError as exc:
         raise TemplateRejected(f"template cannot be compiled: {exc}") from exc
+    except RecursionError:
+        raise TemplateRejected("template is nested too deeply") from None
     try:
         return _render_capped(template, _variables(ctx)).strip()
     except TemplateRejected:
@@ -398,5 +464,7 @@ def render_operator_template(source: str, ctx: MessageContext) -> str:
         raise TemplateRejected(f"template uses an undefined variable: {exc.message}") from exc
     except TemplateError as exc:
         raise TemplateRejected(f"template error: {exc}") from exc
+    except RecursionError:
+        raise TemplateRejected("template recurses too deeply (a macro or loop calling itself)") from None
     except (TypeError, ValueError, LookupError, AttributeError, ArithmeticError) as exc:
         raise TemplateRejected(f"template failed to render: {type(exc).__name__}: {exc}") from exc

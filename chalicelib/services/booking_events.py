@@ -9,7 +9,6 @@ side effects -- which finishes the work if the first attempt died half-way, and 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -178,7 +177,7 @@ class BookingEvents:
         version = (current.version if current else 0) + 1
         booking = _booking_item(chain_id, payload, status, version, start, occurred, current, now)
         booking.remember_event(event.event_id, current)
-        booking.contact_ref = _contact_ref(payload)
+        booking.contact_ref = _contact_ref(payload, self._lookup_hash)
         booking.place_on_store_day(store.timezone)
         effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
         if current is not None:
@@ -471,10 +470,13 @@ def _booking_item(chain_id: str, payload: Any, status: str, version: int, start:
     return item
 
 
-def _contact_ref(payload: Any) -> str:
-    """A short digest of the member fields the booking carries: unchanged, her profile need not be rebuilt."""
+def _contact_ref(payload: Any, lookup_hash: Callable[[str], str]) -> str:
+    """A short digest of the member fields the booking carries: unchanged, her profile need not be rebuilt.
+    Keyed (the lookup key's HMAC, privacy.LookupHasher), so a copy of the table cannot be tested against a
+    guessed phone number or email; an erasure removes it anyway (dal/privacy.py). A booking written before it
+    was keyed holds a plain digest: it differs from the keyed one, so her profile is rebuilt once, no harm."""
     text = json.dumps(_member_contact(payload), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return lookup_hash("contact-ref\x00" + text)[:16]
 
 
 def _profile_may_change(current: BookingItem | None, booking: BookingItem) -> bool:

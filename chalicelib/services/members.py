@@ -15,6 +15,7 @@ from chalicelib.dal.models import MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import auth
 from chalicelib.services.staff_bookings import booking_view
+from chalicelib.text_safety import clean_text
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 MAX_NOTE = 2000
@@ -48,6 +49,7 @@ class MemberProfiles:
                  body: dict[str, Any]) -> dict[str, Any]:
         staff, store, member = self._authorize(authorization, store_id, member_id, "members.notes")
         text = body.get("text")
+        text = clean_text(text) if isinstance(text, str) else text
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
             raise ValidationFailed("bad text", {"text": f"1 to {MAX_NOTE} characters"})
         note_id = body.get("note_id") or secrets.token_hex(8)
