@@ -51,9 +51,9 @@ class Harness:
                encrypted: bool | None = None):
         """A WeChat callback as the fake WeChat server builds it: signed with the store's token, encrypted when the
         store is in encrypted mode (unless `encrypted=False`), with a fresh timestamp and a new nonce unless told."""
-        store = next(s for s in self.chain["stores"] if s["id"] == store_id)
+        store = next((s for s in self.chain["stores"] if s["id"] == store_id), {})
         aes_key = store.get("wechat_encoding_aes_key") if encrypted is not False else None
-        params, body = self.fakes["wechat"].callback(token or store["wechat_token"], xml, timestamp=timestamp,
+        params, body = self.fakes["wechat"].callback(token or store.get("wechat_token", ""), xml, timestamp=timestamp,
                                                      nonce=nonce, encoding_aes_key=aes_key if method == "POST" else None)
         if echostr:
             params["echostr"] = echostr
