@@ -266,10 +266,13 @@ class Container:
     @cached_property
     def intake(self):
         from chalicelib.conversations.intake import InboundQueue, Intake
+        from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 
+        _ = self.bookings  # binds the models
         return Intake(self.inbound, self.conversations, self.stores,
                       InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
-                      self.webhook_secrets.active, self.clock, self.wechat_credentials, self.agora_settings)
+                      self.webhook_secrets.active, self.clock, self.wechat_credentials, self.agora_settings,
+                      CallbackClaims(), SmsNumbers())
 
     @cached_property
     def inbound_worker(self):

@@ -43,6 +43,7 @@ class InboundMessage:
     media_url: str | None
     sent_at: datetime
     sender_address: str | None = None  # phone, openid or Agora user the member wrote from
+    unknown_sender: bool = False  # an SMS from a number no member of the chain gave
 
     def __post_init__(self) -> None:
         # Every channel's parser ends here (WeChat, Agora, SMS, the generic webhook): no bidi or control
@@ -123,7 +124,8 @@ class InboundService:
         )
         stored = self._conversations.store_inbound(message, inbound.channel, inbound.provider_message_id,
                                                    inbound.member_name, now,
-                                                   int((now + RECEIPT_RETENTION).timestamp()))
+                                                   int((now + RECEIPT_RETENTION).timestamp()),
+                                                   unknown_sender=inbound.unknown_sender)
         if not stored.duplicate:
             conversation = self._conversations.get(inbound.store_id, inbound.member_id)
             if conversation is not None and conversation.status == "resolved":
@@ -263,4 +265,5 @@ def conversation_view(conversation: ConversationItem, tz: Any) -> dict[str, Any]
         "last_preview": conversation.last_preview,
         "last_inbound_channel": conversation.last_inbound_channel,
         "needs_human_reason": conversation.needs_human_reason,
+        "unknown_sender": bool(conversation.unknown_sender),
     }

@@ -81,6 +81,10 @@ class ConversationRepository:
             next_cursor = self._cursors.encode(scope, [last["pk"]["S"], last["sk"]["S"], last["gsi1sk"]["S"]])
         return ConversationPage(items, next_cursor)
 
+    def address_digest(self, address: str) -> str:
+        """The keyed hash a contact lookup is keyed by (never the address itself)."""
+        return self._lookup_hash(address)
+
     def members_by_address(self, kind: str, address: str) -> list[ContactLookupItem]:
         """Members who gave this phone number or openid, most recently seen first."""
         found = list(ContactLookupItem.query(ContactLookupItem.pk_for(kind, self._lookup_hash(address))))
@@ -108,17 +112,22 @@ class ConversationRepository:
 
     # --- writes -----------------------------------------------------------------------------------
     def store_inbound(self, message: MessageItem, channel: str, provider_message_id: str, member_name: str,
-                      at: datetime, expires_at: int) -> StoredInbound:
-        """Message, receipt and conversation in one transaction: stored once, before we acknowledge."""
+                      at: datetime, expires_at: int, *, unknown_sender: bool = False) -> StoredInbound:
+        """Message, receipt and conversation in one transaction: stored once, before we acknowledge.
+        `unknown_sender`: the conversation is marked as from a number the chain does not know."""
         receipt = InboundReceiptItem(*InboundReceiptItem.key(message.chain_id, channel, provider_message_id),
                                      message_pk=message.pk,
                                      message_sk=message.sk, expires_at=expires_at)
         conv_pk, conv_sk = ConversationItem.key(message.store_id, message.member_id)
+        touch = self._touch(conv_pk, conv_sk, message, member_name, at, inbound=True)
+        if unknown_sender:
+            touch["UpdateExpression"] = touch["UpdateExpression"].replace("SET ", "SET unknown_sender = :unknown, ", 1)
+            touch["ExpressionAttributeValues"][":unknown"] = {"BOOL": True}
         items = [
             {"Put": {"TableName": self._table, "Item": receipt.serialize(),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self._table, "Item": message.serialize()}},
-            {"Update": self._touch(conv_pk, conv_sk, message, member_name, at, inbound=True)},
+            {"Update": touch},
         ]
         try:
             self._ddb.transact_write_items(TransactItems=items)
