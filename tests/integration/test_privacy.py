@@ -277,3 +277,18 @@ def test_erasure_also_removes_her_tags_coupons_and_care_records_and_the_export_l
     assert CouponItem.count(CouponItem.key("demo-chain", code)[0]) == 0
     assert CareClaimItem.count("CARE#demo-chain#m-care") == 0
     assert "+8613700137000" not in json.dumps(table_items(harness), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/export"), ("DELETE", "")])
+def test_a_store_manager_exports_or_erases_only_a_member_of_her_store(two_members, method, path):
+    """She belongs to Shanghai (booking) and London (she wrote there); the other member to London only."""
+    harness = two_members
+    shanghai, london = token(harness, "store_manager", [SH_STORE]), token(harness, "store_manager", [LDN_STORE])
+    before = table_items(harness)
+
+    foreign = request(harness, method, f"/v1/stores/{SH_STORE}/members/m-other{path}", shanghai)
+    unknown = request(harness, method, f"/v1/stores/{SH_STORE}/members/m-never-seen{path}", shanghai)
+
+    assert foreign == unknown == (404, {"error": "not_found", "message": "no such member"})
+    assert sorted(map(str, table_items(harness))) == sorted(map(str, before))
+    assert request(harness, method, f"/v1/stores/{LDN_STORE}/members/m-her{path}", london)[0] == 200
