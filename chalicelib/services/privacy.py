@@ -1,8 +1,9 @@
 """A member's rights over her data (PIPL, GDPR): an export of everything held about her in the chain, and erasure.
 
 Both are asked for at a store the caller can see (`members.export` / `members.erase`: store managers and chain
-admins) and cover the member in the whole chain -- in this region; each region holds its own members' data
-(docs/PRIVACY.md).
+admins), by a store manager only for a member who belongs to that store (services/member_access.py; otherwise 404
+as for a member nobody knows), and cover the member in the whole chain -- in this region; each region holds its own
+members' data (docs/PRIVACY.md).
 
 Erasure, in an order that is safe to interrupt and to repeat (a second request finds less and answers with
 smaller counts; nothing fails):
