@@ -134,14 +134,23 @@ class Container:
     def message_history(self):
         from chalicelib.services.conversations import MessageHistory
 
-        return MessageHistory(self.stores, self.messages, self.staff_verifier)
+        return MessageHistory(self.stores, self.messages, self.staff_verifier, self.member_access)
+
+    @cached_property
+    def member_access(self):
+        """Which members store staff may reach: those who belong to the store (services/member_access.py)."""
+        from chalicelib.dal.membership import MembershipRepository
+        from chalicelib.services.member_access import MemberAccess
+
+        _ = self.bookings  # binds the models
+        return MemberAccess(MembershipRepository())
 
     @cached_property
     def member_profiles(self):
         from chalicelib.services.members import MemberProfiles
 
         return MemberProfiles(self.stores, self.staff_verifier, self.clock, self.care_repo, self.member_care,
-                              self.conversations)
+                              self.conversations, self.member_access)
 
     @cached_property
     def member_privacy(self):
@@ -152,7 +161,7 @@ class Container:
         _ = self.bookings  # binds the models
         return MemberPrivacy(self.stores, self.staff_verifier,
                              MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
-                             self.step_scheduler, self.lookup_hasher, self.clock)
+                             self.step_scheduler, self.lookup_hasher, self.clock, self.member_access)
 
     @cached_property
     def channels(self) -> dict[str, Any]:

@@ -120,14 +120,14 @@ class Campaigns:
         return 201, self._view(item)
 
     def get(self, authorization: str | None, chain_id: str, campaign_id: str) -> dict[str, Any]:
-        self._authorize(authorization, chain_id, "campaigns.read")
-        return self._view(self._campaign(chain_id, campaign_id))
+        staff = self._authorize(authorization, chain_id, "campaigns.read")
+        return self._view(self._campaign(staff, chain_id, campaign_id))
 
     def results(self, authorization: str | None, chain_id: str, campaign_id: str, status: str | None,
                 cursor: str | None, limit: str | None) -> dict[str, Any]:
         """Per-member outcomes (for export): member, status, reason, channel, coupon, time."""
-        self._authorize(authorization, chain_id, "campaigns.read")
-        self._campaign(chain_id, campaign_id)
+        staff = self._authorize(authorization, chain_id, "campaigns.read")
+        self._campaign(staff, chain_id, campaign_id)
         if status not in (None, "", "sent", "failed", "skipped", "sending"):
             raise ValidationFailed("bad status", {"status": "one of sent, failed, skipped, sending"})
         size = _limit(limit)
@@ -141,8 +141,8 @@ class Campaigns:
 
     def resend_failures(self, authorization: str | None, chain_id: str, campaign_id: str) -> dict[str, Any]:
         """Queue the failed sends again (a fresh attempt each; the cap and consent are checked again)."""
-        self._authorize(authorization, chain_id, "campaigns.send")
-        campaign = self._campaign(chain_id, campaign_id)
+        staff = self._authorize(authorization, chain_id, "campaigns.send")
+        campaign = self._campaign(staff, chain_id, campaign_id)
         now = self._clock.now()
         requeued = 0
         claims, last = self._repo.campaign_claims(campaign_id, "failed", 500, None)
@@ -206,9 +206,12 @@ class Campaigns:
             raise Forbidden(f"a {staff.role} may not do {action}", action)
         return staff
 
-    def _campaign(self, chain_id: str, campaign_id: str) -> CampaignItem:
+    def _campaign(self, staff: auth.Staff, chain_id: str, campaign_id: str) -> CampaignItem:
+        """The campaign, when `staff` may see it: every route about one campaign comes through here. A campaign
+        belongs to the stores it targets: store staff see it only when each of them is theirs (what create and
+        preview ask); a chain-wide campaign (no `store_ids`) is the chain admins'. Otherwise it does not exist."""
         campaign = self._repo.campaign(chain_id, campaign_id) if _ID.match(campaign_id) else None
-        if campaign is None:
+        if campaign is None or not _may_see(staff, campaign):
             raise NotFound("no such campaign")
         return campaign
 
@@ -308,6 +311,13 @@ class Campaigns:
             "replies": counters.get("replies", 0),
             "bookings_within_14_days": counters.get("bookings", 0),
         }
+
+
+def _may_see(staff: auth.Staff, campaign: CampaignItem) -> bool:
+    if staff.role == "chain_admin":
+        return staff.chain_id == campaign.chain_id
+    targeted = (campaign.segment or {}).get("store_ids") or []
+    return bool(targeted) and all(staff.can_see_store(campaign.chain_id, store) for store in targeted)
 
 
 def attribute_bookings(repo: CareRepository, chain_id: str, member_id: str, bookings: list[Any]) -> None:

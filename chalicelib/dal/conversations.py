@@ -144,8 +144,15 @@ class ConversationRepository:
     def claim_client_message(self, chain_id: str, store_id: str, client_message_id: str, message: MessageItem,
                              expires_at: int) -> MessageItem | None:
         """A staff reply's client id, so a retried POST sends nothing twice: None when new, else the
-        message the first POST recorded."""
-        receipt = InboundReceiptItem(*InboundReceiptItem.key(chain_id, f"staff:{store_id}", client_message_id),
+        message the first POST recorded. The id is scoped to the conversation (`staff:<store>#<member>`: ids
+        never hold `#`), so the same id in another conversation is another reply, sent to that member."""
+        scope = f"staff:{store_id}#{message.member_id}"
+        legacy = self.receipt(chain_id, f"staff:{store_id}", client_message_id)
+        if legacy is not None and legacy.message_pk == message.pk:
+            # Recorded before ids were scoped to a conversation (store-wide). Only a retry of that very reply,
+            # in the same conversation, is answered with it; this read can go once those receipts expire (30 days).
+            return self.message(legacy.message_pk, legacy.message_sk)
+        receipt = InboundReceiptItem(*InboundReceiptItem.key(chain_id, scope, client_message_id),
                                      message_pk=message.pk, message_sk=message.sk, expires_at=expires_at)
         try:
             receipt.save(condition=InboundReceiptItem.pk.does_not_exist())
@@ -155,7 +162,7 @@ class ConversationRepository:
 
             if not _is_conditional_failure(exc):
                 raise
-        seen = self.receipt(chain_id, f"staff:{store_id}", client_message_id)
+        seen = self.receipt(chain_id, scope, client_message_id)
         return self.message(seen.message_pk, seen.message_sk) if seen else None
 
     def touch_outbound(self, message: MessageItem, at: datetime, *, customer_service: bool = False) -> None:

@@ -326,3 +326,25 @@ def test_a_reply_after_her_campaign_message_counts_once_however_often_she_writes
     harness.pump()
 
     assert harness.staff("GET", f"{BASE}/gel-week")[1]["replies"] == 1
+
+
+# --- campaigns belong to the stores they target --------------------------------------------------------
+@pytest.mark.parametrize("store_ids", [[LDN_STORE], [], [SH_STORE, LDN_STORE]], ids=["another store", "chain-wide",
+                                                                                    "another store too"])
+def test_store_staff_outside_a_campaigns_stores_get_404_on_every_campaign_route(harness, store_ids):
+    """A store manager reaches a campaign only when every store it targets is hers (as create and preview ask)."""
+    visit(harness, "m-ldn", store_id=LDN_STORE, stylist="ldn-sophie", locale="en", phone="+447911123456")
+    visit(harness, "m-sh")
+    harness.faults.add("sms", permanent=1)
+    run_campaign(harness, {"campaign_id": "theirs", "segment": {"store_ids": store_ids}, "template": TEMPLATE})
+    mine = run_campaign(harness, {"campaign_id": "mine", "segment": {"store_ids": [SH_STORE]}, "template": TEMPLATE})
+    manager = harness.chain["store_tokens"][SH_STORE]
+    routes = [("GET", ""), ("GET", "/results"), ("GET", "/results?status=failed"), ("POST", "/resend")]
+
+    for method, suffix in routes:
+        unknown = harness.staff(method, f"{BASE}/no-such-campaign{suffix}", {}, token=manager)
+        answer = harness.staff(method, f"{BASE}/theirs{suffix}", {}, token=manager)
+        assert answer[0] == 404 and answer == unknown, (method, suffix, answer)
+        assert harness.staff(method, f"{BASE}/mine{suffix}", {}, token=manager)[0] == 200, (method, suffix)
+        assert harness.staff(method, f"{BASE}/theirs{suffix}", {})[0] == 200, (method, suffix)  # chain_admin
+    assert mine["campaign_id"] == "mine"

@@ -308,3 +308,27 @@ def test_the_same_provider_message_id_in_two_chains_is_two_messages(harness):
     from chalicelib.dal.models import InboundReceiptItem
 
     assert InboundReceiptItem.key("chain-a", "web", "1") != InboundReceiptItem.key("chain-b", "web", "1")
+
+
+def test_the_same_client_id_in_another_conversation_sends_to_that_member_not_the_first_ones_message(harness):
+    """A staff reply id is scoped to its conversation: desk clients number replies per conversation."""
+    harness.post(booking_event())
+    harness.post(booking_event(booking_id="bk-2", member_id="m-2", phone="+8613900139000",
+                               start="2026-11-26T15:00:00+08:00"))
+    harness.post_message(message_event("在吗"))
+    harness.post_message(message_event("请问周日营业吗", member_id="m-2"))
+    harness.staff("POST", f"{BASE}/m-1/messages", {"text": "在的，您好", "client_message_id": "desk-1"})
+
+    status, body = harness.staff("POST", f"{BASE}/m-2/messages", {"text": "周日营业到晚上九点",
+                                                                   "client_message_id": "desk-1"})
+
+    assert status == 200, body
+    assert body["message"]["text"] == "周日营业到晚上九点" and body["delivery"]["status"] == "sent", body
+    assert any(p == "+8613900139000" and "周日营业到晚上九点" in t for p, t in harness.sms())
+    assert not any(p == "+8613800138000" and "周日营业" in t for p, t in harness.sms())
+    staff_replies = [m for m in harness.messages(SH_STORE, "m-2") if m["kind"] == "staff_reply"]
+    assert [m["text"] for m in staff_replies] == ["周日营业到晚上九点"]
+    # A retry in either conversation is still that conversation's one message.
+    again = harness.staff("POST", f"{BASE}/m-1/messages", {"text": "在的，您好", "client_message_id": "desk-1"})
+    assert again[0] == 200 and again[1]["message"]["text"] == "在的，您好"
+    assert sum("在的，您好" in t for _, t in harness.sms()) == 1

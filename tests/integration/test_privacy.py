@@ -347,3 +347,18 @@ def test_bookings_keep_only_a_keyed_reference_to_her_contact_details(harness):
     assert harness.post(moved)[0] == 202
     again = BookingItem.get(*BookingItem.key("demo-chain", "bk-her"), consistent_read=True)
     assert again.start.isoformat().startswith("2026-11-26") and again.contact_ref not in _unkeyed_digests(text)
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/export"), ("DELETE", "")])
+def test_a_store_manager_exports_or_erases_only_a_member_of_her_store(two_members, method, path):
+    """She belongs to Shanghai (booking) and London (she wrote there); the other member to London only."""
+    harness = two_members
+    shanghai, london = token(harness, "store_manager", [SH_STORE]), token(harness, "store_manager", [LDN_STORE])
+    before = table_items(harness)
+
+    foreign = request(harness, method, f"/v1/stores/{SH_STORE}/members/m-other{path}", shanghai)
+    unknown = request(harness, method, f"/v1/stores/{SH_STORE}/members/m-never-seen{path}", shanghai)
+
+    assert foreign == unknown == (404, {"error": "not_found", "message": "no such member"})
+    assert sorted(map(str, table_items(harness))) == sorted(map(str, before))
+    assert request(harness, method, f"/v1/stores/{LDN_STORE}/members/m-her{path}", london)[0] == 200
