@@ -23,6 +23,7 @@ from chalicelib.care.outreach import (
     CareMessage,
     Outreach,
     care_context,
+    care_text,
     held_back_reason,
     policy,
     send_batches,
@@ -273,12 +274,12 @@ class Campaigns:
         return answer
 
     def _sample(self, member: MemberItem, template: dict[str, str], coupon: dict | None) -> dict[str, Any]:
+        """What she would get, from the function that renders the send (a sample code stands in for her coupon)."""
         store = self._stores.get(member.primary_store_id or member.last_store_id)
-        locale = texts.supported_locale(member.locale or store.locale)
-        source = template.get(locale) or template.get(texts.DEFAULT_LOCALE) or next(iter(template.values()))
         sample_coupon = {**SAMPLE_COUPON, "offer": (coupon or {}).get("offer", "")} if coupon else None
-        text = texts.render_operator_template(source, care_context(member, store, locale, sample_coupon))
-        return {"member_id": member.member_id, "locale": locale, "store_id": store.store_id, "text": text}
+        rendered = care_text("campaign", template, member, store, sample_coupon)
+        return {"member_id": member.member_id, "locale": rendered.locale, "store_id": store.store_id,
+                "text": rendered.text}
 
     def _view(self, campaign: CampaignItem) -> dict[str, Any]:
         counters = self._repo.counters(campaign.chain_id, campaign.campaign_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.cursors import CursorSigner, invalid_cursor
@@ -92,13 +92,14 @@ class ConversationRepository:
 
     def upcoming_booking(self, chain_id: str, member_id: str, store_id: str, after: datetime,
                          statuses: tuple[str, ...]) -> BookingItem | None:
-        """The member's next booking at this store in one of `statuses` (Query on the member's bookings)."""
+        """The member's next booking at this store in one of `statuses` starting after `after` (Query on the
+        member's bookings, by start)."""
         for booking in whole(BookingItem, BookingItem.by_member.query(
             BookingItem.member_key(chain_id, member_id),
-            BookingItem.gsi3sk >= after.isoformat(),
+            BookingItem.gsi3sk > after.astimezone(UTC).isoformat(),
             limit=20,
         )):
-            if booking.store_id == store_id and booking.status in statuses:
+            if booking.store_id == store_id and booking.status in statuses and booking.start > after:
                 return booking
         return None
 

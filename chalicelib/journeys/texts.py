@@ -1,7 +1,8 @@
 """Message texts of the booking journey, rendered in a Jinja2 sandbox.
 
 The texts themselves are data: `messages.toml` (one table per message kind, one template per locale) and
-`care_tips.toml` (aftercare tips and known follow-up issues per service category). This module loads them
+`care_tips.toml` (aftercare tips and known follow-up issues per service category) and `lines.toml` (the store's
+name every member text starts with, the opt-out line every marketing text ends with). This module loads them
 once, renders them with a sandboxed Jinja2 environment, and also renders operator-authored templates with
 the same sandbox, variables and filters.
 
@@ -159,6 +160,9 @@ class MessageContext:
     # More top-level variables, e.g. `coupon` (code, offer, expires_at) and `care` for member-care messages;
     # they never replace store, member, booking or care_tip.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The member's country (ISO 3166-1 alpha-2, see `member_country`): which opt-out line a marketing text ends
+    # with. None: the store's country, from `timezone`.
+    country: str | None = None
 
 
 # --------------------------------------------------------------------------------------------- locales
@@ -201,6 +205,10 @@ def _care_tips() -> dict[str, Any]:
     return _load_toml("care_tips.toml")
 
 
+def _lines() -> dict[str, Any]:
+    return _load_toml("lines.toml")
+
+
 def care_tip(category: str, locale: str) -> str:
     """The aftercare tip for a service category in a locale, falling back to the default category."""
     tips = _care_tips()
@@ -220,6 +228,66 @@ def care_issues(category: str) -> list[dict]:
         issues.extend(entry.get("issues", []))
     issues.extend(tips[DEFAULT_CATEGORY].get("issues", []))
     return copy.deepcopy(issues)
+
+
+# ------------------------------------------------------------------------------- store name and opt-out
+
+
+def store_named(text: str, store_name: str | None, locale: str) -> str:
+    """`text` starting with the store's name in the member's locale ("【name】" / "name: "), as lines.toml says;
+    unchanged when the store has no name or the text already starts with its name (in any locale's form)."""
+    if not store_name:
+        return text
+    forms = _lines()["store_name"]
+    if any(text.startswith(form.format(name=store_name).strip()) for form in forms.values()):
+        return text
+    return forms[supported_locale(locale)].format(name=store_name) + text
+
+
+def member_country(phone: str | None, timezone: str | None) -> str | None:
+    """The member's country (ISO 3166-1 alpha-2): her phone number's, else the store's from its time zone
+    (lines.toml); None when neither tells."""
+    if phone:
+        import phonenumbers
+
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+        except phonenumbers.NumberParseException:
+            region = None
+        if region and region != "ZZ":
+            return region
+    return _lines()["country_by_timezone"].get(timezone or "")
+
+
+def opt_out_line(locale: str, country: str | None) -> str:
+    """How to stop marketing, in her locale, with her country's keyword: "回复TD退订", "Reply STOP to opt out"."""
+    data = _lines()["opt_out"]
+    keyword = data["keyword"].get(country or "", data["default_keyword"])
+    return data["line"][supported_locale(locale)].format(keyword=keyword)
+
+
+def with_opt_out(text: str, locale: str, country: str | None) -> str:
+    """`text` ending with the opt-out line; unchanged when it already has that line."""
+    line = opt_out_line(locale, country)
+    if line.casefold() in text.casefold():
+        return text
+    return _lines()["opt_out"]["ending"][supported_locale(locale)].format(text=text, line=line)
+
+
+def is_marketing(kind: str) -> bool:
+    """Whether a message kind is marketing (ends with the opt-out line): lines.toml's opt_out.kinds."""
+    return kind in _lines()["opt_out"]["kinds"]
+
+
+def from_store(text: str, ctx: MessageContext, *, marketing: bool = False) -> str:
+    """What the member reads: `text` starting with the store's name and, when it is marketing, ending with the
+    opt-out line of her locale and country. The one place both are added -- journey and care messages
+    (`render`), campaign texts (`render_marketing_template`) and staff replies go through it."""
+    locale = supported_locale(ctx.locale)
+    text = store_named(text, (ctx.store or {}).get("name"), locale)
+    if marketing:
+        text = with_opt_out(text, locale, ctx.country or member_country(None, ctx.timezone))
+    return text
 
 
 # -------------------------------------------------------------------------------------------- filters
@@ -401,13 +469,14 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
 
 
 def render(kind: str, ctx: MessageContext) -> str:
-    """Render the `kind` message of messages.toml in the member's (normalised) locale."""
+    """Render the `kind` message of messages.toml in the member's (normalised) locale, as she reads it: starting
+    with the store's name, and a marketing kind ending with her opt-out line (`from_store`)."""
     messages = _messages()
     if kind not in messages:
         raise UnknownMessageKind(f"unknown message kind {kind!r}; known: {', '.join(sorted(messages))}")
     _zone(ctx.timezone)  # fail early and clearly on a bad store zone
     template = _message_template(kind, supported_locale(ctx.locale))
-    return template.render(_variables(ctx)).strip()
+    return from_store(template.render(_variables(ctx)).strip(), ctx, marketing=is_marketing(kind))
 
 
 def render_reply(kind: str, ctx: MessageContext, **extra: Any) -> str:
@@ -434,6 +503,12 @@ def _render_capped(template: Template, variables: dict[str, Any]) -> str:
     finally:
         _BUDGET.reset(token)
     return "".join(parts)
+
+
+def render_marketing_template(source: str, ctx: MessageContext) -> str:
+    """An operator's marketing template (a campaign) as the member reads it: rendered, starting with the store's
+    name, ending with her opt-out line. The campaign preview and the send both call this."""
+    return from_store(render_operator_template(source, ctx), ctx, marketing=True)
 
 
 def render_operator_template(source: str, ctx: MessageContext) -> str:

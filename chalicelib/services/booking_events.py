@@ -274,8 +274,10 @@ class BookingEvents:
 
     def mark_confirmed(self, chain_id: str, booking_id: str, source_id: str) -> bool:
         """The member confirmed by replying: record it (once per source message) and re-plan, so the
-        "please confirm" reminder is not sent. False when the booking is not awaiting confirmation."""
-        return self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None) is not None
+        "please confirm" reminder is not sent. False when the booking is not awaiting confirmation, or its start
+        is not in the future (a booking that has started is never "confirmed")."""
+        return self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None,
+                          starts_ahead=True) is not None
 
     def mark_attendance(self, chain_id: str, booking_id: str, status: str) -> BookingItem | None:
         """Staff saw the member arrive ("checked_in") or not ("no_show"): the same state change, and the same
@@ -291,9 +293,10 @@ class BookingEvents:
         return self._mark(chain_id, booking_id, source_id, allowed, status, status)
 
     def _mark(self, chain_id: str, booking_id: str, source_id: str, allowed: tuple[str, ...], status: str,
-              event: str | None) -> BookingItem | None:
+              event: str | None, starts_ahead: bool = False) -> BookingItem | None:
         """Move a booking to `status` once per `source_id`, re-plan its journey with `event`, apply the effects.
-        The booking as it is afterwards, or None when it is not in one of the `allowed` statuses."""
+        The booking as it is afterwards, or None when it is not in one of the `allowed` statuses (or, with
+        `starts_ahead`, when its start is not in the future)."""
         for _ in range(5):
             if self._repo.event(chain_id, source_id) is not None:
                 return self._repo.booking(chain_id, booking_id)
@@ -301,9 +304,10 @@ class BookingEvents:
             if current is not None and current.applied_version(source_id) is not None:
                 return current
             store = self._stores.get(current.store_id) if current else None
-            if current is None or store is None or current.status not in allowed:
-                return None
             now = self._clock.now()
+            if current is None or store is None or current.status not in allowed or (
+                    starts_ahead and current.start <= now):
+                return None
             booking = BookingItem.from_raw_data(current.serialize())
             booking.status, booking.version = status, current.version + 1
             booking.remember_event(source_id, current)
