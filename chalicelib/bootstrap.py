@@ -7,6 +7,7 @@ what its entry point uses.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class Container:
         from chalicelib.dal.messages import MessageRepository
 
         _ = self.bookings  # binds the models
-        return MessageRepository()
+        return MessageRepository(self.cursors)
 
     @cached_property
     def regions(self):
@@ -113,6 +114,13 @@ class Container:
                                                 resources.lookup_key_secret_name(self.settings.stage)))
 
     @cached_property
+    def cursors(self):
+        """Page cursors, signed with a key derived from the lookup key: each continues only its own listing."""
+        from chalicelib.cursors import CursorSigner
+
+        return CursorSigner(functools.partial(self.lookup_hasher.derived_key, "cursors"))
+
+    @cached_property
     def booking_events(self):
         from chalicelib.services.booking_events import BookingEvents
 
@@ -126,14 +134,23 @@ class Container:
     def message_history(self):
         from chalicelib.services.conversations import MessageHistory
 
-        return MessageHistory(self.stores, self.messages, self.staff_verifier)
+        return MessageHistory(self.stores, self.messages, self.staff_verifier, self.member_access)
+
+    @cached_property
+    def member_access(self):
+        """Which members store staff may reach: those who belong to the store (services/member_access.py)."""
+        from chalicelib.dal.membership import MembershipRepository
+        from chalicelib.services.member_access import MemberAccess
+
+        _ = self.bookings  # binds the models
+        return MemberAccess(MembershipRepository())
 
     @cached_property
     def member_profiles(self):
         from chalicelib.services.members import MemberProfiles
 
         return MemberProfiles(self.stores, self.staff_verifier, self.clock, self.care_repo, self.member_care,
-                              self.conversations)
+                              self.conversations, self.member_access)
 
     @cached_property
     def member_privacy(self):
@@ -144,7 +161,7 @@ class Container:
         _ = self.bookings  # binds the models
         return MemberPrivacy(self.stores, self.staff_verifier,
                              MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
-                             self.step_scheduler, self.lookup_hasher, self.clock)
+                             self.step_scheduler, self.lookup_hasher, self.clock, self.member_access)
 
     @cached_property
     def channels(self) -> dict[str, Any]:
@@ -176,7 +193,8 @@ class Container:
         from chalicelib.dal.conversations import ConversationRepository
 
         _ = self.bookings  # binds the models
-        return ConversationRepository(self.client("dynamodb"), self.settings.main_table, self.lookup_hasher)
+        return ConversationRepository(self.client("dynamodb"), self.settings.main_table, self.lookup_hasher,
+                                      self.cursors)
 
     @cached_property
     def secrets_provider(self):
@@ -257,10 +275,13 @@ class Container:
     @cached_property
     def intake(self):
         from chalicelib.conversations.intake import InboundQueue, Intake
+        from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 
+        _ = self.bookings  # binds the models
         return Intake(self.inbound, self.conversations, self.stores,
                       InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
-                      self.webhook_secrets.active, self.clock, self.wechat_credentials, self.agora_settings)
+                      self.webhook_secrets.active, self.clock, self.wechat_credentials, self.agora_settings,
+                      CallbackClaims(), SmsNumbers())
 
     @cached_property
     def inbound_worker(self):
@@ -337,7 +358,7 @@ class Container:
 
         return Campaigns(self.care_repo, SegmentReader(self.care_repo), self.outreach, self.local_stores,
                          self.staff_verifier, self.clock, self.client("sqs"), self.settings.care_queue_url,
-                         max_delay_seconds=self.settings.care_defer_max_seconds)
+                         self.cursors, max_delay_seconds=self.settings.care_defer_max_seconds)
 
     # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------
     @cached_property

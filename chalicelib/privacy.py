@@ -9,7 +9,9 @@
 * `mask_text` / `mask_value` -- phone numbers (`+<7-15 digits>`, spaced international numbers, Chinese
   mobiles `1[3-9]` + 9 digits) become `+86******8000` / `138****8000`, emails `l***@example.com`. The log
   formatter (observability.py) runs every line through them, and channel error reasons are masked when they
-  are raised (errors.SendError), because providers echo the address they refused.
+  are raised (errors.SendError), because providers echo the address they refused. `mask_text` also redacts
+  signed query parameters (`signature`, `msg_signature`, `timestamp`, `nonce` -> `***`): a logged callback URL
+  must not be replayable. The local stack runs the API's own request log through it (devstack/stack.py).
 
 No imports beyond the standard library: errors.py and observability.py use this module.
 """
@@ -41,6 +43,11 @@ class LookupHasher:
 
     def __call__(self, address: str) -> str:
         return lookup_digest(self._load(), address.strip())
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for another use of the same secret (e.g. "cursors"): HMAC(lookup key, "chairside/" + purpose),
+        so no digest made with it ever equals a lookup digest."""
+        return hmac.new(self._load(), f"chairside/{purpose}".encode(), hashlib.sha256).digest()
 
     def _load(self) -> bytes:
         if self._key is None:
@@ -79,6 +86,16 @@ _INTERNATIONAL_SPACED = re.compile(r"\+\d{1,4}(?:[ \-.()/]{1,2}\d{1,6}){1,8}")
 _CN_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(?:(?:00)?86[ \-]?)?(1[3-9]\d)((?:[ \-]?\d{4}){2})(?![0-9A-Za-z])")
 
 
+# A signed callback's query parameters (WeChat's `signature`, `msg_signature`, `timestamp`, `nonce`): a request
+# line or URL in a log must not hand anyone a query to replay. Only inside a query: after `?` or `&`.
+_SIGNED_QUERY = re.compile(r"(?i)([?&](?:msg_signature|signature|timestamp|nonce)=)[^&\s\"'#]*")
+
+
+def redact_signed_query(text: str) -> str:
+    """`text` with the values of signed query parameters replaced by `***` (`?signature=***&nonce=***`)."""
+    return _SIGNED_QUERY.sub(r"\1***", text) if "=" in text else text
+
+
 def _mask_email(match: re.Match[str]) -> str:
     return f"{match.group(1)}***@{match.group(2)}"
 
@@ -96,7 +113,10 @@ def _mask_cn_mobile(match: re.Match[str]) -> str:
 
 
 def mask_text(text: str) -> str:
-    """`text` with every phone number and email address masked (cheap when there is nothing to mask)."""
+    """`text` with every phone number and email address masked, and signed query parameters redacted (cheap
+    when there is nothing to mask)."""
+    if "=" in text:
+        text = redact_signed_query(text)
     if "@" in text:
         text = _EMAIL.sub(_mask_email, text)
     if "+" in text or "%2" in text:

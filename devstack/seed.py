@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import resources
+from chalicelib.dal.callbacks import SmsNumbers
 from chalicelib.dal.models import ChainItem, StoreItem
 from chalicelib.services.auth import ROLES, issue_token
 
 CHAIN_ID = "demo-chain"
 CHAIN_NAME = "花漾 Huayang Hair & Nails"
+# The chain's two-way SMS number; a text to it from a number the chain does not know is kept at the first store.
+CHAIN_SMS_NUMBER = "+8610690000"
+# Stores whose WeChat account runs in encrypted mode ("安全模式", docs/SECURITY.md): the others stay in plaintext
+# mode so the README's curl examples keep working.
+ENCRYPTED_WECHAT_STORES = ("nyc-soho",)
 
 STORES: list[dict[str, Any]] = [
     {
@@ -23,6 +30,7 @@ STORES: list[dict[str, Any]] = [
         "address": "上海市静安区南京西路1266号恒隆广场三楼",
         "directions": "地铁2号线南京西路站3号口出，步行约3分钟；商场B2有停车场",
         "phone": "+862162880000",
+        "sms_number": "+8610690001",
         "catalog": {
             "stylists": [{"id": "sh-xiaowang", "name": "小王"}, {"id": "sh-amy", "name": "Amy"},
                          {"id": "sh-lina", "name": "丽娜"}],
@@ -44,6 +52,7 @@ STORES: list[dict[str, Any]] = [
         "address": "21 Greek Street, London W1D 4DN",
         "directions": "Two minutes from Tottenham Court Road station (exit 1), next to the bakery",
         "phone": "+442079460000",
+        "sms_number": "+447700900100",
         "catalog": {
             "stylists": [{"id": "ldn-sophie", "name": "Sophie"}, {"id": "ldn-mei", "name": "Mei"}],
             "services": [
@@ -62,6 +71,7 @@ STORES: list[dict[str, Any]] = [
         "address": "120 Prince Street, New York, NY 10012",
         "directions": "Prince St station (R/W), one block east; street-level entrance next to the gallery",
         "phone": "+12125550100",
+        "sms_number": "+12125550199",
         "catalog": {
             "stylists": [{"id": "nyc-jess", "name": "Jess"}, {"id": "nyc-ana", "name": "Ana"}],
             "services": [
@@ -99,13 +109,17 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
     channels = channels or ChannelSetup()
     client = session.client("secretsmanager")
     ChainItem(*ChainItem.key(CHAIN_ID), chain_id=CHAIN_ID, name=CHAIN_NAME,
-              booking_webhook_url=channels.booking_system_url).save()
-    wechat_tokens = {}
+              booking_webhook_url=channels.booking_system_url, sms_number=CHAIN_SMS_NUMBER).save()
+    wechat_tokens, wechat_aes_keys = {}, {}
     for store in STORES:
         wechat_tokens[store["id"]] = secrets.token_hex(8)
-        put_secret(client, resources.channel_secret_name(stage, f"stores/{store['id']}", "wechat"), json.dumps({
-            "app_id": channels.wechat_app_id, "app_secret": channels.wechat_app_secret,
-            "token": wechat_tokens[store["id"]], "template_ids": {"staff_reply": "demo-staff-reply-template"}}))
+        wechat = {"app_id": channels.wechat_app_id, "app_secret": channels.wechat_app_secret,
+                  "token": wechat_tokens[store["id"]], "template_ids": {"staff_reply": "demo-staff-reply-template"}}
+        if store["id"] in ENCRYPTED_WECHAT_STORES:
+            # WeChat's EncodingAESKey: 43 base64 characters (32 random bytes, base64 without its "=").
+            wechat["encoding_aes_key"] = base64.b64encode(secrets.token_bytes(32)).decode()[:43]
+        wechat_aes_keys[store["id"]] = wechat.get("encoding_aes_key")
+        put_secret(client, resources.channel_secret_name(stage, f"stores/{store['id']}", "wechat"), json.dumps(wechat))
     agora_callback_secret = secrets.token_hex(16)
     put_secret(client, resources.channel_secret_name(stage, f"chains/{CHAIN_ID}", "agora"), json.dumps({
         "base_url": channels.agora_base_url, "org_name": channels.agora_org, "app_name": channels.agora_app,
@@ -122,10 +136,15 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
             address=store["address"],
             directions=store["directions"],
             phone=store["phone"],
+            sms_number=store["sms_number"],
             catalog=store["catalog"],
             gsi1pk=StoreItem.chain_key(CHAIN_ID),
             gsi1sk=store["id"],
         ).save()
+    sms_numbers = SmsNumbers()
+    sms_numbers.register(CHAIN_SMS_NUMBER, CHAIN_ID, home_store_id=STORES[0]["id"])
+    for store in STORES:
+        sms_numbers.register(store["sms_number"], CHAIN_ID, store_id=store["id"])
     if care_schedules is None:
         from chalicelib.bootstrap import container
 
@@ -138,13 +157,15 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
                               store_ids=[s["id"] for s in STORES], now=issued_at)
     return {
         "chain_id": CHAIN_ID,
+        "sms_number": CHAIN_SMS_NUMBER,
         "webhook_secret": webhook_secret,
         "staff_token": staff_token,
         **staff_tokens(jwt_secret, issued_at),
         "stores": [
             {"id": s["id"], "name": s["name"], "timezone": s["timezone"], "locale": s["locale"],
              "wechat_token": wechat_tokens[s["id"]], "stylists": s["catalog"]["stylists"],
-             "services": s["catalog"]["services"]}
+             "services": s["catalog"]["services"], "sms_number": s["sms_number"],
+             "wechat_encoding_aes_key": wechat_aes_keys[s["id"]]}
             for s in STORES
         ],
         "agora": {"app_id": channels.agora_app_id, "org_name": channels.agora_org, "app_name": channels.agora_app,

@@ -65,6 +65,16 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+def _copy_masked(stream: Any, path: Path) -> None:
+    """Each line of `stream` to `path`, masked (chalicelib.privacy.mask_text), until the stream ends."""
+    from chalicelib.privacy import mask_text
+
+    with open(path, "ab") as log, stream:
+        for raw in iter(stream.readline, b""):
+            log.write(mask_text(raw.decode("utf-8", "replace")).encode("utf-8"))
+            log.flush()
+
+
 @dataclass
 class LocalStack:
     state_dir: Path = ROOT / ".chairside"
@@ -75,6 +85,7 @@ class LocalStack:
     stop_event: threading.Event = field(default_factory=threading.Event)
     info: dict[str, Any] = field(default_factory=dict)
     fakes: dict[str, Any] = field(default_factory=dict)
+    log_copiers: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> dict[str, Any]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +146,9 @@ class LocalStack:
                 except subprocess.TimeoutExpired:
                     continue
         self.processes.clear()
+        for copier in self.log_copiers:  # the API's last lines, up to its exit
+            copier.join(timeout=5)
+        self.log_copiers.clear()
 
     # ---------------------------------------------------------------------------------------------
     def _start_fakes(self) -> Any:
@@ -187,14 +201,21 @@ class LocalStack:
         }
 
     def _start_api(self, env: dict[str, str]) -> str:
+        """`chalice local`, its output (the request log among it) copied to api.log through the log masking:
+        a request line's signed query parameters (`signature`, `msg_signature`, `timestamp`, `nonce`) are
+        redacted and phone numbers and emails masked, like every line the functions log."""
         port = free_port(self.api_port)
-        log = open(self.state_dir / "api.log", "ab")  # noqa: SIM115 - lives as long as the process
         proc = subprocess.Popen(
             [str(BIN / "chalice"), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(port),
              "--stage", STAGE],
-            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            cwd=ROOT, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
         )
         self.processes.append(proc)
+        copier = threading.Thread(target=_copy_masked, args=(proc.stdout, self.state_dir / "api.log"), name="api-log",
+                                  daemon=True)
+        copier.start()
+        self.log_copiers.append(copier)
         url = f"http://127.0.0.1:{port}"
         _wait_http(url + "/v1/health", 60, proc)
         return url

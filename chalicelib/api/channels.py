@@ -28,17 +28,18 @@ def generic_message():
 @handled
 def wechat_verify(store_id: str):
     params = channels.current_request.query_params or {}
-    return _text(container().intake.wechat_echo(store_id, params))
+    return _text(container().intake.wechat_echo(store_id, params, datetime.now(UTC)))
 
 
 @channels.route("/v1/channels/wechat/{store_id}", methods=["POST"], content_types=XML_TYPES)
 @handled
 def wechat_message(store_id: str):
     request = channels.current_request
-    return _text(container().intake.wechat_message(store_id, request.query_params or {}, request.raw_body or b""))
+    return _text(container().intake.wechat_message(store_id, request.query_params or {}, request.raw_body or b"",
+                                                   datetime.now(UTC)))
 
 
 @channels.route("/v1/channels/agora/{chain_id}/callback", methods=["POST"], content_types=JSON_TYPES)
 @handled
 def agora_callback(chain_id: str):
-    return container().intake.agora_callback(chain_id, channels.current_request.raw_body or b"")
+    return container().intake.agora_callback(chain_id, channels.current_request.raw_body or b"", datetime.now(UTC))

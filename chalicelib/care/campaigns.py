@@ -23,17 +23,20 @@ from chalicelib.care.outreach import (
     CareMessage,
     Outreach,
     care_context,
+    care_text,
     held_back_reason,
     policy,
     send_batches,
 )
 from chalicelib.clock import Clock
+from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal.care import CareRepository
 from chalicelib.dal.models import CampaignItem, MemberItem
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
 from chalicelib.services import auth
+from chalicelib.text_safety import clean_name, clean_text
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,64}$")
 PAGE_SIZE = 1000  # segment entries read per fan-out step
@@ -49,8 +52,9 @@ SAMPLE_COUPON = {"code": "SAMPLE88", "offer": "", "expires_at": ""}
 class Campaigns:
     def __init__(self, repo: CareRepository, reader: segments.SegmentReader, outreach: Outreach, stores: Any,
                  verifier: auth.Verifier, clock: Clock, sqs_client: Any, queue_url: str,
-                 max_delay_seconds: int = MAX_DELAY) -> None:
+                 cursors: CursorSigner, max_delay_seconds: int = MAX_DELAY) -> None:
         self._repo = repo
+        self._cursors = cursors
         self._reader = reader
         self._outreach = outreach
         self._stores = stores
@@ -97,6 +101,7 @@ class Campaigns:
         name = body.get("name", "")
         if not isinstance(name, str) or len(name) > 200:
             raise ValidationFailed("bad name", {"name": "at most 200 characters"})
+        name = clean_name(name)
         now = self._clock.now()
         send_at = _send_at(body.get("send_at"), now)
         digest = hashlib.sha256(json.dumps([segment.to_dict(), template, coupon, name, body.get("send_at")],
@@ -116,28 +121,29 @@ class Campaigns:
         return 201, self._view(item)
 
     def get(self, authorization: str | None, chain_id: str, campaign_id: str) -> dict[str, Any]:
-        self._authorize(authorization, chain_id, "campaigns.read")
-        return self._view(self._campaign(chain_id, campaign_id))
+        staff = self._authorize(authorization, chain_id, "campaigns.read")
+        return self._view(self._campaign(staff, chain_id, campaign_id))
 
     def results(self, authorization: str | None, chain_id: str, campaign_id: str, status: str | None,
                 cursor: str | None, limit: str | None) -> dict[str, Any]:
         """Per-member outcomes (for export): member, status, reason, channel, coupon, time."""
-        self._authorize(authorization, chain_id, "campaigns.read")
-        self._campaign(chain_id, campaign_id)
+        staff = self._authorize(authorization, chain_id, "campaigns.read")
+        self._campaign(staff, chain_id, campaign_id)
         if status not in (None, "", "sent", "failed", "skipped", "sending"):
             raise ValidationFailed("bad status", {"status": "one of sent, failed, skipped, sending"})
         size = _limit(limit)
-        start = _decode_key(cursor, campaign_id) if cursor else None
+        scope = f"campaign-results|{chain_id}|{campaign_id}|{status or ''}"
+        start = _decode_key(self._cursors.decode(scope, cursor), campaign_id) if cursor else None
         claims, last = self._repo.campaign_claims(campaign_id, status or None, size, start)
         return {"items": [{"member_id": c.member_id, "status": c.status, "reason": c.reason, "channel": c.channel,
                            "store_id": c.store_id, "coupon_code": c.coupon_code, "updated_at": c.updated_at.isoformat()}
                           for c in claims],
-                "next_cursor": segments.encode_cursor(0, last) if last else None}
+                "next_cursor": self._cursors.encode(scope, last) if last else None}
 
     def resend_failures(self, authorization: str | None, chain_id: str, campaign_id: str) -> dict[str, Any]:
         """Queue the failed sends again (a fresh attempt each; the cap and consent are checked again)."""
-        self._authorize(authorization, chain_id, "campaigns.send")
-        campaign = self._campaign(chain_id, campaign_id)
+        staff = self._authorize(authorization, chain_id, "campaigns.send")
+        campaign = self._campaign(staff, chain_id, campaign_id)
         now = self._clock.now()
         requeued = 0
         claims, last = self._repo.campaign_claims(campaign_id, "failed", 500, None)
@@ -201,9 +207,12 @@ class Campaigns:
             raise Forbidden(f"a {staff.role} may not do {action}", action)
         return staff
 
-    def _campaign(self, chain_id: str, campaign_id: str) -> CampaignItem:
+    def _campaign(self, staff: auth.Staff, chain_id: str, campaign_id: str) -> CampaignItem:
+        """The campaign, when `staff` may see it: every route about one campaign comes through here. A campaign
+        belongs to the stores it targets: store staff see it only when each of them is theirs (what create and
+        preview ask); a chain-wide campaign (no `store_ids`) is the chain admins'. Otherwise it does not exist."""
         campaign = self._repo.campaign(chain_id, campaign_id) if _ID.match(campaign_id) else None
-        if campaign is None:
+        if campaign is None or not _may_see(staff, campaign):
             raise NotFound("no such campaign")
         return campaign
 
@@ -229,18 +238,20 @@ class Campaigns:
         store = self._stores.get(chain_stores[0]) if chain_stores else None
         sample = MemberItem(*MemberItem.key("sample", "sample"), chain_id="sample", member_id="sample", name="李女士",
                             visits=3, services=["染发"], stylists=["小王"])
+        cleaned: dict[str, str] = {}
         for locale, source in value.items():
             name = f"template.{locale}"
             if locale not in texts.SUPPORTED_LOCALES:
                 raise ValidationFailed(f"unknown locale {locale}", {name: "one of " + ", ".join(texts.SUPPORTED_LOCALES)})
             if not isinstance(source, str) or not source.strip() or len(source) > MAX_TEMPLATE:
                 raise ValidationFailed(f"bad {name}", {name: f"a template of 1 to {MAX_TEMPLATE} characters"})
+            source = cleaned[locale] = clean_text(source)  # no bidi or control characters reach a member
             if store is not None:
                 try:
                     texts.render_operator_template(source, care_context(sample, store, locale, SAMPLE_COUPON))
                 except texts.TemplateRejected as exc:
                     raise ValidationFailed(f"bad {name}", {name: str(exc)}) from None
-        return dict(value)
+        return cleaned
 
     def _eligibility(self, members: list[MemberItem], now: datetime) -> list[tuple[MemberItem, str | None]]:
         """The send-time policy, applied now: held back for a reason, or over the cap (quiet hours only defer)."""
@@ -263,12 +274,12 @@ class Campaigns:
         return answer
 
     def _sample(self, member: MemberItem, template: dict[str, str], coupon: dict | None) -> dict[str, Any]:
+        """What she would get, from the function that renders the send (a sample code stands in for her coupon)."""
         store = self._stores.get(member.primary_store_id or member.last_store_id)
-        locale = texts.supported_locale(member.locale or store.locale)
-        source = template.get(locale) or template.get(texts.DEFAULT_LOCALE) or next(iter(template.values()))
         sample_coupon = {**SAMPLE_COUPON, "offer": (coupon or {}).get("offer", "")} if coupon else None
-        text = texts.render_operator_template(source, care_context(member, store, locale, sample_coupon))
-        return {"member_id": member.member_id, "locale": locale, "store_id": store.store_id, "text": text}
+        rendered = care_text("campaign", template, member, store, sample_coupon)
+        return {"member_id": member.member_id, "locale": rendered.locale, "store_id": store.store_id,
+                "text": rendered.text}
 
     def _view(self, campaign: CampaignItem) -> dict[str, Any]:
         counters = self._repo.counters(campaign.chain_id, campaign.campaign_id)
@@ -301,6 +312,13 @@ class Campaigns:
             "replies": counters.get("replies", 0),
             "bookings_within_14_days": counters.get("bookings", 0),
         }
+
+
+def _may_see(staff: auth.Staff, campaign: CampaignItem) -> bool:
+    if staff.role == "chain_admin":
+        return staff.chain_id == campaign.chain_id
+    targeted = (campaign.segment or {}).get("store_ids") or []
+    return bool(targeted) and all(staff.can_see_store(campaign.chain_id, store) for store in targeted)
 
 
 def attribute_bookings(repo: CareRepository, chain_id: str, member_id: str, bookings: list[Any]) -> None:
@@ -357,7 +375,7 @@ def _coupon(value: Any) -> dict | None:
         raise ValidationFailed("bad coupon.offer", {"coupon.offer": "at most 100 characters"})
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
         raise ValidationFailed("bad coupon.valid_days", {"coupon.valid_days": "a whole number from 1 to 365"})
-    return {"offer": offer, "valid_days": days}
+    return {"offer": clean_name(offer), "valid_days": days}
 
 
 def _limit(value: str | None) -> int:
@@ -368,8 +386,9 @@ def _limit(value: str | None) -> int:
     return int(value)
 
 
-def _decode_key(cursor: str, campaign_id: str) -> dict:
-    _, key = segments.decode_cursor(cursor)
-    if not key or key.get("gsi2pk", {}).get("S") != f"CAMPAIGNSEND#{campaign_id}":
-        raise ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned"})
+def _decode_key(key: Any, campaign_id: str) -> dict:
+    """A signed results cursor's key (cursors.py), checked once more against the campaign it must page."""
+    if not isinstance(key, dict) or not isinstance(key.get("gsi2pk"), dict) \
+            or key["gsi2pk"].get("S") != f"CAMPAIGNSEND#{campaign_id}":
+        raise invalid_cursor()
     return key

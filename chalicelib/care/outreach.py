@@ -178,13 +178,8 @@ class Outreach:
 
     def render(self, message: CareMessage, member: MemberItem, store: StoreItem, coupon: dict | None) -> Rendered:
         """The member's text: the campaign's template in her locale, else messages.toml's text of the kind."""
-        locale = texts.supported_locale(member.locale or store.locale)
-        context = care_context(member, store, locale, coupon, message.params)
-        if message.campaign_id:
-            template = self._campaign_template(message.chain_id, message.campaign_id)
-            source = template.get(locale) or template.get(texts.DEFAULT_LOCALE) or next(iter(template.values()), "")
-            return Rendered(texts.render_operator_template(source, context), locale)
-        return Rendered(texts.render(message.kind, context), locale)
+        template = self._campaign_template(message.chain_id, message.campaign_id) if message.campaign_id else None
+        return care_text(message.kind, template, member, store, coupon, message.params)
 
     def _campaign_template(self, chain_id: str, campaign_id: str) -> dict:
         key = (chain_id, campaign_id)
@@ -340,6 +335,19 @@ def quiet_delay(now: datetime, timezone: str) -> int:
     return max(1, int((ends - local).total_seconds()))
 
 
+def care_text(kind: str, template: dict | None, member: MemberItem, store: StoreItem, coupon: dict | None,
+              params: dict[str, Any] | None = None) -> Rendered:
+    """Exactly what she gets: a campaign's `template` in her locale, else messages.toml's text of the kind, starting
+    with the store's name and ending with the opt-out line of her locale and country. The send and the campaign
+    preview both call this, so the preview shows what will be sent."""
+    locale = texts.supported_locale(member.locale or store.locale)
+    context = care_context(member, store, locale, coupon, params)
+    if template is not None:
+        source = template.get(locale) or template.get(texts.DEFAULT_LOCALE) or next(iter(template.values()), "")
+        return Rendered(texts.render_marketing_template(source, context), locale)
+    return Rendered(texts.render(kind, context), locale)
+
+
 def care_context(member: MemberItem, store: StoreItem, locale: str, coupon: dict | None,
                  params: dict[str, Any] | None = None) -> texts.MessageContext:
     return texts.MessageContext(
@@ -356,6 +364,7 @@ def care_context(member: MemberItem, store: StoreItem, locale: str, coupon: dict
         },
         booking={},
         extra={"coupon": coupon or {"code": "", "offer": "", "expires_at": ""}, "care": dict(params or {})},
+        country=texts.member_country(member.phone, store.timezone),
     )
 
 

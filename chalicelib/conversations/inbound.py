@@ -22,7 +22,9 @@ from chalicelib.conversations.outbound import ReplySender
 from chalicelib.dal.conversations import ConversationRepository, StoredInbound
 from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem
 from chalicelib.journeys import texts
+from chalicelib.journeys.plan import ACTIVE_STATUSES
 from chalicelib.observability import logger
+from chalicelib.text_safety import clean_name, clean_text
 
 RECEIPT_RETENTION = timedelta(days=30)
 CHANNELS = ("sms", "wechat", "agora", "web")
@@ -42,6 +44,13 @@ class InboundMessage:
     media_url: str | None
     sent_at: datetime
     sender_address: str | None = None  # phone, openid or Agora user the member wrote from
+    unknown_sender: bool = False  # an SMS from a number no member of the chain gave
+
+    def __post_init__(self) -> None:
+        # Every channel's parser ends here (WeChat, Agora, SMS, the generic webhook): no bidi or control
+        # characters reach the conversation, the staff inbox or the classifier (text_safety.py).
+        object.__setattr__(self, "text", clean_text(self.text or ""))
+        object.__setattr__(self, "member_name", clean_name(self.member_name or ""))
 
 
 @dataclass(frozen=True)
@@ -62,13 +71,25 @@ def _action_table() -> dict[str, Any]:
     return tomllib.loads((Path(__file__).parent / "actions.toml").read_text(encoding="utf-8"))
 
 
-def actions_for(intent: str, sentiment: str) -> list[str]:
+def needs_upcoming_booking(intent: str) -> bool:
+    """Whether what the intent does depends on her having an upcoming booking at the store (actions.toml)."""
+    return intent in _action_table()["without_upcoming_booking"]
+
+
+def actions_for(intent: str, sentiment: str, upcoming: bool = True) -> list[str]:
+    """The actions for a message that means `intent`; `upcoming`: she has a booking ahead at the store (the
+    table's `without_upcoming_booking` row replaces the intent's when she has none and it names the intent)."""
     table = _action_table()
-    names = list(table["intents"].get(intent, []))
+    rows = table["intents"] if upcoming else {**table["intents"], **table["without_upcoming_booking"]}
+    names = list(rows.get(intent, []))
     for name in table["sentiment"].get(sentiment, []):
-        if name not in names:
+        if _base(name) not in {_base(n) for n in names}:  # "needs_human:question" already hands her over
             names.insert(0 if name == "needs_human" else len(names), name)
     return names
+
+
+def _base(action: str) -> str:
+    return action.partition(":")[0]
 
 
 def message_id(channel: str, provider_message_id: str) -> str:
@@ -116,7 +137,8 @@ class InboundService:
         )
         stored = self._conversations.store_inbound(message, inbound.channel, inbound.provider_message_id,
                                                    inbound.member_name, now,
-                                                   int((now + RECEIPT_RETENTION).timestamp()))
+                                                   int((now + RECEIPT_RETENTION).timestamp()),
+                                                   unknown_sender=inbound.unknown_sender)
         if not stored.duplicate:
             conversation = self._conversations.get(inbound.store_id, inbound.member_id)
             if conversation is not None and conversation.status == "resolved":
@@ -141,8 +163,16 @@ class InboundService:
         else:
             understood, intent, sentiment = None, "other", "neutral"
 
-        context = _Context(message=message, store=store, booking=booking, understood=understood, now=now)
-        results = [self._run(name, context) for name in actions_for(intent, sentiment)]
+        ahead = None
+        if needs_upcoming_booking(intent):
+            # A confirm, cancel or reschedule is about her next booking here: one whose start is still ahead.
+            ahead = self._conversations.upcoming_booking(message.chain_id, message.member_id, message.store_id,
+                                                         now, ACTIVE_STATUSES)
+            booking = ahead or booking  # the answer speaks of that booking, never of a past one
+        context = _Context(message=message, store=store, booking=booking, understood=understood, now=now,
+                           upcoming=ahead)
+        names = actions_for(intent, sentiment, upcoming=ahead is not None or not needs_upcoming_booking(intent))
+        results = [self._run(name, context) for name in names]
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
         self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)
@@ -158,7 +188,8 @@ class InboundService:
         return {"action": name, **result}
 
     def _do_confirm_booking(self, ctx: _Context) -> dict[str, Any]:
-        booking = self._next_booking(ctx, ("booked",))
+        booking = ctx.upcoming if ctx.upcoming is not None and ctx.upcoming.status == "booked" \
+            else self._next_booking(ctx, ("booked",))
         if booking is None:
             return {"result": "no_booking_awaiting_confirmation"}
         confirmed = self._booking_events.mark_confirmed(ctx.message.chain_id, booking.booking_id,
@@ -166,19 +197,19 @@ class InboundService:
         return {"result": "confirmed" if confirmed else "not_confirmable", "booking_id": booking.booking_id}
 
     def _do_notify_booking_system(self, ctx: _Context) -> dict[str, Any]:
-        booking = self._next_booking(ctx, ("booked", "confirmed"))
+        booking = ctx.upcoming or self._next_booking(ctx, ACTIVE_STATUSES)
         requested = (ctx.understood.requested if ctx.understood else None) or None
         return self._booking_system.request_change(
             chain_id=ctx.message.chain_id, intent=ctx.understood.intent if ctx.understood else "other",
             message=ctx.message, booking=booking, requested=requested, now=ctx.now)
 
-    def _do_needs_human(self, ctx: _Context) -> dict[str, Any]:
-        reason = ctx.understood.intent if ctx.understood else "other"
+    def _do_needs_human(self, ctx: _Context, reason: str | None = None) -> dict[str, Any]:
+        reason = reason or (ctx.understood.intent if ctx.understood else "other")
         self._conversations.set_status(ctx.message.store_id, ctx.message.member_id, "needs_human", reason)
         return {"result": "needs_human"}
 
-    def _do_notify_staff(self, ctx: _Context) -> dict[str, Any]:
-        reason = ctx.understood.intent if ctx.understood else "other"
+    def _do_notify_staff(self, ctx: _Context, reason: str | None = None) -> dict[str, Any]:
+        reason = reason or (ctx.understood.intent if ctx.understood else "other")
         return self._staff_alerts.alert(ctx.store, ctx.message, reason)
 
     def _do_pause_marketing(self, ctx: _Context) -> dict[str, Any]:
@@ -208,8 +239,9 @@ class InboundService:
         return self._replies.reply(ctx.message, ctx.store, text, kind=kind, booking=ctx.booking)
 
     def _next_booking(self, ctx: _Context, statuses: tuple[str, ...]) -> BookingItem | None:
+        """Her next booking here whose start is still ahead: a booking that has started is never acted on."""
         return self._conversations.upcoming_booking(ctx.message.chain_id, ctx.message.member_id,
-                                                    ctx.message.store_id, ctx.now - timedelta(hours=2), statuses)
+                                                    ctx.message.store_id, ctx.now, statuses)
 
 
 @dataclass(frozen=True)
@@ -219,6 +251,7 @@ class _Context:
     booking: BookingItem | None
     understood: Any
     now: datetime
+    upcoming: BookingItem | None = None  # her next booking here starting after `now`, when the intent needs one
 
     @property
     def locale(self) -> str:
@@ -256,4 +289,5 @@ def conversation_view(conversation: ConversationItem, tz: Any) -> dict[str, Any]
         "last_preview": conversation.last_preview,
         "last_inbound_channel": conversation.last_inbound_channel,
         "needs_human_reason": conversation.needs_human_reason,
+        "unknown_sender": bool(conversation.unknown_sender),
     }

@@ -7,22 +7,33 @@ message meant, so it is understood in the request.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib.clock import Clock
 from chalicelib.conversations.inbound import Handling, InboundMessage, InboundService
+from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 from chalicelib.dal.conversations import ConversationRepository
 from chalicelib.dal.models import MessageItem
 from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed
-from chalicelib.models.booking_event import Id
+from chalicelib.models.booking_event import Id, Name
 from chalicelib.services import signatures
+from chalicelib.text_safety import clean_text
 
 MAX_BODY_BYTES = 64 * 1024
+REPLAY_WINDOW_SECONDS = signatures.REPLAY_WINDOW_SECONDS
+# A callback's replay state outlives every timestamp that could still be fresh (TTL; DynamoDB removes it later).
+CLAIM_SECONDS = 3 * REPLAY_WINDOW_SECONDS
+# Sender ids as the providers document them; they become member ids, which staff open in URLs (auth.SAFE_ID).
+WECHAT_OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+AGORA_USER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class _Strict(BaseModel):
@@ -32,7 +43,7 @@ class _Strict(BaseModel):
 class _GenericMessage(_Strict):
     id: Id
     type: Literal["text", "image", "voice", "emoji"]
-    text: Annotated[str, StringConstraints(max_length=4000)] = ""
+    text: Annotated[str, StringConstraints(max_length=4000), AfterValidator(clean_text)] = ""
     media_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")] | None = None
 
 
@@ -43,7 +54,7 @@ class GenericMessageEvent(_Strict):
     channel: Literal["sms", "wechat", "agora", "web"]
     message: _GenericMessage
     sent_at: datetime
-    member_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    member_name: Name = ""
 
 
 class InboundQueue:
@@ -61,7 +72,8 @@ class InboundQueue:
 class Intake:
     def __init__(self, inbound: InboundService, conversations: ConversationRepository, stores: Any,
                  queue: InboundQueue, secrets_for: Callable[[str], Iterable[str]], clock: Clock,
-                 wechat_credentials: Callable[[str], Any], agora_settings: Callable[[str], dict | None]) -> None:
+                 wechat_credentials: Callable[[str], Any], agora_settings: Callable[[str], dict | None],
+                 claims: CallbackClaims, sms_numbers: SmsNumbers) -> None:
         self._inbound = inbound
         self._conversations = conversations
         self._stores = stores
@@ -70,6 +82,8 @@ class Intake:
         self._clock = clock
         self._wechat_credentials = wechat_credentials
         self._agora_settings = agora_settings
+        self._claims = claims
+        self._sms_numbers = sms_numbers
 
     # --- generic signed webhook (answers synchronously) -------------------------------------------
     def generic(self, headers: Mapping[str, str], raw: bytes, wall_now: datetime) -> Handling:
@@ -91,19 +105,52 @@ class Intake:
         return self._inbound.process(stored.message)
 
     # --- WeChat Official Account ------------------------------------------------------------------
-    def wechat_echo(self, store_id: str, params: Mapping[str, str]) -> str:
-        """URL verification: echo `echostr` when the signature proves the request is WeChat's."""
-        self._wechat_verified(store_id, params)
+    def wechat_echo(self, store_id: str, params: Mapping[str, str], wall_now: datetime) -> str:
+        """URL verification: echo `echostr` when the signature proves the request is WeChat's, and is fresh."""
+        from chalicelib.channels.wechat.inbound import verify_signature
+
+        _, credentials = self._wechat_account(store_id)
+        if not verify_signature(credentials.token, params.get("signature") or "", params.get("timestamp") or "",
+                                params.get("nonce") or ""):
+            raise Unauthorized("bad WeChat signature")
+        _fresh(params.get("timestamp") or "", wall_now, 1)
         echo = params.get("echostr") or ""
         if not echo or len(echo) > 256:
             raise ValidationFailed("missing echostr", {"echostr": "required"})
         return echo
 
-    def wechat_message(self, store_id: str, params: Mapping[str, str], raw: bytes) -> str:
-        from chalicelib.channels.wechat.inbound import parse_message
+    def wechat_message(self, store_id: str, params: Mapping[str, str], raw: bytes, wall_now: datetime) -> str:
+        """A WeChat callback: signed (plaintext mode) or signed and encrypted (encrypted mode, when the store has
+        an EncodingAESKey); fresh; its (timestamp, nonce) bound to its body; its sender an openid."""
+        from chalicelib.channels.wechat import crypto
+        from chalicelib.channels.wechat.inbound import parse_message, verify_signature
 
-        store = self._wechat_verified(store_id, params)
-        message = parse_message(raw)
+        store, credentials = self._wechat_account(store_id)
+        timestamp, nonce = params.get("timestamp") or "", params.get("nonce") or ""
+        if credentials.encoding_aes_key:
+            if params.get("encrypt_type") != "aes":
+                raise Unauthorized("this store's WeChat callbacks must be encrypted (encrypt_type=aes)")
+            if len(raw) > MAX_BODY_BYTES:
+                raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+            encrypted = crypto.encrypted_part(raw)
+            if not crypto.verify_msg_signature(credentials.token, params.get("msg_signature") or "", timestamp,
+                                               nonce, encrypted):
+                raise Unauthorized("bad WeChat msg_signature")
+            _fresh(timestamp, wall_now, 1)
+            xml = crypto.decrypt(credentials.encoding_aes_key, encrypted, credentials.app_id)
+        else:
+            if params.get("encrypt_type") not in (None, "", "raw"):
+                raise Unauthorized("this store has no EncodingAESKey: its WeChat callbacks are plaintext")
+            if not verify_signature(credentials.token, params.get("signature") or "", timestamp, nonce):
+                raise Unauthorized("bad WeChat signature")
+            _fresh(timestamp, wall_now, 1)
+            xml = raw
+        message = parse_message(xml)
+        if not WECHAT_OPENID.fullmatch(message.from_openid):
+            raise ValidationFailed("FromUserName is not a WeChat openid",
+                                   {"FromUserName": "letters, digits, '-' and '_', at most 64"})
+        # WeChat signs only (token, timestamp, nonce) in plaintext mode: the first body under a query is the one.
+        self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", hashlib.sha256(raw).hexdigest(), wall_now)
         member_id, name = self._member_for(store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}")
         if message.msg_type == "event":
             if message.event == "unsubscribe":
@@ -120,7 +167,7 @@ class Intake:
         return "success"
 
     # --- Agora Chat post-delivery callback --------------------------------------------------------
-    def agora_callback(self, chain_id: str, raw: bytes) -> dict[str, Any]:
+    def agora_callback(self, chain_id: str, raw: bytes, wall_now: datetime) -> dict[str, Any]:
         from chalicelib.channels.agora.chat import MESSAGE_CHAT_TYPES, parse_callback, verify_callback
 
         if len(raw) > MAX_BODY_BYTES:
@@ -129,19 +176,29 @@ class Intake:
         body = _json_object(raw)
         if not settings or not verify_callback(body, settings.get("callback_secret", "")):
             raise Unauthorized("bad Agora callback signature")
+        _fresh(str(body["timestamp"]), wall_now, 1000)
         chat_type = body.get("chat_type")
         if not isinstance(chat_type, str) or chat_type not in MESSAGE_CHAT_TYPES:  # a list is unhashable
             return {"result": "ignored", "reason": "not a message"}  # recalls, group events: Agora must get 200
         message = parse_callback(body)
+        if not AGORA_USER_ID.fullmatch(message.from_user):
+            raise ValidationFailed("from is not an Agora user id", {"from": "letters, digits, '_', '-' and '.', "
+                                                                             "at most 64"})
         store_id = message.to_user.removeprefix("store-")
         store = self._stores.get(store_id) if _safe_id(store_id) else None
         if store is None or store.chain_id != chain_id:
             return {"result": "ignored", "reason": "not addressed to a store"}
+        # Agora's signature covers callId and timestamp, not the body: a callId is accepted with its first body
+        # only, and the member is the one its first delivery named.
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        claim = self._claim("agora", chain_id, body["callId"], hashlib.sha256(canonical).hexdigest(), wall_now,
+                            sender=message.from_user.lower())  # Agora user ids are case-insensitive
+        member_id = claim.sender or message.from_user.lower()
         stored = self._inbound.receive(InboundMessage(
             channel="agora", provider_message_id=message.msg_id, chain_id=chain_id, store_id=store.store_id,
-            member_id=message.from_user, member_name="", msg_type=message.type, text=message.text or "",
+            member_id=member_id, member_name="", msg_type=message.type, text=message.text or "",
             media_url=message.media_url, sent_at=datetime.fromtimestamp(message.timestamp_ms / 1000, UTC),
-            sender_address=message.from_user,
+            sender_address=member_id,
         ))
         self._hand_on(stored)
         return {"result": "stored", "message_id": stored.message.message_id}
@@ -149,22 +206,37 @@ class Intake:
     # --- two-way SMS (SNS notification delivered to the inbound queue) ----------------------------
     def sms_notification(self, envelope: Mapping[str, Any]) -> Handling | None:
         """`envelope`: the SNS notification; its Message is the two-way SMS JSON
-        (originationNumber, destinationNumber, messageBody, inboundMessageId)."""
+        (originationNumber, destinationNumber, messageBody, inboundMessageId).
+
+        Matched on the number it was sent to (a chain's or a store's SMS number: a key lookup) and the number it
+        came from (a member of that chain). A number the chain does not know gets a conversation at that number's
+        store, marked as from an unknown number. A text to a number that is no one's is dropped."""
         try:
             sms = json.loads(envelope["Message"])
             phone, text, provider_id = sms["originationNumber"], sms["messageBody"], sms["inboundMessageId"]
+            to = sms["destinationNumber"]
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationFailed(f"not a two-way SMS notification: {exc}", {"Message": "malformed"}) from None
-        if not all(isinstance(v, str) and v for v in (phone, provider_id)) or not isinstance(text, str):
+        if not all(isinstance(v, str) and v for v in (phone, provider_id, to)) or not isinstance(text, str):
             raise ValidationFailed("not a two-way SMS notification", {"Message": "malformed"})
-        found = self._conversations.members_by_address("PHONE", phone)
-        if not found or not found[0].store_id:
-            return None  # a number we never texted: nothing to attach it to
-        lookup = found[0]
+        phone, to = phone.strip(), to.strip()
+        if not E164.fullmatch(phone) or not E164.fullmatch(to) or len(provider_id) > 256:
+            raise ValidationFailed("not a two-way SMS notification", {"Message": "numbers must be E.164"})
+        owner = self._sms_numbers.owner(to)
+        if owner is None:
+            return None  # not one of our numbers: no chain to attach it to
+        known = next((lookup for lookup in self._conversations.members_by_address("PHONE", phone)
+                      if lookup.chain_id == owner.chain_id), None)
+        if known is not None:
+            member_id, unknown = known.member_id, False
+            store_id = owner.store_id or known.store_id or owner.home_store_id
+        else:
+            member_id, unknown = f"sms-{self._conversations.address_digest(phone)[:24]}", True
+            store_id = owner.store_id or owner.home_store_id
         stored = self._inbound.receive(InboundMessage(
-            channel="sms", provider_message_id=provider_id, chain_id=lookup.chain_id, store_id=lookup.store_id,
-            member_id=lookup.member_id, member_name="", msg_type="text", text=text[:4000], media_url=None,
-            sent_at=self._clock.now(), sender_address=phone,
+            channel="sms", provider_message_id=provider_id, chain_id=owner.chain_id, store_id=store_id,
+            member_id=member_id, member_name="", msg_type="text", text=text[:4000], media_url=None,
+            sent_at=self._clock.now(), sender_address=phone, unknown_sender=unknown,
         ))
         return self._inbound.process(stored.message)
 
@@ -179,23 +251,36 @@ class Intake:
         if not stored.duplicate or not stored.message.processed:
             self._queue.put(stored.message)
 
-    def _wechat_verified(self, store_id: str, params: Mapping[str, str]) -> Any:
-        from chalicelib.channels.wechat.inbound import verify_signature
-
+    def _wechat_account(self, store_id: str) -> tuple[Any, Any]:
         store = self._stores.get(store_id) if _safe_id(store_id) else None
         credentials = self._wechat_credentials(store_id) if store is not None else None
         if credentials is None:
             raise Unauthorized("this store has no WeChat account")
-        if not verify_signature(credentials.token, params.get("signature") or "", params.get("timestamp") or "",
-                                params.get("nonce") or ""):
-            raise Unauthorized("bad WeChat signature")
-        return store
+        return store, credentials
+
+    def _claim(self, channel: str, scope: str, delivery_id: str, body_hash: str, wall_now: datetime,
+               sender: str | None = None) -> Any:
+        """Bind a delivery id to the body it first came with; another body under it is refused."""
+        now = int(wall_now.timestamp())
+        digest = hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        claim = self._claims.claim(channel, scope, digest, body_hash, now + CLAIM_SECONDS, now, sender)
+        if not claim.same_body:
+            raise Unauthorized(f"this {channel} callback was already delivered with another body")
+        return claim
 
     def _member_for(self, store: Any, kind: str, address: str, fallback_id: str) -> tuple[str, str]:
         for lookup in self._conversations.members_by_address(kind, address):
             if lookup.chain_id == store.chain_id:
                 return lookup.member_id, ""
         return fallback_id[:128], ""
+
+
+def _fresh(timestamp: str, wall_now: datetime, per_second: int) -> None:
+    """The callback's timestamp (unix seconds, or ms with per_second=1000) is within 5 minutes of the wall clock."""
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 15:
+        raise Unauthorized("the timestamp must be unix time")
+    if abs(wall_now.timestamp() - int(timestamp) / per_second) > REPLAY_WINDOW_SECONDS:
+        raise Unauthorized("the callback has expired (5-minute window)")
 
 
 def _safe_id(value: str) -> bool:

@@ -133,6 +133,10 @@ class ReplySender:
     def staff_message(self, conversation: ConversationItem, store: StoreItem, member: MemberItem | None,
                       text: str, staff_subject: str, client_message_id: str) -> tuple[MessageItem, Delivery]:
         now = self._clock.now()
+        # She reads which store is writing: the same store-name line as every other text (journeys/texts.py).
+        text = texts.from_store(text, texts.MessageContext(
+            locale=(member.locale if member else None) or store.locale, timezone=store.timezone,
+            store={"name": store.name}, member={}, booking={}))
         message = self._outbound(conversation.store_id, conversation.member_id, conversation.chain_id, "staff_reply",
                                  text, f"st-{client_message_id}", now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                                  sender=staff_subject)

@@ -17,6 +17,7 @@ from chalicelib.dal.models import ConversationItem, MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import auth
 from chalicelib.services.conversations import message_view, parse_limit
+from chalicelib.text_safety import clean_text
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 MAX_TEXT = 2000
@@ -95,6 +96,7 @@ class StaffConversations:
         staff, store = self._authorize(authorization, store_id, "conversations.reply")
         conversation = self._conversation(store_id, conversation_id)
         text = body.get("text")
+        text = clean_text(text) if isinstance(text, str) else text
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise ValidationFailed("bad text", {"text": f"1 to {MAX_TEXT} characters"})
         client_id = body.get("client_message_id") or secrets.token_hex(8)

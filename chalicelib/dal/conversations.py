@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.dal.messages import decode_sort_key_cursor, encode_cursor
+from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal.models import (
     BookingItem,
     ContactLookupItem,
@@ -35,8 +35,10 @@ class ConversationPage:
 
 
 class ConversationRepository:
-    def __init__(self, dynamodb_client: Any, table_name: str, lookup_hash: Callable[[str], str]) -> None:
+    def __init__(self, dynamodb_client: Any, table_name: str, lookup_hash: Callable[[str], str],
+                 cursors: CursorSigner) -> None:
         self._ddb = dynamodb_client
+        self._cursors = cursors  # inbox cursors continue only the (store, status) listing they came from
         self._table = table_name
         self._lookup_hash = lookup_hash  # privacy.LookupHasher, as the booking webhook writes the lookups
 
@@ -62,9 +64,13 @@ class ConversationRepository:
 
     def inbox(self, store_id: str, status: str, limit: int, cursor: str | None) -> ConversationPage:
         pk = ConversationItem.inbox_key(store_id, status)
+        scope = f"inbox|{store_id}|{status}"
         start = None
         if cursor:
-            conv_pk, conv_sk, gsi_sk = decode_sort_key_cursor(cursor, parts=3)
+            keys = self._cursors.decode(scope, cursor)
+            if not isinstance(keys, list) or len(keys) != 3 or not all(isinstance(k, str) and k for k in keys):
+                raise invalid_cursor()
+            conv_pk, conv_sk, gsi_sk = keys
             start = {"pk": {"S": conv_pk}, "sk": {"S": conv_sk}, "gsi1pk": {"S": pk}, "gsi1sk": {"S": gsi_sk}}
         results = ConversationItem.inbox.query(pk, scan_index_forward=False, limit=limit, page_size=limit,
                                                last_evaluated_key=start)
@@ -72,8 +78,12 @@ class ConversationRepository:
         last = results.last_evaluated_key
         next_cursor = None
         if last and len(items) == limit:
-            next_cursor = encode_cursor(last["pk"]["S"], last["sk"]["S"], last["gsi1sk"]["S"])
+            next_cursor = self._cursors.encode(scope, [last["pk"]["S"], last["sk"]["S"], last["gsi1sk"]["S"]])
         return ConversationPage(items, next_cursor)
+
+    def address_digest(self, address: str) -> str:
+        """The keyed hash a contact lookup is keyed by (never the address itself)."""
+        return self._lookup_hash(address)
 
     def members_by_address(self, kind: str, address: str) -> list[ContactLookupItem]:
         """Members who gave this phone number or openid, most recently seen first."""
@@ -82,13 +92,14 @@ class ConversationRepository:
 
     def upcoming_booking(self, chain_id: str, member_id: str, store_id: str, after: datetime,
                          statuses: tuple[str, ...]) -> BookingItem | None:
-        """The member's next booking at this store in one of `statuses` (Query on the member's bookings)."""
+        """The member's next booking at this store in one of `statuses` starting after `after` (Query on the
+        member's bookings, by start)."""
         for booking in whole(BookingItem, BookingItem.by_member.query(
             BookingItem.member_key(chain_id, member_id),
-            BookingItem.gsi3sk >= after.isoformat(),
+            BookingItem.gsi3sk > after.astimezone(UTC).isoformat(),
             limit=20,
         )):
-            if booking.store_id == store_id and booking.status in statuses:
+            if booking.store_id == store_id and booking.status in statuses and booking.start > after:
                 return booking
         return None
 
@@ -102,17 +113,22 @@ class ConversationRepository:
 
     # --- writes -----------------------------------------------------------------------------------
     def store_inbound(self, message: MessageItem, channel: str, provider_message_id: str, member_name: str,
-                      at: datetime, expires_at: int) -> StoredInbound:
-        """Message, receipt and conversation in one transaction: stored once, before we acknowledge."""
+                      at: datetime, expires_at: int, *, unknown_sender: bool = False) -> StoredInbound:
+        """Message, receipt and conversation in one transaction: stored once, before we acknowledge.
+        `unknown_sender`: the conversation is marked as from a number the chain does not know."""
         receipt = InboundReceiptItem(*InboundReceiptItem.key(message.chain_id, channel, provider_message_id),
                                      message_pk=message.pk,
                                      message_sk=message.sk, expires_at=expires_at)
         conv_pk, conv_sk = ConversationItem.key(message.store_id, message.member_id)
+        touch = self._touch(conv_pk, conv_sk, message, member_name, at, inbound=True)
+        if unknown_sender:
+            touch["UpdateExpression"] = touch["UpdateExpression"].replace("SET ", "SET unknown_sender = :unknown, ", 1)
+            touch["ExpressionAttributeValues"][":unknown"] = {"BOOL": True}
         items = [
             {"Put": {"TableName": self._table, "Item": receipt.serialize(),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self._table, "Item": message.serialize()}},
-            {"Update": self._touch(conv_pk, conv_sk, message, member_name, at, inbound=True)},
+            {"Update": touch},
         ]
         try:
             self._ddb.transact_write_items(TransactItems=items)
@@ -129,8 +145,15 @@ class ConversationRepository:
     def claim_client_message(self, chain_id: str, store_id: str, client_message_id: str, message: MessageItem,
                              expires_at: int) -> MessageItem | None:
         """A staff reply's client id, so a retried POST sends nothing twice: None when new, else the
-        message the first POST recorded."""
-        receipt = InboundReceiptItem(*InboundReceiptItem.key(chain_id, f"staff:{store_id}", client_message_id),
+        message the first POST recorded. The id is scoped to the conversation (`staff:<store>#<member>`: ids
+        never hold `#`), so the same id in another conversation is another reply, sent to that member."""
+        scope = f"staff:{store_id}#{message.member_id}"
+        legacy = self.receipt(chain_id, f"staff:{store_id}", client_message_id)
+        if legacy is not None and legacy.message_pk == message.pk:
+            # Recorded before ids were scoped to a conversation (store-wide). Only a retry of that very reply,
+            # in the same conversation, is answered with it; this read can go once those receipts expire (30 days).
+            return self.message(legacy.message_pk, legacy.message_sk)
+        receipt = InboundReceiptItem(*InboundReceiptItem.key(chain_id, scope, client_message_id),
                                      message_pk=message.pk, message_sk=message.sk, expires_at=expires_at)
         try:
             receipt.save(condition=InboundReceiptItem.pk.does_not_exist())
@@ -140,7 +163,7 @@ class ConversationRepository:
 
             if not _is_conditional_failure(exc):
                 raise
-        seen = self.receipt(chain_id, f"staff:{store_id}", client_message_id)
+        seen = self.receipt(chain_id, scope, client_message_id)
         return self.message(seen.message_pk, seen.message_sk) if seen else None
 
     def touch_outbound(self, message: MessageItem, at: datetime, *, customer_service: bool = False) -> None:

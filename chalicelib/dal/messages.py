@@ -7,16 +7,13 @@ twice, and a worker that died mid-send leaves a lease that expires and lets a re
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal.bookings import _is_conditional_failure
 from chalicelib.dal.models import MessageItem
-from chalicelib.errors import ValidationFailed
 
 MAX_PAGE = 100
 
@@ -34,6 +31,9 @@ class Page:
 
 
 class MessageRepository:
+    def __init__(self, cursors: CursorSigner) -> None:
+        self._cursors = cursors
+
     def claim(self, message: MessageItem, lease_until: int, wall_now: int) -> Claim:
         message.status = "queued"
         message.lease_until = lease_until
@@ -73,7 +73,7 @@ class MessageRepository:
 
     def page(self, store_id: str, member_id: str, limit: int, cursor: str | None, *,
              newest_first: bool = True) -> Page:
-        start_key = decode_cursor(cursor, store_id, member_id) if cursor else None
+        start_key = decode_cursor(self._cursors, cursor, store_id, member_id, newest_first) if cursor else None
         results = MessageItem.query(
             MessageItem.pk_for(store_id, member_id),
             MessageItem.sk.startswith("MSG#"),
@@ -84,7 +84,9 @@ class MessageRepository:
         )
         items = list(results)
         last = results.last_evaluated_key
-        next_cursor = encode_cursor(last["sk"]["S"]) if last and len(items) == limit else None
+        next_cursor = None
+        if last and len(items) == limit:
+            next_cursor = encode_cursor(self._cursors, store_id, member_id, last["sk"]["S"], newest_first)
         return Page(items, next_cursor)
 
     def for_booking(self, store_id: str, member_id: str, booking_id: str, limit: int = MAX_PAGE) -> list[MessageItem]:
@@ -103,26 +105,20 @@ def _update_existing(message: MessageItem, actions: list) -> None:
             raise
 
 
-def encode_cursor(*keys: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(keys)).encode()).decode().rstrip("=")
+def message_scope(store_id: str, member_id: str, newest_first: bool = True) -> str:
+    """The listing a message cursor belongs to: one (store, member) partition read in one order."""
+    return f"messages|{store_id}|{member_id}|{'newest' if newest_first else 'oldest'}"
 
 
-def decode_sort_key_cursor(cursor: str, parts: int = 1) -> list[str]:
-    """The key strings a cursor carries; ValidationFailed naming `cursor` for anything else."""
-    invalid = ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned"})
-    if len(cursor) > 1024:
-        raise invalid
-    try:
-        keys = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise invalid from None
-    if not isinstance(keys, list) or len(keys) != parts or not all(isinstance(k, str) and k for k in keys):
-        raise invalid
-    return keys
+def encode_cursor(cursors: CursorSigner, store_id: str, member_id: str, sk: str, newest_first: bool = True) -> str:
+    return cursors.encode(message_scope(store_id, member_id, newest_first), [sk])
 
 
-def decode_cursor(cursor: str, store_id: str, member_id: str) -> dict:
-    [sk] = decode_sort_key_cursor(cursor)
-    if not sk.startswith("MSG#"):
-        raise ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned"})
-    return {"pk": {"S": MessageItem.pk_for(store_id, member_id)}, "sk": {"S": sk}}
+def decode_cursor(cursors: CursorSigner, cursor: str, store_id: str, member_id: str,
+                  newest_first: bool = True) -> dict:
+    """The exclusive start key a cursor of this listing names; ValidationFailed naming `cursor` for anything else
+    (garbage, a cursor of another member's, store's or order's listing, an edited one)."""
+    keys = cursors.decode(message_scope(store_id, member_id, newest_first), cursor)
+    if not isinstance(keys, list) or len(keys) != 1 or not isinstance(keys[0], str) or not keys[0].startswith("MSG#"):
+        raise invalid_cursor()
+    return {"pk": {"S": MessageItem.pk_for(store_id, member_id)}, "sk": {"S": keys[0]}}

@@ -144,7 +144,7 @@ def bind(table_name: str, region: str) -> None:
     """Point every model at the main table of this stage."""
     for model in (ChainItem, StoreItem, BookingItem, EventItem, MemberItem, MessageItem, ConversationItem,
                   ContactLookupItem, InboundReceiptItem, TagMemberItem, CareClaimItem, CareLedgerItem,
-                  CampaignItem, CouponItem):
+                  CampaignItem, CouponItem, CallbackClaimItem, SmsNumberItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None  # rebuilt lazily with the new settings
@@ -157,6 +157,7 @@ class ChainItem(_Item):
     name = UnicodeAttribute()
     journey_overrides = JSONAttribute(null=True)
     booking_webhook_url = UnicodeAttribute(null=True)  # where member change requests go (signed)
+    sms_number = UnicodeAttribute(null=True)  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -174,6 +175,7 @@ class StoreItem(_Item):
     address = UnicodeAttribute(default="")
     directions = UnicodeAttribute(default="")
     phone = UnicodeAttribute(default="")
+    sms_number = UnicodeAttribute(null=True)  # the store's two-way SMS number (E.164); indexed by SmsNumberItem
     journey_overrides = JSONAttribute(null=True)
     catalog = JSONAttribute(null=True)  # {"stylists": [{id, name}], "services": [{code, name, category, minutes}]}
     gsi1pk = UnicodeAttribute(null=True)  # CHAINSTORES#<chain_id>
@@ -631,6 +633,7 @@ class ConversationItem(_Item):
     sent_since_inbound = NumberAttribute(default=0)  # WeChat customer-service messages since the last inbound
     read_up_to = UnicodeAttribute(null=True)  # message sort key up to which staff have read
     needs_human_reason = UnicodeAttribute(null=True)
+    unknown_sender = BooleanAttribute(null=True)  # an SMS from a number no member of the chain gave
     gsi1pk = UnicodeAttribute()  # STORECONV#<store>#<status>
     gsi1sk = UnicodeAttribute()  # last message time, UTC ISO
     inbox = InboxIndex()
@@ -674,3 +677,31 @@ class InboundReceiptItem(_Item):
     @staticmethod
     def key(chain_id: str, channel: str, provider_message_id: str) -> tuple[str, str]:
         return f"INBOUND#{chain_id}#{channel}#{provider_message_id}", "INBOUND"
+
+
+class CallbackClaimItem(_Item):
+    """pk=CALLBACK#<channel>#<scope>#<digest of the delivery's id>, sk=CALLBACK: a signed callback's replay
+    state. WeChat: scope = store, id = (timestamp, nonce); Agora: scope = chain, id = callId. The first
+    delivery binds the id to its body (and Agora's to its sender); kept past the 5-minute window (TTL)."""
+
+    body_hash = UnicodeAttribute()
+    sender = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()  # TTL (wall-clock epoch seconds)
+
+    @staticmethod
+    def key(channel: str, scope: str, digest: str) -> tuple[str, str]:
+        return f"CALLBACK#{channel}#{scope}#{digest}", "CALLBACK"
+
+
+class SmsNumberItem(_Item):
+    """pk=SMSNUMBER#<E.164 number>, sk=SMSNUMBER: whose two-way SMS number this is. A store's number names
+    its store; a chain's number names the store that takes texts from numbers the chain does not know."""
+
+    number = UnicodeAttribute()
+    chain_id = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)  # None: the chain's number
+    home_store_id = UnicodeAttribute()  # where a text to this number from an unknown number is kept
+
+    @staticmethod
+    def key(number: str) -> tuple[str, str]:
+        return f"SMSNUMBER#{number}", "SMSNUMBER"

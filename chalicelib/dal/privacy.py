@@ -108,7 +108,7 @@ class MemberDataRepository:
 
     def anonymize_booking(self, booking: BookingItem) -> None:
         """Keep what the salon's calendar needs (status, start, duration, service, stylist, held slots, version);
-        drop the member snapshot, notes, price and feedback, unlink the booking from the member (gsi3, and gsi1 before 2026-11) and
+        drop the member snapshot, the digest of her contact details (`contact_ref`), notes, price and feedback, unlink the booking from the member (gsi3, and gsi1 before 2026-11) and
         clear its pending steps. The version moves on, so a step planned before (a schedule that fired, a
         queued message, a replayed booking event) is stale for the sending worker. ConcurrentUpdate when the
         booking changed since it was read."""
@@ -124,6 +124,7 @@ class MemberDataRepository:
                     BookingItem.gsi1pk.remove(),
                     BookingItem.gsi1sk.remove(),
                     BookingItem.notes.remove(),
+                    BookingItem.contact_ref.remove(),  # a digest of her contact details, keyed or (older) not
                     BookingItem.price_amount.remove(),
                     BookingItem.price_currency.remove(),
                     BookingItem.feedback_sentiment.remove(),

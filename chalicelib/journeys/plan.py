@@ -15,6 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ACTIVE_STATUSES = ("booked", "confirmed")
+# Events that make or move a booking: when its start has already passed (a late import, a correction of the
+# record), the booking is recorded but nothing is planned -- a confirmation or reminder would be about the past.
+MADE_OR_MOVED = ("created", "rescheduled")
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<n>\d{1,3})(?P<unit>[mhd])(?:@(?P<hh>\d{2}):(?P<mm>\d{2}))?$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -178,10 +181,13 @@ def out_of_quiet_hours(moment: datetime, quiet: QuietHours, tz: ZoneInfo) -> dat
 def plan(journey: Journey, facts: BookingFacts, event: str | None, now: datetime) -> list[PlannedStep]:
     """Steps still to come after `event` (e.g. "created") was applied and the booking is in `facts`.
 
-    Steps that would fall in the past are dropped, except those due "now" (sent at once).
+    Steps that would fall in the past are dropped, except those due "now" (sent at once). A booking made or
+    moved to a start that is not in the future plans nothing at all.
     """
     tz = ZoneInfo(facts.timezone)
     start = facts.start.astimezone(UTC)
+    if event in MADE_OR_MOVED and start <= now:
+        return []
     anchors = {"now": now, "start": start, "end": start + timedelta(minutes=facts.duration_minutes)}
     phases = {f"event:{event}"} if event else set()
     if facts.status in ACTIVE_STATUSES:

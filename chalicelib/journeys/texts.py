@@ -1,7 +1,8 @@
 """Message texts of the booking journey, rendered in a Jinja2 sandbox.
 
 The texts themselves are data: `messages.toml` (one table per message kind, one template per locale) and
-`care_tips.toml` (aftercare tips and known follow-up issues per service category). This module loads them
+`care_tips.toml` (aftercare tips and known follow-up issues per service category) and `lines.toml` (the store's
+name every member text starts with, the opt-out line every marketing text ends with). This module loads them
 once, renders them with a sandboxed Jinja2 environment, and also renders operator-authored templates with
 the same sandbox, variables and filters.
 
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -86,6 +89,11 @@ _MAX_SEQUENCE_RESULT = 10_000
 _MAX_POWER_EXPONENT = 100
 _MAX_POWER_RESULT_BITS = 4_096
 _MAX_OUTPUT_CHARS = 10_000
+# ... nor run long: one render of an operator template may take this many steps (loop iterations, recursive loop
+# calls and other calls, nested loops counted in full) and this much CPU time; beyond, TemplateRejected. A real
+# campaign text takes a few dozen steps and well under a millisecond.
+MAX_RENDER_STEPS = 10_000
+MAX_RENDER_CPU_SECONDS = 0.25
 
 
 class UnknownMessageKind(KeyError):
@@ -97,6 +105,38 @@ class UnknownMessageKind(KeyError):
 
 class TemplateRejected(ValueError):
     """An operator-authored template cannot be used: bad syntax, unsafe access or an undefined variable."""
+
+
+class _Budget:
+    """The steps and CPU time one operator template's render may still use (`_BUDGET`, set by `_render_capped`)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.deadline = time.thread_time() + MAX_RENDER_CPU_SECONDS
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_RENDER_STEPS:
+            raise TemplateRejected(f"template takes more than {MAX_RENDER_STEPS} steps (loops and calls) to render")
+        if time.thread_time() > self.deadline:
+            raise TemplateRejected(f"template takes more than {MAX_RENDER_CPU_SECONDS} s to render")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("chairside_template_budget", default=None)
+
+
+def _budgeted(iterable: Iterable[Any]) -> Iterable[Any]:
+    """What every `{% for %}` iterates (the sandbox's parser wraps each loop's iterable in it): counted per item."""
+    budget = _BUDGET.get()
+    if budget is None:  # the built-in texts of messages.toml / replies.toml: trusted, not budgeted
+        return iterable
+    return _counted(iterable, budget)
+
+
+def _counted(iterable: Iterable[Any], budget: _Budget) -> Iterator[Any]:
+    for item in iterable:
+        budget.step()
+        yield item
 
 
 @dataclass(frozen=True)
@@ -121,6 +161,9 @@ class MessageContext:
     # More top-level variables, e.g. `coupon` (code, offer, expires_at) and `care` for member-care messages;
     # they never replace store, member, booking or care_tip.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The member's country (ISO 3166-1 alpha-2, see `member_country`): which opt-out line a marketing text ends
+    # with. None: the store's country, from `timezone`.
+    country: str | None = None
 
 
 # --------------------------------------------------------------------------------------------- locales
@@ -163,6 +206,10 @@ def _care_tips() -> dict[str, Any]:
     return _load_toml("care_tips.toml")
 
 
+def _lines() -> dict[str, Any]:
+    return _load_toml("lines.toml")
+
+
 def care_tip(category: str, locale: str) -> str:
     """The aftercare tip for a service category in a locale, falling back to the default category."""
     tips = _care_tips()
@@ -182,6 +229,66 @@ def care_issues(category: str) -> list[dict]:
         issues.extend(entry.get("issues", []))
     issues.extend(tips[DEFAULT_CATEGORY].get("issues", []))
     return copy.deepcopy(issues)
+
+
+# ------------------------------------------------------------------------------- store name and opt-out
+
+
+def store_named(text: str, store_name: str | None, locale: str) -> str:
+    """`text` starting with the store's name in the member's locale ("【name】" / "name: "), as lines.toml says;
+    unchanged when the store has no name or the text already starts with its name (in any locale's form)."""
+    if not store_name:
+        return text
+    forms = _lines()["store_name"]
+    if any(text.startswith(form.format(name=store_name).strip()) for form in forms.values()):
+        return text
+    return forms[supported_locale(locale)].format(name=store_name) + text
+
+
+def member_country(phone: str | None, timezone: str | None) -> str | None:
+    """The member's country (ISO 3166-1 alpha-2): her phone number's, else the store's from its time zone
+    (lines.toml); None when neither tells."""
+    if phone:
+        import phonenumbers
+
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+        except phonenumbers.NumberParseException:
+            region = None
+        if region and region != "ZZ":
+            return region
+    return _lines()["country_by_timezone"].get(timezone or "")
+
+
+def opt_out_line(locale: str, country: str | None) -> str:
+    """How to stop marketing, in her locale, with her country's keyword: "回复TD退订", "Reply STOP to opt out"."""
+    data = _lines()["opt_out"]
+    keyword = data["keyword"].get(country or "", data["default_keyword"])
+    return data["line"][supported_locale(locale)].format(keyword=keyword)
+
+
+def with_opt_out(text: str, locale: str, country: str | None) -> str:
+    """`text` ending with the opt-out line; unchanged when it already has that line."""
+    line = opt_out_line(locale, country)
+    if line.casefold() in text.casefold():
+        return text
+    return _lines()["opt_out"]["ending"][supported_locale(locale)].format(text=text, line=line)
+
+
+def is_marketing(kind: str) -> bool:
+    """Whether a message kind is marketing (ends with the opt-out line): lines.toml's opt_out.kinds."""
+    return kind in _lines()["opt_out"]["kinds"]
+
+
+def from_store(text: str, ctx: MessageContext, *, marketing: bool = False) -> str:
+    """What the member reads: `text` starting with the store's name and, when it is marketing, ending with the
+    opt-out line of her locale and country. The one place both are added -- journey and care messages
+    (`render`), campaign texts (`render_marketing_template`) and staff replies go through it."""
+    locale = supported_locale(ctx.locale)
+    text = store_named(text, (ctx.store or {}).get("name"), locale)
+    if marketing:
+        text = with_opt_out(text, locale, ctx.country or member_country(None, ctx.timezone))
+    return text
 
 
 # -------------------------------------------------------------------------------------------- filters
@@ -259,7 +366,8 @@ def _filter_datetime_long(context: Any, value: Any) -> str:
 @functools.cache
 def _environment() -> SandboxedEnvironment:
     """The one sandboxed environment, built on first use."""
-    from jinja2 import StrictUndefined, pass_context
+    from jinja2 import StrictUndefined, nodes, pass_context
+    from jinja2.runtime import LoopContext
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
     class _Sandbox(ImmutableSandboxedEnvironment):
@@ -289,6 +397,26 @@ def _environment() -> SandboxedEnvironment:
                         raise SecurityError("repetition result too large in template")
                 return left * right
             return super().call_binop(context, operator, left, right)
+
+        # The render budget (_Budget): every loop's iterable is wrapped in `environment.budgeted(...)` when the
+        # template is parsed -- an environment attribute, so no template variable can shadow it -- and every
+        # call (macros, recursive `loop(...)`, `range`, methods) is a step.
+        budgeted = staticmethod(_budgeted)
+
+        def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+            tree = super()._parse(source, name, filename)
+            for loop in tree.find_all(nodes.For):
+                loop.iter = nodes.Call(nodes.EnvironmentAttribute("budgeted"), [loop.iter], [], None, None,
+                                       lineno=loop.lineno)
+            return tree
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+            budget = _BUDGET.get()
+            if budget is not None:
+                budget.step()
+                if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level: its items count too
+                    args = (_budgeted(args[0]), *args[1:])
+            return super().call(__context, __obj, *args, **kwargs)
 
     # Plain-text SMS / chat messages, not HTML: autoescaping would corrupt "&", quotes, etc.
     env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)  # noqa: S701
@@ -342,13 +470,14 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
 
 
 def render(kind: str, ctx: MessageContext) -> str:
-    """Render the `kind` message of messages.toml in the member's (normalised) locale."""
+    """Render the `kind` message of messages.toml in the member's (normalised) locale, as she reads it: starting
+    with the store's name, and a marketing kind ending with her opt-out line (`from_store`)."""
     messages = _messages()
     if kind not in messages:
         raise UnknownMessageKind(f"unknown message kind {kind!r}; known: {', '.join(sorted(messages))}")
     _zone(ctx.timezone)  # fail early and clearly on a bad store zone
     template = _message_template(kind, supported_locale(ctx.locale))
-    return template.render(_variables(ctx)).strip()
+    return from_store(template.render(_variables(ctx)).strip(), ctx, marketing=is_marketing(kind))
 
 
 def render_reply(kind: str, ctx: MessageContext, **extra: Any) -> str:
@@ -365,12 +494,22 @@ def render_reply(kind: str, ctx: MessageContext, **extra: Any) -> str:
 def _render_capped(template: Template, variables: dict[str, Any]) -> str:
     parts: list[str] = []
     size = 0
-    for chunk in template.generate(variables):
-        size += len(chunk)
-        if size > _MAX_OUTPUT_CHARS:
-            raise TemplateRejected(f"template output is longer than {_MAX_OUTPUT_CHARS} characters")
-        parts.append(chunk)
+    token = _BUDGET.set(_Budget())
+    try:
+        for chunk in template.generate(variables):
+            size += len(chunk)
+            if size > _MAX_OUTPUT_CHARS:
+                raise TemplateRejected(f"template output is longer than {_MAX_OUTPUT_CHARS} characters")
+            parts.append(chunk)
+    finally:
+        _BUDGET.reset(token)
     return "".join(parts)
+
+
+def render_marketing_template(source: str, ctx: MessageContext) -> str:
+    """An operator's marketing template (a campaign) as the member reads it: rendered, starting with the store's
+    name, ending with her opt-out line. The campaign preview and the send both call this."""
+    return from_store(render_operator_template(source, ctx), ctx, marketing=True)
 
 
 def render_operator_template(source: str, ctx: MessageContext) -> str:
@@ -389,6 +528,8 @@ def render_operator_template(source: str, ctx: MessageContext) -> str:
         raise TemplateRejected(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
     except TemplateError as exc:
         raise TemplateRejected(f"template cannot be compiled: {exc}") from exc
+    except RecursionError:
+        raise TemplateRejected("template is nested too deeply") from None
     try:
         return _render_capped(template, _variables(ctx)).strip()
     except TemplateRejected:
@@ -399,5 +540,7 @@ def render_operator_template(source: str, ctx: MessageContext) -> str:
         raise TemplateRejected(f"template uses an undefined variable: {exc.message}") from exc
     except TemplateError as exc:
         raise TemplateRejected(f"template error: {exc}") from exc
+    except RecursionError:
+        raise TemplateRejected("template recurses too deeply (a macro or loop calling itself)") from None
     except (TypeError, ValueError, LookupError, AttributeError, ArithmeticError) as exc:
         raise TemplateRejected(f"template failed to render: {type(exc).__name__}: {exc}") from exc

@@ -7,9 +7,18 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from chalicelib.errors import ValidationFailed
+from chalicelib.text_safety import clean_name, clean_text
 
 EVENT_TYPES = (
     "booking.created",
@@ -30,7 +39,9 @@ EventType = Literal[
 CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
-Name = Annotated[str, StringConstraints(max_length=200)]
+# Names and free texts lose bidi and other control characters (text_safety.py); ids have a safe alphabet.
+Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(clean_name)]
+Text = Annotated[str, StringConstraints(max_length=2000), AfterValidator(clean_text)]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -130,7 +141,7 @@ class Booking(_Strict):
     stylist: Stylist
     member: Member
     price: Price | None = None
-    notes: Annotated[str, StringConstraints(max_length=2000)] | None = ""
+    notes: Text | None = ""
     # A member-care coupon presented with this booking (chalicelib/care/coupons.py): never a reason to refuse it.
     coupon_code: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
 

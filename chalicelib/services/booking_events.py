@@ -9,7 +9,6 @@ side effects -- which finishes the work if the first attempt died half-way, and 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -178,7 +177,7 @@ class BookingEvents:
         version = (current.version if current else 0) + 1
         booking = _booking_item(chain_id, payload, status, version, start, occurred, current, now)
         booking.remember_event(event.event_id, current)
-        booking.contact_ref = _contact_ref(payload)
+        booking.contact_ref = _contact_ref(payload, self._lookup_hash)
         booking.place_on_store_day(store.timezone)
         effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
         if current is not None:
@@ -275,8 +274,10 @@ class BookingEvents:
 
     def mark_confirmed(self, chain_id: str, booking_id: str, source_id: str) -> bool:
         """The member confirmed by replying: record it (once per source message) and re-plan, so the
-        "please confirm" reminder is not sent. False when the booking is not awaiting confirmation."""
-        return self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None) is not None
+        "please confirm" reminder is not sent. False when the booking is not awaiting confirmation, or its start
+        is not in the future (a booking that has started is never "confirmed")."""
+        return self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None,
+                          starts_ahead=True) is not None
 
     def mark_attendance(self, chain_id: str, booking_id: str, status: str) -> BookingItem | None:
         """Staff saw the member arrive ("checked_in") or not ("no_show"): the same state change, and the same
@@ -292,9 +293,10 @@ class BookingEvents:
         return self._mark(chain_id, booking_id, source_id, allowed, status, status)
 
     def _mark(self, chain_id: str, booking_id: str, source_id: str, allowed: tuple[str, ...], status: str,
-              event: str | None) -> BookingItem | None:
+              event: str | None, starts_ahead: bool = False) -> BookingItem | None:
         """Move a booking to `status` once per `source_id`, re-plan its journey with `event`, apply the effects.
-        The booking as it is afterwards, or None when it is not in one of the `allowed` statuses."""
+        The booking as it is afterwards, or None when it is not in one of the `allowed` statuses (or, with
+        `starts_ahead`, when its start is not in the future)."""
         for _ in range(5):
             if self._repo.event(chain_id, source_id) is not None:
                 return self._repo.booking(chain_id, booking_id)
@@ -302,9 +304,10 @@ class BookingEvents:
             if current is not None and current.applied_version(source_id) is not None:
                 return current
             store = self._stores.get(current.store_id) if current else None
-            if current is None or store is None or current.status not in allowed:
-                return None
             now = self._clock.now()
+            if current is None or store is None or current.status not in allowed or (
+                    starts_ahead and current.start <= now):
+                return None
             booking = BookingItem.from_raw_data(current.serialize())
             booking.status, booking.version = status, current.version + 1
             booking.remember_event(source_id, current)
@@ -471,10 +474,13 @@ def _booking_item(chain_id: str, payload: Any, status: str, version: int, start:
     return item
 
 
-def _contact_ref(payload: Any) -> str:
-    """A short digest of the member fields the booking carries: unchanged, her profile need not be rebuilt."""
+def _contact_ref(payload: Any, lookup_hash: Callable[[str], str]) -> str:
+    """A short digest of the member fields the booking carries: unchanged, her profile need not be rebuilt.
+    Keyed (the lookup key's HMAC, privacy.LookupHasher), so a copy of the table cannot be tested against a
+    guessed phone number or email; an erasure removes it anyway (dal/privacy.py). A booking written before it
+    was keyed holds a plain digest: it differs from the keyed one, so her profile is rebuilt once, no harm."""
     text = json.dumps(_member_contact(payload), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return lookup_hash("contact-ref\x00" + text)[:16]
 
 
 def _profile_may_change(current: BookingItem | None, booking: BookingItem) -> bool:

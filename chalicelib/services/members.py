@@ -14,7 +14,9 @@ from chalicelib.dal.care import CareRepository
 from chalicelib.dal.models import MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import auth
+from chalicelib.services.member_access import MemberAccess
 from chalicelib.services.staff_bookings import booking_view
+from chalicelib.text_safety import clean_text
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 MAX_NOTE = 2000
@@ -22,13 +24,14 @@ MAX_NOTE = 2000
 
 class MemberProfiles:
     def __init__(self, stores: Any, verifier: auth.Verifier, clock: Clock, repo: CareRepository,
-                 care: MemberCare, conversations: Any) -> None:
+                 care: MemberCare, conversations: Any, access: MemberAccess) -> None:
         self._stores = stores
         self._verifier = verifier
         self._clock = clock
         self._repo = repo
         self._care = care
         self._conversations = conversations
+        self._access = access
 
     def profile(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
         _, store, member = self._authorize(authorization, store_id, member_id, "members.read")
@@ -48,6 +51,7 @@ class MemberProfiles:
                  body: dict[str, Any]) -> dict[str, Any]:
         staff, store, member = self._authorize(authorization, store_id, member_id, "members.notes")
         text = body.get("text")
+        text = clean_text(text) if isinstance(text, str) else text
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
             raise ValidationFailed("bad text", {"text": f"1 to {MAX_NOTE} characters"})
         note_id = body.get("note_id") or secrets.token_hex(8)
@@ -67,6 +71,7 @@ class MemberProfiles:
         member = self._repo.member(store.chain_id, member_id, consistent=True) if _ID.match(member_id) else None
         if member is None:
             raise NotFound("no such member")
+        self._access.require(staff, store, member_id, member=member)
         return staff, store, member
 
     def _view(self, store: StoreItem, member: MemberItem) -> dict[str, Any]:

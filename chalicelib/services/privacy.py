@@ -1,8 +1,9 @@
 """A member's rights over her data (PIPL, GDPR): an export of everything held about her in the chain, and erasure.
 
 Both are asked for at a store the caller can see (`members.export` / `members.erase`: store managers and chain
-admins) and cover the member in the whole chain -- in this region; each region holds its own members' data
-(docs/PRIVACY.md).
+admins), by a store manager only for a member who belongs to that store (services/member_access.py; otherwise 404
+as for a member nobody knows), and cover the member in the whole chain -- in this region; each region holds its own
+members' data (docs/PRIVACY.md).
 
 Erasure, in an order that is safe to interrupt and to repeat (a second request finds less and answers with
 smaller counts; nothing fails):
@@ -33,6 +34,7 @@ from chalicelib.dal.privacy import Conversation, MemberDataRepository
 from chalicelib.errors import ConcurrentUpdate, NotFound
 from chalicelib.observability import logger
 from chalicelib.services import auth
+from chalicelib.services.member_access import MemberAccess
 
 _ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 # The channel an inbound message came on -> the kind of contact lookup its sender address has.
@@ -41,21 +43,24 @@ LOOKUP_KIND = {"sms": "PHONE", "wechat": "WXOPENID"}
 
 class MemberPrivacy:
     def __init__(self, stores: Any, verifier: auth.Verifier, repo: MemberDataRepository, scheduler: Any,
-                 lookup_hash: Any, clock: Clock) -> None:
+                 lookup_hash: Any, clock: Clock, access: MemberAccess) -> None:
         self._stores = stores
         self._verifier = verifier
         self._repo = repo
         self._scheduler = scheduler
         self._lookup_hash = lookup_hash
         self._clock = clock
+        self._access = access
 
     # --- export -----------------------------------------------------------------------------------
     def export(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
-        chain_id = self._authorized(authorization, "members.export", store_id)
+        staff, store = self._authorized(authorization, "members.export", store_id)
+        chain_id = store.chain_id
         if not _ID.match(member_id):
             raise NotFound("no such member")
         profile = self._repo.member(chain_id, member_id)
         bookings = self._repo.bookings(chain_id, member_id)
+        self._access.require(staff, store, member_id, member=profile, bookings=bookings)
         conversations = [c for c in self._conversations(chain_id, member_id, profile, bookings) if not c.empty]
         if profile is None and not bookings and not conversations:
             raise NotFound("no such member")
@@ -73,13 +78,16 @@ class MemberPrivacy:
 
     # --- erasure ----------------------------------------------------------------------------------
     def erase(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
-        chain_id = self._authorized(authorization, "members.erase", store_id)
+        staff, store = self._authorized(authorization, "members.erase", store_id)
+        chain_id = store.chain_id
         if not _ID.match(member_id):
             raise NotFound("no such member")
         counts = dict.fromkeys(("profile", "bookings", "schedules", "conversations", "messages",
                                 "contact_lookups", "care_records", "tags", "coupons"), 0)
         profile = self._repo.member(chain_id, member_id)
         bookings = self._repo.bookings(chain_id, member_id)
+        # Before anything is deleted: store staff erase only a member of their store (chain admins: any).
+        self._access.require(staff, store, member_id, member=profile, bookings=bookings)
         addresses: set[tuple[str, str]] = set()
         for snapshot in [profile, *(b.member for b in bookings)]:
             if snapshot is not None:
@@ -110,11 +118,11 @@ class MemberPrivacy:
         return {"member_id": member_id, "erased": counts}
 
     # ---------------------------------------------------------------------------------------------
-    def _authorized(self, authorization: str | None, action: str, store_id: str) -> str:
+    def _authorized(self, authorization: str | None, action: str, store_id: str) -> tuple[auth.Staff, Any]:
         staff = auth.authenticate(authorization, self._verifier)
         store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
         auth.require(staff, action, store.chain_id if store else None, store_id)
-        return store.chain_id
+        return staff, store
 
     def _erase_booking(self, chain_id: str, booking: BookingItem) -> tuple[int, int]:
         """(schedules deleted, 1 if the booking was anonymized). Schedules first: if the process dies after,

@@ -11,18 +11,29 @@ Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send` and
 
 - token control: `expires_in`, `expire_tokens()` (next use → 42001), `invalidate_tokens()` (→ 40001);
 - member state: `window_closed` (→ 45015), `invalid_openids` (→ 40003), `unsubscribed` (→ 43004);
-- fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`.
+- fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`;
+- callbacks as WeChat's servers send them to ours: `callback(token, xml)` signs a plaintext-mode message,
+  `callback(token, xml, encoding_aes_key=...)` encrypts it ("安全模式", AES-256-CBC, `msg_signature`), and
+  `decrypt_reply(...)` reads an encrypted passive reply. Written from WeChat's documentation, apart from
+  chalicelib's own code, so the service is checked against a second reading of the format.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import os
+import re
+import struct
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
@@ -107,6 +118,32 @@ class FakeWeChatAPI:
     def send_count(self) -> int:
         return len(self.sent) + len(self.templates)
 
+    # --- callbacks WeChat sends to the account's server ---------------------------------------------
+    def callback(self, token: str, xml: str | bytes, *, encoding_aes_key: str | None = None,
+                 timestamp: int | str | None = None, nonce: str | None = None) -> tuple[dict[str, str], bytes]:
+        """(query parameters, POST body) of a message callback, as WeChat would send it to this app's server."""
+        message = xml.encode("utf-8") if isinstance(xml, str) else xml
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        nonce = nonce if nonce is not None else str(int.from_bytes(os.urandom(4), "big"))
+        params = {"signature": _sha1(token, ts, nonce), "timestamp": ts, "nonce": nonce}
+        if encoding_aes_key is None:
+            return params, message
+        encrypted = wechat_encrypt(encoding_aes_key, message, self.app_id)
+        params |= {"encrypt_type": "aes", "msg_signature": _sha1(token, ts, nonce, encrypted)}
+        body = f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        return params, body.encode("ascii")
+
+    def decrypt_reply(self, token: str, encoding_aes_key: str, reply: bytes) -> bytes:
+        """The message inside an encrypted passive reply, after checking its MsgSignature."""
+        def field(name: str) -> str:
+            found = re.search(rf"<{name}>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</{name}>".encode(), reply)
+            assert found, f"no {name} in the reply"
+            return found.group(1).decode()
+
+        encrypted = field("Encrypt")
+        assert field("MsgSignature") == _sha1(token, field("TimeStamp"), field("Nonce"), encrypted)
+        return wechat_decrypt(encoding_aes_key, encrypted, self.app_id)
+
     # --- behaviour (called from the handler threads) -----------------------------------------------
     def _take_fault(self, path: str) -> str | None:
         with self._lock:
@@ -181,6 +218,31 @@ class FakeWeChatAPI:
                 return problem
             self.templates.append(body)
             return {"errcode": 0, "errmsg": "ok", "msgid": next(self._msgids)}
+
+
+def _sha1(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()  # noqa: S324 - WeChat's scheme
+
+
+def wechat_encrypt(encoding_aes_key: str, message: bytes, app_id: str) -> str:
+    """WeChat's layout: random(16) + len(msg) (4 bytes, big-endian) + msg + appid, PKCS#7 to 32 bytes,
+    AES-256-CBC with key = base64(EncodingAESKey + "=") and IV = key[:16], base64."""
+    key = base64.b64decode(encoding_aes_key + "=")
+    plain = os.urandom(16) + struct.pack(">I", len(message)) + message + app_id.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
+def wechat_decrypt(encoding_aes_key: str, encrypted: str, app_id: str) -> bytes:
+    key = base64.b64decode(encoding_aes_key + "=")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize()
+    plain = plain[:-plain[-1]]
+    (length,) = struct.unpack(">I", plain[16:20])
+    assert plain[20 + length:] == app_id.encode(), "encrypted for another app"
+    return plain[20:20 + length]
 
 
 def _err(code: int, message: str) -> dict[str, Any]:

@@ -402,20 +402,34 @@ def test_hostile_wechat_xml_gets_400_and_stores_nothing(harness, raw, store):
     assert rows(harness) == before
 
 
+NOW = "<now>"  # a timestamp of the moment the example runs
+
+
+def fresh_seconds(timestamp: str | None) -> bool:
+    """Unix seconds within the 5 minutes the service accepts."""
+    return bool(timestamp) and timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 15 \
+        and abs(time.time() - int(timestamp)) <= 300
+
+
 wechat_param_values = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["", " ", "0" * 40, "²"]),
                                 st.integers(257, 5000).map(lambda n: "e" * n))
 
 
 @FUZZ
-@given(store=st.sampled_from(STORES) | ids, signature=wechat_param_values, timestamp=wechat_param_values,
+@given(store=st.sampled_from(STORES) | ids, signature=wechat_param_values,
+       timestamp=mostly(st.just(NOW), wechat_param_values),
        nonce=wechat_param_values, echostr=wechat_param_values, valid=st.booleans(),
        extra=st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=20), max_size=3))
-@example(store=SH_STORE, signature=None, timestamp="1", nonce="n", echostr="e" * 256, valid=True, extra={})
-@example(store=SH_STORE, signature=None, timestamp="1", nonce="n", echostr="e" * 257, valid=True, extra={})
-@example(store=SH_STORE, signature=None, timestamp="", nonce="", echostr="😀 مرحبا", valid=True, extra={})
+@example(store=SH_STORE, signature=None, timestamp=NOW, nonce="n", echostr="e" * 256, valid=True, extra={})
+@example(store=SH_STORE, signature=None, timestamp=NOW, nonce="n", echostr="e" * 257, valid=True, extra={})
+@example(store=SH_STORE, signature=None, timestamp=NOW, nonce="", echostr="😀 مرحبا", valid=True, extra={})
+@example(store=SH_STORE, signature=None, timestamp="1", nonce="n", echostr="e", valid=True, extra={})
+@example(store=SH_STORE, signature=None, timestamp="", nonce="", echostr="e", valid=True, extra={})
 @example(store=LDN_STORE, signature=None, timestamp=None, nonce=None, echostr=None, valid=True, extra={})
 def test_wechat_url_verification_echoes_only_for_a_valid_signature(harness, store, signature, timestamp, nonce,
                                                                    echostr, valid, extra):
+    if timestamp == NOW:
+        timestamp = str(int(time.time()))
     params = {k: v for k, v in extra.items() if k not in ("signature", "timestamp", "nonce", "echostr")}
     for name, value in (("timestamp", timestamp), ("nonce", nonce), ("echostr", echostr)):
         if value is not None:
@@ -432,10 +446,11 @@ def test_wechat_url_verification_echoes_only_for_a_valid_signature(harness, stor
     status = response.status_code
     hypothesis.event(f"HTTP {status}")
 
-    if can_sign and echostr and len(echostr) <= 256:
+    fresh = fresh_seconds(timestamp)  # a signature over a timestamp more than 5 minutes off is refused
+    if can_sign and fresh and echostr and len(echostr) <= 256:
         assert (status, response.body) == (200, echostr.encode()), (status, response.body)
     else:
-        assert status == (400 if can_sign else 401), (status, response.body)
+        assert status == (400 if can_sign and fresh else 401), (status, response.body)
     assert rows(harness) == before
 
 
@@ -472,6 +487,19 @@ def agora_message(text: str = "thanks 😍", *, to: str = f"store-{SH_STORE}", s
 _AGORA_PATHS = paths_of(agora_message())
 
 
+_stored_call_ids: set[str] = set()  # callIds the service stored a message for: another body under one is refused
+
+
+def fresh_ms(timestamp: Any) -> bool:
+    """A signable timestamp within the 5 minutes the service accepts (Agora's are milliseconds)."""
+    return signable(timestamp) and len(str(timestamp)) <= 15 and abs(time.time() * 1000 - int(timestamp)) <= 300_000
+
+
+def remember_stored(payload: Any, status: int, body: Any) -> None:
+    if status == 200 and isinstance(body, dict) and body.get("result") == "stored":
+        _stored_call_ids.add(payload["callId"])
+
+
 def signature_ok(harness, body: Any) -> bool:
     from chalicelib.channels.agora.chat import verify_callback
 
@@ -495,14 +523,15 @@ def test_agora_callback_any_json_never_gets_a_5xx(harness, data, payload, chain)
         assert status in (400, 401)  # no such chain: refused whatever the body
     elif not isinstance(payload, dict):
         assert status == 400
-    elif not signature_ok(harness, payload):
+    elif not signature_ok(harness, payload) or not fresh_ms(payload.get("timestamp")):
         assert status == 401, (status, body)
     elif payload.get("chat_type") not in ("chat", "groupchat"):
         assert (status, body["result"]) == (200, "ignored"), (status, body)
     else:
-        assert status in (200, 400)
+        assert status in ((200, 400, 401) if payload["callId"] in _stored_call_ids else (200, 400)), (status, body)
         if status == 400:
             assert body["fields"], body
+        remember_stored(payload, status, body)
 
 
 agora_ids = st.one_of(ids, st.text(min_size=1, max_size=40), st.integers(129, 5000).map(lambda n: "u" * n))
@@ -531,7 +560,7 @@ def signed_messages(draw, harness) -> dict:
         "callId": draw(mostly(st.just(f"c-{next(_ids)}"), st.text(min_size=1, max_size=30))),
         "eventType": draw(mostly(st.sampled_from(["chat", "chat_offline"]), st.none() | json_values)),
         "chat_type": draw(st.sampled_from(["chat", "chat", "groupchat"])),
-        "timestamp": draw(mostly(st.integers(1_500_000_000_000, 2_000_000_000_000), agora_timestamps)),
+        "timestamp": draw(mostly(st.builds(lambda: int(time.time() * 1000)), agora_timestamps)),
         "from": draw(mostly(ids, agora_ids)),
         "to": draw(mostly(stores, st.sampled_from(["store-", "store-nope", SH_STORE, "store-" + "x" * 200])
                           | st.text(max_size=20))),
@@ -568,7 +597,11 @@ def test_agora_signed_message_callbacks_never_get_a_5xx(harness, data):
             assert status == 413, (status, body)
             continue
         check(status, {200, 400, 401}, body, before, rows(harness))
-        assert (status == 401) == (not signable(payload["timestamp"])), (status, body)
+        if fresh_ms(payload["timestamp"]) and payload["callId"] not in _stored_call_ids:
+            assert status != 401, (status, body)
+        elif not fresh_ms(payload["timestamp"]):
+            assert status == 401, (status, body)  # unsigned, or more than 5 minutes off
+        remember_stored(payload, status, body)
         if status == 200:
             hypothesis.event(f"result {body['result']}")
 

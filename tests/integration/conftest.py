@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import boto3
 import pytest
@@ -46,20 +47,33 @@ class Harness:
         return response.status_code, (json.loads(response.body) if response.body[:1] == b"{" else response.body)
 
     def wechat(self, store_id: str, xml: str, *, token: str | None = None, method: str = "POST",
-               echostr: str | None = None):
-        from chalicelib.channels.wechat.inbound import expected_signature
-
-        token = token or next(s["wechat_token"] for s in self.chain["stores"] if s["id"] == store_id)
-        ts, nonce = str(int(time.time())), "n0nce"
-        query = f"signature={expected_signature(token, ts, nonce)}&timestamp={ts}&nonce={nonce}"
+               echostr: str | None = None, timestamp: int | str | None = None, nonce: str | None = None,
+               encrypted: bool | None = None):
+        """A WeChat callback as the fake WeChat server builds it: signed with the store's token, encrypted when the
+        store is in encrypted mode (unless `encrypted=False`), with a fresh timestamp and a new nonce unless told."""
+        store = next((s for s in self.chain["stores"] if s["id"] == store_id), {})
+        aes_key = store.get("wechat_encoding_aes_key") if encrypted is not False else None
+        params, body = self.fakes["wechat"].callback(token or store.get("wechat_token", ""), xml, timestamp=timestamp,
+                                                     nonce=nonce, encoding_aes_key=aes_key if method == "POST" else None)
         if echostr:
-            query += f"&echostr={echostr}"
-        path = f"/v1/channels/wechat/{store_id}?{query}"
+            params["echostr"] = echostr
+        path = f"/v1/channels/wechat/{store_id}?{urlencode(params, quote_via=quote)}"
         if method == "GET":
             response = self.client.http.get(path)
         else:
-            response = self.client.http.post(path, headers={"Content-Type": "text/xml"}, body=xml.encode())
+            response = self.client.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
         return response.status_code, response.body
+
+    def agora(self, body: dict, chain_id: str = "demo-chain", *, sign: bool = True):
+        """An Agora Chat callback, `security` signed with the chain's callback secret unless `sign=False`."""
+        from chalicelib.channels.agora.chat import callback_signature
+
+        if sign:
+            body = {**body, "security": callback_signature(body["callId"], self.chain["agora"]["callback_secret"],
+                                                           body["timestamp"])}
+        response = self.client.http.post(f"/v1/channels/agora/{chain_id}/callback", body=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        return response.status_code, json.loads(response.body) if response.body else None
 
     def staff(self, method: str, path: str, body: dict | None = None, token: str | None = None):
         headers = {"Authorization": f"Bearer {token or self.chain['staff_token']}", "Content-Type": "application/json"}

@@ -215,3 +215,42 @@ def test_a_duplicate_finishes_an_event_whose_delivery_died_right_after_the_commi
     assert harness.post(event) == (status, body)  # and now from the event's record
     harness.pump()
     assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation"]
+
+
+# --- issue 12: nothing is sent about the past --------------------------------------------------------
+def test_a_booking_created_after_its_start_is_recorded_and_nothing_is_sent(harness):
+    from chalicelib.dal.models import BookingItem, MemberItem
+
+    # Given it is 22 November and the booking system reports a visit that started on the 20th
+    status, body = harness.post(booking_event(event_id="evt-past", start="2026-11-20T15:00:00+08:00",
+                                              occurred_at="2026-11-22T09:00:00+08:00"))
+
+    # Then it is recorded, with an empty journey, and nothing is sent or scheduled about it
+    assert status == 202 and body["status"] == "booked" and body["journey"] == []
+    harness.pump()
+    assert harness.sms() == [] and harness.schedules() == [] and harness.sent_kinds(SH_STORE, "m-1") == []
+    assert BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).start.isoformat() == "2026-11-20T07:00:00+00:00"
+    assert MemberItem.get(*MemberItem.key("demo-chain", "m-1")).last_store_id == SH_STORE
+    # And the visit counts once it is completed
+    status, _ = harness.post(booking_event(event_id="evt-past-done", type="booking.completed",
+                                           start="2026-11-20T15:00:00+08:00",
+                                           occurred_at="2026-11-22T09:30:00+08:00"))
+    assert status == 202
+    assert MemberItem.get(*MemberItem.key("demo-chain", "m-1"), consistent_read=True).visits == 1
+
+
+def test_a_booking_rescheduled_to_a_start_already_past_is_recorded_and_nothing_is_sent_about_it(harness):
+    harness.post(booking_event(event_id="evt-rp1"))
+    harness.pump()
+    assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation"]
+
+    # The booking system moves it to a time that has already passed (a late correction of the record)
+    status, body = harness.post(booking_event(event_id="evt-rp2", type="booking.rescheduled",
+                                              start="2026-11-21T11:00:00+08:00",
+                                              occurred_at="2026-11-22T10:00:00+08:00"))
+
+    assert status == 202 and body["status"] == "booked" and body["journey"] == []
+    assert harness.schedules() == []  # the reminders for the old time are gone too
+    harness.advance_to("2026-11-26T12:00:00+08:00")
+    assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation"]
+    assert len(harness.sms()) == 1

@@ -154,7 +154,8 @@ def test_preview_counts_targeted_and_skipped_by_reason_with_samples(crowd):
     assert status == 200, body
     assert body["targeted"] == 4 and body["skipped"] == {"no_consent": 1} and body["segment_size"] == 5
     assert len(body["samples"]) == 3
-    assert all(s["text"].startswith("李女士您好，花漾·静安店新品") for s in body["samples"])
+    assert all(s["text"].startswith("【花漾·静安店】李女士您好，花漾·静安店新品") for s in body["samples"])
+    assert all(s["text"].endswith("回复TD退订") for s in body["samples"])
 
 
 @pytest.mark.parametrize(("template", "field"), [
@@ -326,3 +327,57 @@ def test_a_reply_after_her_campaign_message_counts_once_however_often_she_writes
     harness.pump()
 
     assert harness.staff("GET", f"{BASE}/gel-week")[1]["replies"] == 1
+
+
+# --- campaigns belong to the stores they target --------------------------------------------------------
+@pytest.mark.parametrize("store_ids", [[LDN_STORE], [], [SH_STORE, LDN_STORE]], ids=["another store", "chain-wide",
+                                                                                    "another store too"])
+def test_store_staff_outside_a_campaigns_stores_get_404_on_every_campaign_route(harness, store_ids):
+    """A store manager reaches a campaign only when every store it targets is hers (as create and preview ask)."""
+    visit(harness, "m-ldn", store_id=LDN_STORE, stylist="ldn-sophie", locale="en", phone="+447911123456")
+    visit(harness, "m-sh")
+    harness.faults.add("sms", permanent=1)
+    run_campaign(harness, {"campaign_id": "theirs", "segment": {"store_ids": store_ids}, "template": TEMPLATE})
+    mine = run_campaign(harness, {"campaign_id": "mine", "segment": {"store_ids": [SH_STORE]}, "template": TEMPLATE})
+    manager = harness.chain["store_tokens"][SH_STORE]
+    routes = [("GET", ""), ("GET", "/results"), ("GET", "/results?status=failed"), ("POST", "/resend")]
+
+    for method, suffix in routes:
+        unknown = harness.staff(method, f"{BASE}/no-such-campaign{suffix}", {}, token=manager)
+        answer = harness.staff(method, f"{BASE}/theirs{suffix}", {}, token=manager)
+        assert answer[0] == 404 and answer == unknown, (method, suffix, answer)
+        assert harness.staff(method, f"{BASE}/mine{suffix}", {}, token=manager)[0] == 200, (method, suffix)
+        assert harness.staff(method, f"{BASE}/theirs{suffix}", {})[0] == 200, (method, suffix)  # chain_admin
+    assert mine["campaign_id"] == "mine"
+
+
+# --- issue 12: every campaign text names its store and says how to stop --------------------------------
+def test_a_campaign_text_names_the_store_ends_with_the_opt_out_line_and_is_what_the_preview_showed(harness):
+    visit(harness, "m-zh")
+    visit(harness, "m-en", store_id=LDN_STORE, stylist="ldn-sophie", start="2026-11-20T15:00:00+00:00",
+          locale="en", phone="+447400123456", name="Emma")
+    harness.clock.set(datetime.fromisoformat("2026-11-22T18:00:00+08:00"))  # 10:00 in London: nobody's quiet hours
+    status, preview = harness.staff("POST", f"{BASE}/preview", {"segment": {}, "template": TEMPLATE})
+    assert status == 200, preview
+    shown = {s["member_id"]: s["text"] for s in preview["samples"]}
+    assert shown == {
+        "m-zh": "【花漾·静安店】李女士您好，花漾·静安店新品法式水钻上线！回复TD退订",
+        "m-en": "Huayang Soho: Hi Emma, new rhinestones at Huayang Soho! Reply STOP to opt out.",
+    }
+    sent_before = len(harness.sms())
+
+    assert run_campaign(harness, {"campaign_id": "named", "segment": {}, "template": TEMPLATE})["sent"] == 2
+
+    sent = {phone: text for phone, text in harness.sms()[sent_before:]}
+    assert sent == {"+8613800138000": shown["m-zh"], "+447400123456": shown["m-en"]}
+
+
+def test_a_campaign_template_that_already_names_the_store_and_the_opt_out_is_not_doubled(harness):
+    visit(harness, "m-zh")
+    template = {"zh-CN": "【{{ store.name }}】{{ member.name }}您好，周末护理8折。回复TD退订"}
+    sent_before = len(harness.sms())
+
+    assert run_campaign(harness, {"campaign_id": "once", "segment": {}, "template": template})["sent"] == 1
+
+    [(_, text)] = harness.sms()[sent_before:]
+    assert text == "【花漾·静安店】李女士您好，周末护理8折。回复TD退订"

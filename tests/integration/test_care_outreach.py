@@ -152,3 +152,34 @@ def test_a_failed_send_does_not_use_up_her_cap_and_malformed_bodies_are_dead_let
     harness.pump()
     got = sqs.receive_message(QueueUrl=harness.container.settings.care_dlq_url, MessageAttributeNames=["All"])
     assert "not a care message" in got["Messages"][0]["MessageAttributes"]["failure_reason"]["StringValue"]
+
+
+# --- issue 12: every care text names its store and ends with her country's opt-out line ----------------
+def care_text(harness, store_id: str, member_id: str, kind: str = "birthday") -> str:
+    [text] = [m["text"] for m in harness.messages(store_id, member_id) if m["kind"] == kind]
+    return text
+
+
+def test_care_texts_name_the_store_and_end_with_the_opt_out_line_of_her_locale_and_country(harness):
+    visit(harness, "m-zh")  # Chinese, a Chinese mobile
+    visit(harness, "m-en-cn", locale="en", phone="+8613800138111", name="Emma")  # English, a Chinese mobile
+    visit(harness, "m-us", store_id="nyc-soho", stylist="nyc-jess", start="2026-11-20T15:00:00-05:00", locale="en",
+          phone="+12125550123", name="Ana")
+    visit(harness, "m-uk", store_id=LDN_STORE, stylist="ldn-sophie", start="2026-11-20T15:00:00+00:00",
+          locale="en", phone=None, name="Kate")  # no phone: the store's country decides
+    MemberItem.get(*MemberItem.key(CHAIN, "m-uk")).update(actions=[MemberItem.email.set("kate@example.com")])
+    for moment, members in (("2026-11-22T10:00:00+00:00", ("m-zh", "m-en-cn", "m-uk")),  # daytime in each store
+                            ("2026-11-22T15:00:00+00:00", ("m-us",))):
+        harness.clock.set(datetime.fromisoformat(moment))
+        for member_id in members:
+            assert deliver(harness, birthday(member_id)).outcome is Outcome.SENT, member_id
+
+    zh = care_text(harness, SH_STORE, "m-zh")
+    assert zh.startswith("【花漾·静安店】") and zh.endswith("回复TD退订") and zh.count("退订") == 1
+    en_cn = care_text(harness, SH_STORE, "m-en-cn")
+    assert en_cn.startswith("花漾·静安店: ") and en_cn.endswith("Reply TD to opt out.")
+    assert "STOP" not in en_cn
+    us = care_text(harness, "nyc-soho", "m-us")
+    assert us.startswith("Huayang SoHo NYC: ") and us.endswith("Reply STOP to opt out.") and us.count("opt out") == 1
+    uk = care_text(harness, LDN_STORE, "m-uk")
+    assert uk.startswith("Huayang Soho: ") and uk.endswith("Reply STOP to opt out.") and uk.count("opt out") == 1

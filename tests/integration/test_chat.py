@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+from tests.support.care import visit
 
 BASE = f"/v1/stores/{SH_STORE}/conversations"
 
@@ -118,7 +119,8 @@ def test_wechat_triple_retry_is_stored_once_and_answered_through_customer_servic
     harness.post(booking_event(wechat_openid=None))
     xml = wechat_text("o-wx-member-1", "头发有点干怎么办")
 
-    answers = [harness.wechat(SH_STORE, xml) for _ in range(3)]
+    sent_at = int(time.time())  # WeChat's retries repeat the query: the same timestamp and nonce
+    answers = [harness.wechat(SH_STORE, xml, timestamp=sent_at, nonce="n0nce") for _ in range(3)]
     harness.pump()
 
     assert answers == [(200, b"success")] * 3
@@ -284,7 +286,8 @@ def test_a_resolved_conversation_reopens_when_the_member_writes_again(harness):
     harness.post_message(message_event("你们什么破服务！"))
     harness.staff("POST", f"{BASE}/m-1/status", {"status": "resolved"})
 
-    harness.post_message(message_event("请问周六有空位吗？"))
+    # A plain question (asking for a slot with no booking ahead would go to a person: needs_human, not open)
+    harness.post_message(message_event("请问周六营业吗？"))
 
     _, inbox = harness.staff("GET", f"{BASE}?status=open")
     assert [c["id"] for c in inbox["items"]] == ["m-1"]
@@ -307,3 +310,102 @@ def test_the_same_provider_message_id_in_two_chains_is_two_messages(harness):
     from chalicelib.dal.models import InboundReceiptItem
 
     assert InboundReceiptItem.key("chain-a", "web", "1") != InboundReceiptItem.key("chain-b", "web", "1")
+
+
+def test_the_same_client_id_in_another_conversation_sends_to_that_member_not_the_first_ones_message(harness):
+    """A staff reply id is scoped to its conversation: desk clients number replies per conversation."""
+    harness.post(booking_event())
+    harness.post(booking_event(booking_id="bk-2", member_id="m-2", phone="+8613900139000",
+                               start="2026-11-26T15:00:00+08:00"))
+    harness.post_message(message_event("在吗"))
+    harness.post_message(message_event("请问周日营业吗", member_id="m-2"))
+    harness.staff("POST", f"{BASE}/m-1/messages", {"text": "在的，您好", "client_message_id": "desk-1"})
+
+    status, body = harness.staff("POST", f"{BASE}/m-2/messages", {"text": "周日营业到晚上九点",
+                                                                   "client_message_id": "desk-1"})
+
+    assert status == 200, body
+    assert body["message"]["text"] == "【花漾·静安店】周日营业到晚上九点" and body["delivery"]["status"] == "sent", body
+    assert any(p == "+8613900139000" and "周日营业到晚上九点" in t for p, t in harness.sms())
+    assert not any(p == "+8613800138000" and "周日营业" in t for p, t in harness.sms())
+    staff_replies = [m for m in harness.messages(SH_STORE, "m-2") if m["kind"] == "staff_reply"]
+    assert [m["text"] for m in staff_replies] == ["【花漾·静安店】周日营业到晚上九点"]
+    # A retry in either conversation is still that conversation's one message.
+    again = harness.staff("POST", f"{BASE}/m-1/messages", {"text": "在的，您好", "client_message_id": "desk-1"})
+    assert again[0] == 200 and again[1]["message"]["text"] == "【花漾·静安店】在的，您好"
+    assert sum("在的，您好" in t for _, t in harness.sms()) == 1
+
+
+# --- issue 12: no booking action without an upcoming booking; every text names its store -------------
+STORE_PHONE = "+862162880000"
+HER_PHONE = "+8613800138000"
+
+
+def test_a_confirm_for_a_booking_that_started_over_an_hour_ago_goes_to_a_person_not_to_the_booking(harness):
+    # Given her booking at this store started at 08:30 and it is now 10:00 (no upcoming booking here)
+    harness.post(booking_event(start="2026-11-22T08:30:00+08:00", occurred_at="2026-11-22T08:00:00+08:00"))
+    harness.pump()
+    before = len(harness.sms())
+
+    _, body = harness.post_message(message_event("1"))
+
+    assert body["intent"] == "confirm"
+    assert "confirm_booking" not in {a["action"] for a in body["actions"]}
+    assert BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).status == "booked"  # never "confirmed"
+    _, inbox = harness.staff("GET", f"{BASE}?status=needs_human")
+    assert [(c["id"], c["needs_human_reason"]) for c in inbox["items"]] == [("m-1", "question")]
+    sent = harness.sms()[before:]
+    assert any(phone == STORE_PHONE for phone, _ in sent)  # the store was told
+    [reply] = [text for phone, text in sent if phone == HER_PHONE]
+    assert reply == "【花漾·静安店】收到您的消息，我们的前台会尽快联系您安排。"
+    assert "收到您的确认" not in reply
+
+
+def test_a_cancel_with_only_a_past_visit_takes_no_booking_action_and_answers_honestly(harness):
+    visit(harness, start="2026-11-20T15:00:00+08:00")  # created and completed: nothing upcoming
+    before = len(harness.sms())
+
+    _, body = harness.post_message(message_event("明天有事来不了了 取消吧"))
+
+    assert body["intent"] == "cancel"
+    assert harness.fakes["booking"].received == []  # nothing asked of the booking system
+    assert ConversationItem.get(*ConversationItem.key(SH_STORE, "m-1")).status == "needs_human"
+    [reply] = [text for phone, text in harness.sms()[before:] if phone == HER_PHONE]
+    assert reply == "【花漾·静安店】收到您的消息，我们的前台会尽快联系您安排。"
+
+
+def test_an_english_reschedule_without_an_upcoming_booking_gets_the_english_answer(harness):
+    visit(harness, "m-ldn", store_id=LDN_STORE, stylist="ldn-sophie", start="2026-11-20T15:00:00+00:00",
+          locale="en", phone="+447400123456", name="Emma")
+    before = len(harness.sms())
+
+    _, body = harness.post_message(message_event("can I move to Saturday 3pm?", member_id="m-ldn",
+                                                 store_id=LDN_STORE))
+
+    assert body["intent"] == "reschedule"
+    assert harness.fakes["booking"].received == []
+    [reply] = [text for phone, text in harness.sms()[before:] if phone == "+447400123456"]
+    assert reply == "Huayang Soho: thanks for your message. Our front desk will be in touch shortly to arrange it."
+
+
+def test_a_confirm_for_an_upcoming_booking_still_confirms_it(harness):
+    harness.post(booking_event(start="2026-11-22T11:00:00+08:00", occurred_at="2026-11-22T09:00:00+08:00"))
+
+    _, body = harness.post_message(message_event("好的收到👌"))
+
+    assert BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).status == "confirmed"
+    assert ConversationItem.get(*ConversationItem.key(SH_STORE, "m-1")).status == "open"
+    assert any(t.startswith("【花漾·静安店】收到您的确认") and "11:00" in t for p, t in harness.sms() if p == HER_PHONE)
+
+
+def test_a_staff_reply_starts_with_the_store_name_once(harness):
+    harness.post(booking_event())
+    harness.post_message(message_event("在吗"))
+    before = len(harness.sms())
+
+    status, body = harness.staff("POST", f"{BASE}/m-1/messages", {"text": "在的，请问有什么可以帮您？"})
+    harness.staff("POST", f"{BASE}/m-1/messages", {"text": "【花漾·静安店】周五下午有空位哦"})
+
+    assert status == 200 and body["message"]["text"] == "【花漾·静安店】在的，请问有什么可以帮您？"
+    assert [t for p, t in harness.sms()[before:] if p == HER_PHONE] == [
+        "【花漾·静安店】在的，请问有什么可以帮您？", "【花漾·静安店】周五下午有空位哦"]

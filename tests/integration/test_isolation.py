@@ -76,7 +76,9 @@ ACTIONS_WHEN_ROUTED = {
 # A body that every current write route accepts, so the control requests get past validation.
 BODY = {"text": "isolation check", "status": "resolved", "client_message_id": "iso-check"}
 PARAMS = {"store_id", "chain_id", "member_id", "conversation_id", "booking_id", "campaign_id"}
-CAMPAIGN = "iso-campaign"  # exists in both chains (other_chain)
+MEMBER_PARAMS = {"member_id", "conversation_id", "booking_id"}  # ids that name a member (or her booking) at a store
+CAMPAIGN = "iso-campaign"  # exists in both chains (other_chain), targeting the store the cells are about
+SIBLING_CAMPAIGN = "iso-campaign-ldn"  # our chain's, targeting another store than the own one
 
 
 # --- the routes ------------------------------------------------------------------------------------
@@ -127,13 +129,18 @@ def other_chain(harness) -> None:
     sh = STORES[0]
     StoreItem(*StoreItem.key(OTHER_STORE), store_id=OTHER_STORE, chain_id=OTHER_CHAIN, name="Other · Xuhui",
               timezone=sh["timezone"], locale=sh["locale"], address=sh["address"], directions=sh["directions"],
-              phone="+862164000000", catalog=copy.deepcopy(sh["catalog"])).save()
+              phone="+862164000000", catalog=copy.deepcopy(sh["catalog"]), gsi1pk=StoreItem.chain_key(OTHER_CHAIN),
+              gsi1sk=OTHER_STORE).save()
     put_secret(harness.session.client("secretsmanager"),
                resources.webhook_secret_name(harness.env["CHAIRSIDE_STAGE"], OTHER_CHAIN),
                json.dumps({"current": "whsec-test"}))
-    for chain_id in (CHAIN, OTHER_CHAIN):  # a campaign of each chain, for the campaign routes' cells
+    # A campaign of each chain, for the campaign routes' cells: each targets the store its chain's cells are about
+    # (a campaign belongs to the stores it targets); and one of our chain's for another store than the own one.
+    for chain_id, campaign_id, store_id in ((CHAIN, CAMPAIGN, SH_STORE), (OTHER_CHAIN, CAMPAIGN, OTHER_STORE),
+                                            (CHAIN, SIBLING_CAMPAIGN, LDN_STORE)):
         admin = f"Bearer {token('chain_admin', chain_id, stores=())}"
-        body = json.dumps({"campaign_id": CAMPAIGN, "segment": {"visits_at_least": 99}, "template": {"en": "hi"}})
+        body = json.dumps({"campaign_id": campaign_id, "segment": {"visits_at_least": 99, "store_ids": [store_id]},
+                           "template": {"en": "hi"}})
         response = harness.client.http.post(f"/v1/chains/{chain_id}/campaigns", body=body.encode(),
                                             headers={"Authorization": admin, "Content-Type": "application/json"})
         assert response.status_code in (200, 201), response.body
@@ -213,7 +220,7 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
     routes = staff_routes()
     assert len(routes) >= len(ACTIONS)
     failures: list[str] = []
-    denied_cells = 0
+    denied_cells = member_cells = 0
 
     def expect(condition: bool, cell: str, status: int, body: Any) -> None:
         if not condition:
@@ -273,8 +280,56 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
                 expect((status == 403) == (not allowed), f"{cell} ({action}: {'allowed' if allowed else 'not'})",
                        status, body)
 
+        # 4. Own store's URL, another store's member: store staff reach a member only through a store she belongs
+        # to (a booking, a conversation or her primary store there); to them she is an unknown member.
+        if set(re.findall(r"{(\w+)}", route)) & MEMBER_PARAMS and scoped_to_store:
+            elsewhere = Target("own store's URL, another store's member", CHAIN, SH_STORE,
+                               member_at(harness, CHAIN, LDN_STORE))
+            nobody_here = Target("own store's URL, a member nobody knows", CHAIN, SH_STORE, "iso-m-nobody")
+            before = snapshot(harness)
+            for role in ROLES:
+                if role == "chain_admin":
+                    continue
+                ours = f"Bearer {token(role)}"
+                cell = f"{method} {route} as {role} at {elsewhere.name}"
+                unknown_answer = call(harness, method, path_for(route, nobody_here), ours)
+                status, body = call(harness, method, path_for(route, elsewhere), ours)
+                member_cells += 1
+                expect((status, body) == unknown_answer, cell + " (differs from a member nobody knows)", status, body)
+                if "{member_id}" in route and (action is None or role in roles_for(action)):
+                    expect(status == 404 and isinstance(body, dict) and body.get("error") == "not_found",
+                           cell, status, body)
+            expect(snapshot(harness) == before, f"{method} {route}: a denied member request changed something", 0,
+                   None)
+            if "{member_id}" in route:  # a chain_admin stays chain-wide (control)
+                status, body = call(harness, method, path_for(route, elsewhere),
+                                    f"Bearer {token('chain_admin', stores=())}")
+                expect(status not in (401, 403, 404) and status < 500,
+                       f"{method} {route} as chain_admin at {elsewhere.name} (control)", status, body)
+
+        # 5. Own chain's URL, a campaign of another store: store staff see a campaign only when every store it
+        # targets is theirs; to them it is a campaign that does not exist.
+        if "{campaign_id}" in route:
+            before = snapshot(harness)
+            for role in ROLES:
+                if role == "chain_admin":
+                    continue
+                ours = f"Bearer {token(role)}"
+                cell = f"{method} {route} as {role} with another store's campaign"
+                unknown_answer = call(harness, method, path_for(route, own).replace(CAMPAIGN, "iso-no-campaign"), ours)
+                status, body = call(harness, method, path_for(route, own).replace(CAMPAIGN, SIBLING_CAMPAIGN), ours)
+                member_cells += 1
+                expect((status, body) == unknown_answer, cell + " (differs from a campaign that does not exist)",
+                       status, body)
+                if action is None or role in roles_for(action):
+                    expect(status == 404, cell, status, body)
+            expect(snapshot(harness) == before, f"{method} {route}: a denied campaign request changed something", 0,
+                   None)
+
     assert not failures, f"{len(failures)} of the isolation matrix's cells failed:\n" + "\n".join(failures)
     assert denied_cells >= len(ACTIONS) * (3 * len(ROLES) + len(ROLES) - 1)
+    member_routes = [r for r in routes if "{member_id}" in r[1]]
+    assert len(member_routes) >= 4 and member_cells >= len(member_routes) * (len(ROLES) - 1)
 
 
 @pytest.mark.parametrize("authorization", [
@@ -310,3 +365,26 @@ def test_every_staff_route_refuses_a_missing_bad_or_expired_token_with_401(harne
             assert body["error"] == "unauthorized"
 
     assert snapshot(harness) == before
+
+
+def test_a_member_belongs_to_every_store_she_booked_at_not_only_her_primary_one(harness):
+    """Booked once in London, then her visits in Shanghai (primary and last store): London's staff still reach her
+    (her bookings, a Query on gsi3), New York's never did (404, as a member nobody knows)."""
+    from tests.support.care import visit
+
+    status, body = harness.post(booking_event(store_id=LDN_STORE, stylist="ldn-sophie", member_id="iso-roamer",
+                                              booking_id="iso-bk-roamer-ldn", start="2026-12-20T11:00:00+00:00"))
+    assert status == 202, body
+    for day in ("2026-10-01", "2026-11-01"):
+        visit(harness, "iso-roamer", start=f"{day}T15:00:00+08:00")
+    profile = MemberItem.get(*MemberItem.key(CHAIN, "iso-roamer"))
+    assert (profile.primary_store_id, profile.last_store_id) == (SH_STORE, SH_STORE)
+    assert harness.container.conversations.get(LDN_STORE, "iso-roamer") is None
+
+    for role in ("stylist", "front_desk", "store_manager"):
+        london, new_york = f"Bearer {token(role, stores=(LDN_STORE,))}", f"Bearer {token(role, stores=('nyc-soho',))}"
+        assert call(harness, "GET", f"/v1/stores/{LDN_STORE}/members/iso-roamer", london)[0] == 200, role
+        assert call(harness, "GET", f"/v1/stores/{LDN_STORE}/members/iso-roamer/messages", london)[0] == 200, role
+        assert call(harness, "GET", "/v1/stores/nyc-soho/members/iso-roamer", new_york) == \
+            call(harness, "GET", "/v1/stores/nyc-soho/members/iso-nobody", new_york) == \
+            (404, {"error": "not_found", "message": "no such member"}), role

@@ -277,3 +277,88 @@ def test_erasure_also_removes_her_tags_coupons_and_care_records_and_the_export_l
     assert CouponItem.count(CouponItem.key("demo-chain", code)[0]) == 0
     assert CareClaimItem.count("CARE#demo-chain#m-care") == 0
     assert "+8613700137000" not in json.dumps(table_items(harness), ensure_ascii=False)
+
+
+def _unkeyed_digests(*values: str) -> set[str]:
+    """What anyone can compute from her phone or email without a secret: SHA-256/MD5/SHA-1 hex and their prefixes."""
+    digests = set()
+    for value in values:
+        for algorithm in ("sha256", "sha1", "md5"):
+            full = hashlib.new(algorithm, value.encode()).hexdigest()
+            digests |= {full[:n] for n in range(8, len(full) + 1)}
+    return digests
+
+
+def test_after_erasure_her_booking_items_hold_no_unkeyed_hash_of_her_contact_details(two_members):
+    harness = two_members
+    booking = her_booking()["booking"]
+    member = booking["member"]
+    # The member fields a booking event carries, as a digest of them would be written (any key order, any spacing).
+    contact = {"name": member["name"], "phone": HER_PHONE, "email": HER_EMAIL, "locale": member["locale"],
+               "birthday": member["birthday"], "wechat_openid": HER_OPENID, "marketing_consent": None,
+               "last_store_id": booking["store_id"]}
+    guesses = [HER_PHONE, HER_EMAIL, HER_OPENID]
+    for separators in ((", ", ": "), (",", ":")):
+        for ascii_only in (True, False):
+            guesses.append(json.dumps(contact, sort_keys=True, ensure_ascii=ascii_only, separators=separators))
+
+    assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")[0] == 200
+
+    ddb = harness.session.client("dynamodb")
+    raw = ddb.get_item(TableName=harness.container.settings.main_table,
+                       Key={"pk": {"S": BookingItem.key("demo-chain", "bk-her")[0]},
+                            "sk": {"S": BookingItem.key("demo-chain", "bk-her")[1]}}, ConsistentRead=True)["Item"]
+    unkeyed = _unkeyed_digests(*guesses)
+
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    for item in table_items(harness):  # her booking, its calendar items and event records, everything else
+        for text in strings(item):
+            assert text not in unkeyed, (item["pk"], item["sk"], text)
+            assert not any(part in unkeyed for part in text.replace("#", ":").split(":")), (item["pk"], text)
+    assert "contact_ref" not in raw  # even a keyed digest of her contact details goes with her snapshot
+
+
+def test_bookings_keep_only_a_keyed_reference_to_her_contact_details(harness):
+    """Before erasure the booking may keep a reference (to skip rebuilding an unchanged profile), keyed with the
+    stage's lookup key: without it, the reference tells nothing."""
+    assert harness.post(her_booking())[0] == 202
+    booking = BookingItem.get(*BookingItem.key("demo-chain", "bk-her"))
+    assert booking.contact_ref
+    member = her_booking()["booking"]["member"]
+    contact = {"name": member["name"], "phone": HER_PHONE, "email": HER_EMAIL, "locale": member["locale"],
+               "birthday": member["birthday"], "wechat_openid": HER_OPENID, "marketing_consent": None,
+               "last_store_id": SH_STORE}
+    text = json.dumps(contact, sort_keys=True, ensure_ascii=False)
+    assert booking.contact_ref not in _unkeyed_digests(text, HER_PHONE, HER_EMAIL)
+    # An item written before the reference was keyed still reads, and a new event rewrites it keyed.
+    booking.update(actions=[BookingItem.contact_ref.set(hashlib.sha256(text.encode()).hexdigest()[:16])])
+    moved = her_booking(type="booking.rescheduled", start="2026-11-26T15:00:00+08:00",
+                        occurred_at="2026-11-22T11:00:00+08:00")
+    moved["event_id"] = "evt-her-moved"
+    assert harness.post(moved)[0] == 202
+    again = BookingItem.get(*BookingItem.key("demo-chain", "bk-her"), consistent_read=True)
+    assert again.start.isoformat().startswith("2026-11-26") and again.contact_ref not in _unkeyed_digests(text)
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/export"), ("DELETE", "")])
+def test_a_store_manager_exports_or_erases_only_a_member_of_her_store(two_members, method, path):
+    """She belongs to Shanghai (booking) and London (she wrote there); the other member to London only."""
+    harness = two_members
+    shanghai, london = token(harness, "store_manager", [SH_STORE]), token(harness, "store_manager", [LDN_STORE])
+    before = table_items(harness)
+
+    foreign = request(harness, method, f"/v1/stores/{SH_STORE}/members/m-other{path}", shanghai)
+    unknown = request(harness, method, f"/v1/stores/{SH_STORE}/members/m-never-seen{path}", shanghai)
+
+    assert foreign == unknown == (404, {"error": "not_found", "message": "no such member"})
+    assert sorted(map(str, table_items(harness))) == sorted(map(str, before))
+    assert request(harness, method, f"/v1/stores/{LDN_STORE}/members/m-her{path}", london)[0] == 200

@@ -14,8 +14,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "con
 class Stack:
     info: dict[str, Any]
     process: subprocess.Popen
+    last_wechat_query: dict[str, str] = field(default_factory=dict)
 
     @property
     def api(self) -> str:
@@ -104,10 +106,14 @@ class Stack:
         raw = json.dumps(body, ensure_ascii=False).encode()
         return http("POST", self.api + path, raw, signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw))
 
-    def wechat(self, store_id: str, xml: str) -> tuple[int, Any]:
+    def wechat(self, store_id: str, xml: str, *, timestamp: int | None = None, nonce: str | None = None
+               ) -> tuple[int, Any]:
+        """A plaintext-mode WeChat callback, fresh (the service refuses one more than 5 minutes old) and with a new
+        nonce unless told: a (timestamp, nonce) is bound to the first body it came with."""
         token = self.store(store_id)["wechat_token"]
-        ts, nonce = str(int(time.time())), "e2e"
+        ts, nonce = str(timestamp or int(time.time())), nonce or f"e2e{uuid.uuid4().hex[:10]}"
         signature = hashlib.sha1("".join(sorted([token, ts, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's
+        self.last_wechat_query = {"signature": signature, "timestamp": ts, "nonce": nonce}
         url = f"{self.api}/v1/channels/wechat/{store_id}?signature={signature}&timestamp={ts}&nonce={nonce}"
         request = urllib.request.Request(url, data=xml.encode(), method="POST", headers={"Content-Type": "text/xml"})
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -404,6 +404,15 @@ def test_given_a_booking_whose_start_has_passed_when_replanned_then_nothing_but_
     )
 
 
+@pytest.mark.parametrize("event", ["created", "rescheduled"])
+def test_given_a_booking_made_or_moved_to_a_start_already_past_when_planned_then_nothing_is_planned(event):
+    start = "2026-11-25T15:00:00+08:00"
+
+    assert plan(load_journey(), facts(start), event, at("2026-11-25T15:00:00+08:00")) == []
+    assert plan(load_journey(), facts(start), event, at("2026-11-27T10:00:00+08:00")) == []
+    assert plan(load_journey(), facts(start), event, at("2026-11-25T14:59:00+08:00")) != []
+
+
 # --- overrides -----------------------------------------------------------------------------------
 
 CHAIN = {"steps": {"reminder_day_before": {"offset": "-1d@18:00"}}}

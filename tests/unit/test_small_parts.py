@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from chalicelib.channels.base import PERMANENT_CODES, classify
 from chalicelib.clock import FixedClock, OffsetFileClock
+from chalicelib.cursors import CursorSigner
 from chalicelib.dal.bookings import slot_buckets
 from chalicelib.dal.messages import decode_cursor, encode_cursor
 from chalicelib.dal.models import MessageItem
@@ -82,15 +83,16 @@ def test_given_any_booking_when_bucketed_then_the_buckets_cover_it_exactly_on_th
 
 
 # --- message cursors -----------------------------------------------------------------------------
+CURSORS = CursorSigner(lambda: b"cursor-key-of-32-bytes-for-tests")
 
 
 def test_given_a_sort_key_when_encoded_then_the_cursor_decodes_to_the_exclusive_start_key():
     sk = "MSG#2026-11-22T02:00:00+00:00#out-abc-confirmation-v1"
 
-    cursor = encode_cursor(sk)
+    cursor = encode_cursor(CURSORS, "sh-jingan", "m-1", sk)
 
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor)  # URL-safe, unpadded
-    assert decode_cursor(cursor, "sh-jingan", "m-1") == {
+    assert re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", cursor)  # URL-safe, unpadded: key . MAC
+    assert decode_cursor(CURSORS, cursor, "sh-jingan", "m-1") == {
         "pk": {"S": MessageItem.pk_for("sh-jingan", "m-1")},
         "sk": {"S": sk},
     }
@@ -123,9 +125,22 @@ def _b64(raw: bytes) -> str:
 )
 def test_given_a_garbage_cursor_when_decoded_then_validation_fails_naming_the_cursor(cursor):
     with pytest.raises(ValidationFailed) as caught:
-        decode_cursor(cursor, "sh-jingan", "m-1")
+        decode_cursor(CURSORS, cursor, "sh-jingan", "m-1")
 
     assert set(caught.value.fields) == {"cursor"}
+
+
+@pytest.mark.parametrize(("store_id", "member_id", "newest_first"), [
+    ("sh-jingan", "m-2", True), ("ldn-soho", "m-1", True), ("sh-jingan", "m-1", False)])
+def test_given_a_cursor_of_another_listing_when_decoded_then_validation_fails(store_id, member_id, newest_first):
+    cursor = encode_cursor(CURSORS, "sh-jingan", "m-1", "MSG#2026-11-22T02:00:00+00:00#in-1")
+
+    with pytest.raises(ValidationFailed) as caught:
+        decode_cursor(CURSORS, cursor, store_id, member_id, newest_first)
+
+    assert set(caught.value.fields) == {"cursor"}
+    with pytest.raises(ValidationFailed):  # and one signed with another key
+        decode_cursor(CursorSigner(lambda: b"another-key-of-32-bytes-for-test"), cursor, "sh-jingan", "m-1")
 
 
 # --- step messages -------------------------------------------------------------------------------

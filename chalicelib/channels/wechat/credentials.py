@@ -3,9 +3,12 @@
 The secret `chairside/<stage>/stores/<store_id>/wechat` is a JSON object:
 
     {"app_id": "wx...", "app_secret": "...", "token": "<server token for signatures>",
-     "template_ids": {"appointment_reminder": "<WeChat template id>", ...}}
+     "template_ids": {"appointment_reminder": "<WeChat template id>", ...},
+     "encoding_aes_key": "<43 characters>"}
 
-`template_ids` is optional. The provider caches each secret for five minutes, so a rotated
+`template_ids` is optional. `encoding_aes_key` puts the store in WeChat's encrypted mode ("安全模式",
+chalicelib/channels/wechat/crypto.py): its callbacks must then be encrypted and carry `msg_signature`;
+plaintext callbacks are refused (no downgrade). docs/SECURITY.md recommends it. The provider caches each secret for five minutes, so a rotated
 secret is picked up without a deploy.
 """
 
@@ -16,6 +19,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
+
+from chalicelib.channels.wechat.crypto import valid_encoding_aes_key
 
 SECRET_MAX_AGE_SECONDS = 300
 _NOT_FOUND = "ResourceNotFoundException"
@@ -31,6 +36,7 @@ class WeChatCredentials:
     app_secret: str = field(repr=False)
     token: str = field(repr=False)
     template_ids: dict[str, str] = field(default_factory=dict)
+    encoding_aes_key: str | None = field(default=None, repr=False)
 
 
 def wechat_secret_name(stage: str, store_id: str) -> str:
@@ -65,11 +71,15 @@ def load_wechat_credentials(store_id: str, stage: str, provider: Any) -> WeChatC
         isinstance(k, str) and isinstance(v, str) for k, v in templates.items()
     ):
         raise InvalidWeChatSecret(f"{name}: template_ids must map names to template ids")
+    aes_key = value.get("encoding_aes_key") or None
+    if aes_key is not None and not valid_encoding_aes_key(aes_key):
+        raise InvalidWeChatSecret(f"{name}: encoding_aes_key must be WeChat's 43-character EncodingAESKey")
     return WeChatCredentials(
         app_id=value["app_id"],
         app_secret=value["app_secret"],
         token=value["token"],
         template_ids=dict(templates),
+        encoding_aes_key=aes_key,
     )
 
 
