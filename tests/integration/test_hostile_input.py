@@ -262,7 +262,7 @@ def test_control_characters_in_staff_replies_notes_and_campaigns_are_removed(har
     assert status in (200, 201)
 
     replies = [m for m in harness.messages(SH_STORE, "m-ctl") if m["direction"] == "out" and m.get("kind") != "confirmation"]
-    assert any(m["text"] == "明天见\n小王[31m" for m in replies), replies
+    assert any(m["text"] == "【花漾·静安店】明天见\n小王[31m" for m in replies), replies
     for m in replies:
         assert not any(c in CONTROLS for c in m["text"]), repr(m["text"])
     _assert_clean(profile["notes"][-1]["text"], "喜欢\t安静[31m")
