@@ -40,7 +40,7 @@ def api_memory_mb(stage: str = "dev") -> int:
 
 
 def worker_memory_mb() -> dict[str, int]:
-    from devstack.plumbing import function_name
+    from devstack.event_sources import function_name
 
     return {function_name(STAGE, w): w.memory_mb for w in resources.WORKERS}
 

@@ -149,7 +149,8 @@ def markdown(f: Figures) -> str:
         "## Method",
         "",
         "- The real Chalice app, the real worker handlers (`functions/`) and the local plumbing of `make run` "
-        "(`devstack/plumbing.py`: EventBridge Scheduler and the SQS event source mappings) run in one process "
+        "(`devstack/scheduler.py` and `devstack/event_sources.py`: EventBridge Scheduler and the SQS event "
+        "source mappings) run in one process "
         "against moto's in-process `mock_aws`, wired by the composition root (`chalicelib/bootstrap.py`) as "
         "in production (no local directory: no fault injection); only the clock is moved by the bench.",
         "- Every botocore client created during the run -- boto3's and PynamoDB's own -- gets `before-call` / "

@@ -155,8 +155,10 @@ def _build(counter: CallCounter, session: Any) -> Stack:
     from chalicelib import settings as settings_module
     from chalicelib.clock import FixedClock
     from chalicelib.resources import ENV_JWT_SECRET
-    from devstack.plumbing import Plumbing, build_firer, build_pollers
+    from devstack.event_sources import build_pollers
+    from devstack.plumbing import Plumbing
     from devstack.provision import provision
+    from devstack.scheduler import build_firer
     from devstack.seed import seed
 
     env = provision(session, STAGE)

@@ -222,7 +222,9 @@ class LocalStack:
 
     def _start_plumbing(self, session: Any, endpoint: str, clock: Any) -> None:
         from chalicelib.channels.faults import FaultFile
-        from devstack.plumbing import Plumbing, build_firers, build_pollers
+        from devstack.event_sources import build_pollers
+        from devstack.plumbing import Plumbing
+        from devstack.scheduler import build_firers
 
         firers = build_firers(session, STAGE, endpoint, REGION, clock, relist_seconds=60)
         pollers = build_pollers(session, STAGE, endpoint, REGION, FaultFile(self.state_dir / "faults.json"))

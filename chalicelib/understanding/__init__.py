@@ -5,12 +5,14 @@ emoji and typos ("1", "好的收到👌", "能改到周五下午吗", "甲片翘
 A `Classifier` turns one reply into an `Understanding`: an intent, a sentiment, and for a reschedule the
 requested day/time, for an aftercare issue the matching known issue of care_tips.toml with its advice.
 
-`default_classifier()` is the local rules classifier (rules.py: normalisation, jieba word segmentation,
-lexicons kept as data in lexicon.toml). Amazon Comprehend or Bedrock can be plugged in behind the same
+`default_classifier()` is the local rules classifier (classifier.py, reading a reply with reply_text.py:
+normalisation and jieba word segmentation; cues of lexicon.toml found by matching.py; aftercare_issues.py and
+day_and_time.py for what an issue or a reschedule names). Amazon Comprehend or Bedrock can be plugged in behind the same
 interface (see comprehend.py: Comprehend's sentiment on top of the rules' intent).
 
 Importing this package is cheap: rjieba (jieba-rs) is imported and its dictionary loaded on the first Chinese
-reply (about a quarter of a second, once per process; `rules.warm()` does it ahead, e.g. during a Lambda's init).
+reply (about a quarter of a second, once per process; `reply_text.warm()` does it ahead, e.g. during a Lambda's
+init).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def default_classifier() -> Classifier:
     if _DEFAULT is None:
         with _LOCK:
             if _DEFAULT is None:
-                from chalicelib.understanding.rules import RulesClassifier
+                from chalicelib.understanding.classifier import RulesClassifier
 
                 _DEFAULT = RulesClassifier()
     return _DEFAULT

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from chalicelib.channels.agora.access_token import PRIVILEGE_CHAT_APP, SERVICE_CHAT, parse_token
+from chalicelib.channels.agora.access_token import PRIVILEGE_CHAT_APP, SERVICE_CHAT
+from devstack.fakes.agora_token import parse_token
 
 MESSAGE_TYPES = {"txt", "img", "audio", "video", "file", "loc", "cmd", "custom"}
 

@@ -165,7 +165,9 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
     from chalice.test import Client
 
     from chalicelib.resources import ENV_JWT_SECRET
-    from devstack.plumbing import Plumbing, build_firers, build_pollers
+    from devstack.event_sources import build_pollers
+    from devstack.plumbing import Plumbing
+    from devstack.scheduler import build_firers
     from devstack.seed import ChannelSetup, seed
 
     env = dict(provisioned)

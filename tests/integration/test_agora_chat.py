@@ -13,14 +13,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.channels.agora.access_token import (
-    PRIVILEGE_CHAT_APP,
-    PRIVILEGE_CHAT_USER,
-    SERVICE_CHAT,
-    build_chat_app_token,
-    build_chat_user_token,
-    parse_token,
-)
+from chalicelib.channels.agora.access_token import PRIVILEGE_CHAT_APP, SERVICE_CHAT, build_chat_app_token
 from chalicelib.channels.agora.chat import (
     AgoraChatClient,
     HttpResponse,
@@ -30,6 +23,7 @@ from chalicelib.channels.agora.chat import (
 )
 from chalicelib.errors import PermanentSendError, TransientSendError, ValidationFailed
 from devstack.fakes.agora_chat import FakeAgoraChat
+from devstack.fakes.agora_token import PRIVILEGE_CHAT_USER, build_chat_user_token, parse_token
 
 APP_ID = "970CA35de60c44645bbae8a215061b33"
 APP_CERT = "5CFd2fd1755d40ecb72977518be15d3b"

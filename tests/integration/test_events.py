@@ -11,7 +11,7 @@ import pytest
 from chalicelib.models.booking_event import parse_booking_event
 from chalicelib.models.step import StepMessage
 from chalicelib.services.signatures import sign
-from devstack.plumbing import LambdaContext
+from devstack.event_sources import LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 WEBHOOK_ORDER = ["booking.created", "booking.rescheduled", "booking.cancelled"]

@@ -13,14 +13,9 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 
 from chalicelib import resources as r
 from chalicelib.clock import FixedClock
-from devstack.plumbing import (
-    LazyHandler,
-    Plumbing,
-    QueuePoller,
-    build_firer,
-    build_pollers,
-    next_fire_time,
-)
+from devstack.event_sources import LazyHandler, QueuePoller, build_pollers
+from devstack.plumbing import Plumbing
+from devstack.scheduler import build_firer, next_fire_time
 
 # at(2025-03-01T09:00:00) in Asia/Shanghai (UTC+8) is 01:00 UTC.
 SHANGHAI_NINE_AM = "at(2025-03-01T09:00:00)"

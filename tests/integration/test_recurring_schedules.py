@@ -7,7 +7,7 @@ from datetime import datetime
 
 from chalicelib import resources as r
 from chalicelib.clock import FixedClock
-from devstack.plumbing import build_firer
+from devstack.scheduler import build_firer
 from tests.conftest import REGION
 from tests.integration.test_plumbing import create_at_schedule, drain
 

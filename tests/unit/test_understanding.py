@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from chalicelib.clock import FixedClock
 from chalicelib.journeys.texts import care_issues
 from chalicelib.understanding import INTENTS, SENTIMENTS, Understanding, default_classifier
+from chalicelib.understanding.classifier import RulesClassifier
 from chalicelib.understanding.comprehend import ComprehendSentimentClassifier, language_code
-from chalicelib.understanding.rules import RulesClassifier, normalise
+from chalicelib.understanding.reply_text import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 # Friday 20 November 2026, 10:00 in Shanghai.
@@ -383,8 +384,8 @@ def test_given_another_main_dictionary_then_it_and_the_salon_words_segment(tmp_p
     small = tmp_path / "dict.txt"
     small.write_text("取消 5000 v\n周五 3000 t\n\n", encoding="utf-8")
     code = (
-        "from chalicelib.understanding import rules\n"
-        "words = [w for w, _, _ in rules._tokenizer().tokenize('取消周五今天翘边', hmm=False)]\n"
+        "from chalicelib.understanding import reply_text\n"
+        "words = [w for w, _, _ in reply_text._tokenizer().tokenize('取消周五今天翘边', hmm=False)]\n"
         "assert words == ['取消', '周五', '今', '天', '翘边'], words\n"  # 今天: jieba's dictionary only
     )
     env = {**os.environ, "CHAIRSIDE_JIEBA_DICT": str(small)}

@@ -15,122 +15,55 @@ AccessToken2.py, RtcTokenBuilder2.py, ChatTokenBuilder2.py):
 
 All integers are little-endian. `expire` values are seconds counted from `issue_ts`. Nothing here reads the
 clock or draws randomness on its own: `issue_ts` and `salt` are given (`new_salt()` draws one the way Agora does).
+
+Only what Chairside issues is here: the RTC token of a video consult (`build_rtc_token`) and the Chat app token
+the REST client authenticates with (`build_chat_app_token`). Reading tokens back, Agora's other services and the
+Chat user token belong to the fake Agora server that checks these tokens and to the tests
+(devstack/fakes/agora_token.py).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
 import struct
 import zlib
-from dataclasses import dataclass
 
 VERSION = "007"
-VERSION_LENGTH = 3
 
-# Service types and privileges (AccessToken2.py).
+# Service types and privileges (AccessToken2.py) of the tokens Chairside issues.
 SERVICE_RTC = 1
-SERVICE_RTM = 2
-SERVICE_STREAMING = 3
-SERVICE_FPA = 4
 SERVICE_CHAT = 5
-SERVICE_FCDN = 6
-SERVICE_APAAS = 7
-SERVICE_EDUCATION = SERVICE_APAAS
-SERVICE_RTM2 = 8
 
 PRIVILEGE_RTC_JOIN_CHANNEL = 1
 PRIVILEGE_RTC_PUBLISH_AUDIO_STREAM = 2
 PRIVILEGE_RTC_PUBLISH_VIDEO_STREAM = 3
 PRIVILEGE_RTC_PUBLISH_DATA_STREAM = 4
-PRIVILEGE_RTM_LOGIN = 1
-PRIVILEGE_FPA_LOGIN = 1
-PRIVILEGE_CHAT_USER = 1
 PRIVILEGE_CHAT_APP = 2
-PRIVILEGE_STREAMING_PUBLISH_MIX_STREAM = 1
-PRIVILEGE_STREAMING_PUBLISH_RAW_STREAM = 2
-PRIVILEGE_FCDN_PUBLISH = 1
-PRIVILEGE_FCDN_PLAY = 2
-PRIVILEGE_APAAS_ROOM_USER = PRIVILEGE_EDUCATION_ROOM_USER = 1
-PRIVILEGE_APAAS_USER = PRIVILEGE_EDUCATION_USER = 2
-PRIVILEGE_APAAS_APP = PRIVILEGE_EDUCATION_APP = 3
-PRIVILEGE_RTM2_LOGIN = 1
-
-# A token is a few hundred bytes; refuse to inflate anything much larger (a parsed token may be hostile).
-_MAX_DECOMPRESSED = 64 * 1024
 
 
 # --- packing ------------------------------------------------------------------------------------
 
 
-def _u16(value: int) -> bytes:
+def pack_u16(value: int) -> bytes:
     try:
         return struct.pack("<H", value)
     except struct.error as exc:
         raise ValueError(f"{value!r} does not fit in an unsigned 16-bit field") from exc
 
 
-def _i16(value: int) -> bytes:
-    try:
-        return struct.pack("<h", value)
-    except struct.error as exc:
-        raise ValueError(f"{value!r} does not fit in a signed 16-bit field") from exc
-
-
-def _u32(value: int) -> bytes:
+def pack_u32(value: int) -> bytes:
     try:
         return struct.pack("<I", value)
     except struct.error as exc:
         raise ValueError(f"{value!r} does not fit in an unsigned 32-bit field") from exc
 
 
-def _string(value: str | bytes) -> bytes:
+def pack_string(value: str | bytes) -> bytes:
     raw = value.encode("utf-8") if isinstance(value, str) else value
-    return _u16(len(raw)) + raw
-
-
-class _Reader:
-    """Reads the packed fields back, refusing to run past the end."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._pos = 0
-
-    def _take(self, count: int) -> bytes:
-        end = self._pos + count
-        if end > len(self._data):
-            raise ValueError("token is truncated")
-        chunk = self._data[self._pos : end]
-        self._pos = end
-        return chunk
-
-    def u16(self) -> int:
-        return struct.unpack("<H", self._take(2))[0]
-
-    def i16(self) -> int:
-        return struct.unpack("<h", self._take(2))[0]
-
-    def u32(self) -> int:
-        return struct.unpack("<I", self._take(4))[0]
-
-    def raw_string(self) -> bytes:
-        return self._take(self.u16())
-
-    def string(self) -> str:
-        try:
-            return self.raw_string().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError("token holds a string that is not UTF-8") from exc
-
-    def rest(self) -> bytes:
-        return self._data[self._pos :]
-
-    @property
-    def exhausted(self) -> bool:
-        return self._pos == len(self._data)
+    return pack_u16(len(raw)) + raw
 
 
 # --- services -----------------------------------------------------------------------------------
@@ -150,14 +83,11 @@ class Service:
         return self
 
     def pack(self) -> bytes:
-        body = b"".join(_u16(key) + _u32(self.privileges[key]) for key in sorted(self.privileges))
-        return _u16(self.service_type) + _u16(len(self.privileges)) + body + self._pack_fields()
+        body = b"".join(pack_u16(key) + pack_u32(self.privileges[key]) for key in sorted(self.privileges))
+        return pack_u16(self.service_type) + pack_u16(len(self.privileges)) + body + self._pack_fields()
 
     def _pack_fields(self) -> bytes:
         return b""
-
-    def _unpack_fields(self, reader: _Reader) -> None:
-        return None
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -181,7 +111,9 @@ def _account_field(uid: int | str) -> str:
     return uid if isinstance(uid, str) else str(uid)
 
 
-class _ChannelAccountService(Service):
+class ChannelAccountService(Service):
+    """A service packed as channel name + account (RTC; also Streaming and FCDN)."""
+
     _fields = ("channel_name", "account")
 
     def __init__(self, channel_name: str = "", account: int | str = "") -> None:
@@ -190,14 +122,10 @@ class _ChannelAccountService(Service):
         self.account = _account_field(account)
 
     def _pack_fields(self) -> bytes:
-        return _string(self.channel_name) + _string(self.account)
-
-    def _unpack_fields(self, reader: _Reader) -> None:
-        self.channel_name = reader.string()
-        self.account = reader.string()
+        return pack_string(self.channel_name) + pack_string(self.account)
 
 
-class ServiceRtc(_ChannelAccountService):
+class ServiceRtc(ChannelAccountService):
     service_type = SERVICE_RTC
 
     def __init__(self, channel_name: str = "", uid: int | str = 0) -> None:
@@ -209,15 +137,9 @@ class ServiceRtc(_ChannelAccountService):
         return self.account
 
 
-class ServiceStreaming(_ChannelAccountService):
-    service_type = SERVICE_STREAMING
+class UserService(Service):
+    """A service packed as one user id (Chat; also RTM)."""
 
-
-class ServiceFCdn(_ChannelAccountService):
-    service_type = SERVICE_FCDN
-
-
-class _UserService(Service):
     _fields = ("user_id",)
 
     def __init__(self, user_id: str = "") -> None:
@@ -225,93 +147,13 @@ class _UserService(Service):
         self.user_id = user_id
 
     def _pack_fields(self) -> bytes:
-        return _string(self.user_id)
-
-    def _unpack_fields(self, reader: _Reader) -> None:
-        self.user_id = reader.string()
+        return pack_string(self.user_id)
 
 
-class ServiceRtm(_UserService):
-    service_type = SERVICE_RTM
-
-
-class ServiceFpa(Service):
-    service_type = SERVICE_FPA
-
-
-class ServiceChat(_UserService):
+class ServiceChat(UserService):
     """Chat: an empty user_id with PRIVILEGE_CHAT_APP is an app token; a user_id with PRIVILEGE_CHAT_USER a user token."""
 
     service_type = SERVICE_CHAT
-
-
-class ServiceApaas(Service):
-    """Type 7 (called ServiceEducation in older builders)."""
-
-    service_type = SERVICE_APAAS
-    _fields = ("room_uuid", "user_uuid", "role")
-
-    def __init__(self, room_uuid: str = "", user_uuid: str = "", role: int = -1) -> None:
-        super().__init__()
-        self.room_uuid = room_uuid
-        self.user_uuid = user_uuid
-        self.role = role
-
-    def _pack_fields(self) -> bytes:
-        return _string(self.room_uuid) + _string(self.user_uuid) + _i16(self.role)
-
-    def _unpack_fields(self, reader: _Reader) -> None:
-        self.room_uuid = reader.string()
-        self.user_uuid = reader.string()
-        self.role = reader.i16()
-
-
-ServiceEducation = ServiceApaas
-
-
-class ServiceRtm2(Service):
-    """RTM 2 login with resource permissions: {resource type: {permission type: [resource, ...]}}."""
-
-    service_type = SERVICE_RTM2
-    _fields = ("user_id", "permissions")
-
-    def __init__(self, user_id: str = "", permissions: dict[int, dict[int, list[str]]] | None = None) -> None:
-        super().__init__()
-        self.user_id = user_id
-        self.permissions: dict[int, dict[int, list[str]]] = permissions if permissions is not None else {}
-
-    def _pack_fields(self) -> bytes:
-        out = [_string(self.user_id), _u16(len(self.permissions))]
-        for resource_type in sorted(self.permissions):
-            by_permission = self.permissions[resource_type]
-            out.append(_u16(resource_type) + _u16(len(by_permission)))
-            for permission_type in sorted(by_permission):
-                resources = by_permission[permission_type]
-                out.append(_u16(permission_type) + _u16(len(resources)))
-                out.extend(_string(resource) for resource in resources)
-        return b"".join(out)
-
-    def _unpack_fields(self, reader: _Reader) -> None:
-        self.user_id = reader.string()
-        self.permissions = {}
-        for _ in range(reader.u16()):
-            resource_type = reader.u16()
-            by_permission = self.permissions.setdefault(resource_type, {})
-            for _ in range(reader.u16()):
-                permission_type = reader.u16()
-                by_permission[permission_type] = [reader.string() for _ in range(reader.u16())]
-
-
-SERVICE_CLASSES: dict[int, type[Service]] = {
-    SERVICE_RTC: ServiceRtc,
-    SERVICE_RTM: ServiceRtm,
-    SERVICE_STREAMING: ServiceStreaming,
-    SERVICE_FPA: ServiceFpa,
-    SERVICE_CHAT: ServiceChat,
-    SERVICE_FCDN: ServiceFCdn,
-    SERVICE_APAAS: ServiceApaas,
-    SERVICE_RTM2: ServiceRtm2,
-}
 
 
 # --- the token ----------------------------------------------------------------------------------
@@ -333,104 +175,9 @@ def is_hex32(value: object) -> bool:
     return True
 
 
-def _signing_key(app_certificate: str, issue_ts: int, salt: int) -> bytes:
-    key = hmac.new(_u32(issue_ts), app_certificate.encode("utf-8"), hashlib.sha256).digest()
-    return hmac.new(_u32(salt), key, hashlib.sha256).digest()
-
-
-@dataclass(frozen=True)
-class ParsedToken:
-    """A decoded AccessToken2.
-
-    `services` are the known services in token order; like Agora's parser, parsing stops at the first service
-    type it does not know (its length cannot be known), so `complete` is False then. `signing_info` is the exact
-    signed bytes, so `verify` works either way.
-    """
-
-    app_id: str
-    issue_ts: int
-    expire: int
-    salt: int
-    services: tuple[Service, ...]
-    signature: bytes
-    signing_info: bytes
-    complete: bool = True
-
-    def get_services(self, service_type: int) -> list[Service]:
-        return [service for service in self.services if service.service_type == service_type]
-
-    def verify(self, app_certificate: str) -> bool:
-        """True when the signature was made with this certificate (constant-time compare)."""
-        if not is_hex32(app_certificate) or not self.signature:
-            return False
-        expected = hmac.new(
-            _signing_key(app_certificate, self.issue_ts, self.salt), self.signing_info, hashlib.sha256
-        ).digest()
-        return hmac.compare_digest(expected, self.signature)
-
-    @property
-    def expires_at(self) -> int:
-        """Unix seconds after which the token itself is no longer valid."""
-        return self.issue_ts + self.expire
-
-    def privilege_expires_at(self, service_type: int, privilege: int) -> int | None:
-        """Unix seconds when the first service of that type loses the privilege; None if it never had it."""
-        for service in self.get_services(service_type):
-            if privilege in service.privileges:
-                return self.issue_ts + service.privileges[privilege]
-            return None
-        return None
-
-
-def parse_token(token: str) -> ParsedToken:
-    """Decode a "007" token. Raises ValueError on anything malformed. Does not check the signature."""
-    if not isinstance(token, str) or not token.startswith(VERSION):
-        raise ValueError("not an AccessToken2 (version 007) token")
-    try:
-        compressed = base64.b64decode(token[VERSION_LENGTH:], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("token is not valid base64") from exc
-    inflater = zlib.decompressobj()
-    try:
-        data = inflater.decompress(compressed, _MAX_DECOMPRESSED)
-    except zlib.error as exc:
-        raise ValueError("token is not zlib data") from exc
-    if inflater.unconsumed_tail or not inflater.eof:
-        raise ValueError("token is truncated or too large")
-
-    reader = _Reader(data)
-    signature = reader.raw_string()
-    signing_info = reader.rest()
-    app_id = reader.string()
-    issue_ts = reader.u32()
-    expire = reader.u32()
-    salt = reader.u32()
-    services: list[Service] = []
-    complete = True
-    for _ in range(reader.u16()):
-        service_type = reader.u16()
-        cls = SERVICE_CLASSES.get(service_type)
-        if cls is None:
-            complete = False
-            break
-        service = cls()
-        for _ in range(reader.u16()):
-            privilege = reader.u16()
-            service.privileges[privilege] = reader.u32()
-        service._unpack_fields(reader)
-        services.append(service)
-    if complete and not reader.exhausted:
-        raise ValueError("token has trailing bytes")
-    return ParsedToken(
-        app_id=app_id,
-        issue_ts=issue_ts,
-        expire=expire,
-        salt=salt,
-        services=tuple(services),
-        signature=signature,
-        signing_info=signing_info,
-        complete=complete,
-    )
+def signing_key(app_certificate: str, issue_ts: int, salt: int) -> bytes:
+    key = hmac.new(pack_u32(issue_ts), app_certificate.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(pack_u32(salt), key, hashlib.sha256).digest()
 
 
 class AccessToken2:
@@ -459,21 +206,16 @@ class AccessToken2:
         # Packed in service-type order; services of one type keep the order they were added in (stable sort).
         services = sorted(self.services, key=lambda service: service.service_type)
         signing_info = (
-            _string(self.app_id)
-            + _u32(self.issue_ts)
-            + _u32(self.expire)
-            + _u32(self.salt)
-            + _u16(len(services))
+            pack_string(self.app_id)
+            + pack_u32(self.issue_ts)
+            + pack_u32(self.expire)
+            + pack_u32(self.salt)
+            + pack_u16(len(services))
             + b"".join(service.pack() for service in services)
         )
-        key = _signing_key(self.app_certificate, self.issue_ts, self.salt)
+        key = signing_key(self.app_certificate, self.issue_ts, self.salt)
         signature = hmac.new(key, signing_info, hashlib.sha256).digest()
-        return VERSION + base64.b64encode(zlib.compress(_string(signature) + signing_info)).decode("ascii")
-
-    @classmethod
-    def parse(cls, token: str) -> ParsedToken:
-        """Decode a token (see `parse_token`)."""
-        return parse_token(token)
+        return VERSION + base64.b64encode(zlib.compress(pack_string(signature) + signing_info)).decode("ascii")
 
 
 # --- builders (RtcTokenBuilder2 / ChatTokenBuilder2) ------------------------------------------------
@@ -512,14 +254,5 @@ def build_rtc_token(
 def build_chat_app_token(app_id: str, app_certificate: str, expire: int, *, issue_ts: int, salt: int) -> str:
     """ChatTokenBuilder2.build_app_token: the token the Chat REST API takes as `Authorization: Bearer`."""
     service = ServiceChat().add_privilege(PRIVILEGE_CHAT_APP, expire)
-    token = AccessToken2(app_id, app_certificate, issue_ts=issue_ts, expire=expire, salt=salt)
-    return token.add_service(service).build()
-
-
-def build_chat_user_token(
-    app_id: str, app_certificate: str, user_id: str, expire: int, *, issue_ts: int, salt: int
-) -> str:
-    """ChatTokenBuilder2.build_user_token: what a Chat SDK client logs in with."""
-    service = ServiceChat(user_id).add_privilege(PRIVILEGE_CHAT_USER, expire)
     token = AccessToken2(app_id, app_certificate, issue_ts=issue_ts, expire=expire, salt=salt)
     return token.add_service(service).build()
