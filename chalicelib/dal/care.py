@@ -314,6 +314,17 @@ class CareRepository:
     def create_coupon(self, coupon: CouponItem) -> bool:
         return put_new(coupon)
 
+    def issue_coupon(self, chain_id: str, code: str, *, member_id: str, occasion: str, store_id: str | None,
+                     offer: str, issued_at: datetime, expires_at: datetime) -> bool:
+        """A new single-use code for one member's occasion; False when the code is taken (draw another)."""
+        return self.create_coupon(CouponItem(*CouponItem.key(chain_id, code), chain_id=chain_id, code=code,
+                                             member_id=member_id, occasion=occasion, store_id=store_id, offer=offer,
+                                             issued_at=issued_at, expires_at_time=expires_at))
+
+    def note_claim_coupon(self, claim: CareClaimItem, code: str) -> None:
+        """The occasion's claim keeps its coupon, so a retried send offers the same code."""
+        claim.update(actions=[CareClaimItem.coupon_code.set(code)])
+
     def coupon(self, chain_id: str, code: str) -> CouponItem | None:
         try:
             return CouponItem.get(*CouponItem.key(chain_id, code), consistent_read=True)
