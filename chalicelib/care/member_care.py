@@ -37,7 +37,7 @@ class MemberCare:
             if new:
                 if not contact:
                     return None
-                member = MemberItem(*MemberItem.key(chain_id, member_id), chain_id=chain_id, member_id=member_id)
+                member = self._repo.new_member(chain_id, member_id)
             stats = profile.stats(visits, latest_store or (contact or {}).get("last_store_id")
                                   or member.last_store_id, self._clock.now())
             manual = sorted(member.manual_tags or [])

@@ -44,6 +44,11 @@ class CareRepository:
         except MemberItem.DoesNotExist:
             return None
 
+    @staticmethod
+    def new_member(chain_id: str, member_id: str) -> MemberItem:
+        """A member not stored yet, for `save_profile(..., new=True)` to create."""
+        return MemberItem(*MemberItem.key(chain_id, member_id), chain_id=chain_id, member_id=member_id)
+
     def members(self, chain_id: str, member_ids: Iterable[str]) -> dict[str, MemberItem]:
         keys = [MemberItem.key(chain_id, m) for m in dict.fromkeys(member_ids)]
         return {item.member_id: item for item in MemberItem.batch_get(keys)} if keys else {}
