@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib import resources as r
+from chalicelib.dal.conditions import is_conditional_failure
 from ops import target
 
 # (item pk prefix, old index key prefix on gsiN) -> the new index the key moves to
@@ -63,7 +64,7 @@ def reindex(ddb: Any, table: str, *, dry_run: bool = False, out: Any = sys.stdou
                                 ConditionExpression=" AND ".join(conditions),
                                 ExpressionAttributeNames=names, ExpressionAttributeValues=values)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not is_conditional_failure(exc):
                     raise
                 moved -= 1  # rewritten meanwhile: its own write moved it
     print(f"{'would move' if dry_run else 'moved'} {moved} item(s) in {table}", file=out)

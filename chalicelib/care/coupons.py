@@ -18,29 +18,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from chalicelib.dal.bookings import CouponHandover
 from chalicelib.dal.models import CouponItem
 
 
 @dataclass(frozen=True)
 class CouponChange:
     status: str
-    update: dict[str, Any] | None = None  # a TransactWriteItems "Update", when the code changes hands
+    handover: CouponHandover | None = None  # the code changes hands with the booking's commit (dal/bookings.py)
 
 
-def coupon_change(coupon: CouponItem | None, table: str, member_id: str, booking_id: str, event_type: str,
+def coupon_change(coupon: CouponItem | None, member_id: str, booking_id: str, event_type: str,
                   now: datetime) -> CouponChange:
     if coupon is None:
         return CouponChange("unknown")
-    key = {"pk": {"S": coupon.pk}, "sk": {"S": coupon.sk}}
     mine = coupon.redeemed_booking_id == booking_id
     if event_type == "booking.cancelled":
         if not mine:
             return CouponChange("not_redeemed")
-        return CouponChange("released", {
-            "TableName": table, "Key": key, "UpdateExpression": "REMOVE redeemed_at, redeemed_booking_id",
-            "ConditionExpression": "redeemed_booking_id = :b", "ExpressionAttributeValues": {":b": {"S": booking_id}}})
+        return CouponChange("released", CouponHandover(coupon, booking_id, redeem=False, at=now))
     if mine:
         return CouponChange("redeemed")
     if coupon.member_id != member_id:
@@ -49,8 +46,4 @@ def coupon_change(coupon: CouponItem | None, table: str, member_id: str, booking
         return CouponChange("already_redeemed")
     if coupon.expires_at_time <= now:
         return CouponChange("expired")
-    return CouponChange("redeemed", {
-        "TableName": table, "Key": key,
-        "UpdateExpression": "SET redeemed_at = :at, redeemed_booking_id = :b",
-        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(redeemed_booking_id)",
-        "ExpressionAttributeValues": {":at": {"S": CouponItem.redeemed_at.serialize(now)}, ":b": {"S": booking_id}}})
+    return CouponChange("redeemed", CouponHandover(coupon, booking_id, redeem=True, at=now))

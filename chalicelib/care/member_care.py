@@ -37,14 +37,16 @@ class MemberCare:
             if new:
                 if not contact:
                     return None
-                member = MemberItem(*MemberItem.key(chain_id, member_id), chain_id=chain_id, member_id=member_id)
+                member = self._repo.new_member(chain_id, member_id)
             stats = profile.stats(visits, latest_store or (contact or {}).get("last_store_id")
                                   or member.last_store_id, self._clock.now())
             manual = sorted(member.manual_tags or [])
             tags = sorted(set(manual) | set(stats.auto_tags))
             before = list(member.tags or [])
             try:
-                wrote = self._repo.save_profile(member, stats, manual, tags, contact=contact, new=new)
+                fields, consent_yes = contact_to_write(member, contact)
+                wrote = self._repo.save_profile(member, stats, manual, tags, contact=fields, new=new,
+                                                consent_if_unanswered=consent_yes)
             except Conflict:
                 continue
             if wrote:  # nothing written: her tags and their TAG# items are as they were
@@ -91,3 +93,17 @@ class MemberCare:
                 continue
             return self._repo.member(chain_id, member_id, consistent=True)
         raise ConcurrentUpdate()
+
+
+def contact_to_write(member: MemberItem, contact: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """The marketing-consent rule, applied to the contact fields a booking webhook brings: (the fields to write
+    as they are, whether to write a "yes" only where she has no answer).
+
+    A booking system's "yes" to marketing only counts for a member we hold no answer for: it must never undo a
+    withdrawal ("TD", 退订) she made to us -- not even one recorded after her item was read, so the "yes" is not a
+    plain value but asked of the repository as write-if-unanswered (atomic in the same write). A "no" always
+    applies. A "yes" for a member who has answered is dropped."""
+    if not contact or contact.get("marketing_consent") is not True:
+        return contact, False
+    fields = {name: value for name, value in contact.items() if name != "marketing_consent"}
+    return fields, member.marketing_consent is None

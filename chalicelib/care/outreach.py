@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.channels.base import Contact
 from chalicelib.clock import Clock
 from chalicelib.dal.care import CareRepository, Conflict
-from chalicelib.dal.models import CareClaimItem, CouponItem, MemberItem, MessageItem, StoreItem
+from chalicelib.dal.models import CareClaimItem, MemberItem, MessageItem, StoreItem
 from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
@@ -241,12 +241,11 @@ class Outreach:
             rules = policy()["coupons"]
             while True:
                 code = "".join(secrets.choice(rules["alphabet"]) for _ in range(rules["length"]))
-                issued = CouponItem(*CouponItem.key(message.chain_id, code), chain_id=message.chain_id, code=code,
-                                    member_id=message.member_id, occasion=message.occasion, store_id=claim.store_id,
-                                    offer=offer, issued_at=now, expires_at_time=now + timedelta(days=valid_days))
-                if self._repo.create_coupon(issued):
+                if self._repo.issue_coupon(message.chain_id, code, member_id=message.member_id,
+                                           occasion=message.occasion, store_id=claim.store_id, offer=offer,
+                                           issued_at=now, expires_at=now + timedelta(days=valid_days)):
                     break
-            claim.update(actions=[CareClaimItem.coupon_code.set(code)])
+            self._repo.note_claim_coupon(claim, code)
         coupon = self._repo.coupon(message.chain_id, code)
         expires = coupon.expires_at_time if coupon else now + timedelta(days=valid_days)
         return {"code": code, "offer": offer, "expires_at": expires}

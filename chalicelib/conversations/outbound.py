@@ -14,9 +14,10 @@ from typing import Any
 
 from chalicelib.channels.base import Channel, Contact
 from chalicelib.clock import Clock
+from chalicelib.dal.bookings import chain_of
 from chalicelib.dal.conversations import ConversationRepository
 from chalicelib.dal.messages import Claim, MessageRepository
-from chalicelib.dal.models import BookingItem, ChainItem, ConversationItem, MemberItem, MessageItem, StoreItem
+from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, MessageItem, StoreItem
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
@@ -259,7 +260,7 @@ class BookingSystemNotifier:
 
     def post(self, chain_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST one signed event to the chain's booking system; the outcome, never an exception."""
-        chain = _chain(chain_id)
+        chain = chain_of(chain_id)
         url = chain.booking_webhook_url if chain else None
         secrets = self._secrets_for(chain_id)
         if not url or not url.startswith(("https://", "http://")) or not secrets:
@@ -276,10 +277,3 @@ class BookingSystemNotifier:
             return {"result": "failed", "status": exc.code, "event_id": body["event_id"]}
         except (OSError, ValueError) as exc:
             return {"result": "failed", "error": type(exc).__name__, "event_id": body["event_id"]}
-
-
-def _chain(chain_id: str) -> ChainItem | None:
-    try:
-        return ChainItem.get(*ChainItem.key(chain_id))
-    except ChainItem.DoesNotExist:
-        return None

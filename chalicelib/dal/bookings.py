@@ -15,14 +15,28 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.dal.conditions import (
+    ITEM_CONDITION_FAILED,
+    NEW_ITEM,
+    TRANSACTION_CANCELED,
+    cancellation_reasons,
+    error_code,
+    failed_items,
+    is_conditional_failure,
+    put_new,
+)
 from chalicelib.dal.models import (
     BookingItem,
     ChainItem,
     ContactLookupItem,
+    CouponItem,
     EventItem,
     MemberItem,
+    MemberSnapshot,
     StoreItem,
+    StylistDayItem,
     whole,
+    wire_key,
 )
 from chalicelib.errors import ConcurrentUpdate, StylistUnavailable
 
@@ -52,16 +66,39 @@ def bucket_start(key: str, hhmm: str) -> datetime:
     return datetime.fromisoformat(f"{day}T{hhmm[:2]}:{hhmm[2:]}:00+00:00")
 
 
+@dataclass(frozen=True)
+class MemberContacts:
+    """Where a member's messages come from, for the contact lookups a booking writes: her addresses as keyed
+    hashes (privacy.LookupHasher; the address itself is never stored), and the store of the booking."""
+
+    chain_id: str
+    member_id: str
+    store_id: str
+    at: datetime
+    phone_hash: str | None = None
+    wechat_openid_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class CouponHandover:
+    """A member-care coupon changing hands with a booking's commit (care/coupons.py decides which way)."""
+
+    coupon: CouponItem
+    booking_id: str
+    redeem: bool  # True: the booking takes the code; False: the booking (cancelled) gives it back
+    at: datetime
+
+
 @dataclass
 class BookingCommit:
     booking: BookingItem
     expected_version: int | None  # None: the booking must not exist yet
     held_before: dict[str, list[str]] = field(default_factory=dict)
     hold_after: dict[str, list[str]] = field(default_factory=dict)
-    coupon_update: dict[str, Any] | None = None  # redeem or release a member-care coupon with the booking
+    coupon: CouponHandover | None = None  # redeem or release a member-care coupon with the booking
     # Contact lookups ride along when the booking is written in a transaction anyway (a new booking: one write
     # request fewer); otherwise the caller puts them after the commit. `lookups_written` says which happened.
-    lookups: list[ContactLookupItem] = field(default_factory=list)
+    contacts: MemberContacts | None = None
     lookups_written: bool = False
 
 
@@ -79,7 +116,7 @@ class BookingRepository:
         return _get(StoreItem, *StoreItem.key(store_id))
 
     def chain(self, chain_id: str) -> ChainItem | None:
-        return _get(ChainItem, *ChainItem.key(chain_id))
+        return chain_of(chain_id)
 
     def booking(self, chain_id: str, booking_id: str, consistent: bool = True) -> BookingItem | None:
         return _get(BookingItem, *BookingItem.key(chain_id, booking_id), consistent=consistent)
@@ -96,22 +133,58 @@ class BookingRepository:
         """A store's bookings starting on one store-local day, by start time (gsi4; eventually consistent)."""
         return whole(BookingItem, BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit))
 
-    # --- writes -----------------------------------------------------------------------------------
-    def record_event(self, event: EventItem, keep_existing: bool = False) -> None:
-        """Remember an event's answer so its duplicates get the same one. The first record stands: DuplicateEvent
-        when there is one already, or nothing when `keep_existing`."""
-        try:
-            event.save(condition=EventItem.pk.does_not_exist())
-        except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
-            if _is_conditional_failure(exc):
-                if keep_existing:
-                    return
-                raise DuplicateEvent() from None
-            raise
+    # --- items of a change -------------------------------------------------------------------------
+    @staticmethod
+    def booking_from_event(chain_id: str, payload: Any, *, status: str, version: int, start: datetime,
+                           occurred: datetime, current: BookingItem | None, now: datetime) -> BookingItem:
+        """The booking as a webhook event's payload (models/booking_event.py `Booking`) makes it, at `version`,
+        keeping what only Chairside knows of the `current` one (when it was booked, completed, her feedback)."""
+        member = payload.member
+        return BookingItem(
+            *BookingItem.key(chain_id, payload.id),
+            chain_id=chain_id,
+            booking_id=payload.id,
+            store_id=payload.store_id,
+            status=status,
+            version=version,
+            start=start,
+            duration_minutes=payload.duration_minutes,
+            service_code=payload.service.code,
+            service_name=payload.service.name,
+            category=payload.service.category,
+            stylist_id=payload.stylist.id,
+            stylist_name=payload.stylist.name,
+            member=MemberSnapshot(id=member.id, name=member.name, phone=member.phone, email=member.email,
+                                  locale=member.locale, wechat_openid=member.wechat_openid),
+            price_amount=payload.price.amount if payload.price else None,
+            price_currency=payload.price.currency if payload.price else None,
+            notes=payload.notes or None,
+            booked_at=current.booked_at if current else now,
+            last_event_at=occurred,
+            completed_at=now if status == "completed" else (current.completed_at if current else None),
+            feedback_sentiment=current.feedback_sentiment if current else None,
+            gsi3pk=BookingItem.member_key(chain_id, member.id),
+            gsi3sk=start.isoformat(),
+        )
 
-    def put_lookups(self, lookups: list[ContactLookupItem]) -> None:
+    @staticmethod
+    def copy(booking: BookingItem) -> BookingItem:
+        """A detached copy of a booking read, to become its next version."""
+        return BookingItem.from_raw_data(booking.serialize())
+
+    # --- writes -----------------------------------------------------------------------------------
+    def record_event(self, chain_id: str, event_id: str, *, booking_id: str, version: int, status_code: int,
+                     response: dict[str, Any], keep_until: datetime, keep_existing: bool = False) -> None:
+        """Remember an event's answer (until `keep_until`) so its duplicates get the same one. The first record
+        stands: DuplicateEvent when there is one already, or nothing when `keep_existing`."""
+        event = EventItem(*EventItem.key(chain_id, event_id), booking_id=booking_id, version=version,
+                          status_code=status_code, response=response, expires_at=int(keep_until.timestamp()))
+        if not put_new(event) and not keep_existing:
+            raise DuplicateEvent()
+
+    def put_lookups(self, contacts: MemberContacts) -> None:
         """Contact lookups are plain idempotent puts (the same key and values again change nothing)."""
-        for lookup in lookups:
+        for lookup in _lookup_items(contacts):
             lookup.save()
 
     def commit(self, change: BookingCommit, chain_id: str) -> None:
@@ -122,15 +195,15 @@ class BookingRepository:
 
         booking_put: dict[str, Any] = {"TableName": self._table, "Item": change.booking.serialize()}
         if change.expected_version is None:
-            booking_put["ConditionExpression"] = "attribute_not_exists(pk)"
+            booking_put["ConditionExpression"] = NEW_ITEM
         else:
             booking_put["ConditionExpression"] = "version = :v"
             booking_put["ExpressionAttributeValues"] = {":v": {"N": str(change.expected_version)}}
         items.append({"Put": booking_put})
         roles.append("booking")
 
-        if change.coupon_update is not None:
-            items.append({"Update": change.coupon_update})
+        if change.coupon is not None:
+            items.append({"Update": self._coupon_update(change.coupon)})
             roles.append("coupon")
 
         booking_id = change.booking.booking_id
@@ -149,13 +222,14 @@ class BookingRepository:
             try:
                 self._ddb.put_item(**booking_put)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                if is_conditional_failure(exc):
                     raise ConcurrentUpdate() from None
                 raise
             for entry in items[1:]:
                 self._ddb.update_item(**entry["Update"])
             return
-        for lookup in change.lookups:
+        lookups = _lookup_items(change.contacts) if change.contacts is not None else []
+        for lookup in lookups:
             items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
             roles.append("lookup")
         for attempt in range(3):
@@ -163,10 +237,10 @@ class BookingRepository:
                 self._ddb.transact_write_items(TransactItems=items)
                 break
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                if error_code(exc) != TRANSACTION_CANCELED:
                     raise
-                reasons = exc.response.get("CancellationReasons") or []
-                failed = {roles[i] for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                reasons = cancellation_reasons(exc)
+                failed = {roles[i] for i in failed_items(exc)}
                 if failed and failed <= {"calendar", "holder"} and attempt < 2 and self._take_over_stale(
                         chain_id, items, roles, reasons, booking_id):
                     continue  # the time was held only by bookings that have let it go: claim it over them
@@ -174,7 +248,7 @@ class BookingRepository:
                 if error is None:
                     raise
                 raise error from None
-        change.lookups_written = bool(change.lookups)
+        change.lookups_written = bool(lookups)
 
     @staticmethod
     def _error_for(failed: set[str], reasons: list[dict]) -> Exception | None:
@@ -197,18 +271,17 @@ class BookingRepository:
         take those buckets over -- conditional on each bucket still naming its holder, with a ConditionCheck
         that each holder is still at the version read -- and say so (True). False: a real overlap."""
         holders: dict[str, BookingItem | None] = {}
-        recheck = any(roles[i] == "holder" and r.get("Code") == "ConditionalCheckFailed" for i, r in enumerate(reasons))
+        recheck = any(roles[i] == "holder" and r.get("Code") == ITEM_CONDITION_FAILED for i, r in enumerate(reasons))
         for i, reason in enumerate(reasons):
-            if roles[i] != "calendar" or not (recheck or reason.get("Code") == "ConditionalCheckFailed"):
+            if roles[i] != "calendar" or not (recheck or reason.get("Code") == ITEM_CONDITION_FAILED):
                 continue
             update = items[i]["Update"]
             update["ExpressionAttributeValues"] = {":me": {"S": booking_id}}  # tokens of an earlier attempt go
             stored = self._ddb.get_item(TableName=self._table, Key=update["Key"], ConsistentRead=True).get("Item", {})
-            day = update["Key"]["sk"]["S"].removeprefix("DAY#")
-            stylist_id = update["Key"]["pk"]["S"].split("#", 2)[2]
+            stylist_id, day = StylistDayItem.of_key(update["Key"])
             conditions = []
             for name, attribute in sorted(update["ExpressionAttributeNames"].items()):
-                holder = stored.get(attribute, {}).get("S")
+                holder = StylistDayItem.holder(stored, attribute)
                 if holder is None or holder == booking_id:
                     conditions.append(f"(attribute_not_exists({name}) OR {name} = :me)")
                     continue
@@ -225,10 +298,9 @@ class BookingRepository:
             if roles[i] == "holder":
                 del items[i], roles[i]
         for holder, held in holders.items():
-            pk, sk = BookingItem.key(chain_id, holder)
-            check: dict[str, Any] = {"TableName": self._table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
+            check: dict[str, Any] = {"TableName": self._table, "Key": wire_key(*BookingItem.key(chain_id, holder))}
             if held is None:
-                check["ConditionExpression"] = "attribute_not_exists(pk)"
+                check["ConditionExpression"] = NEW_ITEM
             else:
                 check["ConditionExpression"] = "version = :v"
                 check["ExpressionAttributeValues"] = {":v": {"N": str(int(held.version))}}
@@ -246,9 +318,9 @@ class BookingRepository:
         for key, buckets in mine.items():
             held = set(booking.slots.get(key, []))
             stylist_id, day = key.rsplit("|", 1)
-            calendar_key = {"pk": {"S": f"STYLIST#{chain_id}#{stylist_id}"}, "sk": {"S": f"DAY#{day}"}}
+            calendar_key = StylistDayItem.wire_key(chain_id, stylist_id, day)
             item = self._ddb.get_item(TableName=self._table, Key=calendar_key, ConsistentRead=True).get("Item", {})
-            left = [h for h in buckets if h not in held and item.get(f"s{h}", {}).get("S") == booking.booking_id]
+            left = [h for h in buckets if h not in held and StylistDayItem.holder(item, h) == booking.booking_id]
             if not left:
                 continue
             try:
@@ -256,10 +328,10 @@ class BookingRepository:
                     TableName=self._table, Key=calendar_key,
                     UpdateExpression="REMOVE " + ", ".join(f"#s{h}" for h in left),
                     ConditionExpression=" AND ".join(f"#s{h} = :me" for h in left),
-                    ExpressionAttributeNames={f"#s{h}": f"s{h}" for h in left},
+                    ExpressionAttributeNames={f"#s{h}": StylistDayItem.bucket(h) for h in left},
                     ExpressionAttributeValues={":me": {"S": booking.booking_id}})
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not is_conditional_failure(exc):
                     raise
 
     def set_status_if_version(self, chain_id: str, booking_id: str, version: int, allowed: tuple[str, ...],
@@ -272,7 +344,7 @@ class BookingRepository:
                 condition=(BookingItem.version == version) & BookingItem.status.is_in(*allowed),
             )
         except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
         return True
@@ -288,12 +360,12 @@ class BookingRepository:
         names: dict[str, str] = {}
         conditions, sets, removes = [], [], []
         for hhmm in acquire:
-            names[f"#s{hhmm}"] = f"s{hhmm}"
+            names[f"#s{hhmm}"] = StylistDayItem.bucket(hhmm)
             sets.append(f"#s{hhmm} = :me")
             conditions.append(f"(attribute_not_exists(#s{hhmm}) OR #s{hhmm} = :me)")
         for hhmm in release:
             # Only this booking can hold these buckets: every claim is conditional (see module doc).
-            names[f"#s{hhmm}"] = f"s{hhmm}"
+            names[f"#s{hhmm}"] = StylistDayItem.bucket(hhmm)
             removes.append(f"#s{hhmm}")
         expression = " ".join(
             part for part in (
@@ -303,7 +375,7 @@ class BookingRepository:
         )
         update: dict[str, Any] = {
             "TableName": self._table,
-            "Key": {"pk": {"S": f"STYLIST#{chain_id}#{stylist_id}"}, "sk": {"S": f"DAY#{day}"}},
+            "Key": StylistDayItem.wire_key(chain_id, stylist_id, day),
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
         }
@@ -312,17 +384,38 @@ class BookingRepository:
             update["ExpressionAttributeValues"] = {":me": {"S": booking_id}}
         return update
 
+    def _coupon_update(self, handover: CouponHandover) -> dict[str, Any]:
+        """The coupon's transaction Update: redeem an unredeemed code, or release the one this booking holds."""
+        update: dict[str, Any] = {"TableName": self._table, "Key": wire_key(handover.coupon.pk, handover.coupon.sk)}
+        if not handover.redeem:
+            return {**update, "UpdateExpression": "REMOVE redeemed_at, redeemed_booking_id",
+                    "ConditionExpression": "redeemed_booking_id = :b",
+                    "ExpressionAttributeValues": {":b": {"S": handover.booking_id}}}
+        return {**update, "UpdateExpression": "SET redeemed_at = :at, redeemed_booking_id = :b",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(redeemed_booking_id)",
+                "ExpressionAttributeValues": {":at": {"S": CouponItem.redeemed_at.serialize(handover.at)},
+                                              ":b": {"S": handover.booking_id}}}
+
+
+def chain_of(chain_id: str) -> ChainItem | None:
+    """A chain's item (its journey overrides, its booking system's webhook URL); None when unknown."""
+    return _get(ChainItem, *ChainItem.key(chain_id))
+
+
+def _lookup_items(contacts: MemberContacts) -> list[ContactLookupItem]:
+    """One lookup item per channel address, keyed by the address's keyed hash (never the address itself)."""
+    hashes = [("PHONE", contacts.phone_hash), ("WXOPENID", contacts.wechat_openid_hash)]
+    return [
+        ContactLookupItem(*ContactLookupItem.key(kind, hashed, contacts.chain_id, contacts.member_id),
+                          chain_id=contacts.chain_id, member_id=contacts.member_id, store_id=contacts.store_id,
+                          updated_at=contacts.at)
+        for kind, hashed in hashes
+        if hashed
+    ]
+
 
 def _get(model: type, pk: str, sk: str, consistent: bool = False):
     try:
         return model.get(pk, sk, consistent_read=consistent)
     except model.DoesNotExist:
         return None
-
-
-def _is_conditional_failure(exc: Exception) -> bool:
-    cause = getattr(exc, "cause", None) or exc.__cause__
-    code = getattr(exc, "cause_response_code", None)
-    if code is None and isinstance(cause, ClientError):
-        code = cause.response["Error"]["Code"]
-    return code == "ConditionalCheckFailedException"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.dal.conditions import put_new
 from chalicelib.dal.models import CallbackClaimItem, SmsNumberItem
 
 
@@ -24,14 +25,8 @@ class CallbackClaims:
               sender: str | None = None) -> Claim:
         item = CallbackClaimItem(*CallbackClaimItem.key(channel, scope, digest), body_hash=body_hash, sender=sender,
                                  expires_at=expires_at)
-        try:
-            item.save(condition=CallbackClaimItem.pk.does_not_exist() | (CallbackClaimItem.expires_at < now))
+        if put_new(item, or_if=CallbackClaimItem.expires_at < now):
             return Claim(first=True, same_body=True, sender=sender)
-        except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
-            from chalicelib.dal.bookings import _is_conditional_failure
-
-            if not _is_conditional_failure(exc):
-                raise
         try:
             seen = CallbackClaimItem.get(*CallbackClaimItem.key(channel, scope, digest), consistent_read=True)
         except CallbackClaimItem.DoesNotExist:  # removed in between: a claim of the past, expired

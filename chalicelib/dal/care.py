@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.care.profile import Stats
-from chalicelib.dal.bookings import _is_conditional_failure
+from chalicelib.dal.conditions import is_conditional_failure, put_new
 from chalicelib.dal.models import (
     BookingItem,
     CampaignItem,
@@ -41,6 +43,11 @@ class CareRepository:
             return MemberItem.get(*MemberItem.key(chain_id, member_id), consistent_read=consistent)
         except MemberItem.DoesNotExist:
             return None
+
+    @staticmethod
+    def new_member(chain_id: str, member_id: str) -> MemberItem:
+        """A member not stored yet, for `save_profile(..., new=True)` to create."""
+        return MemberItem(*MemberItem.key(chain_id, member_id), chain_id=chain_id, member_id=member_id)
 
     def members(self, chain_id: str, member_ids: Iterable[str]) -> dict[str, MemberItem]:
         keys = [MemberItem.key(chain_id, m) for m in dict.fromkeys(member_ids)]
@@ -82,20 +89,20 @@ class CareRepository:
 
     def save_profile(self, member: MemberItem, stats: Stats | None, manual_tags: list[str],
                      tags: list[str], notes: list | None = None, contact: dict[str, Any] | None = None,
-                     new: bool = False) -> bool:
+                     new: bool = False, consent_if_unanswered: bool = False) -> bool:
         """Write the built fields, tags, index keys and (from a booking webhook) the contact fields; conditional on
         the version read (Conflict otherwise), or on the member not existing yet when `new`. False, and nothing
         written, when every one of them already has its value (a status-only booking event usually changes
-        nothing: not bumping the version then costs no write). `member` holds the item as written afterwards."""
+        nothing: not bumping the version then costs no write). `member` holds the item as written afterwards.
+
+        `contact` values are written as given (None: left as it is). `consent_if_unanswered` writes
+        `marketing_consent = true` only where the item holds no answer at the moment of the write
+        (`if_not_exists` in the same UpdateItem); when to ask for that is the caller's rule (care/member_care.py)."""
         version = int(member.profile_version or 0)
         values: dict[str, Any] = {"tags": tags, "manual_tags": manual_tags}
-        consent_yes = False
+        consent_yes = consent_if_unanswered
         for name, value in (contact or {}).items():
-            if name == "marketing_consent" and value is True:
-                # A booking system's "yes" only counts for a member we hold no answer for: it must never undo a
-                # withdrawal ("TD", 退订) made to us later (set atomically below). A "no" always applies.
-                consent_yes = member.marketing_consent is None
-            elif value is not None:
+            if value is not None:
                 values[name] = value
         if notes is not None:
             values["notes"] = notes
@@ -141,7 +148,7 @@ class CareRepository:
         try:
             member.update(actions=actions, condition=condition)
         except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 raise Conflict() from None
             raise
         return True
@@ -163,12 +170,8 @@ class CareRepository:
         """Take the occasion for sending; None when it is done (or another worker holds a live lease).
         A claim whose lease ran out (a worker died mid-send) is taken over, keeping its coupon."""
         item.status, item.lease_until = "sending", lease_until
-        try:
-            item.save(condition=CareClaimItem.pk.does_not_exist())
+        if put_new(item):
             return item
-        except Exception as exc:  # noqa: BLE001
-            if not _is_conditional_failure(exc):
-                raise
         existing = self.claim_of(item.chain_id, item.member_id, item.occasion)
         if existing is None or existing.status != "sending" or int(existing.lease_until) >= wall_now:
             return None
@@ -177,7 +180,7 @@ class CareRepository:
                             condition=(CareClaimItem.status == "sending")
                             & (CareClaimItem.lease_until == existing.lease_until))
         except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return None
             raise
         return existing
@@ -186,13 +189,7 @@ class CareRepository:
         """A skip (with its reason) is final for the occasion; False when the occasion was already decided."""
         item.status = "skipped"
         _index_claim(item)
-        try:
-            item.save(condition=CareClaimItem.pk.does_not_exist())
-            return True
-        except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
-                return False
-            raise
+        return put_new(item)
 
     def finish_claim(self, item: CareClaimItem, status: str, at: datetime, **attrs: Any) -> bool:
         """sending -> sent | failed | skipped; False when it had already left `sending` (a duplicate)."""
@@ -206,7 +203,7 @@ class CareRepository:
             item.update(actions=actions, condition=CareClaimItem.status == "sending")
             return True
         except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
 
@@ -218,7 +215,7 @@ class CareRepository:
                         condition=CareClaimItem.status == "failed")
             return True
         except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
 
@@ -249,7 +246,7 @@ class CareRepository:
         try:
             CareLedgerItem(ledger.pk, ledger.sk, recent=recent, version=version + 1).save(condition=condition)
         except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 raise Conflict() from None
             raise
 
@@ -261,13 +258,7 @@ class CareRepository:
             return None
 
     def create_campaign(self, item: CampaignItem) -> bool:
-        try:
-            item.save(condition=CampaignItem.pk.does_not_exist())
-            return True
-        except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
-                return False
-            raise
+        return put_new(item)
 
     def count(self, chain_id: str, campaign_id: str, counters: dict[str, int]) -> None:
         """ADD to a campaign's `n_<counter>` numbers (atomic under concurrent workers)."""
@@ -301,7 +292,9 @@ class CareRepository:
                                   UpdateExpression=update, ConditionExpression="pages = :prev",
                                   ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues=values)
             return True
-        except self._ddb.exceptions.ConditionalCheckFailedException:
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
             current = self.campaign(chain_id, campaign_id)
             if current is not None and int(current.pages) >= page:
                 return False
@@ -317,18 +310,25 @@ class CareRepository:
                                   ExpressionAttributeNames={"#w": f"attributed_{what}"},
                                   ExpressionAttributeValues={":ref": {"SS": [ref]}, ":one": {"S": ref}})
             return True
-        except self._ddb.exceptions.ConditionalCheckFailedException:
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
             return False
 
     # --- coupons ----------------------------------------------------------------------------------
     def create_coupon(self, coupon: CouponItem) -> bool:
-        try:
-            coupon.save(condition=CouponItem.pk.does_not_exist())
-            return True
-        except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
-                return False
-            raise
+        return put_new(coupon)
+
+    def issue_coupon(self, chain_id: str, code: str, *, member_id: str, occasion: str, store_id: str | None,
+                     offer: str, issued_at: datetime, expires_at: datetime) -> bool:
+        """A new single-use code for one member's occasion; False when the code is taken (draw another)."""
+        return self.create_coupon(CouponItem(*CouponItem.key(chain_id, code), chain_id=chain_id, code=code,
+                                             member_id=member_id, occasion=occasion, store_id=store_id, offer=offer,
+                                             issued_at=issued_at, expires_at_time=expires_at))
+
+    def note_claim_coupon(self, claim: CareClaimItem, code: str) -> None:
+        """The occasion's claim keeps its coupon, so a retried send offers the same code."""
+        claim.update(actions=[CareClaimItem.coupon_code.set(code)])
 
     def coupon(self, chain_id: str, code: str) -> CouponItem | None:
         try:
@@ -344,7 +344,7 @@ class CareRepository:
                           | (CouponItem.redeemed_booking_id == booking_id))
             return True
         except Exception as exc:  # noqa: BLE001
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.cursors import CursorSigner, invalid_cursor
+from chalicelib.dal.conditions import is_conditional_failure, put_new, put_new_entry
 from chalicelib.dal.models import (
     BookingItem,
     ContactLookupItem,
@@ -125,16 +126,14 @@ class ConversationRepository:
             touch["UpdateExpression"] = touch["UpdateExpression"].replace("SET ", "SET unknown_sender = :unknown, ", 1)
             touch["ExpressionAttributeValues"][":unknown"] = {"BOOL": True}
         items = [
-            {"Put": {"TableName": self._table, "Item": receipt.serialize(),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": put_new_entry(self._table, receipt)},
             {"Put": {"TableName": self._table, "Item": message.serialize()}},
             {"Update": touch},
         ]
         try:
             self._ddb.transact_write_items(TransactItems=items)
         except self._ddb.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if is_conditional_failure(exc, item=0):  # the receipt: stored before
                 seen = self.receipt(message.chain_id, channel, provider_message_id)
                 existing = self.message(seen.message_pk, seen.message_sk) if seen else None
                 if existing is not None:
@@ -155,14 +154,8 @@ class ConversationRepository:
             return self.message(legacy.message_pk, legacy.message_sk)
         receipt = InboundReceiptItem(*InboundReceiptItem.key(chain_id, scope, client_message_id),
                                      message_pk=message.pk, message_sk=message.sk, expires_at=expires_at)
-        try:
-            receipt.save(condition=InboundReceiptItem.pk.does_not_exist())
+        if put_new(receipt):
             return None
-        except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
-            from chalicelib.dal.bookings import _is_conditional_failure
-
-            if not _is_conditional_failure(exc):
-                raise
         seen = self.receipt(chain_id, scope, client_message_id)
         return self.message(seen.message_pk, seen.message_sk) if seen else None
 

@@ -12,8 +12,9 @@ from datetime import datetime
 from enum import Enum
 
 from chalicelib.cursors import CursorSigner, invalid_cursor
-from chalicelib.dal.bookings import _is_conditional_failure
+from chalicelib.dal.conditions import is_conditional_failure, put_new
 from chalicelib.dal.models import MessageItem
+from chalicelib.models.step import StepMessage
 
 MAX_PAGE = 100
 
@@ -34,19 +35,35 @@ class MessageRepository:
     def __init__(self, cursors: CursorSigner) -> None:
         self._cursors = cursors
 
+    @staticmethod
+    def step_message(step: StepMessage, text: str, now: datetime) -> MessageItem:
+        """The outbound message of a journey step (queued; `claim` writes it): in the member's conversation at the
+        step's due time, its id following from the step (booking, kind, version), so a redelivery finds it."""
+        due = datetime.fromisoformat(step.due_at)
+        return MessageItem(
+            MessageItem.pk_for(step.store_id, step.member_id),
+            MessageItem.sk_for(due.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), step.message_id),
+            message_id=step.message_id,
+            chain_id=step.chain_id,
+            store_id=step.store_id,
+            member_id=step.member_id,
+            direction="out",
+            kind=step.kind,
+            text=text,
+            status="queued",
+            created_at=now,
+            updated_at=now,
+            booking_id=step.booking_id,
+            booking_version=int(step.version),
+        )
+
     def claim(self, message: MessageItem, lease_until: int, wall_now: int) -> Claim:
         message.status = "queued"
         message.lease_until = lease_until
         # A message that failed for good reached nobody: a redriven (or duplicate) step may try it again.
-        condition = MessageItem.pk.does_not_exist() | (MessageItem.status == "failed") | (
-            (MessageItem.status == "queued") & (MessageItem.lease_until < wall_now)
-        )
-        try:
-            message.save(condition=condition)
+        if put_new(message, or_if=(MessageItem.status == "failed") | (
+                (MessageItem.status == "queued") & (MessageItem.lease_until < wall_now))):
             return Claim.CLAIMED
-        except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
-            if not _is_conditional_failure(exc):
-                raise
         existing = MessageItem.get(message.pk, message.sk, consistent_read=True)
         return Claim.BUSY if existing.status == "queued" else Claim.DONE
 
@@ -101,7 +118,7 @@ def _update_existing(message: MessageItem, actions: list) -> None:
     try:
         message.update(actions=actions, condition=MessageItem.pk.exists())
     except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
-        if not _is_conditional_failure(exc):
+        if not is_conditional_failure(exc):
             raise
 
 

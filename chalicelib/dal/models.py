@@ -144,7 +144,7 @@ def bind(table_name: str, region: str) -> None:
     """Point every model at the main table of this stage."""
     for model in (ChainItem, StoreItem, BookingItem, EventItem, MemberItem, MessageItem, ConversationItem,
                   ContactLookupItem, InboundReceiptItem, TagMemberItem, CareClaimItem, CareLedgerItem,
-                  CampaignItem, CouponItem, CallbackClaimItem, SmsNumberItem):
+                  CampaignItem, CouponItem, CallbackClaimItem, SmsNumberItem, StylistDayItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None  # rebuilt lazily with the new settings
@@ -385,6 +385,42 @@ class BookingItem(_Item):
     @staticmethod
     def key(chain_id: str, booking_id: str) -> tuple[str, str]:
         return f"BOOKING#{chain_id}#{booking_id}", "BOOKING"
+
+
+class StylistDayItem(_Item):
+    """A stylist's day calendar: pk=STYLIST#<chain_id>#<stylist_id>, sk=DAY#<UTC date YYYY-MM-DD>, one attribute
+    per held 5-minute bucket, `sHHMM` (UTC) = the id of the booking holding it. The bucket attributes are named
+    by the time, so they are written and read with raw expressions (dal/bookings.py); this model names the key,
+    the attributes and how a stored item reads."""
+
+    @staticmethod
+    def key(chain_id: str, stylist_id: str, day: str) -> tuple[str, str]:
+        return f"STYLIST#{chain_id}#{stylist_id}", f"DAY#{day}"
+
+    @staticmethod
+    def wire_key(chain_id: str, stylist_id: str, day: str) -> dict[str, dict[str, str]]:
+        return wire_key(*StylistDayItem.key(chain_id, stylist_id, day))
+
+    @staticmethod
+    def of_key(key: dict[str, dict[str, str]]) -> tuple[str, str]:
+        """(stylist_id, day) of a calendar's wire key."""
+        return key["pk"]["S"].split("#", 2)[2], key["sk"]["S"].removeprefix("DAY#")
+
+    @staticmethod
+    def bucket(hhmm: str) -> str:
+        """The attribute of the bucket starting at HHMM (UTC)."""
+        return f"s{hhmm}"
+
+    @staticmethod
+    def holder(raw: dict[str, Any], hhmm_or_attribute: str) -> str | None:
+        """The booking id a stored (wire-format) calendar item names for a bucket, if any."""
+        attribute = hhmm_or_attribute if hhmm_or_attribute.startswith("s") else f"s{hhmm_or_attribute}"
+        return raw.get(attribute, {}).get("S")
+
+
+def wire_key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    """An item key in DynamoDB's wire format (for the raw calls: transactions, dynamic attributes)."""
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 class EventItem(_Item):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.dal.bookings import _is_conditional_failure
+from chalicelib.dal.conditions import is_conditional_failure
 from chalicelib.dal.models import (
     BookingItem,
     ContactLookupItem,
@@ -132,7 +132,7 @@ class MemberDataRepository:
                 condition=BookingItem.version == version,
             )
         except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 raise ConcurrentUpdate() from None
             raise
 

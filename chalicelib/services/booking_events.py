@@ -21,14 +21,13 @@ from chalicelib.dal.bookings import (
     BookingCommit,
     BookingRepository,
     DuplicateEvent,
+    MemberContacts,
     slot_buckets,
 )
 from chalicelib.dal.models import (
     BookingItem,
     ChainItem,
-    ContactLookupItem,
     EventItem,
-    MemberSnapshot,
     PendingStep,
     StoreItem,
 )
@@ -175,7 +174,8 @@ class BookingEvents:
             return self._acknowledge(chain_id, event, current, now, "no_change")
 
         version = (current.version if current else 0) + 1
-        booking = _booking_item(chain_id, payload, status, version, start, occurred, current, now)
+        booking = self._repo.booking_from_event(chain_id, payload, status=status, version=version, start=start,
+                                                occurred=occurred, current=current, now=now)
         booking.remember_event(event.event_id, current)
         booking.contact_ref = _contact_ref(payload, self._lookup_hash)
         booking.place_on_store_day(store.timezone)
@@ -199,16 +199,16 @@ class BookingEvents:
             expected_version=current.version if current else None,
             held_before=held_before,
             hold_after=hold_after,
-            coupon_update=coupon.update if coupon is not None else None,
-            lookups=([] if _same_contacts(current, payload)
-                     else _contact_lookups(chain_id, payload, now, self._lookup_hash)),
+            coupon=coupon.handover if coupon is not None else None,
+            contacts=(None if _same_contacts(current, payload)
+                      else _contacts(chain_id, payload, now, self._lookup_hash)),
         )
         self._repo.commit(change, chain_id)
         logger.info("booking event applied", extra={"chain_id": chain_id, "booking_id": payload.id,
                                                      "type": event.type, "version": version,
                                                      "steps": [p.kind for p in booking.pending]})
         self._finish(chain_id, event.event_id, booking, response, effects, now,
-                     lookups=bool(change.lookups) and not change.lookups_written, payload=payload,
+                     lookups=change.contacts is not None and not change.lookups_written, payload=payload,
                      profile=_profile_may_change(current, booking))
         return Answer(202, response)
 
@@ -217,10 +217,11 @@ class BookingEvents:
         """What follows a commit, each step idempotent, so a duplicate delivery can run it all again: the event's
         record (its first answer, for duplicates), the contact lookups, the schedules and sends, her profile
         (unless `profile` is False: nothing it is built from changed)."""
-        self._repo.record_event(_event_item(chain_id, event_id, booking.booking_id, int(booking.version), 202,
-                                            response, now), keep_existing=True)
+        self._repo.record_event(chain_id, event_id, booking_id=booking.booking_id, version=int(booking.version),
+                                status_code=202, response=response, keep_until=now + EVENT_RETENTION,
+                                keep_existing=True)
         if lookups:
-            self._repo.put_lookups(_contact_lookups(chain_id, payload, now, self._lookup_hash))
+            self._repo.put_lookups(_contacts(chain_id, payload, now, self._lookup_hash))
         self._apply_effects(effects, now)
         if profile:
             self._member_changed(chain_id, payload.member.id, _member_contact(payload), booking)
@@ -262,8 +263,7 @@ class BookingEvents:
             return None
         from chalicelib.care.coupons import coupon_change
 
-        return coupon_change(self._coupons(chain_id, code.upper()), self._table, payload.member.id, payload.id,
-                             event_type, now)
+        return coupon_change(self._coupons(chain_id, code.upper()), payload.member.id, payload.id, event_type, now)
 
     def _member_changed(self, chain_id: str, member_id: str, contact: dict[str, Any] | None = None,
                         booking: BookingItem | None = None) -> None:
@@ -308,7 +308,7 @@ class BookingEvents:
             if current is None or store is None or current.status not in allowed or (
                     starts_ahead and current.start <= now):
                 return None
-            booking = BookingItem.from_raw_data(current.serialize())
+            booking = self._repo.copy(current)
             booking.status, booking.version = status, current.version + 1
             booking.remember_event(source_id, current)
             booking.place_on_store_day(store.timezone)
@@ -326,8 +326,9 @@ class BookingEvents:
                 continue
             logger.info("booking marked", extra={"chain_id": chain_id, "booking_id": booking_id, "status": status,
                                                  "version": booking.version})
-            self._repo.record_event(_event_item(chain_id, source_id, booking_id, booking.version, 202,
-                                                _answer(booking, store.timezone), now), keep_existing=True)
+            self._repo.record_event(chain_id, source_id, booking_id=booking_id, version=booking.version,
+                                    status_code=202, response=_answer(booking, store.timezone),
+                                    keep_until=now + EVENT_RETENTION, keep_existing=True)
             self._apply_effects(effects, now)
             return booking
         raise ConcurrentUpdate()
@@ -373,9 +374,8 @@ class BookingEvents:
         if current.coupon_status:
             response["coupon"] = {"code": current.coupon_code, "status": current.coupon_status}
         try:
-            self._repo.record_event(
-                _event_item(chain_id, event.event_id, current.booking_id, current.version, 202, response, now)
-            )
+            self._repo.record_event(chain_id, event.event_id, booking_id=current.booking_id, version=current.version,
+                                    status_code=202, response=response, keep_until=now + EVENT_RETENTION)
         except DuplicateEvent:
             seen = self._repo.event(chain_id, event.event_id)
             if seen is not None:
@@ -394,8 +394,7 @@ class BookingEvents:
             self._repo.release_leftovers(chain_id, booking)
             same_member = booking.member.id == event.booking.member.id
             if same_member:
-                self._repo.put_lookups(_contact_lookups(chain_id, event.booking, self._clock.now(),
-                                                        self._lookup_hash))
+                self._repo.put_lookups(_contacts(chain_id, event.booking, self._clock.now(), self._lookup_hash))
             self._member_changed(chain_id, booking.member.id, _member_contact(event.booking) if same_member else None,
                                  booking)
         return Answer(int(seen.status_code), seen.response)
@@ -442,38 +441,6 @@ def _holds(status: str, stylist_id: str, start: datetime, minutes: int, held: di
     return slot_buckets(stylist_id, start, minutes) if status in HOLDS_SLOT else {}
 
 
-def _booking_item(chain_id: str, payload: Any, status: str, version: int, start: datetime, occurred: datetime,
-                  current: BookingItem | None, now: datetime) -> BookingItem:
-    member = payload.member
-    item = BookingItem(
-        *BookingItem.key(chain_id, payload.id),
-        chain_id=chain_id,
-        booking_id=payload.id,
-        store_id=payload.store_id,
-        status=status,
-        version=version,
-        start=start,
-        duration_minutes=payload.duration_minutes,
-        service_code=payload.service.code,
-        service_name=payload.service.name,
-        category=payload.service.category,
-        stylist_id=payload.stylist.id,
-        stylist_name=payload.stylist.name,
-        member=MemberSnapshot(id=member.id, name=member.name, phone=member.phone, email=member.email,
-                              locale=member.locale, wechat_openid=member.wechat_openid),
-        price_amount=payload.price.amount if payload.price else None,
-        price_currency=payload.price.currency if payload.price else None,
-        notes=payload.notes or None,
-        booked_at=current.booked_at if current else now,
-        last_event_at=occurred,
-        completed_at=now if status == "completed" else (current.completed_at if current else None),
-        feedback_sentiment=current.feedback_sentiment if current else None,
-        gsi3pk=BookingItem.member_key(chain_id, member.id),
-        gsi3sk=start.isoformat(),
-    )
-    return item
-
-
 def _contact_ref(payload: Any, lookup_hash: Callable[[str], str]) -> str:
     """A short digest of the member fields the booking carries: unchanged, her profile need not be rebuilt.
     Keyed (the lookup key's HMAC, privacy.LookupHasher), so a copy of the table cannot be tested against a
@@ -508,30 +475,13 @@ def _same_contacts(current: BookingItem | None, payload: Any) -> bool:
             and current.member.wechat_openid == payload.member.wechat_openid)
 
 
-def _contact_lookups(chain_id: str, payload: Any, now: datetime,
-                     lookup_hash: Callable[[str], str]) -> list[ContactLookupItem]:
-    """So an inbound SMS or WeChat message finds its member: one item per channel address, keyed by the
-    address's keyed hash (never the address itself)."""
+def _contacts(chain_id: str, payload: Any, now: datetime, lookup_hash: Callable[[str], str]) -> MemberContacts:
+    """So an inbound SMS or WeChat message finds its member: her channel addresses as keyed hashes (never the
+    address itself), for the contact lookups the repository writes."""
     member = payload.member
-    addresses = [("PHONE", member.phone), ("WXOPENID", member.wechat_openid)]
-    return [
-        ContactLookupItem(*ContactLookupItem.key(kind, lookup_hash(address), chain_id, member.id), chain_id=chain_id,
-                          member_id=member.id, store_id=payload.store_id, updated_at=now)
-        for kind, address in addresses
-        if address
-    ]
-
-
-def _event_item(chain_id: str, event_id: str, booking_id: str, version: int, status_code: int,
-                response: dict, now: datetime) -> EventItem:
-    return EventItem(
-        *EventItem.key(chain_id, event_id),
-        booking_id=booking_id,
-        version=version,
-        status_code=status_code,
-        response=response,
-        expires_at=int((now + EVENT_RETENTION).timestamp()),
-    )
+    return MemberContacts(chain_id=chain_id, member_id=member.id, store_id=payload.store_id, at=now,
+                          phone_hash=lookup_hash(member.phone) if member.phone else None,
+                          wechat_openid_hash=lookup_hash(member.wechat_openid) if member.wechat_openid else None)
 
 
 def _step_message(chain_id: str, booking: BookingItem, step: PlannedStep) -> StepMessage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 
@@ -18,7 +18,7 @@ from chalicelib.channels.base import Channel, Contact
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import BookingRepository
 from chalicelib.dal.messages import Claim, MessageRepository
-from chalicelib.dal.models import BookingItem, MessageItem, StoreItem
+from chalicelib.dal.models import BookingItem, StoreItem
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, TransientSendError
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import load_journey
@@ -94,7 +94,7 @@ class StepDelivery:
                 return self._log(step, Outcome.STALE)
 
         now = self._clock.now()
-        message = _message_item(step, booking, store, now)
+        message = self._messages.step_message(step, _message_text(step, booking, store), now)
         claim = self._messages.claim(message, int(self._wall()) + LEASE_SECONDS, int(self._wall()))
         if claim is Claim.DONE:
             return self._log(step, Outcome.DUPLICATE)
@@ -141,7 +141,7 @@ class StepDelivery:
         return outcome
 
 
-def _message_item(step: StepMessage, booking: BookingItem, store: StoreItem, now: datetime) -> MessageItem:
+def _message_text(step: StepMessage, booking: BookingItem, store: StoreItem) -> str:
     context = texts.MessageContext(
         locale=booking.member.locale or store.locale,
         timezone=store.timezone,
@@ -158,20 +158,4 @@ def _message_item(step: StepMessage, booking: BookingItem, store: StoreItem, now
             "stylist_name": booking.stylist_name,
         },
     )
-    due = datetime.fromisoformat(step.due_at)
-    return MessageItem(
-        MessageItem.pk_for(step.store_id, step.member_id),
-        MessageItem.sk_for(due.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), step.message_id),
-        message_id=step.message_id,
-        chain_id=step.chain_id,
-        store_id=step.store_id,
-        member_id=step.member_id,
-        direction="out",
-        kind=step.kind,
-        text=texts.render(step.kind, context),
-        status="queued",
-        created_at=now,
-        updated_at=now,
-        booking_id=step.booking_id,
-        booking_version=int(step.version),
-    )
+    return texts.render(step.kind, context)

@@ -282,6 +282,19 @@ def test_an_opt_out_is_honoured_when_the_booking_system_later_says_yes(harness):
     assert profile["next_booking_at"] == "2026-11-25T15:00:00+08:00"
 
 
+def test_a_yes_asked_to_be_written_only_if_unanswered_never_overwrites_an_opt_out_recorded_after_the_read(harness):
+    # Given her profile read while she had no answer, and her "TD" recorded after that read
+    harness.post(booking_event())
+    repo = harness.container.care_repo
+    read = repo.member("demo-chain", "m-1", consistent=True)
+    assert read.marketing_consent is None
+    harness.post_message(message_event("退订"))
+    # When the care service, going by that read, asks for a "yes" written only where she has no answer
+    repo.save_profile(read, None, sorted(read.manual_tags or []), list(read.tags or []), consent_if_unanswered=True)
+    # Then the repository's single write kept her opt-out (if_not_exists, atomic with the write)
+    assert member().marketing_consent is False
+
+
 def test_a_resolved_conversation_reopens_when_the_member_writes_again(harness):
     harness.post_message(message_event("你们什么破服务！"))
     harness.staff("POST", f"{BASE}/m-1/status", {"status": "resolved"})
