@@ -134,7 +134,7 @@ class Container:
     def message_history(self):
         from chalicelib.services.conversations import MessageHistory
 
-        return MessageHistory(self.stores, self.messages, self.staff_verifier, self.member_access)
+        return MessageHistory(self.stores, self.messages, self.member_access)
 
     @cached_property
     def member_access(self):
@@ -149,7 +149,7 @@ class Container:
     def member_profiles(self):
         from chalicelib.services.members import MemberProfiles
 
-        return MemberProfiles(self.stores, self.staff_verifier, self.clock, self.care_repo, self.member_care,
+        return MemberProfiles(self.stores, self.clock, self.care_repo, self.member_care,
                               self.conversations, self.member_access)
 
     @cached_property
@@ -159,7 +159,7 @@ class Container:
         from chalicelib.services.privacy import MemberPrivacy
 
         _ = self.bookings  # binds the models
-        return MemberPrivacy(self.stores, self.staff_verifier,
+        return MemberPrivacy(self.stores,
                              MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
                              self.step_scheduler, self.lookup_hasher, self.clock, self.member_access)
 
@@ -295,8 +295,7 @@ class Container:
         from chalicelib.conversations.video import VideoConsults
 
         video = VideoConsults(self.agora_settings, self.clock, time.time, lambda m: m.save())
-        return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender,
-                                  self.staff_verifier, video, self.clock, self.bookings.member)
+        return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender, video, self.clock, self.bookings.member)
 
     @cached_property
     def booking_system(self):
@@ -311,7 +310,7 @@ class Container:
         from chalicelib.services.staff_bookings import StaffBookings
 
         return StaffBookings(self.stores, self.bookings, self.messages, self.booking_events, self.booking_system,
-                             self.staff_verifier, self.clock)
+                             self.clock)
 
     @cached_property
     def step_worker(self):
@@ -357,7 +356,7 @@ class Container:
         from chalicelib.care.segments import SegmentReader
 
         return Campaigns(self.care_repo, SegmentReader(self.care_repo), self.outreach, self.local_stores,
-                         self.staff_verifier, self.clock, self.client("sqs"), self.settings.care_queue_url,
+                         self.clock, self.client("sqs"), self.settings.care_queue_url,
                          self.cursors, max_delay_seconds=self.settings.care_defer_max_seconds)
 
     # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------
