@@ -124,8 +124,7 @@ class Container:
     def booking_events(self):
         from chalicelib.services.booking_events import BookingEvents
 
-        return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock,
-                             self.webhook_secrets.active, self.lookup_hasher,
+        return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock, self.lookup_hasher,
                              on_member=self.member_care.refresh,
                              coupons=lambda chain_id, code: self.care_repo.coupon(chain_id, code),
                              table_name=self.settings.main_table)
@@ -280,7 +279,7 @@ class Container:
         _ = self.bookings  # binds the models
         return Intake(self.inbound, self.conversations, self.stores,
                       InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
-                      self.webhook_secrets.active, self.clock, self.wechat_credentials, self.agora_settings,
+                      self.clock, self.wechat_credentials, self.agora_settings,
                       CallbackClaims(), SmsNumbers())
 
     @cached_property
