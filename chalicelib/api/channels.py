@@ -4,7 +4,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.request import parse_model
 from chalicelib.api.responses import handled, json_response
-from chalicelib.api.signed import verified_agora, verified_chain
+from chalicelib.api.signed import verified_agora, verified_chain, verified_wechat, wechat_echo
 from chalicelib.bootstrap import container
 from chalicelib.conversations.intake import MAX_BODY_BYTES, GenericMessageEvent
 
@@ -28,16 +28,14 @@ def generic_message():
 @channels.route("/v1/channels/wechat/{store_id}", methods=["GET"])
 @handled
 def wechat_verify(store_id: str):
-    params = channels.current_request.query_params or {}
-    return _text(container().intake.wechat_echo(store_id, params, container().wall_clock.now()))
+    return _text(wechat_echo(store_id, channels.current_request.query_params or {}))
 
 
 @channels.route("/v1/channels/wechat/{store_id}", methods=["POST"], content_types=XML_TYPES)
 @handled
 def wechat_message(store_id: str):
-    request = channels.current_request
-    return _text(container().intake.wechat_message(store_id, request.query_params or {}, request.raw_body or b"",
-                                                   container().wall_clock.now()))
+    store, callback = verified_wechat(store_id, channels.current_request, MAX_BODY_BYTES)
+    return _text(container().intake.wechat_message(store, callback, container().wall_clock.now()))
 
 
 @channels.route("/v1/channels/agora/{chain_id}/callback", methods=["POST"], content_types=JSON_TYPES)

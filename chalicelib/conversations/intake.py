@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,11 +22,10 @@ from chalicelib.conversations.inbound import Handling, InboundMessage, InboundSe
 from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 from chalicelib.dal.conversations import ConversationRepository
 from chalicelib.dal.models import MessageItem
-from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed
+from chalicelib.errors import Unauthorized, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.models.booking_event import Id, Name
 from chalicelib.services import signatures
-from chalicelib.services.signatures import fresh as _fresh
 from chalicelib.text_safety import clean_text
 
 MAX_BODY_BYTES = 64 * 1024
@@ -57,6 +57,17 @@ class GenericMessageEvent(_Strict):
     message: _GenericMessage
     sent_at: datetime
     member_name: Name = ""
+
+
+@dataclass(frozen=True)
+class WeChatCallback:
+    """A verified WeChat callback: its message XML (decrypted in encrypted mode), the SHA-256 of the body as it
+    came, and the (timestamp, nonce) it was signed with."""
+
+    xml: bytes
+    body_hash: str
+    timestamp: str
+    nonce: str
 
 
 class InboundQueue:
@@ -103,52 +114,27 @@ class Intake:
         return self._inbound.process(stored.message)
 
     # --- WeChat Official Account ------------------------------------------------------------------
-    def wechat_echo(self, store_id: str, params: Mapping[str, str], wall_now: datetime) -> str:
-        """URL verification: echo `echostr` when the signature proves the request is WeChat's, and is fresh."""
-        from chalicelib.channels.wechat.inbound import verify_signature
+    def wechat_account(self, store_id: str) -> tuple[Any, Any]:
+        """The store and its WeChat credentials, which the edge checks a callback's signature with (401 if none)."""
+        store = self._stores.get(store_id) if is_id(store_id) else None
+        credentials = self._wechat_credentials(store_id) if store is not None else None
+        if credentials is None:
+            raise Unauthorized("this store has no WeChat account")
+        return store, credentials
 
-        _, credentials = self._wechat_account(store_id)
-        if not verify_signature(credentials.token, params.get("signature") or "", params.get("timestamp") or "",
-                                params.get("nonce") or ""):
-            raise Unauthorized("bad WeChat signature")
-        _fresh(params.get("timestamp") or "", wall_now, 1)
-        echo = params.get("echostr") or ""
-        if not echo or len(echo) > 256:
-            raise ValidationFailed("missing echostr", {"echostr": "required"})
-        return echo
+    def wechat_message(self, store: Any, callback: WeChatCallback, wall_now: datetime) -> str:
+        """A WeChat callback whose signature (plaintext mode) or signature and encryption (encrypted mode) and
+        freshness the edge checked (chalicelib/api/signed.py); here its (timestamp, nonce) is bound to its body
+        and its sender must be an openid."""
+        from chalicelib.channels.wechat.inbound import parse_message
 
-    def wechat_message(self, store_id: str, params: Mapping[str, str], raw: bytes, wall_now: datetime) -> str:
-        """A WeChat callback: signed (plaintext mode) or signed and encrypted (encrypted mode, when the store has
-        an EncodingAESKey); fresh; its (timestamp, nonce) bound to its body; its sender an openid."""
-        from chalicelib.channels.wechat import crypto
-        from chalicelib.channels.wechat.inbound import parse_message, verify_signature
-
-        store, credentials = self._wechat_account(store_id)
-        timestamp, nonce = params.get("timestamp") or "", params.get("nonce") or ""
-        if credentials.encoding_aes_key:
-            if params.get("encrypt_type") != "aes":
-                raise Unauthorized("this store's WeChat callbacks must be encrypted (encrypt_type=aes)")
-            if len(raw) > MAX_BODY_BYTES:
-                raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
-            encrypted = crypto.encrypted_part(raw)
-            if not crypto.verify_msg_signature(credentials.token, params.get("msg_signature") or "", timestamp,
-                                               nonce, encrypted):
-                raise Unauthorized("bad WeChat msg_signature")
-            _fresh(timestamp, wall_now, 1)
-            xml = crypto.decrypt(credentials.encoding_aes_key, encrypted, credentials.app_id)
-        else:
-            if params.get("encrypt_type") not in (None, "", "raw"):
-                raise Unauthorized("this store has no EncodingAESKey: its WeChat callbacks are plaintext")
-            if not verify_signature(credentials.token, params.get("signature") or "", timestamp, nonce):
-                raise Unauthorized("bad WeChat signature")
-            _fresh(timestamp, wall_now, 1)
-            xml = raw
+        xml, timestamp, nonce = callback.xml, callback.timestamp, callback.nonce
         message = parse_message(xml)
         if not WECHAT_OPENID.fullmatch(message.from_openid):
             raise ValidationFailed("FromUserName is not a WeChat openid",
                                    {"FromUserName": "letters, digits, '-' and '_', at most 64"})
         # WeChat signs only (token, timestamp, nonce) in plaintext mode: the first body under a query is the one.
-        self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", hashlib.sha256(raw).hexdigest(), wall_now)
+        self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", callback.body_hash, wall_now)
         member_id, name = self._member_for(store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}")
         if message.msg_type == "event":
             if message.event == "unsubscribe":
@@ -243,13 +229,6 @@ class Intake:
         # is handed on again; the worker skips messages already processed.
         if not stored.duplicate or not stored.message.processed:
             self._queue.put(stored.message)
-
-    def _wechat_account(self, store_id: str) -> tuple[Any, Any]:
-        store = self._stores.get(store_id) if is_id(store_id) else None
-        credentials = self._wechat_credentials(store_id) if store is not None else None
-        if credentials is None:
-            raise Unauthorized("this store has no WeChat account")
-        return store, credentials
 
     def _claim(self, channel: str, scope: str, delivery_id: str, body_hash: str, wall_now: datetime,
                sender: str | None = None) -> Any:
