@@ -124,8 +124,7 @@ class Container:
     def booking_events(self):
         from chalicelib.services.booking_events import BookingEvents
 
-        return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock,
-                             self.webhook_secrets.active, self.lookup_hasher,
+        return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock, self.lookup_hasher,
                              on_member=self.member_care.refresh,
                              coupons=lambda chain_id, code: self.care_repo.coupon(chain_id, code),
                              table_name=self.settings.main_table)
@@ -134,7 +133,7 @@ class Container:
     def message_history(self):
         from chalicelib.services.conversations import MessageHistory
 
-        return MessageHistory(self.stores, self.messages, self.staff_verifier, self.member_access)
+        return MessageHistory(self.stores, self.messages, self.member_access)
 
     @cached_property
     def member_access(self):
@@ -149,7 +148,7 @@ class Container:
     def member_profiles(self):
         from chalicelib.services.members import MemberProfiles
 
-        return MemberProfiles(self.stores, self.staff_verifier, self.clock, self.care_repo, self.member_care,
+        return MemberProfiles(self.stores, self.clock, self.care_repo, self.member_care,
                               self.conversations, self.member_access)
 
     @cached_property
@@ -159,7 +158,7 @@ class Container:
         from chalicelib.services.privacy import MemberPrivacy
 
         _ = self.bookings  # binds the models
-        return MemberPrivacy(self.stores, self.staff_verifier,
+        return MemberPrivacy(self.stores,
                              MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
                              self.step_scheduler, self.lookup_hasher, self.clock, self.member_access)
 
@@ -280,7 +279,7 @@ class Container:
         _ = self.bookings  # binds the models
         return Intake(self.inbound, self.conversations, self.stores,
                       InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
-                      self.webhook_secrets.active, self.clock, self.wechat_credentials, self.agora_settings,
+                      self.clock, self.wechat_credentials, self.agora_settings,
                       CallbackClaims(), SmsNumbers())
 
     @cached_property
@@ -295,8 +294,7 @@ class Container:
         from chalicelib.conversations.video import VideoConsults
 
         video = VideoConsults(self.agora_settings, self.clock, time.time, lambda m: m.save())
-        return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender,
-                                  self.staff_verifier, video, self.clock, self.bookings.member)
+        return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender, video, self.clock, self.bookings.member)
 
     @cached_property
     def booking_system(self):
@@ -311,7 +309,7 @@ class Container:
         from chalicelib.services.staff_bookings import StaffBookings
 
         return StaffBookings(self.stores, self.bookings, self.messages, self.booking_events, self.booking_system,
-                             self.staff_verifier, self.clock)
+                             self.clock)
 
     @cached_property
     def step_worker(self):
@@ -357,7 +355,7 @@ class Container:
         from chalicelib.care.segments import SegmentReader
 
         return Campaigns(self.care_repo, SegmentReader(self.care_repo), self.outreach, self.local_stores,
-                         self.staff_verifier, self.clock, self.client("sqs"), self.settings.care_queue_url,
+                         self.clock, self.client("sqs"), self.settings.care_queue_url,
                          self.cursors, max_delay_seconds=self.settings.care_defer_max_seconds)
 
     # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------

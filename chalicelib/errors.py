@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.privacy import mask_text
 
 
@@ -23,6 +25,19 @@ class ChairsideError(Exception):
 
 class ValidationFailed(ChairsideError):
     status, code = 400, "invalid_request"
+
+
+def invalid_fields(message: str, exc: Any, messages: dict[tuple[str, tuple], str] | None = None) -> ValidationFailed:
+    """The one mapping of a pydantic ValidationError to `fields` (a dotted path -> its first message).
+
+    `messages` replaces the text of an error by (error type, location). chalicelib/api/request.py re-exports
+    this for the edge; domain parsers (models/booking_event.py) use it from here."""
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        text = (messages or {}).get((error["type"], tuple(error["loc"])))
+        path = ".".join(str(part) for part in error["loc"]) or "body"
+        fields.setdefault(path, text or error["msg"].removeprefix("Value error, "))
+    return ValidationFailed(message, fields)
 
 
 class Unauthorized(ChairsideError):

@@ -1,11 +1,12 @@
 """Inbound channel endpoints: the generic signed webhook, WeChat Official Account, Agora Chat."""
 
-from datetime import UTC, datetime
-
 from chalice import Blueprint, Response
 
+from chalicelib.api.request import parse_model
 from chalicelib.api.responses import handled, json_response
+from chalicelib.api.signed import verified_agora, verified_chain, verified_wechat, wechat_echo
 from chalicelib.bootstrap import container
+from chalicelib.conversations.intake import MAX_BODY_BYTES, GenericMessageEvent
 
 channels = Blueprint(__name__)
 XML_TYPES = ["text/xml", "application/xml", "text/plain", "application/octet-stream"]
@@ -19,27 +20,26 @@ def _text(body: str) -> Response:
 @channels.route("/v1/webhooks/messages", methods=["POST"], content_types=JSON_TYPES)
 @handled
 def generic_message():
-    request = channels.current_request
-    handling = container().intake.generic(dict(request.headers), request.raw_body or b"", datetime.now(UTC))
-    return json_response(200, handling.body())
+    chain_id, raw = verified_chain(channels.current_request, MAX_BODY_BYTES)
+    event = parse_model(GenericMessageEvent, raw, "the message event is not valid")
+    return json_response(200, container().intake.generic(chain_id, event).body())
 
 
 @channels.route("/v1/channels/wechat/{store_id}", methods=["GET"])
 @handled
 def wechat_verify(store_id: str):
-    params = channels.current_request.query_params or {}
-    return _text(container().intake.wechat_echo(store_id, params, datetime.now(UTC)))
+    return _text(wechat_echo(store_id, channels.current_request.query_params or {}))
 
 
 @channels.route("/v1/channels/wechat/{store_id}", methods=["POST"], content_types=XML_TYPES)
 @handled
 def wechat_message(store_id: str):
-    request = channels.current_request
-    return _text(container().intake.wechat_message(store_id, request.query_params or {}, request.raw_body or b"",
-                                                   datetime.now(UTC)))
+    store, callback = verified_wechat(store_id, channels.current_request, MAX_BODY_BYTES)
+    return _text(container().intake.wechat_message(store, callback, container().wall_clock.now()))
 
 
 @channels.route("/v1/channels/agora/{chain_id}/callback", methods=["POST"], content_types=JSON_TYPES)
 @handled
 def agora_callback(chain_id: str):
-    return container().intake.agora_callback(chain_id, channels.current_request.raw_body or b"", datetime.now(UTC))
+    body = verified_agora(chain_id, channels.current_request, MAX_BODY_BYTES)
+    return container().intake.agora_callback(chain_id, body, container().wall_clock.now())

@@ -1,41 +1,29 @@
 from chalice import Blueprint
 
-from chalicelib.api.responses import handled
+from chalicelib.api.staff import query_param, staff_route
 from chalicelib.bootstrap import container
-from chalicelib.services.local_controls import decode
+from chalicelib.services.auth import Staff
 
 members = Blueprint(__name__)
-JSON_TYPES = ["application/json", "text/plain"]
+BASE = "/v1/stores/{store_id}/members/{member_id}"
 
 
-@members.route("/v1/stores/{store_id}/members/{member_id}/messages", methods=["GET"])
-@handled
-def member_messages(store_id: str, member_id: str):
-    request = members.current_request
-    params = request.query_params or {}
-    return container().message_history.member_messages(
-        request.headers.get("authorization"), store_id, member_id, params.get("limit"), params.get("cursor")
-    )
+@staff_route(members, BASE + "/messages", methods=["GET"])
+def member_messages(staff: Staff, store_id: str, member_id: str):
+    return container().message_history.member_messages(staff, store_id, member_id, query_param(members, "limit"),
+                                                       query_param(members, "cursor"))
 
 
-@members.route("/v1/stores/{store_id}/members/{member_id}", methods=["GET"])
-@handled
-def member_profile(store_id: str, member_id: str):
-    request = members.current_request
-    return container().member_profiles.profile(request.headers.get("authorization"), store_id, member_id)
+@staff_route(members, BASE, methods=["GET"])
+def member_profile(staff: Staff, store_id: str, member_id: str):
+    return container().member_profiles.profile(staff, store_id, member_id)
 
 
-@members.route("/v1/stores/{store_id}/members/{member_id}/tags", methods=["POST"], content_types=JSON_TYPES)
-@handled
-def member_tags(store_id: str, member_id: str):
-    request = members.current_request
-    return container().member_profiles.tags(request.headers.get("authorization"), store_id, member_id,
-                                            decode(request.raw_body))
+@staff_route(members, BASE + "/tags", methods=["POST"], body=True)
+def member_tags(staff: Staff, body: dict, store_id: str, member_id: str):
+    return container().member_profiles.tags(staff, store_id, member_id, body)
 
 
-@members.route("/v1/stores/{store_id}/members/{member_id}/notes", methods=["POST"], content_types=JSON_TYPES)
-@handled
-def member_notes(store_id: str, member_id: str):
-    request = members.current_request
-    return container().member_profiles.add_note(request.headers.get("authorization"), store_id, member_id,
-                                                decode(request.raw_body))
+@staff_route(members, BASE + "/notes", methods=["POST"], body=True)
+def member_notes(staff: Staff, body: dict, store_id: str, member_id: str):
+    return container().member_profiles.add_note(staff, store_id, member_id, body)

@@ -2,23 +2,19 @@
 
 from chalice import Blueprint
 
-from chalicelib.api.responses import handled
+from chalicelib.api.staff import staff_route
 from chalicelib.bootstrap import container
+from chalicelib.services.auth import Staff
 
 privacy = Blueprint(__name__)
+BASE = "/v1/stores/{store_id}/members/{member_id}"
 
 
-def _auth() -> str | None:
-    return privacy.current_request.headers.get("authorization")
+@staff_route(privacy, BASE + "/export", methods=["GET"])
+def export_member(staff: Staff, store_id: str, member_id: str):
+    return container().member_privacy.export(staff, store_id, member_id)
 
 
-@privacy.route("/v1/stores/{store_id}/members/{member_id}/export", methods=["GET"])
-@handled
-def export_member(store_id: str, member_id: str):
-    return container().member_privacy.export(_auth(), store_id, member_id)
-
-
-@privacy.route("/v1/stores/{store_id}/members/{member_id}", methods=["DELETE"])
-@handled
-def erase_member(store_id: str, member_id: str):
-    return container().member_privacy.erase(_auth(), store_id, member_id)
+@staff_route(privacy, BASE, methods=["DELETE"])
+def erase_member(staff: Staff, store_id: str, member_id: str):
+    return container().member_privacy.erase(staff, store_id, member_id)

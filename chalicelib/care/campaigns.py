@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,12 +32,13 @@ from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal.care import CareRepository
 from chalicelib.dal.models import CampaignItem, MemberItem
 from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.ids import is_id
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
 from chalicelib.services import auth
 from chalicelib.text_safety import clean_name, clean_text
 
-_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,64}$")
+MAX_CAMPAIGN_ID = 64
 PAGE_SIZE = 1000  # segment entries read per fan-out step
 PREVIEW_LIMIT = 20_000  # members a preview counts before it answers "truncated"
 SAMPLES = 3
@@ -51,22 +51,21 @@ SAMPLE_COUPON = {"code": "SAMPLE88", "offer": "", "expires_at": ""}
 
 class Campaigns:
     def __init__(self, repo: CareRepository, reader: segments.SegmentReader, outreach: Outreach, stores: Any,
-                 verifier: auth.Verifier, clock: Clock, sqs_client: Any, queue_url: str,
+                 clock: Clock, sqs_client: Any, queue_url: str,
                  cursors: CursorSigner, max_delay_seconds: int = MAX_DELAY) -> None:
         self._repo = repo
         self._cursors = cursors
         self._reader = reader
         self._outreach = outreach
         self._stores = stores
-        self._verifier = verifier
         self._clock = clock
         self._sqs = sqs_client
         self._queue_url = queue_url
         self._max_delay = min(max_delay_seconds, MAX_DELAY)
 
     # --- HTTP -------------------------------------------------------------------------------------------
-    def preview(self, authorization: str | None, chain_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        staff = self._authorize(authorization, chain_id, "campaigns.preview")
+    def preview(self, staff: auth.Staff, chain_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._authorize(staff, chain_id, "campaigns.preview")
         segment, template, coupon = self._parse(staff, chain_id, body)
         now = self._clock.now()
         skipped: dict[str, int] = {}
@@ -91,11 +90,11 @@ class Campaigns:
         return {"targeted": targeted, "skipped": skipped, "samples": samples, "segment_size": seen,
                 "truncated": truncated}
 
-    def create(self, authorization: str | None, chain_id: str, body: dict[str, Any],
+    def create(self, staff: auth.Staff, chain_id: str, body: dict[str, Any],
                idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-        staff = self._authorize(authorization, chain_id, "campaigns.create")
+        self._authorize(staff, chain_id, "campaigns.create")
         campaign_id = body.get("campaign_id") or idempotency_key or uuid.uuid4().hex
-        if not isinstance(campaign_id, str) or not _ID.match(campaign_id):
+        if not isinstance(campaign_id, str) or not is_id(campaign_id, MAX_CAMPAIGN_ID):
             raise ValidationFailed("bad campaign_id", {"campaign_id": "1-64 letters, digits or -_.:@"})
         segment, template, coupon = self._parse(staff, chain_id, body)
         name = body.get("name", "")
@@ -120,14 +119,14 @@ class Campaigns:
         logger.info("campaign scheduled", extra={"chain_id": chain_id, "campaign_id": campaign_id})
         return 201, self._view(item)
 
-    def get(self, authorization: str | None, chain_id: str, campaign_id: str) -> dict[str, Any]:
-        staff = self._authorize(authorization, chain_id, "campaigns.read")
+    def get(self, staff: auth.Staff, chain_id: str, campaign_id: str) -> dict[str, Any]:
+        self._authorize(staff, chain_id, "campaigns.read")
         return self._view(self._campaign(staff, chain_id, campaign_id))
 
-    def results(self, authorization: str | None, chain_id: str, campaign_id: str, status: str | None,
+    def results(self, staff: auth.Staff, chain_id: str, campaign_id: str, status: str | None,
                 cursor: str | None, limit: str | None) -> dict[str, Any]:
         """Per-member outcomes (for export): member, status, reason, channel, coupon, time."""
-        staff = self._authorize(authorization, chain_id, "campaigns.read")
+        self._authorize(staff, chain_id, "campaigns.read")
         self._campaign(staff, chain_id, campaign_id)
         if status not in (None, "", "sent", "failed", "skipped", "sending"):
             raise ValidationFailed("bad status", {"status": "one of sent, failed, skipped, sending"})
@@ -140,9 +139,9 @@ class Campaigns:
                           for c in claims],
                 "next_cursor": self._cursors.encode(scope, last) if last else None}
 
-    def resend_failures(self, authorization: str | None, chain_id: str, campaign_id: str) -> dict[str, Any]:
+    def resend_failures(self, staff: auth.Staff, chain_id: str, campaign_id: str) -> dict[str, Any]:
         """Queue the failed sends again (a fresh attempt each; the cap and consent are checked again)."""
-        staff = self._authorize(authorization, chain_id, "campaigns.send")
+        self._authorize(staff, chain_id, "campaigns.send")
         campaign = self._campaign(staff, chain_id, campaign_id)
         now = self._clock.now()
         requeued = 0
@@ -199,19 +198,18 @@ class Campaigns:
                            occasion=f"campaign:{campaign.campaign_id}", campaign_id=campaign.campaign_id,
                            coupon=dict(campaign.coupon) if campaign.coupon else None)
 
-    def _authorize(self, authorization: str | None, chain_id: str, action: str) -> auth.Staff:
-        staff = auth.authenticate(authorization, self._verifier)
+    @staticmethod
+    def _authorize(staff: auth.Staff, chain_id: str, action: str) -> None:
         if staff.chain_id != chain_id:
             raise NotFound("no such chain")  # another chain's campaigns do not exist for this token
         if not staff.may(action):
             raise Forbidden(f"a {staff.role} may not do {action}", action)
-        return staff
 
     def _campaign(self, staff: auth.Staff, chain_id: str, campaign_id: str) -> CampaignItem:
         """The campaign, when `staff` may see it: every route about one campaign comes through here. A campaign
         belongs to the stores it targets: store staff see it only when each of them is theirs (what create and
         preview ask); a chain-wide campaign (no `store_ids`) is the chain admins'. Otherwise it does not exist."""
-        campaign = self._repo.campaign(chain_id, campaign_id) if _ID.match(campaign_id) else None
+        campaign = self._repo.campaign(chain_id, campaign_id) if is_id(campaign_id, MAX_CAMPAIGN_ID) else None
         if campaign is None or not _may_see(staff, campaign):
             raise NotFound("no such campaign")
         return campaign

@@ -10,18 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from chalicelib.clock import Clock
 from chalicelib.conversations.inbound import Handling, InboundMessage, InboundService
 from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 from chalicelib.dal.conversations import ConversationRepository
 from chalicelib.dal.models import MessageItem
-from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed
+from chalicelib.errors import Unauthorized, ValidationFailed
+from chalicelib.ids import is_id
 from chalicelib.models.booking_event import Id, Name
 from chalicelib.services import signatures
 from chalicelib.text_safety import clean_text
@@ -57,6 +59,17 @@ class GenericMessageEvent(_Strict):
     member_name: Name = ""
 
 
+@dataclass(frozen=True)
+class WeChatCallback:
+    """A verified WeChat callback: its message XML (decrypted in encrypted mode), the SHA-256 of the body as it
+    came, and the (timestamp, nonce) it was signed with."""
+
+    xml: bytes
+    body_hash: str
+    timestamp: str
+    nonce: str
+
+
 class InboundQueue:
     """Hands a stored inbound message to the inbound worker."""
 
@@ -71,14 +84,13 @@ class InboundQueue:
 
 class Intake:
     def __init__(self, inbound: InboundService, conversations: ConversationRepository, stores: Any,
-                 queue: InboundQueue, secrets_for: Callable[[str], Iterable[str]], clock: Clock,
+                 queue: InboundQueue, clock: Clock,
                  wechat_credentials: Callable[[str], Any], agora_settings: Callable[[str], dict | None],
                  claims: CallbackClaims, sms_numbers: SmsNumbers) -> None:
         self._inbound = inbound
         self._conversations = conversations
         self._stores = stores
         self._queue = queue
-        self._secrets_for = secrets_for
         self._clock = clock
         self._wechat_credentials = wechat_credentials
         self._agora_settings = agora_settings
@@ -86,11 +98,8 @@ class Intake:
         self._sms_numbers = sms_numbers
 
     # --- generic signed webhook (answers synchronously) -------------------------------------------
-    def generic(self, headers: Mapping[str, str], raw: bytes, wall_now: datetime) -> Handling:
-        if len(raw) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
-        chain_id = signatures.verify(headers, raw, self._secrets_for, wall_now)
-        event = _parse(GenericMessageEvent, raw)
+    def generic(self, chain_id: str, event: GenericMessageEvent) -> Handling:
+        """A message event whose size and signature the edge checked (chalicelib/api/channels.py), from `chain_id`."""
         if event.sent_at.tzinfo is None:
             raise ValidationFailed("sent_at needs an offset", {"sent_at": "must include a UTC offset"})
         store = self._stores.of_chain(event.store_id, chain_id)
@@ -105,52 +114,27 @@ class Intake:
         return self._inbound.process(stored.message)
 
     # --- WeChat Official Account ------------------------------------------------------------------
-    def wechat_echo(self, store_id: str, params: Mapping[str, str], wall_now: datetime) -> str:
-        """URL verification: echo `echostr` when the signature proves the request is WeChat's, and is fresh."""
-        from chalicelib.channels.wechat.inbound import verify_signature
+    def wechat_account(self, store_id: str) -> tuple[Any, Any]:
+        """The store and its WeChat credentials, which the edge checks a callback's signature with (401 if none)."""
+        store = self._stores.get(store_id) if is_id(store_id) else None
+        credentials = self._wechat_credentials(store_id) if store is not None else None
+        if credentials is None:
+            raise Unauthorized("this store has no WeChat account")
+        return store, credentials
 
-        _, credentials = self._wechat_account(store_id)
-        if not verify_signature(credentials.token, params.get("signature") or "", params.get("timestamp") or "",
-                                params.get("nonce") or ""):
-            raise Unauthorized("bad WeChat signature")
-        _fresh(params.get("timestamp") or "", wall_now, 1)
-        echo = params.get("echostr") or ""
-        if not echo or len(echo) > 256:
-            raise ValidationFailed("missing echostr", {"echostr": "required"})
-        return echo
+    def wechat_message(self, store: Any, callback: WeChatCallback, wall_now: datetime) -> str:
+        """A WeChat callback whose signature (plaintext mode) or signature and encryption (encrypted mode) and
+        freshness the edge checked (chalicelib/api/signed.py); here its (timestamp, nonce) is bound to its body
+        and its sender must be an openid."""
+        from chalicelib.channels.wechat.inbound import parse_message
 
-    def wechat_message(self, store_id: str, params: Mapping[str, str], raw: bytes, wall_now: datetime) -> str:
-        """A WeChat callback: signed (plaintext mode) or signed and encrypted (encrypted mode, when the store has
-        an EncodingAESKey); fresh; its (timestamp, nonce) bound to its body; its sender an openid."""
-        from chalicelib.channels.wechat import crypto
-        from chalicelib.channels.wechat.inbound import parse_message, verify_signature
-
-        store, credentials = self._wechat_account(store_id)
-        timestamp, nonce = params.get("timestamp") or "", params.get("nonce") or ""
-        if credentials.encoding_aes_key:
-            if params.get("encrypt_type") != "aes":
-                raise Unauthorized("this store's WeChat callbacks must be encrypted (encrypt_type=aes)")
-            if len(raw) > MAX_BODY_BYTES:
-                raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
-            encrypted = crypto.encrypted_part(raw)
-            if not crypto.verify_msg_signature(credentials.token, params.get("msg_signature") or "", timestamp,
-                                               nonce, encrypted):
-                raise Unauthorized("bad WeChat msg_signature")
-            _fresh(timestamp, wall_now, 1)
-            xml = crypto.decrypt(credentials.encoding_aes_key, encrypted, credentials.app_id)
-        else:
-            if params.get("encrypt_type") not in (None, "", "raw"):
-                raise Unauthorized("this store has no EncodingAESKey: its WeChat callbacks are plaintext")
-            if not verify_signature(credentials.token, params.get("signature") or "", timestamp, nonce):
-                raise Unauthorized("bad WeChat signature")
-            _fresh(timestamp, wall_now, 1)
-            xml = raw
+        xml, timestamp, nonce = callback.xml, callback.timestamp, callback.nonce
         message = parse_message(xml)
         if not WECHAT_OPENID.fullmatch(message.from_openid):
             raise ValidationFailed("FromUserName is not a WeChat openid",
                                    {"FromUserName": "letters, digits, '-' and '_', at most 64"})
         # WeChat signs only (token, timestamp, nonce) in plaintext mode: the first body under a query is the one.
-        self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", hashlib.sha256(raw).hexdigest(), wall_now)
+        self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", callback.body_hash, wall_now)
         member_id, name = self._member_for(store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}")
         if message.msg_type == "event":
             if message.event == "unsubscribe":
@@ -167,16 +151,11 @@ class Intake:
         return "success"
 
     # --- Agora Chat post-delivery callback --------------------------------------------------------
-    def agora_callback(self, chain_id: str, raw: bytes, wall_now: datetime) -> dict[str, Any]:
-        from chalicelib.channels.agora.chat import MESSAGE_CHAT_TYPES, parse_callback, verify_callback
+    def agora_callback(self, chain_id: str, body: dict[str, Any], wall_now: datetime) -> dict[str, Any]:
+        """A callback whose size, signature and freshness the edge checked (chalicelib/api/signed.py); here its
+        callId is bound to its first body (replay)."""
+        from chalicelib.channels.agora.chat import MESSAGE_CHAT_TYPES, parse_callback
 
-        if len(raw) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
-        settings = self._agora_settings(chain_id) if _safe_id(chain_id) else None
-        body = _json_object(raw)
-        if not settings or not verify_callback(body, settings.get("callback_secret", "")):
-            raise Unauthorized("bad Agora callback signature")
-        _fresh(str(body["timestamp"]), wall_now, 1000)
         chat_type = body.get("chat_type")
         if not isinstance(chat_type, str) or chat_type not in MESSAGE_CHAT_TYPES:  # a list is unhashable
             return {"result": "ignored", "reason": "not a message"}  # recalls, group events: Agora must get 200
@@ -185,7 +164,7 @@ class Intake:
             raise ValidationFailed("from is not an Agora user id", {"from": "letters, digits, '_', '-' and '.', "
                                                                              "at most 64"})
         store_id = message.to_user.removeprefix("store-")
-        store = self._stores.get(store_id) if _safe_id(store_id) else None
+        store = self._stores.get(store_id) if is_id(store_id) else None
         if store is None or store.chain_id != chain_id:
             return {"result": "ignored", "reason": "not addressed to a store"}
         # Agora's signature covers callId and timestamp, not the body: a callId is accepted with its first body
@@ -251,13 +230,6 @@ class Intake:
         if not stored.duplicate or not stored.message.processed:
             self._queue.put(stored.message)
 
-    def _wechat_account(self, store_id: str) -> tuple[Any, Any]:
-        store = self._stores.get(store_id) if _safe_id(store_id) else None
-        credentials = self._wechat_credentials(store_id) if store is not None else None
-        if credentials is None:
-            raise Unauthorized("this store has no WeChat account")
-        return store, credentials
-
     def _claim(self, channel: str, scope: str, delivery_id: str, body_hash: str, wall_now: datetime,
                sender: str | None = None) -> Any:
         """Bind a delivery id to the body it first came with; another body under it is refused."""
@@ -273,37 +245,3 @@ class Intake:
             if lookup.chain_id == store.chain_id:
                 return lookup.member_id, ""
         return fallback_id[:128], ""
-
-
-def _fresh(timestamp: str, wall_now: datetime, per_second: int) -> None:
-    """The callback's timestamp (unix seconds, or ms with per_second=1000) is within 5 minutes of the wall clock."""
-    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 15:
-        raise Unauthorized("the timestamp must be unix time")
-    if abs(wall_now.timestamp() - int(timestamp) / per_second) > REPLAY_WINDOW_SECONDS:
-        raise Unauthorized("the callback has expired (5-minute window)")
-
-
-def _safe_id(value: str) -> bool:
-    return bool(value) and len(value) <= 128 and all(c.isascii() and (c.isalnum() or c in "_.:@-") for c in value)
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ValidationFailed("the body is not valid JSON", {"body": "not valid JSON"}) from None
-    if not isinstance(body, dict):
-        raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
-    return body
-
-
-def _parse(model: type[BaseModel], raw: bytes) -> Any:
-    body = _json_object(raw)
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        fields: dict[str, str] = {}
-        for error in exc.errors(include_url=False, include_input=False):
-            path = ".".join(str(p) for p in error["loc"]) or "body"
-            fields.setdefault(path, error["msg"].removeprefix("Value error, "))
-        raise ValidationFailed("the message event is not valid", fields) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -15,30 +14,29 @@ from chalicelib.dal.conversations import STATUSES, ConversationRepository
 from chalicelib.dal.messages import MessageRepository
 from chalicelib.dal.models import ConversationItem, MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.ids import is_id
 from chalicelib.services import auth
 from chalicelib.services.conversations import message_view, parse_limit
 from chalicelib.text_safety import clean_text
 
-_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 MAX_TEXT = 2000
 
 
 class StaffConversations:
     def __init__(self, stores: Any, conversations: ConversationRepository, messages: MessageRepository,
-                 replies: ReplySender, verifier: auth.Verifier, video: Any, clock: Clock,
+                 replies: ReplySender, video: Any, clock: Clock,
                  member_lookup: Callable[[str, str], MemberItem | None]) -> None:
         self._stores = stores
         self._conversations = conversations
         self._messages = messages
         self._replies = replies
-        self._verifier = verifier
         self._video = video
         self._clock = clock
         self._member = member_lookup
 
-    def inbox(self, authorization: str | None, store_id: str, status: str | None, limit: str | None,
+    def inbox(self, staff: auth.Staff, store_id: str, status: str | None, limit: str | None,
               cursor: str | None) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id, "conversations.read")
+        store = self._authorize(staff, store_id, "conversations.read")
         size = parse_limit(limit)
         tz = ZoneInfo(store.timezone)
         if status:
@@ -54,9 +52,9 @@ class StaffConversations:
             items += self._conversations.inbox(store_id, wanted, size, None).items
         return {"items": [conversation_view(c, tz) for c in items[:size]], "next_cursor": None}
 
-    def messages(self, authorization: str | None, store_id: str, conversation_id: str, limit: str | None,
+    def messages(self, staff: auth.Staff, store_id: str, conversation_id: str, limit: str | None,
                  cursor: str | None, order: str | None) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id, "conversations.read")
+        store = self._authorize(staff, store_id, "conversations.read")
         conversation = self._conversation(store_id, conversation_id)
         if order not in (None, "", "asc", "desc"):
             raise ValidationFailed("bad order", {"order": "asc (oldest first, for sync) or desc"})
@@ -69,17 +67,17 @@ class StaffConversations:
             "next_cursor": page.next_cursor,
         }
 
-    def mark_read(self, authorization: str | None, store_id: str, conversation_id: str) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id, "conversations.mark_read")
+    def mark_read(self, staff: auth.Staff, store_id: str, conversation_id: str) -> dict[str, Any]:
+        store = self._authorize(staff, store_id, "conversations.mark_read")
         conversation = self._conversation(store_id, conversation_id)
         newest = self._messages.page(store_id, conversation.member_id, 1, None).items
         up_to = newest[0].sk if newest else "MSG#"
         updated = self._conversations.mark_read(store_id, conversation.member_id, up_to)
         return {"conversation": conversation_view(updated, ZoneInfo(store.timezone))}
 
-    def set_status(self, authorization: str | None, store_id: str, conversation_id: str,
+    def set_status(self, staff: auth.Staff, store_id: str, conversation_id: str,
                    body: dict[str, Any]) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id, "conversations.status")
+        store = self._authorize(staff, store_id, "conversations.status")
         conversation = self._conversation(store_id, conversation_id)
         status = body.get("status")
         if status not in ("open", "resolved"):
@@ -91,16 +89,16 @@ class StaffConversations:
                                                  marketing_paused=False)
         return {"conversation": conversation_view(updated, ZoneInfo(store.timezone))}
 
-    def reply(self, authorization: str | None, store_id: str, conversation_id: str,
+    def reply(self, staff: auth.Staff, store_id: str, conversation_id: str,
               body: dict[str, Any]) -> dict[str, Any]:
-        staff, store = self._authorize(authorization, store_id, "conversations.reply")
+        store = self._authorize(staff, store_id, "conversations.reply")
         conversation = self._conversation(store_id, conversation_id)
         text = body.get("text")
         text = clean_text(text) if isinstance(text, str) else text
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise ValidationFailed("bad text", {"text": f"1 to {MAX_TEXT} characters"})
         client_id = body.get("client_message_id") or secrets.token_hex(8)
-        if not isinstance(client_id, str) or not _ID.match(client_id):
+        if not isinstance(client_id, str) or not is_id(client_id):
             raise ValidationFailed("bad client_message_id", {"client_message_id": "letters, digits, -_.:@"})
         member = self._member(conversation.chain_id, conversation.member_id)
         message, delivery = self._replies.staff_message(conversation, store, member, text.strip(), staff.subject,
@@ -109,17 +107,17 @@ class StaffConversations:
         return {"message": message_view(stored, ZoneInfo(store.timezone), None), "delivery": delivery.body(),
                 "client_message_id": client_id}
 
-    def start_video(self, authorization: str | None, store_id: str, conversation_id: str) -> dict[str, Any]:
-        staff, store = self._authorize(authorization, store_id, "conversations.video")
+    def start_video(self, staff: auth.Staff, store_id: str, conversation_id: str) -> dict[str, Any]:
+        store = self._authorize(staff, store_id, "conversations.video")
         conversation = self._conversation(store_id, conversation_id)
         return self._video.start(conversation, store, staff)
 
     # ---------------------------------------------------------------------------------------------
-    def _authorize(self, authorization: str | None, store_id: str, action: str) -> tuple[auth.Staff, StoreItem]:
-        return auth.authorize_store(authorization, self._verifier, self._stores, store_id, action)
+    def _authorize(self, staff: auth.Staff, store_id: str, action: str) -> StoreItem:
+        return auth.authorize_store(staff, self._stores, store_id, action)
 
     def _conversation(self, store_id: str, conversation_id: str) -> ConversationItem:
-        conversation = self._conversations.get(store_id, conversation_id) if _ID.match(conversation_id) else None
+        conversation = self._conversations.get(store_id, conversation_id) if is_id(conversation_id) else None
         if conversation is None:
             raise NotFound("no such conversation")
         return conversation

@@ -17,7 +17,8 @@ from pydantic import (
     field_validator,
 )
 
-from chalicelib.errors import ValidationFailed
+from chalicelib.errors import ValidationFailed, invalid_fields
+from chalicelib.ids import ID_CHARS, MAX_ID
 from chalicelib.text_safety import clean_name, clean_text
 
 EVENT_TYPES = (
@@ -38,7 +39,7 @@ EventType = Literal[
 ]
 CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=rf"^[{ID_CHARS}]+$")]
 # Names and free texts lose bidi and other control characters (text_safety.py); ids have a safe alphabet.
 Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(clean_name)]
 Text = Annotated[str, StringConstraints(max_length=2000), AfterValidator(clean_text)]
@@ -157,10 +158,6 @@ class BookingEvent(_Strict):
     _occurred_aware = field_validator("occurred_at")(classmethod(lambda cls, v: _aware(v)))
 
 
-def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
 def parse_booking_event(payload: object) -> BookingEvent:
     """Validate a decoded JSON body; raise ValidationFailed naming every field at fault."""
     if not isinstance(payload, dict):
@@ -168,10 +165,5 @@ def parse_booking_event(payload: object) -> BookingEvent:
     try:
         return BookingEvent.model_validate(payload)
     except ValidationError as exc:
-        fields: dict[str, str] = {}
-        for error in exc.errors(include_url=False, include_input=False):
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "literal_error" and error["loc"] == ("type",):
-                message = "must be one of " + ", ".join(EVENT_TYPES)
-            fields.setdefault(_field_path(error["loc"]), message)
-        raise ValidationFailed("the booking event is not valid", fields) from None
+        raise invalid_fields("the booking event is not valid", exc,
+                             {("literal_error", ("type",)): "must be one of " + ", ".join(EVENT_TYPES)}) from None

@@ -1,6 +1,6 @@
 """Staff bearer tokens (JWT) and what a token lets its holder do.
 
-Two verifiers, one entry point (`authenticate`):
+Two verifiers (the edge reads the `Authorization` header and calls one: chalicelib/api/request.py `authenticate`):
 
 * `HS256Verifier` -- tokens signed with the stage secret (`issue_token`); the local stack and the tests.
 * `CognitoVerifier` -- RS256 tokens of a Cognito user pool, checked against the pool's JWKS (fetched once,
@@ -14,7 +14,6 @@ the action (permissions.toml) answers 403.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chalicelib.errors import Forbidden, Misdirected, NotFound, Unauthorized
+from chalicelib.ids import is_id
 
 ROLES = ("stylist", "front_desk", "store_manager", "chain_admin")
 PERMISSIONS_FILE = Path(__file__).with_name("permissions.toml")
@@ -30,8 +30,6 @@ HS256_ISSUER = "chairside"
 # Cognito's two token kinds, and the claim in which each names the app client.
 COGNITO_CLIENT_CLAIM = {"id": "aud", "access": "client_id"}
 MAX_TOKEN_LENGTH = 8192
-# What a store, member or booking id in a path may look like (anything else is unknown).
-SAFE_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -169,18 +167,6 @@ def verifier_for(mode: str, *, secret: str = "", issuer: str = "", audience: str
     raise ValueError(f"unknown auth mode {mode!r}: hs256 or cognito")
 
 
-def authenticate(authorization: str | None, verifier: Verifier | str) -> Staff:
-    """The staff member behind an `Authorization: Bearer ...` header. A plain string is an HS256 secret."""
-    if isinstance(verifier, str):
-        verifier = HS256Verifier(verifier)
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized("a staff bearer token is required")
-    token = authorization.removeprefix("Bearer ").strip()
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise Unauthorized("the staff token is not valid")
-    return verifier.verify(token)
-
-
 def _staff(subject: Any, chain_id: Any, role: Any, stores: list[Any]) -> Staff:
     if (role not in ROLES or not isinstance(chain_id, str) or not chain_id or not isinstance(subject, str)
             or not subject or not all(isinstance(s, str) for s in stores)):
@@ -198,13 +184,11 @@ def require(staff: Staff, action: str, store_chain_id: str | None, store_id: str
         raise Forbidden(f"a {staff.role} may not do {action}", action)
 
 
-def authorize_store(authorization: str | None, verifier: Verifier, stores: Any, store_id: str,
-                    action: str) -> tuple[Staff, Any]:
-    """The caller and the store, when the caller may do `action` there (401, 404 or 403 otherwise)."""
-    staff = authenticate(authorization, verifier)
-    store = lookup_store(staff, stores, store_id) if SAFE_ID.match(store_id) else None
+def authorize_store(staff: Staff, stores: Any, store_id: str, action: str) -> Any:
+    """The store, when `staff` may do `action` there (404, 421 or 403 otherwise)."""
+    store = lookup_store(staff, stores, store_id) if is_id(store_id) else None
     require(staff, action, store.chain_id if store else None, store_id)
-    return staff, store
+    return store
 
 
 def lookup_store(staff: Staff, stores: Any, store_id: str) -> Any:

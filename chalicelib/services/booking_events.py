@@ -1,4 +1,5 @@
-"""The booking webhook: verify, validate, apply the event to the booking, plan and schedule its journey.
+"""The booking webhook's events (size, signature and shape checked at the edge, chalicelib/api/webhooks.py):
+apply the event to the booking, plan and schedule its journey.
 
 Idempotent end to end: the event record is written in the same transaction as the booking, so an
 event id is applied at most once; its answer and its side effects (schedules to delete and create,
@@ -10,7 +11,7 @@ side effects -- which finishes the work if the first attempt died half-way, and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,17 +32,15 @@ from chalicelib.dal.models import (
     PendingStep,
     StoreItem,
 )
-from chalicelib.errors import ConcurrentUpdate, Misdirected, PayloadTooLarge, ValidationFailed
+from chalicelib.errors import ConcurrentUpdate, Misdirected, ValidationFailed
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
-from chalicelib.models.booking_event import BookingEvent, parse_booking_event
+from chalicelib.models.booking_event import BookingEvent
 from chalicelib.models.step import StepMessage, schedule_name
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
-from chalicelib.services import signatures
 from chalicelib.services.channels import channel_order
 from chalicelib.services.regions import ServedElsewhere
 
-MAX_BODY_BYTES = 256 * 1024
 EVENT_RETENTION = timedelta(days=35)
 FIRED_AFTER = timedelta(minutes=15)  # a one-time schedule this far past its time has fired
 STATUS_AFTER = {
@@ -116,7 +115,7 @@ class StoreDirectory:
 
 class BookingEvents:
     def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
-                 clock: Clock, secrets_for: Callable[[str], Iterable[str]],
+                 clock: Clock,
                  lookup_hash: Callable[[str], str],
                  on_member: Callable[[str, str], Any] | None = None,
                  coupons: Callable[[str, str], Any] | None = None, table_name: str = "") -> None:
@@ -129,14 +128,10 @@ class BookingEvents:
         self._stores = stores
         self._scheduler = scheduler
         self._clock = clock
-        self._secrets_for = secrets_for
         self._lookup_hash = lookup_hash  # privacy.LookupHasher: contact lookups are keyed by a keyed hash
 
-    def receive(self, headers: Mapping[str, str], raw_body: bytes, wall_now: datetime) -> Answer:
-        if len(raw_body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
-        chain_id = signatures.verify(headers, raw_body, self._secrets_for, wall_now)
-        event = parse_booking_event(_decode_json(raw_body))
+    def receive(self, chain_id: str, event: BookingEvent) -> Answer:
+        """A booking event whose signature the edge verified (chalicelib/api/webhooks.py), from `chain_id`."""
         store = self._stores.of_chain(event.booking.store_id, chain_id)
         if store is None:
             raise ValidationFailed("unknown store", {"booking.store_id": "no such store in this chain"})
@@ -414,17 +409,6 @@ class BookingEvents:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def _decode_json(raw_body: bytes) -> Any:
-    try:
-        return json.loads(raw_body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValidationFailed("the body must be UTF-8 JSON", {"body": "not UTF-8"}) from None
-    except RecursionError:
-        raise ValidationFailed("the body is nested too deeply", {"body": "nested too deeply"}) from None
-    except ValueError as exc:
-        raise ValidationFailed("the body is not valid JSON", {"body": f"not valid JSON: {exc}"}) from None
-
-
 def _same_state(current: BookingItem, status: str, start: datetime, payload: Any) -> bool:
     return (
         current.status == status

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.dal.messages import MAX_PAGE, MessageRepository
 from chalicelib.dal.models import MessageItem
 from chalicelib.errors import ValidationFailed
+from chalicelib.ids import is_id
 from chalicelib.services import auth
 from chalicelib.services.member_access import MemberAccess
 
-_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
-
 
 class MessageHistory:
-    def __init__(self, stores: Any, messages: MessageRepository, verifier: auth.Verifier,
-                 access: MemberAccess) -> None:
+    def __init__(self, stores: Any, messages: MessageRepository, access: MemberAccess) -> None:
         self._stores = stores
         self._messages = messages
-        self._verifier = verifier
         self._access = access
 
-    def member_messages(self, authorization: str | None, store_id: str, member_id: str,
+    def member_messages(self, staff: auth.Staff, store_id: str, member_id: str,
                         limit: str | None, cursor: str | None) -> dict[str, Any]:
-        staff = auth.authenticate(authorization, self._verifier)
-        store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
-        auth.require(staff, "messages.read", store.chain_id if store else None, store_id)
-        if not _ID.match(member_id):
+        store = auth.authorize_store(staff, self._stores, store_id, "messages.read")
+        if not is_id(member_id):
             raise ValidationFailed("bad member id", {"member_id": "not a member id"})
         self._access.require(staff, store, member_id)
         page = self._messages.page(store_id, member_id, parse_limit(limit), cursor or None)

@@ -15,17 +15,6 @@ MAX_ADVANCE_SECONDS = 400 * 24 * 3600
 WORKER_QUEUES = tuple(worker.queue.short for worker in WORKERS)
 
 
-def decode(raw: bytes | None) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-        json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate ("\\ud800") cannot be stored
-    except (ValueError, RecursionError):  # UnicodeError is a ValueError; "[[[..." nests past the limit
-        raise ValidationFailed("the body is not valid JSON", {"body": "not valid JSON"}) from None
-    if not isinstance(body, dict):
-        raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
-    return body
-
-
 def advance_clock(clock: Any, body: dict[str, Any]) -> datetime:
     seconds = body.get("advance_seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:

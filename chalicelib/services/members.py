@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,33 +12,32 @@ from chalicelib.clock import Clock
 from chalicelib.dal.care import CareRepository
 from chalicelib.dal.models import MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.ids import is_id
 from chalicelib.services import auth
 from chalicelib.services.member_access import MemberAccess
 from chalicelib.services.staff_bookings import booking_view
 from chalicelib.text_safety import clean_text
 
-_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 MAX_NOTE = 2000
 
 
 class MemberProfiles:
-    def __init__(self, stores: Any, verifier: auth.Verifier, clock: Clock, repo: CareRepository,
+    def __init__(self, stores: Any, clock: Clock, repo: CareRepository,
                  care: MemberCare, conversations: Any, access: MemberAccess) -> None:
         self._stores = stores
-        self._verifier = verifier
         self._clock = clock
         self._repo = repo
         self._care = care
         self._conversations = conversations
         self._access = access
 
-    def profile(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
-        _, store, member = self._authorize(authorization, store_id, member_id, "members.read")
+    def profile(self, staff: auth.Staff, store_id: str, member_id: str) -> dict[str, Any]:
+        _, store, member = self._authorize(staff, store_id, member_id, "members.read")
         return self._view(store, member)
 
-    def tags(self, authorization: str | None, store_id: str, member_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def tags(self, staff: auth.Staff, store_id: str, member_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Add and remove manual tags: applied to what is there, so a retry changes nothing more."""
-        _, store, member = self._authorize(authorization, store_id, member_id, "members.tags")
+        _, store, member = self._authorize(staff, store_id, member_id, "members.tags")
         add, remove = care_profile.tag_list(body.get("add"), "add"), care_profile.tag_list(body.get("remove"), "remove")
         both = sorted(set(add) & set(remove))
         if both:
@@ -47,15 +45,15 @@ class MemberProfiles:
         updated = self._care.edit_tags(store.chain_id, member.member_id, add, remove) or member
         return self._view(store, updated)
 
-    def add_note(self, authorization: str | None, store_id: str, member_id: str,
+    def add_note(self, staff: auth.Staff, store_id: str, member_id: str,
                  body: dict[str, Any]) -> dict[str, Any]:
-        staff, store, member = self._authorize(authorization, store_id, member_id, "members.notes")
+        _, store, member = self._authorize(staff, store_id, member_id, "members.notes")
         text = body.get("text")
         text = clean_text(text) if isinstance(text, str) else text
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
             raise ValidationFailed("bad text", {"text": f"1 to {MAX_NOTE} characters"})
         note_id = body.get("note_id") or secrets.token_hex(8)
-        if not isinstance(note_id, str) or not _ID.match(note_id):
+        if not isinstance(note_id, str) or not is_id(note_id):
             raise ValidationFailed("bad note_id", {"note_id": "1-128 letters, digits or -_.:@"})
         note = {"id": note_id, "at": self._clock.now().isoformat(), "by": staff.subject, "store_id": store_id,
                 "text": text.strip()}
@@ -63,12 +61,10 @@ class MemberProfiles:
         return self._view(store, updated)
 
     # ---------------------------------------------------------------------------------------------
-    def _authorize(self, authorization: str | None, store_id: str, member_id: str,
-                    action: str) -> tuple[auth.Staff, StoreItem, MemberItem]:
-        staff = auth.authenticate(authorization, self._verifier)
-        store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
-        auth.require(staff, action, store.chain_id if store else None, store_id)
-        member = self._repo.member(store.chain_id, member_id, consistent=True) if _ID.match(member_id) else None
+    def _authorize(self, staff: auth.Staff, store_id: str, member_id: str,
+                   action: str) -> tuple[auth.Staff, StoreItem, MemberItem]:
+        store = auth.authorize_store(staff, self._stores, store_id, action)
+        member = self._repo.member(store.chain_id, member_id, consistent=True) if is_id(member_id) else None
         if member is None:
             raise NotFound("no such member")
         self._access.require(staff, store, member_id, member=member)

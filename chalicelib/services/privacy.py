@@ -24,7 +24,6 @@ arrives later with her details again (the booking system did not erase her) is s
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,20 +31,19 @@ from chalicelib.clock import Clock
 from chalicelib.dal.models import BookingItem, MemberItem, MessageItem
 from chalicelib.dal.privacy import Conversation, MemberDataRepository
 from chalicelib.errors import ConcurrentUpdate, NotFound
+from chalicelib.ids import is_id
 from chalicelib.observability import logger
 from chalicelib.services import auth
 from chalicelib.services.member_access import MemberAccess
 
-_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
 # The channel an inbound message came on -> the kind of contact lookup its sender address has.
 LOOKUP_KIND = {"sms": "PHONE", "wechat": "WXOPENID"}
 
 
 class MemberPrivacy:
-    def __init__(self, stores: Any, verifier: auth.Verifier, repo: MemberDataRepository, scheduler: Any,
+    def __init__(self, stores: Any, repo: MemberDataRepository, scheduler: Any,
                  lookup_hash: Any, clock: Clock, access: MemberAccess) -> None:
         self._stores = stores
-        self._verifier = verifier
         self._repo = repo
         self._scheduler = scheduler
         self._lookup_hash = lookup_hash
@@ -53,10 +51,10 @@ class MemberPrivacy:
         self._access = access
 
     # --- export -----------------------------------------------------------------------------------
-    def export(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
-        staff, store = self._authorized(authorization, "members.export", store_id)
+    def export(self, staff: auth.Staff, store_id: str, member_id: str) -> dict[str, Any]:
+        store = auth.authorize_store(staff, self._stores, store_id, "members.export")
         chain_id = store.chain_id
-        if not _ID.match(member_id):
+        if not is_id(member_id):
             raise NotFound("no such member")
         profile = self._repo.member(chain_id, member_id)
         bookings = self._repo.bookings(chain_id, member_id)
@@ -77,10 +75,10 @@ class MemberPrivacy:
         }
 
     # --- erasure ----------------------------------------------------------------------------------
-    def erase(self, authorization: str | None, store_id: str, member_id: str) -> dict[str, Any]:
-        staff, store = self._authorized(authorization, "members.erase", store_id)
+    def erase(self, staff: auth.Staff, store_id: str, member_id: str) -> dict[str, Any]:
+        store = auth.authorize_store(staff, self._stores, store_id, "members.erase")
         chain_id = store.chain_id
-        if not _ID.match(member_id):
+        if not is_id(member_id):
             raise NotFound("no such member")
         counts = dict.fromkeys(("profile", "bookings", "schedules", "conversations", "messages",
                                 "contact_lookups", "care_records", "tags", "coupons"), 0)
@@ -118,12 +116,6 @@ class MemberPrivacy:
         return {"member_id": member_id, "erased": counts}
 
     # ---------------------------------------------------------------------------------------------
-    def _authorized(self, authorization: str | None, action: str, store_id: str) -> tuple[auth.Staff, Any]:
-        staff = auth.authenticate(authorization, self._verifier)
-        store = auth.lookup_store(staff, self._stores, store_id) if _ID.match(store_id) else None
-        auth.require(staff, action, store.chain_id if store else None, store_id)
-        return staff, store
-
     def _erase_booking(self, chain_id: str, booking: BookingItem) -> tuple[int, int]:
         """(schedules deleted, 1 if the booking was anonymized). Schedules first: if the process dies after,
         a repeated erasure still finds the booking through gsi3 and finishes."""

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from chalicelib.errors import Unauthorized
+from chalicelib.ids import is_id
 
 REPLAY_WINDOW_SECONDS = 300
 CHAIN_HEADER = "x-chairside-chain"
 TIMESTAMP_HEADER = "x-chairside-timestamp"
 SIGNATURE_HEADER = "x-chairside-signature"
-# Ids as the booking events spell them; anything else is refused before a secret is looked up.
-_CHAIN_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
 
 
 def sign(secret: str, timestamp: int | str, raw_body: bytes) -> str:
@@ -36,7 +34,7 @@ def verify(headers: Mapping[str, str], raw_body: bytes, secrets_for: Callable[[s
     signature = (lower.get(SIGNATURE_HEADER) or "").strip()
     if not chain_id or not timestamp or not signature:
         raise Unauthorized("missing signature headers")
-    if not _CHAIN_ID.fullmatch(chain_id):
+    if not is_id(chain_id):  # refused before a secret is looked up
         raise Unauthorized("unknown chain")
     # ASCII only: str.isdigit() also accepts "²" (int() then fails) and other scripts' digits.
     if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
@@ -53,3 +51,11 @@ def verify(headers: Mapping[str, str], raw_body: bytes, secrets_for: Callable[[s
     if not matched:
         raise Unauthorized("bad signature")
     return chain_id
+
+
+def fresh(timestamp: str, wall_now: datetime, per_second: int) -> None:
+    """A callback's timestamp (unix seconds, or ms with per_second=1000) is within 5 minutes of the wall clock."""
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 15:
+        raise Unauthorized("the timestamp must be unix time")
+    if abs(wall_now.timestamp() - int(timestamp) / per_second) > REPLAY_WINDOW_SECONDS:
+        raise Unauthorized("the callback has expired (5-minute window)")

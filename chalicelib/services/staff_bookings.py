@@ -13,6 +13,7 @@ from chalicelib.dal.bookings import BookingRepository
 from chalicelib.dal.messages import MessageRepository
 from chalicelib.dal.models import BookingItem, StoreItem
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.ids import is_id
 from chalicelib.services import auth
 from chalicelib.services.booking_events import BookingEvents
 from chalicelib.services.conversations import message_view
@@ -23,17 +24,16 @@ MARKABLE = ("no_show", "checked_in")
 
 class StaffBookings:
     def __init__(self, stores: Any, repo: BookingRepository, messages: MessageRepository, events: BookingEvents,
-                 booking_system: Any, verifier: auth.Verifier, clock: Clock) -> None:
+                 booking_system: Any, clock: Clock) -> None:
         self._stores = stores
         self._repo = repo
         self._messages = messages
         self._events = events
         self._booking_system = booking_system  # conversations.outbound.BookingSystemNotifier
-        self._verifier = verifier
         self._clock = clock
 
-    def day(self, authorization: str | None, store_id: str, day: str | None) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id, "bookings.read")
+    def day(self, staff: auth.Staff, store_id: str, day: str | None) -> dict[str, Any]:
+        store = auth.authorize_store(staff, self._stores, store_id, "bookings.read")
         tz = ZoneInfo(store.timezone)
         wanted = _parse_day(day) if day else self._clock.now().astimezone(tz).date()
         bookings = self._repo.store_day(store_id, wanted.isoformat())
@@ -46,8 +46,8 @@ class StaffBookings:
         return {"store_id": store_id, "date": wanted.isoformat(), "timezone": store.timezone,
                 "stylists": list(stylists.values()), "count": len(bookings)}
 
-    def timeline(self, authorization: str | None, store_id: str, booking_id: str) -> dict[str, Any]:
-        _, store = self._authorize(authorization, store_id, "bookings.read")
+    def timeline(self, staff: auth.Staff, store_id: str, booking_id: str) -> dict[str, Any]:
+        store = auth.authorize_store(staff, self._stores, store_id, "bookings.read")
         booking = self._booking(store, booking_id)
         tz = ZoneInfo(store.timezone)
         sent = self._messages.for_booking(store_id, booking.member.id, booking_id)
@@ -58,9 +58,9 @@ class StaffBookings:
                         for p in booking.pending],
         }
 
-    def mark(self, authorization: str | None, store_id: str, booking_id: str,
+    def mark(self, staff: auth.Staff, store_id: str, booking_id: str,
              body: dict[str, Any]) -> dict[str, Any]:
-        staff, store = self._authorize(authorization, store_id, "bookings.status")
+        store = auth.authorize_store(staff, self._stores, store_id, "bookings.status")
         status = body.get("status")
         if status not in MARKABLE:
             raise ValidationFailed("bad status", {"status": "no_show or checked_in"})
@@ -77,11 +77,8 @@ class StaffBookings:
                 "booking_system": notified}
 
     # ---------------------------------------------------------------------------------------------
-    def _authorize(self, authorization: str | None, store_id: str, action: str) -> tuple[auth.Staff, StoreItem]:
-        return auth.authorize_store(authorization, self._verifier, self._stores, store_id, action)
-
     def _booking(self, store: StoreItem, booking_id: str) -> BookingItem:
-        booking = self._repo.booking(store.chain_id, booking_id) if auth.SAFE_ID.match(booking_id) else None
+        booking = self._repo.booking(store.chain_id, booking_id) if is_id(booking_id) else None
         if booking is None or booking.store_id != store.store_id:
             raise NotFound("no such booking")
         return booking

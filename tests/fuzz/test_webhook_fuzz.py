@@ -20,8 +20,8 @@ import hypothesis
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.api.webhooks import MAX_BODY_BYTES
 from chalicelib.models.booking_event import CATEGORIES, EVENT_TYPES
-from chalicelib.services.booking_events import MAX_BODY_BYTES
 from chalicelib.services.signatures import sign
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 

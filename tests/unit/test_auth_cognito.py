@@ -21,8 +21,9 @@ from jwt.algorithms import RSAAlgorithm
 
 from chalicelib import bootstrap
 from chalicelib import settings as settings_module
+from chalicelib.api.request import authenticate
 from chalicelib.errors import Unauthorized
-from chalicelib.services.auth import CognitoVerifier, HS256Verifier, Staff, authenticate, verifier_for
+from chalicelib.services.auth import CognitoVerifier, HS256Verifier, Staff, verifier_for
 
 POOL = "ap-southeast-1_TeStPoOl1"
 CLIENT_ID = "3n4b5urk1ft4fl3mg5e4u0lc6q"

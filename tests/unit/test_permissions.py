@@ -52,6 +52,7 @@ def test_every_action_the_code_asks_for_has_a_line_in_the_table():
         text = source.read_text(encoding="utf-8")
         asked |= set(re.findall(r"""auth\.require\(\s*\w+,\s*["']([\w.]+)["']""", text))
         asked |= set(re.findall(r"""_authorize\([^)]*["']([a-z_]+\.[a-z_]+)["']\)""", text))
+        asked |= set(re.findall(r"""authorize_store\([^)]*["']([a-z_]+\.[a-z_]+)["']\)""", text))
     assert asked >= {"messages.read", "members.read", "conversations.read", "conversations.reply", "bookings.read",
                      "bookings.status"}
     for action in asked:

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from chalicelib.api.request import authenticate
 from chalicelib.errors import NotFound, Unauthorized
-from chalicelib.services.auth import ROLES, Staff, authenticate, issue_token, require_store
+from chalicelib.services.auth import ROLES, Staff, issue_token, require_store
 from chalicelib.services.signatures import REPLAY_WINDOW_SECONDS, sign, verify
 
 WALL = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)

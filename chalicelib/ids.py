@@ -1,0 +1,18 @@
+"""The one shape of an id that names a chain, store, member, booking, conversation or note.
+
+Ids arrive in URL paths, signed headers and event bodies; anything not of this shape is unknown (404) or
+invalid (400) before it is used as a key. `chalicelib/api/request.py` re-exports it for the edge.
+"""
+
+from __future__ import annotations
+
+import re
+
+ID_CHARS = r"A-Za-z0-9_.:@\-"
+MAX_ID = 128
+SAFE_ID = re.compile(rf"[{ID_CHARS}]{{1,{MAX_ID}}}")
+
+
+def is_id(value: object, max_length: int = MAX_ID) -> bool:
+    """True for a string of 1 to `max_length` id characters (the whole string: no trailing newline)."""
+    return isinstance(value, str) and len(value) <= max_length and SAFE_ID.fullmatch(value) is not None
