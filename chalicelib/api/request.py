@@ -15,6 +15,9 @@ from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed, i
 from chalicelib.ids import ID_CHARS, SAFE_ID, is_id
 from chalicelib.services.auth import MAX_TOKEN_LENGTH, HS256Verifier, Staff, Verifier
 
+# Containers may nest this deep in a request body; deeper is refused as "nested too deeply".
+MAX_JSON_DEPTH = 64
+
 __all__ = ["ID_CHARS", "SAFE_ID", "authenticate", "decode", "decode_json", "invalid_fields", "is_id", "json_object",
            "limit_size", "parse_model"]
 
@@ -23,7 +26,10 @@ def decode_json(raw: bytes | None, *, detailed: bool = False) -> Any:
     """Any JSON value of a UTF-8 body; 400 otherwise. `detailed` says why (the booking webhook's integrators
     read it); the other routes answer only "not valid JSON"."""
     try:
-        return json.loads((raw or b"").decode("utf-8"))
+        value = json.loads((raw or b"").decode("utf-8"))
+        if _nested_deeper_than(value, MAX_JSON_DEPTH):
+            raise RecursionError  # Python 3.13's parser no longer stops at the recursion limit: we do
+        return value
     except UnicodeDecodeError:
         if detailed:
             raise ValidationFailed("the body must be UTF-8 JSON", {"body": "not UTF-8"}) from None
@@ -35,6 +41,17 @@ def decode_json(raw: bytes | None, *, detailed: bool = False) -> Any:
     except ValueError as exc:
         fields = {"body": f"not valid JSON: {exc}" if detailed else "not valid JSON"}
         raise ValidationFailed("the body is not valid JSON", fields) from None
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest past `limit` levels (no request of ours needs more than a handful)."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for item in level if isinstance(item, dict | list)
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return any(isinstance(item, dict | list) for item in level)
 
 
 def json_object(raw: bytes | None) -> dict[str, Any]:
