@@ -90,7 +90,8 @@ class Container:
         from chalicelib.services.auth import verifier_for
 
         s = self.settings
-        return verifier_for(s.auth_mode, secret=s.jwt_secret, issuer=s.cognito_issuer, audience=s.cognito_audience)
+        secret = s.jwt_secret or functools.partial(self.secrets_provider.get, s.jwt_secret_name, max_age=300)
+        return verifier_for(s.auth_mode, secret=secret, issuer=s.cognito_issuer, audience=s.cognito_audience)
 
     @cached_property
     def step_scheduler(self):
