@@ -3,6 +3,8 @@
 from chalice import Chalice
 
 from chalicelib.api import register
+from chalicelib.api.correlation import correlate
 
 app = Chalice(app_name="chairside")
+app.register_middleware(correlate, "http")
 register(app)

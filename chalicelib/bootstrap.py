@@ -72,14 +72,14 @@ class Container:
     @cached_property
     def stores(self):
         """Stores of this region; one served by another region answers 421 (docs/REGIONS.md)."""
-        from chalicelib.services.booking_events import StoreDirectory
+        from chalicelib.services.stores import StoreDirectory
 
         return StoreDirectory(self.bookings, time.time, elsewhere=self.regions.locate)
 
     @cached_property
     def local_stores(self):
         """Stores of this region only, for the sending worker: a step of a store now served elsewhere is stale."""
-        from chalicelib.services.booking_events import StoreDirectory
+        from chalicelib.services.stores import StoreDirectory
 
         return StoreDirectory(self.bookings, time.time)
 
@@ -90,7 +90,8 @@ class Container:
         from chalicelib.services.auth import verifier_for
 
         s = self.settings
-        return verifier_for(s.auth_mode, secret=s.jwt_secret, issuer=s.cognito_issuer, audience=s.cognito_audience)
+        secret = s.jwt_secret or functools.partial(self.secrets_provider.get, s.jwt_secret_name, max_age=300)
+        return verifier_for(s.auth_mode, secret=secret, issuer=s.cognito_issuer, audience=s.cognito_audience)
 
     @cached_property
     def step_scheduler(self):
@@ -128,6 +129,13 @@ class Container:
                              on_member=self.member_care.refresh,
                              coupons=lambda chain_id, code: self.care_repo.coupon(chain_id, code),
                              table_name=self.settings.main_table)
+
+    @cached_property
+    def booking_marks(self):
+        """Staff's check-in / no-show marks and a member's confirm reply."""
+        from chalicelib.services.booking_marks import BookingMarks
+
+        return BookingMarks(self.bookings, self.stores, self.step_scheduler, self.clock)
 
     @cached_property
     def message_history(self):
@@ -267,7 +275,7 @@ class Container:
 
             attribute_reply(self.care_repo, chain_id, member_id, at)
 
-        return InboundService(self.conversations, self.stores, self.booking_events, classifier,
+        return InboundService(self.conversations, self.stores, self.booking_marks, classifier,
                               self.reply_sender, self.booking_system,
                               StaffAlerts(self.channels["sms"]), self.clock, campaign_replies)
 
@@ -284,7 +292,7 @@ class Container:
 
     @cached_property
     def inbound_worker(self):
-        from chalicelib.conversations.worker import InboundWorker
+        from chalicelib.workers.inbound import InboundWorker
 
         return InboundWorker(self.intake)
 
@@ -308,12 +316,12 @@ class Container:
         """The Today screen, a booking's timeline, and staff marking check-ins and no-shows."""
         from chalicelib.services.staff_bookings import StaffBookings
 
-        return StaffBookings(self.stores, self.bookings, self.messages, self.booking_events, self.booking_system,
+        return StaffBookings(self.stores, self.bookings, self.messages, self.booking_marks, self.booking_system,
                              self.clock)
 
     @cached_property
     def step_worker(self):
-        from chalicelib.services.step_worker import StepWorker
+        from chalicelib.workers.steps import StepWorker
 
         return StepWorker(self.delivery, self.client("sqs"), self.settings.steps_queue_url,
                           max_receive_count=resources.STEPS_QUEUE.max_receive_count,
@@ -343,7 +351,7 @@ class Container:
 
     @cached_property
     def care_worker(self):
-        from chalicelib.care.worker import CareWorker
+        from chalicelib.workers.care import CareWorker
 
         return CareWorker(self.outreach, self.client("sqs"), self.settings.care_queue_url,
                           self.settings.care_dlq_url, fan_out=self.campaigns.fan_out_page,
@@ -378,7 +386,7 @@ class Container:
 
     @cached_property
     def care_tick_worker(self):
-        from chalicelib.care.always_on import CareTickWorker
+        from chalicelib.workers.care_tick import CareTickWorker
 
         return CareTickWorker(self.care_tick)
 

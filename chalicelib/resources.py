@@ -190,6 +190,12 @@ def webhook_secret_name(stage: str, chain_id: str) -> str:
     return f"{PREFIX}/{stage}/chains/{chain_id}/webhook-secret"
 
 
+def jwt_secret_name(stage: str) -> str:
+    """Secrets Manager name of the stage's HS256 staff-token signing secret (stages in `hs256` auth mode); read at
+    run time and cached (chalicelib/bootstrap.py), never put into a function's environment."""
+    return f"{PREFIX}/{stage}/jwt-secret"
+
+
 def lookup_key_secret_name(stage: str) -> str:
     """Secrets Manager name of the stage's contact lookup key (chalicelib/privacy.py: the HMAC key that turns a
     phone number or openid into its lookup item's key). Created once per stage; never rotated in place."""
@@ -213,4 +219,6 @@ ENV_CARE_TICKS_QUEUE_ARN = "CHAIRSIDE_CARE_TICKS_QUEUE_ARN"
 ENV_CARE_QUEUE_URL = "CHAIRSIDE_CARE_QUEUE_URL"
 ENV_CARE_DLQ_URL = "CHAIRSIDE_CARE_DLQ_URL"
 ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
+ENV_JWT_SECRET_NAME = "CHAIRSIDE_JWT_SECRET_NAME"  # noqa: S105 - the secret's name in Secrets Manager
+# The secret itself, only where there is no Secrets Manager to read (tests, benches); never set on AWS.
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

@@ -23,9 +23,12 @@ class Settings:
     schedule_group: str
     scheduler_role_arn: str
     scheduler_dlq_arn: str
-    jwt_secret: str
     email_sender: str
     ses_region: str
+    # Staff tokens in hs256 mode: the signing secret's Secrets Manager name (read on first use, cached five
+    # minutes), or the secret itself where there is no Secrets Manager to read (tests, benches).
+    jwt_secret_name: str = ""
+    jwt_secret: str = ""
     # Always-on care: the group of the stores' recurring schedules and the queue they put ticks on.
     care_schedule_group: str = ""
     care_ticks_queue_arn: str = ""
@@ -39,7 +42,7 @@ class Settings:
     retry_max_seconds: int = 900
     # Set only by the local stack: holds the movable domain clock and injected channel faults.
     local_dir: Path | None = None
-    # Staff tokens: "hs256" (signed with jwt_secret; local stack, tests) or "cognito" (RS256 of a user pool).
+    # Staff tokens: "hs256" (signed with the jwt secret; local stack, tests) or "cognito" (RS256 of a user pool).
     auth_mode: str = "hs256"
     cognito_issuer: str = ""  # https://cognito-idp.<region>.amazonaws.com/<pool id>
     cognito_audience: str = ""  # the app client id
@@ -61,16 +64,20 @@ _COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com(
 
 
 def _auth(env: dict[str, str]) -> dict[str, str]:
-    """Staff-token settings; a cognito stage needs no HS256 secret, an hs256 stage needs one."""
+    """Staff-token settings; a cognito stage needs no HS256 secret, an hs256 stage needs its name (or, in tests,
+    the secret itself)."""
     mode = env.get("CHAIRSIDE_AUTH_MODE", "hs256") or "hs256"
     if mode not in AUTH_MODES:
         raise RuntimeError(f"CHAIRSIDE_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
     if mode == "hs256":
-        return {"auth_mode": mode, "jwt_secret": _required(env, r.ENV_JWT_SECRET)}
+        secret, name = env.get(r.ENV_JWT_SECRET, ""), env.get(r.ENV_JWT_SECRET_NAME, "")
+        if not secret and not name:
+            raise RuntimeError(f"environment variable {r.ENV_JWT_SECRET_NAME} (or {r.ENV_JWT_SECRET}) is not set")
+        return {"auth_mode": mode, "jwt_secret_name": name, "jwt_secret": secret}
     issuer = _required(env, "CHAIRSIDE_COGNITO_ISSUER").rstrip("/")
     if not _COGNITO_ISSUER.match(issuer):
         raise RuntimeError("CHAIRSIDE_COGNITO_ISSUER must be https://cognito-idp.<region>.amazonaws.com/<pool id>")
-    return {"auth_mode": mode, "jwt_secret": env.get(r.ENV_JWT_SECRET, ""), "cognito_issuer": issuer,
+    return {"auth_mode": mode, "cognito_issuer": issuer,
             "cognito_audience": _required(env, "CHAIRSIDE_COGNITO_AUDIENCE")}
 
 

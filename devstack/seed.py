@@ -153,6 +153,7 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
         care_schedules.ensure(CHAIN_ID, store["id"], store["timezone"])
     put_secret(client, resources.webhook_secret_name(stage, CHAIN_ID), json.dumps({"current": webhook_secret}))
     create_secret_once(client, resources.lookup_key_secret_name(stage), secrets.token_hex(32))
+    put_secret(client, resources.jwt_secret_name(stage), jwt_secret)  # what the API verifies staff tokens with
     staff_token = issue_token(jwt_secret, subject="demo-admin", chain_id=CHAIN_ID, role="chain_admin",
                               store_ids=[s["id"] for s in STORES], now=issued_at)
     return {

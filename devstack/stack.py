@@ -112,7 +112,7 @@ class LocalStack:
         _ = container.bookings  # binds the models to the local table
         from devstack.seed import seed
 
-        demo = seed(session, STAGE, env[resources.ENV_JWT_SECRET], container.wall_clock.now(),
+        demo = seed(session, STAGE, self._jwt_secret(), container.wall_clock.now(),
                     webhook_secret=self._webhook_secret, channels=setup)
 
         api_url = self._start_api(env)
@@ -179,10 +179,15 @@ class LocalStack:
         _wait_http(endpoint + "/moto-api/", 30, proc)
         return endpoint
 
-    def _aws_env(self, endpoint: str) -> dict[str, str]:
+    def _jwt_secret(self) -> str:
+        """The stage's HS256 secret, kept across restarts so staff tokens stay valid; seed() stores it in the
+        local Secrets Manager, where the API reads it as on AWS (CHAIRSIDE_JWT_SECRET_NAME)."""
         jwt_file = self.state_dir / "jwt-secret"
         if not jwt_file.exists():
             jwt_file.write_text(secrets.token_urlsafe(32))
+        return jwt_file.read_text().strip()
+
+    def _aws_env(self, endpoint: str) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_DEFAULT_REGION": REGION,
@@ -191,7 +196,7 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "CHAIRSIDE_STAGE": STAGE,
             "CHAIRSIDE_LOCAL_DIR": str(self.state_dir),
-            resources.ENV_JWT_SECRET: jwt_file.read_text().strip(),
+            resources.ENV_JWT_SECRET_NAME: resources.jwt_secret_name(STAGE),
             "CHAIRSIDE_EMAIL_SENDER": EMAIL_SENDER,
             # Locally a retry comes after seconds, not minutes, so people and tests see it happen.
             "CHAIRSIDE_RETRY_BASE_SECONDS": os.environ.get("CHAIRSIDE_RETRY_BASE_SECONDS", "1"),

@@ -142,7 +142,7 @@ def environment(stage: str, region: Region) -> dict[str, Any]:
         r.ENV_CARE_TICKS_QUEUE_ARN: _arn(r.CARE_TICKS_QUEUE.logical),
         r.ENV_SCHEDULER_ROLE_ARN: _arn(SCHEDULER_ROLE),
         r.ENV_SCHEDULER_DLQ_ARN: _arn(r.SCHEDULER_DLQ.logical),
-        r.ENV_JWT_SECRET: f"{{{{resolve:secretsmanager:{secret_prefix(stage)}/jwt-secret}}}}",
+        r.ENV_JWT_SECRET_NAME: r.jwt_secret_name(stage),  # the value is read at run time, never put here
     }
 
 

@@ -207,20 +207,3 @@ class CareTick:
 
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-
-class CareTickWorker:
-    """One SQS record of the care-ticks queue -> one tick. Raising lets SQS deliver it again (then the DLQ)."""
-
-    def __init__(self, tick: CareTick) -> None:
-        self._tick = tick
-
-    def handle_record(self, record: Any) -> str:
-        try:
-            tick = CareTickMessage.from_json(record.body)
-        except ValidationFailed as exc:
-            logger.error("malformed care tick dropped", extra={"reason": exc.message})
-            return "malformed"
-        found = self._tick.run(tick)
-        return f"queued {sum(found.values())}"

@@ -98,12 +98,12 @@ def message_id(channel: str, provider_message_id: str) -> str:
 
 
 class InboundService:
-    def __init__(self, conversations: ConversationRepository, stores: Any, booking_events: Any,
+    def __init__(self, conversations: ConversationRepository, stores: Any, booking_marks: Any,
                  classifier: Callable[[], Any], replies: ReplySender, booking_system: Any, staff_alerts: Any,
                  clock: Clock, campaign_replies: Callable[[str, str, datetime], None] | None = None) -> None:
         self._conversations = conversations
         self._stores = stores
-        self._booking_events = booking_events
+        self._booking_marks = booking_marks
         self._classifier = classifier
         self._replies = replies
         self._booking_system = booking_system
@@ -192,7 +192,7 @@ class InboundService:
             else self._next_booking(ctx, ("booked",))
         if booking is None:
             return {"result": "no_booking_awaiting_confirmation"}
-        confirmed = self._booking_events.mark_confirmed(ctx.message.chain_id, booking.booking_id,
+        confirmed = self._booking_marks.mark_confirmed(ctx.message.chain_id, booking.booking_id,
                                                         f"reply-{ctx.message.message_id}")
         return {"result": "confirmed" if confirmed else "not_confirmable", "booking_id": booking.booking_id}
 

@@ -15,6 +15,7 @@ the action (permissions.toml) answers 403.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -75,16 +76,26 @@ def issue_token(secret: str, *, subject: str, chain_id: str, role: str, store_id
 
 
 class HS256Verifier:
-    def __init__(self, secret: str) -> None:
+    """`secret` is the signing secret, or a function that returns it (read from Secrets Manager and cached by the
+    composition root, so a rotated secret is picked up without a deploy)."""
+
+    def __init__(self, secret: str | Callable[[], str]) -> None:
         if not secret:
             raise ValueError("an HS256 verifier needs a secret")
         self._secret = secret
+
+    @property
+    def secret(self) -> str:
+        secret = self._secret() if callable(self._secret) else self._secret
+        if not secret:
+            raise ValueError("the HS256 secret is empty")
+        return secret
 
     def verify(self, token: str) -> Staff:
         import jwt
 
         try:
-            claims = jwt.decode(token, self._secret, algorithms=["HS256"], issuer=HS256_ISSUER,
+            claims = jwt.decode(token, self.secret, algorithms=["HS256"], issuer=HS256_ISSUER,
                                 options={"require": ["exp", "sub", "iss"]})
         except jwt.PyJWTError:
             raise Unauthorized("the staff token is not valid") from None
@@ -159,7 +170,8 @@ def staff_from_cognito(claims: dict[str, Any]) -> Staff:
 # --- one entry point ------------------------------------------------------------------------------
 
 
-def verifier_for(mode: str, *, secret: str = "", issuer: str = "", audience: str = "") -> Verifier:
+def verifier_for(mode: str, *, secret: str | Callable[[], str] = "", issuer: str = "",
+                 audience: str = "") -> Verifier:
     if mode == "hs256":
         return HS256Verifier(secret)
     if mode == "cognito":

@@ -11,11 +11,10 @@ side effects -- which finishes the work if the first attempt died half-way, and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import (
@@ -23,26 +22,29 @@ from chalicelib.dal.bookings import (
     BookingRepository,
     DuplicateEvent,
     MemberContacts,
-    slot_buckets,
 )
 from chalicelib.dal.models import (
     BookingItem,
-    ChainItem,
     EventItem,
-    PendingStep,
     StoreItem,
 )
-from chalicelib.errors import ConcurrentUpdate, Misdirected, ValidationFailed
-from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
+from chalicelib.errors import ConcurrentUpdate, ValidationFailed
+from chalicelib.journeys.plan import PlannedStep, load_journey
 from chalicelib.models.booking_event import BookingEvent
-from chalicelib.models.step import StepMessage, schedule_name
+from chalicelib.models.step import schedule_name
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
-from chalicelib.services.channels import channel_order
-from chalicelib.services.regions import ServedElsewhere
+from chalicelib.services.booking_effects import (
+    EVENT_RETENTION,
+    answer,
+    apply_effects,
+    holds,
+    journey_view,
+    replan,
+    step_message,
+)
+from chalicelib.services.stores import StoreDirectory
 
-EVENT_RETENTION = timedelta(days=35)
-FIRED_AFTER = timedelta(minutes=15)  # a one-time schedule this far past its time has fired
 STATUS_AFTER = {
     "booking.created": "booked",
     "booking.rescheduled": "booked",
@@ -51,66 +53,12 @@ STATUS_AFTER = {
     "booking.completed": "completed",
     "booking.no_show": "no_show",
 }
-# Statuses in which a booking holds its stylist's time.
-HOLDS_SLOT = ("booked", "confirmed", "checked_in")
 
 
 @dataclass(frozen=True)
 class Answer:
     status_code: int
     body: dict[str, Any]
-
-
-class StoreDirectory:
-    """Stores change rarely; keep them for a minute per warm container.
-
-    Every request that names a store finds it here (booking and message webhooks, WeChat and Agora callbacks,
-    staff endpoints), so this is where a store served by another region is turned away: when it is not found
-    here and `elsewhere` (services/regions.py) says which region serves it, `get` raises Misdirected (421
-    with that region's endpoint) before anything else is read or written for the request."""
-
-    def __init__(self, repo: BookingRepository, wall: Callable[[], float], ttl_seconds: float = 60,
-                 elsewhere: Callable[[str], ServedElsewhere | None] | None = None) -> None:
-        self._repo = repo
-        self._wall = wall
-        self._ttl = ttl_seconds
-        self._elsewhere = elsewhere
-        self._cache: dict[str, tuple[float, StoreItem | None]] = {}
-        self._chains: dict[str, tuple[float, ChainItem | None]] = {}
-
-    def get(self, store_id: str) -> StoreItem | None:
-        hit = self._cache.get(store_id)
-        if hit and hit[0] > self._wall():
-            store = hit[1]
-        else:
-            store = self._repo.store(store_id)
-            self._cache[store_id] = (self._wall() + self._ttl, store)
-        if store is None and self._elsewhere is not None:
-            remote = self._elsewhere(store_id)
-            if remote is not None:
-                raise Misdirected(store_id, remote.region, remote.api_url, remote.chain_id)
-        return store
-
-    def of_chain(self, store_id: str, chain_id: str) -> StoreItem | None:
-        """The store when it is this (signed) chain's. Another chain's store is as unknown as any, even one
-        served in another region, so its existence does not leak; the chain's own gets the 421."""
-        try:
-            store = self.get(store_id)
-        except Misdirected as elsewhere:
-            if elsewhere.chain_id != chain_id:
-                return None
-            raise
-        return store if store is not None and store.chain_id == chain_id else None
-
-    def overrides(self, store: StoreItem) -> tuple[dict | None, dict | None]:
-        """The chain's and the store's journey overrides; the chain is kept for the same minute as stores."""
-        hit = self._chains.get(store.chain_id)
-        if hit and hit[0] > self._wall():
-            chain = hit[1]
-        else:
-            chain = self._repo.chain(store.chain_id)
-            self._chains[store.chain_id] = (self._wall() + self._ttl, chain)
-        return (chain.journey_overrides if chain else None), store.journey_overrides
 
 
 class BookingEvents:
@@ -174,16 +122,16 @@ class BookingEvents:
         booking.remember_event(event.event_id, current)
         booking.contact_ref = _contact_ref(payload, self._lookup_hash)
         booking.place_on_store_day(store.timezone)
-        effects = self._replan(chain_id, store, booking, current, event.type.split(".", 1)[1], now)
+        effects = replan(self._stores, chain_id, store, booking, current, event.type.split(".", 1)[1], now)
         if current is not None:
             booking.coupon_code, booking.coupon_status = current.coupon_code, current.coupon_status
         coupon = self._coupon(chain_id, payload, event.type, current, now)
         if coupon is not None:
             booking.coupon_code = (payload.coupon_code or booking.coupon_code or "").upper()
             booking.coupon_status = coupon.status
-        response = _answer(booking, store.timezone)
+        response = answer(booking, store.timezone)
         held_before = current.slots if current else {}
-        hold_after = _holds(status, payload.stylist.id, start, payload.duration_minutes, held_before, now)
+        hold_after = holds(status, payload.stylist.id, start, payload.duration_minutes, held_before, now)
         if status == "completed":
             # The visit has happened: the buckets it let go stay on the calendar, naming it, and a later claim of
             # that time takes them over (dal/bookings.py, _take_over_stale) -- no write to free them now.
@@ -217,7 +165,7 @@ class BookingEvents:
                                 keep_existing=True)
         if lookups:
             self._repo.put_lookups(_contacts(chain_id, payload, now, self._lookup_hash))
-        self._apply_effects(effects, now)
+        apply_effects(self._scheduler, effects, now)
         if profile:
             self._member_changed(chain_id, payload.member.id, _member_contact(payload), booking)
 
@@ -226,7 +174,7 @@ class BookingEvents:
         """A duplicate of an event the booking shows applied whose record is missing: finish its work when the
         booking is still at that version and answer as it did; once superseded its answer can no longer be
         rebuilt, and the booking's present state is reported (nothing is changed either way)."""
-        response = _answer(current, store.timezone)
+        response = answer(current, store.timezone)
         if int(current.version) == applied_at:
             self._repo.release_leftovers(chain_id, current)
             self._finish(chain_id, event.event_id, current, response, self._effects_of(current, store.timezone),
@@ -239,7 +187,7 @@ class BookingEvents:
         """The side effects of the commit that made `booking`, rebuilt from it: its planned steps, and deleting
         every schedule the version before may have had (names are deterministic; a missing one is a no-op)."""
         chain_id, version = booking.chain_id, int(booking.version)
-        steps = [_step_message(chain_id, booking, PlannedStep(p.kind, p.when, p.due_at)) for p in booking.pending]
+        steps = [step_message(chain_id, booking, PlannedStep(p.kind, p.when, p.due_at)) for p in booking.pending]
         journey = load_journey(*self._stores.overrides(self._stores.get(booking.store_id))) \
             if version > 1 and self._stores.get(booking.store_id) else None
         return {
@@ -267,93 +215,6 @@ class BookingEvents:
         if self._on_member is not None:
             self._on_member(chain_id, member_id, contact, booking)
 
-    def mark_confirmed(self, chain_id: str, booking_id: str, source_id: str) -> bool:
-        """The member confirmed by replying: record it (once per source message) and re-plan, so the
-        "please confirm" reminder is not sent. False when the booking is not awaiting confirmation, or its start
-        is not in the future (a booking that has started is never "confirmed")."""
-        return self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None,
-                          starts_ahead=True) is not None
-
-    def mark_attendance(self, chain_id: str, booking_id: str, status: str) -> BookingItem | None:
-        """Staff saw the member arrive ("checked_in") or not ("no_show"): the same state change, and the same
-        re-planned journey, as the booking system's booking.checked_in / booking.no_show webhook. The
-        event id names the booking version it was marked at, so a double click or a retry applies once,
-        and marking a status the booking already has changes nothing. None when the booking cannot move
-        to that status (cancelled, completed, or not found)."""
-        current = self._repo.booking(chain_id, booking_id)
-        if current is not None and current.status == status:
-            return current
-        allowed = {"no_show": ("booked", "confirmed"), "checked_in": ("booked", "confirmed", "no_show")}[status]
-        source_id = f"staff-{booking_id}-{status}-v{current.version if current else 0}"
-        return self._mark(chain_id, booking_id, source_id, allowed, status, status)
-
-    def _mark(self, chain_id: str, booking_id: str, source_id: str, allowed: tuple[str, ...], status: str,
-              event: str | None, starts_ahead: bool = False) -> BookingItem | None:
-        """Move a booking to `status` once per `source_id`, re-plan its journey with `event`, apply the effects.
-        The booking as it is afterwards, or None when it is not in one of the `allowed` statuses (or, with
-        `starts_ahead`, when its start is not in the future)."""
-        for _ in range(5):
-            if self._repo.event(chain_id, source_id) is not None:
-                return self._repo.booking(chain_id, booking_id)
-            current = self._repo.booking(chain_id, booking_id)
-            if current is not None and current.applied_version(source_id) is not None:
-                return current
-            store = self._stores.get(current.store_id) if current else None
-            now = self._clock.now()
-            if current is None or store is None or current.status not in allowed or (
-                    starts_ahead and current.start <= now):
-                return None
-            booking = self._repo.copy(current)
-            booking.status, booking.version = status, current.version + 1
-            booking.remember_event(source_id, current)
-            booking.place_on_store_day(store.timezone)
-            effects = self._replan(chain_id, store, booking, current, event, now)
-            hold_after = _holds(status, current.stylist_id, current.start, int(current.duration_minutes),
-                                current.slots, now)
-            booking.slots = hold_after
-            try:
-                self._repo.commit(
-                    BookingCommit(booking=booking, expected_version=current.version, held_before=current.slots,
-                                  hold_after=hold_after),
-                    chain_id,
-                )
-            except ConcurrentUpdate:
-                continue
-            logger.info("booking marked", extra={"chain_id": chain_id, "booking_id": booking_id, "status": status,
-                                                 "version": booking.version})
-            self._repo.record_event(chain_id, source_id, booking_id=booking_id, version=booking.version,
-                                    status_code=202, response=_answer(booking, store.timezone),
-                                    keep_until=now + EVENT_RETENTION, keep_existing=True)
-            self._apply_effects(effects, now)
-            return booking
-        raise ConcurrentUpdate()
-
-    def _replan(self, chain_id: str, store: StoreItem, booking: BookingItem, current: BookingItem | None,
-                event: str | None, now: datetime) -> dict[str, Any]:
-        """Plan the booking's remaining journey into `booking.pending`; return the side effects."""
-        journey = load_journey(*self._stores.overrides(store))
-        facts = BookingFacts(booking.status, booking.start, int(booking.duration_minutes), booking.category,
-                             booking.booked_at, store.timezone)
-        channels = channel_order(booking.member.phone, booking.member.email)
-        steps = plan(journey, facts, event, now) if channels else []
-        to_send, to_schedule, pending = [], [], []
-        for step in steps:
-            message = _step_message(chain_id, booking, step)
-            immediate = step.due_at <= now
-            (to_send if immediate else to_schedule).append(message.to_json())
-            pending.append(PendingStep(kind=step.kind, when=step.when, due_at=step.due_at,
-                                       schedule=None if immediate else message.schedule_name,
-                                       channel=channels[0]))
-        booking.pending = pending
-        return {
-            "timezone": store.timezone,
-            # A schedule long past its time has fired and deleted itself (ActionAfterCompletion DELETE); one that has
-            # not is stale for the worker anyway (older version), so only those still ahead cost a call.
-            "delete": current.schedule_names(due_after=now - FIRED_AFTER) if current else [],
-            "schedule": to_schedule,
-            "send": to_send,
-        }
-
     def _acknowledge(self, chain_id: str, event: BookingEvent, current: BookingItem, now: datetime,
                      reason: str) -> Answer:
         """Record an event that changes nothing, so its duplicates get this same answer."""
@@ -363,7 +224,7 @@ class BookingEvents:
             "booking_id": current.booking_id,
             "status": current.status,
             "version": current.version,
-            "journey": _journey_view(current.pending, tz),
+            "journey": journey_view(current.pending, tz),
             "ignored": reason,
         }
         if current.coupon_status:
@@ -385,7 +246,7 @@ class BookingEvents:
         booking = self._repo.booking(chain_id, seen.booking_id)
         if booking is not None and booking.version == seen.version and not seen.response.get("ignored"):
             effects = seen.effects or self._effects_of(booking, store.timezone)  # items before 2026-11: stored
-            self._apply_effects(effects, self._clock.now())
+            apply_effects(self._scheduler, effects, self._clock.now())
             self._repo.release_leftovers(chain_id, booking)
             same_member = booking.member.id == event.booking.member.id
             if same_member:
@@ -393,20 +254,6 @@ class BookingEvents:
             self._member_changed(chain_id, booking.member.id, _member_contact(event.booking) if same_member else None,
                                  booking)
         return Answer(int(seen.status_code), seen.response)
-
-    def _apply_effects(self, effects: dict[str, Any], now: datetime) -> None:
-        for name in effects.get("delete", []):
-            self._scheduler.unschedule(name)
-        send_now = [StepMessage.from_json(body) for body in effects.get("send", [])]
-        for body in effects.get("schedule", []):
-            step = StepMessage.from_json(body)
-            if datetime.fromisoformat(step.due_at) <= now:
-                send_now.append(step)  # a replay after the due time: the worker de-duplicates
-            else:
-                self._scheduler.schedule(step, effects["timezone"])
-        if send_now:
-            self._scheduler.send_now(send_now)
-
 
 # --- helpers ---------------------------------------------------------------------------------------
 def _same_state(current: BookingItem, status: str, start: datetime, payload: Any) -> bool:
@@ -417,12 +264,6 @@ def _same_state(current: BookingItem, status: str, start: datetime, payload: Any
         and current.stylist_id == payload.stylist.id
         and current.store_id == payload.store_id
     )
-
-
-def _holds(status: str, stylist_id: str, start: datetime, minutes: int, held: dict[str, list[str]],
-           now: datetime) -> dict[str, list[str]]:
-    """The calendar buckets a booking holds in `status`."""
-    return slot_buckets(stylist_id, start, minutes) if status in HOLDS_SLOT else {}
 
 
 def _contact_ref(payload: Any, lookup_hash: Callable[[str], str]) -> str:
@@ -466,36 +307,3 @@ def _contacts(chain_id: str, payload: Any, now: datetime, lookup_hash: Callable[
     return MemberContacts(chain_id=chain_id, member_id=member.id, store_id=payload.store_id, at=now,
                           phone_hash=lookup_hash(member.phone) if member.phone else None,
                           wechat_openid_hash=lookup_hash(member.wechat_openid) if member.wechat_openid else None)
-
-
-def _step_message(chain_id: str, booking: BookingItem, step: PlannedStep) -> StepMessage:
-    return StepMessage(
-        chain_id=chain_id,
-        store_id=booking.store_id,
-        booking_id=booking.booking_id,
-        member_id=booking.member.id,
-        kind=step.kind,
-        when=step.when,
-        version=booking.version,
-        due_at=step.due_at.astimezone(UTC).isoformat(),
-    )
-
-
-def _answer(booking: BookingItem, timezone: str) -> dict[str, Any]:
-    answer = {
-        "booking_id": booking.booking_id,
-        "status": booking.status,
-        "version": int(booking.version),
-        "journey": _journey_view(booking.pending, timezone),
-    }
-    if booking.coupon_status:
-        answer["coupon"] = {"code": booking.coupon_code, "status": booking.coupon_status}
-    return answer
-
-
-def _journey_view(pending: Iterable[PendingStep], timezone: str) -> list[dict[str, Any]]:
-    tz = ZoneInfo(timezone)
-    return [
-        {"kind": p.kind, "due_at": p.due_at.astimezone(tz).isoformat(), "channel": p.channel}
-        for p in pending
-    ]

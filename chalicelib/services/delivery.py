@@ -24,8 +24,8 @@ from chalicelib.journeys import texts
 from chalicelib.journeys.plan import load_journey
 from chalicelib.models.step import StepMessage
 from chalicelib.observability import logger
-from chalicelib.services.booking_events import StoreDirectory
 from chalicelib.services.channels import channel_order
+from chalicelib.services.stores import StoreDirectory
 
 LEASE_SECONDS = 120
 

@@ -6,7 +6,7 @@ Each region's main table holds one item per store served ELSEWHERE, written by t
     pk = STOREDIR#<store_id>, sk = REGION: {store_id, chain_id, region, api_url, updated_at}
 
 It is routing data only -- a store id, its chain and a region's public API address; no member's data is ever
-written to it or read from another region. `StoreDirectory.get` (services/booking_events.py) asks it when a
+written to it or read from another region. `StoreDirectory.get` (services/stores.py) asks it when a
 store is not found here, and answers 421 (errors.Misdirected) when the store is served in another region.
 """
 

@@ -15,7 +15,7 @@ from chalicelib.dal.models import BookingItem, StoreItem
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.services import auth
-from chalicelib.services.booking_events import BookingEvents
+from chalicelib.services.booking_marks import BookingMarks
 from chalicelib.services.conversations import message_view
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -23,12 +23,12 @@ MARKABLE = ("no_show", "checked_in")
 
 
 class StaffBookings:
-    def __init__(self, stores: Any, repo: BookingRepository, messages: MessageRepository, events: BookingEvents,
+    def __init__(self, stores: Any, repo: BookingRepository, messages: MessageRepository, marks: BookingMarks,
                  booking_system: Any, clock: Clock) -> None:
         self._stores = stores
         self._repo = repo
         self._messages = messages
-        self._events = events
+        self._marks = marks
         self._booking_system = booking_system  # conversations.outbound.BookingSystemNotifier
         self._clock = clock
 
@@ -65,7 +65,7 @@ class StaffBookings:
         if status not in MARKABLE:
             raise ValidationFailed("bad status", {"status": "no_show or checked_in"})
         before = self._booking(store, booking_id)
-        after = self._events.mark_attendance(store.chain_id, booking_id, status)
+        after = self._marks.mark_attendance(store.chain_id, booking_id, status)
         if after is None:
             raise Conflict(f"a {before.status} booking cannot be marked {status}",
                            {"status": f"not allowed while the booking is {before.status}"})

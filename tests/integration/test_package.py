@@ -25,8 +25,8 @@ BIN = Path(sys.executable).parent
 
 TARGETS = [("dev", "ap-east-1"), ("dev", "ap-southeast-1"), ("prod", "eu-west-1")]
 
-# Every variable resources.py names, plus the JWT secret (settings.py reads it; no ENV_ constant yet).
-ENV_NAMES = sorted({value for name, value in vars(r).items() if name.startswith("ENV_")})
+# Every variable resources.py names but the JWT secret itself: functions get its name and read it at run time.
+ENV_NAMES = sorted({value for name, value in vars(r).items() if name.startswith("ENV_")} - {r.ENV_JWT_SECRET})
 
 
 @dataclass(frozen=True)
@@ -280,9 +280,10 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
     assert variables[r.ENV_SCHEDULE_GROUP] == {"Ref": t.SCHEDULE_GROUP}
     assert variables[r.ENV_SCHEDULER_ROLE_ARN] == _arn(t.SCHEDULER_ROLE)
     assert variables[r.ENV_SCHEDULER_DLQ_ARN] == _arn(r.SCHEDULER_DLQ.logical)
-    assert (
-        variables[r.ENV_JWT_SECRET] == f"{{{{resolve:secretsmanager:chairside/{packaged.stage}/jwt-secret}}}}"
-    )
+    # The HS256 secret is read from Secrets Manager at run time (cached), never resolved into the environment.
+    assert variables[r.ENV_JWT_SECRET_NAME] == f"chairside/{packaged.stage}/jwt-secret"
+    assert r.ENV_JWT_SECRET not in variables
+    assert not any("jwt-secret}}" in json.dumps(v) for v in variables.values())
 
     # The extra policy is attached to the role the handler actually runs with.
     role = props["Role"]["Fn::GetAtt"][0]

@@ -23,7 +23,7 @@ from chalicelib.errors import PermanentSendError, TransientSendError, Validation
 from chalicelib.models.booking_event import parse_booking_event
 from chalicelib.models.step import StepMessage, booking_ref, schedule_name
 from chalicelib.services.channels import channel_order
-from chalicelib.services.step_worker import backoff_seconds
+from chalicelib.workers.steps import backoff_seconds
 from tests.support.builders import booking_event
 
 # --- stylist calendar buckets --------------------------------------------------------------------
