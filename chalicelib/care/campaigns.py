@@ -69,7 +69,8 @@ class Campaigns:
         segment, template, coupon = self._parse(staff, chain_id, body)
         now = self._clock.now()
         skipped: dict[str, int] = {}
-        targeted, seen, samples = 0, 0, []
+        targeted, seen = 0, 0
+        samples: list[dict[str, Any]] = []
         cursor, truncated = None, False
         while True:
             page = self._reader.page(chain_id, segment, cursor, now, PAGE_SIZE)

@@ -34,7 +34,7 @@ class MemberCare:
         for _ in range(5):
             member = self._repo.member(chain_id, member_id, consistent=True)
             new = member is None
-            if new:
+            if member is None:
                 if not contact:
                     return None
                 member = self._repo.new_member(chain_id, member_id)
@@ -73,6 +73,8 @@ class MemberCare:
             except Conflict:
                 continue
             fresh = self._repo.member(chain_id, member_id, consistent=True)
+            if fresh is None:  # erased in between: no tags to follow
+                return None
             self._repo.sync_tags(fresh, before)
             return fresh
         raise ConcurrentUpdate()

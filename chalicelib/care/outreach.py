@@ -146,6 +146,8 @@ class Outreach:
         reason = self._held_back(message, member, store)
         if reason is not None:
             return self._skip(message, member, store, reason, now)
+        if member is None or store is None:  # held back above ("unknown_member", "no_store")
+            raise AssertionError("unreachable")  # pragma: no cover
         delay = quiet_delay(now, store.timezone)
         if delay:
             return self._log(message, Decision(Outcome.DEFERRED, "quiet_hours", delay_seconds=delay))
@@ -250,7 +252,7 @@ class Outreach:
         expires = coupon.expires_at_time if coupon else now + timedelta(days=valid_days)
         return {"code": code, "offer": offer, "expires_at": expires}
 
-    def _claim_item(self, message: CareMessage, store: StoreItem, now: datetime) -> CareClaimItem:
+    def _claim_item(self, message: CareMessage, store: StoreItem | None, now: datetime) -> CareClaimItem:
         return CareClaimItem(*CareClaimItem.key(message.chain_id, message.member_id, message.occasion),
                              chain_id=message.chain_id, member_id=message.member_id, occasion=message.occasion,
                              kind=message.kind, campaign_id=message.campaign_id,

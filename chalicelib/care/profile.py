@@ -68,6 +68,7 @@ def stats(visits: Iterable[Visit], latest_store_id: str | None, now: datetime,
           rules: Mapping[str, Any] | None = None) -> Stats:
     ordered = sorted(visits, key=lambda v: v.at)
     stores = Counter(v.store_id for v in ordered)
+    primary: str | None
     if stores:
         top = max(stores.values())
         # The store of the most visits; on a tie, the one she visited last.
@@ -122,7 +123,7 @@ def _holds(s: Stats, now: datetime, conditions: Mapping[str, Any]) -> bool:
 
 
 def _in_currency(s: Stats, limits: Mapping[str, Any]) -> Decimal | None:
-    return Decimal(str(limits[s.currency])) if s.currency in limits else None
+    return Decimal(str(limits[s.currency])) if s.currency is not None and s.currency in limits else None
 
 
 def _avg_spend_at_most(s: Stats, _now: datetime, limits: Mapping[str, Any]) -> bool:

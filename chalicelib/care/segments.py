@@ -124,6 +124,7 @@ class SegmentReader:
             entries = members
         members = [m for m in members if m.chain_id == chain_id and segment.matches(m, now)
                    and not set(m.tags or []) & set(source.skip_tags)]
+        next_cursor: str | None
         if last is not None:
             next_cursor = encode_cursor(index, last)
         else:

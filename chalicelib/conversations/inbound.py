@@ -235,7 +235,7 @@ class InboundService:
         if kind == "reply_reschedule_ack":
             requested = ctx.understood.requested if ctx.understood else None
             extra["requested"] = (requested or {}).get("text") or ""
-        text = texts.render_reply(kind, _message_context(ctx), **extra)
+        text = texts.render_reply(kind, _message_context(ctx, ctx.store), **extra)
         return self._replies.reply(ctx.message, ctx.store, text, kind=kind, booking=ctx.booking)
 
     def _next_booking(self, ctx: _Context, statuses: tuple[str, ...]) -> BookingItem | None:
@@ -262,8 +262,7 @@ class _Context:
         return self.store.locale if self.store else "zh-CN"
 
 
-def _message_context(ctx: _Context) -> texts.MessageContext:
-    store = ctx.store
+def _message_context(ctx: _Context, store: StoreItem) -> texts.MessageContext:
     booking: dict[str, Any] = {}
     if ctx.booking is not None:
         booking = {"id": ctx.booking.booking_id, "start": ctx.booking.start,

@@ -73,6 +73,8 @@ class StaffConversations:
         newest = self._messages.page(store_id, conversation.member_id, 1, None).items
         up_to = newest[0].sk if newest else "MSG#"
         updated = self._conversations.mark_read(store_id, conversation.member_id, up_to)
+        if updated is None:  # deleted in between (an erasure)
+            raise NotFound("no such conversation")
         return {"conversation": conversation_view(updated, ZoneInfo(store.timezone))}
 
     def set_status(self, staff: auth.Staff, store_id: str, conversation_id: str,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pynamodb.models import Model
 
 from chalicelib.dal.conditions import (
     ITEM_CONDITION_FAILED,
@@ -414,7 +415,7 @@ def _lookup_items(contacts: MemberContacts) -> list[ContactLookupItem]:
     ]
 
 
-def _get(model: type, pk: str, sk: str, consistent: bool = False):
+def _get[M: Model](model: type[M], pk: str, sk: str, consistent: bool = False) -> M | None:
     try:
         return model.get(pk, sk, consistent_read=consistent)
     except model.DoesNotExist:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pynamodb.expressions.update import Action
 
 from chalicelib.care.profile import Stats
 from chalicelib.dal.conditions import is_conditional_failure, put_new
@@ -133,7 +134,7 @@ class CareRepository:
                 and all(getattr(member, n) == v for n, v in values.items()) \
                 and all(getattr(member, n) is None for n in removed):
             return False
-        actions = [MemberItem.profile_version.set(version + 1)]
+        actions: list[Action] = [MemberItem.profile_version.set(version + 1)]
         actions += [getattr(MemberItem, name).set(value) for name, value in values.items()]
         if consent_yes:
             actions.append(MemberItem.marketing_consent.set(MemberItem.marketing_consent | True))
@@ -195,9 +196,10 @@ class CareRepository:
         """sending -> sent | failed | skipped; False when it had already left `sending` (a duplicate)."""
         item.status = status
         _index_claim(item)
-        actions = [CareClaimItem.status.set(status), CareClaimItem.updated_at.set(at),
-                   CareClaimItem.lease_until.set(0), CareClaimItem.attempts.add(1),
-                   CareClaimItem.gsi2pk.set(item.gsi2pk), CareClaimItem.gsi2sk.set(item.gsi2sk)]
+        actions: list[Action] = [
+            CareClaimItem.status.set(status), CareClaimItem.updated_at.set(at),
+            CareClaimItem.lease_until.set(0), CareClaimItem.attempts.add(1),
+            CareClaimItem.gsi2pk.set(item.gsi2pk), CareClaimItem.gsi2sk.set(item.gsi2sk)]
         actions += [getattr(CareClaimItem, name).set(value) for name, value in attrs.items()]
         try:
             item.update(actions=actions, condition=CareClaimItem.status == "sending")

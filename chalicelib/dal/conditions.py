@@ -15,6 +15,8 @@ from botocore.exceptions import ClientError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
+from chalicelib.dal.models import _Item  # the main table's model: every item has `pk` and `sk`
+
 CONDITION_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
 ITEM_CONDITION_FAILED = "ConditionalCheckFailed"  # a cancelled transaction's reason for one of its items
@@ -62,7 +64,7 @@ def is_conditional_failure(exc: BaseException, *, item: int | None = None) -> bo
     return False
 
 
-def put_new(item: Model, or_if: Condition | None = None) -> bool:
+def put_new(item: _Item, or_if: Condition | None = None) -> bool:
     """Put `item` only when its key holds no item yet (or, with `or_if`, when the one there meets it, e.g. an
     expired claim): True when written, False when an item was already there. One PutItem either way."""
     condition = type(item).pk.does_not_exist()

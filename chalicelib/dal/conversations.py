@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
 from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal.conditions import is_conditional_failure, put_new, put_new_entry
 from chalicelib.dal.models import (
@@ -181,10 +183,10 @@ class ConversationRepository:
         conversation = self.get(store_id, member_id)
         if conversation is None:
             raise LookupError("no such conversation")
-        actions = [
+        actions: list[Action] = [
             ConversationItem.status.set(status),
             ConversationItem.gsi1pk.set(ConversationItem.inbox_key(store_id, status)),
-            ConversationItem.needs_human_reason.set(reason),
+            ConversationItem.needs_human_reason.set(reason),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
         ]
         conversation.update(actions=actions)
         return conversation

@@ -72,9 +72,9 @@ class MessageRepository:
         _update_existing(message, [
             MessageItem.status.set(status),
             MessageItem.updated_at.set(at),
-            MessageItem.channel.set(channel),
-            MessageItem.provider_message_id.set(provider_message_id),
-            MessageItem.error.set(error),
+            MessageItem.channel.set(channel),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+            MessageItem.provider_message_id.set(provider_message_id),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+            MessageItem.error.set(error),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
             MessageItem.lease_until.set(0),
             MessageItem.attempts.add(1),
         ])

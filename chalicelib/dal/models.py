@@ -39,6 +39,12 @@ class _Item(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
+def string_list() -> ListAttribute[str]:
+    """A nullable `ListAttribute(of=UnicodeAttribute)`, read as `list[str]`."""
+    # PynamoDB types `of` as the element's Python type (type[str]), not the attribute class it needs
+    return ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+
+
 # Overloaded indexes, each seen through one index class per item type (PynamoDB binds an index class to one
 # model). gsi1 (ALL): `STORECONV#<store>#<status>` by last message time (a store's inbox), `STOREMEMBERS#<store>`
 # by last visit and `CHAINSTORES#<chain>` by store id (a chain's stores in this region). gsi2 (ALL):
@@ -127,12 +133,12 @@ class BookingsByStoreDayIndex(GlobalSecondaryIndex):
     gsi4sk = UnicodeAttribute(range_key=True)
 
 
-def whole(model: type, keys_only: Iterable, known: Iterable = ()) -> list:
+def whole[M: _Item](model: type[M], keys_only: Iterable[_Item], known: Iterable[M] = ()) -> list[M]:
     """The items a keys-only index Query found, read whole (BatchGetItem, 100 keys a request), in the index's
     order; an item deleted in between is left out. Items in `known` (just written) are not read again."""
     found = list(keys_only)
     keys = [(item.pk, item.sk) for item in found]
-    got: dict[tuple[str, str], Any] = {(item.pk, item.sk): item for item in known}
+    got: dict[tuple[str, str], M] = {(item.pk, item.sk): item for item in known}
     missing = [key for key in keys if key not in got]
     for start in range(0, len(missing), 100):
         for item in model.batch_get(missing[start:start + 100]):
@@ -321,7 +327,7 @@ class BookingItem(_Item):
     booked_at = UTCDateTimeAttribute()
     last_event_at = UTCDateTimeAttribute()
     last_event_id = UnicodeAttribute(null=True)  # items before 2026-11; now `recent_events`
-    recent_events = ListAttribute(of=UnicodeAttribute, null=True)
+    recent_events = string_list()
     contact_ref = UnicodeAttribute(null=True)  # digest of the member fields the last event carried  # "<event ref>:<version>" of the last few applied
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
@@ -465,12 +471,12 @@ class MemberItem(_Item):
     last_service_code = UnicodeAttribute(null=True)
     last_service_category = UnicodeAttribute(null=True)
     avg_interval_days = NumberAttribute(null=True)  # null until three visits
-    services = ListAttribute(of=UnicodeAttribute, null=True)  # service names, most visited first
-    stylists = ListAttribute(of=UnicodeAttribute, null=True)  # stylist names, most visited first
+    services = string_list()  # service names, most visited first
+    stylists = string_list()  # stylist names, most visited first
     category_visits = JSONAttribute(null=True)  # {"nail_art": 3, ...}: what tag rules read
-    tags = ListAttribute(of=UnicodeAttribute, null=True)  # sorted: manual + automatic
-    manual_tags = ListAttribute(of=UnicodeAttribute, null=True)
-    auto_tags = ListAttribute(of=UnicodeAttribute, null=True)
+    tags = string_list()  # sorted: manual + automatic
+    manual_tags = string_list()
+    auto_tags = string_list()
     notes = JSONAttribute(null=True)  # staff notes: [{"at", "by", "text"}], newest last
     profile_version = NumberAttribute(null=True)  # bumped by every tag/stat write (optimistic locking)
     gsi1pk = UnicodeAttribute(null=True)  # STOREMEMBERS#<primary_store_id>

@@ -46,7 +46,7 @@ from datetime import date
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.understanding import INTENTS, SENTIMENTS, Understanding
-from chalicelib.understanding.aftercare_issues import find_issue, issue_by_key
+from chalicelib.understanding.aftercare_issues import IssueMatcher, find_issue, issue_by_key
 from chalicelib.understanding.day_and_time import Span, find_times, requested_time
 from chalicelib.understanding.lexicon import HAN, lexicon
 from chalicelib.understanding.matching import (
@@ -152,6 +152,7 @@ class RulesClassifier:
         found = find_issue(doc, category, after)
         dissatisfied_after = [h for h in dissatisfied if h.start >= after]
         if found or dissatisfied_after:
+            matcher: IssueMatcher | None
             if found:
                 matcher, hit = found
                 negative = matcher.key in lex.negative_issue_keys or intensified_near(doc, hit)

@@ -265,7 +265,11 @@ def requested_time(doc: Reply, spans: list[Span], anchor: int | None, today: dat
         out["relative_day"] = first["relative"].value
     if "date" in first:
         s = first["date"]
-        out["date"] = _resolve_day(s.value, today) if s.kind == "day" else _resolve_date(*s.value, today)
+        if s.kind == "day":
+            out["date"] = _resolve_day(s.value, today)
+        else:
+            year, month, day = s.value  # (year or None, month, day)
+            out["date"] = _resolve_date(year, month, day, today)
     if "time" in first:
         h, minute, ampm = first["time"].value
         out["time"] = _hour(h, minute, ampm, part)

@@ -92,7 +92,7 @@ class Service:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.privileges == other.privileges and all(  # type: ignore[attr-defined]
+        return self.privileges == other.privileges and all(
             getattr(self, name) == getattr(other, name) for name in self._fields
         )
 

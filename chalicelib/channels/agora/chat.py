@@ -294,7 +294,7 @@ def parse_callback(body: Mapping[str, Any]) -> InboundAgoraMessage:
     if not isinstance(to_user, str) or not to_user:
         problems["to"] = "required string"
     for name, value in (("msg_id", msg_id), ("from", from_user), ("to", to_user)):
-        if name not in problems and len(value) > MAX_ID_CHARS:  # ids become parts of table keys
+        if name not in problems and isinstance(value, str) and len(value) > MAX_ID_CHARS:  # ids become parts of table keys
             problems[name] = f"at most {MAX_ID_CHARS} characters"
     timestamp = _timestamp_text(body.get("timestamp"))
     if timestamp is None or len(timestamp) > 15 or not 0 <= int(timestamp) <= MAX_TIMESTAMP_MS:

@@ -19,7 +19,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypedDict
 from xml.etree.ElementTree import Element, ParseError  # noqa: S405 - types only; parsing goes through defusedxml
 
 from defusedxml import DefusedXmlException
@@ -52,6 +52,15 @@ class WeChatInbound:
     event: str | None = None  # Event for msg_type "event" (subscribe, unsubscribe, or any other name)
     media_format: str | None = None  # voice Format (amr, speex, ...)
     raw_msg_type: str = ""  # MsgType as WeChat sent it (video, location, link, ... for "other")
+
+
+class _Common(TypedDict):
+    """The fields every non-event message carries."""
+
+    to_user: str
+    from_openid: str
+    created_at: datetime
+    raw_msg_type: str
 
 
 # --- signature ---------------------------------------------------------------------------------
@@ -113,7 +122,7 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
             raw_msg_type=raw_type,
         )
 
-    common = {
+    common: _Common = {
         "to_user": to_user,
         "from_openid": from_openid,
         "created_at": created_at,
