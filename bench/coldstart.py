@@ -157,10 +157,10 @@ def _prepare_event(entry: Entry, out: Path) -> Path:
 @contextmanager
 def moto_server() -> Iterator[dict[str, str]]:
     """A provisioned, seeded moto server; yields the environment a fresh Lambda process would have."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
