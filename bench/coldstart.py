@@ -64,6 +64,7 @@ event = json.load(open({event!r}))
 import time
 t = time.perf_counter()
 import {module} as entry
+imported = time.perf_counter() - t
 result = entry.{handler}(event, Context())
 seconds = time.perf_counter() - t
 import botocore.client
@@ -71,7 +72,7 @@ gc.collect()
 clients = sorted(o.meta.service_model.service_name for o in gc.get_objects()
                  if isinstance(o, botocore.client.BaseClient))
 status = result.get("statusCode") if isinstance(result, dict) else None
-print(json.dumps({{"seconds": seconds, "clients": clients, "status": status,
+print(json.dumps({{"seconds": seconds, "imported": imported, "clients": clients, "status": status,
                   "rjieba": "rjieba" in sys.modules, "failures": len((result or {{}}).get("batchItemFailures", []))}}))
 """
 
