@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.channels.base import Channel, Contact
 from chalicelib.clock import Clock
@@ -24,8 +24,10 @@ from chalicelib.journeys import texts
 from chalicelib.journeys.plan import load_journey
 from chalicelib.models.step import StepMessage
 from chalicelib.observability import logger
-from chalicelib.services.booking_events import StoreDirectory
 from chalicelib.services.channels import channel_order
+
+if TYPE_CHECKING:
+    from chalicelib.services.booking_events import StoreDirectory
 
 LEASE_SECONDS = 120
 
