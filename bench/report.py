@@ -174,6 +174,17 @@ def cold_markdown(c: ColdStarts) -> list[str]:
         f"First Chinese reply in a fresh process (classifier built, one English reply read first; the first "
         f"Chinese reply minus a second one): **{c.first_zh_ms:.0f} ms** (rjieba's import and dictionary).",
         "",
+        "What init is made of (`python -X importtime` and cProfile of the same children) and what was cut: "
+        "PynamoDB gave every model its own botocore session, each parsing botocore's DynamoDB model again "
+        "(about 50 ms a model; the API's first webhook touched six): the models now share one client "
+        "(`chalicelib/dal/models.py`). The API no longer imports the conversations intake (pydantic models, "
+        "the inbound service, the channel adapters) for a booking webhook. What remains above the baseline: "
+        "importing `aws_lambda_powertools` at all runs its package `__init__` (Logger, Metrics and Tracer "
+        "modules, ~0.16 s here) in every entry point; pydantic and the booking-event models (~0.09 s) reach "
+        "the workers through `bootstrap.py`'s `StoreDirectory`, which lives in `services/booking_events.py`; "
+        "PynamoDB's client is built on its own botocore session beside boto3's (the DynamoDB model is still "
+        "parsed twice); and the first request's own AWS calls, which the baseline does not make.",
+        "",
         "Layer (`infra/package.py` `build_layer` from the package registry, files summed as "
         "`tests/integration/test_package.py` does): "
         + (f"**{c.layer_mb:.1f} MB**." if c.layer_mb is not None else "not built in this run."),
