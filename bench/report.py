@@ -203,7 +203,7 @@ def markdown(f: Figures) -> str:
         f"Machine: {_machine()}. The machine was shared with other work, so the timings are indicative; "
         "the call counts are exact for this code.",
         "",
-        "## Targets (issue 7)",
+        "## Targets (issues 7 and 13)",
         "",
         *_table(("target", "measured", "result"), [(w, m, "PASS" if ok else "FAIL") for w, m, ok in targets(f)]),
         "## Method",
