@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
 
 from chalicelib.api.request import is_id, json_object, limit_size
 from chalicelib.bootstrap import container
-from chalicelib.conversations.intake import WeChatCallback
 from chalicelib.errors import Unauthorized, ValidationFailed
 from chalicelib.services import signatures
+
+if TYPE_CHECKING:
+    from chalicelib.conversations.intake import WeChatCallback
 
 
 def verified_chain(request: Request, max_bytes: int) -> tuple[str, bytes]:
@@ -84,5 +86,7 @@ def verified_wechat(store_id: str, request: Request, max_bytes: int) -> tuple[An
             raise Unauthorized("bad WeChat signature")
         signatures.fresh(timestamp, app.wall_clock.now(), 1)
         xml = raw  # its size is checked as it is parsed (channels/wechat/inbound.py)
+    from chalicelib.conversations.intake import WeChatCallback  # lazy: the booking webhook's cold start
+
     return store, WeChatCallback(xml=xml, body_hash=hashlib.sha256(raw).hexdigest(), timestamp=timestamp,
                                  nonce=nonce)

@@ -68,3 +68,18 @@ def test_cost_is_units_times_list_prices():
     assert lines["apigw_requests"] == pytest.approx(3 * 3.50 / 1e6)
     assert lines["lambda_gb_seconds"] == pytest.approx(PRICES["lambda_gb_second"][0])
     assert total_cost(usage.scaled(1000)) == pytest.approx(1000 * total_cost(usage))
+
+
+def test_cold_start_ratios_targets_and_summary_keys() -> None:
+    from bench.coldstart import ColdStarts
+    from bench.report import cold_summary, cold_targets
+
+    cold = ColdStarts(baseline={"api": 0.2, "worker": 0.25}, init={"api": 0.28, "worker": 0.5},
+                      clients={"api": ("dynamodb",), "worker": ("sqs",)}, first_zh_ms=80.4, layer_mb=74.04, rounds=7)
+    assert cold.ratio("api") == pytest.approx(1.4)
+    assert cold.ratio_max == pytest.approx(2.0)
+    assert cold_summary(cold) == "init_ratio_max=2.00 first_zh_reply_ms=80 layer_mb=74.0"
+    assert [met for _, _, met in cold_targets(cold)] == [False, True, True]
+    unbuilt = ColdStarts(cold.baseline, cold.baseline, cold.clients, 120.0, None, 7)
+    assert cold_summary(unbuilt).endswith("layer_mb=unknown")
+    assert [met for _, _, met in cold_targets(unbuilt)] == [True, False, False]

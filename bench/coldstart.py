@@ -1,0 +1,256 @@
+"""Cold start as Lambda pays it: init = import + wiring + the first request's lazy loads, per entry point.
+
+Each entry point (the API `app.py` and every handler of `resources.WORKERS`) runs in a fresh interpreter:
+the timer starts before its import and stops when its handler has answered its first request -- a
+real-shaped event from `events/` -- against a moto server (`ThreadedMotoServer`, provisioned and seeded
+like `make run`), so nothing is imported before the timer but `json`. The clients the entry point holds
+afterwards (boto3's and PynamoDB's, found among the live objects) are recorded, and the baseline of that
+entry point is a fresh interpreter that imports boto3 and creates the same clients. Entries and their
+baselines are interleaved round by round; each figure is the median of `rounds`.
+
+The inbound worker's first request is the SMS record of `events/sqs_inbound.json` with a Chinese reply, so
+its init includes rjieba's first segmentation. `first_zh_reply_ms` is measured on its own: in a fresh
+interpreter with the classifier built and one English reply read, the first Chinese reply minus a second one.
+
+The layer (`infra/package.py` `build_layer`, from the package registry) is built once into a temporary
+directory and its files summed (as `tests/integration/test_package.py` does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.stack import JWT_SECRET, REGION, ROOT, STAGE, WEBHOOK_SECRET
+from chalicelib import resources
+
+ZH_REPLY = "能改到周五下午吗"  # the first Chinese reply of the inbound worker
+ZH_SECOND = "甲片翘边了，怎么办"
+
+# entry module -> (event file, handler attribute)
+_EVENTS = {
+    "app": ("apigw_booking_webhook.json", "app"),
+    "functions.send_step": ("sqs_journey_steps.json", "handler"),
+    "functions.handle_inbound": ("sqs_inbound.json", "handler"),
+    "functions.care_tick": ("sqs_care_ticks.json", "handler"),
+    "functions.send_care": ("sqs_care.json", "handler"),
+}
+
+_CONTEXT = """
+class Context:
+    function_name = "chairside-bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:chairside-bench"
+    aws_request_id = "00000000-0000-0000-0000-000000000001"
+    log_group_name = "/aws/lambda/chairside-bench"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 30000
+"""
+
+_ENTRY = """import gc, json, sys
+event = json.load(open({event!r}))
+{context}
+import time
+t = time.perf_counter()
+import {module} as entry
+imported = time.perf_counter() - t
+result = entry.{handler}(event, Context())
+seconds = time.perf_counter() - t
+import botocore.client
+gc.collect()
+clients = sorted(o.meta.service_model.service_name for o in gc.get_objects()
+                 if isinstance(o, botocore.client.BaseClient))
+status = result.get("statusCode") if isinstance(result, dict) else None
+print(json.dumps({{"seconds": seconds, "imported": imported, "clients": clients, "status": status,
+                  "rjieba": "rjieba" in sys.modules, "failures": len((result or {{}}).get("batchItemFailures", []))}}))
+"""
+
+_BASELINE = """import json
+import time
+t = time.perf_counter()
+import boto3
+session = boto3.session.Session()
+clients = [session.client(name) for name in {clients!r}]
+seconds = time.perf_counter() - t
+print(json.dumps({{"seconds": seconds}}))
+"""
+
+_ZH = """import json, time
+from chalicelib.understanding import default_classifier
+classifier = default_classifier()
+classifier.classify("ok, see you then")
+t = time.perf_counter(); classifier.classify({first!r}); first = time.perf_counter() - t
+t = time.perf_counter(); classifier.classify({second!r}); second = time.perf_counter() - t
+print(json.dumps({{"first": first, "second": second}}))
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    module: str
+    handler: str
+    event: Path
+
+
+def entries() -> list[Entry]:
+    """The API entry point and every worker in `resources.WORKERS`."""
+    modules = ["app"] + [worker.handler.rpartition(".")[0] for worker in resources.WORKERS]
+    modules = [m if m == "app" or m.startswith("functions.") else f"functions.{m}" for m in modules]
+    found = []
+    for module in modules:
+        event, handler = _EVENTS[module]
+        name = "api (app.py)" if module == "app" else f"worker {module.replace('.', '/')}.py"
+        found.append(Entry(name, module, handler, ROOT / "events" / event))
+    return found
+
+
+@dataclass(frozen=True)
+class ColdStarts:
+    baseline: dict[str, float]  # entry name -> median seconds of `import boto3` + the same clients
+    init: dict[str, float]  # entry name -> median seconds of import + wiring + first request
+    clients: dict[str, tuple[str, ...]]  # entry name -> the clients it held after its first request
+    first_zh_ms: float  # median added cost of the first Chinese reply in a fresh process
+    layer_mb: float | None  # the built layer, MiB (None: not built)
+    rounds: int
+
+    def ratio(self, name: str) -> float:
+        return self.init[name] / self.baseline[name]
+
+    @property
+    def ratio_max(self) -> float:
+        return max(self.ratio(name) for name in self.init)
+
+
+def _prepare_event(entry: Entry, out: Path) -> Path:
+    """The sample event as the entry's first request: the webhook signed now, the SMS reply in Chinese."""
+    event = json.loads(entry.event.read_text())
+    if entry.module == "app":
+        from chalicelib.services.signatures import sign
+
+        ts = str(int(time.time()))
+        signature = sign(WEBHOOK_SECRET, ts, event["body"].encode())
+        for headers, wrap in ((event["headers"], str), (event["multiValueHeaders"], lambda v: [v])):
+            headers["X-Chairside-Timestamp"], headers["X-Chairside-Signature"] = wrap(ts), wrap(signature)
+    if entry.module == "functions.handle_inbound":
+        record = event["Records"][0]
+        envelope = json.loads(record["body"])
+        message = json.loads(envelope["Message"])
+        message["messageBody"] = ZH_REPLY
+        envelope["Message"] = json.dumps(message, ensure_ascii=False)
+        record["body"] = json.dumps(envelope, ensure_ascii=False)
+    path = out / f"{entry.module}.json"
+    path.write_text(json.dumps(event, ensure_ascii=False))
+    return path
+
+
+@contextmanager
+def moto_server() -> Iterator[dict[str, str]]:
+    """A provisioned, seeded moto server; yields the environment a fresh Lambda process would have."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = dict(os.environ)
+    env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
+           "AWS_SECRET_ACCESS_KEY": "bench", "AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_METRICS_DISABLED": "true",
+           "POWERTOOLS_LOG_LEVEL": "WARNING", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           resources.ENV_JWT_SECRET: JWT_SECRET}
+    try:
+        os.environ.update(env)
+        os.environ.pop("CHAIRSIDE_LOCAL_DIR", None)
+        from chalicelib import bootstrap
+        from chalicelib import settings as settings_module
+        from devstack.provision import provision
+        from devstack.seed import seed
+
+        session = boto3.session.Session(region_name=REGION)
+        env.update(provision(session, STAGE))
+        os.environ.update(env)
+        session.client("ses").verify_email_identity(EmailAddress="care@chairside.example")
+        container = bootstrap.build(settings_module.from_env(), session=session)
+        bootstrap.use(container)
+        _ = container.bookings  # binds the PynamoDB models
+        from datetime import UTC, datetime
+
+        seed(session, STAGE, JWT_SECRET, datetime.now(UTC), webhook_secret=WEBHOOK_SECRET)
+        yield env
+    finally:
+        from chalicelib import bootstrap
+
+        bootstrap.use(None)
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()
+
+
+def _run(code: str, env: dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=False, timeout=180)
+    if out.returncode != 0:
+        raise RuntimeError(f"cold-start child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def layer_mb() -> float | None:
+    """Build the layer once (pip from the package registry) and sum its files, MiB; None if it cannot."""
+    from infra.package import build_layer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            python_dir = build_layer(Path(tmp) / "layer", install_dependencies=True) / "python"
+        except (subprocess.CalledProcessError, OSError) as error:
+            print(f"layer not built: {error}", file=sys.stderr)
+            return None
+        size = sum(f.stat().st_size for f in python_dir.rglob("*") if f.is_file() and not f.is_symlink())
+    return size / 2**20
+
+
+def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
+    targets = entries()
+    init: dict[str, list[float]] = {e.name: [] for e in targets}
+    base: dict[str, list[float]] = {e.name: [] for e in targets}
+    clients: dict[str, tuple[str, ...]] = {}
+    zh: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp, moto_server() as env:
+        events = {e.name: _prepare_event(e, Path(tmp)) for e in targets}
+        for _ in range(rounds):
+            for entry in targets:
+                code = _ENTRY.format(event=str(events[entry.name]), context=_CONTEXT, module=entry.module,
+                                     handler=entry.handler)
+                result = _run(code, env)
+                init[entry.name].append(result["seconds"])
+                clients.setdefault(entry.name, tuple(result["clients"]))
+                if os.environ.get("BENCH_DEBUG"):
+                    print(entry.name, result, file=sys.stderr)
+                base[entry.name].append(_run(_BASELINE.format(clients=list(clients[entry.name])), env)["seconds"])
+            result = _run(_ZH.format(first=ZH_REPLY, second=ZH_SECOND), env)
+            zh.append(result["first"] - result["second"])
+    return ColdStarts({n: statistics.median(v) for n, v in base.items()},
+                      {n: statistics.median(v) for n, v in init.items()}, clients,
+                      statistics.median(zh) * 1000, layer_mb() if build_layer else None, rounds)
+
+
+if __name__ == "__main__":
+    figures = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3, build_layer=False)
+    for name in figures.init:
+        print(f"{name}: init {figures.init[name] * 1000:.0f} ms, baseline {figures.baseline[name] * 1000:.0f} ms, "
+              f"{figures.ratio(name):.2f}x, clients {figures.clients[name]}")
+    print(f"first_zh_reply_ms={figures.first_zh_ms:.0f}")
