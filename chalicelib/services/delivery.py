@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib.channels.base import Channel, Contact
 from chalicelib.clock import Clock
@@ -26,9 +26,6 @@ from chalicelib.models.step import StepMessage
 from chalicelib.observability import logger
 from chalicelib.services.channels import channel_order
 from chalicelib.services.stores import StoreDirectory
-
-if TYPE_CHECKING:
-    from chalicelib.services.booking_events import StoreDirectory
 
 LEASE_SECONDS = 120
 
