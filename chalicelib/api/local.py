@@ -2,7 +2,7 @@
 
 from chalice import Blueprint
 
-from chalicelib.api.request import decode
+from chalicelib.api.request import body_bytes, decode
 from chalicelib.api.responses import handled
 from chalicelib.bootstrap import container
 from chalicelib.services import local_controls
@@ -21,14 +21,14 @@ def get_clock():
 @local.route("/v1/_local/clock", methods=["POST"], content_types=LOCAL_TYPES)
 @handled
 def advance_clock():
-    body = decode(local.current_request.raw_body)
+    body = decode(body_bytes(local.current_request))
     return {"now": local_controls.advance_clock(container().clock, body).isoformat()}
 
 
 @local.route("/v1/_local/faults", methods=["POST"], content_types=LOCAL_TYPES)
 @handled
 def inject_faults():
-    body = decode(local.current_request.raw_body)
+    body = decode(body_bytes(local.current_request))
     return {"faults": local_controls.inject_faults(container().settings.local_dir, body)}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed, invalid_fields
@@ -18,8 +19,14 @@ from chalicelib.services.auth import MAX_TOKEN_LENGTH, HS256Verifier, Staff, Ver
 # Containers may nest this deep in a request body; deeper is refused as "nested too deeply".
 MAX_JSON_DEPTH = 64
 
-__all__ = ["ID_CHARS", "SAFE_ID", "authenticate", "decode", "decode_json", "invalid_fields", "is_id", "json_object",
+__all__ = ["ID_CHARS", "SAFE_ID", "authenticate", "body_bytes", "decode", "decode_json", "invalid_fields", "is_id", "json_object",
            "limit_size", "parse_model"]
+
+
+def body_bytes(request: Request) -> bytes:
+    """The request's raw body. Chalice types it `str | bytes`; it is bytes for every body our routes accept."""
+    raw = request.raw_body or b""
+    return raw.encode("utf-8") if isinstance(raw, str) else raw
 
 
 def decode_json(raw: bytes | None, *, detailed: bool = False) -> Any:

@@ -11,7 +11,7 @@ from chalice import Response
 from chalicelib.errors import ChairsideError
 from chalicelib.observability import logger
 
-JSON = {"Content-Type": "application/json"}
+JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
 
-from chalicelib.api.request import is_id, json_object, limit_size
+from chalicelib.api.request import body_bytes, is_id, json_object, limit_size
 from chalicelib.bootstrap import container
 from chalicelib.errors import Unauthorized, ValidationFailed
 from chalicelib.services import signatures
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def verified_chain(request: Request, max_bytes: int) -> tuple[str, bytes]:
     """(chain id, raw body) of a request signed with `X-Chairside-Signature`; 413 or 401 otherwise."""
-    raw = limit_size(request.raw_body or b"", max_bytes)
+    raw = limit_size(body_bytes(request), max_bytes)
     app = container()
     chain_id = signatures.verify(dict(request.headers), raw, app.webhook_secrets.active, app.wall_clock.now())
     return chain_id, raw
@@ -32,7 +32,7 @@ def verified_agora(chain_id: str, request: Request, max_bytes: int) -> dict[str,
     otherwise. Its callId is bound to its first body by the service (conversations/intake.py, replay)."""
     from chalicelib.channels.agora.chat import verify_callback
 
-    raw = limit_size(request.raw_body or b"", max_bytes)
+    raw = limit_size(body_bytes(request), max_bytes)
     app = container()
     settings = app.agora_settings(chain_id) if is_id(chain_id) else None
     body = json_object(raw)
@@ -66,7 +66,8 @@ def verified_wechat(store_id: str, request: Request, max_bytes: int) -> tuple[An
     from chalicelib.channels.wechat.inbound import verify_signature
 
     app = container()
-    params, raw = request.query_params or {}, request.raw_body or b""
+    params: Mapping[str, str] = request.query_params or {}
+    raw = body_bytes(request)
     store, credentials = app.intake.wechat_account(store_id)
     timestamp, nonce = params.get("timestamp") or "", params.get("nonce") or ""
     if credentials.encoding_aes_key:

@@ -15,12 +15,12 @@ decoded first, as the routes always did: a malformed body answers 400 whoever se
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.request import authenticate, decode
+from chalicelib.api.request import authenticate, body_bytes, decode
 from chalicelib.api.responses import handled
 from chalicelib.bootstrap import container
 
@@ -38,7 +38,7 @@ def staff_route(blueprint: Blueprint, path: str, *, methods: list[str], body: bo
         @functools.wraps(view)
         def route(**params: str) -> Response | dict:
             request = blueprint.current_request
-            parsed = decode(request.raw_body) if body else None
+            parsed = decode(body_bytes(request)) if body else None
             staff = authenticate(request.headers.get("authorization"), container().staff_verifier)
             return view(staff, parsed, **params) if body else view(staff, **params)
 
@@ -49,4 +49,5 @@ def staff_route(blueprint: Blueprint, path: str, *, methods: list[str], body: bo
 
 
 def query_param(blueprint: Blueprint, name: str) -> str | None:
-    return (blueprint.current_request.query_params or {}).get(name)
+    params: Mapping[str, str] = blueprint.current_request.query_params or {}
+    return params.get(name)

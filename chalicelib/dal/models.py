@@ -24,7 +24,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.constants import LIST, STRING
+from pynamodb.constants import LIST, NUMBER, STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -245,6 +245,19 @@ SCHEDULED = "S"  # a compact step's flag: it has an EventBridge schedule, named 
 _UTC_DATETIME = UTCDateTimeAttribute()
 
 
+class IntegerAttribute(Attribute[int]):
+    """A whole number (versions, counts): stored as DynamoDB's N like NumberAttribute, read back as an int
+    (PynamoDB types every number a float)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: int) -> str:
+        return json.dumps(int(value))
+
+    def deserialize(self, value: str) -> int:
+        return int(json.loads(value))
+
+
 class CompactStepsAttribute(Attribute[list]):
     """A booking's planned steps, each stored as one string `kind|when|due epoch seconds|channel|S?` (about a
     third of a map per step: keeping a booking under 1 KB halves what each of its writes costs). The schedule's
@@ -339,7 +352,7 @@ class BookingItem(_Item):
     booking_id = UnicodeAttribute()
     store_id = UnicodeAttribute()
     status = UnicodeAttribute()
-    version = NumberAttribute()
+    version = IntegerAttribute()
     start = UTCDateTimeAttribute()
     duration_minutes = NumberAttribute()
     service_code = UnicodeAttribute()
@@ -461,7 +474,7 @@ class EventItem(_Item):
     rebuilt from the booking; items written before 2026-11 carry them in `effects`."""
 
     booking_id = UnicodeAttribute()
-    version = NumberAttribute()
+    version = IntegerAttribute()
     status_code = NumberAttribute()
     response = JSONAttribute()
     effects = JSONAttribute(null=True)

@@ -31,7 +31,9 @@ def replan(stores: StoreDirectory, chain_id: str, store: StoreItem, booking: Boo
                          booking.booked_at, store.timezone)
     channels = channel_order(booking.member.phone, booking.member.email)
     steps = plan(journey, facts, event, now) if channels else []
-    to_send, to_schedule, pending = [], [], []
+    to_send: list[str] = []
+    to_schedule: list[str] = []
+    pending: list[PendingStep] = []
     for step in steps:
         message = step_message(chain_id, booking, step)
         immediate = step.due_at <= now

@@ -65,7 +65,7 @@ class BookingEvents:
     def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
                  clock: Clock,
                  lookup_hash: Callable[[str], str],
-                 on_member: Callable[[str, str], Any] | None = None,
+                 on_member: Callable[[str, str, dict[str, Any] | None, BookingItem | None], Any] | None = None,
                  coupons: Callable[[str, str], Any] | None = None, table_name: str = "") -> None:
         self._repo = repo
         # Rebuilds the member's profile and tags from her bookings (care/member_care.py) after an applied
@@ -106,7 +106,8 @@ class BookingEvents:
         occurred = event.occurred_at.astimezone(UTC)
 
         applied_at = current.applied_version(event.event_id) if current is not None else None
-        if applied_at is not None:  # applied, but its record was not written (a crash, or a racing delivery)
+        if current is not None and applied_at is not None:
+            # applied, but its record was not written (a crash, or a racing delivery)
             return self._recover(chain_id, store, current, event, applied_at, now)
         if current is not None and occurred < current.last_event_at:
             return self._acknowledge(chain_id, event, current, now, "out_of_order")
@@ -188,8 +189,8 @@ class BookingEvents:
         every schedule the version before may have had (names are deterministic; a missing one is a no-op)."""
         chain_id, version = booking.chain_id, int(booking.version)
         steps = [step_message(chain_id, booking, PlannedStep(p.kind, p.when, p.due_at)) for p in booking.pending]
-        journey = load_journey(*self._stores.overrides(self._stores.get(booking.store_id))) \
-            if version > 1 and self._stores.get(booking.store_id) else None
+        store = self._stores.get(booking.store_id) if version > 1 else None
+        journey = load_journey(*self._stores.overrides(store)) if store is not None else None
         return {
             "timezone": timezone,
             "delete": sorted({schedule_name(chain_id, booking.booking_id, spec.kind, version - 1)

@@ -52,8 +52,10 @@ def _count(body: dict[str, Any], key: str) -> int:
     return value
 
 
-def demo_users(local_dir: Path) -> list[dict[str, Any]]:
+def demo_users(local_dir: Path | None) -> list[dict[str, Any]]:
     """The staff tokens of `.chairside/local.json` (role_tokens, store_tokens), labelled for a sign-in list."""
+    if local_dir is None:
+        return []
     try:
         info = json.loads((local_dir / "local.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
