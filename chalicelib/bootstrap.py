@@ -197,7 +197,7 @@ class Container:
         from chalicelib.conversations.outbound import ChannelLaw, ReplySender
 
         return ReplySender(self.messages, self.conversations, self.channels.for_store,
-                           ChannelLaw(can_send_customer_service), self.clock)
+                           ChannelLaw(can_send_customer_service), self.clock, self.wall_clock.timestamp)
 
     @cached_property
     def inbound(self):
@@ -241,7 +241,7 @@ class Container:
         """Signed events to the chain's booking system (members' change requests, staff's marks)."""
         from chalicelib.conversations.outbound import BookingSystemNotifier
 
-        return BookingSystemNotifier(self.webhook_secrets.active)
+        return BookingSystemNotifier(self.webhook_secrets.active, self.wall_clock.timestamp)
 
     @cached_property
     def staff_bookings(self):
@@ -278,7 +278,7 @@ class Container:
         from chalicelib.care.outreach import Outreach
 
         return Outreach(self.care_repo, self.local_stores, self.conversations, self.reply_sender, self.clock,
-                        self.client("sqs"), self.settings.care_queue_url)
+                        self.client("sqs"), self.settings.care_queue_url, wall=self.wall_clock.timestamp)
 
     @cached_property
     def care_worker(self):
