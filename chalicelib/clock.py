@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -21,9 +22,20 @@ class Clock(Protocol):
         ...
 
 
+class WallClock(Clock, Protocol):
+    """Real time, in both forms: what signatures, tokens and caches are checked against."""
+
+    def timestamp(self) -> float:
+        """Seconds since the epoch, like time.time()."""
+        ...
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def timestamp(self) -> float:
+        return time.time()
 
 
 class FixedClock:
@@ -36,6 +48,9 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self._now
+
+    def timestamp(self) -> float:
+        return self._now.timestamp()
 
     def advance(self, seconds: float = 0.0, **delta: float) -> datetime:
         """Like OffsetFileClock.advance(seconds) (what POST /v1/_local/clock calls), or by timedelta keywords."""

@@ -61,18 +61,6 @@ class LookupHasher:
         return self._key
 
 
-def secrets_manager_key(secrets_client: Any, name: str) -> Callable[[], str]:
-    """A key source reading one Secrets Manager secret (a string; e.g. 64 hex digits)."""
-
-    def load() -> str:
-        try:
-            return secrets_client.get_secret_value(SecretId=name)["SecretString"]
-        except secrets_client.exceptions.ResourceNotFoundException:
-            raise RuntimeError(f"the contact lookup key {name} does not exist (see README, Deploy)") from None
-
-    return load
-
-
 # --- masking ------------------------------------------------------------------------------------------
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])([A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*@"

@@ -34,7 +34,7 @@ def verified_agora(chain_id: str, request: Request, max_bytes: int) -> dict[str,
 
     raw = limit_size(body_bytes(request), max_bytes)
     app = container()
-    settings = app.agora_settings(chain_id) if is_id(chain_id) else None
+    settings = app.channel_secrets.agora_settings(chain_id) if is_id(chain_id) else None
     body = json_object(raw)
     if not settings or not verify_callback(body, settings.get("callback_secret", "")):
         raise Unauthorized("bad Agora callback signature")

@@ -342,6 +342,16 @@ def attribute_reply(repo: CareRepository, chain_id: str, member_id: str, at: dat
             repo.count(chain_id, occasion.split(":", 1)[1], {"replies": 1})
 
 
+class ReplyAttribution:
+    """What the inbound service calls on each member message: attribute_reply on this care repository."""
+
+    def __init__(self, repo: CareRepository) -> None:
+        self._repo = repo
+
+    def count(self, chain_id: str, member_id: str, at: datetime) -> None:
+        attribute_reply(self._repo, chain_id, member_id, at)
+
+
 class _Conversations:
     def __init__(self, found: dict) -> None:
         self._found = found

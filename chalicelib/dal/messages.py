@@ -57,6 +57,11 @@ class MessageRepository:
             booking_version=int(step.version),
         )
 
+    @staticmethod
+    def record(message: MessageItem) -> None:
+        """Write a message as it is (a video consult's notice in the conversation)."""
+        message.save()
+
     def claim(self, message: MessageItem, lease_until: int, wall_now: int) -> Claim:
         message.status = "queued"
         message.lease_until = lease_until
