@@ -115,7 +115,7 @@ class Container:
     @cached_property
     def lookup_hasher(self):
         """Contact lookups are keyed by HMAC(lookup key, address); the key is the stage's secret, read on first use."""
-        from chalicelib.privacy import LookupHasher
+        from chalicelib.pii import LookupHasher
         from chalicelib.secrets import LookupKeySecret
 
         return LookupHasher(LookupKeySecret(self.client("secretsmanager"), self.settings.stage).read)
@@ -145,7 +145,7 @@ class Container:
 
     @cached_property
     def message_history(self):
-        from chalicelib.services.conversations import MessageHistory
+        from chalicelib.services.message_history import MessageHistory
 
         return MessageHistory(self.stores, self.messages, self.member_access)
 
@@ -159,7 +159,7 @@ class Container:
 
     @cached_property
     def member_profiles(self):
-        from chalicelib.services.members import MemberProfiles
+        from chalicelib.services.member_profiles import MemberProfiles
 
         return MemberProfiles(self.stores, self.clock, self.care_repo, self.member_care,
                               self.conversations, self.member_access)
@@ -167,8 +167,8 @@ class Container:
     @cached_property
     def member_privacy(self):
         """A member's export and erasure (PIPL / GDPR)."""
-        from chalicelib.dal.privacy import MemberDataRepository
-        from chalicelib.services.privacy import MemberPrivacy
+        from chalicelib.dal.member_data import MemberDataRepository
+        from chalicelib.services.member_privacy import MemberPrivacy
 
         return MemberPrivacy(self.stores,
                              MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
@@ -232,13 +232,13 @@ class Container:
 
     @cached_property
     def inbound_worker(self):
-        from chalicelib.workers.inbound import InboundWorker
+        from chalicelib.workers.inbound_messages import InboundWorker
 
         return InboundWorker(self.intake)
 
     @cached_property
     def staff_conversations(self):
-        from chalicelib.conversations.staff import StaffConversations
+        from chalicelib.conversations.staff_desk import StaffConversations
         from chalicelib.conversations.video import VideoConsults
 
         video = VideoConsults(self.channel_secrets.agora_settings, self.clock, self.wall_clock.timestamp,
@@ -291,7 +291,7 @@ class Container:
 
     @cached_property
     def care_worker(self):
-        from chalicelib.workers.care import CareWorker
+        from chalicelib.workers.care_outreach import CareWorker
 
         return CareWorker(self.outreach, self.client("sqs"), self.settings.care_queue_url,
                           self.settings.care_dlq_url, fan_out=self.campaigns.fan_out_page,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.privacy import mask_text
+from chalicelib.pii import mask_text
 
 
 class ChairsideError(Exception):

@@ -7,7 +7,7 @@ on the way out:
 * `install_masking()` wraps the process's log record factory, so records of any other logger (the local
   plumbing, libraries) carry a masked message and exception text whatever handler prints them.
 
-What is masked and how: chalicelib/privacy.py (`mask_text`).
+What is masked and how: chalicelib/pii.py (`mask_text`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from chalicelib.privacy import mask_text, mask_value
+from chalicelib.pii import mask_text, mask_value
 
 SERVICE = "chairside"
 

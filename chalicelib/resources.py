@@ -197,7 +197,7 @@ def jwt_secret_name(stage: str) -> str:
 
 
 def lookup_key_secret_name(stage: str) -> str:
-    """Secrets Manager name of the stage's contact lookup key (chalicelib/privacy.py: the HMAC key that turns a
+    """Secrets Manager name of the stage's contact lookup key (chalicelib/pii.py: the HMAC key that turns a
     phone number or openid into its lookup item's key). Created once per stage; never rotated in place."""
     return f"{PREFIX}/{stage}/lookup-key"
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.models.step import StepMessage
+from chalicelib.contracts.step import StepMessage
 from chalicelib.resources import SCHEDULE_RETRY
 
 

@@ -66,8 +66,8 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -
 
 
 def _copy_masked(stream: Any, path: Path) -> None:
-    """Each line of `stream` to `path`, masked (chalicelib.privacy.mask_text), until the stream ends."""
-    from chalicelib.privacy import mask_text
+    """Each line of `stream` to `path`, masked (chalicelib.pii.mask_text), until the stream ends."""
+    from chalicelib.pii import mask_text
 
     with open(path, "ab") as log, stream:
         for raw in iter(stream.readline, b""):

@@ -12,10 +12,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.campaigns import campaigns
     from chalicelib.api.channels import channels
     from chalicelib.api.console import console
-    from chalicelib.api.conversations import conversations
     from chalicelib.api.health import health
+    from chalicelib.api.inbox import conversations
+    from chalicelib.api.member_privacy_routes import privacy
     from chalicelib.api.members import members
-    from chalicelib.api.privacy import privacy
     from chalicelib.api.webhooks import webhooks
 
     app.register_blueprint(health)

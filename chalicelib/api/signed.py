@@ -44,7 +44,7 @@ def verified_agora(chain_id: str, request: Request, max_bytes: int) -> dict[str,
 
 def wechat_echo(store_id: str, params: Mapping[str, str]) -> str:
     """WeChat's URL verification: `echostr`, when the signature proves the request is WeChat's and is fresh."""
-    from chalicelib.channels.wechat.inbound import verify_signature
+    from chalicelib.channels.wechat.callback_xml import verify_signature
 
     app = container()
     _, credentials = app.intake.wechat_account(store_id)
@@ -63,7 +63,7 @@ def verified_wechat(store_id: str, request: Request, max_bytes: int) -> tuple[An
     the store has an EncodingAESKey), and fresh; 401 or 413 otherwise. Binding its (timestamp, nonce) to its body
     (replay) is the service's (conversations/intake.py)."""
     from chalicelib.channels.wechat import crypto
-    from chalicelib.channels.wechat.inbound import verify_signature
+    from chalicelib.channels.wechat.callback_xml import verify_signature
 
     app = container()
     params: Mapping[str, str] = request.query_params or {}

@@ -4,7 +4,7 @@ from chalicelib.api.request import decode_json
 from chalicelib.api.responses import handled, json_response
 from chalicelib.api.signed import verified_chain
 from chalicelib.bootstrap import container
-from chalicelib.models.booking_event import parse_booking_event
+from chalicelib.contracts.booking_event import parse_booking_event
 
 webhooks = Blueprint(__name__)
 JSON_TYPES = ["application/json", "application/json; charset=utf-8", "text/plain"]

@@ -18,13 +18,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from chalicelib.clock import Clock
+from chalicelib.contracts.booking_event import Id, Name
 from chalicelib.conversations.inbound import Handling, InboundMessage, InboundService
 from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 from chalicelib.dal.conversations import ConversationRepository
 from chalicelib.dal.models import MessageItem
 from chalicelib.errors import Unauthorized, ValidationFailed
 from chalicelib.ids import is_id
-from chalicelib.models.booking_event import Id, Name
 from chalicelib.services import signatures
 from chalicelib.text_safety import clean_text
 
@@ -126,7 +126,7 @@ class Intake:
         """A WeChat callback whose signature (plaintext mode) or signature and encryption (encrypted mode) and
         freshness the edge checked (chalicelib/api/signed.py); here its (timestamp, nonce) is bound to its body
         and its sender must be an openid."""
-        from chalicelib.channels.wechat.inbound import parse_message
+        from chalicelib.channels.wechat.callback_xml import parse_message
 
         xml, timestamp, nonce = callback.xml, callback.timestamp, callback.nonce
         message = parse_message(xml)

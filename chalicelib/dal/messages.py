@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from chalicelib.contracts.step import StepMessage
 from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal.conditions import is_conditional_failure, put_new
 from chalicelib.dal.models import MessageItem
-from chalicelib.models.step import StepMessage
 
 MAX_PAGE = 100
 

@@ -28,7 +28,7 @@ from pynamodb.constants import LIST, NUMBER, STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.models.step import schedule_name
+from chalicelib.contracts.step import schedule_name
 
 
 class _Item(Model):
@@ -732,7 +732,7 @@ class ConversationItem(_Item):
 class ContactLookupItem(_Item):
     """Who a channel address belongs to: pk=PHONE#<hash of the E.164 number> | WXOPENID#<hash of the openid>,
     sk=MEMBER#<chain_id>#<member_id>. Written with the member on every booking. The hash is the keyed one of
-    chalicelib/privacy.py (`LookupHasher`): the address itself is never stored here."""
+    chalicelib/pii.py (`LookupHasher`): the address itself is never stored here."""
 
     chain_id = UnicodeAttribute()
     member_id = UnicodeAttribute()

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.contracts.step import StepMessage
 from chalicelib.dal.bookings import slot_buckets
 from chalicelib.dal.models import BookingItem, PendingStep, StoreItem
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
-from chalicelib.models.step import StepMessage
 from chalicelib.scheduling import StepScheduler
-from chalicelib.services.channels import channel_order
+from chalicelib.services.channel_order import channel_order
 from chalicelib.services.stores import StoreDirectory
 
 EVENT_RETENTION = timedelta(days=35)

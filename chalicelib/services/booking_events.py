@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.contracts.booking_event import BookingEvent
+from chalicelib.contracts.step import schedule_name
 from chalicelib.dal.bookings import (
     BookingCommit,
     BookingRepository,
@@ -30,8 +32,6 @@ from chalicelib.dal.models import (
 )
 from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys.plan import PlannedStep, load_journey
-from chalicelib.models.booking_event import BookingEvent
-from chalicelib.models.step import schedule_name
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
 from chalicelib.services.booking_effects import (

@@ -16,15 +16,15 @@ from typing import Any
 
 from chalicelib.channels.base import Channel, Contact
 from chalicelib.clock import Clock
+from chalicelib.contracts.step import StepMessage
 from chalicelib.dal.bookings import BookingRepository
 from chalicelib.dal.messages import Claim, MessageRepository
 from chalicelib.dal.models import BookingItem, StoreItem
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, TransientSendError
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import load_journey
-from chalicelib.models.step import StepMessage
 from chalicelib.observability import logger
-from chalicelib.services.channels import channel_order
+from chalicelib.services.channel_order import channel_order
 from chalicelib.services.stores import StoreDirectory
 
 LEASE_SECONDS = 120

@@ -16,7 +16,7 @@ from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.services import auth
 from chalicelib.services.booking_marks import BookingMarks
-from chalicelib.services.conversations import message_view
+from chalicelib.services.message_history import message_view
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MARKABLE = ("no_show", "checked_in")

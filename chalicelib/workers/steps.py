@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.contracts.step import StepMessage
 from chalicelib.errors import TransientSendError, ValidationFailed
-from chalicelib.models.step import StepMessage
 from chalicelib.observability import logger
 from chalicelib.services.delivery import Attempt, Outcome, StepDelivery
 

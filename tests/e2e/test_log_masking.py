@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.privacy import mask_text
+from chalicelib.pii import mask_text
 from tests.e2e.conftest import ROOT, Stack, eventually, http
 from tests.support.builders import SH_STORE, booking_event
 

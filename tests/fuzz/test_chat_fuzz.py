@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.channels.agora.chat import callback_signature
-from chalicelib.channels.wechat.inbound import expected_signature
+from chalicelib.channels.wechat.callback_xml import expected_signature
 from chalicelib.conversations.intake import MAX_BODY_BYTES
 from chalicelib.dal.conversations import STATUSES
 from chalicelib.services.auth import issue_token

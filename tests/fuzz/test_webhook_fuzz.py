@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.api.webhooks import MAX_BODY_BYTES
-from chalicelib.models.booking_event import CATEGORIES, EVENT_TYPES
+from chalicelib.contracts.booking_event import CATEGORIES, EVENT_TYPES
 from chalicelib.services.signatures import sign
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 

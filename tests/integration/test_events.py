@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.models.booking_event import parse_booking_event
-from chalicelib.models.step import StepMessage
+from chalicelib.contracts.booking_event import parse_booking_event
+from chalicelib.contracts.step import StepMessage
 from chalicelib.services.signatures import sign
 from devstack.event_sources import LambdaContext
 

@@ -68,7 +68,7 @@ ACTIONS = {
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
     ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
 }
-# PIPL / GDPR (chalicelib/api/privacy.py): checked whenever they are registered.
+# PIPL / GDPR (chalicelib/api/member_privacy_routes.py): checked whenever they are registered.
 ACTIONS_WHEN_ROUTED = {
     ("GET", "/v1/stores/{store_id}/members/{member_id}/export"): "members.export",
     ("DELETE", "/v1/stores/{store_id}/members/{member_id}"): "members.erase",

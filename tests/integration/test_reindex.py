@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
+from chalicelib.dal.member_data import MemberDataRepository
 from chalicelib.dal.models import BookingItem, MemberItem
-from chalicelib.dal.privacy import MemberDataRepository
 from ops.reindex import reindex
 from tests.support.builders import SH_STORE, booking_event
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from chalicelib.contracts.step import schedule_name
 from chalicelib.dal.models import (
     SCHEDULED,
     BookingItem,
@@ -11,7 +12,6 @@ from chalicelib.dal.models import (
     CompactStepsAttribute,
     PendingStep,
 )
-from chalicelib.models.step import schedule_name
 
 
 def _step(**kw) -> PendingStep:

@@ -1,4 +1,4 @@
-"""The contact lookup hash and the masks every log line goes through (chalicelib/privacy.py, observability.py)."""
+"""The contact lookup hash and the masks every log line goes through (chalicelib/pii.py, observability.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from chalicelib.errors import PermanentSendError, TransientSendError
-from chalicelib.privacy import LookupHasher, lookup_digest, mask_text, mask_value
+from chalicelib.pii import LookupHasher, lookup_digest, mask_text, mask_value
 
 # --- the lookup hash ------------------------------------------------------------------------------------
 

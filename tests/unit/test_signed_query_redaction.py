@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from chalicelib.privacy import mask_text
+from chalicelib.pii import mask_text
 
 LINE = ('127.0.0.1 - - [22/Nov/2026 10:00:00] "POST /v1/channels/wechat/sh-jingan?signature=4f1e0c9a77&'
         'timestamp=1795000000&nonce=1234567&encrypt_type=aes&msg_signature=9ab8c7d6e5 HTTP/1.1" 200 -')

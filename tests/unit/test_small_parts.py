@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 
 from chalicelib.channels.base import PERMANENT_CODES, classify
 from chalicelib.clock import FixedClock, OffsetFileClock
+from chalicelib.contracts.booking_event import parse_booking_event
+from chalicelib.contracts.step import StepMessage, booking_ref, schedule_name
 from chalicelib.cursors import CursorSigner
 from chalicelib.dal.bookings import slot_buckets
 from chalicelib.dal.messages import decode_cursor, encode_cursor
 from chalicelib.dal.models import MessageItem
 from chalicelib.errors import PermanentSendError, TransientSendError, ValidationFailed
-from chalicelib.models.booking_event import parse_booking_event
-from chalicelib.models.step import StepMessage, booking_ref, schedule_name
-from chalicelib.services.channels import channel_order
+from chalicelib.services.channel_order import channel_order
 from chalicelib.workers.steps import backoff_seconds
 from tests.support.builders import booking_event
 

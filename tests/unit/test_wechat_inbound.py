@@ -10,8 +10,8 @@ from unittest import mock
 import pytest
 from defusedxml import ElementTree as SafeElementTree
 
-from chalicelib.channels.wechat import inbound
-from chalicelib.channels.wechat.inbound import (
+from chalicelib.channels.wechat import callback_xml as inbound
+from chalicelib.channels.wechat.callback_xml import (
     MAX_BODY_BYTES,
     WeChatInbound,
     parse_message,

@@ -16,7 +16,7 @@ from chalicelib.dal.models import ConversationItem, MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.services import auth
-from chalicelib.services.conversations import message_view, parse_limit
+from chalicelib.services.message_history import message_view, parse_limit
 from chalicelib.text_safety import clean_text
 
 MAX_TEXT = 2000

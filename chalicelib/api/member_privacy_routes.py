@@ -1,4 +1,4 @@
-"""PIPL / GDPR: a member's data export and erasure (chalicelib/services/privacy.py)."""
+"""PIPL / GDPR: a member's data export and erasure (chalicelib/services/member_privacy.py)."""
 
 from chalice import Blueprint
 

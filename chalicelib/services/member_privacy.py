@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.dal.member_data import Conversation, MemberDataRepository
 from chalicelib.dal.models import BookingItem, MemberItem, MessageItem
-from chalicelib.dal.privacy import Conversation, MemberDataRepository
 from chalicelib.errors import ConcurrentUpdate, NotFound
 from chalicelib.ids import is_id
 from chalicelib.observability import logger
