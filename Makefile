@@ -19,7 +19,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint fmt package clean eval browser-deps browser screenshots bench chaos \
+.PHONY: venv run test unit integration e2e fuzz lint typecheck fmt package clean eval browser-deps browser screenshots bench chaos \
 	redrive lock audit
 
 CHECKOV_VENV := $(VENV)/checkov
@@ -75,8 +75,7 @@ browser-deps:
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei)
 
 ## Every test: lint, unit, integration (moto), end-to-end (the running local stack), browser, packaging.
-test: venv browser-deps
-	$(BIN)/ruff check .
+test: venv browser-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: venv
@@ -99,6 +98,10 @@ screenshots: venv browser-deps
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## Types of chalicelib/, functions/ and app.py (settings in pyproject.toml; PynamoDB ships its own types).
+typecheck: venv
+	$(BIN)/mypy
 
 fmt: venv
 	$(BIN)/ruff format .
