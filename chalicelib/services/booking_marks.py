@@ -1,6 +1,6 @@
 """A booking marked, not by the booking system's webhook but here: staff saw the member arrive or not
 (`mark_attendance`), or the member confirmed by replying (`mark_confirmed`, conversations/inbound.py). The same
-state change and re-planned journey as the webhook's event (services/booking_effects.py), applied once per mark.
+state change and re-planned journey as the webhook's event (services/booking_events.py), applied once per mark.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from chalicelib.dal.models import BookingItem
 from chalicelib.errors import ConcurrentUpdate
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
-from chalicelib.services.booking_effects import EVENT_RETENTION, answer, apply_effects, holds, replan
+from chalicelib.services.booking_events import EVENT_RETENTION, answer, apply_effects, holds, replan
 from chalicelib.services.stores import StoreDirectory
 
 
