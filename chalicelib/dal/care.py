@@ -338,18 +338,6 @@ class CareRepository:
         except CouponItem.DoesNotExist:
             return None
 
-    def redeem_coupon(self, coupon: CouponItem, booking_id: str, at: datetime) -> bool:
-        """Single use: only an unredeemed code (or a retry for the same booking) is redeemed."""
-        try:
-            coupon.update(actions=[CouponItem.redeemed_at.set(at), CouponItem.redeemed_booking_id.set(booking_id)],
-                          condition=CouponItem.redeemed_at.does_not_exist()
-                          | (CouponItem.redeemed_booking_id == booking_id))
-            return True
-        except Exception as exc:  # noqa: BLE001
-            if is_conditional_failure(exc):
-                return False
-            raise
-
 
 def _index_claim(item: CareClaimItem) -> None:
     if item.campaign_id:

@@ -40,23 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 SUPPORTED_LOCALES = ("zh-CN", "en")
 DEFAULT_LOCALE = "zh-CN"  # most members are Chinese: an empty / missing locale means zh-CN
 
-MESSAGE_KINDS = (
-    "confirmation",
-    "reschedule_confirmation",
-    "reminder_day_before",
-    "reminder_2h",
-    "no_show_followup",
-    "aftercare",
-    "feedback_request",
-    "review_request",
-    "checkin_1_month",
-    # member care (chalicelib/care): no booking; member, store, coupon and care variables
-    "birthday",
-    "holiday",
-    "reactivation",
-    "rebook_reminder",
-)
-SERVICE_CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 DEFAULT_CATEGORY = "default"
 
 _HERE = Path(__file__).resolve().parent

@@ -62,7 +62,7 @@ class Understanding:
 class Classifier(Protocol):
     def classify(self, text: str, *, category: str | None = None, locale: str | None = None) -> Understanding:
         """Understand one reply. category: the service category of the booking the reply is about
-        (texts.SERVICE_CATEGORIES) or None; locale: the member's locale ("zh-CN", "en"...) or None.
+        ("hair_cut", "perm", ...: the sections of journeys/care_tips.toml) or None; locale: the member's locale ("zh-CN", "en"...) or None.
         Never raises on any text."""
         ...
 
