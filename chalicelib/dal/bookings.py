@@ -338,7 +338,7 @@ class BookingRepository:
                 actions=[BookingItem.status.set(status)],
                 condition=(BookingItem.version == version) & BookingItem.status.is_in(*allowed),
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return False
             raise

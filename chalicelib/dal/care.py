@@ -148,7 +148,7 @@ class CareRepository:
         actions += [getattr(MemberItem, name).remove() for name in removed if not new]
         try:
             member.update(actions=actions, condition=condition)
-        except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+        except Exception as exc:  # UpdateError wraps the ClientError
             if is_conditional_failure(exc):
                 raise Conflict() from None
             raise
@@ -180,7 +180,7 @@ class CareRepository:
             existing.update(actions=[CareClaimItem.lease_until.set(lease_until)],
                             condition=(CareClaimItem.status == "sending")
                             & (CareClaimItem.lease_until == existing.lease_until))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return None
             raise
@@ -204,7 +204,7 @@ class CareRepository:
         try:
             item.update(actions=actions, condition=CareClaimItem.status == "sending")
             return True
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return False
             raise
@@ -216,7 +216,7 @@ class CareRepository:
                                  CareClaimItem.updated_at.set(at)],
                         condition=CareClaimItem.status == "failed")
             return True
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return False
             raise
@@ -247,7 +247,7 @@ class CareRepository:
         condition = (CareLedgerItem.version == version) if version else CareLedgerItem.pk.does_not_exist()
         try:
             CareLedgerItem(ledger.pk, ledger.sk, recent=recent, version=version + 1).save(condition=condition)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 raise Conflict() from None
             raise

@@ -117,7 +117,7 @@ def _update_existing(message: MessageItem, actions: list) -> None:
     must not be brought back as a fragment by a send that was under way."""
     try:
         message.update(actions=actions, condition=MessageItem.pk.exists())
-    except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+    except Exception as exc:  # UpdateError wraps the ClientError
         if not is_conditional_failure(exc):
             raise
 

@@ -131,7 +131,7 @@ class MemberDataRepository:
                 ],
                 condition=BookingItem.version == version,
             )
-        except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+        except Exception as exc:  # UpdateError wraps the ClientError
             if is_conditional_failure(exc):
                 raise ConcurrentUpdate() from None
             raise

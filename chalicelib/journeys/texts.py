@@ -393,7 +393,7 @@ def _environment() -> SandboxedEnvironment:
                                        lineno=loop.lineno)
             return tree
 
-        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             budget = _BUDGET.get()
             if budget is not None:
                 budget.step()
@@ -402,7 +402,7 @@ def _environment() -> SandboxedEnvironment:
             return super().call(__context, __obj, *args, **kwargs)
 
     # Plain-text SMS / chat messages, not HTML: autoescaping would corrupt "&", quotes, etc.
-    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)  # noqa: S701
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters.update(
         {
             "date": pass_context(_filter_date),

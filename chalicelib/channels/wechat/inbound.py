@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypedDict
-from xml.etree.ElementTree import Element, ParseError  # noqa: S405 - types only; parsing goes through defusedxml
+from xml.etree.ElementTree import Element, ParseError  # types only; parsing goes through defusedxml
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
