@@ -128,7 +128,7 @@ class CareRepository:
                 values.update(gsi3pk=MemberItem.birthday_key(store, birthday), gsi3sk=member.member_id)
             else:
                 removed = ["gsi3pk", "gsi3sk"]
-        if member.gsi2pk is not None:  # a birthday key from before 2026-11 (gsi2): moved to gsi3
+        if member.gsi2pk is not None:  # before 2026-11 (gsi2): moved to gsi3; remove once ops.reindex ran everywhere
             removed += ["gsi2pk", "gsi2sk"]
         if not new and not consent_yes and member.profile_version is not None \
                 and all(getattr(member, n) == v for n, v in values.items()) \

@@ -57,7 +57,7 @@ class MemberDataRepository:
     def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
         """Every booking of the member (gsi1, all pages), oldest start first."""
         key = BookingItem.member_key(chain_id, member_id)
-        found = {b.pk: b for b in BookingItem.by_member_before.query(key)}  # not yet moved by ops.reindex
+        found = {b.pk: b for b in BookingItem.by_member_before.query(key)}  # until ops.reindex ran in every region
         found.update((b.pk, b) for b in whole(BookingItem, BookingItem.by_member.query(key)))
         return list(found.values())
 
