@@ -19,7 +19,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test unit integration e2e fuzz lint typecheck fmt package clean eval browser-deps browser screenshots bench chaos \
+.PHONY: venv run test deadcode unit integration e2e fuzz lint typecheck fmt package clean eval browser-deps browser screenshots bench chaos \
 	redrive lock audit
 
 CHECKOV_VENV := $(VENV)/checkov
@@ -75,8 +75,14 @@ browser-deps:
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei)
 
 ## Every test: lint, unit, integration (moto), end-to-end (the running local stack), browser, packaging.
-test: venv browser-deps lint typecheck
+test: venv browser-deps lint typecheck deadcode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Dead code: vulture over what ships; exits non-zero on any finding. What it cannot see being used
+## (frameworks, names called by name, code used from devstack/infra/ops/bench) is in vulture_whitelist.py.
+VULTURE_IGNORE_DECORATORS := @*.route,@staff_route,@*.on_sqs_message,@cached_property,@*.middleware
+deadcode: venv
+	$(BIN)/vulture chalicelib functions app.py vulture_whitelist.py --ignore-decorators "$(VULTURE_IGNORE_DECORATORS)"
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

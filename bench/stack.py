@@ -23,8 +23,8 @@ from bench.counting import CallCounter
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "ap-southeast-1"
 STAGE = "bench"
-WEBHOOK_SECRET = "whsec-bench"  # noqa: S105 - a local test secret
-JWT_SECRET = "bench-jwt-secret-of-at-least-32-bytes!"  # noqa: S105 - a local test secret
+WEBHOOK_SECRET = "whsec-bench"  # a local test secret
+JWT_SECRET = "bench-jwt-secret-of-at-least-32-bytes!"  # a local test secret
 START = datetime.fromisoformat("2026-11-22T10:00:00+08:00")
 
 

@@ -227,7 +227,7 @@ class Container:
 
         return Intake(self.inbound, self.conversations, self.stores,
                       InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
-                      self.clock, self.channel_secrets.wechat_credentials, self.channel_secrets.agora_settings,
+                      self.clock, self.channel_secrets.wechat_credentials,
                       CallbackClaims(), SmsNumbers())
 
     @cached_property

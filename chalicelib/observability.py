@@ -1,4 +1,4 @@
-"""The one Logger and Metrics of every function. Never log a phone number, email or name -- and if one slips
+"""The one Logger of every function. Never log a phone number, email or name -- and if one slips
 through anyway (a provider's error that echoes the number, a member's message in an exception), it is masked
 on the way out:
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from chalicelib.pii import mask_text, mask_value
@@ -63,4 +63,3 @@ def install_masking() -> None:
 
 install_masking()
 logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
-metrics = Metrics(namespace="Chairside", service=SERVICE)

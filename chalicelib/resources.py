@@ -103,7 +103,8 @@ MAIN_TABLE = Table(
     # (keys only) -- a store's bookings by store-local day. Bookings and members are rewritten at every booking event;
     # keys-only indexes are not written then unless a key moves (see docs/ARCHITECTURE.md, access patterns).
     # Items written before 2026-11 carry the earlier keys (bookings gsi1 MEMBERBK / gsi2 STOREDAY, members gsi2
-    # BIRTHDAY) until their next write or `python -m ops.reindex`.
+    # BIRTHDAY) until their next write or `python -m ops.reindex`. The code reading them (by_member_before,
+    # gsi2 clean-up in dal/care.py) can go once `python -m ops.reindex` has run (not --dry-run) in every region.
     indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
              Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk"),
              Index(name="gsi3", hash_key="gsi3pk", range_key="gsi3sk", projection="KEYS_ONLY"),

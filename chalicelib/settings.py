@@ -47,11 +47,6 @@ class Settings:
     cognito_issuer: str = ""  # https://cognito-idp.<region>.amazonaws.com/<pool id>
     cognito_audience: str = ""  # the app client id
 
-    @property
-    def is_local(self) -> bool:
-        return self.local_dir is not None
-
-
 def _required(env: dict[str, str], name: str) -> str:
     value = env.get(name, "")
     if not value:

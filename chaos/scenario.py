@@ -82,7 +82,7 @@ class Stop:
 
 
 def build_bookings(n: int, stores: list[dict[str, Any]], t0: datetime, seed: int = 7) -> list[Booking]:
-    rng = random.Random(seed)  # noqa: S311 - a reproducible scenario, not security
+    rng = random.Random(seed)  # a reproducible scenario, not security
     fates = [fate for fate, share in SHARES.items() for _ in range(round(n * share))]
     fates += ["completed"] * (n - len(fates))
     rng.shuffle(fates)
@@ -114,7 +114,7 @@ def build_bookings(n: int, stores: list[dict[str, Any]], t0: datetime, seed: int
 
 def plan_stops(bookings: list[Booking], t0: datetime, seed: int = 7) -> list[Stop]:
     """Every webhook of the soak, grouped by the domain moment it is delivered at, in time order."""
-    rng = random.Random(seed + 1)  # noqa: S311
+    rng = random.Random(seed + 1)
     stops: dict[datetime, Stop] = {}
 
     def stop(at: datetime) -> Stop:

@@ -35,7 +35,7 @@ class RunningStack:
     def start(cls, state_dir: Path, timeout: float = 180) -> RunningStack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # 1,000 bookings' INFO lines slow the workers down
-        log = open(state_dir / "stack.log", "wb")  # noqa: SIM115 - lives as long as the process
+        log = open(state_dir / "stack.log", "wb")  # lives as long as the process
         process = subprocess.Popen(
             [sys.executable, "-m", "devstack", "run", "--state-dir", str(state_dir), "--api-port", "0"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

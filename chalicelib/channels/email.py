@@ -30,6 +30,6 @@ class SesEmail:
                     "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
                 },
             )
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except Exception as exc:  # classified below
             raise classify(exc, "ses") from exc
         return answer["MessageId"]

@@ -25,7 +25,7 @@ class FaultFile:
 
     def __init__(self, path: Path, rng: random.Random | None = None) -> None:
         self.path = path
-        self._rng = rng or random.Random()  # noqa: S311 - fault injection, not security
+        self._rng = rng or random.Random()  # fault injection, not security
 
     def add(self, channel: str, transient: int = 0, permanent: int = 0,
             transient_rate: float | None = None) -> dict:

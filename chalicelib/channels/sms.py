@@ -26,6 +26,6 @@ class SnsSms:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._sender_id}
         try:
             answer = self._sns.publish(PhoneNumber=contact.phone, Message=text, MessageAttributes=attributes)
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except Exception as exc:  # classified below
             raise classify(exc, "sns") from exc
         return answer["MessageId"]

@@ -37,7 +37,6 @@ EventType = Literal[
     "booking.completed",
     "booking.no_show",
 ]
-CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=rf"^[{ID_CHARS}]+$")]
 # Names and free texts lose bidi and other control characters (text_safety.py); ids have a safe alphabet.

@@ -27,8 +27,6 @@ from chalicelib.observability import logger
 from chalicelib.text_safety import clean_name, clean_text
 
 RECEIPT_RETENTION = timedelta(days=30)
-CHANNELS = ("sms", "wechat", "agora", "web")
-MESSAGE_TYPES = ("text", "image", "voice", "emoji", "event", "other")
 
 
 @dataclass(frozen=True)

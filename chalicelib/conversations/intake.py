@@ -85,7 +85,7 @@ class InboundQueue:
 class Intake:
     def __init__(self, inbound: InboundService, conversations: ConversationRepository, stores: Any,
                  queue: InboundQueue, clock: Clock,
-                 wechat_credentials: Callable[[str], Any], agora_settings: Callable[[str], dict | None],
+                 wechat_credentials: Callable[[str], Any],
                  claims: CallbackClaims, sms_numbers: SmsNumbers) -> None:
         self._inbound = inbound
         self._conversations = conversations
@@ -93,7 +93,6 @@ class Intake:
         self._queue = queue
         self._clock = clock
         self._wechat_credentials = wechat_credentials
-        self._agora_settings = agora_settings
         self._claims = claims
         self._sms_numbers = sms_numbers
 

@@ -61,12 +61,6 @@ def slot_buckets(stylist_id: str, start: datetime, minutes: int) -> dict[str, li
     return buckets
 
 
-def bucket_start(key: str, hhmm: str) -> datetime:
-    """When a calendar bucket ("<stylist>|<UTC date>", "HHMM") begins."""
-    day = key.rsplit("|", 1)[1]
-    return datetime.fromisoformat(f"{day}T{hhmm[:2]}:{hhmm[2:]}:00+00:00")
-
-
 @dataclass(frozen=True)
 class MemberContacts:
     """Where a member's messages come from, for the contact lookups a booking writes: her addresses as keyed
@@ -344,7 +338,7 @@ class BookingRepository:
                 actions=[BookingItem.status.set(status)],
                 condition=(BookingItem.version == version) & BookingItem.status.is_in(*allowed),
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return False
             raise

@@ -128,7 +128,7 @@ class CareRepository:
                 values.update(gsi3pk=MemberItem.birthday_key(store, birthday), gsi3sk=member.member_id)
             else:
                 removed = ["gsi3pk", "gsi3sk"]
-        if member.gsi2pk is not None:  # a birthday key from before 2026-11 (gsi2): moved to gsi3
+        if member.gsi2pk is not None:  # before 2026-11 (gsi2): moved to gsi3; remove once ops.reindex ran everywhere
             removed += ["gsi2pk", "gsi2sk"]
         if not new and not consent_yes and member.profile_version is not None \
                 and all(getattr(member, n) == v for n, v in values.items()) \
@@ -148,7 +148,7 @@ class CareRepository:
         actions += [getattr(MemberItem, name).remove() for name in removed if not new]
         try:
             member.update(actions=actions, condition=condition)
-        except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+        except Exception as exc:  # UpdateError wraps the ClientError
             if is_conditional_failure(exc):
                 raise Conflict() from None
             raise
@@ -180,7 +180,7 @@ class CareRepository:
             existing.update(actions=[CareClaimItem.lease_until.set(lease_until)],
                             condition=(CareClaimItem.status == "sending")
                             & (CareClaimItem.lease_until == existing.lease_until))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return None
             raise
@@ -204,7 +204,7 @@ class CareRepository:
         try:
             item.update(actions=actions, condition=CareClaimItem.status == "sending")
             return True
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return False
             raise
@@ -216,7 +216,7 @@ class CareRepository:
                                  CareClaimItem.updated_at.set(at)],
                         condition=CareClaimItem.status == "failed")
             return True
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 return False
             raise
@@ -247,7 +247,7 @@ class CareRepository:
         condition = (CareLedgerItem.version == version) if version else CareLedgerItem.pk.does_not_exist()
         try:
             CareLedgerItem(ledger.pk, ledger.sk, recent=recent, version=version + 1).save(condition=condition)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_conditional_failure(exc):
                 raise Conflict() from None
             raise
@@ -337,18 +337,6 @@ class CareRepository:
             return CouponItem.get(*CouponItem.key(chain_id, code), consistent_read=True)
         except CouponItem.DoesNotExist:
             return None
-
-    def redeem_coupon(self, coupon: CouponItem, booking_id: str, at: datetime) -> bool:
-        """Single use: only an unredeemed code (or a retry for the same booking) is redeemed."""
-        try:
-            coupon.update(actions=[CouponItem.redeemed_at.set(at), CouponItem.redeemed_booking_id.set(booking_id)],
-                          condition=CouponItem.redeemed_at.does_not_exist()
-                          | (CouponItem.redeemed_booking_id == booking_id))
-            return True
-        except Exception as exc:  # noqa: BLE001
-            if is_conditional_failure(exc):
-                return False
-            raise
 
 
 def _index_claim(item: CareClaimItem) -> None:

@@ -72,7 +72,7 @@ def put_new(item: _Item, or_if: Condition | None = None) -> bool:
         condition = condition | or_if
     try:
         item.save(condition=condition)
-    except Exception as exc:  # noqa: BLE001 - PutError wraps the ClientError
+    except Exception as exc:  # PutError wraps the ClientError
         if is_conditional_failure(exc):
             return False
         raise

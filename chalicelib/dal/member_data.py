@@ -57,7 +57,7 @@ class MemberDataRepository:
     def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
         """Every booking of the member (gsi1, all pages), oldest start first."""
         key = BookingItem.member_key(chain_id, member_id)
-        found = {b.pk: b for b in BookingItem.by_member_before.query(key)}  # not yet moved by ops.reindex
+        found = {b.pk: b for b in BookingItem.by_member_before.query(key)}  # until ops.reindex ran in every region
         found.update((b.pk, b) for b in whole(BookingItem, BookingItem.by_member.query(key)))
         return list(found.values())
 
@@ -131,7 +131,7 @@ class MemberDataRepository:
                 ],
                 condition=BookingItem.version == version,
             )
-        except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+        except Exception as exc:  # UpdateError wraps the ClientError
             if is_conditional_failure(exc):
                 raise ConcurrentUpdate() from None
             raise

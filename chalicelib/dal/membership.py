@@ -28,7 +28,7 @@ class MembershipRepository:
     def has_booking_at(self, chain_id: str, member_id: str, store_id: str) -> bool:
         """Whether one of her bookings is at this store: gsi3 (keys only) `MEMBERBK#<chain>#<member>` newest first,
         a page of keys at a time read whole; then gsi1, where bookings written before 2026-11 wait for
-        `ops.reindex`."""
+        `ops.reindex` (that read goes once it has run in every region)."""
         key = BookingItem.member_key(chain_id, member_id)
         page: list[BookingItem] = []
         for found in BookingItem.by_member.query(key, scan_index_forward=False, page_size=PAGE):

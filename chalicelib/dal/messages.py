@@ -118,11 +118,11 @@ class MessageRepository:
 
 
 def _update_existing(message: MessageItem, actions: list) -> None:
-    """Update a message only while it exists: one erased meanwhile (a member's erasure, services/privacy.py)
+    """Update a message only while it exists: one erased meanwhile (a member's erasure, services/member_privacy.py)
     must not be brought back as a fragment by a send that was under way."""
     try:
         message.update(actions=actions, condition=MessageItem.pk.exists())
-    except Exception as exc:  # noqa: BLE001 - UpdateError wraps the ClientError
+    except Exception as exc:  # UpdateError wraps the ClientError
         if not is_conditional_failure(exc):
             raise
 

@@ -137,7 +137,8 @@ class CampaignSendsIndex(GlobalSecondaryIndex):
 
 
 class LegacyBookingsByMemberIndex(GlobalSecondaryIndex):
-    """gsi1 `MEMBERBK#…`: where bookings written before 2026-11 are until `ops.reindex` (erasure reads it too)."""
+    """gsi1 `MEMBERBK#…`: where bookings written before 2026-11 are until `ops.reindex` (erasure reads it too).
+    Remove once `python -m ops.reindex` has run (not --dry-run) in every region."""
 
     class Meta:
         index_name = "gsi1"
@@ -366,7 +367,9 @@ class BookingItem(_Item):
     notes = UnicodeAttribute(null=True)
     booked_at = UTCDateTimeAttribute()
     last_event_at = UTCDateTimeAttribute()
-    last_event_id = UnicodeAttribute(null=True)  # items before 2026-11; now `recent_events`
+    # Items before 2026-11; now `recent_events`. Remove (with its read in applied_version) once a Scan for
+    # `attribute_exists(last_event_id)` finds no booking in any region: ops.reindex does not rewrite it.
+    last_event_id = UnicodeAttribute(null=True)
     recent_events = string_list()
     contact_ref = UnicodeAttribute(null=True)  # digest of the member fields the last event carried  # "<event ref>:<version>" of the last few applied
     completed_at = UTCDateTimeAttribute(null=True)
@@ -378,7 +381,8 @@ class BookingItem(_Item):
     gsi3pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
     gsi3sk = UnicodeAttribute(null=True)  # start, UTC ISO
     by_member = BookingsByMemberIndex()
-    # Before 2026-11 a booking was on gsi1 (MEMBERBK) and gsi2 (STOREDAY); a put drops them, `ops.reindex` moves them
+    # Before 2026-11 a booking was on gsi1 (MEMBERBK) and gsi2 (STOREDAY); a put drops them, `ops.reindex` moves them.
+    # gsi1/gsi2 here and by_member_before can go once `python -m ops.reindex` has run (not --dry-run) in every region.
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
@@ -471,7 +475,9 @@ def wire_key(pk: str, sk: str) -> dict[str, dict[str, str]]:
 
 class EventItem(_Item):
     """pk=EVENT#<chain_id>#<event_id>, sk=EVENT: the answer given. The side effects a duplicate re-applies are
-    rebuilt from the booking; items written before 2026-11 carry them in `effects`."""
+    rebuilt from the booking; items written before 2026-11 carry them in `effects`. Remove `effects` (and its
+    read in services/booking_events.py) once none is left: they expire by TTL (EVENT_RETENTION, 35 days), so
+    once a Scan for `attribute_exists(effects)` finds no item in any region."""
 
     booking_id = UnicodeAttribute()
     version = IntegerAttribute()
@@ -521,7 +527,8 @@ class MemberItem(_Item):
     profile_version = NumberAttribute(null=True)  # bumped by every tag/stat write (optimistic locking)
     gsi1pk = UnicodeAttribute(null=True)  # STOREMEMBERS#<primary_store_id>
     gsi1sk = UnicodeAttribute(null=True)  # <last visit UTC ISO or "0000">#<member_id>
-    gsi2pk = UnicodeAttribute(null=True)  # before 2026-11: BIRTHDAY#... (now gsi3); removed at the next write
+    gsi2pk = UnicodeAttribute(null=True)  # before 2026-11: BIRTHDAY#... (now gsi3); removed at the next write or
+    # by ops.reindex: remove (with its clean-up in dal/care.py) once `python -m ops.reindex` has run (not --dry-run) in every region
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)  # BIRTHDAY#<primary_store_id>#<MM-DD>, only with a birthday
     gsi3sk = UnicodeAttribute(null=True)  # member_id

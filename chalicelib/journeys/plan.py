@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -98,9 +98,6 @@ class PlannedStep:
     kind: str
     when: str
     due_at: datetime  # aware, UTC
-
-    def local_due(self, timezone: str) -> datetime:
-        return self.due_at.astimezone(ZoneInfo(timezone))
 
 
 @cache
@@ -218,7 +215,3 @@ def plan(journey: Journey, facts: BookingFacts, event: str | None, now: datetime
 def _lead(value: str) -> timedelta:
     delta, _ = parse_offset("+" + value.lstrip("+"))
     return delta
-
-
-def with_status(facts: BookingFacts, status: str) -> BookingFacts:
-    return replace(facts, status=status)

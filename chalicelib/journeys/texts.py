@@ -40,23 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
 SUPPORTED_LOCALES = ("zh-CN", "en")
 DEFAULT_LOCALE = "zh-CN"  # most members are Chinese: an empty / missing locale means zh-CN
 
-MESSAGE_KINDS = (
-    "confirmation",
-    "reschedule_confirmation",
-    "reminder_day_before",
-    "reminder_2h",
-    "no_show_followup",
-    "aftercare",
-    "feedback_request",
-    "review_request",
-    "checkin_1_month",
-    # member care (chalicelib/care): no booking; member, store, coupon and care variables
-    "birthday",
-    "holiday",
-    "reactivation",
-    "rebook_reminder",
-)
-SERVICE_CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 DEFAULT_CATEGORY = "default"
 
 _HERE = Path(__file__).resolve().parent
@@ -410,7 +393,7 @@ def _environment() -> SandboxedEnvironment:
                                        lineno=loop.lineno)
             return tree
 
-        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             budget = _BUDGET.get()
             if budget is not None:
                 budget.step()
@@ -419,7 +402,7 @@ def _environment() -> SandboxedEnvironment:
             return super().call(__context, __obj, *args, **kwargs)
 
     # Plain-text SMS / chat messages, not HTML: autoescaping would corrupt "&", quotes, etc.
-    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)  # noqa: S701
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters.update(
         {
             "date": pass_context(_filter_date),

@@ -240,7 +240,7 @@ class BookingEvents:
         done again (each part idempotent), which finishes it if the first delivery died half-way."""
         booking = self._repo.booking(chain_id, seen.booking_id)
         if booking is not None and booking.version == seen.version and not seen.response.get("ignored"):
-            effects = seen.effects or self._effects_of(booking, store.timezone)  # items before 2026-11: stored
+            effects = seen.effects or self._effects_of(booking, store.timezone)  # EventItem.effects: see there
             apply_effects(self._scheduler, effects, self._clock.now())
             self._repo.release_leftovers(chain_id, booking)
             same_member = booking.member.id == event.booking.member.id

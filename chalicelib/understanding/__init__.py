@@ -8,11 +8,10 @@ requested day/time, for an aftercare issue the matching known issue of care_tips
 `default_classifier()` is the local rules classifier (classifier.py, reading a reply with reply_text.py:
 normalisation and jieba word segmentation; cues of lexicon.toml found by matching.py; aftercare_issues.py and
 day_and_time.py for what an issue or a reschedule names). Amazon Comprehend or Bedrock can be plugged in behind the same
-interface (see comprehend.py: Comprehend's sentiment on top of the rules' intent).
+interface.
 
 Importing this package is cheap: rjieba (jieba-rs) is imported and its dictionary loaded on the first Chinese
-reply (about a quarter of a second, once per process; `reply_text.warm()` does it ahead, e.g. during a Lambda's
-init).
+reply (about a quarter of a second, once per process).
 """
 
 from __future__ import annotations
@@ -62,7 +61,7 @@ class Understanding:
 class Classifier(Protocol):
     def classify(self, text: str, *, category: str | None = None, locale: str | None = None) -> Understanding:
         """Understand one reply. category: the service category of the booking the reply is about
-        (texts.SERVICE_CATEGORIES) or None; locale: the member's locale ("zh-CN", "en"...) or None.
+        ("hair_cut", "perm", ...: the sections of journeys/care_tips.toml) or None; locale: the member's locale ("zh-CN", "en"...) or None.
         Never raises on any text."""
         ...
 

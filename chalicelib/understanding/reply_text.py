@@ -62,13 +62,6 @@ def _tokenizer() -> Any:
     return _JIEBA
 
 
-def warm() -> None:
-    """Load jieba and its dictionaries now (e.g. in a chat webhook Lambda's init phase) instead of on the
-    first Chinese reply."""
-    _tokenizer()
-    lexicon()
-
-
 # ------------------------------------------------------------------------------------- normalisation
 
 _DROP = {0xFE0E, 0xFE0F, 0x20E3, 0x200D, 0x200C, 0x200B, 0x2060, 0xFEFF}

@@ -280,5 +280,5 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = _serve
     do_DELETE = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
         return None

@@ -30,7 +30,7 @@ class FakeBookingSystem:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # http.server's naming
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 timestamp = self.headers.get("X-Chairside-Timestamp", "")
                 signed = sign(fake.secret, timestamp, raw) == self.headers.get("X-Chairside-Signature")
@@ -41,7 +41,7 @@ class FakeBookingSystem:
                 fake.received.append({"path": self.path, "signature_ok": signed, "body": body})
                 self._answer(202 if signed else 401, {"ok": signed})
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer(200, {"requests": fake.received})
 
             def _answer(self, status: int, body: dict) -> None:

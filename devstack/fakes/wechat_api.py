@@ -13,8 +13,7 @@ Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send` and
 - member state: `window_closed` (→ 45015), `invalid_openids` (→ 40003), `unsubscribed` (→ 43004);
 - fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`;
 - callbacks as WeChat's servers send them to ours: `callback(token, xml)` signs a plaintext-mode message,
-  `callback(token, xml, encoding_aes_key=...)` encrypts it ("安全模式", AES-256-CBC, `msg_signature`), and
-  `decrypt_reply(...)` reads an encrypted passive reply. Written from WeChat's documentation, apart from
+  `callback(token, xml, encoding_aes_key=...)` encrypts it ("安全模式", AES-256-CBC, `msg_signature`). Written from WeChat's documentation, apart from
   chalicelib's own code, so the service is checked against a second reading of the format.
 """
 
@@ -25,7 +24,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import struct
 import threading
 import time
@@ -132,17 +130,6 @@ class FakeWeChatAPI:
         params |= {"encrypt_type": "aes", "msg_signature": _sha1(token, ts, nonce, encrypted)}
         body = f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
         return params, body.encode("ascii")
-
-    def decrypt_reply(self, token: str, encoding_aes_key: str, reply: bytes) -> bytes:
-        """The message inside an encrypted passive reply, after checking its MsgSignature."""
-        def field(name: str) -> str:
-            found = re.search(rf"<{name}>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</{name}>".encode(), reply)
-            assert found, f"no {name} in the reply"
-            return found.group(1).decode()
-
-        encrypted = field("Encrypt")
-        assert field("MsgSignature") == _sha1(token, field("TimeStamp"), field("Nonce"), encrypted)
-        return wechat_decrypt(encoding_aes_key, encrypted, self.app_id)
 
     # --- behaviour (called from the handler threads) -----------------------------------------------
     def _take_fault(self, path: str) -> str | None:
@@ -253,13 +240,13 @@ class _Handler(BaseHTTPRequestHandler):
     api: FakeWeChatAPI
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # the base class's name
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:  # http.server's naming
         self._handle("POST")
 
     def _handle(self, method: str) -> None:

@@ -16,7 +16,7 @@ from chalicelib.errors import Unauthorized
 from chalicelib.services.auth import issue_token
 
 REGION = "ap-southeast-1"
-SECRET = "stage-jwt-secret-of-at-least-32-bytes!"  # noqa: S105 - a test secret
+SECRET = "stage-jwt-secret-of-at-least-32-bytes!"  # a test secret
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -17,7 +17,6 @@ from chalicelib.channels.wechat.client import (
     MemoryTokenCache,
     WeChatChannel,
     WeChatClient,
-    WeChatWindow,
     can_send_customer_service,
 )
 from chalicelib.errors import PermanentSendError, TransientSendError
@@ -312,22 +311,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 )
 def test_can_send_customer_service(last_inbound, sent, expected):
     assert can_send_customer_service(last_inbound, sent, NOW) is expected
-    assert WeChatWindow(last_inbound, sent).is_open(NOW) is expected
 
 
 def test_window_needs_aware_datetimes():
     with pytest.raises(ValueError):
         can_send_customer_service(datetime(2026, 11, 22, 9, 0), 0, NOW)
-
-
-def test_window_bookkeeping():
-    window = WeChatWindow(None).after_inbound(NOW - timedelta(hours=1))
-    assert window.closes_at() == NOW + timedelta(hours=47)
-    for _ in range(5):
-        assert window.is_open(NOW)
-        window = window.after_send()
-    assert not window.is_open(NOW)
-    assert window.after_inbound(NOW).is_open(NOW)
 
 
 # --- credentials -------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def _port_open(url: str) -> bool:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("chairside-local")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    log = open(state / "stack.log", "wb")  # noqa: SIM115
+    log = open(state / "stack.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "devstack", "run", "--state-dir", str(state), "--api-port", "0"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     local = state / "local.json"

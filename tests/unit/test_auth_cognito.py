@@ -47,7 +47,7 @@ class JWKS:
         jwks = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:  # the stdlib's name
                 if self.path != f"/{POOL}/.well-known/jwks.json":
                     self.send_error(404)
                     return

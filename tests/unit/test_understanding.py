@@ -8,10 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +16,6 @@ from chalicelib.clock import FixedClock
 from chalicelib.journeys.texts import care_issues
 from chalicelib.understanding import INTENTS, SENTIMENTS, Understanding, default_classifier
 from chalicelib.understanding.classifier import RulesClassifier
-from chalicelib.understanding.comprehend import ComprehendSentimentClassifier, language_code
 from chalicelib.understanding.reply_text import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -407,114 +403,3 @@ def test_the_eval_set_keeps_complaint_and_opt_out_recall_at_one_and_accuracy_abo
     assert report.accuracy >= 0.85
     for name in INTENTS:
         assert report.per_intent[name][2] >= 25, name
-
-
-# ------------------------------------------------------------------------------------------ Comprehend
-
-
-class _Fixed:
-    """An inner classifier that always says the same thing."""
-
-    def __init__(self, understood: Understanding) -> None:
-        self.understood = understood
-
-    def classify(self, text, *, category=None, locale=None):
-        return self.understood
-
-
-def _scores(pos=0.0, neg=0.0, neu=0.0, mixed=0.0):
-    return {"Positive": pos, "Negative": neg, "Neutral": neu, "Mixed": mixed}
-
-
-@pytest.fixture
-def stubbed():
-    client = boto3.client(
-        "comprehend", region_name="ap-southeast-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    with Stubber(client) as stub:
-        yield client, stub
-
-
-def test_given_moto_comprehend_then_the_intent_comes_from_the_rules_and_the_sentiment_from_comprehend(
-    aws, clf
-):
-    wrapped = ComprehendSentimentClassifier(clf, aws.client("comprehend"))
-    u = wrapped.classify("做得太漂亮了！谢谢老师", category="nail_art")
-    assert (u.intent, u.sentiment) == ("praise", "neutral")  # moto always answers NEUTRAL
-    u = wrapped.classify("can I move to Saturday 3pm?", locale="en")
-    assert u.intent == "reschedule" and u.requested["weekday"] == 5
-
-
-@pytest.mark.parametrize(
-    ("label", "scores", "rules_sentiment", "expected"),
-    [
-        ("POSITIVE", _scores(pos=0.9), "neutral", "positive"),
-        ("NEGATIVE", _scores(neg=0.7), "positive", "negative"),
-        ("NEUTRAL", _scores(neu=0.9), "positive", "neutral"),
-        ("MIXED", _scores(pos=0.2, neg=0.5, mixed=0.3), "neutral", "negative"),
-        ("MIXED", _scores(pos=0.6, neg=0.1, mixed=0.3), "neutral", "positive"),
-        ("MIXED", _scores(pos=0.6, neg=0.1, mixed=0.3), "negative", "negative"),
-    ],
-)
-def test_given_comprehends_sentiment_then_it_is_mapped(stubbed, label, scores, rules_sentiment, expected):
-    client, stub = stubbed
-    stub.add_response(
-        "detect_sentiment",
-        {"Sentiment": label, "SentimentScore": scores},
-        {"Text": "好的收到", "LanguageCode": "zh"},
-    )
-    wrapped = ComprehendSentimentClassifier(_Fixed(Understanding("confirm", rules_sentiment)), client)
-    assert wrapped.classify("好的收到").sentiment == expected
-    stub.assert_no_pending_responses()
-
-
-def test_given_a_complaint_then_comprehend_never_downgrades_it_and_is_not_called(stubbed, clf):
-    client, stub = stubbed  # no response queued: any call would fail the test
-    u = ComprehendSentimentClassifier(clf, client).classify("烫坏了，我要投诉", category="perm")
-    assert (u.intent, u.sentiment) == ("complaint", "negative")
-
-
-def test_given_a_clearly_negative_reply_the_rules_could_not_place_then_it_becomes_a_complaint(stubbed):
-    client, stub = stubbed
-    stub.add_response(
-        "detect_sentiment",
-        {"Sentiment": "NEGATIVE", "SentimentScore": _scores(neg=0.95)},
-        {"Text": "whatever this is", "LanguageCode": "en"},
-    )
-    u = ComprehendSentimentClassifier(_Fixed(Understanding("other", "neutral")), client).classify(
-        "whatever this is"
-    )
-    assert (u.intent, u.sentiment) == ("complaint", "negative")
-
-
-def test_given_comprehend_fails_then_the_rules_answer_is_kept(stubbed):
-    client, stub = stubbed
-    stub.add_client_error("detect_sentiment", service_error_code="ThrottlingException", http_status_code=400)
-    inner = Understanding("praise", "positive")
-    assert ComprehendSentimentClassifier(_Fixed(inner), client).classify("love it") == inner
-
-
-def test_given_an_empty_or_huge_reply_then_comprehend_gets_a_valid_request(stubbed):
-    client, stub = stubbed
-    inner = Understanding("other", "neutral")
-    wrapped = ComprehendSentimentClassifier(_Fixed(inner), client)
-    assert wrapped.classify("   ") == inner  # empty: not sent (Comprehend needs at least one character)
-    stub.add_response("detect_sentiment", {"Sentiment": "NEUTRAL", "SentimentScore": _scores(neu=1.0)})
-    wrapped.classify("好" * 4000)  # 12,000 bytes: truncated to Comprehend's limit
-    stub.assert_no_pending_responses()
-
-
-def test_language_code_follows_the_text_then_the_locale():
-    assert language_code("好的", "en") == "zh"
-    assert language_code("ok", "zh-CN") == "en"
-    assert language_code("👍", "zh-CN") == "zh"
-    assert language_code("👍", None) == "en"
-
-
-def test_the_stubbed_error_really_is_a_client_error(stubbed):
-    client, stub = stubbed
-    stub.add_client_error(
-        "detect_sentiment", service_error_code="InternalServerException", http_status_code=500
-    )
-    with pytest.raises(ClientError):
-        client.detect_sentiment(Text="x", LanguageCode="en")

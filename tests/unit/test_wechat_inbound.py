@@ -15,7 +15,6 @@ from chalicelib.channels.wechat.callback_xml import (
     MAX_BODY_BYTES,
     WeChatInbound,
     parse_message,
-    passive_text_reply,
     verify_signature,
 )
 from chalicelib.errors import PayloadTooLarge, ValidationFailed
@@ -347,17 +346,3 @@ def test_bad_create_time(value):
     with pytest.raises(ValidationFailed) as info:
         parse_message(_xml("text", "<Content>hi</Content>").replace(b"1348831860", value.encode()))
     assert info.value.fields == {"CreateTime": "invalid"}
-
-
-# --- passive reply -----------------------------------------------------------------------------
-
-
-def test_passive_text_reply_round_trips():
-    reply = passive_text_reply("oUser123456789", "gh_123456789abc", "已为您改约 ✅ a]]>b", 1795327200.7)
-    assert reply.startswith(b"<xml><ToUserName><![CDATA[oUser123456789]]></ToUserName>")
-    assert b"<CreateTime>1795327200</CreateTime>" in reply
-    root = SafeElementTree.fromstring(reply)
-    assert root.findtext("ToUserName") == "oUser123456789"
-    assert root.findtext("FromUserName") == "gh_123456789abc"
-    assert root.findtext("MsgType") == "text"
-    assert root.findtext("Content") == "已为您改约 ✅ a]]>b"

@@ -9,7 +9,7 @@ references all forbidden: any DOCTYPE is rejected before anything in it is expan
 WeChat's own messages never carry one.
 
 The service answers WeChat "success" at once and replies asynchronously through the
-customer-service API; `passive_text_reply` exists for completeness only.
+customer-service API (no passive replies).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypedDict
-from xml.etree.ElementTree import Element, ParseError  # noqa: S405 - types only; parsing goes through defusedxml
+from xml.etree.ElementTree import Element, ParseError  # types only; parsing goes through defusedxml
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
@@ -214,27 +214,3 @@ def _timestamp(raw: str) -> datetime:
         return datetime.fromtimestamp(int(raw), UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise ValidationFailed("WeChat CreateTime is out of range", {"CreateTime": "invalid"}) from exc
-
-
-# --- passive reply -----------------------------------------------------------------------------
-
-
-def passive_text_reply(to_openid: str, from_account: str, text: str, now_ts: float) -> bytes:
-    """The XML a callback may answer with to reply at once (within WeChat's five seconds)."""
-    return (
-        "<xml>"
-        f"<ToUserName>{_cdata(to_openid)}</ToUserName>"
-        f"<FromUserName>{_cdata(from_account)}</FromUserName>"
-        f"<CreateTime>{int(now_ts)}</CreateTime>"
-        "<MsgType><![CDATA[text]]></MsgType>"
-        f"<Content>{_cdata(text)}</Content>"
-        "</xml>"
-    ).encode()
-
-
-_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _cdata(value: str) -> str:
-    value = _NOT_XML_CHAR.sub("", value)
-    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"

@@ -42,8 +42,6 @@ INVALID_TOKEN_CODES = frozenset({40001, 40014, 42001})  # invalid credential / i
 WINDOW_CLOSED_CODES = frozenset({45015, 45047})  # response out of time limit / out of response count limit
 # Worth retrying later: system busy, and the account's API quotas (daily / per-minute), which reset.
 TRANSIENT_CODES = frozenset({SYSTEM_BUSY, 45009, 45011})
-INVALID_OPENID = 40003
-REQUIRE_SUBSCRIBE = 43004
 
 CS_WINDOW = timedelta(hours=48)
 CS_MAX_PER_INBOUND = 5
@@ -275,26 +273,6 @@ def can_send_customer_service(
     if last_inbound_at.tzinfo is None or now.tzinfo is None:
         raise ValueError("can_send_customer_service needs aware datetimes")
     return now - last_inbound_at < CS_WINDOW and sent_since_inbound < CS_MAX_PER_INBOUND
-
-
-@dataclass(frozen=True)
-class WeChatWindow:
-    """A member's CS window as Chairside last saw it."""
-
-    last_inbound_at: datetime | None
-    sent_since_inbound: int = 0
-
-    def is_open(self, now: datetime) -> bool:
-        return can_send_customer_service(self.last_inbound_at, self.sent_since_inbound, now)
-
-    def closes_at(self) -> datetime | None:
-        return self.last_inbound_at + CS_WINDOW if self.last_inbound_at else None
-
-    def after_inbound(self, at: datetime) -> WeChatWindow:
-        return WeChatWindow(last_inbound_at=at, sent_since_inbound=0)
-
-    def after_send(self) -> WeChatWindow:
-        return WeChatWindow(self.last_inbound_at, self.sent_since_inbound + 1)
 
 
 # --- the channel adapter -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ As WeChat documents it (Official Account "Message encryption and decryption"):
 - the POST body is `<xml><ToUserName/><Encrypt>base64</Encrypt></xml>`; the query carries `encrypt_type=aes`,
   `msg_signature`, `timestamp` and `nonce`, where
   msg_signature = sha1("".join(sorted([token, timestamp, nonce, encrypt]))).
-- a passive reply is `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>` (or plain "success").
+- the service answers "success" (no passive reply) and replies through the customer-service API.
 
 Unlike the plaintext `signature` (token, timestamp, nonce only), msg_signature covers the message: a body
 cannot be swapped under a captured query.
@@ -20,7 +20,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import re
 import struct
 
@@ -28,7 +27,6 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from chalicelib.errors import Unauthorized, ValidationFailed
 
-KEY_CHARS = 43
 BLOCK = 32  # WeChat pads to 32 bytes
 _KEY_ALPHABET = re.compile(r"[A-Za-z0-9+/]{43}")
 _ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=\s]*)\]\]>|([A-Za-z0-9+/=\s]*))\s*</Encrypt>")
@@ -99,23 +97,3 @@ def decrypt(encoding_aes_key: str, encrypt: str, app_id: str) -> bytes:
     if not hmac.compare_digest(sender_app, app_id.encode("utf-8")):
         raise Unauthorized("the encrypted message is for another WeChat app")
     return message
-
-
-def encrypt(encoding_aes_key: str, message: bytes, app_id: str, random16: bytes | None = None) -> str:
-    """base64 ciphertext of `message` in WeChat's layout (for passive replies and the local fakes)."""
-    key = aes_key(encoding_aes_key)
-    prefix = random16 if random16 is not None else os.urandom(16)
-    plain = prefix + struct.pack(">I", len(message)) + message + app_id.encode("utf-8")
-    pad = BLOCK - len(plain) % BLOCK
-    plain += bytes([pad]) * pad
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
-    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
-
-
-def encrypted_reply(token: str, encoding_aes_key: str, app_id: str, reply_xml: bytes, timestamp: str,
-                    nonce: str) -> bytes:
-    """A passive reply in encrypted mode (the service answers "success", which WeChat also accepts)."""
-    encrypted = encrypt(encoding_aes_key, reply_xml, app_id)
-    signature = msg_signature(token, timestamp, nonce, encrypted)
-    return (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"
-            f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>").encode()
