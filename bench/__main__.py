@@ -21,13 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--throughput", type=int, default=200, help="booking.created webhooks for throughput")
     parser.add_argument("--members", type=int, default=100_000, help="campaign fan-out size")
     parser.add_argument("--rounds", type=int, default=7, help="fresh interpreters per import figure")
-    parser.add_argument("--no-layer", action="store_true", help="do not build the layer (layer_mb unknown: FAIL)")
+    parser.add_argument(
+        "--no-layer", action="store_true", help="do not build the layer (layer_mb unknown: FAIL)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/PERFORMANCE.md")
     args = parser.parse_args(argv)
 
     print(f"cold imports: {args.rounds} interleaved rounds ...", file=sys.stderr)
     import_times = imports.measure(args.rounds)
-    print(f"cold starts (init + first request): {args.rounds} interleaved rounds, and the layer ...", file=sys.stderr)
+    print(
+        f"cold starts (init + first request): {args.rounds} interleaved rounds, and the layer ...",
+        file=sys.stderr,
+    )
     cold = coldstart.measure(args.rounds, build_layer=not args.no_layer)
     with running_stack() as stack:
         print(f"{args.journeys} complete journeys in store-days of {args.cohort} ...", file=sys.stderr)
@@ -40,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.throughput} booking.created webhooks ...", file=sys.stderr)
         rate = journeys.throughput(fresh, args.throughput)
     scans = counting.scans(stack.counter.calls + fresh.counter.calls)  # journeys, fan-out, throughput
-    figures = report.Figures(journey, single, rate, fan, import_times, scans, command=report.command(argv),
-                             cold=cold)
+    figures = report.Figures(
+        journey, single, rate, fan, import_times, scans, command=report.command(argv), cold=cold
+    )
     text = report.markdown(figures)
     print(text)
     if not args.no_write:

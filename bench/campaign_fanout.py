@@ -28,8 +28,14 @@ def main() -> None:
     args = parser.parse_args()
     for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
         del os.environ[name]
-    os.environ.update({"AWS_DEFAULT_REGION": "ap-southeast-1", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "CHAIRSIDE_JWT_SECRET": "bench-jwt-secret-of-at-least-32-bytes"})
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": "ap-southeast-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "CHAIRSIDE_JWT_SECRET": "bench-jwt-secret-of-at-least-32-bytes",
+        }
+    )
 
     import boto3
     from moto import mock_aws
@@ -60,11 +66,22 @@ def run(session, members: int) -> None:
         for i in range(members):
             store = STORES[i % len(STORES)]["id"]
             member_id = f"bench-{i:06d}"
-            batch.save(MemberItem(*MemberItem.key(CHAIN_ID, member_id), chain_id=CHAIN_ID, member_id=member_id,
-                                  name=f"会员{i}", phone=f"+86138{i:08d}", marketing_consent=True,
-                                  primary_store_id=store, visits=1, last_visit_at=now, tags=[],
-                                  gsi1pk=MemberItem.store_key(store),
-                                  gsi1sk=MemberItem.store_sort_key(now, member_id)))
+            batch.save(
+                MemberItem(
+                    *MemberItem.key(CHAIN_ID, member_id),
+                    chain_id=CHAIN_ID,
+                    member_id=member_id,
+                    name=f"会员{i}",
+                    phone=f"+86138{i:08d}",
+                    marketing_consent=True,
+                    primary_store_id=store,
+                    visits=1,
+                    last_visit_at=now,
+                    tags=[],
+                    gsi1pk=MemberItem.store_key(store),
+                    gsi1sk=MemberItem.store_sort_key(now, member_id),
+                )
+            )
     print(f"wrote {members:,} members in {time.perf_counter() - started:.1f} s")
 
     sqs = container.client("sqs")
@@ -96,12 +113,26 @@ def run(session, members: int) -> None:
         return answer
 
     sqs.send_message_batch = counting
-    token = issue_token(os.environ["CHAIRSIDE_JWT_SECRET"], subject="bench", chain_id=CHAIN_ID, role="chain_admin",
-                        store_ids=[], now=datetime.now(UTC))
+    token = issue_token(
+        os.environ["CHAIRSIDE_JWT_SECRET"],
+        subject="bench",
+        chain_id=CHAIN_ID,
+        role="chain_admin",
+        store_ids=[],
+        now=datetime.now(UTC),
+    )
 
     started = time.perf_counter()
-    status, campaign = container.campaigns.create(f"Bearer {token}", CHAIN_ID, {
-        "campaign_id": "bench-100k", "segment": {}, "template": {"zh-CN": "{{ member.name }}您好，春季新品上线"}}, None)
+    status, campaign = container.campaigns.create(
+        f"Bearer {token}",
+        CHAIN_ID,
+        {
+            "campaign_id": "bench-100k",
+            "segment": {},
+            "template": {"zh-CN": "{{ member.name }}您好，春季新品上线"},
+        },
+        None,
+    )
     assert status == 201, campaign
     url = container.settings.care_queue_url
     pages = 0
@@ -110,8 +141,11 @@ def run(session, members: int) -> None:
         for message in got:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         for message in got:
-            record = SimpleNamespace(body=message["Body"], receipt_handle=message["ReceiptHandle"],
-                                     attributes=SimpleNamespace(approximate_receive_count="1"))
+            record = SimpleNamespace(
+                body=message["Body"],
+                receipt_handle=message["ReceiptHandle"],
+                attributes=SimpleNamespace(approximate_receive_count="1"),
+            )
             container.care_worker.handle_record(record)
             pages += 1
         if not got:
@@ -123,9 +157,11 @@ def run(session, members: int) -> None:
     print(f"members targeted        {view['targeted']:,}")
     print(f"care messages accepted  {care_messages:,}")
     print(f"fan-out pages           {pages} (one campaign_page message each)")
-    print(f"SendMessageBatch calls  {requests['send_message_batch']:,} "
-          f"({care_requests:,} carrying care messages, {care_messages / max(1, care_requests):.2f} per request; "
-          f"largest batch {max(sizes)})")
+    print(
+        f"SendMessageBatch calls  {requests['send_message_batch']:,} "
+        f"({care_requests:,} carrying care messages, {care_messages / max(1, care_requests):.2f} per request; "
+        f"largest batch {max(sizes)})"
+    )
     print(f"wall time               {elapsed:.1f} s (create + every fan-out page, moto in-process)")
 
 

@@ -169,10 +169,17 @@ def moto_server() -> Iterator[dict[str, str]]:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     saved = dict(os.environ)
-    env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
-           "AWS_SECRET_ACCESS_KEY": "bench", "AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_METRICS_DISABLED": "true",
-           "POWERTOOLS_LOG_LEVEL": "WARNING", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-           resources.ENV_JWT_SECRET: JWT_SECRET}
+    env = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_ENDPOINT_URL": endpoint,
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        resources.ENV_JWT_SECRET: JWT_SECRET,
+    }
     try:
         os.environ.update(env)
         os.environ.pop("CHAIRSIDE_LOCAL_DIR", None)
@@ -202,8 +209,15 @@ def moto_server() -> Iterator[dict[str, str]]:
 
 
 def _run(code: str, env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=False, timeout=180)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"cold-start child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -233,24 +247,37 @@ def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
         events = {e.name: _prepare_event(e, Path(tmp)) for e in targets}
         for _ in range(rounds):
             for entry in targets:
-                code = _ENTRY.format(event=str(events[entry.name]), context=_CONTEXT, module=entry.module,
-                                     handler=entry.handler)
+                code = _ENTRY.format(
+                    event=str(events[entry.name]),
+                    context=_CONTEXT,
+                    module=entry.module,
+                    handler=entry.handler,
+                )
                 result = _run(code, env)
                 init[entry.name].append(result["seconds"])
                 clients.setdefault(entry.name, tuple(result["clients"]))
                 if os.environ.get("BENCH_DEBUG"):
                     print(entry.name, result, file=sys.stderr)
-                base[entry.name].append(_run(_BASELINE.format(clients=list(clients[entry.name])), env)["seconds"])
+                base[entry.name].append(
+                    _run(_BASELINE.format(clients=list(clients[entry.name])), env)["seconds"]
+                )
             result = _run(_ZH.format(first=ZH_REPLY, second=ZH_SECOND), env)
             zh.append(result["first"] - result["second"])
-    return ColdStarts({n: statistics.median(v) for n, v in base.items()},
-                      {n: statistics.median(v) for n, v in init.items()}, clients,
-                      statistics.median(zh) * 1000, layer_mb() if build_layer else None, rounds)
+    return ColdStarts(
+        {n: statistics.median(v) for n, v in base.items()},
+        {n: statistics.median(v) for n, v in init.items()},
+        clients,
+        statistics.median(zh) * 1000,
+        layer_mb() if build_layer else None,
+        rounds,
+    )
 
 
 if __name__ == "__main__":
     figures = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3, build_layer=False)
     for name in figures.init:
-        print(f"{name}: init {figures.init[name] * 1000:.0f} ms, baseline {figures.baseline[name] * 1000:.0f} ms, "
-              f"{figures.ratio(name):.2f}x, clients {figures.clients[name]}")
+        print(
+            f"{name}: init {figures.init[name] * 1000:.0f} ms, baseline {figures.baseline[name] * 1000:.0f} ms, "
+            f"{figures.ratio(name):.2f}x, clients {figures.clients[name]}"
+        )
     print(f"first_zh_reply_ms={figures.first_zh_ms:.0f}")

@@ -13,8 +13,9 @@ from bench.prices import price
 AWS_CALL_LATENCY_MS = 10.0
 
 
-def billed_ms(wall_seconds: float, aws_seconds: float, aws_calls: int,
-              latency_ms: float = AWS_CALL_LATENCY_MS) -> int:
+def billed_ms(
+    wall_seconds: float, aws_seconds: float, aws_calls: int, latency_ms: float = AWS_CALL_LATENCY_MS
+) -> int:
     """Lambda bills duration per started millisecond."""
     compute_ms = max(0.0, (wall_seconds - aws_seconds) * 1000)
     return max(1, math.ceil(compute_ms + aws_calls * latency_ms))

@@ -46,7 +46,7 @@ class Call:
 
 # --- DynamoDB item size and request units --------------------------------------------------------------
 def _value_size(value: dict) -> int:
-    (kind, data), = value.items()
+    ((kind, data),) = value.items()
     if kind == "S":
         return len(data.encode())
     if kind == "N":
@@ -80,10 +80,12 @@ def index_writes(before: dict | None, after: dict | None) -> float:
     changes is a delete plus a put; a keys-only index is not written at all while its key stays the same."""
     units = 0.0
     for hash_key, range_key, projection in INDEXES:
+
         def key_of(item, hash_key=hash_key, range_key=range_key):
             if not item or hash_key not in item:
                 return None
             return item[hash_key], item.get(range_key) if range_key else None
+
         old, new = key_of(before), key_of(after)
         if old is None and new is None:
             continue
@@ -114,8 +116,10 @@ def read_units(total_bytes: int, consistent: bool, transactional: bool = False) 
 
 def written_keys(operation: str, request: dict) -> list[tuple[str, dict]]:
     """(table, key) of every item a write request touches (keys are the table's pk/sk)."""
+
     def key(item: dict) -> dict:
         return {k: item[k] for k in ("pk", "sk") if k in item}
+
     if operation == "PutItem":
         return [(request.get("TableName", ""), key(request.get("Item", {})))]
     if operation in ("UpdateItem", "DeleteItem"):
@@ -123,13 +127,16 @@ def written_keys(operation: str, request: dict) -> list[tuple[str, dict]]:
     if operation == "TransactWriteItems":
         found = []
         for entry in request.get("TransactItems", []):
-            (kind, body), = entry.items()
+            ((kind, body),) = entry.items()
             if kind != "ConditionCheck":
                 found.append((body["TableName"], key(body["Item"]) if kind == "Put" else body.get("Key", {})))
         return found
     if operation == "BatchWriteItem":
-        return [(name, key(e["PutRequest"]["Item"]) if "PutRequest" in e else e["DeleteRequest"]["Key"])
-                for name, entries in request.get("RequestItems", {}).items() for e in entries]
+        return [
+            (name, key(e["PutRequest"]["Item"]) if "PutRequest" in e else e["DeleteRequest"]["Key"])
+            for name, entries in request.get("RequestItems", {}).items()
+            for e in entries
+        ]
     return []
 
 
@@ -137,14 +144,20 @@ def _frozen(table: str, key: dict) -> str:
     return table + json.dumps(key, sort_keys=True)
 
 
-def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLookup,
-                   before: dict[str, dict | None] | None = None) -> tuple[float, float]:
+def dynamodb_units(
+    operation: str,
+    request: dict,
+    response: dict,
+    lookup: ItemLookup,
+    before: dict[str, dict | None] | None = None,
+) -> tuple[float, float]:
     """(RRU, WRU) of one DynamoDB request, from the request, the parsed answer, the stored items (after the
     call) and `before`: the items as they were before it (`_frozen(table, key)` -> item or None)."""
     before = before or {}
 
     def was(table: str, key: dict) -> dict | None:
         return before.get(_frozen(table, key))
+
     table = request.get("TableName", "")
     consistent = bool(request.get("ConsistentRead"))
     if operation == "GetItem":
@@ -155,7 +168,9 @@ def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLo
         items = [i for got in response.get("Responses", {}).values() for i in got]
         return sum(read_units(item_size(i), consistent) for i in items) or 0.5, 0.0
     if operation == "TransactGetItems":
-        return sum(read_units(item_size(r.get("Item")), True, True) for r in response.get("Responses", [])), 0.0
+        return sum(
+            read_units(item_size(r.get("Item")), True, True) for r in response.get("Responses", [])
+        ), 0.0
     if operation == "PutItem":
         item = request.get("Item", {})
         return 0.0, write_units(item, before=was(table, {k: item[k] for k in ("pk", "sk") if k in item}))
@@ -169,7 +184,7 @@ def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLo
     if operation == "TransactWriteItems":
         wru = 0.0
         for entry in request.get("TransactItems", []):
-            (kind, body), = entry.items()
+            ((kind, body),) = entry.items()
             if kind == "ConditionCheck":
                 continue
             name = body["TableName"]
@@ -180,8 +195,11 @@ def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLo
                 key = body.get("Key", {})
                 item = lookup(name, key) if kind == "Update" else None
             old = was(name, key)
-            wru += (write_units(item or key, transactional=True, before=old) if kind != "Delete"
-                    else 2 * _kb(old) + index_writes(old, None))
+            wru += (
+                write_units(item or key, transactional=True, before=old)
+                if kind != "Delete"
+                else 2 * _kb(old) + index_writes(old, None)
+            )
         return 0.0, wru
     if operation == "BatchWriteItem":
         wru = 0.0
@@ -189,7 +207,9 @@ def dynamodb_units(operation: str, request: dict, response: dict, lookup: ItemLo
             for entry in entries:
                 if "PutRequest" in entry:
                     item = entry["PutRequest"]["Item"]
-                    wru += write_units(item, before=was(name, {k: item[k] for k in ("pk", "sk") if k in item}))
+                    wru += write_units(
+                        item, before=was(name, {k: item[k] for k in ("pk", "sk") if k in item})
+                    )
                 else:
                     key = entry["DeleteRequest"]["Key"]
                     old = was(name, key) or lookup(name, key)
@@ -240,8 +260,12 @@ class CallCounter:
 
     def attach(self, client: Any, source: str) -> None:
         events = client.meta.events
-        events.register("before-call", lambda **kw: self._before(**kw), unique_id=f"bench-before-{id(client)}")
-        events.register("after-call", lambda **kw: self._after(source, **kw), unique_id=f"bench-after-{id(client)}")
+        events.register(
+            "before-call", lambda **kw: self._before(**kw), unique_id=f"bench-before-{id(client)}"
+        )
+        events.register(
+            "after-call", lambda **kw: self._after(source, **kw), unique_id=f"bench-after-{id(client)}"
+        )
 
     @contextmanager
     def building(self, source: str) -> Iterator[None]:
@@ -268,8 +292,10 @@ class CallCounter:
         if self.recording and model is not None and model.name in DDB_WRITES:
             looking = time.perf_counter()
             request = json.loads(body) if isinstance(body, bytes | str) and body[:1] in (b"{", "{") else {}
-            context["bench_before"] = {_frozen(table, key): self._lookup(table, key)
-                                       for table, key in written_keys(model.name, request)}
+            context["bench_before"] = {
+                _frozen(table, key): self._lookup(table, key)
+                for table, key in written_keys(model.name, request)
+            }
             context["bench_overhead"] = time.perf_counter() - looking  # the bench's, not the function's
         context["bench_started"] = time.perf_counter()
 
@@ -285,7 +311,9 @@ class CallCounter:
         rru = wru = 0.0
         sqs = (0, 0)
         if service == "dynamodb":
-            rru, wru = dynamodb_units(operation, request, parsed or {}, self._lookup, context.get("bench_before"))
+            rru, wru = dynamodb_units(
+                operation, request, parsed or {}, self._lookup, context.get("bench_before")
+            )
         elif service == "sqs":
             sqs = sqs_requests(operation, request)
             if operation == "ReceiveMessage":
@@ -293,11 +321,16 @@ class CallCounter:
         self.calls.append(Call(source, self.phase, service, operation, rru, wru, sqs[0], sqs[1], seconds))
 
     # reading -----------------------------------------------------------------------------------------
-    def select(self, *, phases: Iterable[str] | None = None, sources: Iterable[str] | None = None) -> list[Call]:
+    def select(
+        self, *, phases: Iterable[str] | None = None, sources: Iterable[str] | None = None
+    ) -> list[Call]:
         phases = set(phases) if phases is not None else None
         sources = set(sources) if sources is not None else None
-        return [c for c in self.calls
-                if (phases is None or c.phase in phases) and (sources is None or c.source in sources)]
+        return [
+            c
+            for c in self.calls
+            if (phases is None or c.phase in phases) and (sources is None or c.source in sources)
+        ]
 
 
 def by_operation(calls: Iterable[Call]) -> Counter[tuple[str, str]]:

@@ -32,18 +32,35 @@ def run(stack: Stack, members: int = 100_000) -> FanOut | None:
         return None
     outreach = stack.container.outreach
     chain = stack.chain["chain_id"]
-    messages = (CareMessage(chain_id=chain, member_id=f"m-fan-{i}", kind="campaign", occasion="campaign:bench",
-                            campaign_id="bench") for i in range(members))
+    messages = (
+        CareMessage(
+            chain_id=chain,
+            member_id=f"m-fan-{i}",
+            kind="campaign",
+            occasion="campaign:bench",
+            campaign_id="bench",
+        )
+        for i in range(members)
+    )
     queue = _Drain(_care_queue())
     first = len(stack.counter.calls)
     with stack.counter.in_phase(PHASE):
         started = time.perf_counter()
         outreach.enqueue(queue.drained(messages))
         seconds = time.perf_counter() - started
-    sends = [c for c in stack.counter.calls[first:]
-             if c.service == "sqs" and c.operation in ("SendMessage", "SendMessageBatch")]
-    return FanOut(members, sum(c.sqs_messages for c in sends), queue.drain(), len(sends),
-                  sum(c.sqs_requests for c in sends), seconds)
+    sends = [
+        c
+        for c in stack.counter.calls[first:]
+        if c.service == "sqs" and c.operation in ("SendMessage", "SendMessageBatch")
+    ]
+    return FanOut(
+        members,
+        sum(c.sqs_messages for c in sends),
+        queue.drain(),
+        len(sends),
+        sum(c.sqs_requests for c in sends),
+        seconds,
+    )
 
 
 def _care_queue():

@@ -23,16 +23,26 @@ BASELINE = "boto3"
 
 # The service each entry point asks the container for on its first request.
 _API_SERVICE = "booking_events"
-_WORKER_SERVICES = {"send_step": "step_worker", "handle_inbound": "inbound_worker", "care_tick": "care_tick_worker",
-                    "send_care": "care_worker"}
+_WORKER_SERVICES = {
+    "send_step": "step_worker",
+    "handle_inbound": "inbound_worker",
+    "care_tick": "care_tick_worker",
+    "send_care": "care_worker",
+}
 
 _TIMER = "import time; t = time.perf_counter(); {body}; print(time.perf_counter() - t)"
 _FAKE_ENV = {
-    "AWS_DEFAULT_REGION": "ap-southeast-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-    "CHAIRSIDE_STEPS_QUEUE_URL": "https://sqs/q", "CHAIRSIDE_STEPS_QUEUE_ARN": "arn:aws:sqs:r:1:q",
-    "CHAIRSIDE_STEPS_DLQ_URL": "https://sqs/d", "CHAIRSIDE_INBOUND_QUEUE_URL": "https://sqs/i",
-    "CHAIRSIDE_SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/r", "CHAIRSIDE_SCHEDULER_DLQ_ARN": "arn:aws:sqs:r:1:s",
-    "CHAIRSIDE_JWT_SECRET": "x" * 32, "PATH": "/usr/bin:/bin",
+    "AWS_DEFAULT_REGION": "ap-southeast-1",
+    "AWS_ACCESS_KEY_ID": "x",
+    "AWS_SECRET_ACCESS_KEY": "x",
+    "CHAIRSIDE_STEPS_QUEUE_URL": "https://sqs/q",
+    "CHAIRSIDE_STEPS_QUEUE_ARN": "arn:aws:sqs:r:1:q",
+    "CHAIRSIDE_STEPS_DLQ_URL": "https://sqs/d",
+    "CHAIRSIDE_INBOUND_QUEUE_URL": "https://sqs/i",
+    "CHAIRSIDE_SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/r",
+    "CHAIRSIDE_SCHEDULER_DLQ_ARN": "arn:aws:sqs:r:1:s",
+    "CHAIRSIDE_JWT_SECRET": "x" * 32,
+    "PATH": "/usr/bin:/bin",
 }
 
 
@@ -55,14 +65,22 @@ def entries() -> list[Entry]:
     found = [Entry("api (app.py)", "app", _API_SERVICE, False)]
     for worker in resources.WORKERS:
         module = worker.handler.rpartition(".")[0]
-        found.append(Entry(f"worker functions/{module}.py", f"functions.{module}", _WORKER_SERVICES.get(module),
-                           True))
+        found.append(
+            Entry(f"worker functions/{module}.py", f"functions.{module}", _WORKER_SERVICES.get(module), True)
+        )
     return found
 
 
 def _once(code: str) -> float:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_FAKE_ENV, capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_FAKE_ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -87,6 +105,10 @@ def measure(rounds: int = 7) -> ImportTimes:
             samples.setdefault(entry.name, []).append(_once(entry.code(wired=False)))
             samples.setdefault("wired " + entry.name, []).append(_once(entry.code(wired=True)))
     median = {name: statistics.median(values) for name, values in samples.items()}
-    return ImportTimes(median["baseline"], {e.name: median[e.name] for e in targets},
-                       {e.name: median["wired " + e.name] for e in targets}, rounds,
-                       tuple(e.name for e in targets if e.worker))
+    return ImportTimes(
+        median["baseline"],
+        {e.name: median[e.name] for e in targets},
+        {e.name: median["wired " + e.name] for e in targets},
+        rounds,
+        tuple(e.name for e in targets if e.worker),
+    )

@@ -35,8 +35,9 @@ PLATFORM_SOURCES = ("scheduler", "esm")
 
 def api_memory_mb(stage: str = "dev") -> int:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return int(config["stages"].get(stage, {}).get("lambda_memory_size")
-               or config.get("lambda_memory_size") or 128)
+    return int(
+        config["stages"].get(stage, {}).get("lambda_memory_size") or config.get("lambda_memory_size") or 128
+    )
 
 
 def worker_memory_mb() -> dict[str, int]:
@@ -57,8 +58,9 @@ def run_cohort(stack: Stack, first: int, size: int) -> None:
     """`size` bookings of one store-day, served by three stylists side by side, two hours apart. Every
     webhook and every due step happens at its own time, in time order, with the workers run after each."""
     counter, clock = stack.counter, stack.clock
-    day = (clock.now().astimezone(STORE_ZONE) + timedelta(days=3)).replace(hour=10, minute=0, second=0,
-                                                                          microsecond=0)
+    day = (clock.now().astimezone(STORE_ZONE) + timedelta(days=3)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
     agenda: list[tuple[datetime, int, str, int]] = []  # (when, tie-break, webhook kind or "", booking)
     order = itertools.count()
     slots: dict[int, tuple[datetime, str]] = {}
@@ -66,8 +68,11 @@ def run_cohort(stack: Stack, first: int, size: int) -> None:
         i = first + k
         start = day + timedelta(hours=2 * (k // len(STYLISTS)))
         slots[i] = (start, STYLISTS[k % len(STYLISTS)])
-        for when, kind in ((clock.now(), "created"), (start - timedelta(minutes=5), "checked_in"),
-                           (start + timedelta(minutes=90), "completed")):
+        for when, kind in (
+            (clock.now(), "created"),
+            (start - timedelta(minutes=5), "checked_in"),
+            (start + timedelta(minutes=90), "completed"),
+        ):
             heapq.heappush(agenda, (when, next(order), kind, i))
     while agenda:
         when, _, kind, i = heapq.heappop(agenda)
@@ -76,8 +81,17 @@ def run_cohort(stack: Stack, first: int, size: int) -> None:
         if kind:
             start, stylist = slots[i]
             with counter.in_phase(f"booking.{kind}"):
-                status, body = stack.post_booking(booking_event(f"booking.{kind}", f"bk-bench-{i}", f"m-bench-{i}",
-                                                                _phone(i), start, clock.now(), stylist))
+                status, body = stack.post_booking(
+                    booking_event(
+                        f"booking.{kind}",
+                        f"bk-bench-{i}",
+                        f"m-bench-{i}",
+                        _phone(i),
+                        start,
+                        clock.now(),
+                        stylist,
+                    )
+                )
             if status != 202:
                 raise RuntimeError(f"booking.{kind} answered {status}: {body}")
             for due in _due_times(body):
@@ -119,8 +133,12 @@ def _units(calls: list[Call], n: int) -> dict[tuple[str, str], tuple[float, floa
 
 
 def _billable(calls: list[Call]) -> list[Call]:
-    return [c for c in calls if not (c.source == "esm" and c.operation == "ReceiveMessage" and not c.sqs_messages)
-            and not (c.source == "scheduler" and c.service == "scheduler")]  # the firer plays the service
+    return [
+        c
+        for c in calls
+        if not (c.source == "esm" and c.operation == "ReceiveMessage" and not c.sqs_messages)
+        and not (c.source == "scheduler" and c.service == "scheduler")
+    ]  # the firer plays the service
 
 
 def run(stack: Stack, journeys: int, cohort: int = 1, first: int = 0) -> JourneyResult:
@@ -139,7 +157,9 @@ def run(stack: Stack, journeys: int, cohort: int = 1, first: int = 0) -> Journey
     billed: dict[str, list[int]] = {}
     for inv in invocations:
         made = [c for c in stack.counter.calls[inv.calls] if c.source == "app"]
-        billed.setdefault(inv.function, []).append(billed_ms(inv.seconds, sum(c.seconds for c in made), len(made)))
+        billed.setdefault(inv.function, []).append(
+            billed_ms(inv.seconds, sum(c.seconds for c in made), len(made))
+        )
     billable = _billable(calls)
     usage = Usage(
         apigw_requests=sum(1 for inv in invocations if inv.function == "api"),
@@ -148,7 +168,9 @@ def run(stack: Stack, journeys: int, cohort: int = 1, first: int = 0) -> Journey
         dynamodb_rru=sum(c.rru for c in app),
         dynamodb_wru=sum(c.wru for c in app),
         sqs_requests=sum(c.sqs_requests for c in billable if c.service == "sqs"),
-        scheduler_invocations=sum(1 for c in platform if c.source == "scheduler" and c.operation == "SendMessage"),
+        scheduler_invocations=sum(
+            1 for c in platform if c.source == "scheduler" and c.operation == "SendMessage"
+        ),
         secrets_manager_calls=sum(1 for c in app if c.service == "secretsmanager"),
     ).scaled(1 / journeys)
     created = [c for c in app if c.phase == "booking.created"]
@@ -173,10 +195,18 @@ def run(stack: Stack, journeys: int, cohort: int = 1, first: int = 0) -> Journey
 def throughput(stack: Stack, bookings: int) -> float:
     """booking.created webhooks per second through the real handler (distinct members and slots)."""
     base = stack.clock.now().astimezone(STORE_ZONE).replace(hour=9, minute=0, second=0, microsecond=0)
-    events = [booking_event("booking.created", f"bk-tp-{i}", f"m-tp-{i}", _phone(500_000 + i),
-                            base + timedelta(days=10 + i // 12, hours=2 * (i % 4)), stack.clock.now(),
-                            STYLISTS[(i // 4) % len(STYLISTS)])
-              for i in range(bookings)]
+    events = [
+        booking_event(
+            "booking.created",
+            f"bk-tp-{i}",
+            f"m-tp-{i}",
+            _phone(500_000 + i),
+            base + timedelta(days=10 + i // 12, hours=2 * (i % 4)),
+            stack.clock.now(),
+            STYLISTS[(i // 4) % len(STYLISTS)],
+        )
+        for i in range(bookings)
+    ]
     with stack.counter.in_phase("throughput"):
         started = time.perf_counter()
         for event in events:

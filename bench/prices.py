@@ -16,14 +16,25 @@ LAMBDA_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
 
 # (price in USD, unit, source)
 PRICES: dict[str, tuple[float, str, str]] = {
-    "apigw_rest_request": (3.50 / 1e6, "request", "https://aws.amazon.com/api-gateway/pricing/ (REST, first 333M)"),
+    "apigw_rest_request": (
+        3.50 / 1e6,
+        "request",
+        "https://aws.amazon.com/api-gateway/pricing/ (REST, first 333M)",
+    ),
     "lambda_request": (0.20 / 1e6, "request", "https://aws.amazon.com/lambda/pricing/"),
-    "lambda_gb_second": (LAMBDA_GB_SECOND[LAMBDA_ARCHITECTURE], f"GB-second ({LAMBDA_ARCHITECTURE})",
-                         "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_gb_second": (
+        LAMBDA_GB_SECOND[LAMBDA_ARCHITECTURE],
+        f"GB-second ({LAMBDA_ARCHITECTURE})",
+        "https://aws.amazon.com/lambda/pricing/",
+    ),
     "dynamodb_wru": (0.625 / 1e6, "write request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
     "dynamodb_rru": (0.125 / 1e6, "read request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
     "sqs_request": (0.40 / 1e6, "request (64 KB chunk)", "https://aws.amazon.com/sqs/pricing/ (standard)"),
-    "scheduler_invocation": (1.00 / 1e6, "invocation", "https://aws.amazon.com/eventbridge/pricing/ (Scheduler)"),
+    "scheduler_invocation": (
+        1.00 / 1e6,
+        "invocation",
+        "https://aws.amazon.com/eventbridge/pricing/ (Scheduler)",
+    ),
     "secrets_manager_call": (0.05 / 1e4, "API call", "https://aws.amazon.com/secrets-manager/pricing/"),
 }
 

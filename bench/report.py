@@ -65,15 +65,27 @@ def targets(f: Figures) -> list[tuple[str, str, bool]]:
     fan = f.fanout.messages_per_request if f.fanout else None
     return [
         ("zero DynamoDB Scan calls", str(f.scans), f.scans == TARGETS["scans"]),
-        ("<= 3 DynamoDB write requests per booking.created (besides schedules)",
-         f"{f.journey.writes_per_created:g}", f.journey.writes_per_created <= TARGETS["ddb_writes_per_booking"]),
-        ("<= $0.05 per 1,000 complete journeys", f"${f.cost_per_1000:.4f}",
-         f.cost_per_1000 <= TARGETS["cost_per_1000_journeys_usd"]),
+        (
+            "<= 3 DynamoDB write requests per booking.created (besides schedules)",
+            f"{f.journey.writes_per_created:g}",
+            f.journey.writes_per_created <= TARGETS["ddb_writes_per_booking"],
+        ),
+        (
+            "<= $0.05 per 1,000 complete journeys",
+            f"${f.cost_per_1000:.4f}",
+            f.cost_per_1000 <= TARGETS["cost_per_1000_journeys_usd"],
+        ),
         ("API import <= 1.5x bare boto3", f"{f.api_ratio:.2f}x", f.api_ratio <= TARGETS["api_import_ratio"]),
-        ("worker import <= 1.3x bare boto3 (worst worker)", f"{f.worker_ratio:.2f}x",
-         f.worker_ratio <= TARGETS["worker_import_ratio"]),
-        (">= 9.5 messages per SQS send request in fan-out", f"{fan:.2f}" if fan is not None else "pending",
-         fan is not None and fan >= TARGETS["sqs_msgs_per_request"]),
+        (
+            "worker import <= 1.3x bare boto3 (worst worker)",
+            f"{f.worker_ratio:.2f}x",
+            f.worker_ratio <= TARGETS["worker_import_ratio"],
+        ),
+        (
+            ">= 9.5 messages per SQS send request in fan-out",
+            f"{fan:.2f}" if fan is not None else "pending",
+            fan is not None and fan >= TARGETS["sqs_msgs_per_request"],
+        ),
         *cold_targets(f.cold),
     ]
 
@@ -81,12 +93,21 @@ def targets(f: Figures) -> list[tuple[str, str, bool]]:
 def cold_targets(c: ColdStarts) -> list[tuple[str, str, bool]]:
     """Issue 13 item 8: init (import + wiring + first request) per entry point, rjieba's first reply, the layer."""
     return [
-        ("init (import + wiring + first request) <= 1.5x boto3 + the same clients (worst entry point)",
-         f"{c.ratio_max:.2f}x", c.ratio_max <= TARGETS["init_ratio_max"]),
-        ("first Chinese reply in a fresh process adds <= 100 ms", f"{c.first_zh_ms:.0f} ms",
-         c.first_zh_ms <= TARGETS["first_zh_reply_ms"]),
-        ("layer <= 80 MB unzipped", f"{c.layer_mb:.1f} MB" if c.layer_mb is not None else "not built",
-         c.layer_mb is not None and c.layer_mb <= TARGETS["layer_mb"]),
+        (
+            "init (import + wiring + first request) <= 1.5x boto3 + the same clients (worst entry point)",
+            f"{c.ratio_max:.2f}x",
+            c.ratio_max <= TARGETS["init_ratio_max"],
+        ),
+        (
+            "first Chinese reply in a fresh process adds <= 100 ms",
+            f"{c.first_zh_ms:.0f} ms",
+            c.first_zh_ms <= TARGETS["first_zh_reply_ms"],
+        ),
+        (
+            "layer <= 80 MB unzipped",
+            f"{c.layer_mb:.1f} MB" if c.layer_mb is not None else "not built",
+            c.layer_mb is not None and c.layer_mb <= TARGETS["layer_mb"],
+        ),
     ]
 
 
@@ -97,9 +118,11 @@ def cold_summary(c: ColdStarts) -> str:
 
 def summary(f: Figures) -> str:
     fan = f"{f.fanout.messages_per_request:.2f}" if f.fanout else "pending"
-    return (f"SUMMARY scans={f.scans} ddb_writes_per_booking={f.journey.writes_per_created:g} "
-            f"cost_per_1000_journeys_usd={f.cost_per_1000:.4f} api_import_ratio={f.api_ratio:.2f} "
-            f"worker_import_ratio={f.worker_ratio:.2f} sqs_msgs_per_request={fan} {cold_summary(f.cold)}")
+    return (
+        f"SUMMARY scans={f.scans} ddb_writes_per_booking={f.journey.writes_per_created:g} "
+        f"cost_per_1000_journeys_usd={f.cost_per_1000:.4f} api_import_ratio={f.api_ratio:.2f} "
+        f"worker_import_ratio={f.worker_ratio:.2f} sqs_msgs_per_request={fan} {cold_summary(f.cold)}"
+    )
 
 
 def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
@@ -119,8 +142,10 @@ def _machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {os.cpu_count()} CPUs (shared), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs (shared), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _where_the_cost_goes(f: Figures) -> list[str]:
@@ -149,10 +174,12 @@ def _campaign_pages(fan: FanOut) -> list[str]:
         return []
     pages = -(-fan.members // PAGE_SIZE)
     ratio = (fan.messages + pages) / (fan.send_requests + pages)
-    return [f"A campaign's worker reads its segment {PAGE_SIZE} members a page and queues each next page as one "
-            f"more single-message request (`chalicelib/care/campaigns.py`): {pages} more for {fan.members} members, "
-            f"{ratio:.2f} messages per request for the whole campaign (computed from `PAGE_SIZE`, not measured).",
-            ""]
+    return [
+        f"A campaign's worker reads its segment {PAGE_SIZE} members a page and queues each next page as one "
+        f"more single-message request (`chalicelib/care/campaigns.py`): {pages} more for {fan.members} members, "
+        f"{ratio:.2f} messages per request for the whole campaign (computed from `PAGE_SIZE`, not measured).",
+        "",
+    ]
 
 
 def cold_markdown(c: ColdStarts) -> list[str]:
@@ -167,10 +194,21 @@ def cold_markdown(c: ColdStarts) -> list[str]:
         "holds after that request (listed). The entry's first request also makes its AWS calls to the local "
         "server; the baseline makes none.",
         "",
-        *_table(("entry point", "init ms", "baseline ms", "ratio", "clients after the first request"),
-                [(name, f"{c.init[name] * 1000:.0f}", f"{c.baseline[name] * 1000:.0f}", f"{c.ratio(name):.2f}x",
-                  ", ".join(f"{svc} x{n}" if n > 1 else svc for svc, n in sorted(Counter(c.clients[name]).items())))
-                 for name in c.init]),
+        *_table(
+            ("entry point", "init ms", "baseline ms", "ratio", "clients after the first request"),
+            [
+                (
+                    name,
+                    f"{c.init[name] * 1000:.0f}",
+                    f"{c.baseline[name] * 1000:.0f}",
+                    f"{c.ratio(name):.2f}x",
+                    ", ".join(
+                        f"{svc} x{n}" if n > 1 else svc for svc, n in sorted(Counter(c.clients[name]).items())
+                    ),
+                )
+                for name in c.init
+            ],
+        ),
         f"First Chinese reply in a fresh process (classifier built, one English reply read first; the first "
         f"Chinese reply minus a second one): **{c.first_zh_ms:.0f} ms** (rjieba's import and dictionary).",
         "",
@@ -205,7 +243,9 @@ def markdown(f: Figures) -> str:
         "",
         "## Targets (issues 7 and 13)",
         "",
-        *_table(("target", "measured", "result"), [(w, m, "PASS" if ok else "FAIL") for w, m, ok in targets(f)]),
+        *_table(
+            ("target", "measured", "result"), [(w, m, "PASS" if ok else "FAIL") for w, m, ok in targets(f)]
+        ),
         "## Method",
         "",
         "- The real Chalice app, the real worker handlers (`functions/`) and the local plumbing of `make run` "
@@ -262,18 +302,27 @@ def markdown(f: Figures) -> str:
         *_table(("service", "operation", "calls"), _ops(j.platform_ops)),
         "Lambda invocations per journey and mean billed duration:",
         "",
-        *_table(("function", "invocations", "billed ms (mean)"),
-                [(fn, f"{n:.2f}", f"{j.durations_ms[fn]:.0f}") for fn, n in sorted(j.invocations.items())]),
+        *_table(
+            ("function", "invocations", "billed ms (mean)"),
+            [(fn, f"{n:.2f}", f"{j.durations_ms[fn]:.0f}") for fn, n in sorted(j.invocations.items())],
+        ),
         "## Cost per 1,000 complete journeys",
         "",
-        *_table(("line", "units per journey", "USD per 1,000 journeys"),
-                [(name, f"{getattr(j.usage, name):.3f}", f"{usd * 1000:.5f}")
-                 for name, usd in cost_lines(j.usage).items()] + [("**total**", "", f"**{f.cost_per_1000:.4f}**")]),
+        *_table(
+            ("line", "units per journey", "USD per 1,000 journeys"),
+            [
+                (name, f"{getattr(j.usage, name):.3f}", f"{usd * 1000:.5f}")
+                for name, usd in cost_lines(j.usage).items()
+            ]
+            + [("**total**", "", f"**{f.cost_per_1000:.4f}**")],
+        ),
         *_where_the_cost_goes(f),
         "DynamoDB request units per journey, by phase:",
         "",
-        *_table(("phase", "operation", "RRU", "WRU"),
-                [(phase, op, f"{rru:.2f}", f"{wru:.2f}") for (phase, op), (rru, wru) in sorted(j.units.items())]),
+        *_table(
+            ("phase", "operation", "RRU", "WRU"),
+            [(phase, op, f"{rru:.2f}", f"{wru:.2f}") for (phase, op), (rru, wru) in sorted(j.units.items())],
+        ),
         f"Journeys one at a time (every worker invocation carries one step): **${total_cost(f.single.usage) * 1000:.4f}** "
         f"per 1,000 ({f.single.usage.lambda_requests:.1f} Lambda invocations and "
         f"{f.single.usage.sqs_requests:.1f} SQS requests per journey instead of {j.usage.lambda_requests:.1f} and "
@@ -282,8 +331,10 @@ def markdown(f: Figures) -> str:
         f"List prices ({PRICES_REGION}, transcribed {PRICES_AS_OF} from the pages named; `bench/prices.py` -- "
         "the bench does not fetch them, check them before quoting):",
         "",
-        *_table(("price", "USD", "per", "source"),
-                [(name, f"{usd:.10g}", unit, source) for name, (usd, unit, source) in PRICES.items()]),
+        *_table(
+            ("price", "USD", "per", "source"),
+            [(name, f"{usd:.10g}", unit, source) for name, (usd, unit, source) in PRICES.items()],
+        ),
         "## Cold imports",
         "",
         f"Median of {f.imports.rounds} fresh interpreters each, interleaved; `import {BASELINE}` took "
@@ -291,10 +342,19 @@ def markdown(f: Figures) -> str:
         "building the services its first request uses from the composition root (boto3, clients, domain "
         "modules; no AWS call): the whole init before the first request, for comparison.",
         "",
-        *_table(("entry point", "import ms", "ratio to boto3", "wired ms", "wired ratio"),
-                [(name, f"{f.imports.imports[name] * 1000:.0f}", f"{f.imports.ratio(name):.2f}x",
-                  f"{f.imports.wired[name] * 1000:.0f}", f"{f.imports.ratio(name, True):.2f}x")
-                 for name in f.imports.imports]),
+        *_table(
+            ("entry point", "import ms", "ratio to boto3", "wired ms", "wired ratio"),
+            [
+                (
+                    name,
+                    f"{f.imports.imports[name] * 1000:.0f}",
+                    f"{f.imports.ratio(name):.2f}x",
+                    f"{f.imports.wired[name] * 1000:.0f}",
+                    f"{f.imports.ratio(name, True):.2f}x",
+                )
+                for name in f.imports.imports
+            ],
+        ),
         *cold_markdown(f.cold),
         "## Booking-webhook throughput (in-process)",
         "",
@@ -306,13 +366,28 @@ def markdown(f: Figures) -> str:
     ]
     if f.fanout:
         fan = f.fanout
-        out += _table(("members", "send requests", "messages per request", "billable SQS requests", "wall s"),
-                      [(fan.members, fan.send_requests, f"{fan.messages_per_request:.2f}", fan.billable_requests,
-                        f"{fan.seconds:.1f}")])
-        out += ["Through `Outreach.enqueue` (chalicelib/care/outreach.py) into the care queue on in-process moto.", ""]
+        out += _table(
+            ("members", "send requests", "messages per request", "billable SQS requests", "wall s"),
+            [
+                (
+                    fan.members,
+                    fan.send_requests,
+                    f"{fan.messages_per_request:.2f}",
+                    fan.billable_requests,
+                    f"{fan.seconds:.1f}",
+                )
+            ],
+        )
+        out += [
+            "Through `Outreach.enqueue` (chalicelib/care/outreach.py) into the care queue on in-process moto.",
+            "",
+        ]
         out += _campaign_pages(fan)
     else:
-        out += ["**Pending the campaign fan-out (issue 4)**: `chalicelib/care/outreach.py` is not in this code, "
-                "so there is nothing to measure; the target is reported as not met.", ""]
+        out += [
+            "**Pending the campaign fan-out (issue 4)**: `chalicelib/care/outreach.py` is not in this code, "
+            "so there is nothing to measure; the target is reported as not met.",
+            "",
+        ]
     out += ["```", summary(f), "```", ""]
     return "\n".join(out)

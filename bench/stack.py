@@ -59,8 +59,11 @@ class Stack:
         finally:
             seconds = time.perf_counter() - started
             if self.counter.recording:
-                self.invocations.append(Invocation(function, self.counter.phase, seconds,
-                                                   slice(first, len(self.counter.calls)), records))
+                self.invocations.append(
+                    Invocation(
+                        function, self.counter.phase, seconds, slice(first, len(self.counter.calls)), records
+                    )
+                )
 
     def post_booking(self, event: dict) -> tuple[int, dict]:
         """The booking system's signed webhook through API Gateway's local stand-in (one API invocation)."""
@@ -68,10 +71,15 @@ class Stack:
 
         raw = json.dumps(event, ensure_ascii=False).encode()
         ts = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Chairside-Chain": self.chain["chain_id"],
-                   "X-Chairside-Timestamp": ts, "X-Chairside-Signature": sign(WEBHOOK_SECRET, ts, raw)}
-        response = self._timed("api", lambda: self.client.http.post("/v1/webhooks/bookings", headers=headers,
-                                                                     body=raw))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Chairside-Chain": self.chain["chain_id"],
+            "X-Chairside-Timestamp": ts,
+            "X-Chairside-Signature": sign(WEBHOOK_SECRET, ts, raw),
+        }
+        response = self._timed(
+            "api", lambda: self.client.http.post("/v1/webhooks/bookings", headers=headers, body=raw)
+        )
         return response.status_code, json.loads(response.body) if response.body else {}
 
     def pump(self, rounds: int = 50) -> None:
@@ -94,13 +102,23 @@ class Stack:
         return len(sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages)
 
 
-def booking_event(event_type: str, booking_id: str, member_id: str, phone: str, start: datetime,
-                  occurred_at: datetime, stylist: str = "sh-xiaowang") -> dict:
+def booking_event(
+    event_type: str,
+    booking_id: str,
+    member_id: str,
+    phone: str,
+    start: datetime,
+    occurred_at: datetime,
+    stylist: str = "sh-xiaowang",
+) -> dict:
     """A booking-system webhook body shaped like `events/webhooks/booking.created.json`."""
     template = json.loads((ROOT / "events" / "webhooks" / "booking.created.json").read_text())
     event = copy.deepcopy(template)
-    event.update(event_id=f"evt-{booking_id}-{event_type}-{occurred_at.timestamp():.0f}", type=event_type,
-                 occurred_at=occurred_at.isoformat())
+    event.update(
+        event_id=f"evt-{booking_id}-{event_type}-{occurred_at.timestamp():.0f}",
+        type=event_type,
+        occurred_at=occurred_at.isoformat(),
+    )
     booking = event["booking"]
     booking.update(id=booking_id, start=start.isoformat())
     booking["stylist"]["id"] = stylist
@@ -131,9 +149,16 @@ def running_stack(counter: CallCounter | None = None) -> Iterator[Stack]:
     for name in list(os.environ):
         if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             del os.environ[name]
-    os.environ.update({"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_METRICS_DISABLED": "true",
-                       "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
     os.environ.pop("CHAIRSIDE_LOCAL_DIR", None)
     counter.install()
     try:

@@ -62,8 +62,9 @@ class Container:
     def regions(self):
         from chalicelib.services.regions import RegionDirectory
 
-        return RegionDirectory(self.client("dynamodb"), self.settings.main_table, self.settings.region,
-                               self.wall_clock.timestamp)
+        return RegionDirectory(
+            self.client("dynamodb"), self.settings.main_table, self.settings.region, self.wall_clock.timestamp
+        )
 
     @cached_property
     def stores(self):
@@ -95,9 +96,15 @@ class Container:
         from chalicelib.scheduling import StepScheduler
 
         s = self.settings
-        return StepScheduler(self.client("scheduler"), self.client("sqs"), group=s.schedule_group,
-                             queue_arn=s.steps_queue_arn, queue_url=s.steps_queue_url,
-                             role_arn=s.scheduler_role_arn, dlq_arn=s.scheduler_dlq_arn)
+        return StepScheduler(
+            self.client("scheduler"),
+            self.client("sqs"),
+            group=s.schedule_group,
+            queue_arn=s.steps_queue_arn,
+            queue_url=s.steps_queue_url,
+            role_arn=s.scheduler_role_arn,
+            dlq_arn=s.scheduler_dlq_arn,
+        )
 
     @cached_property
     def webhook_secrets(self):
@@ -131,10 +138,16 @@ class Container:
     def booking_events(self):
         from chalicelib.services.booking_events import BookingEvents
 
-        return BookingEvents(self.bookings, self.stores, self.step_scheduler, self.clock, self.lookup_hasher,
-                             on_member=self.member_care.refresh,
-                             coupons=self.care_repo.coupon,
-                             table_name=self.settings.main_table)
+        return BookingEvents(
+            self.bookings,
+            self.stores,
+            self.step_scheduler,
+            self.clock,
+            self.lookup_hasher,
+            on_member=self.member_care.refresh,
+            coupons=self.care_repo.coupon,
+            table_name=self.settings.main_table,
+        )
 
     @cached_property
     def booking_marks(self):
@@ -161,8 +174,9 @@ class Container:
     def member_profiles(self):
         from chalicelib.services.member_profiles import MemberProfiles
 
-        return MemberProfiles(self.stores, self.clock, self.care_repo, self.member_care,
-                              self.conversations, self.member_access)
+        return MemberProfiles(
+            self.stores, self.clock, self.care_repo, self.member_care, self.conversations, self.member_access
+        )
 
     @cached_property
     def member_privacy(self):
@@ -170,9 +184,14 @@ class Container:
         from chalicelib.dal.member_data import MemberDataRepository
         from chalicelib.services.member_privacy import MemberPrivacy
 
-        return MemberPrivacy(self.stores,
-                             MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
-                             self.step_scheduler, self.lookup_hasher, self.clock, self.member_access)
+        return MemberPrivacy(
+            self.stores,
+            MemberDataRepository(self.client("dynamodb"), self.settings.main_table),
+            self.step_scheduler,
+            self.lookup_hasher,
+            self.clock,
+            self.member_access,
+        )
 
     @cached_property
     def channels(self):
@@ -180,33 +199,52 @@ class Container:
         from chalicelib.channels.registry import ChannelRegistry
 
         s = self.settings
-        return ChannelRegistry(self.client, self.channel_secrets, ses_region=s.ses_region, email_sender=s.email_sender,
-                               wechat_api_base=s.wechat_api_base, wall=self.wall_clock.timestamp,
-                               faults_path=s.local_dir / "faults.json" if s.local_dir is not None else None)
+        return ChannelRegistry(
+            self.client,
+            self.channel_secrets,
+            ses_region=s.ses_region,
+            email_sender=s.email_sender,
+            wechat_api_base=s.wechat_api_base,
+            wall=self.wall_clock.timestamp,
+            faults_path=s.local_dir / "faults.json" if s.local_dir is not None else None,
+        )
 
     @cached_property
     def delivery(self):
         from chalicelib.services.delivery import DeadLetters, StepDelivery
 
-        return StepDelivery(self.bookings, self.local_stores, self.messages, self.channels.base,
-                            DeadLetters(self.client("sqs"), self.settings.steps_dlq_url),
-                            self.clock, self.wall_clock.timestamp)
+        return StepDelivery(
+            self.bookings,
+            self.local_stores,
+            self.messages,
+            self.channels.base,
+            DeadLetters(self.client("sqs"), self.settings.steps_dlq_url),
+            self.clock,
+            self.wall_clock.timestamp,
+        )
 
     # --- two-way chat -----------------------------------------------------------------------------
     @cached_property
     def conversations(self):
         from chalicelib.dal.conversations import ConversationRepository
 
-        return ConversationRepository(self.client("dynamodb"), self.settings.main_table, self.lookup_hasher,
-                                      self.cursors)
+        return ConversationRepository(
+            self.client("dynamodb"), self.settings.main_table, self.lookup_hasher, self.cursors
+        )
 
     @cached_property
     def reply_sender(self):
         from chalicelib.channels.wechat.client import can_send_customer_service
         from chalicelib.conversations.outbound import ChannelLaw, ReplySender
 
-        return ReplySender(self.messages, self.conversations, self.channels.for_store,
-                           ChannelLaw(can_send_customer_service), self.clock, self.wall_clock.timestamp)
+        return ReplySender(
+            self.messages,
+            self.conversations,
+            self.channels.for_store,
+            ChannelLaw(can_send_customer_service),
+            self.clock,
+            self.wall_clock.timestamp,
+        )
 
     @cached_property
     def inbound(self):
@@ -215,20 +253,33 @@ class Container:
         from chalicelib.conversations.outbound import StaffAlerts
         from chalicelib.understanding import default_classifier
 
-        return InboundService(self.conversations, self.stores, self.booking_marks, default_classifier,
-                              self.reply_sender, self.booking_system,
-                              StaffAlerts(self.channels.base["sms"]), self.clock,
-                              ReplyAttribution(self.care_repo).count)
+        return InboundService(
+            self.conversations,
+            self.stores,
+            self.booking_marks,
+            default_classifier,
+            self.reply_sender,
+            self.booking_system,
+            StaffAlerts(self.channels.base["sms"]),
+            self.clock,
+            ReplyAttribution(self.care_repo).count,
+        )
 
     @cached_property
     def intake(self):
         from chalicelib.conversations.intake import InboundQueue, Intake
         from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 
-        return Intake(self.inbound, self.conversations, self.stores,
-                      InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
-                      self.clock, self.channel_secrets.wechat_credentials,
-                      CallbackClaims(), SmsNumbers())
+        return Intake(
+            self.inbound,
+            self.conversations,
+            self.stores,
+            InboundQueue(self.client("sqs"), self.settings.inbound_queue_url),
+            self.clock,
+            self.channel_secrets.wechat_credentials,
+            CallbackClaims(),
+            SmsNumbers(),
+        )
 
     @cached_property
     def inbound_worker(self):
@@ -241,9 +292,18 @@ class Container:
         from chalicelib.conversations.staff_desk import StaffConversations
         from chalicelib.conversations.video import VideoConsults
 
-        video = VideoConsults(self.channel_secrets.agora_settings, self.clock, self.wall_clock.timestamp,
-                              self.messages.record)
-        return StaffConversations(self.stores, self.conversations, self.messages, self.reply_sender, video, self.clock, self.bookings.member)
+        video = VideoConsults(
+            self.channel_secrets.agora_settings, self.clock, self.wall_clock.timestamp, self.messages.record
+        )
+        return StaffConversations(
+            self.stores,
+            self.conversations,
+            self.messages,
+            self.reply_sender,
+            video,
+            self.clock,
+            self.bookings.member,
+        )
 
     @cached_property
     def booking_system(self):
@@ -257,17 +317,22 @@ class Container:
         """The Today screen, a booking's timeline, and staff marking check-ins and no-shows."""
         from chalicelib.services.staff_bookings import StaffBookings
 
-        return StaffBookings(self.stores, self.bookings, self.messages, self.booking_marks, self.booking_system,
-                             self.clock)
+        return StaffBookings(
+            self.stores, self.bookings, self.messages, self.booking_marks, self.booking_system, self.clock
+        )
 
     @cached_property
     def step_worker(self):
         from chalicelib.workers.steps import StepWorker
 
-        return StepWorker(self.delivery, self.client("sqs"), self.settings.steps_queue_url,
-                          max_receive_count=resources.STEPS_QUEUE.max_receive_count,
-                          retry_base_seconds=self.settings.retry_base_seconds,
-                          retry_max_seconds=self.settings.retry_max_seconds)
+        return StepWorker(
+            self.delivery,
+            self.client("sqs"),
+            self.settings.steps_queue_url,
+            max_receive_count=resources.STEPS_QUEUE.max_receive_count,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            retry_max_seconds=self.settings.retry_max_seconds,
+        )
 
     # --- member care (chalicelib/care) ---------------------------------------------------------------
     @cached_property
@@ -286,25 +351,46 @@ class Container:
     def outreach(self):
         from chalicelib.care.outreach import Outreach
 
-        return Outreach(self.care_repo, self.local_stores, self.conversations, self.reply_sender, self.clock,
-                        self.client("sqs"), self.settings.care_queue_url, wall=self.wall_clock.timestamp)
+        return Outreach(
+            self.care_repo,
+            self.local_stores,
+            self.conversations,
+            self.reply_sender,
+            self.clock,
+            self.client("sqs"),
+            self.settings.care_queue_url,
+            wall=self.wall_clock.timestamp,
+        )
 
     @cached_property
     def care_worker(self):
         from chalicelib.workers.care_outreach import CareWorker
 
-        return CareWorker(self.outreach, self.client("sqs"), self.settings.care_queue_url,
-                          self.settings.care_dlq_url, fan_out=self.campaigns.fan_out_page,
-                          max_defer_seconds=self.settings.care_defer_max_seconds)
+        return CareWorker(
+            self.outreach,
+            self.client("sqs"),
+            self.settings.care_queue_url,
+            self.settings.care_dlq_url,
+            fan_out=self.campaigns.fan_out_page,
+            max_defer_seconds=self.settings.care_defer_max_seconds,
+        )
 
     @cached_property
     def campaigns(self):
         from chalicelib.care.campaigns import Campaigns
         from chalicelib.care.segments import SegmentReader
 
-        return Campaigns(self.care_repo, SegmentReader(self.care_repo), self.outreach, self.local_stores,
-                         self.clock, self.client("sqs"), self.settings.care_queue_url,
-                         self.cursors, max_delay_seconds=self.settings.care_defer_max_seconds)
+        return Campaigns(
+            self.care_repo,
+            SegmentReader(self.care_repo),
+            self.outreach,
+            self.local_stores,
+            self.clock,
+            self.client("sqs"),
+            self.settings.care_queue_url,
+            self.cursors,
+            max_delay_seconds=self.settings.care_defer_max_seconds,
+        )
 
     # --- always-on care (chalicelib/care/always_on.py) ----------------------------------------------------
     @cached_property
@@ -313,8 +399,13 @@ class Container:
         from chalicelib.care.schedules import CareSchedules
 
         s = self.settings
-        return CareSchedules(self.client("scheduler"), group=s.care_schedule_group, queue_arn=s.care_ticks_queue_arn,
-                             role_arn=s.scheduler_role_arn, dlq_arn=s.scheduler_dlq_arn)
+        return CareSchedules(
+            self.client("scheduler"),
+            group=s.care_schedule_group,
+            queue_arn=s.care_ticks_queue_arn,
+            role_arn=s.scheduler_role_arn,
+            dlq_arn=s.scheduler_dlq_arn,
+        )
 
     @cached_property
     def care_tick(self):
@@ -336,7 +427,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, sessi
         clock = OffsetFileClock(settings.local_dir / "clock.json") if settings.local_dir else SystemClock()
     from chalicelib.dal import models
 
-    models.bind(settings.main_table, settings.region)  # every PynamoDB model, once: metadata only, no AWS call
+    models.bind(
+        settings.main_table, settings.region
+    )  # every PynamoDB model, once: metadata only, no AWS call
     return Container(settings=settings, clock=clock, session=session)
 
 

@@ -26,7 +26,9 @@ _MAC_BYTES = 16
 
 
 def invalid_cursor() -> ValidationFailed:
-    return ValidationFailed("the cursor is not valid", {"cursor": "not a cursor this API returned for this listing"})
+    return ValidationFailed(
+        "the cursor is not valid", {"cursor": "not a cursor this API returned for this listing"}
+    )
 
 
 class CursorSigner:

@@ -27,7 +27,9 @@ class ValidationFailed(ChairsideError):
     status, code = 400, "invalid_request"
 
 
-def invalid_fields(message: str, exc: Any, messages: dict[tuple[str, tuple], str] | None = None) -> ValidationFailed:
+def invalid_fields(
+    message: str, exc: Any, messages: dict[tuple[str, tuple], str] | None = None
+) -> ValidationFailed:
     """The one mapping of a pydantic ValidationError to `fields` (a dotted path -> its first message).
 
     `messages` replaces the text of an error by (error type, location). chalicelib/api/request.py re-exports

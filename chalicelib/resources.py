@@ -105,10 +105,12 @@ MAIN_TABLE = Table(
     # Items written before 2026-11 carry the earlier keys (bookings gsi1 MEMBERBK / gsi2 STOREDAY, members gsi2
     # BIRTHDAY) until their next write or `python -m ops.reindex`. The code reading them (by_member_before,
     # gsi2 clean-up in dal/care.py) can go once `python -m ops.reindex` has run (not --dry-run) in every region.
-    indexes=(Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
-             Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk"),
-             Index(name="gsi3", hash_key="gsi3pk", range_key="gsi3sk", projection="KEYS_ONLY"),
-             Index(name="gsi4", hash_key="gsi4pk", range_key="gsi4sk", projection="KEYS_ONLY")),
+    indexes=(
+        Index(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk"),
+        Index(name="gsi2", hash_key="gsi2pk", range_key="gsi2sk"),
+        Index(name="gsi3", hash_key="gsi3pk", range_key="gsi3sk", projection="KEYS_ONLY"),
+        Index(name="gsi4", hash_key="gsi4pk", range_key="gsi4sk", projection="KEYS_ONLY"),
+    ),
     ttl_attribute="expires_at",
 )
 
@@ -126,8 +128,12 @@ INBOUND_QUEUE = Queue(logical="InboundQueue", short="inbound", visibility_timeou
 CARE_QUEUE = Queue(logical="CareQueue", short="care", visibility_timeout=60, max_receive_count=5)
 
 # Where EventBridge Scheduler puts a step it could not deliver to STEPS_QUEUE after its retries.
-SCHEDULER_DLQ = Queue(logical="SchedulerDeadLetterQueue", short="scheduler", max_receive_count=0,
-                      retention_seconds=14 * 24 * 3600)
+SCHEDULER_DLQ = Queue(
+    logical="SchedulerDeadLetterQueue",
+    short="scheduler",
+    max_receive_count=0,
+    retention_seconds=14 * 24 * 3600,
+)
 
 SCHEDULE_GROUP_SHORT = "journeys"
 
@@ -138,10 +144,13 @@ CARE_SCHEDULE_GROUP_SHORT = "care"
 # A store's care tick, put here by its recurring schedule: the worker finds who is due a birthday, holiday,
 # reactivation or rebook message and queues them on the care queue. Few messages (one per store a day), each
 # possibly a long one (a holiday greets every member of the store).
-CARE_TICKS_QUEUE = Queue(logical="CareTicksQueue", short="care-ticks", visibility_timeout=360, max_receive_count=3)
+CARE_TICKS_QUEUE = Queue(
+    logical="CareTicksQueue", short="care-ticks", visibility_timeout=360, max_receive_count=3
+)
 
 # EventBridge Scheduler retry policy for every journey schedule.
 SCHEDULE_RETRY = {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 6 * 3600}
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -167,8 +176,14 @@ PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no
 WORKERS: tuple[Worker, ...] = (
     Worker(logical="SendStepFunction", handler="send_step.handler", queue=STEPS_QUEUE),
     Worker(logical="HandleInboundFunction", handler="handle_inbound.handler", queue=INBOUND_QUEUE),
-    Worker(logical="CareTickFunction", handler="care_tick.handler", queue=CARE_TICKS_QUEUE, batch_size=1,
-           timeout_seconds=300, max_concurrency=2),
+    Worker(
+        logical="CareTickFunction",
+        handler="care_tick.handler",
+        queue=CARE_TICKS_QUEUE,
+        batch_size=1,
+        timeout_seconds=300,
+        max_concurrency=2,
+    ),
     Worker(logical="SendCareFunction", handler="send_care.handler", queue=CARE_QUEUE),
 )
 

@@ -13,8 +13,17 @@ from chalicelib.resources import SCHEDULE_RETRY
 
 
 class StepScheduler:
-    def __init__(self, scheduler_client: Any, sqs_client: Any, *, group: str, queue_arn: str, queue_url: str,
-                 role_arn: str, dlq_arn: str) -> None:
+    def __init__(
+        self,
+        scheduler_client: Any,
+        sqs_client: Any,
+        *,
+        group: str,
+        queue_arn: str,
+        queue_url: str,
+        role_arn: str,
+        dlq_arn: str,
+    ) -> None:
         self._scheduler = scheduler_client
         self._sqs = sqs_client
         self._group = group

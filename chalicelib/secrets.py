@@ -24,7 +24,9 @@ class WebhookSecrets:
 
     TTL_SECONDS = 300
 
-    def __init__(self, secrets_client: Any, stage: str, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, secrets_client: Any, stage: str, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._client = secrets_client
         self._stage = stage
         self._monotonic = monotonic
@@ -99,7 +101,9 @@ class LookupKeySecret:
         try:
             return self._client.get_secret_value(SecretId=self.name)["SecretString"]
         except self._client.exceptions.ResourceNotFoundException:
-            raise RuntimeError(f"the contact lookup key {self.name} does not exist (see README, Deploy)") from None
+            raise RuntimeError(
+                f"the contact lookup key {self.name} does not exist (see README, Deploy)"
+            ) from None
 
 
 class StaffTokenSecret:

@@ -47,6 +47,7 @@ class Settings:
     cognito_issuer: str = ""  # https://cognito-idp.<region>.amazonaws.com/<pool id>
     cognito_audience: str = ""  # the app client id
 
+
 def _required(env: dict[str, str], name: str) -> str:
     value = env.get(name, "")
     if not value:
@@ -55,7 +56,9 @@ def _required(env: dict[str, str], name: str) -> str:
 
 
 AUTH_MODES = ("hs256", "cognito")
-_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9-]+_[A-Za-z0-9]+$")
+_COGNITO_ISSUER = re.compile(
+    r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9-]+_[A-Za-z0-9]+$"
+)
 
 
 def _auth(env: dict[str, str]) -> dict[str, str]:
@@ -67,13 +70,20 @@ def _auth(env: dict[str, str]) -> dict[str, str]:
     if mode == "hs256":
         secret, name = env.get(r.ENV_JWT_SECRET, ""), env.get(r.ENV_JWT_SECRET_NAME, "")
         if not secret and not name:
-            raise RuntimeError(f"environment variable {r.ENV_JWT_SECRET_NAME} (or {r.ENV_JWT_SECRET}) is not set")
+            raise RuntimeError(
+                f"environment variable {r.ENV_JWT_SECRET_NAME} (or {r.ENV_JWT_SECRET}) is not set"
+            )
         return {"auth_mode": mode, "jwt_secret_name": name, "jwt_secret": secret}
     issuer = _required(env, "CHAIRSIDE_COGNITO_ISSUER").rstrip("/")
     if not _COGNITO_ISSUER.match(issuer):
-        raise RuntimeError("CHAIRSIDE_COGNITO_ISSUER must be https://cognito-idp.<region>.amazonaws.com/<pool id>")
-    return {"auth_mode": mode, "cognito_issuer": issuer,
-            "cognito_audience": _required(env, "CHAIRSIDE_COGNITO_AUDIENCE")}
+        raise RuntimeError(
+            "CHAIRSIDE_COGNITO_ISSUER must be https://cognito-idp.<region>.amazonaws.com/<pool id>"
+        )
+    return {
+        "auth_mode": mode,
+        "cognito_issuer": issuer,
+        "cognito_audience": _required(env, "CHAIRSIDE_COGNITO_AUDIENCE"),
+    }
 
 
 def from_env(env: dict[str, str] | None = None) -> Settings:
@@ -99,7 +109,10 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         scheduler_dlq_arn=_required(env, r.ENV_SCHEDULER_DLQ_ARN),
         **_auth(env),
         email_sender=env.get(r.ENV_EMAIL_SENDER, "care@chairside.example"),
-        ses_region=env.get(r.ENV_SES_REGION) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        ses_region=env.get(r.ENV_SES_REGION)
+        or env.get("AWS_REGION")
+        or env.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
         retry_base_seconds=int(env.get("CHAIRSIDE_RETRY_BASE_SECONDS", "30")),
         retry_max_seconds=int(env.get("CHAIRSIDE_RETRY_MAX_SECONDS", "900")),
         local_dir=Path(local_dir) if local_dir else None,

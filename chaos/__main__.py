@@ -27,12 +27,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--permanent", type=int, default=defaults.permanent)
     parser.add_argument("--crashes", type=int, default=defaults.crashes)
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
-    parser.add_argument("--docs", type=Path, nargs="?", const=ROOT / "docs" / "RELIABILITY.md", default=None,
-                        help="write the figures there (default path when given without one)")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        nargs="?",
+        const=ROOT / "docs" / "RELIABILITY.md",
+        default=None,
+        help="write the figures there (default path when given without one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the stack's state dir (logs) afterwards")
     args = parser.parse_args(argv)
-    options = Options(bookings=args.bookings, seed=args.seed, transient_rate=args.transient_rate,
-                      permanent=args.permanent, crashes=args.crashes, concurrency=args.concurrency)
+    options = Options(
+        bookings=args.bookings,
+        seed=args.seed,
+        transient_rate=args.transient_rate,
+        permanent=args.permanent,
+        crashes=args.crashes,
+        concurrency=args.concurrency,
+    )
 
     state = Path(tempfile.mkdtemp(prefix="chairside-chaos-"))
     print(f"[chaos] starting the local stack (state dir {state})", file=sys.stderr, flush=True)
@@ -44,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     for problem in report.bad_answers[:20] + report.verdict.problems[:40]:
         print(f"PROBLEM {problem}")
     if args.docs:
-        command = "make chaos" if argv is None and sys.argv[1:] == ["--docs"] else \
-            "python -m chaos " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = (
+            "make chaos"
+            if argv is None and sys.argv[1:] == ["--docs"]
+            else "python -m chaos " + " ".join(sys.argv[1:] if argv is None else argv)
+        )
         write_docs(args.docs, report, options, command, datetime.now(UTC))
         print(f"[chaos] wrote {args.docs}", file=sys.stderr)
     if not args.keep:

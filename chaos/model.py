@@ -38,10 +38,18 @@ def expected_messages(fate: str, category: str) -> Expected:
     if fate == "no_show":  # created v1; nobody checks in; the booking system's no_show event changes nothing
         return frozenset({(CONFIRMATION, 1), *((k, 1) for k in UPCOMING), (NO_SHOW, 1)})
     if fate == "completed":  # created v1, checked_in v2, completed v3
-        return frozenset({(CONFIRMATION, 1), *((k, 1) for k in UPCOMING), *((k, 3) for k in AFTER_VISIT + one_month)})
+        return frozenset(
+            {(CONFIRMATION, 1), *((k, 1) for k in UPCOMING), *((k, 3) for k in AFTER_VISIT + one_month)}
+        )
     if fate == "rescheduled":  # created v1, rescheduled v2 (new slot), checked_in v3, completed v4
-        return frozenset({(CONFIRMATION, 1), (RESCHEDULE_CONFIRMATION, 2), *((k, 2) for k in UPCOMING),
-                          *((k, 4) for k in AFTER_VISIT + one_month)})
+        return frozenset(
+            {
+                (CONFIRMATION, 1),
+                (RESCHEDULE_CONFIRMATION, 2),
+                *((k, 2) for k in UPCOMING),
+                *((k, 4) for k in AFTER_VISIT + one_month),
+            }
+        )
     raise ValueError(f"unknown fate {fate!r}")
 
 
@@ -93,7 +101,9 @@ def check(expected: Mapping[str, Expected], sent: Mapping[str, list[tuple[str, i
                     verdict.problems.append(f"{booking_id}: {message} sent {count} times")
             else:
                 verdict.stale += count
-                verdict.problems.append(f"{booking_id}: {message or 'an unexplained SMS'} should not have been sent")
+                verdict.problems.append(
+                    f"{booking_id}: {message or 'an unexplained SMS'} should not have been sent"
+                )
         for message in sorted(want - set(got)):
             verdict.lost += 1
             verdict.problems.append(f"{booking_id}: {message} never sent")

@@ -14,8 +14,10 @@ START, END = "<!-- chaos:begin -->", "<!-- chaos:end -->"
 
 def summary_line(report: Report) -> str:
     v = report.verdict
-    return (f"SUMMARY bookings={len(report.bookings)} expected={v.expected} delivered={v.delivered} "
-            f"duplicates={v.duplicates} stale={v.stale} lost={v.lost} dlq={report.dead_lettered}")
+    return (
+        f"SUMMARY bookings={len(report.bookings)} expected={v.expected} delivered={v.delivered} "
+        f"duplicates={v.duplicates} stale={v.stale} lost={v.lost} dlq={report.dead_lettered}"
+    )
 
 
 def figures(report: Report, options: Options, command: str, when: datetime) -> str:
@@ -27,11 +29,19 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
     fates = ", ".join(f"{fate} {n}" for fate, n in sorted(report.fates.items()))
     reasons = "; ".join(f"{n} x `{reason}`" for reason, n in report.dlq_reasons.most_common(3)) or "-"
     rows = [
-        ("Injected", "bookings", f"{len(report.bookings)} at {len(stores)} stores "
-                                 f"({', '.join(f'{s} {tz}' for s, tz in stores)}); {fates}"),
+        (
+            "Injected",
+            "bookings",
+            f"{len(report.bookings)} at {len(stores)} stores "
+            f"({', '.join(f'{s} {tz}' for s, tz in stores)}); {fates}",
+        ),
         ("Injected", "webhooks delivered (each twice)", str(report.webhooks)),
         ("Injected", "stale events (older than one applied)", str(report.stale_events)),
-        ("Injected", "transient SMS failures", f"{sms.get('transient', 0)} (rate {options.transient_rate:.0%})"),
+        (
+            "Injected",
+            "transient SMS failures",
+            f"{sms.get('transient', 0)} (rate {options.transient_rate:.0%})",
+        ),
         ("Injected", "permanent SMS failures", str(sms.get("permanent", 0))),
         ("Injected", "worker killed mid-batch", f"{crashed} batch(es)"),
         ("Injected", "a dead letter put in twice before the redrive", str(report.redrive_copies)),

@@ -24,7 +24,11 @@ NO_SHOW_EVENT_AFTER = timedelta(hours=1)  # the booking system reports it after 
 COMPLETE_AFTER = timedelta(hours=3)  # services last at most 150 minutes
 CHANGES_AT = timedelta(hours=1)  # cancellations and reschedules, after every booking exists
 STALE_CHECKIN_SHARE = 0.2  # of completed bookings: a late, older check-in event after the completion
-PHONES = {"Asia/Shanghai": "+86139{:08d}", "Europe/London": "+447911{:06d}", "America/New_York": "+1917555{:04d}"}
+PHONES = {
+    "Asia/Shanghai": "+86139{:08d}",
+    "Europe/London": "+447911{:06d}",
+    "America/New_York": "+1917555{:04d}",
+}
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,14 @@ class Booking:
                 "duration_minutes": self.service["minutes"],
                 "service": {k: self.service[k] for k in ("code", "name", "category")},
                 "stylist": self.stylist,
-                "member": {"id": self.member_id, "name": f"Soak {self.member_id}", "phone": self.phone,
-                           "email": None, "locale": self.store["locale"], "wechat_openid": None},
+                "member": {
+                    "id": self.member_id,
+                    "name": f"Soak {self.member_id}",
+                    "phone": self.phone,
+                    "email": None,
+                    "locale": self.store["locale"],
+                    "wechat_openid": None,
+                },
                 "notes": "",
             },
         }
@@ -98,17 +108,19 @@ def build_bookings(n: int, stores: list[dict[str, Any]], t0: datetime, seed: int
             return datetime.combine(today + timedelta(days=days), time(hour), tz).astimezone(UTC)
 
         stylist_no = j // len(SLOTS)
-        bookings.append(Booking(
-            id=f"soak-{store['id']}-{j:05d}",
-            store=store,
-            member_id=f"soak-m-{store['id']}-{j:05d}",
-            phone=PHONES[store["timezone"]].format(j),
-            service=rng.choice(store["services"]),
-            stylist={"id": f"{store['id']}-soak-{stylist_no}", "name": f"Stylist {stylist_no}"},
-            start=at(day),
-            fate=fate,
-            new_start=at(day + RESCHEDULE_DAYS) if fate == "rescheduled" else None,
-        ))
+        bookings.append(
+            Booking(
+                id=f"soak-{store['id']}-{j:05d}",
+                store=store,
+                member_id=f"soak-m-{store['id']}-{j:05d}",
+                phone=PHONES[store["timezone"]].format(j),
+                service=rng.choice(store["services"]),
+                stylist={"id": f"{store['id']}-soak-{stylist_no}", "name": f"Stylist {stylist_no}"},
+                start=at(day),
+                fate=fate,
+                new_start=at(day + RESCHEDULE_DAYS) if fate == "rescheduled" else None,
+            )
+        )
     return bookings
 
 
@@ -128,16 +140,25 @@ def plan_stops(bookings: list[Booking], t0: datetime, seed: int = 7) -> list[Sto
             stop(changes).deliveries += [
                 Delivery(b.id, b.event("cancelled", f"{b.id}-cancelled", changes)),
                 # Arrives after the cancellation but happened before it: must not revive the booking.
-                Delivery(b.id, b.event("rescheduled", f"{b.id}-moved-early", changes - timedelta(minutes=30),
-                                       start=b.start + timedelta(days=1)), stale=True),
+                Delivery(
+                    b.id,
+                    b.event(
+                        "rescheduled",
+                        f"{b.id}-moved-early",
+                        changes - timedelta(minutes=30),
+                        start=b.start + timedelta(days=1),
+                    ),
+                    stale=True,
+                ),
             ]
             continue
         if b.fate == "rescheduled":
             stop(changes).deliveries += [
                 Delivery(b.id, b.event("rescheduled", f"{b.id}-rescheduled", changes, start=b.new_start)),
                 # A re-sent creation (new event id) that happened before the move: must not move it back.
-                Delivery(b.id, b.event("created", f"{b.id}-created-again", t0 + timedelta(minutes=10)),
-                         stale=True),
+                Delivery(
+                    b.id, b.event("created", f"{b.id}-created-again", t0 + timedelta(minutes=10)), stale=True
+                ),
             ]
         # A stop before every slot, no-shows' too: the 2-hour reminder goes before the no-show nudge is due,
         # as it does when time passes by itself (a jump past both would fire them together, in any order).
@@ -147,7 +168,8 @@ def plan_stops(bookings: list[Booking], t0: datetime, seed: int = 7) -> list[Sto
             later.append((b.slot + NO_SHOW_EVENT_AFTER, b, "no_show"))
             continue
         stop(check_in).deliveries.append(
-            Delivery(b.id, b.event("checked_in", f"{b.id}-checked-in", check_in, start=b.slot)))
+            Delivery(b.id, b.event("checked_in", f"{b.id}-checked-in", check_in, start=b.slot))
+        )
         later.append((b.slot + COMPLETE_AFTER, b, "completed"))
 
     times = sorted(stops)
@@ -158,7 +180,16 @@ def plan_stops(bookings: list[Booking], t0: datetime, seed: int = 7) -> list[Sto
         deliveries = stop(at).deliveries
         deliveries.append(Delivery(b.id, b.event(what, f"{b.id}-{what}", at, start=b.slot)))
         if what == "completed" and rng.random() < STALE_CHECKIN_SHARE:
-            deliveries.append(Delivery(b.id, b.event("checked_in", f"{b.id}-checked-in-late",
-                                                     b.slot - CHECK_IN_BEFORE - timedelta(minutes=1),
-                                                     start=b.slot), stale=True))
+            deliveries.append(
+                Delivery(
+                    b.id,
+                    b.event(
+                        "checked_in",
+                        f"{b.id}-checked-in-late",
+                        b.slot - CHECK_IN_BEFORE - timedelta(minutes=1),
+                        start=b.slot,
+                    ),
+                    stale=True,
+                )
+            )
     return [stops[at] for at in sorted(stops)]

@@ -19,7 +19,9 @@ from chaos.stack import ROOT, RunningStack, SoakError
 # After the last visit: feedback requests (+2 days), review requests (+7 days), one-month check-ins.
 LATE_WAVES = (timedelta(days=3), timedelta(days=8), timedelta(days=32))
 WEBHOOK_ATTEMPTS = 6
-SETTLE_TIMEOUT = 600  # seconds of wall time for the workers to catch up (a killed batch comes back after 60 s)
+SETTLE_TIMEOUT = (
+    600  # seconds of wall time for the workers to catch up (a killed batch comes back after 60 s)
+)
 
 
 @dataclass
@@ -75,8 +77,10 @@ class Soak:
         bookings = build_bookings(o.bookings, self.stack.info["stores"], t0, o.seed)
         stops = plan_stops(bookings, t0, o.seed)
         report = self.report = Report(bookings, model.Verdict(), Counter(b.fate for b in bookings))
-        self.say(f"{len(bookings)} bookings at {len(self.stack.info['stores'])} stores, {len(stops)} stops; "
-                 f"{o.transient_rate:.0%} transient SMS failures from now on")
+        self.say(
+            f"{len(bookings)} bookings at {len(self.stack.info['stores'])} stores, {len(stops)} stops; "
+            f"{o.transient_rate:.0%} transient SMS failures from now on"
+        )
         self.stack.faults({"channel": "sms", "transient_rate": o.transient_rate})
         for number, stop in enumerate(stops):
             self.stack.advance_to(stop.at)
@@ -86,7 +90,9 @@ class Soak:
                 # The next stop fires the first big wave of reminders: kill the worker mid-batch there.
                 self.stack.faults({"worker": "journey-steps", "crashes": o.crashes})
             if number % 10 == 0:
-                self.say(f"stop {number + 1}/{len(stops)} at {stop.at.isoformat()}: {len(stop.deliveries)} webhooks")
+                self.say(
+                    f"stop {number + 1}/{len(stops)} at {stop.at.isoformat()}: {len(stop.deliveries)} webhooks"
+                )
         last = stops[-1].at
         self.settle(last)
         for number, wave in enumerate(LATE_WAVES):
@@ -173,8 +179,21 @@ class Soak:
     def redrive(self) -> int:
         """`python -m ops.redrive` (the project's own command), as an operator runs it; returns moved."""
         result = subprocess.run(
-            [sys.executable, "-m", "ops.redrive", "--queue", "journey-steps", "--local-state",
-             str(self.stack.state_dir)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+            [
+                sys.executable,
+                "-m",
+                "ops.redrive",
+                "--queue",
+                "journey-steps",
+                "--local-state",
+                str(self.stack.state_dir),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if result.returncode != 0:
             raise SoakError(f"ops.redrive failed: {result.stderr[-2000:]}")
         reasons = re.findall(r"^redrive \S+: (.*)$", result.stdout, re.MULTILINE)
@@ -192,17 +211,25 @@ class Soak:
         waiting = self.depth(self.steps_dlq)
         self.say(f"{waiting} dead letter(s) after the permanent failures")
         if waiting < self.options.permanent:
-            self.report.bad_answers.append(f"expected at least {self.options.permanent} dead letters, found {waiting}")
-        copy = self.sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=1, VisibilityTimeout=0,
-                                        MessageAttributeNames=["All"]).get("Messages", [])
+            self.report.bad_answers.append(
+                f"expected at least {self.options.permanent} dead letters, found {waiting}"
+            )
+        copy = self.sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=1, VisibilityTimeout=0, MessageAttributeNames=["All"]
+        ).get("Messages", [])
         if copy:
-            self.sqs.send_message(QueueUrl=dlq_url, MessageBody=copy[0]["Body"],
-                                  MessageAttributes=copy[0].get("MessageAttributes", {}))
+            self.sqs.send_message(
+                QueueUrl=dlq_url,
+                MessageBody=copy[0]["Body"],
+                MessageAttributes=copy[0].get("MessageAttributes", {}),
+            )
             self.report.redrive_copies = 1
         moved = self.redrive()
         self.report.dead_lettered -= self.report.redrive_copies
         if moved != waiting + self.report.redrive_copies:
-            self.report.bad_answers.append(f"redrive moved {moved}, expected {waiting + self.report.redrive_copies}")
+            self.report.bad_answers.append(
+                f"redrive moved {moved}, expected {waiting + self.report.redrive_copies}"
+            )
         self.settle(moment, redrive=False)
         self.report.second_redrive_moved = self.redrive()  # idempotent: nothing left to move
 
@@ -215,12 +242,16 @@ class Soak:
             by_phone.setdefault(message.get("phone_number"), []).append(message.get("message", ""))
         with ThreadPoolExecutor(self.options.concurrency) as pool:
             histories = list(pool.map(lambda b: self.stack.history(b.store["id"], b.member_id), bookings))
-        sent = {b.id: model.attribute(by_phone.pop(b.phone, []), history) for b, history in zip(bookings, histories,
-                                                                                                  strict=True)}
+        sent = {
+            b.id: model.attribute(by_phone.pop(b.phone, []), history)
+            for b, history in zip(bookings, histories, strict=True)
+        }
         for b, history in zip(bookings, histories, strict=True):
             if len(sent[b.id]) != len(set(sent[b.id])) or len(sent[b.id]) != len(history):
-                self.say(f"{b.id}: sent {sent[b.id]}; history " + "; ".join(
-                    f"{m['id']} {m['status']} {m['created_at']}" for m in history))
+                self.say(
+                    f"{b.id}: sent {sent[b.id]}; history "
+                    + "; ".join(f"{m['id']} {m['status']} {m['created_at']}" for m in history)
+                )
         for phone, texts in by_phone.items():  # SMS to nobody in the soak: unexplained
             sent[f"unknown phone {phone}"] = [None] * len(texts)
         expected = {b.id: model.expected_messages(b.fate, b.service["category"]) for b in bookings}

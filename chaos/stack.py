@@ -38,13 +38,20 @@ class RunningStack:
         log = open(state_dir / "stack.log", "wb")  # lives as long as the process
         process = subprocess.Popen(
             [sys.executable, "-m", "devstack", "run", "--state-dir", str(state_dir), "--api-port", "0"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         local = state_dir / "local.json"
         deadline = time.monotonic() + timeout
         while not local.exists():
             if process.poll() is not None or time.monotonic() > deadline:
                 cls(info={}, state_dir=state_dir, process=process).stop()
-                raise SoakError("the local stack did not start:\n" + (state_dir / "stack.log").read_text()[-3000:])
+                raise SoakError(
+                    "the local stack did not start:\n" + (state_dir / "stack.log").read_text()[-3000:]
+                )
             time.sleep(0.2)
         return cls(json.loads(local.read_text()), state_dir, process)
 
@@ -68,26 +75,39 @@ class RunningStack:
 
     def advance_to(self, moment: datetime) -> datetime:
         seconds = max(0.0, (moment - self.now()).total_seconds())
-        status, body = http("POST", self.api + "/v1/_local/clock", {"advance_seconds": seconds},
-                            {"Content-Type": "application/json"})
+        status, body = http(
+            "POST",
+            self.api + "/v1/_local/clock",
+            {"advance_seconds": seconds},
+            {"Content-Type": "application/json"},
+        )
         if status != 200:
             raise SoakError(f"clock: {status} {body}")
         return datetime.fromisoformat(body["now"])
 
     def faults(self, body: dict) -> dict:
-        status, answer = http("POST", self.api + "/v1/_local/faults", body, {"Content-Type": "application/json"})
+        status, answer = http(
+            "POST", self.api + "/v1/_local/faults", body, {"Content-Type": "application/json"}
+        )
         if status != 200:
             raise SoakError(f"faults: {status} {answer}")
         return answer["faults"]
 
     def post_booking_event(self, event: dict) -> tuple[int, Any]:
         raw = json.dumps(event, ensure_ascii=False).encode()
-        return http("POST", self.api + "/v1/webhooks/bookings", raw,
-                    signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw))
+        return http(
+            "POST",
+            self.api + "/v1/webhooks/bookings",
+            raw,
+            signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw),
+        )
 
     def history(self, store_id: str, member_id: str) -> list[dict]:
-        status, body = http("GET", f"{self.api}/v1/stores/{store_id}/members/{member_id}/messages?limit=100",
-                            headers={"Authorization": f"Bearer {self.info['staff_token']}"})
+        status, body = http(
+            "GET",
+            f"{self.api}/v1/stores/{store_id}/members/{member_id}/messages?limit=100",
+            headers={"Authorization": f"Bearer {self.info['staff_token']}"},
+        )
         if status != 200:
             raise SoakError(f"history of {member_id}: {status} {body}")
         return body["items"]
@@ -99,14 +119,24 @@ class RunningStack:
 
     # --- what the plumbing is doing --------------------------------------------------------------
     def sqs(self) -> Any:
-        return boto3.client("sqs", endpoint_url=self.info["aws_endpoint_url"], region_name=self.info["region"],
-                            aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.info["aws_endpoint_url"],
+            region_name=self.info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fixed local credentials
+        )
 
     def queue_depth(self, sqs: Any, name: str) -> int:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
         return sum(int(v) for v in attributes.values())
 
     def steps_queue_names(self) -> tuple[str, str]:
@@ -116,7 +146,9 @@ class RunningStack:
     def idle_at(self) -> datetime | None:
         """The domain time of the plumbing's last tick that found nothing due and nothing queued."""
         try:
-            return datetime.fromisoformat(json.loads((self.state_dir / "plumbing.json").read_text())["idle_at"])
+            return datetime.fromisoformat(
+                json.loads((self.state_dir / "plumbing.json").read_text())["idle_at"]
+            )
         except (OSError, ValueError, KeyError):
             return None
 

@@ -42,14 +42,14 @@ def _banner(info: dict, state_dir: Path) -> str:
     stores = "\n".join(f"    {s['id']:<12} {s['name']}  ({s['timezone']})" for s in info["stores"])
     return f"""
 Chairside is running locally.
-  API                 {info['api_url']}          (health: {info['api_url']}/v1/health)
-  local AWS (moto)    {info['aws_endpoint_url']}   (sent SMS/email: {info['aws_endpoint_url']}/moto-api/data.json)
-  move the clock      curl -X POST {info['api_url']}/v1/_local/clock -d '{{"advance_seconds": 86400}}'
-  chain               {info['chain_id']}
+  API                 {info["api_url"]}          (health: {info["api_url"]}/v1/health)
+  local AWS (moto)    {info["aws_endpoint_url"]}   (sent SMS/email: {info["aws_endpoint_url"]}/moto-api/data.json)
+  move the clock      curl -X POST {info["api_url"]}/v1/_local/clock -d '{{"advance_seconds": 86400}}'
+  chain               {info["chain_id"]}
   stores
 {stores}
-  settings, secrets and tokens: {state_dir / 'local.json'}
-  API log: {state_dir / 'api.log'}
+  settings, secrets and tokens: {state_dir / "local.json"}
+  API log: {state_dir / "api.log"}
 Press Ctrl-C to stop.
 """
 

@@ -28,5 +28,9 @@ def signed_headers(secret: str, chain_id: str, raw: bytes) -> dict[str, str]:
     """The headers a chain's system signs a webhook with (HMAC-SHA256 over "<timestamp>.<body>")."""
     ts = str(int(time.time()))
     mac = hmac.new(secret.encode(), ts.encode() + b"." + raw, hashlib.sha256)
-    return {"Content-Type": "application/json", "X-Chairside-Chain": chain_id,
-            "X-Chairside-Timestamp": ts, "X-Chairside-Signature": "v1=" + mac.hexdigest()}
+    return {
+        "Content-Type": "application/json",
+        "X-Chairside-Chain": chain_id,
+        "X-Chairside-Timestamp": ts,
+        "X-Chairside-Signature": "v1=" + mac.hexdigest(),
+    }

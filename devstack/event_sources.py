@@ -137,7 +137,9 @@ class QueuePoller:
         self.report_batch_item_failures = report_batch_item_failures
         self.memory_limit_in_mb = memory_limit_in_mb
         self.timeout_seconds = timeout_seconds
-        self.crashes = crashes  # asked once per batch: True -> the worker dies mid-batch (local fault injection)
+        self.crashes = (
+            crashes  # asked once per batch: True -> the worker dies mid-batch (local fault injection)
+        )
         self._account_id = queue_arn.split(":")[4] if queue_arn.count(":") >= 5 else "000000000000"
 
     def __repr__(self) -> str:
@@ -182,8 +184,12 @@ class QueuePoller:
             self.handler({"Records": done}, context)
         except Exception:
             log.exception("%s failed before it was killed", self.function_name)
-        log.warning("%s killed mid-batch after %d of %d records; none deleted", self.function_name, len(done),
-                    len(records))
+        log.warning(
+            "%s killed mid-batch after %d of %d records; none deleted",
+            self.function_name,
+            len(done),
+            len(records),
+        )
         return len(records)
 
     def _succeeded(self, records: list[dict[str, Any]], result: Any) -> list[dict[str, Any]]:
@@ -260,7 +266,10 @@ def function_name(stage: str, worker: r.Worker) -> str:
 
 
 def build_pollers(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str,
+    session: boto3.session.Session,
+    stage: str,
+    endpoint_url: str | None,
+    region: str,
     faults: FaultFile | None = None,
 ) -> list[QueuePoller]:
     """One poller per `resources.WORKERS` entry, each calling `functions.<Worker.handler>`."""
@@ -285,4 +294,3 @@ def build_pollers(
             )
         )
     return pollers
-

@@ -62,9 +62,13 @@ def _checked_transaction(self: Any, transact_items: list[dict[str, Any]]) -> Non
             return _transact(self, transact_items)
         expression = op.get("ConditionExpression")
         if expression and not dynamodb_models.get_filter_expression(
-                expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")).expr(current):
-            old = current.to_json()["Attributes"] if current and op.get(
-                "ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None
+            expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current):
+            old = (
+                current.to_json()["Attributes"]
+                if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                else None
+            )
             errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
         else:
             errors.append((None, None, None))

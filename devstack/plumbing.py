@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 class Plumbing:
     """Ticks every firer, then every poller (so a step fired now is consumed in the same tick)."""
 
-    def __init__(self, firers: Iterable[ScheduleFirer], pollers: Iterable[QueuePoller],
-                 idle: Callable[[datetime], None] | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        firers: Iterable[ScheduleFirer],
+        pollers: Iterable[QueuePoller],
+        idle: Callable[[datetime], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.firers = list(firers)
         self.pollers = list(pollers)
         self.idle = idle  # told the domain time at the start of each tick that found nothing to do

@@ -204,8 +204,15 @@ def _ensure_topic_to_queue(sns: Any, sqs: Any, topic: r.Topic, stage: str, queue
     topic_arn = sns.create_topic(Name=topic.name(stage))["TopicArn"]
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
-                       "Resource": queue["arn"], "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue["arn"],
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
     }
     sqs.set_queue_attributes(QueueUrl=queue["url"], Attributes={"Policy": json.dumps(policy)})
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue["arn"])

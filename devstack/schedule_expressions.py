@@ -26,8 +26,12 @@ _AT = re.compile(r"^\s*at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)\s*$")
 _RATE = re.compile(r"^\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*$")
 _CRON = re.compile(r"^\s*cron\((.*)\)\s*$")
 
-_MONTHS = {name: i for i, name in enumerate(
-    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
+_MONTHS = {
+    name: i
+    for i, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
+    )
+}
 _WEEKDAYS = {name: i for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), start=1)}
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 LAST_YEAR = 2199
@@ -131,9 +135,13 @@ class Cron:
         return None
 
 
-def _first_time_on(day: date, times: list[tuple[int, int]], zone: ZoneInfo, after: datetime) -> datetime | None:
+def _first_time_on(
+    day: date, times: list[tuple[int, int]], zone: ZoneInfo, after: datetime
+) -> datetime | None:
     for hour, minute in times:
-        wall = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)  # fold=0: the first occurrence
+        wall = datetime(
+            day.year, day.month, day.day, hour, minute, tzinfo=zone
+        )  # fold=0: the first occurrence
         instant = wall.astimezone(UTC)
         if instant.astimezone(zone).replace(tzinfo=None) != wall.replace(tzinfo=None):
             continue  # the clocks skip this wall time (spring forward): EventBridge Scheduler skips it too
@@ -149,8 +157,12 @@ def parse_cron(expression: str) -> Cron:
         raise ValueError(f"not a cron expression: {expression!r}")
     parts = match.group(1).split()
     if len(parts) != 6:
-        raise ValueError(f"cron needs 6 fields (minutes hours day-of-month month day-of-week year), got {len(parts)}")
-    minutes, hours, days, months, weekdays, years = (_parse_field(p, f) for p, f in zip(parts, _FIELDS, strict=True))
+        raise ValueError(
+            f"cron needs 6 fields (minutes hours day-of-month month day-of-week year), got {len(parts)}"
+        )
+    minutes, hours, days, months, weekdays, years = (
+        _parse_field(p, f) for p, f in zip(parts, _FIELDS, strict=True)
+    )
     if (days is None) == (weekdays is None):
         raise ValueError("cron: exactly one of day-of-month and day-of-week must be '?'")
     assert minutes is not None and hours is not None and months is not None and years is not None
@@ -182,8 +194,14 @@ def is_recurring(expression: str) -> bool:
     return bool(_RATE.match(expression or "") or _CRON.match(expression or ""))
 
 
-def next_occurrence(expression: str, timezone: str | None, after: datetime, *, start: datetime | None = None,
-                    end: datetime | None = None) -> datetime | None:
+def next_occurrence(
+    expression: str,
+    timezone: str | None,
+    after: datetime,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> datetime | None:
     """The first occurrence of a recurring expression strictly after `after` (and not before `start`, not after
     `end`, the schedule's StartDate/EndDate); None when there is none. `start` anchors a rate (required).
 

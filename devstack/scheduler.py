@@ -51,8 +51,12 @@ def _aws_time(value: datetime) -> str:
 
 def with_context_attributes(text: str, *, scheduled_time: datetime, schedule_arn: str, attempt: int) -> str:
     """The target input as EventBridge Scheduler delivers it: its context keywords replaced."""
-    for keyword, value in (("scheduled-time", _aws_time(scheduled_time)), ("schedule-arn", schedule_arn),
-                           ("execution-id", uuid.uuid4().hex[:16]), ("attempt-number", str(attempt))):
+    for keyword, value in (
+        ("scheduled-time", _aws_time(scheduled_time)),
+        ("schedule-arn", schedule_arn),
+        ("execution-id", uuid.uuid4().hex[:16]),
+        ("attempt-number", str(attempt)),
+    ):
         text = text.replace(f"<aws.scheduler.{keyword}>", value)
     return text
 
@@ -69,7 +73,6 @@ def _sqs_arn_parts(arn: str) -> tuple[str, str]:
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
         raise ValueError(f"not an SQS queue ARN: {arn!r}")
     return parts[4], parts[5]
-
 
 
 @dataclass
@@ -97,8 +100,9 @@ def _when(value: Any) -> datetime | None:
 class ScheduleFirer:
     """Fires the due schedules of one schedule group into their SQS targets."""
 
-    def __init__(self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock,
-                 relist_seconds: float = 0) -> None:
+    def __init__(
+        self, scheduler_client: Any, sqs_client: Any, group_name: str, clock: Clock, relist_seconds: float = 0
+    ) -> None:
         self.scheduler = scheduler_client
         self.sqs = sqs_client
         self.group_name = group_name
@@ -123,9 +127,12 @@ class ScheduleFirer:
             self._listed_at = (now, wall)
             summaries = list(self._summaries.values())
         else:
-            summaries = [self._summaries[name] for name, t in self._tracked.items()
-                         if name in self._summaries and (t.delete_pending or (not t.completed and t.due
-                                                                               and t.due <= now))]
+            summaries = [
+                self._summaries[name]
+                for name, t in self._tracked.items()
+                if name in self._summaries
+                and (t.delete_pending or (not t.completed and t.due and t.due <= now))
+            ]
         fired = 0
         for summary in summaries:
             try:
@@ -170,15 +177,27 @@ class ScheduleFirer:
                 start = _when(detail.get("StartDate"))
                 if start is None and expression.lstrip().startswith("rate"):
                     start = self.watching_since
-                return next_occurrence(expression, timezone, last_fired or self.watching_since, start=start,
-                                       end=_when(detail.get("EndDate")))
+                return next_occurrence(
+                    expression,
+                    timezone,
+                    last_fired or self.watching_since,
+                    start=start,
+                    end=_when(detail.get("EndDate")),
+                )
             due = next_fire_time(expression, timezone)
         except (ValueError, KeyError) as exc:
-            log.warning("schedule %s: cannot use %r in %s (%s); ignored", detail.get("Name"), expression, timezone,
-                        exc)
+            log.warning(
+                "schedule %s: cannot use %r in %s (%s); ignored",
+                detail.get("Name"),
+                expression,
+                timezone,
+                exc,
+            )
             return None
         if due is None:
-            log.warning("schedule %s: %r is not a schedule expression; ignored", detail.get("Name"), expression)
+            log.warning(
+                "schedule %s: %r is not a schedule expression; ignored", detail.get("Name"), expression
+            )
         return due
 
     def _consider(self, summary: dict[str, Any], now: datetime) -> int:
@@ -191,8 +210,12 @@ class ScheduleFirer:
             if detail is None:
                 return 0
             last_fired = tracked.last_fired if tracked else None  # an update does not re-fire what was fired
-            tracked = _Tracked(version=version, due=self._due(detail, last_fired),
-                               recurring=is_recurring(detail.get("ScheduleExpression", "")), last_fired=last_fired)
+            tracked = _Tracked(
+                version=version,
+                due=self._due(detail, last_fired),
+                recurring=is_recurring(detail.get("ScheduleExpression", "")),
+                last_fired=last_fired,
+            )
             self._tracked[name] = tracked
         if tracked.delete_pending:
             self._delete(name, tracked)
@@ -223,8 +246,12 @@ class ScheduleFirer:
             owed.append(due)
             due = self._due(detail, due)
         if len(owed) > MAX_CATCH_UP:
-            log.warning("schedule %s: the clock jumped past %d occurrences; firing the last %d", name, len(owed),
-                        MAX_CATCH_UP)
+            log.warning(
+                "schedule %s: the clock jumped past %d occurrences; firing the last %d",
+                name,
+                len(owed),
+                MAX_CATCH_UP,
+            )
             tracked.last_fired, owed = owed[-MAX_CATCH_UP - 1], owed[-MAX_CATCH_UP:]
         fired = 0
         for occurrence in owed:
@@ -241,8 +268,12 @@ class ScheduleFirer:
 
     def _fire(self, name: str, tracked: _Tracked, detail: dict[str, Any], scheduled: datetime) -> int:
         target = detail.get("Target", {})
-        body = with_context_attributes(target.get("Input", "{}"), scheduled_time=scheduled,
-                                       schedule_arn=detail.get("Arn", ""), attempt=tracked.failures + 1)
+        body = with_context_attributes(
+            target.get("Input", "{}"),
+            scheduled_time=scheduled,
+            schedule_arn=detail.get("Arn", ""),
+            attempt=tracked.failures + 1,
+        )
         try:
             self._send(target.get("Arn", ""), body, target.get("SqsParameters"))
         except (ClientError, BotoCoreError, ValueError) as exc:
@@ -339,7 +370,11 @@ class ScheduleFirer:
 
 
 def build_firer(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock,
+    session: boto3.session.Session,
+    stage: str,
+    endpoint_url: str | None,
+    region: str,
+    clock: Clock,
     group: str | None = None,
     relist_seconds: float = 0,
 ) -> ScheduleFirer:
@@ -354,9 +389,15 @@ def build_firer(
 
 
 def build_firers(
-    session: boto3.session.Session, stage: str, endpoint_url: str | None, region: str, clock: Clock,
+    session: boto3.session.Session,
+    stage: str,
+    endpoint_url: str | None,
+    region: str,
+    clock: Clock,
     relist_seconds: float = 0,
 ) -> list[ScheduleFirer]:
     """A firer for each schedule group of the stage: the journeys' one-time steps and the stores' care ticks."""
-    return [build_firer(session, stage, endpoint_url, region, clock, group, relist_seconds)
-            for group in (r.schedule_group_name(stage), r.care_schedule_group_name(stage))]
+    return [
+        build_firer(session, stage, endpoint_url, region, clock, group, relist_seconds)
+        for group in (r.schedule_group_name(stage), r.care_schedule_group_name(stage))
+    ]

@@ -32,8 +32,11 @@ STORES: list[dict[str, Any]] = [
         "phone": "+862162880000",
         "sms_number": "+8610690001",
         "catalog": {
-            "stylists": [{"id": "sh-xiaowang", "name": "小王"}, {"id": "sh-amy", "name": "Amy"},
-                         {"id": "sh-lina", "name": "丽娜"}],
+            "stylists": [
+                {"id": "sh-xiaowang", "name": "小王"},
+                {"id": "sh-amy", "name": "Amy"},
+                {"id": "sh-lina", "name": "丽娜"},
+            ],
             "services": [
                 {"code": "cut-wash", "name": "洗剪吹", "category": "hair_cut", "minutes": 60},
                 {"code": "colour-full", "name": "染发", "category": "hair_colour", "minutes": 120},
@@ -99,8 +102,15 @@ class ChannelSetup:
     booking_system_url: str | None = None
 
 
-def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secret: str | None = None,
-         channels: ChannelSetup | None = None, care_schedules: Any = None) -> dict[str, Any]:
+def seed(
+    session: Any,
+    stage: str,
+    jwt_secret: str,
+    issued_at: Any,
+    webhook_secret: str | None = None,
+    channels: ChannelSetup | None = None,
+    care_schedules: Any = None,
+) -> dict[str, Any]:
     """Write the demo chain; return what local.json publishes about it. Models must be bound.
 
     Each store gets its always-on care schedule (`care_schedules`, default the composition root's): the same
@@ -108,23 +118,46 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     channels = channels or ChannelSetup()
     client = session.client("secretsmanager")
-    ChainItem(*ChainItem.key(CHAIN_ID), chain_id=CHAIN_ID, name=CHAIN_NAME,
-              booking_webhook_url=channels.booking_system_url, sms_number=CHAIN_SMS_NUMBER).save()
+    ChainItem(
+        *ChainItem.key(CHAIN_ID),
+        chain_id=CHAIN_ID,
+        name=CHAIN_NAME,
+        booking_webhook_url=channels.booking_system_url,
+        sms_number=CHAIN_SMS_NUMBER,
+    ).save()
     wechat_tokens, wechat_aes_keys = {}, {}
     for store in STORES:
         wechat_tokens[store["id"]] = secrets.token_hex(8)
-        wechat = {"app_id": channels.wechat_app_id, "app_secret": channels.wechat_app_secret,
-                  "token": wechat_tokens[store["id"]], "template_ids": {"staff_reply": "demo-staff-reply-template"}}
+        wechat = {
+            "app_id": channels.wechat_app_id,
+            "app_secret": channels.wechat_app_secret,
+            "token": wechat_tokens[store["id"]],
+            "template_ids": {"staff_reply": "demo-staff-reply-template"},
+        }
         if store["id"] in ENCRYPTED_WECHAT_STORES:
             # WeChat's EncodingAESKey: 43 base64 characters (32 random bytes, base64 without its "=").
             wechat["encoding_aes_key"] = base64.b64encode(secrets.token_bytes(32)).decode()[:43]
         wechat_aes_keys[store["id"]] = wechat.get("encoding_aes_key")
-        put_secret(client, resources.channel_secret_name(stage, f"stores/{store['id']}", "wechat"), json.dumps(wechat))
+        put_secret(
+            client,
+            resources.channel_secret_name(stage, f"stores/{store['id']}", "wechat"),
+            json.dumps(wechat),
+        )
     agora_callback_secret = secrets.token_hex(16)
-    put_secret(client, resources.channel_secret_name(stage, f"chains/{CHAIN_ID}", "agora"), json.dumps({
-        "base_url": channels.agora_base_url, "org_name": channels.agora_org, "app_name": channels.agora_app,
-        "app_id": channels.agora_app_id, "app_certificate": channels.agora_app_certificate,
-        "callback_secret": agora_callback_secret}))
+    put_secret(
+        client,
+        resources.channel_secret_name(stage, f"chains/{CHAIN_ID}", "agora"),
+        json.dumps(
+            {
+                "base_url": channels.agora_base_url,
+                "org_name": channels.agora_org,
+                "app_name": channels.agora_app,
+                "app_id": channels.agora_app_id,
+                "app_certificate": channels.agora_app_certificate,
+                "callback_secret": agora_callback_secret,
+            }
+        ),
+    )
     for store in STORES:
         StoreItem(
             *StoreItem.key(store["id"]),
@@ -151,11 +184,21 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
         care_schedules = container().care_schedules
     for store in STORES:
         care_schedules.ensure(CHAIN_ID, store["id"], store["timezone"])
-    put_secret(client, resources.webhook_secret_name(stage, CHAIN_ID), json.dumps({"current": webhook_secret}))
+    put_secret(
+        client, resources.webhook_secret_name(stage, CHAIN_ID), json.dumps({"current": webhook_secret})
+    )
     create_secret_once(client, resources.lookup_key_secret_name(stage), secrets.token_hex(32))
-    put_secret(client, resources.jwt_secret_name(stage), jwt_secret)  # what the API verifies staff tokens with
-    staff_token = issue_token(jwt_secret, subject="demo-admin", chain_id=CHAIN_ID, role="chain_admin",
-                              store_ids=[s["id"] for s in STORES], now=issued_at)
+    put_secret(
+        client, resources.jwt_secret_name(stage), jwt_secret
+    )  # what the API verifies staff tokens with
+    staff_token = issue_token(
+        jwt_secret,
+        subject="demo-admin",
+        chain_id=CHAIN_ID,
+        role="chain_admin",
+        store_ids=[s["id"] for s in STORES],
+        now=issued_at,
+    )
     return {
         "chain_id": CHAIN_ID,
         "sms_number": CHAIN_SMS_NUMBER,
@@ -163,15 +206,27 @@ def seed(session: Any, stage: str, jwt_secret: str, issued_at: Any, webhook_secr
         "staff_token": staff_token,
         **staff_tokens(jwt_secret, issued_at),
         "stores": [
-            {"id": s["id"], "name": s["name"], "timezone": s["timezone"], "locale": s["locale"],
-             "wechat_token": wechat_tokens[s["id"]], "stylists": s["catalog"]["stylists"],
-             "services": s["catalog"]["services"], "sms_number": s["sms_number"],
-             "wechat_encoding_aes_key": wechat_aes_keys[s["id"]]}
+            {
+                "id": s["id"],
+                "name": s["name"],
+                "timezone": s["timezone"],
+                "locale": s["locale"],
+                "wechat_token": wechat_tokens[s["id"]],
+                "stylists": s["catalog"]["stylists"],
+                "services": s["catalog"]["services"],
+                "sms_number": s["sms_number"],
+                "wechat_encoding_aes_key": wechat_aes_keys[s["id"]],
+            }
             for s in STORES
         ],
-        "agora": {"app_id": channels.agora_app_id, "org_name": channels.agora_org, "app_name": channels.agora_app,
-                  "callback_secret": agora_callback_secret, "chat_base_url": channels.agora_base_url,
-                  "callback_url_path": f"/v1/channels/agora/{CHAIN_ID}/callback"},
+        "agora": {
+            "app_id": channels.agora_app_id,
+            "org_name": channels.agora_org,
+            "app_name": channels.agora_app,
+            "callback_secret": agora_callback_secret,
+            "chat_base_url": channels.agora_base_url,
+            "callback_url_path": f"/v1/channels/agora/{CHAIN_ID}/callback",
+        },
         "booking_system_url": channels.booking_system_url,
     }
 
@@ -182,13 +237,25 @@ def staff_tokens(jwt_secret: str, issued_at: Any) -> dict[str, dict[str, str]]:
     first = STORES[0]["id"]
     return {
         "store_tokens": {
-            s["id"]: issue_token(jwt_secret, subject=f"demo-manager-{s['id']}", chain_id=CHAIN_ID,
-                                 role="store_manager", store_ids=[s["id"]], now=issued_at)
+            s["id"]: issue_token(
+                jwt_secret,
+                subject=f"demo-manager-{s['id']}",
+                chain_id=CHAIN_ID,
+                role="store_manager",
+                store_ids=[s["id"]],
+                now=issued_at,
+            )
             for s in STORES
         },
         "role_tokens": {
-            role: issue_token(jwt_secret, subject=f"demo-{role.replace('_', '-')}-{first}", chain_id=CHAIN_ID,
-                              role=role, store_ids=[first], now=issued_at)
+            role: issue_token(
+                jwt_secret,
+                subject=f"demo-{role.replace('_', '-')}-{first}",
+                chain_id=CHAIN_ID,
+                role=role,
+                store_ids=[first],
+                now=issued_at,
+            )
             for role in ROLES
         },
     }

@@ -32,7 +32,7 @@ EMAIL_SENDER = "care@chairside.example"
 
 def free_port(preferred: int = 0) -> int:
     """`preferred` when it is free, else any free port."""
-    for port in ((preferred, 0) if preferred else (0,)):
+    for port in (preferred, 0) if preferred else (0,):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -112,8 +112,14 @@ class LocalStack:
         _ = container.bookings  # binds the models to the local table
         from devstack.seed import seed
 
-        demo = seed(session, STAGE, self._jwt_secret(), container.wall_clock.now(),
-                    webhook_secret=self._webhook_secret, channels=setup)
+        demo = seed(
+            session,
+            STAGE,
+            self._jwt_secret(),
+            container.wall_clock.now(),
+            webhook_secret=self._webhook_secret,
+            channels=setup,
+        )
 
         api_url = self._start_api(env)
         self._start_plumbing(session, endpoint, container.clock)
@@ -124,8 +130,11 @@ class LocalStack:
             "stage": STAGE,
             "state_dir": str(self.state_dir),
             **demo,
-            "fakes": {"wechat_api": self.fakes["wechat"].base_url, "agora_chat": self.fakes["agora"].base_url,
-                      "booking_system": self.fakes["booking"].url},
+            "fakes": {
+                "wechat_api": self.fakes["wechat"].base_url,
+                "agora_chat": self.fakes["agora"].base_url,
+                "booking_system": self.fakes["booking"].url,
+            },
         }
         self._write_json("local.json", self.info)
         return self.info
@@ -162,18 +171,28 @@ class LocalStack:
         self._webhook_secret = secrets.token_urlsafe(32)
         self.fakes = {
             "wechat": FakeWeChatAPI(app_id=base.wechat_app_id, app_secret=base.wechat_app_secret).__enter__(),
-            "agora": FakeAgoraChat(base.agora_app_id, base.agora_app_certificate, org_name=base.agora_org,
-                                   app_name=base.agora_app).__enter__(),
+            "agora": FakeAgoraChat(
+                base.agora_app_id,
+                base.agora_app_certificate,
+                org_name=base.agora_org,
+                app_name=base.agora_app,
+            ).__enter__(),
             "booking": FakeBookingSystem(self._webhook_secret).__enter__(),
         }
-        return ChannelSetup(agora_base_url=self.fakes["agora"].base_url,
-                            booking_system_url=self.fakes["booking"].url + "/chairside/changes")
+        return ChannelSetup(
+            agora_base_url=self.fakes["agora"].base_url,
+            booking_system_url=self.fakes["booking"].url + "/chairside/changes",
+        )
 
     def _start_moto(self) -> str:
         port = free_port(self.moto_port)
         # moto's own server, made to answer one request at a time (see devstack/moto_server.py).
-        proc = subprocess.Popen([sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
         self.processes.append(proc)
         endpoint = f"http://127.0.0.1:{port}"
         _wait_http(endpoint + "/moto-api/", 30, proc)
@@ -211,14 +230,27 @@ class LocalStack:
         redacted and phone numbers and emails masked, like every line the functions log."""
         port = free_port(self.api_port)
         proc = subprocess.Popen(
-            [str(BIN / "chalice"), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(port),
-             "--stage", STAGE],
-            cwd=ROOT, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            [
+                str(BIN / "chalice"),
+                "local",
+                "--no-autoreload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--stage",
+                STAGE,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         self.processes.append(proc)
-        copier = threading.Thread(target=_copy_masked, args=(proc.stdout, self.state_dir / "api.log"), name="api-log",
-                                  daemon=True)
+        copier = threading.Thread(
+            target=_copy_masked, args=(proc.stdout, self.state_dir / "api.log"), name="api-log", daemon=True
+        )
         copier.start()
         self.log_copiers.append(copier)
         url = f"http://127.0.0.1:{port}"
@@ -234,10 +266,15 @@ class LocalStack:
         firers = build_firers(session, STAGE, endpoint, REGION, clock, relist_seconds=60)
         pollers = build_pollers(session, STAGE, endpoint, REGION, FaultFile(self.state_dir / "faults.json"))
         # plumbing.json: the domain time of the last tick that found nothing to do (soaks wait on it).
-        plumbing = Plumbing(firers, pollers, clock=clock,
-                            idle=lambda at: self._write_json("plumbing.json", {"idle_at": at.isoformat()}))
-        threading.Thread(target=plumbing.run_forever, args=(self.stop_event,), name="plumbing",
-                         daemon=True).start()
+        plumbing = Plumbing(
+            firers,
+            pollers,
+            clock=clock,
+            idle=lambda at: self._write_json("plumbing.json", {"idle_at": at.isoformat()}),
+        )
+        threading.Thread(
+            target=plumbing.run_forever, args=(self.stop_event,), name="plumbing", daemon=True
+        ).start()
 
     def _write_json(self, name: str, data: dict[str, Any]) -> None:
         path = self.state_dir / name

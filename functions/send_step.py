@@ -11,5 +11,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @logger.inject_lambda_context
 def handler(event, context):
     return process_partial_response(
-        event=event, record_handler=container().step_worker.handle_record, processor=processor, context=context
+        event=event,
+        record_handler=container().step_worker.handle_record,
+        processor=processor,
+        context=context,
     )

@@ -30,9 +30,13 @@ def sync(session: Any, stage: str, chain_id: str, role_arn: str, store_ids: Sequ
     """Ensure the schedules; returns their names. A --store not of the chain (or unknown) is an error."""
     models.bind(r.MAIN_TABLE.name(stage), session.region_name)
     sqs = session.client("sqs")
-    schedules = CareSchedules(session.client("scheduler"), group=r.care_schedule_group_name(stage),
-                              queue_arn=_queue_arn(sqs, r.CARE_TICKS_QUEUE.name(stage)), role_arn=role_arn,
-                              dlq_arn=_queue_arn(sqs, r.SCHEDULER_DLQ.name(stage)))
+    schedules = CareSchedules(
+        session.client("scheduler"),
+        group=r.care_schedule_group_name(stage),
+        queue_arn=_queue_arn(sqs, r.CARE_TICKS_QUEUE.name(stage)),
+        role_arn=role_arn,
+        dlq_arn=_queue_arn(sqs, r.SCHEDULER_DLQ.name(stage)),
+    )
     stores = list(models.StoreItem.by_chain.query(models.StoreItem.chain_key(chain_id)))
     if store_ids:
         known = {store.store_id: store for store in stores}
@@ -44,11 +48,15 @@ def sync(session: Any, stage: str, chain_id: str, role_arn: str, store_ids: Sequ
 
 
 def main(argv: list[str] | None = None, session: Any = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.care_schedules", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.care_schedules", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--stage", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--chain", required=True)
-    parser.add_argument("--role-arn", required=True, help="the role Scheduler delivers with (SchedulerRoleArn)")
+    parser.add_argument(
+        "--role-arn", required=True, help="the role Scheduler delivers with (SchedulerRoleArn)"
+    )
     parser.add_argument("--store", action="append", default=[], help="only this store (repeatable)")
     args = parser.parse_args(argv)
     if session is None:

@@ -417,8 +417,11 @@ def _scheduling(stage: str) -> Json:
                                 _statement(
                                     "DeliverSteps",
                                     ["sqs:SendMessage"],
-                                    [_arn(r.STEPS_QUEUE.logical), _arn(r.SCHEDULER_DLQ.logical),
-                                     _arn(r.CARE_TICKS_QUEUE.logical)],
+                                    [
+                                        _arn(r.STEPS_QUEUE.logical),
+                                        _arn(r.SCHEDULER_DLQ.logical),
+                                        _arn(r.CARE_TICKS_QUEUE.logical),
+                                    ],
                                 )
                             ]
                         ),
@@ -512,8 +515,12 @@ def _api_handler(stage: str, region: Region) -> Json:
         CHALICE_HANDLER: {
             "Type": "AWS::Serverless::Function",
             # Runtime: Chalice writes the Python that runs `chalice package`; the functions run on Lambda's.
-            "Properties": {"Layers": [_ref(LAYER)], "Runtime": RUNTIME, "Architectures": [ARCHITECTURE],
-                           "Environment": {"Variables": environment(stage, region)}},
+            "Properties": {
+                "Layers": [_ref(LAYER)],
+                "Runtime": RUNTIME,
+                "Architectures": [ARCHITECTURE],
+                "Environment": {"Variables": environment(stage, region)},
+            },
         },
         # Added beside Chalice's DefaultRole (which keeps its own logs policy) rather than replacing its
         # Policies list, so the merge cannot drop what Chalice generates.

@@ -42,14 +42,19 @@ class Api:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        request = urllib.request.Request(f"{self.base}/v1/chains/{self.chain}/campaigns{path}", data=data,  # noqa: S310
-                                         method=method, headers={"Authorization": f"Bearer {self.token}",
-                                                                 "Content-Type": "application/json"})
+        request = urllib.request.Request(  # noqa: S310 - the operator's own API
+            f"{self.base}/v1/chains/{self.chain}/campaigns{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the operator's own API
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
-            raise ApiError(f"{method} {path or '/'}: {exc.code} {exc.read().decode(errors='replace')}") from None
+            raise ApiError(
+                f"{method} {path or '/'}: {exc.code} {exc.read().decode(errors='replace')}"
+            ) from None
         except urllib.error.URLError as exc:
             raise ApiError(f"cannot reach {self.base}: {exc.reason}") from None
 
@@ -63,7 +68,9 @@ def connect(args: argparse.Namespace) -> Api:
     token = args.token or os.environ.get("CHAIRSIDE_TOKEN") or local.get("staff_token")
     chain = args.chain or local.get("chain_id")
     if not (api and token and chain):
-        raise ApiError(f"no API, token or chain: run `make run` (writes {path}) or pass --api, --token and --chain")
+        raise ApiError(
+            f"no API, token or chain: run `make run` (writes {path}) or pass --api, --token and --chain"
+        )
     if not api.startswith(("http://", "https://")):
         raise ApiError(f"--api must be an http(s) URL, not {api!r}")
     return Api(api, token, chain)
@@ -79,8 +86,10 @@ def draft(args: argparse.Namespace) -> dict[str, Any]:
 
 def preview(api: Api, args: argparse.Namespace) -> None:
     answer = api.call("POST", "/preview", draft(args))
-    console.print(f"[bold]{answer['targeted']}[/] would be reached now"
-                  + (" (counted the first 20,000 only)" if answer.get("truncated") else ""))
+    console.print(
+        f"[bold]{answer['targeted']}[/] would be reached now"
+        + (" (counted the first 20,000 only)" if answer.get("truncated") else "")
+    )
     for reason, count in sorted(answer["skipped"].items()):
         console.print(f"  skipped {reason}: {count}")
     for sample in answer["samples"]:
@@ -92,7 +101,9 @@ def send(api: Api, args: argparse.Namespace) -> None:
     if args.send_at:
         body["send_at"] = args.send_at
     campaign = api.call("POST", "", body)
-    console.print(f"campaign [bold]{campaign['campaign_id']}[/] {campaign['status']}, sends at {campaign['send_at']}")
+    console.print(
+        f"campaign [bold]{campaign['campaign_id']}[/] {campaign['status']}, sends at {campaign['send_at']}"
+    )
     if not args.no_wait:
         follow(api, args.id, args.timeout)
 
@@ -116,9 +127,11 @@ def follow(api: Api, campaign_id: str, timeout: float) -> dict[str, Any]:
 
 
 def summary(campaign: dict[str, Any]) -> None:
-    console.print(f"[bold]{campaign['campaign_id']}[/] {campaign['status']}: targeted {campaign['targeted']}, "
-                  f"sent {campaign['sent']}, failed {campaign['failed']}, pending {campaign.get('pending', 0)}, "
-                  f"replies {campaign['replies']}, bookings within 14 days {campaign['bookings_within_14_days']}")
+    console.print(
+        f"[bold]{campaign['campaign_id']}[/] {campaign['status']}: targeted {campaign['targeted']}, "
+        f"sent {campaign['sent']}, failed {campaign['failed']}, pending {campaign.get('pending', 0)}, "
+        f"replies {campaign['replies']}, bookings within 14 days {campaign['bookings_within_14_days']}"
+    )
     for reason, count in sorted(campaign["skipped"].items()):
         console.print(f"  skipped {reason}: {count}")
 
@@ -146,8 +159,10 @@ def export(api: Api, args: argparse.Namespace) -> None:
     campaign = api.call("GET", f"/{urllib.parse.quote(args.id)}")
     query = {"limit": "500", **({"status": args.status} if args.status else {})}
     rows = 0
-    with open(args.out, "w", newline="", encoding="utf-8") as handle, Progress(
-            TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=console) as progress:
+    with (
+        open(args.out, "w", newline="", encoding="utf-8") as handle,
+        Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=console) as progress,
+    ):
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
         task = progress.add_task("export", total=None if args.status else campaign["targeted"])
@@ -164,7 +179,9 @@ def export(api: Api, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops.campaigns", description="Chairside campaigns over HTTP.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.campaigns", description="Chairside campaigns over HTTP."
+    )
     parser.add_argument("--api", help="API base URL (default: api_url of --local-json)")
     parser.add_argument("--token", help="staff bearer token (default: staff_token of --local-json)")
     parser.add_argument("--chain", help="chain id (default: chain_id of --local-json)")
@@ -172,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_draft(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--segment", default="{}", help="segment JSON, e.g. '{\"tags_any\": [\"vip\"]}'")
+        p.add_argument("--segment", default="{}", help='segment JSON, e.g. \'{"tags_any": ["vip"]}\'')
         p.add_argument("--template-zh", help="zh-CN template (sandboxed Jinja2)")
         p.add_argument("--template-en", help="en template")
         p.add_argument("--coupon-offer")
@@ -203,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         api = connect(args)
-        {"preview": preview, "send": send, "status": status, "resend": resend, "export": export}[args.command](api, args)
+        {"preview": preview, "send": send, "status": status, "resend": resend, "export": export}[
+            args.command
+        ](api, args)
     except (ApiError, json.JSONDecodeError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 1

@@ -20,22 +20,31 @@ from ops import target
 FAILURE_ATTRIBUTES = ("failure_reason",)
 
 
-def redrive(sqs: Any, dlq_url: str, queue_url: str, *, limit: int | None = None,
-            out: Any = sys.stdout) -> int:
+def redrive(
+    sqs: Any, dlq_url: str, queue_url: str, *, limit: int | None = None, out: Any = sys.stdout
+) -> int:
     """Move up to `limit` (all when None) messages from `dlq_url` to `queue_url`; return how many moved."""
     moved = 0
     while limit is None or moved < limit:
         batch = min(10, limit - moved) if limit is not None else 10
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=batch, WaitTimeSeconds=0,
-                                       VisibilityTimeout=60, AttributeNames=["All"],
-                                       MessageAttributeNames=["All"]).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=batch,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=60,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
         if not messages:
             break
         entries = []
         for i, message in enumerate(messages):
             attributes = message.get("MessageAttributes", {})
-            reason = attributes.get("failure_reason", {}).get("StringValue") or attributes.get(
-                "ERROR_MESSAGE", {}).get("StringValue") or "-"
+            reason = (
+                attributes.get("failure_reason", {}).get("StringValue")
+                or attributes.get("ERROR_MESSAGE", {}).get("StringValue")
+                or "-"
+            )
             print(f"redrive {message['MessageId']}: {reason}", file=out)
             entry = {"Id": str(i), "MessageBody": message["Body"]}
             kept = {k: v for k, v in attributes.items() if k not in FAILURE_ATTRIBUTES}
@@ -45,8 +54,15 @@ def redrive(sqs: Any, dlq_url: str, queue_url: str, *, limit: int | None = None,
         sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         ok = {item["Id"] for item in sent.get("Successful", [])}
         for failure in sent.get("Failed", []):
-            print(f"could not send back entry {failure.get('Id')}: {failure.get('Code')}; left in the DLQ", file=out)
-        done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages) if str(i) in ok]
+            print(
+                f"could not send back entry {failure.get('Id')}: {failure.get('Code')}; left in the DLQ",
+                file=out,
+            )
+        done = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+            for i, m in enumerate(messages)
+            if str(i) in ok
+        ]
         if done:
             sqs.delete_message_batch(QueueUrl=dlq_url, Entries=done)
         moved += len(done)
@@ -58,7 +74,9 @@ def redrive(sqs: Any, dlq_url: str, queue_url: str, *, limit: int | None = None,
 def main(argv: list[str] | None = None) -> int:
     shorts = [q.short for q in r.QUEUES]
     parser = argparse.ArgumentParser(prog="ops.redrive", description=__doc__.splitlines()[0])
-    parser.add_argument("--queue", required=True, choices=shorts, help="the source queue (its DLQ is drained)")
+    parser.add_argument(
+        "--queue", required=True, choices=shorts, help="the source queue (its DLQ is drained)"
+    )
     target.add_arguments(parser)
     parser.add_argument("--limit", type=int, default=None, help="move at most this many")
     args = parser.parse_args(argv)

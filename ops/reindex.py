@@ -32,16 +32,21 @@ MOVES = (
 def moves_for(item: dict[str, Any]) -> list[tuple[str, str]]:
     """(old index, new index) pairs this item needs."""
     pk = item.get("pk", {}).get("S", "")
-    return [(old, new) for prefix, old, key_prefix, new in MOVES
-            if pk.startswith(prefix) and item.get(f"{old}pk", {}).get("S", "").startswith(key_prefix)]
+    return [
+        (old, new)
+        for prefix, old, key_prefix, new in MOVES
+        if pk.startswith(prefix) and item.get(f"{old}pk", {}).get("S", "").startswith(key_prefix)
+    ]
 
 
 def reindex(ddb: Any, table: str, *, dry_run: bool = False, out: Any = sys.stdout) -> int:
     """Move every old key in `table`; the number of items moved (or that would be, when `dry_run`)."""
     moved = 0
     pages = ddb.get_paginator("scan").paginate(
-        TableName=table, FilterExpression="begins_with(pk, :b) OR begins_with(pk, :m)",
-        ExpressionAttributeValues={":b": {"S": "BOOKING#"}, ":m": {"S": "MEMBER#"}})
+        TableName=table,
+        FilterExpression="begins_with(pk, :b) OR begins_with(pk, :m)",
+        ExpressionAttributeValues={":b": {"S": "BOOKING#"}, ":m": {"S": "MEMBER#"}},
+    )
     for page in pages:
         for item in page.get("Items", []):
             pairs = moves_for(item)
@@ -59,10 +64,14 @@ def reindex(ddb: Any, table: str, *, dry_run: bool = False, out: Any = sys.stdou
                     removes.append(f"#{old}{part}")
                 conditions.append(f"#{old}pk = :{old}pk")
             try:
-                ddb.update_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]},
-                                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-                                ConditionExpression=" AND ".join(conditions),
-                                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+                ddb.update_item(
+                    TableName=table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+                    ConditionExpression=" AND ".join(conditions),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
             except ClientError as exc:
                 if not is_conditional_failure(exc):
                     raise

@@ -14,8 +14,12 @@ import boto3
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", default=os.environ.get("CHAIRSIDE_STAGE", "dev"))
     parser.add_argument("--region", default=None)
-    parser.add_argument("--local-state", type=Path, default=None,
-                        help="the local stack's state dir: use its moto endpoint, region and stage (local.json)")
+    parser.add_argument(
+        "--local-state",
+        type=Path,
+        default=None,
+        help="the local stack's state dir: use its moto endpoint, region and stage (local.json)",
+    )
 
 
 def resolve(args: argparse.Namespace) -> tuple[Any, str | None, str]:

@@ -32,8 +32,9 @@ def get_campaign(staff: Staff, chain_id: str, campaign_id: str):
 
 @staff_route(campaigns, BASE + "/{campaign_id}/results", methods=["GET"])
 def campaign_results(staff: Staff, chain_id: str, campaign_id: str):
-    return container().campaigns.results(staff, chain_id, campaign_id, _param("status"), _param("cursor"),
-                                         _param("limit"))
+    return container().campaigns.results(
+        staff, chain_id, campaign_id, _param("status"), _param("cursor"), _param("limit")
+    )
 
 
 @staff_route(campaigns, BASE + "/{campaign_id}/resend", methods=["POST"])

@@ -12,8 +12,11 @@ def _serve(name: str) -> Response:
     found = asset(name)
     if found is None:
         return json_response(404, {"error": "not_found", "message": "no such console file"})
-    headers: dict[str, str | list[str]] = {**SECURITY_HEADERS, "Content-Type": found.content_type,
-                                           "ETag": found.etag}
+    headers: dict[str, str | list[str]] = {
+        **SECURITY_HEADERS,
+        "Content-Type": found.content_type,
+        "ETag": found.etag,
+    }
     if (console.current_request.headers.get("if-none-match") or "") == found.etag:
         return Response(body="", status_code=304, headers=headers)
     return Response(body=found.body, status_code=200, headers=headers)

@@ -14,14 +14,16 @@ def _param(name: str) -> str | None:
 
 @staff_route(conversations, BASE, methods=["GET"])
 def list_conversations(staff: Staff, store_id: str):
-    return container().staff_conversations.inbox(staff, store_id, _param("status"), _param("limit"),
-                                                 _param("cursor"))
+    return container().staff_conversations.inbox(
+        staff, store_id, _param("status"), _param("limit"), _param("cursor")
+    )
 
 
 @staff_route(conversations, BASE + "/{conversation_id}/messages", methods=["GET"])
 def conversation_messages(staff: Staff, store_id: str, conversation_id: str):
-    return container().staff_conversations.messages(staff, store_id, conversation_id, _param("limit"),
-                                                    _param("cursor"), _param("order"))
+    return container().staff_conversations.messages(
+        staff, store_id, conversation_id, _param("limit"), _param("cursor"), _param("order")
+    )
 
 
 @staff_route(conversations, BASE + "/{conversation_id}/messages", methods=["POST"], body=True)

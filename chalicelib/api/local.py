@@ -32,7 +32,6 @@ def inject_faults():
     return {"faults": local_controls.inject_faults(container().settings.local_dir, body)}
 
 
-
 @local.route("/v1/_local/demo-users", methods=["GET"])
 @handled
 def demo_users():

@@ -19,8 +19,19 @@ from chalicelib.services.auth import MAX_TOKEN_LENGTH, HS256Verifier, Staff, Ver
 # Containers may nest this deep in a request body; deeper is refused as "nested too deeply".
 MAX_JSON_DEPTH = 64
 
-__all__ = ["ID_CHARS", "SAFE_ID", "authenticate", "body_bytes", "decode", "decode_json", "invalid_fields", "is_id", "json_object",
-           "limit_size", "parse_model"]
+__all__ = [
+    "ID_CHARS",
+    "SAFE_ID",
+    "authenticate",
+    "body_bytes",
+    "decode",
+    "decode_json",
+    "invalid_fields",
+    "is_id",
+    "json_object",
+    "limit_size",
+    "parse_model",
+]
 
 
 def body_bytes(request: Request) -> bytes:
@@ -54,8 +65,12 @@ def _nested_deeper_than(value: Any, limit: int) -> bool:
     """Whether containers nest past `limit` levels (no request of ours needs more than a handful)."""
     level = [value]
     for _ in range(limit):
-        level = [child for item in level if isinstance(item, dict | list)
-                 for child in (item.values() if isinstance(item, dict) else item)]
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
         if not level:
             return False
     return any(isinstance(item, dict | list) for item in level)

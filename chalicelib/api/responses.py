@@ -29,8 +29,13 @@ def handled(route: Callable[..., Response | dict]) -> Callable[..., Response]:
             return json_response(exc.status, exc.body())
         except Exception:  # noqa: BLE001 - the one place that turns a failure into an answer
             logger.exception("request failed")
-            return json_response(503, {"error": "temporarily_unavailable",
-                                       "message": "please retry; nothing was changed by a failed request"})
+            return json_response(
+                503,
+                {
+                    "error": "temporarily_unavailable",
+                    "message": "please retry; nothing was changed by a failed request",
+                },
+            )
         return result if isinstance(result, Response) else json_response(200, result)
 
     return wrapper

@@ -48,8 +48,12 @@ def wechat_echo(store_id: str, params: Mapping[str, str]) -> str:
 
     app = container()
     _, credentials = app.intake.wechat_account(store_id)
-    if not verify_signature(credentials.token, params.get("signature") or "", params.get("timestamp") or "",
-                            params.get("nonce") or ""):
+    if not verify_signature(
+        credentials.token,
+        params.get("signature") or "",
+        params.get("timestamp") or "",
+        params.get("nonce") or "",
+    ):
         raise Unauthorized("bad WeChat signature")
     signatures.fresh(params.get("timestamp") or "", app.wall_clock.now(), 1)
     echo = params.get("echostr") or ""
@@ -75,8 +79,9 @@ def verified_wechat(store_id: str, request: Request, max_bytes: int) -> tuple[An
             raise Unauthorized("this store's WeChat callbacks must be encrypted (encrypt_type=aes)")
         limit_size(raw, max_bytes)
         encrypted = crypto.encrypted_part(raw)
-        if not crypto.verify_msg_signature(credentials.token, params.get("msg_signature") or "", timestamp, nonce,
-                                           encrypted):
+        if not crypto.verify_msg_signature(
+            credentials.token, params.get("msg_signature") or "", timestamp, nonce, encrypted
+        ):
             raise Unauthorized("bad WeChat msg_signature")
         signatures.fresh(timestamp, app.wall_clock.now(), 1)
         xml = crypto.decrypt(credentials.encoding_aes_key, encrypted, credentials.app_id)
@@ -89,5 +94,6 @@ def verified_wechat(store_id: str, request: Request, max_bytes: int) -> tuple[An
         xml = raw  # its size is checked as it is parsed (channels/wechat/inbound.py)
     from chalicelib.conversations.intake import WeChatCallback  # lazy: the booking webhook's cold start
 
-    return store, WeChatCallback(xml=xml, body_hash=hashlib.sha256(raw).hexdigest(), timestamp=timestamp,
-                                 nonce=nonce)
+    return store, WeChatCallback(
+        xml=xml, body_hash=hashlib.sha256(raw).hexdigest(), timestamp=timestamp, nonce=nonce
+    )

@@ -27,8 +27,14 @@ from chalicelib.bootstrap import container
 JSON_TYPES = ["application/json", "text/plain"]
 
 
-def staff_route(blueprint: Blueprint, path: str, *, methods: list[str], body: bool = False,
-                content_types: list[str] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def staff_route(
+    blueprint: Blueprint,
+    path: str,
+    *,
+    methods: list[str],
+    body: bool = False,
+    content_types: list[str] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `view(staff, [body,] **path_params)` as a staff route of `blueprint` (POST routes take JSON)."""
     if content_types is None and "POST" in methods:
         content_types = JSON_TYPES

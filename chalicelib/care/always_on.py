@@ -48,7 +48,9 @@ def holidays(chain_id: str) -> dict[str, dict[str, Any]]:
     """The chain's holiday calendar: the defaults, minus what it disables, plus what it adds or replaces."""
     data = _holiday_file()
     chain = data.get("chains", {}).get(chain_id, {})
-    calendar = {key: value for key, value in data.get("holidays", {}).items() if key not in chain.get("disable", [])}
+    calendar = {
+        key: value for key, value in data.get("holidays", {}).items() if key not in chain.get("disable", [])
+    }
     calendar.update(chain.get("holidays", {}))
     return calendar
 
@@ -67,7 +69,9 @@ class CareTickMessage:
 
     chain_id: str
     store_id: str
-    scheduled_time: str  # "<aws.scheduler.scheduled-time>" when the schedule is defined; ISO UTC when delivered
+    scheduled_time: (
+        str  # "<aws.scheduler.scheduled-time>" when the schedule is defined; ISO UTC when delivered
+    )
     type: str = "care_tick"
 
     def to_json(self) -> str:
@@ -79,8 +83,11 @@ class CareTickMessage:
             data = json.loads(body)
             if not isinstance(data, dict) or data.get("type") != "care_tick":
                 raise ValueError("type is not care_tick")
-            tick = cls(chain_id=str(data["chain_id"]), store_id=str(data["store_id"]),
-                       scheduled_time=str(data["scheduled_time"]))
+            tick = cls(
+                chain_id=str(data["chain_id"]),
+                store_id=str(data["store_id"]),
+                scheduled_time=str(data["scheduled_time"]),
+            )
             tick.scheduled_at()
         except (ValueError, KeyError, TypeError) as exc:
             raise ValidationFailed(f"not a care tick: {exc}") from None
@@ -131,10 +138,16 @@ class CareTick:
                 found[kind] += 1
                 yield message
 
-        self._outreach.enqueue(chain.from_iterable((
-            counted("birthday", self.birthdays(store, day)), counted("holiday", self.holidays(store, day)),
-            counted("reactivation", self.reactivations(store, day, now)),
-            counted("rebook_reminder", self.rebooks(store, day, now)))))
+        self._outreach.enqueue(
+            chain.from_iterable(
+                (
+                    counted("birthday", self.birthdays(store, day)),
+                    counted("holiday", self.holidays(store, day)),
+                    counted("reactivation", self.reactivations(store, day, now)),
+                    counted("rebook_reminder", self.rebooks(store, day, now)),
+                )
+            )
+        )
         logger.info("care tick", extra={"store_id": store.store_id, "day": day.isoformat(), **found})
         return found
 
@@ -145,12 +158,20 @@ class CareTick:
         month_days = [target.strftime("%m-%d")]
         if target.month == 2 and target.day == 28 and not _is_leap(target.year):
             month_days.append("02-29")  # born on 29 February: greeted on the 28th in other years
-        coupon = {"offer": rules["coupon"]["offer_zh" if store.locale == "zh-CN" else "offer_en"],
-                  "valid_days": int(rules["coupon"]["valid_days"])}
+        coupon = {
+            "offer": rules["coupon"]["offer_zh" if store.locale == "zh-CN" else "offer_en"],
+            "valid_days": int(rules["coupon"]["valid_days"]),
+        }
         for month_day in month_days:
             for member in self._due.birthdays(store.store_id, month_day):
-                yield self._message(store, member, "birthday", f"birthday:{target.year}", coupon=coupon,
-                                    params={"birthday": target.isoformat(), "days_ahead": int(rules["days_ahead"])})
+                yield self._message(
+                    store,
+                    member,
+                    "birthday",
+                    f"birthday:{target.year}",
+                    coupon=coupon,
+                    params={"birthday": target.isoformat(), "days_ahead": int(rules["days_ahead"])},
+                )
 
     def holidays(self, store: StoreItem, day: date) -> Iterator[CareMessage]:
         for key, holiday in holidays(store.chain_id).items():
@@ -162,8 +183,13 @@ class CareTick:
                 continue
             for member in self._due.members(store.store_id):
                 name = holiday["name"].get(supported_locale(member.locale or store.locale), key)
-                yield self._message(store, member, "holiday", f"holiday:{key}:{on.year}",
-                                    params={"holiday": key, "holiday_name": name, "date": on.isoformat()})
+                yield self._message(
+                    store,
+                    member,
+                    "holiday",
+                    f"holiday:{key}:{on.year}",
+                    params={"holiday": key, "holiday_name": name, "date": on.isoformat()},
+                )
 
     def reactivations(self, store: StoreItem, day: date, now: datetime) -> Iterator[CareMessage]:
         rules = settings()["reactivation"]
@@ -177,8 +203,13 @@ class CareTick:
                 continue
             if self._due.has_future_booking(store.chain_id, member.member_id, now):
                 continue
-            yield self._message(store, member, "reactivation", f"reactivation:{visited.isoformat()}",
-                                params={"days_since": (day - visited).days})
+            yield self._message(
+                store,
+                member,
+                "reactivation",
+                f"reactivation:{visited.isoformat()}",
+                params={"days_since": (day - visited).days},
+            )
 
     def rebooks(self, store: StoreItem, day: date, now: datetime) -> Iterator[CareMessage]:
         rules = settings()["rebook"]
@@ -194,15 +225,38 @@ class CareTick:
                 if self._due.has_future_booking(store.chain_id, member.member_id, now):
                     continue
                 service = services.get(member.last_service_code) or (member.services or [""])[0]
-                yield self._message(store, member, "rebook_reminder", f"rebook:{cycle['name']}:{visited.isoformat()}",
-                                    params={"cycle": cycle["name"], "service_name": service,
-                                            "weeks": round(cycle["days"] / 7), "last_visit": visited.isoformat()})
+                yield self._message(
+                    store,
+                    member,
+                    "rebook_reminder",
+                    f"rebook:{cycle['name']}:{visited.isoformat()}",
+                    params={
+                        "cycle": cycle["name"],
+                        "service_name": service,
+                        "weeks": round(cycle["days"] / 7),
+                        "last_visit": visited.isoformat(),
+                    },
+                )
 
     @staticmethod
-    def _message(store: StoreItem, member: MemberItem, kind: str, occasion: str, *, params: dict[str, Any],
-                 coupon: dict[str, Any] | None = None) -> CareMessage:
-        return CareMessage(chain_id=store.chain_id, member_id=member.member_id, kind=kind, occasion=occasion,
-                           store_id=store.store_id, params=params, coupon=coupon)
+    def _message(
+        store: StoreItem,
+        member: MemberItem,
+        kind: str,
+        occasion: str,
+        *,
+        params: dict[str, Any],
+        coupon: dict[str, Any] | None = None,
+    ) -> CareMessage:
+        return CareMessage(
+            chain_id=store.chain_id,
+            member_id=member.member_id,
+            kind=kind,
+            occasion=occasion,
+            store_id=store.store_id,
+            params=params,
+            coupon=coupon,
+        )
 
 
 def _is_leap(year: int) -> bool:

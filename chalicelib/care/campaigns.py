@@ -50,9 +50,18 @@ SAMPLE_COUPON = {"code": "SAMPLE88", "offer": "", "expires_at": ""}
 
 
 class Campaigns:
-    def __init__(self, repo: CareRepository, reader: segments.SegmentReader, outreach: Outreach, stores: Any,
-                 clock: Clock, sqs_client: Any, queue_url: str,
-                 cursors: CursorSigner, max_delay_seconds: int = MAX_DELAY) -> None:
+    def __init__(
+        self,
+        repo: CareRepository,
+        reader: segments.SegmentReader,
+        outreach: Outreach,
+        stores: Any,
+        clock: Clock,
+        sqs_client: Any,
+        queue_url: str,
+        cursors: CursorSigner,
+        max_delay_seconds: int = MAX_DELAY,
+    ) -> None:
         self._repo = repo
         self._cursors = cursors
         self._reader = reader
@@ -88,11 +97,17 @@ class Campaigns:
             if seen >= PREVIEW_LIMIT:
                 truncated = True
                 break
-        return {"targeted": targeted, "skipped": skipped, "samples": samples, "segment_size": seen,
-                "truncated": truncated}
+        return {
+            "targeted": targeted,
+            "skipped": skipped,
+            "samples": samples,
+            "segment_size": seen,
+            "truncated": truncated,
+        }
 
-    def create(self, staff: auth.Staff, chain_id: str, body: dict[str, Any],
-               idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    def create(
+        self, staff: auth.Staff, chain_id: str, body: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
         self._authorize(staff, chain_id, "campaigns.create")
         campaign_id = body.get("campaign_id") or idempotency_key or uuid.uuid4().hex
         if not isinstance(campaign_id, str) or not is_id(campaign_id, MAX_CAMPAIGN_ID):
@@ -104,12 +119,29 @@ class Campaigns:
         name = clean_name(name)
         now = self._clock.now()
         send_at = _send_at(body.get("send_at"), now)
-        digest = hashlib.sha256(json.dumps([segment.to_dict(), template, coupon, name, body.get("send_at")],
-                                           sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        item = CampaignItem(*CampaignItem.key(chain_id, campaign_id), chain_id=chain_id, campaign_id=campaign_id,
-                            name=name, segment=segment.to_dict(), template=template, coupon=coupon,
-                            status="scheduled", send_at=send_at, created_at=now, created_by=staff.subject,
-                            request_hash=digest, pages=0, fanned_out=False)
+        digest = hashlib.sha256(
+            json.dumps(
+                [segment.to_dict(), template, coupon, name, body.get("send_at")],
+                sort_keys=True,
+                ensure_ascii=False,
+            ).encode()
+        ).hexdigest()
+        item = CampaignItem(
+            *CampaignItem.key(chain_id, campaign_id),
+            chain_id=chain_id,
+            campaign_id=campaign_id,
+            name=name,
+            segment=segment.to_dict(),
+            template=template,
+            coupon=coupon,
+            status="scheduled",
+            send_at=send_at,
+            created_at=now,
+            created_by=staff.subject,
+            request_hash=digest,
+            pages=0,
+            fanned_out=False,
+        )
         if not self._repo.create_campaign(item):
             existing = self._repo.campaign(chain_id, campaign_id)
             if existing is None or existing.request_hash != digest:
@@ -124,8 +156,15 @@ class Campaigns:
         self._authorize(staff, chain_id, "campaigns.read")
         return self._view(self._campaign(staff, chain_id, campaign_id))
 
-    def results(self, staff: auth.Staff, chain_id: str, campaign_id: str, status: str | None,
-                cursor: str | None, limit: str | None) -> dict[str, Any]:
+    def results(
+        self,
+        staff: auth.Staff,
+        chain_id: str,
+        campaign_id: str,
+        status: str | None,
+        cursor: str | None,
+        limit: str | None,
+    ) -> dict[str, Any]:
         """Per-member outcomes (for export): member, status, reason, channel, coupon, time."""
         self._authorize(staff, chain_id, "campaigns.read")
         self._campaign(staff, chain_id, campaign_id)
@@ -135,10 +174,21 @@ class Campaigns:
         scope = f"campaign-results|{chain_id}|{campaign_id}|{status or ''}"
         start = _decode_key(self._cursors.decode(scope, cursor), campaign_id) if cursor else None
         claims, last = self._repo.campaign_claims(campaign_id, status or None, size, start)
-        return {"items": [{"member_id": c.member_id, "status": c.status, "reason": c.reason, "channel": c.channel,
-                           "store_id": c.store_id, "coupon_code": c.coupon_code, "updated_at": c.updated_at.isoformat()}
-                          for c in claims],
-                "next_cursor": self._cursors.encode(scope, last) if last else None}
+        return {
+            "items": [
+                {
+                    "member_id": c.member_id,
+                    "status": c.status,
+                    "reason": c.reason,
+                    "channel": c.channel,
+                    "store_id": c.store_id,
+                    "coupon_code": c.coupon_code,
+                    "updated_at": c.updated_at.isoformat(),
+                }
+                for c in claims
+            ],
+            "next_cursor": self._cursors.encode(scope, last) if last else None,
+        }
 
     def resend_failures(self, staff: auth.Staff, chain_id: str, campaign_id: str) -> dict[str, Any]:
         """Queue the failed sends again (a fresh attempt each; the cap and consent are checked again)."""
@@ -179,8 +229,15 @@ class Campaigns:
         last = read.cursor is None
         if self._repo.page_done(chain_id, campaign_id, page, read.cursor, len(read.members)) and not last:
             self._queue_page(campaign, page + 1, read.cursor)
-        logger.info("campaign page fanned out", extra={"campaign_id": campaign_id, "page": page,
-                                                       "members": len(read.members), "sqs_requests": requests})
+        logger.info(
+            "campaign page fanned out",
+            extra={
+                "campaign_id": campaign_id,
+                "page": page,
+                "members": len(read.members),
+                "sqs_requests": requests,
+            },
+        )
         return "fanned_out"
 
     # --- helpers --------------------------------------------------------------------------------------
@@ -189,15 +246,25 @@ class Campaigns:
             self._queue_page(campaign, 1, None)
 
     def _queue_page(self, campaign: CampaignItem, page: int, cursor: str | None, delay: int = 0) -> None:
-        body = {"type": "campaign_page", "chain_id": campaign.chain_id, "campaign_id": campaign.campaign_id,
-                "page": page, "cursor": cursor}
+        body = {
+            "type": "campaign_page",
+            "chain_id": campaign.chain_id,
+            "campaign_id": campaign.campaign_id,
+            "page": page,
+            "cursor": cursor,
+        }
         send_batches(self._sqs, self._queue_url, [json.dumps(body, separators=(",", ":"))], delay)
 
     @staticmethod
     def _message(campaign: CampaignItem, member_id: str) -> CareMessage:
-        return CareMessage(chain_id=campaign.chain_id, member_id=member_id, kind="campaign",
-                           occasion=f"campaign:{campaign.campaign_id}", campaign_id=campaign.campaign_id,
-                           coupon=dict(campaign.coupon) if campaign.coupon else None)
+        return CareMessage(
+            chain_id=campaign.chain_id,
+            member_id=member_id,
+            kind="campaign",
+            occasion=f"campaign:{campaign.campaign_id}",
+            campaign_id=campaign.campaign_id,
+            coupon=dict(campaign.coupon) if campaign.coupon else None,
+        )
 
     @staticmethod
     def _authorize(staff: auth.Staff, chain_id: str, action: str) -> None:
@@ -215,7 +282,9 @@ class Campaigns:
             raise NotFound("no such campaign")
         return campaign
 
-    def _parse(self, staff: auth.Staff, chain_id: str, body: dict[str, Any]) -> tuple[segments.Segment, dict, dict | None]:
+    def _parse(
+        self, staff: auth.Staff, chain_id: str, body: dict[str, Any]
+    ) -> tuple[segments.Segment, dict, dict | None]:
         segment = segments.parse(body.get("segment"))
         chain_stores = self._repo.chain_store_ids(chain_id)
         segments.validate_stores(segment, chain_stores)
@@ -224,24 +293,37 @@ class Campaigns:
             mine = [s for s in chain_stores if s in staff.store_ids]
             for i, store in enumerate(segment.store_ids):
                 if store not in mine:
-                    raise ValidationFailed("unknown store in the segment",
-                                           {f"segment.store_ids[{i}]": "no such store in this chain"})
+                    raise ValidationFailed(
+                        "unknown store in the segment",
+                        {f"segment.store_ids[{i}]": "no such store in this chain"},
+                    )
             segment = segments.Segment(**{**segment.__dict__, "store_ids": tuple(segment.store_ids or mine)})
         template = self._template(body.get("template"), chain_stores)
         return segment, template, _coupon(body.get("coupon"))
 
     def _template(self, value: Any, chain_stores: list[str]) -> dict[str, str]:
         if not isinstance(value, dict) or not value:
-            raise ValidationFailed("template must be an object of locale -> text",
-                                   {"template": "e.g. {\"zh-CN\": \"...\", \"en\": \"...\"}"})
+            raise ValidationFailed(
+                "template must be an object of locale -> text",
+                {"template": 'e.g. {"zh-CN": "...", "en": "..."}'},
+            )
         store = self._stores.get(chain_stores[0]) if chain_stores else None
-        sample = MemberItem(*MemberItem.key("sample", "sample"), chain_id="sample", member_id="sample", name="李女士",
-                            visits=3, services=["染发"], stylists=["小王"])
+        sample = MemberItem(
+            *MemberItem.key("sample", "sample"),
+            chain_id="sample",
+            member_id="sample",
+            name="李女士",
+            visits=3,
+            services=["染发"],
+            stylists=["小王"],
+        )
         cleaned: dict[str, str] = {}
         for locale, source in value.items():
             name = f"template.{locale}"
             if locale not in texts.SUPPORTED_LOCALES:
-                raise ValidationFailed(f"unknown locale {locale}", {name: "one of " + ", ".join(texts.SUPPORTED_LOCALES)})
+                raise ValidationFailed(
+                    f"unknown locale {locale}", {name: "one of " + ", ".join(texts.SUPPORTED_LOCALES)}
+                )
             if not isinstance(source, str) or not source.strip() or len(source) > MAX_TEMPLATE:
                 raise ValidationFailed(f"bad {name}", {name: f"a template of 1 to {MAX_TEMPLATE} characters"})
             source = cleaned[locale] = clean_text(source)  # no bidi or control characters reach a member
@@ -266,8 +348,11 @@ class Campaigns:
             reason = held_back_reason(None, member, store, lookup)
             if reason is None:
                 recent = ledgers.get(member.member_id)
-                counted = [e for e in (recent.recent if recent else []) or []
-                           if datetime.fromisoformat(e[0]) > since and e[1] not in cap["exempt_kinds"]]
+                counted = [
+                    e
+                    for e in (recent.recent if recent else []) or []
+                    if datetime.fromisoformat(e[0]) > since and e[1] not in cap["exempt_kinds"]
+                ]
                 reason = "frequency_cap" if len(counted) >= cap["max_messages"] else None
             answer.append((member, reason))
         return answer
@@ -277,13 +362,23 @@ class Campaigns:
         store = self._stores.get(member.primary_store_id or member.last_store_id)
         sample_coupon = {**SAMPLE_COUPON, "offer": (coupon or {}).get("offer", "")} if coupon else None
         rendered = care_text("campaign", template, member, store, sample_coupon)
-        return {"member_id": member.member_id, "locale": rendered.locale, "store_id": store.store_id,
-                "text": rendered.text}
+        return {
+            "member_id": member.member_id,
+            "locale": rendered.locale,
+            "store_id": store.store_id,
+            "text": rendered.text,
+        }
 
     def _view(self, campaign: CampaignItem) -> dict[str, Any]:
         counters = self._repo.counters(campaign.chain_id, campaign.campaign_id)
-        skipped = {k.removeprefix("skipped_"): v for k, v in counters.items() if k.startswith("skipped_") and v}
-        targeted, sent, failed = counters.get("targeted", 0), counters.get("sent", 0), counters.get("failed", 0)
+        skipped = {
+            k.removeprefix("skipped_"): v for k, v in counters.items() if k.startswith("skipped_") and v
+        }
+        targeted, sent, failed = (
+            counters.get("targeted", 0),
+            counters.get("sent", 0),
+            counters.get("failed", 0),
+        )
         pending = max(0, targeted - sent - failed - sum(skipped.values()))
         status = campaign.status
         if campaign.fanned_out and pending == 0:
@@ -322,23 +417,27 @@ def _may_see(staff: auth.Staff, campaign: CampaignItem) -> bool:
 
 def attribute_bookings(repo: CareRepository, chain_id: str, member_id: str, bookings: list[Any]) -> None:
     """Count each booking she made within 14 days after a campaign message, once per booking."""
-    for sent_at, kind, occasion in (repo.ledger(chain_id, member_id).recent or []):
+    for sent_at, kind, occasion in repo.ledger(chain_id, member_id).recent or []:
         if kind != "campaign":
             continue
         start = datetime.fromisoformat(sent_at)
         for booking in bookings:
             if start < booking.booked_at <= start + ATTRIBUTION and repo.attribute(
-                    chain_id, member_id, occasion, "bookings", booking.booking_id):
+                chain_id, member_id, occasion, "bookings", booking.booking_id
+            ):
                 repo.count(chain_id, occasion.split(":", 1)[1], {"bookings": 1})
 
 
 def attribute_reply(repo: CareRepository, chain_id: str, member_id: str, at: datetime) -> None:
     """Count her reply for each campaign whose message she had within 14 days before it: once per member, however
     many times she writes (the claim remembers it, so a redelivered message counts nothing more)."""
-    for sent_at, kind, occasion in (repo.ledger(chain_id, member_id).recent or []):
+    for sent_at, kind, occasion in repo.ledger(chain_id, member_id).recent or []:
         start = datetime.fromisoformat(sent_at)
-        if kind == "campaign" and start < at <= start + ATTRIBUTION and repo.attribute(
-                chain_id, member_id, occasion, "replies", "replied"):
+        if (
+            kind == "campaign"
+            and start < at <= start + ATTRIBUTION
+            and repo.attribute(chain_id, member_id, occasion, "replies", "replied")
+        ):
             repo.count(chain_id, occasion.split(":", 1)[1], {"replies": 1})
 
 
@@ -397,7 +496,10 @@ def _limit(value: str | None) -> int:
 
 def _decode_key(key: Any, campaign_id: str) -> dict:
     """A signed results cursor's key (cursors.py), checked once more against the campaign it must page."""
-    if not isinstance(key, dict) or not isinstance(key.get("gsi2pk"), dict) \
-            or key["gsi2pk"].get("S") != f"CAMPAIGNSEND#{campaign_id}":
+    if (
+        not isinstance(key, dict)
+        or not isinstance(key.get("gsi2pk"), dict)
+        or key["gsi2pk"].get("S") != f"CAMPAIGNSEND#{campaign_id}"
+    ):
         raise invalid_cursor()
     return key

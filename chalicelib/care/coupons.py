@@ -26,11 +26,14 @@ from chalicelib.dal.models import CouponItem
 @dataclass(frozen=True)
 class CouponChange:
     status: str
-    handover: CouponHandover | None = None  # the code changes hands with the booking's commit (dal/bookings.py)
+    handover: CouponHandover | None = (
+        None  # the code changes hands with the booking's commit (dal/bookings.py)
+    )
 
 
-def coupon_change(coupon: CouponItem | None, member_id: str, booking_id: str, event_type: str,
-                  now: datetime) -> CouponChange:
+def coupon_change(
+    coupon: CouponItem | None, member_id: str, booking_id: str, event_type: str, now: datetime
+) -> CouponChange:
     if coupon is None:
         return CouponChange("unknown")
     mine = coupon.redeemed_booking_id == booking_id

@@ -22,8 +22,9 @@ class MemberCare:
         self._repo = repo
         self._clock = clock
 
-    def refresh(self, chain_id: str, member_id: str, contact: dict[str, Any] | None = None,
-                booking: Any = None) -> MemberItem | None:
+    def refresh(
+        self, chain_id: str, member_id: str, contact: dict[str, Any] | None = None, booking: Any = None
+    ) -> MemberItem | None:
         """Rebuild her profile; `contact` (from a booking webhook) also upserts her contact fields, creating the
         member when she is new, and `booking` is the booking just committed (an index read may not show it yet)."""
         bookings = self._repo.bookings(chain_id, member_id, known=[booking] if booking is not None else [])
@@ -38,28 +39,38 @@ class MemberCare:
                 if not contact:
                     return None
                 member = self._repo.new_member(chain_id, member_id)
-            stats = profile.stats(visits, latest_store or (contact or {}).get("last_store_id")
-                                  or member.last_store_id, self._clock.now())
+            stats = profile.stats(
+                visits,
+                latest_store or (contact or {}).get("last_store_id") or member.last_store_id,
+                self._clock.now(),
+            )
             manual = sorted(member.manual_tags or [])
             tags = sorted(set(manual) | set(stats.auto_tags))
             before = list(member.tags or [])
             try:
                 fields, consent_yes = contact_to_write(member, contact)
-                wrote = self._repo.save_profile(member, stats, manual, tags, contact=fields, new=new,
-                                                consent_if_unanswered=consent_yes)
+                wrote = self._repo.save_profile(
+                    member, stats, manual, tags, contact=fields, new=new, consent_if_unanswered=consent_yes
+                )
             except Conflict:
                 continue
             if wrote:  # nothing written: her tags and their TAG# items are as they were
                 self._repo.sync_tags(member, before)  # `member` holds what was written (ALL_NEW)
             # A booking counts for a campaign when it is made; a member new to us has had no campaign message.
             if not new and (booking is None or int(booking.version) == 1):
-                attribute_bookings(self._repo, chain_id, member_id, bookings if booking is None else [booking])
-            logger.info("member profile rebuilt", extra={"chain_id": chain_id, "visits": stats.visits,
-                                                         "tags": tags, "wrote": wrote})
+                attribute_bookings(
+                    self._repo, chain_id, member_id, bookings if booking is None else [booking]
+                )
+            logger.info(
+                "member profile rebuilt",
+                extra={"chain_id": chain_id, "visits": stats.visits, "tags": tags, "wrote": wrote},
+            )
             return member
         raise ConcurrentUpdate()
 
-    def edit_tags(self, chain_id: str, member_id: str, add: list[str], remove: list[str]) -> MemberItem | None:
+    def edit_tags(
+        self, chain_id: str, member_id: str, add: list[str], remove: list[str]
+    ) -> MemberItem | None:
         """Manual tags: add/remove are applied to what is there (idempotent); automatic tags stay the rules'."""
         for _ in range(5):
             member = self._repo.member(chain_id, member_id, consistent=True)
@@ -79,7 +90,9 @@ class MemberCare:
             return fresh
         raise ConcurrentUpdate()
 
-    def add_note(self, chain_id: str, member_id: str, note: dict[str, Any], max_notes: int = 200) -> MemberItem | None:
+    def add_note(
+        self, chain_id: str, member_id: str, note: dict[str, Any], max_notes: int = 200
+    ) -> MemberItem | None:
         for _ in range(5):
             member = self._repo.member(chain_id, member_id, consistent=True)
             if member is None:
@@ -89,15 +102,18 @@ class MemberCare:
                 return member  # a retry with the same client note id
             notes = (notes + [note])[-max_notes:]
             try:
-                self._repo.save_profile(member, None, sorted(member.manual_tags or []), list(member.tags or []),
-                                        notes=notes)
+                self._repo.save_profile(
+                    member, None, sorted(member.manual_tags or []), list(member.tags or []), notes=notes
+                )
             except Conflict:
                 continue
             return self._repo.member(chain_id, member_id, consistent=True)
         raise ConcurrentUpdate()
 
 
-def contact_to_write(member: MemberItem, contact: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+def contact_to_write(
+    member: MemberItem, contact: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, bool]:
     """The marketing-consent rule, applied to the contact fields a booking webhook brings: (the fields to write
     as they are, whether to write a "yes" only where she has no answer).
 

@@ -66,8 +66,12 @@ class CareMessage:
     occasion: str  # stable key: birthday:2026, holiday:mid_autumn:2026, rebook:<booking>, campaign:<id>...
     campaign_id: str | None = None
     store_id: str | None = None  # the store meant to speak; None: her primary store at send time
-    params: dict[str, Any] = field(default_factory=dict)  # extra template variables under `care` (e.g. holiday)
-    coupon: dict[str, Any] | None = None  # {"offer": "...", "valid_days": n}: issue her a code for this occasion
+    params: dict[str, Any] = field(
+        default_factory=dict
+    )  # extra template variables under `care` (e.g. holiday)
+    coupon: dict[str, Any] | None = (
+        None  # {"offer": "...", "valid_days": n}: issue her a code for this occasion
+    )
 
     type: str = "care"
 
@@ -95,7 +99,9 @@ class CareMessage:
 
     @property
     def message_ref(self) -> str:
-        return hashlib.sha256(f"{self.chain_id}\x00{self.member_id}\x00{self.occasion}".encode()).hexdigest()[:20]
+        return hashlib.sha256(f"{self.chain_id}\x00{self.member_id}\x00{self.occasion}".encode()).hexdigest()[
+            :20
+        ]
 
 
 class Outcome(Enum):
@@ -121,8 +127,18 @@ class Rendered:
 
 
 class Outreach:
-    def __init__(self, repo: CareRepository, stores: Any, conversations: Any, sender: Any, clock: Clock,
-                 sqs_client: Any, queue_url: str, *, wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        repo: CareRepository,
+        stores: Any,
+        conversations: Any,
+        sender: Any,
+        clock: Clock,
+        sqs_client: Any,
+        queue_url: str,
+        *,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._repo = repo
         self._stores = stores  # StoreDirectory of this region
         self._conversations = conversations  # ConversationRepository
@@ -152,8 +168,9 @@ class Outreach:
         if delay:
             return self._log(message, Decision(Outcome.DEFERRED, "quiet_hours", delay_seconds=delay))
 
-        claim = self._repo.claim(self._claim_item(message, store, now), int(self._wall()) + LEASE_SECONDS,
-                                 int(self._wall()))
+        claim = self._repo.claim(
+            self._claim_item(message, store, now), int(self._wall()) + LEASE_SECONDS, int(self._wall())
+        )
         if claim is None:
             existing = self._repo.claim_of(message.chain_id, message.member_id, message.occasion)
             if existing is not None and existing.status == "sending":
@@ -170,17 +187,34 @@ class Outreach:
         conversation = self._conversations.get(store.store_id, member.member_id)
         delivery = self._sender.send(outbound, store, contact, conversation)
         status = "sent" if delivery.status == "sent" else "failed"
-        self._finish(claim, message, status, self._clock.now(), channel=delivery.channel,
-                     reason=None if status == "sent" else (delivery.note or "no channel reached her"),
-                     message_pk=outbound.pk, message_sk=outbound.sk)
+        self._finish(
+            claim,
+            message,
+            status,
+            self._clock.now(),
+            channel=delivery.channel,
+            reason=None if status == "sent" else (delivery.note or "no channel reached her"),
+            message_pk=outbound.pk,
+            message_sk=outbound.sk,
+        )
         if status == "failed":
             self._release_cap(message)
-        return self._log(message, Decision(Outcome.SENT if status == "sent" else Outcome.FAILED,
-                                           None if status == "sent" else delivery.note, channel=delivery.channel))
+        return self._log(
+            message,
+            Decision(
+                Outcome.SENT if status == "sent" else Outcome.FAILED,
+                None if status == "sent" else delivery.note,
+                channel=delivery.channel,
+            ),
+        )
 
-    def render(self, message: CareMessage, member: MemberItem, store: StoreItem, coupon: dict | None) -> Rendered:
+    def render(
+        self, message: CareMessage, member: MemberItem, store: StoreItem, coupon: dict | None
+    ) -> Rendered:
         """The member's text: the campaign's template in her locale, else messages.toml's text of the kind."""
-        template = self._campaign_template(message.chain_id, message.campaign_id) if message.campaign_id else None
+        template = (
+            self._campaign_template(message.chain_id, message.campaign_id) if message.campaign_id else None
+        )
         return care_text(message.kind, template, member, store, coupon, message.params)
 
     def _campaign_template(self, chain_id: str, campaign_id: str) -> dict:
@@ -195,7 +229,9 @@ class Outreach:
         store_id = message.store_id or (member.primary_store_id or member.last_store_id if member else None)
         return self._stores.get(store_id) if store_id else None
 
-    def _held_back(self, message: CareMessage, member: MemberItem | None, store: StoreItem | None) -> str | None:
+    def _held_back(
+        self, message: CareMessage, member: MemberItem | None, store: StoreItem | None
+    ) -> str | None:
         return held_back_reason(message.store_id, member, store, self._conversations)
 
     def _within_cap(self, message: CareMessage, now: datetime) -> bool:
@@ -208,13 +244,17 @@ class Outreach:
             recent = [e for e in (ledger.recent or []) if datetime.fromisoformat(e[0]) > now - LEDGER_KEEPS]
             if any(e[2] == message.occasion for e in recent):
                 return True  # a retry of a send that already took its place
-            counted = [e for e in recent if e[1] not in cap["exempt_kinds"]
-                       and datetime.fromisoformat(e[0]) > now - window]
+            counted = [
+                e
+                for e in recent
+                if e[1] not in cap["exempt_kinds"] and datetime.fromisoformat(e[0]) > now - window
+            ]
             if message.kind not in cap["exempt_kinds"] and len(counted) >= cap["max_messages"]:
                 return False
             try:
-                self._repo.save_ledger(ledger, recent + [[now.astimezone(UTC).isoformat(), message.kind,
-                                                          message.occasion]])
+                self._repo.save_ledger(
+                    ledger, recent + [[now.astimezone(UTC).isoformat(), message.kind, message.occasion]]
+                )
                 return True
             except Conflict:
                 continue
@@ -243,9 +283,16 @@ class Outreach:
             rules = policy()["coupons"]
             while True:
                 code = "".join(secrets.choice(rules["alphabet"]) for _ in range(rules["length"]))
-                if self._repo.issue_coupon(message.chain_id, code, member_id=message.member_id,
-                                           occasion=message.occasion, store_id=claim.store_id, offer=offer,
-                                           issued_at=now, expires_at=now + timedelta(days=valid_days)):
+                if self._repo.issue_coupon(
+                    message.chain_id,
+                    code,
+                    member_id=message.member_id,
+                    occasion=message.occasion,
+                    store_id=claim.store_id,
+                    offer=offer,
+                    issued_at=now,
+                    expires_at=now + timedelta(days=valid_days),
+                ):
                     break
             self._repo.note_claim_coupon(claim, code)
         coupon = self._repo.coupon(message.chain_id, code)
@@ -253,14 +300,29 @@ class Outreach:
         return {"code": code, "offer": offer, "expires_at": expires}
 
     def _claim_item(self, message: CareMessage, store: StoreItem | None, now: datetime) -> CareClaimItem:
-        return CareClaimItem(*CareClaimItem.key(message.chain_id, message.member_id, message.occasion),
-                             chain_id=message.chain_id, member_id=message.member_id, occasion=message.occasion,
-                             kind=message.kind, campaign_id=message.campaign_id,
-                             store_id=store.store_id if store else None, status="sending", attempts=0,
-                             lease_until=0, created_at=now, updated_at=now)
+        return CareClaimItem(
+            *CareClaimItem.key(message.chain_id, message.member_id, message.occasion),
+            chain_id=message.chain_id,
+            member_id=message.member_id,
+            occasion=message.occasion,
+            kind=message.kind,
+            campaign_id=message.campaign_id,
+            store_id=store.store_id if store else None,
+            status="sending",
+            attempts=0,
+            lease_until=0,
+            created_at=now,
+            updated_at=now,
+        )
 
-    def _skip(self, message: CareMessage, member: MemberItem | None, store: StoreItem | None, reason: str,
-              now: datetime) -> Decision:
+    def _skip(
+        self,
+        message: CareMessage,
+        member: MemberItem | None,
+        store: StoreItem | None,
+        reason: str,
+        now: datetime,
+    ) -> Decision:
         item = self._claim_item(message, store, now)
         item.reason = reason
         if self._repo.record_skip(item):
@@ -268,7 +330,9 @@ class Outreach:
             return self._log(message, Decision(Outcome.SKIPPED, reason))
         return self._log(message, Decision(Outcome.DUPLICATE, reason))
 
-    def _finish(self, claim: CareClaimItem, message: CareMessage, status: str, at: datetime, **attrs: Any) -> None:
+    def _finish(
+        self, claim: CareClaimItem, message: CareMessage, status: str, at: datetime, **attrs: Any
+    ) -> None:
         if self._repo.finish_claim(claim, status, at, **attrs):
             counter = f"skipped_{attrs['reason']}" if status == "skipped" else status
             self._count(message, {counter: 1})
@@ -277,27 +341,45 @@ class Outreach:
         if message.campaign_id:
             self._repo.count(message.chain_id, message.campaign_id, counters)
 
-    def _outbound_item(self, message: CareMessage, store: StoreItem, text: str, attempt: int,
-                       now: datetime) -> MessageItem:
+    def _outbound_item(
+        self, message: CareMessage, store: StoreItem, text: str, attempt: int, now: datetime
+    ) -> MessageItem:
         message_id = f"care-{message.message_ref}-a{attempt}"
         return MessageItem(
             MessageItem.pk_for(store.store_id, message.member_id),
             MessageItem.sk_for(now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), message_id),
-            message_id=message_id, chain_id=message.chain_id, store_id=store.store_id, member_id=message.member_id,
-            direction="out", kind=message.kind, text=text, status="queued", created_at=now, updated_at=now,
+            message_id=message_id,
+            chain_id=message.chain_id,
+            store_id=store.store_id,
+            member_id=message.member_id,
+            direction="out",
+            kind=message.kind,
+            text=text,
+            status="queued",
+            created_at=now,
+            updated_at=now,
         )
 
     @staticmethod
     def _log(message: CareMessage, decision: Decision) -> Decision:
-        logger.info("member care", extra={"outcome": decision.outcome.value, "reason": decision.reason,
-                                          "kind": message.kind, "occasion": message.occasion,
-                                          "campaign_id": message.campaign_id, "channel": decision.channel})
+        logger.info(
+            "member care",
+            extra={
+                "outcome": decision.outcome.value,
+                "reason": decision.reason,
+                "kind": message.kind,
+                "occasion": message.occasion,
+                "campaign_id": message.campaign_id,
+                "channel": decision.channel,
+            },
+        )
         return decision
 
 
 # --- shared rules (the campaign preview applies the same ones) ----------------------------------------
-def held_back_reason(store_meant: str | None, member: MemberItem | None, store: StoreItem | None,
-                     conversations: Any) -> str | None:
+def held_back_reason(
+    store_meant: str | None, member: MemberItem | None, store: StoreItem | None, conversations: Any
+) -> str | None:
     """Why this member must not hear from this store now (None: she may). Order matters: the first reason is
     the one reported."""
     if member is None:
@@ -336,25 +418,43 @@ def quiet_delay(now: datetime, timezone: str) -> int:
     return max(1, int((ends - local).total_seconds()))
 
 
-def care_text(kind: str, template: dict | None, member: MemberItem, store: StoreItem, coupon: dict | None,
-              params: dict[str, Any] | None = None) -> Rendered:
+def care_text(
+    kind: str,
+    template: dict | None,
+    member: MemberItem,
+    store: StoreItem,
+    coupon: dict | None,
+    params: dict[str, Any] | None = None,
+) -> Rendered:
     """Exactly what she gets: a campaign's `template` in her locale, else messages.toml's text of the kind, starting
     with the store's name and ending with the opt-out line of her locale and country. The send and the campaign
     preview both call this, so the preview shows what will be sent."""
     locale = texts.supported_locale(member.locale or store.locale)
     context = care_context(member, store, locale, coupon, params)
     if template is not None:
-        source = template.get(locale) or template.get(texts.DEFAULT_LOCALE) or next(iter(template.values()), "")
+        source = (
+            template.get(locale) or template.get(texts.DEFAULT_LOCALE) or next(iter(template.values()), "")
+        )
         return Rendered(texts.render_marketing_template(source, context), locale)
     return Rendered(texts.render(kind, context), locale)
 
 
-def care_context(member: MemberItem, store: StoreItem, locale: str, coupon: dict | None,
-                 params: dict[str, Any] | None = None) -> texts.MessageContext:
+def care_context(
+    member: MemberItem,
+    store: StoreItem,
+    locale: str,
+    coupon: dict | None,
+    params: dict[str, Any] | None = None,
+) -> texts.MessageContext:
     return texts.MessageContext(
         locale=locale,
         timezone=store.timezone,
-        store={"name": store.name, "address": store.address, "directions": store.directions, "phone": store.phone},
+        store={
+            "name": store.name,
+            "address": store.address,
+            "directions": store.directions,
+            "phone": store.phone,
+        },
         member={
             "name": member.name or "",
             "visits": int(member.visits or 0),
@@ -376,7 +476,9 @@ def send_batches(sqs: Any, queue_url: str, bodies: Iterable[str], delay_seconds:
 
     def flush() -> None:
         nonlocal requests, batch
-        entries = [{"Id": str(i), "MessageBody": body, "DelaySeconds": delay_seconds} for i, body in enumerate(batch)]
+        entries = [
+            {"Id": str(i), "MessageBody": body, "DelaySeconds": delay_seconds} for i, body in enumerate(batch)
+        ]
         for _ in range(5):
             requests += 1
             failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
@@ -397,4 +499,3 @@ def send_batches(sqs: Any, queue_url: str, bodies: Iterable[str], delay_seconds:
     if batch:
         flush()
     return requests
-

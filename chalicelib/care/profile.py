@@ -60,12 +60,24 @@ def visit_of(booking: Any) -> Visit | None:
         amount = Decimal(booking.price_amount) if booking.price_amount is not None else None
     except InvalidOperation:
         amount = None
-    return Visit(booking.start, booking.store_id, booking.service_code, booking.service_name, booking.category,
-                 booking.stylist_name or "", amount, booking.price_currency)
+    return Visit(
+        booking.start,
+        booking.store_id,
+        booking.service_code,
+        booking.service_name,
+        booking.category,
+        booking.stylist_name or "",
+        amount,
+        booking.price_currency,
+    )
 
 
-def stats(visits: Iterable[Visit], latest_store_id: str | None, now: datetime,
-          rules: Mapping[str, Any] | None = None) -> Stats:
+def stats(
+    visits: Iterable[Visit],
+    latest_store_id: str | None,
+    now: datetime,
+    rules: Mapping[str, Any] | None = None,
+) -> Stats:
     ordered = sorted(visits, key=lambda v: v.at)
     stores = Counter(v.store_id for v in ordered)
     primary: str | None
@@ -89,7 +101,9 @@ def stats(visits: Iterable[Visit], latest_store_id: str | None, now: datetime,
         last_service_category=ordered[-1].category if ordered else None,
         avg_interval_days=round(sum(gaps) / len(gaps), 1) if len(ordered) >= 3 else None,
         services=[name for name, _ in Counter(v.service_name for v in ordered).most_common()],
-        stylists=[name for name, _ in Counter(v.stylist_name for v in ordered if v.stylist_name).most_common()],
+        stylists=[
+            name for name, _ in Counter(v.stylist_name for v in ordered if v.stylist_name).most_common()
+        ],
         categories=dict(Counter(v.category for v in ordered)),
         service_codes=dict(Counter(v.service_code for v in ordered)),
         primary_store_id=primary,
@@ -114,8 +128,11 @@ def tag_rules() -> dict[str, Any]:
 
 
 def auto_tags(s: Stats, now: datetime, rules: Mapping[str, Any]) -> list[str]:
-    return sorted(name for name, rule in rules.items()
-                  if any(_holds(s, now, conditions) for conditions in rule.get("any_of", [rule])))
+    return sorted(
+        name
+        for name, rule in rules.items()
+        if any(_holds(s, now, conditions) for conditions in rule.get("any_of", [rule]))
+    )
 
 
 def _holds(s: Stats, now: datetime, conditions: Mapping[str, Any]) -> bool:
@@ -128,7 +145,9 @@ def _in_currency(s: Stats, limits: Mapping[str, Any]) -> Decimal | None:
 
 def _avg_spend_at_most(s: Stats, _now: datetime, limits: Mapping[str, Any]) -> bool:
     limit = _in_currency(s, limits)
-    return limit is not None and s.visits > 0 and s.total_spend is not None and s.total_spend / s.visits <= limit
+    return (
+        limit is not None and s.visits > 0 and s.total_spend is not None and s.total_spend / s.visits <= limit
+    )
 
 
 def _spend_at_least(s: Stats, _now: datetime, limits: Mapping[str, Any]) -> bool:
@@ -143,8 +162,9 @@ _CONDITIONS = {
     "services_at_least": lambda s, now, m: sum(s.service_codes.get(c, 0) for c in m) >= min(m.values()),
     "spend_at_least": _spend_at_least,
     "avg_spend_at_most": _avg_spend_at_most,
-    "last_visit_days_at_least": lambda s, now, n: s.last_visit_at is not None
-    and (now - s.last_visit_at).total_seconds() >= n * 86400,
+    "last_visit_days_at_least": lambda s, now, n: (
+        s.last_visit_at is not None and (now - s.last_visit_at).total_seconds() >= n * 86400
+    ),
 }
 
 

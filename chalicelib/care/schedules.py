@@ -27,7 +27,9 @@ def schedule_name(store_id: str) -> str:
 
 
 class CareSchedules:
-    def __init__(self, scheduler_client: Any, *, group: str, queue_arn: str, role_arn: str, dlq_arn: str) -> None:
+    def __init__(
+        self, scheduler_client: Any, *, group: str, queue_arn: str, role_arn: str, dlq_arn: str
+    ) -> None:
         self._scheduler = scheduler_client
         self._group = group
         self._queue_arn = queue_arn
@@ -35,7 +37,9 @@ class CareSchedules:
         self._dlq_arn = dlq_arn
 
     def definition(self, chain_id: str, store_id: str, timezone: str) -> dict[str, Any]:
-        tick = CareTickMessage(chain_id=chain_id, store_id=store_id, scheduled_time="<aws.scheduler.scheduled-time>")
+        tick = CareTickMessage(
+            chain_id=chain_id, store_id=store_id, scheduled_time="<aws.scheduler.scheduled-time>"
+        )
         return {
             "Name": schedule_name(store_id),
             "GroupName": self._group,

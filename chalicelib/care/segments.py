@@ -38,9 +38,14 @@ class Segment:
     store_ids: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tags_all": list(self.tags_all), "tags_any": list(self.tags_any), "tags_none": list(self.tags_none),
-                "last_visit_before_days": self.last_visit_before_days, "visits_at_least": self.visits_at_least,
-                "store_ids": list(self.store_ids)}
+        return {
+            "tags_all": list(self.tags_all),
+            "tags_any": list(self.tags_any),
+            "tags_none": list(self.tags_none),
+            "last_visit_before_days": self.last_visit_before_days,
+            "visits_at_least": self.visits_at_least,
+            "store_ids": list(self.store_ids),
+        }
 
     def matches(self, member: MemberItem, now: datetime) -> bool:
         tags = set(member.tags or [])
@@ -51,7 +56,8 @@ class Segment:
         if self.visits_at_least is not None and int(member.visits or 0) < self.visits_at_least:
             return False
         if self.last_visit_before_days is not None and (
-                member.last_visit_at is None or member.last_visit_at >= self.cutoff(now)):
+            member.last_visit_at is None or member.last_visit_at >= self.cutoff(now)
+        ):
             return False
         store = member.primary_store_id or member.last_store_id
         return not self.store_ids or store in self.store_ids
@@ -66,18 +72,30 @@ def parse(value: Any, name: str = "segment") -> Segment:
         raise ValidationFailed(f"{name} must be an object", {name: "must be an object"})
     unknown = sorted(set(value) - set(FIELDS))
     if unknown:
-        raise ValidationFailed(f"{name}.{unknown[0]} is not a segment field",
-                               {f"{name}.{unknown[0]}": "one of " + ", ".join(FIELDS)})
-    tags = {key: tuple(dict.fromkeys(tag_list(value.get(key), f"{name}.{key}")))
-            for key in ("tags_all", "tags_any", "tags_none")}
+        raise ValidationFailed(
+            f"{name}.{unknown[0]} is not a segment field",
+            {f"{name}.{unknown[0]}": "one of " + ", ".join(FIELDS)},
+        )
+    tags = {
+        key: tuple(dict.fromkeys(tag_list(value.get(key), f"{name}.{key}")))
+        for key in ("tags_all", "tags_any", "tags_none")
+    }
     stores = value.get("store_ids")
-    if stores is not None and (not isinstance(stores, list) or len(stores) > MAX_STORES
-                               or not all(isinstance(s, str) and s for s in stores)):
-        raise ValidationFailed(f"{name}.store_ids must be a list of store ids",
-                               {f"{name}.store_ids": f"a list of at most {MAX_STORES} store ids"})
-    return Segment(**tags, last_visit_before_days=_whole(value, "last_visit_before_days", name, 1, MAX_DAYS),
-                   visits_at_least=_whole(value, "visits_at_least", name, 0, 100_000),
-                   store_ids=tuple(dict.fromkeys(stores or ())))
+    if stores is not None and (
+        not isinstance(stores, list)
+        or len(stores) > MAX_STORES
+        or not all(isinstance(s, str) and s for s in stores)
+    ):
+        raise ValidationFailed(
+            f"{name}.store_ids must be a list of store ids",
+            {f"{name}.store_ids": f"a list of at most {MAX_STORES} store ids"},
+        )
+    return Segment(
+        **tags,
+        last_visit_before_days=_whole(value, "last_visit_before_days", name, 1, MAX_DAYS),
+        visits_at_least=_whole(value, "visits_at_least", name, 0, 100_000),
+        store_ids=tuple(dict.fromkeys(stores or ())),
+    )
 
 
 def _whole(value: dict, key: str, name: str, low: int, high: int) -> int | None:
@@ -100,14 +118,18 @@ class Page:
 class _Source:
     kind: str  # "tag" | "store"
     key: str  # the tag or the store id
-    skip_tags: tuple[str, ...] = field(default_factory=tuple)  # tags_any: members already given by earlier tags
+    skip_tags: tuple[str, ...] = field(
+        default_factory=tuple
+    )  # tags_any: members already given by earlier tags
 
 
 class SegmentReader:
     def __init__(self, repo: Any) -> None:
         self._repo = repo  # dal.care.CareRepository
 
-    def page(self, chain_id: str, segment: Segment, cursor: str | None, now: datetime, limit: int = 500) -> Page:
+    def page(
+        self, chain_id: str, segment: Segment, cursor: str | None, now: datetime, limit: int = 500
+    ) -> Page:
         sources = self._sources(chain_id, segment)
         index, start_key = decode_cursor(cursor) if cursor else (0, None)
         if index >= len(sources):
@@ -119,11 +141,18 @@ class SegmentReader:
             found = self._repo.members(chain_id, wanted)
             members = [found[m] for m in wanted if m in found]
         else:
-            before = segment.cutoff(now).astimezone(UTC).isoformat() if segment.last_visit_before_days else None
+            before = (
+                segment.cutoff(now).astimezone(UTC).isoformat() if segment.last_visit_before_days else None
+            )
             members, last = self._repo.store_members_page(source.key, before, limit, start_key)
             entries = members
-        members = [m for m in members if m.chain_id == chain_id and segment.matches(m, now)
-                   and not set(m.tags or []) & set(source.skip_tags)]
+        members = [
+            m
+            for m in members
+            if m.chain_id == chain_id
+            and segment.matches(m, now)
+            and not set(m.tags or []) & set(source.skip_tags)
+        ]
         next_cursor: str | None
         if last is not None:
             next_cursor = encode_cursor(index, last)
@@ -153,7 +182,9 @@ def validate_stores(segment: Segment, chain_store_ids: Iterable[str], name: str 
     known = set(chain_store_ids)
     for i, store in enumerate(segment.store_ids):
         if store not in known:
-            raise ValidationFailed("unknown store in the segment", {f"{name}.store_ids[{i}]": "no such store in this chain"})
+            raise ValidationFailed(
+                "unknown store in the segment", {f"{name}.store_ids[{i}]": "no such store in this chain"}
+            )
 
 
 def _tag_entry_may_match(entry: Any, segment: Segment, now: datetime) -> bool:
@@ -162,8 +193,10 @@ def _tag_entry_may_match(entry: Any, segment: Segment, now: datetime) -> bool:
         return False
     if segment.visits_at_least is not None and int(entry.visits or 0) < segment.visits_at_least:
         return False
-    return not (segment.last_visit_before_days is not None
-                and (entry.last_visit_at is None or entry.last_visit_at >= segment.cutoff(now)))
+    return not (
+        segment.last_visit_before_days is not None
+        and (entry.last_visit_at is None or entry.last_visit_at >= segment.cutoff(now))
+    )
 
 
 def encode_cursor(index: int, key: dict | None) -> str:

@@ -27,8 +27,9 @@ class FaultFile:
         self.path = path
         self._rng = rng or random.Random()  # fault injection, not security
 
-    def add(self, channel: str, transient: int = 0, permanent: int = 0,
-            transient_rate: float | None = None) -> dict:
+    def add(
+        self, channel: str, transient: int = 0, permanent: int = 0, transient_rate: float | None = None
+    ) -> dict:
         with self._locked() as data:
             entry = data.setdefault(channel, {"transient": 0, "permanent": 0})
             entry["transient"] = max(0, entry.get("transient", 0) + transient)

@@ -16,8 +16,17 @@ from chalicelib.secrets import ChannelSecrets
 
 
 class ChannelRegistry:
-    def __init__(self, client: Callable[..., Any], secrets: ChannelSecrets, *, ses_region: str, email_sender: str,
-                 wechat_api_base: str, wall: Callable[[], float], faults_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        client: Callable[..., Any],
+        secrets: ChannelSecrets,
+        *,
+        ses_region: str,
+        email_sender: str,
+        wechat_api_base: str,
+        wall: Callable[[], float],
+        faults_path: Path | None = None,
+    ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
         seconds, for the chat clients' tokens; `faults_path`, on the local stack, the fault injection file."""
         self._client = client
@@ -58,14 +67,25 @@ class ChannelRegistry:
         channels: dict[str, Any] = dict(self.base)
         credentials = self._secrets.wechat_credentials(store.store_id)
         if credentials is not None:
-            client = WeChatClient(credentials.app_id, credentials.app_secret, base_url=self._wechat_api_base,
-                                  clock=self._wall)
+            client = WeChatClient(
+                credentials.app_id, credentials.app_secret, base_url=self._wechat_api_base, clock=self._wall
+            )
             channels["wechat"] = WeChatChannel(client)
-            channels["wechat_template"] = WeChatTemplateChannel(client, credentials.template_ids.get("staff_reply"))
+            channels["wechat_template"] = WeChatTemplateChannel(
+                client, credentials.template_ids.get("staff_reply")
+            )
         agora = self._secrets.agora_settings(store.chain_id)
         if agora:
-            channels["agora"] = AgoraChatChannel(AgoraChatClient(
-                agora["base_url"], agora["org_name"], agora["app_name"], agora["app_id"], agora["app_certificate"],
-                clock=self._wall, sender_id=f"store-{store.store_id}"))
+            channels["agora"] = AgoraChatChannel(
+                AgoraChatClient(
+                    agora["base_url"],
+                    agora["org_name"],
+                    agora["app_name"],
+                    agora["app_id"],
+                    agora["app_certificate"],
+                    clock=self._wall,
+                    sender_id=f"store-{store.store_id}",
+                )
+            )
         self._by_store[store.store_id] = channels
         return channels

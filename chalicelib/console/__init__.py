@@ -21,8 +21,10 @@ TYPES = {
 }
 # No inline script or style anywhere: everything the page runs comes from this folder, and it talks only to
 # this API. Member photos (WeChat media) may come from elsewhere over https.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-       "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",

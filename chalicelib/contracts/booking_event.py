@@ -114,11 +114,11 @@ class Price(_Strict):
     @classmethod
     def _amount(cls, value: object) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError("must be a decimal string like \"388.00\"")
+            raise ValueError('must be a decimal string like "388.00"')
         try:
             amount = Decimal(str(value))
         except InvalidOperation as exc:
-            raise ValueError("must be a decimal string like \"388.00\"") from exc
+            raise ValueError('must be a decimal string like "388.00"') from exc
         if not amount.is_finite() or amount < 0 or amount > Decimal("10000000"):
             raise ValueError("must be a non-negative amount")
         return str(amount)
@@ -143,7 +143,9 @@ class Booking(_Strict):
     price: Price | None = None
     notes: Text | None = ""
     # A member-care coupon presented with this booking (chalicelib/care/coupons.py): never a reason to refuse it.
-    coupon_code: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")] | None = None
+    coupon_code: (
+        Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")] | None
+    ) = None
 
     _start_aware = field_validator("start")(classmethod(lambda cls, v: _aware(v)))
 
@@ -164,5 +166,8 @@ def parse_booking_event(payload: object) -> BookingEvent:
     try:
         return BookingEvent.model_validate(payload)
     except ValidationError as exc:
-        raise invalid_fields("the booking event is not valid", exc,
-                             {("literal_error", ("type",)): "must be one of " + ", ".join(EVENT_TYPES)}) from None
+        raise invalid_fields(
+            "the booking event is not valid",
+            exc,
+            {("literal_error", ("type",)): "must be one of " + ", ".join(EVENT_TYPES)},
+        ) from None

@@ -60,8 +60,12 @@ class Handling:
     duplicate: bool = False
 
     def body(self) -> dict[str, Any]:
-        return {"conversation_id": self.conversation_id, "intent": self.intent, "sentiment": self.sentiment,
-                "actions": self.actions}
+        return {
+            "conversation_id": self.conversation_id,
+            "intent": self.intent,
+            "sentiment": self.sentiment,
+            "actions": self.actions,
+        }
 
 
 @cache
@@ -96,9 +100,18 @@ def message_id(channel: str, provider_message_id: str) -> str:
 
 
 class InboundService:
-    def __init__(self, conversations: ConversationRepository, stores: Any, booking_marks: Any,
-                 classifier: Callable[[], Any], replies: ReplySender, booking_system: Any, staff_alerts: Any,
-                 clock: Clock, campaign_replies: Callable[[str, str, datetime], None] | None = None) -> None:
+    def __init__(
+        self,
+        conversations: ConversationRepository,
+        stores: Any,
+        booking_marks: Any,
+        classifier: Callable[[], Any],
+        replies: ReplySender,
+        booking_system: Any,
+        staff_alerts: Any,
+        clock: Clock,
+        campaign_replies: Callable[[str, str, datetime], None] | None = None,
+    ) -> None:
         self._conversations = conversations
         self._stores = stores
         self._booking_marks = booking_marks
@@ -133,30 +146,48 @@ class InboundService:
             sender=inbound.sender_address,
             processed=False,
         )
-        stored = self._conversations.store_inbound(message, inbound.channel, inbound.provider_message_id,
-                                                   inbound.member_name, now,
-                                                   int((now + RECEIPT_RETENTION).timestamp()),
-                                                   unknown_sender=inbound.unknown_sender)
+        stored = self._conversations.store_inbound(
+            message,
+            inbound.channel,
+            inbound.provider_message_id,
+            inbound.member_name,
+            now,
+            int((now + RECEIPT_RETENTION).timestamp()),
+            unknown_sender=inbound.unknown_sender,
+        )
         if not stored.duplicate:
             conversation = self._conversations.get(inbound.store_id, inbound.member_id)
             if conversation is not None and conversation.status == "resolved":
                 self._conversations.set_status(inbound.store_id, inbound.member_id, "open")  # she wrote again
-        logger.info("inbound message stored", extra={"channel": inbound.channel, "store_id": inbound.store_id,
-                                                      "message_id": mid, "duplicate": stored.duplicate})
+        logger.info(
+            "inbound message stored",
+            extra={
+                "channel": inbound.channel,
+                "store_id": inbound.store_id,
+                "message_id": mid,
+                "duplicate": stored.duplicate,
+            },
+        )
         return stored
 
     # --- understanding and acting -----------------------------------------------------------------
     def process(self, message: MessageItem) -> Handling:
         conversation_id = message.member_id
         if message.processed:
-            return Handling(conversation_id, message.intent or "other", message.sentiment or "neutral",
-                            message.actions or [], duplicate=True)
+            return Handling(
+                conversation_id,
+                message.intent or "other",
+                message.sentiment or "neutral",
+                message.actions or [],
+                duplicate=True,
+            )
         store = self._stores.get(message.store_id)
         now = self._clock.now()
         booking = self._conversations.latest_booking(message.chain_id, message.member_id, message.store_id)
         if message.msg_type in ("text", "voice", "emoji") and message.text:
-            understood = self._classifier().classify(message.text, category=booking.category if booking else None,
-                                                     locale=None)
+            understood = self._classifier().classify(
+                message.text, category=booking.category if booking else None, locale=None
+            )
             intent, sentiment = understood.intent, understood.sentiment
         else:
             understood, intent, sentiment = None, "other", "neutral"
@@ -164,19 +195,29 @@ class InboundService:
         ahead = None
         if needs_upcoming_booking(intent):
             # A confirm, cancel or reschedule is about her next booking here: one whose start is still ahead.
-            ahead = self._conversations.upcoming_booking(message.chain_id, message.member_id, message.store_id,
-                                                         now, ACTIVE_STATUSES)
+            ahead = self._conversations.upcoming_booking(
+                message.chain_id, message.member_id, message.store_id, now, ACTIVE_STATUSES
+            )
             booking = ahead or booking  # the answer speaks of that booking, never of a past one
-        context = _Context(message=message, store=store, booking=booking, understood=understood, now=now,
-                           upcoming=ahead)
-        names = actions_for(intent, sentiment, upcoming=ahead is not None or not needs_upcoming_booking(intent))
+        context = _Context(
+            message=message, store=store, booking=booking, understood=understood, now=now, upcoming=ahead
+        )
+        names = actions_for(
+            intent, sentiment, upcoming=ahead is not None or not needs_upcoming_booking(intent)
+        )
         results = [self._run(name, context) for name in names]
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
         self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)
-        logger.info("inbound message understood", extra={"message_id": message.message_id, "intent": intent,
-                                                          "sentiment": sentiment,
-                                                          "actions": [r["action"] for r in results]})
+        logger.info(
+            "inbound message understood",
+            extra={
+                "message_id": message.message_id,
+                "intent": intent,
+                "sentiment": sentiment,
+                "actions": [r["action"] for r in results],
+            },
+        )
         return Handling(conversation_id, intent, sentiment, results)
 
     def _run(self, name: str, ctx: _Context) -> dict[str, Any]:
@@ -186,20 +227,29 @@ class InboundService:
         return {"action": name, **result}
 
     def _do_confirm_booking(self, ctx: _Context) -> dict[str, Any]:
-        booking = ctx.upcoming if ctx.upcoming is not None and ctx.upcoming.status == "booked" \
+        booking = (
+            ctx.upcoming
+            if ctx.upcoming is not None and ctx.upcoming.status == "booked"
             else self._next_booking(ctx, ("booked",))
+        )
         if booking is None:
             return {"result": "no_booking_awaiting_confirmation"}
-        confirmed = self._booking_marks.mark_confirmed(ctx.message.chain_id, booking.booking_id,
-                                                        f"reply-{ctx.message.message_id}")
+        confirmed = self._booking_marks.mark_confirmed(
+            ctx.message.chain_id, booking.booking_id, f"reply-{ctx.message.message_id}"
+        )
         return {"result": "confirmed" if confirmed else "not_confirmable", "booking_id": booking.booking_id}
 
     def _do_notify_booking_system(self, ctx: _Context) -> dict[str, Any]:
         booking = ctx.upcoming or self._next_booking(ctx, ACTIVE_STATUSES)
         requested = (ctx.understood.requested if ctx.understood else None) or None
         return self._booking_system.request_change(
-            chain_id=ctx.message.chain_id, intent=ctx.understood.intent if ctx.understood else "other",
-            message=ctx.message, booking=booking, requested=requested, now=ctx.now)
+            chain_id=ctx.message.chain_id,
+            intent=ctx.understood.intent if ctx.understood else "other",
+            message=ctx.message,
+            booking=booking,
+            requested=requested,
+            now=ctx.now,
+        )
 
     def _do_needs_human(self, ctx: _Context, reason: str | None = None) -> dict[str, Any]:
         reason = reason or (ctx.understood.intent if ctx.understood else "other")
@@ -211,12 +261,15 @@ class InboundService:
         return self._staff_alerts.alert(ctx.store, ctx.message, reason)
 
     def _do_pause_marketing(self, ctx: _Context) -> dict[str, Any]:
-        self._conversations.set_member_flags(ctx.message.chain_id, ctx.message.member_id, marketing_paused=True)
+        self._conversations.set_member_flags(
+            ctx.message.chain_id, ctx.message.member_id, marketing_paused=True
+        )
         return {"result": "marketing_paused"}
 
     def _do_opt_out(self, ctx: _Context) -> dict[str, Any]:
-        self._conversations.set_member_flags(ctx.message.chain_id, ctx.message.member_id,
-                                             marketing_consent=False, opted_out_at=ctx.now)
+        self._conversations.set_member_flags(
+            ctx.message.chain_id, ctx.message.member_id, marketing_consent=False, opted_out_at=ctx.now
+        )
         return {"result": "opted_out"}
 
     def _do_reply(self, ctx: _Context, kind: str) -> dict[str, Any]:
@@ -238,8 +291,9 @@ class InboundService:
 
     def _next_booking(self, ctx: _Context, statuses: tuple[str, ...]) -> BookingItem | None:
         """Her next booking here whose start is still ahead: a booking that has started is never acted on."""
-        return self._conversations.upcoming_booking(ctx.message.chain_id, ctx.message.member_id,
-                                                    ctx.message.store_id, ctx.now, statuses)
+        return self._conversations.upcoming_booking(
+            ctx.message.chain_id, ctx.message.member_id, ctx.message.store_id, ctx.now, statuses
+        )
 
 
 @dataclass(frozen=True)
@@ -249,7 +303,9 @@ class _Context:
     booking: BookingItem | None
     understood: Any
     now: datetime
-    upcoming: BookingItem | None = None  # her next booking here starting after `now`, when the intent needs one
+    upcoming: BookingItem | None = (
+        None  # her next booking here starting after `now`, when the intent needs one
+    )
 
     @property
     def locale(self) -> str:
@@ -263,13 +319,23 @@ class _Context:
 def _message_context(ctx: _Context, store: StoreItem) -> texts.MessageContext:
     booking: dict[str, Any] = {}
     if ctx.booking is not None:
-        booking = {"id": ctx.booking.booking_id, "start": ctx.booking.start,
-                   "duration_minutes": int(ctx.booking.duration_minutes), "service_name": ctx.booking.service_name,
-                   "service_category": ctx.booking.category, "stylist_name": ctx.booking.stylist_name}
+        booking = {
+            "id": ctx.booking.booking_id,
+            "start": ctx.booking.start,
+            "duration_minutes": int(ctx.booking.duration_minutes),
+            "service_name": ctx.booking.service_name,
+            "service_category": ctx.booking.category,
+            "stylist_name": ctx.booking.stylist_name,
+        }
     return texts.MessageContext(
         locale=ctx.locale,
         timezone=store.timezone,
-        store={"name": store.name, "address": store.address, "directions": store.directions, "phone": store.phone},
+        store={
+            "name": store.name,
+            "address": store.address,
+            "directions": store.directions,
+            "phone": store.phone,
+        },
         member={"name": ctx.booking.member.name if ctx.booking else ""},
         booking=booking,
     )

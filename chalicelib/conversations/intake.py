@@ -83,10 +83,17 @@ class InboundQueue:
 
 
 class Intake:
-    def __init__(self, inbound: InboundService, conversations: ConversationRepository, stores: Any,
-                 queue: InboundQueue, clock: Clock,
-                 wechat_credentials: Callable[[str], Any],
-                 claims: CallbackClaims, sms_numbers: SmsNumbers) -> None:
+    def __init__(
+        self,
+        inbound: InboundService,
+        conversations: ConversationRepository,
+        stores: Any,
+        queue: InboundQueue,
+        clock: Clock,
+        wechat_credentials: Callable[[str], Any],
+        claims: CallbackClaims,
+        sms_numbers: SmsNumbers,
+    ) -> None:
         self._inbound = inbound
         self._conversations = conversations
         self._stores = stores
@@ -104,12 +111,21 @@ class Intake:
         store = self._stores.of_chain(event.store_id, chain_id)
         if store is None:
             raise ValidationFailed("unknown store", {"store_id": "no such store in this chain"})
-        stored = self._inbound.receive(InboundMessage(
-            channel=event.channel, provider_message_id=event.message.id, chain_id=chain_id, store_id=store.store_id,
-            member_id=event.member_id, member_name=event.member_name, msg_type=event.message.type,
-            text=event.message.text, media_url=event.message.media_url, sent_at=event.sent_at.astimezone(UTC),
-            sender_address=event.member_id if event.channel == "agora" else None,
-        ))
+        stored = self._inbound.receive(
+            InboundMessage(
+                channel=event.channel,
+                provider_message_id=event.message.id,
+                chain_id=chain_id,
+                store_id=store.store_id,
+                member_id=event.member_id,
+                member_name=event.member_name,
+                msg_type=event.message.type,
+                text=event.message.text,
+                media_url=event.message.media_url,
+                sent_at=event.sent_at.astimezone(UTC),
+                sender_address=event.member_id if event.channel == "agora" else None,
+            )
+        )
         return self._inbound.process(stored.message)
 
     # --- WeChat Official Account ------------------------------------------------------------------
@@ -130,22 +146,36 @@ class Intake:
         xml, timestamp, nonce = callback.xml, callback.timestamp, callback.nonce
         message = parse_message(xml)
         if not WECHAT_OPENID.fullmatch(message.from_openid):
-            raise ValidationFailed("FromUserName is not a WeChat openid",
-                                   {"FromUserName": "letters, digits, '-' and '_', at most 64"})
+            raise ValidationFailed(
+                "FromUserName is not a WeChat openid",
+                {"FromUserName": "letters, digits, '-' and '_', at most 64"},
+            )
         # WeChat signs only (token, timestamp, nonce) in plaintext mode: the first body under a query is the one.
         self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", callback.body_hash, wall_now)
-        member_id, name = self._member_for(store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}")
+        member_id, name = self._member_for(
+            store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}"
+        )
         if message.msg_type == "event":
             if message.event == "unsubscribe":
-                self._conversations.set_member_flags(store.chain_id, member_id, marketing_consent=False,
-                                                     opted_out_at=self._clock.now())
+                self._conversations.set_member_flags(
+                    store.chain_id, member_id, marketing_consent=False, opted_out_at=self._clock.now()
+                )
             return "success"  # subscribe/unsubscribe are not conversation messages
-        stored = self._inbound.receive(InboundMessage(
-            channel="wechat", provider_message_id=message.msg_id, chain_id=store.chain_id, store_id=store.store_id,
-            member_id=member_id, member_name=name, msg_type=message.msg_type if message.msg_type != "other"
-            else "other", text=message.text, media_url=message.media_url, sent_at=message.created_at,
-            sender_address=message.from_openid,
-        ))
+        stored = self._inbound.receive(
+            InboundMessage(
+                channel="wechat",
+                provider_message_id=message.msg_id,
+                chain_id=store.chain_id,
+                store_id=store.store_id,
+                member_id=member_id,
+                member_name=name,
+                msg_type=message.msg_type if message.msg_type != "other" else "other",
+                text=message.text,
+                media_url=message.media_url,
+                sent_at=message.created_at,
+                sender_address=message.from_openid,
+            )
+        )
         self._hand_on(stored)
         return "success"
 
@@ -157,11 +187,15 @@ class Intake:
 
         chat_type = body.get("chat_type")
         if not isinstance(chat_type, str) or chat_type not in MESSAGE_CHAT_TYPES:  # a list is unhashable
-            return {"result": "ignored", "reason": "not a message"}  # recalls, group events: Agora must get 200
+            return {
+                "result": "ignored",
+                "reason": "not a message",
+            }  # recalls, group events: Agora must get 200
         message = parse_callback(body)
         if not AGORA_USER_ID.fullmatch(message.from_user):
-            raise ValidationFailed("from is not an Agora user id", {"from": "letters, digits, '_', '-' and '.', "
-                                                                             "at most 64"})
+            raise ValidationFailed(
+                "from is not an Agora user id", {"from": "letters, digits, '_', '-' and '.', at most 64"}
+            )
         store_id = message.to_user.removeprefix("store-")
         store = self._stores.get(store_id) if is_id(store_id) else None
         if store is None or store.chain_id != chain_id:
@@ -169,15 +203,30 @@ class Intake:
         # Agora's signature covers callId and timestamp, not the body: a callId is accepted with its first body
         # only, and the member is the one its first delivery named.
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-        claim = self._claim("agora", chain_id, body["callId"], hashlib.sha256(canonical).hexdigest(), wall_now,
-                            sender=message.from_user.lower())  # Agora user ids are case-insensitive
+        claim = self._claim(
+            "agora",
+            chain_id,
+            body["callId"],
+            hashlib.sha256(canonical).hexdigest(),
+            wall_now,
+            sender=message.from_user.lower(),
+        )  # Agora user ids are case-insensitive
         member_id = claim.sender or message.from_user.lower()
-        stored = self._inbound.receive(InboundMessage(
-            channel="agora", provider_message_id=message.msg_id, chain_id=chain_id, store_id=store.store_id,
-            member_id=member_id, member_name="", msg_type=message.type, text=message.text or "",
-            media_url=message.media_url, sent_at=datetime.fromtimestamp(message.timestamp_ms / 1000, UTC),
-            sender_address=member_id,
-        ))
+        stored = self._inbound.receive(
+            InboundMessage(
+                channel="agora",
+                provider_message_id=message.msg_id,
+                chain_id=chain_id,
+                store_id=store.store_id,
+                member_id=member_id,
+                member_name="",
+                msg_type=message.type,
+                text=message.text or "",
+                media_url=message.media_url,
+                sent_at=datetime.fromtimestamp(message.timestamp_ms / 1000, UTC),
+                sender_address=member_id,
+            )
+        )
         self._hand_on(stored)
         return {"result": "stored", "message_id": stored.message.message_id}
 
@@ -194,7 +243,9 @@ class Intake:
             phone, text, provider_id = sms["originationNumber"], sms["messageBody"], sms["inboundMessageId"]
             to = sms["destinationNumber"]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValidationFailed(f"not a two-way SMS notification: {exc}", {"Message": "malformed"}) from None
+            raise ValidationFailed(
+                f"not a two-way SMS notification: {exc}", {"Message": "malformed"}
+            ) from None
         if not all(isinstance(v, str) and v for v in (phone, provider_id, to)) or not isinstance(text, str):
             raise ValidationFailed("not a two-way SMS notification", {"Message": "malformed"})
         phone, to = phone.strip(), to.strip()
@@ -203,19 +254,36 @@ class Intake:
         owner = self._sms_numbers.owner(to)
         if owner is None:
             return None  # not one of our numbers: no chain to attach it to
-        known = next((lookup for lookup in self._conversations.members_by_address("PHONE", phone)
-                      if lookup.chain_id == owner.chain_id), None)
+        known = next(
+            (
+                lookup
+                for lookup in self._conversations.members_by_address("PHONE", phone)
+                if lookup.chain_id == owner.chain_id
+            ),
+            None,
+        )
         if known is not None:
             member_id, unknown = known.member_id, False
             store_id = owner.store_id or known.store_id or owner.home_store_id
         else:
             member_id, unknown = f"sms-{self._conversations.address_digest(phone)[:24]}", True
             store_id = owner.store_id or owner.home_store_id
-        stored = self._inbound.receive(InboundMessage(
-            channel="sms", provider_message_id=provider_id, chain_id=owner.chain_id, store_id=store_id,
-            member_id=member_id, member_name="", msg_type="text", text=text[:4000], media_url=None,
-            sent_at=self._clock.now(), sender_address=phone, unknown_sender=unknown,
-        ))
+        stored = self._inbound.receive(
+            InboundMessage(
+                channel="sms",
+                provider_message_id=provider_id,
+                chain_id=owner.chain_id,
+                store_id=store_id,
+                member_id=member_id,
+                member_name="",
+                msg_type="text",
+                text=text[:4000],
+                media_url=None,
+                sent_at=self._clock.now(),
+                sender_address=phone,
+                unknown_sender=unknown,
+            )
+        )
         return self._inbound.process(stored.message)
 
     def process_stored(self, pk: str, sk: str) -> Handling | None:
@@ -229,8 +297,15 @@ class Intake:
         if not stored.duplicate or not stored.message.processed:
             self._queue.put(stored.message)
 
-    def _claim(self, channel: str, scope: str, delivery_id: str, body_hash: str, wall_now: datetime,
-               sender: str | None = None) -> Any:
+    def _claim(
+        self,
+        channel: str,
+        scope: str,
+        delivery_id: str,
+        body_hash: str,
+        wall_now: datetime,
+        sender: str | None = None,
+    ) -> Any:
         """Bind a delivery id to the body it first came with; another body under it is refused."""
         now = int(wall_now.timestamp())
         digest = hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -35,7 +35,12 @@ class Delivery:
     fallback_from: str | None = None
 
     def body(self) -> dict[str, Any]:
-        return {"channel": self.channel, "status": self.status, "note": self.note, "fallback_from": self.fallback_from}
+        return {
+            "channel": self.channel,
+            "status": self.status,
+            "note": self.note,
+            "fallback_from": self.fallback_from,
+        }
 
 
 class ChannelLaw:
@@ -44,15 +49,23 @@ class ChannelLaw:
     def __init__(self, window_open: Callable[[datetime | None, int, datetime], bool]) -> None:
         self._window_open = window_open
 
-    def route(self, conversation: ConversationItem | None, contact: Contact, now: datetime,
-              available: dict[str, Channel]) -> tuple[list[str], str | None]:
+    def route(
+        self,
+        conversation: ConversationItem | None,
+        contact: Contact,
+        now: datetime,
+        available: dict[str, Channel],
+    ) -> tuple[list[str], str | None]:
         """Channels to try, and a note for staff when the member's own channel is not allowed."""
         first = (conversation.last_inbound_channel if conversation else None) or "sms"
         note = None
         order = [first]
         if first == "wechat":
-            window = self._window_open(conversation.last_inbound_at if conversation else None,
-                                       int(conversation.sent_since_inbound or 0) if conversation else 0, now)
+            window = self._window_open(
+                conversation.last_inbound_at if conversation else None,
+                int(conversation.sent_since_inbound or 0) if conversation else 0,
+                now,
+            )
             if not window:
                 order = ["wechat_template"]
                 note = "outside WeChat's 48-hour customer-service window"
@@ -64,9 +77,15 @@ class ChannelLaw:
 class ReplySender:
     """Sends one answer, recorded in the conversation; claimed first so a retry never sends twice."""
 
-    def __init__(self, messages: MessageRepository, conversations: ConversationRepository,
-                 channels_for: Callable[[StoreItem], dict[str, Channel]], law: ChannelLaw, clock: Clock,
-                 wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        messages: MessageRepository,
+        conversations: ConversationRepository,
+        channels_for: Callable[[StoreItem], dict[str, Channel]],
+        law: ChannelLaw,
+        clock: Clock,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._messages = messages
         self._conversations = conversations
         self._channels_for = channels_for
@@ -74,23 +93,46 @@ class ReplySender:
         self._clock = clock
         self._wall = wall
 
-    def reply(self, inbound: MessageItem, store: StoreItem, text: str, *, kind: str,
-              booking: BookingItem | None = None) -> dict[str, Any]:
+    def reply(
+        self,
+        inbound: MessageItem,
+        store: StoreItem,
+        text: str,
+        *,
+        kind: str,
+        booking: BookingItem | None = None,
+    ) -> dict[str, Any]:
         """An automatic answer to `inbound`: on its channel, to the address it came from."""
         contact = _contact_for(inbound.channel, inbound.sender, inbound.member_id)
         if booking is not None:
-            contact = Contact(phone=contact.phone or booking.member.phone, email=booking.member.email,
-                              wechat_openid=contact.wechat_openid, agora_user=contact.agora_user)
+            contact = Contact(
+                phone=contact.phone or booking.member.phone,
+                email=booking.member.email,
+                wechat_openid=contact.wechat_openid,
+                agora_user=contact.agora_user,
+            )
         sk_time = inbound.sk.split("#")[1]
-        message = self._outbound(inbound.store_id, inbound.member_id, inbound.chain_id, kind, text,
-                                 f"re-{inbound.message_id.removeprefix('in-')}-{kind}", sk_time)
+        message = self._outbound(
+            inbound.store_id,
+            inbound.member_id,
+            inbound.chain_id,
+            kind,
+            text,
+            f"re-{inbound.message_id.removeprefix('in-')}-{kind}",
+            sk_time,
+        )
         conversation = self._conversations.get(inbound.store_id, inbound.member_id)
         delivery = self.send(message, store, contact, conversation)
-        return {"result": delivery.status, "channel": delivery.channel, "message_id": message.message_id,
-                **({"note": delivery.note} if delivery.note else {})}
+        return {
+            "result": delivery.status,
+            "channel": delivery.channel,
+            "message_id": message.message_id,
+            **({"note": delivery.note} if delivery.note else {}),
+        }
 
-    def send(self, message: MessageItem, store: StoreItem, contact: Contact,
-             conversation: ConversationItem | None) -> Delivery:
+    def send(
+        self, message: MessageItem, store: StoreItem, contact: Contact, conversation: ConversationItem | None
+    ) -> Delivery:
         claim = self._messages.claim(message, int(self._wall()) + LEASE_SECONDS, int(self._wall()))
         if claim is Claim.DONE:
             return Delivery(message.channel, "sent", "already sent")
@@ -103,15 +145,22 @@ class ReplySender:
         first = order[0] if order else None
         for name in order:
             try:
-                provider_id = "web" if name == "web" else channels[name].send(contact, message.text, store.name)
+                provider_id = (
+                    "web" if name == "web" else channels[name].send(contact, message.text, store.name)
+                )
             except SendError as exc:
                 failures.append(exc.reason)
                 continue
             channel = "wechat" if name == "wechat_template" else name
-            self._messages.finish(message, status="sent", at=self._clock.now(), channel=channel,
-                                  provider_message_id=provider_id, error="; ".join(failures) or None)
-            self._conversations.touch_outbound(message, self._clock.now(),
-                                               customer_service=name == "wechat")
+            self._messages.finish(
+                message,
+                status="sent",
+                at=self._clock.now(),
+                channel=channel,
+                provider_message_id=provider_id,
+                error="; ".join(failures) or None,
+            )
+            self._conversations.touch_outbound(message, self._clock.now(), customer_service=name == "wechat")
             fallback = first if name != first else None
             if fallback and not note:
                 note = f"{first} failed: {failures[0]}" if failures else None
@@ -122,28 +171,69 @@ class ReplySender:
         logger.warning("reply not delivered", extra={"message_id": message.message_id, "reason": reason})
         return Delivery(None, "failed", f"{note + '; ' if note else ''}{reason}")
 
-    def _outbound(self, store_id: str, member_id: str, chain_id: str, kind: str, text: str, message_id: str,
-                  sk_time: str, sender: str | None = None) -> MessageItem:
+    def _outbound(
+        self,
+        store_id: str,
+        member_id: str,
+        chain_id: str,
+        kind: str,
+        text: str,
+        message_id: str,
+        sk_time: str,
+        sender: str | None = None,
+    ) -> MessageItem:
         now = self._clock.now()
         return MessageItem(
-            MessageItem.pk_for(store_id, member_id), MessageItem.sk_for(sk_time, message_id),
-            message_id=message_id, chain_id=chain_id, store_id=store_id, member_id=member_id, direction="out",
-            kind=kind, text=text, status="queued", created_at=now, updated_at=now, sender=sender,
+            MessageItem.pk_for(store_id, member_id),
+            MessageItem.sk_for(sk_time, message_id),
+            message_id=message_id,
+            chain_id=chain_id,
+            store_id=store_id,
+            member_id=member_id,
+            direction="out",
+            kind=kind,
+            text=text,
+            status="queued",
+            created_at=now,
+            updated_at=now,
+            sender=sender,
         )
 
-    def staff_message(self, conversation: ConversationItem, store: StoreItem, member: MemberItem | None,
-                      text: str, staff_subject: str, client_message_id: str) -> tuple[MessageItem, Delivery]:
+    def staff_message(
+        self,
+        conversation: ConversationItem,
+        store: StoreItem,
+        member: MemberItem | None,
+        text: str,
+        staff_subject: str,
+        client_message_id: str,
+    ) -> tuple[MessageItem, Delivery]:
         now = self._clock.now()
         # She reads which store is writing: the same store-name line as every other text (journeys/texts.py).
-        text = texts.from_store(text, texts.MessageContext(
-            locale=(member.locale if member else None) or store.locale, timezone=store.timezone,
-            store={"name": store.name}, member={}, booking={}))
-        message = self._outbound(conversation.store_id, conversation.member_id, conversation.chain_id, "staff_reply",
-                                 text, f"st-{client_message_id}", now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                                 sender=staff_subject)
+        text = texts.from_store(
+            text,
+            texts.MessageContext(
+                locale=(member.locale if member else None) or store.locale,
+                timezone=store.timezone,
+                store={"name": store.name},
+                member={},
+                booking={},
+            ),
+        )
+        message = self._outbound(
+            conversation.store_id,
+            conversation.member_id,
+            conversation.chain_id,
+            "staff_reply",
+            text,
+            f"st-{client_message_id}",
+            now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            sender=staff_subject,
+        )
         # The profile's addresses, else the one she last wrote from (a WeChat follower with no booking yet).
-        written_from = _contact_for(conversation.last_inbound_channel, conversation.last_inbound_address,
-                                    conversation.member_id)
+        written_from = _contact_for(
+            conversation.last_inbound_channel, conversation.last_inbound_address, conversation.member_id
+        )
         contact = Contact(
             phone=(member.phone if member else None) or written_from.phone,
             email=member.email if member else None,
@@ -151,8 +241,12 @@ class ReplySender:
             agora_user=written_from.agora_user or conversation.member_id,
         )
         earlier = self._conversations.claim_client_message(
-            conversation.chain_id, conversation.store_id, client_message_id, message,
-            int((now + RECEIPT_RETENTION).timestamp()))
+            conversation.chain_id,
+            conversation.store_id,
+            client_message_id,
+            message,
+            int((now + RECEIPT_RETENTION).timestamp()),
+        )
         if earlier is not None:
             return earlier, Delivery(earlier.channel, earlier.status, "already sent (same client_message_id)")
         return message, self.send(message, store, contact, conversation)
@@ -183,8 +277,9 @@ class WeChatTemplateChannel:
     def send(self, contact: Contact, text: str, subject: str) -> str:
         if not (contact.wechat_openid and self._template_id):
             raise PermanentSendError("wechat: no template message configured for this store")
-        return self._client.send_template(contact.wechat_openid, self._template_id,
-                                          {"first": subject, "keyword1": text[:200], "remark": ""})
+        return self._client.send_template(
+            contact.wechat_openid, self._template_id, {"first": subject, "keyword1": text[:200], "remark": ""}
+        )
 
 
 class AgoraChatChannel:
@@ -211,11 +306,15 @@ class StaffAlerts:
     def alert(self, store: StoreItem | None, message: MessageItem, reason: str) -> dict[str, Any]:
         if store is None or not store.phone:
             return {"result": "no_store_phone"}
-        context = texts.MessageContext(locale=store.locale, timezone=store.timezone, store={"name": store.name},
-                                       member={}, booking={})
+        context = texts.MessageContext(
+            locale=store.locale, timezone=store.timezone, store={"name": store.name}, member={}, booking={}
+        )
         try:
-            self._sms.send(Contact(phone=store.phone), texts.render_reply("staff_alert", context, reason=reason),
-                           store.name)
+            self._sms.send(
+                Contact(phone=store.phone),
+                texts.render_reply("staff_alert", context, reason=reason),
+                store.name,
+            )
         except SendError as exc:
             return {"result": "failed", "error": exc.reason}
         return {"result": "alerted"}
@@ -225,38 +324,57 @@ class BookingSystemNotifier:
     """The booking system owns the calendar: a member's cancel or reschedule request goes back to it as
     a webhook signed exactly like the ones it sends us (same headers, same HMAC, the chain's secret)."""
 
-    def __init__(self, secrets_for: Callable[[str], list[str]], wall: Callable[[], float] = time.time,
-                 timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        secrets_for: Callable[[str], list[str]],
+        wall: Callable[[], float] = time.time,
+        timeout: float = 5.0,
+    ) -> None:
         self._secrets_for = secrets_for
         self._wall = wall
         self._timeout = timeout
 
-    def request_change(self, *, chain_id: str, intent: str, message: MessageItem, booking: BookingItem | None,
-                       requested: dict | None, now: datetime) -> dict[str, Any]:
-        return self.post(chain_id, {
-            "event_id": f"chairside-{message.message_id}-{intent}",
-            "type": f"member.{intent}_requested",
-            "occurred_at": now.isoformat(),
-            "store_id": message.store_id,
-            "member_id": message.member_id,
-            "booking_id": booking.booking_id if booking else None,
-            "requested": requested,
-            "message": {"id": message.message_id, "channel": message.channel, "text": message.text},
-        })
+    def request_change(
+        self,
+        *,
+        chain_id: str,
+        intent: str,
+        message: MessageItem,
+        booking: BookingItem | None,
+        requested: dict | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return self.post(
+            chain_id,
+            {
+                "event_id": f"chairside-{message.message_id}-{intent}",
+                "type": f"member.{intent}_requested",
+                "occurred_at": now.isoformat(),
+                "store_id": message.store_id,
+                "member_id": message.member_id,
+                "booking_id": booking.booking_id if booking else None,
+                "requested": requested,
+                "message": {"id": message.message_id, "channel": message.channel, "text": message.text},
+            },
+        )
 
-    def booking_marked(self, *, chain_id: str, booking: BookingItem, marked_by: str,
-                       now: datetime) -> dict[str, Any]:
+    def booking_marked(
+        self, *, chain_id: str, booking: BookingItem, marked_by: str, now: datetime
+    ) -> dict[str, Any]:
         """Staff marked a booking checked in or a no-show in the console: the calendar should know too. The
         event id names the booking version, so the booking system can drop a repeat."""
-        return self.post(chain_id, {
-            "event_id": f"chairside-{booking.booking_id}-{booking.status}-v{int(booking.version)}",
-            "type": f"staff.booking_{booking.status}",
-            "occurred_at": now.isoformat(),
-            "store_id": booking.store_id,
-            "member_id": booking.member.id,
-            "booking_id": booking.booking_id,
-            "marked_by": marked_by,
-        })
+        return self.post(
+            chain_id,
+            {
+                "event_id": f"chairside-{booking.booking_id}-{booking.status}-v{int(booking.version)}",
+                "type": f"staff.booking_{booking.status}",
+                "occurred_at": now.isoformat(),
+                "store_id": booking.store_id,
+                "member_id": booking.member.id,
+                "booking_id": booking.booking_id,
+                "marked_by": marked_by,
+            },
+        )
 
     def post(self, chain_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST one signed event to the chain's booking system; the outcome, never an exception."""
@@ -267,9 +385,17 @@ class BookingSystemNotifier:
             return {"result": "not_configured"}
         raw = json.dumps(body, ensure_ascii=False).encode()
         timestamp = str(int(self._wall()))
-        request = urllib.request.Request(url, data=raw, method="POST", headers={  # noqa: S310 - http(s) only
-            "Content-Type": "application/json", "X-Chairside-Chain": chain_id, "X-Chairside-Timestamp": timestamp,
-            "X-Chairside-Signature": sign(secrets[0], timestamp, raw)})
+        request = urllib.request.Request(  # noqa: S310 - the chain's configured https booking system
+            url,
+            data=raw,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Chairside-Chain": chain_id,
+                "X-Chairside-Timestamp": timestamp,
+                "X-Chairside-Signature": sign(secrets[0], timestamp, raw),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - http(s) only
                 return {"result": "sent", "status": response.status, "event_id": body["event_id"]}

@@ -23,9 +23,16 @@ MAX_TEXT = 2000
 
 
 class StaffConversations:
-    def __init__(self, stores: Any, conversations: ConversationRepository, messages: MessageRepository,
-                 replies: ReplySender, video: Any, clock: Clock,
-                 member_lookup: Callable[[str, str], MemberItem | None]) -> None:
+    def __init__(
+        self,
+        stores: Any,
+        conversations: ConversationRepository,
+        messages: MessageRepository,
+        replies: ReplySender,
+        video: Any,
+        clock: Clock,
+        member_lookup: Callable[[str, str], MemberItem | None],
+    ) -> None:
         self._stores = stores
         self._conversations = conversations
         self._messages = messages
@@ -34,8 +41,9 @@ class StaffConversations:
         self._clock = clock
         self._member = member_lookup
 
-    def inbox(self, staff: auth.Staff, store_id: str, status: str | None, limit: str | None,
-              cursor: str | None) -> dict[str, Any]:
+    def inbox(
+        self, staff: auth.Staff, store_id: str, status: str | None, limit: str | None, cursor: str | None
+    ) -> dict[str, Any]:
         store = self._authorize(staff, store_id, "conversations.read")
         size = parse_limit(limit)
         tz = ZoneInfo(store.timezone)
@@ -52,14 +60,22 @@ class StaffConversations:
             items += self._conversations.inbox(store_id, wanted, size, None).items
         return {"items": [conversation_view(c, tz) for c in items[:size]], "next_cursor": None}
 
-    def messages(self, staff: auth.Staff, store_id: str, conversation_id: str, limit: str | None,
-                 cursor: str | None, order: str | None) -> dict[str, Any]:
+    def messages(
+        self,
+        staff: auth.Staff,
+        store_id: str,
+        conversation_id: str,
+        limit: str | None,
+        cursor: str | None,
+        order: str | None,
+    ) -> dict[str, Any]:
         store = self._authorize(staff, store_id, "conversations.read")
         conversation = self._conversation(store_id, conversation_id)
         if order not in (None, "", "asc", "desc"):
             raise ValidationFailed("bad order", {"order": "asc (oldest first, for sync) or desc"})
-        page = self._messages.page(store_id, conversation.member_id, parse_limit(limit), cursor or None,
-                                   newest_first=order == "desc")
+        page = self._messages.page(
+            store_id, conversation.member_id, parse_limit(limit), cursor or None, newest_first=order == "desc"
+        )
         tz = ZoneInfo(store.timezone)
         return {
             "conversation": conversation_view(conversation, tz),
@@ -77,8 +93,9 @@ class StaffConversations:
             raise NotFound("no such conversation")
         return {"conversation": conversation_view(updated, ZoneInfo(store.timezone))}
 
-    def set_status(self, staff: auth.Staff, store_id: str, conversation_id: str,
-                   body: dict[str, Any]) -> dict[str, Any]:
+    def set_status(
+        self, staff: auth.Staff, store_id: str, conversation_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         store = self._authorize(staff, store_id, "conversations.status")
         conversation = self._conversation(store_id, conversation_id)
         status = body.get("status")
@@ -87,12 +104,14 @@ class StaffConversations:
         updated = self._conversations.set_status(store_id, conversation.member_id, status)
         if status == "resolved":
             # The complaint is handled: automated marketing may reach this member again.
-            self._conversations.set_member_flags(conversation.chain_id, conversation.member_id,
-                                                 marketing_paused=False)
+            self._conversations.set_member_flags(
+                conversation.chain_id, conversation.member_id, marketing_paused=False
+            )
         return {"conversation": conversation_view(updated, ZoneInfo(store.timezone))}
 
-    def reply(self, staff: auth.Staff, store_id: str, conversation_id: str,
-              body: dict[str, Any]) -> dict[str, Any]:
+    def reply(
+        self, staff: auth.Staff, store_id: str, conversation_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         store = self._authorize(staff, store_id, "conversations.reply")
         conversation = self._conversation(store_id, conversation_id)
         text = body.get("text")
@@ -103,11 +122,15 @@ class StaffConversations:
         if not isinstance(client_id, str) or not is_id(client_id):
             raise ValidationFailed("bad client_message_id", {"client_message_id": "letters, digits, -_.:@"})
         member = self._member(conversation.chain_id, conversation.member_id)
-        message, delivery = self._replies.staff_message(conversation, store, member, text.strip(), staff.subject,
-                                                        client_id)
+        message, delivery = self._replies.staff_message(
+            conversation, store, member, text.strip(), staff.subject, client_id
+        )
         stored = self._conversations.message(message.pk, message.sk) or message
-        return {"message": message_view(stored, ZoneInfo(store.timezone), None), "delivery": delivery.body(),
-                "client_message_id": client_id}
+        return {
+            "message": message_view(stored, ZoneInfo(store.timezone), None),
+            "delivery": delivery.body(),
+            "client_message_id": client_id,
+        }
 
     def start_video(self, staff: auth.Staff, store_id: str, conversation_id: str) -> dict[str, Any]:
         store = self._authorize(staff, store_id, "conversations.video")

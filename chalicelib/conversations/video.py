@@ -19,8 +19,13 @@ TEXT = {"zh-CN": "视频咨询已发起（频道 {channel}）", "en": "Video con
 
 
 class VideoConsults:
-    def __init__(self, agora_settings: Callable[[str], dict | None], clock: Clock,
-                 wall: Callable[[], float], record: Callable[[MessageItem], None]) -> None:
+    def __init__(
+        self,
+        agora_settings: Callable[[str], dict | None],
+        clock: Clock,
+        wall: Callable[[], float],
+        record: Callable[[MessageItem], None],
+    ) -> None:
         self._agora = agora_settings
         self._clock = clock
         self._wall = wall
@@ -29,26 +34,47 @@ class VideoConsults:
     def start(self, conversation: ConversationItem, store: StoreItem, staff: Any) -> dict[str, Any]:
         settings = self._agora(conversation.chain_id)
         if not settings:
-            raise Conflict("video consults are not set up for this chain", {"agora": "no Agora app configured"})
+            raise Conflict(
+                "video consults are not set up for this chain", {"agora": "no Agora app configured"}
+            )
         issued = int(self._wall())
         channel = f"consult-{store.store_id}-{secrets.token_hex(6)}"[:64]
         member_account, staff_account = f"member-{conversation.member_id}", f"staff-{staff.subject}"
 
         def token(account: str) -> str:
-            return build_rtc_token(settings["app_id"], settings["app_certificate"], channel, account, "publisher",
-                                   TOKEN_SECONDS, TOKEN_SECONDS, issue_ts=issued, salt=secrets.randbelow(2**31) + 1)
+            return build_rtc_token(
+                settings["app_id"],
+                settings["app_certificate"],
+                channel,
+                account,
+                "publisher",
+                TOKEN_SECONDS,
+                TOKEN_SECONDS,
+                issue_ts=issued,
+                salt=secrets.randbelow(2**31) + 1,
+            )
 
         now = self._clock.now()
         locale = "zh-CN" if store.locale.startswith("zh") else "en"
         message_id = f"vc-{channel}"
-        self._record(MessageItem(
-            MessageItem.pk_for(store.store_id, conversation.member_id),
-            MessageItem.sk_for(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), message_id),
-            message_id=message_id, chain_id=conversation.chain_id, store_id=store.store_id,
-            member_id=conversation.member_id, direction="out", channel="agora", kind="video_call",
-            text=TEXT[locale].format(channel=channel), status="recorded", created_at=now, updated_at=now,
-            sender=staff.subject,
-        ))
+        self._record(
+            MessageItem(
+                MessageItem.pk_for(store.store_id, conversation.member_id),
+                MessageItem.sk_for(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), message_id),
+                message_id=message_id,
+                chain_id=conversation.chain_id,
+                store_id=store.store_id,
+                member_id=conversation.member_id,
+                direction="out",
+                channel="agora",
+                kind="video_call",
+                text=TEXT[locale].format(channel=channel),
+                status="recorded",
+                created_at=now,
+                updated_at=now,
+                sender=staff.subject,
+            )
+        )
         expires = (now + timedelta(seconds=TOKEN_SECONDS)).astimezone(ZoneInfo(store.timezone)).isoformat()
         return {
             "app_id": settings["app_id"],

@@ -126,12 +126,23 @@ class BookingRepository:
 
     def store_day(self, store_id: str, day: str, limit: int = 500) -> list[BookingItem]:
         """A store's bookings starting on one store-local day, by start time (gsi4; eventually consistent)."""
-        return whole(BookingItem, BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit))
+        return whole(
+            BookingItem, BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit)
+        )
 
     # --- items of a change -------------------------------------------------------------------------
     @staticmethod
-    def booking_from_event(chain_id: str, payload: Any, *, status: str, version: int, start: datetime,
-                           occurred: datetime, current: BookingItem | None, now: datetime) -> BookingItem:
+    def booking_from_event(
+        chain_id: str,
+        payload: Any,
+        *,
+        status: str,
+        version: int,
+        start: datetime,
+        occurred: datetime,
+        current: BookingItem | None,
+        now: datetime,
+    ) -> BookingItem:
         """The booking as a webhook event's payload (models/booking_event.py `Booking`) makes it, at `version`,
         keeping what only Chairside knows of the `current` one (when it was booked, completed, her feedback)."""
         member = payload.member
@@ -149,8 +160,14 @@ class BookingRepository:
             category=payload.service.category,
             stylist_id=payload.stylist.id,
             stylist_name=payload.stylist.name,
-            member=MemberSnapshot(id=member.id, name=member.name, phone=member.phone, email=member.email,
-                                  locale=member.locale, wechat_openid=member.wechat_openid),
+            member=MemberSnapshot(
+                id=member.id,
+                name=member.name,
+                phone=member.phone,
+                email=member.email,
+                locale=member.locale,
+                wechat_openid=member.wechat_openid,
+            ),
             price_amount=payload.price.amount if payload.price else None,
             price_currency=payload.price.currency if payload.price else None,
             notes=payload.notes or None,
@@ -168,12 +185,28 @@ class BookingRepository:
         return BookingItem.from_raw_data(booking.serialize())
 
     # --- writes -----------------------------------------------------------------------------------
-    def record_event(self, chain_id: str, event_id: str, *, booking_id: str, version: int, status_code: int,
-                     response: dict[str, Any], keep_until: datetime, keep_existing: bool = False) -> None:
+    def record_event(
+        self,
+        chain_id: str,
+        event_id: str,
+        *,
+        booking_id: str,
+        version: int,
+        status_code: int,
+        response: dict[str, Any],
+        keep_until: datetime,
+        keep_existing: bool = False,
+    ) -> None:
         """Remember an event's answer (until `keep_until`) so its duplicates get the same one. The first record
         stands: DuplicateEvent when there is one already, or nothing when `keep_existing`."""
-        event = EventItem(*EventItem.key(chain_id, event_id), booking_id=booking_id, version=version,
-                          status_code=status_code, response=response, expires_at=int(keep_until.timestamp()))
+        event = EventItem(
+            *EventItem.key(chain_id, event_id),
+            booking_id=booking_id,
+            version=version,
+            status_code=status_code,
+            response=response,
+            expires_at=int(keep_until.timestamp()),
+        )
         if not put_new(event) and not keep_existing:
             raise DuplicateEvent()
 
@@ -210,7 +243,9 @@ class BookingRepository:
                 items.append({"Update": update})
                 roles.append("calendar" if "ConditionExpression" in update else "release")
 
-        if all(role in ("booking", "release") for role in roles):  # (no lookups: they are not needed to decide)
+        if all(
+            role in ("booking", "release") for role in roles
+        ):  # (no lookups: they are not needed to decide)
             # Nothing to claim: the booking alone decides (a conditional put), and buckets it gives up are
             # released after it -- only this booking can hold them, so a release that a crash left undone is a
             # hold on time nobody else had, which a duplicate of the event releases (release_leftovers).
@@ -236,8 +271,12 @@ class BookingRepository:
                     raise
                 reasons = cancellation_reasons(exc)
                 failed = {roles[i] for i in failed_items(exc)}
-                if failed and failed <= {"calendar", "holder"} and attempt < 2 and self._take_over_stale(
-                        chain_id, items, roles, reasons, booking_id):
+                if (
+                    failed
+                    and failed <= {"calendar", "holder"}
+                    and attempt < 2
+                    and self._take_over_stale(chain_id, items, roles, reasons, booking_id)
+                ):
                     continue  # the time was held only by bookings that have let it go: claim it over them
                 error = self._error_for(failed, reasons)
                 if error is None:
@@ -248,7 +287,10 @@ class BookingRepository:
     @staticmethod
     def _error_for(failed: set[str], reasons: list[dict]) -> Exception | None:
         """What a cancelled transaction means; None: nothing known (the ClientError stands)."""
-        if failed & {"calendar", "holder"}:  # (a release has no condition; a holder that kept changing counts)
+        if failed & {
+            "calendar",
+            "holder",
+        }:  # (a release has no condition; a holder that kept changing counts)
             return StylistUnavailable(
                 "the stylist already has a booking at that time",
                 {"booking.stylist.id": "already booked between these times", "booking.start": "overlaps"},
@@ -259,20 +301,27 @@ class BookingRepository:
             return ConcurrentUpdate()
         return None
 
-    def _take_over_stale(self, chain_id: str, items: list[dict], roles: list[str], reasons: list[dict],
-                         booking_id: str) -> bool:
+    def _take_over_stale(
+        self, chain_id: str, items: list[dict], roles: list[str], reasons: list[dict], booking_id: str
+    ) -> bool:
         """A claim failed on buckets other bookings hold. When every such holder has let that time go (a completed
         visit leaves its buckets on the calendar rather than paying a write to free them), rewrite the claim to
         take those buckets over -- conditional on each bucket still naming its holder, with a ConditionCheck
         that each holder is still at the version read -- and say so (True). False: a real overlap."""
         holders: dict[str, BookingItem | None] = {}
-        recheck = any(roles[i] == "holder" and r.get("Code") == ITEM_CONDITION_FAILED for i, r in enumerate(reasons))
+        recheck = any(
+            roles[i] == "holder" and r.get("Code") == ITEM_CONDITION_FAILED for i, r in enumerate(reasons)
+        )
         for i, reason in enumerate(reasons):
             if roles[i] != "calendar" or not (recheck or reason.get("Code") == ITEM_CONDITION_FAILED):
                 continue
             update = items[i]["Update"]
-            update["ExpressionAttributeValues"] = {":me": {"S": booking_id}}  # tokens of an earlier attempt go
-            stored = self._ddb.get_item(TableName=self._table, Key=update["Key"], ConsistentRead=True).get("Item", {})
+            update["ExpressionAttributeValues"] = {
+                ":me": {"S": booking_id}
+            }  # tokens of an earlier attempt go
+            stored = self._ddb.get_item(TableName=self._table, Key=update["Key"], ConsistentRead=True).get(
+                "Item", {}
+            )
             stylist_id, day = StylistDayItem.of_key(update["Key"])
             conditions = []
             for name, attribute in sorted(update["ExpressionAttributeNames"].items()):
@@ -293,7 +342,10 @@ class BookingRepository:
             if roles[i] == "holder":
                 del items[i], roles[i]
         for holder, held in holders.items():
-            check: dict[str, Any] = {"TableName": self._table, "Key": wire_key(*BookingItem.key(chain_id, holder))}
+            check: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": wire_key(*BookingItem.key(chain_id, holder)),
+            }
             if held is None:
                 check["ConditionExpression"] = NEW_ITEM
             else:
@@ -314,23 +366,30 @@ class BookingRepository:
             held = set(booking.slots.get(key, []))
             stylist_id, day = key.rsplit("|", 1)
             calendar_key = StylistDayItem.wire_key(chain_id, stylist_id, day)
-            item = self._ddb.get_item(TableName=self._table, Key=calendar_key, ConsistentRead=True).get("Item", {})
-            left = [h for h in buckets if h not in held and StylistDayItem.holder(item, h) == booking.booking_id]
+            item = self._ddb.get_item(TableName=self._table, Key=calendar_key, ConsistentRead=True).get(
+                "Item", {}
+            )
+            left = [
+                h for h in buckets if h not in held and StylistDayItem.holder(item, h) == booking.booking_id
+            ]
             if not left:
                 continue
             try:
                 self._ddb.update_item(
-                    TableName=self._table, Key=calendar_key,
+                    TableName=self._table,
+                    Key=calendar_key,
                     UpdateExpression="REMOVE " + ", ".join(f"#s{h}" for h in left),
                     ConditionExpression=" AND ".join(f"#s{h} = :me" for h in left),
                     ExpressionAttributeNames={f"#s{h}": StylistDayItem.bucket(h) for h in left},
-                    ExpressionAttributeValues={":me": {"S": booking.booking_id}})
+                    ExpressionAttributeValues={":me": {"S": booking.booking_id}},
+                )
             except ClientError as exc:
                 if not is_conditional_failure(exc):
                     raise
 
-    def set_status_if_version(self, chain_id: str, booking_id: str, version: int, allowed: tuple[str, ...],
-                              status: str) -> bool:
+    def set_status_if_version(
+        self, chain_id: str, booking_id: str, version: int, allowed: tuple[str, ...], status: str
+    ) -> bool:
         """Record a status the worker observed (e.g. a no-show), only if nothing changed meanwhile."""
         item = BookingItem(*BookingItem.key(chain_id, booking_id))
         try:
@@ -345,8 +404,9 @@ class BookingRepository:
         return True
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _calendar_update(self, chain_id: str, key: str, booking_id: str, before: list[str],
-                         after: list[str]) -> dict[str, Any] | None:
+    def _calendar_update(
+        self, chain_id: str, key: str, booking_id: str, before: list[str], after: list[str]
+    ) -> dict[str, Any] | None:
         acquire = sorted(set(after) - set(before))
         release = sorted(set(before) - set(after))
         if not acquire and not release:
@@ -363,10 +423,12 @@ class BookingRepository:
             names[f"#s{hhmm}"] = StylistDayItem.bucket(hhmm)
             removes.append(f"#s{hhmm}")
         expression = " ".join(
-            part for part in (
+            part
+            for part in (
                 "SET " + ", ".join(sets) if sets else "",
                 "REMOVE " + ", ".join(removes) if removes else "",
-            ) if part
+            )
+            if part
         )
         update: dict[str, Any] = {
             "TableName": self._table,
@@ -381,15 +443,26 @@ class BookingRepository:
 
     def _coupon_update(self, handover: CouponHandover) -> dict[str, Any]:
         """The coupon's transaction Update: redeem an unredeemed code, or release the one this booking holds."""
-        update: dict[str, Any] = {"TableName": self._table, "Key": wire_key(handover.coupon.pk, handover.coupon.sk)}
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": wire_key(handover.coupon.pk, handover.coupon.sk),
+        }
         if not handover.redeem:
-            return {**update, "UpdateExpression": "REMOVE redeemed_at, redeemed_booking_id",
-                    "ConditionExpression": "redeemed_booking_id = :b",
-                    "ExpressionAttributeValues": {":b": {"S": handover.booking_id}}}
-        return {**update, "UpdateExpression": "SET redeemed_at = :at, redeemed_booking_id = :b",
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(redeemed_booking_id)",
-                "ExpressionAttributeValues": {":at": {"S": CouponItem.redeemed_at.serialize(handover.at)},
-                                              ":b": {"S": handover.booking_id}}}
+            return {
+                **update,
+                "UpdateExpression": "REMOVE redeemed_at, redeemed_booking_id",
+                "ConditionExpression": "redeemed_booking_id = :b",
+                "ExpressionAttributeValues": {":b": {"S": handover.booking_id}},
+            }
+        return {
+            **update,
+            "UpdateExpression": "SET redeemed_at = :at, redeemed_booking_id = :b",
+            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(redeemed_booking_id)",
+            "ExpressionAttributeValues": {
+                ":at": {"S": CouponItem.redeemed_at.serialize(handover.at)},
+                ":b": {"S": handover.booking_id},
+            },
+        }
 
 
 def chain_of(chain_id: str) -> ChainItem | None:
@@ -401,9 +474,13 @@ def _lookup_items(contacts: MemberContacts) -> list[ContactLookupItem]:
     """One lookup item per channel address, keyed by the address's keyed hash (never the address itself)."""
     hashes = [("PHONE", contacts.phone_hash), ("WXOPENID", contacts.wechat_openid_hash)]
     return [
-        ContactLookupItem(*ContactLookupItem.key(kind, hashed, contacts.chain_id, contacts.member_id),
-                          chain_id=contacts.chain_id, member_id=contacts.member_id, store_id=contacts.store_id,
-                          updated_at=contacts.at)
+        ContactLookupItem(
+            *ContactLookupItem.key(kind, hashed, contacts.chain_id, contacts.member_id),
+            chain_id=contacts.chain_id,
+            member_id=contacts.member_id,
+            store_id=contacts.store_id,
+            updated_at=contacts.at,
+        )
         for kind, hashed in hashes
         if hashed
     ]

@@ -21,10 +21,22 @@ class Claim:
 
 
 class CallbackClaims:
-    def claim(self, channel: str, scope: str, digest: str, body_hash: str, expires_at: int, now: int,
-              sender: str | None = None) -> Claim:
-        item = CallbackClaimItem(*CallbackClaimItem.key(channel, scope, digest), body_hash=body_hash, sender=sender,
-                                 expires_at=expires_at)
+    def claim(
+        self,
+        channel: str,
+        scope: str,
+        digest: str,
+        body_hash: str,
+        expires_at: int,
+        now: int,
+        sender: str | None = None,
+    ) -> Claim:
+        item = CallbackClaimItem(
+            *CallbackClaimItem.key(channel, scope, digest),
+            body_hash=body_hash,
+            sender=sender,
+            expires_at=expires_at,
+        )
         if put_new(item, or_if=CallbackClaimItem.expires_at < now):
             return Claim(first=True, same_body=True, sender=sender)
         try:
@@ -41,11 +53,17 @@ class SmsNumbers:
         except SmsNumberItem.DoesNotExist:
             return None
 
-    def register(self, number: str, chain_id: str, *, store_id: str | None = None,
-                 home_store_id: str | None = None) -> None:
+    def register(
+        self, number: str, chain_id: str, *, store_id: str | None = None, home_store_id: str | None = None
+    ) -> None:
         """A store's number (`store_id`), or a chain's (`home_store_id`: where unknown senders' texts go)."""
         home = store_id or home_store_id
         if not home:
             raise ValueError("a chain's SMS number needs the store that takes texts from unknown numbers")
-        SmsNumberItem(*SmsNumberItem.key(number), number=number, chain_id=chain_id, store_id=store_id,
-                      home_store_id=home).save()
+        SmsNumberItem(
+            *SmsNumberItem.key(number),
+            number=number,
+            chain_id=chain_id,
+            store_id=store_id,
+            home_store_id=home,
+        ).save()

@@ -54,20 +54,28 @@ class CareRepository:
         keys = [MemberItem.key(chain_id, m) for m in dict.fromkeys(member_ids)]
         return {item.member_id: item for item in MemberItem.batch_get(keys)} if keys else {}
 
-    def store_members_page(self, store_id: str, last_visit_before: str | None, limit: int,
-                           start_key: dict | None) -> tuple[list[MemberItem], dict | None]:
+    def store_members_page(
+        self, store_id: str, last_visit_before: str | None, limit: int, start_key: dict | None
+    ) -> tuple[list[MemberItem], dict | None]:
         """A store's members (primary store) by last visit; only those whose last visit is before the given UTC
         ISO time when one is given (never-visited members sort first as "0000" and are left out then)."""
         condition = MemberItem.gsi1sk.between("1", last_visit_before) if last_visit_before else None
-        result = MemberItem.by_store.query(MemberItem.store_key(store_id), condition, limit=limit, page_size=limit,
-                                           last_evaluated_key=start_key)
+        result = MemberItem.by_store.query(
+            MemberItem.store_key(store_id),
+            condition,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        )
         items = list(result)
         return items, result.last_evaluated_key if len(items) == limit else None
 
-    def tag_page(self, chain_id: str, tag: str, limit: int,
-                 start_key: dict | None) -> tuple[list[TagMemberItem], dict | None]:
-        result = TagMemberItem.query(TagMemberItem.pk_for(chain_id, tag), limit=limit, page_size=limit,
-                                     last_evaluated_key=start_key)
+    def tag_page(
+        self, chain_id: str, tag: str, limit: int, start_key: dict | None
+    ) -> tuple[list[TagMemberItem], dict | None]:
+        result = TagMemberItem.query(
+            TagMemberItem.pk_for(chain_id, tag), limit=limit, page_size=limit, last_evaluated_key=start_key
+        )
         items = list(result)
         return items, result.last_evaluated_key if len(items) == limit else None
 
@@ -84,13 +92,25 @@ class CareRepository:
 
     def bookings(self, chain_id: str, member_id: str, known: Iterable[BookingItem] = ()) -> list[BookingItem]:
         """Her bookings, newest first; `known` ones (just committed) are not read again."""
-        return whole(BookingItem, BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
-                                                              scan_index_forward=False, limit=MAX_BOOKINGS),
-                     known=known)
+        return whole(
+            BookingItem,
+            BookingItem.by_member.query(
+                BookingItem.member_key(chain_id, member_id), scan_index_forward=False, limit=MAX_BOOKINGS
+            ),
+            known=known,
+        )
 
-    def save_profile(self, member: MemberItem, stats: Stats | None, manual_tags: list[str],
-                     tags: list[str], notes: list | None = None, contact: dict[str, Any] | None = None,
-                     new: bool = False, consent_if_unanswered: bool = False) -> bool:
+    def save_profile(
+        self,
+        member: MemberItem,
+        stats: Stats | None,
+        manual_tags: list[str],
+        tags: list[str],
+        notes: list | None = None,
+        contact: dict[str, Any] | None = None,
+        new: bool = False,
+        consent_if_unanswered: bool = False,
+    ) -> bool:
         """Write the built fields, tags, index keys and (from a booking webhook) the contact fields; conditional on
         the version read (Conflict otherwise), or on the member not existing yet when `new`. False, and nothing
         written, when every one of them already has its value (a status-only booking event usually changes
@@ -109,30 +129,45 @@ class CareRepository:
             values["notes"] = notes
         if stats is not None:
             values.update(
-                visits=stats.visits, first_visit_at=stats.first_visit_at, last_visit_at=stats.last_visit_at,
+                visits=stats.visits,
+                first_visit_at=stats.first_visit_at,
+                last_visit_at=stats.last_visit_at,
                 total_spend=str(stats.total_spend) if stats.total_spend is not None else None,
-                spend_currency=stats.currency, last_service_code=stats.last_service_code,
-                last_service_category=stats.last_service_category, avg_interval_days=stats.avg_interval_days,
-                services=stats.services, stylists=stats.stylists, category_visits=stats.categories,
-                auto_tags=stats.auto_tags, primary_store_id=stats.primary_store_id,
+                spend_currency=stats.currency,
+                last_service_code=stats.last_service_code,
+                last_service_category=stats.last_service_category,
+                avg_interval_days=stats.avg_interval_days,
+                services=stats.services,
+                stylists=stats.stylists,
+                category_visits=stats.categories,
+                auto_tags=stats.auto_tags,
+                primary_store_id=stats.primary_store_id,
             )
             store, last_visit = stats.primary_store_id, stats.last_visit_at
         else:
             store, last_visit = member.primary_store_id, member.last_visit_at
         removed: list[str] = []
         if store:
-            values.update(gsi1pk=MemberItem.store_key(store),
-                          gsi1sk=MemberItem.store_sort_key(last_visit, member.member_id))
+            values.update(
+                gsi1pk=MemberItem.store_key(store),
+                gsi1sk=MemberItem.store_sort_key(last_visit, member.member_id),
+            )
             birthday = (values.get("birthday") or member.birthday or "")[5:10]
             if birthday:
                 values.update(gsi3pk=MemberItem.birthday_key(store, birthday), gsi3sk=member.member_id)
             else:
                 removed = ["gsi3pk", "gsi3sk"]
-        if member.gsi2pk is not None:  # before 2026-11 (gsi2): moved to gsi3; remove once ops.reindex ran everywhere
+        if (
+            member.gsi2pk is not None
+        ):  # before 2026-11 (gsi2): moved to gsi3; remove once ops.reindex ran everywhere
             removed += ["gsi2pk", "gsi2sk"]
-        if not new and not consent_yes and member.profile_version is not None \
-                and all(getattr(member, n) == v for n, v in values.items()) \
-                and all(getattr(member, n) is None for n in removed):
+        if (
+            not new
+            and not consent_yes
+            and member.profile_version is not None
+            and all(getattr(member, n) == v for n, v in values.items())
+            and all(getattr(member, n) is None for n in removed)
+        ):
             return False
         actions: list[Action] = [MemberItem.profile_version.set(version + 1)]
         actions += [getattr(MemberItem, name).set(value) for name, value in values.items()]
@@ -159,10 +194,17 @@ class CareRepository:
         now = set(member.tags or [])
         with TagMemberItem.batch_write() as batch:
             for tag in sorted(now):
-                batch.save(TagMemberItem(*TagMemberItem.key(member.chain_id, tag, member.member_id),
-                                         chain_id=member.chain_id, member_id=member.member_id, tag=tag,
-                                         store_id=member.primary_store_id, last_visit_at=member.last_visit_at,
-                                         visits=int(member.visits or 0)))
+                batch.save(
+                    TagMemberItem(
+                        *TagMemberItem.key(member.chain_id, tag, member.member_id),
+                        chain_id=member.chain_id,
+                        member_id=member.member_id,
+                        tag=tag,
+                        store_id=member.primary_store_id,
+                        last_visit_at=member.last_visit_at,
+                        visits=int(member.visits or 0),
+                    )
+                )
             for tag in sorted(set(before) - now):
                 batch.delete(TagMemberItem(*TagMemberItem.key(member.chain_id, tag, member.member_id)))
 
@@ -177,9 +219,11 @@ class CareRepository:
         if existing is None or existing.status != "sending" or int(existing.lease_until) >= wall_now:
             return None
         try:
-            existing.update(actions=[CareClaimItem.lease_until.set(lease_until)],
-                            condition=(CareClaimItem.status == "sending")
-                            & (CareClaimItem.lease_until == existing.lease_until))
+            existing.update(
+                actions=[CareClaimItem.lease_until.set(lease_until)],
+                condition=(CareClaimItem.status == "sending")
+                & (CareClaimItem.lease_until == existing.lease_until),
+            )
         except Exception as exc:
             if is_conditional_failure(exc):
                 return None
@@ -197,9 +241,13 @@ class CareRepository:
         item.status = status
         _index_claim(item)
         actions: list[Action] = [
-            CareClaimItem.status.set(status), CareClaimItem.updated_at.set(at),
-            CareClaimItem.lease_until.set(0), CareClaimItem.attempts.add(1),
-            CareClaimItem.gsi2pk.set(item.gsi2pk), CareClaimItem.gsi2sk.set(item.gsi2sk)]
+            CareClaimItem.status.set(status),
+            CareClaimItem.updated_at.set(at),
+            CareClaimItem.lease_until.set(0),
+            CareClaimItem.attempts.add(1),
+            CareClaimItem.gsi2pk.set(item.gsi2pk),
+            CareClaimItem.gsi2sk.set(item.gsi2sk),
+        ]
         actions += [getattr(CareClaimItem, name).set(value) for name, value in attrs.items()]
         try:
             item.update(actions=actions, condition=CareClaimItem.status == "sending")
@@ -212,9 +260,14 @@ class CareRepository:
     def reopen_claim(self, item: CareClaimItem, at: datetime) -> bool:
         """failed -> sending again (an operator re-sends a campaign's failures)."""
         try:
-            item.update(actions=[CareClaimItem.status.set("sending"), CareClaimItem.lease_until.set(0),
-                                 CareClaimItem.updated_at.set(at)],
-                        condition=CareClaimItem.status == "failed")
+            item.update(
+                actions=[
+                    CareClaimItem.status.set("sending"),
+                    CareClaimItem.lease_until.set(0),
+                    CareClaimItem.updated_at.set(at),
+                ],
+                condition=CareClaimItem.status == "failed",
+            )
             return True
         except Exception as exc:
             if is_conditional_failure(exc):
@@ -227,11 +280,17 @@ class CareRepository:
         except CareClaimItem.DoesNotExist:
             return None
 
-    def campaign_claims(self, campaign_id: str, status: str | None = None, limit: int = 500,
-                        start_key: dict | None = None) -> tuple[list[CareClaimItem], dict | None]:
+    def campaign_claims(
+        self, campaign_id: str, status: str | None = None, limit: int = 500, start_key: dict | None = None
+    ) -> tuple[list[CareClaimItem], dict | None]:
         condition = CareClaimItem.gsi2sk.startswith(f"{status}#") if status else None
-        result = CareClaimItem.by_campaign.query(CareClaimItem.campaign_key(campaign_id), condition,
-                                                 limit=limit, page_size=limit, last_evaluated_key=start_key)
+        result = CareClaimItem.by_campaign.query(
+            CareClaimItem.campaign_key(campaign_id),
+            condition,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start_key,
+        )
         items = list(result)
         return items, result.last_evaluated_key if len(items) == limit else None
 
@@ -270,29 +329,50 @@ class CareRepository:
         pk, sk = CampaignItem.key(chain_id, campaign_id)
         names = {f"#c{i}": f"n_{name}" for i, name in enumerate(counters)}
         values = {f":c{i}": {"N": str(n)} for i, n in enumerate(counters.values())}
-        self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                              UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))),
-                              ConditionExpression="attribute_exists(pk)",
-                              ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        self._ddb.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def counters(self, chain_id: str, campaign_id: str) -> dict[str, int]:
         pk, sk = CampaignItem.key(chain_id, campaign_id)
-        item = self._ddb.get_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                                  ConsistentRead=True).get("Item", {})
-        return {name[2:]: int(value["N"]) for name, value in item.items() if name.startswith("n_") and "N" in value}
+        item = self._ddb.get_item(
+            TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+        ).get("Item", {})
+        return {
+            name[2:]: int(value["N"])
+            for name, value in item.items()
+            if name.startswith("n_") and "N" in value
+        }
 
-    def page_done(self, chain_id: str, campaign_id: str, page: int, next_cursor: str | None, targeted: int) -> bool:
+    def page_done(
+        self, chain_id: str, campaign_id: str, page: int, next_cursor: str | None, targeted: int
+    ) -> bool:
         """Record fan-out page `page` (1-based) once: False when it was recorded before (a duplicate)."""
         pk, sk = CampaignItem.key(chain_id, campaign_id)
         last = next_cursor is None
         update = "SET pages = :page, #st = :status, fanned_out = :last, next_cursor = :next ADD n_targeted :n"
-        values = {":page": {"N": str(page)}, ":prev": {"N": str(page - 1)}, ":n": {"N": str(targeted)},
-                  ":status": {"S": "sending" if last else "fanning_out"}, ":last": {"BOOL": last},
-                  ":next": {"NULL": True} if last else {"S": next_cursor}}
+        values = {
+            ":page": {"N": str(page)},
+            ":prev": {"N": str(page - 1)},
+            ":n": {"N": str(targeted)},
+            ":status": {"S": "sending" if last else "fanning_out"},
+            ":last": {"BOOL": last},
+            ":next": {"NULL": True} if last else {"S": next_cursor},
+        }
         try:
-            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                                  UpdateExpression=update, ConditionExpression="pages = :prev",
-                                  ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues=values)
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                UpdateExpression=update,
+                ConditionExpression="pages = :prev",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=values,
+            )
             return True
         except ClientError as exc:
             if not is_conditional_failure(exc):
@@ -306,11 +386,14 @@ class CareRepository:
         """Note a booking (or reply) `ref` against her claim for the occasion, once; False when noted before."""
         pk, sk = CareClaimItem.key(chain_id, member_id, occasion)
         try:
-            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                                  UpdateExpression="ADD #w :ref",
-                                  ConditionExpression="attribute_exists(pk) AND NOT contains(#w, :one)",
-                                  ExpressionAttributeNames={"#w": f"attributed_{what}"},
-                                  ExpressionAttributeValues={":ref": {"SS": [ref]}, ":one": {"S": ref}})
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                UpdateExpression="ADD #w :ref",
+                ConditionExpression="attribute_exists(pk) AND NOT contains(#w, :one)",
+                ExpressionAttributeNames={"#w": f"attributed_{what}"},
+                ExpressionAttributeValues={":ref": {"SS": [ref]}, ":one": {"S": ref}},
+            )
             return True
         except ClientError as exc:
             if not is_conditional_failure(exc):
@@ -321,12 +404,32 @@ class CareRepository:
     def create_coupon(self, coupon: CouponItem) -> bool:
         return put_new(coupon)
 
-    def issue_coupon(self, chain_id: str, code: str, *, member_id: str, occasion: str, store_id: str | None,
-                     offer: str, issued_at: datetime, expires_at: datetime) -> bool:
+    def issue_coupon(
+        self,
+        chain_id: str,
+        code: str,
+        *,
+        member_id: str,
+        occasion: str,
+        store_id: str | None,
+        offer: str,
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> bool:
         """A new single-use code for one member's occasion; False when the code is taken (draw another)."""
-        return self.create_coupon(CouponItem(*CouponItem.key(chain_id, code), chain_id=chain_id, code=code,
-                                             member_id=member_id, occasion=occasion, store_id=store_id, offer=offer,
-                                             issued_at=issued_at, expires_at_time=expires_at))
+        return self.create_coupon(
+            CouponItem(
+                *CouponItem.key(chain_id, code),
+                chain_id=chain_id,
+                code=code,
+                member_id=member_id,
+                occasion=occasion,
+                store_id=store_id,
+                offer=offer,
+                issued_at=issued_at,
+                expires_at_time=expires_at,
+            )
+        )
 
     def note_claim_coupon(self, claim: CareClaimItem, code: str) -> None:
         """The occasion's claim keeps its coupon, so a retried send offers the same code."""

@@ -19,7 +19,9 @@ UPCOMING = ("booked", "confirmed", "checked_in")
 
 class CareDueRepository:
     def birthdays(self, store_id: str, month_day: str) -> Iterator[MemberItem]:
-        return iter(whole(MemberItem, MemberItem.by_birthday.query(MemberItem.birthday_key(store_id, month_day))))
+        return iter(
+            whole(MemberItem, MemberItem.by_birthday.query(MemberItem.birthday_key(store_id, month_day)))
+        )
 
     def members_last_seen(self, store_id: str, after: datetime, before: datetime) -> Iterator[MemberItem]:
         """Members of the store (primary store) whose last visit is in [after, before)."""
@@ -32,6 +34,11 @@ class CareDueRepository:
         return MemberItem.by_store.query(MemberItem.store_key(store_id))
 
     def has_future_booking(self, chain_id: str, member_id: str, now: datetime) -> bool:
-        upcoming = whole(BookingItem, BookingItem.by_member.query(
-            BookingItem.member_key(chain_id, member_id), BookingItem.gsi3sk > now.astimezone(UTC).isoformat()))
+        upcoming = whole(
+            BookingItem,
+            BookingItem.by_member.query(
+                BookingItem.member_key(chain_id, member_id),
+                BookingItem.gsi3sk > now.astimezone(UTC).isoformat(),
+            ),
+        )
         return any(booking.status in UPCOMING for booking in upcoming)

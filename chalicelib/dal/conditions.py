@@ -49,7 +49,9 @@ def cancellation_reasons(exc: BaseException) -> list[dict[str, Any]]:
 
 def failed_items(exc: BaseException) -> set[int]:
     """Positions of the items of a cancelled transaction whose condition did not hold."""
-    return {i for i, reason in enumerate(cancellation_reasons(exc)) if reason.get("Code") == ITEM_CONDITION_FAILED}
+    return {
+        i for i, reason in enumerate(cancellation_reasons(exc)) if reason.get("Code") == ITEM_CONDITION_FAILED
+    }
 
 
 def is_conditional_failure(exc: BaseException, *, item: int | None = None) -> bool:

@@ -38,8 +38,9 @@ class ConversationPage:
 
 
 class ConversationRepository:
-    def __init__(self, dynamodb_client: Any, table_name: str, lookup_hash: Callable[[str], str],
-                 cursors: CursorSigner) -> None:
+    def __init__(
+        self, dynamodb_client: Any, table_name: str, lookup_hash: Callable[[str], str], cursors: CursorSigner
+    ) -> None:
         self._ddb = dynamodb_client
         self._cursors = cursors  # inbox cursors continue only the (store, status) listing they came from
         self._table = table_name
@@ -60,8 +61,9 @@ class ConversationRepository:
 
     def receipt(self, chain_id: str, channel: str, provider_message_id: str) -> InboundReceiptItem | None:
         try:
-            return InboundReceiptItem.get(*InboundReceiptItem.key(chain_id, channel, provider_message_id),
-                                          consistent_read=True)
+            return InboundReceiptItem.get(
+                *InboundReceiptItem.key(chain_id, channel, provider_message_id), consistent_read=True
+            )
         except InboundReceiptItem.DoesNotExist:
             return None
 
@@ -71,12 +73,17 @@ class ConversationRepository:
         start = None
         if cursor:
             keys = self._cursors.decode(scope, cursor)
-            if not isinstance(keys, list) or len(keys) != 3 or not all(isinstance(k, str) and k for k in keys):
+            if (
+                not isinstance(keys, list)
+                or len(keys) != 3
+                or not all(isinstance(k, str) and k for k in keys)
+            ):
                 raise invalid_cursor()
             conv_pk, conv_sk, gsi_sk = keys
             start = {"pk": {"S": conv_pk}, "sk": {"S": conv_sk}, "gsi1pk": {"S": pk}, "gsi1sk": {"S": gsi_sk}}
-        results = ConversationItem.inbox.query(pk, scan_index_forward=False, limit=limit, page_size=limit,
-                                               last_evaluated_key=start)
+        results = ConversationItem.inbox.query(
+            pk, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
         items = list(results)
         last = results.last_evaluated_key
         next_cursor = None
@@ -93,39 +100,61 @@ class ConversationRepository:
         found = list(ContactLookupItem.query(ContactLookupItem.pk_for(kind, self._lookup_hash(address))))
         return sorted(found, key=lambda item: item.updated_at, reverse=True)
 
-    def upcoming_booking(self, chain_id: str, member_id: str, store_id: str, after: datetime,
-                         statuses: tuple[str, ...]) -> BookingItem | None:
+    def upcoming_booking(
+        self, chain_id: str, member_id: str, store_id: str, after: datetime, statuses: tuple[str, ...]
+    ) -> BookingItem | None:
         """The member's next booking at this store in one of `statuses` starting after `after` (Query on the
         member's bookings, by start)."""
-        for booking in whole(BookingItem, BookingItem.by_member.query(
-            BookingItem.member_key(chain_id, member_id),
-            BookingItem.gsi3sk > after.astimezone(UTC).isoformat(),
-            limit=20,
-        )):
+        for booking in whole(
+            BookingItem,
+            BookingItem.by_member.query(
+                BookingItem.member_key(chain_id, member_id),
+                BookingItem.gsi3sk > after.astimezone(UTC).isoformat(),
+                limit=20,
+            ),
+        ):
             if booking.store_id == store_id and booking.status in statuses and booking.start > after:
                 return booking
         return None
 
     def latest_booking(self, chain_id: str, member_id: str, store_id: str) -> BookingItem | None:
         """The member's most recent booking at this store (the service a reply is most likely about)."""
-        for booking in whole(BookingItem, BookingItem.by_member.query(BookingItem.member_key(chain_id, member_id),
-                                                                      scan_index_forward=False, limit=20)):
+        for booking in whole(
+            BookingItem,
+            BookingItem.by_member.query(
+                BookingItem.member_key(chain_id, member_id), scan_index_forward=False, limit=20
+            ),
+        ):
             if booking.store_id == store_id:
                 return booking
         return None
 
     # --- writes -----------------------------------------------------------------------------------
-    def store_inbound(self, message: MessageItem, channel: str, provider_message_id: str, member_name: str,
-                      at: datetime, expires_at: int, *, unknown_sender: bool = False) -> StoredInbound:
+    def store_inbound(
+        self,
+        message: MessageItem,
+        channel: str,
+        provider_message_id: str,
+        member_name: str,
+        at: datetime,
+        expires_at: int,
+        *,
+        unknown_sender: bool = False,
+    ) -> StoredInbound:
         """Message, receipt and conversation in one transaction: stored once, before we acknowledge.
         `unknown_sender`: the conversation is marked as from a number the chain does not know."""
-        receipt = InboundReceiptItem(*InboundReceiptItem.key(message.chain_id, channel, provider_message_id),
-                                     message_pk=message.pk,
-                                     message_sk=message.sk, expires_at=expires_at)
+        receipt = InboundReceiptItem(
+            *InboundReceiptItem.key(message.chain_id, channel, provider_message_id),
+            message_pk=message.pk,
+            message_sk=message.sk,
+            expires_at=expires_at,
+        )
         conv_pk, conv_sk = ConversationItem.key(message.store_id, message.member_id)
         touch = self._touch(conv_pk, conv_sk, message, member_name, at, inbound=True)
         if unknown_sender:
-            touch["UpdateExpression"] = touch["UpdateExpression"].replace("SET ", "SET unknown_sender = :unknown, ", 1)
+            touch["UpdateExpression"] = touch["UpdateExpression"].replace(
+                "SET ", "SET unknown_sender = :unknown, ", 1
+            )
             touch["ExpressionAttributeValues"][":unknown"] = {"BOOL": True}
         items = [
             {"Put": put_new_entry(self._table, receipt)},
@@ -143,8 +172,9 @@ class ConversationRepository:
             raise
         return StoredInbound(message, duplicate=False)
 
-    def claim_client_message(self, chain_id: str, store_id: str, client_message_id: str, message: MessageItem,
-                             expires_at: int) -> MessageItem | None:
+    def claim_client_message(
+        self, chain_id: str, store_id: str, client_message_id: str, message: MessageItem, expires_at: int
+    ) -> MessageItem | None:
         """A staff reply's client id, so a retried POST sends nothing twice: None when new, else the
         message the first POST recorded. The id is scoped to the conversation (`staff:<store>#<member>`: ids
         never hold `#`), so the same id in another conversation is another reply, sent to that member."""
@@ -154,8 +184,12 @@ class ConversationRepository:
             # Recorded before ids were scoped to a conversation (store-wide). Only a retry of that very reply,
             # in the same conversation, is answered with it; this read can go once those receipts expire (30 days).
             return self.message(legacy.message_pk, legacy.message_sk)
-        receipt = InboundReceiptItem(*InboundReceiptItem.key(chain_id, scope, client_message_id),
-                                     message_pk=message.pk, message_sk=message.sk, expires_at=expires_at)
+        receipt = InboundReceiptItem(
+            *InboundReceiptItem.key(chain_id, scope, client_message_id),
+            message_pk=message.pk,
+            message_sk=message.sk,
+            expires_at=expires_at,
+        )
         if put_new(receipt):
             return None
         seen = self.receipt(chain_id, scope, client_message_id)
@@ -171,15 +205,21 @@ class ConversationRepository:
             update["ExpressionAttributeValues"][":one"] = {"N": "1"}
         self._ddb.update_item(**update)
 
-    def mark_processed(self, message: MessageItem, *, intent: str, sentiment: str, actions: list[dict]) -> None:
-        message.update(actions=[
-            MessageItem.intent.set(intent),
-            MessageItem.sentiment.set(sentiment),
-            MessageItem.actions.set(actions),
-            MessageItem.processed.set(True),
-        ])
+    def mark_processed(
+        self, message: MessageItem, *, intent: str, sentiment: str, actions: list[dict]
+    ) -> None:
+        message.update(
+            actions=[
+                MessageItem.intent.set(intent),
+                MessageItem.sentiment.set(sentiment),
+                MessageItem.actions.set(actions),
+                MessageItem.processed.set(True),
+            ]
+        )
 
-    def set_status(self, store_id: str, member_id: str, status: str, reason: str | None = None) -> ConversationItem:
+    def set_status(
+        self, store_id: str, member_id: str, status: str, reason: str | None = None
+    ) -> ConversationItem:
         conversation = self.get(store_id, member_id)
         if conversation is None:
             raise LookupError("no such conversation")
@@ -195,7 +235,9 @@ class ConversationRepository:
         conversation = self.get(store_id, member_id)
         if conversation is None:
             return None
-        conversation.update(actions=[ConversationItem.unread.set(0), ConversationItem.read_up_to.set(up_to_sk)])
+        conversation.update(
+            actions=[ConversationItem.unread.set(0), ConversationItem.read_up_to.set(up_to_sk)]
+        )
         return conversation
 
     def set_member_flags(self, chain_id: str, member_id: str, **flags: Any) -> None:
@@ -206,8 +248,9 @@ class ConversationRepository:
         member.update(actions=actions)
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _touch(self, pk: str, sk: str, message: MessageItem, member_name: str | None, at: datetime,
-               inbound: bool) -> dict[str, Any]:
+    def _touch(
+        self, pk: str, sk: str, message: MessageItem, member_name: str | None, at: datetime, inbound: bool
+    ) -> dict[str, Any]:
         """Create the conversation if new; move its last-message fields (and its inbox position)."""
         when = ConversationItem.last_message_at.serialize(at)  # PynamoDB's UTC format, which also sorts
         preview = (message.text or f"[{message.msg_type or message.kind}]")[:120]
@@ -217,7 +260,9 @@ class ConversationRepository:
             "member_id = if_not_exists(member_id, :member)",
             "created_at = if_not_exists(created_at, :at)",
             "#status = if_not_exists(#status, :open)",
-            "member_name = :name" if member_name is not None else "member_name = if_not_exists(member_name, :name)",
+            "member_name = :name"
+            if member_name is not None
+            else "member_name = if_not_exists(member_name, :name)",
             "last_message_at = :at",
             "last_preview = :preview",
             "gsi1sk = :at",
@@ -235,8 +280,11 @@ class ConversationRepository:
         }
         expression = "SET " + ", ".join(sets)
         if inbound:
-            expression = expression.replace("SET ", "SET last_inbound_at = :at, last_inbound_channel = :channel, "
-                                            "sent_since_inbound = :zero, ", 1)
+            expression = expression.replace(
+                "SET ",
+                "SET last_inbound_at = :at, last_inbound_channel = :channel, sent_since_inbound = :zero, ",
+                1,
+            )
             if message.sender:
                 expression += ", last_inbound_address = :address"
                 values[":address"] = {"S": message.sender}

@@ -57,7 +57,9 @@ class MemberDataRepository:
     def bookings(self, chain_id: str, member_id: str) -> list[BookingItem]:
         """Every booking of the member (gsi1, all pages), oldest start first."""
         key = BookingItem.member_key(chain_id, member_id)
-        found = {b.pk: b for b in BookingItem.by_member_before.query(key)}  # until ops.reindex ran in every region
+        found = {
+            b.pk: b for b in BookingItem.by_member_before.query(key)
+        }  # until ops.reindex ran in every region
         found.update((b.pk, b) for b in whole(BookingItem, BookingItem.by_member.query(key)))
         return list(found.values())
 
@@ -85,7 +87,9 @@ class MemberDataRepository:
         """Her occasion claims and frequency ledger (one partition, all pages), as DynamoDB items."""
         items: list[dict[str, Any]] = []
         query: dict[str, Any] = {
-            "TableName": self._table, "ConsistentRead": True, "KeyConditionExpression": "pk = :pk",
+            "TableName": self._table,
+            "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": f"CARE#{chain_id}#{member_id}"}},
         }
         while True:
@@ -154,13 +158,14 @@ class MemberDataRepository:
     # --- helpers ----------------------------------------------------------------------------------
     def _delete(self, pk: str, sk: str) -> bool:
         """Delete one item; True when there was one."""
-        answer = self._ddb.delete_item(TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                                       ReturnValues="ALL_OLD")
+        answer = self._ddb.delete_item(
+            TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ReturnValues="ALL_OLD"
+        )
         return bool(answer.get("Attributes"))
 
     def _delete_all(self, keys: list[dict[str, Any]]) -> None:
         for start in range(0, len(keys), BATCH):
-            requests = {self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start:start + BATCH]]}
+            requests = {self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH]]}
             for attempt in range(10):
                 answer = self._ddb.batch_write_item(RequestItems=requests)
                 requests = answer.get("UnprocessedItems") or {}

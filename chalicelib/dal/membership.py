@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, whole
 
-PAGE = 25  # booking keys read per Query page (then one BatchGetItem), stopping at the first booking at the store
+PAGE = (
+    25  # booking keys read per Query page (then one BatchGetItem), stopping at the first booking at the store
+)
 
 
 class MembershipRepository:
@@ -39,5 +41,7 @@ class MembershipRepository:
                 page = []
         if page and any(b.store_id == store_id for b in whole(BookingItem, page)):
             return True
-        return any(b.store_id == store_id
-                   for b in BookingItem.by_member_before.query(key, attributes_to_get=["pk", "sk", "store_id"]))
+        return any(
+            b.store_id == store_id
+            for b in BookingItem.by_member_before.query(key, attributes_to_get=["pk", "sk", "store_id"])
+        )

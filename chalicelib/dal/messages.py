@@ -66,36 +66,56 @@ class MessageRepository:
         message.status = "queued"
         message.lease_until = lease_until
         # A message that failed for good reached nobody: a redriven (or duplicate) step may try it again.
-        if put_new(message, or_if=(MessageItem.status == "failed") | (
-                (MessageItem.status == "queued") & (MessageItem.lease_until < wall_now))):
+        if put_new(
+            message,
+            or_if=(MessageItem.status == "failed")
+            | ((MessageItem.status == "queued") & (MessageItem.lease_until < wall_now)),
+        ):
             return Claim.CLAIMED
         existing = MessageItem.get(message.pk, message.sk, consistent_read=True)
         return Claim.BUSY if existing.status == "queued" else Claim.DONE
 
-    def finish(self, message: MessageItem, *, status: str, at: datetime, channel: str | None,
-               provider_message_id: str | None = None, error: str | None = None) -> None:
-        _update_existing(message, [
-            MessageItem.status.set(status),
-            MessageItem.updated_at.set(at),
-            MessageItem.channel.set(channel),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-            MessageItem.provider_message_id.set(provider_message_id),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-            MessageItem.error.set(error),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-            MessageItem.lease_until.set(0),
-            MessageItem.attempts.add(1),
-        ])
+    def finish(
+        self,
+        message: MessageItem,
+        *,
+        status: str,
+        at: datetime,
+        channel: str | None,
+        provider_message_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        _update_existing(
+            message,
+            [
+                MessageItem.status.set(status),
+                MessageItem.updated_at.set(at),
+                MessageItem.channel.set(channel),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+                MessageItem.provider_message_id.set(provider_message_id),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+                MessageItem.error.set(error),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+                MessageItem.lease_until.set(0),
+                MessageItem.attempts.add(1),
+            ],
+        )
 
     def release(self, message: MessageItem, error: str, at: datetime) -> None:
         """Give up the lease after a transient failure so the retry can claim it at once."""
-        _update_existing(message, [
-            MessageItem.lease_until.set(0),
-            MessageItem.error.set(error),
-            MessageItem.updated_at.set(at),
-            MessageItem.attempts.add(1),
-        ])
+        _update_existing(
+            message,
+            [
+                MessageItem.lease_until.set(0),
+                MessageItem.error.set(error),
+                MessageItem.updated_at.set(at),
+                MessageItem.attempts.add(1),
+            ],
+        )
 
-    def page(self, store_id: str, member_id: str, limit: int, cursor: str | None, *,
-             newest_first: bool = True) -> Page:
-        start_key = decode_cursor(self._cursors, cursor, store_id, member_id, newest_first) if cursor else None
+    def page(
+        self, store_id: str, member_id: str, limit: int, cursor: str | None, *, newest_first: bool = True
+    ) -> Page:
+        start_key = (
+            decode_cursor(self._cursors, cursor, store_id, member_id, newest_first) if cursor else None
+        )
         results = MessageItem.query(
             MessageItem.pk_for(store_id, member_id),
             MessageItem.sk.startswith("MSG#"),
@@ -111,10 +131,18 @@ class MessageRepository:
             next_cursor = encode_cursor(self._cursors, store_id, member_id, last["sk"]["S"], newest_first)
         return Page(items, next_cursor)
 
-    def for_booking(self, store_id: str, member_id: str, booking_id: str, limit: int = MAX_PAGE) -> list[MessageItem]:
+    def for_booking(
+        self, store_id: str, member_id: str, booking_id: str, limit: int = MAX_PAGE
+    ) -> list[MessageItem]:
         """What was sent (or tried) about one booking, oldest first: the member's conversation, filtered."""
-        return list(MessageItem.query(MessageItem.pk_for(store_id, member_id), MessageItem.sk.startswith("MSG#"),
-                                      filter_condition=MessageItem.booking_id == booking_id, limit=limit))
+        return list(
+            MessageItem.query(
+                MessageItem.pk_for(store_id, member_id),
+                MessageItem.sk.startswith("MSG#"),
+                filter_condition=MessageItem.booking_id == booking_id,
+                limit=limit,
+            )
+        )
 
 
 def _update_existing(message: MessageItem, actions: list) -> None:
@@ -132,15 +160,23 @@ def message_scope(store_id: str, member_id: str, newest_first: bool = True) -> s
     return f"messages|{store_id}|{member_id}|{'newest' if newest_first else 'oldest'}"
 
 
-def encode_cursor(cursors: CursorSigner, store_id: str, member_id: str, sk: str, newest_first: bool = True) -> str:
+def encode_cursor(
+    cursors: CursorSigner, store_id: str, member_id: str, sk: str, newest_first: bool = True
+) -> str:
     return cursors.encode(message_scope(store_id, member_id, newest_first), [sk])
 
 
-def decode_cursor(cursors: CursorSigner, cursor: str, store_id: str, member_id: str,
-                  newest_first: bool = True) -> dict:
+def decode_cursor(
+    cursors: CursorSigner, cursor: str, store_id: str, member_id: str, newest_first: bool = True
+) -> dict:
     """The exclusive start key a cursor of this listing names; ValidationFailed naming `cursor` for anything else
     (garbage, a cursor of another member's, store's or order's listing, an edited one)."""
     keys = cursors.decode(message_scope(store_id, member_id, newest_first), cursor)
-    if not isinstance(keys, list) or len(keys) != 1 or not isinstance(keys[0], str) or not keys[0].startswith("MSG#"):
+    if (
+        not isinstance(keys, list)
+        or len(keys) != 1
+        or not isinstance(keys[0], str)
+        or not keys[0].startswith("MSG#")
+    ):
         raise invalid_cursor()
     return {"pk": {"S": MessageItem.pk_for(store_id, member_id)}, "sk": {"S": keys[0]}}

@@ -56,8 +56,12 @@ _SHARED_CLIENTS: dict[tuple, Any] = {}
 def _share_client(connection: Any) -> None:
     if connection._client is not None:
         return
-    key = (connection.region, connection.host, os.environ.get("AWS_ENDPOINT_URL"),
-           os.environ.get("AWS_ACCESS_KEY_ID"))
+    key = (
+        connection.region,
+        connection.host,
+        os.environ.get("AWS_ENDPOINT_URL"),
+        os.environ.get("AWS_ACCESS_KEY_ID"),
+    )
     shared = _SHARED_CLIENTS.get(key)
     if shared is None:
         _SHARED_CLIENTS[key] = connection.client  # built by PynamoDB, with its retry and timeout settings
@@ -168,7 +172,7 @@ def whole[M: _Item](model: type[M], keys_only: Iterable[_Item], known: Iterable[
     got: dict[tuple[str, str], M] = {(item.pk, item.sk): item for item in known}
     missing = [key for key in keys if key not in got]
     for start in range(0, len(missing), 100):
-        for item in model.batch_get(missing[start:start + 100]):
+        for item in model.batch_get(missing[start : start + 100]):
             got[(item.pk, item.sk)] = item
     return [got[key] for key in keys if key in got]
 
@@ -176,9 +180,25 @@ def whole[M: _Item](model: type[M], keys_only: Iterable[_Item], known: Iterable[
 def bind(table_name: str, region: str) -> None:
     """Point every model at the main table of this stage."""
     _SHARED_CLIENTS.clear()
-    for model in (ChainItem, StoreItem, BookingItem, EventItem, MemberItem, MessageItem, ConversationItem,
-                  ContactLookupItem, InboundReceiptItem, TagMemberItem, CareClaimItem, CareLedgerItem,
-                  CampaignItem, CouponItem, CallbackClaimItem, SmsNumberItem, StylistDayItem):
+    for model in (
+        ChainItem,
+        StoreItem,
+        BookingItem,
+        EventItem,
+        MemberItem,
+        MessageItem,
+        ConversationItem,
+        ContactLookupItem,
+        InboundReceiptItem,
+        TagMemberItem,
+        CareClaimItem,
+        CareLedgerItem,
+        CampaignItem,
+        CouponItem,
+        CallbackClaimItem,
+        SmsNumberItem,
+        StylistDayItem,
+    ):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None  # rebuilt lazily with the new settings
@@ -191,7 +211,9 @@ class ChainItem(_Item):
     name = UnicodeAttribute()
     journey_overrides = JSONAttribute(null=True)
     booking_webhook_url = UnicodeAttribute(null=True)  # where member change requests go (signed)
-    sms_number = UnicodeAttribute(null=True)  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
+    sms_number = UnicodeAttribute(
+        null=True
+    )  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -209,9 +231,13 @@ class StoreItem(_Item):
     address = UnicodeAttribute(default="")
     directions = UnicodeAttribute(default="")
     phone = UnicodeAttribute(default="")
-    sms_number = UnicodeAttribute(null=True)  # the store's two-way SMS number (E.164); indexed by SmsNumberItem
+    sms_number = UnicodeAttribute(
+        null=True
+    )  # the store's two-way SMS number (E.164); indexed by SmsNumberItem
     journey_overrides = JSONAttribute(null=True)
-    catalog = JSONAttribute(null=True)  # {"stylists": [{id, name}], "services": [{code, name, category, minutes}]}
+    catalog = JSONAttribute(
+        null=True
+    )  # {"stylists": [{id, name}], "services": [{code, name, category, minutes}]}
     gsi1pk = UnicodeAttribute(null=True)  # CHAINSTORES#<chain_id>
     gsi1sk = UnicodeAttribute(null=True)  # store_id
     by_chain = StoresByChainIndex()
@@ -242,7 +268,9 @@ class PendingStep(MapAttribute):
     channel = UnicodeAttribute(null=True)
 
 
-SCHEDULED = "S"  # a compact step's flag: it has an EventBridge schedule, named from the booking (schedule_name)
+SCHEDULED = (
+    "S"  # a compact step's flag: it has an EventBridge schedule, named from the booking (schedule_name)
+)
 _UTC_DATETIME = UTCDateTimeAttribute()
 
 
@@ -268,21 +296,40 @@ class CompactStepsAttribute(Attribute[list]):
     attr_type = LIST
 
     def serialize(self, value: list) -> list:
-        return [{STRING: "|".join((p.kind, p.when, _epoch(p.due_at), p.channel or "",
-                                   SCHEDULED if p.schedule else ""))} for p in value or []]
+        return [
+            {
+                STRING: "|".join(
+                    (p.kind, p.when, _epoch(p.due_at), p.channel or "", SCHEDULED if p.schedule else "")
+                )
+            }
+            for p in value or []
+        ]
 
     def deserialize(self, value: list) -> list:
         steps = []
         for element in value:
             if STRING in element:
                 kind, when, epoch, channel, flag = element[STRING].split("|")
-                steps.append(PendingStep(kind=kind, when=when, due_at=_from_epoch(epoch),
-                                         channel=channel or None, schedule=flag or None))
+                steps.append(
+                    PendingStep(
+                        kind=kind,
+                        when=when,
+                        due_at=_from_epoch(epoch),
+                        channel=channel or None,
+                        schedule=flag or None,
+                    )
+                )
             else:  # the earlier map form
                 raw = element["M"]
-                steps.append(PendingStep(
-                    kind=raw["kind"]["S"], when=raw["when"]["S"], due_at=_UTC_DATETIME.deserialize(raw["due_at"]["S"]),
-                    schedule=raw.get("schedule", {}).get("S"), channel=raw.get("channel", {}).get("S")))
+                steps.append(
+                    PendingStep(
+                        kind=raw["kind"]["S"],
+                        when=raw["when"]["S"],
+                        due_at=_UTC_DATETIME.deserialize(raw["due_at"]["S"]),
+                        schedule=raw.get("schedule", {}).get("S"),
+                        channel=raw.get("channel", {}).get("S"),
+                    )
+                )
         return steps
 
 
@@ -294,13 +341,17 @@ class CompactSlotsAttribute(Attribute[dict]):
     STEP_MINUTES = 5
 
     def serialize(self, value: dict) -> str:
-        return json.dumps({key: ",".join(_ranges(buckets, self.STEP_MINUTES)) for key, buckets in (value or {}).items()},
-                          separators=(",", ":"))
+        return json.dumps(
+            {key: ",".join(_ranges(buckets, self.STEP_MINUTES)) for key, buckets in (value or {}).items()},
+            separators=(",", ":"),
+        )
 
     def deserialize(self, value: str) -> dict:
         data = json.loads(value)
-        return {key: (buckets if isinstance(buckets, list) else _expand(buckets, self.STEP_MINUTES))
-                for key, buckets in data.items()}
+        return {
+            key: (buckets if isinstance(buckets, list) else _expand(buckets, self.STEP_MINUTES))
+            for key, buckets in data.items()
+        }
 
 
 def event_ref(event_id: str) -> str:
@@ -371,13 +422,17 @@ class BookingItem(_Item):
     # `attribute_exists(last_event_id)` finds no booking in any region: ops.reindex does not rewrite it.
     last_event_id = UnicodeAttribute(null=True)
     recent_events = string_list()
-    contact_ref = UnicodeAttribute(null=True)  # digest of the member fields the last event carried  # "<event ref>:<version>" of the last few applied
+    contact_ref = UnicodeAttribute(
+        null=True
+    )  # digest of the member fields the last event carried  # "<event ref>:<version>" of the last few applied
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
     coupon_code = UnicodeAttribute(null=True)  # the member-care coupon presented with it
     coupon_status = UnicodeAttribute(null=True)  # chalicelib/care/coupons.py
     pending = CompactStepsAttribute(default=list)
-    slots = CompactSlotsAttribute(default=dict)  # {"<stylist>|<UTC date>": ["HHMM", ...]} calendar buckets held
+    slots = CompactSlotsAttribute(
+        default=dict
+    )  # {"<stylist>|<UTC date>": ["HHMM", ...]} calendar buckets held
     gsi3pk = UnicodeAttribute(null=True)  # MEMBERBK#<chain>#<member>
     gsi3sk = UnicodeAttribute(null=True)  # start, UTC ISO
     by_member = BookingsByMemberIndex()
@@ -397,7 +452,7 @@ class BookingItem(_Item):
     def remember_event(self, event_id: str, before: BookingItem | None) -> None:
         """Note that this commit applies `event_id` (with a short ref: the booking stays small)."""
         kept = list(before.recent_events or []) if before is not None else []
-        self.recent_events = (kept + [f"{event_ref(event_id)}:{int(self.version)}"])[-self.RECENT_EVENTS:]
+        self.recent_events = (kept + [f"{event_ref(event_id)}:{int(self.version)}"])[-self.RECENT_EVENTS :]
 
     def applied_version(self, event_id: str) -> int | None:
         """The version `event_id` was applied at, when it is one of the booking's last few events."""
@@ -414,9 +469,13 @@ class BookingItem(_Item):
         """The EventBridge schedules of its planned steps (the compact form stores a flag: the name follows from
         the booking and the version the steps were planned at, which is the booking's); only those due after
         `due_after` when given."""
-        return [schedule_name(self.chain_id, self.booking_id, p.kind, int(self.version)) if p.schedule == SCHEDULED
-                else p.schedule for p in self.pending or []
-                if p.schedule and (due_after is None or p.due_at > due_after)]
+        return [
+            schedule_name(self.chain_id, self.booking_id, p.kind, int(self.version))
+            if p.schedule == SCHEDULED
+            else p.schedule
+            for p in self.pending or []
+            if p.schedule and (due_after is None or p.due_at > due_after)
+        ]
 
     @staticmethod
     def store_day_key(store_id: str, day: str) -> str:
@@ -425,7 +484,9 @@ class BookingItem(_Item):
     def place_on_store_day(self, timezone: str) -> None:
         """Keep the booking on its store's day list (gsi4): the store-local date of its start."""
         start = self.start.astimezone(UTC)
-        self.gsi4pk = BookingItem.store_day_key(self.store_id, start.astimezone(ZoneInfo(timezone)).date().isoformat())
+        self.gsi4pk = BookingItem.store_day_key(
+            self.store_id, start.astimezone(ZoneInfo(timezone)).date().isoformat()
+        )
         self.gsi4sk = f"{start.isoformat()}#{self.booking_id}"
 
     @staticmethod
@@ -527,7 +588,9 @@ class MemberItem(_Item):
     profile_version = NumberAttribute(null=True)  # bumped by every tag/stat write (optimistic locking)
     gsi1pk = UnicodeAttribute(null=True)  # STOREMEMBERS#<primary_store_id>
     gsi1sk = UnicodeAttribute(null=True)  # <last visit UTC ISO or "0000">#<member_id>
-    gsi2pk = UnicodeAttribute(null=True)  # before 2026-11: BIRTHDAY#... (now gsi3); removed at the next write or
+    gsi2pk = UnicodeAttribute(
+        null=True
+    )  # before 2026-11: BIRTHDAY#... (now gsi3); removed at the next write or
     # by ops.reindex: remove (with its clean-up in dal/care.py) once `python -m ops.reindex` has run (not --dry-run) in every region
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)  # BIRTHDAY#<primary_store_id>#<MM-DD>, only with a birthday

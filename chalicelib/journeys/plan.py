@@ -136,7 +136,7 @@ def _no_unknown(what: str, data: dict[str, Any], known: set[str]) -> None:
 
 
 def parse_offset(offset: str) -> tuple[timedelta, time | None]:
-    """"-1d@10:00" -> (-1 day, 10:00); "+30m" -> (30 minutes, None); "0" -> (0, None)."""
+    """ "-1d@10:00" -> (-1 day, 10:00); "+30m" -> (30 minutes, None); "0" -> (0, None)."""
     if offset in ("0", "", "+0", "-0"):
         return timedelta(0), None
     match = _OFFSET.match(offset)

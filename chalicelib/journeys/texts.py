@@ -53,8 +53,14 @@ _LOCALE_KEY = "_chairside_locale"
 # Defaults for the documented keys, so a template can always say `store.phone` even when a booking
 # system did not send one. A key that is present with value None is treated as missing.
 _STORE_DEFAULTS = {"name": "", "address": "", "directions": "", "phone": ""}
-_MEMBER_DEFAULTS = {"name": "", "visits": 0, "last_visit_at": "", "favourite_service": "", "favourite_stylist": "",
-                    "last_service_category": ""}
+_MEMBER_DEFAULTS = {
+    "name": "",
+    "visits": 0,
+    "last_visit_at": "",
+    "favourite_service": "",
+    "favourite_stylist": "",
+    "last_service_category": "",
+}
 _BOOKING_DEFAULTS = {
     "id": "",
     "duration_minutes": 0,
@@ -100,7 +106,9 @@ class _Budget:
     def step(self) -> None:
         self.steps += 1
         if self.steps > MAX_RENDER_STEPS:
-            raise TemplateRejected(f"template takes more than {MAX_RENDER_STEPS} steps (loops and calls) to render")
+            raise TemplateRejected(
+                f"template takes more than {MAX_RENDER_STEPS} steps (loops and calls) to render"
+            )
         if time.thread_time() > self.deadline:
             raise TemplateRejected(f"template takes more than {MAX_RENDER_CPU_SECONDS} s to render")
 
@@ -389,15 +397,18 @@ def _environment() -> SandboxedEnvironment:
         def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
             tree = super()._parse(source, name, filename)
             for loop in tree.find_all(nodes.For):
-                loop.iter = nodes.Call(nodes.EnvironmentAttribute("budgeted"), [loop.iter], [], None, None,
-                                       lineno=loop.lineno)
+                loop.iter = nodes.Call(
+                    nodes.EnvironmentAttribute("budgeted"), [loop.iter], [], None, None, lineno=loop.lineno
+                )
             return tree
 
         def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             budget = _BUDGET.get()
             if budget is not None:
                 budget.step()
-                if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level: its items count too
+                if (
+                    isinstance(__obj, LoopContext) and args
+                ):  # a recursive loop's next level: its items count too
                     args = (_budgeted(args[0]), *args[1:])
             return super().call(__context, __obj, *args, **kwargs)
 

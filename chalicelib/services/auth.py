@@ -57,8 +57,16 @@ class Verifier(Protocol):
 # --- HS256 (local stack, tests) --------------------------------------------------------------------
 
 
-def issue_token(secret: str, *, subject: str, chain_id: str, role: str, store_ids: list[str],
-                now: datetime, ttl: timedelta = timedelta(days=30)) -> str:
+def issue_token(
+    secret: str,
+    *,
+    subject: str,
+    chain_id: str,
+    role: str,
+    store_ids: list[str],
+    now: datetime,
+    ttl: timedelta = timedelta(days=30),
+) -> str:
     import jwt
 
     if role not in ROLES:
@@ -95,8 +103,13 @@ class HS256Verifier:
         import jwt
 
         try:
-            claims = jwt.decode(token, self.secret, algorithms=["HS256"], issuer=HS256_ISSUER,
-                                options={"require": ["exp", "sub", "iss"]})
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=["HS256"],
+                issuer=HS256_ISSUER,
+                options={"require": ["exp", "sub", "iss"]},
+            )
         except jwt.PyJWTError:
             raise Unauthorized("the staff token is not valid") from None
         role, chain_id, stores = claims.get("role"), claims.get("chain_id"), claims.get("stores", [])
@@ -129,8 +142,9 @@ class CognitoVerifier:
         if self._jwks is None:
             import jwt
 
-            self._jwks = jwt.PyJWKClient(self.issuer + "/.well-known/jwks.json", cache_keys=True, lifespan=3600,
-                                         timeout=5)
+            self._jwks = jwt.PyJWKClient(
+                self.issuer + "/.well-known/jwks.json", cache_keys=True, lifespan=3600, timeout=5
+            )
         return self._jwks
 
     def verify(self, token: str) -> Staff:
@@ -140,9 +154,14 @@ class CognitoVerifier:
             if jwt.get_unverified_header(token).get("alg") != "RS256":
                 raise Unauthorized("the staff token is not valid")
             key = self.jwks.get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=["RS256"], issuer=self.issuer, leeway=self._leeway,
-                                options={"require": ["exp", "iat", "iss", "sub", "token_use"],
-                                         "verify_aud": False})
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+            )
         except jwt.PyJWKClientConnectionError:
             raise  # the pool's JWKS is unreachable: our failure, answered 503 (retry), not the caller's
         except jwt.PyJWTError:
@@ -170,8 +189,9 @@ def staff_from_cognito(claims: dict[str, Any]) -> Staff:
 # --- one entry point ------------------------------------------------------------------------------
 
 
-def verifier_for(mode: str, *, secret: str | Callable[[], str] = "", issuer: str = "",
-                 audience: str = "") -> Verifier:
+def verifier_for(
+    mode: str, *, secret: str | Callable[[], str] = "", issuer: str = "", audience: str = ""
+) -> Verifier:
     if mode == "hs256":
         return HS256Verifier(secret)
     if mode == "cognito":
@@ -180,8 +200,14 @@ def verifier_for(mode: str, *, secret: str | Callable[[], str] = "", issuer: str
 
 
 def _staff(subject: Any, chain_id: Any, role: Any, stores: list[Any]) -> Staff:
-    if (role not in ROLES or not isinstance(chain_id, str) or not chain_id or not isinstance(subject, str)
-            or not subject or not all(isinstance(s, str) for s in stores)):
+    if (
+        role not in ROLES
+        or not isinstance(chain_id, str)
+        or not chain_id
+        or not isinstance(subject, str)
+        or not subject
+        or not all(isinstance(s, str) for s in stores)
+    ):
         raise Unauthorized("the staff token is not valid")
     return Staff(subject, chain_id, role, tuple(stores))
 

@@ -56,11 +56,17 @@ class Answer:
 
 
 class BookingEvents:
-    def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
-                 clock: Clock,
-                 lookup_hash: Callable[[str], str],
-                 on_member: Callable[[str, str, dict[str, Any] | None, BookingItem | None], Any] | None = None,
-                 coupons: Callable[[str, str], Any] | None = None, table_name: str = "") -> None:
+    def __init__(
+        self,
+        repo: BookingRepository,
+        stores: StoreDirectory,
+        scheduler: StepScheduler,
+        clock: Clock,
+        lookup_hash: Callable[[str], str],
+        on_member: Callable[[str, str, dict[str, Any] | None, BookingItem | None], Any] | None = None,
+        coupons: Callable[[str, str], Any] | None = None,
+        table_name: str = "",
+    ) -> None:
         self._repo = repo
         # Rebuilds the member's profile and tags from her bookings (care/member_care.py) after an applied
         # event and again on a duplicate: idempotent, so a duplicate never counts a visit twice.
@@ -112,8 +118,16 @@ class BookingEvents:
             return self._acknowledge(chain_id, event, current, now, "no_change")
 
         version = (current.version if current else 0) + 1
-        booking = self._repo.booking_from_event(chain_id, payload, status=status, version=version, start=start,
-                                                occurred=occurred, current=current, now=now)
+        booking = self._repo.booking_from_event(
+            chain_id,
+            payload,
+            status=status,
+            version=version,
+            start=start,
+            occurred=occurred,
+            current=current,
+            now=now,
+        )
         booking.remember_event(event.event_id, current)
         booking.contact_ref = _contact_ref(payload, self._lookup_hash)
         booking.place_on_store_day(store.timezone)
@@ -138,42 +152,92 @@ class BookingEvents:
             held_before=held_before,
             hold_after=hold_after,
             coupon=coupon.handover if coupon is not None else None,
-            contacts=(None if _same_contacts(current, payload)
-                      else _contacts(chain_id, payload, now, self._lookup_hash)),
+            contacts=(
+                None
+                if _same_contacts(current, payload)
+                else _contacts(chain_id, payload, now, self._lookup_hash)
+            ),
         )
         self._repo.commit(change, chain_id)
-        logger.info("booking event applied", extra={"chain_id": chain_id, "booking_id": payload.id,
-                                                     "type": event.type, "version": version,
-                                                     "steps": [p.kind for p in booking.pending]})
-        self._finish(chain_id, event.event_id, booking, response, effects, now,
-                     lookups=change.contacts is not None and not change.lookups_written, payload=payload,
-                     profile=_profile_may_change(current, booking))
+        logger.info(
+            "booking event applied",
+            extra={
+                "chain_id": chain_id,
+                "booking_id": payload.id,
+                "type": event.type,
+                "version": version,
+                "steps": [p.kind for p in booking.pending],
+            },
+        )
+        self._finish(
+            chain_id,
+            event.event_id,
+            booking,
+            response,
+            effects,
+            now,
+            lookups=change.contacts is not None and not change.lookups_written,
+            payload=payload,
+            profile=_profile_may_change(current, booking),
+        )
         return Answer(202, response)
 
-    def _finish(self, chain_id: str, event_id: str, booking: BookingItem, response: dict[str, Any],
-                effects: dict[str, Any], now: datetime, lookups: bool, payload: Any, profile: bool = True) -> None:
+    def _finish(
+        self,
+        chain_id: str,
+        event_id: str,
+        booking: BookingItem,
+        response: dict[str, Any],
+        effects: dict[str, Any],
+        now: datetime,
+        lookups: bool,
+        payload: Any,
+        profile: bool = True,
+    ) -> None:
         """What follows a commit, each step idempotent, so a duplicate delivery can run it all again: the event's
         record (its first answer, for duplicates), the contact lookups, the schedules and sends, her profile
         (unless `profile` is False: nothing it is built from changed)."""
-        self._repo.record_event(chain_id, event_id, booking_id=booking.booking_id, version=int(booking.version),
-                                status_code=202, response=response, keep_until=now + EVENT_RETENTION,
-                                keep_existing=True)
+        self._repo.record_event(
+            chain_id,
+            event_id,
+            booking_id=booking.booking_id,
+            version=int(booking.version),
+            status_code=202,
+            response=response,
+            keep_until=now + EVENT_RETENTION,
+            keep_existing=True,
+        )
         if lookups:
             self._repo.put_lookups(_contacts(chain_id, payload, now, self._lookup_hash))
         apply_effects(self._scheduler, effects, now)
         if profile:
             self._member_changed(chain_id, payload.member.id, _member_contact(payload), booking)
 
-    def _recover(self, chain_id: str, store: StoreItem, current: BookingItem, event: BookingEvent,
-                 applied_at: int, now: datetime) -> Answer:
+    def _recover(
+        self,
+        chain_id: str,
+        store: StoreItem,
+        current: BookingItem,
+        event: BookingEvent,
+        applied_at: int,
+        now: datetime,
+    ) -> Answer:
         """A duplicate of an event the booking shows applied whose record is missing: finish its work when the
         booking is still at that version and answer as it did; once superseded its answer can no longer be
         rebuilt, and the booking's present state is reported (nothing is changed either way)."""
         response = answer(current, store.timezone)
         if int(current.version) == applied_at:
             self._repo.release_leftovers(chain_id, current)
-            self._finish(chain_id, event.event_id, current, response, self._effects_of(current, store.timezone),
-                         now, lookups=True, payload=event.booking)
+            self._finish(
+                chain_id,
+                event.event_id,
+                current,
+                response,
+                self._effects_of(current, store.timezone),
+                now,
+                lookups=True,
+                payload=event.booking,
+            )
         else:
             response["ignored"] = "superseded"
         return Answer(202, response)
@@ -182,36 +246,53 @@ class BookingEvents:
         """The side effects of the commit that made `booking`, rebuilt from it: its planned steps, and deleting
         every schedule the version before may have had (names are deterministic; a missing one is a no-op)."""
         chain_id, version = booking.chain_id, int(booking.version)
-        steps = [step_message(chain_id, booking, PlannedStep(p.kind, p.when, p.due_at)) for p in booking.pending]
+        steps = [
+            step_message(chain_id, booking, PlannedStep(p.kind, p.when, p.due_at)) for p in booking.pending
+        ]
         store = self._stores.get(booking.store_id) if version > 1 else None
         journey = load_journey(*self._stores.overrides(store)) if store is not None else None
         return {
             "timezone": timezone,
-            "delete": sorted({schedule_name(chain_id, booking.booking_id, spec.kind, version - 1)
-                              for spec in (journey.steps if journey else ())}),
+            "delete": sorted(
+                {
+                    schedule_name(chain_id, booking.booking_id, spec.kind, version - 1)
+                    for spec in (journey.steps if journey else ())
+                }
+            ),
             "schedule": [m.to_json() for m, p in zip(steps, booking.pending, strict=True) if p.schedule],
             "send": [m.to_json() for m, p in zip(steps, booking.pending, strict=True) if not p.schedule],
         }
 
-    def _coupon(self, chain_id: str, payload: Any, event_type: str, current: BookingItem | None,
-                now: datetime) -> Any:
+    def _coupon(
+        self, chain_id: str, payload: Any, event_type: str, current: BookingItem | None, now: datetime
+    ) -> Any:
         """What the booking's coupon code becomes (care/coupons.py); None when it carries none."""
-        code = payload.coupon_code or (current.coupon_code if current and event_type == "booking.cancelled" else None)
+        code = payload.coupon_code or (
+            current.coupon_code if current and event_type == "booking.cancelled" else None
+        )
         if not code or self._coupons is None:
             return None
         from chalicelib.care.coupons import coupon_change
 
-        return coupon_change(self._coupons(chain_id, code.upper()), payload.member.id, payload.id, event_type, now)
+        return coupon_change(
+            self._coupons(chain_id, code.upper()), payload.member.id, payload.id, event_type, now
+        )
 
-    def _member_changed(self, chain_id: str, member_id: str, contact: dict[str, Any] | None = None,
-                        booking: BookingItem | None = None) -> None:
+    def _member_changed(
+        self,
+        chain_id: str,
+        member_id: str,
+        contact: dict[str, Any] | None = None,
+        booking: BookingItem | None = None,
+    ) -> None:
         """After the booking's commit (outside its transaction: the member is one write, and none at all when
         nothing on her profile changed). A duplicate delivery runs it again, so a crash in between heals."""
         if self._on_member is not None:
             self._on_member(chain_id, member_id, contact, booking)
 
-    def _acknowledge(self, chain_id: str, event: BookingEvent, current: BookingItem, now: datetime,
-                     reason: str) -> Answer:
+    def _acknowledge(
+        self, chain_id: str, event: BookingEvent, current: BookingItem, now: datetime, reason: str
+    ) -> Answer:
         """Record an event that changes nothing, so its duplicates get this same answer."""
         store_tz = self._stores.get(current.store_id)
         tz = store_tz.timezone if store_tz else "UTC"
@@ -225,14 +306,23 @@ class BookingEvents:
         if current.coupon_status:
             response["coupon"] = {"code": current.coupon_code, "status": current.coupon_status}
         try:
-            self._repo.record_event(chain_id, event.event_id, booking_id=current.booking_id, version=current.version,
-                                    status_code=202, response=response, keep_until=now + EVENT_RETENTION)
+            self._repo.record_event(
+                chain_id,
+                event.event_id,
+                booking_id=current.booking_id,
+                version=current.version,
+                status_code=202,
+                response=response,
+                keep_until=now + EVENT_RETENTION,
+            )
         except DuplicateEvent:
             seen = self._repo.event(chain_id, event.event_id)
             if seen is not None:
                 return Answer(int(seen.status_code), seen.response)
-        logger.info("booking event acknowledged without change",
-                    extra={"chain_id": chain_id, "booking_id": current.booking_id, "reason": reason})
+        logger.info(
+            "booking event acknowledged without change",
+            extra={"chain_id": chain_id, "booking_id": current.booking_id, "reason": reason},
+        )
         return Answer(202, response)
 
     def _replay(self, chain_id: str, store: StoreItem, seen: EventItem, event: BookingEvent) -> Answer:
@@ -240,15 +330,21 @@ class BookingEvents:
         done again (each part idempotent), which finishes it if the first delivery died half-way."""
         booking = self._repo.booking(chain_id, seen.booking_id)
         if booking is not None and booking.version == seen.version and not seen.response.get("ignored"):
-            effects = seen.effects or self._effects_of(booking, store.timezone)  # EventItem.effects: see there
+            effects = seen.effects or self._effects_of(
+                booking, store.timezone
+            )  # EventItem.effects: see there
             apply_effects(self._scheduler, effects, self._clock.now())
             self._repo.release_leftovers(chain_id, booking)
             same_member = booking.member.id == event.booking.member.id
             if same_member:
-                self._repo.put_lookups(_contacts(chain_id, event.booking, self._clock.now(), self._lookup_hash))
-            self._member_changed(chain_id, booking.member.id, _member_contact(event.booking) if same_member else None,
-                                 booking)
+                self._repo.put_lookups(
+                    _contacts(chain_id, event.booking, self._clock.now(), self._lookup_hash)
+                )
+            self._member_changed(
+                chain_id, booking.member.id, _member_contact(event.booking) if same_member else None, booking
+            )
         return Answer(int(seen.status_code), seen.response)
+
 
 # --- helpers ---------------------------------------------------------------------------------------
 def _same_state(current: BookingItem, status: str, start: datetime, payload: Any) -> bool:
@@ -274,45 +370,81 @@ def _profile_may_change(current: BookingItem | None, booking: BookingItem) -> bo
     """Her profile is built from her completed visits, the store of her latest booking and the contact fields
     bookings carry: a status change between booked, confirmed, checked-in, no-show or cancelled with the same
     member, store and contacts leaves it as it is (her profile's rebuild reads four items and writes none)."""
-    return (current is None or current.contact_ref != booking.contact_ref or current.store_id != booking.store_id
-            or current.member.id != booking.member.id or current.status == "completed"
-            or booking.status == "completed")
+    return (
+        current is None
+        or current.contact_ref != booking.contact_ref
+        or current.store_id != booking.store_id
+        or current.member.id != booking.member.id
+        or current.status == "completed"
+        or booking.status == "completed"
+    )
 
 
 def _member_contact(payload: Any) -> dict[str, Any]:
     """The member fields a booking carries, for her profile; None values (left out) keep what is there."""
     member = payload.member
-    return {"name": member.name, "phone": member.phone, "email": member.email, "locale": member.locale,
-            "birthday": member.birthday, "wechat_openid": member.wechat_openid,
-            "marketing_consent": member.marketing_consent, "last_store_id": payload.store_id}
+    return {
+        "name": member.name,
+        "phone": member.phone,
+        "email": member.email,
+        "locale": member.locale,
+        "birthday": member.birthday,
+        "wechat_openid": member.wechat_openid,
+        "marketing_consent": member.marketing_consent,
+        "last_store_id": payload.store_id,
+    }
 
 
 def _same_contacts(current: BookingItem | None, payload: Any) -> bool:
     """The booking's last commit wrote exactly these contact lookups (same member, addresses and store), so a
     status-only event need not rewrite them; erasing a member erases her bookings and lookups together."""
-    return (current is not None and current.store_id == payload.store_id
-            and current.member.id == payload.member.id and current.member.phone == payload.member.phone
-            and current.member.wechat_openid == payload.member.wechat_openid)
+    return (
+        current is not None
+        and current.store_id == payload.store_id
+        and current.member.id == payload.member.id
+        and current.member.phone == payload.member.phone
+        and current.member.wechat_openid == payload.member.wechat_openid
+    )
 
 
-def _contacts(chain_id: str, payload: Any, now: datetime, lookup_hash: Callable[[str], str]) -> MemberContacts:
+def _contacts(
+    chain_id: str, payload: Any, now: datetime, lookup_hash: Callable[[str], str]
+) -> MemberContacts:
     """So an inbound SMS or WeChat message finds its member: her channel addresses as keyed hashes (never the
     address itself), for the contact lookups the repository writes."""
     member = payload.member
-    return MemberContacts(chain_id=chain_id, member_id=member.id, store_id=payload.store_id, at=now,
-                          phone_hash=lookup_hash(member.phone) if member.phone else None,
-                          wechat_openid_hash=lookup_hash(member.wechat_openid) if member.wechat_openid else None)
+    return MemberContacts(
+        chain_id=chain_id,
+        member_id=member.id,
+        store_id=payload.store_id,
+        at=now,
+        phone_hash=lookup_hash(member.phone) if member.phone else None,
+        wechat_openid_hash=lookup_hash(member.wechat_openid) if member.wechat_openid else None,
+    )
 
 
 # --- what a booking's change sets going: shared with the marks (services/booking_marks.py) -----------
 
 
-def replan(stores: StoreDirectory, chain_id: str, store: StoreItem, booking: BookingItem,
-           current: BookingItem | None, event: str | None, now: datetime) -> dict[str, Any]:
+def replan(
+    stores: StoreDirectory,
+    chain_id: str,
+    store: StoreItem,
+    booking: BookingItem,
+    current: BookingItem | None,
+    event: str | None,
+    now: datetime,
+) -> dict[str, Any]:
     """Plan the booking's remaining journey into `booking.pending`; return the side effects."""
     journey = load_journey(*stores.overrides(store))
-    facts = BookingFacts(booking.status, booking.start, int(booking.duration_minutes), booking.category,
-                         booking.booked_at, store.timezone)
+    facts = BookingFacts(
+        booking.status,
+        booking.start,
+        int(booking.duration_minutes),
+        booking.category,
+        booking.booked_at,
+        store.timezone,
+    )
     channels = channel_order(booking.member.phone, booking.member.email)
     steps = plan(journey, facts, event, now) if channels else []
     to_send: list[str] = []
@@ -322,9 +454,15 @@ def replan(stores: StoreDirectory, chain_id: str, store: StoreItem, booking: Boo
         message = step_message(chain_id, booking, step)
         immediate = step.due_at <= now
         (to_send if immediate else to_schedule).append(message.to_json())
-        pending.append(PendingStep(kind=step.kind, when=step.when, due_at=step.due_at,
-                                   schedule=None if immediate else message.schedule_name,
-                                   channel=channels[0]))
+        pending.append(
+            PendingStep(
+                kind=step.kind,
+                when=step.when,
+                due_at=step.due_at,
+                schedule=None if immediate else message.schedule_name,
+                channel=channels[0],
+            )
+        )
     booking.pending = pending
     return {
         "timezone": store.timezone,
@@ -351,8 +489,9 @@ def apply_effects(scheduler: StepScheduler, effects: dict[str, Any], now: dateti
         scheduler.send_now(send_now)
 
 
-def holds(status: str, stylist_id: str, start: datetime, minutes: int, held: dict[str, list[str]],
-          now: datetime) -> dict[str, list[str]]:
+def holds(
+    status: str, stylist_id: str, start: datetime, minutes: int, held: dict[str, list[str]], now: datetime
+) -> dict[str, list[str]]:
     """The calendar buckets a booking holds in `status`."""
     return slot_buckets(stylist_id, start, minutes) if status in HOLDS_SLOT else {}
 
@@ -385,6 +524,5 @@ def answer(booking: BookingItem, timezone: str) -> dict[str, Any]:
 def journey_view(pending: Iterable[PendingStep], timezone: str) -> list[dict[str, Any]]:
     tz = ZoneInfo(timezone)
     return [
-        {"kind": p.kind, "due_at": p.due_at.astimezone(tz).isoformat(), "channel": p.channel}
-        for p in pending
+        {"kind": p.kind, "due_at": p.due_at.astimezone(tz).isoformat(), "channel": p.channel} for p in pending
     ]

@@ -16,8 +16,9 @@ from chalicelib.services.stores import StoreDirectory
 
 
 class BookingMarks:
-    def __init__(self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler,
-                 clock: Clock) -> None:
+    def __init__(
+        self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler, clock: Clock
+    ) -> None:
         self._repo = repo
         self._stores = stores
         self._scheduler = scheduler
@@ -27,8 +28,10 @@ class BookingMarks:
         """The member confirmed by replying: record it (once per source message) and re-plan, so the
         "please confirm" reminder is not sent. False when the booking is not awaiting confirmation, or its start
         is not in the future (a booking that has started is never "confirmed")."""
-        return self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None,
-                          starts_ahead=True) is not None
+        return (
+            self._mark(chain_id, booking_id, source_id, ("booked",), "confirmed", None, starts_ahead=True)
+            is not None
+        )
 
     def mark_attendance(self, chain_id: str, booking_id: str, status: str) -> BookingItem | None:
         """Staff saw the member arrive ("checked_in") or not ("no_show"): the same state change, and the same
@@ -39,12 +42,22 @@ class BookingMarks:
         current = self._repo.booking(chain_id, booking_id)
         if current is not None and current.status == status:
             return current
-        allowed = {"no_show": ("booked", "confirmed"), "checked_in": ("booked", "confirmed", "no_show")}[status]
+        allowed = {"no_show": ("booked", "confirmed"), "checked_in": ("booked", "confirmed", "no_show")}[
+            status
+        ]
         source_id = f"staff-{booking_id}-{status}-v{current.version if current else 0}"
         return self._mark(chain_id, booking_id, source_id, allowed, status, status)
 
-    def _mark(self, chain_id: str, booking_id: str, source_id: str, allowed: tuple[str, ...], status: str,
-              event: str | None, starts_ahead: bool = False) -> BookingItem | None:
+    def _mark(
+        self,
+        chain_id: str,
+        booking_id: str,
+        source_id: str,
+        allowed: tuple[str, ...],
+        status: str,
+        event: str | None,
+        starts_ahead: bool = False,
+    ) -> BookingItem | None:
         """Move a booking to `status` once per `source_id`, re-plan its journey with `event`, apply the effects.
         The booking as it is afterwards, or None when it is not in one of the `allowed` statuses (or, with
         `starts_ahead`, when its start is not in the future)."""
@@ -56,31 +69,53 @@ class BookingMarks:
                 return current
             store = self._stores.get(current.store_id) if current else None
             now = self._clock.now()
-            if current is None or store is None or current.status not in allowed or (
-                    starts_ahead and current.start <= now):
+            if (
+                current is None
+                or store is None
+                or current.status not in allowed
+                or (starts_ahead and current.start <= now)
+            ):
                 return None
             booking = self._repo.copy(current)
             booking.status, booking.version = status, current.version + 1
             booking.remember_event(source_id, current)
             booking.place_on_store_day(store.timezone)
             effects = replan(self._stores, chain_id, store, booking, current, event, now)
-            hold_after = holds(status, current.stylist_id, current.start, int(current.duration_minutes),
-                               current.slots, now)
+            hold_after = holds(
+                status, current.stylist_id, current.start, int(current.duration_minutes), current.slots, now
+            )
             booking.slots = hold_after
             try:
                 self._repo.commit(
-                    BookingCommit(booking=booking, expected_version=current.version, held_before=current.slots,
-                                  hold_after=hold_after),
+                    BookingCommit(
+                        booking=booking,
+                        expected_version=current.version,
+                        held_before=current.slots,
+                        hold_after=hold_after,
+                    ),
                     chain_id,
                 )
             except ConcurrentUpdate:
                 continue
-            logger.info("booking marked", extra={"chain_id": chain_id, "booking_id": booking_id, "status": status,
-                                                 "version": booking.version})
-            self._repo.record_event(chain_id, source_id, booking_id=booking_id, version=booking.version,
-                                    status_code=202, response=answer(booking, store.timezone),
-                                    keep_until=now + EVENT_RETENTION, keep_existing=True)
+            logger.info(
+                "booking marked",
+                extra={
+                    "chain_id": chain_id,
+                    "booking_id": booking_id,
+                    "status": status,
+                    "version": booking.version,
+                },
+            )
+            self._repo.record_event(
+                chain_id,
+                source_id,
+                booking_id=booking_id,
+                version=booking.version,
+                status_code=202,
+                response=answer(booking, store.timezone),
+                keep_until=now + EVENT_RETENTION,
+                keep_existing=True,
+            )
             apply_effects(self._scheduler, effects, now)
             return booking
         raise ConcurrentUpdate()
-

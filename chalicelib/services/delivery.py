@@ -63,9 +63,16 @@ class Attempt:
 
 
 class StepDelivery:
-    def __init__(self, bookings: BookingRepository, stores: StoreDirectory, messages: MessageRepository,
-                 channels: Mapping[str, Channel], dead_letters: DeadLetters, clock: Clock,
-                 wall_seconds: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        bookings: BookingRepository,
+        stores: StoreDirectory,
+        messages: MessageRepository,
+        channels: Mapping[str, Channel],
+        dead_letters: DeadLetters,
+        clock: Clock,
+        wall_seconds: Callable[[], float],
+    ) -> None:
         self._bookings = bookings
         self._stores = stores
         self._messages = messages
@@ -117,8 +124,14 @@ class StepDelivery:
             except PermanentSendError as exc:
                 failures.append(exc.reason)
                 continue
-            self._messages.finish(message, status="sent", at=self._clock.now(), channel=name,
-                                  provider_message_id=provider_id, error="; ".join(failures) or None)
+            self._messages.finish(
+                message,
+                status="sent",
+                at=self._clock.now(),
+                channel=name,
+                provider_message_id=provider_id,
+                error="; ".join(failures) or None,
+            )
             return self._log(step, Outcome.SENT, channel=name, fallbacks=len(failures))
 
         reason = "; ".join(failures) or "no channel can reach the member"
@@ -136,8 +149,16 @@ class StepDelivery:
 
     @staticmethod
     def _log(step: StepMessage, outcome: Outcome, **extra: Any) -> Outcome:
-        logger.info("journey step", extra={"outcome": outcome.value, "kind": step.kind,
-                                           "booking_ref": step.booking_ref, "version": step.version, **extra})
+        logger.info(
+            "journey step",
+            extra={
+                "outcome": outcome.value,
+                "kind": step.kind,
+                "booking_ref": step.booking_ref,
+                "version": step.version,
+                **extra,
+            },
+        )
         return outcome
 
 
@@ -145,8 +166,12 @@ def _message_text(step: StepMessage, booking: BookingItem, store: StoreItem) -> 
     context = texts.MessageContext(
         locale=booking.member.locale or store.locale,
         timezone=store.timezone,
-        store={"name": store.name, "address": store.address, "directions": store.directions,
-               "phone": store.phone},
+        store={
+            "name": store.name,
+            "address": store.address,
+            "directions": store.directions,
+            "phone": store.phone,
+        },
         member={"name": booking.member.name},
         booking={
             "id": booking.booking_id,

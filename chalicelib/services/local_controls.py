@@ -17,9 +17,14 @@ WORKER_QUEUES = tuple(worker.queue.short for worker in WORKERS)
 
 def advance_clock(clock: Any, body: dict[str, Any]) -> datetime:
     seconds = body.get("advance_seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
-        raise ValidationFailed("bad advance_seconds",
-                               {"advance_seconds": f"a number of seconds from 0 to {MAX_ADVANCE_SECONDS}"})
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds <= MAX_ADVANCE_SECONDS
+    ):
+        raise ValidationFailed(
+            "bad advance_seconds", {"advance_seconds": f"a number of seconds from 0 to {MAX_ADVANCE_SECONDS}"}
+        )
     if not hasattr(clock, "advance"):
         raise ValidationFailed("this clock cannot be moved", {"advance_seconds": "clock is not movable"})
     return clock.advance(float(seconds))
@@ -40,7 +45,9 @@ def inject_faults(local_dir: Path | None, body: dict[str, Any]) -> dict[str, Any
         raise ValidationFailed("bad channel", {"channel": "one of sms, email"})
     counts = {key: _count(body, key) for key in ("transient", "permanent")}
     rate = body.get("transient_rate")
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1):
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1
+    ):
         raise ValidationFailed("bad transient_rate", {"transient_rate": "a number from 0 to 1"})
     return faults.add(channel, **counts, transient_rate=None if rate is None else float(rate))
 
@@ -61,13 +68,20 @@ def demo_users(local_dir: Path | None) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     stores = [s.get("id") for s in info.get("stores", [])]
-    users = [{"label": "demo-admin", "role": "chain_admin", "stores": stores, "token": info["staff_token"]}
-             ] if info.get("staff_token") else []
+    users = (
+        [{"label": "demo-admin", "role": "chain_admin", "stores": stores, "token": info["staff_token"]}]
+        if info.get("staff_token")
+        else []
+    )
     # devstack/seed.py: one member of staff per role at the first store, and a manager per store.
-    users += [{"label": role, "role": role, "stores": stores[:1], "token": token}
-              for role, token in (info.get("role_tokens") or {}).items()]
-    users += [{"label": f"store_manager {store}", "role": "store_manager", "stores": [store], "token": token}
-              for store, token in (info.get("store_tokens") or {}).items()]
+    users += [
+        {"label": role, "role": role, "stores": stores[:1], "token": token}
+        for role, token in (info.get("role_tokens") or {}).items()
+    ]
+    users += [
+        {"label": f"store_manager {store}", "role": "store_manager", "stores": [store], "token": token}
+        for store, token in (info.get("store_tokens") or {}).items()
+    ]
     seen, distinct = set(), []
     for user in users:  # one button per role and stores (the first store's manager is in both lists)
         if (key := (user["role"], tuple(user["stores"]))) not in seen:

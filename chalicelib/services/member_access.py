@@ -27,8 +27,15 @@ class MemberAccess:
     def __init__(self, repo: MembershipRepository) -> None:
         self._repo = repo
 
-    def require(self, staff: auth.Staff, store: Any, member_id: str, *, member: MemberItem | None = _UNREAD,
-                bookings: Iterable[Any] | None = None) -> None:
+    def require(
+        self,
+        staff: auth.Staff,
+        store: Any,
+        member_id: str,
+        *,
+        member: MemberItem | None = _UNREAD,
+        bookings: Iterable[Any] | None = None,
+    ) -> None:
         """404 `no such member` unless `staff` may reach this member at this (visible) store. `member` is her
         profile when the caller has read it (None: she has none); `bookings`, all of her bookings when read."""
         if staff.role == "chain_admin" and staff.chain_id == store.chain_id:
@@ -36,8 +43,15 @@ class MemberAccess:
         if not self.belongs(store.chain_id, store.store_id, member_id, member=member, bookings=bookings):
             raise NotFound("no such member")
 
-    def belongs(self, chain_id: str, store_id: str, member_id: str, *, member: MemberItem | None = _UNREAD,
-                bookings: Iterable[Any] | None = None) -> bool:
+    def belongs(
+        self,
+        chain_id: str,
+        store_id: str,
+        member_id: str,
+        *,
+        member: MemberItem | None = _UNREAD,
+        bookings: Iterable[Any] | None = None,
+    ) -> bool:
         if member is _UNREAD:
             member = self._repo.member(chain_id, member_id)
         if member is not None and store_id in (member.primary_store_id, member.last_store_id):

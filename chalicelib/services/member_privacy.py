@@ -41,8 +41,15 @@ LOOKUP_KIND = {"sms": "PHONE", "wechat": "WXOPENID"}
 
 
 class MemberPrivacy:
-    def __init__(self, stores: Any, repo: MemberDataRepository, scheduler: Any,
-                 lookup_hash: Any, clock: Clock, access: MemberAccess) -> None:
+    def __init__(
+        self,
+        stores: Any,
+        repo: MemberDataRepository,
+        scheduler: Any,
+        lookup_hash: Any,
+        clock: Clock,
+        access: MemberAccess,
+    ) -> None:
         self._stores = stores
         self._repo = repo
         self._scheduler = scheduler
@@ -59,7 +66,9 @@ class MemberPrivacy:
         profile = self._repo.member(chain_id, member_id)
         bookings = self._repo.bookings(chain_id, member_id)
         self._access.require(staff, store, member_id, member=profile, bookings=bookings)
-        conversations = [c for c in self._conversations(chain_id, member_id, profile, bookings) if not c.empty]
+        conversations = [
+            c for c in self._conversations(chain_id, member_id, profile, bookings) if not c.empty
+        ]
         if profile is None and not bookings and not conversations:
             raise NotFound("no such member")
         sent = [m for c in conversations for m in c.messages if m.direction == "out" and m.booking_id]
@@ -71,7 +80,9 @@ class MemberPrivacy:
             "consent": _consent(profile),
             "bookings": [_booking(b, [m for m in sent if m.booking_id == b.booking_id]) for b in bookings],
             "conversations": [_conversation(c) for c in conversations],
-            "care": [_care_record(r) for r in self._repo.care_records(chain_id, member_id) if "occasion" in r],
+            "care": [
+                _care_record(r) for r in self._repo.care_records(chain_id, member_id) if "occasion" in r
+            ],
         }
 
     # --- erasure ----------------------------------------------------------------------------------
@@ -80,8 +91,20 @@ class MemberPrivacy:
         chain_id = store.chain_id
         if not is_id(member_id):
             raise NotFound("no such member")
-        counts = dict.fromkeys(("profile", "bookings", "schedules", "conversations", "messages",
-                                "contact_lookups", "care_records", "tags", "coupons"), 0)
+        counts = dict.fromkeys(
+            (
+                "profile",
+                "bookings",
+                "schedules",
+                "conversations",
+                "messages",
+                "contact_lookups",
+                "care_records",
+                "tags",
+                "coupons",
+            ),
+            0,
+        )
         profile = self._repo.member(chain_id, member_id)
         bookings = self._repo.bookings(chain_id, member_id)
         # Before anything is deleted: store staff erase only a member of their store (chain admins: any).
@@ -101,18 +124,27 @@ class MemberPrivacy:
             counts["messages"] += messages
             counts["conversations"] += metas
         for kind, address in sorted(a for a in addresses if a[1]):
-            counts["contact_lookups"] += self._repo.delete_lookup(kind, self._lookup_hash(address), chain_id,
-                                                                  member_id)
+            counts["contact_lookups"] += self._repo.delete_lookup(
+                kind, self._lookup_hash(address), chain_id, member_id
+            )
         # Tags, coupons and care records before the profile: a retried erasure still finds her tags on it.
-        tags = set((profile.tags or []) + (profile.manual_tags or []) + (profile.auto_tags or [])) if profile else set()
-        counts["tags"] = sum(self._repo.delete_tag_membership(chain_id, tag, member_id) for tag in sorted(tags))
+        tags = (
+            set((profile.tags or []) + (profile.manual_tags or []) + (profile.auto_tags or []))
+            if profile
+            else set()
+        )
+        counts["tags"] = sum(
+            self._repo.delete_tag_membership(chain_id, tag, member_id) for tag in sorted(tags)
+        )
         care = self._repo.care_records(chain_id, member_id)
         codes = sorted({r["coupon_code"]["S"] for r in care if "S" in r.get("coupon_code", {})})
         counts["coupons"] = sum(self._repo.delete_coupon(chain_id, code) for code in codes)
         counts["care_records"] = self._repo.delete_care_records(care)
         counts["profile"] = int(self._repo.delete_member(chain_id, member_id))
-        logger.info("member erased", extra={"chain_id": chain_id, "store_id": store_id, "member_id": member_id,
-                                            "erased": counts})
+        logger.info(
+            "member erased",
+            extra={"chain_id": chain_id, "store_id": store_id, "member_id": member_id, "erased": counts},
+        )
         return {"member_id": member_id, "erased": counts}
 
     # ---------------------------------------------------------------------------------------------
@@ -133,8 +165,9 @@ class MemberPrivacy:
                 booking = fresh
         raise ConcurrentUpdate()
 
-    def _conversations(self, chain_id: str, member_id: str, profile: MemberItem | None,
-                       bookings: list[BookingItem]) -> list[Conversation]:
+    def _conversations(
+        self, chain_id: str, member_id: str, profile: MemberItem | None, bookings: list[BookingItem]
+    ) -> list[Conversation]:
         """The member's conversation with each store of the chain here (the chain's store list, plus any store
         her own data names -- a store written before stores were listed by chain)."""
         store_ids = set(self._repo.chain_store_ids(chain_id))
@@ -168,8 +201,20 @@ def _profile(member: MemberItem | None) -> dict[str, Any] | None:
 
 def _care_record(item: dict[str, Any]) -> dict[str, Any]:
     """One occasion she was (or was not) sent a care message for, from its DynamoDB item."""
-    return {name: item[name]["S"] for name in ("occasion", "kind", "status", "reason", "channel", "campaign_id",
-                                               "coupon_code", "created_at") if "S" in item.get(name, {})}
+    return {
+        name: item[name]["S"]
+        for name in (
+            "occasion",
+            "kind",
+            "status",
+            "reason",
+            "channel",
+            "campaign_id",
+            "coupon_code",
+            "created_at",
+        )
+        if "S" in item.get(name, {})
+    }
 
 
 def _consent(member: MemberItem | None) -> dict[str, Any]:
@@ -192,18 +237,40 @@ def _booking(b: BookingItem, sent: list[MessageItem]) -> dict[str, Any]:
         "duration_minutes": int(b.duration_minutes),
         "service": {"code": b.service_code, "name": b.service_name, "category": b.category},
         "stylist": {"id": b.stylist_id, "name": b.stylist_name},
-        "member": {"id": b.member.id, "name": b.member.name, "phone": b.member.phone, "email": b.member.email,
-                   "locale": b.member.locale, "wechat_openid": b.member.wechat_openid},
+        "member": {
+            "id": b.member.id,
+            "name": b.member.name,
+            "phone": b.member.phone,
+            "email": b.member.email,
+            "locale": b.member.locale,
+            "wechat_openid": b.member.wechat_openid,
+        },
         "price": ({"amount": b.price_amount, "currency": b.price_currency} if b.price_amount else None),
         "notes": b.notes,
         "booked_at": _iso(b.booked_at),
         "completed_at": _iso(b.completed_at),
         "feedback_sentiment": b.feedback_sentiment,
         "journey": {
-            "pending": [{"kind": p.kind, "when": p.when, "due_at": _iso(p.due_at), "channel": p.channel,
-                         "scheduled": bool(p.schedule)} for p in b.pending],
-            "sent": [{"kind": m.kind, "status": m.status, "channel": m.channel, "at": _iso(m.updated_at),
-                      "message_id": m.message_id} for m in sent],
+            "pending": [
+                {
+                    "kind": p.kind,
+                    "when": p.when,
+                    "due_at": _iso(p.due_at),
+                    "channel": p.channel,
+                    "scheduled": bool(p.schedule),
+                }
+                for p in b.pending
+            ],
+            "sent": [
+                {
+                    "kind": m.kind,
+                    "status": m.status,
+                    "channel": m.channel,
+                    "at": _iso(m.updated_at),
+                    "message_id": m.message_id,
+                }
+                for m in sent
+            ],
         },
     }
 

@@ -22,8 +22,15 @@ MAX_NOTE = 2000
 
 
 class MemberProfiles:
-    def __init__(self, stores: Any, clock: Clock, repo: CareRepository,
-                 care: MemberCare, conversations: Any, access: MemberAccess) -> None:
+    def __init__(
+        self,
+        stores: Any,
+        clock: Clock,
+        repo: CareRepository,
+        care: MemberCare,
+        conversations: Any,
+        access: MemberAccess,
+    ) -> None:
         self._stores = stores
         self._clock = clock
         self._repo = repo
@@ -38,15 +45,21 @@ class MemberProfiles:
     def tags(self, staff: auth.Staff, store_id: str, member_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Add and remove manual tags: applied to what is there, so a retry changes nothing more."""
         _, store, member = self._authorize(staff, store_id, member_id, "members.tags")
-        add, remove = care_profile.tag_list(body.get("add"), "add"), care_profile.tag_list(body.get("remove"), "remove")
+        add, remove = (
+            care_profile.tag_list(body.get("add"), "add"),
+            care_profile.tag_list(body.get("remove"), "remove"),
+        )
         both = sorted(set(add) & set(remove))
         if both:
-            raise ValidationFailed("a tag cannot be added and removed at once", {"remove": f"{both[0]} is also in add"})
+            raise ValidationFailed(
+                "a tag cannot be added and removed at once", {"remove": f"{both[0]} is also in add"}
+            )
         updated = self._care.edit_tags(store.chain_id, member.member_id, add, remove) or member
         return self._view(store, updated)
 
-    def add_note(self, staff: auth.Staff, store_id: str, member_id: str,
-                 body: dict[str, Any]) -> dict[str, Any]:
+    def add_note(
+        self, staff: auth.Staff, store_id: str, member_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         _, store, member = self._authorize(staff, store_id, member_id, "members.notes")
         text = body.get("text")
         text = clean_text(text) if isinstance(text, str) else text
@@ -55,14 +68,20 @@ class MemberProfiles:
         note_id = body.get("note_id") or secrets.token_hex(8)
         if not isinstance(note_id, str) or not is_id(note_id):
             raise ValidationFailed("bad note_id", {"note_id": "1-128 letters, digits or -_.:@"})
-        note = {"id": note_id, "at": self._clock.now().isoformat(), "by": staff.subject, "store_id": store_id,
-                "text": text.strip()}
+        note = {
+            "id": note_id,
+            "at": self._clock.now().isoformat(),
+            "by": staff.subject,
+            "store_id": store_id,
+            "text": text.strip(),
+        }
         updated = self._care.add_note(store.chain_id, member.member_id, note) or member
         return self._view(store, updated)
 
     # ---------------------------------------------------------------------------------------------
-    def _authorize(self, staff: auth.Staff, store_id: str, member_id: str,
-                   action: str) -> tuple[auth.Staff, StoreItem, MemberItem]:
+    def _authorize(
+        self, staff: auth.Staff, store_id: str, member_id: str, action: str
+    ) -> tuple[auth.Staff, StoreItem, MemberItem]:
         store = auth.authorize_store(staff, self._stores, store_id, action)
         member = self._repo.member(store.chain_id, member_id, consistent=True) if is_id(member_id) else None
         if member is None:
@@ -73,8 +92,11 @@ class MemberProfiles:
     def _view(self, store: StoreItem, member: MemberItem) -> dict[str, Any]:
         tz = ZoneInfo(store.timezone)
         now = self._clock.now()
-        upcoming = [b for b in self._repo.bookings(store.chain_id, member.member_id)
-                    if b.status in ("booked", "confirmed") and b.start >= now]
+        upcoming = [
+            b
+            for b in self._repo.bookings(store.chain_id, member.member_id)
+            if b.status in ("booked", "confirmed") and b.start >= now
+        ]
         conversation = self._conversations.get(store.store_id, member.member_id)
         if member.opted_out_at is not None:
             status = "opted_out"
@@ -104,12 +126,17 @@ class MemberProfiles:
             "manual_tags": list(member.manual_tags or []),
             "auto_tags": list(member.auto_tags or []),
             "notes": list(member.notes or []),
-            "consent": {"transactional": True,
-                        "marketing": bool(member.marketing_consent) and member.opted_out_at is None},
+            "consent": {
+                "transactional": True,
+                "marketing": bool(member.marketing_consent) and member.opted_out_at is None,
+            },
             "status": status,
             # The member panel links each to its timeline (GET /v1/stores/{store_id}/bookings/{booking_id}).
-            "upcoming": [booking_view(b, tz) for b in sorted(upcoming, key=lambda b: b.start)
-                         if b.store_id == store.store_id],
+            "upcoming": [
+                booking_view(b, tz)
+                for b in sorted(upcoming, key=lambda b: b.start)
+                if b.store_id == store.store_id
+            ],
         }
 
 

@@ -19,8 +19,9 @@ class MessageHistory:
         self._messages = messages
         self._access = access
 
-    def member_messages(self, staff: auth.Staff, store_id: str, member_id: str,
-                        limit: str | None, cursor: str | None) -> dict[str, Any]:
+    def member_messages(
+        self, staff: auth.Staff, store_id: str, member_id: str, limit: str | None, cursor: str | None
+    ) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, "messages.read")
         if not is_id(member_id):
             raise ValidationFailed("bad member id", {"member_id": "not a member id"})
@@ -59,6 +60,8 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
 def parse_limit(raw: str | None) -> int:
     if raw in (None, ""):
         return 20
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_PAGE:  # "²".isdigit()
+    if (
+        not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_PAGE
+    ):  # "²".isdigit()
         raise ValidationFailed("bad limit", {"limit": f"must be a whole number from 1 to {MAX_PAGE}"})
     return int(raw)

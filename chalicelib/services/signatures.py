@@ -21,8 +21,12 @@ def sign(secret: str, timestamp: int | str, raw_body: bytes) -> str:
     return f"v1={mac.hexdigest()}"
 
 
-def verify(headers: Mapping[str, str], raw_body: bytes, secrets_for: Callable[[str], Iterable[str]],
-           wall_now: datetime) -> str:
+def verify(
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    secrets_for: Callable[[str], Iterable[str]],
+    wall_now: datetime,
+) -> str:
     """Check the signature against every active secret of the chain; return the chain id.
 
     `wall_now` is the real wall clock: senders sign with theirs, even while the local domain clock

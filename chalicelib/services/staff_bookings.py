@@ -23,8 +23,15 @@ MARKABLE = ("no_show", "checked_in")
 
 
 class StaffBookings:
-    def __init__(self, stores: Any, repo: BookingRepository, messages: MessageRepository, marks: BookingMarks,
-                 booking_system: Any, clock: Clock) -> None:
+    def __init__(
+        self,
+        stores: Any,
+        repo: BookingRepository,
+        messages: MessageRepository,
+        marks: BookingMarks,
+        booking_system: Any,
+        clock: Clock,
+    ) -> None:
         self._stores = stores
         self._repo = repo
         self._messages = messages
@@ -41,10 +48,17 @@ class StaffBookings:
         for s in (store.catalog or {}).get("stylists", []):  # every stylist shows, with or without bookings
             stylists[s["id"]] = {"id": s["id"], "name": s.get("name", ""), "bookings": []}
         for b in bookings:
-            row = stylists.setdefault(b.stylist_id, {"id": b.stylist_id, "name": b.stylist_name, "bookings": []})
+            row = stylists.setdefault(
+                b.stylist_id, {"id": b.stylist_id, "name": b.stylist_name, "bookings": []}
+            )
             row["bookings"].append(booking_view(b, tz))
-        return {"store_id": store_id, "date": wanted.isoformat(), "timezone": store.timezone,
-                "stylists": list(stylists.values()), "count": len(bookings)}
+        return {
+            "store_id": store_id,
+            "date": wanted.isoformat(),
+            "timezone": store.timezone,
+            "stylists": list(stylists.values()),
+            "count": len(bookings),
+        }
 
     def timeline(self, staff: auth.Staff, store_id: str, booking_id: str) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, "bookings.read")
@@ -54,12 +68,13 @@ class StaffBookings:
         return {
             "booking": booking_view(booking, tz),
             "sent": [message_view(m, tz, None) for m in sent],
-            "planned": [{"kind": p.kind, "due_at": p.due_at.astimezone(tz).isoformat(), "channel": p.channel}
-                        for p in booking.pending],
+            "planned": [
+                {"kind": p.kind, "due_at": p.due_at.astimezone(tz).isoformat(), "channel": p.channel}
+                for p in booking.pending
+            ],
         }
 
-    def mark(self, staff: auth.Staff, store_id: str, booking_id: str,
-             body: dict[str, Any]) -> dict[str, Any]:
+    def mark(self, staff: auth.Staff, store_id: str, booking_id: str, body: dict[str, Any]) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, "bookings.status")
         status = body.get("status")
         if status not in MARKABLE:
@@ -67,14 +82,23 @@ class StaffBookings:
         before = self._booking(store, booking_id)
         after = self._marks.mark_attendance(store.chain_id, booking_id, status)
         if after is None:
-            raise Conflict(f"a {before.status} booking cannot be marked {status}",
-                           {"status": f"not allowed while the booking is {before.status}"})
+            raise Conflict(
+                f"a {before.status} booking cannot be marked {status}",
+                {"status": f"not allowed while the booking is {before.status}"},
+            )
         changed = int(after.version) != int(before.version)
-        notified = (self._booking_system.booking_marked(chain_id=store.chain_id, booking=after,
-                                                        marked_by=staff.subject, now=self._clock.now())
-                    if changed else {"result": "unchanged"})
-        return {"booking": booking_view(after, ZoneInfo(store.timezone)), "changed": changed,
-                "booking_system": notified}
+        notified = (
+            self._booking_system.booking_marked(
+                chain_id=store.chain_id, booking=after, marked_by=staff.subject, now=self._clock.now()
+            )
+            if changed
+            else {"result": "unchanged"}
+        )
+        return {
+            "booking": booking_view(after, ZoneInfo(store.timezone)),
+            "changed": changed,
+            "booking_system": notified,
+        }
 
     # ---------------------------------------------------------------------------------------------
     def _booking(self, store: StoreItem, booking_id: str) -> BookingItem:

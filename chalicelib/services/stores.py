@@ -18,8 +18,13 @@ class StoreDirectory:
     here and `elsewhere` (services/regions.py) says which region serves it, `get` raises Misdirected (421
     with that region's endpoint) before anything else is read or written for the request."""
 
-    def __init__(self, repo: BookingRepository, wall: Callable[[], float], ttl_seconds: float = 60,
-                 elsewhere: Callable[[str], ServedElsewhere | None] | None = None) -> None:
+    def __init__(
+        self,
+        repo: BookingRepository,
+        wall: Callable[[], float],
+        ttl_seconds: float = 60,
+        elsewhere: Callable[[str], ServedElsewhere | None] | None = None,
+    ) -> None:
         self._repo = repo
         self._wall = wall
         self._ttl = ttl_seconds
@@ -60,4 +65,3 @@ class StoreDirectory:
             chain = self._repo.chain(store.chain_id)
             self._chains[store.chain_id] = (self._wall() + self._ttl, chain)
         return (chain.journey_overrides if chain else None), store.journey_overrides
-

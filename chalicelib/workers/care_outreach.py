@@ -14,8 +14,16 @@ MAX_SQS_DELAY = 900  # SQS DelaySeconds ceiling: a longer quiet spell is waited 
 
 
 class CareWorker:
-    def __init__(self, outreach: Outreach, sqs_client: Any, queue_url: str, dlq_url: str, *,
-                 fan_out: Callable[[dict], Any] | None = None, max_defer_seconds: int = MAX_SQS_DELAY) -> None:
+    def __init__(
+        self,
+        outreach: Outreach,
+        sqs_client: Any,
+        queue_url: str,
+        dlq_url: str,
+        *,
+        fan_out: Callable[[dict], Any] | None = None,
+        max_defer_seconds: int = MAX_SQS_DELAY,
+    ) -> None:
         self._outreach = outreach
         self._sqs = sqs_client
         self._queue_url = queue_url
@@ -35,8 +43,11 @@ class CareWorker:
         except (ValueError, ValidationFailed) as exc:
             reason = exc.message if isinstance(exc, ValidationFailed) else f"not JSON: {exc}"
             logger.error("malformed care message dead-lettered", extra={"reason": reason})
-            self._sqs.send_message(QueueUrl=self._dlq_url, MessageBody=record.body, MessageAttributes={
-                "failure_reason": {"DataType": "String", "StringValue": reason[:1000]}})
+            self._sqs.send_message(
+                QueueUrl=self._dlq_url,
+                MessageBody=record.body,
+                MessageAttributes={"failure_reason": {"DataType": "String", "StringValue": reason[:1000]}},
+            )
             return "malformed"
         decision = self._outreach.deliver(message, receives)
         if decision.outcome is Outcome.DEFERRED:

@@ -16,8 +16,16 @@ def backoff_seconds(attempt: int, base: int, cap: int) -> int:
 
 
 class StepWorker:
-    def __init__(self, delivery: StepDelivery, sqs_client: Any, queue_url: str, *, max_receive_count: int,
-                 retry_base_seconds: int, retry_max_seconds: int) -> None:
+    def __init__(
+        self,
+        delivery: StepDelivery,
+        sqs_client: Any,
+        queue_url: str,
+        *,
+        max_receive_count: int,
+        retry_base_seconds: int,
+        retry_max_seconds: int,
+    ) -> None:
         self._delivery = delivery
         self._sqs = sqs_client
         self._queue_url = queue_url
@@ -40,9 +48,12 @@ class StepWorker:
         except TransientSendError as exc:
             delay = backoff_seconds(receives, self._base, self._cap)
             # Lambda re-delivers a failed record when its visibility timeout ends: stretch it for backoff.
-            self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=record.receipt_handle,
-                                                VisibilityTimeout=delay)
-            logger.warning("journey step will be retried",
-                           extra={"kind": step.kind, "attempt": receives, "retry_in_s": delay, "reason": exc.reason})
+            self._sqs.change_message_visibility(
+                QueueUrl=self._queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+            )
+            logger.warning(
+                "journey step will be retried",
+                extra={"kind": step.kind, "attempt": receives, "retry_in_s": delay, "reason": exc.reason},
+            )
             raise
         return outcome.value

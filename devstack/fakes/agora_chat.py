@@ -96,7 +96,10 @@ class FakeAgoraChat:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-agora-chat", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-agora-chat",
+            daemon=True,
         )
         self._thread.start()
         host, port = self._server.server_address[:2]
@@ -154,7 +157,9 @@ class FakeAgoraChat:
         return None
 
     # --- request handling (called from the server threads) -----------------------------------------
-    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, Any]]:
         with self._lock:
             fault = self._faults.pop(0) if self._faults else None
             stall = self._stalls.pop(0) if self._stalls else 0.0
@@ -175,7 +180,9 @@ class FakeAgoraChat:
             return 404, self._error(404)
         if parts[:2] != [self.org_name, self.app_name]:
             return 404, self._error(
-                404, "organization_application_not_found", f"Could not find application for {parts[0]}/{parts[1]}"
+                404,
+                "organization_application_not_found",
+                f"Could not find application for {parts[0]}/{parts[1]}",
             )
         if method != "POST":
             return 405, self._error(405, "method_not_allowed", "Method Not Allowed")
@@ -183,14 +190,18 @@ class FakeAgoraChat:
         authorization = headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme != "Bearer" or not token:
-            return 401, self._error(401, "unauthorized", "Registration is not open, please contact the app admin.")
+            return 401, self._error(
+                401, "unauthorized", "Registration is not open, please contact the app admin."
+            )
         problem = self.token_problem(token)
         if problem is not None:
             with self._lock:
                 self.rejected_tokens.append((token, problem))
             if problem == "token expired" or problem == "chat app privilege expired":
                 return 401, self._error(401)
-            return 401, self._error(401, "auth_bad_access_token", "Unable to authenticate due to corrupt access token.")
+            return 401, self._error(
+                401, "auth_bad_access_token", "Unable to authenticate due to corrupt access token."
+            )
 
         if "application/json" not in headers.get("content-type", ""):
             return 415, self._error(415, "web_application", "Unsupported Media Type.")
@@ -234,7 +245,12 @@ class FakeAgoraChat:
         if "from" in request and (not isinstance(request["from"], str) or not request["from"]):
             return "'From' can't be empty."
         to = request.get("to")
-        if not isinstance(to, list) or not to or len(to) > 600 or not all(isinstance(u, str) and u for u in to):
+        if (
+            not isinstance(to, list)
+            or not to
+            or len(to) > 600
+            or not all(isinstance(u, str) and u for u in to)
+        ):
             return "'to' must be a list of 1 to 600 usernames."
         if request.get("type") not in MESSAGE_TYPES:
             return "This is an invalid request."

@@ -73,7 +73,10 @@ class FakeWeChatAPI:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-wechat-api", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-wechat-api",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -117,8 +120,15 @@ class FakeWeChatAPI:
         return len(self.sent) + len(self.templates)
 
     # --- callbacks WeChat sends to the account's server ---------------------------------------------
-    def callback(self, token: str, xml: str | bytes, *, encoding_aes_key: str | None = None,
-                 timestamp: int | str | None = None, nonce: str | None = None) -> tuple[dict[str, str], bytes]:
+    def callback(
+        self,
+        token: str,
+        xml: str | bytes,
+        *,
+        encoding_aes_key: str | None = None,
+        timestamp: int | str | None = None,
+        nonce: str | None = None,
+    ) -> tuple[dict[str, str], bytes]:
         """(query parameters, POST body) of a message callback, as WeChat would send it to this app's server."""
         message = xml.encode("utf-8") if isinstance(xml, str) else xml
         ts = str(int(time.time()) if timestamp is None else timestamp)
@@ -226,10 +236,10 @@ def wechat_decrypt(encoding_aes_key: str, encrypted: str, app_id: str) -> bytes:
     key = base64.b64decode(encoding_aes_key + "=")
     decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
     plain = decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize()
-    plain = plain[:-plain[-1]]
+    plain = plain[: -plain[-1]]
     (length,) = struct.unpack(">I", plain[16:20])
-    assert plain[20 + length:] == app_id.encode(), "encrypted for another app"
-    return plain[20:20 + length]
+    assert plain[20 + length :] == app_id.encode(), "encrypted for another app"
+    return plain[20 : 20 + length]
 
 
 def _err(code: int, message: str) -> dict[str, Any]:

@@ -21,9 +21,20 @@ SHOTS = ROOT / "docs" / "screenshots"
 DESK = (1440, 900)
 PHONE = (390, 844)
 # The network is closed: without these Chromium waits on connections it will never get.
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--disable-extensions", "--force-device-scale-factor=1", "--lang=zh-CN"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--force-device-scale-factor=1",
+    "--lang=zh-CN",
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -67,8 +78,10 @@ class Shots:
     def __call__(self, name: str) -> None:
         if self.enabled:
             # A passing toast would cover part of the screen in the picture.
-            self.driver.execute_script("document.getElementById('toast')?.classList.remove('show');"
-                                       "document.activeElement?.blur(); window.scrollTo(0, 0);")
+            self.driver.execute_script(
+                "document.getElementById('toast')?.classList.remove('show');"
+                "document.activeElement?.blur(); window.scrollTo(0, 0);"
+            )
             SHOTS.mkdir(parents=True, exist_ok=True)
             self.driver.save_screenshot(str(SHOTS / f"{name}.png"))
 

@@ -31,9 +31,14 @@ def _children_of(pid: int) -> set[int]:
 
 def test_ctrl_c_stops_everything(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen([sys.executable, "-m", "devstack", "run", "--state-dir", str(tmp_path),
-                                "--api-port", "0"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "run", "--state-dir", str(tmp_path), "--api-port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         local = tmp_path / "local.json"
         eventually(lambda: local.exists() or process.poll() is not None, 120, "local.json")

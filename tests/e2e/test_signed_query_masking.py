@@ -22,9 +22,11 @@ pytestmark = pytest.mark.e2e
 def test_no_log_line_holds_a_signature_nonce_or_timestamp_of_a_callback_query(own_stack, tmp_path):  # noqa: F811
     stack = own_stack
     nonce = f"nonce{uuid.uuid4().hex[:12]}"
-    xml = (f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[o-log-{nonce}]]></FromUserName>"
-           f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-           f"<Content><![CDATA[你好]]></Content><MsgId>{uuid.uuid4().int % 10**18}</MsgId></xml>")
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[o-log-{nonce}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[你好]]></Content><MsgId>{uuid.uuid4().int % 10**18}</MsgId></xml>"
+    )
     status, _ = stack.wechat(SH_STORE, xml, nonce=nonce)
     assert status == 200
     signature = stack.last_wechat_query["signature"]

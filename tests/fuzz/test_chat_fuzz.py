@@ -126,15 +126,33 @@ def mutate(draw, value: Any, paths: list[tuple]) -> Any:
 
 # Text as members type it: any unicode (emoji, RTL, combining marks, controls), empty, very long.
 SPECIAL_TEXTS = [
-    "", " ", "\t\n", "1", "TD", "退订", "烫坏了，我要投诉！", "头发有点干怎么办", "😀💇‍♀️✨👍🏽",
-    "مرحبا، هل يمكنني تغيير الموعد؟", "שלום", "\u202eevil\u202c", "a\u0301\u0301\u0301", "\x00\x01\x7f",
-    "\ufeff\u200b\u200d", "<script>alert(1)</script>", "'; DROP TABLE x; --", "%s%n{0}", "\\u0000",
+    "",
+    " ",
+    "\t\n",
+    "1",
+    "TD",
+    "退订",
+    "烫坏了，我要投诉！",
+    "头发有点干怎么办",
+    "😀💇‍♀️✨👍🏽",
+    "مرحبا، هل يمكنني تغيير الموعد؟",
+    "שלום",
+    "\u202eevil\u202c",
+    "a\u0301\u0301\u0301",
+    "\x00\x01\x7f",
+    "\ufeff\u200b\u200d",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE x; --",
+    "%s%n{0}",
+    "\\u0000",
 ]
 member_texts = st.one_of(
     st.sampled_from(SPECIAL_TEXTS),
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=60),
-    st.tuples(st.sampled_from(["好", "😀", "a", "ש", " ", "\u0301"]), st.integers(1, 4000)).map(lambda p: p[0] * p[1]),
+    st.tuples(st.sampled_from(["好", "😀", "a", "ש", " ", "\u0301"]), st.integers(1, 4000)).map(
+        lambda p: p[0] * p[1]
+    ),
 )
 ids = st.from_regex(r"[A-Za-z0-9_.:@\-]{1,40}", fullmatch=True)
 
@@ -142,18 +160,34 @@ ids = st.from_regex(r"[A-Za-z0-9_.:@\-]{1,40}", fullmatch=True)
 # --- 1. the generic message webhook --------------------------------------------------------------
 
 
-def message_event(text: str = "hi", *, store_id: str = SH_STORE, member_id: str = "m-1", channel: str = "sms",
-                  type: str = "text") -> dict:
+def message_event(
+    text: str = "hi",
+    *,
+    store_id: str = SH_STORE,
+    member_id: str = "m-1",
+    channel: str = "sms",
+    type: str = "text",
+) -> dict:
     n = next(_ids)
-    return {"event_id": f"fz-evt-{n}", "store_id": store_id, "member_id": member_id, "channel": channel,
-            "message": {"id": f"fz-msg-{n}", "type": type, "text": text}, "sent_at": "2026-11-22T10:05:00+08:00",
-            "member_name": "Li"}
+    return {
+        "event_id": f"fz-evt-{n}",
+        "store_id": store_id,
+        "member_id": member_id,
+        "channel": channel,
+        "message": {"id": f"fz-msg-{n}", "type": type, "text": text},
+        "sent_at": "2026-11-22T10:05:00+08:00",
+        "member_name": "Li",
+    }
 
 
 def post_generic(harness, raw: bytes, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     ts = str(int(time.time()))
-    all_headers = {"Content-Type": "application/json", "X-Chairside-Chain": harness.chain["chain_id"],
-                   "X-Chairside-Timestamp": ts, "X-Chairside-Signature": sign(harness.chain["webhook_secret"], ts, raw)}
+    all_headers = {
+        "Content-Type": "application/json",
+        "X-Chairside-Chain": harness.chain["chain_id"],
+        "X-Chairside-Timestamp": ts,
+        "X-Chairside-Signature": sign(harness.chain["webhook_secret"], ts, raw),
+    }
     all_headers.update(headers or {})
     return answer(harness.client.http.post(MESSAGES, headers=all_headers, body=raw))
 
@@ -174,7 +208,9 @@ def mutated_message_events(draw) -> Any:
 @example(payload={**message_event(), "store_id": "nope"})
 @example(payload={**message_event(), "sent_at": "2026-11-22T10:05:00"})
 @example(payload={**message_event(), "message": {"id": "x", "type": "text", "text": "x" * 4001}})
-@example(payload={**message_event(), "message": {"id": "x", "type": "image", "media_url": "javascript:alert(1)"}})
+@example(
+    payload={**message_event(), "message": {"id": "x", "type": "image", "media_url": "javascript:alert(1)"}}
+)
 @example(payload={**message_event(), "sent_at": "9999-12-31T23:59:59+14:00"})
 @example(payload={**message_event(), "sent_at": "0001-01-01T00:00:00-12:00"})
 @example(payload={**message_event(), "sent_at": 1e308})
@@ -209,14 +245,20 @@ def test_message_webhook_any_bytes_correctly_signed_never_get_a_5xx(harness, raw
 
 
 @FUZZ
-@given(text=member_texts, store=st.sampled_from(STORES), member=st.sampled_from(["m-1", "m-2"]) | ids,
-       channel=st.sampled_from(["sms", "wechat", "agora", "web"]), kind=st.sampled_from(["text", "emoji", "voice"]))
+@given(
+    text=member_texts,
+    store=st.sampled_from(STORES),
+    member=st.sampled_from(["m-1", "m-2"]) | ids,
+    channel=st.sampled_from(["sms", "wechat", "agora", "web"]),
+    kind=st.sampled_from(["text", "emoji", "voice"]),
+)
 @example(text="x" * 4000, store=SH_STORE, member="m-1", channel="sms", kind="text")
 @example(text="😀" * 4000, store=LDN_STORE, member="m-1", channel="web", kind="text")
 @example(text="", store=SH_STORE, member="m-1", channel="sms", kind="text")
 def test_message_webhook_any_member_text_is_understood(harness, text, store, member, channel, kind):
-    status, body = harness.post_message(message_event(text, store_id=store, member_id=member, channel=channel,
-                                                      type=kind))
+    status, body = harness.post_message(
+        message_event(text, store_id=store, member_id=member, channel=channel, type=kind)
+    )
     hypothesis.event(f"intent {body.get('intent') if isinstance(body, dict) else None}")
 
     assert status == 200, (status, body)
@@ -255,19 +297,68 @@ def wechat_xml(fields: list[tuple[str, str, str]], root: str = "xml", declaratio
     return f"{declaration}<{root}>{inner}</{root}>"
 
 
-def text_message(openid: str = "o-fuzz", content: str = "你好", msg_id: str | None = None) -> list[tuple[str, str, str]]:
-    return [("ToUserName", "gh_demo", "cdata"), ("FromUserName", openid, "cdata"),
-            ("CreateTime", str(int(time.time())), "raw"), ("MsgType", "text", "cdata"),
-            ("Content", content, "cdata"), ("MsgId", msg_id or str(6054768590064713728 + next(_ids)), "raw")]
+def text_message(
+    openid: str = "o-fuzz", content: str = "你好", msg_id: str | None = None
+) -> list[tuple[str, str, str]]:
+    return [
+        ("ToUserName", "gh_demo", "cdata"),
+        ("FromUserName", openid, "cdata"),
+        ("CreateTime", str(int(time.time())), "raw"),
+        ("MsgType", "text", "cdata"),
+        ("Content", content, "cdata"),
+        ("MsgId", msg_id or str(6054768590064713728 + next(_ids)), "raw"),
+    ]
 
 
-WECHAT_FIELDS = ["ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId", "MediaId", "PicUrl",
-                 "Event", "Recognition", "Format", "EventKey", "Ticket"]
-MSG_TYPES = ["text", "image", "voice", "event", "video", "shortvideo", "location", "link", "TEXT", "Event", ""]
+WECHAT_FIELDS = [
+    "ToUserName",
+    "FromUserName",
+    "CreateTime",
+    "MsgType",
+    "Content",
+    "MsgId",
+    "MediaId",
+    "PicUrl",
+    "Event",
+    "Recognition",
+    "Format",
+    "EventKey",
+    "Ticket",
+]
+MSG_TYPES = [
+    "text",
+    "image",
+    "voice",
+    "event",
+    "video",
+    "shortvideo",
+    "location",
+    "link",
+    "TEXT",
+    "Event",
+    "",
+]
 field_values = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(MSG_TYPES + ["subscribe", "unsubscribe", "CLICK", "0", "-1", "1700000000", "99999999999999",
-                                 "²", "١٧٠٠٠٠٠٠٠٠", "gh_demo", "https://x/p.jpg", "]]>", "&amp;", "&lol;"]),
+    st.sampled_from(
+        MSG_TYPES
+        + [
+            "subscribe",
+            "unsubscribe",
+            "CLICK",
+            "0",
+            "-1",
+            "1700000000",
+            "99999999999999",
+            "²",
+            "١٧٠٠٠٠٠٠٠٠",
+            "gh_demo",
+            "https://x/p.jpg",
+            "]]>",
+            "&amp;",
+            "&lol;",
+        ]
+    ),
     st.integers(min_value=0, max_value=10**20).map(str),
     st.integers(min_value=100, max_value=20_000).map(lambda n: "o" * n),  # an oversized openid / id
     member_texts,
@@ -275,12 +366,26 @@ field_values = st.one_of(
 
 
 SHAPES = {  # MsgType -> the fields WeChat sends with it besides the common four
-    "text": ["Content", "MsgId"], "image": ["PicUrl", "MediaId", "MsgId"], "voice": ["MediaId", "Format", "MsgId"],
-    "event": ["Event"], "video": ["MediaId", "ThumbMediaId", "MsgId"], "location": ["Location_X", "Label", "MsgId"],
+    "text": ["Content", "MsgId"],
+    "image": ["PicUrl", "MediaId", "MsgId"],
+    "voice": ["MediaId", "Format", "MsgId"],
+    "event": ["Event"],
+    "video": ["MediaId", "ThumbMediaId", "MsgId"],
+    "location": ["Location_X", "Label", "MsgId"],
 }
-REALISTIC = {"ToUserName": "gh_demo", "FromUserName": "o-fuzz-member", "MsgId": "6054768590064713728",
-             "Content": "你好", "PicUrl": "https://mmbiz.example/p.jpg", "MediaId": "media-1", "Format": "amr",
-             "Event": "subscribe", "ThumbMediaId": "thumb-1", "Location_X": "31.2", "Label": "静安"}
+REALISTIC = {
+    "ToUserName": "gh_demo",
+    "FromUserName": "o-fuzz-member",
+    "MsgId": "6054768590064713728",
+    "Content": "你好",
+    "PicUrl": "https://mmbiz.example/p.jpg",
+    "MediaId": "media-1",
+    "Format": "amr",
+    "Event": "subscribe",
+    "ThumbMediaId": "thumb-1",
+    "Location_X": "31.2",
+    "Label": "静安",
+}
 
 
 @st.composite
@@ -305,28 +410,55 @@ def xmlish(draw) -> bytes:
     if broken:
         fields = [f for f in fields if draw(st.integers(0, 3))]  # drop some
         for _ in range(draw(st.integers(0, 3))):
-            fields.append((draw(st.sampled_from(WECHAT_FIELDS)), draw(field_values),
-                           draw(st.sampled_from(["cdata", "escaped", "raw"]))))
+            fields.append(
+                (
+                    draw(st.sampled_from(WECHAT_FIELDS)),
+                    draw(field_values),
+                    draw(st.sampled_from(["cdata", "escaped", "raw"])),
+                )
+            )
         fields = draw(st.permutations(fields))
     root = draw(st.sampled_from(["XML", "root", "xml:x"])) if broken and draw(st.booleans()) else "xml"
-    declaration = draw(st.sampled_from(["", '<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-8"?>',
-                                        '<?xml version="1.1"?>', '<?xml version="1.0" encoding="GBK"?>']))
+    declaration = draw(
+        st.sampled_from(
+            [
+                "",
+                '<?xml version="1.0"?>',
+                '<?xml version="1.0" encoding="UTF-8"?>',
+                '<?xml version="1.1"?>',
+                '<?xml version="1.0" encoding="GBK"?>',
+            ]
+        )
+    )
     text = wechat_xml(fields, root, declaration)
     if broken and draw(st.booleans()):
-        text = text[:draw(st.integers(0, len(text)))]  # truncated
+        text = text[: draw(st.integers(0, len(text)))]  # truncated
     encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-16", "gbk", "latin-1"]))
     return text.encode(encoding, "replace")
 
 
 @FUZZ
-@given(raw=mostly(xmlish(), st.binary(max_size=2048)), store=mostly(st.sampled_from(STORES), ids),
-       signed=mostly(st.just(True), st.just(False)))
+@given(
+    raw=mostly(xmlish(), st.binary(max_size=2048)),
+    store=mostly(st.sampled_from(STORES), ids),
+    signed=mostly(st.just(True), st.just(False)),
+)
 @example(raw=wechat_xml(text_message(openid="o" * 5000)).encode(), store=SH_STORE, signed=True)
 @example(raw=wechat_xml(text_message(msg_id="9" * 5000)).encode(), store=SH_STORE, signed=True)
 @example(raw=wechat_xml(text_message(content="😀" * 5000)).encode(), store=SH_STORE, signed=True)
-@example(raw=wechat_xml([("ToUserName", "gh", "raw"), ("FromUserName", "o" * 3000, "raw"),
-                         ("CreateTime", "1700000000", "raw"), ("MsgType", "event", "raw"),
-                         ("Event", "unsubscribe", "raw")]).encode(), store=LDN_STORE, signed=True)
+@example(
+    raw=wechat_xml(
+        [
+            ("ToUserName", "gh", "raw"),
+            ("FromUserName", "o" * 3000, "raw"),
+            ("CreateTime", "1700000000", "raw"),
+            ("MsgType", "event", "raw"),
+            ("Event", "unsubscribe", "raw"),
+        ]
+    ).encode(),
+    store=LDN_STORE,
+    signed=True,
+)
 @example(raw=wechat_xml(text_message()).encode("utf-16"), store=SH_STORE, signed=True)
 @example(raw=b"", store=SH_STORE, signed=True)
 @example(raw=b"<xml>" + b" " * MAX_BODY_BYTES + b"</xml>", store=SH_STORE, signed=True)
@@ -379,8 +511,13 @@ def hostile_xml(draw) -> bytes:
     else:
         prolog = draw(st.sampled_from(HOSTILE_PROLOGS))
         content = draw(st.sampled_from(ENTITY_REFS))
-        fields = [(n, content if n == "Content" else v, "raw" if n == "Content" else h) for n, v, h in text_message()]
-        declaration = draw(st.sampled_from(["", '<?xml version="1.0"?>\n', '<?xml version="1.0" encoding="UTF-16"?>']))
+        fields = [
+            (n, content if n == "Content" else v, "raw" if n == "Content" else h)
+            for n, v, h in text_message()
+        ]
+        declaration = draw(
+            st.sampled_from(["", '<?xml version="1.0"?>\n', '<?xml version="1.0" encoding="UTF-16"?>'])
+        )
         text = declaration + prolog + wechat_xml(fields)
     encoding = draw(st.sampled_from(["utf-8", "utf-16", "utf-16-le", "utf-16-be"]))
     if encoding == "utf-16-le":
@@ -407,27 +544,42 @@ NOW = "<now>"  # a timestamp of the moment the example runs
 
 def fresh_seconds(timestamp: str | None) -> bool:
     """Unix seconds within the 5 minutes the service accepts."""
-    return bool(timestamp) and timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 15 \
+    return (
+        bool(timestamp)
+        and timestamp.isascii()
+        and timestamp.isdigit()
+        and len(timestamp) <= 15
         and abs(time.time() - int(timestamp)) <= 300
+    )
 
 
-wechat_param_values = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["", " ", "0" * 40, "²"]),
-                                st.integers(257, 5000).map(lambda n: "e" * n))
+wechat_param_values = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    st.sampled_from(["", " ", "0" * 40, "²"]),
+    st.integers(257, 5000).map(lambda n: "e" * n),
+)
 
 
 @FUZZ
-@given(store=st.sampled_from(STORES) | ids, signature=wechat_param_values,
-       timestamp=mostly(st.just(NOW), wechat_param_values),
-       nonce=wechat_param_values, echostr=wechat_param_values, valid=st.booleans(),
-       extra=st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=20), max_size=3))
+@given(
+    store=st.sampled_from(STORES) | ids,
+    signature=wechat_param_values,
+    timestamp=mostly(st.just(NOW), wechat_param_values),
+    nonce=wechat_param_values,
+    echostr=wechat_param_values,
+    valid=st.booleans(),
+    extra=st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=20), max_size=3),
+)
 @example(store=SH_STORE, signature=None, timestamp=NOW, nonce="n", echostr="e" * 256, valid=True, extra={})
 @example(store=SH_STORE, signature=None, timestamp=NOW, nonce="n", echostr="e" * 257, valid=True, extra={})
 @example(store=SH_STORE, signature=None, timestamp=NOW, nonce="", echostr="😀 مرحبا", valid=True, extra={})
 @example(store=SH_STORE, signature=None, timestamp="1", nonce="n", echostr="e", valid=True, extra={})
 @example(store=SH_STORE, signature=None, timestamp="", nonce="", echostr="e", valid=True, extra={})
 @example(store=LDN_STORE, signature=None, timestamp=None, nonce=None, echostr=None, valid=True, extra={})
-def test_wechat_url_verification_echoes_only_for_a_valid_signature(harness, store, signature, timestamp, nonce,
-                                                                   echostr, valid, extra):
+def test_wechat_url_verification_echoes_only_for_a_valid_signature(
+    harness, store, signature, timestamp, nonce, echostr, valid, extra
+):
     if timestamp == NOW:
         timestamp = str(int(time.time()))
     params = {k: v for k, v in extra.items() if k not in ("signature", "timestamp", "nonce", "echostr")}
@@ -458,8 +610,11 @@ def test_wechat_url_verification_echoes_only_for_a_valid_signature(harness, stor
 
 
 def agora_post(harness, body: bytes, chain: str = "demo-chain") -> tuple[int, Any]:
-    return answer(harness.client.http.post(AGORA.format(chain=chain), body=body,
-                                           headers={"Content-Type": "application/json"}))
+    return answer(
+        harness.client.http.post(
+            AGORA.format(chain=chain), body=body, headers={"Content-Type": "application/json"}
+        )
+    )
 
 
 def agora_sign(harness, body: dict) -> dict:
@@ -473,26 +628,41 @@ def agora_sign(harness, body: dict) -> dict:
 
 def signable(ts: Any) -> bool:
     """A timestamp Agora could have signed: an integer, or ASCII digits."""
-    return (isinstance(ts, int) and not isinstance(ts, bool)) or (isinstance(ts, str) and ts.isascii()
-                                                                  and ts.isdigit())
+    return (isinstance(ts, int) and not isinstance(ts, bool)) or (
+        isinstance(ts, str) and ts.isascii() and ts.isdigit()
+    )
 
 
 def agora_message(text: str = "thanks 😍", *, to: str = f"store-{SH_STORE}", sender: str = "m-agora") -> dict:
     n = next(_ids)
-    return {"callId": f"c-{n}", "eventType": "chat", "chat_type": "chat", "security": "", "timestamp":
-            int(time.time() * 1000), "from": sender, "to": to, "msg_id": str(889900 + n),
-            "payload": {"bodies": [{"type": "txt", "msg": text}], "ext": {}}}
+    return {
+        "callId": f"c-{n}",
+        "eventType": "chat",
+        "chat_type": "chat",
+        "security": "",
+        "timestamp": int(time.time() * 1000),
+        "from": sender,
+        "to": to,
+        "msg_id": str(889900 + n),
+        "payload": {"bodies": [{"type": "txt", "msg": text}], "ext": {}},
+    }
 
 
 _AGORA_PATHS = paths_of(agora_message())
 
 
-_stored_call_ids: set[str] = set()  # callIds the service stored a message for: another body under one is refused
+_stored_call_ids: set[str] = (
+    set()
+)  # callIds the service stored a message for: another body under one is refused
 
 
 def fresh_ms(timestamp: Any) -> bool:
     """A signable timestamp within the 5 minutes the service accepts (Agora's are milliseconds)."""
-    return signable(timestamp) and len(str(timestamp)) <= 15 and abs(time.time() * 1000 - int(timestamp)) <= 300_000
+    return (
+        signable(timestamp)
+        and len(str(timestamp)) <= 15
+        and abs(time.time() * 1000 - int(timestamp)) <= 300_000
+    )
 
 
 def remember_stored(payload: Any, status: int, body: Any) -> None:
@@ -507,7 +677,11 @@ def signature_ok(harness, body: Any) -> bool:
 
 
 @FUZZ
-@given(data=st.data(), payload=json_values, chain=st.sampled_from(["demo-chain"] * 4 + ["other-chain", "", "a" * 200]))
+@given(
+    data=st.data(),
+    payload=json_values,
+    chain=st.sampled_from(["demo-chain"] * 4 + ["other-chain", "", "a" * 200]),
+)
 def test_agora_callback_any_json_never_gets_a_5xx(harness, data, payload, chain):
     if data.draw(st.booleans(), label="mutate a valid callback"):
         payload = mutate(data.draw, agora_message(), _AGORA_PATHS)
@@ -528,7 +702,10 @@ def test_agora_callback_any_json_never_gets_a_5xx(harness, data, payload, chain)
     elif payload.get("chat_type") not in ("chat", "groupchat"):
         assert (status, body["result"]) == (200, "ignored"), (status, body)
     else:
-        assert status in ((200, 400, 401) if payload["callId"] in _stored_call_ids else (200, 400)), (status, body)
+        assert status in ((200, 400, 401) if payload["callId"] in _stored_call_ids else (200, 400)), (
+            status,
+            body,
+        )
         if status == 400:
             assert body["fields"], body
         remember_stored(payload, status, body)
@@ -537,11 +714,20 @@ def test_agora_callback_any_json_never_gets_a_5xx(harness, data, payload, chain)
 agora_ids = st.one_of(ids, st.text(min_size=1, max_size=40), st.integers(129, 5000).map(lambda n: "u" * n))
 agora_bodies = st.one_of(
     st.fixed_dictionaries({"type": st.just("txt"), "msg": member_texts | json_values}),
-    st.fixed_dictionaries({"type": st.sampled_from(["img", "audio", "video", "file"]),
-                           "url": st.sampled_from(["https://a/p.jpg", "", "javascript:x"]) | json_values}),
-    st.fixed_dictionaries({"type": st.just("custom"),
-                           "customEvent": st.sampled_from(["emoji", "STICKER", "gift"]) | json_values,
-                           "customExts": json_values, "v2:customExts": json_values}),
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["img", "audio", "video", "file"]),
+            "url": st.sampled_from(["https://a/p.jpg", "", "javascript:x"]) | json_values,
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("custom"),
+            "customEvent": st.sampled_from(["emoji", "STICKER", "gift"]) | json_values,
+            "customExts": json_values,
+            "v2:customExts": json_values,
+        }
+    ),
     st.fixed_dictionaries({"type": st.sampled_from(["loc", "cmd", ""]) | st.text(max_size=10)}),
     json_values,
 )
@@ -562,12 +748,20 @@ def signed_messages(draw, harness) -> dict:
         "chat_type": draw(st.sampled_from(["chat", "chat", "groupchat"])),
         "timestamp": draw(mostly(st.builds(lambda: int(time.time() * 1000)), agora_timestamps)),
         "from": draw(mostly(ids, agora_ids)),
-        "to": draw(mostly(stores, st.sampled_from(["store-", "store-nope", SH_STORE, "store-" + "x" * 200])
-                          | st.text(max_size=20))),
+        "to": draw(
+            mostly(
+                stores,
+                st.sampled_from(["store-", "store-nope", SH_STORE, "store-" + "x" * 200])
+                | st.text(max_size=20),
+            )
+        ),
         "msg_id": draw(mostly(st.integers(1, 10**18).map(str), agora_ids | st.integers())),
-        "payload": {"bodies": draw(mostly(st.lists(agora_bodies, min_size=1, max_size=1),
-                                          st.lists(agora_bodies, max_size=2))),
-                    "ext": draw(json_values)},
+        "payload": {
+            "bodies": draw(
+                mostly(st.lists(agora_bodies, min_size=1, max_size=1), st.lists(agora_bodies, max_size=2))
+            ),
+            "ext": draw(json_values),
+        },
     }
     return agora_sign(harness, body)
 
@@ -577,13 +771,23 @@ def signed_messages(draw, harness) -> dict:
 @example(data=None)
 def test_agora_signed_message_callbacks_never_get_a_5xx(harness, data):
     if data is None:  # the edges, once each
-        bodies = [agora_message(), agora_message(sender="u" * 5000), agora_message(text="😀" * 20_000),
-                  {**agora_message(), "msg_id": "9" * 5000}, {**agora_message(), "timestamp": "²"},
-                  {**agora_message(), "timestamp": 10**30}, {**agora_message(), "timestamp": -(10**20)},
-                  {**agora_message(), "timestamp": "9" * 40}, {**agora_message(), "timestamp": "9" * 5000},
-                  {**agora_message(), "timestamp": 253_402_300_799_999}, {**agora_message(), "timestamp": 0},
-                  {**agora_message(), "timestamp": "١٧٠٠٠٠٠٠٠٠٠٠٠"}, {**agora_message(), "chat_type": ["chat"]},
-                  {**agora_message(), "chat_type": {"a": 1}}, agora_message(sender="o\u202e😀 é")]
+        bodies = [
+            agora_message(),
+            agora_message(sender="u" * 5000),
+            agora_message(text="😀" * 20_000),
+            {**agora_message(), "msg_id": "9" * 5000},
+            {**agora_message(), "timestamp": "²"},
+            {**agora_message(), "timestamp": 10**30},
+            {**agora_message(), "timestamp": -(10**20)},
+            {**agora_message(), "timestamp": "9" * 40},
+            {**agora_message(), "timestamp": "9" * 5000},
+            {**agora_message(), "timestamp": 253_402_300_799_999},
+            {**agora_message(), "timestamp": 0},
+            {**agora_message(), "timestamp": "١٧٠٠٠٠٠٠٠٠٠٠٠"},
+            {**agora_message(), "chat_type": ["chat"]},
+            {**agora_message(), "chat_type": {"a": 1}},
+            agora_message(sender="o\u202e😀 é"),
+        ]
     else:
         bodies = [data.draw(signed_messages(harness))]
     for payload in bodies:
@@ -610,15 +814,22 @@ def test_agora_signed_message_callbacks_never_get_a_5xx(harness, data):
 
 JWT_SECRET = "test-jwt-secret-of-at-least-32-bytes!"
 path_ids = st.one_of(
-    st.sampled_from(["m-1", "m-2", "wx-o-fuzz", SH_STORE, LDN_STORE, "..", ".", "%2F", "%00", "m-1%0A", " m-1"]),
+    st.sampled_from(
+        ["m-1", "m-2", "wx-o-fuzz", SH_STORE, LDN_STORE, "..", ".", "%2F", "%00", "m-1%0A", " m-1"]
+    ),
     ids,
     # Not "/?#" (they would change the route) nor tab or newlines (a URL cannot carry them raw).
-    st.text(alphabet=st.characters(exclude_characters="/?#%\t\r\n", exclude_categories=("Cs",)), min_size=1,
-            max_size=40),
+    st.text(
+        alphabet=st.characters(exclude_characters="/?#%\t\r\n", exclude_categories=("Cs",)),
+        min_size=1,
+        max_size=40,
+    ),
     st.integers(129, 3000).map(lambda n: "x" * n),
 )
-query_values = st.one_of(st.text(max_size=30), st.sampled_from(["", "0", "1", "20", "100", "101", "-1", "²", "١٠",
-                                                                "1e3", " 5", "99999999999999999999"]))
+query_values = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["", "0", "1", "20", "100", "101", "-1", "²", "١٠", "1e3", " 5", "99999999999999999999"]),
+)
 
 
 def cursor_values(harness_cursors: list[str]):
@@ -628,12 +839,21 @@ def cursor_values(harness_cursors: list[str]):
         st.sampled_from(harness_cursors) if harness_cursors else st.nothing(),
         junk_keys.map(lambda k: base64.urlsafe_b64encode(json.dumps(k).encode()).decode().rstrip("=")),
         json_values.map(lambda v: base64.urlsafe_b64encode(json.dumps(v).encode()).decode()),
-        st.integers(700, 3000).map(lambda n: base64.urlsafe_b64encode(json.dumps(["MSG#" + "z" * n]).encode()).decode()),
+        st.integers(700, 3000).map(
+            lambda n: base64.urlsafe_b64encode(json.dumps(["MSG#" + "z" * n]).encode()).decode()
+        ),
     )
 
 
-def staff_call(harness, method: str, path: str, *, params: dict | None = None, raw: bytes | None = None,
-               authorization: str | None = "admin") -> tuple[int, Any]:
+def staff_call(
+    harness,
+    method: str,
+    path: str,
+    *,
+    params: dict | None = None,
+    raw: bytes | None = None,
+    authorization: str | None = "admin",
+) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
     if authorization == "admin":
         headers["Authorization"] = f"Bearer {harness.chain['staff_token']}"
@@ -651,9 +871,12 @@ def seed_conversation(harness) -> list[str]:
     for i in range(3):
         status, _ = harness.post_message(message_event(f"消息{i}"))
         assert status == 200
-    _, page = staff_call(harness, "GET", f"/v1/stores/{SH_STORE}/conversations/m-1/messages", params={"limit": "1"})
-    _, inbox = staff_call(harness, "GET", f"/v1/stores/{SH_STORE}/conversations", params={"status": "open",
-                                                                                        "limit": "1"})
+    _, page = staff_call(
+        harness, "GET", f"/v1/stores/{SH_STORE}/conversations/m-1/messages", params={"limit": "1"}
+    )
+    _, inbox = staff_call(
+        harness, "GET", f"/v1/stores/{SH_STORE}/conversations", params={"status": "open", "limit": "1"}
+    )
     return [c for c in (page["next_cursor"], inbox["next_cursor"]) if c]
 
 
@@ -665,15 +888,28 @@ def test_staff_reads_with_any_ids_and_query_never_get_a_5xx(harness, data):
     if cursors is None:
         cursors = harness._fuzz_cursors = seed_conversation(harness)
     if data is None:
-        draws = [(SH_STORE, "m-1", {"limit": "²"}), (SH_STORE, None, {"limit": "²", "status": "open"}),
-                 (SH_STORE, "m-1", {"cursor": "x" * 5000}), (SH_STORE, "m-1", {"limit": "9" * 5000}), (SH_STORE, None, {"status": "open", "cursor": "!!"})]
+        draws = [
+            (SH_STORE, "m-1", {"limit": "²"}),
+            (SH_STORE, None, {"limit": "²", "status": "open"}),
+            (SH_STORE, "m-1", {"cursor": "x" * 5000}),
+            (SH_STORE, "m-1", {"limit": "9" * 5000}),
+            (SH_STORE, None, {"status": "open", "cursor": "!!"}),
+        ]
     else:
         store = data.draw(mostly(st.sampled_from([SH_STORE, SH_STORE, LDN_STORE]), path_ids), label="store")
         conversation = data.draw(mostly(st.sampled_from([None, "m-1"]), path_ids), label="conversation")
-        params = data.draw(st.fixed_dictionaries({}, optional={
-            "limit": query_values, "cursor": cursor_values(cursors),
-            "status": st.sampled_from(STATUSES) | query_values, "order": st.sampled_from(["asc", "desc"]) | query_values,
-        }), label="params")
+        params = data.draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "limit": query_values,
+                    "cursor": cursor_values(cursors),
+                    "status": st.sampled_from(STATUSES) | query_values,
+                    "order": st.sampled_from(["asc", "desc"]) | query_values,
+                },
+            ),
+            label="params",
+        )
         draws = [(store, conversation, params)]
     for store, conversation, params in draws:
         path = f"/v1/stores/{store}/conversations" + (f"/{conversation}/messages" if conversation else "")
@@ -690,29 +926,39 @@ def test_staff_reads_with_any_ids_and_query_never_get_a_5xx(harness, data):
 
 REPLY_BODIES = st.one_of(
     json_values,
-    st.fixed_dictionaries({"text": member_texts | json_values},
-                          optional={"client_message_id": ids | st.text(max_size=200) | json_values}),
-    st.fixed_dictionaries({"status": st.sampled_from(["open", "resolved", "needs_human", "closed", ""]) | json_values}),
+    st.fixed_dictionaries(
+        {"text": member_texts | json_values},
+        optional={"client_message_id": ids | st.text(max_size=200) | json_values},
+    ),
+    st.fixed_dictionaries(
+        {"status": st.sampled_from(["open", "resolved", "needs_human", "closed", ""]) | json_values}
+    ),
 )
 
 
 @FUZZ
-@given(data=st.data(), action=st.sampled_from(["messages", "status", "read", "video"]),
-       conversation=mostly(st.just("m-1"), path_ids),
-       body=st.one_of(REPLY_BODIES.map(dump), st.binary(max_size=200)))
+@given(
+    data=st.data(),
+    action=st.sampled_from(["messages", "status", "read", "video"]),
+    conversation=mostly(st.just("m-1"), path_ids),
+    body=st.one_of(REPLY_BODIES.map(dump), st.binary(max_size=200)),
+)
 @example(data=None, action="messages", conversation="m-1", body=b"[" * 100_000)
 @example(data=None, action="status", conversation="m-1", body=b'{"status": ' + b"[" * 100_000 + b"}")
 @example(data=None, action="messages", conversation="m-1", body=b'{"text": "\\ud800 hi"}')
 @example(data=None, action="messages", conversation="m-1", body=dump({"text": "x" * 2001}))
-@example(data=None, action="messages", conversation="m-1", body=dump({"text": "ok", "client_message_id": "a\n"}))
+@example(
+    data=None, action="messages", conversation="m-1", body=dump({"text": "ok", "client_message_id": "a\n"})
+)
 def test_staff_writes_with_any_body_never_get_a_5xx(harness, data, action, conversation, body):
     if not getattr(harness, "_fuzz_seeded", False):
         seed_conversation(harness)
         harness._fuzz_seeded = True
     before = rows(harness)
 
-    status, answer_body = staff_call(harness, "POST", f"/v1/stores/{SH_STORE}/conversations/{conversation}/{action}",
-                                     raw=body)
+    status, answer_body = staff_call(
+        harness, "POST", f"/v1/stores/{SH_STORE}/conversations/{conversation}/{action}", raw=body
+    )
 
     check(status, {200, 400, 404}, answer_body, before, rows(harness))
     if conversation != "m-1" and status != 400:
@@ -724,59 +970,121 @@ def _tokens() -> list[str | None]:
     good = {"subject": "fz", "chain_id": "demo-chain", "role": "chain_admin", "store_ids": []}
     expired = issue_token(JWT_SECRET, **good, now=now - timedelta(days=60))
     forged = issue_token("another-secret-of-at-least-32-bytes!!", **good, now=now)
-    unsigned = (base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=") + "."
-                + base64.urlsafe_b64encode(json.dumps({"sub": "x", "chain_id": "demo-chain", "role": "chain_admin",
-                                                       "iss": "chairside", "exp": 9999999999}).encode())
-                .decode().rstrip("=") + ".")
-    return [None, "", "Bearer", "Bearer ", f"Bearer {expired}", f"Bearer {forged}", f"Bearer {unsigned}",
-            "Basic dXNlcjpwYXNz", f"Bearer {hashlib.sha256(b'x').hexdigest()}", "Bearer a.b.c"]
+    unsigned = (
+        base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=")
+        + "."
+        + base64.urlsafe_b64encode(
+            json.dumps(
+                {
+                    "sub": "x",
+                    "chain_id": "demo-chain",
+                    "role": "chain_admin",
+                    "iss": "chairside",
+                    "exp": 9999999999,
+                }
+            ).encode()
+        )
+        .decode()
+        .rstrip("=")
+        + "."
+    )
+    return [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        f"Bearer {expired}",
+        f"Bearer {forged}",
+        f"Bearer {unsigned}",
+        "Basic dXNlcjpwYXNz",
+        f"Bearer {hashlib.sha256(b'x').hexdigest()}",
+        "Bearer a.b.c",
+    ]
 
 
-STAFF_ROUTES = [("GET", ""), ("GET", "/{c}/messages"), ("POST", "/{c}/messages"), ("POST", "/{c}/read"),
-                ("POST", "/{c}/status"), ("POST", "/{c}/video")]
+STAFF_ROUTES = [
+    ("GET", ""),
+    ("GET", "/{c}/messages"),
+    ("POST", "/{c}/messages"),
+    ("POST", "/{c}/read"),
+    ("POST", "/{c}/status"),
+    ("POST", "/{c}/video"),
+]
 
 
 @FUZZ
-@given(data=st.data(), route=st.sampled_from(STAFF_ROUTES), store=st.sampled_from(STORES) | path_ids,
-       conversation=st.sampled_from(["m-1"]) | path_ids)
+@given(
+    data=st.data(),
+    route=st.sampled_from(STAFF_ROUTES),
+    store=st.sampled_from(STORES) | path_ids,
+    conversation=st.sampled_from(["m-1"]) | path_ids,
+)
 def test_staff_endpoints_without_a_valid_token_get_401(harness, data, route, store, conversation):
     tokens = _tokens()
-    authorization = data.draw(st.sampled_from(tokens) | st.text(max_size=60).map(lambda t: "Bearer " + t)
-                              | st.text(max_size=60), label="authorization")
+    authorization = data.draw(
+        st.sampled_from(tokens) | st.text(max_size=60).map(lambda t: "Bearer " + t) | st.text(max_size=60),
+        label="authorization",
+    )
     if authorization and authorization.strip() == f"Bearer {harness.chain['staff_token']}":
         return
     method, suffix = route
     before = rows(harness)
 
-    status, body = staff_call(harness, method, f"/v1/stores/{store}/conversations" + suffix.format(c=conversation),
-                              raw=dump({"text": "hi", "status": "resolved"}), authorization=authorization)
+    status, body = staff_call(
+        harness,
+        method,
+        f"/v1/stores/{store}/conversations" + suffix.format(c=conversation),
+        raw=dump({"text": "hi", "status": "resolved"}),
+        authorization=authorization,
+    )
 
     check(status, {401}, body, before, rows(harness))
 
 
 @FUZZ
-@given(route=st.sampled_from(STAFF_ROUTES), who=st.sampled_from(["ldn-manager", "other-chain-admin", "sh-stylist"]),
-       conversation=st.sampled_from(["m-1"]) | path_ids, params=st.dictionaries(
-           st.sampled_from(["limit", "cursor", "status", "order"]), query_values, max_size=3))
+@given(
+    route=st.sampled_from(STAFF_ROUTES),
+    who=st.sampled_from(["ldn-manager", "other-chain-admin", "sh-stylist"]),
+    conversation=st.sampled_from(["m-1"]) | path_ids,
+    params=st.dictionaries(st.sampled_from(["limit", "cursor", "status", "order"]), query_values, max_size=3),
+)
 def test_staff_of_other_stores_get_404(harness, route, who, conversation, params):
     if not getattr(harness, "_fuzz_seeded", False):
         seed_conversation(harness)
         harness._fuzz_seeded = True
     now = datetime.now(UTC)
     token = {
-        "ldn-manager": issue_token(JWT_SECRET, subject="ldn", chain_id="demo-chain", role="store_manager",
-                                   store_ids=[LDN_STORE], now=now),
-        "other-chain-admin": issue_token(JWT_SECRET, subject="other", chain_id="other-chain", role="chain_admin",
-                                         store_ids=[SH_STORE, LDN_STORE], now=now),
-        "sh-stylist": issue_token(JWT_SECRET, subject="sty", chain_id="demo-chain", role="stylist",
-                                  store_ids=[SH_STORE], now=now),
+        "ldn-manager": issue_token(
+            JWT_SECRET,
+            subject="ldn",
+            chain_id="demo-chain",
+            role="store_manager",
+            store_ids=[LDN_STORE],
+            now=now,
+        ),
+        "other-chain-admin": issue_token(
+            JWT_SECRET,
+            subject="other",
+            chain_id="other-chain",
+            role="chain_admin",
+            store_ids=[SH_STORE, LDN_STORE],
+            now=now,
+        ),
+        "sh-stylist": issue_token(
+            JWT_SECRET, subject="sty", chain_id="demo-chain", role="stylist", store_ids=[SH_STORE], now=now
+        ),
     }[who]
     store = LDN_STORE if who == "sh-stylist" else SH_STORE
     method, suffix = route
     before = rows(harness)
 
-    status, body = staff_call(harness, method, f"/v1/stores/{store}/conversations" + suffix.format(c=conversation),
-                              params=params, raw=dump({"text": "hi", "status": "resolved"}),
-                              authorization=f"Bearer {token}")
+    status, body = staff_call(
+        harness,
+        method,
+        f"/v1/stores/{store}/conversations" + suffix.format(c=conversation),
+        params=params,
+        raw=dump({"text": "hi", "status": "resolved"}),
+        authorization=f"Bearer {token}",
+    )
 
     check(status, {404}, body, before, rows(harness))

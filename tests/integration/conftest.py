@@ -40,21 +40,41 @@ class Harness:
     def post_message(self, event: dict, **kwargs: Any):
         raw = json.dumps(event, ensure_ascii=False).encode()
         ts = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Chairside-Chain": self.chain["chain_id"],
-                   "X-Chairside-Timestamp": ts, "X-Chairside-Signature": sign("whsec-test", ts, raw)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Chairside-Chain": self.chain["chain_id"],
+            "X-Chairside-Timestamp": ts,
+            "X-Chairside-Signature": sign("whsec-test", ts, raw),
+        }
         headers.update(kwargs.get("headers") or {})
         response = self.client.http.post("/v1/webhooks/messages", headers=headers, body=raw)
-        return response.status_code, (json.loads(response.body) if response.body[:1] == b"{" else response.body)
+        return response.status_code, (
+            json.loads(response.body) if response.body[:1] == b"{" else response.body
+        )
 
-    def wechat(self, store_id: str, xml: str, *, token: str | None = None, method: str = "POST",
-               echostr: str | None = None, timestamp: int | str | None = None, nonce: str | None = None,
-               encrypted: bool | None = None):
+    def wechat(
+        self,
+        store_id: str,
+        xml: str,
+        *,
+        token: str | None = None,
+        method: str = "POST",
+        echostr: str | None = None,
+        timestamp: int | str | None = None,
+        nonce: str | None = None,
+        encrypted: bool | None = None,
+    ):
         """A WeChat callback as the fake WeChat server builds it: signed with the store's token, encrypted when the
         store is in encrypted mode (unless `encrypted=False`), with a fresh timestamp and a new nonce unless told."""
         store = next((s for s in self.chain["stores"] if s["id"] == store_id), {})
         aes_key = store.get("wechat_encoding_aes_key") if encrypted is not False else None
-        params, body = self.fakes["wechat"].callback(token or store.get("wechat_token", ""), xml, timestamp=timestamp,
-                                                     nonce=nonce, encoding_aes_key=aes_key if method == "POST" else None)
+        params, body = self.fakes["wechat"].callback(
+            token or store.get("wechat_token", ""),
+            xml,
+            timestamp=timestamp,
+            nonce=nonce,
+            encoding_aes_key=aes_key if method == "POST" else None,
+        )
         if echostr:
             params["echostr"] = echostr
         path = f"/v1/channels/wechat/{store_id}?{urlencode(params, quote_via=quote)}"
@@ -69,14 +89,24 @@ class Harness:
         from chalicelib.channels.agora.chat import callback_signature
 
         if sign:
-            body = {**body, "security": callback_signature(body["callId"], self.chain["agora"]["callback_secret"],
-                                                           body["timestamp"])}
-        response = self.client.http.post(f"/v1/channels/agora/{chain_id}/callback", body=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+            body = {
+                **body,
+                "security": callback_signature(
+                    body["callId"], self.chain["agora"]["callback_secret"], body["timestamp"]
+                ),
+            }
+        response = self.client.http.post(
+            f"/v1/channels/agora/{chain_id}/callback",
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         return response.status_code, json.loads(response.body) if response.body else None
 
     def staff(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        headers = {"Authorization": f"Bearer {token or self.chain['staff_token']}", "Content-Type": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {token or self.chain['staff_token']}",
+            "Content-Type": "application/json",
+        }
         if method == "GET":
             response = self.client.http.get(path, headers=headers)
         else:
@@ -84,13 +114,24 @@ class Harness:
         return response.status_code, json.loads(response.body) if response.body else None
 
     # --- the booking system -------------------------------------------------------------------
-    def post(self, event: dict | bytes, *, secret: str | None = None, timestamp: int | None = None,
-             chain_id: str | None = None, headers: dict | None = None):
+    def post(
+        self,
+        event: dict | bytes,
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        chain_id: str | None = None,
+        headers: dict | None = None,
+    ):
         raw = event if isinstance(event, bytes) else json.dumps(event, ensure_ascii=False).encode()
         ts = str(timestamp if timestamp is not None else int(time.time()))
         sig = sign(secret or self.chain["webhook_secret"], ts, raw)
-        all_headers = {"Content-Type": "application/json", "X-Chairside-Chain": chain_id or self.chain["chain_id"],
-                       "X-Chairside-Timestamp": ts, "X-Chairside-Signature": sig}
+        all_headers = {
+            "Content-Type": "application/json",
+            "X-Chairside-Chain": chain_id or self.chain["chain_id"],
+            "X-Chairside-Timestamp": ts,
+            "X-Chairside-Signature": sig,
+        }
         all_headers.update(headers or {})
         response = self.client.http.post("/v1/webhooks/bookings", headers=all_headers, body=raw)
         return response.status_code, (json.loads(response.body) if response.body else None)
@@ -126,7 +167,9 @@ class Harness:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.sns.models import sns_backends
 
-        return [(phone, text) for phone, text in sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values()]
+        return [
+            (phone, text) for phone, text in sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values()
+        ]
 
     def schedules(self) -> list[dict]:
         scheduler = self.session.client("scheduler")
@@ -136,8 +179,12 @@ class Harness:
 
     def dlq(self) -> list[dict]:
         sqs = self.session.client("sqs")
-        got = sqs.receive_message(QueueUrl=self.container.settings.steps_dlq_url, MaxNumberOfMessages=10,
-                                  MessageAttributeNames=["All"], VisibilityTimeout=0)
+        got = sqs.receive_message(
+            QueueUrl=self.container.settings.steps_dlq_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=0,
+        )
         return got.get("Messages", [])
 
 
@@ -152,16 +199,29 @@ def fakes() -> Iterator[dict[str, Any]]:
     base = ChannelSetup()
     with ExitStack() as stack:
         yield {
-            "wechat": stack.enter_context(FakeWeChatAPI(app_id=base.wechat_app_id, app_secret=base.wechat_app_secret)),
-            "agora": stack.enter_context(FakeAgoraChat(base.agora_app_id, base.agora_app_certificate,
-                                                       org_name=base.agora_org, app_name=base.agora_app)),
+            "wechat": stack.enter_context(
+                FakeWeChatAPI(app_id=base.wechat_app_id, app_secret=base.wechat_app_secret)
+            ),
+            "agora": stack.enter_context(
+                FakeAgoraChat(
+                    base.agora_app_id,
+                    base.agora_app_certificate,
+                    org_name=base.agora_org,
+                    app_name=base.agora_app,
+                )
+            ),
             "booking": stack.enter_context(FakeBookingSystem("whsec-test")),
         }
 
 
 @pytest.fixture
-def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch,
-            tmp_path, fakes: dict[str, Any]) -> Iterator[Harness]:
+def harness(
+    provisioned: dict[str, str],
+    aws: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path,
+    fakes: dict[str, Any],
+) -> Iterator[Harness]:
     from chalice.test import Client
 
     from chalicelib.resources import ENV_JWT_SECRET
@@ -185,16 +245,34 @@ def harness(provisioned: dict[str, str], aws: boto3.session.Session, monkeypatch
     container = bootstrap.build(settings_module.from_env(), clock=clock, session=aws)
     bootstrap.use(container)
     _ = container.bookings
-    channels = ChannelSetup(agora_base_url=fakes["agora"].base_url,
-                            booking_system_url=fakes["booking"].url + "/chairside/changes")
-    chain = seed(aws, env["CHAIRSIDE_STAGE"], env[ENV_JWT_SECRET], datetime.now(UTC), webhook_secret="whsec-test",
-                 channels=channels)
-    plumbing = Plumbing(build_firers(aws, env["CHAIRSIDE_STAGE"], None, REGION, clock),
-                        build_pollers(aws, env["CHAIRSIDE_STAGE"], None, REGION))
+    channels = ChannelSetup(
+        agora_base_url=fakes["agora"].base_url, booking_system_url=fakes["booking"].url + "/chairside/changes"
+    )
+    chain = seed(
+        aws,
+        env["CHAIRSIDE_STAGE"],
+        env[ENV_JWT_SECRET],
+        datetime.now(UTC),
+        webhook_secret="whsec-test",
+        channels=channels,
+    )
+    plumbing = Plumbing(
+        build_firers(aws, env["CHAIRSIDE_STAGE"], None, REGION, clock),
+        build_pollers(aws, env["CHAIRSIDE_STAGE"], None, REGION),
+    )
     from app import app
     from chalicelib.channels.faults import FaultFile
 
     with Client(app) as client:
-        yield Harness(aws, container, clock, client, chain, plumbing, env, faults=FaultFile(tmp_path / "faults.json"),
-                      fakes=fakes)
+        yield Harness(
+            aws,
+            container,
+            clock,
+            client,
+            chain,
+            plumbing,
+            env,
+            faults=FaultFile(tmp_path / "faults.json"),
+            fakes=fakes,
+        )
     bootstrap.use(None)

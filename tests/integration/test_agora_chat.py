@@ -190,7 +190,9 @@ def test_an_unreachable_server_is_transient(clock: Clock) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = AgoraChatClient(f"http://127.0.0.1:{port}", "org", "app", APP_ID, APP_CERT, clock=clock, timeout=1)
+    client = AgoraChatClient(
+        f"http://127.0.0.1:{port}", "org", "app", APP_ID, APP_CERT, clock=clock, timeout=1
+    )
     with pytest.raises(TransientSendError):
         client.send_text("member-1", "hi")
 
@@ -202,14 +204,31 @@ def test_the_transport_is_injectable(clock: Clock) -> None:
         calls.append((method, url, dict(headers), body, timeout))
         return HttpResponse(200, json.dumps({"action": "post", "data": {"member-9": "77"}}).encode())
 
-    client = AgoraChatClient("https://a41.chat.agora.io/", "61717166", "chairside", APP_ID, APP_CERT,
-                             clock=clock, http=transport, timeout=3)
+    client = AgoraChatClient(
+        "https://a41.chat.agora.io/",
+        "61717166",
+        "chairside",
+        APP_ID,
+        APP_CERT,
+        clock=clock,
+        http=transport,
+        timeout=3,
+    )
     assert client.send_text("member-9", "hi") == "77"
     ((method, url, headers, body, timeout),) = calls
-    assert (method, url, timeout) == ("POST", "https://a41.chat.agora.io/61717166/chairside/messages/users", 3)
+    assert (method, url, timeout) == (
+        "POST",
+        "https://a41.chat.agora.io/61717166/chairside/messages/users",
+        3,
+    )
     assert headers["Authorization"].startswith("Bearer 007")
     assert headers["Content-Type"] == headers["Accept"] == "application/json"
-    assert json.loads(body or b"") == {"from": "chairside", "to": ["member-9"], "type": "txt", "body": {"msg": "hi"}}
+    assert json.loads(body or b"") == {
+        "from": "chairside",
+        "to": ["member-9"],
+        "type": "txt",
+        "body": {"msg": "hi"},
+    }
 
 
 def test_transport_failures_map_to_transient(clock: Clock) -> None:
@@ -220,7 +239,9 @@ def test_transport_failures_map_to_transient(clock: Clock) -> None:
         raise ConnectionResetError("reset by peer")
 
     for transport in (timing_out, resetting):
-        client = AgoraChatClient("https://a41.chat.agora.io", "o", "a", APP_ID, APP_CERT, clock=clock, http=transport)
+        client = AgoraChatClient(
+            "https://a41.chat.agora.io", "o", "a", APP_ID, APP_CERT, clock=clock, http=transport
+        )
         with pytest.raises(TransientSendError):
             client.send_text("member-1", "hi")
 
@@ -230,8 +251,15 @@ def test_transport_failures_map_to_transient(clock: Clock) -> None:
     [b"", b"not json", json.dumps({"data": {}}).encode(), json.dumps({"data": {"member-1": None}}).encode()],
 )
 def test_a_success_without_a_message_id_is_permanent(clock: Clock, answer: bytes) -> None:
-    client = AgoraChatClient("https://a41.chat.agora.io", "o", "a", APP_ID, APP_CERT, clock=clock,
-                             http=lambda *_: HttpResponse(200, answer))
+    client = AgoraChatClient(
+        "https://a41.chat.agora.io",
+        "o",
+        "a",
+        APP_ID,
+        APP_CERT,
+        clock=clock,
+        http=lambda *_: HttpResponse(200, answer),
+    )
     with pytest.raises(PermanentSendError):
         client.send_text("member-1", "hi")
 
@@ -325,7 +353,12 @@ EMOJI = {
         }
     ],
 }
-GIFT = {"ext": {}, "bodies": [{"customExts": [{"name": 1}], "v2:customExts": {"k": "v"}, "customEvent": "flower", "type": "custom"}]}
+GIFT = {
+    "ext": {},
+    "bodies": [
+        {"customExts": [{"name": 1}], "v2:customExts": {"k": "v"}, "customEvent": "flower", "type": "custom"}
+    ],
+}
 
 
 def test_a_correctly_signed_callback_verifies() -> None:
@@ -333,7 +366,9 @@ def test_a_correctly_signed_callback_verifies() -> None:
     assert verify_callback(body, SECRET)
     assert verify_callback(json.loads(json.dumps(body)), SECRET)  # as it arrives over the wire
     assert verify_callback({**body, "security": body["security"].upper()}, SECRET)
-    assert verify_callback({**body, "timestamp": str(body["timestamp"]), "security": body["security"]}, SECRET)
+    assert verify_callback(
+        {**body, "timestamp": str(body["timestamp"]), "security": body["security"]}, SECRET
+    )
 
 
 @pytest.mark.parametrize(
@@ -394,7 +429,10 @@ def test_parse_an_emoji_custom_message() -> None:
 
 def test_other_message_kinds_are_other() -> None:
     assert parse_callback(_message(GIFT)).type == "other"
-    video = {"ext": {}, "bodies": [{"type": "video", "url": "https://a41.chat.agora.io/v", "thumb": "t", "length": 10}]}
+    video = {
+        "ext": {},
+        "bodies": [{"type": "video", "url": "https://a41.chat.agora.io/v", "thumb": "t", "length": 10}],
+    }
     parsed = parse_callback(_message(video))
     assert (parsed.type, parsed.media_url) == ("other", "https://a41.chat.agora.io/v")
     loc = {"ext": {}, "bodies": [{"lng": 116.32, "type": "loc", "addr": "Orchard Rd", "lat": 39.96}]}

@@ -21,16 +21,39 @@ CHAIN = "demo-chain"
 STYLISTS = {SH_STORE: "sh-xiaowang", LDN_STORE: "ldn-sophie"}
 
 
-def visit(harness, member_id: str, start: str, *, store_id: str = SH_STORE, category: str = "hair_colour",
-          birthday: str | None = None, locale: str = "zh-CN", phone: str = "+8613800138000",
-          kinds: tuple[str, ...] = ("booking.created", "booking.completed")) -> None:
+def visit(
+    harness,
+    member_id: str,
+    start: str,
+    *,
+    store_id: str = SH_STORE,
+    category: str = "hair_colour",
+    birthday: str | None = None,
+    locale: str = "zh-CN",
+    phone: str = "+8613800138000",
+    kinds: tuple[str, ...] = ("booking.created", "booking.completed"),
+) -> None:
     """A booking of hers (by default created and completed: a visit), with marketing consent."""
-    member = {"id": member_id, "name": member_id, "phone": phone, "locale": locale, "birthday": birthday,
-              "marketing_consent": True}
-    common = {"booking_id": f"bk-{uuid.uuid4().hex[:8]}", "store_id": store_id, "start": start, "category": category,
-              "stylist": STYLISTS[store_id], "member": member}
+    member = {
+        "id": member_id,
+        "name": member_id,
+        "phone": phone,
+        "locale": locale,
+        "birthday": birthday,
+        "marketing_consent": True,
+    }
+    common = {
+        "booking_id": f"bk-{uuid.uuid4().hex[:8]}",
+        "store_id": store_id,
+        "start": start,
+        "category": category,
+        "stylist": STYLISTS[store_id],
+        "member": member,
+    }
     for kind in kinds:
-        status, body = harness.post(booking_event(type=kind, occurred_at="2026-11-22T09:00:00+08:00", **common))
+        status, body = harness.post(
+            booking_event(type=kind, occurred_at="2026-11-22T09:00:00+08:00", **common)
+        )
         assert status == 202, body
 
 
@@ -40,7 +63,11 @@ def care_sent(harness, store_id: str, member_id: str) -> list[str]:
 
 
 def texts(harness, store_id: str, member_id: str, kind: str) -> list[str]:
-    return [m["text"] for m in harness.messages(store_id, member_id) if m["kind"] == kind and m["status"] == "sent"]
+    return [
+        m["text"]
+        for m in harness.messages(store_id, member_id)
+        if m["kind"] == kind and m["status"] == "sent"
+    ]
 
 
 def deliver_tick_again(harness, store_id: str, scheduled_time: str) -> None:
@@ -57,31 +84,55 @@ def test_every_store_has_its_daily_schedule_in_its_own_zone(harness):
     schedules = {s["Name"]: s for s in scheduler.list_schedules(GroupName=group)["Schedules"]}
     assert set(schedules) == {schedule_name(store["id"]) for store in STORES}  # every store of the demo seed
     london = scheduler.get_schedule(Name=schedule_name(LDN_STORE), GroupName=group)
-    assert (london["ScheduleExpression"], london["ScheduleExpressionTimezone"]) == ("cron(0 10 * * ? *)",
-                                                                                    "Europe/London")
+    assert (london["ScheduleExpression"], london["ScheduleExpressionTimezone"]) == (
+        "cron(0 10 * * ? *)",
+        "Europe/London",
+    )
     assert london["Target"]["Arn"] == harness.container.settings.care_ticks_queue_arn
     # Seeding again (a store provisioned twice, or moved) updates it in place.
     harness.container.care_schedules.ensure(CHAIN, LDN_STORE, "Europe/Dublin")
-    assert scheduler.get_schedule(Name=schedule_name(LDN_STORE), GroupName=group)["ScheduleExpressionTimezone"] == (
-        "Europe/Dublin")
+    assert scheduler.get_schedule(Name=schedule_name(LDN_STORE), GroupName=group)[
+        "ScheduleExpressionTimezone"
+    ] == ("Europe/Dublin")
     assert harness.schedules() == []  # the journeys group holds booking steps only
 
 
 def test_birthday_and_dormant_members_hear_from_their_store_at_ten_local_once(harness):
     visit(harness, "bd-sh", "2026-10-01T15:00:00+08:00", birthday="1992-11-23")
     visit(harness, "dm-sh", "2026-08-25T15:00:00+08:00")  # 90 days before the 23rd
-    visit(harness, "bd-ldn", "2026-10-10T15:00:00+01:00", store_id=LDN_STORE, birthday="1988-11-22", locale="en",
-          phone="+447911000001", category="hair_cut")  # a colour then would be due a root touch-up
-    visit(harness, "dm-ldn", "2026-08-20T11:00:00+01:00", store_id=LDN_STORE, locale="en", phone="+447911000002")
+    visit(
+        harness,
+        "bd-ldn",
+        "2026-10-10T15:00:00+01:00",
+        store_id=LDN_STORE,
+        birthday="1988-11-22",
+        locale="en",
+        phone="+447911000001",
+        category="hair_cut",
+    )  # a colour then would be due a root touch-up
+    visit(
+        harness, "dm-ldn", "2026-08-20T11:00:00+01:00", store_id=LDN_STORE, locale="en", phone="+447911000002"
+    )
     # Dormant too, but she has booked again: no "we miss you".
-    visit(harness, "fb-ldn", "2026-08-20T14:00:00+01:00", store_id=LDN_STORE, locale="en", phone="+447911000003")
-    visit(harness, "fb-ldn", "2026-12-01T14:00:00+00:00", store_id=LDN_STORE, locale="en", phone="+447911000003",
-          kinds=("booking.created",))
+    visit(
+        harness, "fb-ldn", "2026-08-20T14:00:00+01:00", store_id=LDN_STORE, locale="en", phone="+447911000003"
+    )
+    visit(
+        harness,
+        "fb-ldn",
+        "2026-12-01T14:00:00+00:00",
+        store_id=LDN_STORE,
+        locale="en",
+        phone="+447911000003",
+        kinds=("booking.created",),
+    )
 
     harness.advance_to("2026-11-22T09:59:00+00:00")  # London 09:59
     assert care_sent(harness, LDN_STORE, "bd-ldn") == [] and care_sent(harness, LDN_STORE, "dm-ldn") == []
 
-    harness.advance_to("2026-11-22T10:01:00+00:00")  # London 10:01; Shanghai is already 18:01, its tick tomorrow
+    harness.advance_to(
+        "2026-11-22T10:01:00+00:00"
+    )  # London 10:01; Shanghai is already 18:01, its tick tomorrow
     assert care_sent(harness, LDN_STORE, "bd-ldn") == ["birthday"]
     assert "Happy birthday" in texts(harness, LDN_STORE, "bd-ldn", "birthday")[0]
     assert care_sent(harness, LDN_STORE, "dm-ldn") == ["reactivation"]
@@ -109,7 +160,9 @@ def test_her_own_rhythm_counts_once_she_has_three_visits(harness):
     for start in ("2026-08-21T15:00:00+08:00", "2026-09-20T15:00:00+08:00", "2026-10-20T15:00:00+08:00"):
         visit(harness, "regular", start)  # every 30 days; 34 days since the last on the 23rd
     for start in ("2026-09-20T16:00:00+08:00", "2026-10-20T16:00:00+08:00"):
-        visit(harness, "two-visits", start, phone="+8613800138001")  # the same gap, but only two visits: 90 days
+        visit(
+            harness, "two-visits", start, phone="+8613800138001"
+        )  # the same gap, but only two visits: 90 days
 
     harness.advance_to("2026-11-23T10:01:00+08:00")
 
@@ -119,8 +172,16 @@ def test_her_own_rhythm_counts_once_she_has_three_visits(harness):
 
 def test_rebook_reminders_follow_the_services_cycle(harness):
     def ldn(member_id: str, start: str, category: str, n: int, **kw: Any) -> None:
-        visit(harness, member_id, start, store_id=LDN_STORE, category=category, locale="en",
-              phone=f"+44791100010{n}", **kw)
+        visit(
+            harness,
+            member_id,
+            start,
+            store_id=LDN_STORE,
+            category=category,
+            locale="en",
+            phone=f"+44791100010{n}",
+            **kw,
+        )
 
     ldn("gel", "2026-11-01T11:00:00+00:00", "nail_gel", 1)  # 21 days before the 22nd: a gel refill is due
     ldn("gel-booked", "2026-11-01T13:00:00+00:00", "nail_gel", 2)
@@ -143,7 +204,9 @@ def test_holiday_greetings_come_from_the_chains_calendar_once(harness):
     # The demo chain greets two days before Christmas (holidays.toml), at 10:00 Shanghai on the 23rd.
     assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-22T02:00:00Z"))["holiday"] == 0
     assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-23T02:00:00Z"))["holiday"] == 2
-    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-23T02:00:00Z"))["holiday"] == 2  # queued again...
+    assert (
+        tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-23T02:00:00Z"))["holiday"] == 2
+    )  # queued again...
     harness.pump()
 
     assert care_sent(harness, SH_STORE, "zh-member") == ["holiday"]  # ...sent once
@@ -156,21 +219,63 @@ def test_a_deployed_stage_ensures_the_schedules_of_a_chains_stores_with_the_same
     from chalicelib.dal.models import StoreItem
     from infra.care_schedules import main
 
-    StoreItem(*StoreItem.key("sh-xuhui"), store_id="sh-xuhui", chain_id=CHAIN, name="徐汇店", timezone="Asia/Shanghai",
-              gsi1pk=StoreItem.chain_key(CHAIN), gsi1sk="sh-xuhui").save()
+    StoreItem(
+        *StoreItem.key("sh-xuhui"),
+        store_id="sh-xuhui",
+        chain_id=CHAIN,
+        name="徐汇店",
+        timezone="Asia/Shanghai",
+        gsi1pk=StoreItem.chain_key(CHAIN),
+        gsi1sk="sh-xuhui",
+    ).save()
     role = harness.container.settings.scheduler_role_arn
     stage = harness.env[r.ENV_STAGE]
 
-    assert main(["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role],
-                session=harness.session) == 0
-    assert main(["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role,
-                 "--store", "sh-xuhui"], session=harness.session) == 0  # again: updated in place
+    assert (
+        main(
+            ["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role],
+            session=harness.session,
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "--stage",
+                stage,
+                "--region",
+                "ap-southeast-1",
+                "--chain",
+                CHAIN,
+                "--role-arn",
+                role,
+                "--store",
+                "sh-xuhui",
+            ],
+            session=harness.session,
+        )
+        == 0
+    )  # again: updated in place
 
     scheduler = harness.session.client("scheduler")
     group = harness.container.settings.care_schedule_group
     assert {s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]} == {
-        schedule_name(store["id"]) for store in STORES} | {"care-sh-xuhui"}
+        schedule_name(store["id"]) for store in STORES
+    } | {"care-sh-xuhui"}
     assert "care-sh-xuhui: ensured" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # another chain's (or an unknown) store is refused, nothing is created
-        main(["--stage", stage, "--region", "ap-southeast-1", "--chain", CHAIN, "--role-arn", role, "--store", "x"],
-             session=harness.session)
+        main(
+            [
+                "--stage",
+                stage,
+                "--region",
+                "ap-southeast-1",
+                "--chain",
+                CHAIN,
+                "--role-arn",
+                role,
+                "--store",
+                "x",
+            ],
+            session=harness.session,
+        )

@@ -32,8 +32,14 @@ def test_created_booking_gets_a_confirmation_at_once_and_reminders_at_store_loca
 
 
 def test_london_store_reminds_at_london_time(harness):
-    event = booking_event(store_id=LDN_STORE, stylist="ldn-sophie", start="2026-11-25T15:00:00+00:00",
-                          occurred_at="2026-11-22T10:00:00+00:00", locale="en", member_id="m-ldn")
+    event = booking_event(
+        store_id=LDN_STORE,
+        stylist="ldn-sophie",
+        start="2026-11-25T15:00:00+00:00",
+        occurred_at="2026-11-22T10:00:00+00:00",
+        locale="en",
+        member_id="m-ldn",
+    )
     status, body = harness.post(event)
 
     assert status == 202
@@ -62,8 +68,9 @@ def test_cancel_deletes_every_schedule_and_nothing_is_sent_afterwards(harness):
     harness.post(booking_event(event_id="evt-c1"))
     harness.pump()
 
-    status, body = harness.post(booking_event(event_id="evt-c2", type="booking.cancelled",
-                                              occurred_at="2026-11-22T11:00:00+08:00"))
+    status, body = harness.post(
+        booking_event(event_id="evt-c2", type="booking.cancelled", occurred_at="2026-11-22T11:00:00+08:00")
+    )
 
     assert status == 202 and body["status"] == "cancelled" and body["journey"] == []
     assert harness.schedules() == []
@@ -74,9 +81,14 @@ def test_cancel_deletes_every_schedule_and_nothing_is_sent_afterwards(harness):
 def test_reschedule_moves_the_reminders_and_the_old_ones_never_fire(harness):
     harness.post(booking_event(event_id="evt-r1"))
     harness.pump()
-    status, body = harness.post(booking_event(event_id="evt-r2", type="booking.rescheduled",
-                                              start="2026-11-27T11:00:00+08:00",
-                                              occurred_at="2026-11-22T12:00:00+08:00"))
+    status, body = harness.post(
+        booking_event(
+            event_id="evt-r2",
+            type="booking.rescheduled",
+            start="2026-11-27T11:00:00+08:00",
+            occurred_at="2026-11-22T12:00:00+08:00",
+        )
+    )
 
     assert status == 202
     due = {s["kind"]: s["due_at"] for s in body["journey"]}
@@ -89,12 +101,22 @@ def test_reschedule_moves_the_reminders_and_the_old_ones_never_fire(harness):
     assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation", "reschedule_confirmation"]
     harness.advance_to("2026-11-27T09:00:00+08:00")
     assert harness.sent_kinds(SH_STORE, "m-1") == [
-        "confirmation", "reschedule_confirmation", "reminder_day_before", "reminder_2h"]
+        "confirmation",
+        "reschedule_confirmation",
+        "reminder_day_before",
+        "reminder_2h",
+    ]
 
 
 def test_an_older_event_arriving_late_is_acknowledged_and_ignored(harness):
-    harness.post(booking_event(event_id="evt-o2", type="booking.rescheduled", start="2026-11-27T11:00:00+08:00",
-                               occurred_at="2026-11-22T12:00:00+08:00"))
+    harness.post(
+        booking_event(
+            event_id="evt-o2",
+            type="booking.rescheduled",
+            start="2026-11-27T11:00:00+08:00",
+            occurred_at="2026-11-22T12:00:00+08:00",
+        )
+    )
 
     status, body = harness.post(booking_event(event_id="evt-o1", occurred_at="2026-11-22T10:00:00+08:00"))
 
@@ -108,8 +130,9 @@ def test_no_check_in_by_start_plus_grace_sends_one_kind_follow_up(harness):
     harness.advance_to("2026-11-25T15:30:00+08:00")
     assert harness.sent_kinds(SH_STORE, "m-1")[-1] == "no_show_followup"
 
-    status, body = harness.post(booking_event(event_id="evt-n2", type="booking.no_show",
-                                              occurred_at="2026-11-25T16:00:00+08:00"))
+    status, body = harness.post(
+        booking_event(event_id="evt-n2", type="booking.no_show", occurred_at="2026-11-25T16:00:00+08:00")
+    )
 
     assert status == 202 and body["status"] == "no_show"
     harness.pump()
@@ -120,8 +143,9 @@ def test_no_show_event_sends_the_follow_up_and_cancels_the_grace_check(harness):
     harness.post(booking_event(event_id="evt-ns1"))
     harness.advance_to("2026-11-25T15:10:00+08:00")
 
-    status, body = harness.post(booking_event(event_id="evt-ns2", type="booking.no_show",
-                                              occurred_at="2026-11-25T15:10:00+08:00"))
+    status, body = harness.post(
+        booking_event(event_id="evt-ns2", type="booking.no_show", occurred_at="2026-11-25T15:10:00+08:00")
+    )
 
     assert [s["kind"] for s in body["journey"]] == ["no_show_followup"]
     harness.advance_to("2026-11-25T18:00:00+08:00")
@@ -131,7 +155,9 @@ def test_no_show_event_sends_the_follow_up_and_cancels_the_grace_check(harness):
 def test_checked_in_member_gets_no_no_show_follow_up(harness):
     harness.post(booking_event(event_id="evt-ci1"))
     harness.advance_to("2026-11-25T14:55:00+08:00")
-    harness.post(booking_event(event_id="evt-ci2", type="booking.checked_in", occurred_at="2026-11-25T14:55:00+08:00"))
+    harness.post(
+        booking_event(event_id="evt-ci2", type="booking.checked_in", occurred_at="2026-11-25T14:55:00+08:00")
+    )
     harness.advance_to("2026-11-25T18:00:00+08:00")
     assert "no_show_followup" not in harness.sent_kinds(SH_STORE, "m-1")
 
@@ -140,8 +166,9 @@ def test_completed_colour_gets_aftercare_feedback_review_and_a_one_month_check_i
     harness.post(booking_event(event_id="evt-d1"))
     harness.advance_to("2026-11-25T16:30:00+08:00")
 
-    status, body = harness.post(booking_event(event_id="evt-d2", type="booking.completed",
-                                              occurred_at="2026-11-25T16:30:00+08:00"))
+    status, body = harness.post(
+        booking_event(event_id="evt-d2", type="booking.completed", occurred_at="2026-11-25T16:30:00+08:00")
+    )
 
     assert [(s["kind"], s["due_at"]) for s in body["journey"]] == [
         ("aftercare", "2026-11-25T17:00:00+08:00"),
@@ -151,7 +178,11 @@ def test_completed_colour_gets_aftercare_feedback_review_and_a_one_month_check_i
     ]
     harness.advance_to("2026-12-25T11:00:00+08:00")
     assert harness.sent_kinds(SH_STORE, "m-1")[-4:] == [
-        "aftercare", "feedback_request", "review_request", "checkin_1_month"]
+        "aftercare",
+        "feedback_request",
+        "review_request",
+        "checkin_1_month",
+    ]
 
 
 def test_review_request_is_skipped_after_negative_feedback(harness):
@@ -159,8 +190,14 @@ def test_review_request_is_skipped_after_negative_feedback(harness):
 
     harness.post(booking_event(event_id="evt-f1", category="hair_cut"))
     harness.advance_to("2026-11-25T16:30:00+08:00")
-    harness.post(booking_event(event_id="evt-f2", type="booking.completed", category="hair_cut",
-                               occurred_at="2026-11-25T16:30:00+08:00"))
+    harness.post(
+        booking_event(
+            event_id="evt-f2",
+            type="booking.completed",
+            category="hair_cut",
+            occurred_at="2026-11-25T16:30:00+08:00",
+        )
+    )
     item = BookingItem.get(*BookingItem.key("demo-chain", "bk-1"))
     item.update(actions=[BookingItem.feedback_sentiment.set("negative")])
 
@@ -172,8 +209,11 @@ def test_review_request_is_skipped_after_negative_feedback(harness):
 
 def test_quiet_hours_move_steps_to_nine_but_not_the_confirmation(harness):
     harness.clock.set(__import__("datetime").datetime.fromisoformat("2026-11-22T22:30:00+08:00"))
-    status, body = harness.post(booking_event(event_id="evt-q1", start="2026-11-23T10:00:00+08:00",
-                                              occurred_at="2026-11-22T22:30:00+08:00"))
+    status, body = harness.post(
+        booking_event(
+            event_id="evt-q1", start="2026-11-23T10:00:00+08:00", occurred_at="2026-11-22T22:30:00+08:00"
+        )
+    )
 
     kinds = {s["kind"]: s["due_at"] for s in body["journey"]}
     assert kinds["confirmation"] == "2026-11-22T22:30:00+08:00"
@@ -183,8 +223,14 @@ def test_quiet_hours_move_steps_to_nine_but_not_the_confirmation(harness):
 
 def test_a_confirmation_overtaken_by_a_reschedule_is_never_sent_with_the_old_time(harness):
     harness.post(booking_event(event_id="evt-s1"))
-    harness.post(booking_event(event_id="evt-s2", type="booking.rescheduled", start="2026-11-27T11:00:00+08:00",
-                               occurred_at="2026-11-22T10:00:30+08:00"))
+    harness.post(
+        booking_event(
+            event_id="evt-s2",
+            type="booking.rescheduled",
+            start="2026-11-27T11:00:00+08:00",
+            occurred_at="2026-11-22T10:00:30+08:00",
+        )
+    )
     harness.pump()
 
     assert harness.sent_kinds(SH_STORE, "m-1") == ["reschedule_confirmation"]
@@ -209,8 +255,12 @@ def test_a_duplicate_finishes_an_event_whose_delivery_died_right_after_the_commi
 
     status, body = harness.post(event)
     assert status == 202 and body["version"] == 1 and "ignored" not in body
-    assert [s["kind"] for s in body["journey"]] == ["confirmation", "reminder_day_before", "reminder_2h",
-                                                    "no_show_followup"]
+    assert [s["kind"] for s in body["journey"]] == [
+        "confirmation",
+        "reminder_day_before",
+        "reminder_2h",
+        "no_show_followup",
+    ]
     assert len(harness.schedules()) == 3
     assert harness.post(event) == (status, body)  # and now from the event's record
     harness.pump()
@@ -222,19 +272,30 @@ def test_a_booking_created_after_its_start_is_recorded_and_nothing_is_sent(harne
     from chalicelib.dal.models import BookingItem, MemberItem
 
     # Given it is 22 November and the booking system reports a visit that started on the 20th
-    status, body = harness.post(booking_event(event_id="evt-past", start="2026-11-20T15:00:00+08:00",
-                                              occurred_at="2026-11-22T09:00:00+08:00"))
+    status, body = harness.post(
+        booking_event(
+            event_id="evt-past", start="2026-11-20T15:00:00+08:00", occurred_at="2026-11-22T09:00:00+08:00"
+        )
+    )
 
     # Then it is recorded, with an empty journey, and nothing is sent or scheduled about it
     assert status == 202 and body["status"] == "booked" and body["journey"] == []
     harness.pump()
     assert harness.sms() == [] and harness.schedules() == [] and harness.sent_kinds(SH_STORE, "m-1") == []
-    assert BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).start.isoformat() == "2026-11-20T07:00:00+00:00"
+    assert (
+        BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).start.isoformat()
+        == "2026-11-20T07:00:00+00:00"
+    )
     assert MemberItem.get(*MemberItem.key("demo-chain", "m-1")).last_store_id == SH_STORE
     # And the visit counts once it is completed
-    status, _ = harness.post(booking_event(event_id="evt-past-done", type="booking.completed",
-                                           start="2026-11-20T15:00:00+08:00",
-                                           occurred_at="2026-11-22T09:30:00+08:00"))
+    status, _ = harness.post(
+        booking_event(
+            event_id="evt-past-done",
+            type="booking.completed",
+            start="2026-11-20T15:00:00+08:00",
+            occurred_at="2026-11-22T09:30:00+08:00",
+        )
+    )
     assert status == 202
     assert MemberItem.get(*MemberItem.key("demo-chain", "m-1"), consistent_read=True).visits == 1
 
@@ -245,9 +306,14 @@ def test_a_booking_rescheduled_to_a_start_already_past_is_recorded_and_nothing_i
     assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation"]
 
     # The booking system moves it to a time that has already passed (a late correction of the record)
-    status, body = harness.post(booking_event(event_id="evt-rp2", type="booking.rescheduled",
-                                              start="2026-11-21T11:00:00+08:00",
-                                              occurred_at="2026-11-22T10:00:00+08:00"))
+    status, body = harness.post(
+        booking_event(
+            event_id="evt-rp2",
+            type="booking.rescheduled",
+            start="2026-11-21T11:00:00+08:00",
+            occurred_at="2026-11-22T10:00:00+08:00",
+        )
+    )
 
     assert status == 202 and body["status"] == "booked" and body["journey"] == []
     assert harness.schedules() == []  # the reminders for the old time are gone too

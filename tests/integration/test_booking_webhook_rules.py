@@ -30,9 +30,16 @@ def test_a_signature_for_one_body_does_not_authorise_another(harness):
     ts = str(int(time.time()))
     good = json.dumps(booking_event(booking_id="bk-a")).encode()
     forged = json.dumps(booking_event(booking_id="bk-b")).encode()
-    response = harness.client.http.post("/v1/webhooks/bookings", body=forged, headers={
-        "Content-Type": "application/json", "X-Chairside-Chain": "demo-chain", "X-Chairside-Timestamp": ts,
-        "X-Chairside-Signature": sign("whsec-test", ts, good)})
+    response = harness.client.http.post(
+        "/v1/webhooks/bookings",
+        body=forged,
+        headers={
+            "Content-Type": "application/json",
+            "X-Chairside-Chain": "demo-chain",
+            "X-Chairside-Timestamp": ts,
+            "X-Chairside-Signature": sign("whsec-test", ts, good),
+        },
+    )
     assert response.status_code == 401
 
 
@@ -70,7 +77,9 @@ def test_malformed_events_get_400_naming_the_field(harness, mutate, field):
     assert harness.schedules() == []
 
 
-@pytest.mark.parametrize("raw", [b"", b"{", b"[]", b"null", b"\xff\xfe", b'{"a":' * 5000 + b"1" + b"}" * 5000])
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b"[]", b"null", b"\xff\xfe", b'{"a":' * 5000 + b"1" + b"}" * 5000]
+)
 def test_bodies_that_are_not_a_json_object_get_400(harness, raw):
     status, body = harness.post(raw)
     assert status == 400 and "body" in body["fields"]
@@ -85,24 +94,40 @@ def test_an_oversized_body_gets_413(harness):
 def test_overlapping_booking_for_the_same_stylist_gets_409(harness):
     assert harness.post(booking_event(booking_id="bk-a"))[0] == 202  # 15:00-16:30
 
-    status, body = harness.post(booking_event(booking_id="bk-b", start="2026-11-25T16:00:00+08:00",
-                                              member_id="m-2"))
+    status, body = harness.post(
+        booking_event(booking_id="bk-b", start="2026-11-25T16:00:00+08:00", member_id="m-2")
+    )
 
     assert status == 409 and "booking.stylist.id" in body["fields"]
     assert harness.post(booking_event(booking_id="bk-c", start="2026-11-25T16:30:00+08:00"))[0] == 202
-    assert harness.post(booking_event(booking_id="bk-d", start="2026-11-25T14:00:00+08:00", duration=60))[0] == 202
+    assert (
+        harness.post(booking_event(booking_id="bk-d", start="2026-11-25T14:00:00+08:00", duration=60))[0]
+        == 202
+    )
     assert harness.post(booking_event(booking_id="bk-e", stylist="sh-amy"))[0] == 202
 
 
 def test_a_cancelled_booking_frees_its_time_and_a_reschedule_moves_it(harness):
     harness.post(booking_event(booking_id="bk-a"))
-    harness.post(booking_event(booking_id="bk-a", type="booking.rescheduled", start="2026-11-25T18:00:00+08:00",
-                               occurred_at="2026-11-22T11:00:00+08:00"))
+    harness.post(
+        booking_event(
+            booking_id="bk-a",
+            type="booking.rescheduled",
+            start="2026-11-25T18:00:00+08:00",
+            occurred_at="2026-11-22T11:00:00+08:00",
+        )
+    )
     assert harness.post(booking_event(booking_id="bk-b", member_id="m-2"))[0] == 202  # old time is free
     assert harness.post(booking_event(booking_id="bk-c", start="2026-11-25T18:30:00+08:00"))[0] == 409
 
-    harness.post(booking_event(booking_id="bk-a", type="booking.cancelled", start="2026-11-25T18:00:00+08:00",
-                               occurred_at="2026-11-22T12:00:00+08:00"))
+    harness.post(
+        booking_event(
+            booking_id="bk-a",
+            type="booking.cancelled",
+            start="2026-11-25T18:00:00+08:00",
+            occurred_at="2026-11-22T12:00:00+08:00",
+        )
+    )
     assert harness.post(booking_event(booking_id="bk-c", start="2026-11-25T18:30:00+08:00"))[0] == 202
 
 
@@ -111,18 +136,27 @@ def test_a_completed_visit_lets_its_time_go_without_a_calendar_write_and_a_later
 
     harness.post(booking_event(booking_id="bk-a"))
     harness.post(booking_event(booking_id="bk-live", start="2026-11-25T17:00:00+08:00", member_id="m-3"))
-    harness.post(booking_event(booking_id="bk-a", type="booking.completed", occurred_at="2026-11-22T12:00:00+08:00"))
+    harness.post(
+        booking_event(booking_id="bk-a", type="booking.completed", occurred_at="2026-11-22T12:00:00+08:00")
+    )
     calendar = aws.client("dynamodb").get_item(
-        TableName=BookingItem.Meta.table_name, ConsistentRead=True,
-        Key={"pk": {"S": "STYLIST#demo-chain#sh-xiaowang"}, "sk": {"S": "DAY#2026-11-25"}})["Item"]
+        TableName=BookingItem.Meta.table_name,
+        ConsistentRead=True,
+        Key={"pk": {"S": "STYLIST#demo-chain#sh-xiaowang"}, "sk": {"S": "DAY#2026-11-25"}},
+    )["Item"]
     assert calendar["s0700"] == {"S": "bk-a"}  # left as it was (15:00 Shanghai is 07:00 UTC)
 
     # bk-b overlaps both: bk-a's time is free (taken over), bk-live's is not -- refused, and nothing taken
-    assert harness.post(booking_event(booking_id="bk-b", member_id="m-2", start="2026-11-25T16:00:00+08:00"))[0] == 409
+    assert (
+        harness.post(booking_event(booking_id="bk-b", member_id="m-2", start="2026-11-25T16:00:00+08:00"))[0]
+        == 409
+    )
     assert harness.post(booking_event(booking_id="bk-c", member_id="m-2"))[0] == 202  # bk-a's time alone
     calendar = aws.client("dynamodb").get_item(
-        TableName=BookingItem.Meta.table_name, ConsistentRead=True,
-        Key={"pk": {"S": "STYLIST#demo-chain#sh-xiaowang"}, "sk": {"S": "DAY#2026-11-25"}})["Item"]
+        TableName=BookingItem.Meta.table_name,
+        ConsistentRead=True,
+        Key={"pk": {"S": "STYLIST#demo-chain#sh-xiaowang"}, "sk": {"S": "DAY#2026-11-25"}},
+    )["Item"]
     assert calendar["s0700"] == {"S": "bk-c"} and calendar["s0900"] == {"S": "bk-live"}
     assert harness.post(booking_event(booking_id="bk-d", member_id="m-4"))[0] == 409  # bk-c holds it now
 
@@ -131,8 +165,14 @@ def test_a_reschedule_onto_a_taken_time_is_refused_and_the_booking_keeps_its_slo
     harness.post(booking_event(booking_id="bk-a"))
     harness.post(booking_event(booking_id="bk-b", start="2026-11-25T17:00:00+08:00", member_id="m-2"))
 
-    status, _ = harness.post(booking_event(booking_id="bk-a", type="booking.rescheduled",
-                                           start="2026-11-25T17:30:00+08:00", occurred_at="2026-11-22T11:00:00+08:00"))
+    status, _ = harness.post(
+        booking_event(
+            booking_id="bk-a",
+            type="booking.rescheduled",
+            start="2026-11-25T17:30:00+08:00",
+            occurred_at="2026-11-22T11:00:00+08:00",
+        )
+    )
 
     assert status == 409
     assert harness.post(booking_event(booking_id="bk-z", start="2026-11-25T15:30:00+08:00"))[0] == 409
@@ -146,8 +186,9 @@ def test_the_overlap_guard_is_the_write_itself_not_a_prior_read(harness, monkeyp
     assert harness.post(booking_event(booking_id="bk-a"))[0] == 202
     monkeypatch.setattr(BookingRepository, "booking", lambda self, *a, **k: None)
 
-    status, body = harness.post(booking_event(booking_id="bk-b", member_id="m-2",
-                                              start="2026-11-25T15:25:00+08:00"))
+    status, body = harness.post(
+        booking_event(booking_id="bk-b", member_id="m-2", start="2026-11-25T15:25:00+08:00")
+    )
 
     assert status == 409 and body["error"] == "stylist_unavailable"
 
@@ -202,11 +243,23 @@ def test_staff_of_another_chain_or_without_a_token_cannot_read_messages(harness)
     url = f"/v1/stores/{SH_STORE}/members/m-1/messages"
     assert harness.client.http.get(url).status_code == 401
     assert harness.client.http.get(url, headers={"Authorization": "Bearer junk"}).status_code == 401
-    other = issue_token("test-jwt-secret-of-at-least-32-bytes!", subject="x", chain_id="other-chain",
-                        role="chain_admin", store_ids=[], now=datetime.now(UTC))
+    other = issue_token(
+        "test-jwt-secret-of-at-least-32-bytes!",
+        subject="x",
+        chain_id="other-chain",
+        role="chain_admin",
+        store_ids=[],
+        now=datetime.now(UTC),
+    )
     assert harness.client.http.get(url, headers={"Authorization": f"Bearer {other}"}).status_code == 404
-    ldn_only = issue_token("test-jwt-secret-of-at-least-32-bytes!", subject="y", chain_id="demo-chain",
-                           role="store_manager", store_ids=["ldn-soho"], now=datetime.now(UTC))
+    ldn_only = issue_token(
+        "test-jwt-secret-of-at-least-32-bytes!",
+        subject="y",
+        chain_id="demo-chain",
+        role="store_manager",
+        store_ids=["ldn-soho"],
+        now=datetime.now(UTC),
+    )
     assert harness.client.http.get(url, headers={"Authorization": f"Bearer {ldn_only}"}).status_code == 404
 
 

@@ -18,9 +18,11 @@ NYC_STORE = "nyc-soho"  # the demo store whose WeChat account runs in encrypted 
 
 
 def wechat_text(openid: str, text: str, msg_id: str | None = None, created: int | None = None) -> str:
-    return (f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{created or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id or uuid.uuid4().int % 10**18}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{created or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id or uuid.uuid4().int % 10**18}</MsgId></xml>"
+    )
 
 
 def inbound(store_id: str, member_id: str) -> list[MessageItem]:
@@ -32,12 +34,24 @@ def conversations(harness, store_id: str) -> list[str]:
     return [c["id"] for c in page["items"]]
 
 
-def agora_message(call_id: str, sender: str = "m-agora", text: str = "thanks 😍", *, ts_ms: int | None = None,
-                  msg_id: str | None = None) -> dict:
-    return {"callId": call_id, "eventType": "chat", "chat_type": "chat",
-            "timestamp": ts_ms if ts_ms is not None else int(time.time() * 1000), "from": sender,
-            "to": f"store-{SH_STORE}", "msg_id": msg_id or str(uuid.uuid4().int % 10**18),
-            "payload": {"bodies": [{"type": "txt", "msg": text}], "ext": {}}}
+def agora_message(
+    call_id: str,
+    sender: str = "m-agora",
+    text: str = "thanks 😍",
+    *,
+    ts_ms: int | None = None,
+    msg_id: str | None = None,
+) -> dict:
+    return {
+        "callId": call_id,
+        "eventType": "chat",
+        "chat_type": "chat",
+        "timestamp": ts_ms if ts_ms is not None else int(time.time() * 1000),
+        "from": sender,
+        "to": f"store-{SH_STORE}",
+        "msg_id": msg_id or str(uuid.uuid4().int % 10**18),
+        "payload": {"bodies": [{"type": "txt", "msg": text}], "ext": {}},
+    }
 
 
 # --- WeChat: freshness and (timestamp, nonce) bound to the body -----------------------------------------
@@ -61,7 +75,9 @@ def test_a_wechat_callback_from_more_than_five_minutes_ahead_is_refused(harness)
 
 
 def test_a_wechat_url_verification_with_an_old_timestamp_is_refused(harness):
-    assert harness.wechat(SH_STORE, "", method="GET", echostr="e1", timestamp=int(time.time()) - 600)[0] == 401
+    assert (
+        harness.wechat(SH_STORE, "", method="GET", echostr="e1", timestamp=int(time.time()) - 600)[0] == 401
+    )
     assert harness.wechat(SH_STORE, "", method="GET", echostr="e2") == (200, b"e2")
 
 
@@ -77,7 +93,10 @@ def test_the_same_query_with_the_same_body_is_wechats_retry_answered_and_process
 
 def test_the_same_query_with_another_body_is_refused(harness):
     ts = int(time.time())
-    assert harness.wechat(SH_STORE, wechat_text("o-first", "周五有空吗"), timestamp=ts, nonce="n-1") == (200, b"success")
+    assert harness.wechat(SH_STORE, wechat_text("o-first", "周五有空吗"), timestamp=ts, nonce="n-1") == (
+        200,
+        b"success",
+    )
 
     # A captured query (its signature covers only token, timestamp and nonce) under a body of the attacker's.
     status, _ = harness.wechat(SH_STORE, wechat_text("o-victim", "退订"), timestamp=ts, nonce="n-1")
@@ -119,15 +138,25 @@ def test_an_encrypted_mode_store_refuses_plaintext_callbacks(harness):
 def test_an_encrypted_body_swapped_under_a_captured_query_is_refused(harness):
     store = next(s for s in harness.chain["stores"] if s["id"] == NYC_STORE)
     fake = harness.fakes["wechat"]
-    params, _ = fake.callback(store["wechat_token"], wechat_text("o-real", "你好"),
-                              encoding_aes_key=store["wechat_encoding_aes_key"])
-    _, other = fake.callback(store["wechat_token"], wechat_text("o-forged", "退订"),
-                             encoding_aes_key=store["wechat_encoding_aes_key"], timestamp=params["timestamp"],
-                             nonce=params["nonce"])
+    params, _ = fake.callback(
+        store["wechat_token"],
+        wechat_text("o-real", "你好"),
+        encoding_aes_key=store["wechat_encoding_aes_key"],
+    )
+    _, other = fake.callback(
+        store["wechat_token"],
+        wechat_text("o-forged", "退订"),
+        encoding_aes_key=store["wechat_encoding_aes_key"],
+        timestamp=params["timestamp"],
+        nonce=params["nonce"],
+    )
     from urllib.parse import urlencode
 
-    response = harness.client.http.post(f"/v1/channels/wechat/{NYC_STORE}?{urlencode(params)}",
-                                        headers={"Content-Type": "text/xml"}, body=other)
+    response = harness.client.http.post(
+        f"/v1/channels/wechat/{NYC_STORE}?{urlencode(params)}",
+        headers={"Content-Type": "text/xml"},
+        body=other,
+    )
 
     assert response.status_code == 401  # msg_signature covers <Encrypt>
     assert inbound(NYC_STORE, "wx-o-forged") == []
@@ -147,11 +176,17 @@ def test_a_message_encrypted_for_another_app_is_refused(harness):
 
     store = next(s for s in harness.chain["stores"] if s["id"] == NYC_STORE)
     params, body = FakeWeChatAPI(app_id="wx-someone-else").callback(
-        store["wechat_token"], wechat_text("o-other-app", "你好"), encoding_aes_key=store["wechat_encoding_aes_key"])
+        store["wechat_token"],
+        wechat_text("o-other-app", "你好"),
+        encoding_aes_key=store["wechat_encoding_aes_key"],
+    )
     from urllib.parse import urlencode
 
-    response = harness.client.http.post(f"/v1/channels/wechat/{NYC_STORE}?{urlencode(params)}",
-                                        headers={"Content-Type": "text/xml"}, body=body)
+    response = harness.client.http.post(
+        f"/v1/channels/wechat/{NYC_STORE}?{urlencode(params)}",
+        headers={"Content-Type": "text/xml"},
+        body=body,
+    )
 
     assert response.status_code == 401
     assert inbound(NYC_STORE, "wx-o-other-app") == []
@@ -182,8 +217,12 @@ def test_an_agora_call_id_reused_with_another_body_is_refused_and_the_member_sta
     assert harness.agora(first)[0] == 200
 
     # Agora's signature covers callId + timestamp only: the same signature over another sender and message.
-    forged = {**first, "from": "m-victim", "msg_id": "123456789", "payload": {
-        "bodies": [{"type": "txt", "msg": "退订"}], "ext": {}}}
+    forged = {
+        **first,
+        "from": "m-victim",
+        "msg_id": "123456789",
+        "payload": {"bodies": [{"type": "txt", "msg": "退订"}], "ext": {}},
+    }
     status, _ = harness.agora(forged)
 
     assert status == 401
@@ -194,7 +233,9 @@ def test_an_agora_call_id_reused_with_another_body_is_refused_and_the_member_sta
 # --- sender ids outside the providers' alphabets ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("openid", ["o wx", "o/../x", "o<script>", "o%2Fx", "微信用户", "o" * 65, "o\u202ex", "o:x"])
+@pytest.mark.parametrize(
+    "openid", ["o wx", "o/../x", "o<script>", "o%2Fx", "微信用户", "o" * 65, "o\u202ex", "o:x"]
+)
 def test_a_wechat_sender_outside_the_openid_alphabet_is_refused(harness, openid):
     status, body = harness.wechat(SH_STORE, wechat_text(openid, "你好"))
 
@@ -221,5 +262,7 @@ def test_senders_at_the_edges_of_the_alphabets_get_conversations_staff_can_open(
     for conversation_id in ids:
         status, page = harness.staff("GET", f"/v1/stores/{SH_STORE}/conversations/{conversation_id}/messages")
         assert status == 200 and page["items"], (conversation_id, page)
-    assert ConversationItem.get(*ConversationItem.key(SH_STORE, agora_user.lower())).last_inbound_address == \
-        agora_user.lower()
+    assert (
+        ConversationItem.get(*ConversationItem.key(SH_STORE, agora_user.lower())).last_inbound_address
+        == agora_user.lower()
+    )

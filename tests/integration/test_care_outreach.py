@@ -20,7 +20,9 @@ def member(member_id: str = "m-1") -> MemberItem:
     return MemberItem.get(*MemberItem.key(CHAIN, member_id), consistent_read=True)
 
 
-def care(member_id: str = "m-1", occasion: str = "reactivation:2026-11-20", kind: str = "reactivation", **extra) -> CareMessage:
+def care(
+    member_id: str = "m-1", occasion: str = "reactivation:2026-11-20", kind: str = "reactivation", **extra
+) -> CareMessage:
     return CareMessage(chain_id=CHAIN, member_id=member_id, kind=kind, occasion=occasion, **extra)
 
 
@@ -35,9 +37,14 @@ def birthday(member_id: str = "m-1", year: int = 2026) -> CareMessage:
 # --- the profile ------------------------------------------------------------------------------------
 def test_visits_spend_tags_and_indexes_are_built_from_bookings_and_a_duplicate_counts_once(harness):
     visit(harness, start="2026-10-01T15:00:00+08:00")
-    first = booking_event(type="booking.completed", booking_id="bk-2", start="2026-11-01T15:00:00+08:00",
-                          occurred_at="2026-11-22T09:00:00+08:00", category="hair_colour",
-                          member={"id": "m-1", "name": "李女士", "phone": "+8613800138000", "birthday": "1990-05-01"})
+    first = booking_event(
+        type="booking.completed",
+        booking_id="bk-2",
+        start="2026-11-01T15:00:00+08:00",
+        occurred_at="2026-11-22T09:00:00+08:00",
+        category="hair_colour",
+        member={"id": "m-1", "name": "李女士", "phone": "+8613800138000", "birthday": "1990-05-01"},
+    )
     harness.post(first)
     harness.post(first)  # the booking system retries
 
@@ -91,9 +98,16 @@ def test_without_marketing_consent_nothing_is_sent(harness, consent):
 
 def test_an_opted_out_member_is_never_reached(harness):
     visit(harness)
-    status, body = harness.post_message({
-        "event_id": "evt-td", "store_id": SH_STORE, "member_id": "m-1", "channel": "sms",
-        "message": {"id": "msg-td", "type": "text", "text": "TD"}, "sent_at": "2026-11-22T10:05:00+08:00"})
+    status, body = harness.post_message(
+        {
+            "event_id": "evt-td",
+            "store_id": SH_STORE,
+            "member_id": "m-1",
+            "channel": "sms",
+            "message": {"id": "msg-td", "type": "text", "text": "TD"},
+            "sent_at": "2026-11-22T10:05:00+08:00",
+        }
+    )
     assert status == 200, body
     visit(harness)  # the booking system still says "yes": the withdrawal wins
     sent = len(harness.sms())
@@ -104,9 +118,16 @@ def test_an_opted_out_member_is_never_reached(harness):
 
 def test_a_member_whose_conversation_needs_a_human_is_held_back(harness):
     visit(harness)
-    harness.post_message({"event_id": "evt-c", "store_id": SH_STORE, "member_id": "m-1", "channel": "sms",
-                          "message": {"id": "msg-c", "type": "text", "text": "烫坏了，我要投诉！"},
-                          "sent_at": "2026-11-22T10:05:00+08:00"})
+    harness.post_message(
+        {
+            "event_id": "evt-c",
+            "store_id": SH_STORE,
+            "member_id": "m-1",
+            "channel": "sms",
+            "message": {"id": "msg-c", "type": "text", "text": "烫坏了，我要投诉！"},
+            "sent_at": "2026-11-22T10:05:00+08:00",
+        }
+    )
     sent = len(harness.sms())
     decision = deliver(harness, care())
     assert (decision.outcome, decision.reason) == (Outcome.SKIPPED, "needs_human")
@@ -118,7 +139,9 @@ def test_quiet_hours_defer_until_the_store_opens_and_do_not_drop(harness):
     harness.clock.set(datetime.fromisoformat("2026-11-22T22:30:00+08:00"))
     decision = deliver(harness, care())
     assert decision.outcome is Outcome.DEFERRED and decision.delay_seconds == 10 * 3600 + 30 * 60
-    assert harness.container.care_repo.claim_of(CHAIN, "m-1", "reactivation:2026-11-20") is None  # nothing decided yet
+    assert (
+        harness.container.care_repo.claim_of(CHAIN, "m-1", "reactivation:2026-11-20") is None
+    )  # nothing decided yet
     harness.clock.set(datetime.fromisoformat("2026-11-23T09:00:00+08:00"))
     assert deliver(harness, care()).outcome is Outcome.SENT
 
@@ -138,7 +161,10 @@ def test_only_the_primary_store_speaks_to_a_member(harness):
     visit(harness)
     decision = deliver(harness, care(store_id=LDN_STORE))
     assert (decision.outcome, decision.reason) == (Outcome.SKIPPED, "not_primary_store")
-    assert deliver(harness, care(occasion="holiday:h2:2026", kind="holiday", store_id=SH_STORE)).outcome is Outcome.SENT
+    assert (
+        deliver(harness, care(occasion="holiday:h2:2026", kind="holiday", store_id=SH_STORE)).outcome
+        is Outcome.SENT
+    )
 
 
 def test_a_failed_send_does_not_use_up_her_cap_and_malformed_bodies_are_dead_lettered(harness):
@@ -148,7 +174,9 @@ def test_a_failed_send_does_not_use_up_her_cap_and_malformed_bodies_are_dead_let
     assert deliver(harness, care(occasion="holiday:hb:2026", kind="holiday")).outcome is Outcome.SENT
     assert deliver(harness, care(occasion="holiday:hc:2026", kind="holiday")).outcome is Outcome.SENT
     sqs = harness.session.client("sqs")
-    sqs.send_message(QueueUrl=harness.container.settings.care_queue_url, MessageBody=json.dumps({"type": "care"}))
+    sqs.send_message(
+        QueueUrl=harness.container.settings.care_queue_url, MessageBody=json.dumps({"type": "care"})
+    )
     harness.pump()
     got = sqs.receive_message(QueueUrl=harness.container.settings.care_dlq_url, MessageAttributeNames=["All"])
     assert "not a care message" in got["Messages"][0]["MessageAttributes"]["failure_reason"]["StringValue"]
@@ -163,13 +191,31 @@ def care_text(harness, store_id: str, member_id: str, kind: str = "birthday") ->
 def test_care_texts_name_the_store_and_end_with_the_opt_out_line_of_her_locale_and_country(harness):
     visit(harness, "m-zh")  # Chinese, a Chinese mobile
     visit(harness, "m-en-cn", locale="en", phone="+8613800138111", name="Emma")  # English, a Chinese mobile
-    visit(harness, "m-us", store_id="nyc-soho", stylist="nyc-jess", start="2026-11-20T15:00:00-05:00", locale="en",
-          phone="+12125550123", name="Ana")
-    visit(harness, "m-uk", store_id=LDN_STORE, stylist="ldn-sophie", start="2026-11-20T15:00:00+00:00",
-          locale="en", phone=None, name="Kate")  # no phone: the store's country decides
+    visit(
+        harness,
+        "m-us",
+        store_id="nyc-soho",
+        stylist="nyc-jess",
+        start="2026-11-20T15:00:00-05:00",
+        locale="en",
+        phone="+12125550123",
+        name="Ana",
+    )
+    visit(
+        harness,
+        "m-uk",
+        store_id=LDN_STORE,
+        stylist="ldn-sophie",
+        start="2026-11-20T15:00:00+00:00",
+        locale="en",
+        phone=None,
+        name="Kate",
+    )  # no phone: the store's country decides
     MemberItem.get(*MemberItem.key(CHAIN, "m-uk")).update(actions=[MemberItem.email.set("kate@example.com")])
-    for moment, members in (("2026-11-22T10:00:00+00:00", ("m-zh", "m-en-cn", "m-uk")),  # daytime in each store
-                            ("2026-11-22T15:00:00+00:00", ("m-us",))):
+    for moment, members in (
+        ("2026-11-22T10:00:00+00:00", ("m-zh", "m-en-cn", "m-uk")),  # daytime in each store
+        ("2026-11-22T15:00:00+00:00", ("m-us",)),
+    ):
         harness.clock.set(datetime.fromisoformat(moment))
         for member_id in members:
             assert deliver(harness, birthday(member_id)).outcome is Outcome.SENT, member_id
@@ -180,6 +226,12 @@ def test_care_texts_name_the_store_and_end_with_the_opt_out_line_of_her_locale_a
     assert en_cn.startswith("花漾·静安店: ") and en_cn.endswith("Reply TD to opt out.")
     assert "STOP" not in en_cn
     us = care_text(harness, "nyc-soho", "m-us")
-    assert us.startswith("Huayang SoHo NYC: ") and us.endswith("Reply STOP to opt out.") and us.count("opt out") == 1
+    assert (
+        us.startswith("Huayang SoHo NYC: ")
+        and us.endswith("Reply STOP to opt out.")
+        and us.count("opt out") == 1
+    )
     uk = care_text(harness, LDN_STORE, "m-uk")
-    assert uk.startswith("Huayang Soho: ") and uk.endswith("Reply STOP to opt out.") and uk.count("opt out") == 1
+    assert (
+        uk.startswith("Huayang Soho: ") and uk.endswith("Reply STOP to opt out.") and uk.count("opt out") == 1
+    )

@@ -16,18 +16,32 @@ from tests.support.care import visit
 BASE = f"/v1/stores/{SH_STORE}/conversations"
 
 
-def message_event(text: str, *, member_id: str = "m-1", channel: str = "sms", msg_id: str | None = None,
-                  store_id: str = SH_STORE, type: str = "text", **extra) -> dict:
-    return {"event_id": f"evt-{uuid.uuid4().hex[:8]}", "store_id": store_id, "member_id": member_id,
-            "channel": channel, "message": {"id": msg_id or f"msg-{uuid.uuid4().hex[:8]}", "type": type,
-                                            "text": text, **extra},
-            "sent_at": "2026-11-22T10:05:00+08:00"}
+def message_event(
+    text: str,
+    *,
+    member_id: str = "m-1",
+    channel: str = "sms",
+    msg_id: str | None = None,
+    store_id: str = SH_STORE,
+    type: str = "text",
+    **extra,
+) -> dict:
+    return {
+        "event_id": f"evt-{uuid.uuid4().hex[:8]}",
+        "store_id": store_id,
+        "member_id": member_id,
+        "channel": channel,
+        "message": {"id": msg_id or f"msg-{uuid.uuid4().hex[:8]}", "type": type, "text": text, **extra},
+        "sent_at": "2026-11-22T10:05:00+08:00",
+    }
 
 
 def wechat_text(openid: str, text: str, msg_id: str = "6054768590064713728") -> str:
-    return (f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def member(member_id: str = "m-1") -> MemberItem:
@@ -144,8 +158,10 @@ def test_wechat_member_linked_by_openid_from_her_booking(harness):
 
 
 def test_hostile_wechat_xml_is_refused_and_nothing_stored(harness):
-    bomb = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-            "<xml><Content>&lol2;</Content></xml>")
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        "<xml><Content>&lol2;</Content></xml>"
+    )
     assert harness.wechat(SH_STORE, bomb)[0] == 400
     assert harness.wechat(SH_STORE, "<xml><MsgType>text</MsgType>")[0] == 400
     assert harness.wechat(SH_STORE, wechat_text("o1", "hi"), token="forged")[0] == 401
@@ -157,7 +173,9 @@ def test_staff_reply_outside_the_wechat_window_uses_the_template_message(harness
     harness.wechat(SH_STORE, wechat_text("o-late", "你好"))
     harness.pump()
     conversation = ConversationItem.get(*ConversationItem.key(SH_STORE, "wx-o-late"))
-    conversation.update(actions=[ConversationItem.last_inbound_at.set(datetime.now(UTC) - timedelta(hours=49))])
+    conversation.update(
+        actions=[ConversationItem.last_inbound_at.set(datetime.now(UTC) - timedelta(hours=49))]
+    )
     harness.clock.set(datetime.now(UTC))
 
     status, body = harness.staff("POST", f"{BASE}/wx-o-late/messages", {"text": "您好，周五下午有空位哦"})
@@ -172,19 +190,36 @@ def test_agora_callback_is_verified_stored_and_answered_in_agora(harness):
 
     secret = harness.chain["agora"]["callback_secret"]
     ts = int(time.time() * 1000)
-    body = {"callId": "c-1", "eventType": "chat", "chat_type": "chat", "security": callback_signature("c-1", secret, ts),
-            "timestamp": ts, "from": "m-agora", "to": f"store-{SH_STORE}", "msg_id": "889900",
-            "payload": {"bodies": [{"type": "txt", "msg": "thanks, love my nails 😍"}], "ext": {}}}
+    body = {
+        "callId": "c-1",
+        "eventType": "chat",
+        "chat_type": "chat",
+        "security": callback_signature("c-1", secret, ts),
+        "timestamp": ts,
+        "from": "m-agora",
+        "to": f"store-{SH_STORE}",
+        "msg_id": "889900",
+        "payload": {"bodies": [{"type": "txt", "msg": "thanks, love my nails 😍"}], "ext": {}},
+    }
 
-    response = harness.client.http.post("/v1/channels/agora/demo-chain/callback", body=json.dumps(body).encode(),
-                                        headers={"Content-Type": "application/json"})
+    response = harness.client.http.post(
+        "/v1/channels/agora/demo-chain/callback",
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     harness.pump()
 
     assert response.status_code == 200
     assert len(harness.fakes["agora"].messages) == 1
     forged = {**body, "security": "0" * 32}
-    assert harness.client.http.post("/v1/channels/agora/demo-chain/callback", body=json.dumps(forged).encode(),
-                                    headers={"Content-Type": "application/json"}).status_code == 401
+    assert (
+        harness.client.http.post(
+            "/v1/channels/agora/demo-chain/callback",
+            body=json.dumps(forged).encode(),
+            headers={"Content-Type": "application/json"},
+        ).status_code
+        == 401
+    )
 
 
 def test_two_way_sms_from_sns_finds_the_member_by_phone(harness):
@@ -192,9 +227,19 @@ def test_two_way_sms_from_sns_finds_the_member_by_phone(harness):
     sns = harness.session.client("sns")
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("sms-inbound"))
 
-    sns.publish(TopicArn=topic, Message=json.dumps({
-        "originationNumber": "+8613800138000", "destinationNumber": "+8610690000", "messageKeyword": "KEYWORD_x",
-        "messageBody": "退订", "inboundMessageId": "in-sms-1", "previousPublishedMessageId": "p-1"}))
+    sns.publish(
+        TopicArn=topic,
+        Message=json.dumps(
+            {
+                "originationNumber": "+8613800138000",
+                "destinationNumber": "+8610690000",
+                "messageKeyword": "KEYWORD_x",
+                "messageBody": "退订",
+                "inboundMessageId": "in-sms-1",
+                "previousPublishedMessageId": "p-1",
+            }
+        ),
+    )
     harness.pump()
 
     assert member().marketing_consent is False
@@ -247,20 +292,29 @@ def test_another_stores_staff_cannot_see_this_conversation(harness):
     from chalicelib.services.auth import issue_token
 
     harness.post_message(message_event("hello"))
-    ldn = issue_token("test-jwt-secret-of-at-least-32-bytes!", subject="ldn", chain_id="demo-chain",
-                      role="store_manager", store_ids=[LDN_STORE], now=datetime.now(UTC))
+    ldn = issue_token(
+        "test-jwt-secret-of-at-least-32-bytes!",
+        subject="ldn",
+        chain_id="demo-chain",
+        role="store_manager",
+        store_ids=[LDN_STORE],
+        now=datetime.now(UTC),
+    )
     assert harness.staff("GET", BASE, token=ldn)[0] == 404
     assert harness.staff("GET", f"{BASE}/m-1/messages", token=ldn)[0] == 404
     assert harness.staff("POST", f"{BASE}/m-1/messages", {"text": "hi"}, token=ldn)[0] == 404
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda e: e.update(channel="fax"), "channel"),
-    (lambda e: e["message"].update(type="video"), "message.type"),
-    (lambda e: e.pop("member_id"), "member_id"),
-    (lambda e: e.update(sent_at="2026-11-22T10:05:00"), "sent_at"),
-    (lambda e: e.update(store_id="nope"), "store_id"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda e: e.update(channel="fax"), "channel"),
+        (lambda e: e["message"].update(type="video"), "message.type"),
+        (lambda e: e.pop("member_id"), "member_id"),
+        (lambda e: e.update(sent_at="2026-11-22T10:05:00"), "sent_at"),
+        (lambda e: e.update(store_id="nope"), "store_id"),
+    ],
+)
 def test_malformed_message_events_get_400_naming_the_field(harness, mutate, field):
     event = message_event("hi")
     mutate(event)
@@ -278,11 +332,15 @@ def test_an_opt_out_is_honoured_when_the_booking_system_later_says_yes(harness):
 
     assert member().marketing_consent is False
     _, profile = harness.staff("GET", f"/v1/stores/{SH_STORE}/members/m-1")
-    assert profile["consent"] == {"transactional": True, "marketing": False} and profile["status"] == "opted_out"
+    assert (
+        profile["consent"] == {"transactional": True, "marketing": False} and profile["status"] == "opted_out"
+    )
     assert profile["next_booking_at"] == "2026-11-25T15:00:00+08:00"
 
 
-def test_a_yes_asked_to_be_written_only_if_unanswered_never_overwrites_an_opt_out_recorded_after_the_read(harness):
+def test_a_yes_asked_to_be_written_only_if_unanswered_never_overwrites_an_opt_out_recorded_after_the_read(
+    harness,
+):
     # Given her profile read while she had no answer, and her "TD" recorded after that read
     harness.post(booking_event())
     repo = harness.container.care_repo
@@ -290,7 +348,9 @@ def test_a_yes_asked_to_be_written_only_if_unanswered_never_overwrites_an_opt_ou
     assert read.marketing_consent is None
     harness.post_message(message_event("退订"))
     # When the care service, going by that read, asks for a "yes" written only where she has no answer
-    repo.save_profile(read, None, sorted(read.manual_tags or []), list(read.tags or []), consent_if_unanswered=True)
+    repo.save_profile(
+        read, None, sorted(read.manual_tags or []), list(read.tags or []), consent_if_unanswered=True
+    )
     # Then the repository's single write kept her opt-out (if_not_exists, atomic with the write)
     assert member().marketing_consent is False
 
@@ -328,23 +388,32 @@ def test_the_same_provider_message_id_in_two_chains_is_two_messages(harness):
 def test_the_same_client_id_in_another_conversation_sends_to_that_member_not_the_first_ones_message(harness):
     """A staff reply id is scoped to its conversation: desk clients number replies per conversation."""
     harness.post(booking_event())
-    harness.post(booking_event(booking_id="bk-2", member_id="m-2", phone="+8613900139000",
-                               start="2026-11-26T15:00:00+08:00"))
+    harness.post(
+        booking_event(
+            booking_id="bk-2", member_id="m-2", phone="+8613900139000", start="2026-11-26T15:00:00+08:00"
+        )
+    )
     harness.post_message(message_event("在吗"))
     harness.post_message(message_event("请问周日营业吗", member_id="m-2"))
     harness.staff("POST", f"{BASE}/m-1/messages", {"text": "在的，您好", "client_message_id": "desk-1"})
 
-    status, body = harness.staff("POST", f"{BASE}/m-2/messages", {"text": "周日营业到晚上九点",
-                                                                   "client_message_id": "desk-1"})
+    status, body = harness.staff(
+        "POST", f"{BASE}/m-2/messages", {"text": "周日营业到晚上九点", "client_message_id": "desk-1"}
+    )
 
     assert status == 200, body
-    assert body["message"]["text"] == "【花漾·静安店】周日营业到晚上九点" and body["delivery"]["status"] == "sent", body
+    assert (
+        body["message"]["text"] == "【花漾·静安店】周日营业到晚上九点"
+        and body["delivery"]["status"] == "sent"
+    ), body
     assert any(p == "+8613900139000" and "周日营业到晚上九点" in t for p, t in harness.sms())
     assert not any(p == "+8613800138000" and "周日营业" in t for p, t in harness.sms())
     staff_replies = [m for m in harness.messages(SH_STORE, "m-2") if m["kind"] == "staff_reply"]
     assert [m["text"] for m in staff_replies] == ["【花漾·静安店】周日营业到晚上九点"]
     # A retry in either conversation is still that conversation's one message.
-    again = harness.staff("POST", f"{BASE}/m-1/messages", {"text": "在的，您好", "client_message_id": "desk-1"})
+    again = harness.staff(
+        "POST", f"{BASE}/m-1/messages", {"text": "在的，您好", "client_message_id": "desk-1"}
+    )
     assert again[0] == 200 and again[1]["message"]["text"] == "【花漾·静安店】在的，您好"
     assert sum("在的，您好" in t for _, t in harness.sms()) == 1
 
@@ -388,17 +457,29 @@ def test_a_cancel_with_only_a_past_visit_takes_no_booking_action_and_answers_hon
 
 
 def test_an_english_reschedule_without_an_upcoming_booking_gets_the_english_answer(harness):
-    visit(harness, "m-ldn", store_id=LDN_STORE, stylist="ldn-sophie", start="2026-11-20T15:00:00+00:00",
-          locale="en", phone="+447400123456", name="Emma")
+    visit(
+        harness,
+        "m-ldn",
+        store_id=LDN_STORE,
+        stylist="ldn-sophie",
+        start="2026-11-20T15:00:00+00:00",
+        locale="en",
+        phone="+447400123456",
+        name="Emma",
+    )
     before = len(harness.sms())
 
-    _, body = harness.post_message(message_event("can I move to Saturday 3pm?", member_id="m-ldn",
-                                                 store_id=LDN_STORE))
+    _, body = harness.post_message(
+        message_event("can I move to Saturday 3pm?", member_id="m-ldn", store_id=LDN_STORE)
+    )
 
     assert body["intent"] == "reschedule"
     assert harness.fakes["booking"].received == []
     [reply] = [text for phone, text in harness.sms()[before:] if phone == "+447400123456"]
-    assert reply == "Huayang Soho: thanks for your message. Our front desk will be in touch shortly to arrange it."
+    assert (
+        reply
+        == "Huayang Soho: thanks for your message. Our front desk will be in touch shortly to arrange it."
+    )
 
 
 def test_a_confirm_for_an_upcoming_booking_still_confirms_it(harness):
@@ -408,7 +489,11 @@ def test_a_confirm_for_an_upcoming_booking_still_confirms_it(harness):
 
     assert BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).status == "confirmed"
     assert ConversationItem.get(*ConversationItem.key(SH_STORE, "m-1")).status == "open"
-    assert any(t.startswith("【花漾·静安店】收到您的确认") and "11:00" in t for p, t in harness.sms() if p == HER_PHONE)
+    assert any(
+        t.startswith("【花漾·静安店】收到您的确认") and "11:00" in t
+        for p, t in harness.sms()
+        if p == HER_PHONE
+    )
 
 
 def test_a_staff_reply_starts_with_the_store_name_once(harness):
@@ -421,4 +506,6 @@ def test_a_staff_reply_starts_with_the_store_name_once(harness):
 
     assert status == 200 and body["message"]["text"] == "【花漾·静安店】在的，请问有什么可以帮您？"
     assert [t for p, t in harness.sms()[before:] if p == HER_PHONE] == [
-        "【花漾·静安店】在的，请问有什么可以帮您？", "【花漾·静安店】周五下午有空位哦"]
+        "【花漾·静安店】在的，请问有什么可以帮您？",
+        "【花漾·静安店】周五下午有空位哦",
+    ]

@@ -12,13 +12,16 @@ from chalicelib.services.auth import HS256Verifier
 from devstack.seed import STORES
 
 
-@pytest.mark.parametrize("path, content_type", [
-    ("/console", "text/html"),
-    ("/console/app.js", "text/javascript"),
-    ("/console/console.css", "text/css"),
-    ("/console/i18n.js", "text/javascript"),
-    ("/console/favicon.svg", "image/svg+xml"),
-])
+@pytest.mark.parametrize(
+    "path, content_type",
+    [
+        ("/console", "text/html"),
+        ("/console/app.js", "text/javascript"),
+        ("/console/console.css", "text/css"),
+        ("/console/i18n.js", "text/javascript"),
+        ("/console/favicon.svg", "image/svg+xml"),
+    ],
+)
 def test_console_files_are_served_with_their_type_and_a_strict_policy(harness, path, content_type):
     response = harness.client.http.get(path)
 
@@ -53,7 +56,9 @@ def test_the_local_stack_lists_its_demo_staff_for_one_click_sign_in(harness):
     status, body = harness.staff("GET", "/v1/_local/demo-users")
 
     users = {u["label"]: u for u in body["users"]}
-    managers = {f"store_manager {store['id']}" for store in STORES[1:]}  # the first store's is "store_manager"
+    managers = {
+        f"store_manager {store['id']}" for store in STORES[1:]
+    }  # the first store's is "store_manager"
     assert {"demo-admin", "front_desk", "stylist", "store_manager", "chain_admin"} | managers == set(users)
     verifier = HS256Verifier(harness.env["CHAIRSIDE_JWT_SECRET"])
     assert verifier.verify(users["front_desk"]["token"]).role == "front_desk"

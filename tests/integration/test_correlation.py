@@ -39,10 +39,17 @@ def _post(harness, event: dict, headers: dict[str, str]):
 
     raw = json.dumps(event).encode()
     ts = str(int(time.time()))
-    return harness.client.http.post("/v1/webhooks/bookings", body=raw, headers={
-        "Content-Type": "application/json", "X-Chairside-Chain": harness.chain["chain_id"],
-        "X-Chairside-Timestamp": ts, "X-Chairside-Signature": sign(harness.chain["webhook_secret"], ts, raw),
-        **headers})
+    return harness.client.http.post(
+        "/v1/webhooks/bookings",
+        body=raw,
+        headers={
+            "Content-Type": "application/json",
+            "X-Chairside-Chain": harness.chain["chain_id"],
+            "X-Chairside-Timestamp": ts,
+            "X-Chairside-Signature": sign(harness.chain["webhook_secret"], ts, raw),
+            **headers,
+        },
+    )
 
 
 def _applied(lines: list[dict]) -> dict:
@@ -50,7 +57,8 @@ def _applied(lines: list[dict]) -> dict:
 
 
 def test_given_a_correlation_id_when_a_booking_event_is_posted_then_its_log_lines_carry_it_and_the_request_id(
-        harness, lines):
+    harness, lines
+):
     response = _post(harness, booking_event(event_id="evt-corr-1"), {HEADER: "shop-42:retry_1.a"})
 
     assert response.status_code == 202
@@ -78,21 +86,27 @@ def test_the_ids_are_cleared_after_the_request(harness, lines):
 
 
 def test_an_error_answer_echoes_the_correlation_id_too(harness):
-    response = harness.client.http.post("/v1/webhooks/bookings", body=b"{}", headers={
-        "Content-Type": "application/json", HEADER: "bad-request-7"})
+    response = harness.client.http.post(
+        "/v1/webhooks/bookings",
+        body=b"{}",
+        headers={"Content-Type": "application/json", HEADER: "bad-request-7"},
+    )
 
     assert response.status_code in (400, 401)
     assert response.headers[HEADER] == "bad-request-7"
 
 
-@pytest.mark.parametrize(("given", "used"), [
-    ("a" * 128, "a" * 128),
-    ("a" * 129, "req-1"),
-    ("", "req-1"),
-    (None, "req-1"),
-    ("x\ny", "req-1"),
-    ("trailing\n", "req-1"),
-    ("ünicode", "req-1"),
-])
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("a" * 128, "a" * 128),
+        ("a" * 129, "req-1"),
+        ("", "req-1"),
+        (None, "req-1"),
+        ("x\ny", "req-1"),
+        ("trailing\n", "req-1"),
+        ("ünicode", "req-1"),
+    ],
+)
 def test_a_correlation_id_is_safe_id_characters_at_most_128(given, used):
     assert correlation_id(given, "req-1") == used

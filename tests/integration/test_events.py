@@ -22,18 +22,42 @@ def load(name: str) -> dict:
 
 
 def _context() -> LambdaContext:
-    return LambdaContext(function_name="chairside-test-SendStepFunction", memory_limit_in_mb=512,
-                         timeout_seconds=30, region="ap-southeast-1", account_id="123456789012")
+    return LambdaContext(
+        function_name="chairside-test-SendStepFunction",
+        memory_limit_in_mb=512,
+        timeout_seconds=30,
+        region="ap-southeast-1",
+        account_id="123456789012",
+    )
 
 
 def test_every_sample_is_covered_by_a_test():
-    covered = {"apigw_booking_webhook.json", "apigw_member_messages.json", "apigw_health.json",
-               "scheduler_step_input.json", "sqs_journey_steps.json", "webhooks/message.json",
-               "agora_chat_callback.json", "sqs_inbound.json", "wechat_text_message.xml",
-               "wechat_subscribe_event.xml", "scheduler_care_tick_input.json", "sqs_care_ticks.json",
-               "sqs_care.json"}
-    covered |= {f"webhooks/{t}.json" for t in ("booking.created", "booking.rescheduled", "booking.cancelled",
-                                                  "booking.checked_in", "booking.completed", "booking.no_show")}
+    covered = {
+        "apigw_booking_webhook.json",
+        "apigw_member_messages.json",
+        "apigw_health.json",
+        "scheduler_step_input.json",
+        "sqs_journey_steps.json",
+        "webhooks/message.json",
+        "agora_chat_callback.json",
+        "sqs_inbound.json",
+        "wechat_text_message.xml",
+        "wechat_subscribe_event.xml",
+        "scheduler_care_tick_input.json",
+        "sqs_care_ticks.json",
+        "sqs_care.json",
+    }
+    covered |= {
+        f"webhooks/{t}.json"
+        for t in (
+            "booking.created",
+            "booking.rescheduled",
+            "booking.cancelled",
+            "booking.checked_in",
+            "booking.completed",
+            "booking.no_show",
+        )
+    }
     on_disk = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*") if p.suffix in (".json", ".xml")}
     assert on_disk == covered
 
@@ -112,9 +136,11 @@ def test_the_generic_message_and_agora_samples_reach_the_app(harness):
     callback["timestamp"] = int(time.time() * 1000)  # the service refuses a callback more than 5 minutes old
     secret = harness.chain["agora"]["callback_secret"]
     callback["security"] = callback_signature(callback["callId"], secret, callback["timestamp"])
-    response = harness.client.http.post("/v1/channels/agora/demo-chain/callback",
-                                        body=json.dumps(callback).encode(),
-                                        headers={"Content-Type": "application/json"})
+    response = harness.client.http.post(
+        "/v1/channels/agora/demo-chain/callback",
+        body=json.dumps(callback).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 200 and json.loads(response.body)["result"] == "stored"
 
 
@@ -127,7 +153,9 @@ def test_the_wechat_samples_reach_the_app(harness):
 
 def test_each_stores_care_schedule_carries_the_care_tick_sample(harness):
     scheduler = harness.session.client("scheduler")
-    schedule = scheduler.get_schedule(Name="care-sh-jingan", GroupName=harness.container.settings.care_schedule_group)
+    schedule = scheduler.get_schedule(
+        Name="care-sh-jingan", GroupName=harness.container.settings.care_schedule_group
+    )
     assert json.loads(schedule["Target"]["Input"]) == load("scheduler_care_tick_input.json")
 
 
@@ -140,7 +168,9 @@ def test_the_care_ticks_batch_sample_runs_through_the_care_tick_worker(harness):
 
     result = handler(load("sqs_care_ticks.json"), _context())
 
-    assert result == {"batchItemFailures": []}  # the tick for the 23rd in Shanghai; the malformed body dropped
+    assert result == {
+        "batchItemFailures": []
+    }  # the tick for the 23rd in Shanghai; the malformed body dropped
     harness.pump()
     assert "birthday" in harness.sent_kinds("sh-jingan", "m-1")
 
@@ -158,8 +188,11 @@ def test_the_care_batch_sample_runs_through_the_send_care_worker(harness):
 
     result = handler(batch, _context())
 
-    assert result == {"batchItemFailures": []}  # sent; the unknown campaign's page and the malformed body dropped
+    assert result == {
+        "batchItemFailures": []
+    }  # sent; the unknown campaign's page and the malformed body dropped
     assert "birthday" in harness.sent_kinds(event["booking"]["store_id"], member_id)
-    dlq = harness.session.client("sqs").receive_message(QueueUrl=harness.container.settings.care_dlq_url,
-                                                        MaxNumberOfMessages=10)["Messages"]
+    dlq = harness.session.client("sqs").receive_message(
+        QueueUrl=harness.container.settings.care_dlq_url, MaxNumberOfMessages=10
+    )["Messages"]
     assert [m["Body"] for m in dlq] == ["{not a care message"]

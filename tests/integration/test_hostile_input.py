@@ -28,11 +28,22 @@ def untouched(harness):
     assert harness.sms() == []
 
 
-def _post(harness, path: str, raw: bytes, *, ts: int | None = None, signed_body: bytes | None = None,
-          content_type: str = "application/json"):
+def _post(
+    harness,
+    path: str,
+    raw: bytes,
+    *,
+    ts: int | None = None,
+    signed_body: bytes | None = None,
+    content_type: str = "application/json",
+):
     stamp = str(ts if ts is not None else int(time.time()))
-    headers = {"Content-Type": content_type, "X-Chairside-Chain": "demo-chain", "X-Chairside-Timestamp": stamp,
-               "X-Chairside-Signature": sign("whsec-test", stamp, signed_body if signed_body is not None else raw)}
+    headers = {
+        "Content-Type": content_type,
+        "X-Chairside-Chain": "demo-chain",
+        "X-Chairside-Timestamp": stamp,
+        "X-Chairside-Signature": sign("whsec-test", stamp, signed_body if signed_body is not None else raw),
+    }
     return harness.client.http.post(path, headers=headers, body=raw).status_code
 
 
@@ -57,7 +68,9 @@ def test_signatures_replayed_after_the_window_or_on_another_body_get_401(untouch
     assert _post(untouched, path, body, signed_body=body + b" ") == 401
 
 
-@pytest.mark.parametrize("text", ["\u202e\u0000\ufeff", "𝕏" * 100, "\ud800", "a\x00b", "\U0001f9d1\u200d\U0001f3a8"])
+@pytest.mark.parametrize(
+    "text", ["\u202e\u0000\ufeff", "𝕏" * 100, "\ud800", "a\x00b", "\U0001f9d1\u200d\U0001f3a8"]
+)
 def test_odd_unicode_in_a_booking_is_validated_not_crashed(untouched, text):
     event = booking_event()
     event["booking"]["id"] = text  # ids are restricted to a safe alphabet
@@ -65,14 +78,17 @@ def test_odd_unicode_in_a_booking_is_validated_not_crashed(untouched, text):
     assert _post(untouched, "/v1/webhooks/bookings", raw) == 400
 
 
-@pytest.mark.parametrize("xml", [
-    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Content>&c;</Content></xml>',
-    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>',
-    '<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://127.0.0.1:9/evil.dtd"><xml/>',
-    "<xml><Content>unclosed",
-    "<xml>" + "<a>" * 5000 + "</a>" * 5000 + "</xml>",
-])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><xml><Content>&c;</Content></xml>',
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>',
+        '<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://127.0.0.1:9/evil.dtd"><xml/>',
+        "<xml><Content>unclosed",
+        "<xml>" + "<a>" * 5000 + "</a>" * 5000 + "</xml>",
+    ],
+)
 def test_malformed_xml_bombs_and_external_entities_get_400(untouched, xml):
     status, _ = untouched.wechat(SH_STORE, xml)
     assert status == 400
@@ -82,8 +98,12 @@ def test_operator_templates_cannot_escape_the_sandbox():
     from chalicelib.journeys.texts import MessageContext, TemplateRejected, render_operator_template
 
     ctx = MessageContext("zh-CN", "Asia/Shanghai", {"name": "店"}, {"name": "李"}, {})
-    for source in ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "{{ cycler.__init__.__globals__.os }}",
-                   "{% for x in range(10**9) %}{% endfor %}{{ member.name * 100000000 }}", "{{ undefined_thing }}"):
+    for source in (
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{% for x in range(10**9) %}{% endfor %}{{ member.name * 100000000 }}",
+        "{{ undefined_thing }}",
+    ):
         with pytest.raises(TemplateRejected):
             render_operator_template(source, ctx)
     assert render_operator_template("{{ member.name }}您好", ctx) == "李您好"
@@ -94,7 +114,9 @@ CAMPAIGNS = "/v1/chains/demo-chain/campaigns"
 
 
 def _get(harness, path: str):
-    response = harness.client.http.get(path, headers={"Authorization": f"Bearer {harness.chain['staff_token']}"})
+    response = harness.client.http.get(
+        path, headers={"Authorization": f"Bearer {harness.chain['staff_token']}"}
+    )
     return response.status_code, json.loads(response.body) if response.body else None
 
 
@@ -113,14 +135,24 @@ def listings(harness):
     for member_id in ("p-1", "p-2"):
         visit(harness, member_id)
         for n, store in enumerate((SH_STORE, SH_STORE, LDN_STORE)):
-            assert harness.post_message({
-                "event_id": f"evt-{member_id}-{n}", "store_id": store, "member_id": member_id, "channel": "sms",
-                "message": {"id": f"msg-{member_id}-{n}", "type": "text", "text": f"周日营业吗 {n}"},
-                "sent_at": "2026-11-22T10:05:00+08:00"})[0] == 200
+            assert (
+                harness.post_message(
+                    {
+                        "event_id": f"evt-{member_id}-{n}",
+                        "store_id": store,
+                        "member_id": member_id,
+                        "channel": "sms",
+                        "message": {"id": f"msg-{member_id}-{n}", "type": "text", "text": f"周日营业吗 {n}"},
+                        "sent_at": "2026-11-22T10:05:00+08:00",
+                    }
+                )[0]
+                == 200
+            )
     template = {"zh-CN": "{{ member.name }}您好", "en": "Hi {{ member.name }}"}
     for campaign_id in ("cursor-a", "cursor-b"):
-        status, _ = harness.staff("POST", CAMPAIGNS, {"campaign_id": campaign_id, "segment": {},
-                                                      "template": template})
+        status, _ = harness.staff(
+            "POST", CAMPAIGNS, {"campaign_id": campaign_id, "segment": {}, "template": template}
+        )
         assert status in (200, 201)
     harness.pump()
     return harness
@@ -133,11 +165,18 @@ def _paged_routes(harness):
     _, inbox = _get(harness, f"/v1/stores/{SH_STORE}/conversations")
     status = inbox["items"][0]["status"]
     return [
-        (f"/v1/stores/{SH_STORE}/members/p-1/messages?limit=1", f"/v1/stores/{SH_STORE}/members/p-2/messages?limit=1"),
-        (f"/v1/stores/{SH_STORE}/conversations?status={status}&limit=1",
-         f"/v1/stores/{LDN_STORE}/conversations?status={status}&limit=1"),
-        (f"/v1/stores/{SH_STORE}/conversations/p-1/messages?limit=1",
-         f"/v1/stores/{SH_STORE}/conversations/p-2/messages?limit=1"),
+        (
+            f"/v1/stores/{SH_STORE}/members/p-1/messages?limit=1",
+            f"/v1/stores/{SH_STORE}/members/p-2/messages?limit=1",
+        ),
+        (
+            f"/v1/stores/{SH_STORE}/conversations?status={status}&limit=1",
+            f"/v1/stores/{LDN_STORE}/conversations?status={status}&limit=1",
+        ),
+        (
+            f"/v1/stores/{SH_STORE}/conversations/p-1/messages?limit=1",
+            f"/v1/stores/{SH_STORE}/conversations/p-2/messages?limit=1",
+        ),
         (f"{CAMPAIGNS}/cursor-a/results?limit=1", f"{CAMPAIGNS}/cursor-b/results?limit=1"),
     ]
 
@@ -193,7 +232,9 @@ def test_templates_over_the_render_budget_get_400_naming_the_field(harness, sour
     assert status == 400 and "template.en" in body["fields"], (status, body)
 
 
-CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\x00\x01\x07\x08\x0b\x1b\x7f\x85\x9b"
+CONTROLS = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\x00\x01\x07\x08\x0b\x1b\x7f\x85\x9b"
+)
 
 
 def _hostile(text: str) -> str:
@@ -224,14 +265,25 @@ def test_control_characters_in_a_booking_are_removed_from_names_and_notes(harnes
 
 def test_control_characters_in_member_messages_are_removed_on_every_channel(harness):
     harness.post(booking_event(member_id="m-ctl"))
-    assert harness.post_message({
-        "event_id": "evt-ctl", "store_id": SH_STORE, "member_id": "m-ctl", "channel": "sms",
-        "member_name": _hostile("Lily"),
-        "message": {"id": "msg-ctl", "type": "text", "text": _hostile("hello\nthere")},
-        "sent_at": "2026-11-22T10:05:00+08:00"})[0] == 200
-    wechat = ("<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[o-ctl]]></FromUserName>"
-              f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-              "<Content><![CDATA[\u202e周日\u2066营业吗\u2069\x85]]></Content><MsgId>6054768590064719999</MsgId></xml>")
+    assert (
+        harness.post_message(
+            {
+                "event_id": "evt-ctl",
+                "store_id": SH_STORE,
+                "member_id": "m-ctl",
+                "channel": "sms",
+                "member_name": _hostile("Lily"),
+                "message": {"id": "msg-ctl", "type": "text", "text": _hostile("hello\nthere")},
+                "sent_at": "2026-11-22T10:05:00+08:00",
+            }
+        )[0]
+        == 200
+    )
+    wechat = (
+        "<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[o-ctl]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        "<Content><![CDATA[\u202e周日\u2066营业吗\u2069\x85]]></Content><MsgId>6054768590064719999</MsgId></xml>"
+    )
     assert harness.wechat(SH_STORE, wechat)[0] == 200
     harness.pump()
 
@@ -246,22 +298,45 @@ def test_control_characters_in_member_messages_are_removed_on_every_channel(harn
 
 def test_control_characters_in_staff_replies_notes_and_campaigns_are_removed(harness):
     harness.post(booking_event(member_id="m-ctl"))
-    assert harness.post_message({
-        "event_id": "evt-ctl", "store_id": SH_STORE, "member_id": "m-ctl", "channel": "sms",
-        "message": {"id": "msg-ctl", "type": "text", "text": "你好"}, "sent_at": "2026-11-22T10:05:00+08:00"})[0] == 200
+    assert (
+        harness.post_message(
+            {
+                "event_id": "evt-ctl",
+                "store_id": SH_STORE,
+                "member_id": "m-ctl",
+                "channel": "sms",
+                "message": {"id": "msg-ctl", "type": "text", "text": "你好"},
+                "sent_at": "2026-11-22T10:05:00+08:00",
+            }
+        )[0]
+        == 200
+    )
 
-    status, _ = harness.staff("POST", f"/v1/stores/{SH_STORE}/conversations/m-ctl/messages",
-                              {"text": _hostile("明天见\n小王")})
+    status, _ = harness.staff(
+        "POST", f"/v1/stores/{SH_STORE}/conversations/m-ctl/messages", {"text": _hostile("明天见\n小王")}
+    )
     assert status in (200, 201, 202)
-    status, profile = harness.staff("POST", f"/v1/stores/{SH_STORE}/members/m-ctl/notes",
-                                    {"text": _hostile("喜欢\t安静")})
+    status, profile = harness.staff(
+        "POST", f"/v1/stores/{SH_STORE}/members/m-ctl/notes", {"text": _hostile("喜欢\t安静")}
+    )
     assert status == 200
-    status, campaign = harness.staff("POST", CAMPAIGNS, {
-        "campaign_id": "ctl", "name": _hostile("Winter"), "segment": {},
-        "template": {"zh-CN": _hostile("{{ member.name }}您好\n新品"), "en": "Hi"}})
+    status, campaign = harness.staff(
+        "POST",
+        CAMPAIGNS,
+        {
+            "campaign_id": "ctl",
+            "name": _hostile("Winter"),
+            "segment": {},
+            "template": {"zh-CN": _hostile("{{ member.name }}您好\n新品"), "en": "Hi"},
+        },
+    )
     assert status in (200, 201)
 
-    replies = [m for m in harness.messages(SH_STORE, "m-ctl") if m["direction"] == "out" and m.get("kind") != "confirmation"]
+    replies = [
+        m
+        for m in harness.messages(SH_STORE, "m-ctl")
+        if m["direction"] == "out" and m.get("kind") != "confirmation"
+    ]
     assert any(m["text"] == "【花漾·静安店】明天见\n小王[31m" for m in replies), replies
     for m in replies:
         assert not any(c in CONTROLS for c in m["text"]), repr(m["text"])

@@ -20,9 +20,19 @@ OTHER_CHAIN, OTHER_STORE = "other-chain", "other-xuhui"
 def text(harness, sender: str, to: str, body: str) -> None:
     sns = harness.session.client("sns")
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("sms-inbound"))
-    sns.publish(TopicArn=topic, Message=json.dumps({
-        "originationNumber": sender, "destinationNumber": to, "messageKeyword": "KEYWORD_x", "messageBody": body,
-        "inboundMessageId": f"in-{uuid.uuid4().hex[:10]}", "previousPublishedMessageId": "p-1"}))
+    sns.publish(
+        TopicArn=topic,
+        Message=json.dumps(
+            {
+                "originationNumber": sender,
+                "destinationNumber": to,
+                "messageKeyword": "KEYWORD_x",
+                "messageBody": body,
+                "inboundMessageId": f"in-{uuid.uuid4().hex[:10]}",
+                "previousPublishedMessageId": "p-1",
+            }
+        ),
+    )
     harness.pump()
 
 
@@ -39,12 +49,21 @@ def another_chain_knows_the_same_number_more_recently(harness) -> None:
     from chalicelib.dal.models import ChainItem
 
     ChainItem(*ChainItem.key(OTHER_CHAIN), chain_id=OTHER_CHAIN, name="Other Salons").save()
-    StoreItem(*StoreItem.key(OTHER_STORE), store_id=OTHER_STORE, chain_id=OTHER_CHAIN, name="Other", timezone=
-              "Asia/Shanghai").save()
+    StoreItem(
+        *StoreItem.key(OTHER_STORE),
+        store_id=OTHER_STORE,
+        chain_id=OTHER_CHAIN,
+        name="Other",
+        timezone="Asia/Shanghai",
+    ).save()
     hashed = harness.container.conversations.address_digest(PHONE)
-    ContactLookupItem(*ContactLookupItem.key("PHONE", hashed, OTHER_CHAIN, "other-member"), chain_id=OTHER_CHAIN,
-                      member_id="other-member", store_id=OTHER_STORE,
-                      updated_at=datetime.now(UTC) + timedelta(days=1)).save()
+    ContactLookupItem(
+        *ContactLookupItem.key("PHONE", hashed, OTHER_CHAIN, "other-member"),
+        chain_id=OTHER_CHAIN,
+        member_id="other-member",
+        store_id=OTHER_STORE,
+        updated_at=datetime.now(UTC) + timedelta(days=1),
+    ).save()
 
 
 def test_an_sms_to_the_chains_number_reaches_that_chain_even_when_another_chain_saw_the_sender_last(harness):
@@ -76,7 +95,9 @@ def test_an_unknown_sender_gets_a_conversation_at_that_number_marked_unknown_tha
     assert conversation["unknown_sender"] is True
     assert "13911112222" not in conversation["id"]  # the id is a keyed hash, never the number
     status, page = harness.staff("GET", f"/v1/stores/{SH_STORE}/conversations/{conversation['id']}/messages")
-    assert status == 200 and [m["text"] for m in page["items"] if m["direction"] == "in"] == ["你好，请问怎么预约？"]
+    assert status == 200 and [m["text"] for m in page["items"] if m["direction"] == "in"] == [
+        "你好，请问怎么预约？"
+    ]
     stored = ConversationItem.get(*ConversationItem.key(SH_STORE, conversation["id"]))
     assert stored.unknown_sender is True and stored.last_inbound_address == stranger
 

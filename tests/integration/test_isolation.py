@@ -37,11 +37,20 @@ UNKNOWN_STORE = "iso-no-such-store"
 EXCLUDED = {
     ("POST", "/v1/webhooks/bookings"): "signed by the chain's booking system (HMAC, chain secret)",
     ("POST", "/v1/webhooks/messages"): "signed by the chain's messaging gateway (HMAC, chain secret)",
-    ("GET", "/v1/channels/wechat/{store_id}"): "WeChat's URL verification, signed with the store's WeChat token",
+    (
+        "GET",
+        "/v1/channels/wechat/{store_id}",
+    ): "WeChat's URL verification, signed with the store's WeChat token",
     ("POST", "/v1/channels/wechat/{store_id}"): "WeChat's callback, signed with the store's WeChat token",
-    ("POST", "/v1/channels/agora/{chain_id}/callback"): "Agora Chat's callback, signed with the chain's secret",
+    (
+        "POST",
+        "/v1/channels/agora/{chain_id}/callback",
+    ): "Agora Chat's callback, signed with the chain's secret",
     ("GET", "/v1/health"): "public liveness probe, no data",
-    ("GET", "/console"): "the staff console's page: static, no data (it then calls the API with the staff token)",
+    (
+        "GET",
+        "/console",
+    ): "the staff console's page: static, no data (it then calls the API with the staff token)",
     ("GET", "/console/{name}"): "the staff console's scripts and styles: static, no data",
 }
 LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
@@ -76,7 +85,11 @@ ACTIONS_WHEN_ROUTED = {
 # A body that every current write route accepts, so the control requests get past validation.
 BODY = {"text": "isolation check", "status": "resolved", "client_message_id": "iso-check"}
 PARAMS = {"store_id", "chain_id", "member_id", "conversation_id", "booking_id", "campaign_id"}
-MEMBER_PARAMS = {"member_id", "conversation_id", "booking_id"}  # ids that name a member (or her booking) at a store
+MEMBER_PARAMS = {
+    "member_id",
+    "conversation_id",
+    "booking_id",
+}  # ids that name a member (or her booking) at a store
 CAMPAIGN = "iso-campaign"  # exists in both chains (other_chain), targeting the store the cells are about
 SIBLING_CAMPAIGN = "iso-campaign-ldn"  # our chain's, targeting another store than the own one
 
@@ -104,7 +117,9 @@ def test_only_the_listed_routes_are_left_out_of_the_matrix(harness):
     for method, path in staff_routes():
         params = set(re.findall(r"{(\w+)}", path))
         assert params <= PARAMS, f"{method} {path}: teach the isolation matrix to fill {params - PARAMS}"
-        assert params & {"store_id", "chain_id"}, f"{method} {path}: a staff route not scoped to a store or chain"
+        assert params & {"store_id", "chain_id"}, (
+            f"{method} {path}: a staff route not scoped to a store or chain"
+        )
 
 
 # --- the world: our chain's two stores, a foreign chain's store, a store that does not exist -------------
@@ -127,22 +142,45 @@ def other_chain(harness) -> None:
 
     ChainItem(*ChainItem.key(OTHER_CHAIN), chain_id=OTHER_CHAIN, name="Other Salons").save()
     sh = STORES[0]
-    StoreItem(*StoreItem.key(OTHER_STORE), store_id=OTHER_STORE, chain_id=OTHER_CHAIN, name="Other · Xuhui",
-              timezone=sh["timezone"], locale=sh["locale"], address=sh["address"], directions=sh["directions"],
-              phone="+862164000000", catalog=copy.deepcopy(sh["catalog"]), gsi1pk=StoreItem.chain_key(OTHER_CHAIN),
-              gsi1sk=OTHER_STORE).save()
-    put_secret(harness.session.client("secretsmanager"),
-               resources.webhook_secret_name(harness.env["CHAIRSIDE_STAGE"], OTHER_CHAIN),
-               json.dumps({"current": "whsec-test"}))
+    StoreItem(
+        *StoreItem.key(OTHER_STORE),
+        store_id=OTHER_STORE,
+        chain_id=OTHER_CHAIN,
+        name="Other · Xuhui",
+        timezone=sh["timezone"],
+        locale=sh["locale"],
+        address=sh["address"],
+        directions=sh["directions"],
+        phone="+862164000000",
+        catalog=copy.deepcopy(sh["catalog"]),
+        gsi1pk=StoreItem.chain_key(OTHER_CHAIN),
+        gsi1sk=OTHER_STORE,
+    ).save()
+    put_secret(
+        harness.session.client("secretsmanager"),
+        resources.webhook_secret_name(harness.env["CHAIRSIDE_STAGE"], OTHER_CHAIN),
+        json.dumps({"current": "whsec-test"}),
+    )
     # A campaign of each chain, for the campaign routes' cells: each targets the store its chain's cells are about
     # (a campaign belongs to the stores it targets); and one of our chain's for another store than the own one.
-    for chain_id, campaign_id, store_id in ((CHAIN, CAMPAIGN, SH_STORE), (OTHER_CHAIN, CAMPAIGN, OTHER_STORE),
-                                            (CHAIN, SIBLING_CAMPAIGN, LDN_STORE)):
+    for chain_id, campaign_id, store_id in (
+        (CHAIN, CAMPAIGN, SH_STORE),
+        (OTHER_CHAIN, CAMPAIGN, OTHER_STORE),
+        (CHAIN, SIBLING_CAMPAIGN, LDN_STORE),
+    ):
         admin = f"Bearer {token('chain_admin', chain_id, stores=())}"
-        body = json.dumps({"campaign_id": campaign_id, "segment": {"visits_at_least": 99, "store_ids": [store_id]},
-                           "template": {"en": "hi"}})
-        response = harness.client.http.post(f"/v1/chains/{chain_id}/campaigns", body=body.encode(),
-                                            headers={"Authorization": admin, "Content-Type": "application/json"})
+        body = json.dumps(
+            {
+                "campaign_id": campaign_id,
+                "segment": {"visits_at_least": 99, "store_ids": [store_id]},
+                "template": {"en": "hi"},
+            }
+        )
+        response = harness.client.http.post(
+            f"/v1/chains/{chain_id}/campaigns",
+            body=body.encode(),
+            headers={"Authorization": admin, "Content-Type": "application/json"},
+        )
         assert response.status_code in (200, 201), response.body
 
 
@@ -152,28 +190,54 @@ def member_at(harness, chain_id: str, store_id: str) -> str:
     member_id = f"iso-m-{n}"
     stylist = "ldn-sophie" if store_id == LDN_STORE else "sh-xiaowang"
     start = datetime.fromisoformat("2026-12-01T10:00:00+08:00") + timedelta(days=n)
-    status, body = harness.post(booking_event(store_id=store_id, member_id=member_id, stylist=stylist, start=start,
-                                              booking_id=f"iso-bk-{n}", phone=f"+86138001{n:05d}"),
-                                chain_id=chain_id, secret="whsec-test")
+    status, body = harness.post(
+        booking_event(
+            store_id=store_id,
+            member_id=member_id,
+            stylist=stylist,
+            start=start,
+            booking_id=f"iso-bk-{n}",
+            phone=f"+86138001{n:05d}",
+        ),
+        chain_id=chain_id,
+        secret="whsec-test",
+    )
     assert status == 202, body
-    event = {"event_id": f"iso-evt-{n}", "store_id": store_id, "member_id": member_id, "channel": "sms",
-             "message": {"id": f"iso-msg-{n}", "type": "text", "text": "你好，想问一下"},
-             "sent_at": "2026-11-22T10:05:00+08:00"}
+    event = {
+        "event_id": f"iso-evt-{n}",
+        "store_id": store_id,
+        "member_id": member_id,
+        "channel": "sms",
+        "message": {"id": f"iso-msg-{n}", "type": "text", "text": "你好，想问一下"},
+        "sent_at": "2026-11-22T10:05:00+08:00",
+    }
     status, body = harness.post_message(event, headers={"X-Chairside-Chain": chain_id})
     assert status == 200 and body["conversation_id"] == member_id, body
     return member_id
 
 
 def path_for(path: str, target: Target) -> str:
-    values = {"store_id": target.store_id, "chain_id": target.chain_id, "member_id": target.member_id,
-              "conversation_id": target.member_id, "booking_id": target.member_id.replace("iso-m-", "iso-bk-"),
-              "campaign_id": CAMPAIGN}
+    values = {
+        "store_id": target.store_id,
+        "chain_id": target.chain_id,
+        "member_id": target.member_id,
+        "conversation_id": target.member_id,
+        "booking_id": target.member_id.replace("iso-m-", "iso-bk-"),
+        "campaign_id": CAMPAIGN,
+    }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 
 def token(role: str, chain_id: str = CHAIN, stores: tuple[str, ...] = (SH_STORE,), **kwargs: Any) -> str:
-    return issue_token(JWT_SECRET, subject=f"iso-{role}", chain_id=chain_id, role=role, store_ids=list(stores),
-                       now=kwargs.pop("now", datetime.now(UTC)), **kwargs)
+    return issue_token(
+        JWT_SECRET,
+        subject=f"iso-{role}",
+        chain_id=chain_id,
+        role=role,
+        store_ids=list(stores),
+        now=kwargs.pop("now", datetime.now(UTC)),
+        **kwargs,
+    )
 
 
 def call(harness, method: str, path: str, authorization: str | None) -> tuple[int, Any]:
@@ -229,13 +293,20 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
     for method, route in routes:
         # Fresh members per route, so a route that erases (or resolves, or reads) cannot disturb another's cells.
         own = Target("own store", CHAIN, SH_STORE, member_at(harness, CHAIN, SH_STORE))
-        sibling = Target("another store of the same chain", CHAIN, LDN_STORE, member_at(harness, CHAIN, LDN_STORE))
-        foreign = Target("a foreign chain's store", OTHER_CHAIN, OTHER_STORE,
-                         member_at(harness, OTHER_CHAIN, OTHER_STORE))
+        sibling = Target(
+            "another store of the same chain", CHAIN, LDN_STORE, member_at(harness, CHAIN, LDN_STORE)
+        )
+        foreign = Target(
+            "a foreign chain's store", OTHER_CHAIN, OTHER_STORE, member_at(harness, OTHER_CHAIN, OTHER_STORE)
+        )
         scoped_to_store = "{store_id}" in route
         # A chain-scoped route's "store that does not exist" is a chain that does not exist.
-        unknown = Target("a store that does not exist", CHAIN if scoped_to_store else "iso-no-such-chain",
-                         UNKNOWN_STORE, own.member_id)
+        unknown = Target(
+            "a store that does not exist",
+            CHAIN if scoped_to_store else "iso-no-such-chain",
+            UNKNOWN_STORE,
+            own.member_id,
+        )
 
         # 1. Denied: our staff at stores they cannot see; a foreign chain's staff whose token names OUR stores.
         before = snapshot(harness)
@@ -252,8 +323,14 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
                 status, body = call(harness, method, path_for(route, target), authorization)
                 denied_cells += 1
                 expect(status == 404, cell, status, body)
-                expect(isinstance(body, dict) and body.get("error") == "not_found"
-                       and set(body) <= {"error", "message"}, cell + " (answer shape)", status, body)
+                expect(
+                    isinstance(body, dict)
+                    and body.get("error") == "not_found"
+                    and set(body) <= {"error", "message"},
+                    cell + " (answer shape)",
+                    status,
+                    body,
+                )
                 expect(body == nobody, cell + " (differs from a store that does not exist)", status, body)
         expect(snapshot(harness) == before, f"{method} {route}: a denied request changed something", 0, None)
 
@@ -261,8 +338,12 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
         for target in (sibling, foreign) if scoped_to_store else (foreign,):
             admin = f"Bearer {token('chain_admin', target.chain_id, stores=())}"
             status, body = call(harness, method, path_for(route, target), admin)
-            expect(status not in (401, 403, 404) and status < 500,
-                   f"{method} {route} as {target.chain_id}'s chain_admin at {target.name} (control)", status, body)
+            expect(
+                status not in (401, 403, 404) and status < 500,
+                f"{method} {route} as {target.chain_id}'s chain_admin at {target.name} (control)",
+                status,
+                body,
+            )
 
         # 3. Own store: never a 404 while the member and conversation exist; a role without the action gets 403.
         action = (ACTIONS | ACTIONS_WHEN_ROUTED).get((method, route))
@@ -273,18 +354,30 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
             expect(status not in (401, 404) or (status == 404 and not exists), cell, status, body)
             expect(status < 500, cell, status, body)
             if status == 403:
-                expect(isinstance(body, dict) and body.get("error") == "forbidden" and role != "chain_admin",
-                       cell + " (403)", status, body)
+                expect(
+                    isinstance(body, dict) and body.get("error") == "forbidden" and role != "chain_admin",
+                    cell + " (403)",
+                    status,
+                    body,
+                )
             if action is not None:
                 allowed = role in roles_for(action)
-                expect((status == 403) == (not allowed), f"{cell} ({action}: {'allowed' if allowed else 'not'})",
-                       status, body)
+                expect(
+                    (status == 403) == (not allowed),
+                    f"{cell} ({action}: {'allowed' if allowed else 'not'})",
+                    status,
+                    body,
+                )
 
         # 4. Own store's URL, another store's member: store staff reach a member only through a store she belongs
         # to (a booking, a conversation or her primary store there); to them she is an unknown member.
         if set(re.findall(r"{(\w+)}", route)) & MEMBER_PARAMS and scoped_to_store:
-            elsewhere = Target("own store's URL, another store's member", CHAIN, SH_STORE,
-                               member_at(harness, CHAIN, LDN_STORE))
+            elsewhere = Target(
+                "own store's URL, another store's member",
+                CHAIN,
+                SH_STORE,
+                member_at(harness, CHAIN, LDN_STORE),
+            )
             nobody_here = Target("own store's URL, a member nobody knows", CHAIN, SH_STORE, "iso-m-nobody")
             before = snapshot(harness)
             for role in ROLES:
@@ -295,17 +388,35 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
                 unknown_answer = call(harness, method, path_for(route, nobody_here), ours)
                 status, body = call(harness, method, path_for(route, elsewhere), ours)
                 member_cells += 1
-                expect((status, body) == unknown_answer, cell + " (differs from a member nobody knows)", status, body)
+                expect(
+                    (status, body) == unknown_answer,
+                    cell + " (differs from a member nobody knows)",
+                    status,
+                    body,
+                )
                 if "{member_id}" in route and (action is None or role in roles_for(action)):
-                    expect(status == 404 and isinstance(body, dict) and body.get("error") == "not_found",
-                           cell, status, body)
-            expect(snapshot(harness) == before, f"{method} {route}: a denied member request changed something", 0,
-                   None)
+                    expect(
+                        status == 404 and isinstance(body, dict) and body.get("error") == "not_found",
+                        cell,
+                        status,
+                        body,
+                    )
+            expect(
+                snapshot(harness) == before,
+                f"{method} {route}: a denied member request changed something",
+                0,
+                None,
+            )
             if "{member_id}" in route:  # a chain_admin stays chain-wide (control)
-                status, body = call(harness, method, path_for(route, elsewhere),
-                                    f"Bearer {token('chain_admin', stores=())}")
-                expect(status not in (401, 403, 404) and status < 500,
-                       f"{method} {route} as chain_admin at {elsewhere.name} (control)", status, body)
+                status, body = call(
+                    harness, method, path_for(route, elsewhere), f"Bearer {token('chain_admin', stores=())}"
+                )
+                expect(
+                    status not in (401, 403, 404) and status < 500,
+                    f"{method} {route} as chain_admin at {elsewhere.name} (control)",
+                    status,
+                    body,
+                )
 
         # 5. Own chain's URL, a campaign of another store: store staff see a campaign only when every store it
         # targets is theirs; to them it is a campaign that does not exist.
@@ -316,15 +427,27 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
                     continue
                 ours = f"Bearer {token(role)}"
                 cell = f"{method} {route} as {role} with another store's campaign"
-                unknown_answer = call(harness, method, path_for(route, own).replace(CAMPAIGN, "iso-no-campaign"), ours)
-                status, body = call(harness, method, path_for(route, own).replace(CAMPAIGN, SIBLING_CAMPAIGN), ours)
+                unknown_answer = call(
+                    harness, method, path_for(route, own).replace(CAMPAIGN, "iso-no-campaign"), ours
+                )
+                status, body = call(
+                    harness, method, path_for(route, own).replace(CAMPAIGN, SIBLING_CAMPAIGN), ours
+                )
                 member_cells += 1
-                expect((status, body) == unknown_answer, cell + " (differs from a campaign that does not exist)",
-                       status, body)
+                expect(
+                    (status, body) == unknown_answer,
+                    cell + " (differs from a campaign that does not exist)",
+                    status,
+                    body,
+                )
                 if action is None or role in roles_for(action):
                     expect(status == 404, cell, status, body)
-            expect(snapshot(harness) == before, f"{method} {route}: a denied campaign request changed something", 0,
-                   None)
+            expect(
+                snapshot(harness) == before,
+                f"{method} {route}: a denied campaign request changed something",
+                0,
+                None,
+            )
 
     assert not failures, f"{len(failures)} of the isolation matrix's cells failed:\n" + "\n".join(failures)
     assert denied_cells >= len(ACTIONS) * (3 * len(ROLES) + len(ROLES) - 1)
@@ -332,29 +455,51 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
     assert len(member_routes) >= 4 and member_cells >= len(member_routes) * (len(ROLES) - 1)
 
 
-@pytest.mark.parametrize("authorization", [
-    None,
-    "",
-    "Bearer",
-    "Bearer garbage",
-    "Basic dXNlcjpwYXNz",
-    "expired",
-    "forged",
-    "unsigned",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer garbage",
+        "Basic dXNlcjpwYXNz",
+        "expired",
+        "forged",
+        "unsigned",
+    ],
+)
 def test_every_staff_route_refuses_a_missing_bad_or_expired_token_with_401(harness, authorization):
     import base64
 
     if authorization == "expired":
         authorization = "Bearer " + token("chain_admin", now=datetime.now(UTC) - timedelta(days=31))
     elif authorization == "forged":
-        authorization = "Bearer " + issue_token("another-secret-of-at-least-32-bytes!!", subject="x", chain_id=CHAIN,
-                                                role="chain_admin", store_ids=[], now=datetime.now(UTC))
+        authorization = "Bearer " + issue_token(
+            "another-secret-of-at-least-32-bytes!!",
+            subject="x",
+            chain_id=CHAIN,
+            role="chain_admin",
+            store_ids=[],
+            now=datetime.now(UTC),
+        )
     elif authorization == "unsigned":
         part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")  # noqa: E731
-        authorization = "Bearer " + part({"alg": "none", "typ": "JWT"}) + "." + part(
-            {"sub": "x", "chain_id": CHAIN, "role": "chain_admin", "stores": [], "iss": "chairside",
-             "exp": 9999999999}) + "."
+        authorization = (
+            "Bearer "
+            + part({"alg": "none", "typ": "JWT"})
+            + "."
+            + part(
+                {
+                    "sub": "x",
+                    "chain_id": CHAIN,
+                    "role": "chain_admin",
+                    "stores": [],
+                    "iss": "chairside",
+                    "exp": 9999999999,
+                }
+            )
+            + "."
+        )
     own = Target("own store", CHAIN, SH_STORE, member_at(harness, CHAIN, SH_STORE))
     before = snapshot(harness)
 
@@ -372,8 +517,15 @@ def test_a_member_belongs_to_every_store_she_booked_at_not_only_her_primary_one(
     (her bookings, a Query on gsi3), New York's never did (404, as a member nobody knows)."""
     from tests.support.care import visit
 
-    status, body = harness.post(booking_event(store_id=LDN_STORE, stylist="ldn-sophie", member_id="iso-roamer",
-                                              booking_id="iso-bk-roamer-ldn", start="2026-12-20T11:00:00+00:00"))
+    status, body = harness.post(
+        booking_event(
+            store_id=LDN_STORE,
+            stylist="ldn-sophie",
+            member_id="iso-roamer",
+            booking_id="iso-bk-roamer-ldn",
+            start="2026-12-20T11:00:00+00:00",
+        )
+    )
     assert status == 202, body
     for day in ("2026-10-01", "2026-11-01"):
         visit(harness, "iso-roamer", start=f"{day}T15:00:00+08:00")
@@ -382,9 +534,16 @@ def test_a_member_belongs_to_every_store_she_booked_at_not_only_her_primary_one(
     assert harness.container.conversations.get(LDN_STORE, "iso-roamer") is None
 
     for role in ("stylist", "front_desk", "store_manager"):
-        london, new_york = f"Bearer {token(role, stores=(LDN_STORE,))}", f"Bearer {token(role, stores=('nyc-soho',))}"
+        london, new_york = (
+            f"Bearer {token(role, stores=(LDN_STORE,))}",
+            f"Bearer {token(role, stores=('nyc-soho',))}",
+        )
         assert call(harness, "GET", f"/v1/stores/{LDN_STORE}/members/iso-roamer", london)[0] == 200, role
-        assert call(harness, "GET", f"/v1/stores/{LDN_STORE}/members/iso-roamer/messages", london)[0] == 200, role
-        assert call(harness, "GET", "/v1/stores/nyc-soho/members/iso-roamer", new_york) == \
-            call(harness, "GET", "/v1/stores/nyc-soho/members/iso-nobody", new_york) == \
-            (404, {"error": "not_found", "message": "no such member"}), role
+        assert (
+            call(harness, "GET", f"/v1/stores/{LDN_STORE}/members/iso-roamer/messages", london)[0] == 200
+        ), role
+        assert (
+            call(harness, "GET", "/v1/stores/nyc-soho/members/iso-roamer", new_york)
+            == call(harness, "GET", "/v1/stores/nyc-soho/members/iso-nobody", new_york)
+            == (404, {"error": "not_found", "message": "no such member"})
+        ), role

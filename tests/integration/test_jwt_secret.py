@@ -20,15 +20,23 @@ SECRET = "stage-jwt-secret-of-at-least-32-bytes!"  # a test secret
 
 
 def _env(**extra: str) -> dict[str, str]:
-    base = {r.ENV_STEPS_QUEUE_URL: "q", r.ENV_STEPS_QUEUE_ARN: "arn:q", r.ENV_STEPS_DLQ_URL: "dlq",
-            r.ENV_INBOUND_QUEUE_URL: "in", r.ENV_SCHEDULER_ROLE_ARN: "arn:role", r.ENV_SCHEDULER_DLQ_ARN: "arn:dlq",
-            r.ENV_STAGE: "dev", "AWS_REGION": REGION}
+    base = {
+        r.ENV_STEPS_QUEUE_URL: "q",
+        r.ENV_STEPS_QUEUE_ARN: "arn:q",
+        r.ENV_STEPS_DLQ_URL: "dlq",
+        r.ENV_INBOUND_QUEUE_URL: "in",
+        r.ENV_SCHEDULER_ROLE_ARN: "arn:role",
+        r.ENV_SCHEDULER_DLQ_ARN: "arn:dlq",
+        r.ENV_STAGE: "dev",
+        "AWS_REGION": REGION,
+    }
     return base | extra
 
 
 def _token(secret: str) -> str:
-    return issue_token(secret, subject="owner", chain_id="acme", role="chain_admin", store_ids=[],
-                       now=datetime.now(UTC))
+    return issue_token(
+        secret, subject="owner", chain_id="acme", role="chain_admin", store_ids=[], now=datetime.now(UTC)
+    )
 
 
 @pytest.fixture
@@ -40,7 +48,9 @@ def session(monkeypatch: pytest.MonkeyPatch):
         yield boto3.session.Session(region_name=REGION)
 
 
-def test_given_only_the_secrets_name_when_a_token_is_verified_then_the_secret_is_read_from_secrets_manager(session):
+def test_given_only_the_secrets_name_when_a_token_is_verified_then_the_secret_is_read_from_secrets_manager(
+    session,
+):
     session.client("secretsmanager").create_secret(Name=r.jwt_secret_name("dev"), SecretString=SECRET)
     settings = settings_module.from_env(_env(**{r.ENV_JWT_SECRET_NAME: r.jwt_secret_name("dev")}))
     assert settings.jwt_secret == ""
@@ -55,12 +65,15 @@ def test_given_only_the_secrets_name_when_a_token_is_verified_then_the_secret_is
 def test_the_secret_is_read_once_and_kept_for_five_minutes(session):
     client = session.client("secretsmanager")
     client.create_secret(Name=r.jwt_secret_name("dev"), SecretString=SECRET)
-    container = bootstrap.build(settings_module.from_env(_env(**{r.ENV_JWT_SECRET_NAME: r.jwt_secret_name("dev")})),
-                                session=session)
+    container = bootstrap.build(
+        settings_module.from_env(_env(**{r.ENV_JWT_SECRET_NAME: r.jwt_secret_name("dev")})), session=session
+    )
     verifier = container.staff_verifier
     verifier.verify(_token(SECRET))
 
-    client.put_secret_value(SecretId=r.jwt_secret_name("dev"), SecretString="rotated-secret-of-at-least-32-bytes!!")
+    client.put_secret_value(
+        SecretId=r.jwt_secret_name("dev"), SecretString="rotated-secret-of-at-least-32-bytes!!"
+    )
 
     assert verifier.verify(_token(SECRET)).subject == "owner"  # still the cached value
 

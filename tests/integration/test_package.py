@@ -147,8 +147,11 @@ def test_every_worker_reports_partial_batch_failures_to_its_queue(packaged: Pack
 
 def test_both_workers_exist_and_report_partial_batch_failures(packaged: Packaged) -> None:
     fed_by = {w.handler: w.queue for w in r.WORKERS}
-    expected = {"send_step.handler": r.STEPS_QUEUE, "handle_inbound.handler": r.INBOUND_QUEUE,
-                "care_tick.handler": r.CARE_TICKS_QUEUE}
+    expected = {
+        "send_step.handler": r.STEPS_QUEUE,
+        "handle_inbound.handler": r.INBOUND_QUEUE,
+        "care_tick.handler": r.CARE_TICKS_QUEUE,
+    }
     assert expected.items() <= fed_by.items()  # and every worker, these and any other, is checked below
     for worker in r.WORKERS:
         [event] = packaged.resources[worker.logical]["Properties"]["Events"].values()
@@ -434,8 +437,12 @@ print(json.dumps({locale: [texts._fmt_date(d, name) + " " + texts._fmt_weekday(d
 def _formatted(*path: Path, isolated: bool = True) -> dict[str, list[str]]:
     flags = ["-I", "-S"] if isolated else []
     result = subprocess.run(
-        [sys.executable, *flags, "-c", _FORMAT, *map(str, path)], capture_output=True, text=True, timeout=60,
-        check=False, cwd=ROOT,
+        [sys.executable, *flags, "-c", _FORMAT, *map(str, path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -471,9 +478,18 @@ def test_pruning_babel_keeps_what_the_served_locales_format(
     assert _formatted(python_dir, ROOT) == full_babel
     # and a locale that is not served is really gone (a new one must be added to texts.BABEL_LOCALES)
     gone = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(python_dir)!r}); "
-         "from babel.dates import format_date; from datetime import date; format_date(date.today(), locale='fr_FR')"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(python_dir)!r}); "
+            "from babel.dates import format_date; from datetime import date; format_date(date.today(), locale='fr_FR')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert gone.returncode != 0 and "UnknownLocaleError" in gone.stderr
 
@@ -485,7 +501,9 @@ def test_the_layer_installs_the_hash_pinned_runtime_lock_for_lambdas_python_on_a
 
     commands: list[list[str]] = []
     monkeypatch.setattr(package.subprocess, "run", lambda command, **_: commands.append(command))
-    monkeypatch.setattr(package, "prune_babel", lambda python_dir, locales: commands.append(["prune", *locales]))
+    monkeypatch.setattr(
+        package, "prune_babel", lambda python_dir, locales: commands.append(["prune", *locales])
+    )
 
     package.build_layer(tmp_path / "layer", install_dependencies=True)
 

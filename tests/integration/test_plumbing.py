@@ -518,7 +518,9 @@ def test_run_forever_stops_when_told(aws, provisioned, sqs, steps):
     assert [rec["body"] for rec in handler.records] == ["x"]
 
 
-def test_firer_between_lists_fires_from_the_last_list_and_relists_when_the_clock_jumps(aws, provisioned, stage, sqs):
+def test_firer_between_lists_fires_from_the_last_list_and_relists_when_the_clock_jumps(
+    aws, provisioned, stage, sqs
+):
     create_at_schedule(aws, provisioned, "booking-1-reminder", body='{"n": 1}')
     clock = FixedClock(datetime(2025, 3, 1, 0, 0, tzinfo=UTC))  # 08:00 in Shanghai
     firer = build_firer(aws, stage, None, aws.region_name, clock, relist_seconds=3600)
@@ -527,7 +529,10 @@ def test_firer_between_lists_fires_from_the_last_list_and_relists_when_the_clock
 
     clock.advance(hours=2)  # a jump of the domain clock: list again at once
     assert firer.tick() == 2
-    assert sorted(m["Body"] for m in drain(sqs, provisioned[r.ENV_STEPS_QUEUE_URL])) == ['{"n": 1}', '{"n": 2}']
+    assert sorted(m["Body"] for m in drain(sqs, provisioned[r.ENV_STEPS_QUEUE_URL])) == [
+        '{"n": 1}',
+        '{"n": 2}',
+    ]
 
 
 def test_a_worker_killed_mid_batch_deletes_nothing_and_the_batch_comes_back(aws, provisioned, sqs, steps):

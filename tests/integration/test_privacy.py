@@ -19,23 +19,42 @@ OTHER_PHONE, OTHER_EMAIL = "+447911123456", "sam.other@example.org"
 
 
 def message_event(text: str, *, member_id: str, store_id: str = SH_STORE, channel: str = "sms") -> dict:
-    return {"event_id": f"evt-{uuid.uuid4().hex[:8]}", "store_id": store_id, "member_id": member_id,
-            "channel": channel, "message": {"id": f"msg-{uuid.uuid4().hex[:8]}", "type": "text", "text": text},
-            "sent_at": "2026-11-22T10:05:00+08:00"}
+    return {
+        "event_id": f"evt-{uuid.uuid4().hex[:8]}",
+        "store_id": store_id,
+        "member_id": member_id,
+        "channel": channel,
+        "message": {"id": f"msg-{uuid.uuid4().hex[:8]}", "type": "text", "text": text},
+        "sent_at": "2026-11-22T10:05:00+08:00",
+    }
 
 
 def her_booking(**overrides) -> dict:
-    event = booking_event(event_id="evt-her", booking_id="bk-her", member_id="m-her", phone=HER_PHONE,
-                          email=HER_EMAIL, **overrides)
+    event = booking_event(
+        event_id="evt-her",
+        booking_id="bk-her",
+        member_id="m-her",
+        phone=HER_PHONE,
+        email=HER_EMAIL,
+        **overrides,
+    )
     event["booking"]["member"]["wechat_openid"] = HER_OPENID
     event["booking"]["notes"] = "allergic to ammonia"
     return event
 
 
 def other_booking() -> dict:
-    return booking_event(event_id="evt-other", booking_id="bk-other", member_id="m-other", store_id=LDN_STORE,
-                         stylist="ldn-sophie", start="2026-11-26T15:00:00+00:00", locale="en",
-                         phone=OTHER_PHONE, email=OTHER_EMAIL)
+    return booking_event(
+        event_id="evt-other",
+        booking_id="bk-other",
+        member_id="m-other",
+        store_id=LDN_STORE,
+        stylist="ldn-sophie",
+        start="2026-11-26T15:00:00+00:00",
+        locale="en",
+        phone=OTHER_PHONE,
+        email=OTHER_EMAIL,
+    )
 
 
 def request(harness, method: str, path: str, token: str | None = None):
@@ -45,8 +64,14 @@ def request(harness, method: str, path: str, token: str | None = None):
 
 
 def token(harness, role: str, stores: list[str], chain_id: str = "demo-chain") -> str:
-    return issue_token(harness.env["CHAIRSIDE_JWT_SECRET"], subject=f"t-{role}", chain_id=chain_id, role=role,
-                       store_ids=stores, now=datetime.now(UTC))
+    return issue_token(
+        harness.env["CHAIRSIDE_JWT_SECRET"],
+        subject=f"t-{role}",
+        chain_id=chain_id,
+        role=role,
+        store_ids=stores,
+        now=datetime.now(UTC),
+    )
 
 
 def table_items(harness) -> list[dict]:
@@ -69,9 +94,17 @@ def lookup_key(harness) -> bytes:
 def sms_from(harness, phone: str, text: str) -> None:
     sns = harness.session.client("sns")
     topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("sms-inbound"))
-    sns.publish(TopicArn=topic, Message=json.dumps({
-        "originationNumber": phone, "destinationNumber": "+8610690000", "messageBody": text,
-        "inboundMessageId": f"in-{uuid.uuid4().hex[:8]}"}))
+    sns.publish(
+        TopicArn=topic,
+        Message=json.dumps(
+            {
+                "originationNumber": phone,
+                "destinationNumber": "+8610690000",
+                "messageBody": text,
+                "inboundMessageId": f"in-{uuid.uuid4().hex[:8]}",
+            }
+        ),
+    )
     harness.pump()
 
 
@@ -81,11 +114,22 @@ def two_members(harness):
     assert harness.post(her_booking())[0] == 202
     assert harness.post(other_booking())[0] == 202
     harness.pump()
-    assert harness.post_message(message_event("我的新号码是15987654321，头发有点干", member_id="m-her"))[0] == 200
-    assert harness.post_message(message_event("Do you open on Sunday?", member_id="m-her",
-                                              store_id=LDN_STORE))[0] == 200
-    assert harness.post_message(message_event("Secret of the other member", member_id="m-other",
-                                              store_id=LDN_STORE))[0] == 200
+    assert (
+        harness.post_message(message_event("我的新号码是15987654321，头发有点干", member_id="m-her"))[0]
+        == 200
+    )
+    assert (
+        harness.post_message(message_event("Do you open on Sunday?", member_id="m-her", store_id=LDN_STORE))[
+            0
+        ]
+        == 200
+    )
+    assert (
+        harness.post_message(
+            message_event("Secret of the other member", member_id="m-other", store_id=LDN_STORE)
+        )[0]
+        == 200
+    )
     harness.pump()
     return harness
 
@@ -123,8 +167,12 @@ def test_export_holds_everything_about_her_in_the_chain_and_nothing_of_another_m
     [booking] = export["bookings"]
     assert booking["booking_id"] == "bk-her" and booking["status"] == "booked"
     assert booking["notes"] == "allergic to ammonia" and booking["member"]["phone"] == HER_PHONE
-    assert [p["kind"] for p in booking["journey"]["pending"]] == ["confirmation", "reminder_day_before",
-                                                                  "reminder_2h", "no_show_followup"]
+    assert [p["kind"] for p in booking["journey"]["pending"]] == [
+        "confirmation",
+        "reminder_day_before",
+        "reminder_2h",
+        "no_show_followup",
+    ]
     assert [(s["kind"], s["status"]) for s in booking["journey"]["sent"]] == [("confirmation", "sent")]
     by_store = {c["store_id"]: c for c in export["conversations"]}
     assert set(by_store) == {SH_STORE, LDN_STORE}  # every store of the chain she wrote to
@@ -144,18 +192,29 @@ def test_export_of_a_member_nobody_knows_is_404(harness):
 
 def test_erasure_deletes_her_data_and_pending_schedules_and_nothing_is_sent_to_her_afterwards(two_members):
     harness = two_members
-    her_schedules = {s["Name"] for s in harness.schedules()
-                     if json.loads(s["Target"]["Input"])["member_id"] == "m-her"}
+    her_schedules = {
+        s["Name"] for s in harness.schedules() if json.loads(s["Target"]["Input"])["member_id"] == "m-her"
+    }
     assert len(her_schedules) == 3
     texts_to_her = len([p for p, _ in harness.sms() if p == HER_PHONE])
 
     status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")
 
     assert status == 200
-    assert body == {"member_id": "m-her", "erased": {"profile": 1, "bookings": 1, "schedules": 3,
-                                                     "conversations": 2, "messages": body["erased"]["messages"],
-                                                     "contact_lookups": 2, "care_records": 0, "tags": 0,
-                                                     "coupons": 0}}
+    assert body == {
+        "member_id": "m-her",
+        "erased": {
+            "profile": 1,
+            "bookings": 1,
+            "schedules": 3,
+            "conversations": 2,
+            "messages": body["erased"]["messages"],
+            "contact_lookups": 2,
+            "care_records": 0,
+            "tags": 0,
+            "coupons": 0,
+        },
+    }
     assert body["erased"]["messages"] >= 4  # confirmation, her two messages, the replies
     assert not her_schedules & {s["Name"] for s in harness.schedules()}
     assert {json.loads(s["Target"]["Input"])["member_id"] for s in harness.schedules()} == {"m-other"}
@@ -184,8 +243,11 @@ def test_erasure_deletes_her_data_and_pending_schedules_and_nothing_is_sent_to_h
 
 def test_a_step_that_fired_just_before_the_erasure_sends_nothing(two_members):
     harness = two_members
-    fired = next(s["Target"]["Input"] for s in harness.schedules()
-                 if json.loads(s["Target"]["Input"])["member_id"] == "m-her")
+    fired = next(
+        s["Target"]["Input"]
+        for s in harness.schedules()
+        if json.loads(s["Target"]["Input"])["member_id"] == "m-her"
+    )
     sent_before = len(harness.sms())
 
     assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")[0] == 200
@@ -214,9 +276,20 @@ def test_erasure_is_idempotent(two_members):
     status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")
 
     assert status == 200
-    assert body == {"member_id": "m-her", "erased": {"profile": 0, "bookings": 0, "schedules": 0,
-                                                     "conversations": 0, "messages": 0, "contact_lookups": 0,
-                                                     "care_records": 0, "tags": 0, "coupons": 0}}
+    assert body == {
+        "member_id": "m-her",
+        "erased": {
+            "profile": 0,
+            "bookings": 0,
+            "schedules": 0,
+            "conversations": 0,
+            "messages": 0,
+            "contact_lookups": 0,
+            "care_records": 0,
+            "tags": 0,
+            "coupons": 0,
+        },
+    }
     assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-never-seen")[0] == 200
 
 
@@ -255,9 +328,16 @@ def test_erasure_also_removes_her_tags_coupons_and_care_records_and_the_export_l
     from tests.support.care import visit
 
     visit(harness, "m-care", phone="+8613700137000")
-    assert harness.staff("POST", f"/v1/stores/{SH_STORE}/members/m-care/tags", {"add": ["vip_manual"]})[0] == 200
-    birthday = CareMessage(chain_id="demo-chain", member_id="m-care", kind="birthday", occasion="birthday:2026",
-                           coupon={"offer": "护理8折", "valid_days": 30})
+    assert (
+        harness.staff("POST", f"/v1/stores/{SH_STORE}/members/m-care/tags", {"add": ["vip_manual"]})[0] == 200
+    )
+    birthday = CareMessage(
+        chain_id="demo-chain",
+        member_id="m-care",
+        kind="birthday",
+        occasion="birthday:2026",
+        coupon={"offer": "护理8折", "valid_days": 30},
+    )
     assert harness.container.outreach.deliver(birthday).outcome is Outcome.SENT
     code = CareClaimItem.get(*CareClaimItem.key("demo-chain", "m-care", "birthday:2026")).coupon_code
 
@@ -265,15 +345,20 @@ def test_erasure_also_removes_her_tags_coupons_and_care_records_and_the_export_l
     tags = set(export["profile"]["tags"])
     assert status == 200 and "vip_manual" in tags
     assert [(c["occasion"], c["status"], c["coupon_code"]) for c in export["care"]] == [
-        ("birthday:2026", "sent", code)]
+        ("birthday:2026", "sent", code)
+    ]
 
     status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-care")
 
     assert status == 200 and body["erased"]["tags"] == len(tags) and body["erased"]["coupons"] == 1
     assert body["erased"]["care_records"] == 2  # the birthday claim and her frequency ledger
     for tag in tags:
-        assert TagMemberItem.count(*TagMemberItem.key("demo-chain", tag, "m-care")[:1],
-                                   TagMemberItem.sk == "MEMBER#m-care") == 0
+        assert (
+            TagMemberItem.count(
+                *TagMemberItem.key("demo-chain", tag, "m-care")[:1], TagMemberItem.sk == "MEMBER#m-care"
+            )
+            == 0
+        )
     assert CouponItem.count(CouponItem.key("demo-chain", code)[0]) == 0
     assert CareClaimItem.count("CARE#demo-chain#m-care") == 0
     assert "+8613700137000" not in json.dumps(table_items(harness), ensure_ascii=False)
@@ -294,20 +379,34 @@ def test_after_erasure_her_booking_items_hold_no_unkeyed_hash_of_her_contact_det
     booking = her_booking()["booking"]
     member = booking["member"]
     # The member fields a booking event carries, as a digest of them would be written (any key order, any spacing).
-    contact = {"name": member["name"], "phone": HER_PHONE, "email": HER_EMAIL, "locale": member["locale"],
-               "birthday": member["birthday"], "wechat_openid": HER_OPENID, "marketing_consent": None,
-               "last_store_id": booking["store_id"]}
+    contact = {
+        "name": member["name"],
+        "phone": HER_PHONE,
+        "email": HER_EMAIL,
+        "locale": member["locale"],
+        "birthday": member["birthday"],
+        "wechat_openid": HER_OPENID,
+        "marketing_consent": None,
+        "last_store_id": booking["store_id"],
+    }
     guesses = [HER_PHONE, HER_EMAIL, HER_OPENID]
     for separators in ((", ", ": "), (",", ":")):
         for ascii_only in (True, False):
-            guesses.append(json.dumps(contact, sort_keys=True, ensure_ascii=ascii_only, separators=separators))
+            guesses.append(
+                json.dumps(contact, sort_keys=True, ensure_ascii=ascii_only, separators=separators)
+            )
 
     assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-her")[0] == 200
 
     ddb = harness.session.client("dynamodb")
-    raw = ddb.get_item(TableName=harness.container.settings.main_table,
-                       Key={"pk": {"S": BookingItem.key("demo-chain", "bk-her")[0]},
-                            "sk": {"S": BookingItem.key("demo-chain", "bk-her")[1]}}, ConsistentRead=True)["Item"]
+    raw = ddb.get_item(
+        TableName=harness.container.settings.main_table,
+        Key={
+            "pk": {"S": BookingItem.key("demo-chain", "bk-her")[0]},
+            "sk": {"S": BookingItem.key("demo-chain", "bk-her")[1]},
+        },
+        ConsistentRead=True,
+    )["Item"]
     unkeyed = _unkeyed_digests(*guesses)
 
     def strings(value):
@@ -334,26 +433,39 @@ def test_bookings_keep_only_a_keyed_reference_to_her_contact_details(harness):
     booking = BookingItem.get(*BookingItem.key("demo-chain", "bk-her"))
     assert booking.contact_ref
     member = her_booking()["booking"]["member"]
-    contact = {"name": member["name"], "phone": HER_PHONE, "email": HER_EMAIL, "locale": member["locale"],
-               "birthday": member["birthday"], "wechat_openid": HER_OPENID, "marketing_consent": None,
-               "last_store_id": SH_STORE}
+    contact = {
+        "name": member["name"],
+        "phone": HER_PHONE,
+        "email": HER_EMAIL,
+        "locale": member["locale"],
+        "birthday": member["birthday"],
+        "wechat_openid": HER_OPENID,
+        "marketing_consent": None,
+        "last_store_id": SH_STORE,
+    }
     text = json.dumps(contact, sort_keys=True, ensure_ascii=False)
     assert booking.contact_ref not in _unkeyed_digests(text, HER_PHONE, HER_EMAIL)
     # An item written before the reference was keyed still reads, and a new event rewrites it keyed.
     booking.update(actions=[BookingItem.contact_ref.set(hashlib.sha256(text.encode()).hexdigest()[:16])])
-    moved = her_booking(type="booking.rescheduled", start="2026-11-26T15:00:00+08:00",
-                        occurred_at="2026-11-22T11:00:00+08:00")
+    moved = her_booking(
+        type="booking.rescheduled", start="2026-11-26T15:00:00+08:00", occurred_at="2026-11-22T11:00:00+08:00"
+    )
     moved["event_id"] = "evt-her-moved"
     assert harness.post(moved)[0] == 202
     again = BookingItem.get(*BookingItem.key("demo-chain", "bk-her"), consistent_read=True)
-    assert again.start.isoformat().startswith("2026-11-26") and again.contact_ref not in _unkeyed_digests(text)
+    assert again.start.isoformat().startswith("2026-11-26") and again.contact_ref not in _unkeyed_digests(
+        text
+    )
 
 
 @pytest.mark.parametrize("method, path", [("GET", "/export"), ("DELETE", "")])
 def test_a_store_manager_exports_or_erases_only_a_member_of_her_store(two_members, method, path):
     """She belongs to Shanghai (booking) and London (she wrote there); the other member to London only."""
     harness = two_members
-    shanghai, london = token(harness, "store_manager", [SH_STORE]), token(harness, "store_manager", [LDN_STORE])
+    shanghai, london = (
+        token(harness, "store_manager", [SH_STORE]),
+        token(harness, "store_manager", [LDN_STORE]),
+    )
     before = table_items(harness)
 
     foreign = request(harness, method, f"/v1/stores/{SH_STORE}/members/m-other{path}", shanghai)

@@ -171,8 +171,9 @@ def test_scheduler_role_trusts_the_scheduler_and_may_send_to_its_queues(aws, sta
     document = json.loads(document) if isinstance(document, str) else document
     (statement,) = document["Statement"]
     assert statement["Action"] == "sqs:SendMessage"
-    assert sorted(statement["Resource"]) == sorted([env[r.ENV_STEPS_QUEUE_ARN], env[r.ENV_SCHEDULER_DLQ_ARN],
-                                                   env[r.ENV_CARE_TICKS_QUEUE_ARN]])
+    assert sorted(statement["Resource"]) == sorted(
+        [env[r.ENV_STEPS_QUEUE_ARN], env[r.ENV_SCHEDULER_DLQ_ARN], env[r.ENV_CARE_TICKS_QUEUE_ARN]]
+    )
 
 
 def test_queue_urls_agree_with_provision(provisioned, aws, stage):
@@ -208,8 +209,11 @@ def test_the_sms_topic_delivers_to_the_inbound_queue(aws, stage):
     env = provision(aws, stage)
     provision(aws, stage)  # converging again must not subscribe twice
     sns, sqs = aws.client("sns"), aws.client("sqs")
-    topic_arn = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
-                     if t["TopicArn"].endswith(":" + r.SMS_INBOUND_TOPIC.name(stage)))
+    topic_arn = next(
+        t["TopicArn"]
+        for t in sns.list_topics()["Topics"]
+        if t["TopicArn"].endswith(":" + r.SMS_INBOUND_TOPIC.name(stage))
+    )
 
     sns.publish(TopicArn=topic_arn, Message='{"messageBody": "TD"}')
 

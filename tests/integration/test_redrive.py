@@ -35,9 +35,14 @@ def test_a_step_that_failed_for_good_is_sent_after_the_redrive_and_only_once(har
 def test_the_redrive_sends_the_body_back_without_the_failure_reason(harness):
     sqs, settings = harness.session.client("sqs"), harness.container.settings
     body = json.dumps({"any": "body"})
-    sqs.send_message(QueueUrl=settings.steps_dlq_url, MessageBody=body, MessageAttributes={
-        "failure_reason": {"DataType": "String", "StringValue": "boom"},
-        "kind": {"DataType": "String", "StringValue": "confirmation"}})
+    sqs.send_message(
+        QueueUrl=settings.steps_dlq_url,
+        MessageBody=body,
+        MessageAttributes={
+            "failure_reason": {"DataType": "String", "StringValue": "boom"},
+            "kind": {"DataType": "String", "StringValue": "confirmation"},
+        },
+    )
 
     assert redrive(sqs, settings.steps_dlq_url, settings.steps_queue_url, out=io.StringIO()) == 1
 

@@ -214,7 +214,6 @@ def test_the_operator_command_refuses_what_would_misroute():
     assert directory.targets("ap-east-1", None) == [r for r in directory.REGIONS if r != "ap-east-1"]
 
 
-
 def test_a_store_served_elsewhere_is_unknown_to_another_chain(hk):
     """421 tells a chain's own staff where its store lives; to anyone else the store does not exist."""
     from datetime import UTC, datetime
@@ -222,15 +221,33 @@ def test_a_store_served_elsewhere_is_unknown_to_another_chain(hk):
     from chalicelib.services.auth import issue_token
 
     def token(chain_id: str) -> str:
-        return issue_token("test-jwt-secret-of-at-least-32-bytes!", subject="x", chain_id=chain_id,
-                           role="chain_admin", store_ids=[], now=datetime.now(UTC))
+        return issue_token(
+            "test-jwt-secret-of-at-least-32-bytes!",
+            subject="x",
+            chain_id=chain_id,
+            role="chain_admin",
+            store_ids=[],
+            now=datetime.now(UTC),
+        )
 
     path = f"/v1/stores/{HK_STORE}/conversations"
     assert hk.staff("GET", path, token=token("other-chain"))[0] == 404
-    sibling = issue_token("test-jwt-secret-of-at-least-32-bytes!", subject="s", chain_id=hk.chain["chain_id"],
-                          role="store_manager", store_ids=["sh-jingan"], now=datetime.now(UTC))
+    sibling = issue_token(
+        "test-jwt-secret-of-at-least-32-bytes!",
+        subject="s",
+        chain_id=hk.chain["chain_id"],
+        role="store_manager",
+        store_ids=["sh-jingan"],
+        now=datetime.now(UTC),
+    )
     assert hk.staff("GET", path, token=sibling)[0] == 404  # a manager of another store of the same chain
     assert hk.staff("GET", path, token=token(hk.chain["chain_id"]))[0] == 421
-    other = {"event_id": "e1", "store_id": HK_STORE, "member_id": "m1", "channel": "web",
-             "message": {"id": "x1", "type": "text", "text": "hi"}, "sent_at": "2026-11-22T10:00:00+08:00"}
+    other = {
+        "event_id": "e1",
+        "store_id": HK_STORE,
+        "member_id": "m1",
+        "channel": "web",
+        "message": {"id": "x1", "type": "text", "text": "hi"},
+        "sent_at": "2026-11-22T10:00:00+08:00",
+    }
     assert hk.post_message(other)[0] == 421  # the message webhook is signed by the store's own chain

@@ -14,12 +14,18 @@ from tests.support.builders import SH_STORE, booking_event
 def _make_old(ddb, table: str) -> None:
     """Turn what the webhook wrote into the earlier layout: the keys on gsi1/gsi2, none on gsi3/gsi4."""
     booking_key = {"pk": {"S": "BOOKING#demo-chain#bk-1"}, "sk": {"S": "BOOKING"}}
-    ddb.update_item(TableName=table, Key=booking_key,
-                    UpdateExpression="SET gsi1pk = gsi3pk, gsi1sk = gsi3sk, gsi2pk = gsi4pk, gsi2sk = gsi4sk "
-                                     "REMOVE gsi3pk, gsi3sk, gsi4pk, gsi4sk")
+    ddb.update_item(
+        TableName=table,
+        Key=booking_key,
+        UpdateExpression="SET gsi1pk = gsi3pk, gsi1sk = gsi3sk, gsi2pk = gsi4pk, gsi2sk = gsi4sk "
+        "REMOVE gsi3pk, gsi3sk, gsi4pk, gsi4sk",
+    )
     member_key = {"pk": {"S": "MEMBER#demo-chain#m-1"}, "sk": {"S": "PROFILE"}}
-    ddb.update_item(TableName=table, Key=member_key,
-                    UpdateExpression="SET gsi2pk = gsi3pk, gsi2sk = gsi3sk REMOVE gsi3pk, gsi3sk")
+    ddb.update_item(
+        TableName=table,
+        Key=member_key,
+        UpdateExpression="SET gsi2pk = gsi3pk, gsi2sk = gsi3sk REMOVE gsi3pk, gsi3sk",
+    )
 
 
 def test_old_keys_are_moved_once_and_reads_find_the_items_again(harness, aws):
@@ -38,7 +44,8 @@ def test_old_keys_are_moved_once_and_reads_find_the_items_again(harness, aws):
 
     assert [b.pk for b in BookingItem.by_store_day.query(day)] == ["BOOKING#demo-chain#bk-1"]
     assert [m.pk for m in MemberItem.by_birthday.query(MemberItem.birthday_key(SH_STORE, "05-01"))] == [
-        "MEMBER#demo-chain#m-1"]
+        "MEMBER#demo-chain#m-1"
+    ]
     booking = BookingItem.get("BOOKING#demo-chain#bk-1", "BOOKING")
     assert booking.gsi1pk is None and booking.gsi2pk is None and booking.gsi3pk == "MEMBERBK#demo-chain#m-1"
 

@@ -22,8 +22,9 @@ def _ids(day: dict) -> list[str]:
 
 def test_the_day_lists_bookings_by_stylist_on_the_store_local_date(harness):
     harness.post(booking_event(booking_id="bk-1", start="2026-11-22T15:00:00+08:00"))
-    harness.post(booking_event(booking_id="bk-2", start="2026-11-22T11:00:00+08:00", stylist="sh-amy",
-                               member_id="m-2"))
+    harness.post(
+        booking_event(booking_id="bk-2", start="2026-11-22T11:00:00+08:00", stylist="sh-amy", member_id="m-2")
+    )
     # 00:30 on the 23rd in Shanghai is still the 22nd in UTC: it belongs to the 23rd of the store.
     harness.post(booking_event(booking_id="bk-3", start="2026-11-23T00:30:00+08:00", member_id="m-3"))
 
@@ -37,8 +38,14 @@ def test_the_day_lists_bookings_by_stylist_on_the_store_local_date(harness):
 
 def test_a_rescheduled_booking_moves_to_its_new_day(harness):
     harness.post(booking_event(booking_id="bk-1", start="2026-11-22T15:00:00+08:00"))
-    harness.post(booking_event(type="booking.rescheduled", booking_id="bk-1", start="2026-11-24T15:00:00+08:00",
-                               occurred_at="2026-11-22T10:05:00+08:00"))
+    harness.post(
+        booking_event(
+            type="booking.rescheduled",
+            booking_id="bk-1",
+            start="2026-11-24T15:00:00+08:00",
+            occurred_at="2026-11-22T10:05:00+08:00",
+        )
+    )
 
     assert _ids(_day(harness, "2026-11-22")) == []
     [booking] = [b for s in _day(harness, "2026-11-24")["stylists"] for b in s["bookings"]]
@@ -57,7 +64,9 @@ def test_bad_dates_and_foreign_stores_are_refused(harness):
 def test_marking_a_no_show_twice_sends_one_nudge_and_tells_the_booking_system_once(harness):
     harness.post(booking_event(booking_id="bk-1", start="2026-11-22T11:00:00+08:00"))
     harness.pump()
-    harness.clock.set(datetime.fromisoformat("2026-11-22T11:20:00+08:00"))  # before the automatic nudge (+30m)
+    harness.clock.set(
+        datetime.fromisoformat("2026-11-22T11:20:00+08:00")
+    )  # before the automatic nudge (+30m)
 
     first = harness.staff("POST", f"{DAY}/bk-1/status", {"status": "no_show"})
     second = harness.staff("POST", f"{DAY}/bk-1/status", {"status": "no_show"})
@@ -70,8 +79,14 @@ def test_marking_a_no_show_twice_sends_one_nudge_and_tells_the_booking_system_on
     marks = [r["body"] for r in harness.fakes["booking"].received if r["body"]["type"].startswith("staff.")]
     assert [m["type"] for m in marks] == ["staff.booking_no_show"] and marks[0]["booking_id"] == "bk-1"
     # The booking system's own no-show webhook afterwards changes nothing and sends nothing more.
-    harness.post(booking_event(type="booking.no_show", booking_id="bk-1", start="2026-11-22T11:00:00+08:00",
-                               occurred_at="2026-11-22T11:25:00+08:00"))
+    harness.post(
+        booking_event(
+            type="booking.no_show",
+            booking_id="bk-1",
+            start="2026-11-22T11:00:00+08:00",
+            occurred_at="2026-11-22T11:25:00+08:00",
+        )
+    )
     harness.pump()
     assert harness.sent_kinds(SH_STORE, "m-1").count("no_show_followup") == 1
 
@@ -107,7 +122,13 @@ def test_marks_are_refused_with_the_field_named_and_by_role(harness):
     stylist = harness.chain["role_tokens"]["stylist"]
     assert harness.staff("POST", f"{DAY}/bk-1/status", {"status": "no_show"}, token=stylist)[0] == 403
     assert harness.staff("GET", f"{DAY}/bk-1", token=stylist)[0] == 200
-    harness.post(booking_event(type="booking.cancelled", booking_id="bk-1", start="2026-11-22T15:00:00+08:00",
-                               occurred_at="2026-11-22T10:01:00+08:00"))
+    harness.post(
+        booking_event(
+            type="booking.cancelled",
+            booking_id="bk-1",
+            start="2026-11-22T15:00:00+08:00",
+            occurred_at="2026-11-22T10:01:00+08:00",
+        )
+    )
     status, body = harness.staff("POST", f"{DAY}/bk-1/status", {"status": "no_show"})
     assert status == 409 and "status" in body["fields"]

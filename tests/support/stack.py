@@ -58,8 +58,12 @@ class Stack:
         return datetime.fromisoformat(http("GET", self.api + "/v1/_local/clock")[1]["now"])
 
     def advance(self, seconds: float) -> datetime:
-        status, body = http("POST", self.api + "/v1/_local/clock", {"advance_seconds": seconds},
-                            {"Content-Type": "application/json"})
+        status, body = http(
+            "POST",
+            self.api + "/v1/_local/clock",
+            {"advance_seconds": seconds},
+            {"Content-Type": "application/json"},
+        )
         assert status == 200, body
         return datetime.fromisoformat(body["now"])
 
@@ -77,15 +81,24 @@ class Stack:
         raw = json.dumps(event, ensure_ascii=False).encode()
         answers = []
         for _ in range(2 if twice else 1):
-            answers.append(http("POST", self.api + "/v1/webhooks/bookings", raw,
-                                signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw)))
+            answers.append(
+                http(
+                    "POST",
+                    self.api + "/v1/webhooks/bookings",
+                    raw,
+                    signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw),
+                )
+            )
         if twice:
             assert answers[0] == answers[1], answers
         return answers[0]
 
     def messages(self, store_id: str, member_id: str) -> list[dict]:
-        status, body = http("GET", f"{self.api}/v1/stores/{store_id}/members/{member_id}/messages?limit=100",
-                            headers={"Authorization": f"Bearer {self.info['staff_token']}"})
+        status, body = http(
+            "GET",
+            f"{self.api}/v1/stores/{store_id}/members/{member_id}/messages?limit=100",
+            headers={"Authorization": f"Bearer {self.info['staff_token']}"},
+        )
         assert status == 200, body
         return body["items"]
 
@@ -94,8 +107,13 @@ class Stack:
         return [m["kind"] for m in reversed(self.messages(store_id, member_id)) if m["status"] == "sent"]
 
     def wait_sent(self, store_id: str, member_id: str, kinds: list[str], timeout: float = 30) -> list[str]:
-        return eventually(lambda: (lambda got: got if got[-len(kinds):] == kinds else None)(
-            self.sent(store_id, member_id)), timeout, f"{kinds} for {member_id}")
+        return eventually(
+            lambda: (lambda got: got if got[-len(kinds) :] == kinds else None)(
+                self.sent(store_id, member_id)
+            ),
+            timeout,
+            f"{kinds} for {member_id}",
+        )
 
     def sms_to(self, phone: str) -> list[str]:
         status, data = http("GET", self.info["aws_endpoint_url"] + "/moto-api/data.json")
@@ -104,10 +122,16 @@ class Stack:
 
     def signed(self, path: str, body: dict) -> tuple[int, Any]:
         raw = json.dumps(body, ensure_ascii=False).encode()
-        return http("POST", self.api + path, raw, signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw))
+        return http(
+            "POST",
+            self.api + path,
+            raw,
+            signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw),
+        )
 
-    def wechat(self, store_id: str, xml: str, *, timestamp: int | None = None, nonce: str | None = None
-               ) -> tuple[int, Any]:
+    def wechat(
+        self, store_id: str, xml: str, *, timestamp: int | None = None, nonce: str | None = None
+    ) -> tuple[int, Any]:
         """A plaintext-mode WeChat callback, fresh (the service refuses one more than 5 minutes old) and with a new
         nonce unless told: a (timestamp, nonce) is bound to the first body it came with."""
         token = self.store(store_id)["wechat_token"]
@@ -115,17 +139,27 @@ class Stack:
         signature = hashlib.sha1("".join(sorted([token, ts, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's
         self.last_wechat_query = {"signature": signature, "timestamp": ts, "nonce": nonce}
         url = f"{self.api}/v1/channels/wechat/{store_id}?signature={signature}&timestamp={ts}&nonce={nonce}"
-        request = urllib.request.Request(url, data=xml.encode(), method="POST", headers={"Content-Type": "text/xml"})
+        request = urllib.request.Request(
+            url, data=xml.encode(), method="POST", headers={"Content-Type": "text/xml"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read()
 
     def staff(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
-        return http(method, self.api + path, body, {"Authorization": f"Bearer {self.info['staff_token']}",
-                                                    "Content-Type": "application/json"})
+        return http(
+            method,
+            self.api + path,
+            body,
+            {"Authorization": f"Bearer {self.info['staff_token']}", "Content-Type": "application/json"},
+        )
 
     def inject(self, channel: str, **counts: int) -> None:
-        status, body = http("POST", self.api + "/v1/_local/faults", {"channel": channel, **counts},
-                            {"Content-Type": "application/json"})
+        status, body = http(
+            "POST",
+            self.api + "/v1/_local/faults",
+            {"channel": channel, **counts},
+            {"Content-Type": "application/json"},
+        )
         assert status == 200, body
 
 
@@ -141,8 +175,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("chairside-local")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     log = open(state / "stack.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "devstack", "run", "--state-dir", str(state), "--api-port", "0"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "run", "--state-dir", str(state), "--api-port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     local = state / "local.json"
     try:
         eventually(lambda: local.exists() or process.poll() is not None, 120, "local.json")

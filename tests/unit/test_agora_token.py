@@ -188,8 +188,12 @@ def test_services_are_packed_in_type_order_matches_agora_vector() -> None:
 
 def test_repeated_streaming_and_fcdn_services_match_agora_vector() -> None:
     token = _token()
-    token.add_service(ServiceStreaming(CHANNEL, UID).add_privilege(PRIVILEGE_STREAMING_PUBLISH_MIX_STREAM, EXPIRE))
-    token.add_service(ServiceStreaming(CHANNEL, 0).add_privilege(PRIVILEGE_STREAMING_PUBLISH_RAW_STREAM, EXPIRE))
+    token.add_service(
+        ServiceStreaming(CHANNEL, UID).add_privilege(PRIVILEGE_STREAMING_PUBLISH_MIX_STREAM, EXPIRE)
+    )
+    token.add_service(
+        ServiceStreaming(CHANNEL, 0).add_privilege(PRIVILEGE_STREAMING_PUBLISH_RAW_STREAM, EXPIRE)
+    )
     account = ServiceStreaming(CHANNEL, "stream-account")
     account.add_privilege(PRIVILEGE_STREAMING_PUBLISH_MIX_STREAM, EXPIRE)
     account.add_privilege(PRIVILEGE_STREAMING_PUBLISH_RAW_STREAM, EXPIRE)
@@ -252,7 +256,9 @@ def test_privileges_are_packed_sorted_whatever_the_order_they_were_added_in() ->
 def test_rtc_subscriber_token_with_uid_equals_the_published_rtc_vector() -> None:
     # RtcTokenBuilder2.build_token_with_uid(..., Role_Subscriber, 600, 600) adds join-channel only, so
     # with Agora's fixed ts/salt it is exactly AccessToken2Test.test_service_rtc.
-    token = build_rtc_token(APP_ID, APP_CERT, CHANNEL, UID, "subscriber", EXPIRE, EXPIRE, issue_ts=TS, salt=SALT)
+    token = build_rtc_token(
+        APP_ID, APP_CERT, CHANNEL, UID, "subscriber", EXPIRE, EXPIRE, issue_ts=TS, salt=SALT
+    )
     assert token == RTC_UID
 
 
@@ -264,7 +270,9 @@ def test_rtc_subscriber_token_with_account_equals_the_published_rtc_vector() -> 
 
 
 def test_rtc_uid_0_means_any_user() -> None:
-    token = build_rtc_token(APP_ID, APP_CERT, CHANNEL, 0, "subscriber", EXPIRE, EXPIRE, issue_ts=TS, salt=SALT)
+    token = build_rtc_token(
+        APP_ID, APP_CERT, CHANNEL, 0, "subscriber", EXPIRE, EXPIRE, issue_ts=TS, salt=SALT
+    )
     assert token == RTC_UID_0
     assert parse_token(token).get_services(SERVICE_RTC)[0].uid == ""
 
@@ -281,7 +289,9 @@ def test_rtc_publisher_token_grants_the_publish_privileges() -> None:
 
 
 def test_rtc_subscriber_token_grants_join_only() -> None:
-    token = build_rtc_token(APP_ID, APP_CERT, CHANNEL, "stylist-7", "subscriber", 3600, 900, issue_ts=TS, salt=7)
+    token = build_rtc_token(
+        APP_ID, APP_CERT, CHANNEL, "stylist-7", "subscriber", 3600, 900, issue_ts=TS, salt=7
+    )
     (rtc,) = parse_token(token).get_services(SERVICE_RTC)
     assert rtc.uid == "stylist-7"
     assert rtc.privileges == {PRIVILEGE_RTC_JOIN_CHANNEL: 900}
@@ -305,8 +315,18 @@ def test_chat_user_token_equals_the_published_vector() -> None:
 
 @pytest.mark.parametrize(
     "token",
-    [RTC_UID, RTC_UID_0, CHAT_USER, CHAT_APP, EDUCATION_USER, EDUCATION_APP, MULTI_SERVICE, APAAS_ROOM_USER,
-     EXTENDED_SERVICES, CPP_EXTENDED],
+    [
+        RTC_UID,
+        RTC_UID_0,
+        CHAT_USER,
+        CHAT_APP,
+        EDUCATION_USER,
+        EDUCATION_APP,
+        MULTI_SERVICE,
+        APAAS_ROOM_USER,
+        EXTENDED_SERVICES,
+        CPP_EXTENDED,
+    ],
 )
 def test_every_published_vector_parses_and_verifies(token: str) -> None:
     parsed = parse_token(token)
@@ -351,9 +371,11 @@ def test_repeated_service_types_accumulate_in_order() -> None:
 
 
 def test_parse_reads_education_fields() -> None:
-    token = _token().add_service(
-        ServiceEducation("123", UID_STR, 1).add_privilege(PRIVILEGE_EDUCATION_ROOM_USER, EXPIRE)
-    ).build()
+    token = (
+        _token()
+        .add_service(ServiceEducation("123", UID_STR, 1).add_privilege(PRIVILEGE_EDUCATION_ROOM_USER, EXPIRE))
+        .build()
+    )
     (education,) = parse_token(token).get_services(SERVICE_APAAS)
     assert (education.room_uuid, education.user_uuid, education.role) == ("123", UID_STR, 1)
 
@@ -361,7 +383,9 @@ def test_parse_reads_education_fields() -> None:
 def test_round_trip_with_random_salt_and_unicode_account() -> None:
     salt = new_salt()
     assert 1 <= salt <= 99999999
-    token = build_rtc_token(APP_ID, APP_CERT, "沙龙-1", "美发师", "publisher", 60, 60, issue_ts=1_800_000_000, salt=salt)
+    token = build_rtc_token(
+        APP_ID, APP_CERT, "沙龙-1", "美发师", "publisher", 60, 60, issue_ts=1_800_000_000, salt=salt
+    )
     parsed = parse_token(token)
     assert parsed.salt == salt
     (rtc,) = parsed.get_services(SERVICE_RTC)
@@ -386,7 +410,8 @@ def test_a_tampered_token_fails_verification() -> None:
         "007not-base64!!",
         "007" + base64.b64encode(b"not zlib").decode(),
         "007" + base64.b64encode(zlib.compress(b"\x20\x00short")).decode(),
-        "007" + base64.b64encode(zlib.compress(zlib.decompress(base64.b64decode(CHAT_APP[3:])) + b"x")).decode(),
+        "007"
+        + base64.b64encode(zlib.compress(zlib.decompress(base64.b64decode(CHAT_APP[3:])) + b"x")).decode(),
         CHAT_APP[:-8],
     ],
 )

@@ -52,9 +52,19 @@ class JWKS:
                     self.send_error(404)
                     return
                 jwks.fetches += 1
-                body = json.dumps({"keys": [
-                    {**RSAAlgorithm.to_jwk(k.public_key(), as_dict=True), "kid": kid, "alg": "RS256", "use": "sig"}
-                    for kid, k in jwks.keys.items()]}).encode()
+                body = json.dumps(
+                    {
+                        "keys": [
+                            {
+                                **RSAAlgorithm.to_jwk(k.public_key(), as_dict=True),
+                                "kid": kid,
+                                "alg": "RS256",
+                                "use": "sig",
+                            }
+                            for kid, k in jwks.keys.items()
+                        ]
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -110,7 +120,9 @@ def claims(pool: JWKS, token_use: str = "id", **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def sign(payload: dict[str, Any], key: rsa.RSAPrivateKey = KEY, kid: str | None = KID, alg: str = "RS256") -> str:
+def sign(
+    payload: dict[str, Any], key: rsa.RSAPrivateKey = KEY, kid: str | None = KID, alg: str = "RS256"
+) -> str:
     return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid} if kid else None)
 
 
@@ -128,7 +140,9 @@ def bearer(token: str) -> str:
 def test_a_valid_id_token_is_accepted_and_its_claims_become_the_staff_member(pool, verifier):
     staff = authenticate(bearer(sign(claims(pool))), verifier)
 
-    assert staff == Staff("5f7c2a1e-0000-4000-8000-000000000001", "chain-a", "front_desk", ("store-1", "store-2"))
+    assert staff == Staff(
+        "5f7c2a1e-0000-4000-8000-000000000001", "chain-a", "front_desk", ("store-1", "store-2")
+    )
 
 
 def test_a_valid_access_token_names_the_app_client_in_client_id(pool, verifier):
@@ -138,7 +152,9 @@ def test_a_valid_access_token_names_the_app_client_in_client_id(pool, verifier):
 
 
 def test_without_custom_role_the_first_group_that_is_a_role_is_the_role(pool, verifier):
-    token = sign(claims(pool, **{"custom:role": None, "cognito:groups": ["staff", "store_manager", "stylist"]}))
+    token = sign(
+        claims(pool, **{"custom:role": None, "cognito:groups": ["staff", "store_manager", "stylist"]})
+    )
 
     assert authenticate(bearer(token), verifier).role == "store_manager"
 
@@ -159,9 +175,13 @@ def test_the_jwks_is_fetched_once_and_reused(pool, verifier):
 
 
 def test_a_rotated_key_is_picked_up_by_its_new_kid(pool):
-    verifier = CognitoVerifier(pool.issuer, CLIENT_ID,
-                               jwt.PyJWKClient(pool.issuer + "/.well-known/jwks.json", cache_keys=True,
-                                               lifespan=3600, cooldown_duration=0))
+    verifier = CognitoVerifier(
+        pool.issuer,
+        CLIENT_ID,
+        jwt.PyJWKClient(
+            pool.issuer + "/.well-known/jwks.json", cache_keys=True, lifespan=3600, cooldown_duration=0
+        ),
+    )
     authenticate(bearer(sign(claims(pool))), verifier)
     pool.keys["test-key-2"] = OTHER_KEY
 
@@ -195,8 +215,10 @@ def test_an_access_token_does_not_pass_on_an_aud_claim_alone(pool, verifier):
 
 def test_an_expired_token_is_refused(pool, verifier):
     past = datetime.now(UTC) - timedelta(hours=2)
-    refused(sign(claims(pool, iat=int(past.timestamp()), exp=int((past + timedelta(hours=1)).timestamp()))),
-            verifier)
+    refused(
+        sign(claims(pool, iat=int(past.timestamp()), exp=int((past + timedelta(hours=1)).timestamp()))),
+        verifier,
+    )
     refused(sign(claims(pool, exp=None)), verifier)
 
 
@@ -209,10 +231,14 @@ def test_only_id_and_access_tokens_are_accepted(pool, verifier, token_use):
 
 def test_hs256_signed_with_the_public_key_is_refused(pool, verifier):
     """The classic alg confusion: HMAC keyed with the (public) RSA key the verifier trusts."""
-    public_pem = KEY.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-    signing_input = (b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": KID}).encode()) + "."
-                     + b64(json.dumps(claims(pool)).encode()))
+    public_pem = KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": KID}).encode())
+        + "."
+        + b64(json.dumps(claims(pool)).encode())
+    )
     mac = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
 
     refused(signing_input + "." + b64(mac), verifier)
@@ -238,22 +264,27 @@ def test_a_tampered_payload_is_refused(pool, verifier):
     refused(f"{header}.{forged}.{signature}", verifier)
 
 
-@pytest.mark.parametrize("change", [
-    {"custom:chain_id": None},
-    {"custom:chain_id": ""},
-    {"custom:role": "owner"},
-    {"custom:role": None, "cognito:groups": ["staff"]},
-    {"custom:role": None, "cognito:groups": None},
-    {"custom:role": None, "cognito:groups": "chain_admin"},
-    {"custom:stores": 7},
-    {"sub": None},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"custom:chain_id": None},
+        {"custom:chain_id": ""},
+        {"custom:role": "owner"},
+        {"custom:role": None, "cognito:groups": ["staff"]},
+        {"custom:role": None, "cognito:groups": None},
+        {"custom:role": None, "cognito:groups": "chain_admin"},
+        {"custom:stores": 7},
+        {"sub": None},
+    ],
+)
 def test_a_signed_token_without_the_staff_claims_is_refused(pool, verifier, change):
     refused(sign(claims(pool, **change)), verifier)
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic abc", "Bearer a.b.c", "Bearer junk",
-                                    "Bearer " + "a" * 9000])
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Bearer ", "Basic abc", "Bearer a.b.c", "Bearer junk", "Bearer " + "a" * 9000],
+)
 def test_missing_or_malformed_headers_are_refused_before_the_jwks_is_asked(pool, verifier, header):
     with pytest.raises(Unauthorized):
         authenticate(header, verifier)
@@ -271,8 +302,14 @@ def test_an_unreachable_jwks_is_our_failure_not_the_callers(pool):
 def test_an_hs256_token_is_not_accepted_by_the_cognito_verifier_nor_the_reverse(pool, verifier):
     from chalicelib.services.auth import issue_token
 
-    hs = issue_token("a-secret-of-at-least-32-bytes-long!!", subject="s", chain_id="chain-a", role="chain_admin",
-                     store_ids=[], now=datetime.now(UTC))
+    hs = issue_token(
+        "a-secret-of-at-least-32-bytes-long!!",
+        subject="s",
+        chain_id="chain-a",
+        role="chain_admin",
+        store_ids=[],
+        now=datetime.now(UTC),
+    )
     refused(hs, verifier)
     with pytest.raises(Unauthorized):
         authenticate(bearer(sign(claims(pool))), HS256Verifier("a-secret-of-at-least-32-bytes-long!!"))
@@ -284,8 +321,14 @@ def test_an_hs256_token_is_not_accepted_by_the_cognito_verifier_nor_the_reverse(
 def env(**extra: str) -> dict[str, str]:
     from chalicelib import resources as r
 
-    base = {r.ENV_STEPS_QUEUE_URL: "q", r.ENV_STEPS_QUEUE_ARN: "arn:q", r.ENV_STEPS_DLQ_URL: "dlq",
-            r.ENV_INBOUND_QUEUE_URL: "in", r.ENV_SCHEDULER_ROLE_ARN: "arn:role", r.ENV_SCHEDULER_DLQ_ARN: "arn:dlq"}
+    base = {
+        r.ENV_STEPS_QUEUE_URL: "q",
+        r.ENV_STEPS_QUEUE_ARN: "arn:q",
+        r.ENV_STEPS_DLQ_URL: "dlq",
+        r.ENV_INBOUND_QUEUE_URL: "in",
+        r.ENV_SCHEDULER_ROLE_ARN: "arn:role",
+        r.ENV_SCHEDULER_DLQ_ARN: "arn:dlq",
+    }
     return base | extra
 
 
@@ -302,8 +345,13 @@ def test_hs256_is_the_default_and_needs_the_secret():
 
 
 def test_cognito_mode_needs_the_pools_issuer_and_app_client_but_no_secret():
-    settings = settings_module.from_env(env(CHAIRSIDE_AUTH_MODE="cognito", CHAIRSIDE_COGNITO_ISSUER=ISSUER + "/",
-                                            CHAIRSIDE_COGNITO_AUDIENCE=CLIENT_ID))
+    settings = settings_module.from_env(
+        env(
+            CHAIRSIDE_AUTH_MODE="cognito",
+            CHAIRSIDE_COGNITO_ISSUER=ISSUER + "/",
+            CHAIRSIDE_COGNITO_AUDIENCE=CLIENT_ID,
+        )
+    )
     container = bootstrap.build(settings)
 
     verifier = container.staff_verifier
@@ -312,13 +360,28 @@ def test_cognito_mode_needs_the_pools_issuer_and_app_client_but_no_secret():
     assert verifier.jwks.uri == ISSUER + "/.well-known/jwks.json"
 
 
-@pytest.mark.parametrize("extra, problem", [
-    ({"CHAIRSIDE_AUTH_MODE": "rs256"}, "CHAIRSIDE_AUTH_MODE"),
-    ({"CHAIRSIDE_AUTH_MODE": "cognito", "CHAIRSIDE_COGNITO_AUDIENCE": CLIENT_ID}, "CHAIRSIDE_COGNITO_ISSUER"),
-    ({"CHAIRSIDE_AUTH_MODE": "cognito", "CHAIRSIDE_COGNITO_ISSUER": ISSUER}, "CHAIRSIDE_COGNITO_AUDIENCE"),
-    ({"CHAIRSIDE_AUTH_MODE": "cognito", "CHAIRSIDE_COGNITO_ISSUER": "http://evil.example/" + POOL,
-      "CHAIRSIDE_COGNITO_AUDIENCE": CLIENT_ID}, "CHAIRSIDE_COGNITO_ISSUER"),
-])
+@pytest.mark.parametrize(
+    "extra, problem",
+    [
+        ({"CHAIRSIDE_AUTH_MODE": "rs256"}, "CHAIRSIDE_AUTH_MODE"),
+        (
+            {"CHAIRSIDE_AUTH_MODE": "cognito", "CHAIRSIDE_COGNITO_AUDIENCE": CLIENT_ID},
+            "CHAIRSIDE_COGNITO_ISSUER",
+        ),
+        (
+            {"CHAIRSIDE_AUTH_MODE": "cognito", "CHAIRSIDE_COGNITO_ISSUER": ISSUER},
+            "CHAIRSIDE_COGNITO_AUDIENCE",
+        ),
+        (
+            {
+                "CHAIRSIDE_AUTH_MODE": "cognito",
+                "CHAIRSIDE_COGNITO_ISSUER": "http://evil.example/" + POOL,
+                "CHAIRSIDE_COGNITO_AUDIENCE": CLIENT_ID,
+            },
+            "CHAIRSIDE_COGNITO_ISSUER",
+        ),
+    ],
+)
 def test_a_misconfigured_auth_mode_fails_at_start_up(extra, problem):
     with pytest.raises(RuntimeError, match=problem):
         settings_module.from_env(env(**extra))
@@ -326,8 +389,13 @@ def test_a_misconfigured_auth_mode_fails_at_start_up(extra, problem):
 
 def test_the_china_partitions_issuer_is_accepted():
     issuer = "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_AbC123"
-    settings = settings_module.from_env(env(CHAIRSIDE_AUTH_MODE="cognito", CHAIRSIDE_COGNITO_ISSUER=issuer,
-                                            CHAIRSIDE_COGNITO_AUDIENCE=CLIENT_ID))
+    settings = settings_module.from_env(
+        env(
+            CHAIRSIDE_AUTH_MODE="cognito",
+            CHAIRSIDE_COGNITO_ISSUER=issuer,
+            CHAIRSIDE_COGNITO_AUDIENCE=CLIENT_ID,
+        )
+    )
     assert settings.cognito_issuer == issuer
 
 

@@ -26,9 +26,17 @@ def test_write_units_per_kb_doubled_in_transactions_plus_the_index():
 
 
 def test_index_writes_follow_the_projection_and_key_changes():
-    item = {"pk": {"S": "x"}, "gsi1pk": {"S": "a"}, "gsi1sk": {"S": "1"}, "gsi3pk": {"S": "k"}, "gsi3sk": {"S": "1"}}
+    item = {
+        "pk": {"S": "x"},
+        "gsi1pk": {"S": "a"},
+        "gsi1sk": {"S": "1"},
+        "gsi3pk": {"S": "k"},
+        "gsi3sk": {"S": "1"},
+    }
     assert index_writes(None, item) == 1 + 1  # a new item enters both
-    assert index_writes(item, {**item, "status": {"S": "done"}}) == 1  # ALL is copied again; keys-only not written
+    assert (
+        index_writes(item, {**item, "status": {"S": "done"}}) == 1
+    )  # ALL is copied again; keys-only not written
     assert index_writes(item, {**item, "gsi1sk": {"S": "2"}}) == 1 + 1  # the ALL key moves: put + delete
     assert index_writes(item, {**item, "gsi3sk": {"S": "2"}}) == 1 + 2  # and a keys-only key too
     assert index_writes(item, None) == 1 + 1  # both entries deleted
@@ -44,8 +52,12 @@ def test_read_units_per_4kb_half_when_eventually_consistent():
 
 def test_transact_write_sizes_updates_by_the_stored_item():
     stored = {"pk": {"S": "a"}, "sk": {"S": "b"}, "blob": {"S": "y" * 2000}}
-    request = {"TransactItems": [{"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}}}},
-                                 {"Update": {"TableName": "t", "Key": {"pk": {"S": "a"}, "sk": {"S": "b"}}}}]}
+    request = {
+        "TransactItems": [
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "p"}}}},
+            {"Update": {"TableName": "t", "Key": {"pk": {"S": "a"}, "sk": {"S": "b"}}}},
+        ]
+    }
     assert dynamodb_units("TransactWriteItems", request, {}, lambda table, key: stored) == (0.0, 2 + 4)
 
 
@@ -61,8 +73,13 @@ def test_billed_duration_replaces_time_in_moto_by_the_assumed_latency():
 
 
 def test_cost_is_units_times_list_prices():
-    usage = Usage(apigw_requests=3, lambda_requests=10, lambda_gb_seconds=gb_seconds([1000, 1000], 512),
-                  dynamodb_wru=10, sqs_requests=5)
+    usage = Usage(
+        apigw_requests=3,
+        lambda_requests=10,
+        lambda_gb_seconds=gb_seconds([1000, 1000], 512),
+        dynamodb_wru=10,
+        sqs_requests=5,
+    )
     lines = cost_lines(usage)
     assert usage.lambda_gb_seconds == 1.0
     assert lines["apigw_requests"] == pytest.approx(3 * 3.50 / 1e6)
@@ -74,8 +91,14 @@ def test_cold_start_ratios_targets_and_summary_keys() -> None:
     from bench.coldstart import ColdStarts
     from bench.report import cold_summary, cold_targets
 
-    cold = ColdStarts(baseline={"api": 0.2, "worker": 0.25}, init={"api": 0.28, "worker": 0.5},
-                      clients={"api": ("dynamodb",), "worker": ("sqs",)}, first_zh_ms=80.4, layer_mb=74.04, rounds=7)
+    cold = ColdStarts(
+        baseline={"api": 0.2, "worker": 0.25},
+        init={"api": 0.28, "worker": 0.5},
+        clients={"api": ("dynamodb",), "worker": ("sqs",)},
+        first_zh_ms=80.4,
+        layer_mb=74.04,
+        rounds=7,
+    )
     assert cold.ratio("api") == pytest.approx(1.4)
     assert cold.ratio_max == pytest.approx(2.0)
     assert cold_summary(cold) == "init_ratio_max=2.00 first_zh_reply_ms=80 layer_mb=74.0"

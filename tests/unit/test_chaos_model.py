@@ -16,57 +16,109 @@ from devstack.seed import STORES
 
 JOURNEY = tomllib.loads((Path(model.__file__).parents[1] / "chalicelib/journeys/journeys.toml").read_text())
 T0 = datetime(2026, 11, 22, 0, 35, tzinfo=UTC)
-SOAK_STORES = [{"id": s["id"], "timezone": s["timezone"], "locale": s["locale"], "services": s["catalog"]["services"]}
-               for s in STORES]
+SOAK_STORES = [
+    {"id": s["id"], "timezone": s["timezone"], "locale": s["locale"], "services": s["catalog"]["services"]}
+    for s in STORES
+]
 
 
 def test_the_model_names_the_journey_as_journeys_toml_does():
     steps = {step["kind"]: step for step in JOURNEY["step"]}
-    named = {model.CONFIRMATION, model.RESCHEDULE_CONFIRMATION, model.NO_SHOW, model.ONE_MONTH,
-             *model.UPCOMING, *model.AFTER_VISIT}
+    named = {
+        model.CONFIRMATION,
+        model.RESCHEDULE_CONFIRMATION,
+        model.NO_SHOW,
+        model.ONE_MONTH,
+        *model.UPCOMING,
+        *model.AFTER_VISIT,
+    }
     assert named == set(steps)  # every step is expected somewhere, none invented
     assert tuple(steps[model.ONE_MONTH]["categories"]) == model.ONE_MONTH_CATEGORIES
     assert all(steps[kind]["when"] == "upcoming" for kind in model.UPCOMING)
     assert all(steps[kind]["when"] == "completed" for kind in model.AFTER_VISIT)
 
 
-@pytest.mark.parametrize(("fate", "category", "kinds"), [
-    ("cancelled", "perm", {("confirmation", 1)}),
-    ("no_show", "hair_cut", {("confirmation", 1), ("reminder_day_before", 1), ("reminder_2h", 1),
-                             ("no_show_followup", 1)}),
-    ("completed", "hair_cut", {("confirmation", 1), ("reminder_day_before", 1), ("reminder_2h", 1),
-                               ("aftercare", 3), ("feedback_request", 3), ("review_request", 3)}),
-    ("rescheduled", "perm", {("confirmation", 1), ("reschedule_confirmation", 2), ("reminder_day_before", 2),
-                             ("reminder_2h", 2), ("aftercare", 4), ("feedback_request", 4), ("review_request", 4),
-                             ("checkin_1_month", 4)}),
-])
+@pytest.mark.parametrize(
+    ("fate", "category", "kinds"),
+    [
+        ("cancelled", "perm", {("confirmation", 1)}),
+        (
+            "no_show",
+            "hair_cut",
+            {("confirmation", 1), ("reminder_day_before", 1), ("reminder_2h", 1), ("no_show_followup", 1)},
+        ),
+        (
+            "completed",
+            "hair_cut",
+            {
+                ("confirmation", 1),
+                ("reminder_day_before", 1),
+                ("reminder_2h", 1),
+                ("aftercare", 3),
+                ("feedback_request", 3),
+                ("review_request", 3),
+            },
+        ),
+        (
+            "rescheduled",
+            "perm",
+            {
+                ("confirmation", 1),
+                ("reschedule_confirmation", 2),
+                ("reminder_day_before", 2),
+                ("reminder_2h", 2),
+                ("aftercare", 4),
+                ("feedback_request", 4),
+                ("review_request", 4),
+                ("checkin_1_month", 4),
+            },
+        ),
+    ],
+)
 def test_expected_messages_per_fate(fate, category, kinds):
     assert model.expected_messages(fate, category) == kinds
 
 
 def test_check_counts_duplicates_stale_and_lost():
-    expected = {"a": model.expected_messages("cancelled", "perm"),
-                "b": model.expected_messages("no_show", "perm")}
-    sent = {"a": [("confirmation", 1), ("confirmation", 1), ("reminder_2h", 1)],
-            "b": [("confirmation", 1), ("reminder_day_before", 1), ("reminder_2h", 1), None]}
+    expected = {
+        "a": model.expected_messages("cancelled", "perm"),
+        "b": model.expected_messages("no_show", "perm"),
+    }
+    sent = {
+        "a": [("confirmation", 1), ("confirmation", 1), ("reminder_2h", 1)],
+        "b": [("confirmation", 1), ("reminder_day_before", 1), ("reminder_2h", 1), None],
+    }
     verdict = model.check(expected, sent)
-    assert (verdict.expected, verdict.delivered, verdict.duplicates, verdict.stale, verdict.lost) == (5, 4, 1, 2, 1)
+    assert (verdict.expected, verdict.delivered, verdict.duplicates, verdict.stale, verdict.lost) == (
+        5,
+        4,
+        1,
+        2,
+        1,
+    )
     assert not verdict.ok
     assert model.check(expected, {"a": [("confirmation", 1)], "b": sorted(expected["b"])}).ok
 
 
 def test_an_sms_is_named_by_the_message_with_its_text():
-    history = [{"id": "out-0a1b-reminder_2h-v2", "direction": "out", "text": "see you at 14:00"},
-               {"id": "in-1", "direction": "in", "text": "ok"}]
+    history = [
+        {"id": "out-0a1b-reminder_2h-v2", "direction": "out", "text": "see you at 14:00"},
+        {"id": "in-1", "direction": "in", "text": "ok"},
+    ]
     assert model.attribute(["see you at 14:00", "ok", "??"], history) == [("reminder_2h", 2), None, None]
 
 
 def test_the_scenario_never_double_books_a_stylist_and_deals_the_fates():
     bookings = build_bookings(1000, SOAK_STORES, T0)
-    assert Counter(b.fate for b in bookings) == {"completed": 700, "cancelled": 100, "rescheduled": 100,
-                                                 "no_show": 100}
-    held = [(b.stylist["id"], b.start) for b in bookings] + [(b.stylist["id"], b.new_start) for b in bookings
-                                                             if b.new_start]
+    assert Counter(b.fate for b in bookings) == {
+        "completed": 700,
+        "cancelled": 100,
+        "rescheduled": 100,
+        "no_show": 100,
+    }
+    held = [(b.stylist["id"], b.start) for b in bookings] + [
+        (b.stylist["id"], b.new_start) for b in bookings if b.new_start
+    ]
     assert len(held) == len(set(held))  # 3-hour spacing: no service (at most 150 minutes) overlaps
     assert len({b.phone for b in bookings}) == 1000
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(b.phone)) for b in bookings)

@@ -11,8 +11,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _loaded_after(code: str) -> set[str]:
     probe = f"import sys\n{code}\nprint('\\n'.join(sys.modules))"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "ap-southeast-1"}, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "ap-southeast-1"},
+        timeout=120,
+    )
     return set(out.stdout.split())
 
 

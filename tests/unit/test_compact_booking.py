@@ -15,37 +15,66 @@ from chalicelib.dal.models import (
 
 
 def _step(**kw) -> PendingStep:
-    base = {"kind": "reminder_2h", "when": "upcoming", "due_at": datetime(2026, 11, 25, 1, 0, tzinfo=UTC),
-            "channel": "sms", "schedule": "anything"}
+    base = {
+        "kind": "reminder_2h",
+        "when": "upcoming",
+        "due_at": datetime(2026, 11, 25, 1, 0, tzinfo=UTC),
+        "channel": "sms",
+        "schedule": "anything",
+    }
     return PendingStep(**{**base, **kw})
 
 
 def test_steps_round_trip_to_the_microsecond_and_keep_only_a_schedule_flag():
     attribute = CompactStepsAttribute()
     due = datetime(2026, 11, 22, 2, 0, 0, 123456, tzinfo=UTC)
-    stored = attribute.serialize([_step(kind="confirmation", when="event:created", due_at=due, schedule=None),
-                                  _step()])
-    assert stored == [{"S": "confirmation|event:created|1795312800.123456|sms|"},
-                      {"S": "reminder_2h|upcoming|1795568400|sms|S"}]
+    stored = attribute.serialize(
+        [_step(kind="confirmation", when="event:created", due_at=due, schedule=None), _step()]
+    )
+    assert stored == [
+        {"S": "confirmation|event:created|1795312800.123456|sms|"},
+        {"S": "reminder_2h|upcoming|1795568400|sms|S"},
+    ]
     first, second = attribute.deserialize(stored)
     assert (first.kind, first.when, first.due_at, first.channel, first.schedule) == (
-        "confirmation", "event:created", due, "sms", None)
+        "confirmation",
+        "event:created",
+        due,
+        "sms",
+        None,
+    )
     assert second.due_at == datetime(2026, 11, 25, 1, 0, tzinfo=UTC) and second.schedule == SCHEDULED
 
 
 def test_steps_stored_as_maps_before_still_read():
-    old = [{"M": {"kind": {"S": "reminder_day_before"}, "when": {"S": "upcoming"},
-                  "due_at": {"S": "2026-11-24T02:00:00.000000+0000"}, "schedule": {"S": "ref-reminder_day_before-v1"},
-                  "channel": {"S": "sms"}}}]
+    old = [
+        {
+            "M": {
+                "kind": {"S": "reminder_day_before"},
+                "when": {"S": "upcoming"},
+                "due_at": {"S": "2026-11-24T02:00:00.000000+0000"},
+                "schedule": {"S": "ref-reminder_day_before-v1"},
+                "channel": {"S": "sms"},
+            }
+        }
+    ]
     [step] = CompactStepsAttribute().deserialize(old)
     assert step.due_at == datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
     assert step.schedule == "ref-reminder_day_before-v1" and step.channel == "sms"
 
 
 def test_schedule_names_follow_from_the_booking():
-    booking = BookingItem(*BookingItem.key("c1", "bk-1"), chain_id="c1", booking_id="bk-1", version=3,
-                          pending=[_step(schedule=SCHEDULED), _step(kind="confirmation", schedule=None),
-                                   _step(kind="old", schedule="stored-name")])
+    booking = BookingItem(
+        *BookingItem.key("c1", "bk-1"),
+        chain_id="c1",
+        booking_id="bk-1",
+        version=3,
+        pending=[
+            _step(schedule=SCHEDULED),
+            _step(kind="confirmation", schedule=None),
+            _step(kind="old", schedule="stored-name"),
+        ],
+    )
     assert booking.schedule_names() == [schedule_name("c1", "bk-1", "reminder_2h", 3), "stored-name"]
 
 
@@ -55,7 +84,9 @@ def test_held_buckets_are_stored_as_ranges_and_lists_still_read():
     stored = attribute.serialize(held)
     assert stored == '{"amy|2026-11-25":"0200-0210,0300-0300","amy|2026-11-26":"2355-2355"}'
     assert attribute.deserialize(stored) == held
-    assert attribute.deserialize('{"amy|2026-11-25": ["0200", "0205"]}') == {"amy|2026-11-25": ["0200", "0205"]}
+    assert attribute.deserialize('{"amy|2026-11-25": ["0200", "0205"]}') == {
+        "amy|2026-11-25": ["0200", "0205"]
+    }
 
 
 def test_a_booking_remembers_its_last_events_and_the_version_each_made():

@@ -25,18 +25,24 @@ def test_other_failures_are_not_lost_conditions():
 
 
 def test_a_cancelled_transaction_says_which_item_failed_its_condition():
-    exc = _client_error("TransactionCanceledException",
-                        CancellationReasons=[{"Code": "None"}, {"Code": "ConditionalCheckFailed"}])
+    exc = _client_error(
+        "TransactionCanceledException",
+        CancellationReasons=[{"Code": "None"}, {"Code": "ConditionalCheckFailed"}],
+    )
     assert failed_items(exc) == {1}
     assert is_conditional_failure(exc) and is_conditional_failure(exc, item=1)
     assert not is_conditional_failure(exc, item=0)
-    conflict = _client_error("TransactionCanceledException", CancellationReasons=[{"Code": "TransactionConflict"}])
+    conflict = _client_error(
+        "TransactionCanceledException", CancellationReasons=[{"Code": "TransactionConflict"}]
+    )
     assert not is_conditional_failure(conflict)
 
 
 def test_the_stylist_calendar_keeps_its_keys_and_bucket_attributes():
     assert StylistDayItem.key("demo-chain", "sh-xiaowang", "2026-11-25") == (
-        "STYLIST#demo-chain#sh-xiaowang", "DAY#2026-11-25")
+        "STYLIST#demo-chain#sh-xiaowang",
+        "DAY#2026-11-25",
+    )
     key = StylistDayItem.wire_key("demo-chain", "sh-xiaowang", "2026-11-25")
     assert key == {"pk": {"S": "STYLIST#demo-chain#sh-xiaowang"}, "sk": {"S": "DAY#2026-11-25"}}
     assert StylistDayItem.of_key(key) == ("sh-xiaowang", "2026-11-25")

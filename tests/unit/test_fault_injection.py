@@ -33,15 +33,18 @@ def test_a_worker_crash_is_taken_once_per_request(tmp_path):
     assert faults.read()["workers"]["journey-steps"] == {"crashes": 0, "crashed": 2}
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"channel": "sms", "transient_rate": 1.5}, "transient_rate"),
-    ({"channel": "sms", "transient_rate": True}, "transient_rate"),
-    ({"channel": "sms", "transient_rate": "0.2"}, "transient_rate"),
-    ({"worker": "nope", "crashes": 1}, "worker"),
-    ({"worker": "journey-steps", "crashes": -1}, "crashes"),
-    ({"worker": "journey-steps", "crashes": 1.5}, "crashes"),
-    ({}, "channel"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"channel": "sms", "transient_rate": 1.5}, "transient_rate"),
+        ({"channel": "sms", "transient_rate": True}, "transient_rate"),
+        ({"channel": "sms", "transient_rate": "0.2"}, "transient_rate"),
+        ({"worker": "nope", "crashes": 1}, "worker"),
+        ({"worker": "journey-steps", "crashes": -1}, "crashes"),
+        ({"worker": "journey-steps", "crashes": 1.5}, "crashes"),
+        ({}, "channel"),
+    ],
+)
 def test_bad_fault_requests_name_the_field_and_change_nothing(tmp_path, body, field):
     with pytest.raises(ValidationFailed) as error:
         inject_faults(tmp_path, body)

@@ -54,7 +54,9 @@ def test_every_locked_package_is_hash_pinned(lock: Path) -> None:
     assert [name for name, n in counted.items() if n == 0] == []
 
 
-@pytest.mark.parametrize(("wanted", "lock"), [(RUNTIME, RUNTIME_LOCK), (DEV, DEV_LOCK)], ids=["runtime", "dev"])
+@pytest.mark.parametrize(
+    ("wanted", "lock"), [(RUNTIME, RUNTIME_LOCK), (DEV, DEV_LOCK)], ids=["runtime", "dev"]
+)
 def test_the_locks_hold_what_the_requirements_pin(wanted: Path, lock: Path) -> None:
     """Edit runtime.txt / dev.txt, then `make lock`: a lock that was not re-made fails here."""
     locked = pins(lock)

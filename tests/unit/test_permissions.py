@@ -53,8 +53,14 @@ def test_every_action_the_code_asks_for_has_a_line_in_the_table():
         asked |= set(re.findall(r"""auth\.require\(\s*\w+,\s*["']([\w.]+)["']""", text))
         asked |= set(re.findall(r"""_authorize\([^)]*["']([a-z_]+\.[a-z_]+)["']\)""", text))
         asked |= set(re.findall(r"""authorize_store\([^)]*["']([a-z_]+\.[a-z_]+)["']\)""", text))
-    assert asked >= {"messages.read", "members.read", "conversations.read", "conversations.reply", "bookings.read",
-                     "bookings.status"}
+    assert asked >= {
+        "messages.read",
+        "members.read",
+        "conversations.read",
+        "conversations.reply",
+        "bookings.read",
+        "bookings.status",
+    }
     for action in asked:
         roles_for(action)  # raises for a missing line
 
@@ -70,14 +76,17 @@ def test_an_action_without_a_line_fails_closed(action):
         roles_for(action)
 
 
-@pytest.mark.parametrize("text", [
-    "",
-    "[actions]\n",
-    '[actions]\n"members.read" = ["owner"]\n',
-    '[actions]\n"members.read" = []\n',
-    '[actions]\n"members.read" = "chain_admin"\n',
-    '[actions]\n"members" = ["chain_admin"]\n',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[actions]\n",
+        '[actions]\n"members.read" = ["owner"]\n',
+        '[actions]\n"members.read" = []\n',
+        '[actions]\n"members.read" = "chain_admin"\n',
+        '[actions]\n"members" = ["chain_admin"]\n',
+    ],
+)
 def test_a_malformed_table_is_refused(text):
     with pytest.raises(ValueError):
         load_permissions(text)
@@ -94,8 +103,11 @@ def test_on_a_visible_store_the_role_decides(role, action):
         with pytest.raises(Forbidden) as denied:
             require(who, action, "chain-a", "store-1")
         assert denied.value.status == 403
-        assert denied.value.body() == {"error": "forbidden", "message": f"a {role} may not do {action}",
-                                       "action": action}
+        assert denied.value.body() == {
+            "error": "forbidden",
+            "message": f"a {role} may not do {action}",
+            "action": action,
+        }
 
 
 @pytest.mark.parametrize("role", ROLES)

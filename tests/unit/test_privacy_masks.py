@@ -46,42 +46,56 @@ def test_a_missing_or_short_key_refuses_to_hash():
 # --- the masks --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, masked", [
-    ("+8613800138000", "+86******8000"),
-    ("to +447911123456.", "to +44******3456."),
-    ("call +44 20 7946 0000 (work)", "call +44******0000 (work)"),
-    ("+1 (415) 555-2671", "+14******2671"),
-    ("我的新号码是15987654321，谢谢", "我的新号码是159****4321，谢谢"),
-    ("138 0013 8000", "138****8000"),
-    ("008613800138000", "138****8000"),
-    ("phone=%2B8613800138000", "phone=+86******8000"),
-    ("lily.chen@example.com", "l***@example.com"),
-    ("mail 13800138000@qq.com now", "mail 1***@qq.com now"),
-    ("sns: InvalidParameter: Invalid parameter: PhoneNumber Reason: +8613800138000 is not valid",
-     "sns: InvalidParameter: Invalid parameter: PhoneNumber Reason: +86******8000 is not valid"),
-])
+@pytest.mark.parametrize(
+    "raw, masked",
+    [
+        ("+8613800138000", "+86******8000"),
+        ("to +447911123456.", "to +44******3456."),
+        ("call +44 20 7946 0000 (work)", "call +44******0000 (work)"),
+        ("+1 (415) 555-2671", "+14******2671"),
+        ("我的新号码是15987654321，谢谢", "我的新号码是159****4321，谢谢"),
+        ("138 0013 8000", "138****8000"),
+        ("008613800138000", "138****8000"),
+        ("phone=%2B8613800138000", "phone=+86******8000"),
+        ("lily.chen@example.com", "l***@example.com"),
+        ("mail 13800138000@qq.com now", "mail 1***@qq.com now"),
+        (
+            "sns: InvalidParameter: Invalid parameter: PhoneNumber Reason: +8613800138000 is not valid",
+            "sns: InvalidParameter: Invalid parameter: PhoneNumber Reason: +86******8000 is not valid",
+        ),
+    ],
+)
 def test_phone_numbers_and_emails_are_masked(raw, masked):
     assert mask_text(raw) == masked
 
 
-@pytest.mark.parametrize("text", [
-    "2026-11-22T10:00:00+08:00",
-    "2026-11-21 22:38:03,552+0800",
-    "epoch ms 1732251234567, version 3, booking bk-1",
-    "in-sms-2a9a59e9fa18080128bd",
-    "hash ab13912345678cd",
-    "price 388.00 CNY",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-22T10:00:00+08:00",
+        "2026-11-21 22:38:03,552+0800",
+        "epoch ms 1732251234567, version 3, booking bk-1",
+        "in-sms-2a9a59e9fa18080128bd",
+        "hash ab13912345678cd",
+        "price 388.00 CNY",
+    ],
+)
 def test_times_ids_and_hashes_are_left_alone(text):
     assert mask_text(text) == text
 
 
 def test_nested_fields_are_masked_and_other_values_kept():
-    fields = {"a": ["+8613800138000", 13800138000, 5, True, None, 1.5], "b": {"c": ("x@y.co",)},
-              "d": ValueError("bad number +447911123456")}
+    fields = {
+        "a": ["+8613800138000", 13800138000, 5, True, None, 1.5],
+        "b": {"c": ("x@y.co",)},
+        "d": ValueError("bad number +447911123456"),
+    }
 
-    assert mask_value(fields) == {"a": ["+86******8000", "138****8000", 5, True, None, 1.5],
-                                  "b": {"c": ["x***@y.co"]}, "d": "bad number +44******3456"}
+    assert mask_value(fields) == {
+        "a": ["+86******8000", "138****8000", 5, True, None, 1.5],
+        "b": {"c": ["x***@y.co"]},
+        "d": "bad number +44******3456",
+    }
 
 
 def test_channel_error_reasons_are_masked_when_raised():
@@ -108,8 +122,11 @@ def log_output():
 def test_the_logger_masks_the_message_every_extra_field_and_the_exception(log_output):
     from chalicelib.observability import logger
 
-    logger.info("sending to %s", "+8613800138000", extra={"to": "lily.chen@example.com",
-                                                        "nested": {"numbers": ["13912345678"]}})
+    logger.info(
+        "sending to %s",
+        "+8613800138000",
+        extra={"to": "lily.chen@example.com", "nested": {"numbers": ["13912345678"]}},
+    )
     try:
         raise ValueError("member +447911123456 refused, write to sam@example.org")
     except ValueError:

@@ -29,10 +29,13 @@ def occurrences(expression: str, tz: str, after: str, count: int, **kw) -> list[
 
 def test_daily_at_ten_in_the_stores_zone():
     assert occurrences("cron(0 10 * * ? *)", SHANGHAI, "2026-11-22T09:59:00+08:00", 2) == [
-        "2026-11-22T10:00:00+08:00", "2026-11-23T10:00:00+08:00"]
+        "2026-11-22T10:00:00+08:00",
+        "2026-11-23T10:00:00+08:00",
+    ]
     # Strictly after: a fire at exactly 10:00 is not found again.
     assert occurrences("cron(0 10 * * ? *)", SHANGHAI, "2026-11-22T10:00:00+08:00", 1) == [
-        "2026-11-23T10:00:00+08:00"]
+        "2026-11-23T10:00:00+08:00"
+    ]
 
 
 def test_london_ten_oclock_follows_summer_time():
@@ -44,7 +47,9 @@ def test_london_ten_oclock_follows_summer_time():
 def test_spring_forward_skips_the_missing_wall_time():
     # 29 March 2026: London clocks jump from 01:00 to 02:00, so 01:30 does not exist that day.
     assert occurrences("cron(30 1 * * ? *)", LONDON, "2026-03-28T12:00:00+00:00", 2) == [
-        "2026-03-30T01:30:00+01:00", "2026-03-31T01:30:00+01:00"]
+        "2026-03-30T01:30:00+01:00",
+        "2026-03-31T01:30:00+01:00",
+    ]
 
 
 def test_fall_back_fires_a_repeated_wall_time_once():
@@ -58,20 +63,31 @@ def test_fall_back_fires_a_repeated_wall_time_once():
 
 def test_lists_ranges_steps_names_and_the_year_field():
     assert occurrences("cron(15,45 9-10 ? * MON-FRI 2026)", SHANGHAI, "2026-11-20T10:50:00+08:00", 3) == [
-        "2026-11-23T09:15:00+08:00", "2026-11-23T09:45:00+08:00", "2026-11-23T10:15:00+08:00"]
+        "2026-11-23T09:15:00+08:00",
+        "2026-11-23T09:45:00+08:00",
+        "2026-11-23T10:15:00+08:00",
+    ]
     assert occurrences("cron(0 8 ? * 1 *)", SHANGHAI, "2026-11-22T09:00:00+08:00", 1) == [
-        "2026-11-29T08:00:00+08:00"]  # 1 = Sunday
+        "2026-11-29T08:00:00+08:00"
+    ]  # 1 = Sunday
     assert occurrences("cron(*/20 12 1 JAN,jul ? *)", "UTC", "2026-11-22T00:00:00+00:00", 4) == [
-        "2027-01-01T12:00:00+00:00", "2027-01-01T12:20:00+00:00", "2027-01-01T12:40:00+00:00",
-        "2027-07-01T12:00:00+00:00"]
+        "2027-01-01T12:00:00+00:00",
+        "2027-01-01T12:20:00+00:00",
+        "2027-01-01T12:40:00+00:00",
+        "2027-07-01T12:00:00+00:00",
+    ]
     assert occurrences("cron(0 0 29 2 ? 2029-2031)", "UTC", "2026-01-01T00:00:00+00:00", 1) == []
-    assert occurrences("cron(0 0 29 2 ? *)", "UTC", "2026-01-01T00:00:00+00:00", 1) == ["2028-02-29T00:00:00+00:00"]
+    assert occurrences("cron(0 0 29 2 ? *)", "UTC", "2026-01-01T00:00:00+00:00", 1) == [
+        "2028-02-29T00:00:00+00:00"
+    ]
 
 
 def test_start_and_end_dates_bound_a_cron():
     kw = {"start": utc("2026-12-01T00:00:00+08:00"), "end": utc("2026-12-02T23:00:00+08:00")}
     assert occurrences("cron(0 10 * * ? *)", SHANGHAI, "2026-11-22T00:00:00+08:00", 5, **kw) == [
-        "2026-12-01T10:00:00+08:00", "2026-12-02T10:00:00+08:00"]
+        "2026-12-01T10:00:00+08:00",
+        "2026-12-02T10:00:00+08:00",
+    ]
 
 
 def test_rate_counts_from_the_start_in_real_time():
@@ -84,21 +100,24 @@ def test_rate_counts_from_the_start_in_real_time():
     assert parse_rate("rate(2 hours)") == timedelta(hours=2)
 
 
-@pytest.mark.parametrize("expression, message", [
-    ("cron(0 10 * * * *)", "exactly one of day-of-month and day-of-week"),
-    ("cron(0 10 ? * ? *)", "exactly one of day-of-month and day-of-week"),
-    ("cron(0 10 * *)", "6 fields"),
-    ("cron(60 10 * * ? *)", "minutes: 60 is outside 0-59"),
-    ("cron(0 10 L * ? *)", "'L' and 'W' are not supported"),
-    ("cron(0 10 15W * ? *)", "'L' and 'W' are not supported"),
-    ("cron(0 10 ? * 6#3 *)", "'#' (nth weekday) is not supported"),
-    ("cron(0 ? * * ? *)", "'?' is only allowed"),
-    ("cron(0 10 5-1 * ? *)", "runs backwards"),
-    ("cron(0/0 10 * * ? *)", "bad step"),
-    ("cron(0 10 * FOO ? *)", "not a number or a name"),
-    ("rate(1 days)", "say '1 day'"),
-    ("rate(5 minute)", "say '1 minute' or '5 minutes'"),
-])
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("cron(0 10 * * * *)", "exactly one of day-of-month and day-of-week"),
+        ("cron(0 10 ? * ? *)", "exactly one of day-of-month and day-of-week"),
+        ("cron(0 10 * *)", "6 fields"),
+        ("cron(60 10 * * ? *)", "minutes: 60 is outside 0-59"),
+        ("cron(0 10 L * ? *)", "'L' and 'W' are not supported"),
+        ("cron(0 10 15W * ? *)", "'L' and 'W' are not supported"),
+        ("cron(0 10 ? * 6#3 *)", "'#' (nth weekday) is not supported"),
+        ("cron(0 ? * * ? *)", "'?' is only allowed"),
+        ("cron(0 10 5-1 * ? *)", "runs backwards"),
+        ("cron(0/0 10 * * ? *)", "bad step"),
+        ("cron(0 10 * FOO ? *)", "not a number or a name"),
+        ("rate(1 days)", "say '1 day'"),
+        ("rate(5 minute)", "say '1 minute' or '5 minutes'"),
+    ],
+)
 def test_what_aws_refuses_or_we_do_not_do_is_refused_clearly(expression, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         if expression.startswith("rate"):

@@ -130,9 +130,13 @@ def test_given_a_garbage_cursor_when_decoded_then_validation_fails_naming_the_cu
     assert set(caught.value.fields) == {"cursor"}
 
 
-@pytest.mark.parametrize(("store_id", "member_id", "newest_first"), [
-    ("sh-jingan", "m-2", True), ("ldn-soho", "m-1", True), ("sh-jingan", "m-1", False)])
-def test_given_a_cursor_of_another_listing_when_decoded_then_validation_fails(store_id, member_id, newest_first):
+@pytest.mark.parametrize(
+    ("store_id", "member_id", "newest_first"),
+    [("sh-jingan", "m-2", True), ("ldn-soho", "m-1", True), ("sh-jingan", "m-1", False)],
+)
+def test_given_a_cursor_of_another_listing_when_decoded_then_validation_fails(
+    store_id, member_id, newest_first
+):
     cursor = encode_cursor(CURSORS, "sh-jingan", "m-1", "MSG#2026-11-22T02:00:00+00:00#in-1")
 
     with pytest.raises(ValidationFailed) as caught:

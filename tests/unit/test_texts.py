@@ -117,18 +117,26 @@ def test_category_tips_are_their_own_not_the_default():
 
 
 @pytest.mark.parametrize("kind", CARE_KINDS)
-@pytest.mark.parametrize(("locale", "timezone", "opt_out"), [
-    ("zh-CN", "Asia/Shanghai", "回复TD退订"),
-    ("en", "Europe/London", "Reply STOP to opt out."),
-    ("en", "America/New_York", "Reply STOP to opt out."),
-    ("en", "Asia/Shanghai", "Reply TD to opt out."),  # her country's keyword, in her words
-])
+@pytest.mark.parametrize(
+    ("locale", "timezone", "opt_out"),
+    [
+        ("zh-CN", "Asia/Shanghai", "回复TD退订"),
+        ("en", "Europe/London", "Reply STOP to opt out."),
+        ("en", "America/New_York", "Reply STOP to opt out."),
+        ("en", "Asia/Shanghai", "Reply TD to opt out."),  # her country's keyword, in her words
+    ],
+)
 @pytest.mark.parametrize("with_coupon", [True, False])
 def test_care_kinds_render_with_and_without_a_coupon(kind, locale, timezone, opt_out, with_coupon):
     coupon = {"code": "K7M2P9QX", "offer": "OFFER-Z", "expires_at": START} if with_coupon else None
-    ctx = MessageContext(locale=locale, timezone=timezone, store={"name": "丝艺沙龙 静安店"},
-                         member={"name": "王女士", "favourite_service": "染发"}, booking={},
-                         extra={"coupon": coupon, "care": {"holiday_name": "中秋"}})
+    ctx = MessageContext(
+        locale=locale,
+        timezone=timezone,
+        store={"name": "丝艺沙龙 静安店"},
+        member={"name": "王女士", "favourite_service": "染发"},
+        booking={},
+        extra={"coupon": coupon, "care": {"holiday_name": "中秋"}},
+    )
     out = render(kind, ctx)
     assert "{{" not in out and "\n" not in out and "王女士" in out
     assert out.startswith("【丝艺沙龙 静安店】" if locale == "zh-CN" else "丝艺沙龙 静安店: ")
@@ -478,13 +486,20 @@ def test_import_is_cheap():
 # ------------------------------------------------------------------------------- store name and opt-out
 
 
-@pytest.mark.parametrize(("text", "locale", "expected"), [
-    ("周五下午有空位", "zh-CN", "【丝艺】周五下午有空位"),
-    ("【丝艺】周五下午有空位", "zh-CN", "【丝艺】周五下午有空位"),
-    ("see you Friday", "en", "丝艺: see you Friday"),
-    ("丝艺: see you Friday", "en", "丝艺: see you Friday"),
-    ("【丝艺】see you Friday", "en", "【丝艺】see you Friday"),  # already named, in the other locale's form
-])
+@pytest.mark.parametrize(
+    ("text", "locale", "expected"),
+    [
+        ("周五下午有空位", "zh-CN", "【丝艺】周五下午有空位"),
+        ("【丝艺】周五下午有空位", "zh-CN", "【丝艺】周五下午有空位"),
+        ("see you Friday", "en", "丝艺: see you Friday"),
+        ("丝艺: see you Friday", "en", "丝艺: see you Friday"),
+        (
+            "【丝艺】see you Friday",
+            "en",
+            "【丝艺】see you Friday",
+        ),  # already named, in the other locale's form
+    ],
+)
 def test_a_text_starts_with_the_store_name_once(text, locale, expected):
     assert texts.store_named(text, "丝艺", locale) == expected
 
@@ -493,27 +508,33 @@ def test_a_store_without_a_name_adds_no_prefix():
     assert texts.store_named("hi", "", "en") == "hi"
 
 
-@pytest.mark.parametrize(("phone", "timezone", "country"), [
-    ("+8613800138000", "Europe/London", "CN"),  # her phone wins over the store
-    ("+12125550123", "Asia/Shanghai", "US"),
-    ("+447400123456", "Asia/Shanghai", "GB"),
-    (None, "Europe/London", "GB"),
-    (None, "America/New_York", "US"),
-    (None, "Asia/Shanghai", "CN"),
-    ("not a phone", "Asia/Shanghai", "CN"),
-    (None, "Asia/Tokyo", None),
-])
+@pytest.mark.parametrize(
+    ("phone", "timezone", "country"),
+    [
+        ("+8613800138000", "Europe/London", "CN"),  # her phone wins over the store
+        ("+12125550123", "Asia/Shanghai", "US"),
+        ("+447400123456", "Asia/Shanghai", "GB"),
+        (None, "Europe/London", "GB"),
+        (None, "America/New_York", "US"),
+        (None, "Asia/Shanghai", "CN"),
+        ("not a phone", "Asia/Shanghai", "CN"),
+        (None, "Asia/Tokyo", None),
+    ],
+)
 def test_her_country_is_her_phones_else_the_stores(phone, timezone, country):
     assert texts.member_country(phone, timezone) == country
 
 
-@pytest.mark.parametrize(("locale", "country", "line"), [
-    ("zh-CN", "CN", "回复TD退订"),
-    ("en", "US", "Reply STOP to opt out"),
-    ("en", "GB", "Reply STOP to opt out"),
-    ("en", None, "Reply STOP to opt out"),  # unknown country: the default keyword
-    ("zh-CN", "JP", "回复STOP退订"),
-])
+@pytest.mark.parametrize(
+    ("locale", "country", "line"),
+    [
+        ("zh-CN", "CN", "回复TD退订"),
+        ("en", "US", "Reply STOP to opt out"),
+        ("en", "GB", "Reply STOP to opt out"),
+        ("en", None, "Reply STOP to opt out"),  # unknown country: the default keyword
+        ("zh-CN", "JP", "回复STOP退订"),
+    ],
+)
 def test_the_opt_out_line_follows_her_locale_and_country(locale, country, line):
     assert texts.opt_out_line(locale, country) == line
 
@@ -524,7 +545,10 @@ def test_the_opt_out_line_is_appended_once():
     assert texts.with_opt_out(once, "zh-CN", "CN") == once
     en = texts.with_opt_out("Weekend offer!", "en", "GB")
     assert en == "Weekend offer! Reply STOP to opt out."
-    assert texts.with_opt_out("Weekend offer! reply stop to opt out", "en", "GB") == "Weekend offer! reply stop to opt out"
+    assert (
+        texts.with_opt_out("Weekend offer! reply stop to opt out", "en", "GB")
+        == "Weekend offer! reply stop to opt out"
+    )
 
 
 def test_journey_texts_carry_no_opt_out_line_and_a_campaign_template_gets_both_lines():

@@ -19,9 +19,12 @@ def test_a_callback_the_fake_encrypts_is_verified_and_decrypted():
     encrypted = crypto.encrypted_part(body)
 
     assert params["encrypt_type"] == "aes"
-    assert crypto.verify_msg_signature("tok", params["msg_signature"], params["timestamp"], params["nonce"], encrypted)
-    assert not crypto.verify_msg_signature("other", params["msg_signature"], params["timestamp"], params["nonce"],
-                                           encrypted)
+    assert crypto.verify_msg_signature(
+        "tok", params["msg_signature"], params["timestamp"], params["nonce"], encrypted
+    )
+    assert not crypto.verify_msg_signature(
+        "other", params["msg_signature"], params["timestamp"], params["nonce"], encrypted
+    )
     assert crypto.decrypt(KEY, encrypted, "wx-app") == XML.encode()
 
 
@@ -30,14 +33,24 @@ def test_another_apps_message_is_unauthorized():
         crypto.decrypt(KEY, wechat_encrypt(KEY, b"<xml/>", "wx-other"), "wx-app")
 
 
-@pytest.mark.parametrize("encrypted", ["", "not base64!", "AAAA", base64.b64encode(b"x" * 32).decode(),
-                                      base64.b64encode(b"\x00" * 48).decode()])
+@pytest.mark.parametrize(
+    "encrypted",
+    [
+        "",
+        "not base64!",
+        "AAAA",
+        base64.b64encode(b"x" * 32).decode(),
+        base64.b64encode(b"\x00" * 48).decode(),
+    ],
+)
 def test_junk_ciphertext_is_a_validation_failure(encrypted):
     with pytest.raises(ValidationFailed):
         crypto.decrypt(KEY, encrypted, "wx-app")
 
 
-@pytest.mark.parametrize("body", [b"", b"<xml></xml>", b"<xml><Encrypt></Encrypt></xml>", b"<xml><Encrypt>a<b</Encrypt>"])
+@pytest.mark.parametrize(
+    "body", [b"", b"<xml></xml>", b"<xml><Encrypt></Encrypt></xml>", b"<xml><Encrypt>a<b</Encrypt>"]
+)
 def test_a_body_without_an_encrypt_element_is_a_validation_failure(body):
     with pytest.raises(ValidationFailed):
         crypto.encrypted_part(body)

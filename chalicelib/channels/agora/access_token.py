@@ -215,7 +215,9 @@ class AccessToken2:
         )
         key = signing_key(self.app_certificate, self.issue_ts, self.salt)
         signature = hmac.new(key, signing_info, hashlib.sha256).digest()
-        return VERSION + base64.b64encode(zlib.compress(pack_string(signature) + signing_info)).decode("ascii")
+        return VERSION + base64.b64encode(zlib.compress(pack_string(signature) + signing_info)).decode(
+            "ascii"
+        )
 
 
 # --- builders (RtcTokenBuilder2 / ChatTokenBuilder2) ------------------------------------------------

@@ -102,9 +102,7 @@ class AgoraChatClient:
             raise ValueError("sender_id must not be empty (Agora rejects an empty 'from')")
         if not 0 <= refresh_margin < token_ttl:
             raise ValueError("refresh_margin must be smaller than token_ttl")
-        self._root = (
-            f"{base_url.rstrip('/')}/{urllib.parse.quote(org_name, safe='')}/{urllib.parse.quote(app_name, safe='')}"
-        )
+        self._root = f"{base_url.rstrip('/')}/{urllib.parse.quote(org_name, safe='')}/{urllib.parse.quote(app_name, safe='')}"
         self._app_id = app_id
         self._app_certificate = app_certificate
         self._clock = clock
@@ -294,7 +292,9 @@ def parse_callback(body: Mapping[str, Any]) -> InboundAgoraMessage:
     if not isinstance(to_user, str) or not to_user:
         problems["to"] = "required string"
     for name, value in (("msg_id", msg_id), ("from", from_user), ("to", to_user)):
-        if name not in problems and isinstance(value, str) and len(value) > MAX_ID_CHARS:  # ids become parts of table keys
+        if (
+            name not in problems and isinstance(value, str) and len(value) > MAX_ID_CHARS
+        ):  # ids become parts of table keys
             problems[name] = f"at most {MAX_ID_CHARS} characters"
     timestamp = _timestamp_text(body.get("timestamp"))
     if timestamp is None or len(timestamp) > 15 or not 0 <= int(timestamp) <= MAX_TIMESTAMP_MS:
@@ -329,7 +329,9 @@ def parse_callback(body: Mapping[str, Any]) -> InboundAgoraMessage:
         elif body_type == "custom" and str(first.get("customEvent", "")).lower() in EMOJI_CUSTOM_EVENTS:
             kind = "emoji"
             exts = _custom_exts(first)
-            found = next((exts[key] for key in ("emoji", "text", "name") if isinstance(exts.get(key), str)), None)
+            found = next(
+                (exts[key] for key in ("emoji", "text", "name") if isinstance(exts.get(key), str)), None
+            )
             text = found
             url = exts.get("url")
             media_url = url if isinstance(url, str) and url else None

@@ -152,7 +152,9 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
             media_format=_optional(root, "Format"),
             **common,
         )
-    msg_id = _identifier(_optional(root, "MsgId") or "", "MsgId") or event_dedupe_id(from_openid, created_raw, raw_type)
+    msg_id = _identifier(_optional(root, "MsgId") or "", "MsgId") or event_dedupe_id(
+        from_openid, created_raw, raw_type
+    )
     return WeChatInbound(msg_id=msg_id, msg_type="other", media_id=_optional(root, "MediaId"), **common)
 
 

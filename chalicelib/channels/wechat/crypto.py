@@ -29,7 +29,9 @@ from chalicelib.errors import Unauthorized, ValidationFailed
 
 BLOCK = 32  # WeChat pads to 32 bytes
 _KEY_ALPHABET = re.compile(r"[A-Za-z0-9+/]{43}")
-_ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=\s]*)\]\]>|([A-Za-z0-9+/=\s]*))\s*</Encrypt>")
+_ENCRYPT = re.compile(
+    rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=\s]*)\]\]>|([A-Za-z0-9+/=\s]*))\s*</Encrypt>"
+)
 MAX_ENCRYPT_CHARS = 128 * 1024
 
 
@@ -49,7 +51,11 @@ def msg_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
 
 
 def verify_msg_signature(token: str, signature: str, timestamp: str, nonce: str, encrypt: str) -> bool:
-    if not all(isinstance(v, str) for v in (token, signature, timestamp, nonce, encrypt)) or not token or not signature:
+    if (
+        not all(isinstance(v, str) for v in (token, signature, timestamp, nonce, encrypt))
+        or not token
+        or not signature
+    ):
         return False
     expected = msg_signature(token, timestamp, nonce, encrypt)
     return hmac.compare_digest(expected.encode("ascii"), signature.strip().lower().encode("utf-8"))
@@ -68,7 +74,9 @@ def encrypted_part(body: bytes) -> str:
     value = (found.group(1) if found.group(1) is not None else found.group(2)).decode("ascii")
     value = "".join(value.split())
     if not value:
-        raise ValidationFailed("the encrypted WeChat body has an empty Encrypt element", {"Encrypt": "missing"})
+        raise ValidationFailed(
+            "the encrypted WeChat body has an empty Encrypt element", {"Encrypt": "missing"}
+        )
     return value
 
 
@@ -93,7 +101,7 @@ def decrypt(encoding_aes_key: str, encrypt: str, app_id: str) -> bytes:
     (length,) = struct.unpack(">I", plain[16:20])
     if 20 + length > len(plain):
         raise ValidationFailed("Encrypt does not decrypt (bad length)", {"Encrypt": "invalid"})
-    message, sender_app = plain[20:20 + length], plain[20 + length:]
+    message, sender_app = plain[20 : 20 + length], plain[20 + length :]
     if not hmac.compare_digest(sender_app, app_id.encode("utf-8")):
         raise Unauthorized("the encrypted message is for another WeChat app")
     return message
