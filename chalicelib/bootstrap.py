@@ -194,6 +194,13 @@ class Container:
         )
 
     @cached_property
+    def provider_http(self):
+        """One pooled HTTP client for every provider call of this container (WeChat, Agora, booking systems)."""
+        from chalicelib.channels.http import ProviderHttp
+
+        return ProviderHttp()
+
+    @cached_property
     def channels(self):
         """The base channels (`.base`) and each store's reply channels (`.for_store(store)`)."""
         from chalicelib.channels.registry import ChannelRegistry
@@ -206,6 +213,7 @@ class Container:
             email_sender=s.email_sender,
             wechat_api_base=s.wechat_api_base,
             wall=self.wall_clock.timestamp,
+            http=self.provider_http,
             faults_path=s.local_dir / "faults.json" if s.local_dir is not None else None,
         )
 
@@ -310,7 +318,9 @@ class Container:
         """Signed events to the chain's booking system (members' change requests, staff's marks)."""
         from chalicelib.conversations.outbound import BookingSystemNotifier
 
-        return BookingSystemNotifier(self.webhook_secrets.active, self.wall_clock.timestamp)
+        return BookingSystemNotifier(
+            self.webhook_secrets.active, self.wall_clock.timestamp, http=self.provider_http
+        )
 
     @cached_property
     def staff_bookings(self):

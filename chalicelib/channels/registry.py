@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.channels.base import Channel
+from chalicelib.channels.http import ProviderHttp
 from chalicelib.secrets import ChannelSecrets
 
 
@@ -25,16 +26,18 @@ class ChannelRegistry:
         email_sender: str,
         wechat_api_base: str,
         wall: Callable[[], float],
+        http: ProviderHttp,
         faults_path: Path | None = None,
     ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
-        seconds, for the chat clients' tokens; `faults_path`, on the local stack, the fault injection file."""
+        seconds, for the chat clients' tokens; `http` the container's pooled provider HTTP; `faults_path`, on the local stack, the fault injection file."""
         self._client = client
         self._secrets = secrets
         self._ses_region = ses_region
         self._email_sender = email_sender
         self._wechat_api_base = wechat_api_base
         self._wall = wall
+        self._http = http
         self._faults_path = faults_path
         self._by_store: dict[str, dict[str, Any]] = {}
 
@@ -68,7 +71,11 @@ class ChannelRegistry:
         credentials = self._secrets.wechat_credentials(store.store_id)
         if credentials is not None:
             client = WeChatClient(
-                credentials.app_id, credentials.app_secret, base_url=self._wechat_api_base, clock=self._wall
+                credentials.app_id,
+                credentials.app_secret,
+                base_url=self._wechat_api_base,
+                clock=self._wall,
+                http=self._http,
             )
             channels["wechat"] = WeChatChannel(client)
             channels["wechat_template"] = WeChatTemplateChannel(
@@ -84,6 +91,7 @@ class ChannelRegistry:
                     agora["app_id"],
                     agora["app_certificate"],
                     clock=self._wall,
+                    http=self._http.request,
                     sender_id=f"store-{store.store_id}",
                 )
             )

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.channels.base import Channel, Contact
+from chalicelib.channels.http import ProviderHttp, shared_http
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import chain_of
 from chalicelib.dal.conversations import ConversationRepository
@@ -329,10 +328,12 @@ class BookingSystemNotifier:
         secrets_for: Callable[[str], list[str]],
         wall: Callable[[], float] = time.time,
         timeout: float = 5.0,
+        http: ProviderHttp | None = None,
     ) -> None:
         self._secrets_for = secrets_for
         self._wall = wall
         self._timeout = timeout
+        self._http = http or shared_http()
 
     def request_change(
         self,
@@ -385,21 +386,16 @@ class BookingSystemNotifier:
             return {"result": "not_configured"}
         raw = json.dumps(body, ensure_ascii=False).encode()
         timestamp = str(int(self._wall()))
-        request = urllib.request.Request(  # noqa: S310 - the chain's configured https booking system
-            url,
-            data=raw,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-Chairside-Chain": chain_id,
-                "X-Chairside-Timestamp": timestamp,
-                "X-Chairside-Signature": sign(secrets[0], timestamp, raw),
-            },
-        )
+        headers = {
+            "Content-Type": "application/json",
+            "X-Chairside-Chain": chain_id,
+            "X-Chairside-Timestamp": timestamp,
+            "X-Chairside-Signature": sign(secrets[0], timestamp, raw),
+        }
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - http(s) only
-                return {"result": "sent", "status": response.status, "event_id": body["event_id"]}
-        except urllib.error.HTTPError as exc:
-            return {"result": "failed", "status": exc.code, "event_id": body["event_id"]}
+            response = self._http.request("POST", url, headers, raw, self._timeout)
         except (OSError, ValueError) as exc:
             return {"result": "failed", "error": type(exc).__name__, "event_id": body["event_id"]}
+        if response.status >= 400:
+            return {"result": "failed", "status": response.status, "event_id": body["event_id"]}
+        return {"result": "sent", "status": response.status, "event_id": body["event_id"]}

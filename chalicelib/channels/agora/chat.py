@@ -23,15 +23,14 @@ import hashlib
 import hmac
 import json
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from chalicelib.channels.agora.access_token import build_chat_app_token, is_hex32, new_salt
+from chalicelib.channels.http import HttpResponse, shared_http
 from chalicelib.errors import PermanentSendError, TransientSendError, ValidationFailed
 
 PROVIDER = "agora-chat"
@@ -40,28 +39,8 @@ PROVIDER = "agora-chat"
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-class HttpResponse(NamedTuple):
-    status: int
-    body: bytes
-
-
-# (method, url, headers, body, timeout seconds) -> response. Network failures raise OSError / HTTPException.
+# (method, url, headers, body, timeout seconds) -> response. Network failures raise OSError.
 Transport = Callable[[str, str, Mapping[str, str], bytes | None, float], HttpResponse]
-
-
-def urllib_transport(
-    method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
-) -> HttpResponse:
-    """The default transport: stdlib urllib, every status returned as a response (not raised)."""
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"refusing to open a non-HTTP URL: {url!r}")
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method=method)  # noqa: S310 - scheme checked above
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - scheme checked above
-            return HttpResponse(answer.status, answer.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return HttpResponse(exc.code, exc.read() or b"")
 
 
 # --- the client ---------------------------------------------------------------------------------
@@ -106,7 +85,7 @@ class AgoraChatClient:
         self._app_id = app_id
         self._app_certificate = app_certificate
         self._clock = clock
-        self._http = http or urllib_transport
+        self._http = http or shared_http().request
         self.sender_id = sender_id
         self._token_ttl = token_ttl
         self._refresh_margin = refresh_margin
@@ -166,8 +145,6 @@ class AgoraChatClient:
             return self._http("POST", url, headers, body, self._timeout)
         except TimeoutError as exc:
             raise TransientSendError(f"{PROVIDER}: timed out after {self._timeout}s") from exc
-        except urllib.error.URLError as exc:
-            raise TransientSendError(f"{PROVIDER}: {type(exc.reason).__name__}: {exc.reason}") from exc
         except (OSError, HTTPException) as exc:
             raise TransientSendError(f"{PROVIDER}: {type(exc).__name__}: {exc}") from exc
 

@@ -17,12 +17,9 @@ channel or a template message) when the 48-hour window is closed.
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.channels.base import Contact
+from chalicelib.channels.http import ProviderHttp, shared_http
 from chalicelib.errors import PermanentSendError, TransientSendError
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
@@ -101,6 +99,7 @@ class WeChatClient:
         clock: Callable[[], float],
         token_cache: TokenCache | None = None,
         timeout: float = 5,
+        http: ProviderHttp | None = None,
     ) -> None:
         if not app_id or not app_secret:
             raise ValueError("WeChatClient needs an app id and an app secret")
@@ -113,6 +112,7 @@ class WeChatClient:
         self._clock = clock
         self._cache: TokenCache = token_cache if token_cache is not None else MemoryTokenCache()
         self._timeout = timeout
+        self._http_pool = http or shared_http()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # never the secret
@@ -213,22 +213,17 @@ class WeChatClient:
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - scheme checked in __init__
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - scheme checked in __init__
-                raw = response.read(MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            exc.close()
-            reason = f"wechat {api}: HTTP {status}"
-            if status >= 500 or status in (408, 429):
-                raise TransientSendError(reason) from None
-            raise PermanentSendError(reason) from None
-        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
-            # URLError carries neither the URL nor its query (which holds the secret / token).
-            raise TransientSendError(
-                f"wechat {api}: {type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-            ) from exc
+            response = self._http_pool.request(method, url, headers, body, self._timeout)
+        except (TimeoutError, OSError) as exc:
+            # ProviderUnreachable names the failure only: the URL's query holds the secret or the token.
+            raise TransientSendError(f"wechat {api}: {type(exc).__name__}: {exc}") from exc
+        if response.status >= 400:
+            reason = f"wechat {api}: HTTP {response.status}"
+            if response.status >= 500 or response.status in (408, 429):
+                raise TransientSendError(reason)
+            raise PermanentSendError(reason)
+        raw = response.body[:MAX_RESPONSE_BYTES]
         try:
             answer = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
