@@ -9,7 +9,6 @@ _.ensure  # CareSchedules.ensure: devstack/seed.py and infra/care_schedules.py p
 _.take_crash  # FaultPlan.take_crash: devstack/event_sources.py injects worker crashes (make chaos)
 FixedClock  # the clock bench/stack.py and bench/campaign_fanout.py drive (also the tests)
 issue_token  # HS256 staff tokens: devstack/seed.py (the local stack's tokens)
-directory_item  # the region-directory item infra/directory.py writes
 LAMBDA_RUNTIME  # infra/template.py: the functions' runtime
 LAYER_PLATFORMS  # infra/package.py: the wheels the layer installs
 TABLES  # devstack/provision.py, infra/template.py

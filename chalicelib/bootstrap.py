@@ -60,10 +60,13 @@ class Container:
 
     @cached_property
     def regions(self):
+        from chalicelib.dal.regions import RegionDirectoryRepository
         from chalicelib.services.regions import RegionDirectory
 
         return RegionDirectory(
-            self.client("dynamodb"), self.settings.main_table, self.settings.region, self.wall_clock.timestamp
+            RegionDirectoryRepository(self.client("dynamodb"), self.settings.main_table),
+            self.settings.region,
+            self.wall_clock.timestamp,
         )
 
     @cached_property

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.dal.regions import RegionDirectoryRepository, ServedElsewhere
 from chalicelib.resources import MAIN_TABLE
-from chalicelib.services.regions import ServedElsewhere, directory_item, directory_key, parse_item
 from infra.regions import REGIONS, region_settings
 
 ClientFor = Callable[[str], Any]  # region -> a DynamoDB client in that region
@@ -62,7 +62,7 @@ def put(
     regions = targets(entry.region, into)
     now = datetime.now(UTC)
     for region in regions:
-        client_for(region).put_item(TableName=MAIN_TABLE.name(stage), Item=directory_item(entry, now))
+        RegionDirectoryRepository(client_for(region), MAIN_TABLE.name(stage)).put(entry, now)
     return regions
 
 
@@ -71,7 +71,7 @@ def delete(
 ) -> list[str]:
     regions = targets(None, into)
     for region in regions:
-        client_for(region).delete_item(TableName=MAIN_TABLE.name(stage), Key=directory_key(store_id))
+        RegionDirectoryRepository(client_for(region), MAIN_TABLE.name(stage)).delete(store_id)
     return regions
 
 
@@ -80,12 +80,8 @@ def show(
 ) -> dict[str, ServedElsewhere | None]:
     found: dict[str, ServedElsewhere | None] = {}
     for region in targets(None, into):
-        item = (
-            client_for(region)
-            .get_item(TableName=MAIN_TABLE.name(stage), Key=directory_key(store_id), ConsistentRead=True)
-            .get("Item")
-        )
-        found[region] = parse_item(item) if item else None
+        repo = RegionDirectoryRepository(client_for(region), MAIN_TABLE.name(stage))
+        found[region] = repo.get(store_id, consistent=True)
     return found
 
 

@@ -126,21 +126,17 @@ class Campaigns:
                 ensure_ascii=False,
             ).encode()
         ).hexdigest()
-        item = CampaignItem(
-            *CampaignItem.key(chain_id, campaign_id),
-            chain_id=chain_id,
-            campaign_id=campaign_id,
+        item = self._repo.new_campaign(
+            chain_id,
+            campaign_id,
             name=name,
             segment=segment.to_dict(),
             template=template,
             coupon=coupon,
-            status="scheduled",
             send_at=send_at,
             created_at=now,
             created_by=staff.subject,
             request_hash=digest,
-            pages=0,
-            fanned_out=False,
         )
         if not self._repo.create_campaign(item):
             existing = self._repo.campaign(chain_id, campaign_id)

@@ -299,20 +299,18 @@ class Outreach:
         expires = coupon.expires_at_time if coupon else now + timedelta(days=valid_days)
         return {"code": code, "offer": offer, "expires_at": expires}
 
-    def _claim_item(self, message: CareMessage, store: StoreItem | None, now: datetime) -> CareClaimItem:
-        return CareClaimItem(
-            *CareClaimItem.key(message.chain_id, message.member_id, message.occasion),
-            chain_id=message.chain_id,
-            member_id=message.member_id,
-            occasion=message.occasion,
+    def _claim_item(
+        self, message: CareMessage, store: StoreItem | None, now: datetime, reason: str | None = None
+    ) -> CareClaimItem:
+        return self._repo.new_claim(
+            message.chain_id,
+            message.member_id,
+            message.occasion,
             kind=message.kind,
             campaign_id=message.campaign_id,
             store_id=store.store_id if store else None,
-            status="sending",
-            attempts=0,
-            lease_until=0,
-            created_at=now,
-            updated_at=now,
+            at=now,
+            reason=reason,
         )
 
     def _skip(
@@ -323,8 +321,7 @@ class Outreach:
         reason: str,
         now: datetime,
     ) -> Decision:
-        item = self._claim_item(message, store, now)
-        item.reason = reason
+        item = self._claim_item(message, store, now, reason)
         if self._repo.record_skip(item):
             self._count(message, {f"skipped_{reason}": 1})
             return self._log(message, Decision(Outcome.SKIPPED, reason))

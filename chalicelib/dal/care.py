@@ -209,6 +209,35 @@ class CareRepository:
                 batch.delete(TagMemberItem(*TagMemberItem.key(member.chain_id, tag, member.member_id)))
 
     # --- once per occasion ------------------------------------------------------------------------
+    @staticmethod
+    def new_claim(
+        chain_id: str,
+        member_id: str,
+        occasion: str,
+        *,
+        kind: str,
+        campaign_id: str | None,
+        store_id: str | None,
+        at: datetime,
+        reason: str | None = None,
+    ) -> CareClaimItem:
+        """A claim of the occasion not stored yet (`sending`, no lease), for `claim` or `record_skip`."""
+        return CareClaimItem(
+            *CareClaimItem.key(chain_id, member_id, occasion),
+            chain_id=chain_id,
+            member_id=member_id,
+            occasion=occasion,
+            kind=kind,
+            campaign_id=campaign_id,
+            store_id=store_id,
+            status="sending",
+            attempts=0,
+            lease_until=0,
+            created_at=at,
+            updated_at=at,
+            reason=reason,
+        )
+
     def claim(self, item: CareClaimItem, lease_until: int, wall_now: int) -> CareClaimItem | None:
         """Take the occasion for sending; None when it is done (or another worker holds a live lease).
         A claim whose lease ran out (a worker died mid-send) is taken over, keeping its coupon."""
@@ -317,6 +346,38 @@ class CareRepository:
             return CampaignItem.get(*CampaignItem.key(chain_id, campaign_id), consistent_read=True)
         except CampaignItem.DoesNotExist:
             return None
+
+    @staticmethod
+    def new_campaign(
+        chain_id: str,
+        campaign_id: str,
+        *,
+        name: str,
+        segment: dict[str, Any],
+        template: dict[str, str],
+        coupon: dict[str, Any] | None,
+        send_at: datetime,
+        created_at: datetime,
+        created_by: str,
+        request_hash: str,
+    ) -> CampaignItem:
+        """A scheduled campaign not stored yet (no page done), for `create_campaign` to write."""
+        return CampaignItem(
+            *CampaignItem.key(chain_id, campaign_id),
+            chain_id=chain_id,
+            campaign_id=campaign_id,
+            name=name,
+            segment=segment,
+            template=template,
+            coupon=coupon,
+            status="scheduled",
+            send_at=send_at,
+            created_at=created_at,
+            created_by=created_by,
+            request_hash=request_hash,
+            pages=0,
+            fanned_out=False,
+        )
 
     def create_campaign(self, item: CampaignItem) -> bool:
         return put_new(item)

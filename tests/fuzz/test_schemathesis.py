@@ -39,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
 
 from chalicelib.channels.agora.chat import callback_signature
 from chalicelib.channels.wechat.callback_xml import expected_signature
-from chalicelib.services.regions import ServedElsewhere, directory_item
+from chalicelib.dal.regions import ServedElsewhere, directory_item
 from chalicelib.services.signatures import sign
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 

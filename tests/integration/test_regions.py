@@ -177,7 +177,7 @@ def test_an_entry_naming_this_region_is_no_redirect_and_a_removed_entry_is_gone(
             ]
         )
     # ... and the API ignores one written by hand.
-    from chalicelib.services.regions import ServedElsewhere, directory_item
+    from chalicelib.dal.regions import ServedElsewhere, directory_item
 
     item = directory_item(ServedElsewhere("here-1", hk.chain["chain_id"], REGION, HK_API), hk.clock.now())
     hk.session.client("dynamodb").put_item(TableName=MAIN_TABLE.name(STAGE), Item=item)
