@@ -266,6 +266,7 @@ class Container:
 
         return InboundService(
             self.conversations,
+            self.messages,
             self.stores,
             self.booking_marks,
             default_classifier,
@@ -304,7 +305,7 @@ class Container:
         from chalicelib.conversations.video import VideoConsults
 
         video = VideoConsults(
-            self.channel_secrets.agora_settings, self.clock, self.wall_clock.timestamp, self.messages.record
+            self.channel_secrets.agora_settings, self.clock, self.wall_clock.timestamp, self.messages
         )
         return StaffConversations(
             self.stores,
@@ -366,6 +367,7 @@ class Container:
 
         return Outreach(
             self.care_repo,
+            self.messages,
             self.local_stores,
             self.conversations,
             self.reply_sender,

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.channels.base import Contact
 from chalicelib.clock import Clock
 from chalicelib.dal.care import CareRepository, Conflict
+from chalicelib.dal.messages import MessageRepository
 from chalicelib.dal.models import CareClaimItem, MemberItem, MessageItem, StoreItem
 from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys import texts
@@ -130,6 +131,7 @@ class Outreach:
     def __init__(
         self,
         repo: CareRepository,
+        messages: MessageRepository,
         stores: Any,
         conversations: Any,
         sender: Any,
@@ -140,6 +142,7 @@ class Outreach:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._repo = repo
+        self._messages = messages
         self._stores = stores  # StoreDirectory of this region
         self._conversations = conversations  # ConversationRepository
         self._sender = sender  # conversations.outbound.ReplySender
@@ -341,20 +344,14 @@ class Outreach:
     def _outbound_item(
         self, message: CareMessage, store: StoreItem, text: str, attempt: int, now: datetime
     ) -> MessageItem:
-        message_id = f"care-{message.message_ref}-a{attempt}"
-        return MessageItem(
-            MessageItem.pk_for(store.store_id, message.member_id),
-            MessageItem.sk_for(now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), message_id),
-            message_id=message_id,
+        return self._messages.care_message(
             chain_id=message.chain_id,
             store_id=store.store_id,
             member_id=message.member_id,
-            direction="out",
             kind=message.kind,
             text=text,
-            status="queued",
-            created_at=now,
-            updated_at=now,
+            message_id=f"care-{message.message_ref}-a{attempt}",
+            now=now,
         )
 
     @staticmethod

@@ -20,6 +20,7 @@ from typing import Any
 from chalicelib.clock import Clock
 from chalicelib.conversations.outbound import ReplySender
 from chalicelib.dal.conversations import ConversationRepository, StoredInbound
+from chalicelib.dal.messages import MessageRepository
 from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import ACTIVE_STATUSES
@@ -103,6 +104,7 @@ class InboundService:
     def __init__(
         self,
         conversations: ConversationRepository,
+        messages: MessageRepository,
         stores: Any,
         booking_marks: Any,
         classifier: Callable[[], Any],
@@ -113,6 +115,7 @@ class InboundService:
         campaign_replies: Callable[[str, str, datetime], None] | None = None,
     ) -> None:
         self._conversations = conversations
+        self._messages = messages
         self._stores = stores
         self._booking_marks = booking_marks
         self._classifier = classifier
@@ -126,25 +129,18 @@ class InboundService:
     def receive(self, inbound: InboundMessage) -> StoredInbound:
         now = self._clock.now()
         mid = message_id(inbound.channel, inbound.provider_message_id)
-        message = MessageItem(
-            MessageItem.pk_for(inbound.store_id, inbound.member_id),
-            MessageItem.sk_for(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), mid),
+        message = self._messages.received(
             message_id=mid,
+            channel=inbound.channel,
+            provider_message_id=inbound.provider_message_id,
             chain_id=inbound.chain_id,
             store_id=inbound.store_id,
             member_id=inbound.member_id,
-            direction="in",
-            channel=inbound.channel,
-            kind="reply",
-            text=inbound.text[:4000],
-            status="delivered",
-            created_at=now,
-            updated_at=now,
-            provider_message_id=inbound.provider_message_id[:256],
+            text=inbound.text,
             msg_type=inbound.msg_type,
             media_url=inbound.media_url,
             sender=inbound.sender_address,
-            processed=False,
+            now=now,
         )
         stored = self._conversations.store_inbound(
             message,

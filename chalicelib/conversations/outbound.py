@@ -15,7 +15,7 @@ from chalicelib.channels.http import ProviderHttp, shared_http
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import chain_of
 from chalicelib.dal.conversations import ConversationRepository
-from chalicelib.dal.messages import Claim, MessageRepository
+from chalicelib.dal.messages import Claim, MessageRepository, sort_time, sort_time_of
 from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, MessageItem, StoreItem
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError
 from chalicelib.journeys import texts
@@ -110,7 +110,7 @@ class ReplySender:
                 wechat_openid=contact.wechat_openid,
                 agora_user=contact.agora_user,
             )
-        sk_time = inbound.sk.split("#")[1]
+        sk_time = sort_time_of(inbound)
         message = self._outbound(
             inbound.store_id,
             inbound.member_id,
@@ -181,21 +181,16 @@ class ReplySender:
         sk_time: str,
         sender: str | None = None,
     ) -> MessageItem:
-        now = self._clock.now()
-        return MessageItem(
-            MessageItem.pk_for(store_id, member_id),
-            MessageItem.sk_for(sk_time, message_id),
-            message_id=message_id,
-            chain_id=chain_id,
+        return self._messages.reply_message(
             store_id=store_id,
             member_id=member_id,
-            direction="out",
+            chain_id=chain_id,
             kind=kind,
             text=text,
-            status="queued",
-            created_at=now,
-            updated_at=now,
+            message_id=message_id,
+            sorts_at=sk_time,
             sender=sender,
+            now=self._clock.now(),
         )
 
     def staff_message(
@@ -226,7 +221,7 @@ class ReplySender:
             "staff_reply",
             text,
             f"st-{client_message_id}",
-            now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            sort_time(now),
             sender=staff_subject,
         )
         # The profile's addresses, else the one she last wrote from (a WeChat follower with no booking yet).

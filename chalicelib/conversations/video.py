@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.channels.agora.access_token import build_rtc_token
 from chalicelib.clock import Clock
-from chalicelib.dal.models import ConversationItem, MessageItem, StoreItem
+from chalicelib.dal.messages import MessageRepository
+from chalicelib.dal.models import ConversationItem, StoreItem
 from chalicelib.errors import Conflict
 
 TOKEN_SECONDS = 2 * 3600
@@ -24,12 +25,12 @@ class VideoConsults:
         agora_settings: Callable[[str], dict | None],
         clock: Clock,
         wall: Callable[[], float],
-        record: Callable[[MessageItem], None],
+        messages: MessageRepository,
     ) -> None:
         self._agora = agora_settings
         self._clock = clock
         self._wall = wall
-        self._record = record
+        self._messages = messages
 
     def start(self, conversation: ConversationItem, store: StoreItem, staff: Any) -> dict[str, Any]:
         settings = self._agora(conversation.chain_id)
@@ -57,22 +58,15 @@ class VideoConsults:
         now = self._clock.now()
         locale = "zh-CN" if store.locale.startswith("zh") else "en"
         message_id = f"vc-{channel}"
-        self._record(
-            MessageItem(
-                MessageItem.pk_for(store.store_id, conversation.member_id),
-                MessageItem.sk_for(now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), message_id),
-                message_id=message_id,
+        self._messages.record(
+            self._messages.video_notice(
                 chain_id=conversation.chain_id,
                 store_id=store.store_id,
                 member_id=conversation.member_id,
-                direction="out",
-                channel="agora",
-                kind="video_call",
+                message_id=message_id,
                 text=TEXT[locale].format(channel=channel),
-                status="recorded",
-                created_at=now,
-                updated_at=now,
                 sender=staff.subject,
+                now=now,
             )
         )
         expires = (now + timedelta(seconds=TOKEN_SECONDS)).astimezone(ZoneInfo(store.timezone)).isoformat()

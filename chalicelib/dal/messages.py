@@ -8,8 +8,9 @@ twice, and a worker that died mid-send leaves a lease that expires and lets a re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from chalicelib.contracts.step import StepMessage
 from chalicelib.cursors import CursorSigner, invalid_cursor
@@ -55,6 +56,119 @@ class MessageRepository:
             updated_at=now,
             booking_id=step.booking_id,
             booking_version=int(step.version),
+        )
+
+    @staticmethod
+    def video_notice(
+        *,
+        chain_id: str,
+        store_id: str,
+        member_id: str,
+        message_id: str,
+        text: str,
+        sender: str,
+        now: datetime,
+    ) -> MessageItem:
+        """A video consult's notice in the member's conversation (recorded as it is: nothing is sent)."""
+        return _new_message(
+            store_id,
+            member_id,
+            message_id,
+            sort_time(now),
+            chain_id=chain_id,
+            direction="out",
+            channel="agora",
+            kind="video_call",
+            text=text,
+            status="recorded",
+            created_at=now,
+            updated_at=now,
+            sender=sender,
+        )
+
+    @staticmethod
+    def received(
+        *,
+        message_id: str,
+        channel: str,
+        provider_message_id: str,
+        chain_id: str,
+        store_id: str,
+        member_id: str,
+        text: str,
+        msg_type: str,
+        media_url: str | None,
+        sender: str | None,
+        now: datetime,
+    ) -> MessageItem:
+        """A member's message as received (delivered, not yet processed); text and provider id cut to fit."""
+        return _new_message(
+            store_id,
+            member_id,
+            message_id,
+            sort_time(now),
+            chain_id=chain_id,
+            direction="in",
+            channel=channel,
+            kind="reply",
+            text=text[:4000],
+            status="delivered",
+            created_at=now,
+            updated_at=now,
+            provider_message_id=provider_message_id[:256],
+            msg_type=msg_type,
+            media_url=media_url,
+            sender=sender,
+            processed=False,
+        )
+
+    @staticmethod
+    def reply_message(
+        *,
+        store_id: str,
+        member_id: str,
+        chain_id: str,
+        kind: str,
+        text: str,
+        message_id: str,
+        sorts_at: str,
+        sender: str | None,
+        now: datetime,
+    ) -> MessageItem:
+        """An answer to a member (automatic or from staff), queued (`claim` writes it); `sorts_at` (see
+        `sort_time`) places it in the conversation: an automatic answer sorts at the message it answers."""
+        return _new_message(
+            store_id,
+            member_id,
+            message_id,
+            sorts_at,
+            chain_id=chain_id,
+            direction="out",
+            kind=kind,
+            text=text,
+            status="queued",
+            created_at=now,
+            updated_at=now,
+            sender=sender,
+        )
+
+    @staticmethod
+    def care_message(
+        *, chain_id: str, store_id: str, member_id: str, kind: str, text: str, message_id: str, now: datetime
+    ) -> MessageItem:
+        """A member-care message, queued (`claim` writes it), in the conversation at `now` (in UTC)."""
+        return _new_message(
+            store_id,
+            member_id,
+            message_id,
+            sort_time(now.astimezone(UTC)),
+            chain_id=chain_id,
+            direction="out",
+            kind=kind,
+            text=text,
+            status="queued",
+            created_at=now,
+            updated_at=now,
         )
 
     @staticmethod
@@ -143,6 +257,28 @@ class MessageRepository:
                 limit=limit,
             )
         )
+
+
+def sort_time(at: datetime) -> str:
+    """The time part of a message's sort key."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sort_time_of(message: MessageItem) -> str:
+    """Where a stored message sorts: the time part of its sort key (an answer to it sorts there too)."""
+    return message.sk.split("#")[1]
+
+
+def _new_message(store_id: str, member_id: str, message_id: str, at: str, **attributes: Any) -> MessageItem:
+    """A message in the (store, member) conversation, sorted at `at` (see `sort_time`)."""
+    return MessageItem(
+        MessageItem.pk_for(store_id, member_id),
+        MessageItem.sk_for(at, message_id),
+        message_id=message_id,
+        store_id=store_id,
+        member_id=member_id,
+        **attributes,
+    )
 
 
 def _update_existing(message: MessageItem, actions: list) -> None:
