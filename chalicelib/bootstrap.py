@@ -138,6 +138,13 @@ class Container:
         return CursorSigner(functools.partial(self.lookup_hasher.derived_key, "cursors"))
 
     @cached_property
+    def member_tokens(self):
+        """Members' bearer tokens, signed with a key derived from the lookup key (services/member_tokens.py)."""
+        from chalicelib.services.member_tokens import MemberTokens
+
+        return MemberTokens(functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now)
+
+    @cached_property
     def booking_events(self):
         from chalicelib.services.booking_events import BookingEvents
 

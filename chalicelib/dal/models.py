@@ -235,9 +235,18 @@ class StoreItem(_Item):
         null=True
     )  # the store's two-way SMS number (E.164); indexed by SmsNumberItem
     journey_overrides = JSONAttribute(null=True)
+    # The catalogue: chalicelib/catalog/store_catalog.py reads it, and documents each entry's shape.
     catalog = JSONAttribute(
         null=True
-    )  # {"stylists": [{id, name}], "services": [{code, name, category, minutes}]}
+    )  # {"services": [{code, name, names, category, minutes, ...}], "stylists": [...]}
+    catalog_version = NumberAttribute(null=True)  # bumped by every catalogue write (optimistic locking)
+    booking_mode = UnicodeAttribute(null=True)  # "chairside" (members book here) or "external" (the default)
+    opening_hours = JSONAttribute(
+        null=True
+    )  # {"mon": [["10:00", "21:00"]], ...}, store-local; a missing day is closed
+    closed_dates = string_list()  # store-local YYYY-MM-DD
+    lead_minutes = NumberAttribute(null=True)  # no self-booking closer than this to the start
+    cancel_until_minutes = NumberAttribute(null=True)  # no self-cancel or move closer than this to the start
     gsi1pk = UnicodeAttribute(null=True)  # CHAINSTORES#<chain_id>
     gsi1sk = UnicodeAttribute(null=True)  # store_id
     by_chain = StoresByChainIndex()
