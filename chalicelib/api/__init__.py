@@ -16,6 +16,7 @@ def register(app: Chalice) -> None:
     from chalicelib.api.inbox import conversations
     from chalicelib.api.member_privacy_routes import privacy
     from chalicelib.api.members import members
+    from chalicelib.api.waitlist import waitlist
     from chalicelib.api.webhooks import webhooks
 
     app.register_blueprint(health)
@@ -27,6 +28,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(bookings)
     app.register_blueprint(console)
     app.register_blueprint(campaigns)
+    app.register_blueprint(waitlist)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 
