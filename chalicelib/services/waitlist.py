@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -568,7 +569,7 @@ class Waitlist:
         link = (
             self._link(entry.chain_id, store.store_id, entry.member_id, fragment=fragment, ttl=OFFER_VALID)
             if self._link is not None
-            else f"/book/{store.store_id}#claim={entry.waitlist_id}&start={start_iso}"
+            else f"/book/{store.store_id}#{urlencode(fragment)}"
         )
         context = texts.MessageContext(
             locale=locale,
