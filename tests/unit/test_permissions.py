@@ -30,6 +30,7 @@ EXPECTED = {
     "bookings.read": EVERYONE,
     "bookings.status": DESK_UP,
     "campaigns.*": MANAGERS,
+    "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
 }
 
 
