@@ -142,7 +142,9 @@ class Container:
         """Members' bearer tokens, signed with a key derived from the lookup key (services/member_tokens.py)."""
         from chalicelib.services.member_tokens import MemberTokens
 
-        return MemberTokens(functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now)
+        return MemberTokens(
+            functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now
+        )
 
     @cached_property
     def booking_events(self):
@@ -340,6 +342,28 @@ class Container:
 
         return StaffBookings(
             self.stores, self.bookings, self.messages, self.booking_marks, self.booking_system, self.clock
+        )
+
+    # --- self-booking (issue 14) ---------------------------------------------------------------------
+    @cached_property
+    def availability(self):
+        """Open times from the catalogue and the stylists' calendars (services/availability.py)."""
+        from chalicelib.services.availability import Availability
+
+        return Availability(self.stores, self.bookings, self.clock)
+
+    @cached_property
+    def self_booking(self):
+        """Members book, move and cancel (and staff for them) through booking events (services/self_booking.py)."""
+        from chalicelib.services.self_booking import SelfBooking
+
+        return SelfBooking(
+            self.stores,
+            self.bookings,
+            self.booking_events,
+            self.availability,
+            self.booking_system,
+            self.clock,
         )
 
     @cached_property
