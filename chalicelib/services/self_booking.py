@@ -154,7 +154,8 @@ class SelfBooking:
                 event_id, "booking.created", first, first.start, _stylist_of(first), first.last_event_at
             )
             applied = self._events.apply(chain_id, store, event)
-            self._tell_booking_system(chain_id, event)
+            if int(first.version) == 1:  # the post may not have happened; once changed since, it is old news
+                self._tell_booking_system(chain_id, event)
             return self._view(catalog, first, applied.body["journey"])
 
         member = _snapshot(actor.member_id, self._member(chain_id, actor), catalog.locale)
