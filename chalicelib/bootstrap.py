@@ -159,7 +159,7 @@ class Container:
             on_member=self.member_care.refresh,
             coupons=self.care_repo.coupon,
             table_name=self.settings.main_table,
-            on_freed=self.waitlist.freed,
+            on_freed=self._time_freed,
         )
 
     @cached_property
@@ -345,6 +345,28 @@ class Container:
             self.stores, self.bookings, self.messages, self.booking_marks, self.booking_system, self.clock
         )
 
+    # --- self-booking (issue 14) ---------------------------------------------------------------------
+    @cached_property
+    def availability(self):
+        """Open times from the catalogue and the stylists' calendars (services/availability.py)."""
+        from chalicelib.services.availability import Availability
+
+        return Availability(self.stores, self.bookings, self.clock)
+
+    @cached_property
+    def self_booking(self):
+        """Members book, move and cancel (and staff for them) through booking events (services/self_booking.py)."""
+        from chalicelib.services.self_booking import SelfBooking
+
+        return SelfBooking(
+            self.stores,
+            self.bookings,
+            self.booking_events,
+            self.availability,
+            self.booking_system,
+            self.clock,
+        )
+
     @cached_property
     def step_worker(self):
         from chalicelib.workers.steps import StepWorker
@@ -469,7 +491,13 @@ class Container:
             conversations=self.conversations,
             messages=self.messages,
             sender=self.reply_sender,
+            open_starts=self.availability.open_starts,
+            book=self.self_booking.book,
         )
+
+    def _time_freed(self, before: Any, after: Any) -> None:
+        """BookingEvents' `on_freed` (the waitlist is built on first use: it books through BookingEvents)."""
+        self.waitlist.freed(before, after)
 
     @cached_property
     def waitlist_worker(self):

@@ -35,7 +35,7 @@ from chalicelib.channels.base import Contact
 from chalicelib.clock import Clock
 from chalicelib.dal.models import BookingItem, StoreItem, WaitlistEntryItem, WaitSlotItem
 from chalicelib.dal.waitlist import ENTRY_KEPT, NewEntry, WaitlistRepository
-from chalicelib.errors import Conflict, NotFound, ValidationFailed, invalid_fields
+from chalicelib.errors import Conflict, ManagedElsewhere, NotFound, ValidationFailed, invalid_fields
 from chalicelib.ids import is_id
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
@@ -623,7 +623,7 @@ class Waitlist:
             raise NotFound("no such store")
         catalog = StoreCatalog.of(store)
         if not catalog.self_booking:
-            raise BookingManagedElsewhere("this store takes bookings through its own booking system")
+            raise ManagedElsewhere("this store takes bookings through its own booking system")
         return store, catalog
 
     def _own_entry(self, member: Member, store_id: str, waitlist_id: str) -> WaitlistEntryItem:
@@ -643,10 +643,6 @@ class Waitlist:
 
 class OfferGone(Conflict):
     code = "offer_gone"
-
-
-class BookingManagedElsewhere(Conflict):
-    code = "booking_managed_elsewhere"
 
 
 def _entry_id(member: Member, store_id: str, wanted: JoinRequest) -> str:
