@@ -80,17 +80,6 @@ class MemberDirectoryRepository:
             return False
         return True
 
-    def delete_claim(self, chain_id: str, kind: str, hashed: str, member_id: str) -> bool:
-        """Erasure: remove the claim when it names this member; True when there was one."""
-        item = MemberClaimItem(*MemberClaimItem.key(chain_id, kind, hashed))
-        try:
-            item.delete(condition=MemberClaimItem.member_id == member_id)
-        except Exception as exc:  # DeleteError wraps the ClientError
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
     # --- sign-in codes ---------------------------------------------------------------------------------
     def sign_in_code(self, chain_id: str, phone_hash: str) -> SignInCode | None:
         try:
