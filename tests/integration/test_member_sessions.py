@@ -519,3 +519,28 @@ def test_other_parts_mint_links_with_fragment_parameters(h):
     assert h.container.member_tokens.verify(fragment["token"][0]).booking_id is None
     later(h, minutes=31)
     assert call(h, "GET", urlsplit(url).path)[0] == 404
+
+
+def test_a_staff_token_on_a_member_route_is_401_and_a_member_token_passes(h):
+    from chalice import Blueprint, Chalice
+    from chalice.test import Client
+
+    from chalicelib.api.member import MEMBER_ROUTES, member_route
+
+    blueprint = Blueprint("member_probe")
+
+    @member_route(blueprint, "/probe/{store_id}/me", methods=["GET"])
+    def probe(member, store_id: str):
+        return {"member_id": member.member_id, "store_id": store_id}
+
+    app = Chalice(app_name="member-probe")
+    app.register_blueprint(blueprint)
+    try:
+        session = _signed_in(h)
+        with Client(app) as client:
+            staff = client.http.get(f"/probe/{SH_STORE}/me", headers={"Authorization": f"Bearer {h.chain['staff_token']}"})
+            member = client.http.get(f"/probe/{SH_STORE}/me", headers={"Authorization": f"Bearer {session['member_token']}"})
+        assert staff.status_code == 401
+        assert member.status_code == 200 and json.loads(member.body)["member_id"] == session["member_id"]
+    finally:
+        MEMBER_ROUTES.discard(("GET", "/probe/{store_id}/me"))
