@@ -19,7 +19,7 @@ from chalicelib.bootstrap import container
 from chalicelib.journeys.texts import session_text
 
 sessions = Blueprint(__name__)
-JSON_TYPES = ["application/json", "text/plain"]
+JSON_TYPES = ["application/json"]
 BASE = "/v1/stores/{store_id}"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
