@@ -60,7 +60,10 @@ class MemberDirectoryRepository:
     def claim(self, chain_id: str, kind: str, hashed: str, member_id: str, at: datetime) -> bool:
         """Make `member_id` the chain's member for this address, unless one already is: True when written."""
         item = MemberClaimItem(
-            *MemberClaimItem.key(chain_id, kind, hashed), chain_id=chain_id, member_id=member_id, created_at=at
+            *MemberClaimItem.key(chain_id, kind, hashed),
+            chain_id=chain_id,
+            member_id=member_id,
+            created_at=at,
         )
         return put_new(item)
 
@@ -75,7 +78,9 @@ class MemberDirectoryRepository:
 
     def member_exists(self, chain_id: str, member_id: str) -> bool:
         try:
-            MemberItem.get(*MemberItem.key(chain_id, member_id), consistent_read=True, attributes_to_get=["pk"])
+            MemberItem.get(
+                *MemberItem.key(chain_id, member_id), consistent_read=True, attributes_to_get=["pk"]
+            )
         except MemberItem.DoesNotExist:
             return False
         return True
@@ -178,4 +183,3 @@ class MemberDirectoryRepository:
         MemberLinkRefItem(*MemberLinkRefItem.key(digest)).update(
             actions=[MemberLinkRefItem.expires_at.set(expires_at)], condition=MemberLinkRefItem.pk.exists()
         )
-

@@ -198,7 +198,11 @@ def bind(table_name: str, region: str) -> None:
         CallbackClaimItem,
         SmsNumberItem,
         StylistDayItem,
-        *MEMBER_SESSION_MODELS,
+        MemberClaimItem,
+        SignInCodeItem,
+        OAuthStateItem,
+        MemberLinkItem,
+        MemberLinkRefItem,
     ):
         model.Meta.table_name = table_name
         model.Meta.region = region
@@ -939,12 +943,3 @@ class MemberLinkRefItem(_Item):
     @staticmethod
     def key(digest: str) -> tuple[str, str]:
         return f"MLINKREF#{digest}", "MLINKREF"
-
-
-MEMBER_SESSION_MODELS: tuple[type[_Item], ...] = (
-    MemberClaimItem,
-    SignInCodeItem,
-    OAuthStateItem,
-    MemberLinkItem,
-    MemberLinkRefItem,
-)

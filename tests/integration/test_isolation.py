@@ -54,7 +54,10 @@ EXCLUDED = {
     ("GET", "/console/{name}"): "the staff console's scripts and styles: static, no data",
     # A member signing in, and her links (issue 14: sessions): public, rate-limited, no staff data.
     ("POST", "/v1/stores/{store_id}/member-sessions"): "a member asks for a sign-in code (public)",
-    ("POST", "/v1/stores/{store_id}/member-sessions/verify"): "a member's code becomes a member token (public)",
+    (
+        "POST",
+        "/v1/stores/{store_id}/member-sessions/verify",
+    ): "a member's code becomes a member token (public)",
     ("GET", "/v1/stores/{store_id}/wechat/oauth-url"): "WeChat's authorize URL with a signed state (public)",
     ("GET", "/v1/stores/{store_id}/wechat/oauth"): "WeChat's OAuth redirect: code + signed state (public)",
     ("GET", "/m/{code}"): "a member's short link from a message (public; the code is the secret)",

@@ -71,14 +71,20 @@ def test_a_new_member_signs_in_with_the_code_sent_by_sms(h):
 
     assert status == 202 and body["sent"] is True
     [(to, text)] = [m for m in h.sms() if m[0] == PHONE]
-    assert text.startswith("【") and "验证码" in text and "10分钟" in text  # the store's locale (zh-CN), its name
+    assert (
+        text.startswith("【") and "验证码" in text and "10分钟" in text
+    )  # the store's locale (zh-CN), its name
     code = codes_to(h)[0]
 
     status, session, headers = verify(h, code)
 
     assert status == 200, session
     member = h.container.member_tokens.verify(session["member_token"])
-    assert (member.chain_id, member.member_id, member.booking_id) == ("demo-chain", session["member_id"], None)
+    assert (member.chain_id, member.member_id, member.booking_id) == (
+        "demo-chain",
+        session["member_id"],
+        None,
+    )
     assert headers.get("Cache-Control") == "no-store"
     profile = MemberItem.get(*MemberItem.key("demo-chain", session["member_id"]), consistent_read=True)
     assert profile.phone == PHONE and profile.primary_store_id == SH_STORE
@@ -203,7 +209,9 @@ def test_codes_are_stored_hashed(h):
 
     items = h.session.client("dynamodb").scan(TableName=h.container.settings.main_table)["Items"]  # test only
     dump = json.dumps(items)
-    assert code not in dump and PHONE not in dump.replace(json.dumps(PHONE), "")  # (a MemberItem holds no phone yet)
+    assert code not in dump and PHONE not in dump.replace(
+        json.dumps(PHONE), ""
+    )  # (a MemberItem holds no phone yet)
 
 
 def test_bad_requests_name_the_field(h):
@@ -354,7 +362,9 @@ def test_a_wechat_member_signs_in_with_her_openid(h):
 
 
 def test_a_browser_is_sent_to_the_booking_page_with_her_token(h):
-    status, _, headers = oauth(h, h.fakes["wechat"].oauth_code("o-page"), oauth_url(h)["state"], json_answer=False)
+    status, _, headers = oauth(
+        h, h.fakes["wechat"].oauth_code("o-page"), oauth_url(h)["state"], json_answer=False
+    )
 
     assert status == 302
     location = headers["Location"]
@@ -502,13 +512,22 @@ def test_links_without_a_public_url_are_not_minted(harness):
 def test_other_parts_mint_links_with_fragment_parameters(h):
     links = h.container.member_links
     url = links.link(
-        "demo-chain", SH_STORE, "m-wait", fragment={"claim": "wl-1", "start": "2026-11-25T15:00:00+08:00"},
+        "demo-chain",
+        SH_STORE,
+        "m-wait",
+        fragment={"claim": "wl-1", "start": "2026-11-25T15:00:00+08:00"},
         ttl=timedelta(minutes=30),
     )
-    assert links.link(
-        "demo-chain", SH_STORE, "m-wait", fragment={"claim": "wl-1", "start": "2026-11-25T15:00:00+08:00"},
-        ttl=timedelta(minutes=30),
-    ) == url  # idempotent: the same target, the same link
+    assert (
+        links.link(
+            "demo-chain",
+            SH_STORE,
+            "m-wait",
+            fragment={"claim": "wl-1", "start": "2026-11-25T15:00:00+08:00"},
+            ttl=timedelta(minutes=30),
+        )
+        == url
+    )  # idempotent: the same target, the same link
 
     status, _, headers = call(h, "GET", urlsplit(url).path)
 
@@ -538,8 +557,12 @@ def test_a_staff_token_on_a_member_route_is_401_and_a_member_token_passes(h):
     try:
         session = _signed_in(h)
         with Client(app) as client:
-            staff = client.http.get(f"/probe/{SH_STORE}/me", headers={"Authorization": f"Bearer {h.chain['staff_token']}"})
-            member = client.http.get(f"/probe/{SH_STORE}/me", headers={"Authorization": f"Bearer {session['member_token']}"})
+            staff = client.http.get(
+                f"/probe/{SH_STORE}/me", headers={"Authorization": f"Bearer {h.chain['staff_token']}"}
+            )
+            member = client.http.get(
+                f"/probe/{SH_STORE}/me", headers={"Authorization": f"Bearer {session['member_token']}"}
+            )
         assert staff.status_code == 401
         assert member.status_code == 200 and json.loads(member.body)["member_id"] == session["member_id"]
     finally:
