@@ -77,3 +77,31 @@ def test_a_confirmation_carries_a_manage_link_that_opens_the_booking(stack):
 
     assert status == 302 and page.startswith(f"{stack.api}/book/{SH_STORE}#token=")
     assert parse_qs(urlsplit(page).fragment)["booking"] == [f"ml-{run}"]
+
+
+def test_ops_members_loads_a_file_into_the_running_stack_twice_safely(stack, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support.stack import ROOT
+
+    phone = f"+86139{uuid.uuid4().int % 10**8:08d}"
+    path = tmp_path / "members.csv"
+    path.write_text(f"phone,name,tags\n{phone},E2E 会员,e2e\nnot-a-phone,Bad,\n", encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "ops.members",
+        "import",
+        str(path),
+        "--store",
+        SH_STORE,
+        "--local-state",
+        stack.info["state_dir"],
+    ]
+
+    runs = [subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120) for _ in range(2)]
+
+    assert [r.returncode for r in runs] == [1, 1], runs[0].stderr
+    assert "1 created, 0 already members" in runs[0].stderr and "line 3: rejected: phone" in runs[0].stderr
+    assert "0 created, 1 already members" in runs[1].stderr
