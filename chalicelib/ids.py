@@ -25,3 +25,11 @@ def derived_id(prefix: str, *parts: str) -> str:
 
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
     return f"{prefix}-{digest}"
+
+
+def new_id(prefix: str) -> str:
+    """A new random id of this shape, `<prefix>-<20 hex digits>` (80 bits): e.g. a member who signs in for the
+    first time (services/member_directory.py)."""
+    import secrets
+
+    return f"{prefix}-{secrets.token_hex(10)}"
