@@ -5,9 +5,10 @@ the next in line; a duplicate queue message never offers twice; quiet hours hold
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -97,6 +98,16 @@ def book_and_cancel(
 
 def sms_to(harness, member_id: str) -> list[str]:
     return [text for phone, text in harness.sms() if phone == PHONES[member_id]]
+
+
+def claim_link(harness, text: str) -> dict[str, str]:
+    """Follow the offer's short link (sessions' `GET /m/{code}`): the booking page's fragment, as a dict."""
+    [path] = re.findall(r"/m/[0-9a-z]+", text)
+    response = harness.client.http.get(path)
+    assert response.status_code == 302, response.body
+    location = response.headers["Location"]
+    assert location.split("#")[0].endswith(f"/book/{SH_STORE}"), location
+    return {k: v[0] for k, v in parse_qs(location.split("#", 1)[1]).items()}
 
 
 def mine(harness, token: str) -> list[dict]:
@@ -205,7 +216,9 @@ def test_a_cancel_offers_the_freed_time_by_sms_to_the_longest_waiting_member(har
 
     [offer] = sms_to(harness, "m-ann")
     assert "15:00" in offer and "花漾·静安店" in offer, offer
-    assert f"claim={ann_entry}&" in offer and urlencode({"start": FREED_START}) in offer, offer
+    link = claim_link(harness, offer)
+    assert link["claim"] == ann_entry and link["start"] == FREED_START, link
+    assert [e["waitlist_id"] for e in mine(harness, link["token"])] == [ann_entry]  # the link signs her in
     assert sms_to(harness, "m-bo") == []
     [entry] = mine(harness, ann)
     assert entry["status"] == "offered", entry
