@@ -147,8 +147,9 @@ class ContentionRun:
             ddb.update_item(
                 TableName=table,
                 Key={"pk": {"S": f"STORE#{store_id}"}, "sk": {"S": "STORE"}},
-                UpdateExpression="SET booking_mode = :m, opening_hours = :h, catalog = :c, "
+                UpdateExpression="SET booking_mode = :m, opening_hours = :h, #catalog = :c, "
                 "lead_minutes = :l, cancel_until_minutes = :u",
+                ExpressionAttributeNames={"#catalog": "catalog"},  # a reserved word
                 ExpressionAttributeValues={
                     ":m": {"S": "chairside"},
                     ":h": {"S": json.dumps({d: [["10:00", "21:00"]] for d in WEEK})},
