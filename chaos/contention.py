@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -120,8 +121,11 @@ def build_races(bookings: list[Booking], t0: datetime, races: int) -> list[Race]
 
 
 class ContentionRun:
-    def __init__(self, stack: Any, bookings: list[Booking], races: int, concurrency: int) -> None:
+    def __init__(
+        self, stack: Any, bookings: list[Booking], races: int, concurrency: int, seed: int = 7
+    ) -> None:
         self.stack = stack
+        self.seed = seed
         self.bookings = bookings
         self.concurrency = concurrency
         self.result = Contention()
@@ -175,14 +179,17 @@ class ContentionRun:
     # --- at the first stop ---------------------------------------------------------------------------
     def run(self) -> None:
         """Every race at once (up to `concurrency` requests in flight), each race's requests together."""
-        tasks = []
+        rng = random.Random(
+            self.seed
+        )  # who is sent first within a race: a reproducible shuffle, not security
+        tasks: list[tuple[Race, str, str | None]] = []
         for race in self.races:
             for member_id in race.members():
                 self._token(member_id)  # signed here, before the threads
-
-            tasks.append((race, "webhook", None))
-            tasks.append((race, "webhook", None))
-            tasks += [(race, "member", m) for m in race.members()]
+            mine: list[tuple[Race, str, str | None]] = [(race, "webhook", None), (race, "webhook", None)]
+            mine += [(race, "member", m) for m in race.members()]
+            rng.shuffle(mine)
+            tasks += mine
         with ThreadPoolExecutor(self.concurrency) as pool:
             answers = list(pool.map(lambda task: (task, self._send(*task)), tasks))
         by_race: dict[int, list[tuple[str, int, Any]]] = {}

@@ -92,7 +92,7 @@ class Soak:
             f"{len(bookings)} bookings at {len(self.stack.info['stores'])} stores, {len(stops)} stops; "
             f"{o.transient_rate:.0%} transient SMS failures from now on"
         )
-        contention = ContentionRun(self.stack, bookings, o.races, o.concurrency)
+        contention = ContentionRun(self.stack, bookings, o.races, o.concurrency, o.seed)
         contention.prepare()  # the stores' catalogues, before the first request reads a store
         report.contention = contention.result
         self.stack.faults({"channel": "sms", "transient_rate": o.transient_rate})

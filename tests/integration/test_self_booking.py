@@ -496,3 +496,18 @@ def test_a_move_is_told_to_the_booking_system(store):
         r["body"] for r in store.fakes["booking"].received if r["body"].get("type") == "booking.rescheduled"
     ]
     assert moved["source"] == "chairside" and moved["booking"]["start"] == f"{TUE}T17:00:00+08:00"
+
+
+def test_a_manage_link_cannot_make_new_bookings(store):
+    second = book(store, key="b")[1]["booking_id"]
+    link = token_of(store, "m-1", booking_id=second)
+    body = {
+        "service": "cut",
+        "stylist_id": "sh-amy",
+        "start": f"{TUE}T17:00:00+08:00",
+        "idempotency_key": "n",
+    }
+
+    status, answer = call(store, "POST", f"{BASE}/bookings", body, link)
+
+    assert status == 403 and answer["error"] == "forbidden"
