@@ -183,7 +183,7 @@ class SelfBooking:
             )
             self._tell_booking_system(chain_id, event)
             return self._applied_view(catalog, chain_id, event, applied.body)
-        raise self._taken(catalog, service, request.stylist_id, start, actor)
+        raise self._taken(catalog, service, request.stylist_id, start)
 
     def _stylists(
         self, catalog: StoreCatalog, service: Service, wanted: str, start: datetime
@@ -237,9 +237,7 @@ class SelfBooking:
         )
         raise ValidationFailed("outside hours", {"start": reason})
 
-    def _taken(
-        self, catalog: StoreCatalog, service: Service, wanted: str, start: datetime, actor: _Actor
-    ) -> SlotTaken:
+    def _taken(self, catalog: StoreCatalog, service: Service, wanted: str, start: datetime) -> SlotTaken:
         """409 with the nearest open times of the same request (that day and the days either side)."""
         stylists = rules.stylists_for(catalog, service, wanted)
         now = self._clock.now()
@@ -272,7 +270,7 @@ class SelfBooking:
                 continue
             self._tell_booking_system(store.chain_id, event)
             return self._applied_view(catalog, store.chain_id, event, applied.body)
-        raise self._taken(catalog, service, wanted, start, actor)
+        raise self._taken(catalog, service, wanted, start)
 
     def _cancel(
         self, store: StoreItem, booking: BookingItem, request: CancelRequest, actor: _Actor
