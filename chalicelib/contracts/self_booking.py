@@ -33,8 +33,9 @@ def _aware(value: datetime) -> datetime:
 
 
 def _iso_text(value: Any) -> Any:
-    """Only an ISO 8601 text is a time here (pydantic would also take a number as epoch seconds)."""
-    if not isinstance(value, str):
+    """Only an ISO 8601 text is a time here (pydantic would also take a number as epoch seconds); a service
+    calling another (chat, waitlist) may hand an aware datetime."""
+    if not isinstance(value, str | datetime):
         raise ValueError("must be an ISO 8601 time with a UTC offset, e.g. 2026-11-25T15:00:00+08:00")
     return value
 
@@ -69,12 +70,14 @@ class AvailabilityQuery(_Body):
     first_day: date | None = Field(default=None, alias="from")
     days: int = Field(default=DEFAULT_DAYS, ge=1, le=MAX_DAYS)
 
-    @field_validator("first_day", mode="before")
-    @classmethod
-    def _day(cls, value: Any) -> Any:
-        if value is not None and not (isinstance(value, str) and _DAY.match(value)):
-            raise ValueError("must be a date YYYY-MM-DD")
-        return value
+    _day_text = field_validator("first_day", mode="before")(classmethod(lambda cls, v: _date_text(v)))
+
+
+def _date_text(value: Any) -> Any:
+    """Only `YYYY-MM-DD` is a day here (pydantic would also take a number or another date form)."""
+    if value is not None and not (isinstance(value, str) and _DAY.match(value)):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
 
 
 def parse[M: BaseModel](model: type[M], payload: object, what: str) -> M:

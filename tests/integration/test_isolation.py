@@ -61,6 +61,8 @@ EXCLUDED = {
     ("GET", "/v1/stores/{store_id}/wechat/oauth-url"): "WeChat's authorize URL with a signed state (public)",
     ("GET", "/v1/stores/{store_id}/wechat/oauth"): "WeChat's OAuth redirect: code + signed state (public)",
     ("GET", "/m/{code}"): "a member's short link from a message (public; the code is the secret)",
+    # self-booking (issue 14): public open times; member routes (`@member_route`) are left out by MEMBER_ROUTES.
+    ("GET", "/v1/stores/{store_id}/availability"): "public open times of a store's services, no member data",
 }
 LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
 
@@ -85,6 +87,10 @@ ACTIONS = {
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
     ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
+    # self-booking (issue 14): staff book, move and cancel for a member (POST …/bookings also takes a member token)
+    ("POST", "/v1/stores/{store_id}/bookings"): "bookings.book",
+    ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/reschedule"): "bookings.book",
+    ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/cancel"): "bookings.book",
 }
 # PIPL / GDPR (chalicelib/api/member_privacy_routes.py): checked whenever they are registered.
 ACTIONS_WHEN_ROUTED = {
