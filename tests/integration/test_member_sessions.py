@@ -614,3 +614,10 @@ def test_two_verifies_racing_with_the_right_code_make_one_session_and_one_member
         ExpressionAttributeValues={":p": {"S": PHONE}, ":s": {"S": "PROFILE"}},
     )["Items"]
     assert len(profiles) == 1
+
+
+def test_wechat_sign_in_needs_the_public_base_url(harness):
+    response = harness.client.http.get(f"/v1/stores/{SH_STORE}/wechat/oauth-url")
+
+    assert response.status_code == 409
+    assert json.loads(response.body)["error"] == "wechat_not_configured"
