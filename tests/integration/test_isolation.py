@@ -87,6 +87,7 @@ ACTIONS = {
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
     ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
+    ("GET", "/v1/stores/{store_id}/waitlist"): "waitlist.read",  # the day's waitlist (issue 14)
     # self-booking (issue 14): staff book, move and cancel for a member (POST …/bookings also takes a member token)
     ("POST", "/v1/stores/{store_id}/bookings"): "bookings.book",
     ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/reschedule"): "bookings.book",
