@@ -15,6 +15,7 @@ def register(app: Chalice) -> None:
     from chalicelib.api.health import health
     from chalicelib.api.inbox import conversations
     from chalicelib.api.member_privacy_routes import privacy
+    from chalicelib.api.member_sessions_routes import sessions  # members signing in, their links (issue 14)
     from chalicelib.api.members import members
     from chalicelib.api.webhooks import webhooks
 
@@ -27,6 +28,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(bookings)
     app.register_blueprint(console)
     app.register_blueprint(campaigns)
+    app.register_blueprint(sessions)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 
