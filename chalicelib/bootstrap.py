@@ -142,7 +142,9 @@ class Container:
         """Members' bearer tokens, signed with a key derived from the lookup key (services/member_tokens.py)."""
         from chalicelib.services.member_tokens import MemberTokens
 
-        return MemberTokens(functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now)
+        return MemberTokens(
+            functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now
+        )
 
     @cached_property
     def booking_events(self):
@@ -441,6 +443,20 @@ class Container:
         from chalicelib.workers.care_tick import CareTickWorker
 
         return CareTickWorker(self.care_tick)
+
+    # --- the catalogue (issue 14: services/catalogue.py) -----------------------------------------------------
+    @cached_property
+    def catalogue(self):
+        from chalicelib.dal.catalogue import CatalogueRepository
+        from chalicelib.secrets import StoreChannelDefaults
+        from chalicelib.services.catalogue import Catalogue
+
+        return Catalogue(
+            CatalogueRepository(),
+            self.stores,
+            self.care_schedules,
+            StoreChannelDefaults(self.client("secretsmanager"), self.settings.stage),
+        )
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:
