@@ -10,6 +10,7 @@ from chalicelib.settings import local_dir_from_env
 def register(app: Chalice) -> None:
     from chalicelib.api.bookings import bookings
     from chalicelib.api.campaigns import campaigns
+    from chalicelib.api.catalogue import catalogue
     from chalicelib.api.channels import channels
     from chalicelib.api.console import console
     from chalicelib.api.health import health
@@ -29,6 +30,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(console)
     app.register_blueprint(campaigns)
     app.register_blueprint(sessions)
+    app.register_blueprint(catalogue)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

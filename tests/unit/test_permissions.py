@@ -30,6 +30,9 @@ EXPECTED = {
     "bookings.read": EVERYONE,
     "bookings.status": DESK_UP,
     "campaigns.*": MANAGERS,
+    # issue 14: the catalogue (a store_manager only in its own store; only a chain_admin adds stores)
+    "catalog.write": MANAGERS,
+    "catalog.create_store": {"chain_admin"},
 }
 
 
