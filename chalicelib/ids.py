@@ -18,6 +18,14 @@ def is_id(value: object, max_length: int = MAX_ID) -> bool:
     return isinstance(value, str) and len(value) <= max_length and SAFE_ID.fullmatch(value) is not None
 
 
+def new_id(prefix: str) -> str:
+    """A new random id of this shape, `<prefix>-<20 hex digits>` (80 bits): e.g. a member who signs in for the
+    first time (services/member_directory.py)."""
+    import secrets
+
+    return f"{prefix}-{secrets.token_hex(10)}"
+
+
 def derived_id(prefix: str, *parts: str) -> str:
     """A stable id from its parts (`prefix-` + 24 hex digits of SHA-256 over them): the same request retried
     names the same booking and event, so a retry after a crash finds the first attempt's work."""
@@ -25,11 +33,3 @@ def derived_id(prefix: str, *parts: str) -> str:
 
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
     return f"{prefix}-{digest}"
-
-
-def new_id(prefix: str) -> str:
-    """A new random id of this shape, `<prefix>-<20 hex digits>` (80 bits): e.g. a member who signs in for the
-    first time (services/member_directory.py)."""
-    import secrets
-
-    return f"{prefix}-{secrets.token_hex(10)}"

@@ -10,6 +10,7 @@ from chalicelib.settings import local_dir_from_env
 def register(app: Chalice) -> None:
     from chalicelib.api.bookings import bookings
     from chalicelib.api.campaigns import campaigns
+    from chalicelib.api.catalogue import catalogue
     from chalicelib.api.channels import channels
     from chalicelib.api.console import console
     from chalicelib.api.health import health
@@ -30,11 +31,12 @@ def register(app: Chalice) -> None:
     app.register_blueprint(console)
     app.register_blueprint(campaigns)
     app.register_blueprint(waitlist)
+    app.register_blueprint(sessions)
+    app.register_blueprint(catalogue)
     # self-booking (issue 14)
     from chalicelib.api.self_booking import self_booking
 
     app.register_blueprint(self_booking)
-    app.register_blueprint(sessions)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 
