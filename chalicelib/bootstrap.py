@@ -159,6 +159,7 @@ class Container:
             on_member=self.member_care.refresh,
             coupons=self.care_repo.coupon,
             table_name=self.settings.main_table,
+            on_freed=self._time_freed,
         )
 
     @cached_property
@@ -466,6 +467,45 @@ class Container:
         from chalicelib.workers.care_tick import CareTickWorker
 
         return CareTickWorker(self.care_tick)
+
+    # --- the waitlist (issue 14, item 5; services/waitlist.py) ------------------------------------------
+    @cached_property
+    def waitlist(self):
+        from chalicelib.dal.waitlist import WaitlistRepository
+        from chalicelib.services.waitlist import Waitlist, WaitlistQueue
+
+        s = self.settings
+        return Waitlist(
+            WaitlistRepository(self.client("dynamodb"), s.main_table),
+            self.stores,
+            self.clock,
+            WaitlistQueue(
+                self.client("sqs"),
+                self.client("scheduler"),
+                queue_url=s.waitlist_queue_url,
+                queue_arn=s.waitlist_queue_arn,
+                group=s.schedule_group,
+                role_arn=s.scheduler_role_arn,
+                dlq_arn=s.scheduler_dlq_arn,
+            ),
+            member=self.bookings.member,
+            conversations=self.conversations,
+            messages=self.messages,
+            sender=self.reply_sender,
+            link=self.member_links.link,
+            open_starts=self.availability.open_starts,
+            book=self.self_booking.book,
+        )
+
+    def _time_freed(self, before: Any, after: Any) -> None:
+        """BookingEvents' `on_freed` (the waitlist is built on first use: it books through BookingEvents)."""
+        self.waitlist.freed(before, after)
+
+    @cached_property
+    def waitlist_worker(self):
+        from chalicelib.workers.waitlist_offers import WaitlistWorker
+
+        return WaitlistWorker(self.waitlist)
 
     # --- members signing in (issue 14: sessions, member directory, manage links) --------------------------
     @cached_property

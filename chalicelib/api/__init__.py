@@ -18,6 +18,7 @@ def register(app: Chalice) -> None:
     from chalicelib.api.member_privacy_routes import privacy
     from chalicelib.api.member_sessions_routes import sessions  # members signing in, their links (issue 14)
     from chalicelib.api.members import members
+    from chalicelib.api.waitlist import waitlist
     from chalicelib.api.webhooks import webhooks
 
     app.register_blueprint(health)
@@ -31,6 +32,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(campaigns)
     app.register_blueprint(sessions)
     app.register_blueprint(catalogue)
+    app.register_blueprint(waitlist)
     # self-booking (issue 14)
     from chalicelib.api.self_booking import self_booking
 

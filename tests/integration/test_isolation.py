@@ -102,6 +102,7 @@ ACTIONS = {
     ("PUT", "/v1/chains/{chain_id}/stores/{store_id}"): "catalog.write",
     ("PUT", "/v1/stores/{store_id}/services/{code}"): "catalog.write",
     ("PUT", "/v1/stores/{store_id}/stylists/{stylist_id}"): "catalog.write",
+    ("GET", "/v1/stores/{store_id}/waitlist"): "waitlist.read",  # the day's waitlist (issue 14)
     # self-booking (issue 14): staff book, move and cancel for a member (POST …/bookings also takes a member token)
     ("POST", "/v1/stores/{store_id}/bookings"): "bookings.book",
     ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/reschedule"): "bookings.book",

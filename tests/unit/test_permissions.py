@@ -34,6 +34,7 @@ EXPECTED = {
     # issue 14: the catalogue (a store_manager only in its own store; only a chain_admin adds stores)
     "catalog.write": MANAGERS,
     "catalog.create_store": {"chain_admin"},
+    "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
 }
 
 
