@@ -142,7 +142,9 @@ class Container:
         """Members' bearer tokens, signed with a key derived from the lookup key (services/member_tokens.py)."""
         from chalicelib.services.member_tokens import MemberTokens
 
-        return MemberTokens(functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now)
+        return MemberTokens(
+            functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now
+        )
 
     @cached_property
     def booking_events(self):
@@ -282,6 +284,21 @@ class Container:
             StaffAlerts(self.channels.base["sms"]),
             self.clock,
             ReplyAttribution(self.care_repo).count,
+            self.chat_booking,
+        )
+
+    @cached_property
+    def chat_booking(self):
+        """Booking by chat (issue 14, item 6): slots offered in a conversation, booked by their number."""
+        from chalicelib.conversations.chat_booking import ChatBooking
+
+        return ChatBooking(
+            self.conversations,
+            self.availability.open_starts,
+            self.self_booking.book,
+            self.bookings.member,
+            self.reply_sender,
+            self.settings.public_base_url,
         )
 
     @cached_property

@@ -46,6 +46,9 @@ class Settings:
     auth_mode: str = "hs256"
     cognito_issuer: str = ""  # https://cognito-idp.<region>.amazonaws.com/<pool id>
     cognito_audience: str = ""  # the app client id
+    # Where members' pages are served (issue 14): a store's booking page is <public_base_url>/book/<store>. Empty: no
+    # link is written into a message.
+    public_base_url: str = ""
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -116,6 +119,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         retry_base_seconds=int(env.get("CHAIRSIDE_RETRY_BASE_SECONDS", "30")),
         retry_max_seconds=int(env.get("CHAIRSIDE_RETRY_MAX_SECONDS", "900")),
         local_dir=Path(local_dir) if local_dir else None,
+        public_base_url=env.get("CHAIRSIDE_PUBLIC_BASE_URL", "").rstrip("/"),
     )
 
 
