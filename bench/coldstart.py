@@ -73,7 +73,7 @@ clients = sorted(o.meta.service_model.service_name for o in gc.get_objects()
                  if isinstance(o, botocore.client.BaseClient))
 status = result.get("statusCode") if isinstance(result, dict) else None
 print(json.dumps({{"seconds": seconds, "imported": imported, "clients": clients, "status": status,
-                  "rjieba": "rjieba" in sys.modules, "failures": len((result or {{}}).get("batchItemFailures", []))}}))
+                  "rjieba": "rjieba.rjieba" in sys.modules, "failures": len((result or {{}}).get("batchItemFailures", []))}}))
 """
 
 _BASELINE = """import json

@@ -1,11 +1,14 @@
 """A reply as the rules read it: normalised (`normalise`), cut to MAX_CHARS, and split into tokens -
-Chinese runs by rjieba (jieba-rs, loaded once per process with the salon dictionary salon_dict.txt),
+Chinese runs by rjieba (jieba-rs, built once per process from jieba_dict.txt and salon_dict.txt),
 English/digit runs by regex. Every normalised character remembers where it came from (`Reply.quote`)."""
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import re
+import sys
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from chalicelib.understanding.lexicon import HAN_CLASS, bare, lexicon, stem
 
 _HERE = Path(__file__).resolve().parent
 SALON_DICT_PATH = _HERE / "salon_dict.txt"
+MAIN_DICT_PATH = _HERE / "jieba_dict.txt"
 
 MAX_CHARS = 2000  # a reply longer than this keeps its first 1500 and last 500 characters
 _HEAD, _TAIL = 1500, 500
@@ -30,8 +34,17 @@ _JIEBA: Any = None
 
 
 def _load_dictionary(tokenizer: Any, path: Path) -> None:
-    """Add every word of a jieba-format dictionary ("word [freq] [tag]" a line) to `tokenizer`."""
-    for line in path.read_text(encoding="utf-8").splitlines():
+    """Add every word of a jieba-format dictionary ("word [freq] [tag]" a line) to `tokenizer`. A file whose
+    every line has all three fields (jieba_dict.txt) is read in one split, the rest line by line."""
+    text = path.read_text(encoding="utf-8")
+    tokens = text.split()
+    if len(tokens) == 3 * len(text.splitlines()):
+        add = tokenizer.add_word
+        it = iter(tokens)
+        for word, count, tag in zip(it, it, it, strict=True):
+            add(word, int(count), tag)
+        return
+    for line in text.splitlines():
         parts = line.split()
         if not parts:
             continue
@@ -40,26 +53,45 @@ def _load_dictionary(tokenizer: Any, path: Path) -> None:
 
 
 def _tokenizer() -> Any:
-    """The word segmenter (rjieba: jieba-rs, jieba's algorithm and dictionary in Rust), imported and given the
-    salon dictionary once per process. Importing rjieba loads jieba's full dictionary into its module-level
-    segmenter (~0.25 s); that one is used, so nothing is loaded twice and no cache file is written."""
+    """The word segmenter (rjieba: jieba-rs, jieba's algorithm in Rust), built once per process from
+    jieba_dict.txt (jieba's words used at least 20 times in its corpus, ~80,000: eval/tools/prune_jieba_dict.py)
+    and the salon dictionary. The extension is loaded without rjieba's package `__init__`, which would build a
+    default segmenter from jieba's full dictionary (~350,000 words, ~0.12 s) that is never used."""
     global _JIEBA
     if _JIEBA is None:
         with _JIEBA_LOCK:
             if _JIEBA is None:
-                import rjieba
-
-                # CHAIRSIDE_JIEBA_DICT: another main dictionary (same format as jieba's dict.txt) instead of
-                # jieba's own, e.g. a smaller one (docs/EVAL.md). rjieba still loads its own on import.
+                # CHAIRSIDE_JIEBA_DICT: another main dictionary (same format as jieba's dict.txt, docs/EVAL.md).
                 main_dict = os.environ.get("CHAIRSIDE_JIEBA_DICT")
-                if main_dict and os.path.isfile(main_dict):
-                    tk: Any = rjieba.Jieba.empty()
-                    _load_dictionary(tk, Path(main_dict))
-                else:
-                    tk = rjieba  # its module functions are the default segmenter's bound methods
+                tk: Any = _segmenter_class().empty()
+                _load_dictionary(
+                    tk, Path(main_dict) if main_dict and os.path.isfile(main_dict) else MAIN_DICT_PATH
+                )
                 _load_dictionary(tk, SALON_DICT_PATH)
                 _JIEBA = tk
     return _JIEBA
+
+
+def _segmenter_class() -> Any:
+    """rjieba's `Jieba` class, from its extension module `rjieba.rjieba`, loaded on its own when the package is
+    not imported yet (a later `import rjieba` then reuses it: its `from .rjieba import Jieba` finds it)."""
+    loaded = sys.modules.get("rjieba.rjieba")
+    if loaded is None:
+        package = importlib.util.find_spec("rjieba")  # finding a top-level package does not import it
+        if package is None or not package.submodule_search_locations:
+            raise ImportError("rjieba is not installed")
+        folder = Path(next(iter(package.submodule_search_locations)))
+        path = next(
+            folder / f"rjieba{suffix}"
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES
+            if (folder / f"rjieba{suffix}").is_file()
+        )
+        spec = importlib.util.spec_from_file_location("rjieba.rjieba", path)
+        assert spec is not None and spec.loader is not None
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        sys.modules["rjieba.rjieba"] = loaded
+    return loaded.Jieba
 
 
 # ------------------------------------------------------------------------------------- normalisation

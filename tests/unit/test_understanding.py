@@ -367,12 +367,26 @@ def test_importing_the_package_or_classifying_english_does_not_load_jieba():
     code = (
         "import sys\n"
         "from chalicelib.understanding import default_classifier\n"
-        "assert 'rjieba' not in sys.modules\n"
+        "assert 'rjieba.rjieba' not in sys.modules\n"
         "u = default_classifier().classify('STOP')\n"
-        "assert u.intent == 'opt_out' and 'rjieba' not in sys.modules\n"
-        "assert default_classifier().classify('退订').intent == 'opt_out' and 'rjieba' in sys.modules\n"
+        "assert u.intent == 'opt_out' and 'rjieba.rjieba' not in sys.modules\n"
+        "assert default_classifier().classify('退订').intent == 'opt_out' and 'rjieba.rjieba' in sys.modules\n"
+        # the package's __init__, which builds a segmenter from jieba's full dictionary, never runs
+        "assert 'rjieba' not in sys.modules\n"
+        "import rjieba\n"  # and importing it afterwards reuses the loaded extension
+        "assert rjieba.Jieba is sys.modules['rjieba.rjieba'].Jieba\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_the_shipped_dictionary_is_jiebas_format_with_every_field():
+    from chalicelib.understanding.reply_text import MAIN_DICT_PATH
+
+    lines = MAIN_DICT_PATH.read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 50_000
+    for line in lines:
+        word, freq, tag = line.split(" ")
+        assert word and int(freq) > 0 and tag
 
 
 def test_given_another_main_dictionary_then_it_and_the_salon_words_segment(tmp_path):
