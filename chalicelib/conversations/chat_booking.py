@@ -135,6 +135,12 @@ def choose(slots: Sequence[Any], window: Window, tz: ZoneInfo, limit: int = MAX_
     return sorted(chosen, key=lambda s: s.start)
 
 
+def of_kind(category: str, kind: str) -> bool:
+    """Whether a catalogue category is of the kind she named: the same, or a narrower one ("nail" covers
+    nail_gel and nail_art), underscores aside ("hair_cut" is "haircut")."""
+    return category.replace("_", "").startswith(kind.replace("_", ""))
+
+
 def offer_id_for(message_id: str) -> str:
     """The offer a message makes: the same for a retried worker, so its offer is written once."""
     return "of-" + hashlib.sha256(message_id.encode()).hexdigest()[:20]
@@ -239,7 +245,7 @@ class ChatBooking:
         bookable = [s for s in catalog.services if s.active and catalog.stylists_for(s.code)]
         last = catalog.service(profile.last_service_code) if profile and profile.last_service_code else None
         if kind:
-            matching = [s for s in bookable if s.category == kind or s.category.startswith(kind + "_")]
+            matching = [s for s in bookable if of_kind(s.category, kind)]
             if last is not None and last in matching:
                 return last
             return matching[0] if matching else None
