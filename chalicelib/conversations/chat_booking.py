@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.catalog.store_catalog import Service, StoreCatalog
 from chalicelib.dal.conversations import ConversationRepository, OfferedSlot, PendingOffer
-from chalicelib.dal.models import MessageItem, StoreItem
+from chalicelib.dal.models import BookingItem, MessageItem, StoreItem
 from chalicelib.errors import ChairsideError
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
@@ -180,24 +180,42 @@ class ChatBooking:
 
     # --- a request: offer slots --------------------------------------------------------------------
     def offer(
-        self, message: MessageItem, store: StoreItem, asked: Asked, now: datetime, locale: str
+        self,
+        message: MessageItem,
+        store: StoreItem,
+        asked: Asked,
+        now: datetime,
+        locale: str,
+        booking: BookingItem | None = None,
     ) -> dict[str, Any]:
+        """`booking`: her latest booking here, whose contact details reach her when the message came without
+        an address (the generic webhook)."""
         catalog = StoreCatalog.of(store)
         conversation = self._conversations.get(message.store_id, message.member_id)
         profile = self._member_profile(message.chain_id, message.member_id)
         locale = texts.supported_locale(locale)  # the language she wrote in
         if conversation is not None and conversation.unknown_sender:
             # A number the chain does not know: she signs in on the page (by SMS code), which books for her.
-            return self._answer(message, store, "reply_book_link", locale, result="link_only")
+            return self._answer(
+                message, store, "reply_book_link", locale, result="link_only", booking=booking
+            )
         service = self._service(catalog, asked.service, profile)
         if service is None:
             names = [s.name_in(locale) for s in catalog.services if s.active][:MAX_SERVICES_LISTED]
             return self._answer(
-                message, store, "reply_book_which_service", locale, result="asked_service", services=names
+                message,
+                store,
+                "reply_book_which_service",
+                locale,
+                result="asked_service",
+                services=names,
+                booking=booking,
             )
         tz = ZoneInfo(catalog.timezone)
         window = window_for(asked.requested, now.astimezone(tz).date())
-        return self._offer_in(message, store, catalog, service, window, now, locale, kind="reply_book_offer")
+        return self._offer_in(
+            message, store, catalog, service, window, now, locale, kind="reply_book_offer", booking=booking
+        )
 
     def _offer_in(
         self,
@@ -210,6 +228,7 @@ class ChatBooking:
         locale: str,
         *,
         kind: str,
+        booking: BookingItem | None = None,
     ) -> dict[str, Any]:
         tz = ZoneInfo(catalog.timezone)
         found = self._open_starts(catalog, service.code, "any", window.first_day, window.days)
@@ -217,7 +236,13 @@ class ChatBooking:
         service_name = service.name_in(locale)
         if not chosen:
             return self._answer(
-                message, store, f"{kind}_none", locale, result="no_slots", service_name=service_name
+                message,
+                store,
+                f"{kind}_none",
+                locale,
+                result="no_slots",
+                service_name=service_name,
+                booking=booking,
             )
         offer = PendingOffer(
             offer_id=offer_id_for(message.message_id),
@@ -233,6 +258,7 @@ class ChatBooking:
             kind,
             locale,
             result="offered",
+            booking=booking,
             service_name=service_name,
             slots=[{"start": s.start, "stylist_name": s.stylist_name} for s in offer.slots],
         )
@@ -272,7 +298,13 @@ class ChatBooking:
         return offer, number
 
     def book_pick(
-        self, message: MessageItem, store: StoreItem, offer: PendingOffer, number: int, now: datetime
+        self,
+        message: MessageItem,
+        store: StoreItem,
+        offer: PendingOffer,
+        number: int,
+        now: datetime,
+        booking: BookingItem | None = None,
     ) -> dict[str, Any]:
         slot = offer.slots[number - 1]
         catalog = StoreCatalog.of(store)
@@ -291,14 +323,27 @@ class ChatBooking:
                     "chat pick not booked", extra={"error": exc.code, "store_id": message.store_id}
                 )
                 return self._answer(
-                    message, store, "reply_front_desk_will_arrange", offer.locale, result="not_booked"
+                    message,
+                    store,
+                    "reply_front_desk_will_arrange",
+                    offer.locale,
+                    result="not_booked",
+                    booking=booking,
                 )
             # Taken (or no longer bookable) in the meantime: fresh slots that day, as a new offer.
             tz = ZoneInfo(catalog.timezone)
             day = max(slot.start.astimezone(tz).date(), now.astimezone(tz).date())
             window = Window(day, 1)
             answer = self._offer_in(
-                message, store, catalog, service, window, now, offer.locale, kind="reply_book_taken"
+                message,
+                store,
+                catalog,
+                service,
+                window,
+                now,
+                offer.locale,
+                kind="reply_book_taken",
+                booking=booking,
             )
             return {**answer, "taken": slot.start.isoformat(), "error": exc.code}
         answer = self._answer(
@@ -307,6 +352,7 @@ class ChatBooking:
             "reply_book_booked",
             offer.locale,
             result="booked",
+            booking=booking,
             service_name=service.name_in(offer.locale) if service else "",
             slot={"start": slot.start, "stylist_name": slot.stylist_name},
         )
@@ -314,7 +360,15 @@ class ChatBooking:
 
     # --- answering ---------------------------------------------------------------------------------
     def _answer(
-        self, message: MessageItem, store: StoreItem, kind: str, locale: str, *, result: str, **extra: Any
+        self,
+        message: MessageItem,
+        store: StoreItem,
+        kind: str,
+        locale: str,
+        *,
+        result: str,
+        booking: BookingItem | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         ctx = texts.MessageContext(
             locale=locale,
@@ -324,5 +378,5 @@ class ChatBooking:
             booking={},
         )
         text = texts.render_reply(kind, ctx, link=self.link(message.store_id), **extra)
-        sent = self._replies.reply(message, store, text, kind=kind)
+        sent = self._replies.reply(message, store, text, kind=kind, booking=booking)
         return {"result": result, "reply": sent.get("result"), "reply_kind": kind}

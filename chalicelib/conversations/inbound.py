@@ -284,16 +284,18 @@ class InboundService:
             service=ctx.understood.service if ctx.understood else None,
             requested=ctx.understood.requested if ctx.understood else None,
         )
-        return self._chat_booking.offer(ctx.message, ctx.store, asked, ctx.now, ctx.written_locale)
+        return self._chat_booking.offer(
+            ctx.message, ctx.store, asked, ctx.now, ctx.written_locale, booking=ctx.booking
+        )
 
     def _do_book_offered_slot(self, ctx: _Context) -> dict[str, Any]:
         if self._chat_booking is None or ctx.store is None or ctx.picked is None:
             return {"result": "skipped", "reason": "no pick"}
         offer, number = ctx.picked
-        return {
-            "pick": number,
-            **self._chat_booking.book_pick(ctx.message, ctx.store, offer, number, ctx.now),
-        }
+        booked = self._chat_booking.book_pick(
+            ctx.message, ctx.store, offer, number, ctx.now, booking=ctx.booking
+        )
+        return {"pick": number, **booked}
 
     def _do_needs_human(self, ctx: _Context, reason: str | None = None) -> dict[str, Any]:
         reason = reason or (ctx.understood.intent if ctx.understood else "other")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.catalog.store_catalog import StoreCatalog
-from chalicelib.dal.models import BookingItem, ConversationItem, StoreItem
+from chalicelib.dal.models import BookingItem, ConversationItem, StoreItem, whole
 from chalicelib.services.member_tokens import Member
 from tests.integration.test_chat import message_event
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
@@ -26,13 +26,16 @@ LINK = "https://members.example/book/sh-jingan"
 SLOT_LINE = re.compile(r"^([123])\. (\S+) (\S+) (\d\d):(\d\d) (\S+)$", re.M)
 # The clock starts on Sunday 22 November 2026, 10:00 in Shanghai: "周六" is Saturday 28 November.
 SATURDAY = "2026-11-28"
+CLOSED = "2026-11-29"
 
 
 @pytest.fixture
 def chat(harness):
     """The harness with sh-jingan taking bookings itself, a booking page, and m-1 known by a past visit there."""
-    open_for_booking(SH_STORE)
-    harness.container.settings = replace(harness.container.settings, public_base_url="https://members.example")
+    open_for_booking(SH_STORE, closed_dates=[CLOSED])  # before any request: the store directory caches stores
+    harness.container.settings = replace(
+        harness.container.settings, public_base_url="https://members.example"
+    )
     harness.post(booking_event(start="2026-11-01T15:00:00+08:00", occurred_at="2026-10-30T10:00:00+08:00"))
     return harness
 
@@ -69,9 +72,7 @@ def conversation() -> ConversationItem:
 
 
 def bookings_of(harness, member_id: str = "m-1") -> list[BookingItem]:
-    return list(
-        BookingItem.by_member.query(BookingItem.member_key("demo-chain", member_id), scan_index_forward=True)
-    )
+    return whole(BookingItem, BookingItem.by_member.query(BookingItem.member_key("demo-chain", member_id)))
 
 
 def open_starts(harness, day: str, service: str = "cut") -> set[tuple[datetime, str]]:
@@ -112,7 +113,11 @@ def test_an_english_request_is_answered_in_english_within_the_day_asked(chat):
     starts = [datetime.fromisoformat(s).astimezone(SH) for s in action["slots"]]
     assert len(starts) == 3
     assert {s.date().isoformat() for s in starts} == {"2026-11-27"} and all(12 <= s.hour < 18 for s in starts)
-    [reply] = [m for m in chat.messages(SH_STORE, "m-1") if m["direction"] == "out" and m["kind"] == "reply_book_offer"]
+    [reply] = [
+        m
+        for m in chat.messages(SH_STORE, "m-1")
+        if m["direction"] == "out" and m["kind"] == "reply_book_offer"
+    ]
     assert "open times for Haircut" in reply["text"] and "Friday" in reply["text"]
 
 
@@ -127,9 +132,7 @@ def test_no_day_named_offers_the_next_days(chat):
 
 
 def test_a_day_with_no_open_slot_says_so_and_gives_the_link(chat):
-    open_for_booking(SH_STORE, closed_dates=[SATURDAY])
-    chat.container.stores.get.cache_clear() if hasattr(chat.container.stores.get, "cache_clear") else None
-    _, body = chat.post_message(message_event("帮我约周六下午剪头发", member_id="m-1"))
+    _, body = chat.post_message(message_event("帮我约11月29日下午剪头发"))
 
     [action] = body["actions"]
     assert action["result"] == "no_slots" and action["reply_kind"] == "reply_book_offer_none"
@@ -141,7 +144,9 @@ def test_a_day_with_no_open_slot_says_so_and_gives_the_link(chat):
 def test_an_external_store_hands_a_booking_request_to_the_front_desk(harness):
     harness.post(booking_event(store_id=LDN_STORE, member_id="m-ldn", locale="en"))
 
-    _, body = harness.post_message(message_event("can I book a cut for Friday?", member_id="m-ldn", store_id=LDN_STORE))
+    _, body = harness.post_message(
+        message_event("can I book a cut for Friday?", member_id="m-ldn", store_id=LDN_STORE)
+    )
 
     assert body["intent"] == "book"
     assert [a["action"] for a in body["actions"]] == [
@@ -213,7 +218,12 @@ def test_a_slot_taken_between_offer_and_pick_is_said_honestly_with_fresh_slots(c
     chat.container.self_booking.book(
         Member("demo-chain", "m-2"),
         SH_STORE,
-        {"service": "cut", "stylist_id": first["stylist_id"], "start": first["start"], "idempotency_key": "other-1"},
+        {
+            "service": "cut",
+            "stylist_id": first["stylist_id"],
+            "start": first["start"],
+            "idempotency_key": "other-1",
+        },
     )
 
     _, body = chat.post_message(message_event("1"))

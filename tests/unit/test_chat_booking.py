@@ -190,7 +190,9 @@ def test_three_slots_in_the_part_of_day_an_hour_apart_one_per_start():
 
 def test_an_afternoon_with_few_starts_is_filled_with_the_nearest():
     saturday = date(2026, 12, 12)
-    chosen = choose(_slots(saturday, [(11, 45), (17, 30), (17, 45), (18, 0)]), Window(saturday, 1, "afternoon"), SH)
+    chosen = choose(
+        _slots(saturday, [(11, 45), (17, 30), (17, 45), (18, 0)]), Window(saturday, 1, "afternoon"), SH
+    )
     assert [s.start.astimezone(SH).strftime("%H:%M") for s in chosen] == ["17:30", "17:45"]
 
 
@@ -210,7 +212,10 @@ def test_no_open_start_offers_nothing():
 
 def test_an_offer_is_open_to_a_pick_for_thirty_minutes_and_to_one_message():
     offer = PendingOffer(
-        "of-1", "svc-cut", (OfferedSlot(NOW + timedelta(days=1), "s1", "S1"),), expires_at=NOW + timedelta(minutes=30)
+        "of-1",
+        "svc-cut",
+        (OfferedSlot(NOW + timedelta(days=1), "s1", "S1"),),
+        expires_at=NOW + timedelta(minutes=30),
     )
     assert offer.open_to("in-a", NOW + timedelta(minutes=29))
     assert not offer.open_to("in-a", NOW + timedelta(minutes=30))
