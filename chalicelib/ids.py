@@ -16,3 +16,12 @@ SAFE_ID = re.compile(rf"[{ID_CHARS}]{{1,{MAX_ID}}}")
 def is_id(value: object, max_length: int = MAX_ID) -> bool:
     """True for a string of 1 to `max_length` id characters (the whole string: no trailing newline)."""
     return isinstance(value, str) and len(value) <= max_length and SAFE_ID.fullmatch(value) is not None
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """A stable id from its parts (`prefix-` + 24 hex digits of SHA-256 over them): the same request retried
+    names the same booking and event, so a retry after a crash finds the first attempt's work."""
+    import hashlib
+
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
+    return f"{prefix}-{digest}"
