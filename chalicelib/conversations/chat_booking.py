@@ -356,7 +356,12 @@ class ChatBooking:
             service_name=service.name_in(offer.locale) if service else "",
             slot={"start": slot.start, "stylist_name": slot.stylist_name},
         )
-        return {**answer, "booking_id": booked.get("booking_id"), "start": slot.start.isoformat()}
+        return {
+            **answer,
+            "booking_id": booked.get("booking_id"),
+            "start": slot.start.isoformat(),
+            "stylist_id": slot.stylist_id,
+        }
 
     # --- answering ---------------------------------------------------------------------------------
     def _answer(
