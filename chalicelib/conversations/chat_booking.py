@@ -285,6 +285,8 @@ class ChatBooking:
         is then taken for it; None otherwise (the message keeps its usual meaning)."""
         if message.msg_type not in ("text", "emoji") or not message.text:
             return None
+        if pick(message.text, MAX_SLOTS) is None:
+            return None  # no number: no read of the conversation
         offer = self._conversations.offer(message.store_id, message.member_id)
         if offer is None or not offer.open_to(message.message_id, now):
             return None

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.catalog.store_catalog import StoreCatalog
-from chalicelib.dal.models import BookingItem, ConversationItem, StoreItem, whole
+from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem, whole
 from chalicelib.services.member_tokens import Member
 from tests.integration.test_chat import message_event
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
@@ -240,3 +240,68 @@ def test_a_slot_taken_between_offer_and_pick_is_said_honestly_with_fresh_slots(c
     )
     [reply] = [m["text"] for m in chat.messages(SH_STORE, "m-1") if m["kind"] == "reply_book_taken"]
     assert "已经被约走了" in reply and len(offered(reply)) == len(fresh.offer["slots"]) >= 1
+
+
+# ------------------------------------------------------------------------------------- other answers
+
+
+def test_a_number_the_chain_does_not_know_gets_only_the_link(chat):
+    stranger = "+8613911112222"
+
+    sms_in(chat, "帮我约周六下午剪头发", phone=stranger)
+
+    [reply] = texts_to(chat, phone=stranger)
+    assert reply == f"【花漾·静安店】请在这里预约（用手机号验证即可）：{LINK}"
+    assert not offered(reply)
+
+
+def test_no_service_named_and_none_before_asks_which_listing_the_stores(chat):
+    _, body = chat.post_message(message_event("想预约", member_id="m-new"))
+
+    [action] = body["actions"]
+    assert action["result"] == "asked_service"
+    [reply] = [m["text"] for m in chat.messages(SH_STORE, "m-new") if m["kind"] == "reply_book_which_service"]
+    assert "我们有：剪发、染发" in reply and LINK in reply
+    assert ConversationItem.get(*ConversationItem.key(SH_STORE, "m-new")).offer_id is None
+
+
+def test_her_last_service_is_offered_when_she_names_none(chat):
+    visit = {
+        "booking_id": "bk-colour",
+        "member_id": "m-3",
+        "start": "2026-11-20T15:00:00+08:00",
+        "service": {"code": "colour", "name": "染发", "category": "hair_colour"},
+    }
+    chat.post(booking_event(**visit, occurred_at="2026-11-18T10:00:00+08:00"))
+    chat.post(booking_event(**visit, type="booking.completed", occurred_at="2026-11-20T17:00:00+08:00"))
+
+    _, body = chat.post_message(message_event("帮我约周六下午", member_id="m-3"))
+
+    [action] = body["actions"]
+    assert action["result"] == "offered"
+    offer = ConversationItem.get(*ConversationItem.key(SH_STORE, "m-3")).offer
+    assert offer["service_code"] == "colour"
+
+
+def test_a_pick_processed_again_after_a_crash_books_once_and_answers_once(chat):
+    chat.post_message(message_event("帮我约周六下午剪头发"))
+    first = conversation().offer["slots"][0]
+    start = datetime.fromisoformat(first["start"])
+    _, body = chat.post_message(message_event("1", msg_id="pick-crash"))
+    assert body["actions"][0]["result"] == "booked"
+    [pick] = [m for m in chat.messages(SH_STORE, "m-1") if m["direction"] == "in" and m["text"] == "1"]
+    stored = next(
+        m
+        for m in MessageItem.query(ConversationItem.key(SH_STORE, "m-1")[0])
+        if m.direction == "in" and m.text == "1"
+    )
+    stored.update(actions=[MessageItem.processed.set(False)])  # as if the worker died before recording it
+    before = len(chat.messages(SH_STORE, "m-1"))
+
+    again = chat.container.inbound.process(MessageItem.get(stored.pk, stored.sk, consistent_read=True))
+
+    assert again.intent == "book" and again.actions[0]["result"] == "booked"
+    assert again.actions[0]["booking_id"] == body["actions"][0]["booking_id"]
+    assert len([b for b in bookings_of(chat) if b.start == start]) == 1
+    assert len(chat.messages(SH_STORE, "m-1")) == before  # no second answer
+    assert pick["intent"] == "book"
