@@ -209,6 +209,7 @@ class ChatBooking:
                 locale,
                 result="asked_service",
                 services=names,
+                not_here=asked.service is not None,  # she named a kind of service the store does not offer
                 booking=booking,
             )
         tz = ZoneInfo(catalog.timezone)

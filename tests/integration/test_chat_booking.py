@@ -305,3 +305,12 @@ def test_a_pick_processed_again_after_a_crash_books_once_and_answers_once(chat):
     assert len([b for b in bookings_of(chat) if b.start == start]) == 1
     assert len(chat.messages(SH_STORE, "m-1")) == before  # no second answer
     assert pick["intent"] == "book"
+
+
+def test_a_service_the_store_does_not_offer_is_said_so(chat):
+    _, body = chat.post_message(message_event("想预约做个指甲"))
+
+    [action] = body["actions"]
+    assert action["result"] == "asked_service"
+    [reply] = [m["text"] for m in chat.messages(SH_STORE, "m-1") if m["kind"] == "reply_book_which_service"]
+    assert reply.startswith("【花漾·静安店】抱歉，本店暂时没有您说的项目。想预约哪个项目呢？我们有：剪发、染发。")
