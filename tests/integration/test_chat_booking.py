@@ -15,7 +15,7 @@ import pytest
 from chalicelib.catalog.store_catalog import StoreCatalog
 from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem, whole
 from chalicelib.services.member_tokens import Member
-from tests.integration.test_chat import message_event
+from tests.integration.test_chat import message_event, wechat_text
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 from tests.support.catalog import open_for_booking
 
@@ -313,4 +313,28 @@ def test_a_service_the_store_does_not_offer_is_said_so(chat):
     [action] = body["actions"]
     assert action["result"] == "asked_service"
     [reply] = [m["text"] for m in chat.messages(SH_STORE, "m-1") if m["kind"] == "reply_book_which_service"]
-    assert reply.startswith("【花漾·静安店】抱歉，本店暂时没有您说的项目。想预约哪个项目呢？我们有：剪发、染发。")
+    assert reply.startswith(
+        "【花漾·静安店】抱歉，本店暂时没有您说的项目。想预约哪个项目呢？我们有：剪发、染发。"
+    )
+
+
+def test_on_wechat_she_asks_and_picks_the_second_and_both_answers_come_by_customer_service(chat):
+    event = booking_event(
+        booking_id="bk-wx", start="2026-11-02T15:00:00+08:00", occurred_at="2026-10-30T10:00:00+08:00"
+    )
+    event["booking"]["member"]["wechat_openid"] = "o-linked"
+    chat.post(event)
+
+    chat.wechat(SH_STORE, wechat_text("o-linked", "帮我约周六下午剪头发", msg_id="8001"))
+    chat.pump()
+    second = conversation().offer["slots"][1]
+    chat.wechat(SH_STORE, wechat_text("o-linked", "第二个", msg_id="8002"))
+    chat.pump()
+
+    offer, done = [m["text"]["content"] for m in chat.fakes["wechat"].sent]
+    assert len(offered(offer)) == 3 and LINK in offer
+    start = datetime.fromisoformat(second["start"])
+    assert done.startswith(
+        "【花漾·静安店】好的，已为您约好星期六 11月28日 " + start.astimezone(SH).strftime("%H:%M")
+    )
+    assert [b.stylist_id for b in bookings_of(chat) if b.start == start] == [second["stylist_id"]]
