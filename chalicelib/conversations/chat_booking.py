@@ -66,7 +66,7 @@ class Asked:
     """What a booking message asked for, as the classifier understood it."""
 
     service: str | None  # a kind of service (lexicon.toml [book.services] key) or None
-    requested: dict[str, Any] | None  # day_and_time.requested_time's dict (+ "weekend")
+    requested: dict[str, Any] | None  # day_and_time.requested_time's dict (+ "weekend", "next_week")
 
 
 def window_for(requested: dict[str, Any] | None, today: date) -> Window:

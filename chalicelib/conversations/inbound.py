@@ -134,9 +134,8 @@ class InboundService:
         self._staff_alerts = staff_alerts
         self._clock = clock
         self._campaign_replies = campaign_replies  # counts her reply for a campaign she had just before
-        self._chat_booking = (
-            chat_booking  # booking by chat (chat_booking.py); None: book requests go to staff
-        )
+        # Booking by chat (chat_booking.py); None: a book request goes to staff as at an `external` store.
+        self._chat_booking = chat_booking
 
     # --- storing ----------------------------------------------------------------------------------
     def receive(self, inbound: InboundMessage) -> StoredInbound:
