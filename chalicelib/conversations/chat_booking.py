@@ -230,6 +230,7 @@ class ChatBooking:
         *,
         kind: str,
         booking: BookingItem | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         tz = ZoneInfo(catalog.timezone)
         found = self._open_starts(catalog, service.code, "any", window.first_day, window.days)
@@ -244,6 +245,7 @@ class ChatBooking:
                 result="no_slots",
                 service_name=service_name,
                 booking=booking,
+                **extra,
             )
         offer = PendingOffer(
             offer_id=offer_id_for(message.message_id),
@@ -262,6 +264,7 @@ class ChatBooking:
             booking=booking,
             service_name=service_name,
             slots=[{"start": s.start, "stylist_name": s.stylist_name} for s in offer.slots],
+            **extra,
         )
         return {**answer, "offer_id": offer.offer_id, "slots": [s.start.isoformat() for s in offer.slots]}
 
@@ -347,6 +350,7 @@ class ChatBooking:
                 offer.locale,
                 kind="reply_book_taken",
                 booking=booking,
+                taken=exc.code == "slot_taken",
             )
             return {**answer, "taken": slot.start.isoformat(), "error": exc.code}
         answer = self._answer(

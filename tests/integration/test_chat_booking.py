@@ -338,3 +338,19 @@ def test_on_wechat_she_asks_and_picks_the_second_and_both_answers_come_by_custom
         "【花漾·静安店】好的，已为您约好星期六 11月28日 " + start.astimezone(SH).strftime("%H:%M")
     )
     assert [b.stylist_id for b in bookings_of(chat) if b.start == start] == [second["stylist_id"]]
+
+
+def test_a_slot_too_close_by_the_time_she_picks_is_said_honestly_with_later_slots(chat):
+    _, body = chat.post_message(message_event("帮我约今天剪头发"))
+    first = datetime.fromisoformat(body["actions"][0]["slots"][0])
+    assert first == chat.clock.now() + timedelta(minutes=60)  # the earliest the store's lead time allows
+    chat.clock.set(chat.clock.now() + timedelta(minutes=29))
+
+    _, picked = chat.post_message(message_event("1"))
+
+    [action] = picked["actions"]
+    assert action["error"] != "slot_taken" and action["reply_kind"] == "reply_book_taken"
+    assert not [b for b in bookings_of(chat) if b.start == first]
+    assert all(datetime.fromisoformat(s) >= chat.clock.now() + timedelta(minutes=60) for s in action["slots"])
+    [reply] = [m["text"] for m in chat.messages(SH_STORE, "m-1") if m["kind"] == "reply_book_taken"]
+    assert "那个时间现在已经约不了了" in reply and "被约走" not in reply
