@@ -336,7 +336,11 @@ def test_book_requests_and_picks_never_fail_and_book_only_offered_slots_once(har
                 assert action["result"] in {"booked", "offered", "no_slots", "not_booked"}, action
                 if action["result"] == "booked":
                     pair = (action["start"], action["stylist_id"])
-                    assert pair in offered.get(conversation.offer_id, set()), (pair, offered)
+                    # the offer picked from (made in this example or, on the shared stack, an earlier one) stays on
+                    # the conversation, taken by this message
+                    slots = {(x["start"], x["stylist_id"]) for x in conversation.offer["slots"]}
+                    assert pair in slots and conversation.offer_picked_by is not None, (pair, slots)
+                    assert pair in offered.get(conversation.offer_id, slots)
                     booked.append(pair)
             if action.get("result") == "offered":
                 assert 1 <= len(action["slots"]) <= 3
