@@ -52,6 +52,15 @@ EXCLUDED = {
         "/console",
     ): "the staff console's page: static, no data (it then calls the API with the staff token)",
     ("GET", "/console/{name}"): "the staff console's scripts and styles: static, no data",
+    # self-booking (issue 14): member routes take only a member token (a staff token is 401), her own bookings
+    # only, another chain's store 404 -- tests/integration/test_self_booking.py
+    ("GET", "/v1/stores/{store_id}/availability"): "public open times of a store's services, no member data",
+    ("GET", "/v1/stores/{store_id}/me/bookings"): "a member's own bookings (member token)",
+    (
+        "POST",
+        "/v1/stores/{store_id}/me/bookings/{booking_id}/reschedule",
+    ): "a member's own move (member token)",
+    ("POST", "/v1/stores/{store_id}/me/bookings/{booking_id}/cancel"): "a member's own cancel (member token)",
 }
 LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
 
@@ -76,6 +85,10 @@ ACTIONS = {
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
     ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
+    # self-booking (issue 14): staff book, move and cancel for a member (POST …/bookings also takes a member token)
+    ("POST", "/v1/stores/{store_id}/bookings"): "bookings.book",
+    ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/reschedule"): "bookings.book",
+    ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/cancel"): "bookings.book",
 }
 # PIPL / GDPR (chalicelib/api/member_privacy_routes.py): checked whenever they are registered.
 ACTIONS_WHEN_ROUTED = {
