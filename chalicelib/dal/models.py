@@ -807,6 +807,12 @@ class ConversationItem(_Item):
     read_up_to = UnicodeAttribute(null=True)  # message sort key up to which staff have read
     needs_human_reason = UnicodeAttribute(null=True)
     unknown_sender = BooleanAttribute(null=True)  # an SMS from a number no member of the chain gave
+    # Slots offered to her by chat (issue 14; dal/conversations.py PendingOffer): the offer's id, what was offered
+    # {"service_code", "expires_at", "locale", "slots": [{"start", "stylist_id", "stylist_name"}]}, and the message that
+    # picked one (an offer is pending while unpicked and unexpired).
+    offer_id = UnicodeAttribute(null=True)
+    offer = JSONAttribute(null=True)
+    offer_picked_by = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute()  # STORECONV#<store>#<status>
     gsi1sk = UnicodeAttribute()  # last message time, UTC ISO
     inbox = InboxIndex()
