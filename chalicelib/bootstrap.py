@@ -142,7 +142,9 @@ class Container:
         """Members' bearer tokens, signed with a key derived from the lookup key (services/member_tokens.py)."""
         from chalicelib.services.member_tokens import MemberTokens
 
-        return MemberTokens(functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now)
+        return MemberTokens(
+            functools.partial(self.lookup_hasher.derived_key, "member-tokens"), self.clock.now
+        )
 
     @cached_property
     def booking_events(self):
