@@ -444,6 +444,20 @@ class Container:
 
         return CareTickWorker(self.care_tick)
 
+    # --- the catalogue (issue 14: services/catalogue.py) -----------------------------------------------------
+    @cached_property
+    def catalogue(self):
+        from chalicelib.dal.catalogue import CatalogueRepository
+        from chalicelib.secrets import StoreChannelDefaults
+        from chalicelib.services.catalogue import Catalogue
+
+        return Catalogue(
+            CatalogueRepository(),
+            self.stores,
+            self.care_schedules,
+            StoreChannelDefaults(self.client("secretsmanager"), self.settings.stage),
+        )
+
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:
     settings = settings or settings_module.current()

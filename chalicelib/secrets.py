@@ -124,3 +124,63 @@ class StaffTokenSecret:
 
     def read(self) -> str:
         return str(self._provider.get(self._name, max_age=self.MAX_AGE_SECONDS))
+
+
+class StoreChannelDefaults:
+    """The channel settings a store added through the API starts with (services/catalogue.py).
+
+    Per store there is one channel secret, `chairside/<stage>/stores/<store>/wechat`. A new store gets its chain's
+    WeChat Official Account -- `app_id`, `app_secret`, `template_ids` and, when the chain runs in encrypted mode,
+    `encoding_aes_key`, copied from the first of its sibling stores that has them -- with a server `token` of its
+    own (the callback signature of /v1/channels/wechat/{store}). A store that already has a secret keeps it, so
+    this is safe to repeat; a chain with no WeChat store gets none (SMS and e-mail need no per-store setting,
+    and Agora Chat is the chain's)."""
+
+    def __init__(self, secrets_client: Any, stage: str, new_token: Callable[[], str] | None = None) -> None:
+        self._client = secrets_client
+        self._stage = stage
+        self._new_token = new_token or _server_token
+
+    def provision(self, store_id: str, siblings: list[str]) -> bool:
+        """Create the store's WeChat secret from a sibling's; True when it was created here."""
+        if self._read(store_id) is not None:
+            return False
+        template = next(
+            (found for sibling in siblings if sibling != store_id if (found := self._read(sibling))), None
+        )
+        if template is None:
+            return False
+        value: dict[str, Any] = {
+            key: template[key] for key in ("app_id", "app_secret", "template_ids") if key in template
+        }
+        if template.get("encoding_aes_key"):
+            value["encoding_aes_key"] = template["encoding_aes_key"]
+        value["token"] = self._new_token()
+        try:
+            self._client.create_secret(Name=self._name(store_id), SecretString=json.dumps(value))
+        except self._client.exceptions.ResourceExistsException:
+            return False  # made meanwhile by a concurrent request: keep it
+        return True
+
+    def _name(self, store_id: str) -> str:
+        return resources.channel_secret_name(self._stage, f"stores/{store_id}", "wechat")
+
+    def _read(self, store_id: str) -> dict[str, Any] | None:
+        try:
+            raw = self._client.get_secret_value(SecretId=self._name(store_id))["SecretString"]
+        except self._client.exceptions.ResourceNotFoundException:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return None
+        ok = isinstance(value, dict) and all(
+            isinstance(value.get(k), str) and value[k] for k in ("app_id", "app_secret")
+        )
+        return value if ok else None
+
+
+def _server_token() -> str:
+    import secrets
+
+    return secrets.token_hex(8)

@@ -11,6 +11,7 @@ def register(app: Chalice) -> None:
     from chalicelib.api.booking_page import booking_page
     from chalicelib.api.bookings import bookings
     from chalicelib.api.campaigns import campaigns
+    from chalicelib.api.catalogue import catalogue
     from chalicelib.api.channels import channels
     from chalicelib.api.console import console
     from chalicelib.api.health import health
@@ -28,6 +29,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(bookings)
     app.register_blueprint(console)
     app.register_blueprint(campaigns)
+    app.register_blueprint(catalogue)
     app.register_blueprint(booking_page)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local

@@ -45,6 +45,10 @@ class StoreDirectory:
                 raise Misdirected(store_id, remote.region, remote.api_url, remote.chain_id)
         return store
 
+    def remember(self, store: StoreItem) -> None:
+        """A store this container has just written (services/catalogue.py): its next reads here see it."""
+        self._cache[store.store_id] = (self._wall() + self._ttl, store)
+
     def of_chain(self, store_id: str, chain_id: str) -> StoreItem | None:
         """The store when it is this (signed) chain's. Another chain's store is as unknown as any, even one
         served in another region, so its existence does not leak; the chain's own gets the 421."""
