@@ -105,7 +105,7 @@ export const api = {
     call("GET", `availability?${q({ service, stylist, from, days })}`),
   sendCode: (phone) => call("POST", "member-sessions", { phone }),
   verify: (phone, code) => call("POST", "member-sessions/verify", { phone, code }),
-  wechatUrl: (returnTo) => call("GET", `wechat/oauth-url?${q({ return_to: returnTo })}`),
+  wechatUrl: () => call("GET", "wechat/oauth-url"),
   book: (body) => call("POST", "bookings", body),
   myBookings: () => call("GET", "me/bookings"),
   reschedule: (booking, body) => call("POST", `me/bookings/${id(booking)}/reschedule`, body),

@@ -291,18 +291,29 @@ function inWeChat() {
   return /MicroMessenger/i.test(navigator.userAgent);
 }
 
-// What she typed, as the API wants it (E.164): a Chinese mobile without its +86 gets it.
+// The country code a number typed without one most likely has: the store's (by its time zone).
+function storeCountryCode() {
+  const tz = state.catalog?.store?.timezone || "";
+  if (tz === "Asia/Shanghai" || tz === "Asia/Chongqing" || tz === "Asia/Urumqi") return "86";
+  if (tz === "Europe/London") return "44";
+  if (tz.startsWith("America/")) return "1";
+  return null;
+}
+
+// What she typed, as the API wants it (E.164, +8613800138000): a number without its country code gets the store's
+// (without the leading 0 a national number may have).
 function normalPhone(raw) {
-  const digits = raw.replace(/[\s\-()]/g, "");
+  const digits = raw.replace(/[\s\-().]/g, "");
   if (digits.startsWith("+")) return digits;
   if (digits.startsWith("00")) return "+" + digits.slice(2);
-  if (/^1\d{10}$/.test(digits)) return "+86" + digits;
-  return digits;
+  const cc = storeCountryCode();
+  return cc && /^\d{6,14}$/.test(digits) ? `+${cc}${digits.replace(/^0/, "")}` : digits;
 }
 
 function renderSignIn() {
   const error = h("p", { class: "form-error", role: "alert", testid: "signin-error" });
-  const phone = h("input", { id: "phone", type: "tel", inputmode: "tel", autocomplete: "tel", required: true, testid: "phone-input" });
+  const cc = storeCountryCode();
+  const phone = h("input", { id: "phone", type: "tel", inputmode: "tel", autocomplete: "tel", required: true, testid: "phone-input", placeholder: cc ? `+${cc}` : "+" });
   const code = h("input", { id: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6, pattern: "[0-9]{6}", testid: "code-input" });
   const codeBox = h("div", { class: "field", hidden: true },
     h("p", { class: "muted small", testid: "code-sent" }),
@@ -362,7 +373,7 @@ async function wechatSignIn() {
   if (state.slot && state.service) {
     sessionStorage.setItem(PENDING_KEY, JSON.stringify({ service: state.service.code, stylist: state.stylist, slot: state.slot }));
   }
-  const answer = await api.wechatUrl(location.origin + location.pathname);
+  const answer = await api.wechatUrl();
   location.href = answer.url;
 }
 
@@ -496,6 +507,17 @@ function waitlistCard(w) {
   return h("div", { class: "card booking", testid: `waitlist-${w.waitlist_id}` },
     h("div", { class: "booking-head" }, h("strong", {}, `${(w.date || "").slice(5).replace("-", "/")} ${w.date ? dayLabel(w.date) : ""} · ${part}`)),
     h("p", {}, serviceName(w.service), " · ", stylistName(w.stylist_id || w.stylist?.id)),
+    w.offer && w.offer.start
+      ? h("div", { class: "notice ok" },
+        h("p", {}, t("claim.lead"), " ", h("strong", {}, whenText(w.offer.start))),
+        h("button", {
+          type: "button", class: "primary", testid: `claim-${w.waitlist_id}`,
+          onclick: () => {
+            state.claim = { id: w.waitlist_id, start: w.offer.start };
+            go("claim");
+          },
+        }, t("claim.submit")))
+      : null,
     h("button", {
       type: "button", class: "ghost danger", testid: `leave-${w.waitlist_id}`,
       onclick: async () => {

@@ -1,0 +1,320 @@
+"""The member's booking page (`/book/{store}`), on a phone (390×844) in headless Chromium against the running
+local stack: a new member signs in with the SMS code moto recorded, books, finds it in "My bookings", moves it
+and cancels it; another joins the waitlist of a full day and claims the time a cancellation frees. Each step is
+checked on the screen and on the server (her `me/bookings`, `me/waitlist`), with no error in the browser."""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from devstack.client import http
+from tests.browser.conftest import PHONE
+from tests.support.builders import SH_STORE, booking_event
+from tests.support.stack import eventually
+
+WAIT = 20
+CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def tid(name: str) -> str:
+    return f'[data-testid="{name}"]'
+
+
+def find(driver, css: str, timeout: float = WAIT):
+    return WebDriverWait(driver, timeout).until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def click(driver, css: str, timeout: float = WAIT) -> None:
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, css))
+    ).click()
+
+
+def until(driver, check, timeout: float = WAIT, what: str = "condition"):
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: check(d), message=f"waiting for {what}"
+    )
+
+
+def page_url(stack, store_id: str) -> str:
+    return stack.store(store_id).get("public_url") or f"{stack.api}/book/{store_id}"
+
+
+def open_page(driver, stack, store_id: str = SH_STORE, fragment: str = "", fresh: bool = True) -> None:
+    if fresh:  # a new member on this phone: no token, no language picked
+        driver.get("about:blank")
+        driver.execute_cdp_cmd(
+            "Storage.clearDataForOrigin", {"origin": stack.api, "storageTypes": "local_storage"}
+        )
+    driver.get(page_url(stack, store_id) + fragment)
+    find(driver, tid("store-name"))
+
+
+def member_token(driver, store_id: str = SH_STORE) -> str:
+    token = driver.execute_script(f"return localStorage.getItem('chairside.member.{store_id}')")
+    assert token, "the page keeps her token"
+    return token
+
+
+def as_member(stack, token: str, path: str) -> dict:
+    status, body = http(
+        "GET", f"{stack.api}/v1/stores/{SH_STORE}/{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert status == 200, body
+    return body
+
+
+def new_phone() -> tuple[str, str]:
+    """A Chinese mobile nobody in the demo chain has: as she types it, and as the API writes it (E.164)."""
+    national = "139" + "".join(random.choices("0123456789", k=8))
+    return national, "+86" + national
+
+
+def sign_in_by_sms(driver, stack, national: str, e164: str) -> None:
+    """The phone step: type the number, have the code sent, read it from moto's SNS record, verify."""
+    find(driver, tid("signin-form"))
+    find(driver, tid("phone-input")).send_keys(national)
+    click(driver, tid("send-code"))
+    find(driver, tid("code-sent"))
+    sms = eventually(lambda: stack.sms_to(e164), 30, f"the code SMS to {e164}")
+    code = CODE.search(sms[-1])
+    assert code, sms[-1]
+    find(driver, tid("code-input")).send_keys(code.group(1))
+    click(driver, tid("verify"))
+
+
+def visible_times(driver, within=None) -> list:
+    root = within or driver
+    return [b for b in root.find_elements(By.CSS_SELECTOR, '[data-testid^="time-"]') if b.is_displayed()]
+
+
+def chosen_day(driver) -> str:
+    day = driver.find_element(By.CSS_SELECTOR, '.days [aria-pressed="true"]')
+    return day.get_attribute("data-testid").removeprefix("day-")
+
+
+def local_start(item: dict) -> tuple[str, str]:
+    """(YYYY-MM-DD, HH:MM) of a start as the store writes it (ISO with the store's offset)."""
+    start = datetime.fromisoformat(item["start"])
+    return start.date().isoformat(), start.strftime("%H:%M")
+
+
+@pytest.fixture(autouse=True)
+def on_a_phone_with_no_browser_errors(driver):
+    driver.set_window_size(*PHONE)
+    driver.get_log("browser")  # drop what earlier tests left
+    yield
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
+
+
+# --- book, see, move, cancel -----------------------------------------------------------------------------
+
+
+def test_a_new_member_books_sees_moves_and_cancels_her_booking(driver, stack, shots):
+    national, e164 = new_phone()
+    open_page(driver, stack)
+    assert find(driver, tid("store-name")).text == stack.store(SH_STORE)["name"]
+    find(driver, tid("service-cut-wash"))
+    shots("book-service")
+
+    click(driver, tid("service-cut-wash"))
+    click(driver, tid("stylist-sh-amy"))
+    find(driver, tid("screen-when"))
+    until(driver, lambda d: visible_times(d), what="open times")
+    day = chosen_day(driver)  # the first day with open times
+    times = visible_times(driver)
+    hhmm = times[0].text
+    assert re.fullmatch(r"\d{2}:\d{2}", hhmm), hhmm  # 24-hour
+    shots("book-time")
+    times[0].click()
+
+    sign_in_by_sms(driver, stack, national, e164)
+    find(driver, tid("screen-confirm"))
+    assert hhmm in find(driver, tid("confirm-time")).text
+    shots("book-confirm")
+    click(driver, tid("confirm"))
+    done = find(driver, tid("done"))
+    assert hhmm in done.text and "Amy" in done.text
+    shots("book-done")
+
+    token = member_token(driver)
+    items = as_member(stack, token, "me/bookings")["items"]
+    assert len(items) == 1, items
+    booking = items[0]
+    assert local_start(booking) == (day, hhmm) and booking["status"] in ("booked", "confirmed")
+    booking_id = booking["booking_id"]
+
+    # My bookings lists it, ready to move or cancel.
+    click(driver, tid("go-mine"))
+    card = find(driver, tid(f"booking-{booking_id}"))
+    assert hhmm in card.find_element(By.CSS_SELECTOR, tid("booking-when")).text
+    shots("my-bookings")
+
+    # Move it: the picker offers her stylist's other open times; take the last one of the shown day.
+    click(driver, tid(f"reschedule-{booking_id}"))
+    panel = find(driver, f"{tid(f'booking-{booking_id}')} .manage")
+    until(
+        driver,
+        lambda d: visible_times(d, panel) or d.find_elements(By.CSS_SELECTOR, ".manage .day"),
+        what="picker",
+    )
+    if not visible_times(driver, panel):  # her day has no other time: the next day with times
+        for chip in panel.find_elements(By.CSS_SELECTOR, ".day:not(.full)"):
+            chip.click()
+            break
+    panel = find(driver, f"{tid(f'booking-{booking_id}')} .manage")
+    target = visible_times(driver, panel)[-1]
+    new_day, new_hhmm = chosen_day_in(panel), target.text
+    assert (new_day, new_hhmm) != (day, hhmm)
+    shots("my-bookings-move")
+    target.click()
+    until(
+        driver,
+        lambda d: (
+            new_hhmm
+            in d.find_element(By.CSS_SELECTOR, f"{tid(f'booking-{booking_id}')} {tid('booking-when')}").text
+        ),
+        what="the moved booking",
+    )
+    moved = next(b for b in as_member(stack, token, "me/bookings")["items"] if b["booking_id"] == booking_id)
+    assert local_start(moved) == (new_day, new_hhmm)
+
+    # Cancel it (asked once more first).
+    click(driver, tid(f"cancel-{booking_id}"))
+    click(driver, tid("cancel-yes"))
+    until(
+        driver,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, f"{tid(f'booking-{booking_id}')} {tid('booking-status')}").text
+            == "已取消"
+        ),
+        what="the cancelled booking",
+    )
+    assert not driver.find_elements(By.CSS_SELECTOR, tid(f"cancel-{booking_id}"))
+    cancelled = next(
+        b for b in as_member(stack, token, "me/bookings")["items"] if b["booking_id"] == booking_id
+    )
+    assert cancelled["status"] == "cancelled"
+
+
+def chosen_day_in(panel) -> str:
+    return panel.find_element(By.CSS_SELECTOR, '.day[aria-pressed="true"]').get_attribute("data-testid")[4:]
+
+
+# --- a full day, the waitlist, a freed time, the claim -----------------------------------------------------
+
+
+def fill_stylists_day(stack, stylist: str, service: str, day: date) -> tuple[str, str]:
+    """Book a stylist's whole day by the booking system's webhook: from her first open start to the end of her
+    last. Answers the blocking booking's (id, start)."""
+    status, body = http(
+        "GET",
+        f"{stack.api}/v1/stores/{SH_STORE}/availability?service={service}&stylist={stylist}"
+        f"&from={day.isoformat()}&days=1",
+    )
+    assert status == 200, body
+    starts = sorted(datetime.fromisoformat(s["start"]) for s in body["slots"])
+    assert starts, f"{stylist} has no open time on {day}"
+    minutes = next(s["minutes"] for s in catalog(stack)["services"] if s["code"] == service)
+    first, last = starts[0], starts[-1] + timedelta(minutes=minutes)
+    blocker = f"bk-block-{uuid.uuid4().hex[:8]}"
+    status, body = stack.post_booking(
+        booking_event(
+            booking_id=blocker,
+            member_id=f"walkin-{uuid.uuid4().hex[:6]}",
+            stylist=stylist,
+            start=first,
+            occurred_at=stack.now(),
+            duration=int((last - first).total_seconds() // 60),
+            phone="+8613600136000",
+        )
+    )
+    assert status == 202, body
+    return blocker, first.isoformat()
+
+
+def catalog(stack) -> dict:
+    status, body = http("GET", f"{stack.api}/v1/stores/{SH_STORE}/catalog")
+    assert status == 200, body
+    return body
+
+
+def test_a_member_waits_for_a_full_day_and_claims_the_time_a_cancellation_frees(driver, stack, shots):
+    service = "gel-solid"
+    stylist = next(s["id"] for s in catalog(stack)["stylists"] if service in s["services"])
+    day = stack.now().date() + timedelta(days=3)
+    blocker, freed_start = fill_stylists_day(stack, stylist, service, day)
+    national, e164 = new_phone()
+
+    # Her day is full: the page offers the waitlist instead of times.
+    open_page(driver, stack)
+    click(driver, tid(f"service-{service}"))
+    click(driver, tid(f"stylist-{stylist}"))
+    click(driver, tid(f"day-{day.isoformat()}"))
+    offer = find(driver, tid("waitlist-offer"))
+    assert not visible_times(driver)
+    shots("waitlist-offer")
+    click(driver, tid("part-any"))
+    assert offer.find_element(By.CSS_SELECTOR, tid("part-any")).get_attribute("aria-pressed") == "true"
+    click(driver, tid("waitlist-join"))
+    sign_in_by_sms(driver, stack, national, e164)
+    find(driver, tid("waitlist-joined"))
+    token = member_token(driver)
+    entries = as_member(stack, token, "me/waitlist")["items"]
+    assert [(e["date"], e["part_of_day"], e["status"]) for e in entries] == [
+        (day.isoformat(), "any", "waiting")
+    ]
+    waitlist_id = entries[0]["waitlist_id"]
+
+    # The booking system cancels the booking that filled the day: the time goes to her, with a claim link.
+    cancel = booking_event(
+        type="booking.cancelled",
+        booking_id=blocker,
+        stylist=stylist,
+        start=freed_start,
+        occurred_at=stack.now(),
+    )
+    status, body = stack.post_booking(cancel)
+    assert status == 202, body
+    offered = eventually(
+        lambda: next((e for e in as_member(stack, token, "me/waitlist")["items"] if e.get("offer")), None),
+        60,
+        "the offer",
+    )
+    assert datetime.fromisoformat(offered["offer"]["start"]) == datetime.fromisoformat(freed_start)
+
+    # She opens the claim link (#claim=…&start=…, as the offer's link lands) and takes the time.
+    fragment = f"#claim={waitlist_id}&start={offered['offer']['start'].replace('+', '%2B')}"
+    open_page(driver, stack, fragment=fragment, fresh=False)
+    claim = find(driver, tid("claim"))
+    assert freed_start[11:16] in claim.find_element(By.CSS_SELECTOR, tid("claim-time")).text
+    shots("waitlist-claim")
+    click(driver, tid("claim-submit"))
+    done = find(driver, tid("done"))
+    assert freed_start[11:16] in done.text
+
+    items = as_member(stack, token, "me/bookings")["items"]
+    assert [(datetime.fromisoformat(b["start"]), b["status"]) for b in items] == [
+        (datetime.fromisoformat(freed_start), "booked")
+    ]
+    assert as_member(stack, token, "me/waitlist")["items"][0]["status"] == "booked"
+
+
+def test_a_store_that_books_elsewhere_shows_its_phone_instead_of_the_flow(driver, stack):
+    external = [s for s in stack.info["stores"] if s.get("booking_mode") == "external"]
+    if not external:
+        pytest.skip("every demo store books in chairside mode")
+    open_page(driver, stack, external[0]["id"])
+    notice = find(driver, tid("external"))
+    assert notice.find_element(By.CSS_SELECTOR, tid("store-phone")).text
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid^="service-"]')
