@@ -241,6 +241,7 @@ class Container:
             DeadLetters(self.client("sqs"), self.settings.steps_dlq_url),
             self.clock,
             self.wall_clock.timestamp,
+            links=self.member_links,
         )
 
     # --- two-way chat -----------------------------------------------------------------------------
@@ -456,6 +457,61 @@ class Container:
             self.stores,
             self.care_schedules,
             StoreChannelDefaults(self.client("secretsmanager"), self.settings.stage),
+        )
+
+    # --- members signing in (issue 14: sessions, member directory, manage links) --------------------------
+    @cached_property
+    def member_directory_repo(self):
+        from chalicelib.dal.member_directory import MemberDirectoryRepository
+
+        return MemberDirectoryRepository()
+
+    @cached_property
+    def member_directory(self):
+        """Who a phone number or openid is in a chain, or a new member (services/member_directory.py)."""
+        from chalicelib.services.member_directory import MemberDirectory
+
+        return MemberDirectory(
+            self.member_directory_repo,
+            self.lookup_hasher,
+            self.clock,
+            profiles=self.member_care,
+            lookups=self.bookings,
+        )
+
+    @cached_property
+    def member_links(self):
+        """Short "manage my booking" (and claim) links, `<public base URL>/m/<code>` (services/member_links.py)."""
+        from chalicelib.services.member_links import MemberLinks
+
+        return MemberLinks(
+            self.member_directory_repo,
+            self.member_tokens,
+            self.settings.public_base_url,
+            self.clock,
+            functools.partial(self.lookup_hasher.derived_key, "member-links"),
+        )
+
+    @cached_property
+    def member_sessions(self):
+        """A member signing in: SMS code or WeChat OAuth (services/member_sessions.py)."""
+        from chalicelib.channels.wechat.oauth import WeChatOAuth
+        from chalicelib.services.member_sessions import MemberSessions
+
+        s = self.settings
+        return MemberSessions(
+            self.stores,
+            self.member_directory,
+            self.member_directory_repo,
+            self.member_tokens,
+            self.lookup_hasher,
+            self.lookup_hasher.derived_key,
+            self.clock,
+            sms=self.channels.base["sms"],
+            wechat_credentials=self.channel_secrets.wechat_credentials,
+            oauth=WeChatOAuth(s.wechat_api_base, self.provider_http),
+            oauth_base=s.wechat_oauth_base,
+            public_base=s.public_base_url,
         )
 
 

@@ -92,6 +92,35 @@ class Misdirected(ValidationFailed):
         return {"error": self.code, "region": self.region, "endpoint": self.endpoint}
 
 
+class TooManyRequests(ChairsideError):
+    """A limit was reached (sign-in codes an hour, wrong codes); `code` says which, `retry_after` when to ask again."""
+
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, code: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+    def body(self) -> dict:
+        body = super().body()
+        if self.retry_after is not None:
+            body["retry_after_seconds"] = self.retry_after
+        return body
+
+
+class CodedUnauthorized(Unauthorized):
+    """401 with a code that says why (`invalid_code`, `code_expired`, `invalid_state`...) and details."""
+
+    def __init__(self, message: str, code: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+    def body(self) -> dict:
+        return super().body() | self.details
+
+
 class StylistUnavailable(Conflict):
     code = "stylist_unavailable"
 

@@ -16,3 +16,11 @@ SAFE_ID = re.compile(rf"[{ID_CHARS}]{{1,{MAX_ID}}}")
 def is_id(value: object, max_length: int = MAX_ID) -> bool:
     """True for a string of 1 to `max_length` id characters (the whole string: no trailing newline)."""
     return isinstance(value, str) and len(value) <= max_length and SAFE_ID.fullmatch(value) is not None
+
+
+def new_id(prefix: str) -> str:
+    """A new random id of this shape, `<prefix>-<20 hex digits>` (80 bits): e.g. a member who signs in for the
+    first time (services/member_directory.py)."""
+    import secrets
+
+    return f"{prefix}-{secrets.token_hex(10)}"

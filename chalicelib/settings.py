@@ -46,6 +46,11 @@ class Settings:
     auth_mode: str = "hs256"
     cognito_issuer: str = ""  # https://cognito-idp.<region>.amazonaws.com/<pool id>
     cognito_audience: str = ""  # the app client id
+    # Members (issue 14): where members' links point (`<base>/m/<code>`, `<base>/book/<store>`); no "manage my
+    # booking" links in messages while it is empty. The local stack sets it to its API URL.
+    public_base_url: str = ""
+    # WeChat's OAuth authorize page (open.weixin.qq.com); the local stack points it at the fake WeChat server.
+    wechat_oauth_base: str = "https://open.weixin.qq.com"
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -116,7 +121,17 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         retry_base_seconds=int(env.get("CHAIRSIDE_RETRY_BASE_SECONDS", "30")),
         retry_max_seconds=int(env.get("CHAIRSIDE_RETRY_MAX_SECONDS", "900")),
         local_dir=Path(local_dir) if local_dir else None,
+        public_base_url=_public_base_url(env.get("CHAIRSIDE_PUBLIC_BASE_URL", "")),
+        wechat_oauth_base=env.get("CHAIRSIDE_WECHAT_OAUTH_BASE") or "https://open.weixin.qq.com",
     )
+
+
+def _public_base_url(value: str) -> str:
+    """`CHAIRSIDE_PUBLIC_BASE_URL`: empty, or an absolute http(s) URL without a query (trailing / dropped)."""
+    value = value.strip().rstrip("/")
+    if value and (not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value)):
+        raise RuntimeError("CHAIRSIDE_PUBLIC_BASE_URL must be an http(s) URL like https://book.example.com")
+    return value
 
 
 def local_dir_from_env() -> Path | None:

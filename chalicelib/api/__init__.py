@@ -20,6 +20,9 @@ def register(app: Chalice) -> None:
     from chalicelib.api.members import members
     from chalicelib.api.webhooks import webhooks
 
+    # members signing in, and their links (issue 14: sessions)
+    from chalicelib.api.member_sessions_routes import sessions
+
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
     app.register_blueprint(members)
@@ -31,6 +34,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(campaigns)
     app.register_blueprint(catalogue)
     app.register_blueprint(booking_page)
+    app.register_blueprint(sessions)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

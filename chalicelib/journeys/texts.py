@@ -6,8 +6,9 @@ name every member text starts with, the opt-out line every marketing text ends w
 once, renders them with a sandboxed Jinja2 environment, and also renders operator-authored templates with
 the same sandbox, variables and filters.
 
-Template variables: `store`, `member`, `booking` (mappings, see `MessageContext`) and `care_tip` (the
-aftercare tip for `booking.service_category` in the member's locale).
+Template variables: `store`, `member`, `booking` (mappings, see `MessageContext`), `care_tip` (the
+aftercare tip for `booking.service_category` in the member's locale) and `manage_link` (the booking's "manage my
+booking" link, or "").
 
 Filters (datetimes are shown in the store's time zone, in the member's locale):
     date           zh-CN "11月25日"                en "25 November"
@@ -199,6 +200,11 @@ def _care_tips() -> dict[str, Any]:
 
 def _lines() -> dict[str, Any]:
     return _load_toml("lines.toml")
+
+
+def session_text(kind: str, key: str) -> str:
+    """A text of a member signing in or opening a link (sessions.toml): `key` is a locale or another entry."""
+    return str(_load_toml("sessions.toml")[kind][key])
 
 
 def care_tip(category: str, locale: str) -> str:
@@ -458,9 +464,25 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
         "member": _with_defaults(ctx.member, _MEMBER_DEFAULTS),
         "booking": booking,
         "care_tip": care_tip(str(booking["service_category"]), locale),
+        "manage_link": str(ctx.extra.get("manage_link") or ""),
         _TZ_KEY: ctx.timezone,
         _LOCALE_KEY: locale,
     }
+
+
+@functools.cache
+def uses(kind: str, variable: str) -> bool:
+    """Whether the `kind` message of messages.toml reads `variable` in any locale (e.g. `manage_link`: only the
+    kinds whose texts carry the link get one minted)."""
+    from jinja2 import meta
+
+    templates = _messages().get(kind) or {}
+    env = _environment()
+    return any(
+        variable in meta.find_undeclared_variables(env.parse(templates[locale]))
+        for locale in SUPPORTED_LOCALES
+        if locale in templates
+    )
 
 
 def render(kind: str, ctx: MessageContext) -> str:

@@ -72,7 +72,9 @@ class StepDelivery:
         dead_letters: DeadLetters,
         clock: Clock,
         wall_seconds: Callable[[], float],
+        links: Any = None,  # services/member_links.py MemberLinks: the "manage my booking" link of a text
     ) -> None:
+        self._links = links
         self._bookings = bookings
         self._stores = stores
         self._messages = messages
@@ -101,7 +103,9 @@ class StepDelivery:
                 return self._log(step, Outcome.STALE)
 
         now = self._clock.now()
-        message = self._messages.step_message(step, _message_text(step, booking, store), now)
+        message = self._messages.step_message(
+            step, _message_text(step, booking, store, self._manage_link(step, booking)), now
+        )
         claim = self._messages.claim(message, int(self._wall()) + LEASE_SECONDS, int(self._wall()))
         if claim is Claim.DONE:
             return self._log(step, Outcome.DUPLICATE)
@@ -144,6 +148,14 @@ class StepDelivery:
         self._dead_letters.put(step.to_json(), reason, step.kind)
         return self._log(step, Outcome.FAILED, reason=reason)
 
+    def _manage_link(self, step: StepMessage, booking: BookingItem) -> str:
+        """The booking's "manage my booking" link, minted (once per booking) only for texts that carry it."""
+        if self._links is None or not texts.uses(step.kind, "manage_link"):
+            return ""
+        return self._links.for_booking(
+            step.chain_id, booking.store_id, booking.member.id, booking.booking_id, booking.start
+        )
+
     def dead_letter_raw(self, body: str, reason: str) -> None:
         self._dead_letters.put(body, reason)
 
@@ -162,7 +174,7 @@ class StepDelivery:
         return outcome
 
 
-def _message_text(step: StepMessage, booking: BookingItem, store: StoreItem) -> str:
+def _message_text(step: StepMessage, booking: BookingItem, store: StoreItem, manage_link: str = "") -> str:
     context = texts.MessageContext(
         locale=booking.member.locale or store.locale,
         timezone=store.timezone,
@@ -182,5 +194,6 @@ def _message_text(step: StepMessage, booking: BookingItem, store: StoreItem) -> 
             "service_category": booking.category,
             "stylist_name": booking.stylist_name,
         },
+        extra={"manage_link": manage_link} if manage_link else {},
     )
     return texts.render(step.kind, context)
