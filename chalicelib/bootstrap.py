@@ -159,6 +159,7 @@ class Container:
             on_member=self.member_care.refresh,
             coupons=self.care_repo.coupon,
             table_name=self.settings.main_table,
+            on_freed=self.waitlist.freed,
         )
 
     @cached_property
@@ -513,6 +514,38 @@ class Container:
             oauth_base=s.wechat_oauth_base,
             public_base=s.public_base_url,
         )
+
+    # --- the waitlist (issue 14, item 5; services/waitlist.py) ------------------------------------------
+    @cached_property
+    def waitlist(self):
+        from chalicelib.dal.waitlist import WaitlistRepository
+        from chalicelib.services.waitlist import Waitlist, WaitlistQueue
+
+        s = self.settings
+        return Waitlist(
+            WaitlistRepository(self.client("dynamodb"), s.main_table),
+            self.stores,
+            self.clock,
+            WaitlistQueue(
+                self.client("sqs"),
+                self.client("scheduler"),
+                queue_url=s.waitlist_queue_url,
+                queue_arn=s.waitlist_queue_arn,
+                group=s.schedule_group,
+                role_arn=s.scheduler_role_arn,
+                dlq_arn=s.scheduler_dlq_arn,
+            ),
+            member=self.bookings.member,
+            conversations=self.conversations,
+            messages=self.messages,
+            sender=self.reply_sender,
+        )
+
+    @cached_property
+    def waitlist_worker(self):
+        from chalicelib.workers.waitlist_offers import WaitlistWorker
+
+        return WaitlistWorker(self.waitlist)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

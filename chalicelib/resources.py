@@ -148,6 +148,11 @@ CARE_TICKS_QUEUE = Queue(
     logical="CareTicksQueue", short="care-ticks", visibility_timeout=360, max_receive_count=3
 )
 
+# The waitlist (issue 14): time a cancel or reschedule freed ("freed"), and offers whose 30 minutes ran out
+# ("offer_expired", put here by a one-time schedule in the journeys group). The worker offers the freed time to
+# the member who has waited longest (chalicelib/services/waitlist.py).
+WAITLIST_QUEUE = Queue(logical="WaitlistQueue", short="waitlist", visibility_timeout=60, max_receive_count=5)
+
 # EventBridge Scheduler retry policy for every journey schedule.
 SCHEDULE_RETRY = {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 6 * 3600}
 
@@ -169,7 +174,7 @@ SMS_INBOUND_TOPIC = Topic(logical="SmsInboundTopic", short="sms-inbound", queue=
 
 TABLES: tuple[Table, ...] = (MAIN_TABLE,)
 # Each gets a DLQ with a redrive policy.
-QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE, CARE_QUEUE, CARE_TICKS_QUEUE)
+QUEUES: tuple[Queue, ...] = (STEPS_QUEUE, INBOUND_QUEUE, CARE_QUEUE, CARE_TICKS_QUEUE, WAITLIST_QUEUE)
 TOPICS: tuple[Topic, ...] = (SMS_INBOUND_TOPIC,)
 PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no redrive
 
@@ -185,6 +190,7 @@ WORKERS: tuple[Worker, ...] = (
         max_concurrency=2,
     ),
     Worker(logical="SendCareFunction", handler="send_care.handler", queue=CARE_QUEUE),
+    Worker(logical="WaitlistOffersFunction", handler="waitlist_offers.handler", queue=WAITLIST_QUEUE),
 )
 
 
@@ -235,6 +241,8 @@ ENV_CARE_TICKS_QUEUE_ARN = "CHAIRSIDE_CARE_TICKS_QUEUE_ARN"
 ENV_CARE_QUEUE_URL = "CHAIRSIDE_CARE_QUEUE_URL"
 ENV_CARE_DLQ_URL = "CHAIRSIDE_CARE_DLQ_URL"
 ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
+ENV_WAITLIST_QUEUE_URL = "CHAIRSIDE_WAITLIST_QUEUE_URL"
+ENV_WAITLIST_QUEUE_ARN = "CHAIRSIDE_WAITLIST_QUEUE_ARN"
 ENV_JWT_SECRET_NAME = "CHAIRSIDE_JWT_SECRET_NAME"  # noqa: S105 - the secret's name in Secrets Manager
 # The secret itself, only where there is no Secrets Manager to read (tests, benches); never set on AWS.
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

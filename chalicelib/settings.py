@@ -36,6 +36,9 @@ class Settings:
     care_queue_url: str = ""
     care_dlq_url: str = ""
     care_defer_max_seconds: int = 900  # longest SQS delay of a message deferred by quiet hours (tests: less)
+    # The waitlist's queue (freed time, expired offers); optional so an older environment still starts.
+    waitlist_queue_url: str = ""
+    waitlist_queue_arn: str = ""
     # Seconds before the first retry of a transiently failed send; doubles per attempt.
     wechat_api_base: str = "https://api.weixin.qq.com"
     retry_base_seconds: int = 30
@@ -108,6 +111,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         care_queue_url=env.get(r.ENV_CARE_QUEUE_URL, ""),
         care_dlq_url=env.get(r.ENV_CARE_DLQ_URL, ""),
         care_defer_max_seconds=int(env.get("CHAIRSIDE_CARE_DEFER_MAX_SECONDS", "900")),
+        waitlist_queue_url=env.get(r.ENV_WAITLIST_QUEUE_URL, ""),
+        waitlist_queue_arn=env.get(r.ENV_WAITLIST_QUEUE_ARN, ""),
         wechat_api_base=env.get("CHAIRSIDE_WECHAT_API_BASE", "https://api.weixin.qq.com"),
         schedule_group=env.get(r.ENV_SCHEDULE_GROUP) or r.schedule_group_name(stage),
         scheduler_role_arn=_required(env, r.ENV_SCHEDULER_ROLE_ARN),

@@ -248,7 +248,10 @@ def provision(
     scheduler_dlq = queues[r.SCHEDULER_DLQ.short]
     steps_arn, scheduler_dlq_arn = str(steps["arn"]), str(scheduler_dlq["arn"])
     care_ticks_arn = str(queues[r.CARE_TICKS_QUEUE.short]["arn"])
-    role_arn = _ensure_scheduler_role(iam, stage, [steps_arn, scheduler_dlq_arn, care_ticks_arn])
+    waitlist = queues[r.WAITLIST_QUEUE.short]
+    role_arn = _ensure_scheduler_role(
+        iam, stage, [steps_arn, scheduler_dlq_arn, care_ticks_arn, str(waitlist["arn"])]
+    )
     sns = session.client("sns", endpoint_url=endpoint_url)
     for topic in r.TOPICS:
         _ensure_topic_to_queue(sns, sqs, topic, stage, queues[topic.queue.short])
@@ -257,6 +260,8 @@ def provision(
         r.ENV_INBOUND_QUEUE_URL: str(queues[r.INBOUND_QUEUE.short]["url"]),
         r.ENV_CARE_QUEUE_URL: str(queues[r.CARE_QUEUE.short]["url"]),
         r.ENV_CARE_DLQ_URL: str(queues[r.CARE_QUEUE.short]["dlq_url"]),
+        r.ENV_WAITLIST_QUEUE_URL: str(waitlist["url"]),
+        r.ENV_WAITLIST_QUEUE_ARN: str(waitlist["arn"]),
         r.ENV_STAGE: stage,
         r.ENV_MAIN_TABLE: r.MAIN_TABLE.name(stage),
         r.ENV_STEPS_QUEUE_URL: str(steps["url"]),

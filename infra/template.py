@@ -55,9 +55,9 @@ SQS_CONSUME = [
 
 # Queues the code sends to, besides a worker's own queue (re-queueing) and its DLQ. The HTTP API queues
 # immediate journey steps and stores inbound channel messages; any worker may hand an inbound message on.
-API_SENDS_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE, r.CARE_QUEUE)
+API_SENDS_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE, r.CARE_QUEUE, r.WAITLIST_QUEUE)
 # A reply can re-plan a journey; a campaign's fan-out page queues the next page and its care messages.
-WORKERS_SEND_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE, r.CARE_QUEUE)
+WORKERS_SEND_TO: tuple[r.Queue, ...] = (r.STEPS_QUEUE, r.INBOUND_QUEUE, r.CARE_QUEUE, r.WAITLIST_QUEUE)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -137,6 +137,8 @@ def environment(stage: str, region: Region) -> dict[str, Any]:
         r.ENV_INBOUND_QUEUE_URL: _ref(r.INBOUND_QUEUE.logical),
         r.ENV_CARE_QUEUE_URL: _ref(r.CARE_QUEUE.logical),
         r.ENV_CARE_DLQ_URL: _ref(dlq_logical(r.CARE_QUEUE)),
+        r.ENV_WAITLIST_QUEUE_URL: _ref(r.WAITLIST_QUEUE.logical),
+        r.ENV_WAITLIST_QUEUE_ARN: _arn(r.WAITLIST_QUEUE.logical),
         r.ENV_SCHEDULE_GROUP: _ref(SCHEDULE_GROUP),
         r.ENV_CARE_SCHEDULE_GROUP: _ref(CARE_SCHEDULE_GROUP),
         r.ENV_CARE_TICKS_QUEUE_ARN: _arn(r.CARE_TICKS_QUEUE.logical),
@@ -421,6 +423,7 @@ def _scheduling(stage: str) -> Json:
                                         _arn(r.STEPS_QUEUE.logical),
                                         _arn(r.SCHEDULER_DLQ.logical),
                                         _arn(r.CARE_TICKS_QUEUE.logical),
+                                        _arn(r.WAITLIST_QUEUE.logical),
                                     ],
                                 )
                             ]

@@ -18,6 +18,7 @@ def register(app: Chalice) -> None:
     from chalicelib.api.inbox import conversations
     from chalicelib.api.member_privacy_routes import privacy
     from chalicelib.api.members import members
+    from chalicelib.api.waitlist import waitlist
     from chalicelib.api.webhooks import webhooks
 
     # members signing in, and their links (issue 14: sessions)
@@ -35,6 +36,7 @@ def register(app: Chalice) -> None:
     app.register_blueprint(catalogue)
     app.register_blueprint(booking_page)
     app.register_blueprint(sessions)
+    app.register_blueprint(waitlist)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

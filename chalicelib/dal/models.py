@@ -199,6 +199,8 @@ def bind(table_name: str, region: str) -> None:
         SmsNumberItem,
         StylistDayItem,
         *MEMBER_SESSION_MODELS,
+        WaitlistEntryItem,
+        WaitSlotItem,
     ):
         model.Meta.table_name = table_name
         model.Meta.region = region
@@ -948,3 +950,89 @@ MEMBER_SESSION_MODELS: tuple[type[_Item], ...] = (
     MemberLinkItem,
     MemberLinkRefItem,
 )
+
+
+# --- the waitlist (issue 14; chalicelib/dal/waitlist.py reads and writes these) ------------------------------
+class WaitlistByMemberIndex(GlobalSecondaryIndex):
+    """gsi1 `WAITMEMBER#<chain>#<member>` by `<date>#<waitlist id>`: a member's waitlist entries."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class WaitlistByDayIndex(GlobalSecondaryIndex):
+    """gsi2 `WAITDAY#<store>#<store-local date>` by `<joined at UTC ISO>#<waitlist id>`: a day's line, FIFO."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class WaitlistEntryItem(_Item):
+    """pk=WAITLIST#<store_id>#<waitlist_id>, sk=ENTRY: a member waiting for a time on one store-local day.
+
+    status: waiting | offered (one offer at a time: `offer_*`) | booked | left. `missed`: the slots (slot refs)
+    whose offer she let lapse, never offered to her again."""
+
+    waitlist_id = UnicodeAttribute()
+    chain_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    service_code = UnicodeAttribute()
+    stylist_id = UnicodeAttribute()  # a stylist's id or "any"
+    date = UnicodeAttribute()  # store-local YYYY-MM-DD
+    part_of_day = UnicodeAttribute()  # morning | afternoon | evening | any
+    status = UnicodeAttribute()
+    joined_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    offer_start = UTCDateTimeAttribute(null=True)
+    offer_stylist_id = UnicodeAttribute(null=True)
+    offer_until = UTCDateTimeAttribute(null=True)
+    offered_at = UTCDateTimeAttribute(null=True)
+    offer_round = NumberAttribute(null=True)
+    offer_freed = JSONAttribute(null=True)  # the freed time offered (the waitlist queue's `freed` body)
+    missed = string_list()
+    booking_id = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # TTL: a week after the day
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    by_member = WaitlistByMemberIndex()
+    by_day = WaitlistByDayIndex()
+
+    @staticmethod
+    def key(store_id: str, waitlist_id: str) -> tuple[str, str]:
+        return f"WAITLIST#{store_id}#{waitlist_id}", "ENTRY"
+
+    @staticmethod
+    def member_key(chain_id: str, member_id: str) -> str:
+        return f"WAITMEMBER#{chain_id}#{member_id}"
+
+    @staticmethod
+    def day_key(store_id: str, day: str) -> str:
+        return f"WAITDAY#{store_id}#{day}"
+
+
+class WaitSlotItem(_Item):
+    """pk=WAITSLOT#<store_id>#<slot ref>, sk=OFFER: who a freed time is offered to now (one entry at a time).
+
+    `round` grows with each offer of the slot; `offer_until` is when the current one lapses; status offered |
+    claimed."""
+
+    waitlist_id = UnicodeAttribute()
+    round = NumberAttribute()
+    offer_until = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)  # TTL: a day after the slot's start
+
+    @staticmethod
+    def key(store_id: str, slot_ref: str) -> tuple[str, str]:
+        return f"WAITSLOT#{store_id}#{slot_ref}", "OFFER"

@@ -66,8 +66,12 @@ class BookingEvents:
         on_member: Callable[[str, str, dict[str, Any] | None, BookingItem | None], Any] | None = None,
         coupons: Callable[[str, str], Any] | None = None,
         table_name: str = "",
+        on_freed: Callable[[BookingItem, BookingItem], Any] | None = None,
     ) -> None:
         self._repo = repo
+        # Told (before, after) once a commit let a stylist's time go, so the waitlist can offer it
+        # (services/waitlist.py `freed`); only on the commit itself, so a duplicate or replay never offers twice.
+        self._on_freed = on_freed
         # Rebuilds the member's profile and tags from her bookings (care/member_care.py) after an applied
         # event and again on a duplicate: idempotent, so a duplicate never counts a visit twice.
         self._on_member = on_member
@@ -180,6 +184,11 @@ class BookingEvents:
             payload=payload,
             profile=_profile_may_change(current, booking),
         )
+        if current is not None and self._on_freed is not None:
+            try:
+                self._on_freed(current, booking)
+            except Exception:  # noqa: BLE001 - the booking is done; a lost offer is no reason to fail it
+                logger.exception("freed time not queued for the waitlist", extra={"booking_id": payload.id})
         return Answer(202, response)
 
     def _finish(

@@ -1,0 +1,1 @@
+"""The waitlist's data: the texts of its messages (texts.toml)."""
