@@ -4,7 +4,7 @@
 import { ApiError, STORE, adoptToken, api, limitedTo, newKey, setToken, token } from "./api.js";
 import { locale, pick, setLocale, t } from "./i18n.js";
 
-const LOCALE_KEY = "chairside.locale";
+const LOCALE_KEY = "chairside.member.locale"; // hers, apart from the staff console's on the same origin
 const PENDING_KEY = `chairside.pending.${STORE}`; // the chosen slot, kept across a WeChat sign-in round trip
 const DAYS = 14;
 const main = document.getElementById("main");

@@ -56,6 +56,9 @@ def open_page(driver, stack, store_id: str = SH_STORE, fragment: str = "", fresh
             "Storage.clearDataForOrigin", {"origin": stack.api, "storageTypes": "local_storage"}
         )
     driver.get(page_url(stack, store_id) + fragment)
+    if fresh:  # her phone speaks Chinese (headless Chromium reports en-US whatever --lang says)
+        driver.execute_script("localStorage.setItem('chairside.member.locale', 'zh-CN')")
+        driver.get(page_url(stack, store_id) + fragment)
     find(driver, tid("store-name"))
 
 
@@ -124,6 +127,11 @@ def test_a_new_member_books_sees_moves_and_cancels_her_booking(driver, stack, sh
     national, e164 = new_phone()
     open_page(driver, stack)
     assert find(driver, tid("store-name")).text == stack.store(SH_STORE)["name"]
+    assert find(driver, tid("tab-book")).text == "预约"
+    click(driver, tid("lang-toggle"))  # her choice of language, kept for her next visit
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, tid("tab-book")).text == "Book", what="English")
+    click(driver, tid("lang-toggle"))
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, tid("tab-book")).text == "预约", what="Chinese")
     find(driver, tid("service-cut-wash"))
     shots("book-service")
 
