@@ -21,6 +21,41 @@ CHAIN_SMS_NUMBER = "+8610690000"
 # mode so the README's curl examples keep working.
 ENCRYPTED_WECHAT_STORES = ("nyc-soho",)
 
+
+def _service(
+    code: str,
+    zh: str,
+    en: str,
+    category: str,
+    minutes: int,
+    buffer: int,
+    amount: str,
+    currency: str,
+    local: str,
+) -> dict[str, Any]:
+    """A catalogue entry as chalicelib/catalog/store_catalog.py documents it (`name`: the store's locale)."""
+    return {
+        "code": code,
+        "name": zh if local == "zh-CN" else en,
+        "names": {"zh-CN": zh, "en": en},
+        "category": category,
+        "minutes": minutes,
+        "buffer_minutes": buffer,
+        "price": {"amount": amount, "currency": currency},
+        "active": True,
+    }
+
+
+def _days(days: str, *hours: tuple[str, str]) -> dict[str, list[list[str]]]:
+    """`_days("mon tue", ("10:00", "19:00"))` -> {"mon": [["10:00", "19:00"]], "tue": [...]}."""
+    return {day: [list(pair) for pair in hours] for day in days.split()}
+
+
+WEEK = "mon tue wed thu fri sat sun"
+
+# The demo chain's three stores. The first is in `chairside` mode (members book here, issue 14); the others take
+# bookings from the chain's booking system (`external`). Service codes and stylist ids are used by the tests and
+# the README: keep them.
 STORES: list[dict[str, Any]] = [
     {
         "id": "sh-jingan",
@@ -31,19 +66,75 @@ STORES: list[dict[str, Any]] = [
         "directions": "地铁2号线南京西路站3号口出，步行约3分钟；商场B2有停车场",
         "phone": "+862162880000",
         "sms_number": "+8610690001",
+        "booking_mode": "chairside",
+        # In a mall: open every day with the mall, later on Friday and Saturday; closed over the Spring Festival.
+        "opening_hours": {**_days(WEEK, ("10:00", "21:00")), **_days("fri sat", ("10:00", "22:00"))},
+        "closed_dates": ["2027-02-06", "2027-02-07", "2027-02-08"],
+        "lead_minutes": 60,
+        "cancel_until_minutes": 120,
         "catalog": {
             "stylists": [
-                {"id": "sh-xiaowang", "name": "小王"},
-                {"id": "sh-amy", "name": "Amy"},
-                {"id": "sh-lina", "name": "丽娜"},
+                {
+                    "id": "sh-xiaowang",
+                    "name": "小王",
+                    "services": ["cut-wash", "colour-full", "perm-digital", "care-repair"],
+                    "working_hours": _days("mon tue thu fri sat sun", ("10:00", "19:00")),
+                    "days_off": [],
+                    "active": True,
+                },
+                {
+                    "id": "sh-amy",
+                    "name": "Amy",
+                    "services": ["cut-wash", "colour-full", "care-repair"],
+                    "working_hours": _days("tue wed thu fri sat sun", ("12:00", "21:00")),
+                    "days_off": [],
+                    "active": True,
+                },
+                {
+                    "id": "sh-lina",
+                    "name": "丽娜",
+                    "services": ["gel-solid", "gel-french"],
+                    "working_hours": {
+                        **_days("mon wed thu fri", ("11:00", "20:00")),
+                        **_days("sat sun", ("10:00", "14:00"), ("15:00", "21:00")),
+                    },
+                    "days_off": [],
+                    "active": True,
+                },
             ],
             "services": [
-                {"code": "cut-wash", "name": "洗剪吹", "category": "hair_cut", "minutes": 60},
-                {"code": "colour-full", "name": "染发", "category": "hair_colour", "minutes": 120},
-                {"code": "perm-digital", "name": "数码烫", "category": "perm", "minutes": 150},
-                {"code": "care-repair", "name": "深层修护护理", "category": "hair_care", "minutes": 45},
-                {"code": "gel-solid", "name": "纯色光疗甲", "category": "nail_gel", "minutes": 60},
-                {"code": "gel-french", "name": "法式美甲", "category": "nail_art", "minutes": 90},
+                _service(
+                    "cut-wash", "洗剪吹", "Wash, cut & blow-dry", "hair_cut", 60, 15, "168.00", "CNY", "zh-CN"
+                ),
+                _service(
+                    "colour-full", "染发", "Full colour", "hair_colour", 120, 15, "588.00", "CNY", "zh-CN"
+                ),
+                _service("perm-digital", "数码烫", "Digital perm", "perm", 150, 15, "880.00", "CNY", "zh-CN"),
+                _service(
+                    "care-repair",
+                    "深层修护护理",
+                    "Deep repair treatment",
+                    "hair_care",
+                    45,
+                    10,
+                    "298.00",
+                    "CNY",
+                    "zh-CN",
+                ),
+                _service(
+                    "gel-solid",
+                    "纯色光疗甲",
+                    "Solid-colour gel nails",
+                    "nail_gel",
+                    60,
+                    10,
+                    "198.00",
+                    "CNY",
+                    "zh-CN",
+                ),
+                _service(
+                    "gel-french", "法式美甲", "French manicure", "nail_art", 90, 10, "268.00", "CNY", "zh-CN"
+                ),
             ],
         },
     },
@@ -56,13 +147,48 @@ STORES: list[dict[str, Any]] = [
         "directions": "Two minutes from Tottenham Court Road station (exit 1), next to the bakery",
         "phone": "+442079460000",
         "sms_number": "+447700900100",
+        "booking_mode": "external",
+        # Closed on Mondays, late on Thursdays, short Sundays; closed on the bank holidays around Christmas.
+        "opening_hours": {
+            **_days("tue wed fri sat", ("10:00", "19:00")),
+            **_days("thu", ("10:00", "20:00")),
+            **_days("sun", ("11:00", "17:00")),
+        },
+        "closed_dates": ["2026-12-25", "2026-12-26", "2027-01-01"],
+        "lead_minutes": 120,
+        "cancel_until_minutes": 1440,
         "catalog": {
-            "stylists": [{"id": "ldn-sophie", "name": "Sophie"}, {"id": "ldn-mei", "name": "Mei"}],
+            "stylists": [
+                {
+                    "id": "ldn-sophie",
+                    "name": "Sophie",
+                    "services": ["cut-finish", "colour-roots"],
+                    "working_hours": _days("tue wed thu fri sat", ("10:00", "19:00")),
+                    "days_off": [],
+                    "active": True,
+                },
+                {
+                    "id": "ldn-mei",
+                    "name": "Mei",
+                    "services": ["cut-finish", "gel-refill", "manicure"],
+                    "working_hours": {
+                        **_days("wed fri sat", ("10:00", "19:00")),
+                        **_days("thu", ("12:00", "20:00")),
+                        **_days("sun", ("11:00", "17:00")),
+                    },
+                    "days_off": [],
+                    "active": True,
+                },
+            ],
             "services": [
-                {"code": "cut-finish", "name": "Cut & finish", "category": "hair_cut", "minutes": 60},
-                {"code": "colour-roots", "name": "Root colour", "category": "hair_colour", "minutes": 90},
-                {"code": "gel-refill", "name": "Gel refill", "category": "nail_gel", "minutes": 60},
-                {"code": "manicure", "name": "Classic manicure", "category": "nail_care", "minutes": 45},
+                _service("cut-finish", "剪发造型", "Cut & finish", "hair_cut", 60, 15, "65.00", "GBP", "en"),
+                _service(
+                    "colour-roots", "补染发根", "Root colour", "hair_colour", 90, 15, "85.00", "GBP", "en"
+                ),
+                _service("gel-refill", "光疗甲补甲", "Gel refill", "nail_gel", 60, 10, "40.00", "GBP", "en"),
+                _service(
+                    "manicure", "经典修甲", "Classic manicure", "nail_care", 45, 10, "30.00", "GBP", "en"
+                ),
             ],
         },
     },
@@ -75,13 +201,41 @@ STORES: list[dict[str, Any]] = [
         "directions": "Prince St station (R/W), one block east; street-level entrance next to the gallery",
         "phone": "+12125550100",
         "sms_number": "+12125550199",
+        "booking_mode": "external",
+        "opening_hours": {
+            **_days("tue wed thu fri sat", ("10:00", "20:00")),
+            **_days("sun", ("10:00", "18:00")),
+        },
+        "closed_dates": ["2026-12-25", "2027-01-01"],
+        "lead_minutes": 120,
+        "cancel_until_minutes": 1440,
         "catalog": {
-            "stylists": [{"id": "nyc-jess", "name": "Jess"}, {"id": "nyc-ana", "name": "Ana"}],
+            "stylists": [
+                {
+                    "id": "nyc-jess",
+                    "name": "Jess",
+                    "services": ["cut-style", "balayage", "perm-wave"],
+                    "working_hours": _days("tue wed thu fri sat", ("10:00", "19:00")),
+                    "days_off": [],
+                    "active": True,
+                },
+                {
+                    "id": "nyc-ana",
+                    "name": "Ana",
+                    "services": ["cut-style", "gel-mani"],
+                    "working_hours": {
+                        **_days("wed thu fri sat", ("11:00", "20:00")),
+                        **_days("sun", ("10:00", "18:00")),
+                    },
+                    "days_off": [],
+                    "active": True,
+                },
+            ],
             "services": [
-                {"code": "cut-style", "name": "Cut & style", "category": "hair_cut", "minutes": 60},
-                {"code": "balayage", "name": "Balayage", "category": "hair_colour", "minutes": 150},
-                {"code": "perm-wave", "name": "Body wave perm", "category": "perm", "minutes": 120},
-                {"code": "gel-mani", "name": "Gel manicure", "category": "nail_gel", "minutes": 60},
+                _service("cut-style", "剪发造型", "Cut & style", "hair_cut", 60, 15, "95.00", "USD", "en"),
+                _service("balayage", "挑染", "Balayage", "hair_colour", 150, 15, "320.00", "USD", "en"),
+                _service("perm-wave", "纹理烫", "Body wave perm", "perm", 120, 15, "210.00", "USD", "en"),
+                _service("gel-mani", "光疗美甲", "Gel manicure", "nail_gel", 60, 10, "55.00", "USD", "en"),
             ],
         },
     },
@@ -110,11 +264,13 @@ def seed(
     webhook_secret: str | None = None,
     channels: ChannelSetup | None = None,
     care_schedules: Any = None,
+    api_url: str | None = None,
 ) -> dict[str, Any]:
     """Write the demo chain; return what local.json publishes about it. Models must be bound.
 
     Each store gets its always-on care schedule (`care_schedules`, default the composition root's): the same
-    `CareSchedules.ensure` a deployed stage runs when a store is provisioned."""
+    `CareSchedules.ensure` a deployed stage runs when a store is provisioned. `api_url`, when known, gives each
+    store's `public_url` (its booking page); `with_public_urls` fills them in once the API is up."""
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     channels = channels or ChannelSetup()
     client = session.client("secretsmanager")
@@ -171,6 +327,12 @@ def seed(
             phone=store["phone"],
             sms_number=store["sms_number"],
             catalog=store["catalog"],
+            catalog_version=1,
+            booking_mode=store["booking_mode"],
+            opening_hours=store["opening_hours"],
+            closed_dates=store["closed_dates"],
+            lead_minutes=store["lead_minutes"],
+            cancel_until_minutes=store["cancel_until_minutes"],
             gsi1pk=StoreItem.chain_key(CHAIN_ID),
             gsi1sk=store["id"],
         ).save()
@@ -216,6 +378,9 @@ def seed(
                 "services": s["catalog"]["services"],
                 "sms_number": s["sms_number"],
                 "wechat_encoding_aes_key": wechat_aes_keys[s["id"]],
+                "booking_mode": s["booking_mode"],
+                "opening_hours": s["opening_hours"],
+                "public_url": booking_page(api_url, s["id"]),
             }
             for s in STORES
         ],
@@ -229,6 +394,18 @@ def seed(
         },
         "booking_system_url": channels.booking_system_url,
     }
+
+
+def booking_page(api_url: str | None, store_id: str) -> str | None:
+    """The store's booking page for members (issue 14: `/book/{store}` on the API)."""
+    return f"{api_url.rstrip('/')}/book/{store_id}" if api_url else None
+
+
+def with_public_urls(demo: dict[str, Any], api_url: str) -> dict[str, Any]:
+    """local.json's `stores[].public_url`, once the local API's address is known (devstack/stack.py)."""
+    for store in demo["stores"]:
+        store["public_url"] = booking_page(api_url, store["id"])
+    return demo
 
 
 def staff_tokens(jwt_secret: str, issued_at: Any) -> dict[str, dict[str, str]]:

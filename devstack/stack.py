@@ -122,6 +122,9 @@ class LocalStack:
         )
 
         api_url = self._start_api(env)
+        from devstack.seed import with_public_urls
+
+        demo = with_public_urls(demo, api_url)  # each store's booking page, on the API just started
         self._start_plumbing(session, endpoint, container.clock)
         self.info = {
             "api_url": api_url,

@@ -94,11 +94,10 @@ DayHours = Annotated[list[Interval], Field(max_length=MAX_INTERVALS_PER_DAY), Af
 Week = dict[Weekday, DayHours]
 
 
-def _dates(values: list[date]) -> list[date]:
-    for value in values:
-        if not 2000 <= value.year <= 2100:
-            raise ValueError(f"{value.isoformat()} is out of range")
-    return sorted(set(values))
+def _in_range(value: date) -> date:
+    if not 2000 <= value.year <= 2100:
+        raise ValueError(f"{value.isoformat()} is out of range")
+    return value
 
 
 def _iso_date(value: Any) -> Any:
@@ -109,7 +108,9 @@ def _iso_date(value: Any) -> Any:
 
 
 Dates = Annotated[
-    list[Annotated[date, BeforeValidator(_iso_date)]], Field(max_length=MAX_DATES), AfterValidator(_dates)
+    list[Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_range)]],
+    Field(max_length=MAX_DATES),
+    AfterValidator(lambda values: sorted(set(values))),
 ]
 
 
