@@ -346,6 +346,28 @@ class Container:
             self.stores, self.bookings, self.messages, self.booking_marks, self.booking_system, self.clock
         )
 
+    # --- self-booking (issue 14) ---------------------------------------------------------------------
+    @cached_property
+    def availability(self):
+        """Open times from the catalogue and the stylists' calendars (services/availability.py)."""
+        from chalicelib.services.availability import Availability
+
+        return Availability(self.stores, self.bookings, self.clock)
+
+    @cached_property
+    def self_booking(self):
+        """Members book, move and cancel (and staff for them) through booking events (services/self_booking.py)."""
+        from chalicelib.services.self_booking import SelfBooking
+
+        return SelfBooking(
+            self.stores,
+            self.bookings,
+            self.booking_events,
+            self.availability,
+            self.booking_system,
+            self.clock,
+        )
+
     @cached_property
     def step_worker(self):
         from chalicelib.workers.steps import StepWorker

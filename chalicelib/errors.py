@@ -152,3 +152,38 @@ class PermanentSendError(SendError):
 
 class DeliveryInProgress(TransientSendError):
     """Another worker holds the delivery's lease; try again after it expires."""
+
+
+# --- self-booking (issue 14) ---------------------------------------------------------------------
+
+
+class SlotTaken(Conflict):
+    """The time asked for is not open (taken meanwhile, or never free); `alternatives` are the nearest open."""
+
+    code = "slot_taken"
+
+    def __init__(self, message: str, alternatives: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives
+
+    def body(self) -> dict:
+        return super().body() | {"alternatives": self.alternatives}
+
+
+class TooLate(Conflict):
+    """Too close to the start for the member to cancel or move it herself: she calls the store."""
+
+    code = "too_late"
+
+    def __init__(self, message: str, store_phone: str) -> None:
+        super().__init__(message)
+        self.store_phone = store_phone
+
+    def body(self) -> dict:
+        return super().body() | {"store_phone": self.store_phone}
+
+
+class ManagedElsewhere(Conflict):
+    """The store's bookings are kept by the chain's own booking system (`booking_mode = "external"`)."""
+
+    code = "booking_managed_elsewhere"

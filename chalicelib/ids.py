@@ -24,3 +24,12 @@ def new_id(prefix: str) -> str:
     import secrets
 
     return f"{prefix}-{secrets.token_hex(10)}"
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """A stable id from its parts (`prefix-` + 24 hex digits of SHA-256 over them): the same request retried
+    names the same booking and event, so a retry after a crash finds the first attempt's work."""
+    import hashlib
+
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
+    return f"{prefix}-{digest}"

@@ -37,6 +37,10 @@ def register(app: Chalice) -> None:
     app.register_blueprint(booking_page)
     app.register_blueprint(sessions)
     app.register_blueprint(waitlist)
+    # self-booking (issue 14)
+    from chalicelib.api.self_booking import self_booking
+
+    app.register_blueprint(self_booking)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

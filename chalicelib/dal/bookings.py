@@ -130,6 +130,34 @@ class BookingRepository:
             BookingItem, BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit)
         )
 
+    def member_bookings(self, chain_id: str, member_id: str, limit: int = 100) -> list[BookingItem]:
+        """A member's bookings, latest start first (gsi3, keys only, then BatchGetItem; eventually consistent)."""
+        return whole(
+            BookingItem,
+            BookingItem.by_member.query(
+                BookingItem.member_key(chain_id, member_id), scan_index_forward=False, limit=limit
+            ),
+        )
+
+    def calendars(self, chain_id: str, keys: list[tuple[str, str]]) -> dict[str, dict[str, list[str]]]:
+        """The held buckets of stylists' day calendars, {stylist_id: {UTC date: ["HHMM", ...]}}, for (stylist id,
+        UTC date) keys: BatchGetItem, 100 keys a request (eventually consistent; the claim itself decides)."""
+        held: dict[str, dict[str, list[str]]] = {}
+        wire = [StylistDayItem.wire_key(chain_id, stylist_id, day) for stylist_id, day in dict.fromkeys(keys)]
+        for first in range(0, len(wire), 100):
+            request: dict[str, Any] = {self._table: {"Keys": wire[first : first + 100]}}
+            for _ in range(8):
+                got = self._ddb.batch_get_item(RequestItems=request)
+                for item in got.get("Responses", {}).get(self._table, []):
+                    stylist_id, day = StylistDayItem.of_key(item)
+                    held.setdefault(stylist_id, {})[day] = StylistDayItem.held(item)
+                request = got.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise ConcurrentUpdate()  # throttled throughout: the caller answers 503, safe to retry
+        return held
+
     # --- items of a change -------------------------------------------------------------------------
     @staticmethod
     def booking_from_event(

@@ -535,6 +535,11 @@ class StylistDayItem(_Item):
         return f"s{hhmm}"
 
     @staticmethod
+    def held(raw: dict[str, Any]) -> list[str]:
+        """The held buckets ("HHMM", UTC) of a stored (wire-format) calendar item."""
+        return sorted(name[1:] for name in raw if len(name) == 5 and name[0] == "s" and name[1:].isdigit())
+
+    @staticmethod
     def holder(raw: dict[str, Any], hhmm_or_attribute: str) -> str | None:
         """The booking id a stored (wire-format) calendar item names for a bucket, if any."""
         attribute = hhmm_or_attribute if hhmm_or_attribute.startswith("s") else f"s{hhmm_or_attribute}"

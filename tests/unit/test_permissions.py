@@ -29,6 +29,7 @@ EXPECTED = {
     "members.erase": MANAGERS,
     "bookings.read": EVERYONE,
     "bookings.status": DESK_UP,
+    "bookings.book": DESK_UP,  # issue 14: staff book, move and cancel for a member
     "campaigns.*": MANAGERS,
 }
 

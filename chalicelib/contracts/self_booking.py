@@ -1,0 +1,87 @@
+"""The bodies and query of the self-booking routes (members' and staff's), validated. Every error names the field
+at fault; whether a time is open is the service's to say (services/self_booking.py)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from chalicelib.contracts.booking_event import Id, Text
+from chalicelib.errors import ValidationFailed, invalid_fields
+
+MAX_DAYS = 14
+DEFAULT_DAYS = 7
+IdempotencyKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:\-]+$")
+]
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a UTC offset, e.g. 2026-11-25T15:00:00+08:00")
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("is out of range")
+    return value
+
+
+def _iso_text(value: Any) -> Any:
+    """Only an ISO 8601 text is a time here (pydantic would also take a number as epoch seconds)."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time with a UTC offset, e.g. 2026-11-25T15:00:00+08:00")
+    return value
+
+
+class BookRequest(_Body):
+    service: Id
+    stylist_id: Id  # or "any"
+    start: datetime
+    notes: Text | None = None
+    idempotency_key: IdempotencyKey
+    member_id: Id | None = None  # staff only: whom they book for
+
+    _start_text = field_validator("start", mode="before")(classmethod(lambda cls, v: _iso_text(v)))
+    _start_aware = field_validator("start")(classmethod(lambda cls, v: _aware(v)))
+
+
+class RescheduleRequest(_Body):
+    start: datetime
+    stylist_id: Id | None = None
+
+    _start_text = field_validator("start", mode="before")(classmethod(lambda cls, v: _iso_text(v)))
+    _start_aware = field_validator("start")(classmethod(lambda cls, v: _aware(v)))
+
+
+class CancelRequest(_Body):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class AvailabilityQuery(_Body):
+    service: Id
+    stylist: Id = "any"
+    first_day: date | None = Field(default=None, alias="from")
+    days: int = Field(default=DEFAULT_DAYS, ge=1, le=MAX_DAYS)
+
+    @field_validator("first_day", mode="before")
+    @classmethod
+    def _day(cls, value: Any) -> Any:
+        if value is not None and not (isinstance(value, str) and _DAY.match(value)):
+            raise ValueError("must be a date YYYY-MM-DD")
+        return value
+
+
+def parse[M: BaseModel](model: type[M], payload: object, what: str) -> M:
+    """A decoded body or query as `model`; ValidationFailed naming every field at fault."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise invalid_fields(f"the {what} is not valid", exc) from None
