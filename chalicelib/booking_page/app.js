@@ -602,7 +602,7 @@ async function openMove(b, panel) {
       day = d;
       paint();
     }),
-    timePicker(slots, day, move) || h("p", { class: "muted" }, t("time.none")));
+    h("div", {}, timePicker(slots, day, move) || h("p", { class: "muted" }, t("time.none"))));
   paint();
 }
 
