@@ -726,6 +726,11 @@ async function start() {
   });
   document.getElementById("tab-mine").addEventListener("click", () => go("mine"));
   readFragment();
+  // A link opened while the page is open (same page, new fragment) is not a new page load.
+  window.addEventListener("hashchange", () => {
+    readFragment();
+    if (state.catalog) render();
+  });
   document.getElementById("loading").textContent = t("loading");
   try {
     state.catalog = await api.catalog();
