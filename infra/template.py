@@ -209,6 +209,32 @@ def api_statements(stage: str, region: Region) -> list[Json]:
         *_send_to_members(region),
         *_schedules(),
         _secrets(stage),
+        *_catalogue(stage),
+    ]
+
+
+def _catalogue(stage: str) -> list[Json]:
+    """A store added through the catalogue API (services/catalogue.py) gets its daily care schedule and its
+    WeChat channel secret there and then, as `python -m infra.care_schedules` and the seed do."""
+    return [
+        _statement(
+            "ManageCareSchedules",
+            ["scheduler:CreateSchedule", "scheduler:UpdateSchedule"],
+            [
+                _sub(
+                    f"arn:${{AWS::Partition}}:scheduler:${{AWS::Region}}:${{AWS::AccountId}}:schedule/${{{CARE_SCHEDULE_GROUP}}}/*"
+                )
+            ],
+        ),
+        _statement(
+            "CreateStoreChannelSecrets",
+            ["secretsmanager:CreateSecret"],
+            [
+                _sub(
+                    f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{secret_prefix(stage)}/stores/*"
+                )
+            ],
+        ),
     ]
 
 
