@@ -17,12 +17,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.health import health
     from chalicelib.api.inbox import conversations
     from chalicelib.api.member_privacy_routes import privacy
+    from chalicelib.api.member_sessions_routes import sessions  # members signing in, their links (issue 14)
     from chalicelib.api.members import members
     from chalicelib.api.waitlist import waitlist
     from chalicelib.api.webhooks import webhooks
-
-    # members signing in, and their links (issue 14: sessions)
-    from chalicelib.api.member_sessions_routes import sessions
 
     app.register_blueprint(health)
     app.register_blueprint(webhooks)

@@ -22,6 +22,9 @@ from chalicelib.errors import Unauthorized
 from chalicelib.services.member_tokens import Member
 
 JSON_TYPES = ["application/json", "text/plain"]
+# Every (method, path) registered with `member_route`: the isolation tests refuse a staff token on each of them,
+# and leave them out of the staff matrix (tests/integration/test_isolation.py).
+MEMBER_ROUTES: set[tuple[str, str]] = set()
 
 
 def member_of(authorization: str | None) -> Member:
@@ -45,6 +48,7 @@ def member_route(
             return view(member, parsed, **params) if body else view(member, **params)
 
         blueprint.route(path, methods=methods, **options)(handled(route))
+        MEMBER_ROUTES.update((method, path) for method in methods)
         return view
 
     return register

@@ -1,10 +1,10 @@
 """A member signing in (SMS code, WeChat OAuth) and the short links of her messages. Public routes: no token.
 
-    POST /v1/stores/{store_id}/member-sessions          {"phone"}          -> 202 (a code went out, or not)
-    POST /v1/stores/{store_id}/member-sessions/verify   {"phone", "code"}  -> 200 {member_token, member_id, expires_at}
-    GET  /v1/stores/{store_id}/wechat/oauth-url                            -> 200 {url, state, expires_at}
-    GET  /v1/stores/{store_id}/wechat/oauth?code=&state=                   -> 302 /book/{store}#token=... (or JSON)
-    GET  /m/{code}                                                         -> 302 /book/{store}#token=...&booking=...
+POST /v1/stores/{store_id}/member-sessions          {"phone"}          -> 202 (a code went out, or not)
+POST /v1/stores/{store_id}/member-sessions/verify   {"phone", "code"}  -> 200 {member_token, member_id, expires_at}
+GET  /v1/stores/{store_id}/wechat/oauth-url                            -> 200 {url, state, expires_at}
+GET  /v1/stores/{store_id}/wechat/oauth?code=&state=                   -> 302 /book/{store}#token=... (or JSON)
+GET  /m/{code}                                                         -> 302 /book/{store}#token=...&booking=...
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from chalicelib.bootstrap import container
 from chalicelib.journeys.texts import session_text
 
 sessions = Blueprint(__name__)
-JSON_TYPES = ["application/json", "text/plain"]
+JSON_TYPES = ["application/json"]
 BASE = "/v1/stores/{store_id}"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -50,11 +50,13 @@ def wechat_oauth_url(store_id: str):
 @handled
 def wechat_oauth(store_id: str):
     request = sessions.current_request
-    query = request.query_params or {}
+    query: dict[str, str] = dict(request.query_params or {})
     service = container().member_sessions
     answer = service.wechat(store_id, query.get("code"), query.get("state"))
     if _wants_json(request.headers.get("accept"), query.get("format")):
-        return Response(body=answer, status_code=200, headers={"Content-Type": "application/json", **NO_STORE})
+        return Response(
+            body=answer, status_code=200, headers={"Content-Type": "application/json", **NO_STORE}
+        )
     location = service.book_url(store_id, answer["member_token"])
     return Response(body="", status_code=302, headers={"Location": location, **NO_STORE})
 

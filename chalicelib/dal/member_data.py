@@ -2,7 +2,7 @@
 
 Queries only, never a Scan: the member's bookings through gsi1 (`MEMBERBK#<chain>#<member>`), the chain's stores
 through gsi1 (`CHAINSTORES#<chain>`), each conversation as its own partition (`CONV#<store>#<member>`), and the
-profile and contact lookups by their full keys, her care records (occasion claims and the frequency ledger) as
+profile, contact lookups and sign-in claims (`MEMBERCLAIM#...`) by their full keys, her care records (occasion claims and the frequency ledger) as
 their own partition (`CARE#<chain>#<member>`), her tag memberships and coupons by their full keys.
 """
 
@@ -18,6 +18,7 @@ from chalicelib.dal.models import (
     ContactLookupItem,
     ConversationItem,
     CouponItem,
+    MemberClaimItem,
     MemberItem,
     MemberSnapshot,
     MessageItem,
@@ -151,6 +152,18 @@ class MemberDataRepository:
     def delete_lookup(self, kind: str, hashed_address: str, chain_id: str, member_id: str) -> bool:
         pk, sk = ContactLookupItem.key(kind, hashed_address, chain_id, member_id)
         return self._delete(pk, sk)
+
+    def delete_claim(self, chain_id: str, kind: str, hashed_address: str, member_id: str) -> bool:
+        """The chain's sign-in claim on an address (MemberClaimItem), when it names this member."""
+        try:
+            MemberClaimItem(*MemberClaimItem.key(chain_id, kind, hashed_address)).delete(
+                condition=MemberClaimItem.member_id == member_id
+            )
+        except Exception as exc:  # DeleteError wraps the ClientError
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def delete_member(self, chain_id: str, member_id: str) -> bool:
         return self._delete(*MemberItem.key(chain_id, member_id))

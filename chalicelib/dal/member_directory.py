@@ -60,7 +60,10 @@ class MemberDirectoryRepository:
     def claim(self, chain_id: str, kind: str, hashed: str, member_id: str, at: datetime) -> bool:
         """Make `member_id` the chain's member for this address, unless one already is: True when written."""
         item = MemberClaimItem(
-            *MemberClaimItem.key(chain_id, kind, hashed), chain_id=chain_id, member_id=member_id, created_at=at
+            *MemberClaimItem.key(chain_id, kind, hashed),
+            chain_id=chain_id,
+            member_id=member_id,
+            created_at=at,
         )
         return put_new(item)
 
@@ -75,20 +78,11 @@ class MemberDirectoryRepository:
 
     def member_exists(self, chain_id: str, member_id: str) -> bool:
         try:
-            MemberItem.get(*MemberItem.key(chain_id, member_id), consistent_read=True, attributes_to_get=["pk"])
+            MemberItem.get(
+                *MemberItem.key(chain_id, member_id), consistent_read=True, attributes_to_get=["pk"]
+            )
         except MemberItem.DoesNotExist:
             return False
-        return True
-
-    def delete_claim(self, chain_id: str, kind: str, hashed: str, member_id: str) -> bool:
-        """Erasure: remove the claim when it names this member; True when there was one."""
-        item = MemberClaimItem(*MemberClaimItem.key(chain_id, kind, hashed))
-        try:
-            item.delete(condition=MemberClaimItem.member_id == member_id)
-        except Exception as exc:  # DeleteError wraps the ClientError
-            if is_conditional_failure(exc):
-                return False
-            raise
         return True
 
     # --- sign-in codes ---------------------------------------------------------------------------------
@@ -189,4 +183,3 @@ class MemberDirectoryRepository:
         MemberLinkRefItem(*MemberLinkRefItem.key(digest)).update(
             actions=[MemberLinkRefItem.expires_at.set(expires_at)], condition=MemberLinkRefItem.pk.exists()
         )
-

@@ -198,7 +198,11 @@ def bind(table_name: str, region: str) -> None:
         CallbackClaimItem,
         SmsNumberItem,
         StylistDayItem,
-        *MEMBER_SESSION_MODELS,
+        MemberClaimItem,
+        SignInCodeItem,
+        OAuthStateItem,
+        MemberLinkItem,
+        MemberLinkRefItem,
         WaitlistEntryItem,
         WaitSlotItem,
     ):
@@ -946,15 +950,6 @@ class MemberLinkRefItem(_Item):
     @staticmethod
     def key(digest: str) -> tuple[str, str]:
         return f"MLINKREF#{digest}", "MLINKREF"
-
-
-MEMBER_SESSION_MODELS: tuple[type[_Item], ...] = (
-    MemberClaimItem,
-    SignInCodeItem,
-    OAuthStateItem,
-    MemberLinkItem,
-    MemberLinkRefItem,
-)
 
 
 # --- the waitlist (issue 14; chalicelib/dal/waitlist.py reads and writes these) ------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.contracts.member_import import MemberRow
 from chalicelib.dal.bookings import MemberContacts
 from chalicelib.dal.member_directory import MemberDirectoryRepository
 from chalicelib.errors import ValidationFailed
@@ -103,7 +104,9 @@ class MemberDirectory:
             if member_id is None:  # claimed and erased in between: start again
                 return self.find_or_create(chain_id, store_id, phone=phone, openid=openid, contact=contact)
         exists = self._repo.member_exists(chain_id, member_id)
-        if fresh or not exists:  # the lookup before the profile: a retry after a crash between them sees no profile
+        if (
+            fresh or not exists
+        ):  # the lookup before the profile: a retry after a crash between them sees no profile
             self._lookups.put_lookups(
                 MemberContacts(
                     chain_id=chain_id,
@@ -119,6 +122,18 @@ class MemberDirectory:
             fields |= {"phone": phone, "wechat_openid": openid, "last_store_id": store_id}
             self._profiles.refresh(chain_id, member_id, contact=fields)
         return FoundMember(member_id, created=not exists)
+
+    def import_member(self, chain_id: str, store_id: str, row: MemberRow) -> FoundMember:
+        """A member from a members file (ops.members): found by phone or created, her profile fields set as the
+        file gives them (a "yes" to marketing only where she has not answered, as a booking's), her tags added.
+        A second run finds her and writes nothing new."""
+        contact = {k: v for k, v in row.contact().items() if v is not None}
+        found = self.find_or_create(chain_id, store_id, phone=row.phone, contact=contact)
+        if not found.created and contact:
+            self._profiles.refresh(chain_id, found.member_id, contact=contact)
+        if row.tags:
+            self._profiles.edit_tags(chain_id, found.member_id, row.tags, [])
+        return found
 
     def _address(self, phone: str | None, openid: str | None) -> tuple[str, str]:
         if (phone is None) == (openid is None):

@@ -98,7 +98,9 @@ class MemberLinks:
                 code = raced[0]
         return self._url(code)
 
-    def for_booking(self, chain_id: str, store_id: str, member_id: str, booking_id: str, start: datetime) -> str:
+    def for_booking(
+        self, chain_id: str, store_id: str, member_id: str, booking_id: str, start: datetime
+    ) -> str:
         """The booking's "manage my booking" link ("" without a public base URL, for an erased member, or once a
         day has passed since the start)."""
         until = start + BOOKING_GRACE - self._clock.now()

@@ -14,7 +14,7 @@ smaller counts; nothing fails):
    unlinked from the member, and moves to a new version, so any step planned before is dropped as stale;
 2. every conversation of the member with a store of the chain: its messages and its META are deleted;
 3. the contact lookups of every phone number and openid she used (from the profile, the bookings and the
-   conversations);
+   conversations), and the chain's sign-in claims on them (services/member_directory.py);
 4. the profile (consent and opt-out included).
 
 Kept: booking event records (`EVENT#...`: the answers given to the booking system, no contact details; they
@@ -124,9 +124,10 @@ class MemberPrivacy:
             counts["messages"] += messages
             counts["conversations"] += metas
         for kind, address in sorted(a for a in addresses if a[1]):
-            counts["contact_lookups"] += self._repo.delete_lookup(
-                kind, self._lookup_hash(address), chain_id, member_id
-            )
+            hashed = self._lookup_hash(address)
+            counts["contact_lookups"] += self._repo.delete_lookup(kind, hashed, chain_id, member_id)
+            # Her sign-in claim on the address (services/member_directory.py), counted with the lookups.
+            counts["contact_lookups"] += self._repo.delete_claim(chain_id, kind, hashed, member_id)
         # Tags, coupons and care records before the profile: a retried erasure still finds her tags on it.
         tags = (
             set((profile.tags or []) + (profile.manual_tags or []) + (profile.auto_tags or []))

@@ -80,11 +80,13 @@ def sign_state(key: bytes, store_id: str, expires: int, nonce: str) -> str:
 def read_state(key: bytes, state: object, store_id: str, now: int) -> tuple[str, int]:
     """(nonce, expiry) of a state we signed for this store and that has not expired; 401 `invalid_state` else."""
     match = _STATE.fullmatch(state) if isinstance(state, str) else None
-    if match is None:
+    if match is None or not isinstance(state, str):
         raise CodedUnauthorized("the sign-in state is missing or malformed; start again", "invalid_state")
     expires, nonce, _ = int(match.group(1)), match.group(2), match.group(3)
     if not hmac.compare_digest(sign_state(key, store_id, expires, nonce), state):
-        raise CodedUnauthorized("the sign-in state was not issued for this store; start again", "invalid_state")
+        raise CodedUnauthorized(
+            "the sign-in state was not issued for this store; start again", "invalid_state"
+        )
     if expires <= now:
         raise CodedUnauthorized("the sign-in state has expired; start again", "invalid_state")
     return nonce, expires
@@ -199,9 +201,7 @@ class MemberSessions:
                     continue
                 if tries >= MAX_TRIES:
                     raise self._dead()
-                raise CodedUnauthorized(
-                    "wrong code", "invalid_code", tries_left=MAX_TRIES - tries
-                )
+                raise CodedUnauthorized("wrong code", "invalid_code", tries_left=MAX_TRIES - tries)
             # Find or create her before the code is spent: a failure here leaves the code for the retry.
             found = self._directory.find_or_create(store.chain_id, store.store_id, phone=phone)
             used = dataclasses.replace(current, used=True)

@@ -5,8 +5,10 @@
         ...
         assert api.sent[0]["text"]["content"] == "hi"
 
-Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send` and
-`POST /cgi-bin/message/template/send`, answering WeChat's JSON shapes (errors as
+Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send`,
+`POST /cgi-bin/message/template/send` and web authorization (`GET /sns/oauth2/access_token`: a code -> openid;
+`GET /connect/oauth2/authorize`: open.weixin.qq.com's page, redirecting at once with a code; fake-only
+`POST /_fake/oauth/code {"openid"}` -> `{"code"}`, or `oauth_code(openid)`), answering WeChat's JSON shapes (errors as
 `{"errcode": .., "errmsg": ..}`, always with HTTP 200 like the real API), plus:
 
 - token control: `expires_in`, `expire_tokens()` (next use → 42001), `invalidate_tokens()` (→ 40001);
@@ -36,6 +38,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
+OAUTH_TOKEN_PATH = "/sns/oauth2/access_token"  # web authorization: code -> openid
+OAUTH_AUTHORIZE_PATH = "/connect/oauth2/authorize"  # open.weixin.qq.com's page, played here
+OAUTH_MINT_PATH = "/_fake/oauth/code"  # fake-only: a code for an openid, for tests and the local stack
 
 
 class FakeWeChatAPI:
@@ -60,6 +65,8 @@ class FakeWeChatAPI:
         self.token_requests = 0
         self.issued_tokens: list[str] = []
         self._valid: dict[str, str] = {}  # token -> "valid" | "expired" | "invalid"
+        self._oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (app id, openid); a code works once
+        self.oauth_exchanges: list[str] = []  # openids handed out for codes
         self._faults: list[tuple[str, str | None]] = []  # (kind, path or None for any)
         self._counter = itertools.count(1)
         self._msgids = itertools.count(200000001)
@@ -116,6 +123,14 @@ class FakeWeChatAPI:
         with self._lock:
             self._faults.extend([(kind, path)] * n)
 
+    def oauth_code(self, openid: str | None = None, app_id: str | None = None) -> str:
+        """A web-authorization code for `openid` (a new one when None), as WeChat adds it to the redirect after
+        the member allowed snsapi_base; it works once, for the app `app_id` (this fake's by default)."""
+        with self._lock:
+            code = f"fakecode{next(self._counter):06d}{os.urandom(4).hex()}"
+            self._oauth_codes[code] = (app_id or self.app_id, openid or f"o-fake-{os.urandom(6).hex()}")
+            return code
+
     def send_count(self) -> int:
         return len(self.sent) + len(self.templates)
 
@@ -163,6 +178,36 @@ class FakeWeChatAPI:
             self._valid[token] = "valid"
             self.issued_tokens.append(token)
             return {"access_token": token, "expires_in": self.expires_in}
+
+    def _oauth_token(self, query: dict[str, str]) -> dict[str, Any]:
+        with self._lock:
+            if query.get("grant_type") != "authorization_code":
+                return _err(40002, "invalid grant_type")
+            if query.get("appid") != self.app_id:
+                return _err(40013, "invalid appid")
+            if query.get("secret") != self.app_secret:
+                return _err(40125, "invalid appsecret")
+            issued = self._oauth_codes.pop(query.get("code") or "", None)
+            if issued is None or issued[0] != query.get("appid"):
+                return _err(40029, "invalid code")
+            openid = issued[1]
+            self.oauth_exchanges.append(openid)
+            return {
+                "access_token": f"fake-user-token-{next(self._counter)}",
+                "expires_in": 7200,
+                "refresh_token": f"fake-refresh-{next(self._counter)}",
+                "openid": openid,
+                "scope": "snsapi_base",
+            }
+
+    def _authorize(self, query: dict[str, str]) -> str | None:
+        """Where the authorize page sends the browser: `redirect_uri?code=&state=` (None: a bad request)."""
+        redirect, state = query.get("redirect_uri"), query.get("state", "")
+        if query.get("appid") != self.app_id or not redirect or query.get("scope") != "snsapi_base":
+            return None
+        code = self.oauth_code(query.get("openid"))  # fake-only: `openid=` picks who signs in
+        joiner = "&" if "?" in redirect else "?"
+        return f"{redirect}{joiner}{urllib.parse.urlencode({'code': code, 'state': state})}"
 
     def _check_token(self, query: dict[str, str]) -> dict[str, Any] | None:
         token = query.get("access_token")
@@ -279,6 +324,28 @@ class _Handler(BaseHTTPRequestHandler):
 
         if path == TOKEN_PATH and method == "GET":
             self._json(self.api._token(query))
+            return
+        if path == OAUTH_TOKEN_PATH and method == "GET":
+            self._json(self.api._oauth_token(query))
+            return
+        if path == OAUTH_AUTHORIZE_PATH and method == "GET":
+            location = self.api._authorize(query)
+            if location is None:
+                self._reply(400, b"bad authorize request", "text/plain")
+            else:
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            return
+        if path == OAUTH_MINT_PATH and method == "POST":
+            try:
+                asked = json.loads(raw.decode("utf-8") or "{}")
+            except (UnicodeDecodeError, ValueError):
+                asked = {}
+            openid = asked.get("openid") if isinstance(asked, dict) else None
+            code = self.api.oauth_code(openid if isinstance(openid, str) and openid else None)
+            self._json({"code": code})
             return
         if path in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH):
             if method != "POST":

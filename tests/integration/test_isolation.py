@@ -52,6 +52,15 @@ EXCLUDED = {
         "/console",
     ): "the staff console's page: static, no data (it then calls the API with the staff token)",
     ("GET", "/console/{name}"): "the staff console's scripts and styles: static, no data",
+    # A member signing in, and her links (issue 14: sessions): public, rate-limited, no staff data.
+    ("POST", "/v1/stores/{store_id}/member-sessions"): "a member asks for a sign-in code (public)",
+    (
+        "POST",
+        "/v1/stores/{store_id}/member-sessions/verify",
+    ): "a member's code becomes a member token (public)",
+    ("GET", "/v1/stores/{store_id}/wechat/oauth-url"): "WeChat's authorize URL with a signed state (public)",
+    ("GET", "/v1/stores/{store_id}/wechat/oauth"): "WeChat's OAuth redirect: code + signed state (public)",
+    ("GET", "/m/{code}"): "a member's short link from a message (public; the code is the secret)",
 }
 LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
 
@@ -103,13 +112,26 @@ def registered_routes() -> set[tuple[str, str]]:
     return {(method, path) for path, methods in app.routes.items() for method in methods}
 
 
+def member_routes() -> set[tuple[str, str]]:
+    """Routes registered with `@member_route` (a member's bearer token): never a staff route."""
+    from app import app  # noqa: F401 - registers every route
+    from chalicelib.api.member import MEMBER_ROUTES
+
+    return set(MEMBER_ROUTES)
+
+
 def staff_routes() -> list[tuple[str, str]]:
-    return sorted(r for r in registered_routes() if r not in EXCLUDED and not r[1].startswith(LOCAL_ONLY))
+    members = member_routes()
+    return sorted(
+        r
+        for r in registered_routes()
+        if r not in EXCLUDED and r not in members and not r[1].startswith(LOCAL_ONLY)
+    )
 
 
 def test_only_the_listed_routes_are_left_out_of_the_matrix(harness):
     routes = registered_routes()
-    left_out = {r for r in routes if r not in staff_routes()}
+    left_out = {r for r in routes if r not in staff_routes() and r not in member_routes()}
 
     assert {r for r in left_out if not r[1].startswith(LOCAL_ONLY)} == set(EXCLUDED)
     assert set(EXCLUDED) <= routes, "an exclusion names a route that no longer exists: remove it"
@@ -466,6 +488,7 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
         "expired",
         "forged",
         "unsigned",
+        "member",
     ],
 )
 def test_every_staff_route_refuses_a_missing_bad_or_expired_token_with_401(harness, authorization):
@@ -500,6 +523,8 @@ def test_every_staff_route_refuses_a_missing_bad_or_expired_token_with_401(harne
             )
             + "."
         )
+    elif authorization == "member":  # a member's token (issue 14) is never a staff token
+        authorization = "Bearer " + harness.container.member_tokens.issue(CHAIN, "iso-member")[0]
     own = Target("own store", CHAIN, SH_STORE, member_at(harness, CHAIN, SH_STORE))
     before = snapshot(harness)
 
@@ -510,6 +535,24 @@ def test_every_staff_route_refuses_a_missing_bad_or_expired_token_with_401(harne
             assert body["error"] == "unauthorized"
 
     assert snapshot(harness) == before
+
+
+@pytest.mark.parametrize("role", ["chain_admin", "front_desk"])
+def test_every_member_route_refuses_a_staff_token_with_401(harness, role):
+    """A staff token is never a member token (issue 14): every `@member_route` answers 401 before its view runs."""
+    routes = sorted(member_routes())
+    if not routes:
+        pytest.skip("no member route is registered yet")
+    own = Target("own store", CHAIN, SH_STORE, member_at(harness, CHAIN, SH_STORE))
+    before = snapshot(harness)
+
+    for method, route in routes:
+        path = re.sub(r"{(\w+)}", lambda m: SH_STORE if m.group(1) == "store_id" else "iso-x", route)
+        status, body = call(harness, method, path, f"Bearer {token(role)}")
+        assert status == 401, (method, route, status, body)
+
+    assert snapshot(harness) == before
+    assert own.member_id
 
 
 def test_a_member_belongs_to_every_store_she_booked_at_not_only_her_primary_one(harness):

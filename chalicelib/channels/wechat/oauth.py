@@ -17,7 +17,7 @@ import urllib.parse
 
 from chalicelib.channels.http import ProviderHttp, shared_http
 
-TOKEN_PATH = "/sns/oauth2/access_token"
+TOKEN_PATH = "/sns/oauth2/access_token"  # noqa: S105 - a path, not a password
 AUTHORIZE_PATH = "/connect/oauth2/authorize"
 # The code is bad: invalid (wrong, expired, or another app's), already used, or expired.
 REJECTED_CODES = frozenset({40029, 40163, 42003})
