@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import coldstart, counting, fanout, imports, journeys, report
+from bench import coldstart, counting, fanout, imports, journeys, report, self_booking
 from bench.stack import ROOT, running_stack
 
 
@@ -44,9 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     with running_stack() as fresh:  # its own table: moto slows as a table grows
         print(f"{args.throughput} booking.created webhooks ...", file=sys.stderr)
         rate = journeys.throughput(fresh, args.throughput)
-    scans = counting.scans(stack.counter.calls + fresh.counter.calls)  # journeys, fan-out, throughput
+    with running_stack() as booking_stack:  # its own: the catalogue is written before the store is first read
+        print("availability and self-bookings (issue 14) ...", file=sys.stderr)
+        booked = self_booking.run(booking_stack)
+    scans = counting.scans(
+        stack.counter.calls + fresh.counter.calls + booking_stack.counter.calls
+    )  # journeys, fan-out, throughput, self-booking
     figures = report.Figures(
-        journey, single, rate, fan, import_times, scans, command=report.command(argv), cold=cold
+        journey,
+        single,
+        rate,
+        fan,
+        import_times,
+        scans,
+        command=report.command(argv),
+        cold=cold,
+        self_booking=booked,
     )
     text = report.markdown(figures)
     print(text)

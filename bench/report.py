@@ -15,6 +15,7 @@ from bench.fanout import FanOut
 from bench.imports import BASELINE, ImportTimes
 from bench.journeys import JourneyResult, api_memory_mb, worker_memory_mb
 from bench.prices import PRICES, PRICES_AS_OF, PRICES_REGION
+from bench.self_booking import DAYS, STYLISTS, SelfBookingResult
 from chalicelib.resources import LAMBDA_ARCHITECTURE
 
 # (name, limit, higher is better)
@@ -28,6 +29,9 @@ TARGETS = {
     "init_ratio_max": 1.5,
     "first_zh_reply_ms": 100,
     "layer_mb": 80,
+    # issue 14: a self-booking writes like a webhook booking; availability reads once per stylist at most
+    "self_booking_writes_per_booking": 3,
+    "availability_reads_per_stylist": 1,
 }
 
 
@@ -41,6 +45,7 @@ class Figures:
     scans: int
     command: str
     cold: ColdStarts
+    self_booking: SelfBookingResult | None = None  # issue 14
 
     @property
     def cost_per_1000(self) -> float:
@@ -87,6 +92,55 @@ def targets(f: Figures) -> list[tuple[str, str, bool]]:
             fan is not None and fan >= TARGETS["sqs_msgs_per_request"],
         ),
         *cold_targets(f.cold),
+        *self_booking_targets(f.self_booking),
+    ]
+
+
+def self_booking_targets(r: SelfBookingResult | None) -> list[tuple[str, str, bool]]:
+    """Issue 14: DynamoDB write requests per self-booking (besides schedules), and availability's reads."""
+    per_stylist = r.reads_per_request / len(STYLISTS) if r else None
+    return [
+        (
+            "<= 3 DynamoDB write requests per self-booking (besides schedules)",
+            f"{r.writes_per_booking:g}" if r else "not measured",
+            r is not None and r.writes_per_booking <= TARGETS["self_booking_writes_per_booking"],
+        ),
+        (
+            f"availability (1 store x {len(STYLISTS)} stylists x {DAYS} days): <= 1 DynamoDB read per stylist",
+            f"{r.reads_per_request:g} per request" if r else "not measured",
+            per_stylist is not None and per_stylist <= TARGETS["availability_reads_per_stylist"],
+        ),
+    ]
+
+
+def self_booking_summary(r: SelfBookingResult | None) -> str:
+    if r is None:
+        return "availability_reads_per_request=unknown self_booking_writes_per_booking=unknown"
+    return (
+        f"availability_reads_per_request={r.reads_per_request:g} "
+        f"self_booking_writes_per_booking={r.writes_per_booking:g}"
+    )
+
+
+def self_booking_markdown(r: SelfBookingResult | None) -> list[str]:
+    if r is None:
+        return ["## Self-booking (issue 14)", "", "Not measured in this run.", ""]
+    return [
+        "## Self-booking (issue 14)",
+        "",
+        f"`bench/self_booking.py`, on its own stack: store `sh-jingan` takes bookings itself, {len(STYLISTS)} "
+        f"stylists who all do a 45-minute cut (+15 buffer), open 10:00-21:00. `GET …/availability?service=cut&"
+        f"stylist=any&days={DAYS}` listed {r.slots} open starts. A warm request (the store cached in the "
+        f"container) makes **{r.reads_per_request:g}** DynamoDB call(s): one BatchGetItem of every (stylist, UTC "
+        f"day) calendar; the first request also reads the store ({r.reads_first} calls).",
+        "",
+        *_table(("service", "operation", "calls per availability request"), _ops(r.availability_ops)),
+        f"{r.bookings} members each `POST …/bookings` an open time with their member token: "
+        f"**{r.writes_per_booking:g}** DynamoDB write requests per self-booking (the booking transaction with "
+        "the stylist's calendar and her contact lookups, the event record, her profile), besides the "
+        "journey's EventBridge schedules. Every AWS call per self-booking:",
+        "",
+        *_table(("service", "operation", "calls"), _ops(r.booking_ops)),
     ]
 
 
@@ -121,7 +175,8 @@ def summary(f: Figures) -> str:
     return (
         f"SUMMARY scans={f.scans} ddb_writes_per_booking={f.journey.writes_per_created:g} "
         f"cost_per_1000_journeys_usd={f.cost_per_1000:.4f} api_import_ratio={f.api_ratio:.2f} "
-        f"worker_import_ratio={f.worker_ratio:.2f} sqs_msgs_per_request={fan} {cold_summary(f.cold)}"
+        f"worker_import_ratio={f.worker_ratio:.2f} sqs_msgs_per_request={fan} {cold_summary(f.cold)} "
+        f"{self_booking_summary(f.self_booking)}"
     )
 
 
@@ -389,5 +444,6 @@ def markdown(f: Figures) -> str:
             "so there is nothing to measure; the target is reported as not met.",
             "",
         ]
+    out += self_booking_markdown(f.self_booking)
     out += ["```", summary(f), "```", ""]
     return "\n".join(out)

@@ -154,7 +154,8 @@ class SelfBooking:
                 event_id, "booking.created", first, first.start, _stylist_of(first), first.last_event_at
             )
             applied = self._events.apply(chain_id, store, event)
-            self._tell_booking_system(chain_id, event)
+            if int(first.version) == 1:  # the post may not have happened; once changed since, it is old news
+                self._tell_booking_system(chain_id, event)
             return self._view(catalog, first, applied.body["journey"])
 
         member = _snapshot(actor.member_id, self._member(chain_id, actor), catalog.locale)
@@ -178,9 +179,7 @@ class SelfBooking:
                 extra={"chain_id": chain_id, "booking_id": booking_id, "by_staff": actor.staff is not None},
             )
             self._tell_booking_system(chain_id, event)
-            booking = self._repo.booking(chain_id, booking_id)
-            assert booking is not None  # just committed (a consistent read)
-            return self._view(catalog, booking, applied.body["journey"])
+            return self._applied_view(catalog, chain_id, event, applied.body)
         raise self._taken(catalog, service, request.stylist_id, start, actor)
 
     def _stylists(
@@ -269,9 +268,7 @@ class SelfBooking:
             except StylistUnavailable:
                 continue
             self._tell_booking_system(store.chain_id, event)
-            moved = self._repo.booking(store.chain_id, booking.booking_id)
-            assert moved is not None
-            return self._view(catalog, moved, applied.body["journey"])
+            return self._applied_view(catalog, store.chain_id, event, applied.body)
         raise self._taken(catalog, service, wanted, start, actor)
 
     def _cancel(
@@ -287,9 +284,7 @@ class SelfBooking:
         )
         applied = self._events.apply(store.chain_id, store, event)
         self._tell_booking_system(store.chain_id, event, reason=request.reason)
-        cancelled = self._repo.booking(store.chain_id, booking.booking_id)
-        assert cancelled is not None
-        return self._view(catalog, cancelled, applied.body["journey"])
+        return self._applied_view(catalog, store.chain_id, event, applied.body)
 
     def _changeable(self, catalog: StoreCatalog, booking: BookingItem, actor: _Actor, what: str) -> None:
         if booking.status not in CHANGEABLE:
@@ -341,16 +336,58 @@ class SelfBooking:
     def _view(
         self, catalog: StoreCatalog, booking: BookingItem, journey: list[dict[str, Any]] | None = None
     ) -> dict[str, Any]:
-        tz = ZoneInfo(catalog.timezone)
-        now = self._clock.now()
-        may = self._may_change(catalog, booking, now)
+        return self._shape(
+            catalog,
+            booking.booking_id,
+            booking.status,
+            booking.start,
+            int(booking.duration_minutes),
+            {"code": booking.service_code, "name": booking.service_name},
+            {"id": booking.stylist_id, "name": booking.stylist_name},
+            journey,
+        )
+
+    def _applied_view(
+        self, catalog: StoreCatalog, chain_id: str, event: BookingEvent, answer: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The booking as the event just made it (no read), or as it is when the event changed nothing."""
+        if answer.get("ignored"):
+            booking = self._repo.booking(chain_id, event.booking.id)
+            if booking is not None:
+                return self._view(catalog, booking, answer["journey"])
+        b = event.booking
+        return self._shape(
+            catalog,
+            b.id,
+            answer["status"],
+            b.start,
+            b.duration_minutes,
+            {"code": b.service.code, "name": b.service.name},
+            {"id": b.stylist.id, "name": b.stylist.name},
+            answer["journey"],
+        )
+
+    def _shape(
+        self,
+        catalog: StoreCatalog,
+        booking_id: str,
+        status: str,
+        start: datetime,
+        duration_minutes: int,
+        service: dict[str, str],
+        stylist: dict[str, str],
+        journey: list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        may = status in CHANGEABLE and start - self._clock.now() >= timedelta(
+            minutes=catalog.cancel_until_minutes
+        )
         view = {
-            "booking_id": booking.booking_id,
-            "status": booking.status,
-            "start": booking.start.astimezone(tz).isoformat(),
-            "duration_minutes": int(booking.duration_minutes),
-            "service": {"code": booking.service_code, "name": booking.service_name},
-            "stylist": {"id": booking.stylist_id, "name": booking.stylist_name},
+            "booking_id": booking_id,
+            "status": status,
+            "start": start.astimezone(ZoneInfo(catalog.timezone)).isoformat(),
+            "duration_minutes": duration_minutes,
+            "service": service,
+            "stylist": stylist,
             "can_cancel": may,
             "can_reschedule": may,
         }

@@ -42,6 +42,7 @@ from chalicelib.channels.wechat.callback_xml import expected_signature
 from chalicelib.dal.regions import ServedElsewhere, directory_item
 from chalicelib.services.signatures import sign
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+from tests.support.catalog import open_for_booking
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -78,6 +79,7 @@ def seed(harness) -> None:
     harness.session.client("dynamodb").put_item(
         TableName=harness.container.settings.main_table, Item=directory_item(entry, datetime.now(UTC))
     )
+    open_for_booking(SH_STORE)  # members book for themselves there (issue 14; before the store is first read)
     status, body = harness.post(booking_event(event_id="oa-seed-booking", member_id=SEEDED_MEMBER))
     assert status == 202, body
     for i in range(2):
@@ -118,6 +120,15 @@ def staff_token(harness, data) -> str | None:
     return harness.chain["staff_token"]
 
 
+def member_token(harness, data) -> str | None:
+    """The seeded member's token mostly; another chain's member's (404s) or the generated value otherwise."""
+    choice = data.draw(st.integers(0, 7), label="member token")
+    if choice == 7:
+        return None
+    chain = "other-chain" if choice == 6 else harness.chain["chain_id"]
+    return harness.container.member_tokens.issue(chain, SEEDED_MEMBER)[0]
+
+
 def steer(harness, case, data) -> dict[str, Any]:
     """Point a generated case at the seeded data and give it valid credentials, most of the time.
 
@@ -137,7 +148,18 @@ def steer(harness, case, data) -> dict[str, Any]:
     is_staff = any(
         "staffBearer" in requirement for requirement in operation.definition.raw.get("security", [])
     )
-    if is_staff and positive_at(case, ParameterLocation.HEADER):
+    is_member = any(
+        "memberBearer" in requirement for requirement in operation.definition.raw.get("security", [])
+    )
+    if (
+        is_member
+        and positive_at(case, ParameterLocation.HEADER)
+        and (not is_staff or usually(data, "member"))
+    ):
+        token = member_token(harness, data)  # self-booking (issue 14)
+        if token:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    elif is_staff and positive_at(case, ParameterLocation.HEADER):
         token = staff_token(harness, data)
         if token:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
@@ -152,6 +174,9 @@ def steer(harness, case, data) -> dict[str, Any]:
                 tokens[store], str(query.get("timestamp", "")), str(query.get("nonce", ""))
             )
             case.query = query
+    if operation.path.endswith("/availability") and positive_at(case, ParameterLocation.QUERY):
+        if usually(data, "offered service"):  # self-booking (issue 14)
+            case.query = {**(case.query or {}), "service": "cut"}
     if isinstance(case.body, dict) and positive_at(case, ParameterLocation.BODY):
         steer_body(harness, operation.path, case.body, data)
     return plan
@@ -168,6 +193,13 @@ def steer_body(harness, path: str, body: dict, data) -> None:
             body["store_id"] = data.draw(st.sampled_from(STORES), label="store")
         if not data.draw(st.booleans(), label="same message id") and isinstance(body.get("message"), dict):
             body["message"]["id"] = f"oa-msg-{next(_ids)}"
+    elif path == "/v1/stores/{store_id}/bookings" and usually(data, "bookable"):  # self-booking (issue 14)
+        body["service"] = "cut"
+        body["stylist_id"] = data.draw(st.sampled_from(["any", "sh-amy", "sh-xiaowang"]), label="stylist")
+        day, hour = data.draw(st.integers(23, 28), label="day"), data.draw(st.integers(9, 21), label="hour")
+        body["start"] = (
+            f"2026-11-{day}T{hour:02d}:{data.draw(st.sampled_from([0, 15, 30, 40]), label='minute'):02d}:00+08:00"
+        )
     elif path.startswith("/v1/channels/agora/"):
         if usually(data, "to a store"):
             body["to"] = f"store-{data.draw(st.sampled_from(STORES), label='agora store')}"

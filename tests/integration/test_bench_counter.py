@@ -19,3 +19,17 @@ def test_a_complete_journey_makes_no_scan_and_every_client_is_counted():
     assert ops[("dynamodb", "PutItem")] >= 1  # message records (PynamoDB's own client)
     assert ops[("sns", "Publish")] == result.delivered >= 7
     assert 1 <= result.writes_per_created <= 3  # issue 7: at most 3 besides the schedules
+
+
+def test_availability_reads_one_batch_per_request_and_a_self_booking_writes_at_most_three():
+    from bench import self_booking
+
+    with running_stack() as stack:
+        result = self_booking.run(stack, bookings=3, requests=2)
+
+    assert result.scans == 0 and result.slots > 0
+    # 3 stylists x 7 store-local days = 24 (stylist, UTC day) calendars: one BatchGetItem; the store is cached
+    assert result.availability_ops == {("dynamodb", "BatchGetItem"): 1}
+    assert result.reads_per_request == 1 and result.reads_first == 2  # cold: the store's GetItem too
+    assert result.writes_per_booking <= 3  # issue 14: <= 3 besides the schedules
+    assert result.booking_ops[("dynamodb", "TransactWriteItems")] == 1

@@ -106,3 +106,30 @@ def test_cold_start_ratios_targets_and_summary_keys() -> None:
     unbuilt = ColdStarts(cold.baseline, cold.baseline, cold.clients, 120.0, None, 7)
     assert cold_summary(unbuilt).endswith("layer_mb=unknown")
     assert [met for _, _, met in cold_targets(unbuilt)] == [True, False, False]
+
+
+def test_self_booking_targets_and_summary_keys() -> None:
+    from collections import Counter
+
+    from bench.report import self_booking_summary, self_booking_targets
+    from bench.self_booking import SelfBookingResult
+
+    measured = SelfBookingResult(
+        requests=5,
+        slots=800,
+        reads_first=2,
+        reads_per_request=1.0,
+        availability_ops=Counter({("dynamodb", "BatchGetItem"): 1.0}),
+        bookings=6,
+        writes_per_booking=3.0,
+        booking_ops=Counter(),
+        scans=0,
+    )
+    assert self_booking_summary(measured) == (
+        "availability_reads_per_request=1 self_booking_writes_per_booking=3"
+    )
+    assert [met for _, _, met in self_booking_targets(measured)] == [True, True]
+    dearer = SelfBookingResult(**{**measured.__dict__, "writes_per_booking": 3.5, "reads_per_request": 4.0})
+    assert [met for _, _, met in self_booking_targets(dearer)] == [False, False]
+    assert self_booking_summary(None).endswith("self_booking_writes_per_booking=unknown")
+    assert [met for _, _, met in self_booking_targets(None)] == [False, False]
