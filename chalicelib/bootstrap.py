@@ -159,7 +159,7 @@ class Container:
             on_member=self.member_care.refresh,
             coupons=self.care_repo.coupon,
             table_name=self.settings.main_table,
-            on_freed=self.waitlist.freed,
+            on_freed=self._time_freed,
         )
 
     @cached_property
@@ -561,7 +561,13 @@ class Container:
             conversations=self.conversations,
             messages=self.messages,
             sender=self.reply_sender,
+            open_starts=self.availability.open_starts,
+            book=self.self_booking.book,
         )
+
+    def _time_freed(self, before: Any, after: Any) -> None:
+        """BookingEvents' `on_freed` (the waitlist is built on first use: it books through BookingEvents)."""
+        self.waitlist.freed(before, after)
 
     @cached_property
     def waitlist_worker(self):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -34,7 +35,7 @@ from chalicelib.channels.base import Contact
 from chalicelib.clock import Clock
 from chalicelib.dal.models import BookingItem, StoreItem, WaitlistEntryItem, WaitSlotItem
 from chalicelib.dal.waitlist import ENTRY_KEPT, NewEntry, WaitlistRepository
-from chalicelib.errors import Conflict, NotFound, ValidationFailed, invalid_fields
+from chalicelib.errors import Conflict, ManagedElsewhere, NotFound, ValidationFailed, invalid_fields
 from chalicelib.ids import is_id
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
@@ -568,7 +569,7 @@ class Waitlist:
         link = (
             self._link(entry.chain_id, store.store_id, entry.member_id, fragment=fragment, ttl=OFFER_VALID)
             if self._link is not None
-            else f"/book/{store.store_id}#claim={entry.waitlist_id}&start={start_iso}"
+            else f"/book/{store.store_id}#{urlencode(fragment)}"
         )
         context = texts.MessageContext(
             locale=locale,
@@ -622,7 +623,7 @@ class Waitlist:
             raise NotFound("no such store")
         catalog = StoreCatalog.of(store)
         if not catalog.self_booking:
-            raise BookingManagedElsewhere("this store takes bookings through its own booking system")
+            raise ManagedElsewhere("this store takes bookings through its own booking system")
         return store, catalog
 
     def _own_entry(self, member: Member, store_id: str, waitlist_id: str) -> WaitlistEntryItem:
@@ -642,10 +643,6 @@ class Waitlist:
 
 class OfferGone(Conflict):
     code = "offer_gone"
-
-
-class BookingManagedElsewhere(Conflict):
-    code = "booking_managed_elsewhere"
 
 
 def _entry_id(member: Member, store_id: str, wanted: JoinRequest) -> str:

@@ -46,6 +46,7 @@ def test_every_sample_is_covered_by_a_test():
         "scheduler_care_tick_input.json",
         "sqs_care_ticks.json",
         "sqs_care.json",
+        "sqs_waitlist.json",
     }
     covered |= {
         f"webhooks/{t}.json"
@@ -196,3 +197,31 @@ def test_the_care_batch_sample_runs_through_the_send_care_worker(harness):
         QueueUrl=harness.container.settings.care_dlq_url, MaxNumberOfMessages=10
     )["Messages"]
     assert [m["Body"] for m in dlq] == ["{not a care message"]
+
+
+def test_the_waitlist_batch_sample_runs_through_the_waitlist_worker(harness):
+    from chalicelib.dal.models import StoreItem
+    from functions.waitlist_offers import handler
+
+    store = StoreItem.get(*StoreItem.key("sh-jingan"))
+    store.booking_mode = "chairside"
+    store.save()
+    chain = harness.chain["chain_id"]
+    harness.container.member_care.refresh(chain, "m-wait", {"phone": "+8613900000009", "locale": "zh-CN"})
+    token, _ = harness.container.member_tokens.issue(chain, "m-wait")
+    joined = harness.client.http.post(
+        "/v1/stores/sh-jingan/me/waitlist",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        body=json.dumps(
+            {"service": "cut-wash", "stylist_id": "any", "date": "2026-11-25", "part_of_day": "afternoon"}
+        ).encode(),
+    )
+    assert joined.status_code == 201, joined.body
+    batch = load("sqs_waitlist.json")
+    assert len({r["messageId"] for r in batch["Records"]}) == len(batch["Records"])
+
+    result = handler(batch, _context())
+
+    assert result == {"batchItemFailures": []}  # offered; the stale expiry and the malformed body dropped
+    [text] = [t for phone, t in harness.sms() if phone == "+8613900000009"]
+    assert "15:00" in text

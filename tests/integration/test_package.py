@@ -259,6 +259,7 @@ def test_the_schedule_group_and_the_role_scheduler_delivers_with(packaged: Packa
         _arn(r.STEPS_QUEUE.logical),
         _arn(r.SCHEDULER_DLQ.logical),
         _arn(r.CARE_TICKS_QUEUE.logical),
+        _arn(r.WAITLIST_QUEUE.logical),  # a waitlist offer's expiry (services/waitlist.py)
     ]
     # The stores' recurring care schedules have a group of their own, and the role serves both groups only.
     care = packaged.resources[t.CARE_SCHEDULE_GROUP]
@@ -297,6 +298,7 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
         _arn(r.STEPS_QUEUE.logical),
         _arn(r.INBOUND_QUEUE.logical),
         _arn(r.CARE_QUEUE.logical),  # campaigns are fanned out through it
+        _arn(r.WAITLIST_QUEUE.logical),  # time a booking change freed, for the waitlist
     ]
     assert _grants(statements, "sqs:ReceiveMessage") == []
     assert _grants(statements, "iam:PassRole") == [_arn(t.SCHEDULER_ROLE)]

@@ -41,6 +41,8 @@ def test_provision_returns_the_env_the_code_reads(aws, stage):
         r.ENV_CARE_TICKS_QUEUE_ARN,
         r.ENV_CARE_QUEUE_URL,
         r.ENV_CARE_DLQ_URL,
+        r.ENV_WAITLIST_QUEUE_URL,
+        r.ENV_WAITLIST_QUEUE_ARN,
     }
 
 
@@ -172,7 +174,12 @@ def test_scheduler_role_trusts_the_scheduler_and_may_send_to_its_queues(aws, sta
     (statement,) = document["Statement"]
     assert statement["Action"] == "sqs:SendMessage"
     assert sorted(statement["Resource"]) == sorted(
-        [env[r.ENV_STEPS_QUEUE_ARN], env[r.ENV_SCHEDULER_DLQ_ARN], env[r.ENV_CARE_TICKS_QUEUE_ARN]]
+        [
+            env[r.ENV_STEPS_QUEUE_ARN],
+            env[r.ENV_SCHEDULER_DLQ_ARN],
+            env[r.ENV_CARE_TICKS_QUEUE_ARN],
+            env[r.ENV_WAITLIST_QUEUE_ARN],
+        ]
     )
 
 

@@ -31,6 +31,7 @@ EXPECTED = {
     "bookings.status": DESK_UP,
     "bookings.book": DESK_UP,  # issue 14: staff book, move and cancel for a member
     "campaigns.*": MANAGERS,
+    "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
 }
 
 
