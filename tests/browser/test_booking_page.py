@@ -24,7 +24,9 @@ from tests.support.stack import eventually
 
 WAIT = 20
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
-OFFER_LINK = re.compile(r"(?:https?://[^\s（）()]+)?/m/[2-9a-z]{10}")
+# The offer's link: a short /m/ link (it lands on #token=…&claim=…&start=…) or, where the stage has no public base
+# URL for short links, the page itself with #claim=…&start=… (her token is already on this phone).
+OFFER_LINK = re.compile(r"(?:https?://[^\s（）()]+)?/(?:m/[2-9a-z]{10}|book/[\w-]+#[^\s（）()]+)")
 
 
 def tid(name: str) -> str:
@@ -307,7 +309,7 @@ def test_a_member_waits_for_a_full_day_and_claims_the_time_a_cancellation_frees(
     assert offered["waitlist_id"] == waitlist_id
     assert datetime.fromisoformat(offered["offer"]["start"]) == datetime.fromisoformat(freed_start)
 
-    # She opens the offer's link from her SMS (a short /m/ link: it lands on #token=…&claim=…&start=…).
+    # She opens the offer's link from her SMS.
     link = eventually(
         lambda: next((m.group(0) for m in map(OFFER_LINK.search, reversed(stack.sms_to(e164))) if m), None),
         30,
