@@ -120,7 +120,8 @@ function stylistName(id) {
 function price(p) {
   if (!p || p.amount === undefined) return "";
   const symbol = { CNY: "¥", GBP: "£", USD: "$" }[p.currency] ?? `${p.currency} `;
-  return `${symbol}${p.amount}`;
+  const amount = Number(p.amount);
+  return `${symbol}${Number.isInteger(amount) ? amount : Number.isFinite(amount) ? amount.toFixed(2) : p.amount}`;
 }
 
 function storePhone() {
@@ -629,13 +630,23 @@ function renderClaim() {
       }
     }
   });
+  const what = h("p", { testid: "claim-what" });
   screen(t("claim.title"), null,
     h("div", { class: "card", testid: "claim" },
       h("p", {}, t("claim.lead")),
-      h("p", { class: "big", testid: "claim-time" }, whenText(c.start))),
+      h("p", { class: "big", testid: "claim-time" }, whenText(c.start)),
+      what),
     token() ? submit : signInButton(),
     out);
-  if (!token()) state.afterSignIn = () => go("claim");
+  if (!token()) {
+    state.afterSignIn = () => go("claim");
+    return;
+  }
+  // What she waits for (service, and the stylist the freed time is with), from her waitlist.
+  api.myWaitlist().then((answer) => {
+    const entry = (answer.items || []).find((w) => w.waitlist_id === c.id);
+    if (entry) what.textContent = `${serviceName(entry.service)} · ${stylistName(entry.offer?.stylist_id || entry.stylist_id)}`;
+  }).catch(() => {});
 }
 
 // ---------- the shell ----------

@@ -33,7 +33,7 @@ export const STRINGS = {
     "time.with": "{name}",
     "waitlist.offer": "想排队等位吗？有人取消时，我们会第一时间短信通知您。",
     "waitlist.part": "希望的时间段",
-    "waitlist.any": "全天都可以",
+    "waitlist.any": "全天",
     "waitlist.join": "加入等位",
     "waitlist.joined": "已加入等位：{day} {part}。有空位时我们会通知您，届时 30 分钟内点击链接即可确认。",
     "waitlist.mine": "我的等位",

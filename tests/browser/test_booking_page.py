@@ -318,6 +318,12 @@ def test_a_member_waits_for_a_full_day_and_claims_the_time_a_cancellation_frees(
     driver.get(link if link.startswith("http") else stack.api + link)
     claim = find(driver, tid("claim"))
     assert freed_start[11:16] in claim.find_element(By.CSS_SELECTOR, tid("claim-time")).text
+    service_name = next(s["name"]["zh-CN"] for s in catalog(stack)["services"] if s["code"] == service)
+    until(
+        driver,
+        lambda d: service_name in d.find_element(By.CSS_SELECTOR, tid("claim-what")).text,
+        what="service",
+    )
     shots("waitlist-claim")
     click(driver, tid("claim-submit"))
     done = find(driver, tid("done"))
