@@ -223,6 +223,74 @@ def chosen_day_in(panel) -> str:
     return panel.find_element(By.CSS_SELECTOR, '.day[aria-pressed="true"]').get_attribute("data-testid")[4:]
 
 
+# --- a time taken meanwhile; a manage link --------------------------------------------------------------
+
+
+def test_a_time_taken_meanwhile_offers_the_nearest_open_ones_and_a_manage_link_opens_her_booking(
+    driver, stack, shots
+):
+    national, e164 = new_phone()
+    open_page(driver, stack)
+    click(driver, tid("service-cut-wash"))
+    click(driver, tid("stylist-sh-xiaowang"))
+    until(driver, lambda d: visible_times(d), what="open times")
+    day, hhmm = chosen_day(driver), visible_times(driver)[0].text
+    visible_times(driver)[0].click()
+    sign_in_by_sms(driver, stack, national, e164)
+    find(driver, tid("screen-confirm"))
+
+    # While she reads the summary, the front desk's booking system gives that time to someone else.
+    status, body = http(
+        "GET",
+        f"{stack.api}/v1/stores/{SH_STORE}/availability?service=cut-wash&stylist=sh-xiaowang&from={day}&days=1",
+    )
+    start = next(s["start"] for s in body["slots"] if local_start(s) == (day, hhmm))
+    status, body = stack.post_booking(
+        booking_event(
+            booking_id=f"bk-desk-{uuid.uuid4().hex[:8]}",
+            member_id=f"walkin-{uuid.uuid4().hex[:6]}",
+            stylist="sh-xiaowang",
+            start=start,
+            occurred_at=stack.now(),
+            duration=60,
+            category="hair_cut",
+        )
+    )
+    assert status == 202, body
+
+    click(driver, tid("confirm"))
+    alternatives = find(driver, tid("alternatives"))
+    # the one error the browser logs is the API's 409 itself
+    logged = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert len(logged) == 1 and "/bookings" in logged[0] and "409" in logged[0], logged
+    choices = alternatives.find_elements(By.CSS_SELECTOR, '[data-testid^="alternative-"]')
+    assert 1 <= len(choices) <= 3
+    shots("book-taken")
+    picked = re.search(r"\d{2}:\d{2}", choices[0].text).group(0)
+    assert picked != hhmm
+    choices[0].click()
+    assert picked in find(driver, tid("confirm-time")).text
+    click(driver, tid("confirm"))
+    assert picked in find(driver, tid("done")).text
+
+    token = member_token(driver)
+    [booking] = as_member(stack, token, "me/bookings")["items"]
+    assert local_start(booking)[1] == picked
+    booking_id = booking["booking_id"]
+
+    # A "manage my booking" link on a phone that never saw her: the booking comes first, ready to manage.
+    driver.get("about:blank")
+    driver.execute_cdp_cmd(
+        "Storage.clearDataForOrigin", {"origin": stack.api, "storageTypes": "local_storage"}
+    )
+    driver.get(f"{page_url(stack, SH_STORE)}#token={token}&booking={booking_id}")
+    card = find(driver, tid(f"booking-{booking_id}"))
+    assert "focus" in card.get_attribute("class").split()
+    assert card.find_element(By.CSS_SELECTOR, tid(f"reschedule-{booking_id}")).is_displayed()
+    assert driver.execute_script("return location.hash") == ""  # the token left the address bar
+    assert member_token(driver) == token
+
+
 # --- a full day, the waitlist, a freed time, the claim -----------------------------------------------------
 
 
