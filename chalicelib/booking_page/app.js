@@ -537,10 +537,14 @@ function manageCard(b, focused) {
   const panel = h("div", { class: "manage" });
   const actions = h("div", { class: "row" },
     b.can_reschedule ? h("button", { type: "button", class: "secondary", testid: `reschedule-${b.booking_id}`, onclick: () => openMove(b, panel).catch(reportError) }, t("mine.reschedule")) : null,
-    b.can_cancel !== false && b.status !== "cancelled"
+    b.can_cancel !== false && ["booked", "confirmed"].includes(b.status)
       ? h("button", { type: "button", class: "ghost danger", testid: `cancel-${b.booking_id}`, onclick: () => askCancel(b, panel) }, t("mine.cancel"))
       : null);
-  const card = bookingCard(b, [actions, panel]);
+  // Too close to cancel online (the store's cancel_until_minutes): say so at once, with the store's number.
+  const late = b.can_cancel === false && ["booked", "confirmed"].includes(b.status)
+    ? h("p", { class: "notice warn", testid: "too-late" }, t("mine.too_late"), " ", phoneLink(storePhone()))
+    : null;
+  const card = bookingCard(b, [actions, late, panel]);
   if (focused) card.classList.add("focus");
   return card;
 }

@@ -9,6 +9,7 @@ import random
 import re
 import uuid
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
@@ -59,11 +60,15 @@ def open_page(driver, stack, store_id: str = SH_STORE, fragment: str = "", fresh
         driver.execute_cdp_cmd(
             "Storage.clearDataForOrigin", {"origin": stack.api, "storageTypes": "local_storage"}
         )
-    driver.get(page_url(stack, store_id) + fragment)
-    if fresh:  # her phone speaks Chinese (headless Chromium reports en-US whatever --lang says)
+        driver.get(page_url(stack, store_id))
+        # her phone speaks Chinese (headless Chromium reports en-US whatever --lang says)
         driver.execute_script("localStorage.setItem('chairside.member.locale', 'zh-CN')")
+        driver.refresh()
+        find(driver, tid("store-name"))
+    if fragment or not fresh:
+        # On the page already, a link's fragment is a same-page navigation (read on `hashchange`).
         driver.get(page_url(stack, store_id) + fragment)
-    find(driver, tid("store-name"))
+        find(driver, tid("store-name"))
 
 
 def member_token(driver, store_id: str = SH_STORE) -> str:
@@ -413,3 +418,55 @@ def test_a_store_that_books_elsewhere_shows_its_phone_instead_of_the_flow(driver
     notice = find(driver, tid("external"))
     assert notice.find_element(By.CSS_SELECTOR, tid("store-phone")).text
     assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid^="service-"]')
+
+
+def sign_in_by_api(stack, e164: str) -> str:
+    base = f"{stack.api}/v1/stores/{SH_STORE}/member-sessions"
+    status, body = http("POST", base, {"phone": e164}, {"Content-Type": "application/json"})
+    assert status == 202, body
+    code = CODE.search(eventually(lambda: stack.sms_to(e164), 30, "the code SMS")[-1]).group(1)
+    status, body = http(
+        "POST", base + "/verify", {"phone": e164, "code": code}, {"Content-Type": "application/json"}
+    )
+    assert status == 200, body
+    return body["member_token"]
+
+
+def test_too_close_to_cancel_online_shows_the_store_phone(driver, stack):
+    """Last in this file: it moves the stack's clock to an hour and a half before her booking."""
+    _, e164 = new_phone()
+    token = sign_in_by_api(stack, e164)
+    status, body = http(
+        "GET",
+        f"{stack.api}/v1/stores/{SH_STORE}/availability?service=cut-wash&stylist=any"
+        f"&from={stack.now().astimezone(ZoneInfo('Asia/Shanghai')).date().isoformat()}&days=14",
+    )
+    assert status == 200, body
+    slot = body["slots"][0]
+    start = datetime.fromisoformat(slot["start"])
+    status, body = http(
+        "POST",
+        f"{stack.api}/v1/stores/{SH_STORE}/bookings",
+        {
+            "service": "cut-wash",
+            "stylist_id": slot["stylist_id"],
+            "start": slot["start"],
+            "idempotency_key": uuid.uuid4().hex,
+        },
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert status == 201, body
+    booking_id = body["booking_id"]
+    # The Shanghai store takes cancellations online until 2 hours before (cancel_until_minutes: 120).
+    stack.advance_to(start - timedelta(minutes=90))
+
+    [booking] = as_member(stack, token, "me/bookings")["items"]
+    assert booking["can_cancel"] is False
+
+    # Her manage link: no cancel button, the store's number instead.
+    open_page(driver, stack, fragment=f"#token={token}&booking={booking_id}")
+    card = find(driver, tid(f"booking-{booking_id}"))
+    notice = card.find_element(By.CSS_SELECTOR, tid("too-late"))
+    assert notice.find_element(By.CSS_SELECTOR, tid("store-phone")).text == catalog(stack)["store"]["phone"]
+    assert not card.find_elements(By.CSS_SELECTOR, tid(f"cancel-{booking_id}"))
+    assert card.find_element(By.CSS_SELECTOR, tid("booking-status")).text == "已预约"
