@@ -35,7 +35,6 @@ from chalicelib.errors import ValidationFailed, invalid_fields
 from chalicelib.ids import ID_CHARS, MAX_ID
 from chalicelib.text_safety import clean_name, clean_text
 
-LOCALES = ("zh-CN", "en")  # journeys/texts.py SUPPORTED_LOCALES: every member-facing text exists in both
 MAX_INTERVALS_PER_DAY = 6
 MAX_DATES = 366
 MAX_STYLIST_SERVICES = 100
@@ -146,7 +145,7 @@ class StoreBody(_Body):
 
     @field_validator("phone")
     @classmethod
-    def _phone(cls, value: str) -> str:
+    def _phone_e164(cls, value: str) -> str:
         if value and not _E164.match(value):
             raise ValueError("must be in international format, e.g. +862162880000")
         return value

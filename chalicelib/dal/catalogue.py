@@ -26,20 +26,6 @@ MAX_ATTEMPTS = 5
 SIBLING_LIMIT = 10  # a chain's stores read to find its channel defaults (services/catalogue.py)
 Guard = Callable[[StoreItem | None], None]
 
-# StoreBody field -> store item attribute (the same names), as PUT /v1/chains/{chain}/stores/{store} sets them.
-STORE_FIELDS = (
-    "name",
-    "timezone",
-    "locale",
-    "address",
-    "phone",
-    "booking_mode",
-    "opening_hours",
-    "closed_dates",
-    "lead_minutes",
-    "cancel_until_minutes",
-)
-
 
 @dataclass(frozen=True)
 class Written:

@@ -42,7 +42,7 @@ class Catalogue:
     # --- writes --------------------------------------------------------------------------------------------
     def put_store(self, staff: Staff, chain_id: str, store_id: str, body: dict) -> tuple[int, dict]:
         if chain_id != staff.chain_id:
-            raise NotFound("no such chain")
+            raise NotFound("no such store")  # as a store of another chain: nothing leaks
         if not is_id(store_id):
             raise bad_field("store_id", "must be 1-128 letters, digits or _.:@-", "the store id is not valid")
 

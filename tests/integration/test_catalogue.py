@@ -418,3 +418,47 @@ def test_the_public_catalog_shows_active_entries_without_a_token(harness):
 def test_the_public_catalog_of_an_unknown_store_is_404(harness):
     assert get(harness, "/v1/stores/nowhere/catalog")[0] == 404
     assert get(harness, "/v1/stores/bad%20id/catalog")[0] == 404
+
+
+# --- a new store's channel defaults --------------------------------------------------------------------------
+
+
+def test_channel_defaults_copy_the_chains_account_once_and_never_overwrite(harness):
+    from chalicelib.secrets import StoreChannelDefaults
+
+    client = harness.session.client("secretsmanager")
+    stage = harness.env["CHAIRSIDE_STAGE"]
+    defaults = StoreChannelDefaults(client, stage, new_token=lambda: "fresh-token-1")
+
+    assert defaults.provision("sh-added", ["sh-added", "nyc-soho", "sh-jingan"]) is True
+    added = json.loads(
+        client.get_secret_value(SecretId=f"chairside/{stage}/stores/sh-added/wechat")["SecretString"]
+    )
+    nyc = json.loads(
+        client.get_secret_value(SecretId=f"chairside/{stage}/stores/nyc-soho/wechat")["SecretString"]
+    )
+    assert added == {
+        "app_id": nyc["app_id"],
+        "app_secret": nyc["app_secret"],
+        "template_ids": nyc["template_ids"],
+        "encoding_aes_key": nyc["encoding_aes_key"],  # the chain's account is in encrypted mode: no downgrade
+        "token": "fresh-token-1",
+    }
+
+    again = StoreChannelDefaults(client, stage, new_token=lambda: "fresh-token-2")
+    assert again.provision("sh-added", ["ldn-soho"]) is False
+    kept = json.loads(
+        client.get_secret_value(SecretId=f"chairside/{stage}/stores/sh-added/wechat")["SecretString"]
+    )
+    assert kept["token"] == "fresh-token-1"
+
+
+def test_a_chain_without_wechat_gives_a_new_store_no_wechat_secret(harness):
+    from chalicelib.secrets import StoreChannelDefaults
+
+    client = harness.session.client("secretsmanager")
+    stage = harness.env["CHAIRSIDE_STAGE"]
+
+    assert StoreChannelDefaults(client, stage).provision("lonely", ["lonely", "no-such-sibling"]) is False
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_secret_value(SecretId=f"chairside/{stage}/stores/lonely/wechat")

@@ -61,6 +61,10 @@ EXCLUDED = {
     ("GET", "/v1/stores/{store_id}/wechat/oauth-url"): "WeChat's authorize URL with a signed state (public)",
     ("GET", "/v1/stores/{store_id}/wechat/oauth"): "WeChat's OAuth redirect: code + signed state (public)",
     ("GET", "/m/{code}"): "a member's short link from a message (public; the code is the secret)",
+    (
+        "GET",
+        "/v1/stores/{store_id}/catalog",
+    ): "public: the store's catalogue for members (issue 14), no token",
 }
 LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
 
@@ -85,7 +89,14 @@ ACTIONS = {
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
     ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
+    # the catalogue (issue 14)
+    ("PUT", "/v1/chains/{chain_id}/stores/{store_id}"): "catalog.write",
+    ("PUT", "/v1/stores/{store_id}/services/{code}"): "catalog.write",
+    ("PUT", "/v1/stores/{store_id}/stylists/{stylist_id}"): "catalog.write",
 }
+# Routes that add a store when a chain_admin names a new id (PUT .../stores/{store_id}): for her, "a store that
+# does not exist" is a store to create, so her baseline is a chain that does not exist.
+CREATES_STORES = {("PUT", "/v1/chains/{chain_id}/stores/{store_id}")}
 # PIPL / GDPR (chalicelib/api/member_privacy_routes.py): checked whenever they are registered.
 ACTIONS_WHEN_ROUTED = {
     ("GET", "/v1/stores/{store_id}/members/{member_id}/export"): "members.export",
@@ -93,7 +104,16 @@ ACTIONS_WHEN_ROUTED = {
 }
 # A body that every current write route accepts, so the control requests get past validation.
 BODY = {"text": "isolation check", "status": "resolved", "client_message_id": "iso-check"}
-PARAMS = {"store_id", "chain_id", "member_id", "conversation_id", "booking_id", "campaign_id"}
+PARAMS = {
+    "store_id",
+    "chain_id",
+    "member_id",
+    "conversation_id",
+    "booking_id",
+    "campaign_id",
+    "code",
+    "stylist_id",
+}
 MEMBER_PARAMS = {
     "member_id",
     "conversation_id",
@@ -246,6 +266,8 @@ def path_for(path: str, target: Target) -> str:
         "conversation_id": target.member_id,
         "booking_id": target.member_id.replace("iso-m-", "iso-bk-"),
         "campaign_id": CAMPAIGN,
+        "code": "iso-service",
+        "stylist_id": "iso-stylist",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
@@ -335,8 +357,12 @@ def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
         for role in ROLES:
             ours = f"Bearer {token(role)}"
             intruder = f"Bearer {token(role, OTHER_CHAIN, stores=(SH_STORE, LDN_STORE))}"
-            _, nobody = call(harness, method, path_for(route, unknown), ours)
-            cells = [(ours, unknown), (ours, foreign), (intruder, own)]
+            creates = role == "chain_admin" and (method, route) in CREATES_STORES
+            baseline = Target(
+                "a chain that does not exist", "iso-no-such-chain", UNKNOWN_STORE, own.member_id
+            )
+            _, nobody = call(harness, method, path_for(route, baseline if creates else unknown), ours)
+            cells = [(ours, baseline if creates else unknown), (ours, foreign), (intruder, own)]
             if role != "chain_admin" and scoped_to_store:  # a chain_admin sees every store of her chain
                 cells.append((ours, sibling))
             for authorization, target in cells:
