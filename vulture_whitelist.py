@@ -6,6 +6,7 @@
 # --- used outside chalicelib/functions/app.py (devstack, infra, ops, bench) ----------------------------
 use  # bootstrap.use: swaps the container (tests/integration/conftest.py, bench/stack.py, bench/coldstart.py)
 _.ensure  # CareSchedules.ensure: devstack/seed.py and infra/care_schedules.py provision store schedules
+_.import_member  # MemberDirectory.import_member: ops/members.py loads a members file through it (issue 14)
 _.take_crash  # FaultPlan.take_crash: devstack/event_sources.py injects worker crashes (make chaos)
 FixedClock  # the clock bench/stack.py and bench/campaign_fanout.py drive (also the tests)
 issue_token  # HS256 staff tokens: devstack/seed.py (the local stack's tokens)
@@ -40,6 +41,9 @@ _._phone_e164  # pydantic @field_validator (models/booking_event.py)
 _._email  # pydantic @field_validator (models/booking_event.py)
 _._birthday  # pydantic @field_validator (models/booking_event.py)
 _._amount  # pydantic @field_validator (models/booking_event.py)
+_._phone_required  # pydantic @field_validator (contracts/member_import.py)
+_._locale  # pydantic @field_validator (contracts/member_import.py)
+_._tags  # pydantic @field_validator (contracts/member_import.py)
 intercepted_binops  # jinja2 SandboxedEnvironment hook: the operators call_binop sees (journeys/texts.py)
 budgeted  # environment attribute the compiled templates call (nodes.EnvironmentAttribute, journeys/texts.py)
 __self  # jinja2 SandboxedEnvironment.call's positional-only self, named as jinja2 names it (journeys/texts.py)

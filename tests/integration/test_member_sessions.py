@@ -567,3 +567,25 @@ def test_a_staff_token_on_a_member_route_is_401_and_a_member_token_passes(h):
         assert member.status_code == 200 and json.loads(member.body)["member_id"] == session["member_id"]
     finally:
         MEMBER_ROUTES.discard(("GET", "/probe/{store_id}/me"))
+
+
+def test_a_moved_booking_keeps_its_link_which_then_lives_longer(h):
+    assert h.post(booking_event(booking_id="bk-move", member_id="m-move", phone=PHONE))[0] == 202
+    h.pump()
+    moved = booking_event(
+        type="booking.rescheduled",
+        booking_id="bk-move",
+        member_id="m-move",
+        phone=PHONE,
+        start="2026-11-28T15:00:00+08:00",
+        occurred_at="2026-11-22T10:30:00+08:00",
+    )
+    assert h.post(moved)[0] == 202
+    h.pump()
+    texts = [t for to, t in h.sms() if to == PHONE]
+    assert len(texts) == 2 and "改到" in texts[1]
+    [first, second] = _links_in(texts)
+    assert first == second
+
+    h.clock.set(h.clock.now().replace(day=27, hour=12))  # past the first start + 1 day, before the new one's
+    assert call(h, "GET", f"/m/{first}")[0] == 302
