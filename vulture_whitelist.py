@@ -68,3 +68,7 @@ media_format  # WeChatInbound field: the parsed voice Format
 raw_msg_type  # WeChatInbound/_Common field: MsgType as WeChat sent it (video, location, ... for "other")
 
 # --- dead, but removing it needs chalicelib/bootstrap.py (rewritten elsewhere now) -------------------------
+
+# --- self-booking (issue 14) ---------------------------------------------------------------------------
+reschedule_mine  # a @member_route view, called by Chalice (api/self_booking.py)
+cancel_mine  # a @member_route view, called by Chalice (api/self_booking.py)

@@ -1,7 +1,8 @@
 """`python -m chaos [--bookings 1000]` (what `make chaos` runs): the fault-injection soak of the local stack.
 
-Ends with `SUMMARY bookings=.. expected=.. delivered=.. duplicates=.. stale=.. lost=.. dlq=..` and exits
-non-zero when anything was duplicated, stale or lost (or a webhook was answered wrongly). With --docs it
+Ends with `SUMMARY bookings=.. expected=.. delivered=.. duplicates=.. stale=.. lost=.. dlq=.. double_bookings=..`
+and exits non-zero when anything was duplicated, stale or lost, a webhook was answered wrongly, a self-booking
+race had other than one winner, or a stylist was double-booked. With --docs it
 writes the figures to docs/RELIABILITY.md.
 """
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--permanent", type=int, default=defaults.permanent)
     parser.add_argument("--crashes", type=int, default=defaults.crashes)
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
+    parser.add_argument("--races", type=int, default=defaults.races, help="self-booking races (issue 14)")
     parser.add_argument(
         "--docs",
         type=Path,
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         permanent=args.permanent,
         crashes=args.crashes,
         concurrency=args.concurrency,
+        races=args.races,
     )
 
     state = Path(tempfile.mkdtemp(prefix="chairside-chaos-"))
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         report = Soak(stack, options).run()
     finally:
         stack.stop()
-    for problem in report.bad_answers[:20] + report.verdict.problems[:40]:
+    for problem in report.bad_answers[:20] + report.verdict.problems[:40] + report.contention.problems[:20]:
         print(f"PROBLEM {problem}")
     if args.docs:
         command = (

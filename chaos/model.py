@@ -108,3 +108,39 @@ def check(expected: Mapping[str, Expected], sent: Mapping[str, list[tuple[str, i
             verdict.lost += 1
             verdict.problems.append(f"{booking_id}: {message} never sent")
     return verdict
+
+
+# --- double bookings (issue 14) ---------------------------------------------------------------------------
+HOLDING = (
+    "booked",
+    "confirmed",
+    "checked_in",
+    "completed",
+)  # a booking that holds (or held) its stylist's time
+
+
+def double_bookings(rows: Iterable[Mapping]) -> int:
+    """Pairs of bookings of one stylist whose times overlap while both hold them, from the staff day view's
+    bookings (`id`, `status`, `start` with its offset, `duration_minutes`, `stylist.id`), whatever made them.
+    Times that merely touch (one ends as the next starts) do not overlap."""
+    from datetime import datetime, timedelta
+
+    seen: dict[str, Mapping] = {}
+    for row in rows:
+        if row.get("status") in HOLDING:
+            seen[row["id"]] = row
+    by_stylist: dict[str, list[tuple[datetime, datetime]]] = {}
+    for row in seen.values():
+        start = datetime.fromisoformat(row["start"])
+        by_stylist.setdefault(row["stylist"]["id"], []).append(
+            (start, start + timedelta(minutes=int(row["duration_minutes"])))
+        )
+    pairs = 0
+    for spans in by_stylist.values():
+        spans.sort()
+        for i, (_, end) in enumerate(spans):
+            for later_start, _ in spans[i + 1 :]:
+                if later_start >= end:
+                    break
+                pairs += 1
+    return pairs

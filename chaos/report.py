@@ -16,13 +16,14 @@ def summary_line(report: Report) -> str:
     v = report.verdict
     return (
         f"SUMMARY bookings={len(report.bookings)} expected={v.expected} delivered={v.delivered} "
-        f"duplicates={v.duplicates} stale={v.stale} lost={v.lost} dlq={report.dead_lettered}"
+        f"duplicates={v.duplicates} stale={v.stale} lost={v.lost} dlq={report.dead_lettered} "
+        f"double_bookings={report.contention.double_bookings}"
     )
 
 
 def figures(report: Report, options: Options, command: str, when: datetime) -> str:
     """The generated part of docs/RELIABILITY.md: what went in, what came out."""
-    v, f = report.verdict, report.faults
+    v, f, c = report.verdict, report.faults, report.contention
     sms = f.get("sms", {}).get("injected", {})
     crashed = f.get("workers", {}).get("journey-steps", {}).get("crashed", 0)
     stores = sorted({(b.store["id"], b.store["timezone"]) for b in report.bookings})
@@ -45,6 +46,11 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
         ("Injected", "permanent SMS failures", str(sms.get("permanent", 0))),
         ("Injected", "worker killed mid-batch", f"{crashed} batch(es)"),
         ("Injected", "a dead letter put in twice before the redrive", str(report.redrive_copies)),
+        (
+            "Injected",
+            "self-bookings racing webhook bookings (issue 14)",
+            f"{c.self_bookings} in {c.races} races ({c.retries} answered again after a 5xx)",
+        ),
         ("Came out", "stale events ignored as out of order", str(report.ignored_out_of_order)),
         ("Came out", "webhooks answered wrongly", str(len(report.bad_answers))),
         ("Came out", "messages expected (independent model)", str(v.expected)),
@@ -57,6 +63,12 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
         ("Came out", "DLQ reasons (most common)", reasons),
         ("Came out", "moved by a second redrive (idempotent)", str(report.second_redrive_moved)),
         ("Came out", "left in the DLQ", str(report.dlq_left)),
+        (
+            "Came out",
+            "races won by a member / by the webhook / by several / by nobody",
+            f"{c.won_by_members} / {c.won_by_webhook} / {c.several_winners} / {c.no_winner}",
+        ),
+        ("Came out", "double bookings (overlapping holding bookings of one stylist)", str(c.double_bookings)),
     ]
     table = "\n".join(f"| {side} | {what} | {value} |" for side, what, value in rows)
     return f"""{START}

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chaos import model
+from chaos.contention import Contention, ContentionRun
 from chaos.scenario import Booking, Delivery, Stop, build_bookings, plan_stops
 from chaos.stack import ROOT, RunningStack, SoakError
 
@@ -32,6 +33,9 @@ class Options:
     permanent: int = 5
     crashes: int = 2
     concurrency: int = 6
+    races: int = (
+        60  # issue 14: members self-booking against one another and the webhook (chaos/contention.py)
+    )
     log: Any = sys.stderr
 
 
@@ -53,10 +57,17 @@ class Report:
     faults: dict = field(default_factory=dict)
     sms_sent: int = 0
     seconds: float = 0.0
+    contention: Contention = field(default_factory=Contention)
 
     @property
     def ok(self) -> bool:
-        return self.verdict.ok and not self.bad_answers and self.dlq_left == 0
+        return (
+            self.verdict.ok
+            and not self.bad_answers
+            and self.dlq_left == 0
+            and self.contention.double_bookings == 0
+            and not self.contention.problems
+        )
 
 
 class Soak:
@@ -81,11 +92,21 @@ class Soak:
             f"{len(bookings)} bookings at {len(self.stack.info['stores'])} stores, {len(stops)} stops; "
             f"{o.transient_rate:.0%} transient SMS failures from now on"
         )
+        contention = ContentionRun(self.stack, bookings, o.races, o.concurrency, o.seed)
+        contention.prepare()  # the stores' catalogues, before the first request reads a store
+        report.contention = contention.result
         self.stack.faults({"channel": "sms", "transient_rate": o.transient_rate})
         for number, stop in enumerate(stops):
             self.stack.advance_to(stop.at)
             self.settle(stop.at)
             self.deliver(stop)
+            if number == 0 and contention.races:
+                contention.run()
+                c = contention.result
+                self.say(
+                    f"{c.races} races: {c.self_bookings} self-bookings against webhook bookings, won by members "
+                    f"{c.won_by_members}, by the webhook {c.won_by_webhook}, several winners {c.several_winners}"
+                )
             if number == 1 and o.crashes:
                 # The next stop fires the first big wave of reminders: kill the worker mid-batch there.
                 self.stack.faults({"worker": "journey-steps", "crashes": o.crashes})
@@ -107,6 +128,8 @@ class Soak:
         report.faults = self.stack.fault_counters()
         report.dlq_left = self.depth(self.steps_dlq)
         self.count(bookings)
+        stores = list({b.store["id"]: b.store for b in bookings}.values())
+        self.say(f"double bookings (every store-day's day view): {contention.count_double_bookings(stores)}")
         report.seconds = time.monotonic() - started
         return report
 

@@ -69,12 +69,14 @@ class AvailabilityQuery(_Body):
     first_day: date | None = Field(default=None, alias="from")
     days: int = Field(default=DEFAULT_DAYS, ge=1, le=MAX_DAYS)
 
-    @field_validator("first_day", mode="before")
-    @classmethod
-    def _day(cls, value: Any) -> Any:
-        if value is not None and not (isinstance(value, str) and _DAY.match(value)):
-            raise ValueError("must be a date YYYY-MM-DD")
-        return value
+    _day_text = field_validator("first_day", mode="before")(classmethod(lambda cls, v: _date_text(v)))
+
+
+def _date_text(value: Any) -> Any:
+    """Only `YYYY-MM-DD` is a day here (pydantic would also take a number or another date form)."""
+    if value is not None and not (isinstance(value, str) and _DAY.match(value)):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
 
 
 def parse[M: BaseModel](model: type[M], payload: object, what: str) -> M:

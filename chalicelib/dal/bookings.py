@@ -121,8 +121,8 @@ class BookingRepository:
         consistently next) then tells that the event was applied."""
         return _get(EventItem, *EventItem.key(chain_id, event_id))
 
-    def member(self, chain_id: str, member_id: str) -> MemberItem | None:
-        return _get(MemberItem, *MemberItem.key(chain_id, member_id))
+    def member(self, chain_id: str, member_id: str, consistent: bool = False) -> MemberItem | None:
+        return _get(MemberItem, *MemberItem.key(chain_id, member_id), consistent=consistent)
 
     def store_day(self, store_id: str, day: str, limit: int = 500) -> list[BookingItem]:
         """A store's bookings starting on one store-local day, by start time (gsi4; eventually consistent)."""

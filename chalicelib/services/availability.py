@@ -32,7 +32,8 @@ class Availability:
         self, catalog: StoreCatalog, service_code: str, stylist_id_or_any: str, first_day: date, days: int
     ) -> list[Slot]:
         """Every open start of a service on `days` store-local days from `first_day`, with the named stylist or
-        any who does it; one Slot per start and stylist, by start. An unknown service or stylist has none."""
+        any who does it; one Slot per start and stylist, by start. An unknown service or stylist has none, and so
+        has a store whose bookings live in the chain's own booking system (`booking_mode = "external"`)."""
         service = catalog.service(service_code)
         if service is None or not catalog.self_booking:
             return []

@@ -39,6 +39,7 @@ from chalicelib.dal.bookings import BookingRepository
 from chalicelib.dal.models import BookingItem, MemberItem, StoreItem
 from chalicelib.errors import (
     Conflict,
+    Forbidden,
     ManagedElsewhere,
     NotFound,
     SlotTaken,
@@ -88,6 +89,8 @@ class SelfBooking:
     def book(self, member: Member, store_id: str, body: BookRequest | dict[str, Any]) -> dict[str, Any]:
         """`POST /v1/stores/{store}/bookings` with her token: the 201 answer (also for a retried key)."""
         store = self._member_store(member, store_id)
+        if member.booking_id is not None:
+            raise Forbidden("a manage link's token manages its one booking; sign in to book", STAFF_ACTION)
         request = body if isinstance(body, BookRequest) else parse(BookRequest, body, "booking")
         return self._book(store, _Actor(member.member_id), request)
 
@@ -180,7 +183,7 @@ class SelfBooking:
             )
             self._tell_booking_system(chain_id, event)
             return self._applied_view(catalog, chain_id, event, applied.body)
-        raise self._taken(catalog, service, request.stylist_id, start, actor)
+        raise self._taken(catalog, service, request.stylist_id, start)
 
     def _stylists(
         self, catalog: StoreCatalog, service: Service, wanted: str, start: datetime
@@ -234,9 +237,7 @@ class SelfBooking:
         )
         raise ValidationFailed("outside hours", {"start": reason})
 
-    def _taken(
-        self, catalog: StoreCatalog, service: Service, wanted: str, start: datetime, actor: _Actor
-    ) -> SlotTaken:
+    def _taken(self, catalog: StoreCatalog, service: Service, wanted: str, start: datetime) -> SlotTaken:
         """409 with the nearest open times of the same request (that day and the days either side)."""
         stylists = rules.stylists_for(catalog, service, wanted)
         now = self._clock.now()
@@ -269,7 +270,7 @@ class SelfBooking:
                 continue
             self._tell_booking_system(store.chain_id, event)
             return self._applied_view(catalog, store.chain_id, event, applied.body)
-        raise self._taken(catalog, service, wanted, start, actor)
+        raise self._taken(catalog, service, wanted, start)
 
     def _cancel(
         self, store: StoreItem, booking: BookingItem, request: CancelRequest, actor: _Actor
@@ -328,7 +329,8 @@ class SelfBooking:
         return booking
 
     def _member(self, chain_id: str, actor: _Actor) -> MemberItem | None:
-        member = self._repo.member(chain_id, actor.member_id)
+        # consistent: she may have signed in (and her profile been written) a moment ago
+        member = self._repo.member(chain_id, actor.member_id, consistent=True)
         if member is None and actor.staff is not None:
             raise ValidationFailed("unknown member", {"member_id": "no such member in this chain"})
         return member

@@ -452,3 +452,62 @@ def test_member_tokens_are_refused_on_staff_move_and_cancel(store):
     status, _ = call(store, "POST", f"{BASE}/bookings/{booking_id}/cancel", {}, token_of(store, "m-1"))
 
     assert status == 401
+
+
+def test_a_retry_after_a_crash_between_the_commit_and_the_record_gets_the_first_answer(store, monkeypatch):
+    from chalicelib.dal.bookings import BookingRepository
+
+    real = BookingRepository.record_event
+    crashed = []
+
+    def crash_once(self, *args, **kwargs):
+        if not crashed:
+            crashed.append(True)
+            raise ConnectionError("the process died after the booking's commit")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BookingRepository, "record_event", crash_once)
+
+    first = book(store, key="crash")
+    retry = book(store, key="crash")
+
+    assert first[0] == 503 and crashed
+    assert retry[0] == 201, retry
+    assert [s["kind"] for s in retry[1]["journey"]] and retry[1]["start"] == f"{TUE}T15:00:00+08:00"
+    assert store.staff("GET", f"{BASE}/bookings?date={TUE}")[1]["count"] == 1
+    again = book(store, key="crash")
+    assert again == retry  # and from now on the recorded answer
+    store.pump()
+    assert store.sent_kinds(SH_STORE, "m-1").count("confirmation") == 1
+
+
+def test_a_move_is_told_to_the_booking_system(store):
+    booking_id = book(store)[1]["booking_id"]
+
+    call(
+        store,
+        "POST",
+        f"{BASE}/me/bookings/{booking_id}/reschedule",
+        {"start": f"{TUE}T17:00:00+08:00"},
+        token_of(store, "m-1"),
+    )
+
+    [moved] = [
+        r["body"] for r in store.fakes["booking"].received if r["body"].get("type") == "booking.rescheduled"
+    ]
+    assert moved["source"] == "chairside" and moved["booking"]["start"] == f"{TUE}T17:00:00+08:00"
+
+
+def test_a_manage_link_cannot_make_new_bookings(store):
+    second = book(store, key="b")[1]["booking_id"]
+    link = token_of(store, "m-1", booking_id=second)
+    body = {
+        "service": "cut",
+        "stylist_id": "sh-amy",
+        "start": f"{TUE}T17:00:00+08:00",
+        "idempotency_key": "n",
+    }
+
+    status, answer = call(store, "POST", f"{BASE}/bookings", body, link)
+
+    assert status == 403 and answer["error"] == "forbidden"

@@ -144,3 +144,53 @@ def test_stale_events_are_older_than_what_came_before_them_and_every_event_is_in
     # A stop before every slot (no-shows' too), so the 2-hour reminder is never fired together with the nudge.
     slots = {b.slot - timedelta(minutes=30) for b in bookings if b.fate != "cancelled"}
     assert slots <= {s.at for s in stops}
+
+
+def _row(booking_id: str, stylist: str, start: str, minutes: int = 60, status: str = "booked") -> dict:
+    return {
+        "id": booking_id,
+        "status": status,
+        "start": start,
+        "duration_minutes": minutes,
+        "stylist": {"id": stylist},
+    }
+
+
+def test_double_bookings_are_overlapping_holding_bookings_of_one_stylist():
+    rows = [
+        _row("a", "s1", "2026-11-24T15:00:00+08:00"),
+        _row("b", "s1", "2026-11-24T15:30:00+08:00"),  # overlaps a
+        _row("c", "s1", "2026-11-24T16:00:00+08:00"),  # touches a, overlaps b
+        _row("d", "s2", "2026-11-24T15:00:00+08:00"),  # another stylist
+        _row(
+            "e", "s1", "2026-11-24T07:15:00+00:00", status="completed"
+        ),  # 15:15 in Shanghai: overlaps a, b, c
+        _row("f", "s1", "2026-11-24T15:00:00+08:00", status="cancelled"),  # lets its time go
+        _row("g", "s1", "2026-11-24T15:00:00+08:00", status="no_show"),
+        _row("a", "s1", "2026-11-24T15:00:00+08:00"),  # the same booking read twice counts once
+    ]
+
+    assert model.double_bookings(rows) == 5  # a-b, a-e, b-c, b-e, e-c
+    assert model.double_bookings([rows[0], rows[2], rows[3]]) == 0
+
+
+def test_races_take_the_soaks_stylists_at_times_none_of_its_bookings_touch():
+    from chaos.contention import RACE_SERVICE, build_races
+
+    bookings = build_bookings(300, SOAK_STORES, T0)
+    races = build_races(bookings, T0, 60)
+
+    assert len(races) == 60 and len({(r.stylist["id"], r.start) for r in races}) == 60
+    soak_stylists = {b.stylist["id"] for b in bookings}
+    assert {r.stylist["id"] for r in races} <= soak_stylists
+    assert {r.store["id"] for r in races} == {s["id"] for s in SOAK_STORES}
+    race_minutes = timedelta(minutes=RACE_SERVICE["minutes"] + RACE_SERVICE["buffer_minutes"])
+    soak = [
+        (b.stylist["id"], slot, slot + timedelta(minutes=150)) for b in bookings for slot in {b.start, b.slot}
+    ]
+    for race in races:
+        for stylist, start, end in soak:
+            if stylist == race.stylist["id"]:
+                assert race.start >= end or race.start + race_minutes <= start
+    assert all(r.start - T0 >= timedelta(days=1) for r in races)  # outside any lead time
+    assert all(not r.webhook(T0)["booking"]["member"].get("phone") for r in races)  # no journey messages
