@@ -80,7 +80,7 @@ test: venv browser-deps lint typecheck deadcode
 
 ## Dead code: vulture over what ships; exits non-zero on any finding. What it cannot see being used
 ## (frameworks, names called by name, code used from devstack/infra/ops/bench) is in vulture_whitelist.py.
-VULTURE_IGNORE_DECORATORS := @*.route,@staff_route,@*.on_sqs_message,@cached_property,@*.middleware
+VULTURE_IGNORE_DECORATORS := @*.route,@staff_route,@member_route,@*.on_sqs_message,@cached_property,@*.middleware
 deadcode: venv
 	$(BIN)/vulture chalicelib functions app.py vulture_whitelist.py --ignore-decorators "$(VULTURE_IGNORE_DECORATORS)"
 

@@ -561,6 +561,7 @@ class Container:
             conversations=self.conversations,
             messages=self.messages,
             sender=self.reply_sender,
+            link=self.member_links.link,
             open_starts=self.availability.open_starts,
             book=self.self_booking.book,
         )

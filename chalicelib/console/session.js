@@ -56,6 +56,7 @@ export function canDo(action) {
   const staffOnly = ["front_desk", "store_manager", "chain_admin"];
   const rules = {
     reply: staffOnly, status: staffOnly, tags: staffOnly, mark: staffOnly, campaigns: ["store_manager", "chain_admin"],
+    waitlist: staffOnly,
   };
   return (rules[action] || []).includes(session.staff?.role);
 }

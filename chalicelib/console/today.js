@@ -1,4 +1,5 @@
-// Today: the day's bookings per stylist; and one booking's timeline (what was sent, what is still planned).
+// Today: the day's bookings per stylist and the day's waitlist; and one booking's timeline (what was sent, what is
+// still planned).
 import { get, post } from "./api.js";
 import { clear, dayAndTime, h, hhmm, toast } from "./dom.js";
 import { label, t } from "./i18n.js";
@@ -12,11 +13,12 @@ export async function renderToday(main, session, date) {
   const dateInput = h("input", { type: "date", id: "today-date", dataset: { testid: "today-date" } });
   const count = h("span", { class: "muted" });
   const board = h("div", { class: "board", dataset: { testid: "today-board" } });
+  const waiting = h("section", { class: "card waitlist", "aria-labelledby": "waitlist-title", dataset: { testid: "waitlist" } });
   clear(main, h("section", { class: "page", "aria-labelledby": "today-title" },
     h("div", { class: "page-head" },
       h("h1", { id: "today-title" }, t("today.title")),
       h("div", { class: "row" }, h("label", { for: "today-date" }, t("today.date")), dateInput, count)),
-    board));
+    board, canDo("waitlist") ? waiting : null));
   dateInput.addEventListener("change", () => {
     if (dateInput.value) location.hash = `#/today/${dateInput.value}`;
   });
@@ -24,6 +26,7 @@ export async function renderToday(main, session, date) {
   let last = "";
   async function refresh() {
     const day = await get(`${base}${date ? `?date=${date}` : ""}`);
+    if (canDo("waitlist")) await renderWaitlist(waiting, session, day.date);
     const signature = JSON.stringify(day);
     if (signature === last) return;
     last = signature;
@@ -61,6 +64,23 @@ export async function renderToday(main, session, date) {
 
   await refresh();
   poll(refresh, 10000, screen);
+}
+
+// The day's waitlist (front desk and up), in waiting order: who waits for what, and any pending offer.
+async function renderWaitlist(section, session, date) {
+  const list = await get(`/v1/stores/${encodeURIComponent(session.store)}/waitlist?date=${date}`);
+  const signature = JSON.stringify(list);
+  if (section.dataset.signature === signature) return;
+  section.dataset.signature = signature;
+  const row = (e) => h("li", { class: "waitlist-entry", dataset: { testid: `waitlist-${e.waitlist_id}`, status: e.status } },
+    h("span", { class: "muted small" }, `${e.position}.`),
+    h("strong", {}, e.member_id),
+    h("span", { class: "muted" }, `${e.service_name} · ${t(`waitlist.part.${e.part_of_day}`)}`),
+    h("span", { class: `badge status ${e.status}` }, t(`waitlist.status.${e.status}`)),
+    e.offer ? h("span", { class: "muted small" }, t("waitlist.offer", { start: hhmm(e.offer.start), until: hhmm(e.offer.expires_at) })) : null);
+  clear(section,
+    h("h2", { id: "waitlist-title" }, t("waitlist.title"), h("span", { class: "muted small" }, ` · ${list.items.length}`)),
+    list.items.length ? h("ol", { class: "bookings" }, list.items.map(row)) : h("p", { class: "muted" }, t("waitlist.empty")));
 }
 
 export async function renderTimeline(main, session, bookingId) {

@@ -44,7 +44,6 @@ from chalicelib.services.member_tokens import Member
 
 OFFER_VALID = timedelta(minutes=30)
 MAX_DAYS_AHEAD = 60
-PARTS_OF_DAY = ("morning", "afternoon", "evening", "any")
 HOLDS_TIME = ("booked", "confirmed", "checked_in")
 OFFER_KIND = "waitlist_offer"
 

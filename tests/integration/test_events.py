@@ -200,12 +200,10 @@ def test_the_care_batch_sample_runs_through_the_send_care_worker(harness):
 
 
 def test_the_waitlist_batch_sample_runs_through_the_waitlist_worker(harness):
-    from chalicelib.dal.models import StoreItem
     from functions.waitlist_offers import handler
+    from tests.support.catalog import open_for_booking
 
-    store = StoreItem.get(*StoreItem.key("sh-jingan"))
-    store.booking_mode = "chairside"
-    store.save()
+    open_for_booking("sh-jingan")  # the store takes bookings itself; 小王 works 12:00-19:00
     chain = harness.chain["chain_id"]
     harness.container.member_care.refresh(chain, "m-wait", {"phone": "+8613900000009", "locale": "zh-CN"})
     token, _ = harness.container.member_tokens.issue(chain, "m-wait")
@@ -213,7 +211,7 @@ def test_the_waitlist_batch_sample_runs_through_the_waitlist_worker(harness):
         "/v1/stores/sh-jingan/me/waitlist",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         body=json.dumps(
-            {"service": "cut-wash", "stylist_id": "any", "date": "2026-11-25", "part_of_day": "afternoon"}
+            {"service": "cut", "stylist_id": "any", "date": "2026-11-25", "part_of_day": "afternoon"}
         ).encode(),
     )
     assert joined.status_code == 201, joined.body

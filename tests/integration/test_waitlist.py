@@ -5,9 +5,10 @@ the next in line; a duplicate queue message never offers twice; quiet hours hold
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -22,11 +23,11 @@ PHONES = {"m-ann": "+8613900000001", "m-bo": "+8613900000002", "m-cy": "+8613900
 
 @pytest.fixture
 def store(harness):
-    """The demo's Shanghai store takes bookings itself (chairside mode), open 10:00-21:00 every day."""
+    """The demo's Shanghai store takes bookings itself (chairside mode), open 08:00-21:00 every day."""
     item = StoreItem.get(*StoreItem.key(SH_STORE))
     item.booking_mode = "chairside"
     item.opening_hours = {
-        day: [["10:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        day: [["08:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     }
     item.save()  # before the first request reads the store (the store directory caches it a minute)
     return item
@@ -97,6 +98,16 @@ def book_and_cancel(
 
 def sms_to(harness, member_id: str) -> list[str]:
     return [text for phone, text in harness.sms() if phone == PHONES[member_id]]
+
+
+def claim_link(harness, text: str) -> dict[str, str]:
+    """Follow the offer's short link (sessions' `GET /m/{code}`): the booking page's fragment, as a dict."""
+    [path] = re.findall(r"/m/[0-9a-z]+", text)
+    response = harness.client.http.get(path)
+    assert response.status_code == 302, response.body
+    location = response.headers["Location"]
+    assert location.split("#")[0].endswith(f"/book/{SH_STORE}"), location
+    return {k: v[0] for k, v in parse_qs(location.split("#", 1)[1]).items()}
 
 
 def mine(harness, token: str) -> list[dict]:
@@ -205,7 +216,9 @@ def test_a_cancel_offers_the_freed_time_by_sms_to_the_longest_waiting_member(har
 
     [offer] = sms_to(harness, "m-ann")
     assert "15:00" in offer and "花漾·静安店" in offer, offer
-    assert f"claim={ann_entry}&" in offer and urlencode({"start": FREED_START}) in offer, offer
+    link = claim_link(harness, offer)
+    assert link["claim"] == ann_entry and link["start"] == FREED_START, link
+    assert [e["waitlist_id"] for e in mine(harness, link["token"])] == [ann_entry]  # the link signs her in
     assert sms_to(harness, "m-bo") == []
     [entry] = mine(harness, ann)
     assert entry["status"] == "offered", entry
@@ -299,15 +312,18 @@ def test_leaving_with_an_offer_passes_it_on_at_once(harness, store):
     assert len(sms_to(harness, "m-bo")) == 1
 
 
-def test_no_offer_for_a_slot_that_starts_before_quiet_hours_end(harness, store):
+@pytest.mark.parametrize(
+    ("now", "offered"), [("2026-11-22T22:00:00+08:00", False), ("2026-11-22T20:00:00+08:00", True)]
+)
+def test_no_offer_for_a_slot_that_starts_before_quiet_hours_end(harness, store, now, offered):
     ann = member(harness, "m-ann")
     join(harness, ann, date="2026-11-23", part_of_day="morning")
-    harness.clock.set(datetime.fromisoformat("2026-11-22T22:00:00+08:00"))  # quiet hours: 21:00-09:00
+    harness.clock.set(datetime.fromisoformat(now))  # quiet hours: 21:00-09:00
 
     book_and_cancel(harness, start="2026-11-23T08:30:00+08:00", duration=60)
-    harness.advance_to(datetime.fromisoformat("2026-11-23T09:05:00+08:00"))
+    harness.advance_to(datetime.fromisoformat("2026-11-23T07:30:00+08:00"))
 
-    assert sms_to(harness, "m-ann") == []
+    assert len(sms_to(harness, "m-ann")) == (1 if offered else 0)
 
 
 def test_an_offer_freed_in_quiet_hours_waits_for_their_end(harness, store):
@@ -335,6 +351,57 @@ def test_a_claim_without_a_live_offer_is_409(harness, store):
     assert status == 409 and body["error"] == "offer_gone", body
     status, body = call(harness, "POST", f"{MINE}/{bo_entry}/claim", bo, {"start": "tomorrow"})
     assert status == 400 and "start" in body["fields"], body
+
+
+def test_the_offered_member_claims_the_time_and_another_claimer_gets_409(harness, store):
+    ann, bo = member(harness, "m-ann"), member(harness, "m-bo")
+    ann_entry = join(harness, ann)
+    later(harness)
+    bo_entry = join(harness, bo)
+    book_and_cancel(harness)
+
+    status, body = call(harness, "POST", f"{MINE}/{bo_entry}/claim", bo, {"start": FREED_START})
+    assert status == 409 and body["error"] == "offer_gone", body
+
+    status, booked = call(harness, "POST", f"{MINE}/{ann_entry}/claim", ann, {"start": FREED_START})
+
+    assert status == 201, booked
+    assert booked["status"] == "booked" and booked["start"] == FREED_START, booked
+    assert booked["stylist"]["id"] == "sh-xiaowang"
+    again = call(harness, "POST", f"{MINE}/{ann_entry}/claim", ann, {"start": FREED_START})
+    assert (
+        again[0] == 201 and again[1]["booking_id"] == booked["booking_id"]
+    )  # a retried claim: the same booking
+    [entry] = mine(harness, ann)
+    assert entry["status"] == "booked" and entry["booking_id"] == booked["booking_id"], entry
+    # the offer's 30 minutes pass: claimed, so nobody else is offered it
+    harness.advance_to(harness.clock.now() + timedelta(minutes=31))
+    assert sms_to(harness, "m-bo") == []
+    status, body = call(harness, "POST", f"{MINE}/{bo_entry}/claim", bo, {"start": FREED_START})
+    assert status == 409, body
+
+
+def test_a_members_own_cancel_frees_the_time_for_the_waitlist(harness, store):
+    ann, bo = member(harness, "m-ann"), member(harness, "m-bo")
+    status, booking = call(
+        harness,
+        "POST",
+        f"/v1/stores/{SH_STORE}/bookings",
+        ann,
+        {"service": "cut-wash", "stylist_id": "sh-amy", "start": FREED_START, "idempotency_key": "ann-1"},
+    )
+    assert status == 201, booking
+    join(harness, bo, stylist_id="sh-amy")
+    later(harness)
+
+    status, body = call(
+        harness, "POST", f"/v1/stores/{SH_STORE}/me/bookings/{booking['booking_id']}/cancel", ann, {}
+    )
+    assert status == 200, body
+    harness.pump()
+
+    [offer] = sms_to(harness, "m-bo")
+    assert "15:00" in offer and "Amy" in offer, offer
 
 
 # --- the front desk -----------------------------------------------------------------------------------------
