@@ -22,7 +22,9 @@ from chalicelib.dal.conditions import is_conditional_failure
 from chalicelib.dal.models import StoreItem
 from chalicelib.errors import ConcurrentUpdate
 
-MAX_ATTEMPTS = 5
+# Each lost race means another writer committed in between, and each writer commits once: with up to
+# MAX_ATTEMPTS writers of one store at the same time, every one of them gets through.
+MAX_ATTEMPTS = 10
 SIBLING_LIMIT = 10  # a chain's stores read to find its channel defaults (services/catalogue.py)
 Guard = Callable[[StoreItem | None], None]
 

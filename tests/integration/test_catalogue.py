@@ -333,14 +333,32 @@ def test_a_bad_stylist_names_its_field(harness, change, field):
     assert StoreCatalog.of(stored("sh-jingan")).stylist("sh-zhou") is None
 
 
-def test_concurrent_upserts_lose_no_entry(harness):
+def test_concurrent_upserts_lose_no_entry(harness, monkeypatch):
+    """Eight writers of one store at once. Each DynamoDB request is atomic, as on AWS: moto's in-process mock is
+    not (a check and its write can interleave across threads), so requests are served one at a time here, as
+    devstack/moto_server.py serves them locally."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    one_at_a_time = threading.Lock()
+    serve = BotocoreStubber.__call__
+
+    def serialized(self, *args, **kwargs):
+        with one_at_a_time:
+            return serve(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
     codes = [f"svc-{i}" for i in range(8)]
     answers: list[int] = []
 
+    errors: list[BaseException] = []
+
     def add(code: str) -> None:
-        answers.append(
-            harness.container.catalogue.put_service(_admin(harness), "sh-jingan", code, SERVICE)[0]
-        )
+        try:
+            answers.append(
+                harness.container.catalogue.put_service(_admin(harness), "sh-jingan", code, SERVICE)[0]
+            )
+        except BaseException as exc:  # noqa: BLE001 - a thread's failure is the test's
+            errors.append(exc)
 
     threads = [threading.Thread(target=add, args=(code,)) for code in codes]
     for thread in threads:
@@ -348,7 +366,7 @@ def test_concurrent_upserts_lose_no_entry(harness):
     for thread in threads:
         thread.join()
 
-    assert answers == [201] * len(codes)
+    assert errors == [] and answers == [201] * len(codes)
     stored_codes = [s["code"] for s in stored("sh-jingan").catalog["services"]]
     assert all(stored_codes.count(code) == 1 for code in codes)
 
