@@ -49,6 +49,7 @@ from chalicelib.errors import (
 )
 from chalicelib.ids import is_id
 from chalicelib.journeys import texts
+from chalicelib.observability import logger
 from chalicelib.services.member_directory import MemberDirectory, e164
 
 CODE_DIGITS = 6
@@ -209,6 +210,9 @@ class MemberSessions:
                 store.chain_id, digest, used, expected=current.version, keep_until=keep
             ):
                 continue  # another verify changed it first: re-read (used: 401)
+            logger.info(
+                "member signed in", extra={"chain_id": store.chain_id, "by": "sms", "new": found.created}
+            )
             return self._session(store.chain_id, found.member_id)
         raise ConcurrentUpdate()
 
@@ -216,6 +220,8 @@ class MemberSessions:
     def oauth_url(self, store_id: str) -> dict[str, Any]:
         store = self._store(store_id)
         credentials = self._credentials(store)
+        if not self._public_base:  # WeChat must be told where to send her back: an absolute URL
+            raise WeChatNotConfigured("WeChat sign-in needs the public base URL (CHAIRSIDE_PUBLIC_BASE_URL)")
         now = int(self._clock.now().timestamp())
         expires = now + int(STATE_LIFE.total_seconds())
         state = sign_state(self._state_key(), store.store_id, expires, secrets.token_hex(8))
@@ -244,6 +250,9 @@ class MemberSessions:
                 errcode=rejected.errcode,
             ) from None
         found = self._directory.find_or_create(store.chain_id, store.store_id, openid=openid)
+        logger.info(
+            "member signed in", extra={"chain_id": store.chain_id, "by": "wechat", "new": found.created}
+        )
         return self._session(store.chain_id, found.member_id)
 
     def book_url(self, store_id: str, member_token: str) -> str:

@@ -589,3 +589,35 @@ def test_a_moved_booking_keeps_its_link_which_then_lives_longer(h):
 
     h.clock.set(h.clock.now().replace(day=27, hour=12))  # past the first start + 1 day, before the new one's
     assert call(h, "GET", f"/m/{first}")[0] == 302
+
+
+def test_two_verifies_racing_with_the_right_code_make_one_session_and_one_member(h):
+    start(h)
+    code = codes_to(h)[0]
+    barrier = threading.Barrier(2)
+    answers: list[tuple[int, dict]] = []
+
+    def verify_now() -> None:
+        barrier.wait()
+        answers.append(verify(h, code)[:2])
+
+    threads = [threading.Thread(target=verify_now) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(status for status, _ in answers) == [200, 401]
+    profiles = h.session.client("dynamodb").scan(  # test only
+        TableName=h.container.settings.main_table,
+        FilterExpression="phone = :p AND sk = :s",
+        ExpressionAttributeValues={":p": {"S": PHONE}, ":s": {"S": "PROFILE"}},
+    )["Items"]
+    assert len(profiles) == 1
+
+
+def test_wechat_sign_in_needs_the_public_base_url(harness):
+    response = harness.client.http.get(f"/v1/stores/{SH_STORE}/wechat/oauth-url")
+
+    assert response.status_code == 409
+    assert json.loads(response.body)["error"] == "wechat_not_configured"
