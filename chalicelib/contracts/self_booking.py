@@ -33,8 +33,9 @@ def _aware(value: datetime) -> datetime:
 
 
 def _iso_text(value: Any) -> Any:
-    """Only an ISO 8601 text is a time here (pydantic would also take a number as epoch seconds)."""
-    if not isinstance(value, str):
+    """Only an ISO 8601 text is a time here (pydantic would also take a number as epoch seconds); a service
+    calling another (chat, waitlist) may hand an aware datetime."""
+    if not isinstance(value, str | datetime):
         raise ValueError("must be an ISO 8601 time with a UTC offset, e.g. 2026-11-25T15:00:00+08:00")
     return value
 

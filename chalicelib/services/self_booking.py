@@ -125,24 +125,29 @@ class SelfBooking:
         return self._cancel(store, booking, request, _Actor(member.member_id))
 
     # --- staff, for a member -----------------------------------------------------------------------
-    def book_for(self, staff: auth.Staff, store_id: str, request: BookRequest) -> dict[str, Any]:
+    def book_for(
+        self, staff: auth.Staff, store_id: str, body: BookRequest | dict[str, Any]
+    ) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, STAFF_ACTION)
+        request = body if isinstance(body, BookRequest) else parse(BookRequest, body, "booking")
         if request.member_id is None:
             raise ValidationFailed("whom to book for", {"member_id": "required with a staff token"})
         return self._book(store, _Actor(request.member_id, staff.subject), request)
 
     def reschedule_for(
-        self, staff: auth.Staff, store_id: str, booking_id: str, request: RescheduleRequest
+        self, staff: auth.Staff, store_id: str, booking_id: str, body: RescheduleRequest | dict[str, Any]
     ) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, STAFF_ACTION)
         booking = self._booking(store, booking_id)
+        request = body if isinstance(body, RescheduleRequest) else parse(RescheduleRequest, body, "move")
         return self._move(store, booking, request, _Actor(booking.member.id, staff.subject))
 
     def cancel_for(
-        self, staff: auth.Staff, store_id: str, booking_id: str, request: CancelRequest
+        self, staff: auth.Staff, store_id: str, booking_id: str, body: CancelRequest | dict[str, Any]
     ) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, STAFF_ACTION)
         booking = self._booking(store, booking_id)
+        request = body if isinstance(body, CancelRequest) else parse(CancelRequest, body, "cancel")
         return self._cancel(store, booking, request, _Actor(booking.member.id, staff.subject))
 
     # --- book ------------------------------------------------------------------------------------

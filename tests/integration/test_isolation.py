@@ -68,6 +68,15 @@ EXCLUDED = {
     # The member's booking page (issue 14): static files, no data (it then calls the store's public and member routes).
     ("GET", "/book/{store_id}"): "the member's booking page: static, the same for every store, no data",
     ("GET", "/book/assets/{name}"): "the booking page's scripts and styles: static, no data",
+    # self-booking (issue 14): member routes take only a member token (a staff token is 401), her own bookings
+    # only, another chain's store 404 -- tests/integration/test_self_booking.py
+    ("GET", "/v1/stores/{store_id}/availability"): "public open times of a store's services, no member data",
+    ("GET", "/v1/stores/{store_id}/me/bookings"): "a member's own bookings (member token)",
+    (
+        "POST",
+        "/v1/stores/{store_id}/me/bookings/{booking_id}/reschedule",
+    ): "a member's own move (member token)",
+    ("POST", "/v1/stores/{store_id}/me/bookings/{booking_id}/cancel"): "a member's own cancel (member token)",
 }
 LOCAL_ONLY = "/v1/_local/"  # the local stack's clock and fault controls; never registered on AWS
 
@@ -96,6 +105,10 @@ ACTIONS = {
     ("PUT", "/v1/chains/{chain_id}/stores/{store_id}"): "catalog.write",
     ("PUT", "/v1/stores/{store_id}/services/{code}"): "catalog.write",
     ("PUT", "/v1/stores/{store_id}/stylists/{stylist_id}"): "catalog.write",
+    # self-booking (issue 14): staff book, move and cancel for a member (POST …/bookings also takes a member token)
+    ("POST", "/v1/stores/{store_id}/bookings"): "bookings.book",
+    ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/reschedule"): "bookings.book",
+    ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/cancel"): "bookings.book",
 }
 # Routes that add a store when a chain_admin names a new id (PUT .../stores/{store_id}): for her, "a store that
 # does not exist" is a store to create, so her baseline is a chain that does not exist.
@@ -329,6 +342,9 @@ def still_there(harness, target: Target) -> bool:
 # --- the matrix ------------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(
+    900
+)  # the matrix grows with every staff route (about 340 s on 2 busy shared cores, issue 14)
 def test_every_staff_route_denies_every_role_every_store_it_cannot_see(harness):
     other_chain(harness)
     routes = staff_routes()

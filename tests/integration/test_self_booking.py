@@ -511,3 +511,28 @@ def test_a_manage_link_cannot_make_new_bookings(store):
     status, answer = call(store, "POST", f"{BASE}/bookings", body, link)
 
     assert status == 403 and answer["error"] == "forbidden"
+
+
+def test_the_services_other_parts_call_open_starts_and_book(store):
+    """What chat and the waitlist call (docs/design/self-booking.md): open starts of a catalogue, and book."""
+    from datetime import date
+
+    from chalicelib.catalog.store_catalog import StoreCatalog
+    from chalicelib.dal.models import StoreItem
+    from chalicelib.services.member_tokens import Member
+
+    catalog = StoreCatalog.of(StoreItem.get(*StoreItem.key(SH_STORE)))
+    slots = store.container.availability.open_starts(catalog, "cut", "any", date(2026, 11, 24), 2)
+
+    assert {s.start.date().isoformat() for s in slots} == {"2026-11-24", "2026-11-25"}
+    assert slots[0].start.isoformat() == "2026-11-24T10:00:00+08:00" and slots[0].stylist_id == "sh-amy"
+    first = slots[0]
+    answer = store.container.self_booking.book(
+        Member("demo-chain", "m-1"),
+        SH_STORE,
+        {"service": "cut", "stylist_id": first.stylist_id, "start": first.start, "idempotency_key": "chat-1"},
+    )
+    assert answer["status"] == "booked" and answer["start"] == first.start.isoformat()
+    again = store.container.availability.open_starts(catalog, "cut", first.stylist_id, date(2026, 11, 24), 1)
+    assert first.start not in [s.start for s in again]
+    assert store.container.availability.open_starts(catalog, "perm", "any", date(2026, 11, 24), 1) == []
