@@ -4,6 +4,7 @@ a campaign, on a desk and on a phone -- with no error in the browser's console."
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -15,10 +16,13 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from devstack.client import http
 from tests.browser.conftest import DESK, PHONE
 from tests.support.builders import SH_STORE, booking_event
+from tests.support.stack import eventually
 
 WAIT = 20
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def tid(name: str) -> str:
@@ -328,6 +332,49 @@ def test_today_marks_a_no_show_and_a_check_in_and_the_timeline_shows_the_nudge(d
     find(driver, late)
     shots("today-en")
     click(driver, tid("lang-toggle"))
+
+
+def waiting_member(stack, date: str) -> str | None:
+    """A member signs in by SMS code and joins the Shanghai store's waitlist for `date`: her member id. None when
+    the store does not take bookings itself (the demo seed's first store does, issue 14)."""
+    if stack.store(SH_STORE).get("booking_mode") != "chairside":
+        return None
+    phone = f"+86139{uuid.uuid4().int % 10**8:08d}"
+    base = f"/v1/stores/{SH_STORE}/member-sessions"
+    assert http("POST", stack.api + base, {"phone": phone}, JSON_HEADERS)[0] == 202
+    [text] = eventually(lambda: stack.sms_to(phone), what="the sign-in SMS")
+    code = re.search(r"(\d{6})", text).group(1)
+    status, session = http("POST", stack.api + base + "/verify", {"phone": phone, "code": code}, JSON_HEADERS)
+    assert status == 200, session
+    status, catalog = http("GET", f"{stack.api}/v1/stores/{SH_STORE}/catalog")  # the public catalogue
+    assert status == 200, catalog
+    service = catalog["services"][0]["code"]
+    status, body = http(
+        "POST",
+        f"{stack.api}/v1/stores/{SH_STORE}/me/waitlist",
+        {"service": service, "stylist_id": "any", "date": date, "part_of_day": "any"},
+        {**JSON_HEADERS, "Authorization": f"Bearer {session['member_token']}"},
+    )
+    assert status == 201, body
+    return body["waitlist_id"]
+
+
+def test_today_shows_the_days_waitlist(driver, stack, salon, shots):
+    entry = waiting_member(stack, salon["day"])
+    status, listed = stack.staff("GET", f"/v1/stores/{SH_STORE}/waitlist?date={salon['day']}")
+    assert status == 200, listed
+    sign_in_demo(driver, stack)
+    go(driver, stack, f"#/today/{salon['day']}")
+
+    until(
+        driver,
+        lambda d: "今日候补" in d.find_element(By.CSS_SELECTOR, tid("waitlist")).text,
+        what="the waitlist",
+    )
+    if entry is not None:
+        row = find(driver, tid(f"waitlist-{entry}"))
+        assert row.get_attribute("data-status") == "waiting" and "候补中" in row.text
+    shots("today-waitlist")
 
 
 # --- campaigns -------------------------------------------------------------------------------------------

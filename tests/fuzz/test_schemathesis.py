@@ -200,6 +200,14 @@ def steer_body(harness, path: str, body: dict, data) -> None:
         body["start"] = (
             f"2026-11-{day}T{hour:02d}:{data.draw(st.sampled_from([0, 15, 30, 40]), label='minute'):02d}:00+08:00"
         )
+    elif path.endswith("/me/waitlist") and "date" in body and usually(data, "a waitlist request that fits"):
+        body["service"] = data.draw(st.sampled_from(["cut", "colour"]), label="waitlist service")
+        body["stylist_id"] = data.draw(
+            st.sampled_from(["any", "sh-lina", "sh-amy"]), label="waitlist stylist"
+        )
+        body["date"] = (
+            f"2026-11-{data.draw(st.integers(20, 30), label='waitlist day')}"  # the clock: the 22nd
+        )
     elif path.startswith("/v1/channels/agora/"):
         if usually(data, "to a store"):
             body["to"] = f"store-{data.draw(st.sampled_from(STORES), label='agora store')}"
