@@ -296,6 +296,36 @@ def test_a_time_taken_meanwhile_offers_the_nearest_open_ones_and_a_manage_link_o
     assert member_token(driver) == token
 
 
+# --- inside WeChat ----------------------------------------------------------------------------------------
+
+
+def test_inside_wechat_she_signs_in_with_wechat_and_comes_back_to_confirm(driver, stack):
+    agent = driver.execute_script("return navigator.userAgent")
+    driver.execute_cdp_cmd(
+        "Emulation.setUserAgentOverride", {"userAgent": agent + " MicroMessenger/8.0.50.2701 NetType/WIFI"}
+    )
+    try:
+        open_page(driver, stack)
+        click(driver, tid("service-gel-solid"))
+        click(driver, tid("stylist-any"))
+        until(driver, lambda d: visible_times(d), what="open times")
+        day, hhmm = chosen_day(driver), visible_times(driver)[0].text
+        visible_times(driver)[0].click()
+
+        # WeChat's authorize page (the local fake's) sends her back with #token=…; her time waits for her.
+        click(driver, tid("wechat-signin"))
+        find(driver, tid("screen-confirm"))
+        assert hhmm in find(driver, tid("confirm-time")).text
+        assert driver.execute_script("return location.hash") == ""
+        click(driver, tid("confirm"))
+        assert hhmm in find(driver, tid("done")).text
+    finally:
+        driver.execute_cdp_cmd("Emulation.setUserAgentOverride", {"userAgent": agent})
+
+    [booking] = as_member(stack, member_token(driver), "me/bookings")["items"]
+    assert local_start(booking) == (day, hhmm)
+
+
 # --- a full day, the waitlist, a freed time, the claim -----------------------------------------------------
 
 
