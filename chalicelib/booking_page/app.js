@@ -107,7 +107,7 @@ function serviceByCode(code) {
 
 function serviceName(value) {
   if (value && typeof value === "object" && !("zh-CN" in value) && !("en" in value)) {
-    return pick(value.name) || pick(serviceByCode(value.code)?.name) || value.code || "";
+    return pick(serviceByCode(value.code)?.name) || pick(value.name) || value.code || "";
   }
   return pick(serviceByCode(value)?.name) || pick(value);
 }
