@@ -65,6 +65,9 @@ EXCLUDED = {
         "GET",
         "/v1/stores/{store_id}/catalog",
     ): "public: the store's catalogue for members (issue 14), no token",
+    # The member's booking page (issue 14): static files, no data (it then calls the store's public and member routes).
+    ("GET", "/book/{store_id}"): "the member's booking page: static, the same for every store, no data",
+    ("GET", "/book/assets/{name}"): "the booking page's scripts and styles: static, no data",
     # self-booking (issue 14): member routes take only a member token (a staff token is 401), her own bookings
     # only, another chain's store 404 -- tests/integration/test_self_booking.py
     ("GET", "/v1/stores/{store_id}/availability"): "public open times of a store's services, no member data",
