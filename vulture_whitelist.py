@@ -56,6 +56,8 @@ _._do_notify_staff  # ditto
 _._do_pause_marketing  # ditto
 _._do_opt_out  # ditto
 _._do_reply  # ditto
+_._do_offer_slots  # ditto (booking by chat)
+_._do_book_offered_slot  # ditto
 
 # --- stored or parsed data -------------------------------------------------------------------------------
 sms_number  # ChainItem/StoreItem attribute: written by devstack/seed.py; SmsNumberItem indexes the same number

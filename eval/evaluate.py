@@ -9,7 +9,10 @@ any complaint or opt-out is missed (recall below 1.0 for either): those two must
 Labelling conventions of messages.jsonl (one JSON object a line: text, intent, sentiment, category, locale):
 - intent: what the salon should do with the reply. A complaint that also cancels is a complaint; an
   opt-out that also complains is an opt-out; "不取消了，按原时间" is a confirm; a time offered with a
-  request ("周六下午三点有位置吗") is a reschedule; running late with a new time is a reschedule.
+  request ("周六下午三点有位置吗") is a reschedule; running late with a new time is a reschedule; a request for a
+  new booking with a booking word or a wished-for service ("帮我约周六下午", "想预约做个指甲", "can I book a cut")
+  is a book, but a move ("帮我把预约改到周六") is a reschedule and how or what booking costs ("请问怎么预约",
+  "预约要交定金吗") is a question.
 - sentiment: negative for complaints, dissatisfaction, annoyed opt-outs, and aftercare issues said with an
   intensifier ("掉得好快", "really dry") or about health (allergy, soreness); positive for praise, thanks
   (except the polite thanks of a cancel / opt-out) and positive emoji; lukewarm "还行" is neutral.

@@ -8,6 +8,7 @@ from chalicelib.settings import local_dir_from_env
 
 
 def register(app: Chalice) -> None:
+    from chalicelib.api.booking_page import booking_page
     from chalicelib.api.bookings import bookings
     from chalicelib.api.campaigns import campaigns
     from chalicelib.api.catalogue import catalogue
@@ -30,9 +31,10 @@ def register(app: Chalice) -> None:
     app.register_blueprint(bookings)
     app.register_blueprint(console)
     app.register_blueprint(campaigns)
-    app.register_blueprint(waitlist)
+    app.register_blueprint(booking_page)
     app.register_blueprint(sessions)
     app.register_blueprint(catalogue)
+    app.register_blueprint(waitlist)
     # self-booking (issue 14)
     from chalicelib.api.self_booking import self_booking
 

@@ -21,7 +21,6 @@ from datetime import date, time
 from typing import Any
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-BOOKING_MODES = ("chairside", "external")
 DEFAULT_LEAD_MINUTES = 60
 DEFAULT_CANCEL_UNTIL_MINUTES = 120
 

@@ -40,16 +40,21 @@ class Asset:
     etag: str
 
 
-@cache
-def _files() -> dict[str, Asset]:
-    """Every servable file of this folder, read once per container."""
+def folder_files(folder: Path) -> dict[str, Asset]:
+    """Every servable file of `folder` (by exact name, known types only), with its ETag."""
     files = {}
-    for path in sorted(HERE.iterdir()):
+    for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix in TYPES and not path.name.startswith("."):
             body = path.read_text(encoding="utf-8")
             etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
             files[path.name] = Asset(body, TYPES[path.suffix], etag)
     return files
+
+
+@cache
+def _files() -> dict[str, Asset]:
+    """Every servable file of this folder, read once per container."""
+    return folder_files(HERE)
 
 
 def asset(name: str) -> Asset | None:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.conversations.chat_booking import Asked, ChatBooking
 from chalicelib.conversations.outbound import ReplySender
-from chalicelib.dal.conversations import ConversationRepository, StoredInbound
+from chalicelib.dal.conversations import ConversationRepository, PendingOffer, StoredInbound
 from chalicelib.dal.messages import MessageRepository
 from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem
 from chalicelib.journeys import texts
@@ -79,16 +80,24 @@ def needs_upcoming_booking(intent: str) -> bool:
     return intent in _action_table()["without_upcoming_booking"]
 
 
-def actions_for(intent: str, sentiment: str, upcoming: bool = True) -> list[str]:
+def actions_for(intent: str, sentiment: str, upcoming: bool = True, books_here: bool = True) -> list[str]:
     """The actions for a message that means `intent`; `upcoming`: she has a booking ahead at the store (the
-    table's `without_upcoming_booking` row replaces the intent's when she has none and it names the intent)."""
+    table's `without_upcoming_booking` row replaces the intent's when she has none and it names the intent);
+    `books_here`: the store takes bookings in Chairside (else the `booking_elsewhere` row replaces the intent's)."""
     table = _action_table()
     rows = table["intents"] if upcoming else {**table["intents"], **table["without_upcoming_booking"]}
+    if not books_here:
+        rows = {**rows, **table["booking_elsewhere"]}
     names = list(rows.get(intent, []))
     for name in table["sentiment"].get(sentiment, []):
         if _base(name) not in {_base(n) for n in names}:  # "needs_human:question" already hands her over
             names.insert(0 if name == "needs_human" else len(names), name)
     return names
+
+
+def pick_actions() -> list[str]:
+    """The actions for a message that picks a slot of the offer pending in her conversation (actions.toml)."""
+    return list(_action_table()["pending_offer"]["pick"])
 
 
 def _base(action: str) -> str:
@@ -113,6 +122,7 @@ class InboundService:
         staff_alerts: Any,
         clock: Clock,
         campaign_replies: Callable[[str, str, datetime], None] | None = None,
+        chat_booking: ChatBooking | None = None,
     ) -> None:
         self._conversations = conversations
         self._messages = messages
@@ -124,6 +134,8 @@ class InboundService:
         self._staff_alerts = staff_alerts
         self._clock = clock
         self._campaign_replies = campaign_replies  # counts her reply for a campaign she had just before
+        # Booking by chat (chat_booking.py); None: a book request goes to staff as at an `external` store.
+        self._chat_booking = chat_booking
 
     # --- storing ----------------------------------------------------------------------------------
     def receive(self, inbound: InboundMessage) -> StoredInbound:
@@ -180,7 +192,12 @@ class InboundService:
         store = self._stores.get(message.store_id)
         now = self._clock.now()
         booking = self._conversations.latest_booking(message.chain_id, message.member_id, message.store_id)
-        if message.msg_type in ("text", "voice", "emoji") and message.text:
+        books_here = self._chat_booking is not None and self._chat_booking.books_here(store)
+        # While slots offered by chat are pending, "1" / "第二个" picks one; otherwise it keeps its usual meaning.
+        picked = self._chat_booking.pending_pick(message, now) if self._chat_booking and books_here else None
+        if picked is not None:
+            understood, intent, sentiment = None, "book", "neutral"
+        elif message.msg_type in ("text", "voice", "emoji") and message.text:
             understood = self._classifier().classify(
                 message.text, category=booking.category if booking else None, locale=None
             )
@@ -196,11 +213,23 @@ class InboundService:
             )
             booking = ahead or booking  # the answer speaks of that booking, never of a past one
         context = _Context(
-            message=message, store=store, booking=booking, understood=understood, now=now, upcoming=ahead
+            message=message,
+            store=store,
+            booking=booking,
+            understood=understood,
+            now=now,
+            upcoming=ahead,
+            picked=picked,
         )
-        names = actions_for(
-            intent, sentiment, upcoming=ahead is not None or not needs_upcoming_booking(intent)
-        )
+        if picked is not None:
+            names = pick_actions()
+        else:
+            names = actions_for(
+                intent,
+                sentiment,
+                upcoming=ahead is not None or not needs_upcoming_booking(intent),
+                books_here=books_here,
+            )
         results = [self._run(name, context) for name in names]
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
@@ -246,6 +275,26 @@ class InboundService:
             requested=requested,
             now=ctx.now,
         )
+
+    def _do_offer_slots(self, ctx: _Context) -> dict[str, Any]:
+        if self._chat_booking is None or ctx.store is None:
+            return {"result": "skipped", "reason": "no self-booking here"}
+        asked = Asked(
+            service=ctx.understood.service if ctx.understood else None,
+            requested=ctx.understood.requested if ctx.understood else None,
+        )
+        return self._chat_booking.offer(
+            ctx.message, ctx.store, asked, ctx.now, ctx.written_locale, booking=ctx.booking
+        )
+
+    def _do_book_offered_slot(self, ctx: _Context) -> dict[str, Any]:
+        if self._chat_booking is None or ctx.store is None or ctx.picked is None:
+            return {"result": "skipped", "reason": "no pick"}
+        offer, number = ctx.picked
+        booked = self._chat_booking.book_pick(
+            ctx.message, ctx.store, offer, number, ctx.now, booking=ctx.booking
+        )
+        return {"pick": number, **booked}
 
     def _do_needs_human(self, ctx: _Context, reason: str | None = None) -> dict[str, Any]:
         reason = reason or (ctx.understood.intent if ctx.understood else "other")
@@ -302,6 +351,7 @@ class _Context:
     upcoming: BookingItem | None = (
         None  # her next booking here starting after `now`, when the intent needs one
     )
+    picked: tuple[PendingOffer, int] | None = None  # the offer pending in her conversation and her pick of it
 
     @property
     def locale(self) -> str:
@@ -310,6 +360,16 @@ class _Context:
         if self.message.text and any("\u4e00" <= ch <= "\u9fff" for ch in self.message.text):
             return "zh-CN"
         return self.store.locale if self.store else "zh-CN"
+
+    @property
+    def written_locale(self) -> str:
+        """The language she wrote in (Chinese characters, else Latin letters), else `locale`."""
+        text = self.message.text or ""
+        if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+            return "zh-CN"
+        if any("a" <= ch.lower() <= "z" for ch in text):
+            return "en"
+        return self.locale
 
 
 def _message_context(ctx: _Context, store: StoreItem) -> texts.MessageContext:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.cursors import CursorSigner, invalid_cursor
@@ -29,6 +30,30 @@ STATUSES = ("open", "needs_human", "resolved")
 class StoredInbound:
     message: MessageItem
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class OfferedSlot:
+    start: datetime  # aware
+    stylist_id: str
+    stylist_name: str
+
+
+@dataclass(frozen=True)
+class PendingOffer:
+    """Slots offered to a member by chat: she may pick one by its number until `expires_at`."""
+
+    offer_id: str
+    service_code: str
+    slots: tuple[OfferedSlot, ...]
+    expires_at: datetime
+    locale: str = "zh-CN"  # the language the offer was written in (her "1" has none)
+    picked_by: str | None = None  # the message id that picked a slot of it
+
+    def open_to(self, message_id: str, now: datetime) -> bool:
+        """Whether this message may pick from it: unexpired, and unpicked or picked by this very message (a
+        retried worker)."""
+        return now < self.expires_at and self.picked_by in (None, message_id)
 
 
 @dataclass(frozen=True)
@@ -129,7 +154,72 @@ class ConversationRepository:
                 return booking
         return None
 
+    def offer(self, store_id: str, member_id: str) -> PendingOffer | None:
+        """The slots last offered in this conversation (picked or not, expired or not), or None."""
+        conversation = self.get(store_id, member_id)
+        if conversation is None or not conversation.offer_id or not isinstance(conversation.offer, dict):
+            return None
+        raw = conversation.offer
+        return PendingOffer(
+            offer_id=conversation.offer_id,
+            service_code=str(raw.get("service_code", "")),
+            slots=tuple(
+                OfferedSlot(
+                    datetime.fromisoformat(s["start"]), str(s["stylist_id"]), str(s.get("stylist_name", ""))
+                )
+                for s in raw.get("slots", [])
+            ),
+            expires_at=datetime.fromisoformat(raw["expires_at"]),
+            locale=str(raw.get("locale") or "zh-CN"),
+            picked_by=conversation.offer_picked_by,
+        )
+
     # --- writes -----------------------------------------------------------------------------------
+    def set_offer(self, store_id: str, member_id: str, offer: PendingOffer) -> None:
+        """Offer slots in this conversation, replacing any earlier offer (unpicked)."""
+        conversation = ConversationItem(*ConversationItem.key(store_id, member_id))
+        conversation.update(
+            actions=[
+                ConversationItem.offer_id.set(offer.offer_id),
+                ConversationItem.offer.set(
+                    {
+                        "service_code": offer.service_code,
+                        "expires_at": offer.expires_at.isoformat(),
+                        "locale": offer.locale,
+                        "slots": [
+                            {
+                                "start": s.start.isoformat(),
+                                "stylist_id": s.stylist_id,
+                                "stylist_name": s.stylist_name,
+                            }
+                            for s in offer.slots
+                        ],
+                    }
+                ),
+                ConversationItem.offer_picked_by.remove(),
+            ],
+            condition=ConversationItem.pk.exists(),
+        )
+
+    def take_offer(self, store_id: str, member_id: str, offer_id: str, message_id: str) -> bool:
+        """Mark the offer picked by this message, so no later message picks from it; True also when this very
+        message had taken it (a retry). False when it was replaced, or taken by another message."""
+        conversation = ConversationItem(*ConversationItem.key(store_id, member_id))
+        try:
+            conversation.update(
+                actions=[ConversationItem.offer_picked_by.set(message_id)],
+                condition=(ConversationItem.offer_id == offer_id)
+                & (
+                    ConversationItem.offer_picked_by.does_not_exist()
+                    | (ConversationItem.offer_picked_by == message_id)
+                ),
+            )
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
     def store_inbound(
         self,
         message: MessageItem,

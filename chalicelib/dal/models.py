@@ -198,13 +198,13 @@ def bind(table_name: str, region: str) -> None:
         CallbackClaimItem,
         SmsNumberItem,
         StylistDayItem,
-        WaitlistEntryItem,
-        WaitSlotItem,
         MemberClaimItem,
         SignInCodeItem,
         OAuthStateItem,
         MemberLinkItem,
         MemberLinkRefItem,
+        WaitlistEntryItem,
+        WaitSlotItem,
     ):
         model.Meta.table_name = table_name
         model.Meta.region = region
@@ -807,6 +807,12 @@ class ConversationItem(_Item):
     read_up_to = UnicodeAttribute(null=True)  # message sort key up to which staff have read
     needs_human_reason = UnicodeAttribute(null=True)
     unknown_sender = BooleanAttribute(null=True)  # an SMS from a number no member of the chain gave
+    # Slots offered to her by chat (issue 14; dal/conversations.py PendingOffer): the offer's id, what was offered
+    # {"service_code", "expires_at", "locale", "slots": [{"start", "stylist_id", "stylist_name"}]}, and the message that
+    # picked one (an offer is pending while unpicked and unexpired).
+    offer_id = UnicodeAttribute(null=True)
+    offer = JSONAttribute(null=True)
+    offer_picked_by = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute()  # STORECONV#<store>#<status>
     gsi1sk = UnicodeAttribute()  # last message time, UTC ISO
     inbox = InboxIndex()
@@ -878,6 +884,78 @@ class SmsNumberItem(_Item):
     @staticmethod
     def key(number: str) -> tuple[str, str]:
         return f"SMSNUMBER#{number}", "SMSNUMBER"
+
+
+# --- members signing in (issue 14): services/member_directory.py, member_sessions.py, member_links.py ------------
+class MemberClaimItem(_Item):
+    """pk=MEMBERCLAIM#<chain_id>#<PHONE|WXOPENID>#<keyed hash of the address>, sk=CLAIM: the one member of a chain
+    that signs in with this phone number or openid. Put only if absent, so two sign-ins racing for a new address
+    create one member. The address itself is never stored (pii.LookupHasher); erased with the member."""
+
+    chain_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(chain_id: str, kind: str, hashed_address: str) -> tuple[str, str]:
+        return f"MEMBERCLAIM#{chain_id}#{kind}#{hashed_address}", "CLAIM"
+
+
+class SignInCodeItem(_Item):
+    """pk=SIGNIN#<chain_id>#<keyed hash of the phone>, sk=CODE: the phone's current sign-in code, as a keyed hash
+    (never the code), and the times codes were sent in the last hour (the rate limit). Every change is conditional
+    on `version`. Kept (TTL) an hour after the last code was sent."""
+
+    chain_id = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    issued_at = NumberAttribute()  # epoch seconds (domain clock) the current code was sent
+    sent = ListAttribute[float](of=NumberAttribute, default=list)  # type: ignore[arg-type]  # epochs, last hour
+    tries = NumberAttribute(default=0)  # wrong codes entered for the current code
+    used = BooleanAttribute(default=False)
+    version = IntegerAttribute(default=0)
+    expires_at = NumberAttribute()  # TTL
+
+    @staticmethod
+    def key(chain_id: str, phone_hash: str) -> tuple[str, str]:
+        return f"SIGNIN#{chain_id}#{phone_hash}", "CODE"
+
+
+class OAuthStateItem(_Item):
+    """pk=OAUTHSTATE#<nonce>, sk=STATE: a WeChat OAuth `state` already used (single use); expires with it."""
+
+    expires_at = NumberAttribute()  # TTL
+
+    @staticmethod
+    def key(nonce: str) -> tuple[str, str]:
+        return f"OAUTHSTATE#{nonce}", "STATE"
+
+
+class MemberLinkItem(_Item):
+    """pk=MLINK#<code>, sk=MLINK: a short "manage my booking" (or waitlist claim) link: whose, which booking,
+    what the page is told (`fragment`), until when (TTL; also checked on read, TTL deletion is lazy)."""
+
+    chain_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    booking_id = UnicodeAttribute(null=True)
+    fragment = JSONAttribute(null=True)  # {"claim": "...", "start": "..."}: added to the redirect's fragment
+    expires_at = NumberAttribute()  # TTL, epoch seconds
+
+    @staticmethod
+    def key(code: str) -> tuple[str, str]:
+        return f"MLINK#{code}", "MLINK"
+
+
+class MemberLinkRefItem(_Item):
+    """pk=MLINKREF#<digest of (chain, store, member, booking, fragment)>, sk=MLINKREF: the link already minted
+    for this target, so every message about a booking carries the same one."""
+
+    code = UnicodeAttribute()
+    expires_at = NumberAttribute()  # TTL, epoch seconds
+
+    @staticmethod
+    def key(digest: str) -> tuple[str, str]:
+        return f"MLINKREF#{digest}", "MLINKREF"
 
 
 # --- the waitlist (issue 14; chalicelib/dal/waitlist.py reads and writes these) ------------------------------
@@ -964,75 +1042,3 @@ class WaitSlotItem(_Item):
     @staticmethod
     def key(store_id: str, slot_ref: str) -> tuple[str, str]:
         return f"WAITSLOT#{store_id}#{slot_ref}", "OFFER"
-
-
-# --- members signing in (issue 14): services/member_directory.py, member_sessions.py, member_links.py ------------
-class MemberClaimItem(_Item):
-    """pk=MEMBERCLAIM#<chain_id>#<PHONE|WXOPENID>#<keyed hash of the address>, sk=CLAIM: the one member of a chain
-    that signs in with this phone number or openid. Put only if absent, so two sign-ins racing for a new address
-    create one member. The address itself is never stored (pii.LookupHasher); erased with the member."""
-
-    chain_id = UnicodeAttribute()
-    member_id = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-
-    @staticmethod
-    def key(chain_id: str, kind: str, hashed_address: str) -> tuple[str, str]:
-        return f"MEMBERCLAIM#{chain_id}#{kind}#{hashed_address}", "CLAIM"
-
-
-class SignInCodeItem(_Item):
-    """pk=SIGNIN#<chain_id>#<keyed hash of the phone>, sk=CODE: the phone's current sign-in code, as a keyed hash
-    (never the code), and the times codes were sent in the last hour (the rate limit). Every change is conditional
-    on `version`. Kept (TTL) an hour after the last code was sent."""
-
-    chain_id = UnicodeAttribute()
-    code_hash = UnicodeAttribute()
-    issued_at = NumberAttribute()  # epoch seconds (domain clock) the current code was sent
-    sent = ListAttribute[float](of=NumberAttribute, default=list)  # type: ignore[arg-type]  # epochs, last hour
-    tries = NumberAttribute(default=0)  # wrong codes entered for the current code
-    used = BooleanAttribute(default=False)
-    version = IntegerAttribute(default=0)
-    expires_at = NumberAttribute()  # TTL
-
-    @staticmethod
-    def key(chain_id: str, phone_hash: str) -> tuple[str, str]:
-        return f"SIGNIN#{chain_id}#{phone_hash}", "CODE"
-
-
-class OAuthStateItem(_Item):
-    """pk=OAUTHSTATE#<nonce>, sk=STATE: a WeChat OAuth `state` already used (single use); expires with it."""
-
-    expires_at = NumberAttribute()  # TTL
-
-    @staticmethod
-    def key(nonce: str) -> tuple[str, str]:
-        return f"OAUTHSTATE#{nonce}", "STATE"
-
-
-class MemberLinkItem(_Item):
-    """pk=MLINK#<code>, sk=MLINK: a short "manage my booking" (or waitlist claim) link: whose, which booking,
-    what the page is told (`fragment`), until when (TTL; also checked on read, TTL deletion is lazy)."""
-
-    chain_id = UnicodeAttribute()
-    store_id = UnicodeAttribute()
-    member_id = UnicodeAttribute()
-    booking_id = UnicodeAttribute(null=True)
-    fragment = JSONAttribute(null=True)  # {"claim": "...", "start": "..."}: added to the redirect's fragment
-    expires_at = NumberAttribute()  # TTL, epoch seconds
-
-    @staticmethod
-    def key(code: str) -> tuple[str, str]:
-        return f"MLINK#{code}", "MLINK"
-
-
-class MemberLinkRefItem(_Item):
-    """pk=MLINKREF#<digest of (chain, store, member, booking, fragment)>, sk=MLINKREF: the link already minted
-    for this target, so every message about a booking carries the same one."""
-
-    code = UnicodeAttribute()
-    expires_at = NumberAttribute()  # TTL, epoch seconds
-
-    @staticmethod
-    def key(digest: str) -> tuple[str, str]:
-        return f"MLINKREF#{digest}", "MLINKREF"

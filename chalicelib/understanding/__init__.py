@@ -24,6 +24,7 @@ INTENTS = (
     "confirm",
     "cancel",
     "reschedule",
+    "book",
     "question",
     "aftercare_issue",
     "complaint",
@@ -40,11 +41,15 @@ class Understanding:
 
     intent: one of INTENTS.
     sentiment: one of SENTIMENTS.
-    requested: for a reschedule, what the member asked for (all keys present, None when not said):
+    requested: for a reschedule or a book, what the member asked for (all keys present, None when not said):
         {"weekday": 0-6 (Monday=0) | None, "date": "YYYY-MM-DD" | None,
          "relative_day": "today" | "tomorrow" | "day_after_tomorrow" | None, "time": "HH:MM" | None,
          "part_of_day": "morning" | "afternoon" | "evening" | None, "text": "<the phrase, as written>"}
-        None for the other intents.
+        (a book's also has "weekend": bool, "周末"/"weekend" said, and "next_week": bool, the weekday
+        said as "下周三" / "next Wednesday": the one in the next calendar week). None for the other intents.
+    service: for a book, the kind of service she named, a key of lexicon.toml [book.services] ("hair_cut",
+        "hair_colour", "perm", "hair_care", "nail": a catalogue service whose category is that key or starts
+        with it followed by "_"), or None when she named none.
     issue: for an aftercare issue, the matching care_issues() entry: {"key", "advice_zh", "advice_en",
         "category"} ("category" is the service category whose issues matched, "default" for the shared ones).
         None for the other intents, or when no known issue matched.
@@ -56,6 +61,7 @@ class Understanding:
     requested: dict | None = None
     issue: dict | None = None
     confidence: float = 1.0
+    service: str | None = None
 
 
 class Classifier(Protocol):

@@ -22,7 +22,11 @@ Steps for one reply:
    c. aftercare_issue - a known issue of the booking's category (texts.care_issues), else of the other
                     categories of the same family (hair / nails) the text talks about, else of all
                     categories; or plain dissatisfaction ("不太喜欢这个颜色" -> unhappy_with_result).
-   d. reschedule  - a rescheduling word ("改约", "reschedule"), a move verb with a time after it
+   d. book        - a new booking: a booking cue ("帮我约", "想预约", "can I book", "make an appointment") or a
+                    wished-for service ("想剪头发", "I need a cut"), with no move or cancel word in the
+                    message ("帮我把预约改到周六" is a reschedule). The day/time asked for is extracted as for a
+                    reschedule, and the kind of service named (lexicon.toml [book.services]).
+   d'. reschedule - a rescheduling word ("改约", "reschedule"), a move verb with a time after it
                     ("改到周五", "move me to the 28th"), or a time with a request ("周六下午三点有位置吗").
                     The requested day/time is extracted (see `day_and_time.find_times`).
    e. cancel      - "取消", "来不了", "can't make it"... unless negated ("不取消了" confirms).
@@ -166,8 +170,24 @@ class RulesClassifier:
                 "aftercare_issue", "negative" if negative else "neutral", issue=issue, confidence=0.85
             )
 
-        # d. reschedule
+        # d. book (a new booking), then reschedule
         spans = find_times(doc)
+        if self._books(doc):
+            return Understanding(
+                "book",
+                self._sentiment(doc, "book", emoji_pos, emoji_neg),
+                requested={
+                    **requested_time(doc, spans, None, self._today()),
+                    "weekend": bool(cue_hits(doc, lex.book_weekend, negation=False)),
+                    "next_week": any(
+                        s.kind == "weekday"
+                        and doc.norm[s.start : s.end].startswith(("下周", "下个", "下星期", "下礼拜", "next"))
+                        for s in spans
+                    ),
+                },
+                confidence=0.8,
+                service=self._service(doc),
+            )
         cancel_hits = cue_hits(doc, lex.cancel) + [
             Hit(h.start, h.end, h.text, en_negated_at(doc, h.start))
             for h in pattern_hits(doc, lex.cancel_patterns)
@@ -314,6 +334,24 @@ class RulesClassifier:
         if spans and (unnegated(cue_hits(doc, lex.request)) or pattern_hits(doc, lex.request_patterns)):
             return True, None, 0.7
         return False, None, 0.0
+
+    def _books(self, doc: Reply) -> bool:
+        """A request for a new booking: a booking cue or a wished-for service, and no move or cancel."""
+        lex = lexicon()
+        if any(w in doc.norm for w in lex.book_not_with_zh):
+            return False
+        if any(t.stem in lex.book_not_with_en or t.text in lex.book_not_with_en for t in doc.words):
+            return False
+        if unnegated(cue_hits(doc, lex.book)):
+            return True
+        return any(not zh_negated(doc, h.start) for h in pattern_hits(doc, lex.book_patterns))
+
+    def _service(self, doc: Reply) -> str | None:
+        """The kind of service a booking request names (lexicon.toml [book.services]), or None."""
+        for key, zh, en in lexicon().book_services:
+            if any(w in doc.norm for w in zh) or cue_hits(doc, en, negation=False):
+                return key
+        return None
 
     def _sentiment(self, doc: Reply, intent: str, emoji_pos: list[str], emoji_neg: list[str]) -> str:
         lex = lexicon()

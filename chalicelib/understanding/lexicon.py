@@ -82,6 +82,12 @@ class Lexicon:
     request: Words
     request_patterns: tuple[re.Pattern[str], ...]
     earlier_later: tuple[re.Pattern[str], ...]
+    book: Words
+    book_patterns: tuple[re.Pattern[str], ...]
+    book_not_with_zh: tuple[str, ...]
+    book_not_with_en: frozenset[str]
+    book_weekend: Words
+    book_services: tuple[tuple[str, tuple[str, ...], Words], ...]  # (key, zh substrings, en words), in order
     cancel: Words
     cancel_weak: frozenset[str]
     cancel_patterns: tuple[re.Pattern[str], ...]
@@ -123,6 +129,7 @@ def lexicon() -> Lexicon:
     neg, inten, sent = d["negation"], d["intensifiers"], d["sentiment"]
     opt, comp, dis = d["opt_out"], d["complaint"], d["dissatisfaction"]
     res, can, con, pra, que = d["reschedule"], d["cancel"], d["confirm"], d["praise"], d["question"]
+    book = d["book"]
     fillers = sorted(d["fillers"]["zh"], key=len, reverse=True)
     cancel_weak = frozenset(can.get("weak_zh", ["算了", "不要了"]))
     return Lexicon(
@@ -154,6 +161,15 @@ def lexicon() -> Lexicon:
         request=Words.of(res["request_zh"], res["request_en"]),
         request_patterns=_patterns(res["request_patterns"]),
         earlier_later=_patterns(res["earlier_later"]),
+        book=Words.of(book["zh"], book["en"]),
+        book_patterns=_patterns(book["patterns"]),
+        book_not_with_zh=tuple(book["not_with_zh"]),
+        book_not_with_en=frozenset(stem(w) for w in book["not_with_en"]),
+        book_weekend=Words.of(book["weekend_zh"], book["weekend_en"]),
+        book_services=tuple(
+            (key, tuple(w for w in words if not w.isascii()), Words.of((), [w for w in words if w.isascii()]))
+            for key, words in book["services"].items()
+        ),
         cancel=Words.of([w for w in can["zh"] if w not in cancel_weak], can["en"]),
         cancel_weak=cancel_weak,
         cancel_patterns=_patterns(can["patterns"]),

@@ -267,6 +267,97 @@ def test_message_webhook_any_member_text_is_understood(harness, text, store, mem
     assert isinstance(body["actions"], list)
 
 
+# --- 1b. booking by chat: requests and picks ----------------------------------------------------
+
+BOOK_REQUESTS = [
+    "帮我约周六下午",
+    "想预约做个指甲",
+    "can I book a cut for Friday?",
+    "周末有空位吗我想剪头发",
+    "帮我约明天上午剪头发",
+    "约染发 下周三晚上",
+    "I'd like to book a colour tomorrow at 3pm",
+    "想预约",
+    "book haircut today evening",
+    "帮我约11月31日下午剪发",  # no such day
+]
+PICKS = [
+    "1",
+    "2",
+    "3",
+    "4",
+    "0",
+    "第一个",
+    "第二个",
+    "第三个",
+    "1号",
+    "选2",
+    "option 3",
+    "the first one",
+    "2️⃣",
+    "１",
+]
+_book_step = st.tuples(
+    st.one_of(  # mostly requests and picks, sometimes anything
+        st.sampled_from(BOOK_REQUESTS), st.sampled_from(PICKS), st.sampled_from(PICKS), member_texts
+    ),
+    st.sampled_from(
+        [0, 0, 1, 29, 31]
+    ),  # minutes the clock moves first: some picks come after the offer expired
+)
+# A request first (most examples then have an offer to pick from), then anything.
+book_steps = st.tuples(st.sampled_from(BOOK_REQUESTS), st.lists(_book_step, min_size=1, max_size=5)).map(
+    lambda first_rest: [(first_rest[0], 0), *first_rest[1]]
+)
+
+
+@FUZZ
+@given(steps=book_steps, member=st.sampled_from(["m-1", "m-2"]))
+@example(steps=[("帮我约周六下午剪头发", 0), ("1", 1), ("1", 0)], member="m-1")
+@example(steps=[("帮我约周六下午剪头发", 0), ("2", 31)], member="m-1")
+def test_book_requests_and_picks_never_fail_and_book_only_offered_slots_once(harness, steps, member):
+    from chalicelib.dal.models import BookingItem, ConversationItem, whole
+    from tests.support.catalog import open_for_booking
+
+    open_for_booking(SH_STORE)  # the same catalogue every example: the store directory's cache stays right
+    offered: dict[str, set[tuple[str, str]]] = {}  # offer id -> (start, stylist) offered
+    booked: list[tuple[str, str]] = []  # (start, stylist) booked by a pick
+    for text, minutes in steps:
+        harness.clock.set(harness.clock.now() + timedelta(minutes=minutes))
+        status, body = harness.post_message(message_event(text, member_id=member))
+        hypothesis.event(f"intent {body.get('intent') if isinstance(body, dict) else None}")
+
+        assert status == 200, (status, body)
+        assert body["intent"] in INTENTS and body["sentiment"] in SENTIMENTS, body
+        conversation = ConversationItem.get(*ConversationItem.key(SH_STORE, member), consistent_read=True)
+        for action in body["actions"]:
+            hypothesis.event(f"{action['action']} -> {action.get('result')}")
+            if action["action"] == "book_offered_slot":
+                assert action["result"] in {"booked", "offered", "no_slots", "not_booked"}, action
+                if action["result"] == "booked":
+                    pair = (action["start"], action["stylist_id"])
+                    # the offer picked from (made in this example or, on the shared stack, an earlier one) stays on
+                    # the conversation, taken by this message
+                    slots = {(x["start"], x["stylist_id"]) for x in conversation.offer["slots"]}
+                    assert pair in slots and conversation.offer_picked_by is not None, (pair, slots)
+                    assert pair in offered.get(conversation.offer_id, slots)
+                    booked.append(pair)
+            if action.get("result") == "offered":
+                assert 1 <= len(action["slots"]) <= 3
+                assert conversation.offer_id == action["offer_id"] and conversation.offer_picked_by is None
+                offered[action["offer_id"]] = {
+                    (s["start"], s["stylist_id"]) for s in conversation.offer["slots"]
+                }
+                assert all(datetime.fromisoformat(s) > harness.clock.now() for s in action["slots"])
+    mine = whole(BookingItem, BookingItem.by_member.query(BookingItem.member_key("demo-chain", member)))
+    held = [(b.start, b.stylist_id) for b in mine if b.status in ("booked", "confirmed")]
+    for start, stylist in booked:
+        assert held.count((datetime.fromisoformat(start), stylist)) == 1, (
+            start,
+            held,
+        )  # each pick booked once
+
+
 # --- 2. WeChat ---------------------------------------------------------------------------------
 
 

@@ -65,6 +65,9 @@ EXCLUDED = {
         "GET",
         "/v1/stores/{store_id}/catalog",
     ): "public: the store's catalogue for members (issue 14), no token",
+    # The member's booking page (issue 14): static files, no data (it then calls the store's public and member routes).
+    ("GET", "/book/{store_id}"): "the member's booking page: static, the same for every store, no data",
+    ("GET", "/book/assets/{name}"): "the booking page's scripts and styles: static, no data",
     # self-booking (issue 14): member routes take only a member token (a staff token is 401), her own bookings
     # only, another chain's store 404 -- tests/integration/test_self_booking.py
     ("GET", "/v1/stores/{store_id}/availability"): "public open times of a store's services, no member data",
@@ -98,11 +101,11 @@ ACTIONS = {
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
     ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
-    ("GET", "/v1/stores/{store_id}/waitlist"): "waitlist.read",  # the day's waitlist (issue 14)
     # the catalogue (issue 14)
     ("PUT", "/v1/chains/{chain_id}/stores/{store_id}"): "catalog.write",
     ("PUT", "/v1/stores/{store_id}/services/{code}"): "catalog.write",
     ("PUT", "/v1/stores/{store_id}/stylists/{stylist_id}"): "catalog.write",
+    ("GET", "/v1/stores/{store_id}/waitlist"): "waitlist.read",  # the day's waitlist (issue 14)
     # self-booking (issue 14): staff book, move and cancel for a member (POST …/bookings also takes a member token)
     ("POST", "/v1/stores/{store_id}/bookings"): "bookings.book",
     ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/reschedule"): "bookings.book",

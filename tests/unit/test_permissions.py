@@ -31,10 +31,10 @@ EXPECTED = {
     "bookings.status": DESK_UP,
     "bookings.book": DESK_UP,  # issue 14: staff book, move and cancel for a member
     "campaigns.*": MANAGERS,
-    "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
     # issue 14: the catalogue (a store_manager only in its own store; only a chain_admin adds stores)
     "catalog.write": MANAGERS,
     "catalog.create_store": {"chain_admin"},
+    "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
 }
 
 
