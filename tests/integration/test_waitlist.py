@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from chalicelib.dal.models import StoreItem
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+from tests.support.catalog import WEEK, open_for_booking
 
 MINE = f"/v1/stores/{SH_STORE}/me/waitlist"
 DAY = "2026-11-25"  # a Wednesday; the harness's clock says Sunday 2026-11-22 10:00 in Shanghai
@@ -23,14 +23,9 @@ PHONES = {"m-ann": "+8613900000001", "m-bo": "+8613900000002", "m-cy": "+8613900
 
 @pytest.fixture
 def store(harness):
-    """The demo's Shanghai store takes bookings itself (chairside mode), open 08:00-21:00 every day."""
-    item = StoreItem.get(*StoreItem.key(SH_STORE))
-    item.booking_mode = "chairside"
-    item.opening_hours = {
-        day: [["08:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    }
-    item.save()  # before the first request reads the store (the store directory caches it a minute)
-    return item
+    """The Shanghai store takes bookings itself (tests/support/catalog.py: `cut` 45+15 minutes, `colour` 120+15;
+    小王 12:00-19:00, Amy every service hour but colour), open 08:00-21:00 every day."""
+    open_for_booking(SH_STORE, opening_hours={d: [["08:00", "21:00"]] for d in WEEK})
 
 
 def member(harness, member_id: str) -> str:
@@ -60,7 +55,7 @@ def call(harness, method: str, path: str, token: str | None, body: Any = None) -
 
 
 def join(harness, token: str, **overrides: Any) -> str:
-    body = {"service": "cut-wash", "stylist_id": "any", "date": DAY, "part_of_day": "afternoon", **overrides}
+    body = {"service": "cut", "stylist_id": "any", "date": DAY, "part_of_day": "afternoon", **overrides}
     status, answer = call(harness, "POST", MINE, token, body)
     assert status == 201, answer
     return answer["waitlist_id"]
@@ -127,7 +122,7 @@ def test_a_member_joins_lists_and_leaves_and_each_is_idempotent(harness, store):
     [entry] = mine(harness, ann)
     assert entry["waitlist_id"] == first and entry["status"] == "waiting" and entry["offer"] is None
     assert (entry["service"], entry["stylist_id"], entry["date"], entry["part_of_day"]) == (
-        "cut-wash",
+        "cut",
         "any",
         DAY,
         "afternoon",
@@ -164,7 +159,7 @@ def test_another_members_entry_is_not_found(harness, store):
 )
 def test_a_bad_request_names_the_field(harness, store, overrides, field):
     ann = member(harness, "m-ann")
-    body = {"service": "cut-wash", "stylist_id": "any", "date": DAY, "part_of_day": "any", **overrides}
+    body = {"service": "cut", "stylist_id": "any", "date": DAY, "part_of_day": "any", **overrides}
 
     status, answer = call(harness, "POST", MINE, ann, body)
 
@@ -173,13 +168,6 @@ def test_a_bad_request_names_the_field(harness, store, overrides, field):
 
 
 def test_a_stylist_who_does_not_do_the_service_is_refused(harness, store):
-    item = StoreItem.get(*StoreItem.key(SH_STORE))
-    catalog = dict(item.catalog)
-    catalog["stylists"] = [
-        {**s, "services": ["cut-wash"]} if s["id"] == "sh-amy" else s for s in catalog["stylists"]
-    ]
-    item.catalog = catalog
-    item.save()
     ann = member(harness, "m-ann")
 
     status, answer = call(
@@ -187,7 +175,7 @@ def test_a_stylist_who_does_not_do_the_service_is_refused(harness, store):
         "POST",
         MINE,
         ann,
-        {"service": "colour-full", "stylist_id": "sh-amy", "date": DAY, "part_of_day": "any"},
+        {"service": "colour", "stylist_id": "sh-amy", "date": DAY, "part_of_day": "any"},  # Amy: cuts only
     )
 
     assert status == 400 and "stylist_id" in answer["fields"], answer
@@ -233,7 +221,7 @@ def test_only_a_fitting_part_of_day_and_service_length_are_offered(harness, stor
     ann, bo, cy = member(harness, "m-ann"), member(harness, "m-bo"), member(harness, "m-cy")
     join(harness, ann, part_of_day="morning")  # 15:00 is the afternoon
     later(harness)
-    join(harness, bo, service="colour-full")  # 120 minutes do not fit in the 90 freed
+    join(harness, bo, service="colour")  # 120 minutes and 15 of clean-up do not fit in the 90 freed
     later(harness)
     join(harness, cy, part_of_day="any", stylist_id="sh-xiaowang")
 
@@ -320,7 +308,7 @@ def test_no_offer_for_a_slot_that_starts_before_quiet_hours_end(harness, store, 
     join(harness, ann, date="2026-11-23", part_of_day="morning")
     harness.clock.set(datetime.fromisoformat(now))  # quiet hours: 21:00-09:00
 
-    book_and_cancel(harness, start="2026-11-23T08:30:00+08:00", duration=60)
+    book_and_cancel(harness, start="2026-11-23T08:30:00+08:00", duration=60, stylist="sh-amy")
     harness.advance_to(datetime.fromisoformat("2026-11-23T07:30:00+08:00"))
 
     assert len(sms_to(harness, "m-ann")) == (1 if offered else 0)
@@ -331,7 +319,7 @@ def test_an_offer_freed_in_quiet_hours_waits_for_their_end(harness, store):
     join(harness, ann, date="2026-11-23")
     harness.clock.set(datetime.fromisoformat("2026-11-22T22:00:00+08:00"))
 
-    book_and_cancel(harness, start="2026-11-23T15:00:00+08:00")
+    book_and_cancel(harness, start="2026-11-23T15:00:00+08:00", stylist="sh-amy")  # a Monday: 小王 is off
     assert sms_to(harness, "m-ann") == []
     harness.advance_to(datetime.fromisoformat("2026-11-23T09:00:00+08:00"))
 
@@ -388,7 +376,7 @@ def test_a_members_own_cancel_frees_the_time_for_the_waitlist(harness, store):
         "POST",
         f"/v1/stores/{SH_STORE}/bookings",
         ann,
-        {"service": "cut-wash", "stylist_id": "sh-amy", "start": FREED_START, "idempotency_key": "ann-1"},
+        {"service": "cut", "stylist_id": "sh-amy", "start": FREED_START, "idempotency_key": "ann-1"},
     )
     assert status == 201, booking
     join(harness, bo, stylist_id="sh-amy")
@@ -418,7 +406,7 @@ def test_the_front_desk_sees_the_days_waitlist_in_order(harness, store):
         ("m-ann", 1, "afternoon"),
         ("m-bo", 2, "evening"),
     ]
-    assert body["items"][0]["service_name"] == "洗剪吹"
+    assert body["items"][0]["service_name"] == "剪发"
     stylist = harness.chain["role_tokens"]["stylist"]
     assert harness.staff("GET", f"/v1/stores/{SH_STORE}/waitlist?date={DAY}", token=stylist)[0] == 403
     other = harness.chain["store_tokens"][LDN_STORE]
