@@ -53,6 +53,7 @@ function field(id, text, control, error) {
 function slotPicker(store, onPick) {
   const box = h("div", { class: "times", role: "group", dataset: { testid: "slots" } });
   let selected = null;
+  let asking = 0;
   const show = (slots, note) => {
     clear(box, slots.length ? slots.map((s) => h("button", {
       type: "button", class: "chip time", "aria-pressed": "false", dataset: { testid: `slot-${hhmm(s.start).replace(":", "")}`, start: s.start, stylist: s.stylist_id },
@@ -70,15 +71,20 @@ function slotPicker(store, onPick) {
     selected: () => selected,
     show,
     reset() {
+      asking += 1;
       selected = null;
       clear(box);
     },
     async load(service, stylist, day) {
+      const asked = ++asking; // only the last question's answer is shown (answers may come back out of order)
       selected = null;
+      box.dataset.for = "";
       clear(box, h("p", { class: "muted" }, t("common.loading")));
       const q = new URLSearchParams({ service, stylist: stylist || "any", from: day, days: "1" });
       const answer = await get(`/v1/stores/${encodeURIComponent(store)}/availability?${q}`);
+      if (asked !== asking) return;
       show(answer.slots.filter((s) => s.start.slice(0, 10) === day));
+      box.dataset.for = `${service} ${stylist || "any"} ${day}`;
     },
   };
 }

@@ -121,6 +121,8 @@ def test_the_front_desk_books_moves_and_cancels_for_a_member(driver, stack, desk
 
     Select(find(driver, tid("book-service"))).select_by_value(desk["service"])
     Select(find(driver, tid("book-stylist"))).select_by_value(desk["stylist"])
+    shown = f"{desk['service']} {desk['stylist']} {day}"  # the open times on screen are for what was picked
+    find(driver, f'{tid("book-form")} [data-testid="slots"][data-for="{shown}"]')
     times = open_times(stack, desk["service"], desk["stylist"], day)
     wanted = times[len(times) // 2]
     click(driver, tid(f"slot-{hhmm_id(wanted['start'])}"))
@@ -177,7 +179,7 @@ def test_the_front_desk_books_moves_and_cancels_for_a_member(driver, stack, desk
     # Move it: another open time of her stylist that day.
     click(driver, f"{row} {tid('timeline-link')}")
     click(driver, tid("move"))
-    find(driver, tid("move-form"))
+    find(driver, f'{tid("move-form")} [data-testid="slots"][data-for]:not([data-for=""])')
     later = [
         s
         for s in open_times(stack, desk["service"], mine[0]["stylist"]["id"], start[:10])
@@ -222,7 +224,22 @@ def test_a_stylist_sees_no_booking_actions_and_the_api_refuses_her(driver, stack
     go(driver, stack, f"#/today/{desk['day']}")
     find(driver, tid("today-board"))
     assert not driver.find_elements(By.CSS_SELECTOR, tid("new-booking"))
-    [booking] = [b for b in server_day(stack, desk["day"]) if b["member"]["id"] == desk["rival"]]
+    slot = open_times(stack, desk["service"], "any", desk["day"])[0]
+    status, booked = (
+        stack.staff(  # the chain admin books one for her, so the stylist has a booking to look at
+            "POST",
+            BOOKINGS,
+            {
+                "member_id": desk["rival"],
+                "service": desk["service"],
+                "stylist_id": slot["stylist_id"],
+                "start": slot["start"],
+                "idempotency_key": f"admin-{uuid.uuid4().hex[:8]}",
+            },
+        )
+    )
+    assert status == 201, booked
+    [booking] = [b for b in server_day(stack, desk["day"]) if b["id"] == booked["booking_id"]]
     go(driver, stack, f"#/booking/{booking['id']}")
     find(driver, tid("timeline-status"))
     assert not driver.find_elements(By.CSS_SELECTOR, f"{tid('move')}, {tid('cancel')}")
