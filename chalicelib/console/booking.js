@@ -96,7 +96,7 @@ function stylistOptions(cat, service, current) {
 }
 
 // "New booking": member, service, stylist or any, a day and an open time; on 409 the nearest open times.
-export async function bookingForm({ store, day, member, onDone, onClose }) {
+export async function bookingForm({ store, day, member, onDone, onClose, onTaken }) {
   const cat = await catalog(store);
   const err = errors(["member", "service", "stylist", "day", "time", "notes"]);
   const memberInput = h("input", { id: "book-member", required: true, autocomplete: "off", value: member || "", dataset: { testid: "book-member" } });
@@ -165,8 +165,9 @@ export async function bookingForm({ store, day, member, onDone, onClose }) {
     } catch (e) {
       submit.disabled = false;
       if (e instanceof ApiError && e.status === 409 && e.body && e.body.error === "slot_taken") {
-        submit.disabled = true;
         showAlternatives(e.body.alternatives || []);
+        reload(); // the open times have changed (and the day too: onTaken refreshes it)
+        if (onTaken) onTaken();
       } else err.show(e);
     }
   });
@@ -179,6 +180,7 @@ export async function bookingForm({ store, day, member, onDone, onClose }) {
         type: "button", class: "chip time", dataset: { testid: `alternative-${i}`, start: a.start },
         onclick: () => {
           dayInput.value = a.start.slice(0, 10);
+          slots.reset(); // an answer still on its way for the old times must not replace this one
           slots.show([a]);
           slots.box.querySelector("button").click(); // picks it: a new key, Book enabled
           if (stylistSelect.value !== "any") stylistSelect.value = a.stylist_id;

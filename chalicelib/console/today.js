@@ -34,6 +34,10 @@ export async function renderToday(main, session, date, member) {
       day: dateInput.value || date || new Date().toISOString().slice(0, 10),
       member: prefill,
       onClose: closeForm,
+      onTaken: () => {
+        last = "";
+        refresh().catch(reportError);
+      },
       onDone: (booked) => {
         toast(t("book.done", { when: dayAndTime(booked.start) }));
         closeForm();
