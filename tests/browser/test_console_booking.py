@@ -305,3 +305,13 @@ def test_on_a_phone_the_form_opens_from_a_members_profile(driver, stack, desk, s
     shots("phone-book")
     click(driver, tid("book-close"))
     until(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, tid("book-form")), what="the form to close")
+
+    click(driver, tid("lang-toggle"))  # the same form in English (the route reopens it, her id filled in)
+    until(
+        driver,
+        lambda d: d.find_element(By.CSS_SELECTOR, tid("new-booking")).text == "New booking",
+        what="English",
+    )
+    assert "Book for a member" in find(driver, tid("book-form")).text
+    assert find(driver, tid("book-member")).get_attribute("value") == desk["member"]
+    click(driver, tid("lang-toggle"))
