@@ -14,6 +14,7 @@ const main = document.getElementById("main");
 const ROUTES = [
   { name: "inbox", pattern: /^#\/inbox(?:\/([^/]+))?$/, render: (m, view) => renderInbox(view, session, m[1] && decodeURIComponent(m[1])) },
   { name: "today", pattern: /^#\/today(?:\/(\d{4}-\d{2}-\d{2}))?$/, render: (m, view) => renderToday(view, session, m[1]) },
+  { name: "today", pattern: /^#\/book\/([^/]+)$/, render: (m, view) => renderToday(view, session, undefined, decodeURIComponent(m[1])) },
   { name: "today", pattern: /^#\/booking\/([^/]+)$/, render: (m, view) => renderTimeline(view, session, decodeURIComponent(m[1])) },
   { name: "campaigns", pattern: /^#\/campaigns$/, render: (m, view) => renderCampaigns(view, session) },
 ];

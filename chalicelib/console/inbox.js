@@ -251,6 +251,7 @@ export async function renderMember(pane, base, memberId) {
     h("div", { class: "member-card", dataset: { testid: "member-panel" } },
       h("p", { class: "member-name" }, profile.name || memberId,
         h("span", { class: `badge ${profile.status === "active" ? "ok" : "warn"}` }, t(`member.status.${profile.status}`))),
+      canDo("book") ? h("a", { class: "link", href: `#/book/${encodeURIComponent(memberId)}`, dataset: { testid: "member-book" } }, t("book.for_member")) : null,
       h("dl", { class: "facts" },
         fact(t("member.visits"), String(profile.visits), "visits"),
         fact(t("member.last_visit"), profile.last_visit_at ? profile.last_visit_at.slice(0, 10) : null),

@@ -57,6 +57,7 @@ export function canDo(action) {
   const rules = {
     reply: staffOnly, status: staffOnly, tags: staffOnly, mark: staffOnly, campaigns: ["store_manager", "chain_admin"],
     waitlist: staffOnly,
+    book: staffOnly, // bookings.book: book, move and cancel for a member
   };
   return (rules[action] || []).includes(session.staff?.role);
 }

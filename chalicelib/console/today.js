@@ -3,22 +3,58 @@
 import { get, post } from "./api.js";
 import { clear, dayAndTime, h, hhmm, toast } from "./dom.js";
 import { label, t } from "./i18n.js";
+import { bookingForm, cancelForm, moveForm } from "./booking.js";
 import { canDo, poll, reportError } from "./session.js";
 
 const TICKS = { queued: "○", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
 
-export async function renderToday(main, session, date) {
+export async function renderToday(main, session, date, member) {
   const screen = session.screen;
   const base = `/v1/stores/${encodeURIComponent(session.store)}/bookings`;
   const dateInput = h("input", { type: "date", id: "today-date", dataset: { testid: "today-date" } });
   const count = h("span", { class: "muted" });
   const board = h("div", { class: "board", dataset: { testid: "today-board" } });
   const waiting = h("section", { class: "card waitlist", "aria-labelledby": "waitlist-title", dataset: { testid: "waitlist" } });
+  const formSlot = h("div", { class: "form-slot" });
+  const newBooking = canDo("book")
+    ? h("button", { type: "button", class: "primary", "aria-expanded": "false", dataset: { testid: "new-booking" }, onclick: () => openForm().catch(reportError) }, t("book.new"))
+    : null;
   clear(main, h("section", { class: "page", "aria-labelledby": "today-title" },
     h("div", { class: "page-head" },
       h("h1", { id: "today-title" }, t("today.title")),
-      h("div", { class: "row" }, h("label", { for: "today-date" }, t("today.date")), dateInput, count)),
-    board, canDo("waitlist") ? waiting : null));
+      h("div", { class: "row" }, h("label", { for: "today-date" }, t("today.date")), dateInput, count, newBooking)),
+    formSlot, board, canDo("waitlist") ? waiting : null));
+
+  // A booking for a member (front desk and up), opened from here or prefilled from her profile (#/book/{member}).
+  async function openForm(prefill) {
+    if (formSlot.firstChild) return closeForm();
+    newBooking.setAttribute("aria-expanded", "true");
+    const form = await bookingForm({
+      store: session.store,
+      day: dateInput.value || date || new Date().toISOString().slice(0, 10),
+      member: prefill,
+      onClose: closeForm,
+      onTaken: () => {
+        last = "";
+        refresh().catch(reportError);
+      },
+      onDone: (booked) => {
+        toast(t("book.done", { when: dayAndTime(booked.start) }));
+        closeForm();
+        const day = booked.start.slice(0, 10);
+        if (day !== dateInput.value) location.hash = `#/today/${day}`;
+        else {
+          last = "";
+          refresh().catch(reportError);
+        }
+      },
+    });
+    clear(formSlot, form);
+  }
+  function closeForm() {
+    clear(formSlot);
+    newBooking?.setAttribute("aria-expanded", "false");
+  }
   dateInput.addEventListener("change", () => {
     if (dateInput.value) location.hash = `#/today/${dateInput.value}`;
   });
@@ -63,6 +99,7 @@ export async function renderToday(main, session, date) {
   }
 
   await refresh();
+  if (member && newBooking) await openForm(member);
   poll(refresh, 10000, screen);
 }
 
@@ -87,6 +124,25 @@ export async function renderTimeline(main, session, bookingId) {
   const base = `/v1/stores/${encodeURIComponent(session.store)}/bookings`;
   const data = await get(`${base}/${encodeURIComponent(bookingId)}`);
   const b = data.booking;
+  const panel = h("div", { class: "form-slot" });
+  const changeable = canDo("book") && ["booked", "confirmed"].includes(b.status);
+  // Move and cancel for the member (front desk and up); then the day the booking is (now) on.
+  const done = (message) => (answer) => {
+    toast(t(message, { when: dayAndTime(answer.start || b.start) }));
+    location.hash = `#/today/${(answer.start || b.start).slice(0, 10)}`;
+  };
+  const open = async (make) => {
+    try {
+      clear(panel, await make({ store: session.store, booking: b, onClose: () => clear(panel), onDone: done(make === moveForm ? "move.done" : "cancel.done") }));
+    } catch (err) {
+      reportError(err);
+    }
+  };
+  const actions = changeable
+    ? h("div", { class: "row booking-actions" },
+      h("button", { type: "button", class: "secondary", dataset: { testid: "move" }, onclick: () => open(moveForm) }, t("move.open")),
+      h("button", { type: "button", class: "ghost danger", dataset: { testid: "cancel" }, onclick: () => open(cancelForm) }, t("cancel.open")))
+    : null;
   const step = (kind, when, channel, status, testid) => h("li", { class: "step", dataset: { testid } },
     h("span", { class: `dot ${status || "planned"}`, "aria-hidden": "true" }),
     h("div", {},
@@ -100,6 +156,7 @@ export async function renderTimeline(main, session, bookingId) {
       h("p", { class: "booking-summary" },
         h("strong", {}, b.member.name || b.member.id), ` · ${b.service.name} · ${b.stylist.name} · ${dayAndTime(b.start)} `,
         h("span", { class: `badge status ${b.status}`, dataset: { testid: "timeline-status" } }, t(`booking.${b.status}`))),
+      actions, panel,
       h("div", { class: "timeline" },
         h("section", { "aria-labelledby": "sent-title" }, h("h2", { id: "sent-title" }, t("timeline.sent")),
           data.sent.length ? h("ol", { class: "steps", dataset: { testid: "timeline-sent" } }, data.sent.map((m) => step(m.kind, m.created_at, m.channel, m.status, `sent-${m.kind}`)))

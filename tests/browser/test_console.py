@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -82,9 +82,22 @@ def no_console_errors(driver):
     assert errors == [], errors
 
 
+def shanghai_daytime(stack) -> datetime:
+    """Moves the shared stack's clock (forward only) to a Shanghai morning, 10:00, unless it is already between
+    10:00 and 12:00 there: bookings a few hours ahead then fall on the same store-local day, and no message waits
+    for the end of quiet hours, whatever the time of day the tests run at."""
+    tz = ZoneInfo(stack.store(SH_STORE)["timezone"])
+    now = stack.now().astimezone(tz)
+    if 10 <= now.hour < 12:
+        return now
+    morning = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    return stack.advance_to(morning if morning > now else morning + timedelta(days=1))
+
+
 @pytest.fixture(scope="module")
 def salon(stack) -> dict:
     """Today's bookings at the Shanghai store, and a member who will complain (with a booking, so a profile)."""
+    shanghai_daytime(stack)  # "today" is a Shanghai day: three and four hours ahead must not cross midnight
     run = uuid.uuid4().hex[:6]
     start = (stack.now() + timedelta(hours=3)).astimezone(ZoneInfo(stack.store(SH_STORE)["timezone"]))
     start = start.replace(minute=start.minute - start.minute % 5, second=0, microsecond=0)

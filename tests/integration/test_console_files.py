@@ -19,6 +19,7 @@ from devstack.seed import STORES
         ("/console/app.js", "text/javascript"),
         ("/console/console.css", "text/css"),
         ("/console/i18n.js", "text/javascript"),
+        ("/console/booking.js", "text/javascript"),
         ("/console/favicon.svg", "image/svg+xml"),
     ],
 )
