@@ -1,8 +1,9 @@
 """`python -m chaos [--bookings 1000]` (what `make chaos` runs): the fault-injection soak of the local stack.
 
-Ends with `SUMMARY bookings=.. expected=.. delivered=.. duplicates=.. stale=.. lost=.. dlq=.. double_bookings=..`
-and exits non-zero when anything was duplicated, stale or lost, a webhook was answered wrongly, a self-booking
-race had other than one winner, or a stylist was double-booked. With --docs it
+Ends with `SUMMARY bookings=.. expected=.. delivered=.. duplicates=.. stale=.. lost=.. dlq=.. waitlist_claims=..
+double_bookings=..` (one line) and exits non-zero when anything was duplicated, stale or lost, a webhook was
+answered wrongly, a self-booking or waitlist race had other than one winner, a freed time was not offered to the
+member who had waited longest, or a stylist was double-booked. With --docs it
 writes the figures to docs/RELIABILITY.md.
 """
 
@@ -30,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
     parser.add_argument("--races", type=int, default=defaults.races, help="self-booking races (issue 14)")
     parser.add_argument(
+        "--waitlist-races",
+        type=int,
+        default=defaults.waitlist_races,
+        help="waitlist claims racing members and the webhook for a freed time (issue 14)",
+    )
+    parser.add_argument(
         "--docs",
         type=Path,
         nargs="?",
@@ -47,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         crashes=args.crashes,
         concurrency=args.concurrency,
         races=args.races,
+        waitlist_races=args.waitlist_races,
     )
 
     state = Path(tempfile.mkdtemp(prefix="chairside-chaos-"))

@@ -17,6 +17,7 @@ def summary_line(report: Report) -> str:
     return (
         f"SUMMARY bookings={len(report.bookings)} expected={v.expected} delivered={v.delivered} "
         f"duplicates={v.duplicates} stale={v.stale} lost={v.lost} dlq={report.dead_lettered} "
+        f"waitlist_claims={report.contention.waitlist_claims} "
         f"double_bookings={report.contention.double_bookings}"
     )
 
@@ -51,6 +52,12 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
             "self-bookings racing webhook bookings (issue 14)",
             f"{c.self_bookings} in {c.races} races ({c.retries} answered again after a 5xx)",
         ),
+        (
+            "Injected",
+            "waitlist claims racing the other waiters and a webhook booking for a freed time (issue 14)",
+            f"{c.waitlist_claims} claims in {c.waitlist_races} races "
+            f"({c.waitlist_offers} freed times offered to the longest waiting)",
+        ),
         ("Came out", "stale events ignored as out of order", str(report.ignored_out_of_order)),
         ("Came out", "webhooks answered wrongly", str(len(report.bad_answers))),
         ("Came out", "messages expected (independent model)", str(v.expected)),
@@ -65,8 +72,8 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
         ("Came out", "left in the DLQ", str(report.dlq_left)),
         (
             "Came out",
-            "races won by a member / by the webhook / by several / by nobody",
-            f"{c.won_by_members} / {c.won_by_webhook} / {c.several_winners} / {c.no_winner}",
+            "races won by a member / by a waitlist claim / by the webhook / by several / by nobody",
+            f"{c.won_by_members} / {c.won_by_claim} / {c.won_by_webhook} / {c.several_winners} / {c.no_winner}",
         ),
         ("Came out", "double bookings (overlapping holding bookings of one stylist)", str(c.double_bookings)),
     ]

@@ -36,6 +36,7 @@ class Options:
     races: int = (
         60  # issue 14: members self-booking against one another and the webhook (chaos/contention.py)
     )
+    waitlist_races: int = 6  # issue 14: waitlist claims against other members and the webhook (same)
     log: Any = sys.stderr
 
 
@@ -92,8 +93,14 @@ class Soak:
             f"{len(bookings)} bookings at {len(self.stack.info['stores'])} stores, {len(stops)} stops; "
             f"{o.transient_rate:.0%} transient SMS failures from now on"
         )
-        contention = ContentionRun(self.stack, bookings, o.races, o.concurrency, o.seed)
+        contention = ContentionRun(
+            self.stack, bookings, o.races, o.concurrency, o.seed, waitlist_races=o.waitlist_races
+        )
         contention.prepare()  # the stores' catalogues, before the first request reads a store
+        if o.waitlist_races and not contention.waitlist:
+            self.say(
+                "no store is between 09:00 and 20:00 local (quiet hours ahead): no waitlist races this time"
+            )
         report.contention = contention.result
         self.stack.faults({"channel": "sms", "transient_rate": o.transient_rate})
         for number, stop in enumerate(stops):
@@ -106,6 +113,13 @@ class Soak:
                 self.say(
                     f"{c.races} races: {c.self_bookings} self-bookings against webhook bookings, won by members "
                     f"{c.won_by_members}, by the webhook {c.won_by_webhook}, several winners {c.several_winners}"
+                )
+            if number == 0 and contention.waitlist:
+                contention.run_waitlist()
+                c = contention.result
+                self.say(
+                    f"{c.waitlist_races} waitlist races: {c.waitlist_offers} offers to the longest waiting, "
+                    f"{c.waitlist_claims} claims, {c.won_by_claim} won; several winners {c.several_winners}"
                 )
             if number == 1 and o.crashes:
                 # The next stop fires the first big wave of reminders: kill the worker mid-batch there.

@@ -194,3 +194,45 @@ def test_races_take_the_soaks_stylists_at_times_none_of_its_bookings_touch():
                 assert race.start >= end or race.start + race_minutes <= start
     assert all(r.start - T0 >= timedelta(days=1) for r in races)  # outside any lead time
     assert all(not r.webhook(T0)["booking"]["member"].get("phone") for r in races)  # no journey messages
+
+
+# --- waitlist races and the summary line (issue 14) ----------------------------------------------------------
+def test_waitlist_races_go_to_stores_outside_quiet_hours_at_times_nothing_else_holds():
+    from zoneinfo import ZoneInfo
+
+    from chaos.contention import OFFER_HOURS, WAITLIST_HOUR, build_races, build_waitlist_races
+
+    bookings = build_bookings(60, SOAK_STORES, T0)
+    for hour in range(24):  # whenever the soak starts, some store can offer (but 00:00-00:59 UTC in summer)
+        for t0 in (T0.replace(hour=hour), T0.replace(month=7, hour=hour)):
+            races = build_waitlist_races(bookings, t0, 6)
+            assert bool(races) is not (t0.month == 7 and hour == 0), t0
+            for race in races:
+                assert t0.astimezone(ZoneInfo(race.store["timezone"])).hour in OFFER_HOURS
+                assert race.local_start.hour == WAITLIST_HOUR  # evening: no soak booking is freed then
+    races = build_waitlist_races(bookings, T0, 6)
+    taken = {(b.stylist["id"], s) for b in bookings for s in (b.start, b.slot)}
+    taken |= {(r.stylist["id"], r.start) for r in build_races(bookings, T0, 12)}
+    held = {(r.stylist["id"], r.start) for r in races}
+    assert len(held) == len(races) == 6
+    assert all(
+        abs((start - other).total_seconds()) >= 3600 for (s, start) in held for (o, other) in taken if s == o
+    )
+    assert len({m for r in races for m in r.waiters()}) == 6 * len(races[0].waiters())
+
+
+def test_the_summary_line_counts_waitlist_claims_and_double_bookings():
+    from chaos.contention import Contention
+    from chaos.report import figures, summary_line
+    from chaos.soak import Options, Report
+
+    contention = Contention(races=2, waitlist_races=3, waitlist_offers=3, waitlist_claims=3, won_by_claim=2)
+    contention.double_bookings = 0
+    report = Report(build_bookings(6, SOAK_STORES, T0), model.Verdict(), Counter(), contention=contention)
+
+    line = summary_line(report)
+    assert line.startswith("SUMMARY bookings=6 ")
+    assert line.endswith(" waitlist_claims=3 double_bookings=0")
+    assert "| 3 claims in 3 races (3 freed times offered to the longest waiting) |" in figures(
+        report, Options(), "python -m chaos", T0
+    )
