@@ -43,6 +43,7 @@ _EVENTS = {
     "functions.handle_inbound": ("sqs_inbound.json", "handler"),
     "functions.care_tick": ("sqs_care_ticks.json", "handler"),
     "functions.send_care": ("sqs_care.json", "handler"),
+    "functions.waitlist_offers": ("sqs_waitlist.json", "handler"),
 }
 
 _CONTEXT = """

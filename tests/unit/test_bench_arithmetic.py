@@ -133,3 +133,13 @@ def test_self_booking_targets_and_summary_keys() -> None:
     assert [met for _, _, met in self_booking_targets(dearer)] == [False, False]
     assert self_booking_summary(None).endswith("self_booking_writes_per_booking=unknown")
     assert [met for _, _, met in self_booking_targets(None)] == [False, False]
+
+
+def test_every_worker_has_a_cold_start_event():
+    """`make bench` measures every entry point: a new worker needs its sample event in bench/coldstart.py."""
+    from bench.coldstart import entries
+    from chalicelib import resources
+
+    measured = {entry.module for entry in entries()}
+    assert len(measured) == 1 + len(resources.WORKERS)
+    assert all(entry.event.is_file() for entry in entries())
