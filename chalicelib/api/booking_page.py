@@ -3,26 +3,17 @@ the public and member routes). The same page serves every store; it reads the st
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.console import static_file
 from chalicelib.api.responses import handled, json_response
 from chalicelib.booking_page import asset
-from chalicelib.console import SECURITY_HEADERS
 from chalicelib.ids import is_id
 
 booking_page = Blueprint(__name__)
 
 
 def _serve(name: str) -> Response:
-    found = asset(name)
-    if found is None:
-        return json_response(404, {"error": "not_found", "message": "no such booking page file"})
-    headers: dict[str, str | list[str]] = {
-        **SECURITY_HEADERS,
-        "Content-Type": found.content_type,
-        "ETag": found.etag,
-    }
-    if (booking_page.current_request.headers.get("if-none-match") or "") == found.etag:
-        return Response(body="", status_code=304, headers=headers)
-    return Response(body=found.body, status_code=200, headers=headers)
+    request = booking_page.current_request
+    return static_file(asset(name), request.headers.get("if-none-match"), "no such booking page file")
 
 
 @booking_page.route("/book/{store_id}", methods=["GET"])

@@ -3,23 +3,29 @@
 from chalice import Blueprint, Response
 
 from chalicelib.api.responses import handled, json_response
-from chalicelib.console import SECURITY_HEADERS, asset
+from chalicelib.console import SECURITY_HEADERS, Asset, asset
 
 console = Blueprint(__name__)
 
 
-def _serve(name: str) -> Response:
-    found = asset(name)
+def static_file(found: Asset | None, if_none_match: str | None, missing: str) -> Response:
+    """A static file of a page served by the API (the console, the booking page): its security headers and ETag,
+    304 when the caller's `If-None-Match` is current, 404 (`missing`) for anything that is not one of its files."""
     if found is None:
-        return json_response(404, {"error": "not_found", "message": "no such console file"})
+        return json_response(404, {"error": "not_found", "message": missing})
     headers: dict[str, str | list[str]] = {
         **SECURITY_HEADERS,
         "Content-Type": found.content_type,
         "ETag": found.etag,
     }
-    if (console.current_request.headers.get("if-none-match") or "") == found.etag:
+    if (if_none_match or "") == found.etag:
         return Response(body="", status_code=304, headers=headers)
     return Response(body=found.body, status_code=200, headers=headers)
+
+
+def _serve(name: str) -> Response:
+    request = console.current_request
+    return static_file(asset(name), request.headers.get("if-none-match"), "no such console file")
 
 
 @console.route("/console", methods=["GET"])
