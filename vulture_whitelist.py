@@ -74,3 +74,7 @@ raw_msg_type  # WeChatInbound/_Common field: MsgType as WeChat sent it (video, l
 # --- self-booking (issue 14) ---------------------------------------------------------------------------
 reschedule_mine  # a @member_route view, called by Chalice (api/self_booking.py)
 cancel_mine  # a @member_route view, called by Chalice (api/self_booking.py)
+
+# --- seams of issue 15 in progress: remove when the receipt adapters and services/receipts.py use them ---
+ProviderReceipt  # chalicelib/channels/receipts.py: the one receipt shape (issue 15's provider adapters)
+advances  # chalicelib/channels/receipts.py: the status order (issue 15's services/receipts.py)
