@@ -78,3 +78,4 @@ cancel_mine  # a @member_route view, called by Chalice (api/self_booking.py)
 # --- seams of issue 15 in progress: remove when the receipt adapters and services/receipts.py use them ---
 ProviderReceipt  # chalicelib/channels/receipts.py: the one receipt shape (issue 15's provider adapters)
 advances  # chalicelib/channels/receipts.py: the status order (issue 15's services/receipts.py)
+provider_of  # chalicelib/channels/base.py: the receipts namespace of a send (issue 15's delivery)

@@ -54,3 +54,13 @@ def classify(exc: Exception, provider: str) -> Exception:
     if isinstance(exc, ConnectionError | ReadTimeoutError | BotoCoreError):
         return TransientSendError(f"{provider}: {type(exc).__name__}")
     return TransientSendError(f"{provider}: {type(exc).__name__}: {exc}")
+
+
+def provider_of(channel: Channel, contact: Contact) -> str:
+    """The provider whose receipts will name a message this channel sends to `contact` (the namespace of its
+    provider message id: channels/receipts.py). A channel that picks a provider per number (SMS by country)
+    has `provider_for(contact)`; one bound to one provider may name it in `provider`; else it is its name."""
+    pick = getattr(channel, "provider_for", None)
+    if pick is not None:
+        return str(pick(contact))
+    return str(getattr(channel, "provider", channel.name))

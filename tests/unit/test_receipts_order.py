@@ -29,3 +29,25 @@ def test_a_receipt_names_a_known_status_and_a_message() -> None:
         ProviderReceipt("sns", "m-1", "sent", at)
     with pytest.raises(ValueError, match="message id"):
         ProviderReceipt("sns", "", "delivered", at)
+
+
+def test_the_provider_of_a_send_is_the_channels_pick_for_the_contact() -> None:
+    from chalicelib.channels.base import Contact, provider_of
+
+    class ByCountry:
+        name = "sms"
+
+        def provider_for(self, contact: Contact) -> str:
+            return "alibaba_sms" if (contact.phone or "").startswith("+86") else "sns"
+
+    class Plain:
+        name = "email"
+
+    class Named:
+        name = "email"
+        provider = "ses"
+
+    assert provider_of(ByCountry(), Contact(phone="+8613800000000")) == "alibaba_sms"  # type: ignore[arg-type]
+    assert provider_of(ByCountry(), Contact(phone="+14155550100")) == "sns"  # type: ignore[arg-type]
+    assert provider_of(Plain(), Contact()) == "email"  # type: ignore[arg-type]
+    assert provider_of(Named(), Contact()) == "ses"  # type: ignore[arg-type]
