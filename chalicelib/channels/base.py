@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
@@ -30,6 +31,26 @@ class Contact:
     email: str | None = None
     wechat_openid: str | None = None
     agora_user: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbound message with what a templated channel needs beside its rendered text.
+
+    WeChat template messages and mainland-China SMS (Alibaba, Tencent) cannot send free text: they fill a
+    registered template's fields. `values` are the message's named, already formatted strings
+    (`member_name`, `store_name`, `store_phone`, `address`, `service_name`, `stylist_name`, `start_local`,
+    `date_local`, `time_local`, `manage_link`, ...), which each such channel maps onto its template's fields
+    by per-store data. A channel that has `send_outgoing(contact, outgoing)` is called with this; any other
+    channel gets `send(contact, outgoing.text, outgoing.subject)`.
+    """
+
+    kind: str  # the message kind: "confirmation", "reminder_24h", "care_birthday", "staff_reply", ...
+    text: str  # the rendered text, in `locale`
+    subject: str  # the email subject / notification title (the store's name)
+    locale: str = "zh-CN"
+    marketing: bool = False  # care and campaigns: never by WeChat template message, needs consent
+    values: Mapping[str, str] = field(default_factory=dict)
 
 
 class Channel(Protocol):
@@ -64,3 +85,11 @@ def provider_of(channel: Channel, contact: Contact) -> str:
     if pick is not None:
         return str(pick(contact))
     return str(getattr(channel, "provider", channel.name))
+
+
+def send_outgoing(channel: Channel, contact: Contact, outgoing: Outgoing) -> str:
+    """Send through the channel's templated path when it has one, else as plain text; the provider's id."""
+    rich = getattr(channel, "send_outgoing", None)
+    if rich is not None:
+        return str(rich(contact, outgoing))
+    return channel.send(contact, outgoing.text, subject=outgoing.subject)

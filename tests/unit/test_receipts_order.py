@@ -51,3 +51,29 @@ def test_the_provider_of_a_send_is_the_channels_pick_for_the_contact() -> None:
     assert provider_of(ByCountry(), Contact(phone="+14155550100")) == "sns"  # type: ignore[arg-type]
     assert provider_of(Plain(), Contact()) == "email"  # type: ignore[arg-type]
     assert provider_of(Named(), Contact()) == "ses"  # type: ignore[arg-type]
+
+
+def test_a_templated_channel_gets_the_whole_message_and_a_plain_one_its_text() -> None:
+    from chalicelib.channels.base import Contact, Outgoing, send_outgoing
+
+    seen: list[object] = []
+
+    class Plain:
+        name = "email"
+
+        def can_reach(self, contact: Contact) -> bool:
+            return True
+
+        def send(self, contact: Contact, text: str, subject: str) -> str:
+            seen.append((text, subject))
+            return "p-1"
+
+    class Templated(Plain):
+        def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
+            seen.append(dict(outgoing.values))
+            return "t-1"
+
+    message = Outgoing(kind="confirmation", text="您好", subject="店", values={"time_local": "15:00"})
+    assert send_outgoing(Plain(), Contact(), message) == "p-1"
+    assert send_outgoing(Templated(), Contact(), message) == "t-1"
+    assert seen == [("您好", "店"), {"time_local": "15:00"}]
