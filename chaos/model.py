@@ -121,7 +121,8 @@ HOLDING = (
 
 def double_bookings(rows: Iterable[Mapping]) -> int:
     """Pairs of bookings of one stylist whose times overlap while both hold them, from the staff day view's
-    bookings (`id`, `status`, `start` with its offset, `duration_minutes`, `stylist.id`), whatever made them.
+    bookings (`id`, `status`, `start` with its offset, `duration_minutes`, `buffer_minutes`, `stylist.id`),
+    whatever made them: a booking holds its service and its buffer.
     Times that merely touch (one ends as the next starts) do not overlap."""
     from datetime import datetime, timedelta
 
@@ -133,7 +134,10 @@ def double_bookings(rows: Iterable[Mapping]) -> int:
     for row in seen.values():
         start = datetime.fromisoformat(row["start"])
         by_stylist.setdefault(row["stylist"]["id"], []).append(
-            (start, start + timedelta(minutes=int(row["duration_minutes"])))
+            (
+                start,
+                start + timedelta(minutes=int(row["duration_minutes"]) + int(row.get("buffer_minutes") or 0)),
+            )
         )
     pairs = 0
     for spans in by_stylist.values():

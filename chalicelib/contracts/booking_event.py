@@ -137,6 +137,9 @@ class Booking(_Strict):
     store_id: Id
     start: datetime
     duration_minutes: int = Field(ge=5, le=24 * 60)
+    # Time after the service that the stylist's calendar also holds (cleaning, a gel's setting): not part of her
+    # appointment, so texts and the journey's "end" use `duration_minutes` alone. Optional; 0 when not sent.
+    buffer_minutes: int = Field(default=0, ge=0, le=4 * 60)
     service: Service
     stylist: Stylist
     member: Member

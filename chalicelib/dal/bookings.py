@@ -183,6 +183,7 @@ class BookingRepository:
             version=version,
             start=start,
             duration_minutes=payload.duration_minutes,
+            buffer_minutes=payload.buffer_minutes or None,
             service_code=payload.service.code,
             service_name=payload.service.name,
             category=payload.service.category,
@@ -389,7 +390,7 @@ class BookingRepository:
         still naming this booking. A completed visit keeps its buckets on purpose (see `_take_over_stale`)."""
         if booking.status == "completed":
             return
-        mine = slot_buckets(booking.stylist_id, booking.start, int(booking.duration_minutes))
+        mine = slot_buckets(booking.stylist_id, booking.start, booking.held_minutes)
         for key, buckets in mine.items():
             held = set(booking.slots.get(key, []))
             stylist_id, day = key.rsplit("|", 1)

@@ -423,6 +423,9 @@ class BookingItem(_Item):
     version = IntegerAttribute()
     start = UTCDateTimeAttribute()
     duration_minutes = NumberAttribute()
+    buffer_minutes = NumberAttribute(
+        null=True
+    )  # held after the service too (booking_event.Booking.buffer_minutes)
     service_code = UnicodeAttribute()
     service_name = UnicodeAttribute()
     category = UnicodeAttribute()
@@ -464,6 +467,11 @@ class BookingItem(_Item):
     by_store_day = BookingsByStoreDayIndex()
 
     RECENT_EVENTS = 6
+
+    @property
+    def held_minutes(self) -> int:
+        """How long the stylist's calendar holds for it: the service and its buffer."""
+        return int(self.duration_minutes) + int(self.buffer_minutes or 0)
 
     def remember_event(self, event_id: str, before: BookingItem | None) -> None:
         """Note that this commit applies `event_id` (with a short ref: the booking stays small)."""

@@ -144,7 +144,14 @@ class BookingEvents:
             booking.coupon_status = coupon.status
         response = answer(booking, store.timezone)
         held_before = current.slots if current else {}
-        hold_after = holds(status, payload.stylist.id, start, payload.duration_minutes, held_before, now)
+        hold_after = holds(
+            status,
+            payload.stylist.id,
+            start,
+            payload.duration_minutes + payload.buffer_minutes,
+            held_before,
+            now,
+        )
         if status == "completed":
             # The visit has happened: the buckets it let go stay on the calendar, naming it, and a later claim of
             # that time takes them over (dal/bookings.py, _take_over_stale) -- no write to free them now.
@@ -361,6 +368,7 @@ def _same_state(current: BookingItem, status: str, start: datetime, payload: Any
         current.status == status
         and current.start == start
         and int(current.duration_minutes) == payload.duration_minutes
+        and int(current.buffer_minutes or 0) == payload.buffer_minutes
         and current.stylist_id == payload.stylist.id
         and current.store_id == payload.store_id
     )

@@ -82,7 +82,7 @@ class BookingMarks:
             booking.place_on_store_day(store.timezone)
             effects = replan(self._stores, chain_id, store, booking, current, event, now)
             hold_after = holds(
-                status, current.stylist_id, current.start, int(current.duration_minutes), current.slots, now
+                status, current.stylist_id, current.start, current.held_minutes, current.slots, now
             )
             booking.slots = hold_after
             try:

@@ -16,7 +16,8 @@ Idempotent under retries:
 
 Rules (issue 14): a start is on the 15-minute grid, not in the past, not inside the store's `lead_minutes` (staff
 may book a walk-in inside it), inside the stylist's working hours with the service and its buffer; the calendar
-claim holds the service plus its buffer (`duration_minutes` of the booking). A member may cancel or move only up
+claim holds the service plus its buffer (the booking's `duration_minutes` is the service's, `buffer_minutes` its
+buffer, so her texts name the service's length). A member may cancel or move only up
 to `cancel_until_minutes` before the start (409 `too_late` with the store's phone); staff may at any time.
 """
 
@@ -446,7 +447,7 @@ def _service_of(catalog: StoreCatalog, booking: BookingItem) -> Service:
         names={},
         category=booking.category,
         minutes=int(booking.duration_minutes),
-        buffer_minutes=0,
+        buffer_minutes=int(booking.buffer_minutes or 0),
         price=None,
         active=True,
     )
@@ -481,7 +482,7 @@ def _new_event(
     now: datetime,
 ) -> BookingEvent:
     """A new booking's `booking.created`, as a booking system would send it: the calendar holds the service and
-    its buffer (`duration_minutes`)."""
+    its buffer (`duration_minutes` + `buffer_minutes`)."""
     return _validated(
         {
             "event_id": event_id,
@@ -491,7 +492,8 @@ def _new_event(
                 "id": booking_id,
                 "store_id": store.store_id,
                 "start": start.isoformat(),
-                "duration_minutes": service.blocked_minutes,
+                "duration_minutes": service.minutes,
+                "buffer_minutes": service.buffer_minutes,
                 "service": {
                     "code": service.code,
                     "name": service.name_in(member.get("locale")),
@@ -535,6 +537,7 @@ def _event(
                 "store_id": booking.store_id,
                 "start": start.isoformat(),
                 "duration_minutes": int(booking.duration_minutes),
+                "buffer_minutes": int(booking.buffer_minutes or 0),
                 "service": {
                     "code": booking.service_code,
                     "name": booking.service_name,

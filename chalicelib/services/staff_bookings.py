@@ -115,6 +115,7 @@ def booking_view(b: BookingItem, tz: Any) -> dict[str, Any]:
         "version": int(b.version),
         "start": b.start.astimezone(tz).isoformat(),
         "duration_minutes": int(b.duration_minutes),
+        "buffer_minutes": int(b.buffer_minutes or 0),
         "service": {"code": b.service_code, "name": b.service_name, "category": b.category},
         "stylist": {"id": b.stylist_id, "name": b.stylist_name},
         "member": {"id": b.member.id, "name": b.member.name},

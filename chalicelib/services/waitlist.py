@@ -368,7 +368,7 @@ class Waitlist:
             after.status in HOLDS_TIME
             and after.start == before.start
             and after.stylist_id == before.stylist_id
-            and int(after.duration_minutes) >= int(before.duration_minutes)
+            and after.held_minutes >= before.held_minutes
         ):
             return
         store = self._stores.get(before.store_id)
@@ -379,7 +379,7 @@ class Waitlist:
             store_id=before.store_id,
             stylist_id=before.stylist_id,
             start=before.start.astimezone(UTC),
-            minutes=int(before.duration_minutes),
+            minutes=before.held_minutes,
             booking_id=before.booking_id,
             version=int(after.version),
             member_id=before.member.id,

@@ -117,7 +117,7 @@ def test_a_member_books_the_slot_leaves_availability_and_shows_on_the_staff_day_
     assert (
         row["id"] == body["booking_id"] and row["member"]["id"] == "m-1" and row["stylist"]["id"] == "sh-amy"
     )
-    assert row["duration_minutes"] == 60
+    assert row["duration_minutes"] == 45 and row["buffer_minutes"] == 15  # her texts name 45 minutes
 
 
 def test_the_journey_starts_like_a_webhook_bookings(store):
@@ -308,6 +308,20 @@ def test_a_move_frees_the_old_time_and_replans_the_journey(store):
     day = store.staff("GET", f"{BASE}/bookings?date={TUE}")[1]
     [row] = [b for s in day["stylists"] for b in s["bookings"]]
     assert row["start"] == f"{TUE}T17:00:00+08:00"
+
+
+def test_her_texts_name_the_services_length_and_the_calendar_still_holds_its_buffer(store):
+    booking_id = book(store)[1]["booking_id"]  # a 45-minute cut with a 15-minute buffer
+    store.pump()
+
+    [confirmation] = [text for _, text in store.sms() if "预约已确认" in text or "is confirmed" in text]
+    assert "45" in confirmation and "60" not in confirmation
+    path = f"{BASE}/me/bookings/{booking_id}/reschedule"
+    assert call(store, "POST", path, {"start": f"{TUE}T17:00:00+08:00"}, token_of(store, "m-1"))[0] == 200
+    times = open_times(store)
+    assert (
+        "17:45" not in times and "18:00" in times
+    )  # the moved booking still holds 17:45-18:00 for the buffer
 
 
 def test_a_move_to_another_stylist_and_to_a_taken_time(store):

@@ -236,3 +236,11 @@ def test_the_summary_line_counts_waitlist_claims_and_double_bookings():
     assert "| 3 claims in 3 races (3 freed times offered to the longest waiting) |" in figures(
         report, Options(), "python -m chaos", T0
     )
+
+
+def test_a_bookings_buffer_is_part_of_the_time_it_holds():
+    cut = {**_row("a", "s1", "2026-11-24T15:00:00+08:00"), "duration_minutes": 45, "buffer_minutes": 15}
+    next_one = _row("b", "s1", "2026-11-24T15:45:00+08:00")
+
+    assert model.double_bookings([cut, next_one]) == 1  # 15:45 is inside a's buffer
+    assert model.double_bookings([{**cut, "buffer_minutes": 0}, next_one]) == 0
