@@ -243,6 +243,9 @@ ENV_CARE_DLQ_URL = "CHAIRSIDE_CARE_DLQ_URL"
 ENV_EMAIL_SENDER = "CHAIRSIDE_EMAIL_SENDER"
 ENV_WAITLIST_QUEUE_URL = "CHAIRSIDE_WAITLIST_QUEUE_URL"
 ENV_WAITLIST_QUEUE_ARN = "CHAIRSIDE_WAITLIST_QUEUE_ARN"
+ENV_PUBLIC_BASE_URL = (
+    "CHAIRSIDE_PUBLIC_BASE_URL"  # where members open links: booking page, /m/ links, WeChat sign-in
+)
 ENV_JWT_SECRET_NAME = "CHAIRSIDE_JWT_SECRET_NAME"  # noqa: S105 - the secret's name in Secrets Manager
 # The secret itself, only where there is no Secrets Manager to read (tests, benches); never set on AWS.
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret

@@ -126,7 +126,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         retry_base_seconds=int(env.get("CHAIRSIDE_RETRY_BASE_SECONDS", "30")),
         retry_max_seconds=int(env.get("CHAIRSIDE_RETRY_MAX_SECONDS", "900")),
         local_dir=Path(local_dir) if local_dir else None,
-        public_base_url=_public_base_url(env.get("CHAIRSIDE_PUBLIC_BASE_URL", "")),
+        public_base_url=_public_base_url(env.get(r.ENV_PUBLIC_BASE_URL, "")),
         wechat_oauth_base=env.get("CHAIRSIDE_WECHAT_OAUTH_BASE") or "https://open.weixin.qq.com",
     )
 

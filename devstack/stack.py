@@ -98,7 +98,7 @@ class LocalStack:
         # Members' links and the WeChat sign-in (issue 14): the API's own URL is the public base URL, and
         # WeChat's authorize page is the fake's.
         self.api_port = free_port(self.api_port)
-        env["CHAIRSIDE_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{self.api_port}"
+        env[resources.ENV_PUBLIC_BASE_URL] = f"http://127.0.0.1:{self.api_port}"
         env["CHAIRSIDE_WECHAT_OAUTH_BASE"] = self.fakes["wechat"].base_url
         os.environ.update(env)  # the plumbing runs the workers in this very process
 

@@ -15,6 +15,11 @@ class Region:
     log_retention_days: int = 30
     # The verified SES identity members' email comes from.
     email_sender: str = "care@chairside.example"
+    # The https origin members open: the stage API's custom domain (API Gateway base path mapping, set up with
+    # the certificate outside this template). Manage links in texts, the booking page's links and WeChat
+    # sign-in's redirect are built on it. The API's own execute-api URL cannot be put here by the template: the
+    # API's definition names the handler, so the handler naming the API would be a circular reference.
+    public_base_url: str = ""
 
     @property
     def email_region(self) -> str:
@@ -24,9 +29,17 @@ class Region:
 REGIONS: dict[str, Region] = {
     region.name: region
     for region in (
-        Region("ap-east-1", ses_region="ap-southeast-1"),
-        Region("ap-southeast-1", alarm_email="ops-apac@chairside.example"),
-        Region("eu-west-1", alarm_email="ops-emea@chairside.example"),
+        Region("ap-east-1", ses_region="ap-southeast-1", public_base_url="https://hk.book.chairside.example"),
+        Region(
+            "ap-southeast-1",
+            alarm_email="ops-apac@chairside.example",
+            public_base_url="https://sg.book.chairside.example",
+        ),
+        Region(
+            "eu-west-1",
+            alarm_email="ops-emea@chairside.example",
+            public_base_url="https://eu.book.chairside.example",
+        ),
     )
 }
 

@@ -130,6 +130,7 @@ def environment(stage: str, region: Region) -> dict[str, Any]:
         r.ENV_STAGE: stage,
         r.ENV_SES_REGION: region.email_region,
         r.ENV_EMAIL_SENDER: region.email_sender,
+        r.ENV_PUBLIC_BASE_URL: region.public_base_url,
         r.ENV_MAIN_TABLE: _ref(r.MAIN_TABLE.logical),
         r.ENV_STEPS_QUEUE_URL: _ref(r.STEPS_QUEUE.logical),
         r.ENV_STEPS_QUEUE_ARN: _arn(r.STEPS_QUEUE.logical),

@@ -276,6 +276,9 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
     variables = props["Environment"]["Variables"]
     assert sorted(variables) == ENV_NAMES
     assert variables[r.ENV_STAGE] == packaged.stage
+    # Members' links (texts, booking page, WeChat sign-in) need the stage's public origin on AWS too.
+    assert variables[r.ENV_PUBLIC_BASE_URL] == REGIONS[packaged.region].public_base_url
+    assert variables[r.ENV_PUBLIC_BASE_URL].startswith("https://")
     assert variables[r.ENV_MAIN_TABLE] == {"Ref": r.MAIN_TABLE.logical}
     assert variables[r.ENV_STEPS_QUEUE_URL] == {"Ref": r.STEPS_QUEUE.logical}
     assert variables[r.ENV_STEPS_QUEUE_ARN] == _arn(r.STEPS_QUEUE.logical)
