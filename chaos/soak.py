@@ -20,9 +20,10 @@ from chaos.stack import ROOT, RunningStack, SoakError
 # After the last visit: feedback requests (+2 days), review requests (+7 days), one-month check-ins.
 LATE_WAVES = (timedelta(days=3), timedelta(days=8), timedelta(days=32))
 WEBHOOK_ATTEMPTS = 6
-SETTLE_TIMEOUT = (
-    600  # seconds of wall time for the workers to catch up (a killed batch comes back after 60 s)
-)
+# Seconds of wall time the workers may go without any progress (the plumbing's idle moment or the steps queue's
+# depth changing) before the soak gives up; a killed batch comes back after 60 s. Progress resets it, so a slow,
+# loaded machine is not mistaken for a stuck one.
+SETTLE_TIMEOUT = 600
 
 
 @dataclass
@@ -203,15 +204,25 @@ class Soak:
         is empty (nothing waiting, in flight or backing off). Dead letters from retries that ran out are
         redriven at once, as an operator would."""
         deadline = time.monotonic() + SETTLE_TIMEOUT
-        while time.monotonic() < deadline:
-            idle = self.stack.idle_at()
-            if idle is not None and idle >= moment and self.depth(self.steps_queue) == 0:
+        cap = (
+            time.monotonic() + 3 * SETTLE_TIMEOUT
+        )  # a queue that keeps moving but never empties is stuck too
+        last: tuple[Any, int] | None = None
+        while time.monotonic() < min(deadline, cap):
+            idle, depth = self.stack.idle_at(), self.depth(self.steps_queue)
+            if idle is not None and idle >= moment and depth == 0:
                 if not redrive or self.depth(self.steps_dlq) == 0:
                     return
                 self.redrive()
                 continue
+            if (idle, depth) != last:
+                last, deadline = (idle, depth), time.monotonic() + SETTLE_TIMEOUT
             time.sleep(0.3)
-        raise SoakError(f"the workers did not catch up with {moment.isoformat()} in {SETTLE_TIMEOUT}s")
+        raise SoakError(
+            f"the workers did not catch up with {moment.isoformat()} (no progress for {SETTLE_TIMEOUT}s, or"
+            f" {3 * SETTLE_TIMEOUT}s in all)"
+            f" (idle at {last[0] if last else None}, {last[1] if last else '?'} steps queued)"
+        )
 
     def redrive(self) -> int:
         """`python -m ops.redrive` (the project's own command), as an operator runs it; returns moved."""
