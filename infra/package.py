@@ -65,6 +65,7 @@ def build_layer(layer_dir: Path, *, install_dependencies: bool) -> Path:
             check=True,
         )
         prune_babel(python_dir, sorted(set(texts.BABEL_LOCALES.values())))
+        prune_holidays(python_dir)
     python_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(python_dir / "chalicelib", ignore_errors=True)
     shutil.copytree(
@@ -107,6 +108,22 @@ def prune_babel(python_dir: Path, locales: list[str]) -> list[str]:
         if path.name not in keep:
             path.unlink()
     return sorted(keep)
+
+
+# chalicelib/care/holiday_dates.py reads public holidays by their English names: the `holidays` library's other
+# translations (~3.5 MB of ~160 languages) are never loaded on Lambda.
+HOLIDAYS_LANGUAGE = "en_US"
+
+
+def prune_holidays(python_dir: Path) -> list[str]:
+    """Delete the `holidays` library's translations except HOLIDAYS_LANGUAGE; returns what is kept."""
+    locale = python_dir / "holidays" / "locale"
+    if not (locale / HOLIDAYS_LANGUAGE).is_dir():
+        raise RuntimeError(f"the holidays library has no {HOLIDAYS_LANGUAGE} translations")
+    for path in locale.iterdir():
+        if path.name != HOLIDAYS_LANGUAGE:
+            shutil.rmtree(path)
+    return sorted(path.name for path in locale.iterdir())
 
 
 def chalice_package(stage: str, region: str, merge_file: Path, out_dir: Path) -> None:

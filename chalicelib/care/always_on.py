@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.care.holiday_dates import applies_to, holiday_on
 from chalicelib.care.outreach import CareMessage
 from chalicelib.clock import Clock
 from chalicelib.dal.care_due import CareDueRepository
@@ -53,14 +54,6 @@ def holidays(chain_id: str) -> dict[str, dict[str, Any]]:
     }
     calendar.update(chain.get("holidays", {}))
     return calendar
-
-
-def holiday_on(holiday: dict[str, Any], year: int) -> date | None:
-    if "month_day" in holiday:
-        month, day = (int(part) for part in holiday["month_day"].split("-"))
-        return date(year, month, day)
-    found = [date.fromisoformat(d) for d in holiday.get("dates", []) if d.startswith(f"{year}-")]
-    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -158,10 +151,7 @@ class CareTick:
         month_days = [target.strftime("%m-%d")]
         if target.month == 2 and target.day == 28 and not _is_leap(target.year):
             month_days.append("02-29")  # born on 29 February: greeted on the 28th in other years
-        coupon = {
-            "offer": rules["coupon"]["offer_zh" if store.locale == "zh-CN" else "offer_en"],
-            "valid_days": int(rules["coupon"]["valid_days"]),
-        }
+        coupon = _coupon(rules["coupon"], store)
         for month_day in month_days:
             for member in self._due.birthdays(store.store_id, month_day):
                 yield self._message(
@@ -175,12 +165,13 @@ class CareTick:
 
     def holidays(self, store: StoreItem, day: date) -> Iterator[CareMessage]:
         for key, holiday in holidays(store.chain_id).items():
-            if holiday.get("store_locales") and store.locale not in holiday["store_locales"]:
+            if not applies_to(holiday, store.locale, store.timezone):
                 continue
             ahead = int(holiday.get("days_ahead", 0))
             on = holiday_on(holiday, (day + timedelta(days=ahead)).year)
             if on is None or on - timedelta(days=ahead) != day:
                 continue
+            coupon = _coupon(holiday.get("coupon"), store)
             for member in self._due.members(store.store_id):
                 name = holiday["name"].get(supported_locale(member.locale or store.locale), key)
                 yield self._message(
@@ -189,6 +180,7 @@ class CareTick:
                     "holiday",
                     f"holiday:{key}:{on.year}",
                     params={"holiday": key, "holiday_name": name, "date": on.isoformat()},
+                    coupon=coupon,
                 )
 
     def reactivations(self, store: StoreItem, day: date, now: datetime) -> Iterator[CareMessage]:
@@ -257,6 +249,16 @@ class CareTick:
             params=params,
             coupon=coupon,
         )
+
+
+def _coupon(offer: dict[str, Any] | None, store: StoreItem) -> dict[str, Any] | None:
+    """A care message's coupon from its rule (`offer_zh`, `offer_en`, `valid_days`), in the store's language."""
+    if not offer:
+        return None
+    return {
+        "offer": offer["offer_zh" if store.locale == "zh-CN" else "offer_en"],
+        "valid_days": int(offer["valid_days"]),
+    }
 
 
 def _is_leap(year: int) -> bool:

@@ -7,6 +7,7 @@ day, Shanghai's is 10:00 on the 23rd."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ from devstack.seed import STORES
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 
 CHAIN = "demo-chain"
-STYLISTS = {SH_STORE: "sh-xiaowang", LDN_STORE: "ldn-sophie"}
+NYC_STORE = "nyc-soho"
+STYLISTS = {SH_STORE: "sh-xiaowang", LDN_STORE: "ldn-sophie", NYC_STORE: "nyc-jess"}
 
 
 def visit(
@@ -213,6 +215,33 @@ def test_holiday_greetings_come_from_the_chains_calendar_once(harness):
     assert care_sent(harness, SH_STORE, "en-member") == ["holiday"]
     assert "圣诞节快乐" in texts(harness, SH_STORE, "zh-member", "holiday")[0]
     assert "Happy Christmas" in texts(harness, SH_STORE, "en-member", "holiday")[0]
+
+
+def test_a_moving_public_holiday_greets_only_its_countrys_stores_with_a_coupon(harness):
+    visit(
+        harness,
+        "ny-member",
+        "2026-10-01T15:00:00-04:00",
+        store_id=NYC_STORE,
+        locale="en",
+        phone="+12125550123",
+    )
+    visit(harness, "sh-member", "2026-10-01T15:00:00+08:00")
+    tick = harness.container.care_tick
+
+    # Thanksgiving 2026 is Thursday 26 November (the `holidays` library): 10:00 New York is 15:00Z.
+    assert tick.run(CareTickMessage(CHAIN, NYC_STORE, "2026-11-25T15:00:00Z"))["holiday"] == 0
+    assert tick.run(CareTickMessage(CHAIN, NYC_STORE, "2026-11-26T15:00:00Z"))["holiday"] == 1
+    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-11-26T02:00:00Z"))["holiday"] == 0  # not in China
+    harness.clock.set(
+        datetime(2026, 11, 26, 15, 5, tzinfo=UTC)
+    )  # sent in New York's day, not its quiet hours
+    harness.pump()
+
+    assert care_sent(harness, NYC_STORE, "ny-member") == ["holiday"]
+    [text] = texts(harness, NYC_STORE, "ny-member", "holiday")
+    assert "Happy Thanksgiving" in text and "10% off" in text and "code " in text
+    assert care_sent(harness, SH_STORE, "sh-member") == []
 
 
 def test_a_deployed_stage_ensures_the_schedules_of_a_chains_stores_with_the_same_code(harness, capsys):

@@ -509,10 +509,11 @@ def test_the_layer_installs_the_hash_pinned_runtime_lock_for_lambdas_python_on_a
     monkeypatch.setattr(
         package, "prune_babel", lambda python_dir, locales: commands.append(["prune", *locales])
     )
+    monkeypatch.setattr(package, "prune_holidays", lambda python_dir: commands.append(["prune_holidays"]))
 
     package.build_layer(tmp_path / "layer", install_dependencies=True)
 
-    [pip, prune] = commands
+    [pip, prune, prune_holidays] = commands
     assert pip[1:4] == ["-m", "pip", "install"]
     assert {"--require-hashes", "--no-deps", "--only-binary=:all:"} <= set(pip)
     assert pip[pip.index("-r") + 1] == str(ROOT / "requirements" / "runtime-lock.txt")
@@ -520,7 +521,7 @@ def test_the_layer_installs_the_hash_pinned_runtime_lock_for_lambdas_python_on_a
     platforms = [pip[i + 1] for i, arg in enumerate(pip) if arg == "--platform"]
     assert platforms[0] == "manylinux_2_34_aarch64"  # Amazon Linux 2023's glibc, Graviton
     assert all(p.endswith("_aarch64") for p in platforms) and "manylinux2014_aarch64" in platforms
-    assert prune == ["prune", "en_GB", "zh_CN"]
+    assert prune == ["prune", "en_GB", "zh_CN"] and prune_holidays == ["prune_holidays"]
     assert (tmp_path / "layer" / "python" / "chalicelib" / "resources.py").is_file()
 
 
@@ -550,3 +551,24 @@ def test_the_built_layer_is_lean_and_formats_what_the_app_formats(
     assert extensions and all("aarch64" in n or ".abi3." in n for n in extensions), extensions
     assert any("cpython-313-aarch64" in n for n in extensions)
     assert _formatted(built_layer) == full_babel
+
+
+def test_pruning_the_holidays_library_keeps_the_english_names_holiday_greetings_read(tmp_path: Path) -> None:
+    import holidays as library
+
+    from infra.package import prune_holidays
+
+    python_dir = tmp_path / "python"
+    shutil.copytree(Path(library.__file__).parent, python_dir / "holidays")
+
+    assert prune_holidays(python_dir) == ["en_US"]
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import holidays;"
+        "h = holidays.country_holidays('CN', years=2026, language='en_US');"
+        "print(holidays.__file__.startswith(sys.argv[1]),"
+        " sorted(d.isoformat() for d, n in h.items() if 'National Day' in n)[0])"
+    )
+    found = subprocess.run(  # the pruned copy first on sys.path (its dependency dateutil from the venv)
+        [sys.executable, "-I", "-c", probe, str(python_dir)], capture_output=True, text=True, check=False
+    )
+    assert found.stdout.split() == ["True", "2026-10-01"], found.stderr
