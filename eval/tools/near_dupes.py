@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 THRESHOLD = 0.8
@@ -32,30 +32,31 @@ def normalise(text: str) -> str:
 
 
 def trigrams(text: str) -> frozenset[str]:
-    padded = f"^{normalise(text)}$"
+    return _grams(normalise(text))
+
+
+def _grams(normalised: str) -> frozenset[str]:
+    padded = f"^{normalised}$"
     return frozenset(padded[i : i + 3] for i in range(max(len(padded) - 2, 1)))
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def near_duplicates(texts: list[str], threshold: float = THRESHOLD) -> list[tuple[int, int, float]]:
     """Pairs (i, j, similarity), i < j, of texts whose normalised form is equal (similarity 1.0) or whose
     3-gram Jaccard similarity is above `threshold`."""
-    grams = [trigrams(t) for t in texts]
+    norms = [normalise(t) for t in texts]
+    grams = [_grams(n) for n in norms]
     index: dict[str, list[int]] = defaultdict(list)
     for i, g in enumerate(grams):
         for gram in g:
             index[gram].append(i)
     pairs = []
     for i, g in enumerate(grams):
-        candidates = {j for gram in g for j in index[gram] if j > i}
-        for j in sorted(candidates):
-            if normalise(texts[i]) == normalise(texts[j]):
+        shared: Counter[int] = Counter(j for gram in g for j in index[gram] if j > i)
+        for j, common in sorted(shared.items()):
+            if norms[i] == norms[j]:
                 pairs.append((i, j, 1.0))
                 continue
-            s = jaccard(g, grams[j])
+            s = common / (len(g) + len(grams[j]) - common)
             if s > threshold:
                 pairs.append((i, j, round(s, 3)))
     return pairs

@@ -2,7 +2,8 @@
 frozen test part nobody tunes on), deterministically, stratified by intent and phrasing family:
 
     python -m eval.tools.split                      # check: frozen hash as recorded, no text in both parts
-    python -m eval.tools.split --add new.jsonl      # new lines go to train only (the frozen part never moves)
+    python -m eval.tools.split --add new.jsonl      # new lines go to train only (the frozen part never moves);
+                                                    # refused when one repeats or nearly repeats a frozen line
     python -m eval.tools.split --refreeze "why"     # re-split everything: a NEW frozen file (docs/EVAL.md)
 
 The rule (`split`):
@@ -32,7 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from chalicelib.understanding import INTENTS
-from eval.tools.near_dupes import normalise
+from eval.tools.near_dupes import near_duplicates, normalise
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TRAIN_FILE = DATA / "train.jsonl"
@@ -89,6 +90,15 @@ def split(rows: list[dict], test_share: float = TEST_SHARE) -> tuple[list[dict],
     return sorted(train, key=sort_key), sorted(test, key=sort_key)
 
 
+def frozen_clashes(added: list[dict], frozen: list[dict]) -> list[str]:
+    """Texts of `added` equal to a frozen line once normalised, or near one (eval.tools.near_dupes): such a line
+    in train would let a model learn the frozen part."""
+    texts = [r["text"] for r in added] + [r["text"] for r in frozen]
+    n = len(added)
+    hits = {i for i, j, _ in near_duplicates(texts) if i < n <= j}
+    return [added[i]["text"] for i in sorted(hits)]
+
+
 def read(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -123,11 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.add:
-        frozen = {normalise(r["text"]) for r in test}
         added = [{**r, "source": r.get("source") or args.source} for p in args.add for r in read(p)]
-        clash = [r["text"] for r in added if normalise(r["text"]) in frozen]
+        clash = frozen_clashes(added, test)
         if clash:
-            print("these lines are in the frozen part already (after normalisation):", *clash, sep="\n  ")
+            print("these lines repeat or nearly repeat a line of the frozen part:", *clash, sep="\n  ")
             return 1
         TRAIN_FILE.write_text(dumps(sorted(train + added, key=sort_key)), encoding="utf-8")
         print(f"train {len(train)} -> {len(train) + len(added)}; frozen unchanged")

@@ -84,9 +84,12 @@ def test_the_frozen_part_is_the_file_its_recorded_hash_names():
     assert hashlib.sha256(TEST_FILE.read_bytes()).hexdigest() == recorded
 
 
-def test_no_normalised_text_is_in_both_the_training_and_the_frozen_part():
+def test_no_text_is_in_both_the_training_and_the_frozen_part():
     train, test = read(TRAIN_FILE), read(TEST_FILE)
     assert {normalise(r["text"]) for r in train} & {normalise(r["text"]) for r in test} == set()
+    texts = _texts(train) + _texts(test)
+    across = [(texts[i], texts[j]) for i, j, _ in near_duplicates(texts) if i < len(train) <= j]
+    assert across == []  # nor one nearly repeating the other (3-gram Jaccard above 0.8)
 
 
 def test_the_labelled_set_is_large_enough_and_the_frozen_part_holds_a_quarter_to_30_percent():
@@ -96,3 +99,37 @@ def test_the_labelled_set_is_large_enough_and_the_frozen_part_holds_a_quarter_to
     assert Counter(r["source"] for r in test)["book_holdout"] == 28
     assert Counter(r["source"] for r in train + test)["tuned_v1"] == 684
     assert all(r.get("family") for r in train + test)
+
+
+def test_added_lines_join_train_and_the_frozen_part_does_not_move(tmp_path, monkeypatch):
+    from eval.tools import split as splitter
+
+    train, test, record = tmp_path / "train.jsonl", tmp_path / "test.jsonl", tmp_path / "FROZEN.sha256"
+    first_train, first_test = split(_pool(), 0.3)
+    for name, value in (("TRAIN_FILE", train), ("TEST_FILE", test), ("HASH_FILE", record)):
+        monkeypatch.setattr(splitter, name, value)
+    splitter.write(first_train, first_test)
+    frozen_bytes = test.read_bytes()
+    new = tmp_path / "new.jsonl"
+    new.write_text(splitter.dumps([_row("a brand new reply about nails", "question", "q")]), encoding="utf-8")
+
+    assert splitter.main(["--add", str(new)]) == 0
+    assert test.read_bytes() == frozen_bytes
+    assert "a brand new reply about nails" in _texts(read(train))
+    assert splitter.main([]) == 0  # hash as recorded, nothing in both parts
+
+
+def test_a_line_that_repeats_a_frozen_one_is_refused(tmp_path, monkeypatch):
+    from eval.tools import split as splitter
+
+    train, test, record = tmp_path / "train.jsonl", tmp_path / "test.jsonl", tmp_path / "FROZEN.sha256"
+    for name, value in (("TRAIN_FILE", train), ("TEST_FILE", test), ("HASH_FILE", record)):
+        monkeypatch.setattr(splitter, name, value)
+    splitter.write(*split(_pool(), 0.3))
+    frozen_text = read(test)[0]["text"]
+    new = tmp_path / "new.jsonl"
+    new.write_text(splitter.dumps([_row(frozen_text.upper() + "!!")]), encoding="utf-8")
+    before = train.read_bytes()
+
+    assert splitter.main(["--add", str(new)]) == 1
+    assert train.read_bytes() == before
