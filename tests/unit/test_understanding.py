@@ -405,11 +405,13 @@ def test_given_another_main_dictionary_then_it_and_the_salon_words_segment(tmp_p
 # --------------------------------------------------------------------------------------------- eval set
 
 
-def test_the_eval_set_keeps_complaint_and_opt_out_recall_at_one_and_accuracy_above_85_percent():
-    from eval.evaluate import evaluate, load
+def test_the_tuned_eval_lines_keep_complaint_and_opt_out_recall_at_one_and_accuracy_above_85_percent():
+    # The rules' regression suite: the 684 lines they were tuned on (source tuned_v1 of eval/data/). The
+    # figures on lines nobody tuned on are make eval's (docs/EVAL.md), not a test's.
+    from eval.evaluate import evaluate, load_tuned
 
-    examples = load()
-    assert len(examples) >= 320
+    examples = load_tuned()
+    assert len(examples) == 684
     report = evaluate(examples)
     assert [r.example.text for r in report.missed] == []
     assert report.per_intent["complaint"][1] == 1.0
