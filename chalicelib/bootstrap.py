@@ -485,7 +485,15 @@ class Container:
         from chalicelib.care.always_on import CareTick
         from chalicelib.dal.care_due import CareDueRepository
 
-        return CareTick(CareDueRepository(), self.local_stores, self.outreach, self.clock)
+        return CareTick(
+            CareDueRepository(), self.local_stores, self.outreach, self.clock, next_tick=self._queue_care_tick
+        )
+
+    def _queue_care_tick(self, tick) -> None:
+        """Put a care tick on the care-ticks queue (a holiday greeting's next page of members)."""
+        self.client("sqs").send_message(
+            QueueUrl=self.settings.care_ticks_queue_url, MessageBody=tick.to_json()
+        )
 
     @cached_property
     def care_tick_worker(self):

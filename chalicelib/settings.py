@@ -32,6 +32,7 @@ class Settings:
     # Always-on care: the group of the stores' recurring schedules and the queue they put ticks on.
     care_schedule_group: str = ""
     care_ticks_queue_arn: str = ""
+    care_ticks_queue_url: str = ""
     # Member care (chalicelib/care): optional so an older environment still starts; the care worker needs them.
     care_queue_url: str = ""
     care_dlq_url: str = ""
@@ -108,6 +109,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         inbound_queue_url=_required(env, r.ENV_INBOUND_QUEUE_URL),
         care_schedule_group=env.get(r.ENV_CARE_SCHEDULE_GROUP) or r.care_schedule_group_name(stage),
         care_ticks_queue_arn=env.get(r.ENV_CARE_TICKS_QUEUE_ARN, ""),
+        care_ticks_queue_url=env.get(r.ENV_CARE_TICKS_QUEUE_URL, ""),
         care_queue_url=env.get(r.ENV_CARE_QUEUE_URL, ""),
         care_dlq_url=env.get(r.ENV_CARE_DLQ_URL, ""),
         care_defer_max_seconds=int(env.get("CHAIRSIDE_CARE_DEFER_MAX_SECONDS", "900")),

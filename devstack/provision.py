@@ -248,6 +248,7 @@ def provision(
     scheduler_dlq = queues[r.SCHEDULER_DLQ.short]
     steps_arn, scheduler_dlq_arn = str(steps["arn"]), str(scheduler_dlq["arn"])
     care_ticks_arn = str(queues[r.CARE_TICKS_QUEUE.short]["arn"])
+    care_ticks_url = str(queues[r.CARE_TICKS_QUEUE.short]["url"])
     waitlist = queues[r.WAITLIST_QUEUE.short]
     role_arn = _ensure_scheduler_role(
         iam, stage, [steps_arn, scheduler_dlq_arn, care_ticks_arn, str(waitlist["arn"])]
@@ -270,6 +271,7 @@ def provision(
         r.ENV_SCHEDULE_GROUP: group,
         r.ENV_CARE_SCHEDULE_GROUP: r.care_schedule_group_name(stage),
         r.ENV_CARE_TICKS_QUEUE_ARN: care_ticks_arn,
+        r.ENV_CARE_TICKS_QUEUE_URL: care_ticks_url,
         r.ENV_SCHEDULER_ROLE_ARN: role_arn,
         r.ENV_SCHEDULER_DLQ_ARN: scheduler_dlq_arn,
     }

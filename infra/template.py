@@ -137,6 +137,7 @@ def environment(stage: str, region: Region) -> dict[str, Any]:
         r.ENV_STEPS_DLQ_URL: _ref(dlq_logical(r.STEPS_QUEUE)),
         r.ENV_INBOUND_QUEUE_URL: _ref(r.INBOUND_QUEUE.logical),
         r.ENV_CARE_QUEUE_URL: _ref(r.CARE_QUEUE.logical),
+        r.ENV_CARE_TICKS_QUEUE_URL: _ref(r.CARE_TICKS_QUEUE.logical),
         r.ENV_CARE_DLQ_URL: _ref(dlq_logical(r.CARE_QUEUE)),
         r.ENV_WAITLIST_QUEUE_URL: _ref(r.WAITLIST_QUEUE.logical),
         r.ENV_WAITLIST_QUEUE_ARN: _arn(r.WAITLIST_QUEUE.logical),

@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 import json
 import tomllib
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
 from pathlib import Path
@@ -66,9 +66,13 @@ class CareTickMessage:
         str  # "<aws.scheduler.scheduled-time>" when the schedule is defined; ISO UTC when delivered
     )
     type: str = "care_tick"
+    # Set on a tick the tick itself queued: go on with the holiday greeting's member pages from here (the previous
+    # page's cursor); the day's other occasions were found by the first tick.
+    page: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        body = {key: value for key, value in asdict(self).items() if value is not None}  # a schedule's has no page
+        return json.dumps(body, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, body: str) -> CareTickMessage:
@@ -76,10 +80,14 @@ class CareTickMessage:
             data = json.loads(body)
             if not isinstance(data, dict) or data.get("type") != "care_tick":
                 raise ValueError("type is not care_tick")
+            page = data.get("page")
+            if page is not None and not isinstance(page, str):
+                raise ValueError("page must be a string")
             tick = cls(
                 chain_id=str(data["chain_id"]),
                 store_id=str(data["store_id"]),
                 scheduled_time=str(data["scheduled_time"]),
+                page=page,
             )
             tick.scheduled_at()
         except (ValueError, KeyError, TypeError) as exc:
@@ -108,12 +116,29 @@ def dormant_after_days(member: MemberItem, rules: dict[str, Any]) -> int:
     return int(rules["default_days"])
 
 
+# Members greeted per tick: a holiday for a store of 100,000 members is 100 ticks in a row, each well inside a
+# Lambda's time, never one tick that has to finish them all.
+MEMBERS_PAGE = 1000
+
+
 class CareTick:
-    def __init__(self, due: CareDueRepository, stores: Any, outreach: Any, clock: Clock) -> None:
+    def __init__(
+        self,
+        due: CareDueRepository,
+        stores: Any,
+        outreach: Any,
+        clock: Clock,
+        next_tick: Callable[[CareTickMessage], None],
+        members_page: int = MEMBERS_PAGE,
+    ) -> None:
         self._due = due
         self._stores = stores  # StoreDirectory of this region
         self._outreach = outreach  # care.outreach.Outreach: only its enqueue is used here
         self._clock = clock
+        self._next_tick = (
+            next_tick  # queues a tick on the care-ticks queue (a holiday's next page of members)
+        )
+        self._members_page = members_page
 
     def run(self, tick: CareTickMessage) -> dict[str, int]:
         """Queue the store's care messages for the tick's local day; returns how many per kind."""
@@ -127,21 +152,35 @@ class CareTick:
         found = dict.fromkeys(("birthday", "holiday", "reactivation", "rebook_reminder"), 0)
 
         def counted(kind: str, batch: Iterator[CareMessage]) -> Iterator[CareMessage]:
-            for message in batch:  # streamed to SQS ten at a time: a holiday never holds a store in memory
+            for message in batch:  # streamed to SQS ten at a time
                 found[kind] += 1
                 yield message
 
+        greetings, following = self.holidays(store, day, tick.page)
+        first = tick.page is None  # a tick it queued itself only goes on with the greeting's pages
         self._outreach.enqueue(
             chain.from_iterable(
                 (
-                    counted("birthday", self.birthdays(store, day)),
-                    counted("holiday", self.holidays(store, day)),
-                    counted("reactivation", self.reactivations(store, day, now)),
-                    counted("rebook_reminder", self.rebooks(store, day, now)),
+                    counted("birthday", self.birthdays(store, day) if first else iter(())),
+                    counted("holiday", iter(greetings)),
+                    counted("reactivation", self.reactivations(store, day, now) if first else iter(())),
+                    counted("rebook_reminder", self.rebooks(store, day, now) if first else iter(())),
                 )
             )
         )
-        logger.info("care tick", extra={"store_id": store.store_id, "day": day.isoformat(), **found})
+        if (
+            following is not None
+        ):  # queued after this page's messages: a retry of this tick re-sends none twice
+            self._next_tick(replace(tick, page=following))
+        logger.info(
+            "care tick",
+            extra={
+                "store_id": store.store_id,
+                "day": day.isoformat(),
+                "more": following is not None,
+                **found,
+            },
+        )
         return found
 
     # --- occasions ------------------------------------------------------------------------------------
@@ -163,25 +202,39 @@ class CareTick:
                     params={"birthday": target.isoformat(), "days_ahead": int(rules["days_ahead"])},
                 )
 
-    def holidays(self, store: StoreItem, day: date) -> Iterator[CareMessage]:
+    def holidays(
+        self, store: StoreItem, day: date, page: str | None = None
+    ) -> tuple[list[CareMessage], str | None]:
+        """The greetings of one page of the store's members for the holidays on `day`, and the next page's cursor
+        (None after the last page, or when no holiday falls on the day)."""
+        due = []
         for key, holiday in holidays(store.chain_id).items():
             if not applies_to(holiday, store.locale, store.timezone):
                 continue
             ahead = int(holiday.get("days_ahead", 0))
             on = holiday_on(holiday, (day + timedelta(days=ahead)).year)
-            if on is None or on - timedelta(days=ahead) != day:
-                continue
-            coupon = _coupon(holiday.get("coupon"), store)
-            for member in self._due.members(store.store_id):
-                name = holiday["name"].get(supported_locale(member.locale or store.locale), key)
-                yield self._message(
-                    store,
-                    member,
-                    "holiday",
-                    f"holiday:{key}:{on.year}",
-                    params={"holiday": key, "holiday_name": name, "date": on.isoformat()},
-                    coupon=coupon,
-                )
+            if on is not None and on - timedelta(days=ahead) == day:
+                due.append((key, holiday, on))
+        if not due:
+            return [], None
+        members, following = self._due.members_page(store.store_id, page, self._members_page)
+        greetings = [
+            self._message(
+                store,
+                member,
+                "holiday",
+                f"holiday:{key}:{on.year}",
+                params={
+                    "holiday": key,
+                    "holiday_name": holiday["name"].get(supported_locale(member.locale or store.locale), key),
+                    "date": on.isoformat(),
+                },
+                coupon=_coupon(holiday.get("coupon"), store),
+            )
+            for key, holiday, on in due
+            for member in members
+        ]
+        return greetings, following
 
     def reactivations(self, store: StoreItem, day: date, now: datetime) -> Iterator[CareMessage]:
         rules = settings()["reactivation"]

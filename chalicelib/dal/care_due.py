@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -29,9 +30,19 @@ class CareDueRepository:
         high = before.astimezone(UTC).isoformat()  # "<iso>#..." sorts after "<iso>": before is exclusive
         return MemberItem.by_store.query(MemberItem.store_key(store_id), MemberItem.gsi1sk.between(low, high))
 
-    def members(self, store_id: str) -> Iterator[MemberItem]:
-        """Every member whose primary store this is (a holiday greeting), page by page."""
-        return MemberItem.by_store.query(MemberItem.store_key(store_id))
+    def members_page(
+        self, store_id: str, cursor: str | None, limit: int
+    ) -> tuple[list[MemberItem], str | None]:
+        """One page (up to `limit`) of the members whose primary store this is (a holiday greeting), from `cursor`
+        (the previous page's); the next page's cursor, None after the last. The cursor is the Query's
+        LastEvaluatedKey as JSON: it names keys only and travels on our own care-ticks queue."""
+        start = json.loads(cursor) if cursor else None
+        result = MemberItem.by_store.query(
+            MemberItem.store_key(store_id), limit=limit, last_evaluated_key=start
+        )
+        members = list(result)
+        following = result.last_evaluated_key
+        return members, json.dumps(following, separators=(",", ":"), sort_keys=True) if following else None
 
     def has_future_booking(self, chain_id: str, member_id: str, now: datetime) -> bool:
         upcoming = whole(

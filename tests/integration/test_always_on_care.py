@@ -217,6 +217,20 @@ def test_holiday_greetings_come_from_the_chains_calendar_once(harness):
     assert "Happy Christmas" in texts(harness, SH_STORE, "en-member", "holiday")[0]
 
 
+def test_a_holiday_greets_a_store_page_by_page_in_ticks_of_its_own_and_each_member_once(harness, monkeypatch):
+    members = [f"page-member-{n}" for n in range(5)]
+    for n, member in enumerate(members):
+        visit(harness, member, f"2026-10-0{n + 1}T15:00:00+08:00", phone=f"+861380013810{n}")
+    tick = harness.container.care_tick
+    monkeypatch.setattr(tick, "_members_page", 2)  # 5 members: pages of 2, 2 and 1
+
+    first = tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-23T02:00:00Z"))
+    assert first["holiday"] == 2  # one page; the next pages are ticks of their own on the care-ticks queue
+    deliver_tick_again(harness, SH_STORE, "2026-12-23T02:00:00Z")  # SQS repeats the first tick: no harm
+
+    assert [care_sent(harness, SH_STORE, member) for member in members] == [["holiday"]] * 5
+
+
 def test_a_moving_public_holiday_greets_only_its_countrys_stores_with_a_coupon(harness):
     visit(
         harness,

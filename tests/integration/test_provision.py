@@ -39,6 +39,7 @@ def test_provision_returns_the_env_the_code_reads(aws, stage):
         r.ENV_SCHEDULER_DLQ_ARN,
         r.ENV_CARE_SCHEDULE_GROUP,
         r.ENV_CARE_TICKS_QUEUE_ARN,
+        r.ENV_CARE_TICKS_QUEUE_URL,
         r.ENV_CARE_QUEUE_URL,
         r.ENV_CARE_DLQ_URL,
         r.ENV_WAITLIST_QUEUE_URL,
