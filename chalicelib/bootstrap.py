@@ -486,7 +486,12 @@ class Container:
         from chalicelib.dal.care_due import CareDueRepository
 
         return CareTick(
-            CareDueRepository(), self.local_stores, self.outreach, self.clock, next_tick=self._queue_care_tick
+            CareDueRepository(),
+            self.local_stores,
+            self.outreach,
+            self.clock,
+            next_tick=self._queue_care_tick,
+            refresh_member=self.member_care.refresh,
         )
 
     def _queue_care_tick(self, tick) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.care import dormancy, profile
 from chalicelib.care.holiday_dates import applies_to, holiday_on
 from chalicelib.care.outreach import CareMessage
 from chalicelib.clock import Clock
@@ -71,7 +72,9 @@ class CareTickMessage:
     page: str | None = None
 
     def to_json(self) -> str:
-        body = {key: value for key, value in asdict(self).items() if value is not None}  # a schedule's has no page
+        body = {
+            key: value for key, value in asdict(self).items() if value is not None
+        }  # a schedule's has no page
         return json.dumps(body, separators=(",", ":"))
 
     @classmethod
@@ -111,9 +114,7 @@ def _visit_day(member: MemberItem, zone: ZoneInfo) -> date | None:
 
 def dormant_after_days(member: MemberItem, rules: dict[str, Any]) -> int:
     """Her own average interval once she has enough visits (within min..max), else the default."""
-    if int(member.visits or 0) >= rules["personal_after_visits"] and member.avg_interval_days:
-        return int(min(max(round(float(member.avg_interval_days)), rules["min_days"]), rules["max_days"]))
-    return int(rules["default_days"])
+    return dormancy.dormant_after_days(int(member.visits or 0), member.avg_interval_days, rules)
 
 
 # Members greeted per tick: a holiday for a store of 100,000 members is 100 ticks in a row, each well inside a
@@ -129,15 +130,17 @@ class CareTick:
         outreach: Any,
         clock: Clock,
         next_tick: Callable[[CareTickMessage], None],
+        refresh_member: Callable[[str, str], Any],
         members_page: int = MEMBERS_PAGE,
     ) -> None:
         self._due = due
         self._stores = stores  # StoreDirectory of this region
         self._outreach = outreach  # care.outreach.Outreach: only its enqueue is used here
         self._clock = clock
-        self._next_tick = (
-            next_tick  # queues a tick on the care-ticks queue (a holiday's next page of members)
-        )
+        # Queues a tick on the care-ticks queue (a holiday's next page of members).
+        self._next_tick = next_tick
+        # MemberCare.refresh(chain, member): re-runs her profile and tags (the time-based tags' sweep).
+        self._refresh_member = refresh_member
         self._members_page = members_page
 
     def run(self, tick: CareTickMessage) -> dict[str, int]:
@@ -168,10 +171,11 @@ class CareTick:
                 )
             )
         )
-        if (
-            following is not None
-        ):  # queued after this page's messages: a retry of this tick re-sends none twice
+        # Queued after this page's messages: a retry of this tick re-sends none twice.
+        if following is not None:
             self._next_tick(replace(tick, page=following))
+        if first:
+            found["tags_refreshed"] = self.sweep_tags(store, day, now)
         logger.info(
             "care tick",
             extra={
@@ -182,6 +186,45 @@ class CareTick:
             },
         )
         return found
+
+    # --- time-based tags -----------------------------------------------------------------------------
+    def sweep_tags(self, store: StoreItem, day: date, now: datetime) -> int:
+        """Re-run the profile rules of the members who crossed a time-based tag's line lately and lack the tag:
+        `last_visit_days_at_least = N` (last visit N to N + catch_up days ago), and `past_own_rhythm` (her own
+        dormancy line, as the "we miss you" finds her). Her next visit clears them (the booking event's refresh).
+        Idempotent: a member who has the tag is not touched again; returns how many were refreshed."""
+        zone = ZoneInfo(store.timezone)
+        catch_up = int(settings()["reactivation"]["catch_up_days"])
+        refreshed = 0
+        for tag, days in _time_tags().items():
+            oldest = _local_midnight(day - timedelta(days=days + catch_up), zone)
+            newest = _local_midnight(day - timedelta(days=days - 1), zone)
+            for member in self._due.members_last_seen(store.store_id, oldest, newest):
+                if tag not in (member.tags or []):
+                    self._refresh_member(store.chain_id, member.member_id)
+                    refreshed += 1
+        own_rhythm = _own_rhythm_tag()
+        for member in self._own_rhythm_lapses(store, day) if own_rhythm else ():
+            if own_rhythm not in (member.tags or []):
+                self._refresh_member(store.chain_id, member.member_id)
+                refreshed += 1
+        return refreshed
+
+    def _own_rhythm_lapses(self, store: StoreItem, day: date) -> Iterator[MemberItem]:
+        """Members with a rhythm of their own who crossed it during the last catch_up days."""
+        rules = settings()["reactivation"]
+        zone = ZoneInfo(store.timezone)
+        oldest = _local_midnight(day - timedelta(days=rules["max_days"] + rules["catch_up_days"]), zone)
+        newest = _local_midnight(day - timedelta(days=rules["min_days"] - 1), zone)
+        for member in self._due.members_last_seen(store.store_id, oldest, newest):
+            visited = _visit_day(member, zone)
+            if visited is None or not dormancy.has_own_rhythm(
+                int(member.visits or 0), member.avg_interval_days
+            ):
+                continue
+            threshold = dormant_after_days(member, rules)
+            if threshold <= (day - visited).days < threshold + rules["catch_up_days"]:
+                yield member
 
     # --- occasions ------------------------------------------------------------------------------------
     def birthdays(self, store: StoreItem, day: date) -> Iterator[CareMessage]:
@@ -302,6 +345,22 @@ class CareTick:
             params=params,
             coupon=coupon,
         )
+
+
+def _time_tags() -> dict[str, int]:
+    """Tags whose rule is only "last visit at least N days ago" (tag_rules.toml): tag -> N."""
+    return {
+        tag: int(rule["last_visit_days_at_least"])
+        for tag, rule in profile.tag_rules().items()
+        if set(rule) == {"last_visit_days_at_least"}
+    }
+
+
+def _own_rhythm_tag() -> str | None:
+    """The tag of a member past her own rhythm (tag_rules.toml's `past_own_rhythm = true` rule), if any."""
+    return next(
+        (tag for tag, rule in profile.tag_rules().items() if rule.get("past_own_rhythm") is True), None
+    )
 
 
 def _coupon(offer: dict[str, Any] | None, store: StoreItem) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from chalicelib.care import dormancy
 from chalicelib.errors import ValidationFailed
 
 TAG = re.compile(r"^[\w\-]{1,40}$")  # letters (any script), digits, "_" and "-": safe inside a key
@@ -165,7 +166,16 @@ _CONDITIONS = {
     "last_visit_days_at_least": lambda s, now, n: (
         s.last_visit_at is not None and (now - s.last_visit_at).total_seconds() >= n * 86400
     ),
+    "past_own_rhythm": lambda s, now, wanted: wanted == _past_own_rhythm(s, now),
 }
+
+
+def _past_own_rhythm(s: Stats, now: datetime) -> bool:
+    """She has a rhythm of her own (care/dormancy.py) and has stayed away longer than it."""
+    if s.last_visit_at is None or not dormancy.has_own_rhythm(s.visits, s.avg_interval_days):
+        return False
+    days = dormancy.dormant_after_days(s.visits, s.avg_interval_days)
+    return (now - s.last_visit_at).total_seconds() >= days * 86400
 
 
 # --- manual tags --------------------------------------------------------------------------------------

@@ -22,4 +22,4 @@ class CareTickWorker:
             logger.error("malformed care tick dropped", extra={"reason": exc.message})
             return "malformed"
         found = self._tick.run(tick)
-        return f"queued {sum(found.values())}"
+        return f"queued {sum(n for kind, n in found.items() if kind != 'tags_refreshed')}"

@@ -231,6 +231,29 @@ def test_a_holiday_greets_a_store_page_by_page_in_ticks_of_its_own_and_each_memb
     assert [care_sent(harness, SH_STORE, member) for member in members] == [["holiday"]] * 5
 
 
+def test_the_daily_tick_tags_members_who_simply_stay_away_and_their_next_visit_clears_it(harness):
+    def tags(member_id: str) -> list[str]:
+        return list(harness.container.care_repo.member(CHAIN, member_id, consistent=True).tags or [])
+
+    visit(harness, "away-90", "2026-08-30T15:00:00+08:00")  # 84 days before the harness's start
+    for start in ("2026-10-01", "2026-10-21", "2026-11-10"):  # her own rhythm: every 20 days (21 at least)
+        visit(harness, "away-own", f"{start}T15:00:00+08:00", phone="+8613800138011")
+    assert "lapsed_90d" not in tags("away-90") and "lapsed_own_rhythm" not in tags("away-own")
+    tick = harness.container.care_tick
+
+    harness.clock.set(datetime(2026, 11, 29, 2, tzinfo=UTC))  # 10:00 Shanghai, 90 days and 19 hours later
+    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-11-29T02:00:00Z"))["tags_refreshed"] == 1
+    assert "lapsed_90d" in tags("away-90") and "lapsed_own_rhythm" not in tags("away-own")
+    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-11-29T02:00:00Z"))["tags_refreshed"] == 0  # again
+
+    harness.clock.set(datetime(2026, 12, 2, 2, tzinfo=UTC))  # 21 days and 19 hours after her last visit
+    assert tick.run(CareTickMessage(CHAIN, SH_STORE, "2026-12-02T02:00:00Z"))["tags_refreshed"] == 1
+    assert "lapsed_own_rhythm" in tags("away-own")
+
+    visit(harness, "away-90", "2026-11-30T15:00:00+08:00")  # she is back
+    assert "lapsed_90d" not in tags("away-90")
+
+
 def test_a_moving_public_holiday_greets_only_its_countrys_stores_with_a_coupon(harness):
     visit(
         harness,
