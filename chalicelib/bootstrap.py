@@ -273,6 +273,7 @@ class Container:
         from chalicelib.care.campaigns import ReplyAttribution
         from chalicelib.conversations.inbound import InboundService
         from chalicelib.conversations.outbound import StaffAlerts
+        from chalicelib.dal.staff_alerts import StaffAlertClaims
 
         return InboundService(
             self.conversations,
@@ -282,7 +283,7 @@ class Container:
             self.reply_classifier,
             self.reply_sender,
             self.booking_system,
-            StaffAlerts(self.channels.base["sms"]),
+            StaffAlerts(self.channels.base["sms"], StaffAlertClaims(), self.wall_clock.timestamp),
             self.clock,
             ReplyAttribution(self.care_repo).count,
             self.chat_booking,

@@ -292,14 +292,22 @@ class AgoraChatChannel:
 
 
 class StaffAlerts:
-    """Tells a store a message needs a person: a text to the store's phone."""
+    """Tells a store a message needs a person: a text to the store's phone, once per member message (a claim
+    per message id, dal/staff_alerts.py), however often the inbound record is delivered again."""
 
-    def __init__(self, sms: Channel) -> None:
+    LEASE_SECONDS = 60
+
+    def __init__(self, sms: Channel, claims: Any, wall: Callable[[], float]) -> None:
         self._sms = sms
+        self._claims = claims  # dal.staff_alerts.StaffAlertClaims
+        self._wall = wall
 
     def alert(self, store: StoreItem | None, message: MessageItem, reason: str) -> dict[str, Any]:
         if store is None or not store.phone:
             return {"result": "no_store_phone"}
+        now = int(self._wall())
+        if not self._claims.claim(message.chain_id, message.message_id, now + self.LEASE_SECONDS, now):
+            return {"result": "already_alerted"}
         context = texts.MessageContext(
             locale=store.locale, timezone=store.timezone, store={"name": store.name}, member={}, booking={}
         )
@@ -310,7 +318,9 @@ class StaffAlerts:
                 store.name,
             )
         except SendError as exc:
+            self._claims.release(message.chain_id, message.message_id)  # the next delivery tries again
             return {"result": "failed", "error": exc.reason}
+        self._claims.sent(message.chain_id, message.message_id)
         return {"result": "alerted"}
 
 

@@ -880,6 +880,22 @@ class CallbackClaimItem(_Item):
         return f"CALLBACK#{channel}#{scope}#{digest}", "CALLBACK"
 
 
+class StaffAlertItem(_Item):
+    """pk=ALERT#<chain>#<member message id>, sk=ALERT: the staff alert one member message raised, claimed before
+    the store is texted (`sending` with a short lease, then `sent`), so a retried inbound record never texts the
+    store twice. Kept 30 days (TTL)."""
+
+    status = UnicodeAttribute()  # sending | sent
+    lease_until = (
+        NumberAttribute()
+    )  # wall-clock epoch seconds: a `sending` claim older than this is free again
+    expires_at = NumberAttribute()  # TTL (wall-clock epoch seconds)
+
+    @staticmethod
+    def key(chain_id: str, message_id: str) -> tuple[str, str]:
+        return f"ALERT#{chain_id}#{message_id}", "ALERT"
+
+
 class SmsNumberItem(_Item):
     """pk=SMSNUMBER#<E.164 number>, sk=SMSNUMBER: whose two-way SMS number this is. A store's number names
     its store; a chain's number names the store that takes texts from numbers the chain does not know."""
