@@ -284,6 +284,7 @@ class CareTick:
         zone = ZoneInfo(store.timezone)
         oldest = _local_midnight(day - timedelta(days=rules["max_days"] + rules["catch_up_days"]), zone)
         newest = _local_midnight(day - timedelta(days=rules["min_days"] - 1), zone)
+        coupon = _coupon(reactivation_offer(store.chain_id), store)
         for member in self._due.members_last_seen(store.store_id, oldest, newest):
             visited = _visit_day(member, zone)
             threshold = dormant_after_days(member, rules)
@@ -297,6 +298,7 @@ class CareTick:
                 "reactivation",
                 f"reactivation:{visited.isoformat()}",
                 params={"days_since": (day - visited).days},
+                coupon=coupon,
             )
 
     def rebooks(self, store: StoreItem, day: date, now: datetime) -> Iterator[CareMessage]:
@@ -345,6 +347,15 @@ class CareTick:
             params=params,
             coupon=coupon,
         )
+
+
+def reactivation_offer(chain_id: str) -> dict[str, Any] | None:
+    """The "we miss you" coupon: the chain's own (always_on.toml [chains."<id>".reactivation] `coupon`, where
+    `coupon = {}` means none), else the default [reactivation.coupon], else none."""
+    chain_rules = settings().get("chains", {}).get(chain_id, {}).get("reactivation", {})
+    if "coupon" in chain_rules:
+        return chain_rules["coupon"] or None
+    return settings()["reactivation"].get("coupon")
 
 
 def _time_tags() -> dict[str, int]:

@@ -147,6 +147,8 @@ def test_birthday_and_dormant_members_hear_from_their_store_at_ten_local_once(ha
     assert care_sent(harness, SH_STORE, "bd-sh") == ["birthday"]
     assert "生日快乐" in texts(harness, SH_STORE, "bd-sh", "birthday")[0]
     assert care_sent(harness, SH_STORE, "dm-sh") == ["reactivation"]
+    [welcome_back] = texts(harness, SH_STORE, "dm-sh", "reactivation")
+    assert "八五折" in welcome_back and "券码" in welcome_back  # the demo chain's own offer, with a code
 
     # The same ticks delivered again, and the next days' ticks: nobody hears an occasion twice.
     deliver_tick_again(harness, SH_STORE, "2026-11-23T02:00:00Z")

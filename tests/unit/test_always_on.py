@@ -133,3 +133,10 @@ def test_each_store_has_one_schedule_in_its_own_zone_that_names_the_store():
         schedule_name("store:with@odd") == schedule_name("store:with@odd") != schedule_name("store:with@odd2")
     )
     assert len(schedule_name("x" * 128)) <= 64
+
+
+def test_the_we_miss_you_coupon_is_the_chains_own_else_the_default():
+    from chalicelib.care.always_on import reactivation_offer
+
+    assert reactivation_offer("demo-chain")["offer_en"] == "Welcome back: 15% off any treatment"
+    assert reactivation_offer("another-chain") == settings()["reactivation"]["coupon"]
