@@ -300,6 +300,21 @@ class Container:
         return RulesClassifier(clock=self.clock)
 
     @cached_property
+    def correction_repo(self):
+        from chalicelib.dal.corrections import CorrectionRepository
+
+        return CorrectionRepository(self.client("dynamodb"), self.settings.main_table)
+
+    @cached_property
+    def corrections(self):
+        """Staff correct a message's understood intent; kept per chain as labelled data (issue 16)."""
+        from chalicelib.services.corrections import Corrections
+
+        return Corrections(
+            self.stores, self.correction_repo, self.member_access, self.clock, self.conversations.latest_booking
+        )
+
+    @cached_property
     def chat_booking(self):
         """Booking by chat (issue 14, item 6): slots offered in a conversation, booked by their number."""
         from chalicelib.conversations.chat_booking import ChatBooking

@@ -778,6 +778,9 @@ class MessageItem(_Item):
     actions = JSONAttribute(null=True)
     processed = BooleanAttribute(null=True)
     sender = UnicodeAttribute(null=True)  # staff subject for staff replies
+    # A staff correction of the understood intent (issue 16; dal/corrections.py): who and when (UTC).
+    intent_corrected_by = UnicodeAttribute(null=True)
+    intent_corrected_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def pk_for(store_id: str, member_id: str) -> str:
