@@ -1,6 +1,6 @@
 """Accuracy of the reply classifier on the labelled evaluation set (eval/messages.jsonl).
 
-    python -m eval.evaluate [--file eval/messages.jsonl] [--errors]
+    python -m eval.evaluate [--file eval/messages.jsonl] [--errors] [--corrections FILE]
 
 Prints precision, recall and support per intent, the overall intent accuracy, the sentiment accuracy and
 the complaints / opt-outs that were missed (and, with --errors, every misclassified message). Exits 1 if
@@ -137,13 +137,39 @@ def render(report: Report, *, errors: bool = False) -> str:
     return "\n".join(lines)
 
 
+def render_corrections(path: Path, report: Report) -> str:
+    """How the classifier does now on staff corrections (each one a reply it once got wrong): how many it gets
+    right, per intent, and the ones it still misses. Corrections say where it failed in the field, so they are
+    reported beside the labelled set, never mixed into its figures or its exit status."""
+    n = len(report.results)
+    right = sum(r.intent == r.example.intent for r in report.results)
+    lines = [f"staff corrections ({path}): {right} of {n} now right ({100 * right / max(n, 1):.1f}%)"]
+    for intent, (_, recall, support) in report.per_intent.items():
+        if support:
+            lines.append(f"  {intent:<16} {round(recall * support):>4} of {support:<4} right")
+    wrong = [r for r in report.results if r.intent != r.example.intent]
+    if wrong:
+        lines.append("still wrong:")
+        lines += [f"  [{r.example.intent} -> {r.intent}] {r.example.text}" for r in wrong]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--errors", action="store_true", help="list every misclassified message")
+    parser.add_argument(
+        "--corrections",
+        type=Path,
+        default=None,
+        help="also report on staff corrections exported by `python -m ops.labels export` (not in the exit status)",
+    )
     args = parser.parse_args(argv)
     report = evaluate(load(args.file))
     print(render(report, errors=args.errors))
+    if args.corrections is not None:
+        print()
+        print(render_corrections(args.corrections, evaluate(load(args.corrections))))
     return 0 if report.ok else 1
 
 

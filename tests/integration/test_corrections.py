@@ -38,13 +38,13 @@ def put(harness, path: str, body, bearer: str | None = None):
     return response.status_code, json.loads(response.body) if response.body else None
 
 
-def member_writes(harness, text: str, member_id: str = "m-1", store_id: str = SH_STORE) -> dict:
+def member_writes(
+    harness, text: str, member_id: str = "m-1", store_id: str = SH_STORE, stylist: str | None = None
+) -> dict:
     """A member with a booking here writes `text`; the stored message as staff see it."""
-    stylist = "ldn-sophie" if store_id == LDN_STORE else "sh-xiaowang"
+    stylist = stylist or ("ldn-sophie" if store_id == LDN_STORE else "sh-xiaowang")
     status, body = harness.post(
-        booking_event(
-            member_id=member_id, store_id=store_id, stylist=stylist, booking_id=f"bk-{member_id}"
-        )
+        booking_event(member_id=member_id, store_id=store_id, stylist=stylist, booking_id=f"bk-{member_id}")
     )
     assert status == 202, body
     status, body = harness.post_message(
@@ -151,3 +151,39 @@ def test_who_may_correct_and_where(harness):
 
     status, answer = put(harness, intent_path(message), body, token("chain_admin", stores=()))
     assert status == 200, answer
+
+
+def test_the_chains_corrections_export_in_the_eval_format_and_eval_reports_on_them(harness, tmp_path, capsys):
+    from eval.evaluate import main as evaluate_main
+    from ops.labels import main as labels_main
+
+    complaint = member_writes(harness, "小红书见吧 照片我都留着呢 13800138000")
+    cancel = member_writes(harness, "明天那个位置不用给我留了", member_id="m-2", stylist="sh-lina")
+    put(harness, intent_path(complaint), {"intent": "complaint", "sentiment": "negative"})
+    put(harness, intent_path(cancel, member_id="m-2"), {"intent": "cancel"})
+    out = tmp_path / "corrections.jsonl"
+
+    code = labels_main(
+        [
+            "export",
+            "--chain",
+            CHAIN,
+            "--out",
+            str(out),
+            "--stage",
+            harness.env["CHAIRSIDE_STAGE"],
+            "--region",
+            "ap-southeast-1",
+        ]
+    )
+
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["intent"] for r in rows) == ["cancel", "complaint"]
+    assert all(set(r) == {"text", "intent", "sentiment", "category", "locale"} for r in rows)
+    assert any("138****8000" in r["text"] for r in rows) and not any("13800138000" in r["text"] for r in rows)
+
+    capsys.readouterr()
+    evaluate_main(["--corrections", str(out)])
+    printed = capsys.readouterr().out
+    assert f"staff corrections ({out}):" in printed and " of 2 now right" in printed
