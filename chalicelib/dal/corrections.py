@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.dal.conditions import ITEM_CONDITION_FAILED, TRANSACTION_CANCELED, error_code
 from chalicelib.dal.models import MessageItem
 
@@ -55,7 +57,9 @@ class Correction:
         }
 
 
-def correction_key(chain_id: str, member_id: str, store_id: str, message_id: str) -> dict[str, dict[str, str]]:
+def correction_key(
+    chain_id: str, member_id: str, store_id: str, message_id: str
+) -> dict[str, dict[str, str]]:
     return {
         "pk": {"S": f"{PREFIX}{chain_id}"},
         "sk": {"S": f"MEMBER#{member_id}#{store_id}#{message_id}"},
@@ -185,17 +189,19 @@ class CorrectionRepository:
                                 ":intent": {"S": correction.intent},
                                 ":sentiment": {"S": correction.sentiment},
                                 ":by": {"S": correction.corrected_by},
-                                ":at": {"S": MessageItem.intent_corrected_at.serialize(correction.corrected_at)},
+                                ":at": {
+                                    "S": MessageItem.intent_corrected_at.serialize(correction.corrected_at)
+                                },
                                 ":in": {"S": "in"},
                             },
                         }
                     },
                 ]
             )
-        except Exception as exc:  # noqa: BLE001 - only the correction's own condition means "already done"
+        except ClientError as exc:  # only the correction's own condition means "already done"
             if error_code(exc) != TRANSACTION_CANCELED:
                 raise
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if reasons[:1] == [ITEM_CONDITION_FAILED] and ITEM_CONDITION_FAILED not in reasons[1:]:
                 return False
             raise

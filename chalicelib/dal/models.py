@@ -221,6 +221,8 @@ class ChainItem(_Item):
     sms_number = UnicodeAttribute(
         null=True
     )  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
+    # A hosted second opinion for unsure replies (issue 16; understanding/bedrock.py parse_settings), off if absent.
+    second_opinion = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:

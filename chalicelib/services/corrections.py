@@ -62,7 +62,9 @@ class Corrections:
         self._repo = repo
         self._access = access
         self._clock = clock
-        self._latest_booking = latest_booking  # (chain, member, store) -> her latest booking here, for its category
+        self._latest_booking = (
+            latest_booking  # (chain, member, store) -> her latest booking here, for its category
+        )
 
     def correct(
         self, staff: auth.Staff, store_id: str, member_id: str, message_id: str, body: Any

@@ -36,7 +36,7 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
     status = m.status
     if m.direction == "in" and read_up_to and m.sk <= read_up_to:
         status = "read"
-    view = {
+    view: dict[str, Any] = {
         "id": m.message_id,
         "direction": m.direction,
         "channel": m.channel,
