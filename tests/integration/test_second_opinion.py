@@ -150,3 +150,28 @@ def test_a_badly_stored_setting_is_off(harness, bedrock):
     message = over_wechat(harness, "我要退卡")
 
     assert bedrock.calls == [] and message["intent"] == "other"
+
+
+def test_the_operator_turns_it_on_and_off_for_a_chain(harness, bedrock):
+    from ops.second_opinion import main
+
+    where = ["--stage", harness.env["CHAIRSIDE_STAGE"], "--region", "ap-southeast-1"]
+    assert main(["on", "--chain", "demo-chain", "--model-id", MODEL, "--budget-ms", "99", *where]) == 2
+    assert main(["on", "--chain", "no-such-chain", "--model-id", MODEL, *where]) == 2
+    assert (
+        main(["on", "--chain", "demo-chain", "--model-id", MODEL, "--bedrock-region", "us-east-1", *where])
+        == 0
+    )
+    setting = ChainItem.get(*ChainItem.key("demo-chain")).second_opinion
+    assert setting == {
+        "provider": "bedrock",
+        "model_id": MODEL,
+        "min_confidence": 0.6,
+        "budget_ms": 1500,
+        "region": "us-east-1",
+    }
+
+    assert over_wechat(harness, "我要退卡")["intent"] == "complaint"
+
+    assert main(["off", "--chain", "demo-chain", *where]) == 0
+    assert ChainItem.get(*ChainItem.key("demo-chain")).second_opinion is None
