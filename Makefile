@@ -20,7 +20,7 @@ REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
 .PHONY: venv run test deadcode unit integration e2e fuzz lint typecheck fmt package clean eval browser-deps browser screenshots bench chaos \
-	redrive lock audit
+	redrive lock audit retrain
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -124,9 +124,19 @@ clean:
 fuzz: venv
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
-## Accuracy of the reply classifier on the labelled evaluation set.
+## Accuracy of the reply classifier on the labelled evaluation set. CORRECTIONS=FILE (from `python -m ops.labels
+## export`) also reports on staff corrections; `make eval --corrections` cannot work: make reads it as its own option.
 eval: venv
-	$(BIN)/python -m eval.evaluate
+	$(BIN)/python -m eval.evaluate $(if $(CORRECTIONS),--corrections $(CORRECTIONS))
+
+## Retrain on a chain's staff corrections in one command (issue 16): export them (CHAIN=C; LOCAL=.chairside for the
+## local stack, else STAGE/REGION with your AWS credentials), then `make train CORRECTIONS=<that file>`.
+CHAIN ?=
+retrain: venv
+	@test -n "$(CHAIN)" || { echo "usage: make retrain CHAIN=<chain id> [LOCAL=.chairside]"; exit 2; }
+	$(BIN)/python -m ops.labels export --chain $(CHAIN) --out build/corrections-$(CHAIN).jsonl \
+	  $(if $(LOCAL),--local-state $(LOCAL),--stage $(STAGE) --region $(REGION))
+	$(MAKE) train CORRECTIONS=build/corrections-$(CHAIN).jsonl
 
 ## Cost and speed figures, written to docs/PERFORMANCE.md; fails when a target of issue 7 is missed.
 bench: venv

@@ -80,3 +80,7 @@ ProviderReceipt  # chalicelib/channels/receipts.py: the one receipt shape (issue
 advances  # chalicelib/channels/receipts.py: the status order (issue 15's services/receipts.py)
 provider_of  # chalicelib/channels/base.py: the receipts namespace of a send (issue 15's delivery)
 send_outgoing  # chalicelib/channels/base.py: how delivery calls a templated channel (issue 15)
+
+# --- staff corrections and the hosted second opinion (issue 16) -----------------------------------------
+set_second_opinion  # chalicelib/dal/chain_settings.py: written by the operator command ops/second_opinion.py
+eval_row  # chalicelib/dal/corrections.py Correction: the eval format, written by ops/labels.py export

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import coldstart, counting, fanout, imports, journeys, report, self_booking
+from bench import coldstart, counting, fanout, imports, journeys, report, second_opinion, self_booking
 from bench.stack import ROOT, running_stack
 
 
@@ -61,11 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         cold=cold,
         self_booking=booked,
     )
-    text = report.markdown(figures)
+    print("the hosted second opinion's calls, priced (issue 16) ...", file=sys.stderr)
+    opinion = second_opinion.run()
+    text = report.markdown(figures) + "\n" + "\n".join(second_opinion.markdown(opinion))
     print(text)
     if not args.no_write:
         (ROOT / "docs" / "PERFORMANCE.md").write_text(text)
-    print(report.summary(figures))
+    print(report.summary(figures) + " " + second_opinion.summary(opinion))
     return 0 if all(ok for _, _, ok in report.targets(figures)) else 1
 
 

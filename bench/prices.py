@@ -36,6 +36,18 @@ PRICES: dict[str, tuple[float, str, str]] = {
         "https://aws.amazon.com/eventbridge/pricing/ (Scheduler)",
     ),
     "secrets_manager_call": (0.05 / 1e4, "API call", "https://aws.amazon.com/secrets-manager/pricing/"),
+    # The hosted second opinion (issue 16): Bedrock on-demand, the default model of the README's example
+    # (anthropic.claude-3-haiku-20240307-v1:0). Not part of a journey's cost: bench/second_opinion.py prices it.
+    "bedrock_input_1k_tokens": (
+        0.00025,
+        "1,000 input tokens (Claude 3 Haiku)",
+        "https://aws.amazon.com/bedrock/pricing/ (Anthropic, on-demand)",
+    ),
+    "bedrock_output_1k_tokens": (
+        0.00125,
+        "1,000 output tokens (Claude 3 Haiku)",
+        "https://aws.amazon.com/bedrock/pricing/ (Anthropic, on-demand)",
+    ),
 }
 
 

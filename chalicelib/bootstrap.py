@@ -287,7 +287,32 @@ class Container:
             self.clock,
             ReplyAttribution(self.care_repo).count,
             self.chat_booking,
+            second_opinion=self.second_opinion,
         )
+
+    @cached_property
+    def second_opinion(self):
+        """A chain's hosted second opinion (Bedrock Converse), off unless its chain item says so (issue 16)."""
+        from chalicelib.understanding.bedrock import SecondOpinion
+
+        return SecondOpinion(
+            self._second_opinion_setting, self._bedrock_classifier, self.wall_clock.timestamp
+        )
+
+    def _second_opinion_setting(self, chain_id: str):
+        chain = self.bookings.chain(chain_id)
+        return chain.second_opinion if chain is not None else None
+
+    def _bedrock_classifier(self, opinion_settings):
+        """One Bedrock classifier per (region, time budget, model), built on first use."""
+        from chalicelib.understanding.bedrock import BedrockClassifier, runtime_client
+
+        region = opinion_settings.region or self.settings.region
+        key = f"bedrock-runtime@{region}@{opinion_settings.budget_ms}@{opinion_settings.model_id}"
+        if key not in self._clients:
+            client = runtime_client(self._session, region, opinion_settings.budget_ms)
+            self._clients[key] = BedrockClassifier(client, opinion_settings.model_id)
+        return self._clients[key]
 
     def reply_classifier(self):
         """The reply classifier, built on first use, reading "today" (for "11月29日") from the domain clock, which
@@ -299,6 +324,25 @@ class Container:
         from chalicelib.understanding.classifier import RulesClassifier
 
         return RulesClassifier(clock=self.clock)
+
+    @cached_property
+    def correction_repo(self):
+        from chalicelib.dal.corrections import CorrectionRepository
+
+        return CorrectionRepository(self.client("dynamodb"), self.settings.main_table)
+
+    @cached_property
+    def corrections(self):
+        """Staff correct a message's understood intent; kept per chain as labelled data (issue 16)."""
+        from chalicelib.services.corrections import Corrections
+
+        return Corrections(
+            self.stores,
+            self.correction_repo,
+            self.member_access,
+            self.clock,
+            self.conversations.latest_booking,
+        )
 
     @cached_property
     def chat_booking(self):

@@ -95,6 +95,9 @@ class LocalStack:
         env = self._aws_env(endpoint)
         setup = self._start_fakes()
         env["CHAIRSIDE_WECHAT_API_BASE"] = self.fakes["wechat"].base_url
+        # The hosted second opinion (issue 16): boto3's bedrock-runtime client talks to the Converse fake. No demo
+        # chain turns it on (ChainItem.second_opinion; README "A second opinion for unsure replies").
+        env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = self.fakes["bedrock"].base_url
         # Members' links and the WeChat sign-in (issue 14): the API's own URL is the public base URL, and
         # WeChat's authorize page is the fake's.
         self.api_port = free_port(self.api_port)
@@ -142,6 +145,7 @@ class LocalStack:
                 "wechat_api": self.fakes["wechat"].base_url,
                 "agora_chat": self.fakes["agora"].base_url,
                 "booking_system": self.fakes["booking"].url,
+                "bedrock_runtime": self.fakes["bedrock"].base_url,
             },
         }
         self._write_json("local.json", self.info)
@@ -171,6 +175,7 @@ class LocalStack:
     def _start_fakes(self) -> Any:
         """WeChat's API, Agora Chat's REST API and the chain's booking system, on loopback."""
         from devstack.fakes.agora_chat import FakeAgoraChat
+        from devstack.fakes.bedrock_runtime import FakeBedrockRuntime
         from devstack.fakes.booking_system import FakeBookingSystem
         from devstack.fakes.wechat_api import FakeWeChatAPI
         from devstack.seed import ChannelSetup
@@ -186,6 +191,7 @@ class LocalStack:
                 app_name=base.agora_app,
             ).__enter__(),
             "booking": FakeBookingSystem(self._webhook_secret).__enter__(),
+            "bedrock": FakeBedrockRuntime().__enter__(),  # Bedrock Runtime's Converse (issue 16)
         }
         return ChannelSetup(
             agora_base_url=self.fakes["agora"].base_url,

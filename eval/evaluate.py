@@ -2,6 +2,7 @@
 
     python -m eval.evaluate [--errors] [--strict]        # eval/data/train.jsonl, then eval/data/test_frozen.jsonl
     python -m eval.evaluate --file other.jsonl [--errors] [--strict]
+    python -m eval.evaluate --corrections FILE           # also: staff corrections (python -m ops.labels export)
 
 For each file it prints precision, recall and support per intent, intent and sentiment accuracy, the share of
 complaint-leaning replies handed to a person (`to_person`), opt-out recall, the most frequent confusion pairs
@@ -276,11 +277,34 @@ def render_targets(report: Report, where: str) -> str:
     return "\n".join(lines)
 
 
+def render_corrections(path: Path, report: Report) -> str:
+    """How the classifier does now on staff corrections (each one a reply it once got wrong): how many it gets
+    right, per intent, and the ones it still misses. Corrections say where it failed in the field, so they are
+    reported beside the labelled set, never mixed into its figures or its exit status."""
+    n = len(report.results)
+    right = sum(r.intent == r.example.intent for r in report.results)
+    lines = [f"staff corrections ({path}): {right} of {n} now right ({100 * right / max(n, 1):.1f}%)"]
+    for intent, (_, recall, support) in report.per_intent.items():
+        if support:
+            lines.append(f"  {intent:<16} {round(recall * support):>4} of {support:<4} right")
+    wrong = [r for r in report.results if r.intent != r.example.intent]
+    if wrong:
+        lines.append("still wrong:")
+        lines += [f"  [{r.example.intent} -> {r.intent}] {r.example.text}" for r in wrong]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, help="evaluate this file alone (targets checked on it)")
     parser.add_argument("--errors", action="store_true", help="list every misclassified message")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is UNMET")
+    parser.add_argument(
+        "--corrections",
+        type=Path,
+        default=None,
+        help="also report on staff corrections exported by `python -m ops.labels export` (not in the exit status)",
+    )
     args = parser.parse_args(argv)
     parts = (
         [(str(args.file), args.file)]
@@ -296,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     assert report is not None
     where = args.file.name if args.file else "the frozen test part (test_frozen.jsonl)"
     print(render_targets(report, where))
+    if args.corrections is not None:
+        print()
+        print(render_corrections(args.corrections, evaluate(load(args.corrections))))
     unmet = [name for name, _, _, met in targets(report) if not met]
     return 1 if args.strict and unmet else 0
 

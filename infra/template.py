@@ -271,6 +271,24 @@ def worker_statements(stage: str, region: Region, worker: r.Worker) -> list[Json
         *_send_to_members(region),
         *_schedules(),
         _secrets(stage),
+        *_second_opinion(worker),
+    ]
+
+
+def _second_opinion(worker: r.Worker) -> list[Json]:
+    """The inbound worker may ask a chain's hosted second opinion (issue 16: Bedrock Converse needs
+    bedrock:InvokeModel), on a foundation model or an inference profile, in any region a chain's setting names."""
+    if worker.queue is not r.INBOUND_QUEUE:
+        return []
+    return [
+        _statement(
+            "AskSecondOpinion",
+            ["bedrock:InvokeModel"],
+            [
+                _sub("arn:${AWS::Partition}:bedrock:*::foundation-model/*"),
+                _sub("arn:${AWS::Partition}:bedrock:*:${AWS::AccountId}:inference-profile/*"),
+            ],
+        )
     ]
 
 

@@ -35,6 +35,10 @@ def register(app: Chalice) -> None:
     app.register_blueprint(sessions)
     app.register_blueprint(catalogue)
     app.register_blueprint(waitlist)
+    # staff corrections of an understood intent (issue 16)
+    from chalicelib.api.corrections import corrections
+
+    app.register_blueprint(corrections)
     # self-booking (issue 14)
     from chalicelib.api.self_booking import self_booking
 

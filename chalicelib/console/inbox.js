@@ -1,11 +1,13 @@
 // Inbox, conversation and the member panel beside it.
-import { get, post } from "./api.js";
+import { get, post, put } from "./api.js";
 import { clear, dayAndTime, h, hhmm, toast } from "./dom.js";
 import { QUICK_REPLIES, label, locale, t } from "./i18n.js";
 import { canDo, poll, reportError } from "./session.js";
 
 const FILTERS = ["all", "needs_human", "open", "resolved"];
 const TICKS = { queued: "○", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
+// The classifier's intents (chalicelib/understanding INTENTS): what staff may correct a message's reading to.
+const INTENTS = ["confirm", "cancel", "reschedule", "book", "question", "aftercare_issue", "complaint", "praise", "opt_out", "other"];
 let filter = "all";
 
 export async function renderInbox(main, session, memberId) {
@@ -104,7 +106,7 @@ async function renderConversation(pane, base, memberId, onChange, screen) {
     statusBadge.dataset.testid = "conv-status";
     reason.textContent = conversation.needs_human_reason ? t("conv.reason", { reason: label("intent", conversation.needs_human_reason) }) : "";
     drawActions();
-    clear(log, items.map(messageItem));
+    clear(log, items.map((m) => messageItem(m, correctIntent)));
     log.scrollTop = log.scrollHeight;
     if (conversation.unread) {
       await post(`${path}/read`);
@@ -131,6 +133,18 @@ async function renderConversation(pane, base, memberId, onChange, screen) {
       onChange();
     } catch (err) {
       reportError(err);
+    }
+  }
+
+  // One click: the message's understood intent is corrected, and kept as a label for retraining (issue 16).
+  async function correctIntent(m, intent) {
+    try {
+      await put(`${base}/members/${encodeURIComponent(memberId)}/messages/${encodeURIComponent(m.id)}/intent`, { intent });
+      toast(t("conv.correction_saved", { intent: label("intent", intent) }));
+      await refresh();
+    } catch (err) {
+      reportError(err);
+      await refresh();
     }
   }
 
@@ -170,7 +184,19 @@ async function renderConversation(pane, base, memberId, onChange, screen) {
   poll(refresh, 3000, screen);
 }
 
-function messageItem(m) {
+function intentTag(m, onCorrect) {
+  if (m.direction !== "in" || !m.intent) return null;
+  if (!canDo("correct")) {
+    return h("span", { class: "msg-intent", dataset: { testid: `intent-${m.id}` } }, `${t("conv.intent")} ${label("intent", m.intent)}`);
+  }
+  const select = h("select", {
+    class: "msg-intent", "aria-label": t("conv.intent_label"), dataset: { testid: `intent-${m.id}`, corrected: String(!!m.intent_corrected) },
+    onchange: () => onCorrect(m, select.value),
+  }, INTENTS.map((i) => h("option", { value: i, selected: i === m.intent }, label("intent", i))));
+  return [select, m.intent_corrected ? h("span", { class: "msg-corrected" }, t("conv.corrected")) : null];
+}
+
+function messageItem(m, onCorrect) {
   const mine = m.direction === "out";
   const status = m.status || "sent";
   return h("li", { class: `msg ${mine ? "out" : "in"}`, dataset: { testid: `msg-${m.id}`, kind: m.kind } },
@@ -180,6 +206,7 @@ function messageItem(m) {
     h("span", { class: "msg-meta" },
       mine && m.kind && m.kind !== "staff_reply" ? h("span", { class: "msg-kind" }, label("kind", m.kind)) : null,
       mine && m.sender ? h("span", {}, t("conv.staff")) : null,
+      intentTag(m, onCorrect),
       m.channel ? h("span", {}, m.channel) : null,
       h("time", { datetime: m.created_at }, dayAndTime(m.created_at)),
       mine ? h("span", { class: `tick ${status}`, title: t(`tick.${status}`), "aria-label": t(`tick.${status}`) }, TICKS[status] || "") : null));

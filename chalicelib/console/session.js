@@ -58,6 +58,7 @@ export function canDo(action) {
     reply: staffOnly, status: staffOnly, tags: staffOnly, mark: staffOnly, campaigns: ["store_manager", "chain_admin"],
     waitlist: staffOnly,
     book: staffOnly, // bookings.book: book, move and cancel for a member
+    correct: staffOnly, // messages.correct: correct what a member's message was understood to mean
   };
   return (rules[action] || []).includes(session.staff?.role);
 }

@@ -123,6 +123,7 @@ class InboundService:
         clock: Clock,
         campaign_replies: Callable[[str, str, datetime], None] | None = None,
         chat_booking: ChatBooking | None = None,
+        second_opinion: Callable[..., Any] | None = None,
     ) -> None:
         self._conversations = conversations
         self._messages = messages
@@ -136,6 +137,8 @@ class InboundService:
         self._campaign_replies = campaign_replies  # counts her reply for a campaign she had just before
         # Booking by chat (chat_booking.py); None: a book request goes to staff as at an `external` store.
         self._chat_booking = chat_booking
+        # A hosted second opinion for unsure answers, per chain (understanding/bedrock.py); asynchronous only.
+        self._second_opinion = second_opinion
 
     # --- storing ----------------------------------------------------------------------------------
     def receive(self, inbound: InboundMessage) -> StoredInbound:
@@ -179,7 +182,9 @@ class InboundService:
         return stored
 
     # --- understanding and acting -----------------------------------------------------------------
-    def process(self, message: MessageItem) -> Handling:
+    def process(self, message: MessageItem, *, asynchronous: bool = False) -> Handling:
+        """`asynchronous`: called by the inbound worker, not inside a request (only then may the chain's hosted
+        second opinion be asked)."""
         conversation_id = message.member_id
         if message.processed:
             return Handling(
@@ -201,6 +206,10 @@ class InboundService:
             understood = self._classifier().classify(
                 message.text, category=booking.category if booking else None, locale=None
             )
+            if asynchronous and self._second_opinion is not None:
+                understood = self._second_opinion(
+                    message.chain_id, message.text, understood, category=booking.category if booking else None
+                )
             intent, sentiment = understood.intent, understood.sentiment
         else:
             understood, intent, sentiment = None, "other", "neutral"

@@ -284,11 +284,12 @@ class Intake:
                 unknown_sender=unknown,
             )
         )
-        return self._inbound.process(stored.message)
+        return self._inbound.process(stored.message, asynchronous=True)  # the inbound worker's
 
     def process_stored(self, pk: str, sk: str) -> Handling | None:
+        """The inbound worker's: a stored message understood asynchronously (a second opinion may be asked)."""
         message = self._conversations.message(pk, sk)
-        return self._inbound.process(message) if message is not None else None
+        return self._inbound.process(message, asynchronous=True) if message is not None else None
 
     # ---------------------------------------------------------------------------------------------
     def _hand_on(self, stored: Any) -> None:

@@ -221,6 +221,8 @@ class ChainItem(_Item):
     sms_number = UnicodeAttribute(
         null=True
     )  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
+    # A hosted second opinion for unsure replies (issue 16; understanding/bedrock.py parse_settings), off if absent.
+    second_opinion = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -786,6 +788,9 @@ class MessageItem(_Item):
     actions = JSONAttribute(null=True)
     processed = BooleanAttribute(null=True)
     sender = UnicodeAttribute(null=True)  # staff subject for staff replies
+    # A staff correction of the understood intent (issue 16; dal/corrections.py): who and when (UTC).
+    intent_corrected_by = UnicodeAttribute(null=True)
+    intent_corrected_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def pk_for(store_id: str, member_id: str) -> str:

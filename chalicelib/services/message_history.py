@@ -36,7 +36,7 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
     status = m.status
     if m.direction == "in" and read_up_to and m.sk <= read_up_to:
         status = "read"
-    view = {
+    view: dict[str, Any] = {
         "id": m.message_id,
         "direction": m.direction,
         "channel": m.channel,
@@ -52,6 +52,8 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
     }
     if m.direction == "in":
         view |= {"intent": m.intent, "sentiment": m.sentiment}
+        if m.intent_corrected_by:  # staff corrected what it was understood to mean (issue 16)
+            view["intent_corrected"] = True
     if m.sender and m.direction == "out":
         view["sender"] = m.sender
     return view

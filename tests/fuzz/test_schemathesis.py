@@ -144,6 +144,12 @@ def steer(harness, case, data) -> dict[str, Any]:
                 params[name] = SEEDED_MEMBER
         if "chain_id" in params and usually(data, "known chain"):
             params["chain_id"] = harness.chain["chain_id"]
+        if "message_id" in params and usually(data, "known message"):  # one of the seeded member's (issue 16)
+            from chalicelib.conversations.inbound import message_id
+
+            params["message_id"] = message_id(
+                "sms", f"oa-seed-{data.draw(st.integers(0, 1), label='seed msg')}"
+            )
         case.path_parameters = params
     is_staff = any(
         "staffBearer" in requirement for requirement in operation.definition.raw.get("security", [])

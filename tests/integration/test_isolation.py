@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from chalicelib import resources
+from chalicelib.conversations.inbound import message_id as inbound_message_id
 from chalicelib.dal.models import MemberItem, StoreItem
 from chalicelib.services.auth import ROLES, issue_token, roles_for
 from devstack.seed import STORES, put_secret
@@ -98,6 +99,8 @@ ACTIONS = {
     ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/status"): "bookings.status",
     ("POST", "/v1/stores/{store_id}/members/{member_id}/tags"): "members.tags",
     ("POST", "/v1/stores/{store_id}/members/{member_id}/notes"): "members.notes",
+    # staff correct a message's understood intent (issue 16)
+    ("PUT", "/v1/stores/{store_id}/members/{member_id}/messages/{message_id}/intent"): "messages.correct",
     ("POST", "/v1/chains/{chain_id}/campaigns/preview"): "campaigns.preview",
     ("POST", "/v1/chains/{chain_id}/campaigns"): "campaigns.create",
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
@@ -132,6 +135,7 @@ PARAMS = {
     "campaign_id",
     "code",
     "stylist_id",
+    "message_id",
 }
 MEMBER_PARAMS = {
     "member_id",
@@ -290,6 +294,8 @@ def path_for(path: str, target: Target) -> str:
         "campaign_id": CAMPAIGN,
         "code": "iso-service",
         "stylist_id": "iso-stylist",
+        # her message of member_at (the ids of inbound messages: conversations/inbound.py message_id)
+        "message_id": inbound_message_id("sms", target.member_id.replace("iso-m-", "iso-msg-")),
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 

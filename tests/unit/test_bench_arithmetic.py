@@ -143,3 +143,17 @@ def test_every_worker_has_a_cold_start_event():
     measured = {entry.module for entry in entries()}
     assert len(measured) == 1 + len(resources.WORKERS)
     assert all(entry.event.is_file() for entry in entries())
+
+
+def test_the_second_opinion_is_priced_per_call_and_per_1000_replies_at_the_share_asked():
+    from bench.prices import price
+    from bench.second_opinion import SecondOpinionCost
+
+    cost = SecondOpinionCost(
+        calls=10, input_tokens=1000, output_tokens=1000, measured_share=0.1, stated_share=0.3
+    )
+
+    per_call = price("bedrock_input_1k_tokens") + price("bedrock_output_1k_tokens")
+    assert cost.usd_per_call == per_call
+    assert cost.usd_per_1000_replies(0.3) == 1000 * 0.3 * per_call
+    assert cost.usd_per_1000_replies(0.0) == 0
