@@ -327,6 +327,7 @@ class Container:
             self.channel_secrets.wechat_credentials,
             CallbackClaims(),
             SmsNumbers(),
+            receipts=self.receipt_sink,
         )
 
     @cached_property
@@ -600,6 +601,15 @@ class Container:
             self.care_schedules,
             StoreChannelDefaults(self.client("secretsmanager"), self.settings.stage),
         )
+
+    # --- provider receipts and email (issue 15 §4, §5) ----------------------------------------------------
+    @cached_property
+    def receipt_sink(self):
+        """Where Agora acks and SES events go (services/receipt_sink.py): the receipts service once it is wired
+        (`receipts`, services/receipts.py), else `UnwiredReceipts`, which logs and keeps nothing."""
+        from chalicelib.services.receipt_sink import UnwiredReceipts
+
+        return getattr(self, "receipts", None) or UnwiredReceipts()
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:
