@@ -389,7 +389,7 @@ def parse_ack(body: Mapping[str, Any]) -> AgoraAck:
         problems["timestamp"] = "required integer (milliseconds)"
     if problems:
         raise ValidationFailed("malformed Agora Chat ack callback", problems)
-    status = "read" if ACK_STATUSES[str(chat_type)] == "read" else "delivered"
+    status: Literal["delivered", "read"] = "read" if ACK_STATUSES[str(chat_type)] == "read" else "delivered"
     return AgoraAck(
         acked_message_id=str(acked),
         status=status,
