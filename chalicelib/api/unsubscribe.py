@@ -20,7 +20,7 @@ from chalicelib.errors import ValidationFailed
 unsubscribe = Blueprint(__name__)
 # RFC 8058's one-click POST is a form (urlencoded or multipart); the page's button posts urlencoded.
 FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json"]
-PAGE = {
+PAGE: dict[str, str | list[str]] = {
     "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
