@@ -161,3 +161,17 @@ def test_the_fakes_control_route_posts_the_ack(harness, agora, sink):
 
     assert answer["answered"] == 200
     assert [r.status for r in sink.receipts] == ["delivered"]
+
+
+def test_the_sample_read_ack_is_a_read_receipt(harness, sink):
+    from pathlib import Path
+
+    sample = json.loads(
+        (Path(__file__).resolve().parents[2] / "events" / "agora_chat_read_ack.json").read_text()
+    )
+    sample["timestamp"] = int(time.time() * 1000)  # fresh: callbacks older than the replay window are refused
+
+    status, answer = harness.agora(_signed(harness, sample), sign=False)
+
+    assert (status, answer) == (200, {"result": "applied", "status": "read"})
+    assert [(r.provider_message_id, r.status) for r in sink.receipts] == [("1029457500870543736", "read")]
