@@ -80,3 +80,9 @@ ProviderReceipt  # chalicelib/channels/receipts.py: the one receipt shape (issue
 advances  # chalicelib/channels/receipts.py: the status order (issue 15's services/receipts.py)
 provider_of  # chalicelib/channels/base.py: the receipts namespace of a send (issue 15's delivery)
 send_outgoing  # chalicelib/channels/base.py: how delivery calls a templated channel (issue 15)
+
+# --- issue 15: email (used by infra/template.py and devstack/provision.py) ------------------------------------------
+EMAIL_CONFIGURATION_SET  # resources: infra/template.py (the configuration set), devstack/provision.py
+topic  # resources.ConfigurationSet.topic: infra/template.py (its event destination)
+suppressed_reasons  # resources.ConfigurationSet.suppressed_reasons: infra/template.py (SuppressionOptions)
+_.destination_name  # resources.ConfigurationSet.destination_name: infra/template.py (its event destination's name)

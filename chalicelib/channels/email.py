@@ -100,7 +100,7 @@ class SesEmail:
         text, footer, headers = outgoing.text, None, None
         if outgoing.marketing:
             chain_id, member_id = outgoing.values.get("chain_id"), outgoing.values.get("member_id")
-            if not chain_id or not member_id or self._unsubscribe is None:
+            if not chain_id or not member_id or self._unsubscribe is None or not self._unsubscribe.available:
                 raise PermanentSendError("email: marketing mail needs its member's unsubscribe link")
             headers = self._unsubscribe.headers(chain_id, member_id)
             footer = (email_text("footer", locale), self._unsubscribe.url(chain_id, member_id))

@@ -52,6 +52,11 @@ class UnsubscribeLinks:
         self._base = public_base_url.rstrip("/")
         self._mailbox = mailbox
 
+    @property
+    def available(self) -> bool:
+        """Whether links can be made: they need the public base URL (`CHAIRSIDE_PUBLIC_BASE_URL`)."""
+        return bool(self._base)
+
     def _signature(self, payload: str) -> str:
         digest = hmac.new(self._key(), f"unsubscribe\n{payload}".encode(), hashlib.sha256).digest()
         return _b64(digest)[:SIGNATURE_CHARS]

@@ -132,3 +132,55 @@ def test_the_html_part_escapes_markup_and_keeps_the_locale():
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
     assert '<html lang="en">' in page
     assert "<title>Tom &amp; Jerry &lt;3</title>" in page
+
+
+def test_the_apps_email_channel_sends_marketing_with_its_headers_through_fault_injection(harness):
+    """The container's email channel (wrapped for fault injection, as on the local stack) keeps the rich path."""
+    container = harness.container
+    container.__dict__.pop("channels", None)
+    container.unsubscribe_links = UnsubscribeLinks(lambda: b"k" * 32, BASE)  # the stack sets its public URL
+    email = container.channels.base["email"]
+    requests: list[dict[str, Any]] = []
+    client = container.client("sesv2", container.settings.ses_region)
+    client.meta.events.register(
+        "provide-client-params.sesv2.SendEmail", lambda params, **_: requests.append(params)
+    )
+    care = Outgoing(
+        kind="care_birthday",
+        text="Happy birthday!",
+        subject="Demo Salon",
+        locale="en",
+        marketing=True,
+        values={"chain_id": "demo-chain", "member_id": "m-1"},
+    )
+
+    send_outgoing(email, Contact(email="wang@example.com"), care)
+
+    assert provider_of(email, Contact(email="wang@example.com")) == "ses"
+    (request,) = requests
+    assert (
+        request["ConfigurationSetName"]
+        == container.settings.email_configuration_set
+        == "chairside-test-email"
+    )
+    names = [h["Name"] for h in request["Content"]["Simple"]["Headers"]]
+    assert names == ["List-Unsubscribe", "List-Unsubscribe-Post"]
+
+
+def test_marketing_mail_is_refused_while_there_is_no_public_url_for_its_link(aws, ses):
+    channel = SesEmail(
+        ses[0], SENDER, configuration_set=CONFIG_SET, unsubscribe=UnsubscribeLinks(lambda: b"k", "")
+    )
+
+    with pytest.raises(PermanentSendError):
+        channel.send_outgoing(
+            Contact(email="wang@example.com"),
+            Outgoing(
+                kind="campaign",
+                text="hi",
+                subject="s",
+                marketing=True,
+                values={"chain_id": "c", "member_id": "m"},
+            ),
+        )
+    assert ses[1] == []
