@@ -175,3 +175,51 @@ def test_the_sample_read_ack_is_a_read_receipt(harness, sink):
 
     assert (status, answer) == (200, {"result": "applied", "status": "read"})
     assert [(r.provider_message_id, r.status) for r in sink.receipts] == [("1029457500870543736", "read")]
+
+
+def test_over_http_the_fake_posts_the_signed_ack_to_the_callback_url():
+    """As on the local stack: the fake's callbacks go over real HTTP to the configured URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from chalicelib.channels.agora.chat import parse_ack, verify_callback
+    from devstack.fakes.agora_chat import FakeAgoraChat
+    from tests.integration.test_agora_chat import APP_CERT, APP_ID, Clock, _client
+
+    received: list[tuple[str, dict]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(raw)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    clock = Clock()
+    try:
+        with FakeAgoraChat(APP_ID, APP_CERT, clock=clock) as fake:
+            fake.send_callbacks_to(f"http://127.0.0.1:{server.server_address[1]}/cb", "rule-secret")
+            msg_id = _client(fake, clock, sender_id="store-sh-jingan").send_text("m-app-1", "hi")
+
+            _, status = fake.deliver(msg_id)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert status == 200
+    ((path, body),) = received
+    assert path == "/cb"
+    assert verify_callback(body, "rule-secret")
+    ack = parse_ack(body)
+    assert (ack.acked_message_id, ack.status, ack.from_user, ack.to_user) == (
+        msg_id,
+        "delivered",
+        "m-app-1",
+        "store-sh-jingan",
+    )
