@@ -31,8 +31,16 @@ def test_each_ack_kind_names_its_status_and_the_acked_send(chat_type, status):
     parsed = parse_ack(ack(chat_type))
 
     assert is_ack(ack(chat_type))
-    assert (parsed.acked_message_id, parsed.status, parsed.chat_type) == ("968665323572037776", status, chat_type)
-    assert (parsed.from_user, parsed.to_user, parsed.timestamp_ms) == ("m-app-1", "store-sh-jingan", 1643099771248)
+    assert (parsed.acked_message_id, parsed.status, parsed.chat_type) == (
+        "968665323572037776",
+        status,
+        chat_type,
+    )
+    assert (parsed.from_user, parsed.to_user, parsed.timestamp_ms) == (
+        "m-app-1",
+        "store-sh-jingan",
+        1643099771248,
+    )
 
 
 def test_a_numeric_acked_id_is_read_as_its_digits():
@@ -59,13 +67,19 @@ def ses(event_type: str, detail: dict) -> dict:
     return {
         "eventType": event_type,
         key: detail,
-        "mail": {"timestamp": "2026-11-27T02:00:00.012Z", "messageId": "0100-abc", "destination": ["a@example.com"]},
+        "mail": {
+            "timestamp": "2026-11-27T02:00:00.012Z",
+            "messageId": "0100-abc",
+            "destination": ["a@example.com"],
+        },
     }
 
 
 def test_an_undetermined_bounce_fails_the_message_but_suppresses_nothing():
     parsed = parse_ses_event(
-        ses("Bounce", {"bounceType": "Undetermined", "bouncedRecipients": [{"emailAddress": "a@example.com"}]})
+        ses(
+            "Bounce", {"bounceType": "Undetermined", "bouncedRecipients": [{"emailAddress": "a@example.com"}]}
+        )
     )
 
     assert parsed.receipt is not None
