@@ -84,3 +84,8 @@ send_outgoing  # chalicelib/channels/base.py: how delivery calls a templated cha
 # --- staff corrections and the hosted second opinion (issue 16) -----------------------------------------
 set_second_opinion  # chalicelib/dal/chain_settings.py: written by the operator command ops/second_opinion.py
 eval_row  # chalicelib/dal/corrections.py Correction: the eval format, written by ops/labels.py export
+# --- issue 15: email (used by infra/template.py and devstack/provision.py) ------------------------------------------
+EMAIL_CONFIGURATION_SET  # resources: infra/template.py (the configuration set), devstack/provision.py
+topic  # resources.ConfigurationSet.topic: infra/template.py (its event destination)
+suppressed_reasons  # resources.ConfigurationSet.suppressed_reasons: infra/template.py (SuppressionOptions)
+_.destination_name  # resources.ConfigurationSet.destination_name: infra/template.py (its event destination's name)

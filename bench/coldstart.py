@@ -44,6 +44,7 @@ _EVENTS = {
     "functions.care_tick": ("sqs_care_ticks.json", "handler"),
     "functions.send_care": ("sqs_care.json", "handler"),
     "functions.waitlist_offers": ("sqs_waitlist.json", "handler"),
+    "functions.email_events": ("sqs_email_events.json", "handler"),  # issue 15
 }
 
 _CONTEXT = """

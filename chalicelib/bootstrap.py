@@ -228,6 +228,9 @@ class Container:
             wall=self.wall_clock.timestamp,
             http=self.provider_http,
             faults_path=s.local_dir / "faults.json" if s.local_dir is not None else None,
+            email_configuration_set=s.email_configuration_set,
+            unsubscribe=self.unsubscribe_links,
+            email_suppressed=self.email_suppressions.is_suppressed,
         )
 
     @cached_property
@@ -372,6 +375,7 @@ class Container:
             self.channel_secrets.wechat_credentials,
             CallbackClaims(),
             SmsNumbers(),
+            receipts=self.receipt_sink,
         )
 
     @cached_property
@@ -658,6 +662,49 @@ class Container:
             self.care_schedules,
             StoreChannelDefaults(self.client("secretsmanager"), self.settings.stage),
         )
+
+    # --- provider receipts and email (issue 15 §4, §5) ----------------------------------------------------
+    @cached_property
+    def receipt_sink(self):
+        """Where Agora acks and SES events go (services/receipt_sink.py): the receipts service once it is wired
+        (`receipts`, services/receipts.py), else `UnwiredReceipts`, which logs and keeps nothing."""
+        from chalicelib.services.receipt_sink import UnwiredReceipts
+
+        return getattr(self, "receipts", None) or UnwiredReceipts()
+
+    @cached_property
+    def unsubscribe_links(self):
+        """Signed one-click unsubscribe links of marketing email (services/unsubscribe.py)."""
+        from chalicelib.services.unsubscribe import KEY_PURPOSE, UnsubscribeLinks
+
+        s = self.settings
+        return UnsubscribeLinks(
+            functools.partial(self.lookup_hasher.derived_key, KEY_PURPOSE),
+            s.public_base_url,
+            s.email_unsubscribe_mailbox,
+        )
+
+    @cached_property
+    def unsubscribe(self):
+        from chalicelib.dal.email import opt_out_member
+        from chalicelib.services.unsubscribe import Unsubscribe
+
+        return Unsubscribe(self.unsubscribe_links, opt_out_member, self.clock.now)
+
+    @cached_property
+    def email_suppressions(self):
+        """Addresses a bounce or complaint suppressed (dal/email.py): written by the SES events worker."""
+        from chalicelib.dal.email import EmailSuppressions
+
+        return EmailSuppressions(self.client("dynamodb"), self.settings.main_table, self.lookup_hasher)
+
+    @cached_property
+    def email_events_worker(self):
+        """SES's bounce / complaint / delivery events -> receipts and suppressions (functions/email_events.py)."""
+        from chalicelib.services.email_events import EmailEvents
+        from chalicelib.workers.email_events import EmailEventsWorker
+
+        return EmailEventsWorker(EmailEvents(self.receipt_sink, self.email_suppressions))
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

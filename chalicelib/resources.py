@@ -252,3 +252,44 @@ ENV_PUBLIC_BASE_URL = (
 ENV_JWT_SECRET_NAME = "CHAIRSIDE_JWT_SECRET_NAME"  # noqa: S105 - the secret's name in Secrets Manager
 # The secret itself, only where there is no Secrets Manager to read (tests, benches); never set on AWS.
 ENV_JWT_SECRET = "CHAIRSIDE_JWT_SECRET"  # noqa: S105 - a variable name, not a secret
+
+
+# --- email (issue 15 §5) ------------------------------------------------------------------------------------------
+# SES events of members' email (Bounce, Complaint, Delivery, Reject), published by the configuration set to a topic
+# delivered to this queue (SNS envelope) and read by the email events worker: a bounce or complaint becomes a `failed`
+# receipt and suppresses the address, a delivery a `delivered` receipt (chalicelib/services/email_events.py).
+EMAIL_EVENTS_QUEUE = Queue(
+    logical="EmailEventsQueue", short="email-events", visibility_timeout=60, max_receive_count=5
+)
+EMAIL_EVENTS_TOPIC = Topic(logical="EmailEventsTopic", short="email-events", queue=EMAIL_EVENTS_QUEUE)
+
+
+@dataclass(frozen=True)
+class ConfigurationSet:
+    """An SES (v2) configuration set: every email is sent with it, and it publishes `events` to `topic`."""
+
+    logical: str
+    short: str
+    topic: Topic
+    events: tuple[str, ...]  # SES v2 EventType values
+    # Addresses SES itself stops sending to (its suppression list, per configuration set), besides ours.
+    suppressed_reasons: tuple[str, ...] = ("BOUNCE", "COMPLAINT")
+
+    def name(self, stage: str) -> str:
+        return f"{PREFIX}-{stage}-{self.short}"
+
+    def destination_name(self, stage: str) -> str:
+        return f"{PREFIX}-{stage}-{self.short}-events"
+
+
+EMAIL_CONFIGURATION_SET = ConfigurationSet(
+    logical="EmailConfigurationSet",
+    short="email",
+    topic=EMAIL_EVENTS_TOPIC,
+    events=("BOUNCE", "COMPLAINT", "DELIVERY", "REJECT"),
+)
+ENV_EMAIL_CONFIGURATION_SET = "CHAIRSIDE_EMAIL_CONFIGURATION_SET"
+
+QUEUES += (EMAIL_EVENTS_QUEUE,)
+TOPICS += (EMAIL_EVENTS_TOPIC,)
+WORKERS += (Worker(logical="EmailEventsFunction", handler="email_events.handler", queue=EMAIL_EVENTS_QUEUE),)

@@ -55,6 +55,11 @@ class Settings:
     public_base_url: str = ""
     # WeChat's OAuth authorize page (open.weixin.qq.com); the local stack points it at the fake WeChat server.
     wechat_oauth_base: str = "https://open.weixin.qq.com"
+    # Email (issue 15 §5): the SES configuration set every email is sent with (resources.EMAIL_CONFIGURATION_SET;
+    # empty: none), and the mailbox named in marketing mail's List-Unsubscribe beside the one-click URL (empty: the
+    # URL only; set it only to a mailbox whose mail is processed).
+    email_configuration_set: str = ""
+    email_unsubscribe_mailbox: str = ""
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -130,6 +135,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         local_dir=Path(local_dir) if local_dir else None,
         public_base_url=_public_base_url(env.get(r.ENV_PUBLIC_BASE_URL, "")),
         wechat_oauth_base=env.get("CHAIRSIDE_WECHAT_OAUTH_BASE") or "https://open.weixin.qq.com",
+        email_configuration_set=env.get(r.ENV_EMAIL_CONFIGURATION_SET, ""),
+        email_unsubscribe_mailbox=env.get("CHAIRSIDE_EMAIL_UNSUBSCRIBE_MAILBOX", ""),
     )
 
 

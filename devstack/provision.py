@@ -256,6 +256,9 @@ def provision(
     sns = session.client("sns", endpoint_url=endpoint_url)
     for topic in r.TOPICS:
         _ensure_topic_to_queue(sns, sqs, topic, stage, queues[topic.queue.short])
+    configuration_set = _ensure_email_configuration_set(
+        session.client("sesv2", endpoint_url=endpoint_url), stage
+    )
 
     return {
         r.ENV_INBOUND_QUEUE_URL: str(queues[r.INBOUND_QUEUE.short]["url"]),
@@ -274,7 +277,21 @@ def provision(
         r.ENV_CARE_TICKS_QUEUE_URL: care_ticks_url,
         r.ENV_SCHEDULER_ROLE_ARN: role_arn,
         r.ENV_SCHEDULER_DLQ_ARN: scheduler_dlq_arn,
+        r.ENV_EMAIL_CONFIGURATION_SET: configuration_set,
     }
+
+
+def _ensure_email_configuration_set(sesv2: Any, stage: str) -> str:
+    """The configuration set every email is sent with. moto keeps it but publishes no events (nor its event
+    destination, which moto's SES v2 does not model): tests post SES's event records to the events queue."""
+    name = r.EMAIL_CONFIGURATION_SET.name(stage)
+    try:
+        sesv2.get_configuration_set(ConfigurationSetName=name)
+    except ClientError as exc:
+        if _code(exc) != "NotFoundException":
+            raise
+        sesv2.create_configuration_set(ConfigurationSetName=name)
+    return name
 
 
 def queue_urls(

@@ -133,6 +133,11 @@ class LocalStack:
         from devstack.seed import with_public_urls
 
         demo = with_public_urls(demo, api_url)  # each store's booking page, on the API just started
+        # The member's app acknowledging messages (issue 15): the fake posts its ack callbacks to the chain's
+        # Agora callback route, signed with the rule's secret the seed made.
+        self.fakes["agora"].send_callbacks_to(
+            api_url + demo["agora"]["callback_url_path"], demo["agora"]["callback_secret"]
+        )
         self._start_plumbing(session, endpoint, container.clock)
         self.info = {
             "api_url": api_url,

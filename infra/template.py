@@ -147,6 +147,7 @@ def environment(stage: str, region: Region) -> dict[str, Any]:
         r.ENV_SCHEDULER_ROLE_ARN: _arn(SCHEDULER_ROLE),
         r.ENV_SCHEDULER_DLQ_ARN: _arn(r.SCHEDULER_DLQ.logical),
         r.ENV_JWT_SECRET_NAME: r.jwt_secret_name(stage),  # the value is read at run time, never put here
+        r.ENV_EMAIL_CONFIGURATION_SET: r.EMAIL_CONFIGURATION_SET.name(stage) if _ses_here(region) else "",
     }
 
 
@@ -247,7 +248,13 @@ def _send_to_members(region: Region) -> list[Json]:
         _statement(
             "SendEmail",
             ["ses:SendEmail", "ses:SendRawEmail"],
-            [_sub(f"arn:${{AWS::Partition}}:ses:{region.email_region}:${{AWS::AccountId}}:identity/*")],
+            [
+                _sub(f"arn:${{AWS::Partition}}:ses:{region.email_region}:${{AWS::AccountId}}:identity/*"),
+                # sending with a configuration set needs the right on it too
+                _sub(
+                    f"arn:${{AWS::Partition}}:ses:{region.email_region}:${{AWS::AccountId}}:configuration-set/{r.PREFIX}-*"
+                ),
+            ],
         ),
     ]
 
@@ -584,6 +591,66 @@ def _api_handler(stage: str, region: Region) -> Json:
     }
 
 
+def _ses_here(region: Region) -> bool:
+    """Whether SES is called in the stack's own region: only then can the stack hold the configuration set (an SES
+    resource is made in the stack's region; ap-east-1 sends from ap-southeast-1, see README "Email")."""
+    return region.email_region == region.name
+
+
+def _email(stage: str, region: Region) -> Json:
+    """The SES configuration set every email is sent with; it publishes its events to the email events topic
+    (subscribed to the email events queue in `_topics`), which lets SES publish to it."""
+    config = r.EMAIL_CONFIGURATION_SET
+    if not _ses_here(region):
+        return {}
+    return {
+        config.logical: {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {
+                "Name": config.name(stage),
+                "SuppressionOptions": {"SuppressedReasons": list(config.suppressed_reasons)},
+            },
+        },
+        f"{config.logical}EventDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": _ref(config.logical),
+                "EventDestination": {
+                    "Name": config.destination_name(stage),
+                    "Enabled": True,
+                    "MatchingEventTypes": [event.lower() for event in config.events],
+                    "SnsDestination": {"TopicARN": _ref(config.topic.logical)},
+                },
+            },
+        },
+        f"{config.topic.logical}Policy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [_ref(config.topic.logical)],
+                "PolicyDocument": _policy_document(
+                    [
+                        {
+                            "Sid": "SesPublishesEvents",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": _ref(config.topic.logical),
+                            "Condition": {
+                                "StringEquals": {
+                                    "AWS:SourceAccount": {"Ref": "AWS::AccountId"},
+                                    "AWS:SourceArn": _sub(
+                                        f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/{config.name(stage)}"
+                                    ),
+                                }
+                            },
+                        }
+                    ]
+                ),
+            },
+        },
+    }
+
+
 def _outputs() -> Json:
     outputs: Json = {f"{t.logical}Name": {"Value": _ref(t.logical)} for t in r.TABLES}
     for queue in (*r.QUEUES, *r.PLAIN_QUEUES):
@@ -617,6 +684,7 @@ def merge_template(
     for worker in r.WORKERS:
         resources |= _worker(stage, settings, worker, code_uri)
     resources |= _api_handler(stage, settings)
+    resources |= _email(stage, settings)
     return {
         "Description": f"Chairside {stage} in {region}",
         "Resources": resources,

@@ -43,6 +43,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.self_booking import self_booking
 
     app.register_blueprint(self_booking)
+    # one-click unsubscribe from marketing email (issue 15)
+    from chalicelib.api.unsubscribe import unsubscribe
+
+    app.register_blueprint(unsubscribe)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from chalicelib.channels.base import Channel, Contact
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
 from chalicelib.errors import PermanentSendError, TransientSendError
 
 
@@ -108,6 +108,10 @@ class FaultInjectingChannel:
         return self._inner.can_reach(contact)
 
     def send(self, contact: Contact, text: str, subject: str) -> str:
+        self._inject(contact)
+        return self._inner.send(contact, text, subject)
+
+    def _inject(self, contact: Contact) -> None:
         fault = self._faults.take(self.name)
         # Like a provider's error, the reason names the address (SendError masks it before anyone logs it).
         to = {"sms": contact.phone, "email": contact.email}.get(self.name) or "the member"
@@ -115,4 +119,12 @@ class FaultInjectingChannel:
             raise TransientSendError(f"{self.name}: injected transient failure sending to {to}")
         if fault == "permanent":
             raise PermanentSendError(f"{self.name}: injected permanent failure sending to {to}")
-        return self._inner.send(contact, text, subject)
+
+    # Issue 15: the wrapped channel's provider and templated / rich path (email's HTML and unsubscribe headers) stay
+    # visible through the wrapper; the same injected faults apply.
+    def provider_for(self, contact: Contact) -> str:
+        return provider_of(self._inner, contact)
+
+    def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
+        self._inject(contact)
+        return send_outgoing(self._inner, contact, outgoing)

@@ -28,6 +28,9 @@ class ChannelRegistry:
         wall: Callable[[], float],
         http: ProviderHttp,
         faults_path: Path | None = None,
+        email_configuration_set: str = "",
+        unsubscribe: Any = None,
+        email_suppressed: Callable[[str], bool] | None = None,
     ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
         seconds, for the chat clients' tokens; `http` the container's pooled provider HTTP; `faults_path`, on the local stack, the fault injection file."""
@@ -39,6 +42,9 @@ class ChannelRegistry:
         self._wall = wall
         self._http = http
         self._faults_path = faults_path
+        self._email_configuration_set = email_configuration_set
+        self._unsubscribe = unsubscribe
+        self._email_suppressed = email_suppressed
         self._by_store: dict[str, dict[str, Any]] = {}
 
     @cached_property
@@ -49,7 +55,13 @@ class ChannelRegistry:
 
         channels: dict[str, Any] = {
             "sms": SnsSms(self._client("sns")),
-            "email": SesEmail(self._client("ses", self._ses_region), self._email_sender),
+            "email": SesEmail(
+                self._client("sesv2", self._ses_region),
+                self._email_sender,
+                configuration_set=self._email_configuration_set,
+                unsubscribe=self._unsubscribe,
+                suppressed=self._email_suppressed,
+            ),
         }
         if self._faults_path is not None:
             from chalicelib.channels.faults import FaultFile, FaultInjectingChannel

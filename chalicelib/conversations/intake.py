@@ -26,6 +26,7 @@ from chalicelib.dal.models import MessageItem
 from chalicelib.errors import Unauthorized, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.services import signatures
+from chalicelib.services.receipt_sink import ReceiptSink
 from chalicelib.text_safety import clean_text
 
 MAX_BODY_BYTES = 64 * 1024
@@ -93,6 +94,7 @@ class Intake:
         wechat_credentials: Callable[[str], Any],
         claims: CallbackClaims,
         sms_numbers: SmsNumbers,
+        receipts: ReceiptSink | None = None,
     ) -> None:
         self._inbound = inbound
         self._conversations = conversations
@@ -102,6 +104,7 @@ class Intake:
         self._wechat_credentials = wechat_credentials
         self._claims = claims
         self._sms_numbers = sms_numbers
+        self._receipts = receipts
 
     # --- generic signed webhook (answers synchronously) -------------------------------------------
     def generic(self, chain_id: str, event: GenericMessageEvent) -> Handling:
@@ -183,8 +186,10 @@ class Intake:
     def agora_callback(self, chain_id: str, body: dict[str, Any], wall_now: datetime) -> dict[str, Any]:
         """A callback whose size, signature and freshness the edge checked (chalicelib/api/signed.py); here its
         callId is bound to its first body (replay)."""
-        from chalicelib.channels.agora.chat import MESSAGE_CHAT_TYPES, parse_callback
+        from chalicelib.channels.agora.chat import MESSAGE_CHAT_TYPES, is_ack, parse_callback
 
+        if is_ack(body):
+            return self.agora_ack(chain_id, body)
         chat_type = body.get("chat_type")
         if not isinstance(chat_type, str) or chat_type not in MESSAGE_CHAT_TYPES:  # a list is unhashable
             return {
@@ -229,6 +234,29 @@ class Intake:
         )
         self._hand_on(stored)
         return {"result": "stored", "message_id": stored.message.message_id}
+
+    def agora_ack(self, chain_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A member's app acknowledging (delivered / read) a message a store sent her: a receipt for that message,
+        named by the id Agora answered our send with. Acks are idempotent receipts (a status never goes back),
+        so a replayed callId needs no claim; an ack to anyone but a store of this chain is ignored."""
+        from chalicelib.channels.agora.chat import RECEIPT_PROVIDER, parse_ack
+        from chalicelib.channels.receipts import ProviderReceipt
+
+        ack = parse_ack(body)
+        store_id = ack.to_user.removeprefix("store-")
+        store = self._stores.get(store_id) if is_id(store_id) else None
+        if store is None or store.chain_id != chain_id:
+            return {"result": "ignored", "reason": "not addressed to a store"}
+        if self._receipts is None:
+            return {"result": "ignored", "reason": "no receipts service"}
+        receipt = ProviderReceipt(
+            provider=RECEIPT_PROVIDER,
+            provider_message_id=ack.acked_message_id,
+            status=ack.status,
+            at=datetime.fromtimestamp(ack.timestamp_ms / 1000, UTC),
+            code=ack.chat_type,
+        )
+        return {"result": self._receipts.apply(receipt), "status": ack.status}
 
     # --- two-way SMS (SNS notification delivered to the inbound queue) ----------------------------
     def sms_notification(self, envelope: Mapping[str, Any]) -> Handling | None:

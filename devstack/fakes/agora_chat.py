@@ -15,16 +15,25 @@ Implements `POST /{org_name}/{app_name}/messages/users` the way Agora documents 
 - success answers 200 with the documented envelope, `data` = `{user: message id}`.
 - wrong org/app is 404 `organization_application_not_found`; other paths 404; other methods 405.
 
+The member's app (control): `deliver(msg_id)` and `read(msg_id)` make the recipient of a sent message acknowledge
+it: the fake posts Agora's documented post-delivery ack callback (chat_type `delivery_ack` / `read_ack`, the acked id
+in `payload.ack_message_id`, `security` = MD5(callId + secret + timestamp)) to the URL given to
+`send_callbacks_to(url, secret)`. Over HTTP the same is `POST /_fake/messages/{msg_id}/delivered` (or `/read`),
+answered with the callback sent and our API's status.
+
 Fault injection: `fail_next(n, status)` answers the next n requests with that status and an Agora-style error
 body (before any other check); `stall_next(n, seconds)` delays the next n answers (to trigger client timeouts).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,6 +98,12 @@ class FakeAgoraChat:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
+        self._callback_url: str | None = None
+        self._callback_secret = ""
+        self._callback_post: Callable[[str, bytes], int] | None = None
+        self.callbacks: list[
+            tuple[dict[str, Any], int]
+        ] = []  # (ack callback posted, status our API answered)
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> FakeAgoraChat:
@@ -130,6 +145,52 @@ class FakeAgoraChat:
         """Delay the next `count` answers by `seconds`."""
         with self._lock:
             self._stalls.extend([seconds] * count)
+
+    def send_callbacks_to(
+        self, url: str, secret: str, post: Callable[[str, bytes], int] | None = None
+    ) -> None:
+        """Where the post-delivery callbacks go (the callback rule of Agora Console) and the rule's secret. `post`
+        replaces the HTTP POST (an in-process test client): (url, JSON body) -> the status answered."""
+        with self._lock:
+            self._callback_url, self._callback_secret, self._callback_post = url, secret, post
+
+    def deliver(self, msg_id: str) -> tuple[dict[str, Any], int]:
+        """The member's app received message `msg_id`: its delivery ack callback, posted."""
+        return self._ack(msg_id, "delivery_ack")
+
+    def read(self, msg_id: str) -> tuple[dict[str, Any], int]:
+        """The member read message `msg_id`: its read ack callback, posted."""
+        return self._ack(msg_id, "read_ack")
+
+    def _ack(self, msg_id: str, chat_type: str) -> tuple[dict[str, Any], int]:
+        with self._lock:
+            sent = next((m for m in self.messages if m.msg_id == msg_id), None)
+            url, secret, post = self._callback_url, self._callback_secret, self._callback_post
+            ack_id = str(next(self._msg_ids))
+        if sent is None:
+            raise KeyError(f"no message {msg_id} was sent through the fake")
+        if url is None:
+            raise RuntimeError("no callback URL: call send_callbacks_to(url, secret) first")
+        timestamp = int(self.clock() * 1000)
+        call_id = f"{self.org_name}#{self.app_name}_{ack_id}"
+        body = {
+            "chat_type": chat_type,
+            "callId": call_id,
+            "security": hashlib.md5(f"{call_id}{secret}{timestamp}".encode()).hexdigest(),  # noqa: S324
+            "payload": {"ext": {}, "ack_message_id": msg_id, "bodies": []},
+            "host": "msync@fake-agora-chat",
+            "appkey": f"{self.org_name}#{self.app_name}",
+            "from": sent.to,  # the member acknowledges ...
+            "to": sent.sender,  # ... to whoever sent it
+            "eventType": "chat",
+            "msg_id": ack_id,
+            "timestamp": timestamp,
+        }
+        raw = json.dumps(body).encode("utf-8")
+        status = post(url, raw) if post is not None else _http_post(url, raw)
+        with self._lock:
+            self.callbacks.append((body, status))
+        return body, status
 
     @property
     def tokens_used(self) -> list[str]:
@@ -176,6 +237,8 @@ class FakeAgoraChat:
         if fault is not None:
             return fault, self._error(fault)
         parts = path.split("?", 1)[0].strip("/").split("/")
+        if len(parts) == 4 and parts[:2] == ["_fake", "messages"] and parts[3] in ("delivered", "read"):
+            return self._control_ack(method, parts[2], parts[3])
         if len(parts) != 4 or parts[2:] != ["messages", "users"]:
             return 404, self._error(404)
         if parts[:2] != [self.org_name, self.app_name]:
@@ -238,6 +301,17 @@ class FakeAgoraChat:
             "applicationName": self.app_name,
         }
 
+    def _control_ack(self, method: str, msg_id: str, what: str) -> tuple[int, dict[str, Any]]:
+        if method != "POST":
+            return 405, self._error(405, "method_not_allowed", "Method Not Allowed")
+        try:
+            body, status = self.deliver(msg_id) if what == "delivered" else self.read(msg_id)
+        except KeyError:
+            return 404, self._error(404)
+        except RuntimeError as exc:
+            return 409, {"error": "no_callback_url", "error_description": str(exc)}
+        return 200, {"callback": body, "answered": status}
+
     @staticmethod
     def _invalid(request: Any) -> str | None:
         if not isinstance(request, dict):
@@ -270,6 +344,17 @@ class FakeAgoraChat:
             "duration": 0,
             "error_description": description or default_description,
         }
+
+
+def _http_post(url: str, raw: bytes) -> int:
+    request = urllib.request.Request(
+        url, data=raw, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -49,6 +49,10 @@ def test_every_sample_is_covered_by_a_test():
         "sqs_waitlist.json",
     }
     covered |= {
+        "agora_chat_read_ack.json",
+        "sqs_email_events.json",
+    }  # issue 15: test_agora_receipts, test_email_events
+    covered |= {
         f"webhooks/{t}.json"
         for t in (
             "booking.created",

@@ -350,8 +350,10 @@ def test_workers_get_only_what_they_use(packaged: Packaged) -> None:
         assert secrets["Fn::Sub"].endswith(stage_secrets)
         [schedules] = _grants(statements, "scheduler:CreateSchedule")
         assert schedules["Fn::Sub"].endswith(f"schedule/${{{t.SCHEDULE_GROUP}}}/*")
-        [email] = _grants(statements, "ses:SendEmail")
-        assert f":ses:{REGIONS[packaged.region].email_region}:" in email["Fn::Sub"]
+        # SES identities, and (issue 15) the configuration sets every email is sent with
+        identities, configuration_sets = _grants(statements, "ses:SendEmail")
+        assert f":ses:{REGIONS[packaged.region].email_region}:" in identities["Fn::Sub"]
+        assert configuration_sets["Fn::Sub"].endswith(":configuration-set/chairside-*")
 
 
 def test_the_inbound_worker_receives_only_from_the_inbound_queue(packaged: Packaged) -> None:

@@ -44,7 +44,10 @@ def test_provision_returns_the_env_the_code_reads(aws, stage):
         r.ENV_CARE_DLQ_URL,
         r.ENV_WAITLIST_QUEUE_URL,
         r.ENV_WAITLIST_QUEUE_ARN,
+        r.ENV_EMAIL_CONFIGURATION_SET,  # issue 15
     }
+    assert env[r.ENV_EMAIL_CONFIGURATION_SET] == r.EMAIL_CONFIGURATION_SET.name(stage)
+    aws.client("sesv2").get_configuration_set(ConfigurationSetName=r.EMAIL_CONFIGURATION_SET.name(stage))
 
 
 def test_provision_twice_is_idempotent(aws, stage):

@@ -327,3 +327,74 @@ def parse_callback(body: Mapping[str, Any]) -> InboundAgoraMessage:
         media_url=media_url,
         timestamp_ms=int(str(timestamp)),
     )
+
+
+# --- receipts: delivery and read acks ------------------------------------------------------------
+
+# The provider name a message sent through Agora Chat records (channels/base.py provider_of) and its receipts carry.
+RECEIPT_PROVIDER = "agora"
+
+# Post-delivery callbacks that acknowledge a message, by chat_type, and the status each means (Agora Chat "Callbacks
+# and events": "Read Receipt event for a one-to-one chat message", chat_type "read_ack"; 环信/Easemob's server-side
+# callbacks, the same service in China: "channel_ack" when the member reads the whole conversation, with the
+# message it was read up to in payload.ack_message_id). Delivery acks (the SDK's requireDeliveryAck) arrive as
+# "delivery_ack" with the same payload shape.
+ACK_STATUSES = {"delivery_ack": "delivered", "read_ack": "read", "channel_ack": "read"}
+
+
+@dataclass(frozen=True)
+class AgoraAck:
+    """A member's app acknowledging a message: `acked_message_id` is the id our send was answered with."""
+
+    acked_message_id: str
+    status: Literal["delivered", "read"]
+    chat_type: str
+    from_user: str  # the member who acknowledged
+    to_user: str  # the sender of the acknowledged message (the store's sender id)
+    timestamp_ms: int
+
+
+def is_ack(body: Mapping[str, Any]) -> bool:
+    chat_type = body.get("chat_type") if isinstance(body, Mapping) else None
+    return isinstance(chat_type, str) and chat_type in ACK_STATUSES
+
+
+def parse_ack(body: Mapping[str, Any]) -> AgoraAck:
+    """Read a delivery / read ack callback. Raises ValidationFailed naming the bad fields."""
+    problems: dict[str, str] = {}
+    chat_type = body.get("chat_type")
+    if not isinstance(chat_type, str) or chat_type not in ACK_STATUSES:
+        problems["chat_type"] = f"not an ack (expected one of {', '.join(sorted(ACK_STATUSES))})"
+    payload = body.get("payload")
+    acked: Any = payload.get("ack_message_id") if isinstance(payload, Mapping) else None
+    if isinstance(acked, int) and not isinstance(acked, bool):
+        acked = str(acked)
+    if not isinstance(payload, Mapping):
+        problems["payload"] = "required object"
+    elif not isinstance(acked, str) or not acked:
+        problems["payload.ack_message_id"] = "required string"
+    elif len(acked) > MAX_ID_CHARS:
+        problems["payload.ack_message_id"] = f"at most {MAX_ID_CHARS} characters"
+    users: dict[str, str] = {}
+    for name in ("from", "to"):
+        value = body.get(name)
+        if not isinstance(value, str) or not value:
+            problems[name] = "required string"
+        elif len(value) > MAX_ID_CHARS:
+            problems[name] = f"at most {MAX_ID_CHARS} characters"
+        else:
+            users[name] = value
+    timestamp = _timestamp_text(body.get("timestamp"))
+    if timestamp is None or len(timestamp) > 15 or not 0 <= int(timestamp) <= MAX_TIMESTAMP_MS:
+        problems["timestamp"] = "required integer (milliseconds)"
+    if problems:
+        raise ValidationFailed("malformed Agora Chat ack callback", problems)
+    status: Literal["delivered", "read"] = "read" if ACK_STATUSES[str(chat_type)] == "read" else "delivered"
+    return AgoraAck(
+        acked_message_id=str(acked),
+        status=status,
+        chat_type=str(chat_type),
+        from_user=users["from"],
+        to_user=users["to"],
+        timestamp_ms=int(str(timestamp)),
+    )

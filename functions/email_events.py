@@ -1,0 +1,18 @@
+"""SQS worker: SES's email events (bounces, complaints, deliveries) -> receipts and suppressed addresses."""
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from chalicelib.bootstrap import container
+from chalicelib.observability import logger
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context
+def handler(event, context):
+    return process_partial_response(
+        event=event,
+        record_handler=container().email_events_worker.handle_record,
+        processor=processor,
+        context=context,
+    )
