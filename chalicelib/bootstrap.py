@@ -217,6 +217,7 @@ class Container:
     def channels(self):
         """The base channels (`.base`) and each store's reply channels (`.for_store(store)`)."""
         from chalicelib.channels.registry import ChannelRegistry
+        from chalicelib.dal.sms_settings import chain_sms_settings
 
         s = self.settings
         return ChannelRegistry(
@@ -228,6 +229,8 @@ class Container:
             wall=self.wall_clock.timestamp,
             http=self.provider_http,
             faults_path=s.local_dir / "faults.json" if s.local_dir is not None else None,
+            sms_settings=chain_sms_settings,
+            sms_secrets=self.sms_secrets,
         )
 
     @cached_property
@@ -244,6 +247,14 @@ class Container:
             self.wall_clock.timestamp,
             links=self.member_links,
         )
+
+    # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
+    @cached_property
+    def sms_secrets(self):
+        """Chains' mainland SMS provider credentials and receipt tokens (secrets.SmsProviderSecrets)."""
+        from chalicelib.secrets import SmsProviderSecrets
+
+        return SmsProviderSecrets(self.client("secretsmanager"), self.settings.stage)
 
     # --- two-way chat -----------------------------------------------------------------------------
     @cached_property

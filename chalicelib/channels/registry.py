@@ -28,6 +28,8 @@ class ChannelRegistry:
         wall: Callable[[], float],
         http: ProviderHttp,
         faults_path: Path | None = None,
+        sms_settings: Callable[[str], Any] | None = None,
+        sms_secrets: Any = None,
     ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
         seconds, for the chat clients' tokens; `http` the container's pooled provider HTTP; `faults_path`, on the local stack, the fault injection file."""
@@ -39,6 +41,10 @@ class ChannelRegistry:
         self._wall = wall
         self._http = http
         self._faults_path = faults_path
+        # Mainland SMS (issue 15): a chain's ChainItem.sms_settings by chain id, and its providers' credentials
+        # (secrets.SmsProviderSecrets); without them a store's "sms" is the base SNS channel.
+        self._sms_settings = sms_settings
+        self._sms_secrets = sms_secrets
         self._by_store: dict[str, dict[str, Any]] = {}
 
     @cached_property
@@ -95,5 +101,21 @@ class ChannelRegistry:
                     sender_id=f"store-{store.store_id}",
                 )
             )
+        if self._sms_settings is not None and self._sms_secrets is not None:
+            channels["sms"] = self._chain_sms(self._sms_settings, store.chain_id)
         self._by_store[store.store_id] = channels
         return channels
+
+    def _chain_sms(self, settings: Callable[[str], Any], chain_id: str) -> Any:
+        """The chain's `sms`: a provider per country prefix (channels/sms_by_country.py)."""
+        from functools import partial
+
+        from chalicelib.channels.sms_by_country import chain_sms_channel
+
+        return chain_sms_channel(
+            settings(chain_id),
+            partial(self._sms_secrets.read, chain_id),
+            self.base["sms"],
+            transport=self._http.request,
+            wall=self._wall,
+        )

@@ -45,3 +45,55 @@ class SmsByCountry:
 
     def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
         return send_outgoing(self._channel(contact), contact, outgoing)
+
+
+def chain_sms_channel(
+    settings: Mapping[str, Any] | None,
+    secret: Any,
+    sns: Channel,
+    *,
+    transport: Any,
+    wall: Any,
+) -> SmsByCountry:
+    """The chain's `sms` channel: `settings` its ChainItem.sms_settings, `secret(provider)` its credentials for a
+    provider (or None), `sns` the stage's SNS channel. A provider with no credentials, or no sign name, is left
+    out (its countries cannot be reached by SMS). Malformed settings raise ValueError."""
+    from chalicelib.channels.sms_templates import SmsTemplates, routes_of
+
+    settings = settings or {}
+    routes = routes_of(settings)
+    providers: dict[str, Channel] = {"sns": sns}
+    for provider in sorted(set(routes.values()) - {"sns"}):
+        config = settings.get(provider) or {}
+        credentials = secret(provider)
+        if not credentials or not config.get("sign_name"):
+            continue
+        templates = SmsTemplates.parse(provider, config.get("templates"))
+        if provider == "alibaba_sms":
+            from chalicelib.channels.sms_alibaba import AlibabaSms, AlibabaSmsClient, AlibabaSmsCredentials
+
+            client = AlibabaSmsClient(
+                AlibabaSmsCredentials(
+                    credentials["access_key_id"],
+                    credentials["access_key_secret"],
+                    **{k: credentials[k] for k in ("endpoint", "region_id") if credentials.get(k)},
+                ),
+                transport=transport,
+                wall=wall,
+            )
+            providers[provider] = AlibabaSms(client, config["sign_name"], templates)
+        elif provider == "tencent_sms":
+            from chalicelib.channels.sms_tencent import TencentSms, TencentSmsClient, TencentSmsCredentials
+
+            tencent = TencentSmsClient(
+                TencentSmsCredentials(
+                    credentials["secret_id"],
+                    credentials["secret_key"],
+                    str(credentials["sdk_app_id"]),
+                    **{k: credentials[k] for k in ("endpoint", "region") if credentials.get(k)},
+                ),
+                transport=transport,
+                wall=wall,
+            )
+            providers[provider] = TencentSms(tencent, config["sign_name"], templates)
+    return SmsByCountry(routes, providers)

@@ -221,6 +221,9 @@ class ChainItem(_Item):
     sms_number = UnicodeAttribute(
         null=True
     )  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
+    # Mainland SMS (issue 15): {"routes": {"+86": "alibaba_sms", "*": "sns"}, "<provider>": {"sign_name",
+    # "templates": {kind: {"code", "params"}}}}; channels/sms_templates.py reads it, README "SMS providers".
+    sms_settings = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
