@@ -80,3 +80,6 @@ ProviderReceipt  # chalicelib/channels/receipts.py: the one receipt shape (issue
 advances  # chalicelib/channels/receipts.py: the status order (issue 15's services/receipts.py)
 provider_of  # chalicelib/channels/base.py: the receipts namespace of a send (issue 15's delivery)
 send_outgoing  # chalicelib/channels/base.py: how delivery calls a templated channel (issue 15)
+
+# --- mainland SMS (issue 15, section 3) -----------------------------------------------------------------
+query_send_details  # sms_alibaba.py: the QuerySendDetails pull fallback; no caller until a receipt-timeout sweep uses it

@@ -256,6 +256,24 @@ class Container:
 
         return SmsProviderSecrets(self.client("secretsmanager"), self.settings.stage)
 
+    @cached_property
+    def receipt_sink(self):
+        """Where SMS receipts go: the receipts service (`self.receipts`, services/receipts.py) when the container has
+        one; else UnwiredReceiptSink, which logs and drops them. MERGE: connect to `self.receipts`."""
+        receipts = getattr(self, "receipts", None)
+        if receipts is not None:
+            return receipts
+        from chalicelib.services.sms_receipts import UnwiredReceiptSink
+
+        return UnwiredReceiptSink()
+
+    @cached_property
+    def sms_receipts(self):
+        """Alibaba's SmsReport and Tencent's status callbacks -> ProviderReceipts -> `receipt_sink`."""
+        from chalicelib.services.sms_receipts import SmsReceipts
+
+        return SmsReceipts(self.receipt_sink)
+
     # --- two-way chat -----------------------------------------------------------------------------
     @cached_property
     def conversations(self):

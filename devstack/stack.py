@@ -130,6 +130,8 @@ class LocalStack:
         from devstack.seed import with_public_urls
 
         demo = with_public_urls(demo, api_url)  # each store's booking page, on the API just started
+        # The fake's SmsReport push (POST <fake>/_fake/push-reports) goes to the chain's receipt route.
+        self.fakes["alibaba_sms"].report_url = api_url + demo["alibaba_sms"]["receipt_url_path"]
         self._start_plumbing(session, endpoint, container.clock)
         self.info = {
             "api_url": api_url,
@@ -142,6 +144,7 @@ class LocalStack:
                 "wechat_api": self.fakes["wechat"].base_url,
                 "agora_chat": self.fakes["agora"].base_url,
                 "booking_system": self.fakes["booking"].url,
+                "alibaba_sms": self.fakes["alibaba_sms"].base_url,
             },
         }
         self._write_json("local.json", self.info)
@@ -187,9 +190,19 @@ class LocalStack:
             ).__enter__(),
             "booking": FakeBookingSystem(self._webhook_secret).__enter__(),
         }
+        # Mainland SMS (issue 15): the chain's Alibaba Cloud SMS account.
+        from devstack.fakes.alibaba_sms import FakeAlibabaSms
+        from devstack.seed import DEMO_SIGN_NAME, demo_alibaba_templates
+
+        self.fakes["alibaba_sms"] = FakeAlibabaSms(
+            {base.alibaba_access_key_id: base.alibaba_access_key_secret},
+            sign_names={DEMO_SIGN_NAME},
+            templates=demo_alibaba_templates(),
+        ).__enter__()
         return ChannelSetup(
             agora_base_url=self.fakes["agora"].base_url,
             booking_system_url=self.fakes["booking"].url + "/chairside/changes",
+            alibaba_sms_base_url=self.fakes["alibaba_sms"].base_url,
         )
 
     def _start_moto(self) -> str:

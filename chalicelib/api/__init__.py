@@ -39,6 +39,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.self_booking import self_booking
 
     app.register_blueprint(self_booking)
+    # mainland SMS providers' delivery receipts (issue 15)
+    from chalicelib.api.sms_receipts import sms_receipts
+
+    app.register_blueprint(sms_receipts)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

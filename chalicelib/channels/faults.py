@@ -103,6 +103,8 @@ class FaultInjectingChannel:
         self._inner = inner
         self._faults = faults
         self.name = inner.name
+        # Receipts name the real provider (channels/base.provider_of), not the wrapper.
+        self.provider = getattr(inner, "provider", inner.name)
 
     def can_reach(self, contact: Contact) -> bool:
         return self._inner.can_reach(contact)

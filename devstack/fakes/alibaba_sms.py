@@ -25,6 +25,8 @@ reading of the format:
 - `push_reports(url)`: what the operator reported since the last push, POSTed as SmsReport's JSON array
   (phone_number, send_time, report_time, success, err_code, err_msg, sms_size, biz_id, out_id; Beijing times);
   numbers in `undeliverable` are reported failed with `undeliverable_code`. It expects {"code": <number>}.
+  Fake-only `POST /_fake/push-reports` does the same to `report_url` (the local stack sets it to the chain's
+  receipt route), so an e2e test or a person at `make run` can have the operator report.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 CHINA = timezone(timedelta(hours=8))
+PUSH_PATH = "/_fake/push-reports"
 COMMON = (
     "Format",
     "Version",
@@ -103,6 +106,9 @@ class FakeAlibabaSms:
         self.sent: list[SentSms] = []
         self.requests: list[tuple[str, str, str]] = []  # (method, Action, Code answered)
         self.pushes: list[tuple[str, int, list[dict[str, Any]]]] = []  # (url, HTTP status, body pushed)
+        self.report_url: str | None = (
+            None  # where `POST /_fake/push-reports` pushes (the local stack sets it)
+        )
         self._nonces: set[str] = set()
         self._ids = itertools.count(900619746936498)
         self._lock = threading.Lock()
