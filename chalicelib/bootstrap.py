@@ -274,6 +274,13 @@ class Container:
 
         return SmsReceipts(self.receipt_sink)
 
+    @cached_property
+    def sns_sms_status(self):
+        """SNS's SMS delivery-status logs (functions/sns_sms_status.py) -> receipts -> `receipt_sink`."""
+        from chalicelib.services.sms_receipts import SnsSmsStatus
+
+        return SnsSmsStatus(self.sms_receipts)
+
     # --- two-way chat -----------------------------------------------------------------------------
     @cached_property
     def conversations(self):

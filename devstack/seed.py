@@ -256,6 +256,10 @@ class ChannelSetup:
     booking_system_url: str | None = None
     # Mainland SMS (issue 15): the chain's Alibaba Cloud SMS account, played by devstack/fakes/alibaba_sms.py.
     alibaba_sms_base_url: str = "https://dysmsapi.aliyuncs.com"
+    # Whether the demo chain routes +86 numbers to Alibaba (ChainItem.sms_settings). Off until delivery sends
+    # templated messages (channels.base.send_outgoing with the message's values) and falls back on a permanent
+    # failure: Alibaba refuses free text, and today's journeys, replies and care send free text by SMS.
+    mainland_sms: bool = False
     alibaba_access_key_id: str = "LTAI-demo-access-key"
     alibaba_access_key_secret: str = "demo-alibaba-access-key-secret"
 
@@ -284,7 +288,7 @@ def seed(
         name=CHAIN_NAME,
         booking_webhook_url=channels.booking_system_url,
         sms_number=CHAIN_SMS_NUMBER,
-        sms_settings=DEMO_SMS_SETTINGS,
+        sms_settings=DEMO_SMS_SETTINGS if channels.mainland_sms else None,
     ).save()
     wechat_tokens, wechat_aes_keys = {}, {}
     for store in STORES:
@@ -398,7 +402,10 @@ def seed(
             "callback_url_path": f"/v1/channels/agora/{CHAIN_ID}/callback",
         },
         "booking_system_url": channels.booking_system_url,
-        "alibaba_sms": seed_alibaba_sms(client, stage, CHAIN_ID, channels),
+        "alibaba_sms": {
+            **seed_alibaba_sms(client, stage, CHAIN_ID, channels),
+            "routes_mainland_numbers": channels.mainland_sms,
+        },
     }
 
 

@@ -203,6 +203,8 @@ class LocalStack:
             agora_base_url=self.fakes["agora"].base_url,
             booking_system_url=self.fakes["booking"].url + "/chairside/changes",
             alibaba_sms_base_url=self.fakes["alibaba_sms"].base_url,
+            # +86 by Alibaba for the demo chain (issue 15): opt-in until delivery sends templated messages.
+            mainland_sms=os.environ.get("CHAIRSIDE_DEMO_MAINLAND_SMS") == "1",
         )
 
     def _start_moto(self) -> str:

@@ -102,18 +102,24 @@ class ChannelRegistry:
                 )
             )
         if self._sms_settings is not None and self._sms_secrets is not None:
-            channels["sms"] = self._chain_sms(self._sms_settings, store.chain_id)
+            sms = self._chain_sms(self._sms_settings, store.chain_id)
+            if sms is not None:  # a chain without SMS settings keeps the base SNS channel for every number
+                channels["sms"] = sms
         self._by_store[store.store_id] = channels
         return channels
 
     def _chain_sms(self, settings: Callable[[str], Any], chain_id: str) -> Any:
-        """The chain's `sms`: a provider per country prefix (channels/sms_by_country.py)."""
+        """The chain's `sms`: a provider per country prefix (channels/sms_by_country.py); None when the chain has no
+        SMS settings (ChainItem.sms_settings)."""
         from functools import partial
 
         from chalicelib.channels.sms_by_country import chain_sms_channel
 
+        chain_settings = settings(chain_id)
+        if not chain_settings:
+            return None
         return chain_sms_channel(
-            settings(chain_id),
+            chain_settings,
             partial(self._sms_secrets.read, chain_id),
             self.base["sms"],
             transport=self._http.request,

@@ -67,3 +67,15 @@ class UnwiredReceiptSink:
             extra={"provider": receipt.provider, "receipt_status": receipt.status, "code": receipt.code},
         )
         return "unwired"
+
+
+class SnsSmsStatus:
+    """The SNS delivery-status log subscription's events -> receipts -> the sink."""
+
+    def __init__(self, receipts: SmsReceipts) -> None:
+        self._receipts = receipts
+
+    def handle(self, event: Any) -> dict[str, int]:
+        from chalicelib.channels.sns_sms_status import receipts_of
+
+        return self._receipts.apply_all(receipts_of(event))

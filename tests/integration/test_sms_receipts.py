@@ -14,8 +14,15 @@ import pytest
 from chalicelib.channels.base import Contact, Outgoing, provider_of, send_outgoing
 from chalicelib.channels.receipts import ProviderReceipt
 from chalicelib.channels.sms_alibaba import AlibabaSmsClient, AlibabaSmsCredentials
+from chalicelib.dal.models import ChainItem
 from devstack.fakes.alibaba_sms import FakeAlibabaSms
-from devstack.seed import DEMO_SIGN_NAME, ChannelSetup, demo_alibaba_templates, seed_alibaba_sms
+from devstack.seed import (
+    DEMO_SIGN_NAME,
+    DEMO_SMS_SETTINGS,
+    ChannelSetup,
+    demo_alibaba_templates,
+    seed_alibaba_sms,
+)
 
 MAINLAND = Contact(phone="+8613800138000")
 SINGAPORE = Contact(phone="+6591234567")
@@ -57,6 +64,9 @@ def alibaba(harness: Any) -> Iterator[tuple[FakeAlibabaSms, str]]:
             "demo-chain",
             ChannelSetup(alibaba_sms_base_url=fake.base_url),
         )
+        chain = ChainItem.get(*ChainItem.key("demo-chain"))
+        chain.sms_settings = DEMO_SMS_SETTINGS  # the chain routes +86 to Alibaba (seed's mainland_sms)
+        chain.save()
         yield fake, published["receipt_token"]
 
 
@@ -106,6 +116,13 @@ def test_other_countries_still_go_by_sns(harness: Any, alibaba: Any) -> None:
     send_outgoing(sms, SINGAPORE, CONFIRMATION)
     assert harness.sms() == [("+6591234567", CONFIRMATION.text)]
     assert fake.sent == []
+
+
+def test_a_chain_without_sms_settings_keeps_sns_for_every_number(harness: Any) -> None:
+    sms = _store_sms(harness)
+    assert provider_of(sms, MAINLAND) == "sns"
+    sms.send(MAINLAND, "hi", "s")
+    assert harness.sms() == [("+8613800138000", "hi")]
 
 
 def test_the_base_sms_channel_stays_sns(harness: Any, alibaba: Any) -> None:
