@@ -24,8 +24,7 @@ from typing import Any
 
 from chalicelib.channels.receipts import ProviderReceipt
 
-PROVIDER = "sns"
-LOG_GROUP_SUFFIXES = ("DirectPublishToPhoneNumber", "DirectPublishToPhoneNumber/Failure")
+PROVIDER = "sns"  # the log groups: chalicelib/resources.py SNS_SMS_STATUS
 
 
 def log_events(event: Any) -> tuple[str, list[dict[str, Any]]]:

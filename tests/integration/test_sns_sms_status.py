@@ -117,3 +117,27 @@ def test_a_control_message_has_no_receipts() -> None:
 def test_an_event_that_is_not_a_subscription_is_refused(event: dict) -> None:
     with pytest.raises(ValueError):
         receipts_of(event)
+
+
+def test_the_template_subscribes_the_function_to_both_sns_sms_log_groups() -> None:
+    from chalicelib import resources as r
+    from infra import template as t
+
+    resources = t.merge_template("test", "ap-southeast-1")["Resources"]
+    fn = r.SNS_SMS_STATUS.logical
+    filters = [v for v in resources.values() if v["Type"] == "AWS::Logs::SubscriptionFilter"]
+    assert [f["Properties"]["DestinationArn"] for f in filters] == [{"Fn::GetAtt": [fn, "Arn"]}] * 2
+    groups = [
+        resources[f["Properties"]["LogGroupName"]["Ref"]]["Properties"]["LogGroupName"] for f in filters
+    ]
+    assert groups == [
+        {"Fn::Sub": "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber"},
+        {"Fn::Sub": "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure"},
+    ]
+    permissions = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Lambda::Permission"]
+    assert {p["Principal"] for p in permissions} == {"logs.amazonaws.com"}
+    function = resources[fn]["Properties"]
+    assert function["Handler"] == "sns_sms_status.handler"
+    assert function["DeadLetterQueue"]["TargetArn"] == {"Fn::GetAtt": [r.SNS_SMS_STATUS_DLQ.logical, "Arn"]}
+    role = resources[t.SNS_SMS_STATUS_ROLE]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sns.amazonaws.com"}
