@@ -85,3 +85,4 @@ send_outgoing  # chalicelib/channels/base.py: how delivery calls a templated cha
 query_send_details  # sms_alibaba.py: the QuerySendDetails pull fallback; no caller until a receipt-timeout sweep uses it
 LOG_SUBSCRIBERS  # resources.py: infra/template.py subscribes each to its log groups (SNS SMS delivery status)
 dlq  # resources.LogSubscriber.dlq: infra/template.py, the subscriber function's asynchronous DLQ
+log_groups  # resources.LogSubscriber.log_groups: infra/template.py, the log groups it is subscribed to
