@@ -56,44 +56,65 @@ def chain_sms_channel(
     wall: Any,
 ) -> SmsByCountry:
     """The chain's `sms` channel: `settings` its ChainItem.sms_settings, `secret(provider)` its credentials for a
-    provider (or None), `sns` the stage's SNS channel. A provider with no credentials, or no sign name, is left
-    out (its countries cannot be reached by SMS). Malformed settings raise ValueError."""
-    from chalicelib.channels.sms_templates import SmsTemplates, routes_of
+    provider (or None), `sns` the stage's SNS channel. A provider with no credentials, no sign name, or settings it
+    cannot use is left out (logged), so its countries are not reachable by SMS; malformed routes fall back to
+    sms.toml's. Never raises for bad settings: the store's other channels must keep working."""
+    from chalicelib.channels.sms_templates import routes_of
+    from chalicelib.observability import logger
 
     settings = settings or {}
-    routes = routes_of(settings)
+    try:
+        routes = routes_of(settings)
+    except ValueError as exc:
+        logger.error("chain sms_settings.routes refused; using the defaults", extra={"why": str(exc)})
+        routes = routes_of(None)
     providers: dict[str, Channel] = {"sns": sns}
     for provider in sorted(set(routes.values()) - {"sns"}):
         config = settings.get(provider) or {}
         credentials = secret(provider)
-        if not credentials or not config.get("sign_name"):
+        if not credentials or not isinstance(config, Mapping) or not config.get("sign_name"):
             continue
-        templates = SmsTemplates.parse(provider, config.get("templates"))
-        if provider == "alibaba_sms":
-            from chalicelib.channels.sms_alibaba import AlibabaSms, AlibabaSmsClient, AlibabaSmsCredentials
-
-            client = AlibabaSmsClient(
-                AlibabaSmsCredentials(
-                    credentials["access_key_id"],
-                    credentials["access_key_secret"],
-                    **{k: credentials[k] for k in ("endpoint", "region_id") if credentials.get(k)},
-                ),
-                transport=transport,
-                wall=wall,
-            )
-            providers[provider] = AlibabaSms(client, config["sign_name"], templates)
-        elif provider == "tencent_sms":
-            from chalicelib.channels.sms_tencent import TencentSms, TencentSmsClient, TencentSmsCredentials
-
-            tencent = TencentSmsClient(
-                TencentSmsCredentials(
-                    credentials["secret_id"],
-                    credentials["secret_key"],
-                    str(credentials["sdk_app_id"]),
-                    **{k: credentials[k] for k in ("endpoint", "region") if credentials.get(k)},
-                ),
-                transport=transport,
-                wall=wall,
-            )
-            providers[provider] = TencentSms(tencent, config["sign_name"], templates)
+        try:
+            channel = _provider_channel(provider, config, credentials, transport=transport, wall=wall)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.error("sms provider settings refused", extra={"provider": provider, "why": repr(exc)})
+            continue
+        if channel is not None:
+            providers[provider] = channel
     return SmsByCountry(routes, providers)
+
+
+def _provider_channel(
+    provider: str, config: Mapping[str, Any], credentials: Mapping[str, Any], *, transport: Any, wall: Any
+) -> Channel | None:
+    from chalicelib.channels.sms_templates import SmsTemplates
+
+    templates = SmsTemplates.parse(provider, config.get("templates"))
+    if provider == "alibaba_sms":
+        from chalicelib.channels.sms_alibaba import AlibabaSms, AlibabaSmsClient, AlibabaSmsCredentials
+
+        client = AlibabaSmsClient(
+            AlibabaSmsCredentials(
+                credentials["access_key_id"],
+                credentials["access_key_secret"],
+                **{k: credentials[k] for k in ("endpoint", "region_id") if credentials.get(k)},
+            ),
+            transport=transport,
+            wall=wall,
+        )
+        return AlibabaSms(client, config["sign_name"], templates)
+    if provider == "tencent_sms":
+        from chalicelib.channels.sms_tencent import TencentSms, TencentSmsClient, TencentSmsCredentials
+
+        tencent = TencentSmsClient(
+            TencentSmsCredentials(
+                credentials["secret_id"],
+                credentials["secret_key"],
+                str(credentials["sdk_app_id"]),
+                **{k: credentials[k] for k in ("endpoint", "region") if credentials.get(k)},
+            ),
+            transport=transport,
+            wall=wall,
+        )
+        return TencentSms(tencent, config["sign_name"], templates)
+    return None  # a provider this code does not know: its countries are not reachable by SMS

@@ -194,6 +194,11 @@ class FakeAlibabaSms:
     def handle(
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, Any]]:
+        if urlsplit(path).path == PUSH_PATH and method == "POST":  # fake-only: push the pending reports now
+            if not self.report_url:
+                return 409, {"Code": "NoReportUrl", "Message": "no receiving address configured"}
+            status, answer = self.push_reports(self.report_url)
+            return 200, {"Code": "OK", "pushed_to_status": status, "answer": answer}
         params = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
         if method == "POST" and raw:
             params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))

@@ -190,3 +190,118 @@ def test_query_send_details_reads_what_the_push_would_have_said(harness: Any, al
     )
     [receipt] = client.query_send_details(MAINLAND.phone, biz_id, sent_on)
     assert (receipt.provider_message_id, receipt.status) == (biz_id, "delivered")
+
+
+def test_tencent_status_callbacks_become_receipts(harness: Any, sink: RecordingSink) -> None:
+    from devstack.seed import put_secret
+
+    put_secret(
+        harness.session.client("secretsmanager"),
+        f"chairside/{harness.env['CHAIRSIDE_STAGE']}/chains/demo-chain/tencent_sms",
+        json.dumps(
+            {"secret_id": "AKID-x", "secret_key": "k", "sdk_app_id": "1400006666", "receipt_token": "tt"}
+        ),
+    )
+    report = {
+        "user_receive_time": "2026-11-22 10:00:03",
+        "nationcode": "86",
+        "mobile": "13800138000",
+        "report_status": "FAIL",
+        "errmsg": "MK:0005",
+        "description": "用户短信接收失败",
+        "sid": "5000:1045710669157053657849499619",
+    }
+    response = harness.client.http.post(
+        "/v1/receipts/tencent-sms/demo-chain?receipt_token=tt",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps([report], ensure_ascii=False).encode(),
+    )
+    assert (response.status_code, json.loads(response.body)) == (200, {"result": 0, "errmsg": "OK"})
+    [receipt] = sink.receipts
+    assert (receipt.provider, receipt.provider_message_id, receipt.status, receipt.code) == (
+        "tencent_sms",
+        "5000:1045710669157053657849499619",
+        "failed",
+        "MK:0005",
+    )
+    # The Alibaba token does not open the Tencent route, nor the other way round.
+    wrong = harness.client.http.post(
+        "/v1/receipts/alibaba-sms/demo-chain?receipt_token=tt",
+        headers={"Content-Type": "application/json"},
+        body=b"[]",
+    )
+    assert wrong.status_code == 401
+
+
+def test_the_fake_pushes_sms_reports_over_http_as_alibaba_documents() -> None:
+    """The fake's push (what `POST <fake>/_fake/push-reports` does for the local stack): a JSON array POSTed to
+    the receiving address, answered {"code": 0}."""
+    import threading
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[str, Any]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["Content-Type"], json.loads(body)))
+            answer = json.dumps({"code": 0, "msg": "成功"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        setup = ChannelSetup()
+        with FakeAlibabaSms(
+            {setup.alibaba_access_key_id: setup.alibaba_access_key_secret},
+            sign_names={DEMO_SIGN_NAME},
+            templates=demo_alibaba_templates(),
+        ) as fake:
+            from chalicelib.channels.http import ProviderHttp
+
+            client = AlibabaSmsClient(
+                AlibabaSmsCredentials(
+                    setup.alibaba_access_key_id, setup.alibaba_access_key_secret, endpoint=fake.base_url
+                ),
+                transport=ProviderHttp().request,
+                wall=lambda: 1_795_000_000.0,
+            )
+            biz_id = client.send_sms(
+                "+8613800138000", DEMO_SIGN_NAME, "SMS_460100006", {"name": "a", "store": "b"}, "o1"
+            )
+            fake.report_url = (
+                f"http://127.0.0.1:{server.server_address[1]}/v1/receipts/alibaba-sms/demo-chain"
+            )
+            request = urllib.request.Request(fake.base_url + "/_fake/push-reports", data=b"", method="POST")
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert json.loads(answer.read())["pushed_to_status"] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(content_type, body)] = received
+    assert content_type == "application/json"
+    [report] = body
+    assert set(report) == {
+        "phone_number",
+        "send_time",
+        "report_time",
+        "success",
+        "err_code",
+        "err_msg",
+        "sms_size",
+        "biz_id",
+        "out_id",
+    }
+    assert (report["biz_id"], report["success"], report["err_code"], report["out_id"]) == (
+        biz_id,
+        True,
+        "DELIVERED",
+        "o1",
+    )

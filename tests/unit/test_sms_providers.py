@@ -190,3 +190,39 @@ def test_an_sms_report_becomes_receipts_in_utc() -> None:
 def test_a_malformed_sms_report_is_refused(body: object) -> None:
     with pytest.raises(ValueError):
         parse_sms_report(body)
+
+
+def _secret(provider: str) -> dict | None:
+    return {
+        "alibaba_sms": {"access_key_id": "LTAI-x", "access_key_secret": "s", "receipt_token": "t"},
+        "tencent_sms": {"secret_id": "AKID-x", "secret_key": "k", "sdk_app_id": 1400006666},
+    }.get(provider)
+
+
+def _chain_sms(settings: object, secret=_secret) -> SmsByCountry:
+    from chalicelib.channels.sms_by_country import chain_sms_channel
+
+    return chain_sms_channel(settings, secret, _Recording("sns"), transport=None, wall=lambda: 0.0)  # type: ignore[arg-type]
+
+
+def test_the_demo_chains_settings_build_an_alibaba_channel_for_mainland_numbers() -> None:
+    from devstack.seed import DEMO_SMS_SETTINGS
+
+    channel = _chain_sms(DEMO_SMS_SETTINGS)
+    assert channel.can_reach(Contact(phone="+8613800000000"))
+    assert provider_of(channel, Contact(phone="+8613800000000")) == "alibaba_sms"
+
+
+def test_a_provider_without_credentials_or_with_bad_templates_is_left_out() -> None:
+    settings = {"routes": {"+86": "tencent_sms"}, "tencent_sms": {"sign_name": "x", "templates": {"k": {}}}}
+    assert not _chain_sms(settings).can_reach(Contact(phone="+8613800000000"))
+    assert not _chain_sms({"alibaba_sms": {"sign_name": "x"}}, secret=lambda p: None).can_reach(
+        Contact(phone="+8613800000000")
+    )
+    assert _chain_sms({"alibaba_sms": {"sign_name": "x"}}).can_reach(Contact(phone="+8613800000000"))
+
+
+def test_malformed_routes_fall_back_to_the_defaults() -> None:
+    channel = _chain_sms({"routes": {"86": "sns"}, "alibaba_sms": {"sign_name": "x"}})
+    assert provider_of(channel, Contact(phone="+8613800000000")) == "alibaba_sms"
+    assert provider_of(channel, Contact(phone="+6591234567")) == "sns"
