@@ -106,9 +106,8 @@ class FakeAlibabaSms:
         self.sent: list[SentSms] = []
         self.requests: list[tuple[str, str, str]] = []  # (method, Action, Code answered)
         self.pushes: list[tuple[str, int, list[dict[str, Any]]]] = []  # (url, HTTP status, body pushed)
-        self.report_url: str | None = (
-            None  # where `POST /_fake/push-reports` pushes (the local stack sets it)
-        )
+        # Where `POST /_fake/push-reports` pushes (the local stack sets it to the chain's receipt route).
+        self.report_url: str | None = None
         self._nonces: set[str] = set()
         self._ids = itertools.count(900619746936498)
         self._lock = threading.Lock()
