@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from chalicelib.channels.base import Channel, Contact
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
 from chalicelib.errors import PermanentSendError, TransientSendError
 
 
@@ -103,13 +103,15 @@ class FaultInjectingChannel:
         self._inner = inner
         self._faults = faults
         self.name = inner.name
-        # Receipts name the real provider (channels/base.provider_of), not the wrapper.
-        self.provider = getattr(inner, "provider", inner.name)
+
+    def provider_for(self, contact: Contact) -> str:
+        """Receipts name the real provider (channels/base.provider_of), not the wrapper."""
+        return provider_of(self._inner, contact)
 
     def can_reach(self, contact: Contact) -> bool:
         return self._inner.can_reach(contact)
 
-    def send(self, contact: Contact, text: str, subject: str) -> str:
+    def _inject(self, contact: Contact) -> None:
         fault = self._faults.take(self.name)
         # Like a provider's error, the reason names the address (SendError masks it before anyone logs it).
         to = {"sms": contact.phone, "email": contact.email}.get(self.name) or "the member"
@@ -117,4 +119,12 @@ class FaultInjectingChannel:
             raise TransientSendError(f"{self.name}: injected transient failure sending to {to}")
         if fault == "permanent":
             raise PermanentSendError(f"{self.name}: injected permanent failure sending to {to}")
+
+    def send(self, contact: Contact, text: str, subject: str) -> str:
+        self._inject(contact)
         return self._inner.send(contact, text, subject)
+
+    def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
+        """A templated send (mainland SMS) fails the same way, then goes through the inner channel's own path."""
+        self._inject(contact)
+        return send_outgoing(self._inner, contact, outgoing)

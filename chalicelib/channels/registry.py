@@ -118,10 +118,17 @@ class ChannelRegistry:
         chain_settings = settings(chain_id)
         if not chain_settings:
             return None
-        return chain_sms_channel(
+        from chalicelib.channels.sms import SnsSms
+
+        sms: Any = chain_sms_channel(
             chain_settings,
             partial(self._sms_secrets.read, chain_id),
-            self.base["sms"],
+            SnsSms(self._client("sns")),
             transport=self._http.request,
             wall=self._wall,
         )
+        if self._faults_path is not None:  # the local stack: faults on "sms" reach every SMS provider
+            from chalicelib.channels.faults import FaultFile, FaultInjectingChannel
+
+            sms = FaultInjectingChannel(sms, FaultFile(self._faults_path))
+        return sms

@@ -305,3 +305,19 @@ def test_the_fake_pushes_sms_reports_over_http_as_alibaba_documents() -> None:
         "DELIVERED",
         "o1",
     )
+
+
+def test_injected_sms_faults_reach_the_mainland_provider(harness: Any, alibaba: Any) -> None:
+    """The local stack's fault injection ("sms", as `POST /v1/_local/faults` sets it) fails a templated +86 send
+    before Alibaba is called; the next send goes through."""
+    from chalicelib.errors import PermanentSendError
+
+    fake, _ = alibaba
+    sms = _store_sms(harness)
+    harness.faults.add("sms", permanent=1)
+    with pytest.raises(PermanentSendError, match="injected permanent failure"):
+        send_outgoing(sms, MAINLAND, CONFIRMATION)
+    assert fake.sent == []
+    send_outgoing(sms, MAINLAND, CONFIRMATION)
+    assert len(fake.sent) == 1
+    assert provider_of(sms, MAINLAND) == "alibaba_sms"
