@@ -17,7 +17,6 @@ sms_receipts = Blueprint(__name__)
 JSON_TYPES = [
     "application/json",
     "application/json; charset=utf-8",
-    "application/json;charset=utf-8",
     "text/plain",
 ]
 MAX_BODY_BYTES = 256 * 1024
