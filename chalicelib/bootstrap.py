@@ -217,6 +217,7 @@ class Container:
     def channels(self):
         """The base channels (`.base`) and each store's reply channels (`.for_store(store)`)."""
         from chalicelib.channels.registry import ChannelRegistry
+        from chalicelib.dal.sms_settings import chain_sms_settings
 
         s = self.settings
         return ChannelRegistry(
@@ -231,6 +232,8 @@ class Container:
             email_configuration_set=s.email_configuration_set,
             unsubscribe=self.unsubscribe_links,
             email_suppressed=self.email_suppressions.is_suppressed,
+            sms_settings=chain_sms_settings,
+            sms_secrets=self.sms_secrets,
         )
 
     @cached_property
@@ -247,6 +250,28 @@ class Container:
             self.wall_clock.timestamp,
             links=self.member_links,
         )
+
+    # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
+    @cached_property
+    def sms_secrets(self):
+        """Chains' mainland SMS provider credentials and receipt tokens (secrets.SmsProviderSecrets)."""
+        from chalicelib.secrets import SmsProviderSecrets
+
+        return SmsProviderSecrets(self.client("secretsmanager"), self.settings.stage)
+
+    @cached_property
+    def sms_receipts(self):
+        """Alibaba's SmsReport and Tencent's status callbacks -> ProviderReceipts -> `receipt_sink`."""
+        from chalicelib.services.sms_receipts import SmsReceipts
+
+        return SmsReceipts(self.receipt_sink)
+
+    @cached_property
+    def sns_sms_status(self):
+        """SNS's SMS delivery-status logs (functions/sns_sms_status.py) -> receipts -> `receipt_sink`."""
+        from chalicelib.services.sms_receipts import SnsSmsStatus
+
+        return SnsSmsStatus(self.sms_receipts)
 
     # --- two-way chat -----------------------------------------------------------------------------
     @cached_property

@@ -74,9 +74,10 @@ _INTERNATIONAL_SPACED = re.compile(r"\+\d{1,4}(?:[ \-.()/]{1,2}\d{1,6}){1,8}")
 _CN_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(?:(?:00)?86[ \-]?)?(1[3-9]\d)((?:[ \-]?\d{4}){2})(?![0-9A-Za-z])")
 
 
-# A signed callback's query parameters (WeChat's `signature`, `msg_signature`, `timestamp`, `nonce`): a request
-# line or URL in a log must not hand anyone a query to replay. Only inside a query: after `?` or `&`.
-_SIGNED_QUERY = re.compile(r"(?i)([?&](?:msg_signature|signature|timestamp|nonce)=)[^&\s\"'#]*")
+# A signed callback's query parameters (WeChat's `signature`, `msg_signature`, `timestamp`, `nonce`; the SMS receipt
+# routes' `receipt_token`): a request line or URL in a log must not hand anyone a query to replay. Only inside a
+# query: after `?` or `&`.
+_SIGNED_QUERY = re.compile(r"(?i)([?&](?:msg_signature|signature|timestamp|nonce|receipt_token)=)[^&\s\"'#]*")
 
 
 def redact_signed_query(text: str) -> str:

@@ -194,6 +194,40 @@ WORKERS: tuple[Worker, ...] = (
 )
 
 
+# --- SNS SMS delivery-status logs (issue 15) ------------------------------------------------------------
+@dataclass(frozen=True)
+class LogSubscriber:
+    """A `functions/` handler fed by CloudWatch Logs subscription filters on log groups another service writes
+    (names with `{region}` and `{account}`), invoked asynchronously; what it cannot handle goes to `dlq`."""
+
+    logical: str
+    handler: str  # module.function under functions/
+    log_groups: tuple[str, ...]
+    dlq: Queue
+    memory_mb: int = 256
+    timeout_seconds: int = 30
+
+
+# Where a subscription invocation that failed its retries goes (Lambda's asynchronous DLQ).
+SNS_SMS_STATUS_DLQ = Queue(
+    logical="SnsSmsStatusDeadLetterQueue", short="sns-sms-status-dlq", max_receive_count=0
+)
+
+# SNS writes each SMS's delivery status here once the account's SMS attributes name a DeliveryStatusIAMRole
+# (infra/template.py: SnsSmsDeliveryStatusRole); the function turns them into receipts.
+SNS_SMS_STATUS = LogSubscriber(
+    logical="SnsSmsStatusFunction",
+    handler="sns_sms_status.handler",
+    log_groups=(
+        "sns/{region}/{account}/DirectPublishToPhoneNumber",
+        "sns/{region}/{account}/DirectPublishToPhoneNumber/Failure",
+    ),
+    dlq=SNS_SMS_STATUS_DLQ,
+)
+LOG_SUBSCRIBERS: tuple[LogSubscriber, ...] = (SNS_SMS_STATUS,)
+PLAIN_QUEUES = (*PLAIN_QUEUES, SNS_SMS_STATUS_DLQ)
+
+
 def schedule_group_name(stage: str) -> str:
     return f"{PREFIX}-{stage}-{SCHEDULE_GROUP_SHORT}"
 

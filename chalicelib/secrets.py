@@ -88,6 +88,36 @@ class ChannelSecrets:
         return value if isinstance(value, dict) else None
 
 
+class SmsProviderSecrets:
+    """A chain's credentials for a mainland SMS provider (issue 15), `chairside/<stage>/chains/<chain>/<provider>`:
+    alibaba_sms `{"access_key_id", "access_key_secret", "receipt_token", "endpoint"?}`, tencent_sms
+    `{"secret_id", "secret_key", "sdk_app_id", "receipt_token", "endpoint"?, "region"?}`. Through Powertools'
+    SecretsProvider, kept five minutes, so a rotated key is picked up without a deploy."""
+
+    MAX_AGE_SECONDS = 300
+
+    def __init__(self, secrets_client: Any, stage: str) -> None:
+        self._client = secrets_client
+        self._stage = stage
+
+    @cached_property
+    def _provider(self) -> Any:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        return SecretsProvider(boto3_client=self._client)
+
+    def read(self, chain_id: str, provider: str) -> dict | None:
+        """The chain's secret for `provider`, or None when it has none."""
+        from aws_lambda_powertools.utilities.parameters import GetParameterError
+
+        name = resources.channel_secret_name(self._stage, f"chains/{chain_id}", provider)
+        try:
+            value = self._provider.get(name, transform="json", max_age=self.MAX_AGE_SECONDS)
+        except GetParameterError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
 class LookupKeySecret:
     """The stage's contact lookup key (a string; e.g. 64 hex digits), the key source of privacy.LookupHasher.
 

@@ -254,6 +254,14 @@ class ChannelSetup:
     agora_org: str = "chairside"
     agora_app: str = "demo"
     booking_system_url: str | None = None
+    # Mainland SMS (issue 15): the chain's Alibaba Cloud SMS account, played by devstack/fakes/alibaba_sms.py.
+    alibaba_sms_base_url: str = "https://dysmsapi.aliyuncs.com"
+    # Whether the demo chain routes +86 numbers to Alibaba (ChainItem.sms_settings). Off until delivery sends
+    # templated messages (channels.base.send_outgoing with the message's values) and falls back on a permanent
+    # failure: Alibaba refuses free text, and today's journeys, replies and care send free text by SMS.
+    mainland_sms: bool = False
+    alibaba_access_key_id: str = "LTAI-demo-access-key"
+    alibaba_access_key_secret: str = "demo-alibaba-access-key-secret"
 
 
 def seed(
@@ -280,6 +288,7 @@ def seed(
         name=CHAIN_NAME,
         booking_webhook_url=channels.booking_system_url,
         sms_number=CHAIN_SMS_NUMBER,
+        sms_settings=DEMO_SMS_SETTINGS if channels.mainland_sms else None,
     ).save()
     wechat_tokens, wechat_aes_keys = {}, {}
     for store in STORES:
@@ -393,6 +402,83 @@ def seed(
             "callback_url_path": f"/v1/channels/agora/{CHAIN_ID}/callback",
         },
         "booking_system_url": channels.booking_system_url,
+        "alibaba_sms": {
+            **seed_alibaba_sms(client, stage, CHAIN_ID, channels),
+            "routes_mainland_numbers": channels.mainland_sms,
+        },
+    }
+
+
+# --- mainland SMS (issue 15) ----------------------------------------------------------------------------
+DEMO_SIGN_NAME = "花漾美业"
+# The demo chain's templates as registered with Alibaba (TemplateCode -> its ${variables} <- Outgoing.values).
+DEMO_SMS_SETTINGS: dict[str, Any] = {
+    "routes": {"+86": "alibaba_sms", "*": "sns"},
+    "alibaba_sms": {
+        "sign_name": DEMO_SIGN_NAME,
+        "templates": {
+            "confirmation": {
+                "code": "SMS_460100001",
+                "params": {
+                    "name": "member_name",
+                    "store": "store_name",
+                    "service": "service_name",
+                    "time": "start_local",
+                },
+            },
+            "reschedule_confirmation": {
+                "code": "SMS_460100002",
+                "params": {"name": "member_name", "store": "store_name", "time": "start_local"},
+            },
+            "reminder_day_before": {
+                "code": "SMS_460100003",
+                "params": {
+                    "name": "member_name",
+                    "store": "store_name",
+                    "time": "time_local",
+                    "address": "address",
+                },
+            },
+            "reminder_2h": {
+                "code": "SMS_460100004",
+                "params": {"store": "store_name", "time": "time_local"},
+            },
+            "no_show_followup": {
+                "code": "SMS_460100005",
+                "params": {"name": "member_name", "store": "store_name", "phone": "store_phone"},
+            },
+            "aftercare": {"code": "SMS_460100006", "params": {"name": "member_name", "store": "store_name"}},
+        },
+    },
+}
+
+
+def demo_alibaba_templates() -> dict[str, list[str]]:
+    """What the fake Alibaba account has registered: TemplateCode -> its variables."""
+    templates = DEMO_SMS_SETTINGS["alibaba_sms"]["templates"]
+    return {t["code"]: list(t["params"]) for t in templates.values()}
+
+
+def seed_alibaba_sms(client: Any, stage: str, chain_id: str, channels: ChannelSetup) -> dict[str, Any]:
+    """The chain's Alibaba Cloud SMS credentials and receipt token in Secrets Manager; what local.json says of them."""
+    receipt_token = secrets.token_urlsafe(24)
+    put_secret(
+        client,
+        resources.channel_secret_name(stage, f"chains/{chain_id}", "alibaba_sms"),
+        json.dumps(
+            {
+                "access_key_id": channels.alibaba_access_key_id,
+                "access_key_secret": channels.alibaba_access_key_secret,
+                "endpoint": channels.alibaba_sms_base_url,
+                "receipt_token": receipt_token,
+            }
+        ),
+    )
+    return {
+        "base_url": channels.alibaba_sms_base_url,
+        "sign_name": DEMO_SIGN_NAME,
+        "receipt_token": receipt_token,
+        "receipt_url_path": f"/v1/receipts/alibaba-sms/{chain_id}?receipt_token={receipt_token}",
     }
 
 

@@ -138,6 +138,8 @@ class LocalStack:
         self.fakes["agora"].send_callbacks_to(
             api_url + demo["agora"]["callback_url_path"], demo["agora"]["callback_secret"]
         )
+        # The fake's SmsReport push (POST <fake>/_fake/push-reports) goes to the chain's receipt route.
+        self.fakes["alibaba_sms"].report_url = api_url + demo["alibaba_sms"]["receipt_url_path"]
         self._start_plumbing(session, endpoint, container.clock)
         self.info = {
             "api_url": api_url,
@@ -151,6 +153,7 @@ class LocalStack:
                 "agora_chat": self.fakes["agora"].base_url,
                 "booking_system": self.fakes["booking"].url,
                 "bedrock_runtime": self.fakes["bedrock"].base_url,
+                "alibaba_sms": self.fakes["alibaba_sms"].base_url,
             },
         }
         self._write_json("local.json", self.info)
@@ -198,9 +201,21 @@ class LocalStack:
             "booking": FakeBookingSystem(self._webhook_secret).__enter__(),
             "bedrock": FakeBedrockRuntime().__enter__(),  # Bedrock Runtime's Converse (issue 16)
         }
+        # Mainland SMS (issue 15): the chain's Alibaba Cloud SMS account.
+        from devstack.fakes.alibaba_sms import FakeAlibabaSms
+        from devstack.seed import DEMO_SIGN_NAME, demo_alibaba_templates
+
+        self.fakes["alibaba_sms"] = FakeAlibabaSms(
+            {base.alibaba_access_key_id: base.alibaba_access_key_secret},
+            sign_names={DEMO_SIGN_NAME},
+            templates=demo_alibaba_templates(),
+        ).__enter__()
         return ChannelSetup(
             agora_base_url=self.fakes["agora"].base_url,
             booking_system_url=self.fakes["booking"].url + "/chairside/changes",
+            alibaba_sms_base_url=self.fakes["alibaba_sms"].base_url,
+            # +86 by Alibaba for the demo chain (issue 15): opt-in until delivery sends templated messages.
+            mainland_sms=os.environ.get("CHAIRSIDE_DEMO_MAINLAND_SMS") == "1",
         )
 
     def _start_moto(self) -> str:

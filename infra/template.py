@@ -562,6 +562,143 @@ def _worker(stage: str, region: Region, worker: r.Worker, code_uri: str) -> Json
     }
 
 
+# ---------------------------------------------------------------- SNS SMS delivery-status logs (issue 15)
+
+SNS_SMS_STATUS_ROLE = "SnsSmsDeliveryStatusRole"
+
+
+def log_group_arn(name: str) -> Json:
+    return _sub(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+        + name.format(region="${AWS::Region}", account="${AWS::AccountId}")
+        + ":*"
+    )
+
+
+def _log_subscriber(stage: str, region: Region, subscriber: r.LogSubscriber, code_uri: str) -> Json:
+    """The function, its role and log group, and per source log group: the group itself (SNS creates it on first
+    delivery otherwise, and a subscription filter needs it to exist), the permission for CloudWatch Logs to invoke
+    the function, and the subscription filter (every event)."""
+    module = subscriber.handler.split(".")[0]
+    name = f"{r.PREFIX}-{stage}-{module.replace('_', '-')}"
+    resources: Json = {
+        f"{subscriber.logical}LogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "LogGroupName": f"/aws/lambda/{name}",
+                "RetentionInDays": region.log_retention_days,
+            },
+        },
+        f"{subscriber.logical}Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
+                "Policies": [
+                    {
+                        "PolicyName": subscriber.logical,
+                        "PolicyDocument": _policy_document(
+                            [
+                                _statement(
+                                    "WriteOwnLogs",
+                                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    [_arn(f"{subscriber.logical}LogGroup")],
+                                ),
+                                _tables_read_write(),  # the receipts service updates the messages
+                                _statement(
+                                    "DeadLetters", ["sqs:SendMessage"], [_arn(subscriber.dlq.logical)]
+                                ),
+                            ]
+                        ),
+                    }
+                ],
+            },
+        },
+        subscriber.logical: {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "FunctionName": name,
+                "CodeUri": code_uri,
+                "Handler": subscriber.handler,
+                "Runtime": RUNTIME,
+                "Architectures": [ARCHITECTURE],
+                "MemorySize": subscriber.memory_mb,
+                "Timeout": subscriber.timeout_seconds,
+                "Layers": [_ref(LAYER)],
+                "Role": _arn(f"{subscriber.logical}Role"),
+                "Environment": {"Variables": environment(stage, region)},
+                "DeadLetterQueue": {"Type": "SQS", "TargetArn": _arn(subscriber.dlq.logical)},
+            },
+        },
+    }
+    for i, group in enumerate(subscriber.log_groups):
+        source = f"{subscriber.logical}Source{i}"
+        resources[f"{source}LogGroup"] = {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "LogGroupName": _sub(group.format(region="${AWS::Region}", account="${AWS::AccountId}")),
+                "RetentionInDays": region.log_retention_days,
+            },
+        }
+        resources[f"{source}Permission"] = {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": _ref(subscriber.logical),
+                "Principal": "logs.amazonaws.com",
+                "SourceArn": log_group_arn(group),
+                "SourceAccount": {"Ref": "AWS::AccountId"},
+            },
+        }
+        resources[f"{source}Subscription"] = {
+            "Type": "AWS::Logs::SubscriptionFilter",
+            "DependsOn": [f"{source}Permission"],  # the log group: by its Ref below
+            "Properties": {
+                "LogGroupName": _ref(f"{source}LogGroup"),
+                "FilterPattern": "",
+                "DestinationArn": _arn(subscriber.logical),
+            },
+        }
+    return resources
+
+
+def _sns_sms_delivery_status_role() -> Json:
+    """The role SNS assumes to write SMS delivery status to CloudWatch Logs. CloudFormation cannot set the account's
+    SMS attributes: after a deploy, `aws sns set-sms-attributes --attributes
+    DeliveryStatusIAMRole=<output SnsSmsDeliveryStatusRoleArn>,DeliveryStatusSuccessSamplingRate=100` (README)."""
+    return {
+        SNS_SMS_STATUS_ROLE: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": _trust("sns.amazonaws.com"),
+                "Policies": [
+                    {
+                        "PolicyName": "sms-delivery-status-logs",
+                        "PolicyDocument": _policy_document(
+                            [
+                                _statement(
+                                    "WriteSmsDeliveryStatus",
+                                    [
+                                        "logs:CreateLogGroup",
+                                        "logs:CreateLogStream",
+                                        "logs:PutLogEvents",
+                                        "logs:PutMetricFilter",
+                                        "logs:PutRetentionPolicy",
+                                    ],
+                                    [log_group_arn(g) for s in r.LOG_SUBSCRIBERS for g in s.log_groups],
+                                )
+                            ]
+                        ),
+                    }
+                ],
+            },
+        }
+    }
+
+
 def _api_handler(stage: str, region: Region) -> Json:
     """Patches to the resources Chalice generates for the HTTP API."""
     return {
@@ -685,8 +822,13 @@ def merge_template(
         resources |= _worker(stage, settings, worker, code_uri)
     resources |= _api_handler(stage, settings)
     resources |= _email(stage, settings)
+    for subscriber in r.LOG_SUBSCRIBERS:  # SNS SMS delivery-status logs (issue 15)
+        resources |= _log_subscriber(stage, settings, subscriber, code_uri)
+    resources |= _sns_sms_delivery_status_role()
+    outputs = _outputs()
+    outputs["SnsSmsDeliveryStatusRoleArn"] = {"Value": _arn(SNS_SMS_STATUS_ROLE)}
     return {
         "Description": f"Chairside {stage} in {region}",
         "Resources": resources,
-        "Outputs": _outputs(),
+        "Outputs": outputs,
     }

@@ -47,6 +47,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.unsubscribe import unsubscribe
 
     app.register_blueprint(unsubscribe)
+    # mainland SMS providers' delivery receipts (issue 15)
+    from chalicelib.api.sms_receipts import sms_receipts
+
+    app.register_blueprint(sms_receipts)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

@@ -104,12 +104,12 @@ class FaultInjectingChannel:
         self._faults = faults
         self.name = inner.name
 
+    def provider_for(self, contact: Contact) -> str:
+        """Receipts name the real provider (channels/base.provider_of), not the wrapper."""
+        return provider_of(self._inner, contact)
+
     def can_reach(self, contact: Contact) -> bool:
         return self._inner.can_reach(contact)
-
-    def send(self, contact: Contact, text: str, subject: str) -> str:
-        self._inject(contact)
-        return self._inner.send(contact, text, subject)
 
     def _inject(self, contact: Contact) -> None:
         fault = self._faults.take(self.name)
@@ -120,11 +120,12 @@ class FaultInjectingChannel:
         if fault == "permanent":
             raise PermanentSendError(f"{self.name}: injected permanent failure sending to {to}")
 
-    # Issue 15: the wrapped channel's provider and templated / rich path (email's HTML and unsubscribe headers) stay
-    # visible through the wrapper; the same injected faults apply.
-    def provider_for(self, contact: Contact) -> str:
-        return provider_of(self._inner, contact)
+    def send(self, contact: Contact, text: str, subject: str) -> str:
+        self._inject(contact)
+        return self._inner.send(contact, text, subject)
 
     def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
+        """A templated or rich send (mainland SMS; email's HTML and unsubscribe headers) fails the same way, then
+        goes through the inner channel's own path."""
         self._inject(contact)
         return send_outgoing(self._inner, contact, outgoing)

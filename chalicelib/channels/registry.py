@@ -31,6 +31,8 @@ class ChannelRegistry:
         email_configuration_set: str = "",
         unsubscribe: Any = None,
         email_suppressed: Callable[[str], bool] | None = None,
+        sms_settings: Callable[[str], Any] | None = None,
+        sms_secrets: Any = None,
     ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
         seconds, for the chat clients' tokens; `http` the container's pooled provider HTTP; `faults_path`, on the local stack, the fault injection file."""
@@ -45,6 +47,10 @@ class ChannelRegistry:
         self._email_configuration_set = email_configuration_set
         self._unsubscribe = unsubscribe
         self._email_suppressed = email_suppressed
+        # Mainland SMS (issue 15): a chain's ChainItem.sms_settings by chain id, and its providers' credentials
+        # (secrets.SmsProviderSecrets); without them a store's "sms" is the base SNS channel.
+        self._sms_settings = sms_settings
+        self._sms_secrets = sms_secrets
         self._by_store: dict[str, dict[str, Any]] = {}
 
     @cached_property
@@ -107,5 +113,34 @@ class ChannelRegistry:
                     sender_id=f"store-{store.store_id}",
                 )
             )
+        if self._sms_settings is not None and self._sms_secrets is not None:
+            sms = self._chain_sms(self._sms_settings, store.chain_id)
+            if sms is not None:  # a chain without SMS settings keeps the base SNS channel for every number
+                channels["sms"] = sms
         self._by_store[store.store_id] = channels
         return channels
+
+    def _chain_sms(self, settings: Callable[[str], Any], chain_id: str) -> Any:
+        """The chain's `sms`: a provider per country prefix (channels/sms_by_country.py); None when the chain has no
+        SMS settings (ChainItem.sms_settings)."""
+        from functools import partial
+
+        from chalicelib.channels.sms_by_country import chain_sms_channel
+
+        chain_settings = settings(chain_id)
+        if not chain_settings:
+            return None
+        from chalicelib.channels.sms import SnsSms
+
+        sms: Any = chain_sms_channel(
+            chain_settings,
+            partial(self._sms_secrets.read, chain_id),
+            SnsSms(self._client("sns")),
+            transport=self._http.request,
+            wall=self._wall,
+        )
+        if self._faults_path is not None:  # the local stack: faults on "sms" reach every SMS provider
+            from chalicelib.channels.faults import FaultFile, FaultInjectingChannel
+
+            sms = FaultInjectingChannel(sms, FaultFile(self._faults_path))
+        return sms

@@ -10,6 +10,7 @@ from chalicelib.errors import PermanentSendError
 
 class SnsSms:
     name = "sms"
+    provider = "sns"  # receipts: the SNS SMS delivery-status logs (functions/sns_sms_status.py)
 
     def __init__(self, sns_client: Any, sender_id: str | None = None) -> None:
         self._sns = sns_client

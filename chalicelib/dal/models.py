@@ -223,6 +223,9 @@ class ChainItem(_Item):
     )  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
     # A hosted second opinion for unsure replies (issue 16; understanding/bedrock.py parse_settings), off if absent.
     second_opinion = JSONAttribute(null=True)
+    # Mainland SMS (issue 15): {"routes": {"+86": "alibaba_sms", "*": "sns"}, "<provider>": {"sign_name",
+    # "templates": {kind: {"code", "params"}}}}; channels/sms_templates.py reads it, README "SMS providers".
+    sms_settings = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:

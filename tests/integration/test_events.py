@@ -63,6 +63,8 @@ def test_every_sample_is_covered_by_a_test():
             "booking.no_show",
         )
     }
+    # SNS SMS delivery-status log subscriptions (issue 15): tests/integration/test_sns_sms_status.py
+    covered |= {"cloudwatch_logs_sns_sms_success.json", "cloudwatch_logs_sns_sms_failure.json"}
     on_disk = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*") if p.suffix in (".json", ".xml")}
     assert on_disk == covered
 

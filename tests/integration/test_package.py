@@ -314,7 +314,10 @@ def test_the_api_handler_has_the_layer_the_environment_and_its_permissions(packa
 
 def test_every_function_gets_the_layer_and_the_environment(packaged: Packaged) -> None:
     functions = packaged.of_type("AWS::Serverless::Function")
-    assert set(functions) == {t.CHALICE_HANDLER} | {w.logical for w in r.WORKERS}
+    assert set(functions) == {t.CHALICE_HANDLER} | {w.logical for w in r.WORKERS} | {
+        s.logical
+        for s in r.LOG_SUBSCRIBERS  # SNS SMS delivery-status logs (issue 15)
+    }
     for props in (f["Properties"] for f in functions.values()):
         assert props["Layers"] == [{"Ref": t.LAYER}]
         assert set(props["Environment"]["Variables"]) >= set(ENV_NAMES)

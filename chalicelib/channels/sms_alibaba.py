@@ -1,0 +1,244 @@
+"""Alibaba Cloud SMS (dysmsapi, API version 2017-05-25): the default provider for mainland-China (+86) numbers.
+
+Requests are RPC calls signed with signature v1 (help.aliyun.com "签名机制" / alibabacloud.com "Signature method"):
+
+- the common parameters Format, Version, AccessKeyId, SignatureMethod=HMAC-SHA1, Timestamp (ISO 8601 UTC,
+  `2017-07-12T02:42:19Z`), SignatureVersion=1.0, SignatureNonce (unique per request), RegionId, Action;
+- every parameter name and value percent-encoded as UTF-8, leaving only A-Z a-z 0-9 - _ . ~ (space is %20,
+  `*` is %2A), sorted by name, joined `k=v&...`: the canonicalized query string;
+- StringToSign = HTTPMethod + "&" + percentEncode("/") + "&" + percentEncode(canonicalized query string);
+- Signature = Base64(HMAC-SHA1(AccessKeySecret + "&", StringToSign)).
+
+`SendSms` takes PhoneNumbers, SignName (the chain's registered signature), TemplateCode, TemplateParam (JSON of the
+template's variables) and OutId, and answers `{"Code": "OK", "Message": "OK", "BizId": "...", "RequestId": "..."}`
+-- or another `Code` (isv.MOBILE_NUMBER_ILLEGAL, isv.BUSINESS_LIMIT_CONTROL, ...), mapped by sms.toml to a
+permanent or transient failure. Delivery receipts: the SmsReport HTTP batch push (`parse_sms_report`, a JSON array
+of reports keyed by `biz_id`) and, as the fallback, `QuerySendDetails` (`AlibabaSmsClient.query_send_details`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.channels.base import Contact, Outgoing
+from chalicelib.channels.http import HttpResponse, ProviderUnreachable
+from chalicelib.channels.receipts import ProviderReceipt
+from chalicelib.channels.sms_templates import SmsTemplates, permanent_codes
+from chalicelib.errors import PermanentSendError, TransientSendError
+
+PROVIDER = "alibaba_sms"
+API_VERSION = "2017-05-25"
+DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
+CHINA = timezone(timedelta(hours=8))  # SmsReport and QuerySendDetails times are Beijing time, without a zone
+
+Transport = Callable[[str, str, Mapping[str, str], bytes | None, float], HttpResponse]
+
+
+def percent_encode(value: str) -> str:
+    """Alibaba's percentEncode: RFC 3986 unreserved characters stay, everything else is %XY of its UTF-8 bytes."""
+    return quote(value, safe="-_.~")
+
+
+def string_to_sign(method: str, params: Mapping[str, str]) -> str:
+    canonical = "&".join(
+        f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()) if k != "Signature"
+    )
+    return f"{method.upper()}&{percent_encode('/')}&{percent_encode(canonical)}"
+
+
+def signature(secret: str, method: str, params: Mapping[str, str]) -> str:
+    digest = hmac.new(f"{secret}&".encode(), string_to_sign(method, params).encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _nonce() -> str:
+    return str(uuid.uuid4())
+
+
+def mainland_number(phone: str) -> str:
+    """+8613800000000 -> 13800000000 (dysmsapi's domestic PhoneNumbers format)."""
+    return phone[3:] if phone.startswith("+86") else phone.lstrip("+")
+
+
+@dataclass(frozen=True)
+class AlibabaSmsCredentials:
+    access_key_id: str
+    access_key_secret: str
+    endpoint: str = DEFAULT_ENDPOINT
+    region_id: str = "cn-hangzhou"
+
+
+class AlibabaSmsClient:
+    """dysmsapi over HTTPS (POST, form-encoded, signed as above). `wall` gives Unix seconds (the Timestamp)."""
+
+    def __init__(
+        self,
+        credentials: AlibabaSmsCredentials,
+        *,
+        transport: Transport,
+        wall: Callable[[], float],
+        nonce: Callable[[], str] = _nonce,
+        timeout: float = 5.0,
+    ) -> None:
+        self._credentials = credentials
+        self._transport = transport
+        self._wall = wall
+        self._nonce = nonce
+        self._timeout = timeout
+
+    def signed_params(self, action: str, params: Mapping[str, str]) -> dict[str, str]:
+        c = self._credentials
+        stamp = datetime.fromtimestamp(self._wall(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        signed = {
+            "AccessKeyId": c.access_key_id,
+            "Action": action,
+            "Format": "JSON",
+            "RegionId": c.region_id,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureNonce": self._nonce(),
+            "SignatureVersion": "1.0",
+            "Timestamp": stamp,
+            "Version": API_VERSION,
+            **params,
+        }
+        signed["Signature"] = signature(c.access_key_secret, "POST", signed)
+        return signed
+
+    def call(self, action: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """The answer of an OK call; TransientSendError / PermanentSendError otherwise (sms.toml's classes)."""
+        body = "&".join(
+            f"{percent_encode(k)}={percent_encode(v)}" for k, v in self.signed_params(action, params).items()
+        ).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        try:
+            answer = self._transport(
+                "POST", self._credentials.endpoint.rstrip("/") + "/", headers, body, self._timeout
+            )
+        except (ProviderUnreachable, OSError) as exc:
+            raise TransientSendError(f"{PROVIDER}: {type(exc).__name__}") from None
+        try:
+            data = json.loads(answer.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise TransientSendError(f"{PROVIDER}: HTTP {answer.status} without a JSON answer") from None
+        code = str(data.get("Code", "")) if isinstance(data, dict) else ""
+        if answer.status == 200 and code == "OK":
+            return data
+        reason = f"{PROVIDER}: {code or answer.status}: {data.get('Message', '') if isinstance(data, dict) else ''}"
+        if code in permanent_codes(PROVIDER):
+            raise PermanentSendError(reason)
+        raise TransientSendError(reason)
+
+    def send_sms(
+        self,
+        phone: str,
+        sign_name: str,
+        template_code: str,
+        template_param: Mapping[str, str],
+        out_id: str | None,
+    ) -> str:
+        """SendSms to one number; the BizId."""
+        params = {
+            "PhoneNumbers": mainland_number(phone),
+            "SignName": sign_name,
+            "TemplateCode": template_code,
+            "TemplateParam": json.dumps(dict(template_param), ensure_ascii=False, separators=(",", ":")),
+        }
+        if out_id:
+            params["OutId"] = out_id
+        answer = self.call("SendSms", params)
+        biz_id = answer.get("BizId")
+        if not biz_id:
+            raise TransientSendError(f"{PROVIDER}: SendSms answered OK without a BizId")
+        return str(biz_id)
+
+    def query_send_details(self, phone: str, biz_id: str, send_date: str) -> list[ProviderReceipt]:
+        """QuerySendDetails (the pull fallback for lost SmsReport pushes): the receipts of one send, `send_date`
+        yyyyMMdd (Beijing), empty while the operator has not reported (SendStatus 1)."""
+        answer = self.call(
+            "QuerySendDetails",
+            {
+                "PhoneNumber": mainland_number(phone),
+                "BizId": biz_id,
+                "SendDate": send_date,
+                "PageSize": "10",
+                "CurrentPage": "1",
+            },
+        )
+        details = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+        receipts = []
+        for detail in details:
+            status = {3: "delivered", 2: "failed"}.get(int(detail.get("SendStatus") or 1))
+            if status is None:
+                continue
+            at = _china_time(detail.get("ReceiveDate") or detail.get("SendDate"))
+            receipts.append(ProviderReceipt(PROVIDER, biz_id, status, at, detail.get("ErrCode") or None))
+        return receipts
+
+
+def _china_time(value: Any) -> datetime:
+    """ "2017-01-01 00:00:00" (Beijing time, as Alibaba writes it) -> an aware UTC datetime."""
+    if not isinstance(value, str):
+        raise ValueError("a report time must be 'yyyy-MM-dd HH:mm:ss'")
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(UTC)
+
+
+def parse_sms_report(body: Any) -> list[ProviderReceipt]:
+    """An SmsReport push (a JSON array of reports) -> its receipts; a ValueError names what is malformed."""
+    if not isinstance(body, list):
+        raise ValueError("an SmsReport push is a JSON array of reports")
+    receipts = []
+    for i, report in enumerate(body):
+        if not isinstance(report, dict):
+            raise ValueError(f"[{i}] is not a report object")
+        biz_id = report.get("biz_id")
+        if not isinstance(biz_id, str) or not biz_id:
+            raise ValueError(f"[{i}].biz_id is required")
+        success = report.get("success")
+        if not isinstance(success, bool):
+            raise ValueError(f"[{i}].success must be true or false")
+        try:
+            at = _china_time(report.get("report_time"))
+        except ValueError:
+            raise ValueError(f"[{i}].report_time must be 'yyyy-MM-dd HH:mm:ss'") from None
+        code = report.get("err_code")
+        receipts.append(
+            ProviderReceipt(
+                PROVIDER, biz_id, "delivered" if success else "failed", at, str(code) if code else None
+            )
+        )
+    return receipts
+
+
+class AlibabaSms:
+    """The templated SMS channel through one chain's Alibaba account (registry: by country in sms_by_country)."""
+
+    name = "sms"
+    provider = PROVIDER
+
+    def __init__(self, client: AlibabaSmsClient, sign_name: str, templates: SmsTemplates) -> None:
+        self._client = client
+        self._sign_name = sign_name
+        self._templates = templates
+
+    def can_reach(self, contact: Contact) -> bool:
+        return bool(contact.phone)
+
+    def send(self, contact: Contact, text: str, subject: str) -> str:
+        raise PermanentSendError(
+            f"{PROVIDER}: mainland SMS cannot send free text, only a registered template"
+        )
+
+    def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
+        if not contact.phone:
+            raise PermanentSendError(f"{PROVIDER}: the member has no phone number")
+        template, values = self._templates.fill(outgoing)
+        return self._client.send_sms(contact.phone, self._sign_name, template.code, dict(values), None)
