@@ -48,6 +48,17 @@ EXCLUDED = {
         "/v1/channels/agora/{chain_id}/callback",
     ): "Agora Chat's callback, signed with the chain's secret",
     ("GET", "/v1/health"): "public liveness probe, no data",
+    # Issue 15: provider receipts and one-click unsubscribe, each with its own secret (tests beside them).
+    (
+        "POST",
+        "/v1/receipts/alibaba-sms/{chain_id}",
+    ): "Alibaba's SmsReport push, with the chain's receipt token (test_sms_receipts.py)",
+    (
+        "POST",
+        "/v1/receipts/tencent-sms/{chain_id}",
+    ): "Tencent's status callback, with the chain's receipt token (test_sms_receipts.py)",
+    ("GET", "/v1/unsubscribe/{token}"): "one-click unsubscribe page: the signed token names chain and member",
+    ("POST", "/v1/unsubscribe/{token}"): "one-click unsubscribe (RFC 8058): the signed token is the secret",
     (
         "GET",
         "/console",
