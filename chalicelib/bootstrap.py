@@ -59,6 +59,13 @@ class Container:
         return MessageRepository(self.cursors)
 
     @cached_property
+    def receipts(self):
+        """Provider receipts -> message statuses (issue 15 §6): the provider adapters call `apply`."""
+        from chalicelib.services.receipts import Receipts
+
+        return Receipts(self.messages, self.clock)
+
+    @cached_property
     def regions(self):
         from chalicelib.dal.regions import RegionDirectoryRepository
         from chalicelib.services.regions import RegionDirectory

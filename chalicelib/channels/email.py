@@ -10,6 +10,7 @@ from chalicelib.errors import PermanentSendError
 
 class SesEmail:
     name = "email"
+    provider = "ses"  # whose receipts name its sends (channels/base.py provider_of)
 
     def __init__(self, ses_client: Any, sender: str) -> None:
         self._ses = ses_client

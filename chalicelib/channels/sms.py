@@ -10,6 +10,7 @@ from chalicelib.errors import PermanentSendError
 
 class SnsSms:
     name = "sms"
+    provider = "sns"  # whose receipts name its sends (channels/base.py provider_of)
 
     def __init__(self, sns_client: Any, sender_id: str | None = None) -> None:
         self._sns = sns_client
