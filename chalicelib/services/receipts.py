@@ -27,7 +27,7 @@ class Receipts:
         self._clock = clock
 
     def apply(self, receipt: ProviderReceipt) -> str:
-        """"applied", "duplicate" (already in that status), "not_advanced" (further along already) or
+        """ "applied", "duplicate" (already in that status), "not_advanced" (further along already) or
         "unknown_message" (no send recorded with that id: held a day in case the record is on its way)."""
         found = self._messages.sent_message(receipt.provider, receipt.provider_message_id)
         if found is None:
