@@ -11,7 +11,12 @@ BASE = "/v1/stores/{store_id}/members/{member_id}"
 @staff_route(members, BASE + "/messages", methods=["GET"])
 def member_messages(staff: Staff, store_id: str, member_id: str):
     return container().message_history.member_messages(
-        staff, store_id, member_id, query_param(members, "limit"), query_param(members, "cursor")
+        staff,
+        store_id,
+        member_id,
+        query_param(members, "limit"),
+        query_param(members, "cursor"),
+        query_param(members, "since_seq"),
     )
 
 
