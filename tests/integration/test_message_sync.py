@@ -114,3 +114,24 @@ def test_staff_of_another_store_cannot_follow_a_conversation(harness):
         assert status == 404 and "events" not in body
         status, body = harness.staff("GET", f"{path}?since_seq=0")
         assert status == 200 and body["events"]
+
+
+def test_erasure_leaves_nothing_of_her_sequence_or_her_sends_provider_index(harness):
+    from chalicelib.dal.models import MessageChangeItem, ProviderMessageItem
+
+    harness.post(booking_event(event_id="evt-sync-5"))
+    harness.pump()
+    [sent] = [m for m in MessageItem.query(MessageItem.pk_for(SH_STORE, "m-1")) if m.kind == "confirmation"]
+    pk = MessageItem.pk_for(SH_STORE, "m-1")
+    assert list(MessageChangeItem.query(pk, MessageChangeItem.sk.startswith("SEQ#")))
+    index = ProviderMessageItem.key("sns", sent.provider_message_id)
+    assert ProviderMessageItem.get(*index).message_pk == pk
+
+    response = harness.client.http.delete(
+        f"/v1/stores/{SH_STORE}/members/m-1",
+        headers={"Authorization": f"Bearer {harness.chain['staff_token']}"},
+    )
+
+    assert response.status_code == 200
+    assert list(MessageChangeItem.query(pk, MessageChangeItem.sk.startswith("SEQ#"))) == []
+    assert ProviderMessageItem.count(index[0]) == 0
