@@ -180,7 +180,7 @@ class Container:
     def message_history(self):
         from chalicelib.services.message_history import MessageHistory
 
-        return MessageHistory(self.stores, self.messages, self.member_access)
+        return MessageHistory(self.stores, self.messages, self.member_access, self.conversations)
 
     @cached_property
     def member_access(self):

@@ -7,20 +7,55 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.dal.messages import MAX_PAGE, MessageRepository
 from chalicelib.dal.models import MessageChangeItem, MessageItem
-from chalicelib.errors import ValidationFailed
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.services import auth
 from chalicelib.services.member_access import MemberAccess
+from chalicelib.services.member_tokens import Member
 
 # What a status event shows of its message (beside `message_id`).
 STATUS_FIELDS = ("status", "channel", "provider", "error", "delivered_at", "read_at", "updated_at")
 
 
 class MessageHistory:
-    def __init__(self, stores: Any, messages: MessageRepository, access: MemberAccess) -> None:
+    def __init__(
+        self, stores: Any, messages: MessageRepository, access: MemberAccess, conversations: Any = None
+    ) -> None:
         self._stores = stores
         self._messages = messages
         self._access = access
+        self._conversations = conversations  # dal ConversationRepository: staff's read mark, for her own list
+
+    def my_messages(
+        self, member: Member, store_id: str, limit: str | None, cursor: str | None, since_seq: str | None
+    ) -> dict[str, Any]:
+        """Her own conversation with the store (issue 15): newest first, or followed by `since_seq`. Her messages
+        show `read` once staff read them; the store's show `delivered` / `read` where her channel tells us. A
+        manage link's token (one booking) does not open it: 404, as for a store of another chain."""
+        store = self._stores.of_chain(store_id, member.chain_id) if is_id(store_id) else None
+        if store is None or member.booking_id is not None:
+            raise NotFound("no such conversation")
+        tz = ZoneInfo(store.timezone)
+        conversation = self._conversations.get(store_id, member.member_id) if self._conversations else None
+        read_up_to = conversation.read_up_to if conversation else None
+        if since_seq is not None:
+            answer = sync_page(
+                self._messages, store_id, member.member_id, since_seq, limit, cursor, tz, read_up_to
+            )
+            for event in answer["events"]:
+                if "message" in event:
+                    event["message"] = member_view(event["message"])
+                else:  # a status: what she may see of it
+                    for internal in ("provider", "error", "updated_at"):
+                        event.pop(internal, None)
+            return answer
+        next_seq = self._messages.last_seq(store_id, member.member_id)
+        page = self._messages.page(store_id, member.member_id, parse_limit(limit), cursor or None)
+        return {
+            "items": [member_view(message_view(m, tz, read_up_to)) for m in page.items],
+            "next_cursor": page.next_cursor,
+            "next_seq": next_seq,
+        }
 
     def member_messages(
         self,
@@ -120,6 +155,27 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
             "read_at": m.read_at.astimezone(tz).isoformat() if m.read_at else None,
         }
     return view
+
+
+# What a member sees of a message in her own list: no classifier output, staff subject, provider or error text.
+MEMBER_FIELDS = (
+    "id",
+    "direction",
+    "channel",
+    "kind",
+    "type",
+    "text",
+    "media_url",
+    "status",
+    "created_at",
+    "booking_id",
+    "delivered_at",
+    "read_at",
+)
+
+
+def member_view(view: dict[str, Any]) -> dict[str, Any]:
+    return {key: view.get(key) for key in MEMBER_FIELDS}
 
 
 def parse_limit(raw: str | None, default: int = 20) -> int:

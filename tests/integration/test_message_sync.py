@@ -3,6 +3,7 @@ no status, even a journey message recorded late at an earlier due time (Given / 
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -135,3 +136,53 @@ def test_erasure_leaves_nothing_of_her_sequence_or_her_sends_provider_index(harn
     assert response.status_code == 200
     assert list(MessageChangeItem.query(pk, MessageChangeItem.sk.startswith("SEQ#"))) == []
     assert ProviderMessageItem.count(index[0]) == 0
+
+
+def _mine(harness, path: str, token: str) -> tuple[int, dict]:
+    response = harness.client.http.get(path, headers={"Authorization": f"Bearer {token}"})
+    return response.status_code, json.loads(response.body)
+
+
+def test_a_member_sees_her_own_list_with_read_state_and_follows_it(harness):
+    harness.post(booking_event(event_id="evt-sync-6"))
+    harness.pump()
+    _inbound(harness, "你好")
+    token = harness.container.member_tokens.issue("demo-chain", "m-1")[0]
+    mine = f"/v1/stores/{SH_STORE}/me/messages"
+    status, page = _mine(harness, mine, token)
+    assert status == 200
+    [hers] = [m for m in page["items"] if m["direction"] == "in"]
+    assert hers["status"] == "delivered" and "intent" not in hers and "sender" not in hers
+
+    harness.staff("POST", f"/v1/stores/{SH_STORE}/conversations/m-1/read")
+    [sent] = [m for m in MessageItem.query(MessageItem.pk_for(SH_STORE, "m-1")) if m.kind == "confirmation"]
+    harness.container.receipts.apply(
+        ProviderReceipt("sns", sent.provider_message_id, "delivered", harness.clock.now())
+    )
+
+    status, page_after = _mine(harness, mine, token)
+    shown = {m["id"]: m for m in page_after["items"]}
+    assert shown[hers["id"]]["status"] == "read"  # staff read hers
+    assert shown[sent.message_id]["status"] == "delivered" and shown[sent.message_id]["delivered_at"]
+    status, followed = _mine(harness, f"{mine}?since_seq={page['next_seq']}", token)
+    assert status == 200
+    assert [(e["type"], e["message_id"], e["status"]) for e in followed["events"]] == [
+        ("status", sent.message_id, "delivered")
+    ]
+
+
+def test_a_member_cannot_read_another_chains_store_or_with_a_booking_link(harness):
+    harness.post(booking_event(event_id="evt-sync-7"))
+    harness.pump()
+    other_chain = harness.container.member_tokens.issue("other-chain", "m-1")[0]
+    link_only = harness.container.member_tokens.issue("demo-chain", "m-1", booking_id="bk-1")[0]
+    mine = f"/v1/stores/{SH_STORE}/me/messages"
+
+    assert _mine(harness, mine, other_chain)[0] == 404
+    assert _mine(harness, mine, link_only)[0] == 404
+    assert (
+        harness.client.http.get(
+            mine, headers={"Authorization": f"Bearer {harness.chain['staff_token']}"}
+        ).status_code
+        == 401
+    )
