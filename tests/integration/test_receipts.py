@@ -164,3 +164,14 @@ def test_a_journey_sms_becomes_delivered_in_the_staff_api(harness):
     assert outcome == "applied"
     [shown] = [m for m in harness.messages(SH_STORE, "m-1") if m["kind"] == "confirmation"]
     assert shown["status"] == "delivered"
+
+
+def test_a_receipt_held_just_as_the_send_is_recorded_is_applied_by_the_receipt_side(repo):
+    # Receipts.apply found no index; meanwhile finish linked the send: holding it answers the message.
+    message = _sent(repo)
+
+    found = repo.hold_receipt(_receipt("delivered"), T0)
+
+    assert found == (message.pk, message.sk)
+    assert repo.advance(*found, _receipt("delivered")).value == "applied"
+    assert _status(message).status == "delivered"
