@@ -234,8 +234,11 @@ class MessageRepository:
                 MessageItem.channel.set(channel),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
                 MessageItem.provider_message_id.set(provider_message_id),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
                 MessageItem.error.set(error),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-                MessageItem.provider.set(provider),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-                MessageItem.route_reason.set(route_reason),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+                # absent rather than NULL when unknown: a journey message stays under 1 KB (one WRU a write)
+                MessageItem.provider.set(provider) if provider else MessageItem.provider.remove(),
+                MessageItem.route_reason.set(route_reason)
+                if route_reason
+                else MessageItem.route_reason.remove(),
                 MessageItem.lease_until.set(0),
                 MessageItem.attempts.add(1),
             ],
