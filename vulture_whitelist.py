@@ -75,11 +75,6 @@ raw_msg_type  # WeChatInbound/_Common field: MsgType as WeChat sent it (video, l
 reschedule_mine  # a @member_route view, called by Chalice (api/self_booking.py)
 cancel_mine  # a @member_route view, called by Chalice (api/self_booking.py)
 
-# --- seams of issue 15 in progress: remove when the receipt adapters and services/receipts.py use them ---
-ProviderReceipt  # chalicelib/channels/receipts.py: the one receipt shape (issue 15's provider adapters)
-advances  # chalicelib/channels/receipts.py: the status order (issue 15's services/receipts.py)
-provider_of  # chalicelib/channels/base.py: the receipts namespace of a send (issue 15's delivery)
-send_outgoing  # chalicelib/channels/base.py: how delivery calls a templated channel (issue 15)
 
 # --- staff corrections and the hosted second opinion (issue 16) -----------------------------------------
 set_second_opinion  # chalicelib/dal/chain_settings.py: written by the operator command ops/second_opinion.py

@@ -59,6 +59,13 @@ class Container:
         return MessageRepository(self.cursors)
 
     @cached_property
+    def receipts(self):
+        """Provider receipts -> message statuses (issue 15 §6): the provider adapters call `apply`."""
+        from chalicelib.services.receipts import Receipts
+
+        return Receipts(self.messages, self.clock)
+
+    @cached_property
     def regions(self):
         from chalicelib.dal.regions import RegionDirectoryRepository
         from chalicelib.services.regions import RegionDirectory
@@ -173,7 +180,7 @@ class Container:
     def message_history(self):
         from chalicelib.services.message_history import MessageHistory
 
-        return MessageHistory(self.stores, self.messages, self.member_access)
+        return MessageHistory(self.stores, self.messages, self.member_access, self.conversations)
 
     @cached_property
     def member_access(self):
@@ -691,11 +698,8 @@ class Container:
     # --- provider receipts and email (issue 15 §4, §5) ----------------------------------------------------
     @cached_property
     def receipt_sink(self):
-        """Where Agora acks and SES events go (services/receipt_sink.py): the receipts service once it is wired
-        (`receipts`, services/receipts.py), else `UnwiredReceipts`, which logs and keeps nothing."""
-        from chalicelib.services.receipt_sink import UnwiredReceipts
-
-        return getattr(self, "receipts", None) or UnwiredReceipts()
+        """Where every provider's receipts go (the port of services/receipt_sink.py): the receipts service."""
+        return self.receipts
 
     @cached_property
     def unsubscribe_links(self):

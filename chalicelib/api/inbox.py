@@ -22,7 +22,13 @@ def list_conversations(staff: Staff, store_id: str):
 @staff_route(conversations, BASE + "/{conversation_id}/messages", methods=["GET"])
 def conversation_messages(staff: Staff, store_id: str, conversation_id: str):
     return container().staff_conversations.messages(
-        staff, store_id, conversation_id, _param("limit"), _param("cursor"), _param("order")
+        staff,
+        store_id,
+        conversation_id,
+        _param("limit"),
+        _param("cursor"),
+        _param("order"),
+        _param("since_seq"),
     )
 
 

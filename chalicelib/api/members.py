@@ -1,8 +1,10 @@
 from chalice import Blueprint
 
+from chalicelib.api.member import member_route
 from chalicelib.api.staff import query_param, staff_route
 from chalicelib.bootstrap import container
 from chalicelib.services.auth import Staff
+from chalicelib.services.member_tokens import Member
 
 members = Blueprint(__name__)
 BASE = "/v1/stores/{store_id}/members/{member_id}"
@@ -11,7 +13,12 @@ BASE = "/v1/stores/{store_id}/members/{member_id}"
 @staff_route(members, BASE + "/messages", methods=["GET"])
 def member_messages(staff: Staff, store_id: str, member_id: str):
     return container().message_history.member_messages(
-        staff, store_id, member_id, query_param(members, "limit"), query_param(members, "cursor")
+        staff,
+        store_id,
+        member_id,
+        query_param(members, "limit"),
+        query_param(members, "cursor"),
+        query_param(members, "since_seq"),
     )
 
 
@@ -28,3 +35,15 @@ def member_tags(staff: Staff, body: dict, store_id: str, member_id: str):
 @staff_route(members, BASE + "/notes", methods=["POST"], body=True)
 def member_notes(staff: Staff, body: dict, store_id: str, member_id: str):
     return container().member_profiles.add_note(staff, store_id, member_id, body)
+
+
+@member_route(members, "/v1/stores/{store_id}/me/messages", methods=["GET"])
+def my_messages(member: Member, store_id: str):
+    """Her own conversation with the store (issue 15): member token."""
+    return container().message_history.my_messages(
+        member,
+        store_id,
+        query_param(members, "limit"),
+        query_param(members, "cursor"),
+        query_param(members, "since_seq"),
+    )

@@ -208,8 +208,12 @@ function messageItem(m, onCorrect) {
       mine && m.sender ? h("span", {}, t("conv.staff")) : null,
       intentTag(m, onCorrect),
       m.channel ? h("span", {}, m.channel) : null,
+      mine && m.route_reason
+        ? h("span", { class: "msg-route", title: t("conv.route_reason"), dataset: { testid: "route-reason" } }, label("route", m.route_reason))
+        : null,
       h("time", { datetime: m.created_at }, dayAndTime(m.created_at)),
-      mine ? h("span", { class: `tick ${status}`, title: t(`tick.${status}`), "aria-label": t(`tick.${status}`) }, TICKS[status] || "") : null));
+      mine ? h("span", { class: `tick ${status}`, title: t(`tick.${status}`), "aria-label": t(`tick.${status}`) }, TICKS[status] || "") : null,
+      mine ? h("span", { class: `msg-status ${status}`, title: m.error || "", dataset: { testid: "msg-status" } }, t(`tick.${status}`)) : null));
 }
 
 export async function renderMember(pane, base, memberId) {

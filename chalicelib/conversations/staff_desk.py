@@ -16,7 +16,7 @@ from chalicelib.dal.models import ConversationItem, MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.services import auth
-from chalicelib.services.message_history import message_view, parse_limit
+from chalicelib.services.message_history import message_view, parse_limit, sync_page
 from chalicelib.text_safety import clean_text
 
 MAX_TEXT = 2000
@@ -68,19 +68,36 @@ class StaffConversations:
         limit: str | None,
         cursor: str | None,
         order: str | None,
+        since_seq: str | None = None,
     ) -> dict[str, Any]:
         store = self._authorize(staff, store_id, "conversations.read")
         conversation = self._conversation(store_id, conversation_id)
         if order not in (None, "", "asc", "desc"):
             raise ValidationFailed("bad order", {"order": "asc (oldest first, for sync) or desc"})
+        tz = ZoneInfo(store.timezone)
+        if since_seq is not None:
+            events = sync_page(
+                self._messages,
+                store_id,
+                conversation.member_id,
+                since_seq,
+                limit,
+                cursor,
+                tz,
+                conversation.read_up_to,
+            )
+            return {"conversation": conversation_view(conversation, tz)} | events
+        next_seq = self._messages.last_seq(
+            store_id, conversation.member_id
+        )  # before the page (see sync_page)
         page = self._messages.page(
             store_id, conversation.member_id, parse_limit(limit), cursor or None, newest_first=order == "desc"
         )
-        tz = ZoneInfo(store.timezone)
         return {
             "conversation": conversation_view(conversation, tz),
             "items": [message_view(m, tz, conversation.read_up_to) for m in page.items],
             "next_cursor": page.next_cursor,
+            "next_seq": next_seq,
         }
 
     def mark_read(self, staff: auth.Staff, store_id: str, conversation_id: str) -> dict[str, Any]:

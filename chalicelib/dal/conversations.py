@@ -12,6 +12,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.cursors import CursorSigner, invalid_cursor
+from chalicelib.dal import message_changes
 from chalicelib.dal.conditions import is_conditional_failure, put_new, put_new_entry
 from chalicelib.dal.models import (
     BookingItem,
@@ -258,8 +259,11 @@ class ConversationRepository:
                 seen = self.receipt(message.chain_id, channel, provider_message_id)
                 existing = self.message(seen.message_pk, seen.message_sk) if seen else None
                 if existing is not None:
+                    # Numbered again, in case the first delivery died between storing and numbering it.
+                    message_changes.append(existing.pk, "message", existing.sk, existing.status, at)
                     return StoredInbound(existing, duplicate=True)
             raise
+        message_changes.append(message.pk, "message", message.sk, message.status, at)
         return StoredInbound(message, duplicate=False)
 
     def claim_client_message(
@@ -283,7 +287,10 @@ class ConversationRepository:
         if put_new(receipt):
             return None
         seen = self.receipt(chain_id, scope, client_message_id)
-        return self.message(seen.message_pk, seen.message_sk) if seen else None
+        earlier = self.message(seen.message_pk, seen.message_sk) if seen else None
+        if earlier is not None and earlier.status != "queued":  # numbered again (see store_inbound)
+            message_changes.append(earlier.pk, "message", earlier.sk, earlier.status, earlier.updated_at)
+        return earlier
 
     def touch_outbound(self, message: MessageItem, at: datetime, *, customer_service: bool = False) -> None:
         """An answer went out: move the conversation's last-message fields; count WeChat

@@ -1,7 +1,7 @@
 """Everything held about one member of a chain, read for an export and removed for an erasure.
 
 Queries only, never a Scan: the member's bookings through gsi1 (`MEMBERBK#<chain>#<member>`), the chain's stores
-through gsi1 (`CHAINSTORES#<chain>`), each conversation as its own partition (`CONV#<store>#<member>`), and the
+through gsi1 (`CHAINSTORES#<chain>`), each conversation as its own partition (`CONV#<store>#<member>`: messages, META, arrival sequence), and the
 profile, contact lookups and sign-in claims (`MEMBERCLAIM#...`) by their full keys, her care records (occasion claims and the frequency ledger) as
 their own partition (`CARE#<chain>#<member>`), her tag memberships and coupons by their full keys.
 """
@@ -21,7 +21,9 @@ from chalicelib.dal.models import (
     MemberClaimItem,
     MemberItem,
     MemberSnapshot,
+    MessageChangeItem,
     MessageItem,
+    ProviderMessageItem,
     StoreItem,
     TagMemberItem,
     whole,
@@ -37,6 +39,7 @@ class Conversation:
     store_id: str
     meta: ConversationItem | None
     messages: list[MessageItem] = field(default_factory=list)  # oldest first
+    changes: list[tuple[str, str]] = field(default_factory=list)  # its arrival sequence's keys (issue 15)
 
     @property
     def empty(self) -> bool:
@@ -82,7 +85,16 @@ class MemberDataRepository:
         except ConversationItem.DoesNotExist:
             meta = None
         messages = list(MessageItem.query(pk, MessageItem.sk.startswith("MSG#"), consistent_read=True))
-        return Conversation(store_id, meta, messages)
+        changes = [
+            (c.pk, c.sk)
+            for c in MessageChangeItem.query(
+                pk,
+                MessageChangeItem.sk.startswith("SEQ#"),
+                consistent_read=True,
+                attributes_to_get=["pk", "sk"],
+            )
+        ]
+        return Conversation(store_id, meta, messages, changes)
 
     def care_records(self, chain_id: str, member_id: str) -> list[dict[str, Any]]:
         """Her occasion claims and frequency ledger (one partition, all pages), as DynamoDB items."""
@@ -144,6 +156,17 @@ class MemberDataRepository:
     def delete_conversation(self, conversation: Conversation) -> tuple[int, int]:
         """Delete the messages and the META of a conversation: (messages, conversations) deleted."""
         keys = [{"pk": {"S": m.pk}, "sk": {"S": m.sk}} for m in conversation.messages]
+        keys += [
+            {"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in conversation.changes
+        ]  # its arrival sequence
+        keys += [  # what makes its sends findable by provider id (receipts)
+            {"pk": {"S": pk}, "sk": {"S": sk}}
+            for pk, sk in (
+                ProviderMessageItem.key(m.provider, m.provider_message_id)
+                for m in conversation.messages
+                if m.direction == "out" and m.provider and m.provider_message_id
+            )
+        ]
         if conversation.meta is not None:
             keys.append({"pk": {"S": conversation.meta.pk}, "sk": {"S": conversation.meta.sk}})
         self._delete_all(keys)

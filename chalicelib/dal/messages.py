@@ -8,16 +8,32 @@ twice, and a worker that died mid-send leaves a lease that expires and lets a re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
+from chalicelib.channels.receipts import STATUS_RANK, ProviderReceipt, advances
 from chalicelib.contracts.step import StepMessage
 from chalicelib.cursors import CursorSigner, invalid_cursor
+from chalicelib.dal import message_changes
 from chalicelib.dal.conditions import is_conditional_failure, put_new
-from chalicelib.dal.models import MessageItem
+from chalicelib.dal.models import MessageChangeItem, MessageItem, ProviderMessageItem
 
 MAX_PAGE = 100
+# The provider of a send whose caller names none (delivery before the channel router passes `provider`): the
+# channel's own, as channels/base.py provider_of says for these channels (SnsSms.provider, SesEmail.provider).
+DEFAULT_PROVIDERS = {"sms": "sns", "email": "ses"}
+RECEIPT_WINDOW = timedelta(days=30)  # how long a send can be found by its provider id (the index item's TTL)
+EARLY_HOLD = timedelta(days=1)  # how long a receipt that came before its send is kept for it
+
+
+class Advance(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # the message is already in this status
+    NOT_ADVANCED = "not_advanced"  # it is further along (a late or out-of-order receipt)
+    GONE = "gone"  # no such message (erased meanwhile)
 
 
 class Claim(Enum):
@@ -173,8 +189,9 @@ class MessageRepository:
 
     @staticmethod
     def record(message: MessageItem) -> None:
-        """Write a message as it is (a video consult's notice in the conversation)."""
+        """Write a message as it is (a video consult's notice in the conversation), numbered in its sequence."""
         message.save()
+        message_changes.append(message.pk, "message", message.sk, message.status, message.updated_at)
 
     def claim(self, message: MessageItem, lease_until: int, wall_now: int) -> Claim:
         message.status = "queued"
@@ -187,7 +204,11 @@ class MessageRepository:
         ):
             return Claim.CLAIMED
         existing = MessageItem.get(message.pk, message.sk, consistent_read=True)
-        return Claim.BUSY if existing.status == "queued" else Claim.DONE
+        if existing.status == "queued":
+            return Claim.BUSY
+        # Sent before: number it again, in case the first delivery died between recording it and numbering it.
+        message_changes.append(existing.pk, "message", existing.sk, existing.status, existing.updated_at)
+        return Claim.DONE
 
     def finish(
         self,
@@ -198,8 +219,14 @@ class MessageRepository:
         channel: str | None,
         provider_message_id: str | None = None,
         error: str | None = None,
+        provider: str | None = None,
+        route_reason: str | None = None,
     ) -> None:
-        _update_existing(
+        """Record a send's outcome, number it in the conversation's sequence, and (sent) make the message findable
+        by its provider's id, applying any receipt that came before this record of the send."""
+        if status == "sent" and provider is None and channel is not None:
+            provider = DEFAULT_PROVIDERS.get(channel, channel)
+        updated = _update_existing(
             message,
             [
                 MessageItem.status.set(status),
@@ -207,10 +234,128 @@ class MessageRepository:
                 MessageItem.channel.set(channel),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
                 MessageItem.provider_message_id.set(provider_message_id),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
                 MessageItem.error.set(error),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+                # absent rather than NULL when unknown: a journey message stays under 1 KB (one WRU a write)
+                MessageItem.provider.set(provider) if provider else MessageItem.provider.remove(),
+                MessageItem.route_reason.set(route_reason)
+                if route_reason
+                else MessageItem.route_reason.remove(),
                 MessageItem.lease_until.set(0),
                 MessageItem.attempts.add(1),
             ],
         )
+        if not updated:
+            return
+        message_changes.append(message.pk, "message", message.sk, status, at)
+        if status == "sent" and provider and provider_message_id and channel != "web":
+            for early in self._link_provider(provider, provider_message_id, message, at):
+                self.advance(message.pk, message.sk, early)
+
+    # --- receipts (issue 15 §6) ----------------------------------------------------------------------
+    @staticmethod
+    def _link_provider(
+        provider: str, provider_message_id: str, message: MessageItem, at: datetime
+    ) -> list[ProviderReceipt]:
+        """Write the (provider, provider message id) -> message index item; the receipts held for it, lowest
+        status first."""
+        old = (
+            ProviderMessageItem._get_connection().update_item(  # PynamoDB's Model.update answers ALL_NEW only
+                *ProviderMessageItem.key(provider, provider_message_id),
+                actions=[
+                    ProviderMessageItem.message_pk.set(message.pk),
+                    ProviderMessageItem.message_sk.set(message.sk),
+                    ProviderMessageItem.expires_at.set(int((at + RECEIPT_WINDOW).timestamp())),
+                ],
+                return_values="ALL_OLD",
+            )
+        )
+        held = (old.get("Attributes") or {}).get("early", {}).get("L", [])
+        receipts = [_held_receipt(provider, provider_message_id, entry.get("S", "")) for entry in held]
+        return sorted((r for r in receipts if r is not None), key=lambda r: STATUS_RANK[r.status])
+
+    @staticmethod
+    def sent_message(provider: str, provider_message_id: str) -> tuple[str, str] | None:
+        """The (pk, sk) of the message a provider's receipt names, once its send is recorded."""
+        try:
+            item = ProviderMessageItem.get(
+                *ProviderMessageItem.key(provider, provider_message_id), consistent_read=True
+            )
+        except ProviderMessageItem.DoesNotExist:
+            return None
+        if item.message_pk and item.message_sk:
+            return item.message_pk, item.message_sk
+        return None
+
+    @staticmethod
+    def hold_receipt(receipt: ProviderReceipt, now: datetime) -> tuple[str, str] | None:
+        """Keep a receipt whose send is not recorded yet, for `finish` to apply. When the send was recorded
+        meanwhile, its (pk, sk): the caller applies the receipt itself (one of the two always sees the other)."""
+        item = ProviderMessageItem(*ProviderMessageItem.key(receipt.provider, receipt.provider_message_id))
+        entry = f"{receipt.status}|{receipt.at.astimezone(UTC).isoformat()}|{receipt.code or ''}"
+        item.update(
+            actions=[
+                ProviderMessageItem.early.set((ProviderMessageItem.early | []).append([entry])),
+                ProviderMessageItem.expires_at.set(
+                    ProviderMessageItem.expires_at | int((now + EARLY_HOLD).timestamp())
+                ),
+            ]
+        )
+        if item.message_pk and item.message_sk:
+            return item.message_pk, item.message_sk
+        return None
+
+    def advance(self, pk: str, sk: str, receipt: ProviderReceipt) -> Advance:
+        """Move a message's status to the receipt's, only forwards (channels/receipts.py), and number the change."""
+        at = receipt.at
+        actions: list[Action] = [MessageItem.status.set(receipt.status), MessageItem.updated_at.set(at)]
+        if receipt.status == "delivered":
+            actions.append(MessageItem.delivered_at.set(at))
+        elif receipt.status == "read":
+            actions += [
+                MessageItem.read_at.set(at),
+                MessageItem.delivered_at.set(MessageItem.delivered_at | at),
+            ]
+        else:  # failed, with the provider's code
+            actions.append(MessageItem.error.set(f"{receipt.provider}: {receipt.code or 'failed'}"))
+        lower = [status for status in STATUS_RANK if advances(status, receipt.status)]
+        message = MessageItem(pk, sk)
+        try:
+            message.update(
+                actions=actions, condition=MessageItem.pk.exists() & MessageItem.status.is_in(*lower)
+            )
+        except Exception as exc:  # UpdateError wraps the ClientError
+            if not is_conditional_failure(exc):
+                raise
+            return self._not_advanced(pk, sk, receipt.status)
+        message_changes.append(pk, "status", sk, receipt.status, at)
+        return Advance.APPLIED
+
+    @staticmethod
+    def _not_advanced(pk: str, sk: str, status: str) -> Advance:
+        try:
+            current = MessageItem.get(pk, sk, consistent_read=True)
+        except MessageItem.DoesNotExist:
+            return Advance.GONE
+        if current.status != status:
+            return Advance.NOT_ADVANCED
+        # Already there: number it again, in case the first receipt died between applying it and numbering it.
+        message_changes.append(pk, "status", sk, status, current.updated_at)
+        return Advance.DUPLICATE
+
+    # --- the arrival sequence (issue 15 §7) ------------------------------------------------------------
+    @staticmethod
+    def last_seq(store_id: str, member_id: str) -> int:
+        return message_changes.latest(MessageItem.pk_for(store_id, member_id))
+
+    @staticmethod
+    def changes(
+        store_id: str, member_id: str, after: int, limit: int
+    ) -> list[tuple[MessageChangeItem, MessageItem | None]]:
+        """The conversation's changes after seq `after` in seq order, each with its message as it is now (None
+        when it is gone: erased)."""
+        entries = message_changes.since(MessageItem.pk_for(store_id, member_id), after, limit)
+        keys = list(dict.fromkeys((entry.pk, entry.message_sk) for entry in entries))
+        found = {(m.pk, m.sk): m for m in MessageItem.batch_get(keys, consistent_read=True)} if keys else {}
+        return [(entry, found.get((entry.pk, entry.message_sk))) for entry in entries]
 
     def release(self, message: MessageItem, error: str, at: datetime) -> None:
         """Give up the lease after a transient failure so the retry can claim it at once."""
@@ -281,14 +426,28 @@ def _new_message(store_id: str, member_id: str, message_id: str, at: str, **attr
     )
 
 
-def _update_existing(message: MessageItem, actions: list) -> None:
+def _update_existing(message: MessageItem, actions: list) -> bool:
     """Update a message only while it exists: one erased meanwhile (a member's erasure, services/member_privacy.py)
-    must not be brought back as a fragment by a send that was under way."""
+    must not be brought back as a fragment by a send that was under way. False when it was gone."""
     try:
         message.update(actions=actions, condition=MessageItem.pk.exists())
     except Exception as exc:  # UpdateError wraps the ClientError
         if not is_conditional_failure(exc):
             raise
+        return False
+    return True
+
+
+def _held_receipt(provider: str, provider_message_id: str, entry: str) -> ProviderReceipt | None:
+    """A receipt held by `hold_receipt` ("<status>|<UTC ISO time>|<code>"); None for anything else."""
+    status, _, rest = entry.partition("|")
+    at, _, code = rest.partition("|")
+    try:
+        return ProviderReceipt(
+            provider, provider_message_id, status, datetime.fromisoformat(at), code or None
+        )
+    except ValueError:
+        return None
 
 
 def message_scope(store_id: str, member_id: str, newest_first: bool = True) -> str:

@@ -205,6 +205,8 @@ def bind(table_name: str, region: str) -> None:
         MemberLinkRefItem,
         WaitlistEntryItem,
         WaitSlotItem,
+        MessageChangeItem,
+        ProviderMessageItem,
     ):
         model.Meta.table_name = table_name
         model.Meta.region = region
@@ -794,6 +796,11 @@ class MessageItem(_Item):
     # A staff correction of the understood intent (issue 16; dal/corrections.py): who and when (UTC).
     intent_corrected_by = UnicodeAttribute(null=True)
     intent_corrected_at = UTCDateTimeAttribute(null=True)
+    # Outbound, issue 15: the provider whose receipts name it, why its channel was chosen, and what receipts said.
+    provider = UnicodeAttribute(null=True)
+    route_reason = UnicodeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+    read_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def pk_for(store_id: str, member_id: str) -> str:
@@ -1074,3 +1081,34 @@ class WaitSlotItem(_Item):
     @staticmethod
     def key(store_id: str, slot_ref: str) -> tuple[str, str]:
         return f"WAITSLOT#{store_id}#{slot_ref}", "OFFER"
+
+
+class MessageChangeItem(_Item):
+    """pk=CONV#<store_id>#<member_id>, sk=SEQ#<seq, 12 digits>: one entry of the conversation's arrival sequence
+    (issue 15 §7), beside its messages: a message recorded (`message`) or a message's status moved (`status`).
+    Dense from 1 and append-only: entry n+1 is put (if absent) only after entry n was read, so a consistent Query
+    after any seq sees every later entry (dal/message_changes.py)."""
+
+    seq = IntegerAttribute()
+    change = UnicodeAttribute()  # message | status
+    message_sk = UnicodeAttribute()
+    status = UnicodeAttribute()  # the message's status this change announced
+    at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def sk_for(seq: int) -> str:
+        return f"SEQ#{seq:012d}"
+
+
+class ProviderMessageItem(_Item):
+    """pk=PROVMSG#<provider>#<provider message id>, sk=PROVMSG: which outbound message a provider's receipt names,
+    written when the send is recorded; a receipt that comes first is held here (`early`) until then (TTL)."""
+
+    message_pk = UnicodeAttribute(null=True)
+    message_sk = UnicodeAttribute(null=True)
+    early = string_list()  # "<status>|<UTC ISO time>|<provider code>" of receipts that came before the send
+    expires_at = NumberAttribute()  # TTL
+
+    @staticmethod
+    def key(provider: str, provider_message_id: str) -> tuple[str, str]:
+        return f"PROVMSG#{provider}#{provider_message_id}", "PROVMSG"

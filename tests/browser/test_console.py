@@ -255,6 +255,12 @@ def test_a_handed_off_complaint_appears_live_and_is_answered_tagged_and_resolved
         ),
         what="the sent tick",
     )
+    status = ".msg.out:last-child [data-testid=msg-status]"  # issue 15: the status in words beside the tick
+    until(
+        driver,
+        lambda d: d.find_element(By.CSS_SELECTOR, status).text in ("已发送", "已送达", "已读"),
+        what="the sent status",
+    )
 
     click(driver, tid("video"))  # a video consult: the invitation shows in the history
     find(driver, '.msg.out[data-kind="video_call"]')

@@ -89,6 +89,7 @@ EXCLUDED = {
         "/v1/stores/{store_id}/me/bookings/{booking_id}/reschedule",
     ): "a member's own move (member token)",
     ("POST", "/v1/stores/{store_id}/me/bookings/{booking_id}/cancel"): "a member's own cancel (member token)",
+    ("GET", "/v1/stores/{store_id}/me/messages"): "a member's own conversation (member token; issue 15)",
 }
 # Staff routes that also take a member's token, for herself (issue 14): a staff token books for `member_id`.
 MEMBER_OR_STAFF = {("POST", "/v1/stores/{store_id}/bookings")}
