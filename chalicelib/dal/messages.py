@@ -198,19 +198,58 @@ class MessageRepository:
         channel: str | None,
         provider_message_id: str | None = None,
         error: str | None = None,
+        provider: str | None = None,
+        route_reason: str | None = None,
+        tried_channels: list[str] | None = None,
     ) -> None:
-        _update_existing(
-            message,
-            [
-                MessageItem.status.set(status),
-                MessageItem.updated_at.set(at),
-                MessageItem.channel.set(channel),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-                MessageItem.provider_message_id.set(provider_message_id),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-                MessageItem.error.set(error),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
-                MessageItem.lease_until.set(0),
-                MessageItem.attempts.add(1),
-            ],
-        )
+        actions = [
+            MessageItem.status.set(status),
+            MessageItem.updated_at.set(at),
+            MessageItem.channel.set(channel),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+            MessageItem.provider_message_id.set(provider_message_id),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+            MessageItem.error.set(error),  # type: ignore[arg-type]  # set(None) writes NULL; not in the types
+            MessageItem.lease_until.set(0),
+            MessageItem.attempts.add(1),
+        ]
+        # Issue 15 (channel router): who will send its receipts and why its channel was chosen; the channels tried.
+        if provider is not None:
+            actions.append(MessageItem.provider.set(provider))
+        if route_reason is not None:
+            actions.append(MessageItem.route_reason.set(route_reason))
+        if tried_channels:
+            actions.append(MessageItem.tried_channels.set(tried_channels))
+        _update_existing(message, actions)
+
+    @staticmethod
+    def claim_fallback(message: MessageItem, waited_on: str, channel: str, at: datetime) -> bool:
+        """Take the one fallback after `waited_on` got no receipt: only while the message is still `sent` on that
+        channel and `channel` was never tried for it, so a duplicate check (or two at once) sends nothing more."""
+        try:
+            message.update(
+                actions=[
+                    MessageItem.tried_channels.set(
+                        MessageItem.tried_channels.append([channel])  # type: ignore[list-item]
+                    ),
+                    MessageItem.updated_at.set(at),
+                ],
+                condition=(MessageItem.status == "sent")
+                & (MessageItem.channel == waited_on)
+                & MessageItem.tried_channels.exists()
+                & ~MessageItem.tried_channels.contains(channel),
+            )
+        except Exception as exc:  # UpdateError wraps the ClientError
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def current(message: MessageItem) -> MessageItem | None:
+        """The message as stored now (consistent), or None when it is gone."""
+        try:
+            return MessageItem.get(message.pk, message.sk, consistent_read=True)
+        except MessageItem.DoesNotExist:
+            return None
 
     def release(self, message: MessageItem, error: str, at: datetime) -> None:
         """Give up the lease after a transient failure so the retry can claim it at once."""

@@ -221,6 +221,9 @@ class ChainItem(_Item):
     sms_number = UnicodeAttribute(
         null=True
     )  # the chain's two-way SMS number (E.164); indexed by SmsNumberItem
+    # Issue 15: the chain's channel routing over chalicelib/channels/routing.toml (services/channel_router.py
+    # validates it: {"order": [...], "prefer_member_choice": bool, "receipt_wait_seconds": {channel: s}}).
+    channel_routing = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -257,6 +260,8 @@ class StoreItem(_Item):
     gsi1pk = UnicodeAttribute(null=True)  # CHAINSTORES#<chain_id>
     gsi1sk = UnicodeAttribute(null=True)  # store_id
     by_chain = StoresByChainIndex()
+    # Issue 15: the store's channel routing, over the chain's (same shape as ChainItem.channel_routing).
+    channel_routing = JSONAttribute(null=True)
 
     @staticmethod
     def key(store_id: str) -> tuple[str, str]:
@@ -618,6 +623,11 @@ class MemberItem(_Item):
     gsi3sk = UnicodeAttribute(null=True)  # member_id
     by_store = MembersByStoreIndex()
     by_birthday = BirthdayIndex()
+    # Issue 15, the channel router (services/channel_router.py): her own choice (wechat | agora | sms | email),
+    # and whether she follows the store's Official Account (the WeChat subscribe/unsubscribe events write it;
+    # missing: not known). No defaults, for the same reason as the profile fields above.
+    preferred_channel = UnicodeAttribute(null=True)
+    wechat_following = BooleanAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str, member_id: str) -> tuple[str, str]:
@@ -778,6 +788,11 @@ class MessageItem(_Item):
     actions = JSONAttribute(null=True)
     processed = BooleanAttribute(null=True)
     sender = UnicodeAttribute(null=True)  # staff subject for staff replies
+    # Issue 15, outbound: who will send receipts for it (channels.base.provider_of), why its channel was chosen
+    # (services/channel_router.py reason code), and every channel a send was attempted on (never twice on one).
+    provider = UnicodeAttribute(null=True)
+    route_reason = UnicodeAttribute(null=True)
+    tried_channels = string_list()
 
     @staticmethod
     def pk_for(store_id: str, member_id: str) -> str:
