@@ -232,17 +232,22 @@ class Container:
 
     @cached_property
     def delivery(self):
-        from chalicelib.services.delivery import DeadLetters, StepDelivery
+        from chalicelib.channels.wechat.client import can_send_customer_service
+        from chalicelib.dal.routing import route_inputs
+        from chalicelib.services.delivery import DeadLetters, ReceiptChecks, StepDelivery
 
         return StepDelivery(
             self.bookings,
             self.local_stores,
             self.messages,
-            self.channels.base,
+            self.channels.for_store,
             DeadLetters(self.client("sqs"), self.settings.steps_dlq_url),
             self.clock,
             self.wall_clock.timestamp,
             links=self.member_links,
+            route_inputs=route_inputs,
+            window=can_send_customer_service,
+            receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
         )
 
     # --- two-way chat -----------------------------------------------------------------------------

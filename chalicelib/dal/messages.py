@@ -227,9 +227,7 @@ class MessageRepository:
         try:
             message.update(
                 actions=[
-                    MessageItem.tried_channels.set(
-                        MessageItem.tried_channels.append([channel])  # type: ignore[list-item]
-                    ),
+                    MessageItem.tried_channels.set(MessageItem.tried_channels.append([channel])),
                     MessageItem.updated_at.set(at),
                 ],
                 condition=(MessageItem.status == "sent")

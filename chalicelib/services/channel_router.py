@@ -119,7 +119,7 @@ def _defaults() -> RoutingSettings:
         prefer_member_choice=bool(base.prefer_member_choice),
         transactional=frozenset(raw["transactional"]),
         marketing=frozenset(raw["marketing"]),
-        receipt_wait_seconds=dict(base.receipt_wait_seconds or {}),
+        receipt_wait_seconds={str(k): v for k, v in (base.receipt_wait_seconds or {}).items()},
     )
 
 
@@ -136,15 +136,28 @@ def parse_override(raw: Any, field: str = "channel_routing") -> RoutingOverride:
         ) from None
 
 
-def settings_for(chain_override: Any = None, store_override: Any = None) -> RoutingSettings:
-    """routing.toml, then the chain's `channel_routing`, then the store's (each validated)."""
+def settings_for(
+    chain_override: Any = None,
+    store_override: Any = None,
+    *,
+    on_bad: Callable[[ValidationFailed], None] | None = None,
+) -> RoutingSettings:
+    """routing.toml, then the chain's `channel_routing`, then the store's (each validated). A bad one raises
+    ValidationFailed naming the field; with `on_bad` (a worker reading what is stored: a message must still go)
+    it is reported there and left out."""
     settings = _defaults()
     for raw, field in ((chain_override, "chain.channel_routing"), (store_override, "store.channel_routing")):
         if raw is None:
             continue
-        override = parse_override(raw, field)
+        try:
+            override = parse_override(raw, field)
+        except ValidationFailed as exc:
+            if on_bad is None:
+                raise
+            on_bad(exc)
+            continue
         waits = dict(settings.receipt_wait_seconds)
-        waits.update(override.receipt_wait_seconds or {})
+        waits.update({str(k): v for k, v in (override.receipt_wait_seconds or {}).items()})
         settings = RoutingSettings(
             order=tuple(override.order) if override.order is not None else settings.order,
             prefer_member_choice=(
@@ -223,6 +236,29 @@ def routes(
     if found and found[0].channel == "email" and found[0].reason == "email":
         found[0] = Route("email", "email_only")
     return found
+
+
+def facts_of(
+    member: Any, conversation: Any, *, phone: str | None, email: str | None, wechat_openid: str | None
+) -> MemberFacts:
+    """MemberFacts from her profile (MemberItem or None), her conversation with the store (ConversationItem or
+    None) and the addresses the message already has (a booking's snapshot), which win over the profile's. Her
+    Agora user is the one she last wrote from in the salon's app (Agora callbacks name the member by it)."""
+    last_channel = getattr(conversation, "last_inbound_channel", None)
+    last_address = getattr(conversation, "last_inbound_address", None)
+    return MemberFacts(
+        phone=phone or getattr(member, "phone", None),
+        email=email or getattr(member, "email", None),
+        wechat_openid=wechat_openid
+        or getattr(member, "wechat_openid", None)
+        or (last_address if last_channel == "wechat" else None),
+        wechat_following=getattr(member, "wechat_following", None),
+        agora_user=last_address if last_channel == "agora" and last_address else None,
+        preferred_channel=getattr(member, "preferred_channel", None),
+        last_inbound_channel=last_channel,
+        last_inbound_at=getattr(conversation, "last_inbound_at", None),
+        sent_since_inbound=int(getattr(conversation, "sent_since_inbound", 0) or 0),
+    )
 
 
 def next_route(planned: list[Route], tried: set[str], reason: str) -> Route | None:

@@ -179,7 +179,9 @@ def test_a_member_cannot_choose_anything_else(value):
 
 def test_the_next_route_skips_every_channel_tried():
     planned = [Route("wechat_template", "wechat_template"), Route("sms", "sms"), Route("email", "email")]
-    assert next_route(planned, {"wechat_template"}, "fallback_no_receipt") == Route("sms", "fallback_no_receipt")
+    assert next_route(planned, {"wechat_template"}, "fallback_no_receipt") == Route(
+        "sms", "fallback_no_receipt"
+    )
     assert next_route(planned, {"wechat_template", "sms"}, "fallback_permanent") == Route(
         "email", "fallback_permanent"
     )
