@@ -427,6 +427,7 @@ class Container:
     @cached_property
     def outreach(self):
         from chalicelib.care.outreach import Outreach
+        from chalicelib.channels.wechat.client import can_send_customer_service
 
         return Outreach(
             self.care_repo,
@@ -438,6 +439,7 @@ class Container:
             self.client("sqs"),
             self.settings.care_queue_url,
             wall=self.wall_clock.timestamp,
+            window=can_send_customer_service,
         )
 
     @cached_property

@@ -42,6 +42,8 @@ from chalicelib.dal.models import CareClaimItem, MemberItem, MessageItem, StoreI
 from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
+from chalicelib.services import channel_router
+from chalicelib.services.channel_router import Route
 
 LEASE_SECONDS = 120
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
@@ -140,7 +142,9 @@ class Outreach:
         queue_url: str,
         *,
         wall: Callable[[], float] = time.time,
+        window: Callable[[datetime | None, int, datetime], bool] | None = None,
     ) -> None:
+        self._window = window  # WeChat's customer-service window, for the channel router (issue 15)
         self._repo = repo
         self._messages = messages
         self._stores = stores  # StoreDirectory of this region
@@ -186,9 +190,22 @@ class Outreach:
         coupon = self._coupon_for(claim, message, now)
         rendered = self.render(message, member, store, coupon)
         outbound = self._outbound_item(message, store, rendered.text, int(claim.attempts or 0), now)
-        contact = Contact(phone=member.phone, email=member.email, wechat_openid=member.wechat_openid)
         conversation = self._conversations.get(store.store_id, member.member_id)
-        delivery = self._sender.send(outbound, store, contact, conversation)
+        contact = Contact(
+            phone=member.phone,
+            email=member.email,
+            wechat_openid=member.wechat_openid,
+            agora_user=channel_router.facts_of(
+                member, conversation, phone=None, email=None, wechat_openid=None
+            ).agora_user,
+        )
+        delivery = self._sender.send(
+            outbound,
+            store,
+            contact,
+            conversation,
+            self._routes(message.kind, member, conversation, store, now),
+        )
         status = "sent" if delivery.status == "sent" else "failed"
         self._finish(
             claim,
@@ -236,6 +253,18 @@ class Outreach:
         self, message: CareMessage, member: MemberItem | None, store: StoreItem | None
     ) -> str | None:
         return held_back_reason(message.store_id, member, store, self._conversations)
+
+    def _routes(
+        self, kind: str, member: MemberItem, conversation: Any, store: StoreItem, now: datetime
+    ) -> list[Route] | None:
+        """The channel router's routes for a care message (a marketing kind: never a WeChat template message)."""
+        if self._window is None:
+            return None
+        facts = channel_router.facts_of(
+            member, conversation, phone=member.phone, email=member.email, wechat_openid=member.wechat_openid
+        )
+        settings = channel_router.settings_for(*self._stores.routing(store), on_bad=lambda exc: None)
+        return channel_router.routes(kind, facts, settings, now, self._window)
 
     def _within_cap(self, message: CareMessage, now: datetime) -> bool:
         """Take a place under the cap (or note an exempt send) on her ledger; False when the cap is full."""
