@@ -80,3 +80,5 @@ ProviderReceipt  # chalicelib/channels/receipts.py: the one receipt shape (issue
 advances  # chalicelib/channels/receipts.py: the status order (issue 15's services/receipts.py)
 provider_of  # chalicelib/channels/base.py: the receipts namespace of a send (issue 15's delivery)
 send_outgoing  # chalicelib/channels/base.py: how delivery calls a templated channel (issue 15)
+_._no_repeats  # pydantic @field_validator (services/channel_router.py RoutingOverride)
+_._waits  # pydantic @field_validator (services/channel_router.py RoutingOverride)

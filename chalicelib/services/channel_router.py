@@ -44,7 +44,6 @@ FALLBACK_PERMANENT = "fallback_permanent"
 FALLBACK_NO_RECEIPT = "fallback_no_receipt"
 
 ChannelName = Literal["wechat", "wechat_template", "agora", "sms", "email"]
-MemberChoice = Literal["wechat", "agora", "sms", "email"]
 
 
 @dataclass(frozen=True)
@@ -170,17 +169,6 @@ def settings_for(
             receipt_wait_seconds=waits,
         )
     return settings
-
-
-def parse_member_choice(value: Any) -> str | None:
-    """A member's preferred channel as staff set it: one of MEMBER_CHOICES, or None to clear it."""
-    if value is None or value == "":
-        return None
-    if value not in MEMBER_CHOICES:
-        raise ValidationFailed(
-            "unknown preferred channel", {"preferred_channel": f"one of {', '.join(MEMBER_CHOICES)}"}
-        )
-    return str(value)
 
 
 WindowRule = Callable[[datetime | None, int, datetime], bool]

@@ -200,6 +200,7 @@ class StepDelivery:
         route = _next_usable(planned, tried, channels, contact, FALLBACK_NO_RECEIPT)
         if route is None:
             return self._log(step, Outcome.SKIPPED, check=check.waited_on, reason="no other route")
+        now_tried = [*(message.tried_channels or [check.waited_on]), route.channel]
         if not self._messages.claim_fallback(message, check.waited_on, route.channel, now):
             return self._log(step, Outcome.DUPLICATE, check=check.waited_on)
         channel = channels[route.channel]
@@ -223,7 +224,7 @@ class StepDelivery:
             error=f"no receipt on {check.waited_on}",
             provider=provider_of(channel, contact),
             route_reason=route.reason,
-            tried_channels=[*(message.tried_channels or [check.waited_on]), route.channel],
+            tried_channels=now_tried,
         )
         return self._log(step, Outcome.SENT, channel=route.channel, route_reason=route.reason)
 

@@ -14,7 +14,6 @@ from chalicelib.services.channel_router import (
     MemberFacts,
     Route,
     next_route,
-    parse_member_choice,
     routes,
     settings_for,
 )
@@ -163,18 +162,6 @@ def test_a_bad_override_is_a_clear_error_naming_the_field(override, field):
     with pytest.raises(ValidationFailed) as caught:
         settings_for(None, override)
     assert field in caught.value.fields
-
-
-@pytest.mark.parametrize("value, expected", [("sms", "sms"), ("", None), (None, None), ("wechat", "wechat")])
-def test_a_member_may_choose_wechat_agora_sms_or_email(value, expected):
-    assert parse_member_choice(value) == expected
-
-
-@pytest.mark.parametrize("value", ["wechat_template", "fax", 3])
-def test_a_member_cannot_choose_anything_else(value):
-    with pytest.raises(ValidationFailed) as caught:
-        parse_member_choice(value)
-    assert "preferred_channel" in caught.value.fields
 
 
 def test_the_next_route_skips_every_channel_tried():
