@@ -54,6 +54,8 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
         view |= {"intent": m.intent, "sentiment": m.sentiment}
     if m.sender and m.direction == "out":
         view["sender"] = m.sender
+    if m.route_reason and m.direction == "out":
+        view["route_reason"] = m.route_reason  # issue 15: why its channel was chosen (services/channel_router.py)
     return view
 
 

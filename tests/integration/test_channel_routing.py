@@ -117,6 +117,9 @@ def test_a_permanent_failure_falls_back_to_the_next_route_and_says_so(harness):
     assert message.tried_channels == ["sms", "email"]
     assert "permanent" in message.error
     assert harness.sms() == []
+    # Staff see why, in the conversation.
+    [shown] = harness.messages(SH_STORE, "m-1")
+    assert (shown["channel"], shown["route_reason"]) == ("email", "fallback_permanent")
 
 
 # --- no receipt within the wait ----------------------------------------------------------------------------
