@@ -233,7 +233,7 @@ class Container:
     @cached_property
     def delivery(self):
         from chalicelib.channels.wechat.client import can_send_customer_service
-        from chalicelib.dal.routing import route_inputs
+        from chalicelib.dal.routing import RouteInputs
         from chalicelib.services.delivery import DeadLetters, ReceiptChecks, StepDelivery
 
         return StepDelivery(
@@ -245,7 +245,7 @@ class Container:
             self.clock,
             self.wall_clock.timestamp,
             links=self.member_links,
-            route_inputs=route_inputs,
+            route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
         )

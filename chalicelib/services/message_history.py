@@ -55,7 +55,9 @@ def message_view(m: MessageItem, tz: Any, read_up_to: str | None) -> dict[str, A
     if m.sender and m.direction == "out":
         view["sender"] = m.sender
     if m.route_reason and m.direction == "out":
-        view["route_reason"] = m.route_reason  # issue 15: why its channel was chosen (services/channel_router.py)
+        view["route_reason"] = (
+            m.route_reason
+        )  # issue 15: why its channel was chosen (services/channel_router.py)
     return view
 
 
