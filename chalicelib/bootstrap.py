@@ -245,6 +245,7 @@ class Container:
             self.clock,
             self.wall_clock.timestamp,
             links=self.member_links,
+            base_channels=self.channels.base,
             route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),

@@ -97,12 +97,13 @@ class StepDelivery:
         bookings: BookingRepository,
         stores: StoreDirectory,
         messages: MessageRepository,
-        channels_for: Callable[[StoreItem], Mapping[str, Channel]],
+        channels_for: Callable[[StoreItem], Mapping[str, Channel]],  # ChannelRegistry.for_store
         dead_letters: DeadLetters,
         clock: Clock,
         wall_seconds: Callable[[], float],
         links: Any = None,  # services/member_links.py MemberLinks: the "manage my booking" link of a text
         *,
+        base_channels: Mapping[str, Channel],  # ChannelRegistry.base: SMS and email, no store secrets read
         route_inputs: RouteInputs,  # dal/routing.py: her profile and conversation
         window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
         receipt_checks: ReceiptChecks | None = None,
@@ -115,6 +116,7 @@ class StepDelivery:
         self._dead_letters = dead_letters
         self._clock = clock
         self._wall = wall_seconds
+        self._base_channels = base_channels
         self._route_inputs = route_inputs
         self._window = window
         self._receipt_checks = receipt_checks
@@ -134,8 +136,8 @@ class StepDelivery:
             raise DeliveryInProgress("another worker is sending this step")
 
         contact, planned, settings = self._routes(step, booking, store, now)
-        outgoing = self._outgoing(step, message.text, prepared, settings)
-        channels = self._channels_for(store)
+        channels = self._channels(store, planned)
+        outgoing = self._outgoing(step, message.text, prepared, settings, channels)
         failures: list[str] = []
         tried: list[str] = []
         transient = False
@@ -195,7 +197,7 @@ class StepDelivery:
         if message is None or message.status != "sent" or message.channel != check.waited_on:
             return self._log(step, Outcome.DUPLICATE, check=check.waited_on)
         contact, planned, settings = self._routes(step, booking, store, now)
-        channels = self._channels_for(store)
+        channels = self._channels(store, planned)
         tried = set(message.tried_channels or []) | {check.waited_on}
         route = _next_usable(planned, tried, channels, contact, FALLBACK_NO_RECEIPT)
         if route is None:
@@ -206,7 +208,7 @@ class StepDelivery:
         channel = channels[route.channel]
         try:
             provider_id = send_outgoing(
-                channel, contact, self._outgoing(step, message.text, prepared, settings)
+                channel, contact, self._outgoing(step, message.text, prepared, settings, channels)
             )
         except SendError as exc:
             # Claimed, so never retried on this channel: the message stays sent on the one it waited on.
@@ -273,17 +275,30 @@ class StepDelivery:
         )
         return contact, planned, settings
 
+    def _channels(self, store: StoreItem, planned: list[Route]) -> Mapping[str, Channel]:
+        """The store's channels when a route needs one of its own (WeChat, Agora: their secrets are read once per
+        container), else the base ones: an SMS- or email-only member costs no secret read."""
+        if all(route.channel in self._base_channels for route in planned):
+            return self._base_channels
+        return self._channels_for(store)
+
     @staticmethod
     def _outgoing(
-        step: StepMessage, text: str, prepared: _Prepared, settings: channel_router.RoutingSettings
+        step: StepMessage,
+        text: str,
+        prepared: _Prepared,
+        settings: channel_router.RoutingSettings,
+        channels: Mapping[str, Channel],
     ) -> Outgoing:
+        """The message; its `values` only when a channel it may go by fills a template (`send_outgoing`)."""
+        templated = any(hasattr(channel, "send_outgoing") for channel in channels.values())
         return Outgoing(
             kind=step.kind,
             text=text,
             subject=prepared.store.name,
             locale=texts.supported_locale(prepared.context.locale),
             marketing=settings.is_marketing(step.kind),
-            values=texts.values(prepared.context),
+            values=texts.values(prepared.context) if templated else {},
         )
 
     def _check_receipt_later(
