@@ -10,8 +10,9 @@ decides at SEND time -- never earlier, since consent, conversations and the cap 
    deliveries and overlapping schedule runs never send twice;
 5. the frequency cap (policy.toml; birthday exempt), on a per-member ledger changed conditionally;
 6. a coupon when the message carries one (kept on the claim, so a retry re-sends the same code);
-7. the text (messages.toml per kind, or the campaign's own template) and the channel (ReplySender: her channel,
-   its rules, fallbacks).
+7. the text (messages.toml per kind, or the campaign's own template) and the channel (the channel router's
+   routes, services/channel_router.py: never a WeChat template message for marketing; sent by ReplySender,
+   falling on to the next route on a failure).
 
 Each skip is recorded on the claim with its reason; campaign counters (n_sent, n_skipped_<reason>...) move once
 per claim transition, so the campaign's results add up under retries.
