@@ -183,3 +183,17 @@ def test_the_marketing_kinds_are_the_opt_out_kinds_and_every_journey_kind_is_cla
     assert not set(routing["marketing"]) & set(routing["transactional"])
     journey_kinds = {step["kind"] for step in journeys["step"]}
     assert set(routing["transactional"]) <= journey_kinds
+
+
+def test_a_receipt_check_names_its_step_and_the_channel_it_waited_on():
+    from chalicelib.contracts.step import ReceiptCheck, StepMessage, message_type
+
+    step = StepMessage("c", "s", "b", "m", "confirmation", "event:created", 3, "2026-11-22T02:00:00+00:00")
+    body = ReceiptCheck(step, "sms").to_json()
+
+    assert message_type(body) == "receipt_check" and message_type(step.to_json()) == "journey_step"
+    assert ReceiptCheck.from_json(body) == ReceiptCheck(step, "sms")
+    with pytest.raises(ValidationFailed):
+        StepMessage.from_json(body)  # a step worker never takes a check for a step
+    with pytest.raises(ValidationFailed):
+        ReceiptCheck.from_json(step.to_json())
