@@ -89,3 +89,5 @@ query_send_details  # sms_alibaba.py: the QuerySendDetails pull fallback; no cal
 LOG_SUBSCRIBERS  # resources.py: infra/template.py subscribes each to its log groups (SNS SMS delivery status)
 dlq  # resources.LogSubscriber.dlq: infra/template.py, the subscriber function's asynchronous DLQ
 log_groups  # resources.LogSubscriber.log_groups: infra/template.py, the log groups it is subscribed to
+_._no_repeats  # pydantic @field_validator (services/channel_router.py RoutingOverride)
+_._waits  # pydantic @field_validator (services/channel_router.py RoutingOverride)

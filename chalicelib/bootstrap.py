@@ -245,17 +245,23 @@ class Container:
 
     @cached_property
     def delivery(self):
-        from chalicelib.services.delivery import DeadLetters, StepDelivery
+        from chalicelib.channels.wechat.client import can_send_customer_service
+        from chalicelib.dal.routing import RouteInputs
+        from chalicelib.services.delivery import DeadLetters, ReceiptChecks, StepDelivery
 
         return StepDelivery(
             self.bookings,
             self.local_stores,
             self.messages,
-            self.channels.base,
+            self.channels.for_store,
             DeadLetters(self.client("sqs"), self.settings.steps_dlq_url),
             self.clock,
             self.wall_clock.timestamp,
             links=self.member_links,
+            base_channels=self.channels.base,
+            route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
+            window=can_send_customer_service,
+            receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
@@ -503,6 +509,7 @@ class Container:
     @cached_property
     def outreach(self):
         from chalicelib.care.outreach import Outreach
+        from chalicelib.channels.wechat.client import can_send_customer_service
 
         return Outreach(
             self.care_repo,
@@ -514,6 +521,7 @@ class Container:
             self.client("sqs"),
             self.settings.care_queue_url,
             wall=self.wall_clock.timestamp,
+            window=can_send_customer_service,
         )
 
     @cached_property

@@ -10,8 +10,9 @@ decides at SEND time -- never earlier, since consent, conversations and the cap 
    deliveries and overlapping schedule runs never send twice;
 5. the frequency cap (policy.toml; birthday exempt), on a per-member ledger changed conditionally;
 6. a coupon when the message carries one (kept on the claim, so a retry re-sends the same code);
-7. the text (messages.toml per kind, or the campaign's own template) and the channel (ReplySender: her channel,
-   its rules, fallbacks).
+7. the text (messages.toml per kind, or the campaign's own template) and the channel (the channel router's
+   routes, services/channel_router.py: never a WeChat template message for marketing; sent by ReplySender,
+   falling on to the next route on a failure).
 
 Each skip is recorded on the claim with its reason; campaign counters (n_sent, n_skipped_<reason>...) move once
 per claim transition, so the campaign's results add up under retries.
@@ -42,6 +43,8 @@ from chalicelib.dal.models import CareClaimItem, MemberItem, MessageItem, StoreI
 from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
+from chalicelib.services import channel_router
+from chalicelib.services.channel_router import Route
 
 LEASE_SECONDS = 120
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
@@ -140,7 +143,9 @@ class Outreach:
         queue_url: str,
         *,
         wall: Callable[[], float] = time.time,
+        window: Callable[[datetime | None, int, datetime], bool] | None = None,
     ) -> None:
+        self._window = window  # WeChat's customer-service window, for the channel router (issue 15)
         self._repo = repo
         self._messages = messages
         self._stores = stores  # StoreDirectory of this region
@@ -186,9 +191,22 @@ class Outreach:
         coupon = self._coupon_for(claim, message, now)
         rendered = self.render(message, member, store, coupon)
         outbound = self._outbound_item(message, store, rendered.text, int(claim.attempts or 0), now)
-        contact = Contact(phone=member.phone, email=member.email, wechat_openid=member.wechat_openid)
         conversation = self._conversations.get(store.store_id, member.member_id)
-        delivery = self._sender.send(outbound, store, contact, conversation)
+        contact = Contact(
+            phone=member.phone,
+            email=member.email,
+            wechat_openid=member.wechat_openid,
+            agora_user=channel_router.facts_of(
+                member, conversation, phone=None, email=None, wechat_openid=None
+            ).agora_user,
+        )
+        delivery = self._sender.send(
+            outbound,
+            store,
+            contact,
+            conversation,
+            self._routes(message.kind, member, conversation, store, now),
+        )
         status = "sent" if delivery.status == "sent" else "failed"
         self._finish(
             claim,
@@ -236,6 +254,18 @@ class Outreach:
         self, message: CareMessage, member: MemberItem | None, store: StoreItem | None
     ) -> str | None:
         return held_back_reason(message.store_id, member, store, self._conversations)
+
+    def _routes(
+        self, kind: str, member: MemberItem, conversation: Any, store: StoreItem, now: datetime
+    ) -> list[Route] | None:
+        """The channel router's routes for a care message (a marketing kind: never a WeChat template message)."""
+        if self._window is None:
+            return None
+        facts = channel_router.facts_of(
+            member, conversation, phone=member.phone, email=member.email, wechat_openid=member.wechat_openid
+        )
+        settings = channel_router.settings_for(*self._stores.routing(store), on_bad=lambda exc: None)
+        return channel_router.routes(kind, facts, settings, now, self._window)
 
     def _within_cap(self, message: CareMessage, now: datetime) -> bool:
         """Take a place under the cap (or note an exempt send) on her ledger; False when the cap is full."""

@@ -61,3 +61,40 @@ def booking_ref(chain_id: str, booking_id: str) -> str:
 
 def schedule_name(chain_id: str, booking_id: str, kind: str, version: int) -> str:
     return f"{booking_ref(chain_id, booking_id)}-{kind}-v{version}"
+
+
+RECEIPT_CHECK = "receipt_check"
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """Issue 15: "has the step's message had a receipt yet?", put on the steps queue with a delay (the route's
+    receipt wait) after a send on `waited_on`. The step's own fields, `type: receipt_check` and `waited_on`."""
+
+    step: StepMessage
+    waited_on: str  # the channel the message was sent on
+
+    def to_json(self) -> str:
+        body = {**asdict(self.step), "type": RECEIPT_CHECK, "waited_on": self.waited_on}
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, body: str) -> ReceiptCheck:
+        try:
+            data = json.loads(body)
+            if data.get("type") != RECEIPT_CHECK or not isinstance(data.get("waited_on"), str):
+                raise ValueError("type")
+            step = StepMessage.from_json(json.dumps({**data, "type": "journey_step"}))
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise ValidationFailed(f"not a receipt check message: {exc}") from None
+        return cls(step, data["waited_on"])
+
+
+def message_type(body: str) -> str:
+    """What a steps-queue body is: `journey_step` (also when it says nothing) or `receipt_check`."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "journey_step"
+    kind = data.get("type", "journey_step") if isinstance(data, dict) else "journey_step"
+    return kind if isinstance(kind, str) else "journey_step"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
 from chalicelib.channels.http import ProviderHttp, shared_http
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import chain_of
@@ -20,6 +20,7 @@ from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, Mes
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
+from chalicelib.services.channel_router import FALLBACK_PERMANENT, Route
 from chalicelib.services.signatures import sign
 
 LEASE_SECONDS = 120
@@ -130,15 +131,24 @@ class ReplySender:
         }
 
     def send(
-        self, message: MessageItem, store: StoreItem, contact: Contact, conversation: ConversationItem | None
+        self,
+        message: MessageItem,
+        store: StoreItem,
+        contact: Contact,
+        conversation: ConversationItem | None,
+        routes: list[Route] | None = None,
     ) -> Delivery:
+        """`routes`: the channel router's (services/channel_router.py) for a message that is not an answer (care,
+        campaigns); without them, the channel law's: her own channel first."""
         claim = self._messages.claim(message, int(self._wall()) + LEASE_SECONDS, int(self._wall()))
         if claim is Claim.DONE:
             return Delivery(message.channel, "sent", "already sent")
         if claim is Claim.BUSY:
             raise DeliveryInProgress("another worker is sending this reply")
-        now = self._clock.now()
         channels = self._channels_for(store)
+        if routes is not None:
+            return self._send_routed(message, store, contact, routes, channels)
+        now = self._clock.now()
         order, note = self._law.route(conversation, contact, now, channels)
         failures: list[str] = []
         first = order[0] if order else None
@@ -169,6 +179,55 @@ class ReplySender:
         self._conversations.touch_outbound(message, self._clock.now())
         logger.warning("reply not delivered", extra={"message_id": message.message_id, "reason": reason})
         return Delivery(None, "failed", f"{note + '; ' if note else ''}{reason}")
+
+    def _send_routed(
+        self,
+        message: MessageItem,
+        store: StoreItem,
+        contact: Contact,
+        routes: list[Route],
+        channels: dict[str, Channel],
+    ) -> Delivery:
+        """The router's routes in order; a failure falls on to the next (care is not retried by channel)."""
+        outgoing = Outgoing(
+            kind=message.kind,
+            text=message.text,
+            subject=store.name,
+            marketing=texts.is_marketing(message.kind),
+        )
+        failures: list[str] = []
+        tried: list[str] = []
+        for route in routes:
+            channel = channels.get(route.channel)
+            if channel is None or not channel.can_reach(contact):
+                continue
+            tried.append(route.channel)
+            try:
+                provider_id = send_outgoing(channel, contact, outgoing)
+            except SendError as exc:
+                failures.append(exc.reason)
+                continue
+            self._messages.finish(
+                message,
+                status="sent",
+                at=self._clock.now(),
+                channel=route.channel,
+                provider_message_id=provider_id,
+                error="; ".join(failures) or None,
+                provider=provider_of(channel, contact),
+                route_reason=route.reason if len(tried) == 1 else FALLBACK_PERMANENT,
+                tried_channels=tried,
+            )
+            self._conversations.touch_outbound(
+                message, self._clock.now(), customer_service=route.channel == "wechat"
+            )
+            return Delivery(route.channel, "sent", None, tried[0] if len(tried) > 1 else None)
+        reason = "; ".join(failures) or "no channel can reach this member"
+        self._messages.finish(
+            message, status="failed", at=self._clock.now(), channel=None, error=reason, tried_channels=tried
+        )
+        self._conversations.touch_outbound(message, self._clock.now())
+        return Delivery(None, "failed", reason)
 
     def _outbound(
         self,

@@ -221,6 +221,7 @@ class MessageRepository:
         error: str | None = None,
         provider: str | None = None,
         route_reason: str | None = None,
+        tried_channels: list[str] | None = None,
     ) -> None:
         """Record a send's outcome, number it in the conversation's sequence, and (sent) make the message findable
         by its provider's id, applying any receipt that came before this record of the send."""
@@ -241,6 +242,8 @@ class MessageRepository:
                 else MessageItem.route_reason.remove(),
                 MessageItem.lease_until.set(0),
                 MessageItem.attempts.add(1),
+                # the channels tried for it (the router's fallbacks): never twice on one channel
+                *([MessageItem.tried_channels.set(tried_channels)] if tried_channels else []),
             ],
         )
         if not updated:
@@ -356,6 +359,35 @@ class MessageRepository:
         keys = list(dict.fromkeys((entry.pk, entry.message_sk) for entry in entries))
         found = {(m.pk, m.sk): m for m in MessageItem.batch_get(keys, consistent_read=True)} if keys else {}
         return [(entry, found.get((entry.pk, entry.message_sk))) for entry in entries]
+
+    @staticmethod
+    def claim_fallback(message: MessageItem, waited_on: str, channel: str, at: datetime) -> bool:
+        """Take the one fallback after `waited_on` got no receipt: only while the message is still `sent` on that
+        channel and `channel` was never tried for it, so a duplicate check (or two at once) sends nothing more."""
+        try:
+            message.update(
+                actions=[
+                    MessageItem.tried_channels.set(MessageItem.tried_channels.append([channel])),
+                    MessageItem.updated_at.set(at),
+                ],
+                condition=(MessageItem.status == "sent")
+                & (MessageItem.channel == waited_on)
+                & MessageItem.tried_channels.exists()
+                & ~MessageItem.tried_channels.contains(channel),
+            )
+        except Exception as exc:  # UpdateError wraps the ClientError
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def current(message: MessageItem) -> MessageItem | None:
+        """The message as stored now (consistent), or None when it is gone."""
+        try:
+            return MessageItem.get(message.pk, message.sk, consistent_read=True)
+        except MessageItem.DoesNotExist:
+            return None
 
     def release(self, message: MessageItem, error: str, at: datetime) -> None:
         """Give up the lease after a transient failure so the retry can claim it at once."""

@@ -228,6 +228,9 @@ class ChainItem(_Item):
     # Mainland SMS (issue 15): {"routes": {"+86": "alibaba_sms", "*": "sns"}, "<provider>": {"sign_name",
     # "templates": {kind: {"code", "params"}}}}; channels/sms_templates.py reads it, README "SMS providers".
     sms_settings = JSONAttribute(null=True)
+    # Issue 15: the chain's channel routing over chalicelib/channels/routing.toml (services/channel_router.py
+    # validates it: {"order": [...], "prefer_member_choice": bool, "receipt_wait_seconds": {channel: s}}).
+    channel_routing = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -264,6 +267,8 @@ class StoreItem(_Item):
     gsi1pk = UnicodeAttribute(null=True)  # CHAINSTORES#<chain_id>
     gsi1sk = UnicodeAttribute(null=True)  # store_id
     by_chain = StoresByChainIndex()
+    # Issue 15: the store's channel routing, over the chain's (same shape as ChainItem.channel_routing).
+    channel_routing = JSONAttribute(null=True)
 
     @staticmethod
     def key(store_id: str) -> tuple[str, str]:
@@ -633,6 +638,11 @@ class MemberItem(_Item):
     gsi3sk = UnicodeAttribute(null=True)  # member_id
     by_store = MembersByStoreIndex()
     by_birthday = BirthdayIndex()
+    # Issue 15, the channel router (services/channel_router.py): her own choice (wechat | agora | sms | email),
+    # and whether she follows the store's Official Account (the WeChat subscribe/unsubscribe events write it;
+    # missing: not known). No defaults, for the same reason as the profile fields above.
+    preferred_channel = UnicodeAttribute(null=True)
+    wechat_following = BooleanAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str, member_id: str) -> tuple[str, str]:
@@ -801,6 +811,8 @@ class MessageItem(_Item):
     route_reason = UnicodeAttribute(null=True)
     delivered_at = UTCDateTimeAttribute(null=True)
     read_at = UTCDateTimeAttribute(null=True)
+    # Issue 15, the router: every channel a send was attempted on (never twice on one).
+    tried_channels = string_list()
 
     @staticmethod
     def pk_for(store_id: str, member_id: str) -> str:

@@ -496,6 +496,29 @@ def render(kind: str, ctx: MessageContext) -> str:
     return from_store(template.render(_variables(ctx)).strip(), ctx, marketing=is_marketing(kind))
 
 
+def values(ctx: MessageContext) -> dict[str, str]:
+    """The message's named, formatted strings for a templated channel (channels.base.Outgoing.values: a WeChat
+    template message, mainland-China SMS): the same facts and the same formatting as the rendered text, times in
+    the store's zone, 24-hour. A value the message has not got is left out."""
+    variables = _variables(ctx)
+    store, member, booking = variables["store"], variables["member"], variables["booking"]
+    found = {
+        "member_name": member.get("name"),
+        "store_name": store.get("name"),
+        "store_phone": store.get("phone"),
+        "address": store.get("address"),
+        "service_name": booking.get("service_name"),
+        "stylist_name": booking.get("stylist_name"),
+        "manage_link": variables["manage_link"],
+    }
+    start = (ctx.booking or {}).get("start")
+    if start is not None:
+        found["start_local"] = _filter_datetime_long(variables, start)
+        found["date_local"] = _filter_date(variables, start)
+        found["time_local"] = _filter_time(variables, start)
+    return {name: str(value) for name, value in found.items() if value not in (None, "")}
+
+
 def render_reply(kind: str, ctx: MessageContext, **extra: Any) -> str:
     """Render an automatic answer to a member's message (replies.toml); `extra` adds variables such
     as `advice`."""

@@ -32,7 +32,7 @@ from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
-from chalicelib.services.channel_order import channel_order
+from chalicelib.services import channel_router
 from chalicelib.services.stores import StoreDirectory
 
 EVENT_RETENTION = timedelta(days=35)
@@ -462,8 +462,19 @@ def replan(
         booking.booked_at,
         store.timezone,
     )
-    channels = channel_order(booking.member.phone, booking.member.email)
-    steps = plan(journey, facts, event, now) if channels else []
+    # The channel each step would take as far as the booking's own addresses tell (services/channel_router.py);
+    # the step worker routes again when it sends, knowing her profile and conversation.
+    routing = channel_router.settings_for(*stores.routing(store), on_bad=lambda exc: None)
+    addresses = channel_router.MemberFacts(
+        phone=booking.member.phone, email=booking.member.email, wechat_openid=booking.member.wechat_openid
+    )
+
+    def first_channel(kind: str) -> str | None:
+        found = channel_router.routes(kind, addresses, routing, now, lambda *_: False)
+        return found[0].channel if found else None
+
+    reachable = bool(booking.member.phone or booking.member.email or booking.member.wechat_openid)
+    steps = plan(journey, facts, event, now) if reachable else []
     to_send: list[str] = []
     to_schedule: list[str] = []
     pending: list[PendingStep] = []
@@ -477,7 +488,7 @@ def replan(
                 when=step.when,
                 due_at=step.due_at,
                 schedule=None if immediate else message.schedule_name,
-                channel=channels[0],
+                channel=first_channel(step.kind),
             )
         )
     booking.pending = pending

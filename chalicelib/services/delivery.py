@@ -4,6 +4,11 @@ The step is checked against the booking as it is *now*: a step planned at an old
 (before a reschedule or cancel) or for a status the booking has left is dropped. The outbound message
 is claimed in the conversation before any provider is called, keyed on (booking, step, booking
 version), so redelivered or duplicated steps never send twice.
+
+The channel is the router's (services/channel_router.py): its routes are tried in order, a permanent failure
+falling on to the next. After a send on a channel with a receipt wait (routing.toml), when a later route could
+still reach her, a receipt check goes on the steps queue with that delay; if the message is still only `sent`
+when it arrives, the next untried route carries it once more (`fallback_no_receipt`), at most once per channel.
 """
 
 from __future__ import annotations
@@ -14,17 +19,18 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
 from chalicelib.clock import Clock
-from chalicelib.contracts.step import StepMessage
+from chalicelib.contracts.step import ReceiptCheck, StepMessage
 from chalicelib.dal.bookings import BookingRepository
 from chalicelib.dal.messages import Claim, MessageRepository
-from chalicelib.dal.models import BookingItem, StoreItem
-from chalicelib.errors import DeliveryInProgress, PermanentSendError, TransientSendError
+from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, StoreItem
+from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError, TransientSendError
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import load_journey
 from chalicelib.observability import logger
-from chalicelib.services.channel_order import channel_order
+from chalicelib.services import channel_router
+from chalicelib.services.channel_router import FALLBACK_NO_RECEIPT, FALLBACK_PERMANENT, Route
 from chalicelib.services.stores import StoreDirectory
 
 LEASE_SECONDS = 120
@@ -62,65 +68,86 @@ class Attempt:
     last: bool  # no retry will follow a transient failure
 
 
+class ReceiptChecks:
+    """Puts a step's receipt check on the steps queue, delayed by the route's receipt wait (at most 900 s)."""
+
+    def __init__(self, sqs_client: Any, queue_url: str) -> None:
+        self._sqs = sqs_client
+        self._url = queue_url
+
+    def put(self, check: ReceiptCheck, delay_seconds: int) -> None:
+        self._sqs.send_message(
+            QueueUrl=self._url, MessageBody=check.to_json(), DelaySeconds=max(0, min(900, delay_seconds))
+        )
+
+
+RouteInputs = Callable[[str, str, str], tuple[MemberItem | None, ConversationItem | None]]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    booking: BookingItem
+    store: StoreItem
+    context: texts.MessageContext
+
+
 class StepDelivery:
     def __init__(
         self,
         bookings: BookingRepository,
         stores: StoreDirectory,
         messages: MessageRepository,
-        channels: Mapping[str, Channel],
+        channels_for: Callable[[StoreItem], Mapping[str, Channel]],  # ChannelRegistry.for_store
         dead_letters: DeadLetters,
         clock: Clock,
         wall_seconds: Callable[[], float],
         links: Any = None,  # services/member_links.py MemberLinks: the "manage my booking" link of a text
+        *,
+        base_channels: Mapping[str, Channel],  # ChannelRegistry.base: SMS and email, no store secrets read
+        route_inputs: RouteInputs,  # dal/routing.py: her profile and conversation
+        window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
+        receipt_checks: ReceiptChecks | None = None,
     ) -> None:
         self._links = links
         self._bookings = bookings
         self._stores = stores
         self._messages = messages
-        self._channels = channels
+        self._channels_for = channels_for
         self._dead_letters = dead_letters
         self._clock = clock
         self._wall = wall_seconds
+        self._base_channels = base_channels
+        self._route_inputs = route_inputs
+        self._window = window
+        self._receipt_checks = receipt_checks
 
     def deliver(self, step: StepMessage, attempt: Attempt) -> Outcome:
-        booking = self._bookings.booking(step.chain_id, step.booking_id)
-        if booking is None or int(booking.version) != int(step.version):
-            return self._log(step, Outcome.STALE)
-        store = self._stores.get(booking.store_id)
-        if store is None:
-            return self._log(step, Outcome.STALE)
-        spec = load_journey(*self._stores.overrides(store)).spec_for(step.kind, step.when)
-        if spec is None or booking.status not in spec.send_if:
-            return self._log(step, Outcome.SKIPPED)
-        if booking.feedback_sentiment and booking.feedback_sentiment in spec.skip_if_feedback:
-            return self._log(step, Outcome.SKIPPED)
-        if spec.mark_status and booking.status != spec.mark_status:
-            marked = self._bookings.set_status_if_version(
-                step.chain_id, step.booking_id, int(step.version), tuple(spec.send_if), spec.mark_status
-            )
-            if not marked:
-                return self._log(step, Outcome.STALE)
+        prepared = self._prepare(step, mark=True)
+        if isinstance(prepared, Outcome):
+            return prepared
+        booking, store = prepared.booking, prepared.store
 
         now = self._clock.now()
-        message = self._messages.step_message(
-            step, _message_text(step, booking, store, self._manage_link(step, booking)), now
-        )
+        message = self._messages.step_message(step, texts.render(step.kind, prepared.context), now)
         claim = self._messages.claim(message, int(self._wall()) + LEASE_SECONDS, int(self._wall()))
         if claim is Claim.DONE:
             return self._log(step, Outcome.DUPLICATE)
         if claim is Claim.BUSY:
             raise DeliveryInProgress("another worker is sending this step")
 
-        contact = Contact(phone=booking.member.phone, email=booking.member.email)
+        contact, planned, settings = self._routes(step, booking, store, now)
+        channels = self._channels(store, planned)
+        outgoing = self._outgoing(step, message.text, prepared, settings, channels)
         failures: list[str] = []
+        tried: list[str] = []
         transient = False
-        for name in channel_order(contact.phone, contact.email):
-            channel = self._channels.get(name)
+        for route in planned:
+            channel = channels.get(route.channel)
             if channel is None or not channel.can_reach(contact):
                 continue
+            tried.append(route.channel)
             try:
-                provider_id = channel.send(contact, message.text, subject=store.name)
+                provider_id = send_outgoing(channel, contact, outgoing)
             except TransientSendError as exc:
                 transient = True
                 failures.append(exc.reason)
@@ -128,15 +155,22 @@ class StepDelivery:
             except PermanentSendError as exc:
                 failures.append(exc.reason)
                 continue
+            reason = route.reason if len(tried) == 1 else _fallback_reason(transient)
             self._messages.finish(
                 message,
                 status="sent",
                 at=self._clock.now(),
-                channel=name,
+                channel=route.channel,
                 provider_message_id=provider_id,
                 error="; ".join(failures) or None,
+                provider=provider_of(channel, contact),
+                route_reason=reason,
+                tried_channels=tried,
             )
-            return self._log(step, Outcome.SENT, channel=name, fallbacks=len(failures))
+            self._check_receipt_later(step, route.channel, planned, tried, channels, contact, settings)
+            return self._log(
+                step, Outcome.SENT, channel=route.channel, route_reason=reason, fallbacks=len(failures)
+            )
 
         reason = "; ".join(failures) or "no channel can reach the member"
         if transient and not attempt.last:
@@ -144,9 +178,146 @@ class StepDelivery:
             raise TransientSendError(reason)
         if transient:
             reason = f"gave up after {attempt.number} attempts: {reason}"
-        self._messages.finish(message, status="failed", at=self._clock.now(), channel=None, error=reason)
+        self._messages.finish(
+            message, status="failed", at=self._clock.now(), channel=None, error=reason, tried_channels=tried
+        )
         self._dead_letters.put(step.to_json(), reason, step.kind)
         return self._log(step, Outcome.FAILED, reason=reason)
+
+    def check_receipt(self, check: ReceiptCheck) -> Outcome:
+        """A receipt check came due: still only `sent` on the channel it waited on -> the next untried route,
+        once. A receipt that came (delivered, read, failed), an earlier fallback, a moved booking: nothing."""
+        step = check.step
+        prepared = self._prepare(step, mark=False)
+        if isinstance(prepared, Outcome):
+            return prepared
+        booking, store = prepared.booking, prepared.store
+        now = self._clock.now()
+        message = self._messages.current(self._messages.step_message(step, "", now))
+        if message is None or message.status != "sent" or message.channel != check.waited_on:
+            return self._log(step, Outcome.DUPLICATE, check=check.waited_on)
+        contact, planned, settings = self._routes(step, booking, store, now)
+        channels = self._channels(store, planned)
+        tried = set(message.tried_channels or []) | {check.waited_on}
+        route = _next_usable(planned, tried, channels, contact, FALLBACK_NO_RECEIPT)
+        if route is None:
+            return self._log(step, Outcome.SKIPPED, check=check.waited_on, reason="no other route")
+        now_tried = [*(message.tried_channels or [check.waited_on]), route.channel]
+        if not self._messages.claim_fallback(message, check.waited_on, route.channel, now):
+            return self._log(step, Outcome.DUPLICATE, check=check.waited_on)
+        channel = channels[route.channel]
+        try:
+            provider_id = send_outgoing(
+                channel, contact, self._outgoing(step, message.text, prepared, settings, channels)
+            )
+        except SendError as exc:
+            # Claimed, so never retried on this channel: the message stays sent on the one it waited on.
+            logger.warning(
+                "no-receipt fallback not sent",
+                extra={"kind": step.kind, "channel": route.channel, "reason": exc.reason},
+            )
+            return self._log(step, Outcome.FAILED, check=check.waited_on, reason=exc.reason)
+        self._messages.finish(
+            message,
+            status="sent",
+            at=self._clock.now(),
+            channel=route.channel,
+            provider_message_id=provider_id,
+            error=f"no receipt on {check.waited_on}",
+            provider=provider_of(channel, contact),
+            route_reason=route.reason,
+            tried_channels=now_tried,
+        )
+        return self._log(step, Outcome.SENT, channel=route.channel, route_reason=route.reason)
+
+    # --- the parts ------------------------------------------------------------------------------------
+    def _prepare(self, step: StepMessage, *, mark: bool) -> _Prepared | Outcome:
+        """The booking and store when the step still applies (else why not), its text's context."""
+        booking = self._bookings.booking(step.chain_id, step.booking_id)
+        if booking is None or int(booking.version) != int(step.version):
+            return self._log(step, Outcome.STALE)
+        store = self._stores.get(booking.store_id)
+        if store is None:
+            return self._log(step, Outcome.STALE)
+        spec = load_journey(*self._stores.overrides(store)).spec_for(step.kind, step.when)
+        # A receipt check comes after the step's own delivery, which may have marked the booking (a no-show).
+        marked_before = not mark and bool(spec and spec.mark_status) and booking.status == spec.mark_status  # type: ignore[union-attr]
+        if spec is None or (booking.status not in spec.send_if and not marked_before):
+            return self._log(step, Outcome.SKIPPED)
+        if booking.feedback_sentiment and booking.feedback_sentiment in spec.skip_if_feedback:
+            return self._log(step, Outcome.SKIPPED)
+        if mark and spec.mark_status and booking.status != spec.mark_status:
+            marked = self._bookings.set_status_if_version(
+                step.chain_id, step.booking_id, int(step.version), tuple(spec.send_if), spec.mark_status
+            )
+            if not marked:
+                return self._log(step, Outcome.STALE)
+        return _Prepared(booking, store, _context(booking, store, self._manage_link(step, booking)))
+
+    def _routes(
+        self, step: StepMessage, booking: BookingItem, store: StoreItem, now: Any
+    ) -> tuple[Contact, list[Route], channel_router.RoutingSettings]:
+        member, conversation = self._route_inputs(step.chain_id, step.store_id, step.member_id)
+        facts = channel_router.facts_of(
+            member,
+            conversation,
+            phone=booking.member.phone,
+            email=booking.member.email,
+            wechat_openid=booking.member.wechat_openid,
+        )
+        settings = channel_router.settings_for(*self._stores.routing(store), on_bad=_bad_override)
+        planned = channel_router.routes(step.kind, facts, settings, now, self._window)
+        contact = Contact(
+            phone=facts.phone,
+            email=facts.email,
+            wechat_openid=facts.wechat_openid,
+            agora_user=facts.agora_user,
+        )
+        return contact, planned, settings
+
+    def _channels(self, store: StoreItem, planned: list[Route]) -> Mapping[str, Channel]:
+        """The store's channels when a route needs one of its own (WeChat, Agora: their secrets are read once per
+        container), else the base ones: an SMS- or email-only member costs no secret read."""
+        if all(route.channel in self._base_channels for route in planned):
+            return self._base_channels
+        return self._channels_for(store)
+
+    @staticmethod
+    def _outgoing(
+        step: StepMessage,
+        text: str,
+        prepared: _Prepared,
+        settings: channel_router.RoutingSettings,
+        channels: Mapping[str, Channel],
+    ) -> Outgoing:
+        """The message; its `values` only when a channel it may go by fills a template (`send_outgoing`)."""
+        templated = any(hasattr(channel, "send_outgoing") for channel in channels.values())
+        return Outgoing(
+            kind=step.kind,
+            text=text,
+            subject=prepared.store.name,
+            locale=texts.supported_locale(prepared.context.locale),
+            marketing=settings.is_marketing(step.kind),
+            values=texts.values(prepared.context) if templated else {},
+        )
+
+    def _check_receipt_later(
+        self,
+        step: StepMessage,
+        sent_on: str,
+        planned: list[Route],
+        tried: list[str],
+        channels: Mapping[str, Channel],
+        contact: Contact,
+        settings: channel_router.RoutingSettings,
+    ) -> None:
+        """Only when the channel waits for a receipt and a later route could still reach her: no check, no cost."""
+        wait = settings.receipt_wait(sent_on)
+        if self._receipt_checks is None or wait <= 0:
+            return
+        if _next_usable(planned, set(tried), channels, contact, FALLBACK_NO_RECEIPT) is None:
+            return
+        self._receipt_checks.put(ReceiptCheck(step, sent_on), wait)
 
     def _manage_link(self, step: StepMessage, booking: BookingItem) -> str:
         """The booking's "manage my booking" link, minted (once per booking) only for texts that carry it."""
@@ -174,8 +345,28 @@ class StepDelivery:
         return outcome
 
 
-def _message_text(step: StepMessage, booking: BookingItem, store: StoreItem, manage_link: str = "") -> str:
-    context = texts.MessageContext(
+def _fallback_reason(transient_before: bool) -> str:
+    """Why a later route carried it: the ones before failed for good, or (`fallback_transient`) one of them failed
+    for now -- as before the router, the next channel is tried at once rather than the member left waiting."""
+    return "fallback_transient" if transient_before else FALLBACK_PERMANENT
+
+
+def _next_usable(
+    planned: list[Route], tried: set[str], channels: Mapping[str, Channel], contact: Contact, reason: str
+) -> Route | None:
+    usable = [r for r in planned if r.channel in channels and channels[r.channel].can_reach(contact)]
+    return channel_router.next_route(usable, tried, reason)
+
+
+def _bad_override(exc: Exception) -> None:
+    logger.error(
+        "bad channel routing override left out",
+        extra={"reason": str(exc), "fields": getattr(exc, "fields", {})},
+    )
+
+
+def _context(booking: BookingItem, store: StoreItem, manage_link: str = "") -> texts.MessageContext:
+    return texts.MessageContext(
         locale=booking.member.locale or store.locale,
         timezone=store.timezone,
         store={
@@ -196,4 +387,3 @@ def _message_text(step: StepMessage, booking: BookingItem, store: StoreItem, man
         },
         extra={"manage_link": manage_link} if manage_link else {},
     )
-    return texts.render(step.kind, context)

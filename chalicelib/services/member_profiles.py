@@ -141,7 +141,10 @@ class MemberProfiles:
 
 
 def _preferred_channel(member: MemberItem, conversation: Any) -> str | None:
-    """The channel she last wrote from, else the best address the booking system gave us."""
+    """Her own choice (issue 15: the channel router puts it first), else the channel she last wrote from, else the
+    best address the booking system gave us."""
+    if member.preferred_channel:
+        return member.preferred_channel
     if conversation is not None and conversation.last_inbound_channel:
         return conversation.last_inbound_channel
     if member.wechat_openid:

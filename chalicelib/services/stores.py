@@ -62,10 +62,18 @@ class StoreDirectory:
 
     def overrides(self, store: StoreItem) -> tuple[dict | None, dict | None]:
         """The chain's and the store's journey overrides; the chain is kept for the same minute as stores."""
+        chain = self._chain(store)
+        return (chain.journey_overrides if chain else None), store.journey_overrides
+
+    def routing(self, store: StoreItem) -> tuple[dict | None, dict | None]:
+        """The chain's and the store's channel routing overrides (services/channel_router.py), cached alike."""
+        chain = self._chain(store)
+        return (chain.channel_routing if chain else None), store.channel_routing
+
+    def _chain(self, store: StoreItem) -> ChainItem | None:
         hit = self._chains.get(store.chain_id)
         if hit and hit[0] > self._wall():
-            chain = hit[1]
-        else:
-            chain = self._repo.chain(store.chain_id)
-            self._chains[store.chain_id] = (self._wall() + self._ttl, chain)
-        return (chain.journey_overrides if chain else None), store.journey_overrides
+            return hit[1]
+        chain = self._repo.chain(store.chain_id)
+        self._chains[store.chain_id] = (self._wall() + self._ttl, chain)
+        return chain

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.contracts.step import StepMessage
+from chalicelib.contracts.step import RECEIPT_CHECK, ReceiptCheck, StepMessage, message_type
 from chalicelib.errors import TransientSendError, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.services.delivery import Attempt, Outcome, StepDelivery
@@ -36,6 +36,8 @@ class StepWorker:
     def handle_record(self, record: Any) -> str:
         """Powertools record handler: return on success (or a step to drop), raise to retry."""
         receives = int(record.attributes.approximate_receive_count or 1)
+        if message_type(record.body) == RECEIPT_CHECK:
+            return self._receipt_check(record.body)
         try:
             step = StepMessage.from_json(record.body)
         except ValidationFailed as exc:
@@ -57,3 +59,13 @@ class StepWorker:
             )
             raise
         return outcome.value
+
+    def _receipt_check(self, body: str) -> str:
+        """Issue 15: a step's delayed receipt check (services/delivery.py). Its fallback is claimed before it is
+        sent, so a failure is not retried (the message stays sent on the channel it waited on)."""
+        try:
+            check = ReceiptCheck.from_json(body)
+        except ValidationFailed as exc:
+            logger.error("malformed receipt check dropped", extra={"reason": exc.message})
+            return "malformed"
+        return self._delivery.check_receipt(check).value

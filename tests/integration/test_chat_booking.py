@@ -331,8 +331,11 @@ def test_on_wechat_she_asks_and_picks_the_second_and_both_answers_come_by_custom
     chat.wechat(SH_STORE, wechat_text("o-linked", "第二个", msg_id="8002"))
     chat.pump()
 
-    offer, done = [m["text"]["content"] for m in chat.fakes["wechat"].sent]
+    offer, done, *journey = [m["text"]["content"] for m in chat.fakes["wechat"].sent]
     assert len(offered(offer)) == 3 and LINK in offer
+    # The booking's own confirmation follows by customer service too: the channel router's WeChat window (issue 15).
+    [confirmation] = journey
+    assert confirmation.startswith("【花漾·静安店】")
     start = datetime.fromisoformat(second["start"])
     assert done.startswith(
         "【花漾·静安店】好的，已为您约好星期六 11月28日 " + start.astimezone(SH).strftime("%H:%M")

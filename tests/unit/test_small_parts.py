@@ -22,7 +22,6 @@ from chalicelib.dal.bookings import slot_buckets
 from chalicelib.dal.messages import decode_cursor, encode_cursor
 from chalicelib.dal.models import MessageItem
 from chalicelib.errors import PermanentSendError, TransientSendError, ValidationFailed
-from chalicelib.services.channel_order import channel_order
 from chalicelib.workers.steps import backoff_seconds
 from tests.support.builders import booking_event
 
@@ -264,25 +263,6 @@ def test_given_a_cap_over_twelve_hours_when_backing_off_then_sqs_maximum_wins():
 
 
 # --- channels ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "phone, email, preferred, expected",
-    [
-        ("+8613800138000", "a@b.co", None, ["sms", "email"]),
-        ("+8613800138000", "a@b.co", "email", ["email", "sms"]),
-        ("+8613800138000", "a@b.co", "sms", ["sms", "email"]),
-        ("+8613800138000", "a@b.co", "wechat", ["sms", "email"]),
-        ("+8613800138000", None, "email", ["sms"]),
-        (None, "a@b.co", None, ["email"]),
-        ("", "", None, []),
-        (None, None, "sms", []),
-    ],
-)
-def test_given_contact_details_when_ordering_channels_then_only_reachable_ones_in_preference_order(
-    phone, email, preferred, expected
-):
-    assert channel_order(phone, email, preferred) == expected
 
 
 def client_error(code: str | None, message: str = "boom") -> ClientError:
