@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from chalicelib import resources
 from chalicelib.care.outreach import CareMessage, Outcome
-from chalicelib.dal.models import MemberItem, MessageItem
+from chalicelib.dal.models import ChainItem, MemberItem, MessageItem
 from tests.conftest import REGION, STAGE
 from tests.support.builders import SH_STORE, booking_event
 from tests.support.care import visit
@@ -49,6 +49,14 @@ def let_delays_pass(harness, seconds: int) -> None:
     for message in _steps_queue()._messages:
         message.delayed_until = 0
     harness.advance_to(harness.clock.now() + timedelta(seconds=seconds))
+
+
+def sms_waits_for_receipts(seconds: int = 600) -> None:
+    """The chain's SMS provider reports delivery (Alibaba's SmsReport): SMS waits for a receipt. The default
+    waits for none (routing.toml: SNS reports only through the account's delivery-status logs)."""
+    ChainItem(*ChainItem.key(CHAIN)).update(
+        actions=[ChainItem.channel_routing.set({"receipt_wait_seconds": {"sms": seconds}})]
+    )
 
 
 def with_openid(event: dict, openid: str = "o-li-openid") -> dict:
@@ -107,6 +115,15 @@ def test_a_member_known_not_to_follow_gets_no_template_message(harness):
 
 
 # --- fallback on a permanent failure ----------------------------------------------------------------------
+def test_sms_waits_for_no_receipt_unless_the_chain_says_its_provider_reports(harness):
+    harness.post(booking_event(email=EMAIL))
+    harness.pump()
+
+    assert (
+        receipt_checks() == []
+    )  # SNS's receipts need the account's delivery-status logs: no fallback by default
+
+
 def test_a_permanent_failure_falls_back_to_the_next_route_and_says_so(harness):
     harness.faults.add("sms", permanent=1)
     harness.post(booking_event(email=EMAIL))
@@ -124,6 +141,7 @@ def test_a_permanent_failure_falls_back_to_the_next_route_and_says_so(harness):
 
 # --- no receipt within the wait ----------------------------------------------------------------------------
 def test_no_receipt_within_the_wait_sends_on_the_next_route_exactly_once(harness):
+    sms_waits_for_receipts()
     harness.post(booking_event(email=EMAIL))
     harness.pump()
     [(check, delay)] = receipt_checks()
@@ -143,6 +161,7 @@ def test_no_receipt_within_the_wait_sends_on_the_next_route_exactly_once(harness
 
 
 def test_a_receipt_before_the_wait_ends_means_no_fallback(harness):
+    sms_waits_for_receipts()
     harness.post(booking_event(email=EMAIL))
     harness.pump()
     [message] = stored()
@@ -157,6 +176,7 @@ def test_a_receipt_before_the_wait_ends_means_no_fallback(harness):
 
 
 def test_a_redelivered_step_and_check_never_send_twice_on_one_channel(harness):
+    sms_waits_for_receipts()
     harness.post(booking_event(email=EMAIL))
     harness.pump()
     [(check, _)] = receipt_checks()
@@ -175,6 +195,7 @@ def test_a_redelivered_step_and_check_never_send_twice_on_one_channel(harness):
 
 
 def test_a_check_for_a_booking_that_moved_on_sends_nothing(harness):
+    sms_waits_for_receipts()
     harness.post(booking_event(email=EMAIL))
     harness.pump()
     harness.post(booking_event(type="booking.cancelled", occurred_at="2026-11-22T10:01:00+08:00"))
