@@ -194,6 +194,12 @@ class ReplySender:
             text=message.text,
             subject=store.name,
             marketing=texts.is_marketing(message.kind),
+            # email's unsubscribe link names the chain and member; WeChat's client_msg_id the message
+            values={
+                "chain_id": message.chain_id,
+                "member_id": message.member_id,
+                "message_id": message.message_id,
+            },
         )
         failures: list[str] = []
         tried: list[str] = []

@@ -298,7 +298,14 @@ class StepDelivery:
             subject=prepared.store.name,
             locale=texts.supported_locale(prepared.context.locale),
             marketing=settings.is_marketing(step.kind),
-            values=texts.values(prepared.context) if templated else {},
+            # Who and which message, for the channels that need them: email's unsubscribe link (chain, member),
+            # WeChat's client_msg_id (the message id) -- then the text's own named values.
+            values={
+                "chain_id": step.chain_id,
+                "member_id": step.member_id,
+                "message_id": step.message_id,
+                **(texts.values(prepared.context) if templated else {}),
+            },
         )
 
     def _check_receipt_later(
