@@ -151,7 +151,9 @@ class StoreChannelDefaults:
         if template is None:
             return False
         value: dict[str, Any] = {
-            key: template[key] for key in ("app_id", "app_secret", "template_ids") if key in template
+            key: template[key]
+            for key in ("app_id", "app_secret", "template_ids", "templates")
+            if key in template
         }
         if template.get("encoding_aes_key"):
             value["encoding_aes_key"] = template["encoding_aes_key"]
