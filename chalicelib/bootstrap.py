@@ -327,7 +327,28 @@ class Container:
             self.channel_secrets.wechat_credentials,
             CallbackClaims(),
             SmsNumbers(),
+            wechat_events=self.wechat_events,
         )
+
+    # --- WeChat account events (issue 15, §2: follow state, template receipts) ---------------------------
+    @cached_property
+    def wechat_events(self):
+        """subscribe / unsubscribe -> MemberItem.wechat_following; TEMPLATESENDJOBFINISH -> the receipt sink."""
+        from chalicelib.conversations.wechat_events import WeChatAccountEvents
+        from chalicelib.dal.wechat_follow import WeChatFollowRepository
+
+        return WeChatAccountEvents(WeChatFollowRepository(), self.wechat_receipt_sink)
+
+    @cached_property
+    def wechat_receipt_sink(self):
+        """Where WeChat's delivery receipts go: the receipts service (`receipts`, services/receipts.py:
+        `apply(ProviderReceipt)`) when the container has one; until it is merged, a sink that logs and drops."""
+        receipts = getattr(self, "receipts", None)
+        if receipts is not None:
+            return receipts
+        from chalicelib.conversations.wechat_events import UnwiredReceipts
+
+        return UnwiredReceipts()
 
     @cached_property
     def inbound_worker(self):

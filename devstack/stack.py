@@ -130,6 +130,7 @@ class LocalStack:
         from devstack.seed import with_public_urls
 
         demo = with_public_urls(demo, api_url)  # each store's booking page, on the API just started
+        self._wire_wechat(api_url, demo)
         self._start_plumbing(session, endpoint, container.clock)
         self.info = {
             "api_url": api_url,
@@ -190,6 +191,21 @@ class LocalStack:
         return ChannelSetup(
             agora_base_url=self.fakes["agora"].base_url,
             booking_system_url=self.fakes["booking"].url + "/chairside/changes",
+        )
+
+    def _wire_wechat(self, api_url: str, demo: dict[str, Any]) -> None:
+        """The fake WeChat holds the demo account's templates and pushes TEMPLATESENDJOBFINISH to the account's
+        server URL (the first store's callback: one Official Account has one server configuration)."""
+        from devstack.seed import demo_wechat_registrations
+
+        fake = self.fakes["wechat"]
+        for template_id, keywords in demo_wechat_registrations().items():
+            fake.register_template(template_id, keywords)
+        store = demo["stores"][0]
+        fake.push_to(
+            f"{api_url}/v1/channels/wechat/{store['id']}",
+            store["wechat_token"],
+            store["wechat_encoding_aes_key"],
         )
 
     def _start_moto(self) -> str:
