@@ -295,3 +295,53 @@ def test_the_demo_secret_maps_each_transactional_kind_without_first_or_remark(ha
     credentials = harness.container.channel_secrets.wechat_credentials(SH_STORE)
     assert credentials.templates["confirmation"].template_id == "demo-tmpl-booked"
     assert all(not {"first", "remark"} & set(entry["fields"]) for entry in templates.values())
+
+
+def test_a_job_finish_event_without_its_msgid_is_refused_naming_it(harness):
+    xml = job_finish_xml("o-1", 1, "success").replace("<MsgID>1</MsgID>", "")
+    store = _store(harness)
+    status, body = _deliver(
+        harness,
+        *harness.fakes["wechat"].callback(
+            store["wechat_token"], xml, encoding_aes_key=store["wechat_encoding_aes_key"]
+        ),
+    )
+    assert status == 400 and json.loads(body)["fields"] == {"MsgID": "missing"}
+
+
+def test_the_fake_pushes_job_finish_events_to_the_accounts_server_signed(api, client):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qsl, urlsplit
+
+    from chalicelib.channels.wechat.callback_xml import parse_message, verify_signature
+
+    received: list[tuple[dict[str, str], bytes]] = []
+    arrived = threading.Event()
+
+    class Server(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(parse_qsl(urlsplit(self.path).query)), body))
+            self.send_response(200)
+            self.send_header("Content-Length", "7")
+            self.end_headers()
+            self.wfile.write(b"success")
+            arrived.set()
+
+        def log_message(self, format, *args) -> None:  # the base class's name
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api.push_to(f"http://127.0.0.1:{server.server_address[1]}/v1/channels/wechat/s1", "tok")
+        msgid = client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
+        assert arrived.wait(10), "no TEMPLATESENDJOBFINISH was pushed"
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(params, body)] = received
+    assert verify_signature("tok", params["signature"], params["timestamp"], params["nonce"])
+    event = parse_message(body)
+    assert (event.event, event.job_msg_id, event.job_status) == ("TEMPLATESENDJOBFINISH", msgid, "success")
