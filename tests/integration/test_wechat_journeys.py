@@ -345,3 +345,53 @@ def test_the_fake_pushes_job_finish_events_to_the_accounts_server_signed(api, cl
     assert verify_signature("tok", params["signature"], params["timestamp"], params["nonce"])
     event = parse_message(body)
     assert (event.event, event.job_msg_id, event.job_status) == ("TEMPLATESENDJOBFINISH", msgid, "success")
+
+
+def test_a_stores_template_channel_from_its_secret_sends_and_its_receipt_names_the_send(harness):
+    from devstack.seed import demo_wechat_registrations
+
+    sink = RecordingSink()
+    harness.container.wechat_receipt_sink = sink
+    fake = harness.fakes["wechat"]
+    for template_id, keywords in demo_wechat_registrations().items():
+        fake.register_template(template_id, keywords)
+    store = harness.container.stores.get(SH_STORE)
+    channel = harness.container.channels.for_store(store)["wechat_template"]
+
+    msgid = send_outgoing(channel, Contact(wechat_openid="o-follower"), confirmation())
+    for params, body in fake.take_events(
+        _store(harness)["wechat_token"], _store(harness)["wechat_encoding_aes_key"]
+    ):
+        assert _deliver(harness, params, body) == (200, b"success")
+
+    [shown] = fake.shown
+    assert shown["template_id"] == "demo-tmpl-booked" and shown["lines"]["time3"] == "11月25日 15:00"
+    [receipt] = sink.receipts
+    assert (receipt.provider, receipt.provider_message_id, receipt.status) == (
+        provider_of(channel, Contact()),
+        msgid,
+        "delivered",
+    )
+
+
+def test_the_fakes_user_control_sets_when_she_wrote_and_a_block(api, client):
+    import urllib.request
+
+    def control(body: dict) -> dict:
+        request = urllib.request.Request(
+            f"{api.base_url}/_fake/user", data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return json.loads(answer.read())
+
+    assert (
+        control({"openid": SHE, "last_wrote_at": time.time() - 49 * 3600, "blocked": "refuse"})["errcode"]
+        == 0
+    )
+    with pytest.raises(CustomerServiceWindowClosed):
+        client.send_text(SHE, "您好")
+    with pytest.raises(PermanentSendError, match="43101"):
+        client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
+    control({"openid": SHE, "blocked": None, "last_wrote_at": time.time()})
+    client.send_text(SHE, "您好")
+    assert client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
