@@ -395,3 +395,20 @@ def test_the_fakes_user_control_sets_when_she_wrote_and_a_block(api, client):
     control({"openid": SHE, "blocked": None, "last_wrote_at": time.time()})
     client.send_text(SHE, "您好")
     assert client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
+
+
+def test_the_job_finish_sample_event_becomes_a_failed_receipt(harness):
+    from pathlib import Path
+
+    sink = RecordingSink()
+    harness.container.wechat_receipt_sink = sink
+    sample = (Path(__file__).parents[2] / "events" / "wechat_template_job_finish.xml").read_text()
+
+    assert harness.wechat(SH_STORE, sample) == (200, b"success")
+    [receipt] = sink.receipts
+    assert (receipt.provider_message_id, receipt.status, receipt.code) == (
+        "3487542469355618313",
+        "failed",
+        "failed:user block",
+    )
+    assert receipt.at == datetime.fromtimestamp(1795327260, UTC)
