@@ -25,7 +25,7 @@ Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send`,
   answers 43101 to a template send, "event" accepts it and reports TEMPLATESENDJOBFINISH "failed:user block";
 - TEMPLATESENDJOBFINISH after each accepted template message ("success" unless blocked): `take_events()` hands
   them out as signed callbacks, or, after `push_to(url, token, encoding_aes_key=None)`, a thread POSTs them to
-  the account's server URL like WeChat does;
+  the account's server URL like WeChat does; `POST /_fake/user {"openid", "lose_receipts": n}` loses her next n;
 - fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`;
 - callbacks as WeChat's servers send them to ours: `callback(token, xml)` signs a plaintext-mode message,
   `callback(token, xml, encoding_aes_key=...)` encrypts it ("安全模式", AES-256-CBC, `msg_signature`). Written from WeChat's documentation, apart from
@@ -117,6 +117,9 @@ class FakeWeChatAPI:
         self._push: tuple[str, str, str | None] | None = None  # (url, token, EncodingAESKey)
         self._pusher: threading.Thread | None = None
         self.push_failures = 0
+        self.lost_receipts: dict[
+            str, int
+        ] = {}  # openid -> how many more of her job-finish events are never sent
         self._counter = itertools.count(1)
         self._msgids = itertools.count(200000001)
         self._lock = threading.Lock()
@@ -400,12 +403,16 @@ class FakeWeChatAPI:
             self.templates.append(body)
             self.shown.append({"msgid": msgid, "touser": openid, "template_id": template_id, "lines": lines})
             status = "failed:user block" if self.blocked.get(openid) == "event" else "success"
-            self.events.append((openid, msgid, status))
+            if self.lost_receipts.get(openid, 0) > 0:
+                self.lost_receipts[openid] -= 1  # delivered, but WeChat's report never comes
+            else:
+                self.events.append((openid, msgid, status))
             self._pushed.notify_all()
             return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def _control_user(self, raw: bytes) -> dict[str, Any]:
-        """Fake-only: `{"openid", "last_wrote_at"?: epoch seconds, "blocked"?: "refuse" | "event" | null}`."""
+        """Fake-only: `{"openid", "last_wrote_at"?: epoch seconds, "blocked"?: "refuse" | "event" | null,
+        "lose_receipts"?: n}` (her next n template messages get no TEMPLATESENDJOBFINISH)."""
         try:
             asked = json.loads(raw.decode("utf-8") or "{}")
         except (UnicodeDecodeError, ValueError):
@@ -415,6 +422,9 @@ class FakeWeChatAPI:
             return _err(40003, "invalid openid")
         if isinstance(asked.get("last_wrote_at"), int | float):
             self.user_wrote(openid, float(asked["last_wrote_at"]))
+        if isinstance(asked.get("lose_receipts"), int) and asked["lose_receipts"] >= 0:
+            with self._lock:
+                self.lost_receipts[openid] = asked["lose_receipts"]
         if "blocked" in asked:
             if asked["blocked"] in ("refuse", "event"):
                 self.block(openid, asked["blocked"])

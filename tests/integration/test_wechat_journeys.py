@@ -412,3 +412,11 @@ def test_the_job_finish_sample_event_becomes_a_failed_receipt(harness):
         "failed:user block",
     )
     assert receipt.at == datetime.fromtimestamp(1795327260, UTC)
+
+
+def test_the_fake_can_lose_a_members_next_receipt(api, client):
+    api._control_user(json.dumps({"openid": SHE, "lose_receipts": 1}).encode())
+    lost = client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
+    kept = client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
+    assert lost != kept
+    assert [str(msgid) for _, msgid, _ in api.events] == [kept]
