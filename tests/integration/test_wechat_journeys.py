@@ -309,42 +309,85 @@ def test_a_job_finish_event_without_its_msgid_is_refused_naming_it(harness):
     assert status == 400 and json.loads(body)["fields"] == {"MsgID": "missing"}
 
 
-def test_the_fake_pushes_job_finish_events_to_the_accounts_server_signed(api, client):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import parse_qsl, urlsplit
+class AccountServer:
+    """A stand-in for the account's server URL: records WeChat's POSTs, answers "success"."""
 
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qsl, urlsplit
+
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        self.arrived = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                parts = urlsplit(self.path)
+                outer.received.append((parts.path, dict(parse_qsl(parts.query)), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "7")
+                self.end_headers()
+                self.wfile.write(b"success")
+                outer.arrived.set()
+
+            def log_message(self, format, *args) -> None:  # the base class's name
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def account_server() -> Iterator[AccountServer]:
+    server = AccountServer()
+    yield server
+    server.close()
+
+
+def test_the_fake_pushes_job_finish_events_to_the_accounts_server_signed(api, client, account_server):
     from chalicelib.channels.wechat.callback_xml import parse_message, verify_signature
 
-    received: list[tuple[dict[str, str], bytes]] = []
-    arrived = threading.Event()
+    api.push_to(f"{account_server.url}/v1/channels/wechat/s1", "tok")
+    msgid = client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
+    assert account_server.arrived.wait(10), "no TEMPLATESENDJOBFINISH was pushed"
 
-    class Server(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(parse_qsl(urlsplit(self.path).query)), body))
-            self.send_response(200)
-            self.send_header("Content-Length", "7")
-            self.end_headers()
-            self.wfile.write(b"success")
-            arrived.set()
-
-        def log_message(self, format, *args) -> None:  # the base class's name
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        api.push_to(f"http://127.0.0.1:{server.server_address[1]}/v1/channels/wechat/s1", "tok")
-        msgid = client.send_template(SHE, "tmpl-booked", {"thing1": "静安寺店"})
-        assert arrived.wait(10), "no TEMPLATESENDJOBFINISH was pushed"
-    finally:
-        server.shutdown()
-        server.server_close()
-    [(params, body)] = received
+    [(path, params, body)] = account_server.received
+    assert path == "/v1/channels/wechat/s1"
     assert verify_signature("tok", params["signature"], params["timestamp"], params["nonce"])
     event = parse_message(body)
     assert (event.event, event.job_msg_id, event.job_status) == ("TEMPLATESENDJOBFINISH", msgid, "success")
+
+
+def test_the_local_stack_wires_the_fake_to_the_demo_account(tmp_path, account_server):
+    from chalicelib.channels.wechat import crypto
+    from devstack.seed import DEMO_WECHAT_TEMPLATES
+    from devstack.stack import LocalStack
+
+    key = "a" * 43
+    with FakeWeChatAPI("wx-demo-chain", "demo-secret") as fake:
+        stack = LocalStack(state_dir=tmp_path, fakes={"wechat": fake})
+        demo = {"stores": [{"id": "sh-jingan", "wechat_token": "tok", "wechat_encoding_aes_key": key}]}
+        stack._wire_wechat(account_server.url, demo)
+        client = WeChatClient(
+            "wx-demo-chain", "demo-secret", base_url=fake.base_url, clock=time.time, timeout=2
+        )
+        with pytest.raises(PermanentSendError, match="40037"):  # only the account's templates
+            client.send_template(SHE, "not-ours", {"thing1": "x"})
+        booked = DEMO_WECHAT_TEMPLATES["confirmation"]
+        msgid = client.send_template(SHE, booked["template_id"], {k: "静安寺店" for k in ["thing1"]})
+        assert account_server.arrived.wait(10)
+
+    [(path, params, body)] = account_server.received
+    assert path == "/v1/channels/wechat/sh-jingan" and params["encrypt_type"] == "aes"
+    plain = crypto.decrypt(key, crypto.encrypted_part(body), "wx-demo-chain")
+    assert f"<MsgID>{msgid}</MsgID>".encode() in plain
 
 
 def test_a_stores_template_channel_from_its_secret_sends_and_its_receipt_names_the_send(harness):
