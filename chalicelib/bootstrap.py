@@ -414,7 +414,17 @@ class Container:
             CallbackClaims(),
             SmsNumbers(),
             receipts=self.receipt_sink,
+            wechat_events=self.wechat_events,
         )
+
+    # --- WeChat account events (issue 15, §2: follow state, template receipts) ---------------------------
+    @cached_property
+    def wechat_events(self):
+        """subscribe / unsubscribe -> MemberItem.wechat_following; TEMPLATESENDJOBFINISH -> the receipt sink."""
+        from chalicelib.conversations.wechat_events import WeChatAccountEvents
+        from chalicelib.dal.wechat_follow import WeChatFollowRepository
+
+        return WeChatAccountEvents(WeChatFollowRepository(), self.receipt_sink)
 
     @cached_property
     def inbound_worker(self):

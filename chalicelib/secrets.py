@@ -160,7 +160,7 @@ class StoreChannelDefaults:
     """The channel settings a store added through the API starts with (services/catalogue.py).
 
     Per store there is one channel secret, `chairside/<stage>/stores/<store>/wechat`. A new store gets its chain's
-    WeChat Official Account -- `app_id`, `app_secret`, `template_ids` and, when the chain runs in encrypted mode,
+    WeChat Official Account -- `app_id`, `app_secret`, `template_ids`, `templates` and, when the chain runs in encrypted mode,
     `encoding_aes_key`, copied from the first of its sibling stores that has them -- with a server `token` of its
     own (the callback signature of /v1/channels/wechat/{store}). A store that already has a secret keeps it, so
     this is safe to repeat; a chain with no WeChat store gets none (SMS and e-mail need no per-store setting,
@@ -181,7 +181,9 @@ class StoreChannelDefaults:
         if template is None:
             return False
         value: dict[str, Any] = {
-            key: template[key] for key in ("app_id", "app_secret", "template_ids") if key in template
+            key: template[key]
+            for key in ("app_id", "app_secret", "template_ids", "templates")
+            if key in template
         }
         if template.get("encoding_aes_key"):
             value["encoding_aes_key"] = template["encoding_aes_key"]

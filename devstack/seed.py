@@ -242,6 +242,54 @@ STORES: list[dict[str, Any]] = [
 ]
 
 
+# The demo account's registered template messages (issue 15, §2): each transactional kind -> its template and,
+# per keyword (named by type, as WeChat names them), the message value that fills it. No `first`/`remark`.
+_BOOKED = {
+    "thing1": "store_name",
+    "thing2": "service_name",
+    "time3": "start_local",
+    "phone_number4": "store_phone",
+}
+DEMO_WECHAT_TEMPLATES: dict[str, dict[str, Any]] = {
+    "confirmation": {"template_id": "demo-tmpl-booked", "fields": _BOOKED, "url": "manage_link"},
+    "reschedule_confirmation": {"template_id": "demo-tmpl-booked", "fields": _BOOKED, "url": "manage_link"},
+    "reminder_day_before": {
+        "template_id": "demo-tmpl-reminder",
+        "fields": {
+            "thing1": "store_name",
+            "thing2": "service_name",
+            "time3": "start_local",
+            "thing4": "address",
+        },
+        "url": "manage_link",
+    },
+    "reminder_2h": {
+        "template_id": "demo-tmpl-reminder",
+        "fields": {
+            "thing1": "store_name",
+            "thing2": "service_name",
+            "time3": "start_local",
+            "thing4": "address",
+        },
+        "url": "manage_link",
+    },
+    "no_show_followup": {"template_id": "demo-tmpl-missed", "fields": _BOOKED, "url": "manage_link"},
+    "aftercare": {
+        "template_id": "demo-tmpl-visit-done",
+        "fields": {"thing1": "store_name", "thing2": "service_name", "thing3": "stylist_name"},
+    },
+}
+DEMO_WECHAT_STAFF_REPLY = "demo-staff-reply-template"  # an old-style template: the reply in keyword1
+
+
+def demo_wechat_registrations() -> dict[str, list[str]]:
+    """The demo templates as the fake WeChat holds them: template id -> its keywords."""
+    registered = {DEMO_WECHAT_STAFF_REPLY: ["keyword1"]}
+    for entry in DEMO_WECHAT_TEMPLATES.values():
+        registered[entry["template_id"]] = list(entry["fields"])
+    return registered
+
+
 @dataclass(frozen=True)
 class ChannelSetup:
     """Where the local stack's provider fakes listen, and the credentials they accept."""
@@ -297,7 +345,8 @@ def seed(
             "app_id": channels.wechat_app_id,
             "app_secret": channels.wechat_app_secret,
             "token": wechat_tokens[store["id"]],
-            "template_ids": {"staff_reply": "demo-staff-reply-template"},
+            "template_ids": {"staff_reply": DEMO_WECHAT_STAFF_REPLY},
+            "templates": DEMO_WECHAT_TEMPLATES,
         }
         if store["id"] in ENCRYPTED_WECHAT_STORES:
             # WeChat's EncodingAESKey: 43 base64 characters (32 random bytes, base64 without its "=").

@@ -140,6 +140,7 @@ class LocalStack:
         )
         # The fake's SmsReport push (POST <fake>/_fake/push-reports) goes to the chain's receipt route.
         self.fakes["alibaba_sms"].report_url = api_url + demo["alibaba_sms"]["receipt_url_path"]
+        self._wire_wechat(api_url, demo)
         self._start_plumbing(session, endpoint, container.clock)
         self.info = {
             "api_url": api_url,
@@ -216,6 +217,21 @@ class LocalStack:
             alibaba_sms_base_url=self.fakes["alibaba_sms"].base_url,
             # +86 by Alibaba for the demo chain (issue 15): opt-in until delivery sends templated messages.
             mainland_sms=os.environ.get("CHAIRSIDE_DEMO_MAINLAND_SMS") == "1",
+        )
+
+    def _wire_wechat(self, api_url: str, demo: dict[str, Any]) -> None:
+        """The fake WeChat holds the demo account's templates and pushes TEMPLATESENDJOBFINISH to the account's
+        server URL (the first store's callback: one Official Account has one server configuration)."""
+        from devstack.seed import demo_wechat_registrations
+
+        fake = self.fakes["wechat"]
+        for template_id, keywords in demo_wechat_registrations().items():
+            fake.register_template(template_id, keywords)
+        store = demo["stores"][0]
+        fake.push_to(
+            f"{api_url}/v1/channels/wechat/{store['id']}",
+            store["wechat_token"],
+            store["wechat_encoding_aes_key"],
         )
 
     def _start_moto(self) -> str:

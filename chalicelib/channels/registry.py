@@ -83,7 +83,8 @@ class ChannelRegistry:
             return cached
         from chalicelib.channels.agora.chat import AgoraChatClient
         from chalicelib.channels.wechat.client import WeChatChannel, WeChatClient
-        from chalicelib.conversations.outbound import AgoraChatChannel, WeChatTemplateChannel
+        from chalicelib.channels.wechat.templates import WeChatTemplateChannel, store_templates
+        from chalicelib.conversations.outbound import AgoraChatChannel
 
         channels: dict[str, Any] = dict(self.base)
         credentials = self._secrets.wechat_credentials(store.store_id)
@@ -97,7 +98,7 @@ class ChannelRegistry:
             )
             channels["wechat"] = WeChatChannel(client)
             channels["wechat_template"] = WeChatTemplateChannel(
-                client, credentials.template_ids.get("staff_reply")
+                client, store_templates(credentials.templates, credentials.template_ids)
             )
         agora = self._secrets.agora_settings(store.chain_id)
         if agora:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
@@ -28,6 +28,9 @@ from chalicelib.ids import is_id
 from chalicelib.services import signatures
 from chalicelib.services.receipt_sink import ReceiptSink
 from chalicelib.text_safety import clean_text
+
+if TYPE_CHECKING:
+    from chalicelib.conversations.wechat_events import WeChatAccountEvents
 
 MAX_BODY_BYTES = 64 * 1024
 REPLAY_WINDOW_SECONDS = signatures.REPLAY_WINDOW_SECONDS
@@ -95,6 +98,7 @@ class Intake:
         claims: CallbackClaims,
         sms_numbers: SmsNumbers,
         receipts: ReceiptSink | None = None,
+        wechat_events: WeChatAccountEvents | None = None,
     ) -> None:
         self._inbound = inbound
         self._conversations = conversations
@@ -105,6 +109,7 @@ class Intake:
         self._claims = claims
         self._sms_numbers = sms_numbers
         self._receipts = receipts
+        self._wechat_events = wechat_events  # follow state and template receipts (wechat_events.py)
 
     # --- generic signed webhook (answers synchronously) -------------------------------------------
     def generic(self, chain_id: str, event: GenericMessageEvent) -> Handling:
@@ -144,7 +149,7 @@ class Intake:
         """A WeChat callback whose signature (plaintext mode) or signature and encryption (encrypted mode) and
         freshness the edge checked (chalicelib/api/signed.py); here its (timestamp, nonce) is bound to its body
         and its sender must be an openid."""
-        from chalicelib.channels.wechat.callback_xml import parse_message
+        from chalicelib.channels.wechat.callback_xml import TEMPLATE_JOB_FINISH, parse_message
 
         xml, timestamp, nonce = callback.xml, callback.timestamp, callback.nonce
         message = parse_message(xml)
@@ -155,10 +160,16 @@ class Intake:
             )
         # WeChat signs only (token, timestamp, nonce) in plaintext mode: the first body under a query is the one.
         self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", callback.body_hash, wall_now)
+        if message.event == TEMPLATE_JOB_FINISH:
+            if self._wechat_events is not None:
+                self._wechat_events.receipt(message)
+            return "success"  # a delivery receipt: no member lookup, not a conversation message
         member_id, name = self._member_for(
             store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}"
         )
         if message.msg_type == "event":
+            if self._wechat_events is not None:
+                self._wechat_events.follow(store.chain_id, member_id, message)
             if message.event == "unsubscribe":
                 self._conversations.set_member_flags(
                     store.chain_id, member_id, marketing_consent=False, opted_out_at=self._clock.now()

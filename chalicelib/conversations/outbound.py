@@ -321,26 +321,6 @@ def _contact_for(channel: str | None, address: str | None, member_id: str) -> Co
     return Contact()
 
 
-class WeChatTemplateChannel:
-    """Outside the 48-hour window: the store's configured template message, carrying the text."""
-
-    name = "wechat_template"
-
-    def __init__(self, client: Any, template_id: str | None) -> None:
-        self._client = client
-        self._template_id = template_id
-
-    def can_reach(self, contact: Contact) -> bool:
-        return bool(contact.wechat_openid and self._template_id)
-
-    def send(self, contact: Contact, text: str, subject: str) -> str:
-        if not (contact.wechat_openid and self._template_id):
-            raise PermanentSendError("wechat: no template message configured for this store")
-        return self._client.send_template(
-            contact.wechat_openid, self._template_id, {"first": subject, "keyword1": text[:200], "remark": ""}
-        )
-
-
 class AgoraChatChannel:
     name = "agora"
 

@@ -636,6 +636,10 @@ class MemberItem(_Item):
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)  # BIRTHDAY#<primary_store_id>#<MM-DD>, only with a birthday
     gsi3sk = UnicodeAttribute(null=True)  # member_id
+    # Whether she follows the store's WeChat Official Account, from its subscribe / unsubscribe events (issue 15),
+    # as of the event's own time (dal/wechat_follow.py: an older event never overwrites a newer one).
+    wechat_following = BooleanAttribute(null=True)
+    wechat_following_at = UTCDateTimeAttribute(null=True)
     by_store = MembersByStoreIndex()
     by_birthday = BirthdayIndex()
     # Issue 15, the channel router (services/channel_router.py): her own choice (wechat | agora | sms | email),

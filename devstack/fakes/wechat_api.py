@@ -13,6 +13,19 @@ Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send`,
 
 - token control: `expires_in`, `expire_tokens()` (next use → 42001), `invalidate_tokens()` (→ 40001);
 - member state: `window_closed` (→ 45015), `invalid_openids` (→ 40003), `unsubscribed` (→ 43004);
+- the 48-hour customer-service window: the fake knows when each member last wrote (`callback(...)` of a
+  member's message notes it, or `user_wrote(openid, at)`; HTTP `POST /_fake/user {"openid", "last_wrote_at"}`),
+  and answers a customer-service send 45015 more than 48 hours after it (by `clock`); with `cs_window_strict`
+  also to a member it never heard from;
+- template messages as WeChat handles them since May 2023: `register_template(id, keywords)` holds a registered
+  template's keywords; a category template's values are checked against their type's limits (47003), an old one's
+  are shown cut to 20 characters, `first`/`remark` are accepted and never shown (`shown` is what members see);
+  `client_msg_id` sends one message per openid and id within 10 minutes (the repeat answers the first msgid);
+- a blocked member (`block(openid)` or `POST /_fake/user {"openid", "blocked": "refuse" | "event"}`): "refuse"
+  answers 43101 to a template send, "event" accepts it and reports TEMPLATESENDJOBFINISH "failed:user block";
+- TEMPLATESENDJOBFINISH after each accepted template message ("success" unless blocked): `take_events()` hands
+  them out as signed callbacks, or, after `push_to(url, token, encoding_aes_key=None)`, a thread POSTs them to
+  the account's server URL like WeChat does; `POST /_fake/user {"openid", "lose_receipts": n}` loses her next n;
 - fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`;
 - callbacks as WeChat's servers send them to ours: `callback(token, xml)` signs a plaintext-mode message,
   `callback(token, xml, encoding_aes_key=...)` encrypts it ("安全模式", AES-256-CBC, `msg_signature`). Written from WeChat's documentation, apart from
@@ -26,6 +39,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import struct
 import threading
 import time
@@ -41,6 +55,28 @@ TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
 OAUTH_TOKEN_PATH = "/sns/oauth2/access_token"  # web authorization: code -> openid
 OAUTH_AUTHORIZE_PATH = "/connect/oauth2/authorize"  # open.weixin.qq.com's page, played here
 OAUTH_MINT_PATH = "/_fake/oauth/code"  # fake-only: a code for an openid, for tests and the local stack
+USER_CONTROL_PATH = "/_fake/user"  # fake-only: when a member last wrote, and whether she blocks templates
+CS_WINDOW_SECONDS = 48 * 3600
+CLIENT_MSG_ID_SECONDS = 600  # WeChat: one message per openid + client_msg_id within 10 minutes
+JOB_FINISH = "TEMPLATESENDJOBFINISH"
+# Category-template keyword types and their limits, from WeChat's table (参数值内容限制说明), read apart from
+# chalicelib's templates.py: (max characters, what a value may be).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+KEYWORD_RULES: dict[str, tuple[int, str]] = {
+    "thing": (20, r".+"),
+    "const": (20, r".+"),
+    "character_string": (32, r"[!-~]+"),
+    "number": (32, r"-?\d+(\.\d+)?"),
+    "letter": (32, r"[A-Za-z]+"),
+    "symbol": (5, r"[^\w\s]+"),
+    "time": (64, r".*(?<!\d)([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?(?!\d).*"),
+    "date": (64, r".*(\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}).*"),
+    "amount": (16, r"[^\d\s.]?\d{1,10}(\.\d{1,2})?元?"),
+    "phone_number": (17, r"[\d+\-()]+"),
+    "car_number": (8, r".+"),
+    "name": (20, r".+"),
+    "phrase": (5, f"[{_HAN}]+"),
+}
 
 
 class FakeWeChatAPI:
@@ -68,9 +104,26 @@ class FakeWeChatAPI:
         self._oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (app id, openid); a code works once
         self.oauth_exchanges: list[str] = []  # openids handed out for codes
         self._faults: list[tuple[str, str | None]] = []  # (kind, path or None for any)
+        self.clock = time.time  # WeChat's time, for the 48-hour window and client_msg_id (tests move it)
+        self.cs_window_strict = False
+        self.last_wrote: dict[str, float] = {}  # openid -> when she last wrote to the account
+        self.blocked: dict[str, str] = {}  # openid -> "refuse" (43101 on send) | "event" (failed:user block)
+        self.registered: dict[str, list[str]] = {}  # template id -> its keywords
+        self.shown: list[dict[str, Any]] = []  # {"msgid", "touser", "template_id", "lines"}: what she sees
+        self.events: list[
+            tuple[str, int, str]
+        ] = []  # TEMPLATESENDJOBFINISH to report: (openid, msgid, status)
+        self._client_msgs: dict[tuple[str, str], tuple[int, float]] = {}  # (openid, id) -> (msgid, at)
+        self._push: tuple[str, str, str | None] | None = None  # (url, token, EncodingAESKey)
+        self._pusher: threading.Thread | None = None
+        self.push_failures = 0
+        self.lost_receipts: dict[
+            str, int
+        ] = {}  # openid -> how many more of her job-finish events are never sent
         self._counter = itertools.count(1)
         self._msgids = itertools.count(200000001)
         self._lock = threading.Lock()
+        self._pushed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -89,6 +142,12 @@ class FakeWeChatAPI:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._push = None
+            self._pushed.notify_all()
+        if self._pusher is not None:
+            self._pusher.join(timeout=5)
+            self._pusher = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -134,6 +193,70 @@ class FakeWeChatAPI:
     def send_count(self) -> int:
         return len(self.sent) + len(self.templates)
 
+    def user_wrote(self, openid: str, at: float | None = None) -> None:
+        """She wrote to the account at `at` (now by default): customer-service messages may follow for 48 h."""
+        with self._lock:
+            self.last_wrote[openid] = self.clock() if at is None else at
+
+    def block(self, openid: str, how: str = "refuse") -> None:
+        """She turned the account's template messages off: "refuse" → 43101 on send; "event" → the send
+        succeeds and TEMPLATESENDJOBFINISH reports "failed:user block"."""
+        if how not in ("refuse", "event"):
+            raise ValueError(how)
+        with self._lock:
+            self.blocked[openid] = how
+
+    def register_template(self, template_id: str, keywords: list[str]) -> None:
+        """A template the account added from the library, with its keywords (`thing1`, `time2`, `keyword1`...)."""
+        with self._lock:
+            self.registered[template_id] = list(keywords)
+
+    def take_events(
+        self, token: str, encoding_aes_key: str | None = None
+    ) -> list[tuple[dict[str, str], bytes]]:
+        """The TEMPLATESENDJOBFINISH events owed so far, as signed callbacks (query, body) for the account's
+        server; each is handed out once."""
+        with self._lock:
+            owed, self.events = self.events, []
+        return [
+            self.callback(token, job_finish_xml(*event), encoding_aes_key=encoding_aes_key) for event in owed
+        ]
+
+    def push_to(self, url: str, token: str, encoding_aes_key: str | None = None) -> None:
+        """POST each TEMPLATESENDJOBFINISH to `url` (the account's server configuration) as WeChat does, from
+        a thread of its own, shortly after the send."""
+        with self._lock:
+            self._push = (url, token, encoding_aes_key)
+            self._pushed.notify_all()
+        if self._pusher is None:
+            self._pusher = threading.Thread(target=self._push_loop, name="fake-wechat-push", daemon=True)
+            self._pusher.start()
+
+    def _push_loop(self) -> None:
+        import urllib.request
+
+        while True:
+            with self._lock:
+                while self._push is not None and not self.events:
+                    self._pushed.wait()
+                if self._push is None:
+                    return
+                (url, token, aes_key), owed = self._push, self.events
+                self.events = []
+            for event in owed:
+                params, body = self.callback(token, job_finish_xml(*event), encoding_aes_key=aes_key)
+                request = urllib.request.Request(
+                    f"{url}?{urllib.parse.urlencode(params)}",
+                    data=body,
+                    headers={"Content-Type": "text/xml"},
+                    method="POST",
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=5) as answer:
+                        answer.read()
+                except OSError:
+                    self.push_failures += 1  # WeChat gives up after its retries too
+
     # --- callbacks WeChat sends to the account's server ---------------------------------------------
     def callback(
         self,
@@ -146,6 +269,9 @@ class FakeWeChatAPI:
     ) -> tuple[dict[str, str], bytes]:
         """(query parameters, POST body) of a message callback, as WeChat would send it to this app's server."""
         message = xml.encode("utf-8") if isinstance(xml, str) else xml
+        sender = _SENDER.search(message)
+        if sender and not _EVENT.search(message):  # she wrote: the customer-service window opens
+            self.user_wrote(sender.group(1).decode("utf-8", "replace"))
         ts = str(int(time.time()) if timestamp is None else timestamp)
         nonce = nonce if nonce is not None else str(int.from_bytes(os.urandom(4), "big"))
         params = {"signature": _sha1(token, ts, nonce), "timestamp": ts, "nonce": nonce}
@@ -241,7 +367,7 @@ class FakeWeChatAPI:
             problem = self._check_openid(body.get("touser"))
             if problem:
                 return problem
-            if body["touser"] in self.window_closed:
+            if body["touser"] in self.window_closed or not self._window_open(body["touser"]):
                 return _err(45015, "response out of time limit or subscription is canceled")
             self.sent.append(body)
             return _err(0, "ok")
@@ -258,8 +384,97 @@ class FakeWeChatAPI:
             problem = self._check_openid(body.get("touser"))
             if problem:
                 return problem
+            openid, template_id = body["touser"], body["template_id"]
+            if self.registered and template_id not in self.registered:
+                return _err(40037, "invalid template_id")
+            now = self.clock()
+            key = (openid, str(body.get("client_msg_id") or ""))
+            earlier = self._client_msgs.get(key) if key[1] else None
+            if earlier is not None and now - earlier[1] < CLIENT_MSG_ID_SECONDS:
+                return {"errcode": 0, "errmsg": "ok", "msgid": earlier[0]}
+            lines = self._shown_lines(template_id, body["data"])
+            if isinstance(lines, dict) and "errcode" in lines:
+                return lines
+            if self.blocked.get(openid) == "refuse":
+                return _err(43101, "user refuse to accept the msg")
+            msgid = next(self._msgids)
+            if key[1]:
+                self._client_msgs[key] = (msgid, now)
             self.templates.append(body)
-            return {"errcode": 0, "errmsg": "ok", "msgid": next(self._msgids)}
+            self.shown.append({"msgid": msgid, "touser": openid, "template_id": template_id, "lines": lines})
+            status = "failed:user block" if self.blocked.get(openid) == "event" else "success"
+            if self.lost_receipts.get(openid, 0) > 0:
+                self.lost_receipts[openid] -= 1  # delivered, but WeChat's report never comes
+            else:
+                self.events.append((openid, msgid, status))
+            self._pushed.notify_all()
+            return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    def _control_user(self, raw: bytes) -> dict[str, Any]:
+        """Fake-only: `{"openid", "last_wrote_at"?: epoch seconds, "blocked"?: "refuse" | "event" | null,
+        "lose_receipts"?: n}` (her next n template messages get no TEMPLATESENDJOBFINISH)."""
+        try:
+            asked = json.loads(raw.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, ValueError):
+            return _err(47001, "data format error")
+        openid = asked.get("openid") if isinstance(asked, dict) else None
+        if not isinstance(openid, str) or not openid:
+            return _err(40003, "invalid openid")
+        if isinstance(asked.get("last_wrote_at"), int | float):
+            self.user_wrote(openid, float(asked["last_wrote_at"]))
+        if isinstance(asked.get("lose_receipts"), int) and asked["lose_receipts"] >= 0:
+            with self._lock:
+                self.lost_receipts[openid] = asked["lose_receipts"]
+        if "blocked" in asked:
+            if asked["blocked"] in ("refuse", "event"):
+                self.block(openid, asked["blocked"])
+            else:
+                with self._lock:
+                    self.blocked.pop(openid, None)
+        return _err(0, "ok")
+
+    def _window_open(self, openid: str) -> bool:
+        wrote = self.last_wrote.get(openid)
+        if wrote is None:
+            return not self.cs_window_strict
+        return self.clock() - wrote <= CS_WINDOW_SECONDS
+
+    def _shown_lines(self, template_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """What the member sees of `data`, or WeChat's 47003 for a category keyword that breaks its type's limit.
+        `first`, `remark` and keywords the template does not have are not shown; old-style keywords are cut to 20
+        characters on one line."""
+        keywords = self.registered.get(template_id)
+        lines: dict[str, Any] = {}
+        for name, item in data.items():
+            value = item.get("value") if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                return _err(47001, "data format error")
+            if name in ("first", "remark") or (keywords is not None and name not in keywords):
+                continue
+            kind = re.sub(r"\d+$", "", name)
+            if kind == "keyword" or kind not in KEYWORD_RULES:
+                lines[name] = value.replace("\n", " ")[:20]
+                continue
+            limit, pattern = KEYWORD_RULES[kind]
+            if kind == "name" and re.search(f"[{_HAN}]", value):
+                limit = 10
+            if len(value) > limit or "\n" in value or not re.fullmatch(pattern, value):
+                return _err(47003, f"argument invalid! data.{name}.value invalid")
+            lines[name] = value
+        return lines
+
+
+_SENDER = re.compile(rb"<FromUserName>\s*(?:<!\[CDATA\[)?([^<\]]+)")
+_EVENT = re.compile(rb"<MsgType>\s*(?:<!\[CDATA\[)?event", re.IGNORECASE)
+
+
+def job_finish_xml(openid: str, msgid: int, status: str, account: str = "gh_demo") -> str:
+    """WeChat's TEMPLATESENDJOBFINISH event: a template message's delivery, pushed to the account's server."""
+    return (
+        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{JOB_FINISH}]]></Event><MsgID>{msgid}</MsgID><Status><![CDATA[{status}]]></Status></xml>"
+    )
 
 
 def _sha1(*parts: str) -> str:
@@ -346,6 +561,9 @@ class _Handler(BaseHTTPRequestHandler):
             openid = asked.get("openid") if isinstance(asked, dict) else None
             code = self.api.oauth_code(openid if isinstance(openid, str) and openid else None)
             self._json({"code": code})
+            return
+        if path == USER_CONTROL_PATH and method == "POST":
+            self._json(self.api._control_user(raw))
             return
         if path in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH):
             if method != "POST":

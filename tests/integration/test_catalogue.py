@@ -459,6 +459,7 @@ def test_channel_defaults_copy_the_chains_account_once_and_never_overwrite(harne
         "app_id": nyc["app_id"],
         "app_secret": nyc["app_secret"],
         "template_ids": nyc["template_ids"],
+        "templates": nyc["templates"],  # the account's template mappings (issue 15)
         "encoding_aes_key": nyc["encoding_aes_key"],  # the chain's account is in encrypted mode: no downgrade
         "token": "fresh-token-1",
     }

@@ -43,6 +43,7 @@ def test_every_sample_is_covered_by_a_test():
         "sqs_inbound.json",
         "wechat_text_message.xml",
         "wechat_subscribe_event.xml",
+        "wechat_template_job_finish.xml",  # tests/integration/test_wechat_journeys.py
         "scheduler_care_tick_input.json",
         "sqs_care_ticks.json",
         "sqs_care.json",

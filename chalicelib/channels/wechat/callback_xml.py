@@ -31,6 +31,7 @@ MAX_BODY_BYTES = 64 * 1024
 # Ids become parts of table keys (receipts, contact lookups); WeChat's are far shorter (openids 28).
 MAX_ID_CHARS = 128
 
+TEMPLATE_JOB_FINISH = "TEMPLATESENDJOBFINISH"  # a template message's delivery report
 MsgType = Literal["text", "image", "voice", "event", "other"]
 
 # A DOCTYPE or ENTITY declaration anywhere (also spotted by the parser, which forbids DTDs; this
@@ -52,6 +53,10 @@ class WeChatInbound:
     event: str | None = None  # Event for msg_type "event" (subscribe, unsubscribe, or any other name)
     media_format: str | None = None  # voice Format (amr, speex, ...)
     raw_msg_type: str = ""  # MsgType as WeChat sent it (video, location, link, ... for "other")
+    # TEMPLATESENDJOBFINISH: the template message's msgid (as the send answered it) and its Status
+    # ("success", "failed:user block", "failed: system failed", ...)
+    job_msg_id: str | None = None
+    job_status: str | None = None
 
 
 class _Common(TypedDict):
@@ -112,7 +117,13 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
 
     if kind == "event":
         event = _required(root, "Event")
+        job_msg_id = job_status = None
+        if event == TEMPLATE_JOB_FINISH:
+            job_msg_id = _identifier(_required(root, "MsgID"), "MsgID")
+            job_status = _identifier(_required(root, "Status"), "Status")
         return WeChatInbound(
+            job_msg_id=job_msg_id,
+            job_status=job_status,
             msg_id=event_dedupe_id(from_openid, created_raw, event),
             to_user=to_user,
             from_openid=from_openid,

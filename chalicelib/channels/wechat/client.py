@@ -37,6 +37,7 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 # errcodes (https://developers.weixin.qq.com/doc/offiaccount/en/Getting_Started/Global_Return_Code.html)
 SYSTEM_BUSY = -1
 INVALID_TOKEN_CODES = frozenset({40001, 40014, 42001})  # invalid credential / invalid token / token expired
+USER_REFUSED = 43101  # she turned this template off ("user refuse to accept the msg"): never retried
 WINDOW_CLOSED_CODES = frozenset({45015, 45047})  # response out of time limit / out of response count limit
 # Worth retrying later: system busy, and the account's API quotas (daily / per-minute), which reset.
 TRANSIENT_CODES = frozenset({SYSTEM_BUSY, 45009, 45011})
@@ -127,20 +128,33 @@ class WeChatClient:
         self._call("custom/send", "/cgi-bin/message/custom/send", body)
 
     def send_template(
-        self, openid: str, template_id: str, data: dict[str, str], url: str | None = None
+        self,
+        openid: str,
+        template_id: str,
+        data: dict[str, str],
+        url: str | None = None,
+        *,
+        miniprogram: dict[str, str] | None = None,
+        client_msg_id: str | None = None,
     ) -> str:
-        """A template message (no window needed; the template must be approved). Returns WeChat's msgid."""
+        """A template message (no window needed; the template must be approved). Returns WeChat's msgid, which
+        its TEMPLATESENDJOBFINISH event names. `client_msg_id`: WeChat sends one message per openid and id within
+        10 minutes (a retry after a lost answer is not a second message)."""
         if not openid:
             raise PermanentSendError("wechat: no openid to send to")
-        body: dict[str, Any] = {
-            "touser": openid,
-            "template_id": template_id,
-            "data": {key: {"value": value} for key, value in data.items()},
-        }
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id}
         if url:
             body["url"] = url
+        if miniprogram:
+            body["miniprogram"] = dict(miniprogram)
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
+        body["data"] = {key: {"value": value} for key, value in data.items()}
         answer = self._call("template/send", "/cgi-bin/message/template/send", body)
-        return str(answer.get("msgid", ""))
+        msgid = answer.get("msgid")
+        if msgid is None or str(msgid) == "":
+            raise TransientSendError("wechat template/send: the answer has no msgid")
+        return str(msgid)
 
     # --- access token --------------------------------------------------------------------------
     def access_token(self, *, force_refresh: bool = False) -> str:
@@ -250,6 +264,8 @@ def _error_for(api: str, code: int, answer: dict[str, Any]) -> Exception:
         return CustomerServiceWindowClosed(reason, errcode=code)
     if code in TRANSIENT_CODES:
         return TransientSendError(reason)
+    if code == USER_REFUSED:
+        return PermanentSendError(f"{reason} (the member refuses this template's messages)")
     # 40003 invalid openid, 43004 not subscribed, 40037 bad template, 40013/40125 bad app id/secret,
     # 40164 caller IP not whitelisted, ...: retrying cannot help.
     return PermanentSendError(reason)

@@ -3,10 +3,17 @@
 The secret `chairside/<stage>/stores/<store_id>/wechat` is a JSON object:
 
     {"app_id": "wx...", "app_secret": "...", "token": "<server token for signatures>",
-     "template_ids": {"appointment_reminder": "<WeChat template id>", ...},
+     "template_ids": {"staff_reply": "<WeChat template id>", ...},
+     "templates": {"confirmation": {"template_id": "<registered template id>",
+                                    "fields": {"thing1": "store_name", "time2": "start_local",
+                                               "phone_number3": "store_phone", "phrase4": {"const": "已预约"}},
+                                    "url": "manage_link"}, ...},
      "encoding_aes_key": "<43 characters>"}
 
-`template_ids` is optional. `encoding_aes_key` puts the store in WeChat's encrypted mode ("安全模式",
+`template_ids` and `templates` are optional. `templates` maps each message kind the store sends by WeChat template
+message to its registered template and, per keyword, the message value that fills it (validated here; the rules
+and the fitting of values are in templates.py). A `template_ids.staff_reply` without a `templates.staff_reply` is
+the old setting: the reply's text in the template's `keyword1`. `encoding_aes_key` puts the store in WeChat's encrypted mode ("安全模式",
 chalicelib/channels/wechat/crypto.py): its callbacks must then be encrypted and carry `msg_signature`;
 plaintext callbacks are refused (no downgrade). docs/SECURITY.md recommends it. The provider caches each secret for five minutes, so a rotated
 secret is picked up without a deploy.
@@ -21,6 +28,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import ClientError
 
 from chalicelib.channels.wechat.crypto import valid_encoding_aes_key
+from chalicelib.channels.wechat.templates import InvalidTemplateSettings, TemplateMapping, parse_templates
 
 SECRET_MAX_AGE_SECONDS = 300
 _NOT_FOUND = "ResourceNotFoundException"
@@ -37,6 +45,7 @@ class WeChatCredentials:
     token: str = field(repr=False)
     template_ids: dict[str, str] = field(default_factory=dict)
     encoding_aes_key: str | None = field(default=None, repr=False)
+    templates: dict[str, TemplateMapping] = field(default_factory=dict)  # message kind -> its template
 
 
 def wechat_secret_name(stage: str, store_id: str) -> str:
@@ -71,6 +80,10 @@ def load_wechat_credentials(store_id: str, stage: str, provider: Any) -> WeChatC
         isinstance(k, str) and isinstance(v, str) for k, v in templates.items()
     ):
         raise InvalidWeChatSecret(f"{name}: template_ids must map names to template ids")
+    try:
+        mappings = parse_templates(value.get("templates"))
+    except InvalidTemplateSettings as exc:
+        raise InvalidWeChatSecret(f"{name}: {exc}") from None
     aes_key = value.get("encoding_aes_key") or None
     if aes_key is not None and not valid_encoding_aes_key(aes_key):
         raise InvalidWeChatSecret(f"{name}: encoding_aes_key must be WeChat's 43-character EncodingAESKey")
@@ -80,6 +93,7 @@ def load_wechat_credentials(store_id: str, stage: str, provider: Any) -> WeChatC
         token=value["token"],
         template_ids=dict(templates),
         encoding_aes_key=aes_key,
+        templates=mappings,
     )
 
 
