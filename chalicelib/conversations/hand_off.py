@@ -19,8 +19,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-PERSON = ("needs_human", "notify_staff")
-
 
 @cache
 def _table() -> dict[str, Any]:
@@ -59,13 +57,17 @@ def guard(names: list[str], understood: Any, intent: str, *, upcoming: bool) -> 
         leaning = table["complaint_leaning"]
         present = {_base(n) for n in names}
         added = [
-            a.format(signal=signals[0]) for a in leaning["actions"] if _base(a.format(signal="")) not in present
+            a.format(signal=signals[0])
+            for a in leaning["actions"]
+            if _base(a.format(signal="")) not in present
         ]
         dropped = [n for n in names if n in leaning["drop"]]
         names = [n for n in names if n not in leaning["drop"]]
         if dropped and not any(_base(n) == "reply" for n in names):
             names.append(leaning["reply"])
-        names = [a for a in added if _base(a) == "needs_human"] + names + [
-            a for a in added if _base(a) != "needs_human"
-        ]
+        names = (
+            [a for a in added if _base(a) == "needs_human"]
+            + names
+            + [a for a in added if _base(a) != "needs_human"]
+        )
     return names

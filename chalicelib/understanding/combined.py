@@ -7,9 +7,10 @@ For one reply (the policy, also in docs/EVAL.md, "Rules and model together"):
    day or a time. Confidence: the larger of the rules' cue strength and the model's probability of it.
 3. Fail safe: the model's probability of a complaint at least `model_complaint_at` makes it a complaint.
 4. Both agree: that intent, confidence the larger of the two.
-5. They disagree: the model's intent when its probability is at least `model_overrides_at` (confidence: that
-   probability); else the rules' intent with the model's probability of it as the confidence -- low, so a
-   booking action that rests on it is not taken (conversations/actions.toml [confidence]).
+5. They disagree: the model's intent when its probability is at least `model_overrides_at`, else the rules'.
+   Either way the confidence is the model's probability of the intent taken, capped at `disagreement_cap`:
+   below every booking threshold (conversations/actions.toml [confidence]), so a disagreement never moves a
+   booking by itself -- it goes to staff with the best guess.
 6. Sentiment: the rules', made negative when the model's probability of negative is at least `negative_at`;
    a complaint is negative.
 7. `best_guess` is the model's top intent; `signals` the complaint-leaning signals of policy.toml found in the
@@ -52,6 +53,7 @@ class Policy:
     rules_stand: frozenset[str]
     model_complaint_at: float
     model_overrides_at: float
+    disagreement_cap: float
     negative_at: float
     signals: tuple[_Signal, ...]
     context_zh: tuple[str, ...]
@@ -86,6 +88,7 @@ def policy() -> Policy:
         rules_stand=frozenset(c["rules_stand"]),
         model_complaint_at=float(c["model_complaint_at"]),
         model_overrides_at=float(c["model_overrides_at"]),
+        disagreement_cap=float(c["disagreement_cap"]),
         negative_at=float(c["negative_at"]),
         signals=signals,
         context_zh=tuple(context.get("zh", [])),
@@ -97,8 +100,10 @@ def find_signals(text: str, negative: bool = False) -> tuple[str, ...]:
     """The complaint-leaning signals of policy.toml in `text` (names, in the file's order)."""
     pol = policy()
     norm, _ = normalise(text)
-    context = negative or any(w in norm for w in pol.context_zh) or bool(
-        pol.context_en and pol.context_en.search(norm)
+    context = (
+        negative
+        or any(w in norm for w in pol.context_zh)
+        or bool(pol.context_en and pol.context_en.search(norm))
     )
     found = []
     for s in pol.signals:
@@ -112,7 +117,9 @@ def find_signals(text: str, negative: bool = False) -> tuple[str, ...]:
     return tuple(found)
 
 
-def combine(rules: Understanding, predicted: Prediction, text: str, pol: Policy | None = None) -> Understanding:
+def combine(
+    rules: Understanding, predicted: Prediction, text: str, pol: Policy | None = None
+) -> Understanding:
     """One answer from the rules' and the model's (steps 2-6 of the module's policy)."""
     pol = pol or policy()
     p = predicted.intents
@@ -129,9 +136,9 @@ def combine(rules: Understanding, predicted: Prediction, text: str, pol: Policy 
     elif predicted.intent == rules.intent:
         confidence = max(rules.confidence, predicted.intent_p)
     elif predicted.intent_p >= pol.model_overrides_at:
-        intent, confidence = predicted.intent, predicted.intent_p
+        intent, confidence = predicted.intent, min(predicted.intent_p, pol.disagreement_cap)
     else:
-        confidence = p.get(rules.intent, 0.0)
+        confidence = min(p.get(rules.intent, 0.0), pol.disagreement_cap)
     sentiment = rules.sentiment
     if intent == "complaint" or predicted.sentiments.get("negative", 0.0) >= pol.negative_at:
         sentiment = "negative"

@@ -105,13 +105,17 @@ class ReplyModel:
         intents = self.intent.probabilities(feats)
         sentiments = self.sentiment.probabilities(feats)
         best = max(intents, key=lambda c: intents[c])
-        return Prediction(best, intents[best], intents, max(sentiments, key=lambda c: sentiments[c]), sentiments)
+        return Prediction(
+            best, intents[best], intents, max(sentiments, key=lambda c: sentiments[c]), sentiments
+        )
 
     @staticmethod
     def load(path: Path = MODEL_PATH) -> ReplyModel:
         d = json.loads(path.read_text(encoding="utf-8"))
         if d.get("feature_version") != FEATURE_VERSION:
-            raise ValueError(f"{path}: feature_version {d.get('feature_version')} != {FEATURE_VERSION}: run make train")
+            raise ValueError(
+                f"{path}: feature_version {d.get('feature_version')} != {FEATURE_VERSION}: run make train"
+            )
         return ReplyModel(str(d["version"]), Head.from_json(d["intent"]), Head.from_json(d["sentiment"]))
 
 
