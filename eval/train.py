@@ -40,6 +40,7 @@ LEARNING_RATE = 0.5
 L2 = 1e-4
 PRUNE = 0.05  # weights smaller than this are dropped from the file
 DIGITS = 3  # weights are rounded to this many decimals
+MIN_COUNT = 2  # a feature must occur in at least this many training replies
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def fit(xs: list[list[str]], ys: list[int], k: int, seed: int) -> tuple[list[flo
 def head(classes: tuple[str, ...], bias: list[float], weights: dict[str, list[float]]) -> Head:
     sparse = {}
     for f in sorted(weights):
-        pairs = tuple((c, round(w, DIGITS)) for c, w in enumerate(weights[f]) if abs(w) >= PRUNE)
+        pairs = " ".join(f"{c}:{round(w, DIGITS):g}" for c, w in enumerate(weights[f]) if abs(w) >= PRUNE)
         if pairs:
             sparse[f] = pairs
     return Head(classes, tuple(round(b, DIGITS) for b in bias), sparse)
@@ -145,7 +146,7 @@ def calibrate(h: Head, xs: list[list[str]], ys: list[int]) -> float:
     best, best_nll = 1.0, math.inf
     for step in range(5, 101):
         t = step / 20
-        trial = Head(h.classes, h.bias, h.weights, t)
+        trial = h.with_temperature(t)
         nll = 0.0
         for feats, y in zip(xs, ys, strict=True):
             nll -= math.log(max(trial.probabilities(feats)[h.classes[y]], 1e-12))
@@ -160,8 +161,7 @@ def train_head(
     index = {c: i for i, c in enumerate(classes)}
     bias, weights = fit([x for x, _ in train], [index[y] for _, y in train], len(classes), SEED)
     h = head(classes, bias, weights)
-    t = calibrate(h, [x for x, _ in dev], [index[y] for _, y in dev])
-    return Head(h.classes, h.bias, h.weights, t)
+    return h.with_temperature(calibrate(h, [x for x, _ in dev], [index[y] for _, y in dev]))
 
 
 # ------------------------------------------------------------------------------------------ reporting
@@ -247,7 +247,8 @@ def write_report(path: Path, model_json: dict, figures: dict, size: int) -> None
             f"`{d['file']}` ({d['rows']} rows, sha256 `{d['sha256'][:12]}…`)" for d in model_json["data"]
         ),
         f"- {model_json['train_rows']} training rows, {model_json['dev_rows']} dev rows;"
-        f" seed {SEED}, {EPOCHS} epochs, AdaGrad lr {LEARNING_RATE}, L2 {L2}, weights < {PRUNE} pruned",
+        f" seed {SEED}, {EPOCHS} epochs, AdaGrad lr {LEARNING_RATE}, L2 {L2}, features in < {MIN_COUNT}"
+        f" replies and weights < {PRUNE} pruned",
         f"- temperatures: intent {model_json['intent']['temperature']}, sentiment"
         f" {model_json['sentiment']['temperature']}",
         "",
@@ -301,7 +302,8 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
     rows = merge(base, extra)
     train_rows = [r for r in rows if not is_dev(r.text)]
     dev_rows = [r for r in rows if is_dev(r.text)]
-    train_x = [features(r.text) for r in train_rows]
+    counts = Counter(f for r in train_rows for f in features(r.text))
+    train_x = [[f for f in features(r.text) if counts[f] >= MIN_COUNT] for r in train_rows]
     dev_x = [features(r.text) for r in dev_rows]
     intent = train_head(
         INTENTS,
@@ -317,16 +319,8 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
         {"file": relative(p), "sha256": file_sha256(p), "rows": len(read_rows(p))}
         for p in [data, *corrections]
     ]
-    settings = f"{FEATURE_VERSION}/{DEV_PERCENT}/{SEED}/{EPOCHS}/{LEARNING_RATE}/{L2}/{PRUNE}/{DIGITS}"
+    settings = f"{FEATURE_VERSION}/{DEV_PERCENT}/{SEED}/{EPOCHS}/{LEARNING_RATE}/{L2}/{PRUNE}/{DIGITS}/{MIN_COUNT}"
     version = hashlib.sha256(json.dumps([sources, settings], sort_keys=True).encode()).hexdigest()[:12]
-
-    def as_json(h: Head) -> dict:
-        return {
-            "classes": list(h.classes),
-            "bias": list(h.bias),
-            "temperature": h.temperature,
-            "weights": {f: [list(p) for p in pairs] for f, pairs in h.weights.items()},
-        }
 
     model_json = {
         "version": version,
@@ -335,8 +329,8 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
         "settings": settings,
         "train_rows": len(train_rows),
         "dev_rows": len(dev_rows),
-        "intent": as_json(intent),
-        "sentiment": as_json(sentiment),
+        "intent": intent.as_json(),
+        "sentiment": sentiment.as_json(),
     }
     text = json.dumps(model_json, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -54,33 +54,62 @@ def features(text: str) -> list[str]:
     return list(seen)
 
 
-@dataclass(frozen=True)
 class Head:
-    """One multinomial logistic regression: classes, bias, sparse weights feature -> {class index: weight}."""
+    """One multinomial logistic regression: classes, bias, and per feature the weights of the classes it moves,
+    stored as "k:w k:w" (class index: weight) and parsed only when a reply has that feature (a model file of
+    thousands of features loads in milliseconds)."""
 
-    classes: tuple[str, ...]
-    bias: tuple[float, ...]
-    weights: dict[str, tuple[tuple[int, float], ...]]
-    temperature: float = 1.0
+    def __init__(
+        self,
+        classes: tuple[str, ...],
+        bias: tuple[float, ...],
+        weights: dict[str, str],
+        temperature: float = 1.0,
+    ) -> None:
+        self.classes = classes
+        self.bias = bias
+        self.weights = weights
+        self.temperature = temperature
+        self._parsed: dict[str, tuple[tuple[int, float], ...]] = {}
+
+    def _weights(self, feature: str) -> tuple[tuple[int, float], ...]:
+        parsed = self._parsed.get(feature)
+        if parsed is None:
+            raw = self.weights.get(feature, "")
+            parsed = tuple((int(k), float(w)) for k, _, w in (p.partition(":") for p in raw.split()))
+            self._parsed[feature] = parsed
+        return parsed
 
     def probabilities(self, feats: list[str]) -> dict[str, float]:
         """The calibrated probability of each class."""
         scores = list(self.bias)
         for f in feats:
-            for k, w in self.weights.get(f, ()):
-                scores[k] += w
+            if f in self.weights:
+                for k, w in self._weights(f):
+                    scores[k] += w
         t = self.temperature if self.temperature > 0 else 1.0
         top = max(scores)
         exps = [math.exp((s - top) / t) for s in scores]
         total = sum(exps)
         return {c: e / total for c, e in zip(self.classes, exps, strict=True)}
 
+    def with_temperature(self, temperature: float) -> Head:
+        return Head(self.classes, self.bias, self.weights, temperature)
+
+    def as_json(self) -> dict:
+        return {
+            "classes": list(self.classes),
+            "bias": list(self.bias),
+            "temperature": self.temperature,
+            "weights": self.weights,
+        }
+
     @staticmethod
     def from_json(d: dict) -> Head:
         return Head(
             classes=tuple(d["classes"]),
             bias=tuple(float(b) for b in d["bias"]),
-            weights={f: tuple((int(k), float(w)) for k, w in pairs) for f, pairs in d["weights"].items()},
+            weights=dict(d["weights"]),
             temperature=float(d.get("temperature", 1.0)),
         )
 
