@@ -319,7 +319,9 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
         {"file": relative(p), "sha256": file_sha256(p), "rows": len(read_rows(p))}
         for p in [data, *corrections]
     ]
-    settings = f"{FEATURE_VERSION}/{DEV_PERCENT}/{SEED}/{EPOCHS}/{LEARNING_RATE}/{L2}/{PRUNE}/{DIGITS}/{MIN_COUNT}"
+    settings = (
+        f"{FEATURE_VERSION}/{DEV_PERCENT}/{SEED}/{EPOCHS}/{LEARNING_RATE}/{L2}/{PRUNE}/{DIGITS}/{MIN_COUNT}"
+    )
     version = hashlib.sha256(json.dumps([sources, settings], sort_keys=True).encode()).hexdigest()[:12]
 
     model_json = {

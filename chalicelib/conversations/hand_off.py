@@ -3,7 +3,7 @@
 `guard(names, understood, intent, upcoming=...)` takes the actions actions.toml names for the reply's intent
 and sentiment (inbound.actions_for) and applies the rows of actions.toml that fail safe:
 - [confidence] / [unsure]: a confirm, cancel or reschedule on an upcoming booking below its threshold does
-  not touch the booking: staff get the best guess ("unsure_cancel") and she gets an honest holding reply. So
+  not touch the booking (nor does an opt-out only the learned model saw): staff get the best guess ("unsure_cancel") and she gets an honest holding reply. So
   does a reply read as doing nothing for her booking (`other`, `question`...) while the learned model's best
   guess would (a cancel, a move, an opt-out...): a cancel either cancels or reaches staff, never neither.
 - [complaint_leaning]: a review threat, a refund demand, sarcasm or a rhetorical question about service

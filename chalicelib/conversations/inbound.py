@@ -225,14 +225,10 @@ class InboundService:
         if picked is not None:
             names = pick_actions()
         else:
-            names = actions_for(
-                intent,
-                sentiment,
-                upcoming=ahead is not None or not needs_upcoming_booking(intent),
-                books_here=books_here,
-            )
+            upcoming = ahead is not None or not needs_upcoming_booking(intent)
+            names = actions_for(intent, sentiment, upcoming=upcoming, books_here=books_here)
             # Unsure or complaint-leaning: to a person, not acted on (hand_off.py, actions.toml; issue 16).
-            names = guard(names, understood, intent, upcoming=ahead is not None)
+            names = guard(names, understood, intent, upcoming=upcoming)
         results = [self._run(name, context) for name in names]
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
