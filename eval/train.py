@@ -139,6 +139,19 @@ def head(classes: tuple[str, ...], bias: list[float], weights: dict[str, list[fl
     return Head(classes, tuple(round(b, DIGITS) for b in bias), sparse)
 
 
+def with_temperature(h: Head, temperature: float) -> Head:
+    return Head(h.classes, h.bias, h.weights, temperature)
+
+
+def as_json(h: Head) -> dict:
+    return {
+        "classes": list(h.classes),
+        "bias": list(h.bias),
+        "temperature": h.temperature,
+        "weights": h.weights,
+    }
+
+
 def calibrate(h: Head, xs: list[list[str]], ys: list[int]) -> float:
     """The temperature (0.25 .. 5) minimising the negative log-likelihood on dev."""
     if not xs:
@@ -146,7 +159,7 @@ def calibrate(h: Head, xs: list[list[str]], ys: list[int]) -> float:
     best, best_nll = 1.0, math.inf
     for step in range(5, 101):
         t = step / 20
-        trial = h.with_temperature(t)
+        trial = with_temperature(h, t)
         nll = 0.0
         for feats, y in zip(xs, ys, strict=True):
             nll -= math.log(max(trial.probabilities(feats)[h.classes[y]], 1e-12))
@@ -161,7 +174,7 @@ def train_head(
     index = {c: i for i, c in enumerate(classes)}
     bias, weights = fit([x for x, _ in train], [index[y] for _, y in train], len(classes), SEED)
     h = head(classes, bias, weights)
-    return h.with_temperature(calibrate(h, [x for x, _ in dev], [index[y] for _, y in dev]))
+    return with_temperature(h, calibrate(h, [x for x, _ in dev], [index[y] for _, y in dev]))
 
 
 # ------------------------------------------------------------------------------------------ reporting
@@ -331,8 +344,8 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
         "settings": settings,
         "train_rows": len(train_rows),
         "dev_rows": len(dev_rows),
-        "intent": intent.as_json(),
-        "sentiment": sentiment.as_json(),
+        "intent": as_json(intent),
+        "sentiment": as_json(sentiment),
     }
     text = json.dumps(model_json, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     out.parent.mkdir(parents=True, exist_ok=True)

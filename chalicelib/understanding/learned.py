@@ -93,17 +93,6 @@ class Head:
         total = sum(exps)
         return {c: e / total for c, e in zip(self.classes, exps, strict=True)}
 
-    def with_temperature(self, temperature: float) -> Head:
-        return Head(self.classes, self.bias, self.weights, temperature)
-
-    def as_json(self) -> dict:
-        return {
-            "classes": list(self.classes),
-            "bias": list(self.bias),
-            "temperature": self.temperature,
-            "weights": self.weights,
-        }
-
     @staticmethod
     def from_json(d: dict) -> Head:
         return Head(
