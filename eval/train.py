@@ -272,7 +272,6 @@ def write_report(path: Path, model_json: dict, figures: dict, size: int) -> None
         lines += [
             f"- intent accuracy **{figures['intent_accuracy']:.3f}**, sentiment accuracy"
             f" **{figures['sentiment_accuracy']:.3f}** ({figures['messages']} messages)",
-            f"- {figures['ms_per_reply']:.2f} ms per reply (features + both heads, warm, on the training machine)",
             "",
             "| intent | recall on dev |",
             "| --- | --- |",
