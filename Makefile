@@ -19,7 +19,7 @@ STAGE ?= dev
 REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
-.PHONY: venv run test deadcode unit integration e2e fuzz lint typecheck fmt package clean eval browser-deps browser screenshots bench chaos \
+.PHONY: venv run test deadcode unit integration e2e fuzz lint typecheck fmt package clean eval train browser-deps browser screenshots bench chaos \
 	redrive lock audit retrain
 
 CHECKOV_VENV := $(VENV)/checkov
@@ -137,6 +137,13 @@ retrain: venv
 	$(BIN)/python -m ops.labels export --chain $(CHAIN) --out build/corrections-$(CHAIN).jsonl \
 	  $(if $(LOCAL),--local-state $(LOCAL),--stage $(STAGE) --region $(REGION))
 	$(MAKE) train CORRECTIONS=build/corrections-$(CHAIN).jsonl
+
+## Train the learned reply classifier (eval/train.py, pure Python, deterministic): rewrites
+## chalicelib/understanding/model/reply_model.json and TRAINING.md from eval/data/train.jsonl (else
+## eval/messages.jsonl). CORRECTIONS="a.jsonl b.jsonl" adds staff corrections (the eval format).
+CORRECTIONS ?=
+train: venv
+	$(BIN)/python -m eval.train $(foreach f,$(CORRECTIONS),--corrections $(f))
 
 ## Cost and speed figures, written to docs/PERFORMANCE.md; fails when a target of issue 7 is missed.
 bench: venv

@@ -363,8 +363,10 @@ class Container:
     @cached_property
     def _reply_classifier(self):
         from chalicelib.understanding.classifier import RulesClassifier
+        from chalicelib.understanding.combined import CombinedClassifier
 
-        return RulesClassifier(clock=self.clock)
+        # the rules and the learned model (issue 16); the model file is read on the first reply
+        return CombinedClassifier(RulesClassifier(clock=self.clock))
 
     @cached_property
     def correction_repo(self):

@@ -3,6 +3,9 @@
     python -m eval.evaluate [--errors] [--strict]        # eval/data/train.jsonl, then eval/data/test_frozen.jsonl
     python -m eval.evaluate --file other.jsonl [--errors] [--strict]
     python -m eval.evaluate --corrections FILE           # also: staff corrections (python -m ops.labels export)
+    python -m eval.evaluate --rules-only                 # the rules alone, without the learned model
+
+The classifier is the default one: the rules and the learned model combined (docs/EVAL.md).
 
 For each file it prints precision, recall and support per intent, intent and sentiment accuracy, the share of
 complaint-leaning replies handed to a person (`to_person`), opt-out recall, the most frequent confusion pairs
@@ -128,16 +131,16 @@ class Report:
 
 def to_person(understanding: Understanding) -> bool:
     """Whether the product hands a reply understood so to a person: the actions Chairside takes for it
-    (chalicelib/conversations/inbound.py `actions_for(intent, sentiment)`, for a member with an upcoming booking
-    at a store that books in Chairside) include `needs_human` or `notify_staff`. Today that is every complaint,
-    cancel, reschedule and question, and any reply read as negative. The one place the evaluation decides it:
-    point it at the fail-safe policy when that lands."""
+    (chalicelib/conversations/inbound.py `actions_for(intent, sentiment)`, then the fail-safe policy
+    `hand_off.guard`, for a member with an upcoming booking at a store that books in Chairside) include
+    `needs_human` or `notify_staff` (with or without a reason: `needs_human:sarcasm`). The one place the
+    evaluation decides it."""
+    from chalicelib.conversations.hand_off import guard
     from chalicelib.conversations.inbound import actions_for
 
-    return any(
-        a.partition(":")[0] in PERSON_ACTIONS
-        for a in actions_for(understanding.intent, understanding.sentiment)
-    )
+    names = actions_for(understanding.intent, understanding.sentiment)
+    names = guard(names, understanding, understanding.intent, upcoming=True)
+    return any(a.partition(":")[0] in PERSON_ACTIONS for a in names)
 
 
 def complaint_leaning(example: Example) -> bool:
@@ -305,7 +308,15 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also report on staff corrections exported by `python -m ops.labels export` (not in the exit status)",
     )
+    parser.add_argument(
+        "--rules-only", action="store_true", help="the rules alone, without the learned model (issue 16)"
+    )
     args = parser.parse_args(argv)
+    classifier: Classifier | None = None
+    if args.rules_only:
+        from chalicelib.understanding.classifier import RulesClassifier
+
+        classifier = RulesClassifier()
     parts = (
         [(str(args.file), args.file)]
         if args.file
@@ -313,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = None
     for title, path in parts:
-        report = evaluate(load(path))
+        report = evaluate(load(path), classifier)
         print(f"=== {title}: {path.name} ===")
         print(render(report, errors=args.errors))
         print()
@@ -322,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     print(render_targets(report, where))
     if args.corrections is not None:
         print()
-        print(render_corrections(args.corrections, evaluate(load(args.corrections))))
+        print(render_corrections(args.corrections, evaluate(load(args.corrections), classifier)))
     unmet = [name for name, _, _, met in targets(report) if not met]
     return 1 if args.strict and unmet else 0
 

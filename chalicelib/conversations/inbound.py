@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.conversations.chat_booking import Asked, ChatBooking
+from chalicelib.conversations.hand_off import guard
 from chalicelib.conversations.outbound import ReplySender
 from chalicelib.dal.conversations import ConversationRepository, PendingOffer, StoredInbound
 from chalicelib.dal.messages import MessageRepository
@@ -233,12 +234,10 @@ class InboundService:
         if picked is not None:
             names = pick_actions()
         else:
-            names = actions_for(
-                intent,
-                sentiment,
-                upcoming=ahead is not None or not needs_upcoming_booking(intent),
-                books_here=books_here,
-            )
+            upcoming = ahead is not None or not needs_upcoming_booking(intent)
+            names = actions_for(intent, sentiment, upcoming=upcoming, books_here=books_here)
+            # Unsure or complaint-leaning: to a person, not acted on (hand_off.py, actions.toml; issue 16).
+            names = guard(names, understood, intent, upcoming=upcoming)
         results = [self._run(name, context) for name in names]
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)

@@ -5,9 +5,10 @@ emoji and typos ("1", "好的收到👌", "能改到周五下午吗", "甲片翘
 A `Classifier` turns one reply into an `Understanding`: an intent, a sentiment, and for a reschedule the
 requested day/time, for an aftercare issue the matching known issue of care_tips.toml with its advice.
 
-`default_classifier()` is the local rules classifier (classifier.py, reading a reply with reply_text.py:
+`default_classifier()` is the rules classifier (classifier.py, reading a reply with reply_text.py:
 normalisation and jieba word segmentation; cues of lexicon.toml found by matching.py; aftercare_issues.py and
-day_and_time.py for what an issue or a reschedule names). Amazon Comprehend or Bedrock can be plugged in behind the same
+day_and_time.py for what an issue or a reschedule names) combined with the learned model (learned.py, trained by
+`make train`) by the policy of combined.py and policy.toml. Amazon Comprehend or Bedrock can be plugged in behind the same
 interface.
 
 Importing this package is cheap: rjieba (jieba-rs) is imported and its dictionary loaded on the first Chinese
@@ -53,7 +54,12 @@ class Understanding:
     issue: for an aftercare issue, the matching care_issues() entry: {"key", "advice_zh", "advice_en",
         "category"} ("category" is the service category whose issues matched, "default" for the shared ones).
         None for the other intents, or when no known issue matched.
-    confidence: 0..1, how sure the classifier is (rules: how strong the cue was).
+    confidence: 0..1, how sure the classifier is (rules alone: how strong the cue was; combined with the learned
+        model: its calibrated probability, see combined.py and docs/EVAL.md).
+    best_guess: the learned model's own top intent (None: no model consulted), shown to staff when a reply is
+        handed over unsure.
+    signals: complaint-leaning signals found in the reply (policy.toml [signals]: "review_threat", "refund",
+        "sarcasm", "rhetorical"); any of them hands the reply to a person (conversations/actions.toml).
     """
 
     intent: str
@@ -62,6 +68,8 @@ class Understanding:
     issue: dict | None = None
     confidence: float = 1.0
     service: str | None = None
+    best_guess: str | None = None
+    signals: tuple[str, ...] = ()
 
 
 class Classifier(Protocol):
@@ -77,14 +85,16 @@ _LOCK = threading.Lock()
 
 
 def default_classifier() -> Classifier:
-    """The local rules classifier, built once per process."""
+    """The rules and the learned model combined (combined.py), built once per process; the model file is read
+    on the first reply."""
     global _DEFAULT
     if _DEFAULT is None:
         with _LOCK:
             if _DEFAULT is None:
                 from chalicelib.understanding.classifier import RulesClassifier
+                from chalicelib.understanding.combined import CombinedClassifier
 
-                _DEFAULT = RulesClassifier()
+                _DEFAULT = CombinedClassifier(RulesClassifier())
     return _DEFAULT
 
 

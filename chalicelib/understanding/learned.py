@@ -1,0 +1,151 @@
+"""The learned reply classifier: a small linear model over character n-grams and words, pure Python.
+
+`make train` (eval/train.py) fits two multinomial logistic regressions -- one for the intent, one for the
+sentiment -- on the labelled replies and writes them to model/reply_model.json: for each feature the
+weights of the classes it moves (tiny weights pruned), a bias per class, and a temperature per head that
+calibrates the softmax on the dev part of the data (so "0.8" means right about 80 % of the time there).
+
+Features (`features`), from the text as the rules normalise it (NFKC, lower case, traditional ->
+simplified): character 1-, 2- and 3-grams with the message's start and end marked ("^退", "订$") -- they
+carry Chinese, which has no spaces, and English typos alike -- plus English/digit word tokens and word
+pairs. No jieba, no numpy: a prediction is a few hundred dictionary look-ups (about 0.1 ms).
+
+The model file is read lazily, on the first prediction, and once per process (`model()`): importing this
+module or the understanding package loads nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalicelib.understanding.reply_text import normalise
+
+MODEL_PATH = Path(__file__).resolve().parent / "model" / "reply_model.json"
+FEATURE_VERSION = 1
+MAX_CHARS = 400  # longer texts keep their head and tail, as the rules do
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
+_SPACE = re.compile(r"\s+")
+
+
+def features(text: str) -> list[str]:
+    """The distinct features of one reply (order: first seen)."""
+    norm, _ = normalise(text[:MAX_CHARS] + text[-MAX_CHARS:] if len(text) > 2 * MAX_CHARS else text)
+    norm = _SPACE.sub(" ", norm).strip()
+    seen: dict[str, None] = {}
+    marked = f"^{norm}$"
+    for n in (1, 2, 3):
+        for i in range(len(marked) - n + 1):
+            gram = marked[i : i + n]
+            if gram.strip() and gram not in ("^", "$"):
+                seen.setdefault("c" + gram, None)
+    words = _WORD.findall(norm)
+    for w in words:
+        seen.setdefault("w" + w, None)
+    for a, b in zip(words, words[1:], strict=False):
+        seen.setdefault(f"b{a}_{b}", None)
+    if not norm:
+        seen.setdefault("empty", None)
+    return list(seen)
+
+
+class Head:
+    """One multinomial logistic regression: classes, bias, and per feature the weights of the classes it moves,
+    stored as "k:w k:w" (class index: weight) and parsed only when a reply has that feature (a model file of
+    thousands of features loads in milliseconds)."""
+
+    def __init__(
+        self,
+        classes: tuple[str, ...],
+        bias: tuple[float, ...],
+        weights: dict[str, str],
+        temperature: float = 1.0,
+    ) -> None:
+        self.classes = classes
+        self.bias = bias
+        self.weights = weights
+        self.temperature = temperature
+        self._parsed: dict[str, tuple[tuple[int, float], ...]] = {}
+
+    def _weights(self, feature: str) -> tuple[tuple[int, float], ...]:
+        parsed = self._parsed.get(feature)
+        if parsed is None:
+            raw = self.weights.get(feature, "")
+            parsed = tuple((int(k), float(w)) for k, _, w in (p.partition(":") for p in raw.split()))
+            self._parsed[feature] = parsed
+        return parsed
+
+    def probabilities(self, feats: list[str]) -> dict[str, float]:
+        """The calibrated probability of each class."""
+        scores = list(self.bias)
+        for f in feats:
+            if f in self.weights:
+                for k, w in self._weights(f):
+                    scores[k] += w
+        t = self.temperature if self.temperature > 0 else 1.0
+        top = max(scores)
+        exps = [math.exp((s - top) / t) for s in scores]
+        total = sum(exps)
+        return {c: e / total for c, e in zip(self.classes, exps, strict=True)}
+
+    @staticmethod
+    def from_json(d: dict) -> Head:
+        return Head(
+            classes=tuple(d["classes"]),
+            bias=tuple(float(b) for b in d["bias"]),
+            weights=dict(d["weights"]),
+            temperature=float(d.get("temperature", 1.0)),
+        )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    intent: str
+    intent_p: float  # calibrated probability of `intent`
+    intents: dict[str, float]  # every intent's calibrated probability
+    sentiment: str
+    sentiments: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ReplyModel:
+    version: str
+    intent: Head
+    sentiment: Head
+
+    def predict(self, text: str) -> Prediction:
+        feats = features(text if isinstance(text, str) else str(text or ""))
+        intents = self.intent.probabilities(feats)
+        sentiments = self.sentiment.probabilities(feats)
+        best = max(intents, key=lambda c: intents[c])
+        return Prediction(
+            best, intents[best], intents, max(sentiments, key=lambda c: sentiments[c]), sentiments
+        )
+
+    @staticmethod
+    def load(path: Path = MODEL_PATH) -> ReplyModel:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        if d.get("feature_version") != FEATURE_VERSION:
+            raise ValueError(
+                f"{path}: feature_version {d.get('feature_version')} != {FEATURE_VERSION}: run make train"
+            )
+        return ReplyModel(str(d["version"]), Head.from_json(d["intent"]), Head.from_json(d["sentiment"]))
+
+
+_MODEL: ReplyModel | None = None
+_LOCK = threading.Lock()
+
+
+def model() -> ReplyModel:
+    """The checked-in model, read on first use, once per process."""
+    global _MODEL
+    if _MODEL is None:
+        with _LOCK:
+            if _MODEL is None:
+                _MODEL = ReplyModel.load()
+    return _MODEL
