@@ -49,6 +49,7 @@ COMPLAINT_CUES = (
     "review",
     "退卡",
     "退款",
+    "钱拿回来",
     "refund",
     "我真的会谢",
     "thanks a lot",

@@ -76,9 +76,9 @@ def stored_corrections(harness, chain: str = CHAIN) -> list[dict]:
 
 
 def test_a_front_desk_correction_shows_on_the_message_and_is_kept_masked_for_the_chain(harness):
-    message = member_writes(harness, "小红书见吧 照片我都留着呢 打我电话13800138000 或 li.na@example.com")
+    message = member_writes(harness, "上次那个师傅我不想再约了 打我电话13800138000 或 li.na@example.com")
     original = message["intent"]
-    assert original != "complaint"  # what the rules make of a review threat (issue 16)
+    assert original != "complaint"  # what the classifier makes of a quiet complaint about her stylist
 
     status, body = put(harness, intent_path(message), {"intent": "complaint", "sentiment": "negative"})
 
@@ -98,7 +98,7 @@ def test_a_front_desk_correction_shows_on_the_message_and_is_kept_masked_for_the
 
 
 def test_the_same_correction_twice_is_one_item_and_a_later_one_replaces_it(harness):
-    message = member_writes(harness, "我要退卡")
+    message = member_writes(harness, "我想把卡里的钱拿回来")
     original = message["intent"]
 
     first = put(harness, intent_path(message), {"intent": "complaint"})

@@ -69,7 +69,7 @@ def status_of(member_id: str = "m-1") -> str:
 
 
 def test_off_by_default_nothing_is_asked(harness, bedrock):
-    message = over_wechat(harness, "我要退卡")
+    message = over_wechat(harness, "我想把卡里的钱拿回来")
 
     assert bedrock.calls == []
     assert message["intent"] == "other"
@@ -78,9 +78,9 @@ def test_off_by_default_nothing_is_asked(harness, bedrock):
 def test_an_unsure_reply_in_the_worker_takes_the_hosted_complaint_and_reaches_a_person(harness, bedrock):
     turn_on()
 
-    message = over_wechat(harness, "我要退卡")
+    message = over_wechat(harness, "我想把卡里的钱拿回来")
 
-    assert [c.reply for c in bedrock.calls] == ["我要退卡"]
+    assert [c.reply for c in bedrock.calls] == ["我想把卡里的钱拿回来"]
     assert [c.model_id for c in bedrock.calls] == [MODEL]
     assert message["intent"] == "complaint" and message["sentiment"] == "negative"
     assert status_of() == "needs_human"
@@ -105,7 +105,7 @@ def test_the_generic_webhook_answers_in_the_request_without_asking(harness, bedr
             "store_id": SH_STORE,
             "member_id": "m-1",
             "channel": "sms",
-            "message": {"id": "msg-sync", "type": "text", "text": "我要退卡"},
+            "message": {"id": "msg-sync", "type": "text", "text": "我想把卡里的钱拿回来"},
             "sent_at": "2026-11-22T10:05:00+08:00",
         }
     )
@@ -121,7 +121,10 @@ def test_past_its_time_budget_the_local_answer_stands(harness, bedrock):
     event = booking_event()
     event["booking"]["member"]["wechat_openid"] = "o-linked"
     harness.post(event)
-    assert harness.wechat(SH_STORE, wechat_text("o-linked", "[[bedrock:slow]] 我要退卡")) == (200, b"success")
+    assert harness.wechat(SH_STORE, wechat_text("o-linked", "[[bedrock:slow]] 我想把卡里的钱拿回来")) == (
+        200,
+        b"success",
+    )
 
     started = time.perf_counter()
     harness.pump()  # the inbound worker (and the journey's first step)
@@ -135,9 +138,9 @@ def test_past_its_time_budget_the_local_answer_stands(harness, bedrock):
 
 @pytest.mark.parametrize("marker", ["[[bedrock:garbage]]", "[[bedrock:error]]"])
 def test_an_unparsable_answer_or_an_error_is_no_opinion(harness, bedrock, marker):
-    turn_on()
+    turn_on(min_confidence=0.99)  # the marker makes the local reading surer: ask whatever it says
 
-    message = over_wechat(harness, f"{marker} 我要退卡")
+    message = over_wechat(harness, f"{marker} 我想把卡里的钱拿回来")
 
     assert len(bedrock.calls) == 1
     assert message["intent"] == "other"
@@ -147,7 +150,7 @@ def test_a_badly_stored_setting_is_off(harness, bedrock):
     chain = ChainItem.get(*ChainItem.key("demo-chain"))
     chain.update(actions=[ChainItem.second_opinion.set({"provider": "bedrock", "budget_ms": 99999})])
 
-    message = over_wechat(harness, "我要退卡")
+    message = over_wechat(harness, "我想把卡里的钱拿回来")
 
     assert bedrock.calls == [] and message["intent"] == "other"
 
@@ -171,7 +174,7 @@ def test_the_operator_turns_it_on_and_off_for_a_chain(harness, bedrock):
         "region": "us-east-1",
     }
 
-    assert over_wechat(harness, "我要退卡")["intent"] == "complaint"
+    assert over_wechat(harness, "我想把卡里的钱拿回来")["intent"] == "complaint"
 
     assert main(["off", "--chain", "demo-chain", *where]) == 0
     assert ChainItem.get(*ChainItem.key("demo-chain")).second_opinion is None
