@@ -21,7 +21,7 @@ def sign_in_as(driver, stack, role: str) -> None:
 
 
 def member_asks_for_her_card_back(stack) -> tuple[str, str]:
-    """A member with a booking writes "我要退卡" (a refund demand the rules read as `other`): (member, message id)."""
+    """A member with a booking writes "上次那个师傅我不想再约了" (a quiet complaint the classifier reads as `other`): (member, message id)."""
     member = f"refund-{uuid.uuid4().hex[:6]}"
     status, body = stack.post_booking(
         booking_event(
@@ -41,7 +41,11 @@ def member_asks_for_her_card_back(stack) -> tuple[str, str]:
             "store_id": SH_STORE,
             "member_id": member,
             "channel": "sms",
-            "message": {"id": f"m-{uuid.uuid4().hex[:8]}", "type": "text", "text": "我要退卡"},
+            "message": {
+                "id": f"m-{uuid.uuid4().hex[:8]}",
+                "type": "text",
+                "text": "上次那个师傅我不想再约了",
+            },
             "sent_at": stack.now().isoformat(),
         },
     )
