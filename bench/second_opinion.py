@@ -2,7 +2,7 @@
 
     python -m bench.second_opinion [--share 0.3] [--sample 200]
 
-Sends the labelled replies of eval/messages.jsonl (the first `--sample`) as Chairside's real Converse request
+Sends the labelled replies of eval/data/test_frozen.jsonl (the first `--sample`) as Chairside's real Converse request
 (chalicelib/understanding/bedrock.py `converse_request`) to the local Converse fake and reads `usage` back.
 The fake counts one token per 4 characters of the prompt: the prompt's size is ours, its token count is an
 estimate (a real tokenizer counts Chinese characters differently). The second opinion is only asked for replies
@@ -53,7 +53,8 @@ def run(sample: int = 1000, stated_share: float = STATED_SHARE) -> SecondOpinion
 
     rows = [
         json.loads(line)
-        for line in (ROOT / "eval" / "messages.jsonl").read_text().splitlines()
+        # the frozen test part: the model never trained on it, so its confidence there is what new replies get
+        for line in (ROOT / "eval" / "data" / "test_frozen.jsonl").read_text().splitlines()
         if line.strip()
     ]
     rows = rows[:sample]

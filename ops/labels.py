@@ -1,7 +1,7 @@
 """Staff corrections as labelled data (issue 16 §4):
 `python -m ops.labels export --chain C [--out FILE] [--stage dev] [--region R] [--local-state .chairside]`.
 
-Writes the chain's corrections in the eval format (eval/messages.jsonl: one JSON object a line with text,
+Writes the chain's corrections in the eval format (eval/data/*.jsonl: one JSON object a line with text,
 intent, sentiment, category, locale), the text already masked of phone numbers and emails when it was stored.
 One Query of the chain's partition (`CORRECTION#<chain>`), all pages; no Scan. Without --out, to stdout.
 Then `python -m eval.evaluate --corrections FILE` (or `make eval CORRECTIONS=FILE`) reports how many the
