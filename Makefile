@@ -139,8 +139,8 @@ retrain: venv
 	$(MAKE) train CORRECTIONS=build/corrections-$(CHAIN).jsonl
 
 ## Train the learned reply classifier (eval/train.py, pure Python, deterministic): rewrites
-## chalicelib/understanding/model/reply_model.json and TRAINING.md from eval/data/train.jsonl (else
-## eval/messages.jsonl). CORRECTIONS="a.jsonl b.jsonl" adds staff corrections (the eval format).
+## chalicelib/understanding/model/reply_model.json and TRAINING.md from eval/data/train.jsonl (never the frozen
+## part). CORRECTIONS="a.jsonl b.jsonl" adds staff corrections (the eval format).
 CORRECTIONS ?=
 train: venv
 	$(BIN)/python -m eval.train $(foreach f,$(CORRECTIONS),--corrections $(f))
