@@ -15,6 +15,7 @@ A negative sentiment already hands a reply over (actions.toml [sentiment]). Pure
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ def _base(name: str) -> str:
     return name.partition(":")[0]
 
 
-def unsure_guess(understood: Any, intent: str, *, upcoming: bool) -> str | None:
+def unsure_guess(
+    understood: Any, intent: str, *, upcoming: bool, has_upcoming: Callable[[], bool] | None = None
+) -> str | None:
     """The intent to show staff when the reply must not be acted on as understood, or None to act on it."""
     table = _table()
     threshold = table["confidence"].get(intent)
@@ -39,16 +42,25 @@ def unsure_guess(understood: Any, intent: str, *, upcoming: bool) -> str | None:
     guess = getattr(understood, "best_guess", None)
     unsure = table["unsure"]
     if guess and guess != intent and intent in unsure["when_intent"] and guess in unsure["guesses"]:
+        if guess in unsure.get("need_upcoming", ()) and has_upcoming is not None and not has_upcoming():
+            return None
         return str(guess)
     return None
 
 
-def guard(names: list[str], understood: Any, intent: str, *, upcoming: bool) -> list[str]:
+def guard(
+    names: list[str],
+    understood: Any,
+    intent: str,
+    *,
+    upcoming: bool,
+    has_upcoming: Callable[[], bool] | None = None,
+) -> list[str]:
     """The actions to run for a reply the classifier understood as `understood` (None: nothing to guard)."""
     if understood is None:
         return names
     table = _table()
-    guess = unsure_guess(understood, intent, upcoming=upcoming)
+    guess = unsure_guess(understood, intent, upcoming=upcoming, has_upcoming=has_upcoming)
     if guess is not None:
         kept = [n for n in names if _base(n) == "pause_marketing"]
         names = [a.format(guess=guess) for a in table["unsure"]["actions"]] + kept

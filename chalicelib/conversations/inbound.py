@@ -237,7 +237,20 @@ class InboundService:
             upcoming = ahead is not None or not needs_upcoming_booking(intent)
             names = actions_for(intent, sentiment, upcoming=upcoming, books_here=books_here)
             # Unsure or complaint-leaning: to a person, not acted on (hand_off.py, actions.toml; issue 16).
-            names = guard(names, understood, intent, upcoming=upcoming)
+            names = guard(
+                names,
+                understood,
+                intent,
+                upcoming=upcoming,
+                # asked only when the model guesses a cancel or move of a reply read otherwise
+                has_upcoming=lambda: (
+                    ahead is not None
+                    or self._conversations.upcoming_booking(
+                        message.chain_id, message.member_id, message.store_id, now, ACTIVE_STATUSES
+                    )
+                    is not None
+                ),
+            )
         results = [self._run(name, context) for name in names]
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
