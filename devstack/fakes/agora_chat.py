@@ -36,11 +36,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from chalicelib.channels.agora.access_token import PRIVILEGE_CHAT_APP, SERVICE_CHAT
 from devstack.fakes.agora_token import parse_token
+from devstack.fakes.local_server import JsonHandler, LocalServer
 
 MESSAGE_TYPES = {"txt", "img", "audio", "video", "file", "loc", "cmd", "custom"}
 
@@ -71,7 +71,9 @@ class SentMessage:
     request: dict[str, Any]
 
 
-class FakeAgoraChat:
+class FakeAgoraChat(LocalServer):
+    thread_name = "fake-agora-chat"
+
     def __init__(
         self,
         app_id: str,
@@ -95,45 +97,12 @@ class FakeAgoraChat:
         self._stalls: list[float] = []
         self._msg_ids = itertools.count(1029457500870543736)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._base_url: str | None = None
         self._callback_url: str | None = None
         self._callback_secret = ""
         self._callback_post: Callable[[str, bytes], int] | None = None
         self.callbacks: list[
             tuple[dict[str, Any], int]
         ] = []  # (ack callback posted, status our API answered)
-
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def __enter__(self) -> FakeAgoraChat:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-agora-chat",
-            daemon=True,
-        )
-        self._thread.start()
-        host, port = self._server.server_address[:2]
-        self._base_url = f"http://{host}:{port}"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("FakeAgoraChat was never started (use it as a context manager)")
-        return self._base_url
 
     # --- control -----------------------------------------------------------------------------------
     def fail_next(self, count: int, status: int) -> None:
@@ -357,29 +326,18 @@ def _http_post(url: str, raw: bytes) -> int:
         return int(exc.code)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     fake: FakeAgoraChat
-    protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        headers, raw = self.request_parts()
         status, answer = self.fake.handle(self.command, self.path, headers, raw)
-        payload = json.dumps(answer).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-            pass
+        self.reply_json(status, answer)
 
     do_POST = _serve
     do_GET = _serve
     do_PUT = _serve
     do_DELETE = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
-        return None
+
+FakeAgoraChat.handler = _Handler

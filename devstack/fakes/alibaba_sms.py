@@ -44,9 +44,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from devstack.fakes.local_server import JsonHandler, LocalServer
 
 CHINA = timezone(timedelta(hours=8))
 PUSH_PATH = "/_fake/push-reports"
@@ -87,7 +88,9 @@ class SentSms:
     params: dict[str, str] = field(default_factory=dict)
 
 
-class FakeAlibabaSms:
+class FakeAlibabaSms(LocalServer):
+    thread_name = "fake-alibaba-sms"
+
     def __init__(
         self,
         keys: dict[str, str],
@@ -111,36 +114,6 @@ class FakeAlibabaSms:
         self._nonces: set[str] = set()
         self._ids = itertools.count(900619746936498)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def __enter__(self) -> FakeAlibabaSms:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-alibaba-sms",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "use FakeAlibabaSms as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     # --- the operator's side -----------------------------------------------------------------------
     def reports(self) -> list[dict[str, Any]]:
@@ -318,24 +291,16 @@ def _error(code: str, message: str) -> dict[str, Any]:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     fake: FakeAlibabaSms
-    protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        headers, raw = self.request_parts()
         status, answer = self.fake.handle(self.command, self.path, headers, raw)
-        payload = json.dumps(answer, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.reply_json(status, answer, "application/json;charset=utf-8")
 
     do_GET = _serve
     do_POST = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
-        return None
+
+FakeAlibabaSms.handler = _Handler

@@ -35,9 +35,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
+
+from devstack.fakes.local_server import JsonHandler, LocalServer
 
 _PATH = re.compile(r"^/model/(?P<model>[^/]+)/converse$")
 _STEER = re.compile(r"\[\[bedrock:intent=(?P<intent>\w+),sentiment=(?P<sentiment>\w+)\]\]")
@@ -64,44 +65,13 @@ class ConverseCall:
     status: int
 
 
-class FakeBedrockRuntime:
+class FakeBedrockRuntime(LocalServer):
+    thread_name = "fake-bedrock"
+
     def __init__(self, *, slow_seconds: float = 3.0) -> None:
         self.slow_seconds = slow_seconds
         self.calls: list[ConverseCall] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._base_url: str | None = None
-
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def __enter__(self) -> FakeBedrockRuntime:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-bedrock",
-            daemon=True,
-        )
-        self._thread.start()
-        host, port = self._server.server_address[:2]
-        self._base_url = f"http://{host}:{port}"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("FakeBedrockRuntime was never started (use it as a context manager)")
-        return self._base_url
 
     # --- request handling (server threads) ---------------------------------------------------------
     def handle(
@@ -202,30 +172,18 @@ def _error(kind: str, message: str) -> dict[str, Any]:
     return {"__type": kind, "message": message}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     fake: FakeBedrockRuntime
-    protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        headers, raw = self.request_parts()
         status, answer = self.fake.handle(self.command, self.path, headers, raw)
-        payload = json.dumps(answer).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            if status >= 400:
-                self.send_header("x-amzn-ErrorType", answer["__type"])
-            self.send_header("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-            pass
+        extra = [("x-amzn-ErrorType", answer["__type"])] if status >= 400 else []
+        extra.append(("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000"))
+        self.reply_json(status, answer, headers=extra)
 
     do_POST = _serve
     do_GET = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
-        return None
+
+FakeBedrockRuntime.handler = _Handler

@@ -19,8 +19,9 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from devstack.fakes.local_server import JsonHandler, LocalServer
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -29,7 +30,9 @@ def _sign(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 
 
-class FakeTencentSms:
+class FakeTencentSms(LocalServer):
+    thread_name = "fake-tencent-sms"
+
     def __init__(
         self,
         keys: dict[str, str],
@@ -46,35 +49,6 @@ class FakeTencentSms:
         self.sent: list[dict[str, Any]] = []
         self._serials = itertools.count(1045710669157053657849499619)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> FakeTencentSms:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-tencent-sms",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "use FakeTencentSms as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def status_reports(self) -> list[dict[str, Any]]:
         return [
@@ -180,20 +154,12 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": str(uuid.uuid4())}}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     fake: FakeTencentSms
-    protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        payload = json.dumps(self.fake.handle(headers, raw), ensure_ascii=False).encode("utf-8")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+    def do_POST(self) -> None:  # http.server's naming
+        headers, raw = self.request_parts()
+        self.reply_json(200, self.fake.handle(headers, raw))
 
-    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
-        return None
+
+FakeTencentSms.handler = _Handler

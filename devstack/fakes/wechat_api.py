@@ -44,10 +44,11 @@ import struct
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from devstack.fakes.local_server import JsonHandler, LocalServer
 
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
@@ -79,7 +80,9 @@ KEYWORD_RULES: dict[str, tuple[int, str]] = {
 }
 
 
-class FakeWeChatAPI:
+class FakeWeChatAPI(LocalServer):
+    thread_name = "fake-wechat-api"
+
     def __init__(
         self,
         app_id: str = "wx-test-app",
@@ -124,22 +127,6 @@ class FakeWeChatAPI:
         self._msgids = itertools.count(200000001)
         self._lock = threading.Lock()
         self._pushed = threading.Condition(self._lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def __enter__(self) -> FakeWeChatAPI:
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-wechat-api",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:
@@ -148,18 +135,7 @@ class FakeWeChatAPI:
         if self._pusher is not None:
             self._pusher.join(timeout=5)
             self._pusher = None
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "use FakeWeChatAPI as a context manager"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__exit__(*exc_info)
 
     # --- control -----------------------------------------------------------------------------------
     def expire_tokens(self) -> None:
@@ -506,12 +482,8 @@ def _err(code: int, message: str) -> dict[str, Any]:
     return {"errcode": code, "errmsg": message}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    api: FakeWeChatAPI
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # the base class's name
-        pass
+class _Handler(JsonHandler):
+    fake: FakeWeChatAPI
 
     def do_GET(self) -> None:  # http.server's naming
         self._handle("GET")
@@ -523,30 +495,29 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
         query = dict(urllib.parse.parse_qsl(parsed.query))
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        self.api.requests.append((method, path))
+        _, raw = self.request_parts()
+        self.fake.requests.append((method, path))
 
-        fault = self.api._take_fault(path)
+        fault = self.fake._take_fault(path)
         if fault == "http500":
-            self._reply(500, b"<html><body>500 Internal Server Error</body></html>", "text/html")
+            self.reply(500, b"<html><body>500 Internal Server Error</body></html>", "text/html")
             return
         if fault == "busy":
             self._json(_err(-1, "system error"))
             return
         if fault == "slow":
-            time.sleep(self.api.slow_seconds)
+            time.sleep(self.fake.slow_seconds)
 
         if path == TOKEN_PATH and method == "GET":
-            self._json(self.api._token(query))
+            self._json(self.fake._token(query))
             return
         if path == OAUTH_TOKEN_PATH and method == "GET":
-            self._json(self.api._oauth_token(query))
+            self._json(self.fake._oauth_token(query))
             return
         if path == OAUTH_AUTHORIZE_PATH and method == "GET":
-            location = self.api._authorize(query)
+            location = self.fake._authorize(query)
             if location is None:
-                self._reply(400, b"bad authorize request", "text/plain")
+                self.reply(400, b"bad authorize request", "text/plain")
             else:
                 self.send_response(302)
                 self.send_header("Location", location)
@@ -559,11 +530,11 @@ class _Handler(BaseHTTPRequestHandler):
             except (UnicodeDecodeError, ValueError):
                 asked = {}
             openid = asked.get("openid") if isinstance(asked, dict) else None
-            code = self.api.oauth_code(openid if isinstance(openid, str) and openid else None)
+            code = self.fake.oauth_code(openid if isinstance(openid, str) and openid else None)
             self._json({"code": code})
             return
         if path == USER_CONTROL_PATH and method == "POST":
-            self._json(self.api._control_user(raw))
+            self._json(self.fake._control_user(raw))
             return
         if path in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH):
             if method != "POST":
@@ -574,22 +545,13 @@ class _Handler(BaseHTTPRequestHandler):
             except (UnicodeDecodeError, ValueError):
                 self._json(_err(47001, "data format error"))
                 return
-            handle = self.api._custom_send if path == CUSTOM_SEND_PATH else self.api._template_send
+            handle = self.fake._custom_send if path == CUSTOM_SEND_PATH else self.fake._template_send
             self._json(handle(query, body))
             return
         self._json(_err(48001, "api unauthorized"))
 
     def _json(self, payload: dict[str, Any]) -> None:
-        self._reply(
-            200, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json; encoding=utf-8"
-        )
+        self.reply_json(200, payload, "application/json; encoding=utf-8")
 
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout tests)
+
+FakeWeChatAPI.handler = _Handler
