@@ -25,20 +25,25 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib.channels.base import Contact, Outgoing
 from chalicelib.channels.http import HttpResponse, ProviderUnreachable
 from chalicelib.channels.receipts import ProviderReceipt
-from chalicelib.channels.sms_templates import SmsTemplates, permanent_codes
-from chalicelib.errors import PermanentSendError, TransientSendError
+from chalicelib.channels.sms_templates import (
+    ReportFields,
+    SmsTemplate,
+    TemplatedSms,
+    china_time,
+    classified_error,
+    parse_report_array,
+)
+from chalicelib.errors import TransientSendError
 
 PROVIDER = "alibaba_sms"
 API_VERSION = "2017-05-25"
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
-CHINA = timezone(timedelta(hours=8))  # SmsReport and QuerySendDetails times are Beijing time, without a zone
 
 Transport = Callable[[str, str, Mapping[str, str], bytes | None, float], HttpResponse]
 
@@ -132,10 +137,8 @@ class AlibabaSmsClient:
         code = str(data.get("Code", "")) if isinstance(data, dict) else ""
         if answer.status == 200 and code == "OK":
             return data
-        reason = f"{PROVIDER}: {code or answer.status}: {data.get('Message', '') if isinstance(data, dict) else ''}"
-        if code in permanent_codes(PROVIDER):
-            raise PermanentSendError(reason)
-        raise TransientSendError(reason)
+        message = data.get("Message", "") if isinstance(data, dict) else ""
+        raise classified_error(PROVIDER, code or str(answer.status), str(message))
 
     def send_sms(
         self,
@@ -179,66 +182,31 @@ class AlibabaSmsClient:
             status = {3: "delivered", 2: "failed"}.get(int(detail.get("SendStatus") or 1))
             if status is None:
                 continue
-            at = _china_time(detail.get("ReceiveDate") or detail.get("SendDate"))
+            at = china_time(detail.get("ReceiveDate") or detail.get("SendDate"))
             receipts.append(ProviderReceipt(PROVIDER, biz_id, status, at, detail.get("ErrCode") or None))
         return receipts
 
 
-def _china_time(value: Any) -> datetime:
-    """ "2017-01-01 00:00:00" (Beijing time, as Alibaba writes it) -> an aware UTC datetime."""
-    if not isinstance(value, str):
-        raise ValueError("a report time must be 'yyyy-MM-dd HH:mm:ss'")
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(UTC)
+SMS_REPORT = ReportFields(
+    what="an SmsReport push",
+    message_id="biz_id",
+    status="success",
+    statuses={True: "delivered", False: "failed"},
+    at="report_time",
+    code="err_code",
+)
 
 
 def parse_sms_report(body: Any) -> list[ProviderReceipt]:
     """An SmsReport push (a JSON array of reports) -> its receipts; a ValueError names what is malformed."""
-    if not isinstance(body, list):
-        raise ValueError("an SmsReport push is a JSON array of reports")
-    receipts = []
-    for i, report in enumerate(body):
-        if not isinstance(report, dict):
-            raise ValueError(f"[{i}] is not a report object")
-        biz_id = report.get("biz_id")
-        if not isinstance(biz_id, str) or not biz_id:
-            raise ValueError(f"[{i}].biz_id is required")
-        success = report.get("success")
-        if not isinstance(success, bool):
-            raise ValueError(f"[{i}].success must be true or false")
-        try:
-            at = _china_time(report.get("report_time"))
-        except ValueError:
-            raise ValueError(f"[{i}].report_time must be 'yyyy-MM-dd HH:mm:ss'") from None
-        code = report.get("err_code")
-        receipts.append(
-            ProviderReceipt(
-                PROVIDER, biz_id, "delivered" if success else "failed", at, str(code) if code else None
-            )
-        )
-    return receipts
+    return parse_report_array(PROVIDER, SMS_REPORT, body)
 
 
-class AlibabaSms:
+class AlibabaSms(TemplatedSms):
     """The templated SMS channel through one chain's Alibaba account (registry: by country in sms_by_country)."""
 
-    name = "sms"
     provider = PROVIDER
+    _client: AlibabaSmsClient
 
-    def __init__(self, client: AlibabaSmsClient, sign_name: str, templates: SmsTemplates) -> None:
-        self._client = client
-        self._sign_name = sign_name
-        self._templates = templates
-
-    def can_reach(self, contact: Contact) -> bool:
-        return bool(contact.phone)
-
-    def send(self, contact: Contact, text: str, subject: str) -> str:
-        raise PermanentSendError(
-            f"{PROVIDER}: mainland SMS cannot send free text, only a registered template"
-        )
-
-    def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
-        if not contact.phone:
-            raise PermanentSendError(f"{PROVIDER}: the member has no phone number")
-        template, values = self._templates.fill(outgoing)
-        return self._client.send_sms(contact.phone, self._sign_name, template.code, dict(values), None)
+    def _send_template(self, phone: str, template: SmsTemplate, values: Any) -> str:
+        return self._client.send_sms(phone, self._sign_name, template.code, dict(values), None)

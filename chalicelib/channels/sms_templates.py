@@ -18,12 +18,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chalicelib.channels.base import Outgoing
-from chalicelib.errors import PermanentSendError
+from chalicelib.channels.base import Contact, Outgoing
+from chalicelib.channels.receipts import ProviderReceipt
+from chalicelib.errors import PermanentSendError, TransientSendError
 
 
 @cache
@@ -109,3 +111,85 @@ def pick_provider(routes: Mapping[str, str], phone: str) -> str:
     """The provider for an E.164 number: the longest matching prefix, else "*"."""
     best = max((p for p in routes if p != "*" and phone.startswith(p)), key=len, default="*")
     return routes.get(best) or routes.get("*") or "sns"
+
+
+CHINA = timezone(timedelta(hours=8))  # mainland providers write report times in Beijing time, without a zone
+
+
+def china_time(value: Any) -> datetime:
+    """ "2017-01-01 00:00:00" (Beijing time, as the mainland providers write it) -> an aware UTC datetime."""
+    if not isinstance(value, str):
+        raise ValueError("a report time must be 'yyyy-MM-dd HH:mm:ss'")
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ReportFields:
+    """Where one provider's receipt push keeps each part of a report (the pushes are JSON arrays)."""
+
+    what: str  # what the push is called, for error messages
+    message_id: str
+    status: str
+    statuses: Mapping[Any, str]  # the provider's value -> "delivered" | "failed"
+    at: str
+    code: str
+
+
+def parse_report_array(provider: str, fields: ReportFields, body: Any) -> list[ProviderReceipt]:
+    """A receipt push -> its receipts; a ValueError names what is malformed (the route answers 400 with it)."""
+    if not isinstance(body, list):
+        raise ValueError(f"{fields.what} is a JSON array of reports")
+    receipts = []
+    for i, report in enumerate(body):
+        if not isinstance(report, dict):
+            raise ValueError(f"[{i}] is not a report object")
+        message_id = report.get(fields.message_id)
+        if not isinstance(message_id, str) or not message_id:
+            raise ValueError(f"[{i}].{fields.message_id} is required")
+        value = report.get(fields.status)
+        status = fields.statuses.get(value) if isinstance(value, str | bool) else None
+        if status is None:
+            allowed = " or ".join(str(v).lower() if isinstance(v, bool) else v for v in fields.statuses)
+            raise ValueError(f"[{i}].{fields.status} must be {allowed}")
+        try:
+            at = china_time(report.get(fields.at))
+        except ValueError:
+            raise ValueError(f"[{i}].{fields.at} must be 'yyyy-MM-dd HH:mm:ss'") from None
+        code = report.get(fields.code)
+        receipts.append(ProviderReceipt(provider, message_id, status, at, str(code) if code else None))
+    return receipts
+
+
+class TemplatedSms:
+    """The templated SMS channel through one chain's mainland provider account (registry: sms_by_country)."""
+
+    name = "sms"
+    provider: str
+
+    def __init__(self, client: Any, sign_name: str, templates: SmsTemplates) -> None:
+        self._client = client
+        self._sign_name = sign_name
+        self._templates = templates
+
+    def can_reach(self, contact: Contact) -> bool:
+        return bool(contact.phone)
+
+    def send(self, contact: Contact, text: str, subject: str) -> str:
+        raise PermanentSendError(
+            f"{self.provider}: mainland SMS cannot send free text, only a registered template"
+        )
+
+    def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
+        if not contact.phone:
+            raise PermanentSendError(f"{self.provider}: the member has no phone number")
+        template, values = self._templates.fill(outgoing)
+        return self._send_template(contact.phone, template, values)
+
+    def _send_template(self, phone: str, template: SmsTemplate, values: Any) -> str:
+        raise NotImplementedError
+
+
+def classified_error(provider: str, code: str, message: str) -> Exception:
+    """A provider's error code -> permanent (fall back to the next channel) or transient (retry)."""
+    reason = f"{provider}: {code}: {message}"
+    return PermanentSendError(reason) if code in permanent_codes(provider) else TransientSendError(reason)

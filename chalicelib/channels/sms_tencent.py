@@ -25,15 +25,20 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.channels.base import Contact, Outgoing
 from chalicelib.channels.http import HttpResponse, ProviderUnreachable
 from chalicelib.channels.receipts import ProviderReceipt
-from chalicelib.channels.sms_templates import SmsTemplates, permanent_codes
-from chalicelib.errors import PermanentSendError, TransientSendError
+from chalicelib.channels.sms_templates import (
+    ReportFields,
+    SmsTemplate,
+    TemplatedSms,
+    classified_error,
+    parse_report_array,
+)
+from chalicelib.errors import TransientSendError
 
 PROVIDER = "tencent_sms"
 SERVICE = "sms"
@@ -41,7 +46,6 @@ API_VERSION = "2021-01-11"
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
 CONTENT_TYPE = "application/json; charset=utf-8"
 SIGNED_HEADERS = "content-type;host;x-tc-action"
-CHINA = timezone(timedelta(hours=8))
 
 Transport = Callable[[str, str, Mapping[str, str], bytes | None, float], HttpResponse]
 
@@ -128,71 +132,38 @@ class TencentSmsClient:
             raise TransientSendError(f"{PROVIDER}: HTTP {answer.status} without an API 3.0 answer") from None
         error = response.get("Error")
         if error:
-            raise _classified(str(error.get("Code", "")), str(error.get("Message", "")))
+            raise classified_error(PROVIDER, str(error.get("Code", "")), str(error.get("Message", "")))
         statuses = response.get("SendStatusSet") or []
         if not statuses:
             raise TransientSendError(f"{PROVIDER}: SendSms answered without a SendStatusSet")
         status = statuses[0]
         if str(status.get("Code")) != "Ok":
-            raise _classified(str(status.get("Code", "")), str(status.get("Message", "")))
+            raise classified_error(PROVIDER, str(status.get("Code", "")), str(status.get("Message", "")))
         if not status.get("SerialNo"):
             raise TransientSendError(f"{PROVIDER}: SendSms answered Ok without a SerialNo")
         return str(status["SerialNo"])
 
 
-def _classified(code: str, message: str) -> Exception:
-    reason = f"{PROVIDER}: {code}: {message}"
-    return PermanentSendError(reason) if code in permanent_codes(PROVIDER) else TransientSendError(reason)
+STATUS_CALLBACK = ReportFields(
+    what="a status callback",
+    message_id="sid",
+    status="report_status",
+    statuses={"SUCCESS": "delivered", "FAIL": "failed"},
+    at="user_receive_time",
+    code="errmsg",
+)
 
 
 def parse_status_callback(body: Any) -> list[ProviderReceipt]:
     """A status callback (a JSON array of reports) -> its receipts; a ValueError names what is malformed."""
-    if not isinstance(body, list):
-        raise ValueError("a status callback is a JSON array of reports")
-    receipts = []
-    for i, report in enumerate(body):
-        if not isinstance(report, dict):
-            raise ValueError(f"[{i}] is not a report object")
-        sid = report.get("sid")
-        if not isinstance(sid, str) or not sid:
-            raise ValueError(f"[{i}].sid is required")
-        status = {"SUCCESS": "delivered", "FAIL": "failed"}.get(str(report.get("report_status")))
-        if status is None:
-            raise ValueError(f"[{i}].report_status must be SUCCESS or FAIL")
-        try:
-            at = (
-                datetime.strptime(str(report.get("user_receive_time")), "%Y-%m-%d %H:%M:%S")
-                .replace(tzinfo=CHINA)
-                .astimezone(UTC)
-            )
-        except ValueError:
-            raise ValueError(f"[{i}].user_receive_time must be 'yyyy-MM-dd HH:mm:ss'") from None
-        code = report.get("errmsg")
-        receipts.append(ProviderReceipt(PROVIDER, sid, status, at, str(code) if code else None))
-    return receipts
+    return parse_report_array(PROVIDER, STATUS_CALLBACK, body)
 
 
-class TencentSms:
+class TencentSms(TemplatedSms):
     """The templated SMS channel through one chain's Tencent Cloud SMS application."""
 
-    name = "sms"
     provider = PROVIDER
+    _client: TencentSmsClient
 
-    def __init__(self, client: TencentSmsClient, sign_name: str, templates: SmsTemplates) -> None:
-        self._client = client
-        self._sign_name = sign_name
-        self._templates = templates
-
-    def can_reach(self, contact: Contact) -> bool:
-        return bool(contact.phone)
-
-    def send(self, contact: Contact, text: str, subject: str) -> str:
-        raise PermanentSendError(
-            f"{PROVIDER}: mainland SMS cannot send free text, only a registered template"
-        )
-
-    def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
-        if not contact.phone:
-            raise PermanentSendError(f"{PROVIDER}: the member has no phone number")
-        template, values = self._templates.fill(outgoing)
-        return self._client.send_sms(contact.phone, self._sign_name, template.code, [v for _, v in values])
+    def _send_template(self, phone: str, template: SmsTemplate, values: Any) -> str:
+        return self._client.send_sms(phone, self._sign_name, template.code, [v for _, v in values])
