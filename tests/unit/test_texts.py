@@ -30,6 +30,7 @@ JOURNEY_KINDS = (
     "reminder_2h",
     "no_show_followup",
     "aftercare",
+    "first_visit_followup",
     "feedback_request",
     "review_request",
     "checkin_1_month",
