@@ -9,7 +9,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import coldstart, counting, fanout, imports, journeys, report, second_opinion, self_booking
+from bench import (
+    care_fanout_100k,
+    coldstart,
+    counting,
+    fanout,
+    imports,
+    journeys,
+    report,
+    second_opinion,
+    self_booking,
+)
 from bench.stack import ROOT, running_stack
 
 
@@ -20,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single", type=int, default=5, help="journeys one at a time (the dearest case)")
     parser.add_argument("--throughput", type=int, default=200, help="booking.created webhooks for throughput")
     parser.add_argument("--members", type=int, default=100_000, help="campaign fan-out size")
+    parser.add_argument(
+        "--care-members",
+        type=int,
+        default=100_000,
+        help="members of the store in the care fan-out (issue 17)",
+    )
     parser.add_argument("--rounds", type=int, default=7, help="fresh interpreters per import figure")
     parser.add_argument(
         "--no-layer", action="store_true", help="do not build the layer (layer_mb unknown: FAIL)"
@@ -47,9 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     with running_stack() as booking_stack:  # its own: the catalogue is written before the store is first read
         print("availability and self-bookings (issue 14) ...", file=sys.stderr)
         booked = self_booking.run(booking_stack)
-    scans = counting.scans(
-        stack.counter.calls + fresh.counter.calls + booking_stack.counter.calls
-    )  # journeys, fan-out, throughput, self-booking
+    with running_stack() as care_stack:  # its own table: 100,000 members (issue 17)
+        print(f"care fan-out of a store of {args.care_members} members, in pages ...", file=sys.stderr)
+        care = care_fanout_100k.run(care_stack, args.care_members)
+    scans = (
+        counting.scans(stack.counter.calls + fresh.counter.calls + booking_stack.counter.calls) + care.scans
+    )  # journeys, fan-out, throughput, self-booking, care fan-out
     figures = report.Figures(
         journey,
         single,
@@ -60,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         command=report.command(argv),
         cold=cold,
         self_booking=booked,
+        care_fanout=care,
     )
     print("the hosted second opinion's calls, priced (issue 16) ...", file=sys.stderr)
     opinion = second_opinion.run()

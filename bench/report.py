@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bench.care_fanout_100k import CareFanOut, expected_pages
+from bench.care_fanout_100k import markdown as care_fanout_markdown
 from bench.coldstart import ColdStarts
 from bench.cost import AWS_CALL_LATENCY_MS, cost_lines, total_cost
 from bench.fanout import FanOut
@@ -46,6 +48,7 @@ class Figures:
     command: str
     cold: ColdStarts
     self_booking: SelfBookingResult | None = None  # issue 14
+    care_fanout: CareFanOut | None = None  # issue 17: a 100,000-member store's care tick, in pages
 
     @property
     def cost_per_1000(self) -> float:
@@ -93,7 +96,23 @@ def targets(f: Figures) -> list[tuple[str, str, bool]]:
         ),
         *cold_targets(f.cold),
         *self_booking_targets(f.self_booking),
+        *care_fanout_targets(f.care_fanout),
     ]
+
+
+def care_fanout_targets(r: CareFanOut | None) -> list[tuple[str, str, bool]]:
+    """Issue 17: a store of 100,000 members finishes its greetings and reactivations, one page per tick."""
+    return [
+        (
+            "a 100,000-member store's care tick reaches every member, in pages",
+            f"{r.members_reached:,} of {r.members:,} in {r.pages} ticks" if r else "not measured",
+            r is not None and r.members >= 100_000 and r.finished and r.pages in expected_pages(r.members),
+        )
+    ]
+
+
+def care_fanout_summary(r: CareFanOut | None) -> str:
+    return r.summary() if r else "care_fanout_100k_pages=unknown care_fanout_100k_members_reached=unknown"
 
 
 def self_booking_targets(r: SelfBookingResult | None) -> list[tuple[str, str, bool]]:
@@ -176,7 +195,7 @@ def summary(f: Figures) -> str:
         f"SUMMARY scans={f.scans} ddb_writes_per_booking={f.journey.writes_per_created:g} "
         f"cost_per_1000_journeys_usd={f.cost_per_1000:.4f} api_import_ratio={f.api_ratio:.2f} "
         f"worker_import_ratio={f.worker_ratio:.2f} sqs_msgs_per_request={fan} {cold_summary(f.cold)} "
-        f"{self_booking_summary(f.self_booking)}"
+        f"{self_booking_summary(f.self_booking)} {care_fanout_summary(f.care_fanout)}"
     )
 
 
@@ -445,5 +464,6 @@ def markdown(f: Figures) -> str:
             "",
         ]
     out += self_booking_markdown(f.self_booking)
+    out += care_fanout_markdown(f.care_fanout)
     out += ["```", summary(f), "```", ""]
     return "\n".join(out)

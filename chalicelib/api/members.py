@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from chalicelib.api.member import member_route
-from chalicelib.api.staff import query_param, staff_route
+from chalicelib.api.staff import JSON_TYPES, query_param, staff_route
 from chalicelib.bootstrap import container
 from chalicelib.services.auth import Staff
 from chalicelib.services.member_tokens import Member
@@ -35,6 +35,11 @@ def member_tags(staff: Staff, body: dict, store_id: str, member_id: str):
 @staff_route(members, BASE + "/notes", methods=["POST"], body=True)
 def member_notes(staff: Staff, body: dict, store_id: str, member_id: str):
     return container().member_profiles.add_note(staff, store_id, member_id, body)
+
+
+@staff_route(members, BASE + "/preferences", methods=["PUT"], body=True, content_types=JSON_TYPES)
+def member_preferences(staff: Staff, body: dict, store_id: str, member_id: str):
+    return container().member_profiles.set_preferences(staff, store_id, member_id, body)
 
 
 @member_route(members, "/v1/stores/{store_id}/me/messages", methods=["GET"])

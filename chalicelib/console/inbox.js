@@ -3,6 +3,7 @@ import { get, post, put } from "./api.js";
 import { clear, dayAndTime, h, hhmm, toast } from "./dom.js";
 import { QUICK_REPLIES, label, locale, t } from "./i18n.js";
 import { canDo, poll, reportError } from "./session.js";
+import { preferencesPanel } from "./preferences.js";
 
 const FILTERS = ["all", "needs_human", "open", "resolved"];
 const TICKS = { queued: "○", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
@@ -289,6 +290,7 @@ export async function renderMember(pane, base, memberId) {
         fact(t("member.next_booking"), profile.next_booking_at ? dayAndTime(profile.next_booking_at) : null),
         fact(t("member.channel"), profile.preferred_channel),
         fact(t("member.services"), (profile.services || []).join("、") || null)),
+      preferencesPanel(profile, path),
       h("h3", {}, t("member.tags")), tags, canDo("tags") ? tagForm : null,
       upcoming.length ? [h("h3", {}, t("member.upcoming")), h("ul", { class: "plain" }, upcoming.map((b) =>
         h("li", {}, h("a", { href: `#/booking/${encodeURIComponent(b.id)}` }, `${dayAndTime(b.start)} · ${b.service.name} · ${b.stylist.name}`))))] : null,

@@ -33,6 +33,9 @@ class Conflict(Exception):
     """A conditional write lost to a concurrent one: re-read and try again."""
 
 
+_WHO_AND_WHEN = ("updated_at", "updated_by")  # of a preferences record: not what she prefers
+
+
 class CareRepository:
     def __init__(self, dynamodb_client: Any, table_name: str) -> None:
         self._ddb = dynamodb_client
@@ -183,6 +186,23 @@ class CareRepository:
         actions += [getattr(MemberItem, name).remove() for name in removed if not new]
         try:
             member.update(actions=actions, condition=condition)
+        except Exception as exc:  # UpdateError wraps the ClientError
+            if is_conditional_failure(exc):
+                raise Conflict() from None
+            raise
+        return True
+
+    def save_preferences(self, member: MemberItem, record: dict[str, Any]) -> bool:
+        """Replace her remembered preferences (issue 17 §5) with one UpdateItem on her profile, only while the item
+        exists (an erasure in between is not undone). False, and nothing written, when the stored record already
+        says the same (a retried PUT); `member` holds the record as stored afterwards."""
+        stored = dict(member.preferences or {})
+        if {k: stored.get(k) for k in record if k not in _WHO_AND_WHEN} == {
+            k: v for k, v in record.items() if k not in _WHO_AND_WHEN
+        }:
+            return False
+        try:
+            member.update(actions=[MemberItem.preferences.set(record)], condition=MemberItem.pk.exists())
         except Exception as exc:  # UpdateError wraps the ClientError
             if is_conditional_failure(exc):
                 raise Conflict() from None

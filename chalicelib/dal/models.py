@@ -647,6 +647,10 @@ class MemberItem(_Item):
     # missing: not known). No defaults, for the same reason as the profile fields above.
     preferred_channel = UnicodeAttribute(null=True)
     wechat_following = BooleanAttribute(null=True)
+    # Issue 17 §5, remembered preferences (services/member_preferences.py, dal/member_preferences.py): what staff
+    # recorded -- favourite_stylist, style_notes, colours, designs, allergies, updated_at, updated_by. Replaced
+    # whole by a PUT; no default, so the booking transaction's upsert never touches it.
+    preferences = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str, member_id: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
@@ -35,11 +36,12 @@ class StepSpec:
     min_lead: str | None = None
     mark_status: str | None = None
     skip_if_feedback: tuple[str, ...] = ()
+    only_if: tuple[str, ...] = ()  # named conditions (CONDITIONS) that must all hold when the step comes due
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> StepSpec:
         values = dict(data)
-        for key in ("send_if", "categories", "skip_if_feedback"):
+        for key in ("send_if", "categories", "skip_if_feedback", "only_if"):
             if key in values:
                 values[key] = tuple(values[key])
         known = set(cls.__dataclass_fields__)
@@ -49,6 +51,9 @@ class StepSpec:
         values.pop("enabled", None)
         spec = cls(**values)
         parse_offset(spec.offset)  # fail at load time, not at send time
+        unknown_conditions = set(spec.only_if) - set(CONDITIONS)
+        if unknown_conditions:
+            raise ValueError(f"journey step {spec.kind}: unknown conditions {sorted(unknown_conditions)}")
         return spec
 
 
@@ -91,6 +96,35 @@ class BookingFacts:
     category: str
     booked_at: datetime  # aware: when Chairside first learned of the booking
     timezone: str
+
+
+@dataclass(frozen=True)
+class SendFacts:
+    """What a step's `only_if` conditions read when it comes due: the booking's start and the member's profile as
+    built from her bookings (care/profile.py). `first_visit_at` None: no visit of hers is known."""
+
+    booking_start: datetime  # aware
+    first_visit_at: datetime | None  # aware: her earliest completed visit in the chain
+
+
+def _first_visit(facts: SendFacts) -> bool:
+    """No visit of hers started before this booking did (her first one, chain-wide)."""
+    return facts.first_visit_at is None or facts.first_visit_at >= facts.booking_start
+
+
+# The conditions a journey step may name in `only_if` (journeys.toml). A new condition is a row here and a word in
+# the data; a step never tests a member in code of its own.
+CONDITIONS: dict[str, Callable[[SendFacts], bool]] = {"first_visit": _first_visit}
+
+
+def conditions_hold(spec: StepSpec, facts: SendFacts | None) -> bool:
+    """Whether every condition the step names holds; a step naming none always may go. Unknown facts (no member
+    profile to read): a conditional step does not go."""
+    if not spec.only_if:
+        return True
+    if facts is None:
+        return False
+    return all(CONDITIONS[name](facts) for name in spec.only_if)
 
 
 @dataclass(frozen=True)

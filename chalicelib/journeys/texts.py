@@ -7,8 +7,9 @@ once, renders them with a sandboxed Jinja2 environment, and also renders operato
 the same sandbox, variables and filters.
 
 Template variables: `store`, `member`, `booking` (mappings, see `MessageContext`), `care_tip` (the
-aftercare tip for `booking.service_category` in the member's locale) and `manage_link` (the booking's "manage my
-booking" link, or "").
+aftercare tip for `booking.service_category` in the member's locale), `next_day_tip` (its day-after care for a
+first visit), `preferences` (what staff remembered of her: favourite_stylist, style_notes, colours, designs --
+never her allergies; "" / [] when not known) and `manage_link` (the booking's "manage my booking" link, or "").
 
 Filters (datetimes are shown in the store's time zone, in the member's locale):
     date           zh-CN "11月25日"                en "25 November"
@@ -72,6 +73,14 @@ _BOOKING_DEFAULTS = {
 # Member care (chalicelib/care/outreach.py): a coupon's code is "" when the message carries none.
 _COUPON_DEFAULTS: dict[str, Any] = {"code": "", "offer": "", "expires_at": ""}
 _CARE_DEFAULTS: dict[str, Any] = {"holiday_name": "", "service_name": "", "weeks": 0}
+# What staff remembered of her (services/member_preferences.py), as templates may read it. Allergies are never
+# here: they are for staff only, and a member text must not repeat them.
+_PREFERENCES_DEFAULTS: dict[str, Any] = {
+    "favourite_stylist": "",
+    "style_notes": "",
+    "colours": [],
+    "designs": [],
+}
 
 # Operator templates must not be able to build huge values (`{{ 'x' * 10**9 }}`, `{{ 9 ** 10**8 }}`) or
 # outputs (a loop printing megabytes). An SMS/chat message is far below these.
@@ -215,6 +224,17 @@ def care_tip(category: str, locale: str) -> str:
     if not isinstance(entry, Mapping) or not entry.get(loc):
         entry = tips[DEFAULT_CATEGORY]
     return str(entry[loc]).strip()
+
+
+def next_day_tip(category: str, locale: str) -> str:
+    """The day-after care of a first visit for a service category (care_tips.toml `next_day`), default's otherwise."""
+    tips = _care_tips()
+    loc = supported_locale(locale)
+    entry = tips.get(category) if category else None
+    found = entry.get("next_day") if isinstance(entry, Mapping) else None
+    if not isinstance(found, Mapping) or not found.get(loc):
+        found = tips[DEFAULT_CATEGORY]["next_day"]
+    return str(found[loc]).strip()
 
 
 def care_issues(category: str) -> list[dict]:
@@ -453,6 +473,13 @@ def _with_defaults(values: Mapping[str, Any] | None, defaults: Mapping[str, Any]
     return merged
 
 
+def _member_facing(preferences: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Her remembered preferences with the defaults, and without what a member text must never carry (allergies)."""
+    return _with_defaults(
+        {k: v for k, v in (preferences or {}).items() if k in _PREFERENCES_DEFAULTS}, _PREFERENCES_DEFAULTS
+    )
+
+
 def _variables(ctx: MessageContext) -> dict[str, Any]:
     locale = supported_locale(ctx.locale)
     booking = _with_defaults(ctx.booking, _BOOKING_DEFAULTS)
@@ -464,6 +491,8 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
         "member": _with_defaults(ctx.member, _MEMBER_DEFAULTS),
         "booking": booking,
         "care_tip": care_tip(str(booking["service_category"]), locale),
+        "next_day_tip": next_day_tip(str(booking["service_category"]), locale),
+        "preferences": _member_facing(ctx.extra.get("preferences")),
         "manage_link": str(ctx.extra.get("manage_link") or ""),
         _TZ_KEY: ctx.timezone,
         _LOCALE_KEY: locale,

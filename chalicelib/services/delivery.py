@@ -27,7 +27,7 @@ from chalicelib.dal.messages import Claim, MessageRepository
 from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, StoreItem
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError, TransientSendError
 from chalicelib.journeys import texts
-from chalicelib.journeys.plan import load_journey
+from chalicelib.journeys.plan import SendFacts, conditions_hold, load_journey
 from chalicelib.observability import logger
 from chalicelib.services import channel_router
 from chalicelib.services.channel_router import FALLBACK_NO_RECEIPT, FALLBACK_PERMANENT, Route
@@ -89,6 +89,8 @@ class _Prepared:
     booking: BookingItem
     store: StoreItem
     context: texts.MessageContext
+    # Her profile and conversation when the step's conditions or text needed them already (read once, routed by).
+    inputs: tuple[MemberItem | None, ConversationItem | None] | None = None
 
 
 class StepDelivery:
@@ -135,7 +137,7 @@ class StepDelivery:
         if claim is Claim.BUSY:
             raise DeliveryInProgress("another worker is sending this step")
 
-        contact, planned, settings = self._routes(step, booking, store, now)
+        contact, planned, settings = self._routes(step, booking, store, now, prepared.inputs)
         channels = self._channels(store, planned)
         outgoing = self._outgoing(step, message.text, prepared, settings, channels)
         failures: list[str] = []
@@ -246,18 +248,32 @@ class StepDelivery:
             return self._log(step, Outcome.SKIPPED)
         if booking.feedback_sentiment and booking.feedback_sentiment in spec.skip_if_feedback:
             return self._log(step, Outcome.SKIPPED)
+        inputs = None
+        if spec.only_if or texts.uses(step.kind, "preferences"):
+            inputs = self._route_inputs(step.chain_id, step.store_id, step.member_id)
+            member = inputs[0]
+            facts = SendFacts(booking.start, member.first_visit_at) if member is not None else None
+            if not conditions_hold(spec, facts):
+                return self._log(step, Outcome.SKIPPED, reason="conditions")
         if mark and spec.mark_status and booking.status != spec.mark_status:
             marked = self._bookings.set_status_if_version(
                 step.chain_id, step.booking_id, int(step.version), tuple(spec.send_if), spec.mark_status
             )
             if not marked:
                 return self._log(step, Outcome.STALE)
-        return _Prepared(booking, store, _context(booking, store, self._manage_link(step, booking)))
+        preferences = inputs[0].preferences if inputs and inputs[0] is not None else None
+        context = _context(booking, store, self._manage_link(step, booking), preferences)
+        return _Prepared(booking, store, context, inputs)
 
     def _routes(
-        self, step: StepMessage, booking: BookingItem, store: StoreItem, now: Any
+        self,
+        step: StepMessage,
+        booking: BookingItem,
+        store: StoreItem,
+        now: Any,
+        inputs: tuple[MemberItem | None, ConversationItem | None] | None = None,
     ) -> tuple[Contact, list[Route], channel_router.RoutingSettings]:
-        member, conversation = self._route_inputs(step.chain_id, step.store_id, step.member_id)
+        member, conversation = inputs or self._route_inputs(step.chain_id, step.store_id, step.member_id)
         facts = channel_router.facts_of(
             member,
             conversation,
@@ -372,7 +388,9 @@ def _bad_override(exc: Exception) -> None:
     )
 
 
-def _context(booking: BookingItem, store: StoreItem, manage_link: str = "") -> texts.MessageContext:
+def _context(
+    booking: BookingItem, store: StoreItem, manage_link: str = "", preferences: Any = None
+) -> texts.MessageContext:
     return texts.MessageContext(
         locale=booking.member.locale or store.locale,
         timezone=store.timezone,
@@ -392,5 +410,8 @@ def _context(booking: BookingItem, store: StoreItem, manage_link: str = "") -> t
             "service_category": booking.category,
             "stylist_name": booking.stylist_name,
         },
-        extra={"manage_link": manage_link} if manage_link else {},
+        extra={
+            **({"manage_link": manage_link} if manage_link else {}),
+            **({"preferences": preferences} if preferences else {}),
+        },
     )

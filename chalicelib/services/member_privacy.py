@@ -197,6 +197,7 @@ def _profile(member: MemberItem | None) -> dict[str, Any] | None:
         "last_store_id": member.last_store_id,
         "tags": list(member.tags or []),
         "notes": member.notes,
+        "preferences": member.preferences,  # issue 17 §5: what staff remembered, allergies too (her own data)
     }
 
 

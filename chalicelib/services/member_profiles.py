@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from chalicelib.care import profile as care_profile
 from chalicelib.care.member_care import MemberCare
 from chalicelib.clock import Clock
-from chalicelib.dal.care import CareRepository
+from chalicelib.contracts.member_preferences import parse_preferences
+from chalicelib.dal.care import CareRepository, Conflict
 from chalicelib.dal.models import MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import is_id
@@ -78,6 +79,20 @@ class MemberProfiles:
         updated = self._care.add_note(store.chain_id, member.member_id, note) or member
         return self._view(store, updated)
 
+    def set_preferences(self, staff: auth.Staff, store_id: str, member_id: str, body: Any) -> dict[str, Any]:
+        """Replace what staff remember of her (issue 17 §5): a PUT, so a retry stores the same again (no write)."""
+        wanted = parse_preferences(body).as_record()
+        _, store, member = self._authorize(staff, store_id, member_id, "members.preferences")
+        record = {**wanted, "updated_at": self._clock.now().isoformat(), "updated_by": staff.subject}
+        try:
+            self._repo.save_preferences(member, record)
+        except Conflict:  # erased meanwhile
+            raise NotFound("no such member") from None
+        fresh = self._repo.member(store.chain_id, member.member_id, consistent=True)
+        if fresh is None:
+            raise NotFound("no such member")
+        return self._view(store, fresh)
+
     # ---------------------------------------------------------------------------------------------
     def _authorize(
         self, staff: auth.Staff, store_id: str, member_id: str, action: str
@@ -126,6 +141,7 @@ class MemberProfiles:
             "manual_tags": list(member.manual_tags or []),
             "auto_tags": list(member.auto_tags or []),
             "notes": list(member.notes or []),
+            "preferences": preferences_view(member),
             "consent": {
                 "transactional": True,
                 "marketing": bool(member.marketing_consent) and member.opted_out_at is None,
@@ -152,3 +168,18 @@ def _preferred_channel(member: MemberItem, conversation: Any) -> str | None:
     if member.phone:
         return "sms"
     return "email" if member.email else None
+
+
+PREFERENCE_FIELDS = ("favourite_stylist", "style_notes", "colours", "designs", "allergies")
+
+
+def preferences_view(member: MemberItem) -> dict[str, Any]:
+    """Her remembered preferences for staff, every field present ("" / []); who changed them last and when."""
+    stored = dict(member.preferences or {})
+    view: dict[str, Any] = {
+        name: stored.get(name) or ([] if name not in ("favourite_stylist", "style_notes") else "")
+        for name in PREFERENCE_FIELDS
+    }
+    view["updated_at"] = stored.get("updated_at")
+    view["updated_by"] = stored.get("updated_by")
+    return view

@@ -172,13 +172,15 @@ def test_completed_colour_gets_aftercare_feedback_review_and_a_one_month_check_i
 
     assert [(s["kind"], s["due_at"]) for s in body["journey"]] == [
         ("aftercare", "2026-11-25T17:00:00+08:00"),
+        ("first_visit_followup", "2026-11-26T11:00:00+08:00"),
         ("feedback_request", "2026-11-27T11:00:00+08:00"),
         ("review_request", "2026-12-02T11:00:00+08:00"),
         ("checkin_1_month", "2026-12-25T11:00:00+08:00"),
     ]
     harness.advance_to("2026-12-25T11:00:00+08:00")
-    assert harness.sent_kinds(SH_STORE, "m-1")[-4:] == [
+    assert harness.sent_kinds(SH_STORE, "m-1")[-5:] == [
         "aftercare",
+        "first_visit_followup",
         "feedback_request",
         "review_request",
         "checkin_1_month",

@@ -36,6 +36,7 @@ EXPECTED = {
     "catalog.create_store": {"chain_admin"},
     "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
     "messages.correct": DESK_UP,  # issue 16: correcting a message's understood intent, front desk and up
+    "members.preferences": EVERYONE,  # issue 17: remembered preferences, every role that serves her
 }
 
 

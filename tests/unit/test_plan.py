@@ -289,6 +289,7 @@ def test_given_a_visit_completed_before_fall_back_when_planned_then_later_steps_
 
     assert due(steps) == {
         "aftercare": at("2026-10-24T17:30:00Z"),
+        "first_visit_followup": at("2026-10-25T11:00:00Z"),  # the day after, 11:00 GMT (clocks went back)
         "feedback_request": at("2026-10-26T11:00:00Z"),
         "review_request": at("2026-10-31T11:00:00Z"),
         "checkin_1_month": at("2026-11-23T11:00:00Z"),
@@ -369,6 +370,7 @@ def test_given_a_completed_visit_when_planned_then_aftercare_feedback_review_and
 
     expected = {
         "aftercare": at("2026-11-25T09:10:00Z"),
+        "first_visit_followup": at("2026-11-26T03:00:00Z"),  # planned for every visit, checked when due
         "feedback_request": at("2026-11-27T03:00:00Z"),
         "review_request": at("2026-12-02T03:00:00Z"),
     }
@@ -487,3 +489,24 @@ def test_given_an_override_with_unknown_keys_or_a_bad_offset_when_loaded_then_it
         load_journey(override)
     with pytest.raises(ValueError):
         load_journey(None, override)
+
+
+# --- conditions (only_if) ------------------------------------------------------------------------------
+
+
+def test_given_a_first_visit_condition_then_only_a_member_with_no_earlier_visit_passes():
+    from chalicelib.journeys.plan import SendFacts, conditions_hold
+
+    spec = load_journey().spec_for("first_visit_followup")
+    assert spec is not None and spec.only_if == ("first_visit",)
+    visit = at("2026-11-25T07:00:00Z")
+
+    assert conditions_hold(spec, SendFacts(visit, first_visit_at=visit))
+    assert not conditions_hold(spec, SendFacts(visit, first_visit_at=at("2026-10-01T07:00:00Z")))
+    assert not conditions_hold(spec, None)  # no profile to tell: not sent
+    assert conditions_hold(load_journey().spec_for("aftercare"), None)  # a step naming none always may go
+
+
+def test_given_an_unknown_condition_in_an_override_then_loading_fails():
+    with pytest.raises(ValueError, match="unknown conditions"):
+        load_journey({"steps": {"first_visit_followup": {"only_if": ["first_vist"]}}})

@@ -30,6 +30,7 @@ JOURNEY_KINDS = (
     "reminder_2h",
     "no_show_followup",
     "aftercare",
+    "first_visit_followup",
     "feedback_request",
     "review_request",
     "checkin_1_month",
@@ -556,3 +557,30 @@ def test_journey_texts_carry_no_opt_out_line_and_a_campaign_template_gets_both_l
     assert "退订" not in render("confirmation", ctx)
     out = texts.render_marketing_template("{{ member.name }}您好，周末8折。", ctx)
     assert out == "【丝艺沙龙 静安店】王女士您好，周末8折。回复TD退订"
+
+
+# --- remembered preferences (issue 17 §5) ---------------------------------------------------------------
+
+
+def _with_preferences(locale: str, preferences: dict, category: str = "nail_gel") -> MessageContext:
+    ctx = make_ctx(locale, category=category, service="光疗美甲", stylist="小王")
+    return MessageContext(
+        ctx.locale, ctx.timezone, ctx.store, ctx.member, ctx.booking, {"preferences": preferences}
+    )
+
+
+def test_the_first_visit_follow_up_names_service_stylist_gel_lamp_care_and_what_she_liked():
+    prefs = {"designs": ["磨砂质感"], "colours": [], "allergies": ["乳胶"]}
+
+    zh = render("first_visit_followup", _with_preferences("zh-CN", prefs))
+    en = render("first_visit_followup", _with_preferences("en", prefs))
+
+    assert "美甲师小王" in zh and "光疗美甲" in zh and "灯下" in zh and "您说喜欢磨砂质感" in zh
+    assert "with 小王" in en and "lamp" in en and "You said you loved 磨砂质感" in en
+    assert "乳胶" not in zh + en
+
+
+def test_a_template_cannot_read_her_allergies():
+    ctx = _with_preferences("zh-CN", {"allergies": ["乳胶"]})
+    assert render_operator_template("{{ preferences.allergies|default('none') }}", ctx) == "none"
+    assert "喜欢" not in render("first_visit_followup", ctx)
