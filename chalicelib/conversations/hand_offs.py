@@ -57,7 +57,7 @@ def pick(online: list[Online], own_stylist: str | None) -> Online | None:
         else:
             raise ValueError(f"unknown routing rule {rule!r} in hand_offs.toml")
         if found:
-            return min(found, key=lambda o: (o.expires_at - o.seen_at, o.staff_id))
+            return min(found, key=lambda o: o.staff_id)  # stable: the same answer on a retry
     return None
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.contracts.hand_off import HandOffCheck
 from chalicelib.dal.models import ConversationItem, MessageItem, StaffPresenceItem, StoreItem
 from chalicelib.resources import ENV_JWT_SECRET
 from chalicelib.services.auth import issue_token
@@ -326,3 +327,16 @@ def test_the_conversation_item_keeps_the_wait_opened_by_the_first_message(harnes
     item = ConversationItem.get(*ConversationItem.key(SH_STORE, "m-1"))
     first = next(m for m in MessageItem.query(MessageItem.pk_for(SH_STORE, "m-1")) if m.text == COMPLAINT)
     assert (item.handoff_id, item.waiting_since) == (first.message_id, START)
+
+
+def test_the_alarm_delivered_twice_texts_once_and_one_fired_early_does_nothing(harness):
+    harness.post(booking_event())
+    complain(harness)
+    [schedule] = [s for s in harness.schedules() if s["Name"].startswith("handoff-")]
+    check = HandOffCheck.from_json(schedule["Target"]["Input"])
+
+    assert harness.container.hand_offs.check(check) == "not_due"
+    harness.clock.set(START + timedelta(minutes=15))
+    assert harness.container.hand_offs.check(check) == "alerted"
+    assert harness.container.hand_offs.check(check) == "already_alerted"
+    assert len(alarms(harness)) == 1
