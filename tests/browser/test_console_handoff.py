@@ -8,11 +8,12 @@ import uuid
 
 from selenium.webdriver.common.by import By
 
+from tests.browser.conftest import DESK
 from tests.browser.test_console import click, find, go, open_console, tid, until
 from tests.support.builders import SH_STORE, booking_event
 
 PRESENCE = f"/v1/stores/{SH_STORE}/staff/presence"
-DESK = "demo-front-desk-sh-jingan"  # the local stack's front_desk demo token's subject
+DESK_STAFF = "demo-front-desk-sh-jingan"  # the local stack's front_desk demo token's subject
 
 
 def sign_in_as(driver, stack, role: str) -> None:
@@ -58,14 +59,22 @@ def member_complains(stack) -> str:
 
 
 def test_the_desk_is_online_gets_the_hand_off_and_can_release_and_take_it(driver, stack, shots):
+    driver.set_window_size(
+        *DESK
+    )  # the list beside the conversation (an earlier test may have left a phone's size)
+    driver.get_log("browser")  # drop what earlier tests left
     sign_in_as(driver, stack, "front_desk")
-    until(driver, lambda d: DESK in d.find_element(By.CSS_SELECTOR, tid("presence")).text, what="presence")
-    assert DESK in online(stack)
+    until(
+        driver, lambda d: DESK_STAFF in d.find_element(By.CSS_SELECTOR, tid("presence")).text, what="presence"
+    )
+    assert DESK_STAFF in online(stack)
 
     member = member_complains(stack)
     row = tid(f"assignee-{member}")
     until(
-        driver, lambda d: DESK in d.find_element(By.CSS_SELECTOR, row).text, what="the assignee in the inbox"
+        driver,
+        lambda d: DESK_STAFF in d.find_element(By.CSS_SELECTOR, row).text,
+        what="the assignee in the inbox",
     )
     assert "已等待" in find(driver, tid(f"waited-{member}")).text
     shots("inbox-handoff")
@@ -74,12 +83,14 @@ def test_the_desk_is_online_gets_the_hand_off_and_can_release_and_take_it(driver
     click(driver, tid("release"))
     until(driver, lambda d: "未分配" in d.find_element(By.CSS_SELECTOR, row).text, what="unassigned")
     click(driver, tid("take"))
-    until(driver, lambda d: DESK in d.find_element(By.CSS_SELECTOR, row).text, what="taken again")
+    until(driver, lambda d: DESK_STAFF in d.find_element(By.CSS_SELECTOR, row).text, what="taken again")
     find(driver, tid("release"))
     _, inbox = stack.staff("GET", f"/v1/stores/{SH_STORE}/conversations?status=needs_human")
     [mine] = [c for c in inbox["items"] if c["id"] == member]
-    assert mine["assignee"] == DESK and mine["waiting_since"]
+    assert mine["assignee"] == DESK_STAFF and mine["waiting_since"]
 
     click(driver, tid("sign-out"))
     find(driver, tid("signin-form"))
-    until(driver, lambda d: DESK not in online(stack), what="offline after sign-out")
+    until(driver, lambda d: DESK_STAFF not in online(stack), what="offline after sign-out")
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors

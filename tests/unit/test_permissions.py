@@ -36,6 +36,11 @@ EXPECTED = {
     "catalog.create_store": {"chain_admin"},
     "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
     "messages.correct": DESK_UP,  # issue 16: correcting a message's understood intent, front desk and up
+    # issue 17 part 3: presence, and who has a hand-off (take / release one's own; reassign: the desk and up)
+    "presence.write": EVERYONE,
+    "presence.read": EVERYONE,
+    "conversations.assign": EVERYONE,
+    "conversations.reassign": DESK_UP,
 }
 
 
