@@ -329,6 +329,7 @@ class Container:
             ReplyAttribution(self.care_repo).count,
             self.chat_booking,
             second_opinion=self.second_opinion,
+            hand_offs=self.hand_offs,
         )
 
     @cached_property
@@ -450,6 +451,7 @@ class Container:
             video,
             self.clock,
             self.bookings.member,
+            hand_offs=self.hand_offs,
         )
 
     @cached_property
@@ -503,6 +505,7 @@ class Container:
             max_receive_count=resources.STEPS_QUEUE.max_receive_count,
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
+            hand_offs=self.hand_offs,
         )
 
     # --- member care (chalicelib/care) ---------------------------------------------------------------
@@ -754,6 +757,33 @@ class Container:
         from chalicelib.workers.email_events import EmailEventsWorker
 
         return EmailEventsWorker(EmailEvents(self.receipt_sink, self.email_suppressions))
+
+    # --- issue 17 part 3: staff presence, hand-off routing, the response alarm ---------------------------------
+    @cached_property
+    def hand_offs(self):
+        from chalicelib.conversations.hand_offs import HandOffs
+        from chalicelib.conversations.outbound import StaffAlerts
+        from chalicelib.dal.hand_offs import HandOffRepository
+        from chalicelib.dal.presence import PresenceRepository
+        from chalicelib.dal.staff_alerts import StaffAlertClaims
+
+        return HandOffs(
+            self.stores,
+            PresenceRepository(),
+            HandOffRepository(),
+            self.conversations,
+            StaffAlerts(self.channels.base["sms"], StaffAlertClaims(), self.wall_clock.timestamp),
+            self.step_scheduler,
+            self.bookings.member,
+            self.clock,
+        )
+
+    @cached_property
+    def staff_presence(self):
+        from chalicelib.dal.presence import PresenceRepository
+        from chalicelib.services.presence import StaffPresence
+
+        return StaffPresence(self.stores, PresenceRepository(), self.clock)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

@@ -56,6 +56,30 @@ class StepScheduler:
         except self._scheduler.exceptions.ConflictException:
             pass  # same deterministic name: a retry already created it
 
+    def schedule_body(self, name: str, due: datetime, timezone: str, body: str, description: str) -> None:
+        """A one-time schedule of any steps-queue body (issue 17: a hand-off's response alarm). Idempotent."""
+        local = due.astimezone(ZoneInfo(timezone))
+        try:
+            self._scheduler.create_schedule(
+                Name=name,
+                GroupName=self._group,
+                ScheduleExpression=f"at({local.strftime('%Y-%m-%dT%H:%M:%S')})",
+                ScheduleExpressionTimezone=timezone,
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                State="ENABLED",
+                Description=description,
+                Target={
+                    "Arn": self._queue_arn,
+                    "RoleArn": self._role_arn,
+                    "Input": body,
+                    "RetryPolicy": dict(SCHEDULE_RETRY),
+                    "DeadLetterConfig": {"Arn": self._dlq_arn},
+                },
+            )
+        except self._scheduler.exceptions.ConflictException:
+            pass  # same deterministic name: a retry already created it
+
     def unschedule(self, name: str) -> bool:
         """Delete a schedule; False when there was none (already fired or removed). Idempotent."""
         try:

@@ -51,6 +51,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.sms_receipts import sms_receipts
 
     app.register_blueprint(sms_receipts)
+    # staff presence and who has a hand-off (issue 17 part 3)
+    from chalicelib.api.presence import presence
+
+    app.register_blueprint(presence)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

@@ -4,6 +4,7 @@ import { renderCampaigns } from "./campaigns.js";
 import { clear, h } from "./dom.js";
 import { locale, setLocale, t } from "./i18n.js";
 import { renderInbox } from "./inbox.js";
+import { startPresence, stopPresence } from "./presence.js";
 import { reportError, session, stopScreen } from "./session.js";
 import { renderTimeline, renderToday } from "./today.js";
 
@@ -113,11 +114,13 @@ function start(c) {
   const saved = localStorage.getItem(STORE_KEY);
   session.store = c.stores.includes(saved) ? saved : c.stores[0];
   if (!location.hash || location.hash === "#/") location.hash = "#/inbox";
+  startPresence();
   route();
 }
 
 function signOut() {
   stopScreen();
+  stopPresence();
   setToken(null);
   session.staff = null;
   location.hash = "";
@@ -134,8 +137,10 @@ session.signOut = signOut;
 document.getElementById("lang-toggle").addEventListener("click", toggleLocale);
 document.getElementById("sign-out").addEventListener("click", signOut);
 document.getElementById("store-select").addEventListener("change", (event) => {
+  stopPresence();
   session.store = event.target.value;
   localStorage.setItem(STORE_KEY, session.store);
+  startPresence();
   route();
 });
 window.addEventListener("hashchange", route);

@@ -222,6 +222,17 @@ export const STRINGS = {
     "err.forbidden": "您的角色无权执行此操作。",
     "common.loading": "加载中…",
     "common.refresh": "刷新",
+    // issue 17: who is online, who has a hand-off, how long she has waited
+    "presence.online": "在线：{names}",
+    "presence.nobody": "暂无员工在线，转人工将短信通知店长",
+    "inbox.assignee": "由 {who} 处理",
+    "inbox.unassigned": "未分配",
+    "inbox.waited": "已等待 {n} 分钟",
+    "conv.take": "我来处理",
+    "conv.release": "放回待分配",
+    "conv.taken": "对话已由您处理。",
+    "conv.released": "对话已放回待分配。",
+    "conv.taken_by_other": "此对话已由其他员工处理，请刷新。",
   },
   "en": {
     "app.skip": "Skip to content",
@@ -445,6 +456,17 @@ export const STRINGS = {
     "err.forbidden": "Your role may not do this.",
     "common.loading": "Loading…",
     "common.refresh": "Refresh",
+    // issue 17: who is online, who has a hand-off, how long she has waited
+    "presence.online": "Online: {names}",
+    "presence.nobody": "Nobody online; hand-offs text the store manager",
+    "inbox.assignee": "With {who}",
+    "inbox.unassigned": "Unassigned",
+    "inbox.waited": "Waiting {n} min",
+    "conv.take": "Take it",
+    "conv.release": "Release",
+    "conv.taken": "The conversation is yours.",
+    "conv.released": "The conversation is unassigned again.",
+    "conv.taken_by_other": "Someone else has taken this conversation; refresh.",
   },
 };
 

@@ -2,8 +2,8 @@
 import { get, post, put } from "./api.js";
 import { clear, dayAndTime, h, hhmm, toast } from "./dom.js";
 import { QUICK_REPLIES, label, locale, t } from "./i18n.js";
-import { canDo, poll, reportError } from "./session.js";
 import { preferencesPanel } from "./preferences.js";
+import { canDo, poll, reportError, session as signedIn } from "./session.js";
 
 const FILTERS = ["all", "needs_human", "open", "resolved"];
 const TICKS = { queued: "○", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
@@ -17,8 +17,9 @@ export async function renderInbox(main, session, memberId) {
   const base = `/v1/stores/${encodeURIComponent(store)}`;
   const list = h("ul", { class: "conv-list", dataset: { testid: "conv-list" } });
   const filters = h("div", { class: "chips", role: "group", "aria-label": t("inbox.title") });
+  const presence = h("p", { class: "presence", role: "status", dataset: { testid: "presence" } });
   const listPane = h("section", { class: "pane list-pane", "aria-labelledby": "inbox-title" },
-    h("div", { class: "pane-head" }, h("h1", { id: "inbox-title" }, t("inbox.title")), filters), list);
+    h("div", { class: "pane-head" }, h("h1", { id: "inbox-title" }, t("inbox.title")), filters, presence), list);
   const convPane = h("section", { class: "pane conv-pane", "aria-label": t("conv.reply") });
   const memberPane = h("aside", { class: "pane member-pane", "aria-labelledby": "member-title" });
   const layout = h("div", { class: "inbox-layout", dataset: { view: memberId ? "conversation" : "list" } },
@@ -42,8 +43,18 @@ export async function renderInbox(main, session, memberId) {
       : h("li", { class: "empty" }, t("inbox.empty")));
   }
 
-  await refreshList();
+  // Who is online (issue 17): one read per store every 30 s, not with every list refresh.
+  async function refreshPresence() {
+    const staff = (await get(`${base}/staff/presence`)).staff;
+    presence.textContent = staff.length
+      ? t("presence.online", { names: staff.map((s) => `${s.staff_id} · ${t(`role.${s.role}`)}`).join(", ") })
+      : t("presence.nobody");
+    presence.dataset.count = String(staff.length);
+  }
+
+  await Promise.all([refreshList(), refreshPresence().catch(reportError)]);
   poll(refreshList, 4000, screen);
+  poll(refreshPresence, 30000, screen);
   if (!memberId) {
     clear(convPane, h("p", { class: "empty center" }, t("conv.pick")));
     return;
@@ -66,7 +77,18 @@ function conversationRow(c, selected) {
       h("span", { class: "conv-bottom" },
         h("span", { class: "conv-preview" }, c.last_preview),
         c.status === "needs_human" ? h("span", { class: "badge warn" }, t("status.needs_human")) : null,
-        c.unread ? h("span", { class: "unread", "aria-label": t("inbox.unread", { n: c.unread }) }, c.unread) : null))));
+        c.unread ? h("span", { class: "unread", "aria-label": t("inbox.unread", { n: c.unread }) }, c.unread) : null),
+      handOff(c))));
+}
+
+// Who has a hand-off and how long she has waited for a person (issue 17).
+function handOff(c) {
+  if (c.status !== "needs_human" && !c.assignee) return null;
+  const waited = c.waiting_since ? Math.max(0, Math.floor((Date.now() - Date.parse(c.waiting_since)) / 60000)) : null;
+  return h("span", { class: "hand-off" },
+    h("span", { class: "assignee", dataset: { testid: `assignee-${c.id}` } },
+      c.assignee ? t("inbox.assignee", { who: c.assignee }) : t("inbox.unassigned")),
+    waited === null ? null : h("span", { class: "waited", dataset: { testid: `waited-${c.id}` } }, t("inbox.waited", { n: waited })));
 }
 
 async function renderConversation(pane, base, memberId, onChange, screen) {
@@ -120,10 +142,28 @@ async function renderConversation(pane, base, memberId, onChange, screen) {
     if (canDo("status") && conversation.status !== "resolved") {
       buttons.push(h("button", { type: "button", class: "secondary", dataset: { testid: "resolve" }, onclick: () => setStatus("resolved") }, t("conv.resolve")));
     }
+    if (conversation.assignee && conversation.assignee === signedIn.staff?.subject) {
+      buttons.push(h("button", { type: "button", class: "ghost", dataset: { testid: "release" }, onclick: () => assign("release") }, t("conv.release")));
+    } else if (conversation.status === "needs_human" && !conversation.assignee) {
+      buttons.push(h("button", { type: "button", class: "secondary", dataset: { testid: "take" }, onclick: () => assign("take") }, t("conv.take")));
+    }
     if (canDo("status") && conversation.status === "needs_human") {
       buttons.push(h("button", { type: "button", class: "ghost", dataset: { testid: "handback" }, onclick: () => setStatus("open") }, t("conv.handback")));
     }
     clear(actions, buttons);
+  }
+
+  // Issue 17: take or release a hand-off (a conditional write: someone quicker gets it, we get 409).
+  async function assign(action) {
+    try {
+      await post(`${path}/assignment`, { action });
+      toast(action === "take" ? t("conv.taken") : t("conv.released"));
+    } catch (err) {
+      if (err.status === 409) toast(t("conv.taken_by_other"), "error");
+      else reportError(err);
+    }
+    await refresh().catch(reportError);
+    onChange();
   }
 
   async function setStatus(status) {

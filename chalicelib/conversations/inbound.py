@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from chalicelib.clock import Clock
 from chalicelib.conversations.chat_booking import Asked, ChatBooking
 from chalicelib.conversations.hand_off import guard
+from chalicelib.conversations.hand_offs import view_fields as hand_off_fields
 from chalicelib.conversations.outbound import ReplySender
 from chalicelib.dal.conversations import ConversationRepository, PendingOffer, StoredInbound
 from chalicelib.dal.messages import MessageRepository
@@ -125,6 +126,7 @@ class InboundService:
         campaign_replies: Callable[[str, str, datetime], None] | None = None,
         chat_booking: ChatBooking | None = None,
         second_opinion: Callable[..., Any] | None = None,
+        hand_offs: Any = None,
     ) -> None:
         self._conversations = conversations
         self._messages = messages
@@ -140,6 +142,8 @@ class InboundService:
         self._chat_booking = chat_booking
         # A hosted second opinion for unsure answers, per chain (understanding/bedrock.py); asynchronous only.
         self._second_opinion = second_opinion
+        # Issue 17 part 3: a hand-off goes to someone online, else the manager; the response alarm (hand_offs.py).
+        self._hand_offs = hand_offs
 
     # --- storing ----------------------------------------------------------------------------------
     def receive(self, inbound: InboundMessage) -> StoredInbound:
@@ -320,10 +324,15 @@ class InboundService:
     def _do_needs_human(self, ctx: _Context, reason: str | None = None) -> dict[str, Any]:
         reason = reason or (ctx.understood.intent if ctx.understood else "other")
         self._conversations.set_status(ctx.message.store_id, ctx.message.member_id, "needs_human", reason)
-        return {"result": "needs_human"}
+        if self._hand_offs is None:
+            return {"result": "needs_human"}
+        ctx.routed.update(self._hand_offs.opened(ctx.store, ctx.message, ctx.booking, reason))
+        return {"result": "needs_human", **ctx.routed}
 
     def _do_notify_staff(self, ctx: _Context, reason: str | None = None) -> dict[str, Any]:
         reason = reason or (ctx.understood.intent if ctx.understood else "other")
+        if ctx.routed.get("routing") in ("assigned", "kept"):
+            return {"result": "assigned", "assignee": ctx.routed.get("assignee")}  # someone online has her
         return self._staff_alerts.alert(ctx.store, ctx.message, reason)
 
     def _do_pause_marketing(self, ctx: _Context) -> dict[str, Any]:
@@ -373,6 +382,7 @@ class _Context:
         None  # her next booking here starting after `now`, when the intent needs one
     )
     picked: tuple[PendingOffer, int] | None = None  # the offer pending in her conversation and her pick of it
+    routed: dict[str, Any] = field(default_factory=dict)  # where her hand-off went (issue 17 part 3)
 
     @property
     def locale(self) -> str:
@@ -430,4 +440,5 @@ def conversation_view(conversation: ConversationItem, tz: Any) -> dict[str, Any]
         "last_inbound_channel": conversation.last_inbound_channel,
         "needs_human_reason": conversation.needs_human_reason,
         "unknown_sender": bool(conversation.unknown_sender),
+        **hand_off_fields(conversation, tz),  # issue 17 part 3: assignee, waiting_since
     }

@@ -347,25 +347,39 @@ class StaffAlerts:
         self._claims = claims  # dal.staff_alerts.StaffAlertClaims
         self._wall = wall
 
-    def alert(self, store: StoreItem | None, message: MessageItem, reason: str) -> dict[str, Any]:
-        if store is None or not store.phone:
+    def alert(
+        self,
+        store: StoreItem | None,
+        message: MessageItem,
+        reason: str,
+        *,
+        phone: str | None = None,
+        claim_id: str | None = None,
+        kind: str = "staff_alert",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """`phone`: another number than the store's (its manager's, issue 17); `claim_id`: another alert about the
+        same message (e.g. `<message id>:unanswered`), claimed once like the first; `kind`: its text (replies.toml)."""
+        to = phone or (store.phone if store is not None else "")
+        if store is None or not to:
             return {"result": "no_store_phone"}
+        claim = claim_id or message.message_id
         now = int(self._wall())
-        if not self._claims.claim(message.chain_id, message.message_id, now + self.LEASE_SECONDS, now):
+        if not self._claims.claim(message.chain_id, claim, now + self.LEASE_SECONDS, now):
             return {"result": "already_alerted"}
         context = texts.MessageContext(
             locale=store.locale, timezone=store.timezone, store={"name": store.name}, member={}, booking={}
         )
         try:
             self._sms.send(
-                Contact(phone=store.phone),
-                texts.render_reply("staff_alert", context, reason=reason),
+                Contact(phone=to),
+                texts.render_reply(kind, context, reason=reason, **extra),
                 store.name,
             )
         except SendError as exc:
-            self._claims.release(message.chain_id, message.message_id)  # the next delivery tries again
+            self._claims.release(message.chain_id, claim)  # the next delivery tries again
             return {"result": "failed", "error": exc.reason}
-        self._claims.sent(message.chain_id, message.message_id)
+        self._claims.sent(message.chain_id, claim)
         return {"result": "alerted"}
 
 

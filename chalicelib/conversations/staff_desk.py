@@ -32,6 +32,7 @@ class StaffConversations:
         video: Any,
         clock: Clock,
         member_lookup: Callable[[str, str], MemberItem | None],
+        hand_offs: Any = None,
     ) -> None:
         self._stores = stores
         self._conversations = conversations
@@ -40,6 +41,7 @@ class StaffConversations:
         self._video = video
         self._clock = clock
         self._member = member_lookup
+        self._hand_offs = hand_offs  # issue 17 part 3: a reply or a status ends her wait for a person
 
     def inbox(
         self, staff: auth.Staff, store_id: str, status: str | None, limit: str | None, cursor: str | None
@@ -119,6 +121,9 @@ class StaffConversations:
         if status not in ("open", "resolved"):
             raise ValidationFailed("bad status", {"status": "open (hand back to automation) or resolved"})
         updated = self._conversations.set_status(store_id, conversation.member_id, status)
+        if self._hand_offs is not None:
+            self._hand_offs.answered(store_id, conversation.member_id)
+            updated = self._conversations.get(store_id, conversation.member_id) or updated
         if status == "resolved":
             # The complaint is handled: automated marketing may reach this member again.
             self._conversations.set_member_flags(
@@ -143,6 +148,8 @@ class StaffConversations:
             conversation, store, member, text.strip(), staff.subject, client_id
         )
         stored = self._conversations.message(message.pk, message.sk) or message
+        if self._hand_offs is not None and stored.status != "failed":
+            self._hand_offs.answered(store_id, conversation.member_id)
         return {
             "message": message_view(stored, ZoneInfo(store.timezone), None),
             "delivery": delivery.body(),

@@ -269,6 +269,9 @@ class StoreItem(_Item):
     by_chain = StoresByChainIndex()
     # Issue 15: the store's channel routing, over the chain's (same shape as ChainItem.channel_routing).
     channel_routing = JSONAttribute(null=True)
+    # Issue 17 part 3: who is texted when nobody online takes a hand-off (else `phone`), and the response limit.
+    manager_phone = UnicodeAttribute(null=True)
+    handoff_limit_minutes = NumberAttribute(null=True)  # counted in opening hours; default 15
 
     @staticmethod
     def key(store_id: str) -> tuple[str, str]:
@@ -859,6 +862,12 @@ class ConversationItem(_Item):
     gsi1pk = UnicodeAttribute()  # STORECONV#<store>#<status>
     gsi1sk = UnicodeAttribute()  # last message time, UTC ISO
     inbox = InboxIndex()
+    # Issue 17 part 3 (conversations/hand_offs.py): who has the hand-off, and since when she waits for a person.
+    assignee = UnicodeAttribute(null=True)  # a staff id (token subject)
+    assignee_role = UnicodeAttribute(null=True)
+    assigned_at = UTCDateTimeAttribute(null=True)
+    waiting_since = UTCDateTimeAttribute(null=True)  # set when handed off, removed by a staff reply
+    handoff_id = UnicodeAttribute(null=True)  # the member message that opened the wait (alarm idempotency)
 
     @staticmethod
     def key(store_id: str, member_id: str) -> tuple[str, str]:
@@ -1132,3 +1141,22 @@ class ProviderMessageItem(_Item):
     @staticmethod
     def key(provider: str, provider_message_id: str) -> tuple[str, str]:
         return f"PROVMSG#{provider}#{provider_message_id}", "PROVMSG"
+
+
+class StaffPresenceItem(_Item):
+    """pk=PRESENCE#<store_id>, sk=STAFF#<staff id>: one console's heartbeat (issue 17 part 3). `expires_at` is both
+    the TTL and the read check (TTL deletion is lazy), so a closed console goes offline with no sweeper."""
+
+    staff_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    stylist_id = UnicodeAttribute(null=True)  # the catalogue stylist this staff member is, if any
+    seen_at = NumberAttribute()  # epoch seconds of the last heartbeat written
+    expires_at = NumberAttribute()  # epoch seconds; TTL
+
+    @staticmethod
+    def key(store_id: str, staff_id: str) -> tuple[str, str]:
+        return StaffPresenceItem.pk_for(store_id), f"STAFF#{staff_id}"
+
+    @staticmethod
+    def pk_for(store_id: str) -> str:
+        return f"PRESENCE#{store_id}"

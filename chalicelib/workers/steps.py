@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.contracts.hand_off import HANDOFF_CHECK, HandOffCheck
 from chalicelib.contracts.step import RECEIPT_CHECK, ReceiptCheck, StepMessage, message_type
 from chalicelib.errors import TransientSendError, ValidationFailed
 from chalicelib.observability import logger
@@ -25,6 +26,7 @@ class StepWorker:
         max_receive_count: int,
         retry_base_seconds: int,
         retry_max_seconds: int,
+        hand_offs: Any = None,
     ) -> None:
         self._delivery = delivery
         self._sqs = sqs_client
@@ -32,12 +34,15 @@ class StepWorker:
         self._max_receives = max_receive_count
         self._base = retry_base_seconds
         self._cap = retry_max_seconds
+        self._hand_offs = hand_offs  # issue 17 part 3: the hand-off response alarm
 
     def handle_record(self, record: Any) -> str:
         """Powertools record handler: return on success (or a step to drop), raise to retry."""
         receives = int(record.attributes.approximate_receive_count or 1)
         if message_type(record.body) == RECEIPT_CHECK:
             return self._receipt_check(record.body)
+        if message_type(record.body) == HANDOFF_CHECK and self._hand_offs is not None:
+            return self._handoff_check(record.body)
         try:
             step = StepMessage.from_json(record.body)
         except ValidationFailed as exc:
@@ -69,3 +74,12 @@ class StepWorker:
             logger.error("malformed receipt check dropped", extra={"reason": exc.message})
             return "malformed"
         return self._delivery.check_receipt(check).value
+
+    def _handoff_check(self, body: str) -> str:
+        """Issue 17 part 3: a hand-off's response alarm, due at the store's limit (conversations/hand_offs.py)."""
+        try:
+            check = HandOffCheck.from_json(body)
+        except ValidationFailed as exc:
+            logger.error("malformed hand-off check dropped", extra={"reason": exc.message})
+            return "malformed"
+        return self._hand_offs.check(check)

@@ -127,6 +127,11 @@ ACTIONS = {
     ("POST", "/v1/stores/{store_id}/bookings"): "bookings.book",
     ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/reschedule"): "bookings.book",
     ("POST", "/v1/stores/{store_id}/bookings/{booking_id}/cancel"): "bookings.book",
+    # staff presence and who has a hand-off (issue 17 part 3)
+    ("PUT", "/v1/stores/{store_id}/staff/presence"): "presence.write",
+    ("DELETE", "/v1/stores/{store_id}/staff/presence"): "presence.write",
+    ("GET", "/v1/stores/{store_id}/staff/presence"): "presence.read",
+    ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/assignment"): "conversations.assign",
 }
 # Routes that add a store when a chain_admin names a new id (PUT .../stores/{store_id}): for her, "a store that
 # does not exist" is a store to create, so her baseline is a chain that does not exist.

@@ -37,6 +37,11 @@ EXPECTED = {
     "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
     "messages.correct": DESK_UP,  # issue 16: correcting a message's understood intent, front desk and up
     "members.preferences": EVERYONE,  # issue 17: remembered preferences, every role that serves her
+    # issue 17 part 3: presence, and who has a hand-off (take / release one's own; reassign: the desk and up)
+    "presence.write": EVERYONE,
+    "presence.read": EVERYONE,
+    "conversations.assign": EVERYONE,
+    "conversations.reassign": DESK_UP,
 }
 
 
