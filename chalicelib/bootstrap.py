@@ -262,6 +262,7 @@ class Container:
             route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
+            feedback=self.feedback,
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
@@ -329,6 +330,7 @@ class Container:
             ReplyAttribution(self.care_repo).count,
             self.chat_booking,
             second_opinion=self.second_opinion,
+            feedback=self.feedback,
         )
 
     @cached_property
@@ -754,6 +756,17 @@ class Container:
         from chalicelib.workers.email_events import EmailEventsWorker
 
         return EmailEventsWorker(EmailEvents(self.receipt_sink, self.email_suppressions))
+
+    # --- feedback closes the loop (issue 17 §1) ----------------------------------------------------------
+    @cached_property
+    def feedback(self):
+        """Her answer to the feedback request on the booking; the review request's link and thank-you coupon."""
+        from chalicelib.dal.feedback import FeedbackRepository
+        from chalicelib.services.feedback import FeedbackService
+
+        return FeedbackService(
+            FeedbackRepository(), self.local_stores.feedback_settings, self.local_stores, self.care_repo
+        )
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

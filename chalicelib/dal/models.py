@@ -231,6 +231,9 @@ class ChainItem(_Item):
     # Issue 15: the chain's channel routing over chalicelib/channels/routing.toml (services/channel_router.py
     # validates it: {"order": [...], "prefer_member_choice": bool, "receipt_wait_seconds": {channel: s}}).
     channel_routing = JSONAttribute(null=True)
+    # Issue 17: what follows the feedback request (services/feedback.py): {"no_answer": "send_review" | "skip",
+    # "thank_you_coupon": {"offer": "...", "valid_days": 30}}; absent: feedback.toml's defaults.
+    feedback_settings = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -269,6 +272,9 @@ class StoreItem(_Item):
     by_chain = StoresByChainIndex()
     # Issue 15: the store's channel routing, over the chain's (same shape as ChainItem.channel_routing).
     channel_routing = JSONAttribute(null=True)
+    # Issue 17: where the day-7 review request sends her (services/feedback.py review_link):
+    # [{"label": "大众点评", "url": "https://...", "locales": ["zh-CN"]}, ...], the first her locale matches.
+    review_links = JSONAttribute(null=True)
 
     @staticmethod
     def key(store_id: str) -> tuple[str, str]:
@@ -458,6 +464,12 @@ class BookingItem(_Item):
     )  # digest of the member fields the last event carried  # "<event ref>:<version>" of the last few applied
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
+    # Issue 17 (services/feedback.py): her answer to the feedback request -- 1-5, or none for a thumbs emoji or
+    # free text -- the member message that gave it (written once: a retry finds it), when, and a thank-you coupon.
+    feedback_score = NumberAttribute(null=True)
+    feedback_message_id = UnicodeAttribute(null=True)
+    feedback_at = UTCDateTimeAttribute(null=True)
+    feedback_coupon_code = UnicodeAttribute(null=True)
     coupon_code = UnicodeAttribute(null=True)  # the member-care coupon presented with it
     coupon_status = UnicodeAttribute(null=True)  # chalicelib/care/coupons.py
     pending = CompactStepsAttribute(default=list)

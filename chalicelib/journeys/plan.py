@@ -35,11 +35,12 @@ class StepSpec:
     min_lead: str | None = None
     mark_status: str | None = None
     skip_if_feedback: tuple[str, ...] = ()
+    skip_if: tuple[str, ...] = ()  # issue 17: guards checked at send time (services/feedback.py skip_reason)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> StepSpec:
         values = dict(data)
-        for key in ("send_if", "categories", "skip_if_feedback"):
+        for key in ("send_if", "categories", "skip_if_feedback", "skip_if"):
             if key in values:
                 values[key] = tuple(values[key])
         known = set(cls.__dataclass_fields__)

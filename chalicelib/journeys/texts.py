@@ -71,6 +71,7 @@ _BOOKING_DEFAULTS = {
 }
 # Member care (chalicelib/care/outreach.py): a coupon's code is "" when the message carries none.
 _COUPON_DEFAULTS: dict[str, Any] = {"code": "", "offer": "", "expires_at": ""}
+_REVIEW_LINK_DEFAULTS: dict[str, Any] = {"label": "", "url": ""}
 _CARE_DEFAULTS: dict[str, Any] = {"holiday_name": "", "service_name": "", "weeks": 0}
 
 # Operator templates must not be able to build huge values (`{{ 'x' * 10**9 }}`, `{{ 9 ** 10**8 }}`) or
@@ -465,6 +466,8 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
         "booking": booking,
         "care_tip": care_tip(str(booking["service_category"]), locale),
         "manage_link": str(ctx.extra.get("manage_link") or ""),
+        # Issue 17: the store's review page for the review request (services/feedback.py), empty when none.
+        "review_link": _with_defaults(ctx.extra.get("review_link"), _REVIEW_LINK_DEFAULTS),
         _TZ_KEY: ctx.timezone,
         _LOCALE_KEY: locale,
     }

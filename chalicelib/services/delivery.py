@@ -14,7 +14,7 @@ when it arrives, the next untried route carries it once more (`fallback_no_recei
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -31,6 +31,7 @@ from chalicelib.journeys.plan import load_journey
 from chalicelib.observability import logger
 from chalicelib.services import channel_router
 from chalicelib.services.channel_router import FALLBACK_NO_RECEIPT, FALLBACK_PERMANENT, Route
+from chalicelib.services.feedback import settings_of, skip_reason
 from chalicelib.services.stores import StoreDirectory
 
 LEASE_SECONDS = 120
@@ -107,7 +108,9 @@ class StepDelivery:
         route_inputs: RouteInputs,  # dal/routing.py: her profile and conversation
         window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
         receipt_checks: ReceiptChecks | None = None,
+        feedback: Any = None,  # services/feedback.py FeedbackService: the review request's link and coupon
     ) -> None:
+        self._feedback = feedback
         self._links = links
         self._bookings = bookings
         self._stores = stores
@@ -246,13 +249,24 @@ class StepDelivery:
             return self._log(step, Outcome.SKIPPED)
         if booking.feedback_sentiment and booking.feedback_sentiment in spec.skip_if_feedback:
             return self._log(step, Outcome.SKIPPED)
+        if mark and spec.skip_if:  # issue 17: e.g. no review request while staff handle her conversation
+            member, conversation = self._route_inputs(step.chain_id, step.store_id, step.member_id)
+            settings = settings_of(self._stores.feedback_settings(store))
+            why = skip_reason(spec.skip_if, booking, member, conversation, settings)
+            if why is not None:
+                return self._log(step, Outcome.SKIPPED, reason=why)
         if mark and spec.mark_status and booking.status != spec.mark_status:
             marked = self._bookings.set_status_if_version(
                 step.chain_id, step.booking_id, int(step.version), tuple(spec.send_if), spec.mark_status
             )
             if not marked:
                 return self._log(step, Outcome.STALE)
-        return _Prepared(booking, store, _context(booking, store, self._manage_link(step, booking)))
+        context = _context(booking, store, self._manage_link(step, booking))
+        if self._feedback is not None and texts.uses(step.kind, "review_link"):
+            context = replace(
+                context, extra={**context.extra, **self._feedback.review_extras(booking, store)}
+            )
+        return _Prepared(booking, store, context)
 
     def _routes(
         self, step: StepMessage, booking: BookingItem, store: StoreItem, now: Any
