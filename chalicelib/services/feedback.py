@@ -24,6 +24,7 @@ from typing import Any
 
 from chalicelib.dal.feedback import FeedbackRepository
 from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, MessageItem, StoreItem
+from chalicelib.journeys import texts
 from chalicelib.observability import logger
 from chalicelib.understanding.feedback_score import FeedbackAnswer, from_understanding, parse
 
@@ -122,7 +123,7 @@ def review_link(store: StoreItem, locale: str | None) -> dict[str, str]:
         if not isinstance(link, dict) or not link.get("url"):
             continue
         locales = link.get("locales") or []
-        if not locales or (locale or store.locale) in locales:
+        if not locales or texts.supported_locale(locale or store.locale) in locales:
             return {"label": str(link.get("label") or ""), "url": str(link["url"])}
     return {}
 
