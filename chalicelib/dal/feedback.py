@@ -1,7 +1,7 @@
 """Feedback on a booking (issue 17): which booking a member's answer is about, and writing it once.
 
 Only this module knows how the answer sits on the booking item (`feedback_*` attributes) and how the feedback
-request is found in her conversation. Access patterns 170-173 in docs/ARCHITECTURE.md.
+request is found in her conversation. Access patterns 230-235 in docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
