@@ -262,6 +262,7 @@ class Container:
             route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
+            feedback=self.feedback,
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
@@ -330,6 +331,7 @@ class Container:
             self.chat_booking,
             second_opinion=self.second_opinion,
             hand_offs=self.hand_offs,
+            feedback=self.feedback,
         )
 
     @cached_property
@@ -784,6 +786,17 @@ class Container:
         from chalicelib.services.presence import StaffPresence
 
         return StaffPresence(self.stores, PresenceRepository(), self.clock)
+
+    # --- feedback closes the loop (issue 17 §1) ----------------------------------------------------------
+    @cached_property
+    def feedback(self):
+        """Her answer to the feedback request on the booking; the review request's link and thank-you coupon."""
+        from chalicelib.dal.feedback import FeedbackRepository
+        from chalicelib.services.feedback import FeedbackService
+
+        return FeedbackService(
+            FeedbackRepository(), self.local_stores.feedback_settings, self.local_stores, self.care_repo
+        )
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

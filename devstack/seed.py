@@ -241,6 +241,21 @@ STORES: list[dict[str, Any]] = [
     },
 ]
 
+# Issue 17: where each demo store's day-7 review request sends a happy member (StoreItem.review_links; the first
+# whose `locales` match her locale, or that names none). Demo pages, not real listings.
+REVIEW_LINKS: dict[str, list[dict[str, Any]]] = {
+    "sh-jingan": [
+        {
+            "label": "大众点评",
+            "url": "https://www.dianping.com/shop/demo-sh-jingan/review",
+            "locales": ["zh-CN"],
+        },
+        {"label": "Google", "url": "https://g.page/r/demo-sh-jingan/review"},
+    ],
+    "ldn-soho": [{"label": "Google", "url": "https://g.page/r/demo-ldn-soho/review"}],
+    "nyc-soho": [{"label": "Google", "url": "https://g.page/r/demo-nyc-soho/review"}],
+}
+
 
 # The demo account's registered template messages (issue 15, §2): each transactional kind -> its template and,
 # per keyword (named by type, as WeChat names them), the message value that fills it. No `first`/`remark`.
@@ -393,6 +408,7 @@ def seed(
             cancel_until_minutes=store["cancel_until_minutes"],
             gsi1pk=StoreItem.chain_key(CHAIN_ID),
             gsi1sk=store["id"],
+            review_links=REVIEW_LINKS.get(store["id"]),
         ).save()
     sms_numbers = SmsNumbers()
     sms_numbers.register(CHAIN_SMS_NUMBER, CHAIN_ID, home_store_id=STORES[0]["id"])

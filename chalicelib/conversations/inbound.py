@@ -28,6 +28,7 @@ from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, St
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import ACTIVE_STATUSES
 from chalicelib.observability import logger
+from chalicelib.services.feedback import feedback_actions, photo_actions
 from chalicelib.text_safety import clean_name, clean_text
 
 RECEIPT_RETENTION = timedelta(days=30)
@@ -127,6 +128,7 @@ class InboundService:
         chat_booking: ChatBooking | None = None,
         second_opinion: Callable[..., Any] | None = None,
         hand_offs: Any = None,
+        feedback: Any = None,  # services/feedback.py FeedbackService (issue 17); None: no feedback intake
     ) -> None:
         self._conversations = conversations
         self._messages = messages
@@ -144,6 +146,7 @@ class InboundService:
         self._second_opinion = second_opinion
         # Issue 17 part 3: a hand-off goes to someone online, else the manager; the response alarm (hand_offs.py).
         self._hand_offs = hand_offs
+        self._feedback = feedback
 
     # --- storing ----------------------------------------------------------------------------------
     def receive(self, inbound: InboundMessage) -> StoredInbound:
@@ -235,7 +238,21 @@ class InboundService:
             upcoming=ahead,
             picked=picked,
         )
-        if picked is not None:
+        # Issue 17: her answer to the feedback request is recorded on the booking and its row of actions.toml
+        # [feedback] replaces the intent's; a photo with no text after a visit goes to staff.
+        feedback = (
+            self._feedback.answer(message, understood, now) if self._feedback and picked is None else None
+        )
+        if feedback is not None and feedback.answers:
+            names = feedback_actions(feedback.sentiment)
+        elif (
+            picked is None
+            and self._feedback
+            and understood is None
+            and self._feedback.photo_after_visit(message, now)
+        ):
+            names = photo_actions()
+        elif picked is not None:
             names = pick_actions()
         else:
             upcoming = ahead is not None or not needs_upcoming_booking(intent)
@@ -256,6 +273,8 @@ class InboundService:
                 ),
             )
         results = [self._run(name, context) for name in names]
+        if feedback is not None:
+            results.insert(0, feedback.result())
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
         self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)

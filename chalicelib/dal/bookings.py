@@ -204,6 +204,10 @@ class BookingRepository:
             last_event_at=occurred,
             completed_at=now if status == "completed" else (current.completed_at if current else None),
             feedback_sentiment=current.feedback_sentiment if current else None,
+            feedback_score=current.feedback_score if current else None,
+            feedback_message_id=current.feedback_message_id if current else None,
+            feedback_at=current.feedback_at if current else None,
+            feedback_coupon_code=current.feedback_coupon_code if current else None,
             gsi3pk=BookingItem.member_key(chain_id, member.id),
             gsi3sk=start.isoformat(),
         )

@@ -145,6 +145,9 @@ class MemberDataRepository:
                     BookingItem.price_amount.remove(),
                     BookingItem.price_currency.remove(),
                     BookingItem.feedback_sentiment.remove(),
+                    BookingItem.feedback_score.remove(),
+                    BookingItem.feedback_message_id.remove(),
+                    BookingItem.feedback_at.remove(),
                 ],
                 condition=BookingItem.version == version,
             )

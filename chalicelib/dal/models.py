@@ -231,6 +231,9 @@ class ChainItem(_Item):
     # Issue 15: the chain's channel routing over chalicelib/channels/routing.toml (services/channel_router.py
     # validates it: {"order": [...], "prefer_member_choice": bool, "receipt_wait_seconds": {channel: s}}).
     channel_routing = JSONAttribute(null=True)
+    # Issue 17: what follows the feedback request (services/feedback.py): {"no_answer": "send_review" | "skip",
+    # "thank_you_coupon": {"offer": "...", "valid_days": 30}}; absent: feedback.toml's defaults.
+    feedback_settings = JSONAttribute(null=True)
 
     @staticmethod
     def key(chain_id: str) -> tuple[str, str]:
@@ -272,6 +275,9 @@ class StoreItem(_Item):
     # Issue 17 part 3: who is texted when nobody online takes a hand-off (else `phone`), and the response limit.
     manager_phone = UnicodeAttribute(null=True)
     handoff_limit_minutes = NumberAttribute(null=True)  # counted in opening hours; default 15
+    # Issue 17: where the day-7 review request sends her (services/feedback.py review_link):
+    # [{"label": "大众点评", "url": "https://...", "locales": ["zh-CN"]}, ...], the first her locale matches.
+    review_links = JSONAttribute(null=True)
 
     @staticmethod
     def key(store_id: str) -> tuple[str, str]:
@@ -461,6 +467,12 @@ class BookingItem(_Item):
     )  # digest of the member fields the last event carried  # "<event ref>:<version>" of the last few applied
     completed_at = UTCDateTimeAttribute(null=True)
     feedback_sentiment = UnicodeAttribute(null=True)
+    # Issue 17 (services/feedback.py): her answer to the feedback request -- 1-5, or none for a thumbs emoji or
+    # free text -- the member message that gave it (written once: a retry finds it), when, and a thank-you coupon.
+    feedback_score = NumberAttribute(null=True)
+    feedback_message_id = UnicodeAttribute(null=True)
+    feedback_at = UTCDateTimeAttribute(null=True)
+    feedback_coupon_code = UnicodeAttribute(null=True)
     coupon_code = UnicodeAttribute(null=True)  # the member-care coupon presented with it
     coupon_status = UnicodeAttribute(null=True)  # chalicelib/care/coupons.py
     pending = CompactStepsAttribute(default=list)

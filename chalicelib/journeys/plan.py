@@ -37,11 +37,12 @@ class StepSpec:
     mark_status: str | None = None
     skip_if_feedback: tuple[str, ...] = ()
     only_if: tuple[str, ...] = ()  # named conditions (CONDITIONS) that must all hold when the step comes due
+    skip_if: tuple[str, ...] = ()  # issue 17: guards checked at send time (services/feedback.py skip_reason)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> StepSpec:
         values = dict(data)
-        for key in ("send_if", "categories", "skip_if_feedback", "only_if"):
+        for key in ("send_if", "categories", "skip_if_feedback", "only_if", "skip_if"):
             if key in values:
                 values[key] = tuple(values[key])
         known = set(cls.__dataclass_fields__)

@@ -72,6 +72,7 @@ _BOOKING_DEFAULTS = {
 }
 # Member care (chalicelib/care/outreach.py): a coupon's code is "" when the message carries none.
 _COUPON_DEFAULTS: dict[str, Any] = {"code": "", "offer": "", "expires_at": ""}
+_REVIEW_LINK_DEFAULTS: dict[str, Any] = {"label": "", "url": ""}
 _CARE_DEFAULTS: dict[str, Any] = {"holiday_name": "", "service_name": "", "weeks": 0}
 # What staff remembered of her (services/member_preferences.py), as templates may read it. Allergies are never
 # here: they are for staff only, and a member text must not repeat them.
@@ -494,6 +495,8 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
         "next_day_tip": next_day_tip(str(booking["service_category"]), locale),
         "preferences": _member_facing(ctx.extra.get("preferences")),
         "manage_link": str(ctx.extra.get("manage_link") or ""),
+        # Issue 17: the store's review page for the review request (services/feedback.py), empty when none.
+        "review_link": _with_defaults(ctx.extra.get("review_link"), _REVIEW_LINK_DEFAULTS),
         _TZ_KEY: ctx.timezone,
         _LOCALE_KEY: locale,
     }

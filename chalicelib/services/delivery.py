@@ -14,7 +14,7 @@ when it arrives, the next untried route carries it once more (`fallback_no_recei
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -31,6 +31,7 @@ from chalicelib.journeys.plan import SendFacts, conditions_hold, load_journey
 from chalicelib.observability import logger
 from chalicelib.services import channel_router
 from chalicelib.services.channel_router import FALLBACK_NO_RECEIPT, FALLBACK_PERMANENT, Route
+from chalicelib.services.feedback import settings_of, skip_reason
 from chalicelib.services.stores import StoreDirectory
 
 LEASE_SECONDS = 120
@@ -109,7 +110,9 @@ class StepDelivery:
         route_inputs: RouteInputs,  # dal/routing.py: her profile and conversation
         window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
         receipt_checks: ReceiptChecks | None = None,
+        feedback: Any = None,  # services/feedback.py FeedbackService: the review request's link and coupon
     ) -> None:
+        self._feedback = feedback
         self._links = links
         self._bookings = bookings
         self._stores = stores
@@ -255,6 +258,14 @@ class StepDelivery:
             facts = SendFacts(booking.start, member.first_visit_at) if member is not None else None
             if not conditions_hold(spec, facts):
                 return self._log(step, Outcome.SKIPPED, reason="conditions")
+        if mark and spec.skip_if:  # issue 17: e.g. no review request while staff handle her conversation
+            if inputs is None:
+                inputs = self._route_inputs(step.chain_id, step.store_id, step.member_id)
+            member, conversation = inputs
+            settings = settings_of(self._stores.feedback_settings(store))
+            why = skip_reason(spec.skip_if, booking, member, conversation, settings)
+            if why is not None:
+                return self._log(step, Outcome.SKIPPED, reason=why)
         if mark and spec.mark_status and booking.status != spec.mark_status:
             marked = self._bookings.set_status_if_version(
                 step.chain_id, step.booking_id, int(step.version), tuple(spec.send_if), spec.mark_status
@@ -263,6 +274,10 @@ class StepDelivery:
                 return self._log(step, Outcome.STALE)
         preferences = inputs[0].preferences if inputs and inputs[0] is not None else None
         context = _context(booking, store, self._manage_link(step, booking), preferences)
+        if self._feedback is not None and texts.uses(step.kind, "review_link"):
+            context = replace(
+                context, extra={**context.extra, **self._feedback.review_extras(booking, store)}
+            )
         return _Prepared(booking, store, context, inputs)
 
     def _routes(

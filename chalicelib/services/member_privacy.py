@@ -252,6 +252,7 @@ def _booking(b: BookingItem, sent: list[MessageItem]) -> dict[str, Any]:
         "booked_at": _iso(b.booked_at),
         "completed_at": _iso(b.completed_at),
         "feedback_sentiment": b.feedback_sentiment,
+        "feedback_score": int(b.feedback_score) if b.feedback_score is not None else None,
         "journey": {
             "pending": [
                 {

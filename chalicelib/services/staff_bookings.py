@@ -120,6 +120,11 @@ def booking_view(b: BookingItem, tz: Any) -> dict[str, Any]:
         "stylist": {"id": b.stylist_id, "name": b.stylist_name},
         "member": {"id": b.member.id, "name": b.member.name},
         "notes": b.notes,
+        # Issue 17: her answer to the feedback request (services/feedback.py), null until she answers.
+        "feedback": {
+            "score": int(b.feedback_score) if b.feedback_score is not None else None,
+            "sentiment": b.feedback_sentiment,
+        },
     }
 
 

@@ -70,6 +70,11 @@ class StoreDirectory:
         chain = self._chain(store)
         return (chain.channel_routing if chain else None), store.channel_routing
 
+    def feedback_settings(self, store: StoreItem) -> dict | None:
+        """The chain's feedback settings (issue 17; services/feedback.py), cached alike."""
+        chain = self._chain(store)
+        return chain.feedback_settings if chain else None
+
     def _chain(self, store: StoreItem) -> ChainItem | None:
         hit = self._chains.get(store.chain_id)
         if hit and hit[0] > self._wall():
