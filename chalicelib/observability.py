@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
+from chalicelib.metrics import ALL as ALL_METRICS
 from chalicelib.pii import mask_text, mask_value
 
 SERVICE = "chairside"
@@ -83,6 +84,8 @@ class EmfCounter:
         emf.set_default_dimensions(stage=stage)
 
     def count(self, name: str, n: int = 1) -> None:
+        if name not in ALL_METRICS:  # the dashboard (infra/monitoring.py) charts only these
+            raise ValueError(f"{name!r} is not in chalicelib.metrics.ALL")
         self._emf.add_metric(name=name, unit=MetricUnit.Count, value=n)
 
 

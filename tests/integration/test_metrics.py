@@ -88,3 +88,8 @@ def test_nothing_is_printed_while_metrics_are_disabled(harness, emf, monkeypatch
 
     assert emf() == {}
     assert not metrics.metric_set  # dropped, not kept for the next invocation
+
+
+def test_a_metric_the_dashboard_does_not_chart_is_refused(harness):
+    with pytest.raises(ValueError, match="not in chalicelib.metrics.ALL"):
+        harness.container.metrics.count("SomethingNew")
