@@ -93,3 +93,13 @@ def test_nothing_is_printed_while_metrics_are_disabled(harness, emf, monkeypatch
 def test_a_metric_the_dashboard_does_not_chart_is_refused(harness):
     with pytest.raises(ValueError, match="not in chalicelib.metrics.ALL"):
         harness.container.metrics.count("SomethingNew")
+
+
+def test_a_no_show_counts_once_however_often_it_is_reported(harness, emf):
+    assert harness.post(load("webhooks/booking.created.json"))[0] == 202
+    emf()
+
+    assert harness.post(load("webhooks/booking.no_show.json"))[0] == 202
+    assert harness.post(load("webhooks/booking.no_show.json"))[0] == 202  # delivered again
+
+    assert emf() == {names.NO_SHOWS: 1}
