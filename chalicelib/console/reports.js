@@ -128,7 +128,7 @@ function barChart(id, title, rows, field, group) {
   const chart = sorted.length
     ? svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "chart-svg" }, svg("title", {}, title), bars)
     : h("p", { class: "muted", role: "img" }, t("rep.none"));
-  return figure(id, title, chart, fallback(sorted, [[field, kind], ["messages_sent", "count"], ["bookings", "count"]], group));
+  return figure(id, title, chart, fallback(sorted, [[field, kind], ["messages_sent", "count"], ["bookings", "count"]].filter(([f], i) => i === 0 || f !== field), group));
 }
 
 export async function renderReports(main, session) {
