@@ -309,6 +309,7 @@ class Container:
             ChannelLaw(can_send_customer_service),
             self.clock,
             self.wall_clock.timestamp,
+            metrics=self.metrics,
         )
 
     @cached_property

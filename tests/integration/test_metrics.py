@@ -103,3 +103,39 @@ def test_a_no_show_counts_once_however_often_it_is_reported(harness, emf):
     assert harness.post(load("webhooks/booking.no_show.json"))[0] == 202  # delivered again
 
     assert emf() == {names.NO_SHOWS: 1}
+
+
+def test_a_complaint_counts_a_reply_a_complaint_and_a_hand_off(harness, emf):
+    from tests.integration.test_chat import message_event
+    from tests.support.builders import booking_event
+
+    harness.post(booking_event())
+    emf()
+
+    status, body = harness.post_message(message_event("烫坏了，我要投诉！"))
+
+    assert status == 200 and body["intent"] == "complaint", body
+    counted = emf()
+    assert {k: counted.get(k) for k in (names.REPLIES, names.COMPLAINTS, names.HAND_OFFS)} == {
+        names.REPLIES: 1,
+        names.COMPLAINTS: 1,
+        names.HAND_OFFS: 1,
+    }
+    assert names.OPT_OUTS not in counted
+
+
+def test_an_automatic_answer_counts_as_a_message_sent(harness, emf):
+    from tests.integration.test_chat import message_event
+    from tests.support.builders import booking_event
+
+    harness.post(booking_event())
+    harness.advance_to("2026-11-25T17:00:00+08:00")
+    harness.post(booking_event(type="booking.completed", occurred_at="2026-11-25T17:00:00+08:00"))
+    emf()
+
+    status, body = harness.post_message(message_event("头发有点干怎么办"))
+
+    assert status == 200, body
+    [reply] = [a for a in body["actions"] if a["action"] == "reply:reply_aftercare"]
+    assert reply["result"] == "sent"
+    assert emf() == {names.REPLIES: 1, names.MESSAGES_SENT: 1}
