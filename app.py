@@ -4,7 +4,9 @@ from chalice import Chalice
 
 from chalicelib.api import register
 from chalicelib.api.correlation import correlate
+from chalicelib.api.metrics_flush import flush_after
 
 app = Chalice(app_name="chairside")
 app.register_middleware(correlate, "http")
 register(app)
+app.register_middleware(flush_after, "all")

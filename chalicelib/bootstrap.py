@@ -63,7 +63,7 @@ class Container:
         """Provider receipts -> message statuses (issue 15 §6): the provider adapters call `apply`."""
         from chalicelib.services.receipts import Receipts
 
-        return Receipts(self.messages, self.clock)
+        return Receipts(self.messages, self.clock, metrics=self.metrics)
 
     @cached_property
     def regions(self):
@@ -167,6 +167,7 @@ class Container:
             coupons=self.care_repo.coupon,
             table_name=self.settings.main_table,
             on_freed=self._time_freed,
+            metrics=self.metrics,
         )
 
     @cached_property
@@ -174,7 +175,7 @@ class Container:
         """Staff's check-in / no-show marks and a member's confirm reply."""
         from chalicelib.services.booking_marks import BookingMarks
 
-        return BookingMarks(self.bookings, self.stores, self.step_scheduler, self.clock)
+        return BookingMarks(self.bookings, self.stores, self.step_scheduler, self.clock, metrics=self.metrics)
 
     @cached_property
     def message_history(self):
@@ -263,6 +264,7 @@ class Container:
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
             feedback=self.feedback,
+            metrics=self.metrics,
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
@@ -308,6 +310,7 @@ class Container:
             ChannelLaw(can_send_customer_service),
             self.clock,
             self.wall_clock.timestamp,
+            metrics=self.metrics,
         )
 
     @cached_property
@@ -332,6 +335,7 @@ class Container:
             second_opinion=self.second_opinion,
             hand_offs=self.hand_offs,
             feedback=self.feedback,
+            metrics=self.metrics,
         )
 
     @cached_property
@@ -797,6 +801,14 @@ class Container:
         return FeedbackService(
             FeedbackRepository(), self.local_stores.feedback_settings, self.local_stores, self.care_repo
         )
+
+    # --- metrics (issue 17 §2) ---------------------------------------------------------------------------
+    @cached_property
+    def metrics(self):
+        """The services' counts as CloudWatch EMF (chalicelib/metrics.py); the handlers flush them."""
+        from chalicelib.observability import EmfCounter, metrics
+
+        return EmfCounter(metrics, self.settings.stage)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

@@ -1,4 +1,4 @@
-"""The one Logger of every function. Never log a phone number, email or name -- and if one slips
+"""The one Logger (and the one EMF Metrics, at the end) of every function. Never log a phone number, email or name -- and if one slips
 through anyway (a provider's error that echoes the number, a member's message in an exception), it is masked
 on the way out:
 
@@ -12,12 +12,16 @@ What is masked and how: chalicelib/pii.py (`mask_text`).
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
 
+from chalicelib.metrics import ALL as ALL_METRICS
 from chalicelib.pii import mask_text, mask_value
 
 SERVICE = "chairside"
@@ -63,3 +67,44 @@ def install_masking() -> None:
 
 install_masking()
 logger = Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+
+# --- metrics (issue 17 §2) ---------------------------------------------------------------------------------
+# CloudWatch Embedded Metric Format: a flush prints one JSON line that CloudWatch Logs turns into metrics; no API
+# call, no latency. Dimensions are `service` and `stage` only: a custom metric costs per dimension combination,
+# so per-store numbers are the reports' (docs/REPORTS.md), not CloudWatch's.
+NAMESPACE = "Chairside"
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+class EmfCounter:
+    """chalicelib.metrics.Counter on Powertools' EMF Metrics; the handlers flush it (`flush_metrics`)."""
+
+    def __init__(self, emf: Metrics, stage: str) -> None:
+        self._emf = emf
+        emf.set_default_dimensions(stage=stage)
+
+    def count(self, name: str, n: int = 1) -> None:
+        if name not in ALL_METRICS:  # the dashboard (infra/monitoring.py) charts only these
+            raise ValueError(f"{name!r} is not in chalicelib.metrics.ALL")
+        self._emf.add_metric(name=name, unit=MetricUnit.Count, value=n)
+
+
+def flush_metrics() -> None:
+    """Print what was counted as one EMF line (nothing, and no warning, when nothing was). With
+    POWERTOOLS_METRICS_DISABLED (the local stack, tests) nothing is printed and the counts are dropped."""
+    if metrics.metric_set:
+        metrics.flush_metrics()
+        metrics.clear_metrics()  # Powertools keeps them when metrics are disabled
+
+
+def flushes_metrics(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """A Lambda handler's decorator: its invocation's metrics are flushed when it returns or raises."""
+
+    @functools.wraps(handler)
+    def wrapped(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            flush_metrics()
+
+    return wrapped

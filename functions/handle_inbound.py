@@ -3,11 +3,12 @@
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from chalicelib.bootstrap import container
-from chalicelib.observability import logger
+from chalicelib.observability import flushes_metrics, logger
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
+@flushes_metrics
 @logger.inject_lambda_context
 def handler(event, context):
     return process_partial_response(

@@ -3,9 +3,10 @@
 the asynchronous invocation (receipts are idempotent)."""
 
 from chalicelib.bootstrap import container
-from chalicelib.observability import logger
+from chalicelib.observability import flushes_metrics, logger
 
 
+@flushes_metrics
 @logger.inject_lambda_context
 def handler(event, context):
     return container().sns_sms_status.handle(event)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import resources as r
+from infra.monitoring import monitoring
 from infra.regions import Region, region_settings
 
 Json = dict[str, Any]
@@ -825,6 +826,8 @@ def merge_template(
     for subscriber in r.LOG_SUBSCRIBERS:  # SNS SMS delivery-status logs (issue 15)
         resources |= _log_subscriber(stage, settings, subscriber, code_uri)
     resources |= _sns_sms_delivery_status_role()
+    # Alarms, the API's log group and the dashboard (issue 17 §2).
+    resources |= monitoring(stage, settings, ALARM_TOPIC, [name for _, name in dead_letter_queues(stage)])
     outputs = _outputs()
     outputs["SnsSmsDeliveryStatusRoleArn"] = {"Value": _arn(SNS_SMS_STATUS_ROLE)}
     return {

@@ -65,3 +65,13 @@ export async function call(method, path, body) {
 export const get = (path) => call("GET", path);
 export const post = (path, body) => call("POST", path, body ?? {});
 export const put = (path, body) => call("PUT", path, body ?? {});
+
+// A file from the API (a report's CSV), with the staff token: a plain link could not send it.
+export async function download(path) {
+  const headers = { Accept: "text/csv" };
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  const response = await fetch(API_BASE + path, { headers });
+  if (!response.ok) throw new ApiError(response.status, { message: await response.text() });
+  return response.blob();
+}

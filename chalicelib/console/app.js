@@ -5,6 +5,7 @@ import { clear, h } from "./dom.js";
 import { locale, setLocale, t } from "./i18n.js";
 import { renderInbox } from "./inbox.js";
 import { startPresence, stopPresence } from "./presence.js";
+import { renderReports } from "./reports.js";
 import { reportError, session, stopScreen } from "./session.js";
 import { renderTimeline, renderToday } from "./today.js";
 
@@ -18,6 +19,7 @@ const ROUTES = [
   { name: "today", pattern: /^#\/book\/([^/]+)$/, render: (m, view) => renderToday(view, session, undefined, decodeURIComponent(m[1])) },
   { name: "today", pattern: /^#\/booking\/([^/]+)$/, render: (m, view) => renderTimeline(view, session, decodeURIComponent(m[1])) },
   { name: "campaigns", pattern: /^#\/campaigns$/, render: (m, view) => renderCampaigns(view, session) },
+  { name: "reports", pattern: /^#\/reports$/, render: (m, view) => renderReports(view, session) },
 ];
 
 function route() {
@@ -41,7 +43,7 @@ function renderShell(active) {
   const bar = document.getElementById("topbar");
   bar.hidden = false;
   const tabs = document.getElementById("tabs");
-  clear(tabs, ["inbox", "today", "campaigns"].map((name) =>
+  clear(tabs, ["inbox", "today", "campaigns", "reports"].map((name) =>
     h("a", { href: `#/${name}`, class: "tab", "aria-current": name === active ? "page" : null, dataset: { testid: `tab-${name}` } },
       t(`nav.${name}`))));
   const select = document.getElementById("store-select");

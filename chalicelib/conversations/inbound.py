@@ -27,6 +27,7 @@ from chalicelib.dal.messages import MessageRepository
 from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem, StoreItem
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import ACTIVE_STATUSES
+from chalicelib.metrics import ACTION_METRICS, INTENT_METRICS, NO_METRICS, REPLIES, Counter
 from chalicelib.observability import logger
 from chalicelib.services.feedback import feedback_actions, photo_actions
 from chalicelib.text_safety import clean_name, clean_text
@@ -129,7 +130,9 @@ class InboundService:
         second_opinion: Callable[..., Any] | None = None,
         hand_offs: Any = None,
         feedback: Any = None,  # services/feedback.py FeedbackService (issue 17); None: no feedback intake
+        metrics: Counter = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._conversations = conversations
         self._messages = messages
         self._stores = stores
@@ -278,6 +281,7 @@ class InboundService:
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
         self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)
+        self._count(intent, results)
         logger.info(
             "inbound message understood",
             extra={
@@ -288,6 +292,15 @@ class InboundService:
             },
         )
         return Handling(conversation_id, intent, sentiment, results)
+
+    def _count(self, intent: str, results: list[dict[str, Any]]) -> None:
+        """The reply, and what it was and led to, as operational metrics (chalicelib/metrics.py)."""
+        self._metrics.count(REPLIES)
+        if intent in INTENT_METRICS:
+            self._metrics.count(INTENT_METRICS[intent])
+        for action in {_base(r["action"]) for r in results}:
+            if action in ACTION_METRICS:
+                self._metrics.count(ACTION_METRICS[action])
 
     def _run(self, name: str, ctx: _Context) -> dict[str, Any]:
         action, _, argument = name.partition(":")

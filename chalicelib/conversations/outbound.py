@@ -19,6 +19,7 @@ from chalicelib.dal.messages import Claim, MessageRepository, sort_time, sort_ti
 from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, MessageItem, StoreItem
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError
 from chalicelib.journeys import texts
+from chalicelib.metrics import MESSAGES_FAILED, MESSAGES_SENT, NO_METRICS, Counter
 from chalicelib.observability import logger
 from chalicelib.services.channel_router import FALLBACK_PERMANENT, Route
 from chalicelib.services.signatures import sign
@@ -85,7 +86,9 @@ class ReplySender:
         law: ChannelLaw,
         clock: Clock,
         wall: Callable[[], float] = time.time,
+        metrics: Counter = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._messages = messages
         self._conversations = conversations
         self._channels_for = channels_for
@@ -170,6 +173,7 @@ class ReplySender:
                 error="; ".join(failures) or None,
             )
             self._conversations.touch_outbound(message, self._clock.now(), customer_service=name == "wechat")
+            self._metrics.count(MESSAGES_SENT)
             fallback = first if name != first else None
             if fallback and not note:
                 note = f"{first} failed: {failures[0]}" if failures else None
@@ -177,6 +181,7 @@ class ReplySender:
         reason = "; ".join(failures) or "no channel can reach this member"
         self._messages.finish(message, status="failed", at=self._clock.now(), channel=None, error=reason)
         self._conversations.touch_outbound(message, self._clock.now())
+        self._metrics.count(MESSAGES_FAILED)
         logger.warning("reply not delivered", extra={"message_id": message.message_id, "reason": reason})
         return Delivery(None, "failed", f"{note + '; ' if note else ''}{reason}")
 
@@ -227,12 +232,14 @@ class ReplySender:
             self._conversations.touch_outbound(
                 message, self._clock.now(), customer_service=route.channel == "wechat"
             )
+            self._metrics.count(MESSAGES_SENT)
             return Delivery(route.channel, "sent", None, tried[0] if len(tried) > 1 else None)
         reason = "; ".join(failures) or "no channel can reach this member"
         self._messages.finish(
             message, status="failed", at=self._clock.now(), channel=None, error=reason, tried_channels=tried
         )
         self._conversations.touch_outbound(message, self._clock.now())
+        self._metrics.count(MESSAGES_FAILED)
         return Delivery(None, "failed", reason)
 
     def _outbound(

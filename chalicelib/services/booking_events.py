@@ -30,6 +30,7 @@ from chalicelib.dal.bookings import (
 from chalicelib.dal.models import BookingItem, EventItem, PendingStep, StoreItem
 from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
+from chalicelib.metrics import BOOKINGS, NO_METRICS, NO_SHOWS, Counter
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
 from chalicelib.services import channel_router
@@ -67,7 +68,9 @@ class BookingEvents:
         coupons: Callable[[str, str], Any] | None = None,
         table_name: str = "",
         on_freed: Callable[[BookingItem, BookingItem], Any] | None = None,
+        metrics: Counter = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._repo = repo
         # Told (before, after) once a commit let a stylist's time go, so the waitlist can offer it
         # (services/waitlist.py `freed`); only on the commit itself, so a duplicate or replay never offers twice.
@@ -191,6 +194,10 @@ class BookingEvents:
             payload=payload,
             profile=_profile_may_change(current, booking),
         )
+        if current is None:
+            self._metrics.count(BOOKINGS)
+        if status == "no_show" and (current is None or current.status != "no_show"):
+            self._metrics.count(NO_SHOWS)
         if current is not None and self._on_freed is not None:
             try:
                 self._on_freed(current, booking)

@@ -9,6 +9,7 @@ from chalicelib.clock import Clock
 from chalicelib.dal.bookings import BookingCommit, BookingRepository
 from chalicelib.dal.models import BookingItem
 from chalicelib.errors import ConcurrentUpdate
+from chalicelib.metrics import NO_METRICS, NO_SHOWS, Counter
 from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
 from chalicelib.services.booking_events import EVENT_RETENTION, answer, apply_effects, holds, replan
@@ -17,8 +18,14 @@ from chalicelib.services.stores import StoreDirectory
 
 class BookingMarks:
     def __init__(
-        self, repo: BookingRepository, stores: StoreDirectory, scheduler: StepScheduler, clock: Clock
+        self,
+        repo: BookingRepository,
+        stores: StoreDirectory,
+        scheduler: StepScheduler,
+        clock: Clock,
+        metrics: Counter = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._repo = repo
         self._stores = stores
         self._scheduler = scheduler
@@ -117,5 +124,7 @@ class BookingMarks:
                 keep_existing=True,
             )
             apply_effects(self._scheduler, effects, now)
+            if status == "no_show":
+                self._metrics.count(NO_SHOWS)
             return booking
         raise ConcurrentUpdate()

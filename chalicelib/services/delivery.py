@@ -28,6 +28,7 @@ from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, Sto
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError, TransientSendError
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import SendFacts, conditions_hold, load_journey
+from chalicelib.metrics import MESSAGES_FAILED, MESSAGES_SENT, NO_METRICS, Counter
 from chalicelib.observability import logger
 from chalicelib.services import channel_router
 from chalicelib.services.channel_router import FALLBACK_NO_RECEIPT, FALLBACK_PERMANENT, Route
@@ -111,8 +112,10 @@ class StepDelivery:
         window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
         receipt_checks: ReceiptChecks | None = None,
         feedback: Any = None,  # services/feedback.py FeedbackService: the review request's link and coupon
+        metrics: Counter = NO_METRICS,
     ) -> None:
         self._feedback = feedback
+        self._metrics = metrics
         self._links = links
         self._bookings = bookings
         self._stores = stores
@@ -172,6 +175,7 @@ class StepDelivery:
                 route_reason=reason,
                 tried_channels=tried,
             )
+            self._metrics.count(MESSAGES_SENT)
             self._check_receipt_later(step, route.channel, planned, tried, channels, contact, settings)
             return self._log(
                 step, Outcome.SENT, channel=route.channel, route_reason=reason, fallbacks=len(failures)
@@ -186,6 +190,7 @@ class StepDelivery:
         self._messages.finish(
             message, status="failed", at=self._clock.now(), channel=None, error=reason, tried_channels=tried
         )
+        self._metrics.count(MESSAGES_FAILED)
         self._dead_letters.put(step.to_json(), reason, step.kind)
         return self._log(step, Outcome.FAILED, reason=reason)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from chalicelib.channels.receipts import ProviderReceipt
 from chalicelib.clock import Clock
 from chalicelib.dal.messages import Advance, MessageRepository
+from chalicelib.metrics import NO_METRICS, RECEIPT_METRICS, Counter
 from chalicelib.observability import logger
 
 APPLIED = "applied"
@@ -22,9 +23,10 @@ UNKNOWN_MESSAGE = "unknown_message"
 
 
 class Receipts:
-    def __init__(self, messages: MessageRepository, clock: Clock) -> None:
+    def __init__(self, messages: MessageRepository, clock: Clock, metrics: Counter = NO_METRICS) -> None:
         self._messages = messages
         self._clock = clock
+        self._metrics = metrics
 
     def apply(self, receipt: ProviderReceipt) -> str:
         """ "applied", "duplicate" (already in that status), "not_advanced" (further along already) or
@@ -41,6 +43,8 @@ class Receipts:
             Advance.NOT_ADVANCED: NOT_ADVANCED,
             Advance.GONE: UNKNOWN_MESSAGE,
         }[advance]
+        if outcome == APPLIED:
+            self._metrics.count(RECEIPT_METRICS[receipt.status])
         return self._log(receipt, outcome)
 
     @staticmethod

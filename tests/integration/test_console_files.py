@@ -20,6 +20,7 @@ from devstack.seed import STORES
         ("/console/console.css", "text/css"),
         ("/console/i18n.js", "text/javascript"),
         ("/console/booking.js", "text/javascript"),
+        ("/console/reports.js", "text/javascript"),
         ("/console/favicon.svg", "image/svg+xml"),
     ],
 )

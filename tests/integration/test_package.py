@@ -230,7 +230,11 @@ def test_every_queue_redrives_to_its_dlq_after_the_spec_receive_count(packaged: 
 
 
 def test_a_message_in_any_dead_letter_queue_raises_an_alarm(packaged: Packaged) -> None:
-    alarms = packaged.of_type("AWS::CloudWatch::Alarm").values()
+    alarms = [
+        a
+        for a in packaged.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
     watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms}
     dlqs = {t.dlq_logical(q) for q in r.QUEUES} | {q.logical for q in r.PLAIN_QUEUES}
     assert watched == dlqs
@@ -577,3 +581,95 @@ def test_pruning_the_holidays_library_keeps_the_english_names_holiday_greetings_
         [sys.executable, "-I", "-c", probe, str(python_dir)], capture_output=True, text=True, check=False
     )
     assert found.stdout.split() == ["True", "2026-10-01"], found.stderr
+
+
+# ---------------------------------------------------------------- monitoring (issue 17 §2)
+
+
+def _alarms_on(packaged: Packaged, namespace: str, metric: str) -> list[dict]:
+    return [
+        a["Properties"]
+        for a in packaged.of_type("AWS::CloudWatch::Alarm").values()
+        if (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) == (namespace, metric)
+    ]
+
+
+def _watched(alarms: list[dict], dimension: str) -> list[Any]:
+    return sorted(
+        json.dumps(d["Value"], sort_keys=True)
+        for a in alarms
+        for d in a["Dimensions"]
+        if d["Name"] == dimension
+    )
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm(packaged: Packaged) -> None:
+    functions = packaged.of_type("AWS::Serverless::Function")
+    assert t.CHALICE_HANDLER in functions and len(functions) == len(r.WORKERS) + len(r.LOG_SUBSCRIBERS) + 1
+    expected = sorted(json.dumps({"Ref": logical}) for logical in functions)
+    for metric in ("Errors", "Throttles"):
+        alarms = _alarms_on(packaged, "AWS/Lambda", metric)
+        assert _watched(alarms, "FunctionName") == expected, metric
+        for alarm in alarms:
+            assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+            assert alarm["AlarmActions"] == [{"Ref": t.ALARM_TOPIC}]
+
+
+def test_every_worker_queue_alarms_on_its_oldest_message(packaged: Packaged) -> None:
+    alarms = _alarms_on(packaged, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+    queues = {w.queue.logical for w in r.WORKERS}
+    assert _watched(alarms, "QueueName") == sorted(
+        json.dumps({"Fn::GetAtt": [q, "QueueName"]}, sort_keys=True) for q in queues
+    )
+    assert all(a["Threshold"] > 0 and a["Statistic"] == "Maximum" for a in alarms)
+    assert all(a["AlarmActions"] == [{"Ref": t.ALARM_TOPIC}] for a in alarms)
+
+
+def test_every_table_alarms_on_read_and_write_throttles(packaged: Packaged) -> None:
+    for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+        alarms = _alarms_on(packaged, "AWS/DynamoDB", metric)
+        assert _watched(alarms, "TableName") == sorted(
+            json.dumps({"Ref": table.logical}) for table in r.TABLES
+        )
+
+
+def test_the_api_alarms_on_5xx(packaged: Packaged) -> None:
+    [alarm] = _alarms_on(packaged, "AWS/ApiGateway", "5XXError")
+    dims = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    definition = packaged.resources[t.CHALICE_API]["Properties"]
+    assert dims == {
+        "ApiName": definition["DefinitionBody"]["info"]["title"],
+        "Stage": definition["StageName"],
+    }
+
+
+def test_every_function_logs_into_a_group_with_the_regions_retention(packaged: Packaged) -> None:
+    groups = packaged.of_type("AWS::Logs::LogGroup").values()
+    names = [json.dumps(g["Properties"]["LogGroupName"]) for g in groups]
+    for logical, function in packaged.of_type("AWS::Serverless::Function").items():
+        name = function["Properties"].get("FunctionName")
+        expected = f"/aws/lambda/{name}" if name else {"Fn::Sub": f"/aws/lambda/${{{logical}}}"}
+        assert json.dumps(expected) in names, logical
+    retention = REGIONS[packaged.region].log_retention_days
+    assert all(g["Properties"]["RetentionInDays"] == retention for g in groups)
+
+
+def test_the_dashboard_charts_every_emitted_metric_and_every_function(packaged: Packaged) -> None:
+    from chalicelib import metrics as m
+
+    [dashboard] = packaged.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.loads(dashboard["Properties"]["DashboardBody"]["Fn::Sub"])
+    charted = [line for w in body["widgets"] for line in w["properties"]["metrics"]]
+    emf = {line[1] for line in charted if line[0] == "Chairside"}
+    assert emf == set(m.ALL)
+    assert all(
+        line[2:] == ["service", "chairside", "stage", packaged.stage]
+        for line in charted
+        if line[0] == "Chairside"
+    )
+    assert {line[3] for line in charted if line[:2] == ["AWS/Lambda", "Errors"]} == {
+        f"${{{logical}}}" for logical in packaged.of_type("AWS::Serverless::Function")
+    }
+    assert {line[3] for line in charted if line[1] == "ApproximateNumberOfMessagesVisible"} == {
+        name for _, name in t.dead_letter_queues(packaged.stage)
+    }

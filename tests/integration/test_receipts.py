@@ -175,3 +175,29 @@ def test_a_receipt_held_just_as_the_send_is_recorded_is_applied_by_the_receipt_s
     assert found == (message.pk, message.sk)
     assert repo.advance(*found, _receipt("delivered")).value == "applied"
     assert _status(message).status == "delivered"
+
+
+class _Counted:
+    """A chalicelib.metrics.Counter that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.names += [name] * n
+
+
+def test_each_move_counts_once_as_its_metric_and_a_repeat_counts_nothing(repo):
+    counted = _Counted()
+    receipts = Receipts(repo, FixedClock(T0), metrics=counted)
+    _sent(repo)
+    _sent(repo, provider_id="sns-2", message_id="re-2-answer")
+
+    receipts.apply(_receipt("delivered", 1))
+    receipts.apply(_receipt("delivered", 2))  # a duplicate
+    receipts.apply(_receipt("read", 5))
+    receipts.apply(_receipt("delivered", 6))  # out of order: not advanced
+    receipts.apply(_receipt("failed", 1, provider_id="sns-2", code="30"))
+    receipts.apply(_receipt("delivered", 1, provider_id="sns-unknown"))
+
+    assert counted.names == ["MessagesDelivered", "MessagesRead", "MessagesFailed"]
