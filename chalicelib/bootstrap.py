@@ -56,7 +56,7 @@ class Container:
     def messages(self):
         from chalicelib.dal.messages import MessageRepository
 
-        return MessageRepository(self.cursors)
+        return MessageRepository(self.cursors, on_status=self.report_events.message_status)
 
     @cached_property
     def receipts(self):
@@ -167,6 +167,7 @@ class Container:
             coupons=self.care_repo.coupon,
             table_name=self.settings.main_table,
             on_freed=self._time_freed,
+            reports=self.report_events,
         )
 
     @cached_property
@@ -174,7 +175,9 @@ class Container:
         """Staff's check-in / no-show marks and a member's confirm reply."""
         from chalicelib.services.booking_marks import BookingMarks
 
-        return BookingMarks(self.bookings, self.stores, self.step_scheduler, self.clock)
+        return BookingMarks(
+            self.bookings, self.stores, self.step_scheduler, self.clock, reports=self.report_events
+        )
 
     @cached_property
     def message_history(self):
@@ -329,6 +332,7 @@ class Container:
             ReplyAttribution(self.care_repo).count,
             self.chat_booking,
             second_opinion=self.second_opinion,
+            reports=self.report_events,
         )
 
     @cached_property
@@ -450,6 +454,7 @@ class Container:
             video,
             self.clock,
             self.bookings.member,
+            reports=self.report_events,
         )
 
     @cached_property
@@ -516,7 +521,7 @@ class Container:
     def member_care(self):
         from chalicelib.care.member_care import MemberCare
 
-        return MemberCare(self.care_repo, self.clock)
+        return MemberCare(self.care_repo, self.clock, reports=self.report_events)
 
     @cached_property
     def outreach(self):
@@ -754,6 +759,27 @@ class Container:
         from chalicelib.workers.email_events import EmailEventsWorker
 
         return EmailEventsWorker(EmailEvents(self.receipt_sink, self.email_suppressions))
+
+    # --- an owner's reports (issue 17) -----------------------------------------------------------------
+    @cached_property
+    def report_counters(self):
+        """Per store-day counters (dal/report_counters.py): written as events happen, read by `reports`."""
+        from chalicelib.dal.report_counters import ReportCounters
+
+        return ReportCounters(self.client("dynamodb"), self.settings.main_table)
+
+    @cached_property
+    def report_events(self):
+        """What the counters count, called by messages, bookings, conversations and care (docs/REPORTS.md)."""
+        from chalicelib.services.report_events import ReportEvents
+
+        return ReportEvents(self.report_counters, self.local_stores, self.clock)
+
+    @cached_property
+    def reports(self):
+        from chalicelib.services.reports import Reports
+
+        return Reports(self.report_counters, self.stores, self.care_repo.chain_store_ids, self.clock)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

@@ -51,6 +51,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.sms_receipts import sms_receipts
 
     app.register_blueprint(sms_receipts)
+    # an owner's reports (issue 17)
+    from chalicelib.api.reports import reports
+
+    app.register_blueprint(reports)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

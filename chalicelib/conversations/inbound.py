@@ -125,8 +125,10 @@ class InboundService:
         campaign_replies: Callable[[str, str, datetime], None] | None = None,
         chat_booking: ChatBooking | None = None,
         second_opinion: Callable[..., Any] | None = None,
+        reports: Any = None,  # services/report_events.py ReportEvents: replies, complaints, opt-outs
     ) -> None:
         self._conversations = conversations
+        self._reports = reports
         self._messages = messages
         self._stores = stores
         self._booking_marks = booking_marks
@@ -254,6 +256,8 @@ class InboundService:
         results = [self._run(name, context) for name in names]
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
+        if self._reports is not None:  # before marking it processed: a retry after a crash counts it (once)
+            self._reports.member_message(message, intent, names)
         self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)
         logger.info(
             "inbound message understood",

@@ -32,7 +32,9 @@ class StaffConversations:
         video: Any,
         clock: Clock,
         member_lookup: Callable[[str, str], MemberItem | None],
+        reports: Any = None,  # services/report_events.py ReportEvents: staff first-response times
     ) -> None:
+        self._reports = reports
         self._stores = stores
         self._conversations = conversations
         self._messages = messages
@@ -142,6 +144,8 @@ class StaffConversations:
         message, delivery = self._replies.staff_message(
             conversation, store, member, text.strip(), staff.subject, client_id
         )
+        if self._reports is not None:  # staff answered her (whether or not a channel reached her)
+            self._reports.staff_answered(conversation, self._clock.now())
         stored = self._conversations.message(message.pk, message.sk) or message
         return {
             "message": message_view(stored, ZoneInfo(store.timezone), None),

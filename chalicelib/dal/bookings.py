@@ -95,6 +95,9 @@ class BookingCommit:
     # request fewer); otherwise the caller puts them after the commit. `lookups_written` says which happened.
     contacts: MemberContacts | None = None
     lookups_written: bool = False
+    # Report counter updates (dal/report_counters.py `updates`): inside the transaction when the commit is one,
+    # else written right after the conditional put (a crash in between loses that count, never doubles it).
+    also: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DuplicateEvent(Exception):
@@ -286,7 +289,12 @@ class BookingRepository:
                 raise
             for entry in items[1:]:
                 self._ddb.update_item(**entry["Update"])
+            for update in change.also:
+                self._ddb.update_item(**update)
             return
+        for update in change.also:
+            items.append({"Update": update})
+            roles.append("report")
         lookups = _lookup_items(change.contacts) if change.contacts is not None else []
         for lookup in lookups:
             items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
