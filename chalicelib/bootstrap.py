@@ -265,6 +265,7 @@ class Container:
             route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
+            reports=self.report_events,
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
@@ -777,9 +778,10 @@ class Container:
 
     @cached_property
     def reports(self):
+        from chalicelib.dal.report_counters import chain_stores
         from chalicelib.services.reports import Reports
 
-        return Reports(self.report_counters, self.stores, self.care_repo.chain_store_ids, self.clock)
+        return Reports(self.report_counters, self.stores, chain_stores, self.clock)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

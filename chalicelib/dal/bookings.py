@@ -425,9 +425,16 @@ class BookingRepository:
                     raise
 
     def set_status_if_version(
-        self, chain_id: str, booking_id: str, version: int, allowed: tuple[str, ...], status: str
+        self,
+        chain_id: str,
+        booking_id: str,
+        version: int,
+        allowed: tuple[str, ...],
+        status: str,
+        also: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """Record a status the worker observed (e.g. a no-show), only if nothing changed meanwhile."""
+        """Record a status the worker observed (e.g. a no-show), only if nothing changed meanwhile; then the
+        report counter updates `also` (only when it moved: a duplicate counts nothing)."""
         item = BookingItem(*BookingItem.key(chain_id, booking_id))
         try:
             item.update(
@@ -438,6 +445,8 @@ class BookingRepository:
             if is_conditional_failure(exc):
                 return False
             raise
+        for update in also or []:
+            self._ddb.update_item(**update)
         return True
 
     # --- helpers ----------------------------------------------------------------------------------

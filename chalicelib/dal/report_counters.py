@@ -30,6 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.dal.conditions import is_conditional_failure
+from chalicelib.dal.models import StoreItem
 
 ONCE_TTL = timedelta(days=60)  # longer than any retry, redrive or receipt window (RECEIPT_WINDOW is 30 days)
 ALL = "all"
@@ -161,6 +162,14 @@ class ReportCounters:
             if not last_key:
                 return
             request["ExclusiveStartKey"] = last_key
+
+
+def chain_stores(chain_id: str) -> list[tuple[str, str]]:
+    """(store id, name) of every store of the chain in this region: one Query of the chain's store index (its
+    items are whole, so a report reads no store one by one)."""
+    return [
+        (s.store_id, s.name or s.store_id) for s in StoreItem.by_chain.query(StoreItem.chain_key(chain_id))
+    ]
 
 
 def _counter_items(item: dict[str, Any]) -> Iterator[CounterItem]:

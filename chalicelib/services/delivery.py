@@ -107,7 +107,9 @@ class StepDelivery:
         route_inputs: RouteInputs,  # dal/routing.py: her profile and conversation
         window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
         receipt_checks: ReceiptChecks | None = None,
+        reports: Any = None,  # services/report_events.py ReportEvents: a no-show the journey marks is counted
     ) -> None:
+        self._reports = reports
         self._links = links
         self._bookings = bookings
         self._stores = stores
@@ -248,11 +250,23 @@ class StepDelivery:
             return self._log(step, Outcome.SKIPPED)
         if mark and spec.mark_status and booking.status != spec.mark_status:
             marked = self._bookings.set_status_if_version(
-                step.chain_id, step.booking_id, int(step.version), tuple(spec.send_if), spec.mark_status
+                step.chain_id,
+                step.booking_id,
+                int(step.version),
+                tuple(spec.send_if),
+                spec.mark_status,
+                also=self._marked_counts(step.chain_id, booking, spec.mark_status),
             )
             if not marked:
                 return self._log(step, Outcome.STALE)
         return _Prepared(booking, store, _context(booking, store, self._manage_link(step, booking)))
+
+    def _marked_counts(self, chain_id: str, booking: BookingItem, status: str) -> list[dict[str, Any]]:
+        if self._reports is None:
+            return []
+        after = self._bookings.copy(booking)
+        after.status = status
+        return self._reports.booking_updates(chain_id, booking, after)
 
     def _routes(
         self, step: StepMessage, booking: BookingItem, store: StoreItem, now: Any

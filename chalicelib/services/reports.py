@@ -32,9 +32,8 @@ class Reports:
         self,
         counters: ReportCounters,
         stores: Any,  # services/stores.py StoreDirectory
-        chain_stores: Callable[
-            [str], list[str]
-        ],  # the store ids of a chain (one Query of the chain's stores)
+        # (id, name) of a chain's stores in this region: one Query (dal/report_counters.py chain_stores)
+        chain_stores: Callable[[str], list[tuple[str, str]]],
         clock: Clock,
     ) -> None:
         self._counters = counters
@@ -104,10 +103,11 @@ class Reports:
             return [(store_id, store.name or store_id)]
         if not staff.may(ACTION):
             raise Forbidden(f"a {staff.role} may not do {ACTION}", ACTION)
-        ids = self._chain_stores(chain_id) if staff.role == "chain_admin" else list(staff.store_ids)
+        if staff.role == "chain_admin":
+            return sorted(self._chain_stores(chain_id))
         found = []
-        for sid in sorted(set(ids)):
-            store = self._stores.get(sid) if is_id(sid) else None
+        for sid in sorted(set(staff.store_ids)):
+            store = auth.lookup_store(staff, self._stores, sid) if is_id(sid) else None
             if store is not None and store.chain_id == chain_id:
                 found.append((sid, store.name or sid))
         return found
