@@ -9,7 +9,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import coldstart, counting, fanout, imports, journeys, report, second_opinion, self_booking
+from bench import (
+    coldstart,
+    counting,
+    fanout,
+    imports,
+    journeys,
+    report,
+    reports,
+    second_opinion,
+    self_booking,
+)
 from bench.stack import ROOT, running_stack
 
 
@@ -47,9 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     with running_stack() as booking_stack:  # its own: the catalogue is written before the store is first read
         print("availability and self-bookings (issue 14) ...", file=sys.stderr)
         booked = self_booking.run(booking_stack)
+    with running_stack() as report_stack:  # its own: 20 stores x 90 days of counters
+        print("a 90-day report of a 20-store chain (issue 17) ...", file=sys.stderr)
+        report_reads = reports.run(report_stack)
+    print(f"report_reads_90d_20_stores={report_reads.reads}")
     scans = counting.scans(
-        stack.counter.calls + fresh.counter.calls + booking_stack.counter.calls
-    )  # journeys, fan-out, throughput, self-booking
+        stack.counter.calls + fresh.counter.calls + booking_stack.counter.calls + report_stack.counter.calls
+    )  # journeys, fan-out, throughput, self-booking, report
     figures = report.Figures(
         journey,
         single,
@@ -60,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         command=report.command(argv),
         cold=cold,
         self_booking=booked,
+        report_reads=report_reads,
     )
     print("the hosted second opinion's calls, priced (issue 16) ...", file=sys.stderr)
     opinion = second_opinion.run()
