@@ -22,6 +22,7 @@ count is then one TransactWriteItems with a put-if-absent of the marker item `RE
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -115,7 +116,8 @@ class ReportCounters:
         marker = {
             "TableName": self._table,
             "Item": {
-                "pk": {"S": f"REPORTONCE#{chain_id}#{once}"},
+                # hashed: an event's name may hold a member id, its marker must not (erasure, PIPL)
+                "pk": {"S": f"REPORTONCE#{chain_id}#{hashlib.sha256(once.encode()).hexdigest()[:32]}"},
                 "sk": {"S": "-"},
                 "expires_at": {"N": str(int((now + ONCE_TTL).timestamp()))},
             },
