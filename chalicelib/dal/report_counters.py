@@ -133,6 +133,24 @@ class ReportCounters:
             raise
         return True
 
+    def flag(self, chain_id: str, name: str, now: datetime) -> dict[str, Any]:
+        """The UpdateItem request that notes a fact a later count needs (kept `ONCE_TTL`), e.g. that a no-show
+        was counted as a confirmed one; for the same transaction or batch as the counts."""
+        return {
+            "TableName": self._table,
+            "Key": {"pk": {"S": f"REPORTFLAG#{chain_id}#{name}"}, "sk": {"S": "-"}},
+            "UpdateExpression": "SET expires_at = :t",
+            "ExpressionAttributeValues": {":t": {"N": str(int((now + ONCE_TTL).timestamp()))}},
+        }
+
+    def flagged(self, chain_id: str, name: str) -> bool:
+        item = self._ddb.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"REPORTFLAG#{chain_id}#{name}"}, "sk": {"S": "-"}},
+            ConsistentRead=True,
+        )
+        return "Item" in item
+
     def _update(self, pk: str, sk: str, counts: Mapping[str, int]) -> dict[str, Any]:
         names = {f"#c{i}": name for i, name in enumerate(counts)}
         values = {f":c{i}": {"N": str(n)} for i, n in enumerate(counts.values())}

@@ -65,13 +65,21 @@ class ReportEvents:
             counts = booking_counts(before, after)
             if not counts:
                 return []
-            return self._counters.updates(
+            # A no-show of a member who had confirmed is noted, so that staff correcting it to a visit later
+            # also take it off the confirmed split (one GetItem, only then).
+            flag = f"noshow-confirmed#{after.booking_id}"
+            if counts == {"no_shows": -1} and self._counters.flagged(chain_id, flag):
+                counts["no_shows_confirmed"] = -1
+            updates = self._counters.updates(
                 chain_id,
                 after.store_id,
                 self._day(after.store_id, after.start),
                 counts,
                 stylist=after.stylist_id,
             )
+            if counts.get("no_shows_confirmed", 0) > 0:
+                updates.append(self._counters.flag(chain_id, flag, self._clock.now()))
+            return updates
         except Exception:  # noqa: BLE001 - a lost count is logged, never a failed booking
             logger.exception("report counter not prepared")
             return []

@@ -325,3 +325,22 @@ def test_bad_input_answers_400_naming_the_field(harness, query, field):
     status, body = report(harness, query)
     assert status == 400, body
     assert field in body["fields"], json.dumps(body)
+
+
+def test_a_confirmed_members_no_show_corrected_to_a_visit_leaves_both_splits(harness):
+    harness.post(booking_event(event_id="evt-k1"))
+    harness.pump()
+    _, body = harness.post_message(message_event("1"))
+    assert body["intent"] == "confirm"
+    harness.advance_to("2026-11-25T15:40:00+08:00")  # nobody checked her in: the journey marks a no-show
+    _, before = report(harness)
+    assert row_of(before, SH_STORE)["no_show_rate_confirmed"] == 1.0
+
+    harness.post(
+        booking_event(event_id="evt-k2", type="booking.checked_in", occurred_at="2026-11-25T15:45:00+08:00")
+    )
+
+    _, after = report(harness)
+    sh = row_of(after, SH_STORE)
+    assert sh["no_shows"] == 0 and sh["no_show_rate"] == 0.0
+    assert sh["no_show_rate_confirmed"] == 0.0 and sh["no_show_rate_unconfirmed"] is None
