@@ -5,7 +5,6 @@ from chalice import Blueprint, Response
 from chalicelib.api.staff import query_param, staff_route
 from chalicelib.bootstrap import container
 from chalicelib.services.auth import Staff
-from chalicelib.services.reports import to_csv
 
 reports = Blueprint(__name__)
 PARAMS = ("from", "to", "store", "group_by")
@@ -14,12 +13,12 @@ PARAMS = ("from", "to", "store", "group_by")
 @staff_route(reports, "/v1/chains/{chain_id}/reports", methods=["GET"])
 def chain_report(staff: Staff, chain_id: str):
     service = container().reports
-    as_csv = service.wants_csv(query_param(reports, "format"))
+    csv_wanted = service.wants_csv(query_param(reports, "format"))
     answer = service.report(staff, chain_id, {name: query_param(reports, name) for name in PARAMS})
-    if not as_csv:
+    if not csv_wanted:
         return answer
     return Response(
-        body=to_csv(answer),
+        body=service.as_csv(answer),
         status_code=200,
         headers={
             "Content-Type": "text/csv; charset=utf-8",

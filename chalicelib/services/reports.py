@@ -75,6 +75,10 @@ class Reports:
         }
 
     @staticmethod
+    def as_csv(report: Mapping[str, Any]) -> str:
+        return to_csv(report)
+
+    @staticmethod
     def wants_csv(fmt: str | None) -> bool:
         if fmt in (None, "", "json"):
             return False
