@@ -17,6 +17,7 @@ from bench import (
     imports,
     journeys,
     report,
+    reports,
     second_opinion,
     self_booking,
 )
@@ -66,9 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     with running_stack() as care_stack:  # its own table: 100,000 members (issue 17)
         print(f"care fan-out of a store of {args.care_members} members, in pages ...", file=sys.stderr)
         care = care_fanout_100k.run(care_stack, args.care_members)
+    with running_stack() as report_stack:  # its own: 20 stores x 90 days of counters
+        print("a 90-day report of a 20-store chain (issue 17) ...", file=sys.stderr)
+        report_reads = reports.run(report_stack)
+    print(f"report_reads_90d_20_stores={report_reads.reads}")
     scans = (
-        counting.scans(stack.counter.calls + fresh.counter.calls + booking_stack.counter.calls) + care.scans
-    )  # journeys, fan-out, throughput, self-booking, care fan-out
+        counting.scans(
+            stack.counter.calls
+            + fresh.counter.calls
+            + booking_stack.counter.calls
+            + report_stack.counter.calls
+        )
+        + care.scans
+    )  # journeys, fan-out, throughput, self-booking, report, care fan-out
     figures = report.Figures(
         journey,
         single,
@@ -80,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         cold=cold,
         self_booking=booked,
         care_fanout=care,
+        report_reads=report_reads,
     )
     print("the hosted second opinion's calls, priced (issue 16) ...", file=sys.stderr)
     opinion = second_opinion.run()

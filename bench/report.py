@@ -17,6 +17,9 @@ from bench.fanout import FanOut
 from bench.imports import BASELINE, ImportTimes
 from bench.journeys import JourneyResult, api_memory_mb, worker_memory_mb
 from bench.prices import PRICES, PRICES_AS_OF, PRICES_REGION
+from bench.reports import DAYS as REPORT_DAYS
+from bench.reports import STORES as REPORT_STORES
+from bench.reports import ReportReads
 from bench.self_booking import DAYS, STYLISTS, SelfBookingResult
 from chalicelib.resources import LAMBDA_ARCHITECTURE
 
@@ -34,6 +37,8 @@ TARGETS = {
     # issue 14: a self-booking writes like a webhook booking; availability reads once per stylist at most
     "self_booking_writes_per_booking": 3,
     "availability_reads_per_stylist": 1,
+    # issue 17: an owner's 90-day report of a 20-store chain reads a bounded number of times (one Query per store)
+    "report_reads_90d_20_stores": 40,
 }
 
 
@@ -49,6 +54,7 @@ class Figures:
     cold: ColdStarts
     self_booking: SelfBookingResult | None = None  # issue 14
     care_fanout: CareFanOut | None = None  # issue 17: a 100,000-member store's care tick, in pages
+    report_reads: ReportReads | None = None  # issue 17
 
     @property
     def cost_per_1000(self) -> float:
@@ -97,6 +103,42 @@ def targets(f: Figures) -> list[tuple[str, str, bool]]:
         *cold_targets(f.cold),
         *self_booking_targets(f.self_booking),
         *care_fanout_targets(f.care_fanout),
+        *report_targets(f.report_reads),
+    ]
+
+
+def report_targets(r: ReportReads | None) -> list[tuple[str, str, bool]]:
+    """Issue 17: the DynamoDB reads of one 90-day report of a 20-store chain."""
+    return [
+        (
+            f"a {REPORT_DAYS}-day report of a {REPORT_STORES}-store chain: <= "
+            f"{TARGETS['report_reads_90d_20_stores']} DynamoDB reads",
+            f"{r.reads}" if r else "not measured",
+            r is not None and r.status == 200 and r.reads <= TARGETS["report_reads_90d_20_stores"],
+        )
+    ]
+
+
+def report_summary(r: ReportReads | None) -> str:
+    return f"report_reads_90d_20_stores={r.reads if r else 'unknown'}"
+
+
+def report_markdown(r: ReportReads | None) -> list[str]:
+    if r is None:
+        return ["## Reports (issue 17)", "", "Not measured in this run.", ""]
+    return [
+        "## Reports (issue 17)",
+        "",
+        f"`bench/reports.py`: a chain of {REPORT_STORES} stores with {REPORT_DAYS} days of report counters each "
+        "(a day item with its channels' figures and one item per stylist with bookings that day). A chain admin's "
+        f"`GET /v1/chains/{{chain}}/reports?group_by=week` over the {REPORT_DAYS} days answered {r.status} with "
+        f"{r.rows} rows and made **{r.reads}** DynamoDB read requests: one Query of the chain's stores, then one "
+        "Query per store over the day range (one page each here). No Scan.",
+        "",
+        *_table(
+            ("service", "operation", "calls per report"),
+            _ops(Counter({k: float(v) for k, v in r.ops.items()})),
+        ),
     ]
 
 
@@ -195,7 +237,8 @@ def summary(f: Figures) -> str:
         f"SUMMARY scans={f.scans} ddb_writes_per_booking={f.journey.writes_per_created:g} "
         f"cost_per_1000_journeys_usd={f.cost_per_1000:.4f} api_import_ratio={f.api_ratio:.2f} "
         f"worker_import_ratio={f.worker_ratio:.2f} sqs_msgs_per_request={fan} {cold_summary(f.cold)} "
-        f"{self_booking_summary(f.self_booking)} {care_fanout_summary(f.care_fanout)}"
+        f"{self_booking_summary(f.self_booking)} {care_fanout_summary(f.care_fanout)} "
+        f"{report_summary(f.report_reads)}"
     )
 
 
@@ -465,5 +508,6 @@ def markdown(f: Figures) -> str:
         ]
     out += self_booking_markdown(f.self_booking)
     out += care_fanout_markdown(f.care_fanout)
+    out += report_markdown(f.report_reads)
     out += ["```", summary(f), "```", ""]
     return "\n".join(out)

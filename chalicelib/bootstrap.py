@@ -56,7 +56,7 @@ class Container:
     def messages(self):
         from chalicelib.dal.messages import MessageRepository
 
-        return MessageRepository(self.cursors)
+        return MessageRepository(self.cursors, on_status=self.report_events.message_status)
 
     @cached_property
     def receipts(self):
@@ -168,6 +168,7 @@ class Container:
             table_name=self.settings.main_table,
             on_freed=self._time_freed,
             metrics=self.metrics,
+            reports=self.report_events,
         )
 
     @cached_property
@@ -175,7 +176,14 @@ class Container:
         """Staff's check-in / no-show marks and a member's confirm reply."""
         from chalicelib.services.booking_marks import BookingMarks
 
-        return BookingMarks(self.bookings, self.stores, self.step_scheduler, self.clock, metrics=self.metrics)
+        return BookingMarks(
+            self.bookings,
+            self.stores,
+            self.step_scheduler,
+            self.clock,
+            metrics=self.metrics,
+            reports=self.report_events,
+        )
 
     @cached_property
     def message_history(self):
@@ -265,6 +273,7 @@ class Container:
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
             feedback=self.feedback,
             metrics=self.metrics,
+            reports=self.report_events,
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------
@@ -336,6 +345,7 @@ class Container:
             hand_offs=self.hand_offs,
             feedback=self.feedback,
             metrics=self.metrics,
+            reports=self.report_events,
         )
 
     @cached_property
@@ -458,6 +468,7 @@ class Container:
             self.clock,
             self.bookings.member,
             hand_offs=self.hand_offs,
+            reports=self.report_events,
         )
 
     @cached_property
@@ -525,7 +536,7 @@ class Container:
     def member_care(self):
         from chalicelib.care.member_care import MemberCare
 
-        return MemberCare(self.care_repo, self.clock)
+        return MemberCare(self.care_repo, self.clock, reports=self.report_events)
 
     @cached_property
     def outreach(self):
@@ -809,6 +820,28 @@ class Container:
         from chalicelib.observability import EmfCounter, metrics
 
         return EmfCounter(metrics, self.settings.stage)
+
+    # --- an owner's reports (issue 17) -----------------------------------------------------------------
+    @cached_property
+    def report_counters(self):
+        """Per store-day counters (dal/report_counters.py): written as events happen, read by `reports`."""
+        from chalicelib.dal.report_counters import ReportCounters
+
+        return ReportCounters(self.client("dynamodb"), self.settings.main_table)
+
+    @cached_property
+    def report_events(self):
+        """What the counters count, called by messages, bookings, conversations and care (docs/REPORTS.md)."""
+        from chalicelib.services.report_events import ReportEvents
+
+        return ReportEvents(self.report_counters, self.local_stores, self.clock)
+
+    @cached_property
+    def reports(self):
+        from chalicelib.dal.report_counters import chain_stores
+        from chalicelib.services.reports import Reports
+
+        return Reports(self.report_counters, self.stores, chain_stores, self.clock)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:

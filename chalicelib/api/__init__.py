@@ -55,6 +55,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.presence import presence
 
     app.register_blueprint(presence)
+    # an owner's reports (issue 17)
+    from chalicelib.api.reports import reports
+
+    app.register_blueprint(reports)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

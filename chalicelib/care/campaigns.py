@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -411,8 +412,15 @@ def _may_see(staff: auth.Staff, campaign: CampaignItem) -> bool:
     return bool(targeted) and all(staff.can_see_store(campaign.chain_id, store) for store in targeted)
 
 
-def attribute_bookings(repo: CareRepository, chain_id: str, member_id: str, bookings: list[Any]) -> None:
-    """Count each booking she made within 14 days after a campaign message, once per booking."""
+def attribute_bookings(
+    repo: CareRepository,
+    chain_id: str,
+    member_id: str,
+    bookings: list[Any],
+    counted: Callable[[str, Any], None] | None = None,
+) -> None:
+    """Count each booking she made within 14 days after a campaign message, once per booking; `counted` is told
+    each booking a campaign claimed (the report's campaign bookings: it counts a booking once, whatever claimed it)."""
     for sent_at, kind, occasion in repo.ledger(chain_id, member_id).recent or []:
         if kind != "campaign":
             continue
@@ -422,6 +430,8 @@ def attribute_bookings(repo: CareRepository, chain_id: str, member_id: str, book
                 chain_id, member_id, occasion, "bookings", booking.booking_id
             ):
                 repo.count(chain_id, occasion.split(":", 1)[1], {"bookings": 1})
+                if counted is not None:
+                    counted(chain_id, booking)
 
 
 def attribute_reply(repo: CareRepository, chain_id: str, member_id: str, at: datetime) -> None:

@@ -18,9 +18,10 @@ from chalicelib.observability import logger
 
 
 class MemberCare:
-    def __init__(self, repo: CareRepository, clock: Clock) -> None:
+    def __init__(self, repo: CareRepository, clock: Clock, reports: Any = None) -> None:
         self._repo = repo
         self._clock = clock
+        self._reports = reports  # services/report_events.py ReportEvents: rebookings, campaign bookings
 
     def refresh(
         self, chain_id: str, member_id: str, contact: dict[str, Any] | None = None, booking: Any = None
@@ -59,14 +60,24 @@ class MemberCare:
             # A booking counts for a campaign when it is made; a member new to us has had no campaign message.
             if not new and (booking is None or int(booking.version) == 1):
                 attribute_bookings(
-                    self._repo, chain_id, member_id, bookings if booking is None else [booking]
+                    self._repo,
+                    chain_id,
+                    member_id,
+                    bookings if booking is None else [booking],
+                    counted=self._campaign_booking,
                 )
+            if self._reports is not None and booking is not None and int(booking.version) == 1:
+                self._reports.rebooked(chain_id, booking, bookings)
             logger.info(
                 "member profile rebuilt",
                 extra={"chain_id": chain_id, "visits": stats.visits, "tags": tags, "wrote": wrote},
             )
             return member
         raise ConcurrentUpdate()
+
+    def _campaign_booking(self, chain_id: str, booking: Any) -> None:
+        if self._reports is not None:
+            self._reports.campaign_booking(chain_id, booking)
 
     def edit_tags(
         self, chain_id: str, member_id: str, add: list[str], remove: list[str]

@@ -131,9 +131,11 @@ class InboundService:
         hand_offs: Any = None,
         feedback: Any = None,  # services/feedback.py FeedbackService (issue 17); None: no feedback intake
         metrics: Counter = NO_METRICS,
+        reports: Any = None,  # services/report_events.py ReportEvents: replies, complaints, opt-outs
     ) -> None:
         self._metrics = metrics
         self._conversations = conversations
+        self._reports = reports
         self._messages = messages
         self._stores = stores
         self._booking_marks = booking_marks
@@ -280,6 +282,8 @@ class InboundService:
             results.insert(0, feedback.result())
         if self._campaign_replies is not None:
             self._campaign_replies(message.chain_id, message.member_id, message.created_at)
+        if self._reports is not None:  # before marking it processed: a retry after a crash counts it (once)
+            self._reports.member_message(message, intent, names)
         self._conversations.mark_processed(message, intent=intent, sentiment=sentiment, actions=results)
         self._count(intent, results)
         logger.info(

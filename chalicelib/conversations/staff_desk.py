@@ -33,7 +33,9 @@ class StaffConversations:
         clock: Clock,
         member_lookup: Callable[[str, str], MemberItem | None],
         hand_offs: Any = None,
+        reports: Any = None,  # services/report_events.py ReportEvents: staff first-response times
     ) -> None:
+        self._reports = reports
         self._stores = stores
         self._conversations = conversations
         self._messages = messages
@@ -147,6 +149,8 @@ class StaffConversations:
         message, delivery = self._replies.staff_message(
             conversation, store, member, text.strip(), staff.subject, client_id
         )
+        if self._reports is not None:  # staff answered her (whether or not a channel reached her)
+            self._reports.staff_answered(conversation, self._clock.now())
         stored = self._conversations.message(message.pk, message.sk) or message
         if self._hand_offs is not None and stored.status != "failed":
             self._hand_offs.answered(store_id, conversation.member_id)

@@ -95,6 +95,9 @@ class BookingCommit:
     # request fewer); otherwise the caller puts them after the commit. `lookups_written` says which happened.
     contacts: MemberContacts | None = None
     lookups_written: bool = False
+    # Report counter updates (dal/report_counters.py `updates`): inside the transaction when the commit is one,
+    # else written right after the conditional put (a crash in between loses that count, never doubles it).
+    also: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DuplicateEvent(Exception):
@@ -290,7 +293,12 @@ class BookingRepository:
                 raise
             for entry in items[1:]:
                 self._ddb.update_item(**entry["Update"])
+            for update in change.also:
+                self._ddb.update_item(**update)
             return
+        for update in change.also:
+            items.append({"Update": update})
+            roles.append("report")
         lookups = _lookup_items(change.contacts) if change.contacts is not None else []
         for lookup in lookups:
             items.append({"Put": {"TableName": self._table, "Item": lookup.serialize()}})
@@ -421,9 +429,16 @@ class BookingRepository:
                     raise
 
     def set_status_if_version(
-        self, chain_id: str, booking_id: str, version: int, allowed: tuple[str, ...], status: str
+        self,
+        chain_id: str,
+        booking_id: str,
+        version: int,
+        allowed: tuple[str, ...],
+        status: str,
+        also: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """Record a status the worker observed (e.g. a no-show), only if nothing changed meanwhile."""
+        """Record a status the worker observed (e.g. a no-show), only if nothing changed meanwhile; then the
+        report counter updates `also` (only when it moved: a duplicate counts nothing)."""
         item = BookingItem(*BookingItem.key(chain_id, booking_id))
         try:
             item.update(
@@ -434,6 +449,8 @@ class BookingRepository:
             if is_conditional_failure(exc):
                 return False
             raise
+        for update in also or []:
+            self._ddb.update_item(**update)
         return True
 
     # --- helpers ----------------------------------------------------------------------------------

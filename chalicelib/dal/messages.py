@@ -7,6 +7,7 @@ twice, and a worker that died mid-send leaves a lease that expires and lets a re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -49,8 +50,18 @@ class Page:
 
 
 class MessageRepository:
-    def __init__(self, cursors: CursorSigner) -> None:
+    def __init__(
+        self, cursors: CursorSigner, on_status: Callable[[MessageItem, str], None] | None = None
+    ) -> None:
         self._cursors = cursors
+        # Told each status an outbound message reached, right after the write that moved it there (the report
+        # counters, services/report_events.py): a duplicate moves nothing, so it is told nothing.
+        self._on_status = on_status
+
+    def _reached(self, message: MessageItem, *statuses: str) -> None:
+        if self._on_status is not None:
+            for status in statuses:
+                self._on_status(message, status)
 
     @staticmethod
     def step_message(step: StepMessage, text: str, now: datetime) -> MessageItem:
@@ -227,6 +238,7 @@ class MessageRepository:
         by its provider's id, applying any receipt that came before this record of the send."""
         if status == "sent" and provider is None and channel is not None:
             provider = DEFAULT_PROVIDERS.get(channel, channel)
+        first_outcome = message.status == "queued"  # claimed for this send (a fallback's second send: "sent")
         updated = _update_existing(
             message,
             [
@@ -249,6 +261,8 @@ class MessageRepository:
         if not updated:
             return
         message_changes.append(message.pk, "message", message.sk, status, at)
+        if first_outcome:
+            self._reached(message, status)
         if status == "sent" and provider and provider_message_id and channel != "web":
             for early in self._link_provider(provider, provider_message_id, message, at):
                 self.advance(message.pk, message.sk, early)
@@ -330,6 +344,11 @@ class MessageRepository:
                 raise
             return self._not_advanced(pk, sk, receipt.status)
         message_changes.append(pk, "status", sk, receipt.status, at)
+        # `message` holds the item as updated (ALL_NEW); a read that came first also delivered it (just now)
+        if receipt.status == "read" and message.delivered_at == at:
+            self._reached(message, "delivered", "read")
+        else:  # a failure reported after the send: "receipt_failed" (the send itself was counted as sent)
+            self._reached(message, "receipt_failed" if receipt.status == "failed" else receipt.status)
         return Advance.APPLIED
 
     @staticmethod

@@ -69,9 +69,11 @@ class BookingEvents:
         table_name: str = "",
         on_freed: Callable[[BookingItem, BookingItem], Any] | None = None,
         metrics: Counter = NO_METRICS,
+        reports: Any = None,  # services/report_events.py ReportEvents: the report counters
     ) -> None:
         self._metrics = metrics
         self._repo = repo
+        self._reports = reports
         # Told (before, after) once a commit let a stylist's time go, so the waitlist can offer it
         # (services/waitlist.py `freed`); only on the commit itself, so a duplicate or replay never offers twice.
         self._on_freed = on_freed
@@ -172,6 +174,8 @@ class BookingEvents:
                 else _contacts(chain_id, payload, now, self._lookup_hash)
             ),
         )
+        if self._reports is not None:
+            change.also = self._reports.booking_updates(chain_id, current, booking)
         self._repo.commit(change, chain_id)
         logger.info(
             "booking event applied",

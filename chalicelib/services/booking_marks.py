@@ -5,6 +5,8 @@ state change and re-planned journey as the webhook's event (services/booking_eve
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import BookingCommit, BookingRepository
 from chalicelib.dal.models import BookingItem
@@ -24,9 +26,11 @@ class BookingMarks:
         scheduler: StepScheduler,
         clock: Clock,
         metrics: Counter = NO_METRICS,
+        reports: Any = None,  # services/report_events.py ReportEvents: the report counters
     ) -> None:
         self._metrics = metrics
         self._repo = repo
+        self._reports = reports
         self._stores = stores
         self._scheduler = scheduler
         self._clock = clock
@@ -99,6 +103,9 @@ class BookingMarks:
                         expected_version=current.version,
                         held_before=current.slots,
                         hold_after=hold_after,
+                        also=self._reports.booking_updates(chain_id, current, booking)
+                        if self._reports is not None
+                        else [],
                     ),
                     chain_id,
                 )

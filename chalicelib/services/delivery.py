@@ -113,9 +113,11 @@ class StepDelivery:
         receipt_checks: ReceiptChecks | None = None,
         feedback: Any = None,  # services/feedback.py FeedbackService: the review request's link and coupon
         metrics: Counter = NO_METRICS,
+        reports: Any = None,  # services/report_events.py ReportEvents: a no-show the journey marks is counted
     ) -> None:
         self._feedback = feedback
         self._metrics = metrics
+        self._reports = reports
         self._links = links
         self._bookings = bookings
         self._stores = stores
@@ -273,7 +275,12 @@ class StepDelivery:
                 return self._log(step, Outcome.SKIPPED, reason=why)
         if mark and spec.mark_status and booking.status != spec.mark_status:
             marked = self._bookings.set_status_if_version(
-                step.chain_id, step.booking_id, int(step.version), tuple(spec.send_if), spec.mark_status
+                step.chain_id,
+                step.booking_id,
+                int(step.version),
+                tuple(spec.send_if),
+                spec.mark_status,
+                also=self._marked_counts(step.chain_id, booking, spec.mark_status),
             )
             if not marked:
                 return self._log(step, Outcome.STALE)
@@ -284,6 +291,13 @@ class StepDelivery:
                 context, extra={**context.extra, **self._feedback.review_extras(booking, store)}
             )
         return _Prepared(booking, store, context, inputs)
+
+    def _marked_counts(self, chain_id: str, booking: BookingItem, status: str) -> list[dict[str, Any]]:
+        if self._reports is None:
+            return []
+        after = self._bookings.copy(booking)
+        after.status = status
+        return self._reports.booking_updates(chain_id, booking, after)
 
     def _routes(
         self,

@@ -19,7 +19,8 @@ The member's app (control): `deliver(msg_id)` and `read(msg_id)` make the recipi
 it: the fake posts Agora's documented post-delivery ack callback (chat_type `delivery_ack` / `read_ack`, the acked id
 in `payload.ack_message_id`, `security` = MD5(callId + secret + timestamp)) to the URL given to
 `send_callbacks_to(url, secret)`. Over HTTP the same is `POST /_fake/messages/{msg_id}/delivered` (or `/read`),
-answered with the callback sent and our API's status.
+answered with the callback sent and our API's status; `GET /_fake/users/{user}/messages` lists what her app got
+(`{"messages": [{"msg_id", "type"}]}`, oldest first), so a test can acknowledge them.
 
 Fault injection: `fail_next(n, status)` answers the next n requests with that status and an Agora-style error
 body (before any other check); `stall_next(n, seconds)` delays the next n answers (to trigger client timeouts).
@@ -208,6 +209,10 @@ class FakeAgoraChat(LocalServer):
         parts = path.split("?", 1)[0].strip("/").split("/")
         if len(parts) == 4 and parts[:2] == ["_fake", "messages"] and parts[3] in ("delivered", "read"):
             return self._control_ack(method, parts[2], parts[3])
+        if len(parts) == 4 and parts[:2] == ["_fake", "users"] and parts[3] == "messages" and method == "GET":
+            with self._lock:
+                got = [{"msg_id": m.msg_id, "type": m.type} for m in self.messages if m.to == parts[2]]
+            return 200, {"messages": got}
         if len(parts) != 4 or parts[2:] != ["messages", "users"]:
             return 404, self._error(404)
         if parts[:2] != [self.org_name, self.app_name]:

@@ -33,3 +33,16 @@ def test_availability_reads_one_batch_per_request_and_a_self_booking_writes_at_m
     assert result.reads_per_request == 1 and result.reads_first == 2  # cold: the store's GetItem too
     assert result.writes_per_booking <= 3  # issue 14: <= 3 besides the schedules
     assert result.booking_ops[("dynamodb", "TransactWriteItems")] == 1
+
+
+def test_a_90_day_report_of_a_20_store_chain_reads_once_per_store_and_the_chain():
+    from bench import reports
+
+    with running_stack() as stack:
+        result = reports.run(stack)
+
+    assert result.status == 200 and result.rows == 13  # 90 days: 13 ISO weeks (2026-09-07 .. 2026-11-30)
+    assert result.ops[("dynamodb", "Scan")] == 0
+    # one Query of the chain's stores, one per store; no store read one by one
+    assert result.ops[("dynamodb", "Query")] == 1 + reports.STORES
+    assert result.reads == 1 + reports.STORES
