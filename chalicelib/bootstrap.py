@@ -810,7 +810,11 @@ class Container:
         from chalicelib.services.feedback import FeedbackService
 
         return FeedbackService(
-            FeedbackRepository(), self.local_stores.feedback_settings, self.local_stores, self.care_repo
+            FeedbackRepository(),
+            self.local_stores.feedback_settings,
+            self.local_stores,
+            self.care_repo,
+            reports=self.report_events,
         )
 
     # --- metrics (issue 17 §2) ---------------------------------------------------------------------------

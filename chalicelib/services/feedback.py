@@ -136,7 +136,9 @@ class FeedbackService:
         stores: Any,  # StoreDirectory
         coupons: Any,  # dal/care.py CareRepository: issue_coupon, coupon
         code: Callable[[], str] | None = None,
+        reports: Any = None,  # services/report_events.py ReportEvents: the report's feedback figures
     ) -> None:
+        self._reports = reports
         self._repo = repo
         self._chain_settings = chain_settings
         self._stores = stores
@@ -187,6 +189,9 @@ class FeedbackService:
             answer = FeedbackAnswer(score, str(booking.feedback_sentiment), answer.read_as)
         else:
             status = "already_answered"
+        if status != "already_answered" and booking is not None and self._reports is not None:
+            # counted once per booking (the counter's own marker), so a retried message counts nothing more
+            self._reports.feedback(chain_id, booking, answer.score, answer.sentiment == "negative")
         coupon = None
         if status != "already_answered" and answer.sentiment == "positive":
             coupon = self._thank_you_coupon(chain_id, booking_id, now)
