@@ -791,7 +791,6 @@ class Container:
             self.conversations,
             StaffAlerts(self.channels.base["sms"], StaffAlertClaims(), self.wall_clock.timestamp),
             self.step_scheduler,
-            self.bookings.member,
             self.clock,
         )
 

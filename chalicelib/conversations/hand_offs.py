@@ -15,7 +15,6 @@ reassign and release it, and the manager hears once when nobody answers her in t
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -70,7 +69,6 @@ class HandOffs:
         conversations: Any,  # dal.conversations.ConversationRepository
         alerts: Any,  # conversations.outbound.StaffAlerts
         scheduler: Any,  # scheduling.StepScheduler
-        member_lookup: Callable[[str, str], Any],
         clock: Clock,
     ) -> None:
         self._stores = stores
@@ -79,7 +77,6 @@ class HandOffs:
         self._conversations = conversations
         self._alerts = alerts
         self._scheduler = scheduler
-        self._member = member_lookup
         self._clock = clock
 
     # --- a member handed off ------------------------------------------------------------------------
@@ -144,12 +141,8 @@ class HandOffs:
         )
 
     def _own_stylist(self, message: MessageItem, booking: BookingItem | None) -> str | None:
-        """Her profile's favourite stylist (issue 17 item 5's `favourite_stylist_id`) when set, else the stylist of
-        her latest booking here."""
-        member = self._member(message.chain_id, message.member_id)
-        favourite = getattr(member, "favourite_stylist_id", None) if member is not None else None
-        if isinstance(favourite, str) and favourite:
-            return favourite
+        """The stylist of her latest booking here. (Her remembered favourite stylist, issue 17 item 5, is free text
+        for staff and templates, not a catalogue id, so it does not route.)"""
         if booking is None:
             booking = self._conversations.latest_booking(
                 message.chain_id, message.member_id, message.store_id

@@ -81,8 +81,9 @@ class MemberProfiles:
 
     def set_preferences(self, staff: auth.Staff, store_id: str, member_id: str, body: Any) -> dict[str, Any]:
         """Replace what staff remember of her (issue 17 §5): a PUT, so a retry stores the same again (no write)."""
-        wanted = parse_preferences(body).as_record()
+        # authorised first: a store she cannot see is 404 whatever the body (the isolation matrix)
         _, store, member = self._authorize(staff, store_id, member_id, "members.preferences")
+        wanted = parse_preferences(body).as_record()
         record = {**wanted, "updated_at": self._clock.now().isoformat(), "updated_by": staff.subject}
         try:
             self._repo.save_preferences(member, record)

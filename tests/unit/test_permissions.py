@@ -19,7 +19,7 @@ EXPECTED = {
     "messages.read": EVERYONE,
     "conversations.read": EVERYONE,
     "conversations.mark_read": EVERYONE,
-    "conversations.reply": DESK_UP,
+    "conversations.reply": EVERYONE,  # issue 17: a hand-off goes to her own stylist first
     "conversations.status": DESK_UP,
     "conversations.video": EVERYONE,
     "members.read": EVERYONE,
@@ -42,6 +42,7 @@ EXPECTED = {
     "presence.read": EVERYONE,
     "conversations.assign": EVERYONE,
     "conversations.reassign": DESK_UP,
+    "reports.read": MANAGERS,  # issue 17: an owner's reports, store managers and chain admins
 }
 
 
