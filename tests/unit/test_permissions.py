@@ -36,6 +36,7 @@ EXPECTED = {
     "catalog.create_store": {"chain_admin"},
     "waitlist.read": DESK_UP,  # issue 14: the day's waitlist, front desk and up
     "messages.correct": DESK_UP,  # issue 16: correcting a message's understood intent, front desk and up
+    "reports.read": MANAGERS,  # issue 17: an owner's reports (a store_manager only her stores)
 }
 
 
