@@ -281,3 +281,62 @@ def test_a_photo_long_after_her_visit_is_not_sent_to_staff(harness):
 
     assert body["actions"] == []
     assert conversation().status != "needs_human"
+
+
+def wechat_text(openid: str, text: str, msg_id: str) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_demo]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+def test_an_answer_by_wechat_is_recorded_by_the_inbound_worker_once_despite_wechats_retries(harness):
+    event = booking_event(event_id="evt-v1")
+    event["booking"]["member"]["wechat_openid"] = "o-answer"
+    visited_and_asked(harness, event=event)
+    xml = wechat_text("o-answer", "一分", "880100")
+
+    for _ in range(3):  # WeChat retries a callback it got no answer to within 5 s
+        harness.wechat(SH_STORE, xml)
+    harness.pump()
+
+    assert booking().feedback_score == 1 and booking().feedback_sentiment == "negative"
+    assert conversation().needs_human_reason == "feedback_negative"
+    assert len(store_alerts(harness)) == 1
+
+
+def test_a_photo_in_the_salons_app_after_her_visit_goes_to_staff(harness):
+    from chalicelib.channels.agora.chat import callback_signature
+
+    event = booking_event(event_id="evt-v1", member_id="m-app")
+    member_id = event["booking"]["member"]["id"]
+    harness.post(event)
+    harness.advance_to("2026-11-25T16:30:00+08:00")
+    done = booking_event(
+        event_id="evt-v2",
+        type="booking.completed",
+        member_id="m-app",
+        occurred_at="2026-11-25T16:30:00+08:00",
+    )
+    harness.post(done)
+    harness.advance_to("2026-11-28T15:00:00+08:00")
+    ts = int(time.time() * 1000)
+    body = {
+        "callId": "c-photo",
+        "eventType": "chat",
+        "chat_type": "chat",
+        "security": callback_signature("c-photo", harness.chain["agora"]["callback_secret"], ts),
+        "timestamp": ts,
+        "from": member_id,
+        "to": f"store-{SH_STORE}",
+        "msg_id": "990011",
+        "payload": {"bodies": [{"type": "img", "url": "https://a1.easemob.com/chat/photo.jpg"}], "ext": {}},
+    }
+
+    status, _ = harness.agora(body, sign=False)
+    harness.pump()
+
+    assert status == 200
+    meta = ConversationItem.get(*ConversationItem.key(SH_STORE, "m-app"), consistent_read=True)
+    assert meta.status == "needs_human" and meta.needs_human_reason == "photo_after_visit"
