@@ -241,6 +241,7 @@ class Container:
             email_suppressed=self.email_suppressions.is_suppressed,
             sms_settings=chain_sms_settings,
             sms_secrets=self.sms_secrets,
+            sns_receipts=s.sns_sms_receipts,
         )
 
     @cached_property

@@ -33,6 +33,7 @@ class ChannelRegistry:
         email_suppressed: Callable[[str], bool] | None = None,
         sms_settings: Callable[[str], Any] | None = None,
         sms_secrets: Any = None,
+        sns_receipts: bool = True,
     ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
         seconds, for the chat clients' tokens; `http` the container's pooled provider HTTP; `faults_path`, on the local stack, the fault injection file."""
@@ -51,6 +52,7 @@ class ChannelRegistry:
         # (secrets.SmsProviderSecrets); without them a store's "sms" is the base SNS channel.
         self._sms_settings = sms_settings
         self._sms_secrets = sms_secrets
+        self._sns_receipts = sns_receipts  # settings.sns_sms_receipts: SNS delivery-status logs are on
         self._by_store: dict[str, dict[str, Any]] = {}
 
     @cached_property
@@ -60,7 +62,7 @@ class ChannelRegistry:
         from chalicelib.channels.sms import SnsSms
 
         channels: dict[str, Any] = {
-            "sms": SnsSms(self._client("sns")),
+            "sms": SnsSms(self._client("sns"), receipts=self._sns_receipts),
             "email": SesEmail(
                 self._client("sesv2", self._ses_region),
                 self._email_sender,
@@ -136,7 +138,7 @@ class ChannelRegistry:
         sms: Any = chain_sms_channel(
             chain_settings,
             partial(self._sms_secrets.read, chain_id),
-            SnsSms(self._client("sns")),
+            SnsSms(self._client("sns"), receipts=self._sns_receipts),
             transport=self._http.request,
             wall=self._wall,
         )

@@ -19,7 +19,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, reports_receipts, send_outgoing
 from chalicelib.clock import Clock
 from chalicelib.contracts.step import ReceiptCheck, StepMessage
 from chalicelib.dal.bookings import BookingRepository
@@ -164,6 +164,7 @@ class StepDelivery:
                 provider_message_id=provider_id,
                 error="; ".join(failures) or None,
                 provider=provider_of(channel, contact),
+                receipts=reports_receipts(channel, contact),
                 route_reason=reason,
                 tried_channels=tried,
             )
@@ -225,6 +226,7 @@ class StepDelivery:
             provider_message_id=provider_id,
             error=f"no receipt on {check.waited_on}",
             provider=provider_of(channel, contact),
+            receipts=reports_receipts(channel, contact),
             route_reason=route.reason,
             tried_channels=now_tried,
         )

@@ -175,3 +175,23 @@ def test_a_receipt_held_just_as_the_send_is_recorded_is_applied_by_the_receipt_s
     assert found == (message.pk, message.sk)
     assert repo.advance(*found, _receipt("delivered")).value == "applied"
     assert _status(message).status == "delivered"
+
+
+def test_a_send_whose_provider_never_reports_writes_no_provider_index(repo, receipts):
+    # SNS without delivery-status logs, WeChat customer-service text: nothing will ever name the send.
+    message = _sent(repo, provider_id="sns-quiet", receipts=False)
+
+    assert _status(message).status == "sent"
+    assert repo.sent_message("sns", "sns-quiet") is None
+    assert receipts.apply(_receipt("delivered", provider_id="sns-quiet")) == "unknown_message"
+
+
+def test_a_journey_sms_is_indexed_only_while_sns_delivery_status_logs_are_on(harness):
+    from chalicelib.channels.base import Contact, reports_receipts
+    from chalicelib.channels.sms import SnsSms
+
+    on, off = SnsSms(object()), SnsSms(object(), receipts=False)
+    assert reports_receipts(on, Contact(phone="+6591234567"))
+    assert not reports_receipts(off, Contact(phone="+6591234567"))
+    # the harness's stage says the logs are on (CHAIRSIDE_SNS_SMS_RECEIPTS=1): its SNS channel reports
+    assert reports_receipts(harness.container.channels.base["sms"], Contact(phone="+6591234567"))
