@@ -263,6 +263,7 @@ class Container:
             route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
+            sms_for=self.channels.sms_for,  # issue 15: an SMS-only member's +86 number by the chain's provider
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------

@@ -107,6 +107,8 @@ class StepDelivery:
         route_inputs: RouteInputs,  # dal/routing.py: her profile and conversation
         window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
         receipt_checks: ReceiptChecks | None = None,
+        sms_for: Callable[[StoreItem], Channel]
+        | None = None,  # ChannelRegistry.sms_for: the chain's SMS providers
     ) -> None:
         self._links = links
         self._bookings = bookings
@@ -120,6 +122,7 @@ class StepDelivery:
         self._route_inputs = route_inputs
         self._window = window
         self._receipt_checks = receipt_checks
+        self._sms_for = sms_for
 
     def deliver(self, step: StepMessage, attempt: Attempt) -> Outcome:
         prepared = self._prepare(step, mark=True)
@@ -281,7 +284,10 @@ class StepDelivery:
         """The store's channels when a route needs one of its own (WeChat, Agora: their secrets are read once per
         container), else the base ones: an SMS- or email-only member costs no secret read."""
         if all(route.channel in self._base_channels for route in planned):
-            return self._base_channels
+            if self._sms_for is None:
+                return self._base_channels
+            # her number's country may go by the chain's own provider (+86: Alibaba), not the base SNS
+            return {**self._base_channels, "sms": self._sms_for(store)}
         return self._channels_for(store)
 
     @staticmethod
