@@ -195,3 +195,13 @@ def test_a_journey_sms_is_indexed_only_while_sns_delivery_status_logs_are_on(har
     assert not reports_receipts(off, Contact(phone="+6591234567"))
     # the harness's stage says the logs are on (CHAIRSIDE_SNS_SMS_RECEIPTS=1): its SNS channel reports
     assert reports_receipts(harness.container.channels.base["sms"], Contact(phone="+6591234567"))
+
+
+def test_sns_receipts_are_off_until_the_stage_says_its_delivery_status_logs_are_on(provisioned):
+    from chalicelib import settings
+    from chalicelib.settings import ENV_SNS_SMS_RECEIPTS
+
+    env = {k: v for k, v in provisioned.items() if k != ENV_SNS_SMS_RECEIPTS}
+    env["CHAIRSIDE_JWT_SECRET"] = "test-jwt-secret-of-at-least-32-bytes!"
+    assert settings.from_env(env).sns_sms_receipts is False
+    assert settings.from_env({**env, ENV_SNS_SMS_RECEIPTS: "1"}).sns_sms_receipts is True
