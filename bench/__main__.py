@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         command=report.command(argv),
         cold=cold,
         self_booking=booked,
+        provider_cost=fees,
     )
     print("the hosted second opinion's calls, priced (issue 16) ...", file=sys.stderr)
     opinion = second_opinion.run()

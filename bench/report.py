@@ -15,6 +15,7 @@ from bench.fanout import FanOut
 from bench.imports import BASELINE, ImportTimes
 from bench.journeys import JourneyResult, api_memory_mb, worker_memory_mb
 from bench.prices import PRICES, PRICES_AS_OF, PRICES_REGION
+from bench.provider_cost import ProviderCost
 from bench.self_booking import DAYS, STYLISTS, SelfBookingResult
 from chalicelib.resources import LAMBDA_ARCHITECTURE
 
@@ -32,6 +33,8 @@ TARGETS = {
     # issue 14: a self-booking writes like a webhook booking; availability reads once per stylist at most
     "self_booking_writes_per_booking": 3,
     "availability_reads_per_stylist": 1,
+    # issue 15: the providers' fees of routed journeys against the same journeys all by SMS (bench/provider_cost.py)
+    "routed_vs_all_sms_cost_ratio": 0.3,
 }
 
 
@@ -46,6 +49,7 @@ class Figures:
     command: str
     cold: ColdStarts
     self_booking: SelfBookingResult | None = None  # issue 14
+    provider_cost: ProviderCost | None = None  # issue 15
 
     @property
     def cost_per_1000(self) -> float:
@@ -93,6 +97,18 @@ def targets(f: Figures) -> list[tuple[str, str, bool]]:
         ),
         *cold_targets(f.cold),
         *self_booking_targets(f.self_booking),
+        *provider_cost_targets(f.provider_cost),
+    ]
+
+
+def provider_cost_targets(c: ProviderCost | None) -> list[tuple[str, str, bool]]:
+    """Issue 15: routed journeys cost at most 0.3 of the same journeys all by SMS (providers' fees)."""
+    return [
+        (
+            "providers' fees of routed journeys <= 0.3 x all by SMS (demo mix, mainland China)",
+            f"{c.ratio:.2f}" if c else "not measured",
+            c is not None and c.ratio <= TARGETS["routed_vs_all_sms_cost_ratio"],
+        )
     ]
 
 

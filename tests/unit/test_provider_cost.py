@@ -65,3 +65,14 @@ def test_only_outbound_journey_messages_of_the_bench_bookings_are_priced():
         item("SEQ#000000000001"),
     ]
     assert journey_messages(items, "bk-bench-") == [SentMessage("confirmation", "t")]
+
+
+def test_the_ratio_is_one_of_the_bench_targets():
+    from bench.report import provider_cost_targets
+
+    cost = price([SentMessage("confirmation", "短"), SentMessage("feedback_request", "短")], 1, NOW)
+
+    [(_, measured, met)] = provider_cost_targets(cost)
+    assert cost.ratio == pytest.approx(0.5)  # 0.6 x 1 SMS + 0.2 x 2 SMS, against 2 SMS
+    assert (measured, met) == ("0.50", False)
+    assert provider_cost_targets(None)[0][1:] == ("not measured", False)
