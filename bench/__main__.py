@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 
 from bench import (
     care_fanout_100k,
@@ -16,12 +17,13 @@ from bench import (
     fanout,
     imports,
     journeys,
+    provider_cost,
     report,
     reports,
     second_opinion,
     self_booking,
 )
-from bench.stack import ROOT, running_stack
+from bench.stack import REGION, ROOT, running_stack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         journey = journeys.run(stack, args.journeys, args.cohort)
         print(f"{args.single} complete journeys one at a time ...", file=sys.stderr)
         single = journeys.run(stack, args.single, 1, first=args.journeys)
+        print("provider fees of those journeys, routed and all by SMS (issue 15) ...", file=sys.stderr)
+        sent = provider_cost.journey_messages(
+            provider_cost.stored_items(stack.container.settings.main_table, REGION), "bk-bench-"
+        )
+        fees = provider_cost.price(sent, args.journeys + args.single, stack.clock.now())
         print(f"fan-out to {args.members} members ...", file=sys.stderr)
         fan = fanout.run(stack, args.members)
     with running_stack() as fresh:  # its own table: moto slows as a table grows
@@ -92,14 +99,21 @@ def main(argv: list[str] | None = None) -> int:
         self_booking=booked,
         care_fanout=care,
         report_reads=report_reads,
+        provider_cost=fees,
     )
     print("the hosted second opinion's calls, priced (issue 16) ...", file=sys.stderr)
     opinion = second_opinion.run()
-    text = report.markdown(figures) + "\n" + "\n".join(second_opinion.markdown(opinion))
+    text = (
+        report.markdown(figures)
+        + "\n"
+        + "\n".join(second_opinion.markdown(opinion))
+        + "\n"
+        + "\n".join(provider_cost.markdown(fees, Counter(m.kind for m in sent)))
+    )
     print(text)
     if not args.no_write:
         (ROOT / "docs" / "PERFORMANCE.md").write_text(text)
-    print(report.summary(figures) + " " + second_opinion.summary(opinion))
+    print(report.summary(figures) + " " + second_opinion.summary(opinion) + " " + provider_cost.summary(fees))
     return 0 if all(ok for _, _, ok in report.targets(figures)) else 1
 
 

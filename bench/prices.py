@@ -53,3 +53,60 @@ PRICES: dict[str, tuple[float, str, str]] = {
 
 def price(name: str) -> float:
     return PRICES[name][0]
+
+
+# --- provider fees per message (issue 15 §8) --------------------------------------------------------------------
+# Read 2026-12-06 from the pages named. CNY prices are converted at CNY_PER_USD, an estimate of the rate on that
+# day (not fetched). A figure marked "estimate" is not a list price read from the provider's own page.
+PROVIDER_PRICES_AS_OF = "2026-12-06"
+CNY_PER_USD = 7.1  # estimate
+
+# (USD per billed unit, unit, source and notes)
+PROVIDER_PRICES: dict[str, tuple[float, str, str]] = {
+    # Mainland China, Alibaba Cloud SMS (dysmsapi), domestic notification SMS, pay-as-you-go: 0.045 CNY per billed
+    # message of up to 70 characters (sign name included; longer ones bill per 67). The length rules are
+    # Alibaba's own page; the 0.045 CNY rate is from a secondary summary of Alibaba's price page (estimate: the
+    # rate falls to ~0.035 CNY in volume tiers and resource plans).
+    "sms_cn_alibaba": (
+        0.045 / CNY_PER_USD,
+        "SMS part (70 chars, then 67 per part)",
+        "https://help.aliyun.com/en/sms/product-overview/billing-overview (length rules); 0.045 CNY: "
+        "https://www.seridoat.com/article/a-li-yun-duan-xin-fu-wu-ding-jia-jie-xi-yu-cheng-ben-you-hua-zhi-nan-"
+        "ru-he-zai-bao-zheng-ye-wu-wen-d.html (estimate)",
+    ),
+    # Mainland China, Tencent Cloud SMS: the 10,000-message package is 450 CNY (0.045 CNY each), 0.036 CNY at 3M.
+    "sms_cn_tencent": (
+        0.045 / CNY_PER_USD,
+        "SMS part (70 chars, then 67 per part)",
+        "https://www.tencentcloud.com/document/product/382/45479; package table: "
+        "https://github.com/hainingzhang/qcloud-documents/blob/master/%E4%BB%B7%E6%A0%BC%E6%80%BB%E8%A7%88.md",
+    ),
+    # Other countries, Amazon SNS (AWS End User Messaging SMS prices). Estimate: US base price per part plus
+    # the 10DLC carrier pass-through fee; the exact figure depends on the origination identity and carrier.
+    "sms_us_sns": (
+        0.00581 + 0.003,
+        "SMS part (160 GSM-7 or 70 UCS-2 chars)",
+        "https://aws.amazon.com/end-user-messaging/pricing/ (estimate: base + 10DLC carrier fee)",
+    ),
+    # WeChat Official Account template and customer-service messages: no per-message fee (the account's yearly
+    # verification is a fixed cost, not per message). The template message rules (user-triggered service
+    # notices only, no marketing): https://m.w3cschool.cn/weixinkaifawendang/p62c1qcu.html (mirror of WeChat's
+    # 模板消息运营规范).
+    "wechat_template": (
+        0.0,
+        "message",
+        "https://developers.weixin.qq.com/doc/offiaccount/Message_Management/",
+    ),
+    "wechat": (0.0, "message", "https://developers.weixin.qq.com/doc/offiaccount/Message_Management/"),
+    # Agora Chat bills monthly active users (a user who logs in and holds a connection): Free 500 MAU, Starter
+    # US$349 for 5,000, Pro US$699 for 10,000. A member of the salon's app is an MAU whether or not journeys use
+    # Agora, and a REST send to her does not make her one: the marginal fee per message is 0. (Pro spread over
+    # its MAUs is US$0.0699 per member per month -- the app's cost, not the journey's.)
+    "agora": (0.0, "message (MAU-priced)", "https://docs-beta.agora.io/en/agora-chat/reference/pricing"),
+    # Amazon SES outbound email: US$0.10 per 1,000.
+    "email": (0.10 / 1000, "email", "https://aws.amazon.com/ses/pricing/"),
+}
+
+
+def provider_price(name: str) -> float:
+    return PROVIDER_PRICES[name][0]

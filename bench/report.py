@@ -17,6 +17,7 @@ from bench.fanout import FanOut
 from bench.imports import BASELINE, ImportTimes
 from bench.journeys import JourneyResult, api_memory_mb, worker_memory_mb
 from bench.prices import PRICES, PRICES_AS_OF, PRICES_REGION
+from bench.provider_cost import ProviderCost
 from bench.reports import DAYS as REPORT_DAYS
 from bench.reports import STORES as REPORT_STORES
 from bench.reports import ReportReads
@@ -39,6 +40,8 @@ TARGETS = {
     "availability_reads_per_stylist": 1,
     # issue 17: an owner's 90-day report of a 20-store chain reads a bounded number of times (one Query per store)
     "report_reads_90d_20_stores": 40,
+    # issue 15: the providers' fees of routed journeys against the same journeys all by SMS (bench/provider_cost.py)
+    "routed_vs_all_sms_cost_ratio": 0.3,
 }
 
 
@@ -55,6 +58,7 @@ class Figures:
     self_booking: SelfBookingResult | None = None  # issue 14
     care_fanout: CareFanOut | None = None  # issue 17: a 100,000-member store's care tick, in pages
     report_reads: ReportReads | None = None  # issue 17
+    provider_cost: ProviderCost | None = None  # issue 15
 
     @property
     def cost_per_1000(self) -> float:
@@ -104,6 +108,18 @@ def targets(f: Figures) -> list[tuple[str, str, bool]]:
         *self_booking_targets(f.self_booking),
         *care_fanout_targets(f.care_fanout),
         *report_targets(f.report_reads),
+        *provider_cost_targets(f.provider_cost),
+    ]
+
+
+def provider_cost_targets(c: ProviderCost | None) -> list[tuple[str, str, bool]]:
+    """Issue 15: routed journeys cost at most 0.3 of the same journeys all by SMS (providers' fees)."""
+    return [
+        (
+            "providers' fees of routed journeys <= 0.3 x all by SMS (demo mix, mainland China)",
+            f"{c.ratio:.2f}" if c else "not measured",
+            c is not None and c.ratio <= TARGETS["routed_vs_all_sms_cost_ratio"],
+        )
     ]
 
 

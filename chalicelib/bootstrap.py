@@ -250,6 +250,7 @@ class Container:
             email_suppressed=self.email_suppressions.is_suppressed,
             sms_settings=chain_sms_settings,
             sms_secrets=self.sms_secrets,
+            sns_receipts=s.sns_sms_receipts,
         )
 
     @cached_property
@@ -274,6 +275,7 @@ class Container:
             feedback=self.feedback,
             metrics=self.metrics,
             reports=self.report_events,
+            sms_for=self.channels.sms_for,  # issue 15: an SMS-only member's +86 number by the chain's provider
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------

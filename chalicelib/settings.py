@@ -60,6 +60,9 @@ class Settings:
     # URL only; set it only to a mailbox whose mail is processed).
     email_configuration_set: str = ""
     email_unsubscribe_mailbox: str = ""
+    # SNS SMS receipts (issue 15): "1" once the account's SMS delivery-status logs are on (README, "SMS
+    # providers"); until then SNS never reports, and a send is not indexed by its MessageId (one write saved).
+    sns_sms_receipts: bool = False
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -69,6 +72,7 @@ def _required(env: dict[str, str], name: str) -> str:
     return value
 
 
+ENV_SNS_SMS_RECEIPTS = "CHAIRSIDE_SNS_SMS_RECEIPTS"
 AUTH_MODES = ("hs256", "cognito")
 _COGNITO_ISSUER = re.compile(
     r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9-]+_[A-Za-z0-9]+$"
@@ -136,6 +140,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         public_base_url=_public_base_url(env.get(r.ENV_PUBLIC_BASE_URL, "")),
         wechat_oauth_base=env.get("CHAIRSIDE_WECHAT_OAUTH_BASE") or "https://open.weixin.qq.com",
         email_configuration_set=env.get(r.ENV_EMAIL_CONFIGURATION_SET, ""),
+        sns_sms_receipts=env.get(ENV_SNS_SMS_RECEIPTS) == "1",
         email_unsubscribe_mailbox=env.get("CHAIRSIDE_EMAIL_UNSUBSCRIBE_MAILBOX", ""),
     )
 

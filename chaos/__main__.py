@@ -1,7 +1,7 @@
 """`python -m chaos [--bookings 1000]` (what `make chaos` runs): the fault-injection soak of the local stack.
 
 Ends with `SUMMARY bookings=.. expected=.. delivered=.. duplicates=.. stale=.. lost=.. dlq=.. waitlist_claims=..
-double_bookings=..` (one line) and exits non-zero when anything was duplicated, stale or lost, a webhook was
+double_bookings=.. fallbacks=..` (one line) and exits non-zero when anything was duplicated, stale or lost, a webhook was
 answered wrongly, a self-booking or waitlist race had other than one winner, a freed time was not offered to the
 member who had waited longest, or a stylist was double-booked. With --docs it
 writes the figures to docs/RELIABILITY.md.
@@ -37,6 +37,18 @@ def main(argv: list[str] | None = None) -> int:
         help="waitlist claims racing members and the webhook for a freed time (issue 14)",
     )
     parser.add_argument(
+        "--blocked-wechat",
+        type=int,
+        default=defaults.blocked_wechat,
+        help="members who refuse the store's WeChat templates (issue 15)",
+    )
+    parser.add_argument(
+        "--lost-receipts",
+        type=int,
+        default=defaults.lost_receipts,
+        help="members whose WeChat template receipts never come (issue 15)",
+    )
+    parser.add_argument(
         "--docs",
         type=Path,
         nargs="?",
@@ -55,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         races=args.races,
         waitlist_races=args.waitlist_races,
+        blocked_wechat=args.blocked_wechat,
+        lost_receipts=args.lost_receipts,
     )
 
     state = Path(tempfile.mkdtemp(prefix="chairside-chaos-"))

@@ -72,6 +72,23 @@ def attribute(sms_texts: Iterable[str], history: Iterable[Mapping]) -> list[tupl
     return [by_text.get(text) for text in sms_texts]
 
 
+def across_channels(
+    by_channel: Mapping[str, Iterable[tuple[str, int] | None]],
+) -> list[tuple[str, int] | None]:
+    """What one member got, channel by channel (channel -> attributed messages), as one list: a message counts as
+    many times as the channel that carried it most often did. The router's one fallback (a template refused, or
+    no receipt in time) may carry a message on a second channel -- that is not a duplicate; twice on one channel
+    is. Unexplained messages (None) all count."""
+    counts: dict[tuple[str, int] | None, int] = {}
+    unexplained = 0
+    for messages in by_channel.values():
+        seen = Counter(messages)
+        unexplained += seen.pop(None, 0)
+        for message, n in seen.items():
+            counts[message] = max(counts.get(message, 0), n)
+    return [m for m, n in counts.items() for _ in range(n)] + [None] * unexplained
+
+
 @dataclass
 class Verdict:
     expected: int = 0

@@ -18,7 +18,8 @@ def summary_line(report: Report) -> str:
         f"SUMMARY bookings={len(report.bookings)} expected={v.expected} delivered={v.delivered} "
         f"duplicates={v.duplicates} stale={v.stale} lost={v.lost} dlq={report.dead_lettered} "
         f"waitlist_claims={report.contention.waitlist_claims} "
-        f"double_bookings={report.contention.double_bookings}"
+        f"double_bookings={report.contention.double_bookings} "
+        f"fallbacks={sum(report.fallbacks.values())}"
     )
 
 
@@ -58,7 +59,18 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
             f"{c.waitlist_claims} claims in {c.waitlist_races} races "
             f"({c.waitlist_offers} freed times offered to the longest waiting)",
         ),
+        (
+            "Injected",
+            "members following on WeChat: refusing its templates / losing their receipts (issue 15)",
+            f"{report.wechat_members}: {report.blocked_wechat} / {report.lost_receipts}",
+        ),
         ("Came out", "stale events ignored as out of order", str(report.ignored_out_of_order)),
+        ("Came out", "WeChat template messages accepted", str(report.templates_sent)),
+        (
+            "Came out",
+            "fallbacks (route reason of the route that carried it)",
+            ", ".join(f"{reason} {n}" for reason, n in sorted(report.fallbacks.items())) or "0",
+        ),
         ("Came out", "webhooks answered wrongly", str(len(report.bad_answers))),
         ("Came out", "messages expected (independent model)", str(v.expected)),
         ("Came out", "SMS the provider accepted", str(report.sms_sent)),

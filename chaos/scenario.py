@@ -42,6 +42,9 @@ class Booking:
     start: datetime  # UTC
     fate: str
     new_start: datetime | None = None  # rescheduled bookings only
+    wechat_openid: str | None = (
+        None  # follows the store's Official Account (issue 15): templates for service notices
+    )
 
     @property
     def slot(self) -> datetime:
@@ -67,7 +70,7 @@ class Booking:
                     "phone": self.phone,
                     "email": None,
                     "locale": self.store["locale"],
-                    "wechat_openid": None,
+                    "wechat_openid": self.wechat_openid,
                 },
                 "notes": "",
             },
@@ -119,6 +122,10 @@ def build_bookings(n: int, stores: list[dict[str, Any]], t0: datetime, seed: int
                 start=at(day),
                 fate=fate,
                 new_start=at(day + RESCHEDULE_DAYS) if fate == "rescheduled" else None,
+                # issue 15: every other member of the first store (the one the fake WeChat reports to) follows it
+                wechat_openid=f"o-soak-{store['id']}-{j:05d}"
+                if i % len(stores) == 0 and j % 2 == 0
+                else None,
             )
         )
     return bookings

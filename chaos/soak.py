@@ -38,6 +38,13 @@ class Options:
         60  # issue 14: members self-booking against one another and the webhook (chaos/contention.py)
     )
     waitlist_races: int = 6  # issue 14: waitlist claims against other members and the webhook (same)
+    # issue 15: of the members who follow the store on WeChat, these many refuse its templates (43101: the one
+    # fallback goes to SMS at once) and these many get no TEMPLATESENDJOBFINISH (the fallback after the wait)
+    blocked_wechat: int = 2
+    lost_receipts: int = 2
+    receipt_wait_seconds: int = (
+        2  # the chain's wait for a template's receipt during the soak (300 by default)
+    )
     log: Any = sys.stderr
 
 
@@ -60,6 +67,11 @@ class Report:
     sms_sent: int = 0
     seconds: float = 0.0
     contention: Contention = field(default_factory=Contention)
+    templates_sent: int = 0  # WeChat template messages the fake accepted (issue 15)
+    wechat_members: int = 0
+    blocked_wechat: int = 0
+    lost_receipts: int = 0
+    fallbacks: Counter = field(default_factory=Counter)  # route_reason of messages a fallback route carried
 
     @property
     def ok(self) -> bool:
@@ -103,6 +115,7 @@ class Soak:
                 "no store is between 09:00 and 20:00 local (quiet hours ahead): no waitlist races this time"
             )
         report.contention = contention.result
+        self.inject_channel_faults(bookings)
         self.stack.faults({"channel": "sms", "transient_rate": o.transient_rate})
         for number, stop in enumerate(stops):
             self.stack.advance_to(stop.at)
@@ -147,6 +160,27 @@ class Soak:
         self.say(f"double bookings (every store-day's day view): {contention.count_double_bookings(stores)}")
         report.seconds = time.monotonic() - started
         return report
+
+    def inject_channel_faults(self, bookings: list[Booking]) -> None:
+        """Issue 15: blocked WeChat templates and lost template receipts, on members who follow the store."""
+        o, report = self.options, self.report
+        followers = [b.wechat_openid for b in bookings if b.wechat_openid]
+        blocked = followers[: o.blocked_wechat]
+        silent = followers[o.blocked_wechat : o.blocked_wechat + o.lost_receipts]
+        for openid in blocked:
+            self.stack.wechat_user(openid, blocked="refuse")
+        for openid in silent:
+            self.stack.wechat_user(openid, lose_receipts=1000)
+        self.stack.set_receipt_wait(o.receipt_wait_seconds)
+        report.wechat_members, report.blocked_wechat, report.lost_receipts = (
+            len(followers),
+            len(blocked),
+            len(silent),
+        )
+        self.say(
+            f"{len(followers)} members follow on WeChat: {len(blocked)} refuse its templates, {len(silent)} get "
+            f"no delivery receipt (fallback after {o.receipt_wait_seconds} s)"
+        )
 
     # --- webhooks --------------------------------------------------------------------------------
     def deliver(self, stop: Stop) -> None:
@@ -290,10 +324,23 @@ class Soak:
             by_phone.setdefault(message.get("phone_number"), []).append(message.get("message", ""))
         with ThreadPoolExecutor(self.options.concurrency) as pool:
             histories = list(pool.map(lambda b: self.stack.history(b.store["id"], b.member_id), bookings))
-        sent = {
-            b.id: model.attribute(by_phone.pop(b.phone, []), history)
-            for b, history in zip(bookings, histories, strict=True)
-        }
+        templates = self.stack.sent_templates()
+        self.report.templates_sent = len(templates)
+        by_client_id = Counter(t.get("client_msg_id") for t in templates)
+        sent = {}
+        for b, history in zip(bookings, histories, strict=True):
+            by_channel = {"sms": model.attribute(by_phone.pop(b.phone, []), history)}
+            if b.wechat_openid:
+                by_channel["wechat_template"] = _templates_of(b.wechat_openid, history, by_client_id)
+            sent[b.id] = model.across_channels(by_channel)
+            self.report.fallbacks.update(
+                m["route_reason"]
+                for m in history
+                if m.get("direction") == "out" and str(m.get("route_reason") or "").startswith("fallback_")
+            )
+        for client_id, n in by_client_id.items():  # templates no message of the soak explains
+            if n:
+                sent[f"unknown template {client_id}"] = [None] * n
         for b, history in zip(bookings, histories, strict=True):
             if len(sent[b.id]) != len(set(sent[b.id])) or len(sent[b.id]) != len(history):
                 self.say(
@@ -304,6 +351,21 @@ class Soak:
             sent[f"unknown phone {phone}"] = [None] * len(texts)
         expected = {b.id: model.expected_messages(b.fate, b.service["category"]) for b in bookings}
         self.report.verdict = model.check(expected, sent)
+
+
+def _templates_of(openid: str, history: list[dict], accepted: Counter) -> list[tuple[str, int] | None]:
+    """The template messages WeChat accepted for her, named by the conversation message whose id they carry
+    (client_msg_id, channels/wechat/templates.py); taken out of `accepted` as they are named."""
+    from chalicelib.channels.wechat.templates import client_msg_id
+
+    named: list[tuple[str, int] | None] = []
+    for message in history:
+        if message.get("direction") != "out":
+            continue
+        client_id = client_msg_id(openid, message.get("id", ""))
+        n = accepted.pop(client_id, 0)
+        named += [model.kind_and_version(message.get("id", ""))] * n
+    return named
 
 
 def _generic(reason: str) -> str:

@@ -112,6 +112,47 @@ class RunningStack:
             raise SoakError(f"history of {member_id}: {status} {body}")
         return body["items"]
 
+    def wechat_user(self, openid: str, **control: Any) -> None:
+        """The fake WeChat's member control (devstack/fakes/wechat_api.py): `blocked="refuse"` (43101 on every
+        template), `lose_receipts=n` (her next n templates get no TEMPLATESENDJOBFINISH)."""
+        status, answer = http(
+            "POST",
+            self.info["fakes"]["wechat_api"] + "/_fake/user",
+            {"openid": openid, **control},
+            {"Content-Type": "application/json"},
+        )
+        if status != 200 or answer.get("errcode") != 0:
+            raise SoakError(f"wechat user control: {status} {answer}")
+
+    def sent_templates(self) -> list[dict]:
+        """Every WeChat template message the fake accepted: [{"touser", "client_msg_id", "template_id"}]."""
+        status, answer = http("GET", self.info["fakes"]["wechat_api"] + "/_fake/templates")
+        if status != 200:
+            raise SoakError(f"wechat templates: {status} {answer}")
+        return list(answer["templates"])
+
+    def set_receipt_wait(self, seconds: int) -> None:
+        """The demo chain's `channel_routing` waits `seconds` for a template's or Agora's receipt before the one
+        fallback (issue 15; 300 by default): written to the chain item as a chain admin's setting would be."""
+        from chalicelib.dal.models import ChainItem
+
+        table = boto3.client(
+            "dynamodb",
+            endpoint_url=self.info["aws_endpoint_url"],
+            region_name=self.info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fixed local credentials
+        )
+        name = r.MAIN_TABLE.name(self.info["stage"])
+        pk, sk = ChainItem.key(self.info["chain_id"])
+        routing = {"receipt_wait_seconds": {"wechat_template": seconds, "agora": seconds}}
+        table.update_item(
+            TableName=name,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            UpdateExpression="SET channel_routing = :r",
+            ExpressionAttributeValues={":r": {"S": json.dumps(routing)}},
+        )
+
     def sent_sms(self) -> list[dict]:
         """Every SMS the provider (moto's SNS) accepted: [{"phone_number", "message", ...}]."""
         _, data = http("GET", self.info["aws_endpoint_url"] + "/moto-api/data.json")

@@ -87,6 +87,18 @@ def provider_of(channel: Channel, contact: Contact) -> str:
     return str(getattr(channel, "provider", channel.name))
 
 
+def reports_receipts(channel: Channel, contact: Contact) -> bool:
+    """Whether the provider will send a receipt for what this channel sends to `contact`: only then is the send
+    made findable by its provider id (dal/messages.py `finish`; one write). A channel that picks a provider per
+    number has `reports_receipts_for(contact)`; one that never reports (WeChat customer-service text) or reports
+    only when configured (SNS SMS: the account's delivery-status logs) says so in `reports_receipts`; by default a
+    channel reports."""
+    pick = getattr(channel, "reports_receipts_for", None)
+    if pick is not None:
+        return bool(pick(contact))
+    return bool(getattr(channel, "reports_receipts", True))
+
+
 def send_outgoing(channel: Channel, contact: Contact, outgoing: Outgoing) -> str:
     """Send through the channel's templated path when it has one, else as plain text; the provider's id."""
     rich = getattr(channel, "send_outgoing", None)

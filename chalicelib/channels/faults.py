@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, reports_receipts, send_outgoing
 from chalicelib.errors import PermanentSendError, TransientSendError
 
 
@@ -107,6 +107,9 @@ class FaultInjectingChannel:
     def provider_for(self, contact: Contact) -> str:
         """Receipts name the real provider (channels/base.provider_of), not the wrapper."""
         return provider_of(self._inner, contact)
+
+    def reports_receipts_for(self, contact: Contact) -> bool:
+        return reports_receipts(self._inner, contact)
 
     def can_reach(self, contact: Contact) -> bool:
         return self._inner.can_reach(contact)

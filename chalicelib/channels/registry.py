@@ -33,6 +33,7 @@ class ChannelRegistry:
         email_suppressed: Callable[[str], bool] | None = None,
         sms_settings: Callable[[str], Any] | None = None,
         sms_secrets: Any = None,
+        sns_receipts: bool = True,
     ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
         seconds, for the chat clients' tokens; `http` the container's pooled provider HTTP; `faults_path`, on the local stack, the fault injection file."""
@@ -51,7 +52,9 @@ class ChannelRegistry:
         # (secrets.SmsProviderSecrets); without them a store's "sms" is the base SNS channel.
         self._sms_settings = sms_settings
         self._sms_secrets = sms_secrets
+        self._sns_receipts = sns_receipts  # settings.sns_sms_receipts: SNS delivery-status logs are on
         self._by_store: dict[str, dict[str, Any]] = {}
+        self._sms_by_chain: dict[str, Any] = {}
 
     @cached_property
     def base(self) -> dict[str, Channel]:
@@ -60,7 +63,7 @@ class ChannelRegistry:
         from chalicelib.channels.sms import SnsSms
 
         channels: dict[str, Any] = {
-            "sms": SnsSms(self._client("sns")),
+            "sms": SnsSms(self._client("sns"), receipts=self._sns_receipts),
             "email": SesEmail(
                 self._client("sesv2", self._ses_region),
                 self._email_sender,
@@ -114,12 +117,21 @@ class ChannelRegistry:
                     sender_id=f"store-{store.store_id}",
                 )
             )
-        if self._sms_settings is not None and self._sms_secrets is not None:
-            sms = self._chain_sms(self._sms_settings, store.chain_id)
-            if sms is not None:  # a chain without SMS settings keeps the base SNS channel for every number
-                channels["sms"] = sms
+        channels["sms"] = self.sms_for(store)
         self._by_store[store.store_id] = channels
         return channels
+
+    def sms_for(self, store: Any) -> Any:
+        """The store's `sms`: its chain's providers by country when the chain has SMS settings, else the base SNS
+        channel; built once per chain and container, and without reading the store's WeChat or Agora secrets (an
+        SMS-only member's message costs none)."""
+        if self._sms_settings is None or self._sms_secrets is None:
+            return self.base["sms"]
+        if store.chain_id not in self._sms_by_chain:
+            # a chain without SMS settings keeps the base SNS channel for every number
+            sms = self._chain_sms(self._sms_settings, store.chain_id)
+            self._sms_by_chain[store.chain_id] = sms if sms is not None else self.base["sms"]
+        return self._sms_by_chain[store.chain_id]
 
     def _chain_sms(self, settings: Callable[[str], Any], chain_id: str) -> Any:
         """The chain's `sms`: a provider per country prefix (channels/sms_by_country.py); None when the chain has no
@@ -136,7 +148,7 @@ class ChannelRegistry:
         sms: Any = chain_sms_channel(
             chain_settings,
             partial(self._sms_secrets.read, chain_id),
-            SnsSms(self._client("sns")),
+            SnsSms(self._client("sns"), receipts=self._sns_receipts),
             transport=self._http.request,
             wall=self._wall,
         )

@@ -12,9 +12,12 @@ class SnsSms:
     name = "sms"
     provider = "sns"  # receipts: the SNS SMS delivery-status logs (functions/sns_sms_status.py)
 
-    def __init__(self, sns_client: Any, sender_id: str | None = None) -> None:
+    def __init__(self, sns_client: Any, sender_id: str | None = None, *, receipts: bool = True) -> None:
+        """`receipts`: the account's SMS delivery-status logs are on (README, "SMS providers"); without them SNS
+        never reports, so a send is not made findable by its MessageId (channels/base.py reports_receipts)."""
         self._sns = sns_client
         self._sender_id = sender_id
+        self.reports_receipts = receipts
 
     def can_reach(self, contact: Contact) -> bool:
         return bool(contact.phone)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, send_outgoing
+from chalicelib.channels.base import Channel, Contact, Outgoing, reports_receipts, send_outgoing
 from chalicelib.channels.sms_templates import pick_provider
 from chalicelib.errors import PermanentSendError
 
@@ -26,6 +26,11 @@ class SmsByCountry:
     def provider_for(self, contact: Contact) -> str:
         """The provider whose receipts will name a send to this contact (channels.base.provider_of)."""
         return pick_provider(self._routes, contact.phone or "")
+
+    def reports_receipts_for(self, contact: Contact) -> bool:
+        """Whether this number's provider reports receipts (channels.base.reports_receipts)."""
+        channel = self._providers.get(self.provider_for(contact))
+        return channel is not None and reports_receipts(channel, contact)
 
     def _channel(self, contact: Contact) -> Any:
         provider = self.provider_for(contact)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, reports_receipts, send_outgoing
 from chalicelib.channels.http import ProviderHttp, shared_http
 from chalicelib.clock import Clock
 from chalicelib.dal.bookings import chain_of
@@ -171,6 +171,7 @@ class ReplySender:
                 channel=channel,
                 provider_message_id=provider_id,
                 error="; ".join(failures) or None,
+                receipts=name != "web" and reports_receipts(channels[name], contact),
             )
             self._conversations.touch_outbound(message, self._clock.now(), customer_service=name == "wechat")
             self._metrics.count(MESSAGES_SENT)
@@ -226,6 +227,7 @@ class ReplySender:
                 provider_message_id=provider_id,
                 error="; ".join(failures) or None,
                 provider=provider_of(channel, contact),
+                receipts=reports_receipts(channel, contact),
                 route_reason=route.reason if len(tried) == 1 else FALLBACK_PERMANENT,
                 tried_channels=tried,
             )

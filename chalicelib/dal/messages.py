@@ -233,9 +233,11 @@ class MessageRepository:
         provider: str | None = None,
         route_reason: str | None = None,
         tried_channels: list[str] | None = None,
+        receipts: bool = True,
     ) -> None:
-        """Record a send's outcome, number it in the conversation's sequence, and (sent) make the message findable
-        by its provider's id, applying any receipt that came before this record of the send."""
+        """Record a send's outcome, number it in the conversation's sequence, and (sent, when its provider reports
+        `receipts`: channels/base.py reports_receipts) make the message findable by its provider's id, applying any
+        receipt that came before this record of the send. A provider that never reports costs no index write."""
         if status == "sent" and provider is None and channel is not None:
             provider = DEFAULT_PROVIDERS.get(channel, channel)
         first_outcome = message.status == "queued"  # claimed for this send (a fallback's second send: "sent")
@@ -263,7 +265,7 @@ class MessageRepository:
         message_changes.append(message.pk, "message", message.sk, status, at)
         if first_outcome:
             self._reached(message, status)
-        if status == "sent" and provider and provider_message_id and channel != "web":
+        if receipts and status == "sent" and provider and provider_message_id and channel != "web":
             for early in self._link_provider(provider, provider_message_id, message, at):
                 self.advance(message.pk, message.sk, early)
 

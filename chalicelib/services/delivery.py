@@ -19,7 +19,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, send_outgoing
+from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, reports_receipts, send_outgoing
 from chalicelib.clock import Clock
 from chalicelib.contracts.step import ReceiptCheck, StepMessage
 from chalicelib.dal.bookings import BookingRepository
@@ -114,6 +114,8 @@ class StepDelivery:
         feedback: Any = None,  # services/feedback.py FeedbackService: the review request's link and coupon
         metrics: Counter = NO_METRICS,
         reports: Any = None,  # services/report_events.py ReportEvents: a no-show the journey marks is counted
+        sms_for: Callable[[StoreItem], Channel]
+        | None = None,  # ChannelRegistry.sms_for: the chain's SMS providers
     ) -> None:
         self._feedback = feedback
         self._metrics = metrics
@@ -130,6 +132,7 @@ class StepDelivery:
         self._route_inputs = route_inputs
         self._window = window
         self._receipt_checks = receipt_checks
+        self._sms_for = sms_for
 
     def deliver(self, step: StepMessage, attempt: Attempt) -> Outcome:
         prepared = self._prepare(step, mark=True)
@@ -174,6 +177,7 @@ class StepDelivery:
                 provider_message_id=provider_id,
                 error="; ".join(failures) or None,
                 provider=provider_of(channel, contact),
+                receipts=reports_receipts(channel, contact),
                 route_reason=reason,
                 tried_channels=tried,
             )
@@ -237,6 +241,7 @@ class StepDelivery:
             provider_message_id=provider_id,
             error=f"no receipt on {check.waited_on}",
             provider=provider_of(channel, contact),
+            receipts=reports_receipts(channel, contact),
             route_reason=route.reason,
             tried_channels=now_tried,
         )
@@ -329,7 +334,10 @@ class StepDelivery:
         """The store's channels when a route needs one of its own (WeChat, Agora: their secrets are read once per
         container), else the base ones: an SMS- or email-only member costs no secret read."""
         if all(route.channel in self._base_channels for route in planned):
-            return self._base_channels
+            if self._sms_for is None:
+                return self._base_channels
+            # her number's country may go by the chain's own provider (+86: Alibaba), not the base SNS
+            return {**self._base_channels, "sms": self._sms_for(store)}
         return self._channels_for(store)
 
     @staticmethod

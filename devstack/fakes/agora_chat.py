@@ -19,8 +19,9 @@ The member's app (control): `deliver(msg_id)` and `read(msg_id)` make the recipi
 it: the fake posts Agora's documented post-delivery ack callback (chat_type `delivery_ack` / `read_ack`, the acked id
 in `payload.ack_message_id`, `security` = MD5(callId + secret + timestamp)) to the URL given to
 `send_callbacks_to(url, secret)`. Over HTTP the same is `POST /_fake/messages/{msg_id}/delivered` (or `/read`),
-answered with the callback sent and our API's status; `GET /_fake/users/{user}/messages` lists what her app got
-(`{"messages": [{"msg_id", "type"}]}`, oldest first), so a test can acknowledge them.
+answered with the callback sent and our API's status. Fake-only `GET /_fake/messages?to=<user>` lists what was
+sent to her (`msg_id`, `to`, `from`, `type`, oldest first), for a test that acknowledges a message it did not
+send itself.
 
 Fault injection: `fail_next(n, status)` answers the next n requests with that status and an Agora-style error
 body (before any other check); `stall_next(n, seconds)` delays the next n answers (to trigger client timeouts).
@@ -38,6 +39,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from chalicelib.channels.agora.access_token import PRIVILEGE_CHAT_APP, SERVICE_CHAT
 from devstack.fakes.agora_token import parse_token
@@ -209,10 +211,13 @@ class FakeAgoraChat(LocalServer):
         parts = path.split("?", 1)[0].strip("/").split("/")
         if len(parts) == 4 and parts[:2] == ["_fake", "messages"] and parts[3] in ("delivered", "read"):
             return self._control_ack(method, parts[2], parts[3])
-        if len(parts) == 4 and parts[:2] == ["_fake", "users"] and parts[3] == "messages" and method == "GET":
+        if parts == ["_fake", "messages"] and method == "GET":  # fake-only: what was sent to whom (e2e tests)
+            to = parse_qs(urlsplit(path).query).get("to", [None])[0]
             with self._lock:
-                got = [{"msg_id": m.msg_id, "type": m.type} for m in self.messages if m.to == parts[2]]
-            return 200, {"messages": got}
+                sent = [
+                    {"msg_id": m.msg_id, "to": m.to, "from": m.sender, "type": m.type} for m in self.messages
+                ]
+            return 200, {"messages": [m for m in sent if to is None or m["to"] == to]}
         if len(parts) != 4 or parts[2:] != ["messages", "users"]:
             return 404, self._error(404)
         if parts[:2] != [self.org_name, self.app_name]:

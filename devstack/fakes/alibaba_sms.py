@@ -169,8 +169,12 @@ class FakeAlibabaSms(LocalServer):
         if urlsplit(path).path == PUSH_PATH and method == "POST":  # fake-only: push the pending reports now
             if not self.report_url:
                 return 409, {"Code": "NoReportUrl", "Message": "no receiving address configured"}
+            before = len(self.pushes)
             status, answer = self.push_reports(self.report_url)
-            return 200, {"Code": "OK", "pushed_to_status": status, "answer": answer}
+            with self._lock:
+                reported = [item for _, _, items in self.pushes[before:] for item in items]
+            # `reported`: the SmsReport items pushed (fake-only, so a test can count what reached each phone)
+            return 200, {"Code": "OK", "pushed_to_status": status, "answer": answer, "reported": reported}
         params = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
         if method == "POST" and raw:
             params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))

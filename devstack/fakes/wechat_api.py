@@ -56,7 +56,8 @@ TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
 OAUTH_TOKEN_PATH = "/sns/oauth2/access_token"  # web authorization: code -> openid
 OAUTH_AUTHORIZE_PATH = "/connect/oauth2/authorize"  # open.weixin.qq.com's page, played here
 OAUTH_MINT_PATH = "/_fake/oauth/code"  # fake-only: a code for an openid, for tests and the local stack
-USER_CONTROL_PATH = "/_fake/user"  # fake-only: when a member last wrote, and whether she blocks templates
+USER_CONTROL_PATH = "/_fake/user"
+TEMPLATES_PATH = "/_fake/templates"  # fake-only: GET every template message accepted (touser, client_msg_id)  # fake-only: when a member last wrote, and whether she blocks templates
 CS_WINDOW_SECONDS = 48 * 3600
 CLIENT_MSG_ID_SECONDS = 600  # WeChat: one message per openid + client_msg_id within 10 minutes
 JOB_FINISH = "TEMPLATESENDJOBFINISH"
@@ -535,6 +536,20 @@ class _Handler(JsonHandler):
             return
         if path == USER_CONTROL_PATH and method == "POST":
             self._json(self.fake._control_user(raw))
+            return
+        if (
+            path == TEMPLATES_PATH and method == "GET"
+        ):  # fake-only: the template messages accepted (soak counts)
+            with self.api._lock:
+                accepted = [
+                    {
+                        "touser": b.get("touser"),
+                        "client_msg_id": b.get("client_msg_id"),
+                        "template_id": b.get("template_id"),
+                    }
+                    for b in self.api.templates
+                ]
+            self._json({"templates": accepted})
             return
         if path in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH):
             if method != "POST":

@@ -234,6 +234,8 @@ def harness(
     env[ENV_JWT_SECRET] = "test-jwt-secret-of-at-least-32-bytes!"
     env["CHAIRSIDE_RETRY_BASE_SECONDS"] = "0"
     env["CHAIRSIDE_RETRY_MAX_SECONDS"] = "0"
+    # the tests feed SNS delivery-status logs (tests/integration/test_sns_*): the stage has them on
+    env["CHAIRSIDE_SNS_SMS_RECEIPTS"] = "1"
     env["CHAIRSIDE_LOCAL_DIR"] = str(tmp_path)  # enables fault injection, as in the local stack
     env["POWERTOOLS_METRICS_DISABLED"] = "true"
     env["CHAIRSIDE_WECHAT_API_BASE"] = fakes["wechat"].base_url

@@ -201,3 +201,33 @@ def test_each_move_counts_once_as_its_metric_and_a_repeat_counts_nothing(repo):
     receipts.apply(_receipt("delivered", 1, provider_id="sns-unknown"))
 
     assert counted.names == ["MessagesDelivered", "MessagesRead", "MessagesFailed"]
+
+
+def test_a_send_whose_provider_never_reports_writes_no_provider_index(repo, receipts):
+    # SNS without delivery-status logs, WeChat customer-service text: nothing will ever name the send.
+    message = _sent(repo, provider_id="sns-quiet", receipts=False)
+
+    assert _status(message).status == "sent"
+    assert repo.sent_message("sns", "sns-quiet") is None
+    assert receipts.apply(_receipt("delivered", provider_id="sns-quiet")) == "unknown_message"
+
+
+def test_a_journey_sms_is_indexed_only_while_sns_delivery_status_logs_are_on(harness):
+    from chalicelib.channels.base import Contact, reports_receipts
+    from chalicelib.channels.sms import SnsSms
+
+    on, off = SnsSms(object()), SnsSms(object(), receipts=False)
+    assert reports_receipts(on, Contact(phone="+6591234567"))
+    assert not reports_receipts(off, Contact(phone="+6591234567"))
+    # the harness's stage says the logs are on (CHAIRSIDE_SNS_SMS_RECEIPTS=1): its SNS channel reports
+    assert reports_receipts(harness.container.channels.base["sms"], Contact(phone="+6591234567"))
+
+
+def test_sns_receipts_are_off_until_the_stage_says_its_delivery_status_logs_are_on(provisioned):
+    from chalicelib import settings
+    from chalicelib.settings import ENV_SNS_SMS_RECEIPTS
+
+    env = {k: v for k, v in provisioned.items() if k != ENV_SNS_SMS_RECEIPTS}
+    env["CHAIRSIDE_JWT_SECRET"] = "test-jwt-secret-of-at-least-32-bytes!"
+    assert settings.from_env(env).sns_sms_receipts is False
+    assert settings.from_env({**env, ENV_SNS_SMS_RECEIPTS: "1"}).sns_sms_receipts is True

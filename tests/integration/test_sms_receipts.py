@@ -321,3 +321,20 @@ def test_injected_sms_faults_reach_the_mainland_provider(harness: Any, alibaba: 
     send_outgoing(sms, MAINLAND, CONFIRMATION)
     assert len(fake.sent) == 1
     assert provider_of(sms, MAINLAND) == "alibaba_sms"
+
+
+def test_an_sms_only_mainland_members_journey_goes_by_the_chains_provider_not_sns(
+    harness: Any, alibaba: Any
+) -> None:
+    # No WeChat, no app: her routes are the base channels only, but +86 must still go by the chain's Alibaba.
+    from chalicelib.dal.models import MessageItem
+    from tests.support.builders import SH_STORE, booking_event
+
+    fake, _ = alibaba
+    harness.post(booking_event(event_id="evt-cn-only", member_id="m-cn", phone="+8613800138000"))
+    harness.pump()
+
+    [sent] = [m for m in MessageItem.query(MessageItem.pk_for(SH_STORE, "m-cn")) if m.kind == "confirmation"]
+    assert (sent.status, sent.channel, sent.provider) == ("sent", "sms", "alibaba_sms")
+    assert [s.phone for s in fake.sent] == ["13800138000"]
+    assert harness.sms() == []

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -170,10 +171,10 @@ def _port_open(url: str) -> bool:
         return s.connect_ex((host, int(port))) == 0
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    state = tmp_path_factory.mktemp("chairside-local")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+@contextmanager
+def running_stack(state: Path, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """`python -m devstack run` in `state`, with `extra_env` (e.g. CHAIRSIDE_DEMO_MAINLAND_SMS=1), until the end."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | (extra_env or {})
     log = open(state / "stack.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", "run", "--state-dir", str(state), "--api-port", "0"],
@@ -198,3 +199,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             os.killpg(process.pid, signal.SIGKILL)
             raise
         log.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("chairside-local")) as running:
+        yield running

@@ -230,9 +230,11 @@ def test_the_summary_line_counts_waitlist_claims_and_double_bookings():
     contention.double_bookings = 0
     report = Report(build_bookings(6, SOAK_STORES, T0), model.Verdict(), Counter(), contention=contention)
 
+    report.fallbacks.update({"fallback_permanent": 2, "fallback_no_receipt": 1})  # issue 15
+
     line = summary_line(report)
     assert line.startswith("SUMMARY bookings=6 ")
-    assert line.endswith(" waitlist_claims=3 double_bookings=0")
+    assert line.endswith(" waitlist_claims=3 double_bookings=0 fallbacks=3")
     assert "| 3 claims in 3 races (3 freed times offered to the longest waiting) |" in figures(
         report, Options(), "python -m chaos", T0
     )
@@ -244,3 +246,28 @@ def test_a_bookings_buffer_is_part_of_the_time_it_holds():
 
     assert model.double_bookings([cut, next_one]) == 1  # 15:45 is inside a's buffer
     assert model.double_bookings([{**cut, "buffer_minutes": 0}, next_one]) == 0
+
+
+def test_a_fallback_on_another_channel_is_not_a_duplicate_but_twice_on_one_channel_is():
+    confirmation, reminder = ("confirmation", 1), ("reminder_2h", 1)
+    # no receipt from WeChat: the one fallback carried it by SMS as well
+    merged = model.across_channels({"wechat_template": [confirmation], "sms": [confirmation, reminder]})
+    assert Counter(merged) == {confirmation: 1, reminder: 1}
+    verdict = model.check({"b": frozenset({confirmation, reminder})}, {"b": merged})
+    assert (verdict.duplicates, verdict.lost, verdict.stale) == (0, 0, 0)
+    # the same channel twice is a duplicate; an unexplained message on any channel stays unexplained
+    twice = model.across_channels({"wechat_template": [confirmation, confirmation], "sms": [None]})
+    assert Counter(twice) == {confirmation: 2, None: 1}
+    verdict = model.check({"b": frozenset({confirmation})}, {"b": twice})
+    assert (verdict.duplicates, verdict.stale) == (1, 1)
+
+
+def test_followers_of_the_first_store_are_every_other_member_there():
+    bookings = build_bookings(30, SOAK_STORES, T0)
+    followers = [b for b in bookings if b.wechat_openid]
+    assert followers and {b.store["id"] for b in followers} == {SOAK_STORES[0]["id"]}
+    assert len(followers) == len({b.wechat_openid for b in followers})
+    assert (
+        followers[0].event("created", "e", T0)["booking"]["member"]["wechat_openid"]
+        == followers[0].wechat_openid
+    )

@@ -226,3 +226,14 @@ def test_malformed_routes_fall_back_to_the_defaults() -> None:
     channel = _chain_sms({"routes": {"86": "sns"}, "alibaba_sms": {"sign_name": "x"}})
     assert provider_of(channel, Contact(phone="+8613800000000")) == "alibaba_sms"
     assert provider_of(channel, Contact(phone="+6591234567")) == "sns"
+
+
+def test_receipts_are_expected_per_number_from_its_provider() -> None:
+    from chalicelib.channels.base import reports_receipts
+    from chalicelib.channels.sms import SnsSms
+
+    quiet_sns = SnsSms(object(), receipts=False)  # no delivery-status logs: SNS never reports
+    channel = SmsByCountry(routes_of(None), {"sns": quiet_sns, "alibaba_sms": _Recording("alibaba_sms")})
+    assert reports_receipts(channel, Contact(phone="+8613800000000"))  # Alibaba's SmsReport
+    assert not reports_receipts(channel, Contact(phone="+6591234567"))
+    assert not reports_receipts(SmsByCountry(routes_of(None), {}), Contact(phone="+8613800000000"))

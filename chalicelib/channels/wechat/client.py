@@ -295,6 +295,7 @@ class WeChatChannel:
     whether to fall back (SMS, or a template message)."""
 
     name = "wechat"
+    reports_receipts = False  # WeChat sends no event for a customer-service message
 
     def __init__(self, client: WeChatClient) -> None:
         self._client = client
