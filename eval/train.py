@@ -308,10 +308,9 @@ def write_report(path: Path, model_json: dict, figures: dict, size: int) -> None
 # -------------------------------------------------------------------------------------------- main
 
 
-def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -> dict:
-    base = read_rows(data)
-    extra = [row for path in corrections for row in read_rows(path)]
-    rows = merge(base, extra)
+def fit_model(rows: list[Row]) -> tuple[ReplyModel, list[Row], list[Row]]:
+    """The model fitted on `rows` (its dev part, by `is_dev`, only calibrates): (model, train rows, dev rows).
+    eval/cv.py calls it once per fold."""
     train_rows = [r for r in rows if not is_dev(r.text)]
     dev_rows = [r for r in rows if is_dev(r.text)]
     counts = Counter(f for r in train_rows for f in features(r.text))
@@ -327,6 +326,15 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
         list(zip(train_x, [r.sentiment for r in train_rows], strict=True)),
         list(zip(dev_x, [r.sentiment for r in dev_rows], strict=True)),
     )
+    return ReplyModel("", intent, sentiment), train_rows, dev_rows
+
+
+def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -> dict:
+    base = read_rows(data)
+    extra = [row for path in corrections for row in read_rows(path)]
+    rows = merge(base, extra)
+    fitted, train_rows, dev_rows = fit_model(rows)
+    intent, sentiment = fitted.intent, fitted.sentiment
     sources = [
         {"file": relative(p), "sha256": file_sha256(p), "rows": len(read_rows(p))}
         for p in [data, *corrections]
