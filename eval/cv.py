@@ -96,6 +96,7 @@ def cross_validate(
 
     rules = RulesClassifier()
     out: list[tuple[Example, str, bool]] = []
+    alone = 0
     for n, held in enumerate(folds(examples, k), 1):
         started = time.perf_counter()
         held_set = set(held)
@@ -105,11 +106,14 @@ def cross_validate(
                 [Row(e.text, e.intent, e.sentiment) for i, e in enumerate(examples) if i not in held_set]
             )
             classifier = CombinedClassifier(rules, lambda m=fitted: m)  # type: ignore[misc]
+            alone += sum(fitted.predict(examples[i].text).intent == examples[i].intent for i in held)
         for i in held:
             e = examples[i]
             u = classifier.classify(e.text, category=e.category, locale=e.locale)
             out.append((e, u.intent, to_person(u)))
         log(f"fold {n}/{k}: {len(held)} held out, {time.perf_counter() - started:.1f} s")
+    if not rules_only:
+        log(f"model alone: intent accuracy {alone / max(len(out), 1):.3f}")
     return out
 
 

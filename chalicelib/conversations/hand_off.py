@@ -63,7 +63,9 @@ def guard(
     guess = unsure_guess(understood, intent, upcoming=upcoming, has_upcoming=has_upcoming)
     if guess is not None:
         kept = [n for n in names if _base(n) == "pause_marketing"]
-        names = [a.format(guess=guess) for a in table["unsure"]["actions"]] + kept
+        row = table["unsure"].get("by_guess", {}).get(guess, table["unsure"]["actions"])
+        names = [a.format(guess=guess) for a in row]
+        names += [n for n in kept if n not in names]
     signals = tuple(getattr(understood, "signals", ()) or ())
     if signals:
         leaning = table["complaint_leaning"]

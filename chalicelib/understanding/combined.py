@@ -55,6 +55,10 @@ class Policy:
     model_overrides_at: float
     disagreement_cap: float
     negative_at: float
+    rules_no_cue: dict[str, float]
+    model_overrides_no_cue_at: float
+    model_opt_out_at: float
+    opt_out_guess_cap: float
     signals: tuple[_Signal, ...]
     context_zh: tuple[str, ...]
     context_en: re.Pattern[str] | None
@@ -90,6 +94,10 @@ def policy() -> Policy:
         model_overrides_at=float(c["model_overrides_at"]),
         disagreement_cap=float(c["disagreement_cap"]),
         negative_at=float(c["negative_at"]),
+        rules_no_cue={k: float(v) for k, v in c.get("rules_no_cue", {}).items()},
+        model_overrides_no_cue_at=float(c.get("model_overrides_no_cue_at", c["model_overrides_at"])),
+        model_opt_out_at=float(c.get("model_opt_out_at", 1.01)),
+        opt_out_guess_cap=float(c.get("opt_out_guess_cap", c["disagreement_cap"])),
         signals=signals,
         context_zh=tuple(context.get("zh", [])),
         context_en=_words([w for w in context.get("en", []) if w.strip(".")]),
@@ -131,11 +139,16 @@ def combine(
     )
     if hard:
         confidence = max(rules.confidence, p.get(rules.intent, 0.0))
+    elif p.get("opt_out", 0.0) >= pol.model_opt_out_at and rules.intent != "opt_out":
+        intent, confidence = "opt_out", min(p["opt_out"], pol.opt_out_guess_cap)
     elif p.get("complaint", 0.0) >= pol.model_complaint_at:
         intent, confidence = "complaint", p["complaint"]
     elif predicted.intent == rules.intent:
         confidence = max(rules.confidence, predicted.intent_p)
-    elif predicted.intent_p >= pol.model_overrides_at:
+    elif predicted.intent_p >= pol.model_overrides_at or (
+        rules.confidence <= pol.rules_no_cue.get(rules.intent, -1.0)
+        and predicted.intent_p >= pol.model_overrides_no_cue_at
+    ):
         intent, confidence = predicted.intent, min(predicted.intent_p, pol.disagreement_cap)
     else:
         confidence = min(p.get(rules.intent, 0.0), pol.disagreement_cap)
