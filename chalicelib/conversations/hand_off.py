@@ -6,6 +6,7 @@ and sentiment (inbound.actions_for) and applies the rows of actions.toml that fa
   not touch the booking (nor does an opt-out only the learned model saw): staff get the best guess ("unsure_cancel") and she gets an honest holding reply. So
   does a reply read as doing nothing for her booking (`other`, `question`...) while the learned model's best
   guess would (a cancel, a move, an opt-out...): a cancel either cancels or reaches staff, never neither.
+  [unsure.by_guess] gives a guess its own row: an opt-out guess pauses marketing and asks her to confirm.
 - [complaint_leaning]: a review threat, a refund demand, sarcasm or a rhetorical question about service
   (understanding/policy.toml [signals]) hands the reply to a person whatever its intent, and an upbeat answer
   ("谢谢夸奖") is replaced by the holding reply.

@@ -5,9 +5,14 @@ For one reply (the policy, also in docs/EVAL.md, "Rules and model together"):
 2. Hard guarantees -- the rules' answer stands: an opt-out or a complaint of the rules (`rules_stand`), a
    whole-message confirmation ("1", "确认", "ok": lexicon.toml [confirm].exact) and a reschedule that names a
    day or a time. Confidence: the larger of the rules' cue strength and the model's probability of it.
-3. Fail safe: the model's probability of a complaint at least `model_complaint_at` makes it a complaint.
+3. Fail safe: the model's probability of an opt-out at least `model_opt_out_at` (the rules saw none) makes it
+   an opt-out with its confidence capped at `opt_out_guess_cap` -- below the opt-out threshold of
+   conversations/actions.toml, so consent is not withdrawn on a guess: marketing is paused, staff see it and she
+   is asked to confirm ([unsure.by_guess]). Then the model's probability of a complaint at least
+   `model_complaint_at` makes it a complaint.
 4. Both agree: that intent, confidence the larger of the two.
-5. They disagree: the model's intent when its probability is at least `model_overrides_at`, else the rules'.
+5. They disagree: the model's intent when its probability is at least `model_overrides_at` -- or at least
+   `model_overrides_no_cue_at` where the rules found no cue (`rules_no_cue`) -- else the rules'.
    Either way the confidence is the model's probability of the intent taken, capped at `disagreement_cap`:
    below every booking threshold (conversations/actions.toml [confidence]), so a disagreement never moves a
    booking by itself -- it goes to staff with the best guess.
