@@ -20,7 +20,7 @@ REGION ?= ap-southeast-1
 PYTEST_ARGS ?=
 
 .PHONY: venv run test deadcode unit integration e2e fuzz lint typecheck fmt package clean eval train browser-deps browser screenshots bench chaos \
-	redrive lock audit retrain
+	redrive lock audit retrain cv
 
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -144,6 +144,11 @@ retrain: venv
 CORRECTIONS ?=
 train: venv
 	$(BIN)/python -m eval.train $(foreach f,$(CORRECTIONS),--corrections $(f))
+
+## 5-fold cross-validation of rules + model on eval/data/train.jsonl (eval/cv.py; never reads the frozen part):
+## where features, training settings and the policy are tuned.
+cv: venv
+	$(BIN)/python -m eval.cv $(CV_ARGS)
 
 ## Cost and speed figures, written to docs/PERFORMANCE.md; fails when a target of issue 7 is missed.
 bench: venv

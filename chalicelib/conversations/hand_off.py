@@ -6,6 +6,7 @@ and sentiment (inbound.actions_for) and applies the rows of actions.toml that fa
   not touch the booking (nor does an opt-out only the learned model saw): staff get the best guess ("unsure_cancel") and she gets an honest holding reply. So
   does a reply read as doing nothing for her booking (`other`, `question`...) while the learned model's best
   guess would (a cancel, a move, an opt-out...): a cancel either cancels or reaches staff, never neither.
+  [unsure.by_guess] gives a guess its own row: an opt-out guess pauses marketing and asks her to confirm.
 - [complaint_leaning]: a review threat, a refund demand, sarcasm or a rhetorical question about service
   (understanding/policy.toml [signals]) hands the reply to a person whatever its intent, and an upbeat answer
   ("谢谢夸奖") is replaced by the holding reply.
@@ -63,7 +64,9 @@ def guard(
     guess = unsure_guess(understood, intent, upcoming=upcoming, has_upcoming=has_upcoming)
     if guess is not None:
         kept = [n for n in names if _base(n) == "pause_marketing"]
-        names = [a.format(guess=guess) for a in table["unsure"]["actions"]] + kept
+        row = table["unsure"].get("by_guess", {}).get(guess, table["unsure"]["actions"])
+        names = [a.format(guess=guess) for a in row]
+        names += [n for n in kept if n not in names]
     signals = tuple(getattr(understood, "signals", ()) or ())
     if signals:
         leaning = table["complaint_leaning"]

@@ -5,9 +5,14 @@ For one reply (the policy, also in docs/EVAL.md, "Rules and model together"):
 2. Hard guarantees -- the rules' answer stands: an opt-out or a complaint of the rules (`rules_stand`), a
    whole-message confirmation ("1", "确认", "ok": lexicon.toml [confirm].exact) and a reschedule that names a
    day or a time. Confidence: the larger of the rules' cue strength and the model's probability of it.
-3. Fail safe: the model's probability of a complaint at least `model_complaint_at` makes it a complaint.
+3. Fail safe: the model's probability of an opt-out at least `model_opt_out_at` (the rules saw none) makes it
+   an opt-out with its confidence capped at `opt_out_guess_cap` -- below the opt-out threshold of
+   conversations/actions.toml, so consent is not withdrawn on a guess: marketing is paused, staff see it and she
+   is asked to confirm ([unsure.by_guess]). Then the model's probability of a complaint at least
+   `model_complaint_at` makes it a complaint.
 4. Both agree: that intent, confidence the larger of the two.
-5. They disagree: the model's intent when its probability is at least `model_overrides_at`, else the rules'.
+5. They disagree: the model's intent when its probability is at least `model_overrides_at` -- or at least
+   `model_overrides_no_cue_at` where the rules found no cue (`rules_no_cue`) -- else the rules'.
    Either way the confidence is the model's probability of the intent taken, capped at `disagreement_cap`:
    below every booking threshold (conversations/actions.toml [confidence]), so a disagreement never moves a
    booking by itself -- it goes to staff with the best guess.
@@ -55,6 +60,10 @@ class Policy:
     model_overrides_at: float
     disagreement_cap: float
     negative_at: float
+    rules_no_cue: dict[str, float]
+    model_overrides_no_cue_at: float
+    model_opt_out_at: float
+    opt_out_guess_cap: float
     signals: tuple[_Signal, ...]
     context_zh: tuple[str, ...]
     context_en: re.Pattern[str] | None
@@ -90,6 +99,10 @@ def policy() -> Policy:
         model_overrides_at=float(c["model_overrides_at"]),
         disagreement_cap=float(c["disagreement_cap"]),
         negative_at=float(c["negative_at"]),
+        rules_no_cue={k: float(v) for k, v in c.get("rules_no_cue", {}).items()},
+        model_overrides_no_cue_at=float(c.get("model_overrides_no_cue_at", c["model_overrides_at"])),
+        model_opt_out_at=float(c.get("model_opt_out_at", 1.01)),
+        opt_out_guess_cap=float(c.get("opt_out_guess_cap", c["disagreement_cap"])),
         signals=signals,
         context_zh=tuple(context.get("zh", [])),
         context_en=_words([w for w in context.get("en", []) if w.strip(".")]),
@@ -131,11 +144,16 @@ def combine(
     )
     if hard:
         confidence = max(rules.confidence, p.get(rules.intent, 0.0))
+    elif p.get("opt_out", 0.0) >= pol.model_opt_out_at and rules.intent != "opt_out":
+        intent, confidence = "opt_out", min(p["opt_out"], pol.opt_out_guess_cap)
     elif p.get("complaint", 0.0) >= pol.model_complaint_at:
         intent, confidence = "complaint", p["complaint"]
     elif predicted.intent == rules.intent:
         confidence = max(rules.confidence, predicted.intent_p)
-    elif predicted.intent_p >= pol.model_overrides_at:
+    elif predicted.intent_p >= pol.model_overrides_at or (
+        rules.confidence <= pol.rules_no_cue.get(rules.intent, -1.0)
+        and predicted.intent_p >= pol.model_overrides_no_cue_at
+    ):
         intent, confidence = predicted.intent, min(predicted.intent_p, pol.disagreement_cap)
     else:
         confidence = min(p.get(rules.intent, 0.0), pol.disagreement_cap)

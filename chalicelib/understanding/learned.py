@@ -5,10 +5,14 @@ sentiment -- on the labelled replies and writes them to model/reply_model.json: 
 weights of the classes it moves (tiny weights pruned), a bias per class, and a temperature per head that
 calibrates the softmax on the dev part of the data (so "0.8" means right about 80 % of the time there).
 
-Features (`features`), from the text as the rules normalise it (NFKC, lower case, traditional ->
-simplified): character 1-, 2- and 3-grams with the message's start and end marked ("^退", "订$") -- they
-carry Chinese, which has no spaces, and English typos alike -- plus English/digit word tokens and word
-pairs. No jieba, no numpy: a prediction is a few hundred dictionary look-ups (about 0.1 ms).
+Features (`features`, version 2), from the text as the rules normalise it (NFKC, lower case, traditional ->
+simplified), digits folded to "0" and a run of one punctuation mark ("？？？") folded to one: character 1- to
+4-grams with the message's start and end marked ("^退", "订$") -- they carry Chinese, which has no spaces, and
+English typos alike -- jieba tokens of the Chinese runs (rjieba with salon_dict.txt, the segmenter the rules
+build anyway), English/digit word tokens and word pairs, and shape flags (a repeated mark, an emoji, a question
+mark, no Chinese). No numpy: a prediction is a few hundred dictionary look-ups (well under 1 ms once jieba is
+built). Version 2 and its training settings were chosen by 5-fold cross-validation on the training part
+(`make cv`, eval/cv.py), never on the frozen test part.
 
 The model file is read lazily, on the first prediction, and once per process (`model()`): importing this
 module or the understanding package loads nothing.
@@ -20,35 +24,65 @@ import json
 import math
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.understanding.reply_text import normalise
+from chalicelib.understanding.lexicon import HAN_CLASS
+from chalicelib.understanding.reply_text import _tokenizer, normalise
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "reply_model.json"
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 MAX_CHARS = 400  # longer texts keep their head and tail, as the rules do
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _SPACE = re.compile(r"\s+")
+_HAN_RUN = re.compile(f"[{HAN_CLASS}]+")
+# A run of the same punctuation mark ("？？？", "!!!", "。。。") is one mark and a feature of its own: insistence.
+_REPEATED = re.compile(r"([^\w\s])\1+")
+_DIGITS = re.compile(r"[0-9]+")
+CHAR_NGRAMS = (1, 2, 3, 4)
+
+
+def _symbol(ch: str) -> bool:
+    return unicodedata.category(ch) == "So"
 
 
 def features(text: str) -> list[str]:
-    """The distinct features of one reply (order: first seen)."""
+    """The distinct features of one reply (order: first seen): character 1- to 4-grams of the normalised text
+    (start and end marked, digits folded to "0", repeated punctuation folded to one mark), jieba tokens of its
+    Chinese runs ("j"), English/digit words ("w") and word pairs ("b"), and a few shape flags ("f"): a
+    repeated mark, an emoji, a question mark, no Chinese at all."""
     norm, _ = normalise(text[:MAX_CHARS] + text[-MAX_CHARS:] if len(text) > 2 * MAX_CHARS else text)
     norm = _SPACE.sub(" ", norm).strip()
     seen: dict[str, None] = {}
-    marked = f"^{norm}$"
-    for n in (1, 2, 3):
+    if _REPEATED.search(norm):
+        seen["frepeat"] = None
+        norm = _REPEATED.sub(r"\1", norm)
+    folded = _DIGITS.sub("0", norm)
+    marked = f"^{folded}$"
+    for n in CHAR_NGRAMS:
         for i in range(len(marked) - n + 1):
             gram = marked[i : i + n]
             if gram.strip() and gram not in ("^", "$"):
                 seen.setdefault("c" + gram, None)
+    runs = _HAN_RUN.findall(norm)
+    if runs:
+        tokenizer = _tokenizer()
+        for run in runs:
+            for word, _s, _e in tokenizer.tokenize(run, hmm=True):
+                seen.setdefault("j" + word, None)
+    else:
+        seen.setdefault("fnohan", None)
     words = _WORD.findall(norm)
     for w in words:
         seen.setdefault("w" + w, None)
     for a, b in zip(words, words[1:], strict=False):
         seen.setdefault(f"b{a}_{b}", None)
+    if any(_symbol(ch) for ch in norm):
+        seen.setdefault("femoji", None)
+    if "?" in norm:
+        seen.setdefault("fquestion", None)
     if not norm:
         seen.setdefault("empty", None)
     return list(seen)

@@ -44,7 +44,7 @@ def member_asks_for_her_card_back(stack) -> tuple[str, str]:
             "message": {
                 "id": f"m-{uuid.uuid4().hex[:8]}",
                 "type": "text",
-                "text": "上次那个师傅我不想再约了",
+                "text": "下次换个师傅吧",  # a quiet complaint the classifier reads as other
             },
             "sent_at": stack.now().isoformat(),
         },

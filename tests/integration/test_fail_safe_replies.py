@@ -119,7 +119,32 @@ def test_the_same_cancel_at_its_threshold_goes_to_the_booking_system(harness):
     assert status()[0] != "needs_human"
 
 
+def test_an_opt_out_only_the_model_saw_pauses_marketing_and_asks_her_to_confirm(harness):
+    harness.post(booking_event())
+    classify_as(harness, Understanding("opt_out", "neutral", confidence=0.45, best_guess="opt_out"))
+    before = len(harness.sms())
+
+    _, body = harness.post_message(message_event("这些活动我就不看了哈"))
+
+    assert "opt_out" not in actions(body) and "pause_marketing" in actions(body)
+    assert member().marketing_consent is not False  # consent is not withdrawn on a guess
+    assert member().marketing_paused is True
+    assert status() == ("needs_human", "unsure_opt_out")
+    sent = harness.sms()[before:]
+    assert any(phone == STORE_PHONE and "unsure_opt_out" in t for phone, t in sent)
+    assert any(phone == "+8613800138000" and "请回复“退订”" in t for phone, t in sent)
+
+
 # ------------------------------------------------------------------------------- with the real model
+
+
+@pytest.mark.parametrize("text", ["END", "quit", "Arret"])
+def test_every_carrier_opt_out_keyword_but_cancel_opts_her_out_exactly(harness, text):
+    harness.post(booking_event())
+
+    _, body = harness.post_message(message_event(text))
+
+    assert body["intent"] == "opt_out" and member().marketing_consent is False
 
 
 @pytest.mark.parametrize("text", ["TD", "td", "退订", "STOP", "unsubscribe", "退订！"])

@@ -83,6 +83,19 @@ def test_features_cover_chinese_character_ngrams_and_english_words():
     assert "empty" in features("") and "empty" not in zh
 
 
+def test_features_of_version_2_add_4_grams_jieba_tokens_and_shape_flags():
+    zh = set(features("等了40分钟 你们是把我忘了吗？？？😡"))
+    en = set(features("Waited 25 mins!!!"))
+    assert {"c把我忘了", "j你们", "frepeat", "femoji", "fquestion"} <= zh and "fnohan" not in zh
+    assert {"c吗?😡", "c0分钟"} <= zh and "c??" not in zh  # "？？？" is one mark; digits fold to 0
+    assert {"c0 mi", "w25", "bwaited_25", "frepeat", "fnohan"} <= en and not any(
+        f.startswith("j") for f in en
+    )
+    assert [f for f in features("等了40分钟") if f.startswith("c")] == [
+        f for f in features("等了90分钟") if f.startswith("c")
+    ]
+
+
 def test_importing_understanding_reads_no_model_and_the_first_reply_does():
     code = (
         "import sys\n"
@@ -138,6 +151,46 @@ def test_the_model_seeing_a_complaint_makes_it_one_even_when_the_rules_did_not()
     at = policy().model_complaint_at
     assert combine(rules, prediction("question", 0.5, complaint=at), "x").intent == "complaint"
     assert combine(rules, prediction("question", 0.5, complaint=at - 0.05), "x").intent == "question"
+
+
+def test_where_the_rules_found_no_cue_the_model_takes_over_from_a_lower_probability():
+    pol = policy()
+    no_cue = Understanding("other", "neutral", confidence=pol.rules_no_cue["other"])
+    cued = Understanding("praise", "positive", confidence=0.8)
+    p = (pol.model_overrides_no_cue_at + pol.model_overrides_at) / 2
+    assert pol.model_overrides_no_cue_at < pol.model_overrides_at
+    got = combine(no_cue, prediction("cancel", p), "明天那个就算了")
+    assert (got.intent, got.confidence) == ("cancel", pytest.approx(min(p, pol.disagreement_cap)))
+    assert combine(cued, prediction("cancel", p), "明天那个就算了").intent == "praise"
+    below = combine(no_cue, prediction("cancel", pol.model_overrides_no_cue_at - 0.05), "嗯")
+    assert below.intent == "other"
+
+
+def test_an_opt_out_the_model_leans_to_is_an_unsure_opt_out_never_a_withdrawal():
+    pol = policy()
+    rules = Understanding("praise", "positive", confidence=0.8)
+    u = combine(rules, prediction("praise", 0.5, opt_out=pol.model_opt_out_at), "谢谢 以后活动就不用告诉我啦")
+    assert u.intent == "opt_out" and u.confidence <= pol.opt_out_guess_cap
+    assert (
+        combine(rules, prediction("praise", 0.5, opt_out=pol.model_opt_out_at - 0.05), "谢谢").intent
+        == "praise"
+    )
+    got = names(u)
+    assert "opt_out" not in got  # consent stays
+    assert got == [
+        "needs_human:unsure_opt_out",
+        "notify_staff:unsure_opt_out",
+        "pause_marketing",
+        "reply:reply_opt_out_confirm",
+    ]
+
+
+def test_the_rules_carrier_keywords_are_whole_message_opt_outs_but_cancel_is_a_cancel():
+    rules = RulesClassifier()
+    for text in ("END", "quit", "arret", "opt-out", "remove"):
+        assert rules.classify(text).intent == "opt_out", text
+    assert rules.classify("cancel").intent == "cancel"
+    assert rules.classify("the end of my nails lifted").intent != "opt_out"
 
 
 def test_agreement_takes_the_larger_confidence():
