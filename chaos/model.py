@@ -20,7 +20,9 @@ CONFIRMATION = "confirmation"
 RESCHEDULE_CONFIRMATION = "reschedule_confirmation"
 UPCOMING = ("reminder_day_before", "reminder_2h")  # for the slot the booking holds when they are due
 NO_SHOW = "no_show_followup"  # once, 30 minutes after a slot nobody checked in for
-AFTER_VISIT = ("aftercare", "feedback_request", "review_request")  # after completion (no feedback given)
+# After completion (no feedback given). Each soak booking is its member's only one, so it is her first visit and
+# the first-visit follow-up (journeys.toml only_if = ["first_visit"]) is due too.
+AFTER_VISIT = ("aftercare", "first_visit_followup", "feedback_request", "review_request")
 ONE_MONTH = "checkin_1_month"
 ONE_MONTH_CATEGORIES = ("perm", "hair_colour")
 
