@@ -166,13 +166,16 @@ def test_no_show_follow_up_and_aftercare_feedback_review_each_exactly_once_despi
     )
     assert [s["kind"] for s in answer["journey"]] == [
         "aftercare",
+        "first_visit_followup",  # planned at every completion; judged when due (her first visit: sent)
         "feedback_request",
         "review_request",
         "checkin_1_month",
     ]  # a colour service
     stack.advance_to(start + timedelta(days=32))
     stack.wait_sent(
-        LDN_STORE, done["member_id"], ["aftercare", "feedback_request", "review_request", "checkin_1_month"]
+        LDN_STORE,
+        done["member_id"],
+        ["aftercare", "first_visit_followup", "feedback_request", "review_request", "checkin_1_month"],
     )
 
     kinds = stack.sent(LDN_STORE, done["member_id"])
