@@ -118,6 +118,8 @@ ACTIONS = {
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}"): "campaigns.read",
     ("GET", "/v1/chains/{chain_id}/campaigns/{campaign_id}/results"): "campaigns.read",
     ("POST", "/v1/chains/{chain_id}/campaigns/{campaign_id}/resend"): "campaigns.send",
+    # an owner's reports (issue 17): a store manager and a chain admin, their own chain only
+    ("GET", "/v1/chains/{chain_id}/reports"): "reports.read",
     # the catalogue (issue 14)
     ("PUT", "/v1/chains/{chain_id}/stores/{store_id}"): "catalog.write",
     ("PUT", "/v1/stores/{store_id}/services/{code}"): "catalog.write",
