@@ -8,6 +8,7 @@ what its entry point uses.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -24,6 +25,8 @@ class Container:
     clock: Clock
     session: Any = None  # boto3.Session; default built lazily
     wall_clock: WallClock = field(default_factory=SystemClock)
+    # held while a client is built from the session: botocore sessions are not safe for two threads at once
+    building_clients: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     # --- AWS clients ------------------------------------------------------------------------------
     @cached_property
@@ -34,11 +37,16 @@ class Container:
 
         return boto3.session.Session(region_name=self.settings.region)
 
+    def botocore_session(self) -> Any:
+        """The botocore session under the boto3 one: PynamoDB builds its client from it (dal/models.py `bind`)."""
+        return self._session._session
+
     def client(self, service: str, region: str | None = None) -> Any:
         region = region or self.settings.region
         key = f"{service}@{region}"
-        if key not in self._clients:
-            self._clients[key] = self._session.client(service, region_name=region)
+        with self.building_clients:
+            if key not in self._clients:
+                self._clients[key] = self._session.client(service, region_name=region)
         return self._clients[key]
 
     @cached_property
@@ -855,10 +863,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None, sessi
         clock = OffsetFileClock(settings.local_dir / "clock.json") if settings.local_dir else SystemClock()
     from chalicelib.dal import models
 
-    models.bind(
-        settings.main_table, settings.region
-    )  # every PynamoDB model, once: metadata only, no AWS call
-    return Container(settings=settings, clock=clock, session=session)
+    container = Container(settings=settings, clock=clock, session=session)
+    # every PynamoDB model, once: metadata only, no AWS call; their client comes from the container's session
+    models.bind(settings.main_table, settings.region, container.botocore_session, container.building_clients)
+    return container
 
 
 _container: Container | None = None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,8 +50,12 @@ class _Item(Model):
 # One botocore DynamoDB client for every model of a process. PynamoDB gives each model its own connection, each
 # with its own botocore session, and every new session parses botocore's DynamoDB model and endpoint data again
 # (about 50 ms a model at a cold start). botocore clients are thread-safe; the models share table, region, host
-# and client settings (`_Item.Meta`). Keyed by what the client is built from; `bind` starts afresh.
+# and client settings (`_Item.Meta`). Keyed by what the client is built from; `bind` starts afresh. The one client
+# is built (with PynamoDB's retry and timeout settings) from the composition root's botocore session when `bind`
+# is given one, so it reuses the DynamoDB model boto3 already parsed for the process's other client.
 _SHARED_CLIENTS: dict[tuple, Any] = {}
+_botocore_session: Callable[[], Any] | None = None
+_building: threading.Lock | threading.RLock = threading.Lock()  # the session's owner's lock, when it has one
 
 
 def _share_client(connection: Any) -> None:
@@ -62,11 +67,14 @@ def _share_client(connection: Any) -> None:
         os.environ.get("AWS_ENDPOINT_URL"),
         os.environ.get("AWS_ACCESS_KEY_ID"),
     )
-    shared = _SHARED_CLIENTS.get(key)
-    if shared is None:
-        _SHARED_CLIENTS[key] = connection.client  # built by PynamoDB, with its retry and timeout settings
-    else:
-        connection._client = shared
+    with _building:  # botocore sessions are not safe for building clients from two threads at once
+        shared = _SHARED_CLIENTS.get(key)
+        if shared is None:
+            if _botocore_session is not None:
+                connection._local.session = _botocore_session()
+            _SHARED_CLIENTS[key] = connection.client  # built by PynamoDB, with its retry and timeout settings
+            return
+    connection._client = shared
 
 
 def string_list() -> ListAttribute[str]:
@@ -177,9 +185,18 @@ def whole[M: _Item](model: type[M], keys_only: Iterable[_Item], known: Iterable[
     return [got[key] for key in keys if key in got]
 
 
-def bind(table_name: str, region: str) -> None:
-    """Point every model at the main table of this stage."""
+def bind(
+    table_name: str,
+    region: str,
+    botocore_session: Callable[[], Any] | None = None,
+    lock: threading.Lock | threading.RLock | None = None,
+) -> None:
+    """Point every model at the main table of this stage. `botocore_session` gives the session their one client is
+    built from (None: PynamoDB's own), `lock` the lock its owner builds its clients under."""
+    global _botocore_session, _building
     _SHARED_CLIENTS.clear()
+    _botocore_session = botocore_session
+    _building = lock or threading.Lock()
     for model in (
         ChainItem,
         StoreItem,
