@@ -336,8 +336,6 @@ class Container:
     def inbound(self):
         from chalicelib.care.campaigns import ReplyAttribution
         from chalicelib.conversations.inbound import InboundService
-        from chalicelib.conversations.outbound import StaffAlerts
-        from chalicelib.dal.staff_alerts import StaffAlertClaims
 
         return InboundService(
             self.conversations,
@@ -347,7 +345,7 @@ class Container:
             self.reply_classifier,
             self.reply_sender,
             self.booking_system,
-            StaffAlerts(self.channels.base["sms"], StaffAlertClaims(), self.wall_clock.timestamp),
+            self.staff_alerts,
             self.clock,
             ReplyAttribution(self.care_repo).count,
             self.chat_booking,
@@ -789,27 +787,37 @@ class Container:
     @cached_property
     def hand_offs(self):
         from chalicelib.conversations.hand_offs import HandOffs
-        from chalicelib.conversations.outbound import StaffAlerts
         from chalicelib.dal.hand_offs import HandOffRepository
-        from chalicelib.dal.presence import PresenceRepository
-        from chalicelib.dal.staff_alerts import StaffAlertClaims
 
         return HandOffs(
             self.stores,
-            PresenceRepository(),
+            self.presence_repo,
             HandOffRepository(),
             self.conversations,
-            StaffAlerts(self.channels.base["sms"], StaffAlertClaims(), self.wall_clock.timestamp),
+            self.staff_alerts,
             self.step_scheduler,
             self.clock,
         )
 
     @cached_property
-    def staff_presence(self):
+    def staff_alerts(self):
+        """Texts to the store's staff, once per member message (inbound complaints, hand-offs, response alarms)."""
+        from chalicelib.conversations.outbound import StaffAlerts
+        from chalicelib.dal.staff_alerts import StaffAlertClaims
+
+        return StaffAlerts(self.channels.base["sms"], StaffAlertClaims(), self.wall_clock.timestamp)
+
+    @cached_property
+    def presence_repo(self):
         from chalicelib.dal.presence import PresenceRepository
+
+        return PresenceRepository()
+
+    @cached_property
+    def staff_presence(self):
         from chalicelib.services.presence import StaffPresence
 
-        return StaffPresence(self.stores, PresenceRepository(), self.clock)
+        return StaffPresence(self.stores, self.presence_repo, self.clock)
 
     # --- feedback closes the loop (issue 17 §1) ----------------------------------------------------------
     @cached_property
