@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.builders import SH_STORE, booking_event
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -89,3 +92,26 @@ class Shots:
 @pytest.fixture(scope="session")
 def shots(driver) -> Shots:
     return Shots(driver)
+
+
+def booked_member_says(
+    stack, prefix: str, text: str, *, hour: int, phone: str, **booking
+) -> tuple[str, dict]:
+    """A member of the Shanghai store booked with sh-lina at `hour` on a day no other test books, who then writes
+    `text`: (member id, the message webhook's answer)."""
+    member = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    status, body = stack.post_booking(
+        booking_event(
+            booking_id=f"bk-{member}",
+            member_id=member,
+            stylist="sh-lina",
+            start=stack.local(SH_STORE, 6 + uuid.uuid4().int % 300, hour),
+            occurred_at=stack.now(),
+            phone=phone,
+            **booking,
+        )
+    )
+    assert status == 202, body
+    status, body = stack.member_says(SH_STORE, member, text)
+    assert status == 200, body
+    return member, body

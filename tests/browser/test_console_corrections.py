@@ -4,13 +4,12 @@ and the API answers the same; a stylist sees the reading but cannot change it.""
 
 from __future__ import annotations
 
-import uuid
-
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from tests.browser.conftest import booked_member_says
 from tests.browser.test_console import click, find, go, open_console, tid, until
-from tests.support.builders import SH_STORE, booking_event
+from tests.support.builders import SH_STORE
 
 
 def sign_in_as(driver, stack, role: str) -> None:
@@ -21,35 +20,10 @@ def sign_in_as(driver, stack, role: str) -> None:
 
 
 def member_asks_for_her_card_back(stack) -> tuple[str, str]:
-    """A member with a booking writes "上次那个师傅我不想再约了" (a quiet complaint the classifier reads as `other`): (member, message id)."""
-    member = f"refund-{uuid.uuid4().hex[:6]}"
-    status, body = stack.post_booking(
-        booking_event(
-            booking_id=f"bk-{member}",
-            member_id=member,
-            stylist="sh-lina",
-            start=stack.local(SH_STORE, 6 + uuid.uuid4().int % 300, 15),  # a day no other test books
-            occurred_at=stack.now(),
-            phone="+8613600136000",
-        )
-    )
-    assert status == 202, body
-    status, body = stack.signed(
-        "/v1/webhooks/messages",
-        {
-            "event_id": f"e-{uuid.uuid4().hex[:8]}",
-            "store_id": SH_STORE,
-            "member_id": member,
-            "channel": "sms",
-            "message": {
-                "id": f"m-{uuid.uuid4().hex[:8]}",
-                "type": "text",
-                "text": "下次换个师傅吧",  # a quiet complaint the classifier reads as other
-            },
-            "sent_at": stack.now().isoformat(),
-        },
-    )
-    assert status == 200 and body["intent"] != "complaint", body
+    """A member with a booking writes "下次换个师傅吧" (a quiet complaint the classifier reads as `other`):
+    (member, message id)."""
+    member, body = booked_member_says(stack, "refund", "下次换个师傅吧", hour=15, phone="+8613600136000")
+    assert body["intent"] != "complaint", body
     status, page = stack.staff("GET", f"/v1/stores/{SH_STORE}/members/{member}/messages")
     assert status == 200, page
     [message] = [m for m in page["items"] if m["direction"] == "in"]

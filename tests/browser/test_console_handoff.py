@@ -4,13 +4,11 @@ has it and how long she has waited, and the desk releases and takes it again; si
 
 from __future__ import annotations
 
-import uuid
-
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import DESK
+from tests.browser.conftest import DESK, booked_member_says
 from tests.browser.test_console import click, find, go, open_console, tid, until
-from tests.support.builders import SH_STORE, booking_event
+from tests.support.builders import SH_STORE
 
 PRESENCE = f"/v1/stores/{SH_STORE}/staff/presence"
 DESK_STAFF = "demo-front-desk-sh-jingan"  # the local stack's front_desk demo token's subject
@@ -30,31 +28,9 @@ def online(stack) -> list[str]:
 
 
 def member_complains(stack) -> str:
-    member = f"ho-{uuid.uuid4().hex[:6]}"
-    status, body = stack.post_booking(
-        booking_event(
-            booking_id=f"bk-{member}",
-            member_id=member,
-            stylist="sh-lina",  # her stylist is not online: the front desk gets her
-            start=stack.local(SH_STORE, 6 + uuid.uuid4().int % 300, 16),
-            occurred_at=stack.now(),
-            phone="+8613600136011",
-        )
-    )
-    assert status == 202, body
-    status, body = stack.signed(
-        "/v1/webhooks/messages",
-        {
-            "event_id": f"e-{uuid.uuid4().hex[:8]}",
-            "store_id": SH_STORE,
-            "member_id": member,
-            "channel": "sms",
-            "member_name": "周女士",
-            "message": {"id": f"m-{uuid.uuid4().hex[:8]}", "type": "text", "text": "烫坏了，我要投诉！"},
-            "sent_at": stack.now().isoformat(),
-        },
-    )
-    assert status == 200 and body["intent"] == "complaint", body
+    # her stylist (sh-lina) is not online: the front desk gets her
+    member, body = booked_member_says(stack, "ho", "烫坏了，我要投诉！", hour=16, phone="+8613600136011")
+    assert body["intent"] == "complaint", body
     return member
 
 

@@ -4,45 +4,18 @@ her allergy in the member panel; the allergy stands out for staff, and the API a
 
 from __future__ import annotations
 
-import uuid
-
 from selenium.webdriver.common.by import By
 
+from tests.browser.conftest import booked_member_says
 from tests.browser.test_console import click, find, go, tid, until
 from tests.browser.test_console_corrections import sign_in_as
-from tests.support.builders import SH_STORE, booking_event
+from tests.support.builders import SH_STORE
 
 
 def member_who_wrote(stack) -> str:
-    member = f"prefs-{uuid.uuid4().hex[:6]}"
-    status, body = stack.post_booking(
-        booking_event(
-            booking_id=f"bk-{member}",
-            member_id=member,
-            stylist="sh-lina",
-            start=stack.local(SH_STORE, 6 + uuid.uuid4().int % 300, 14),  # a day no other test books
-            occurred_at=stack.now(),
-            phone="+8613500135000",
-            category="nail_gel",
-        )
+    member, _ = booked_member_says(
+        stack, "prefs", "你好，想问下周末还有空位吗", hour=14, phone="+8613500135000", category="nail_gel"
     )
-    assert status == 202, body
-    status, body = stack.signed(
-        "/v1/webhooks/messages",
-        {
-            "event_id": f"e-{uuid.uuid4().hex[:8]}",
-            "store_id": SH_STORE,
-            "member_id": member,
-            "channel": "sms",
-            "message": {
-                "id": f"m-{uuid.uuid4().hex[:8]}",
-                "type": "text",
-                "text": "你好，想问下周末还有空位吗",
-            },
-            "sent_at": stack.now().isoformat(),
-        },
-    )
-    assert status == 200, body
     return member
 
 

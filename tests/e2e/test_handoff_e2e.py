@@ -36,17 +36,7 @@ def test_a_hand_off_with_nobody_online_alerts_the_manager_once_after_the_limit(s
     assert stack.post_booking(event)[0] == 202
     before = len([t for t in stack.sms_to(manager) if any(m in t for m in UNANSWERED)])
 
-    status, body = stack.signed(
-        "/v1/webhooks/messages",
-        {
-            "event_id": f"e-{uuid.uuid4().hex[:8]}",
-            "store_id": STORE,
-            "member_id": member,
-            "channel": "sms",
-            "message": {"id": f"m-{uuid.uuid4().hex[:8]}", "type": "text", "text": "烫坏了，我要投诉！"},
-            "sent_at": stack.now().isoformat(),
-        },
-    )
+    status, body = stack.member_says(STORE, member, "烫坏了，我要投诉！")
     assert status == 200 and body["intent"] == "complaint", body
     [handed] = [a for a in body["actions"] if a["action"] == "needs_human"]
     assert handed["routing"] == "manager_texted", handed

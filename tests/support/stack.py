@@ -130,6 +130,28 @@ class Stack:
             signed_headers(self.info["webhook_secret"], self.info["chain_id"], raw),
         )
 
+    def member_says(
+        self,
+        store_id: str,
+        member_id: str,
+        text: str,
+        *,
+        channel: str = "sms",
+        member_name: str | None = None,
+    ) -> tuple[int, Any]:
+        """A member's text through the signed message webhook, as the chain's chat provider posts it."""
+        body: dict[str, Any] = {
+            "event_id": f"e-{uuid.uuid4().hex[:8]}",
+            "store_id": store_id,
+            "member_id": member_id,
+            "channel": channel,
+            "message": {"id": f"m-{uuid.uuid4().hex[:8]}", "type": "text", "text": text},
+            "sent_at": self.now().isoformat(),
+        }
+        if member_name:
+            body["member_name"] = member_name
+        return self.signed("/v1/webhooks/messages", body)
+
     def wechat(
         self, store_id: str, xml: str, *, timestamp: int | None = None, nonce: str | None = None
     ) -> tuple[int, Any]:
