@@ -228,6 +228,7 @@ class Container:
             self.lookup_hasher,
             self.clock,
             self.member_access,
+            self.correction_repo,
         )
 
     @cached_property

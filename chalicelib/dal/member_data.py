@@ -148,6 +148,7 @@ class MemberDataRepository:
                     BookingItem.feedback_score.remove(),
                     BookingItem.feedback_message_id.remove(),
                     BookingItem.feedback_at.remove(),
+                    BookingItem.feedback_coupon_code.remove(),
                 ],
                 condition=BookingItem.version == version,
             )

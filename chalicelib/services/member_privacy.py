@@ -8,14 +8,16 @@ members' data (docs/PRIVACY.md).
 Erasure, in an order that is safe to interrupt and to repeat (a second request finds less and answers with
 smaller counts; nothing fails):
 
-1. each booking of the member (gsi3): its pending EventBridge schedules are deleted, then the booking is
-   anonymized -- it keeps status, start, duration, service, stylist and the stylist time it holds (the salon's
+1. each booking of the member (gsi3): the thank-you coupon of her feedback (services/feedback.py) is deleted,
+   its pending EventBridge schedules are deleted, then the booking is anonymized -- it keeps status, start, duration, service, stylist and the stylist time it holds (the salon's
    calendar, which the booking system still owns), loses the member snapshot, notes, price and feedback, is
    unlinked from the member, and moves to a new version, so any step planned before is dropped as stale;
 2. every conversation of the member with a store of the chain: its messages and its META are deleted;
 3. the contact lookups of every phone number and openid she used (from the profile, the bookings and the
    conversations), and the chain's sign-in claims on them (services/member_directory.py);
-4. the profile (consent and opt-out included).
+4. staff corrections of what her messages meant (issue 16: labelled data, text masked, but hers), her tags,
+   care coupons and care records;
+5. the profile (consent and opt-out included).
 
 Kept: booking event records (`EVENT#...`: the answers given to the booking system, no contact details; they
 expire after 35 days) and inbound receipts (provider message ids; expire after 30 days). A booking event that
@@ -28,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.dal.corrections import CorrectionRepository
 from chalicelib.dal.member_data import Conversation, MemberDataRepository
 from chalicelib.dal.models import BookingItem, MemberItem, MessageItem
 from chalicelib.errors import ConcurrentUpdate, NotFound
@@ -49,9 +52,11 @@ class MemberPrivacy:
         lookup_hash: Any,
         clock: Clock,
         access: MemberAccess,
+        corrections: CorrectionRepository,
     ) -> None:
         self._stores = stores
         self._repo = repo
+        self._corrections = corrections
         self._scheduler = scheduler
         self._lookup_hash = lookup_hash
         self._clock = clock
@@ -102,6 +107,7 @@ class MemberPrivacy:
                 "care_records",
                 "tags",
                 "coupons",
+                "corrections",
             ),
             0,
         )
@@ -115,6 +121,9 @@ class MemberPrivacy:
                 addresses |= {("PHONE", snapshot.phone), ("WXOPENID", snapshot.wechat_openid)}
 
         for booking in bookings:
+            # her feedback's thank-you coupon first: the anonymized booking no longer names it
+            if booking.feedback_coupon_code:
+                counts["coupons"] += self._repo.delete_coupon(chain_id, booking.feedback_coupon_code)
             schedules, erased = self._erase_booking(chain_id, booking)
             counts["schedules"] += schedules
             counts["bookings"] += erased
@@ -139,7 +148,10 @@ class MemberPrivacy:
         )
         care = self._repo.care_records(chain_id, member_id)
         codes = sorted({r["coupon_code"]["S"] for r in care if "S" in r.get("coupon_code", {})})
-        counts["coupons"] = sum(self._repo.delete_coupon(chain_id, code) for code in codes)
+        counts["coupons"] += sum(self._repo.delete_coupon(chain_id, code) for code in codes)
+        for correction in list(self._corrections.of_member(chain_id, member_id)):
+            self._corrections.delete(correction)
+            counts["corrections"] += 1
         counts["care_records"] = self._repo.delete_care_records(care)
         counts["profile"] = int(self._repo.delete_member(chain_id, member_id))
         logger.info(

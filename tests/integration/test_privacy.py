@@ -10,8 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.dal.models import BookingItem
+from chalicelib.dal.models import BookingItem, ChainItem, CouponItem
 from chalicelib.services.auth import issue_token
+from tests.integration.test_corrections import intent_path, member_writes, put, stored_corrections
+from tests.integration.test_feedback import reply as feedback_reply
+from tests.integration.test_feedback import visited_and_asked
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 
 HER_PHONE, HER_EMAIL, HER_OPENID = "+8613800138000", "lily.chen@example.com", "o-lily-openid"
@@ -213,6 +216,7 @@ def test_erasure_deletes_her_data_and_pending_schedules_and_nothing_is_sent_to_h
             "care_records": 0,
             "tags": 0,
             "coupons": 0,
+            "corrections": 0,
         },
     }
     assert body["erased"]["messages"] >= 4  # confirmation, her two messages, the replies
@@ -239,6 +243,44 @@ def test_erasure_deletes_her_data_and_pending_schedules_and_nothing_is_sent_to_h
     # The other member is untouched: her journey went on and her conversation is there.
     assert "no_show_followup" in harness.sent_kinds(LDN_STORE, "m-other")
     assert any(m["text"] == "Secret of the other member" for m in harness.messages(LDN_STORE, "m-other"))
+
+
+def coupon_exists(code: str) -> bool:
+    try:
+        CouponItem.get(*CouponItem.key("demo-chain", code), consistent_read=True)
+    except CouponItem.DoesNotExist:
+        return False
+    return True
+
+
+def test_erasure_takes_her_feedback_coupon_and_the_staff_corrections_of_her_messages(harness):
+    """Issue 16's corrections are labelled data made of her words, and issue 17's thank-you coupon names her: both
+    go with her, and another member's correction stays."""
+    chain = ChainItem.get(*ChainItem.key("demo-chain"))
+    chain.update(
+        actions=[
+            ChainItem.feedback_settings.set({"thank_you_coupon": {"offer": "护理八折", "valid_days": 30}})
+        ]
+    )
+    visited_and_asked(harness)
+    harness.post_message(feedback_reply("5"))
+    code = BookingItem.get(*BookingItem.key("demo-chain", "bk-1"), consistent_read=True).feedback_coupon_code
+    assert code and coupon_exists(code)
+    [hers] = [m for m in harness.messages(SH_STORE, "m-1") if m["direction"] == "in"]  # her "5"
+    theirs = member_writes(harness, "下次换个师傅吧", member_id="m-2", stylist="sh-lina")
+    for member, message in (("m-1", hers), ("m-2", theirs)):
+        assert (
+            put(harness, intent_path(message, member), {"intent": "complaint", "sentiment": "negative"})[0]
+            == 200
+        )
+
+    status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-1")
+
+    assert status == 200 and body["erased"]["corrections"] == 1 and body["erased"]["coupons"] == 1
+    assert not coupon_exists(code)
+    assert BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).feedback_coupon_code is None
+    assert [c["member_id"]["S"] for c in stored_corrections(harness)] == ["m-2"]
+    assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-1")[1]["erased"]["corrections"] == 0
 
 
 def test_a_step_that_fired_just_before_the_erasure_sends_nothing(two_members):
@@ -288,6 +330,7 @@ def test_erasure_is_idempotent(two_members):
             "care_records": 0,
             "tags": 0,
             "coupons": 0,
+            "corrections": 0,
         },
     }
     assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-never-seen")[0] == 200
