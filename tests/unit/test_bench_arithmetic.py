@@ -98,10 +98,14 @@ def test_cold_start_ratios_targets_and_summary_keys() -> None:
         first_zh_ms=80.4,
         layer_mb=74.04,
         rounds=7,
+        waited={"api": 0.02, "worker": 0.15},
     )
     assert cold.ratio("api") == pytest.approx(1.4)
     assert cold.ratio_max == pytest.approx(2.0)
-    assert cold_summary(cold) == "init_ratio_max=2.00 first_zh_reply_ms=80 layer_mb=74.0"
+    assert cold.own_ratio("api") == pytest.approx(1.3) and cold.own_ratio_max == pytest.approx(1.4)
+    assert (
+        cold_summary(cold) == "init_ratio_max=2.00 init_own_ratio_max=1.40 first_zh_reply_ms=80 layer_mb=74.0"
+    )
     assert [met for _, _, met in cold_targets(cold)] == [False, True, True]
     unbuilt = ColdStarts(cold.baseline, cold.baseline, cold.clients, 120.0, None, 7)
     assert cold_summary(unbuilt).endswith("layer_mb=unknown")
