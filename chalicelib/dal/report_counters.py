@@ -184,12 +184,10 @@ class ReportCounters:
             request["ExclusiveStartKey"] = last_key
 
 
-def chain_stores(chain_id: str) -> list[tuple[str, str]]:
-    """(store id, name) of every store of the chain in this region: one Query of the chain's store index (its
-    items are whole, so a report reads no store one by one)."""
-    return [
-        (s.store_id, s.name or s.store_id) for s in StoreItem.by_chain.query(StoreItem.chain_key(chain_id))
-    ]
+def chain_stores(chain_id: str) -> list[StoreItem]:
+    """Every store of the chain in this region, by id: one Query of the chain's store index (its items are whole,
+    so a report reads no store one by one)."""
+    return sorted(StoreItem.by_chain.query(StoreItem.chain_key(chain_id)), key=lambda s: s.store_id)
 
 
 def _counter_items(item: dict[str, Any]) -> Iterator[CounterItem]:

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.dal.models import StoreItem
 from chalicelib.dal.report_counters import ALL, ReportCounters
 from chalicelib.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.ids import is_id
@@ -32,8 +33,8 @@ class Reports:
         self,
         counters: ReportCounters,
         stores: Any,  # services/stores.py StoreDirectory
-        # (id, name) of a chain's stores in this region: one Query (dal/report_counters.py chain_stores)
-        chain_stores: Callable[[str], list[tuple[str, str]]],
+        # a chain's stores in this region, by id: one Query (dal/report_counters.py chain_stores)
+        chain_stores: Callable[[str], list[StoreItem]],
         clock: Clock,
     ) -> None:
         self._counters = counters
@@ -51,7 +52,9 @@ class Reports:
         groups: dict[str, list[Mapping[str, int]]] = {}
         labels: dict[str, str] = {}
         totals: list[Mapping[str, int]] = []
-        for sid, name in stores:
+        stylists = _stylist_names(stores)
+        for store in stores:
+            sid = store.store_id
             for item in self._counters.days(chain_id, sid, first.isoformat(), last.isoformat()):
                 if item.dimension == ALL:
                     totals.append(item.counts)
@@ -59,11 +62,17 @@ class Reports:
                 if key is None:
                     continue
                 groups.setdefault(key, []).append(item.counts)
-                labels[key] = name if group_by == "store" else key
+                labels[key] = (
+                    _name(store)
+                    if group_by == "store"
+                    else stylists.get(key, key)
+                    if group_by == "stylist"
+                    else key
+                )
         if group_by == "store":  # every store in scope has a row, even one with nothing counted yet
-            for sid, name in stores:
-                groups.setdefault(sid, [])
-                labels[sid] = name
+            for store in stores:
+                groups.setdefault(store.store_id, [])
+                labels[store.store_id] = _name(store)
         return {
             "chain_id": chain_id,
             "from": first.isoformat(),
@@ -96,24 +105,23 @@ class Reports:
             raise ValidationFailed("bad range", {"to": f"at most {MAX_DAYS} days from 'from'"})
         return start, to
 
-    def _scope(self, staff: auth.Staff, chain_id: str, store_id: str | None) -> list[tuple[str, str]]:
-        """(store id, name) of the stores the report covers, as far as `staff` may see them."""
+    def _scope(self, staff: auth.Staff, chain_id: str, store_id: str | None) -> list[StoreItem]:
+        """The stores the report covers, as far as `staff` may see them, by id."""
         if staff.chain_id != chain_id:
             raise NotFound("no such chain")  # another chain does not exist for this token
         if store_id is not None:
             if not is_id(store_id):
                 raise ValidationFailed("bad store", {"store": "a store id"})
-            store = auth.authorize_store(staff, self._stores, store_id, ACTION)
-            return [(store_id, store.name or store_id)]
+            return [auth.authorize_store(staff, self._stores, store_id, ACTION)]
         if not staff.may(ACTION):
             raise Forbidden(f"a {staff.role} may not do {ACTION}", ACTION)
         if staff.role == "chain_admin":
-            return sorted(self._chain_stores(chain_id))
+            return self._chain_stores(chain_id)
         found = []
         for sid in sorted(set(staff.store_ids)):
             store = auth.lookup_store(staff, self._stores, sid) if is_id(sid) else None
             if store is not None and store.chain_id == chain_id:
-                found.append((sid, store.name or sid))
+                found.append(store)
         return found
 
 
@@ -132,6 +140,20 @@ def _cell(value: Any) -> str:
         return ""
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formulas in a spreadsheet
+
+
+def _name(store: StoreItem) -> str:
+    return store.name or store.store_id
+
+
+def _stylist_names(stores: list[StoreItem]) -> dict[str, str]:
+    """Stylist id -> name from the stores' catalogues (a store without one labels its stylists by id)."""
+    return {
+        str(s["id"]): str(s["name"])
+        for store in stores
+        for s in ((store.catalog or {}).get("stylists") or [])
+        if isinstance(s, dict) and s.get("id") and s.get("name")
+    }
 
 
 def _key(group_by: str, store_id: str, day: str, dimension: str, value: str) -> str | None:
