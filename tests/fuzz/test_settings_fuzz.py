@@ -8,25 +8,15 @@ by default (FUZZ_EXAMPLES examples per property, 40 unless set); `make fuzz` rai
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chalicelib.dal.models import ChainItem, StoreItem
+from tests.fuzz.test_webhook_fuzz import FUZZ  # the same bound (FUZZ_EXAMPLES) and health checks
 from tests.support.builders import SH_STORE
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 STORE = f"/v1/stores/{SH_STORE}/settings"
 CHAIN = "/v1/chains/demo-chain/settings"
 
