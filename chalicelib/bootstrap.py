@@ -865,6 +865,18 @@ class Container:
 
         return Reports(self.report_counters, self.stores, chain_stores, self.clock)
 
+    # --- what owners and managers set for issue 17's features ----------------------------------------------
+    @cached_property
+    def store_settings(self):
+        """Review links, manager phone and hand-off limit of a store; a chain's feedback settings."""
+        from chalicelib.dal.settings_items import SettingsRepository
+        from chalicelib.services.store_settings import StoreSettings
+
+        return StoreSettings(
+            SettingsRepository(self.client("dynamodb"), self.settings.main_table),
+            (self.stores, self.local_stores),
+        )
+
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None, session: Any = None) -> Container:
     settings = settings or settings_module.current()

@@ -59,6 +59,10 @@ def register(app: Chalice) -> None:
     from chalicelib.api.reports import reports
 
     app.register_blueprint(reports)
+    # what owners and managers set for issue 17's features: review links, manager phone, hand-off limit, feedback
+    from chalicelib.api.settings_routes import settings_routes
+
+    app.register_blueprint(settings_routes)
     if local_dir_from_env() is not None:
         from chalicelib.api.local import local
 

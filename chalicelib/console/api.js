@@ -65,6 +65,7 @@ export async function call(method, path, body) {
 export const get = (path) => call("GET", path);
 export const post = (path, body) => call("POST", path, body ?? {});
 export const put = (path, body) => call("PUT", path, body ?? {});
+export const patch = (path, body) => call("PATCH", path, body ?? {});
 
 // A file from the API (a report's CSV), with the staff token: a plain link could not send it.
 export async function download(path) {

@@ -6,7 +6,8 @@ import { locale, setLocale, t } from "./i18n.js";
 import { renderInbox } from "./inbox.js";
 import { startPresence, stopPresence } from "./presence.js";
 import { renderReports } from "./reports.js";
-import { reportError, session, stopScreen } from "./session.js";
+import { canDo, reportError, session, stopScreen } from "./session.js";
+import { renderSettings } from "./settings.js";
 import { renderTimeline, renderToday } from "./today.js";
 
 const LOCALE_KEY = "chairside.locale";
@@ -20,6 +21,7 @@ const ROUTES = [
   { name: "today", pattern: /^#\/booking\/([^/]+)$/, render: (m, view) => renderTimeline(view, session, decodeURIComponent(m[1])) },
   { name: "campaigns", pattern: /^#\/campaigns$/, render: (m, view) => renderCampaigns(view, session) },
   { name: "reports", pattern: /^#\/reports$/, render: (m, view) => renderReports(view, session) },
+  { name: "settings", pattern: /^#\/settings$/, render: (m, view) => renderSettings(view, session) },
 ];
 
 function route() {
@@ -43,7 +45,8 @@ function renderShell(active) {
   const bar = document.getElementById("topbar");
   bar.hidden = false;
   const tabs = document.getElementById("tabs");
-  clear(tabs, ["inbox", "today", "campaigns", "reports"].map((name) =>
+  const names = ["inbox", "today", "campaigns", "reports", ...(canDo("settings") ? ["settings"] : [])];
+  clear(tabs, names.map((name) =>
     h("a", { href: `#/${name}`, class: "tab", "aria-current": name === active ? "page" : null, dataset: { testid: `tab-${name}` } },
       t(`nav.${name}`))));
   const select = document.getElementById("store-select");

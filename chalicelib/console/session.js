@@ -59,6 +59,8 @@ export function canDo(action) {
     waitlist: staffOnly,
     book: staffOnly, // bookings.book: book, move and cancel for a member
     correct: staffOnly, // messages.correct: correct what a member's message was understood to mean
+    settings: ["store_manager", "chain_admin"], // settings.read / settings.write: the store's review links, phone, limit
+    chainSettings: ["chain_admin"], // chain_settings.read / chain_settings.write: the chain's feedback settings
   };
   return (rules[action] || []).includes(session.staff?.role);
 }

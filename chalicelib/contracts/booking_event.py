@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from chalicelib.contracts.phone import e164_number
 from chalicelib.errors import ValidationFailed, invalid_fields
 from chalicelib.ids import ID_CHARS, MAX_ID
 from chalicelib.text_safety import clean_name, clean_text
@@ -75,15 +76,7 @@ class Member(_Strict):
     def _phone_e164(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        import phonenumbers
-
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError("not a phone number in international format (+<country code>...)") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("not a valid phone number")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164_number(value)
 
     @field_validator("email")
     @classmethod

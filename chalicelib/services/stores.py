@@ -49,6 +49,10 @@ class StoreDirectory:
         """A store this container has just written (services/catalogue.py): its next reads here see it."""
         self._cache[store.store_id] = (self._wall() + self._ttl, store)
 
+    def forget_chain(self, chain_id: str) -> None:
+        """A chain this container has just written (services/store_settings.py): its next read here reads it."""
+        self._chains.pop(chain_id, None)
+
     def of_chain(self, store_id: str, chain_id: str) -> StoreItem | None:
         """The store when it is this (signed) chain's. Another chain's store is as unknown as any, even one
         served in another region, so its existence does not leak; the chain's own gets the 421."""

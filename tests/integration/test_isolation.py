@@ -134,6 +134,11 @@ ACTIONS = {
     ("DELETE", "/v1/stores/{store_id}/staff/presence"): "presence.write",
     ("GET", "/v1/stores/{store_id}/staff/presence"): "presence.read",
     ("POST", "/v1/stores/{store_id}/conversations/{conversation_id}/assignment"): "conversations.assign",
+    # what owners and managers set for issue 17's features: a store's (its manager, chain admins), the chain's
+    ("GET", "/v1/stores/{store_id}/settings"): "settings.read",
+    ("PATCH", "/v1/stores/{store_id}/settings"): "settings.write",
+    ("GET", "/v1/chains/{chain_id}/settings"): "chain_settings.read",
+    ("PATCH", "/v1/chains/{chain_id}/settings"): "chain_settings.write",
 }
 # Routes that add a store when a chain_admin names a new id (PUT .../stores/{store_id}): for her, "a store that
 # does not exist" is a store to create, so her baseline is a chain that does not exist.

@@ -43,6 +43,11 @@ EXPECTED = {
     "conversations.assign": EVERYONE,
     "conversations.reassign": DESK_UP,
     "reports.read": MANAGERS,  # issue 17: an owner's reports, store managers and chain admins
+    # issue 17's settings: a store's (review links, manager phone, hand-off limit), the chain's (feedback)
+    "settings.read": MANAGERS,
+    "settings.write": MANAGERS,
+    "chain_settings.read": {"chain_admin"},
+    "chain_settings.write": {"chain_admin"},
 }
 
 
