@@ -38,7 +38,8 @@ class Plumbing:
 
     def tick(self) -> int:
         done = 0
-        for part in (*self.firers, *self.pollers):
+        parts: list[ScheduleFirer | QueuePoller] = [*self.firers, *self.pollers]
+        for part in parts:
             try:
                 done += part.tick()
             except Exception:

@@ -215,7 +215,7 @@ def next_occurrence(
             raise ValueError("rate: needs the schedule's start to count from")
         period = parse_rate(expression)
         steps = (after - start) // period + 1
-        found = start + steps * period
+        found: datetime | None = start + steps * period
     else:
         found = parse_cron(expression).next_after(after, timezone or "UTC")
     if found is None or (end is not None and found > end):

@@ -56,8 +56,8 @@ TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
 OAUTH_TOKEN_PATH = "/sns/oauth2/access_token"  # web authorization: code -> openid
 OAUTH_AUTHORIZE_PATH = "/connect/oauth2/authorize"  # open.weixin.qq.com's page, played here
 OAUTH_MINT_PATH = "/_fake/oauth/code"  # fake-only: a code for an openid, for tests and the local stack
-USER_CONTROL_PATH = "/_fake/user"
-TEMPLATES_PATH = "/_fake/templates"  # fake-only: GET every template message accepted (touser, client_msg_id)  # fake-only: when a member last wrote, and whether she blocks templates
+USER_CONTROL_PATH = "/_fake/user"  # fake-only: when a member last wrote, and whether she blocks templates
+TEMPLATES_PATH = "/_fake/templates"  # fake-only: GET every template message accepted (touser, client_msg_id)
 CS_WINDOW_SECONDS = 48 * 3600
 CLIENT_MSG_ID_SECONDS = 600  # WeChat: one message per openid + client_msg_id within 10 minutes
 JOB_FINISH = "TEMPLATESENDJOBFINISH"
@@ -540,14 +540,14 @@ class _Handler(JsonHandler):
         if (
             path == TEMPLATES_PATH and method == "GET"
         ):  # fake-only: the template messages accepted (soak counts)
-            with self.api._lock:
+            with self.fake._lock:
                 accepted = [
                     {
                         "touser": b.get("touser"),
                         "client_msg_id": b.get("client_msg_id"),
                         "template_id": b.get("template_id"),
                     }
-                    for b in self.api.templates
+                    for b in self.fake.templates
                 ]
             self._json({"templates": accepted})
             return

@@ -19,6 +19,7 @@ from chalicelib.channels.wechat.client import CustomerServiceWindowClosed, WeCha
 from chalicelib.channels.wechat.templates import TemplateMapping, WeChatTemplateChannel
 from chalicelib.dal.models import MemberItem
 from chalicelib.errors import PermanentSendError
+from devstack.client import http
 from devstack.fakes.wechat_api import FakeWeChatAPI, job_finish_xml
 from tests.support.builders import SH_STORE, booking_event
 
@@ -101,6 +102,21 @@ def test_a_retried_send_of_the_same_message_is_one_message(api, client):
 
     assert first == again != other
     assert len(api.shown) == 2
+
+
+def test_the_fake_lists_the_templates_it_accepted_for_the_soak(api, client):
+    """`GET /_fake/templates` (fake-only; chaos/stack.py counts template messages with it) over HTTP."""
+    WeChatTemplateChannel(client, {"confirmation": BOOKED}).send_outgoing(
+        Contact(wechat_openid=SHE), confirmation()
+    )
+
+    status, answer = http("GET", f"{api.base_url}/_fake/templates")
+
+    [body] = api.templates
+    assert status == 200
+    assert answer == {
+        "templates": [{"touser": SHE, "client_msg_id": body["client_msg_id"], "template_id": "tmpl-booked"}]
+    }
 
 
 def test_the_fake_refuses_a_category_value_over_its_limit_like_wechat(api, client):
