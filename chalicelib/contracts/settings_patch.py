@@ -1,6 +1,7 @@
 """The bodies of the settings PATCHes (issue 17's features read them). Every error names the field at fault.
 
-    PATCH /v1/stores/{store}/settings   StoreSettingsPatch: review_links, manager_phone, handoff_limit_minutes
+    PATCH /v1/stores/{store}/settings   StoreSettingsPatch: review_links, manager_phone, handoff_limit_minutes,
+                                        channel_routing (issue 15's router override: services/channel_router.py)
     PATCH /v1/chains/{chain}/settings   ChainSettingsPatch: feedback_settings {no_answer, thank_you_coupon}
 
 A PATCH sets only the fields it names (`given`); a field named with `null` goes back to its default (no review
@@ -18,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from chalicelib.contracts.phone import e164_number
 from chalicelib.journeys.texts import SUPPORTED_LOCALES
+from chalicelib.services.channel_router import RoutingOverride
 from chalicelib.services.feedback import NO_ANSWER_CHOICES
 from chalicelib.text_safety import clean_name, clean_text
 
@@ -96,6 +98,8 @@ class StoreSettingsPatch(_Patch):
     review_links: Annotated[list[ReviewLink], Field(max_length=MAX_LINKS)] | None = None
     manager_phone: Phone | None = None
     handoff_limit_minutes: Limit | None = None
+    # replaced whole (order, prefer_member_choice, receipt_wait_seconds; the kinds lists are not overridable)
+    channel_routing: RoutingOverride | None = None
 
 
 class ThankYouCoupon(_Patch):

@@ -1,7 +1,8 @@
 """What owners and managers set for issue 17's features, on the store and chain items (services/store_settings.py).
 
 Store item (`STORE#<store>` / `STORE`): `review_links` (JSON, services/feedback.py `review_link` reads it),
-`manager_phone` (E.164), `handoff_limit_minutes` (a number; conversations/hand_offs.py `limit_minutes`).
+`manager_phone` (E.164), `handoff_limit_minutes` (a number; conversations/hand_offs.py `limit_minutes`),
+`channel_routing` (JSON; services/channel_router.py `settings_for` reads it over the chain's).
 Chain item (`CHAIN#<chain>` / `CHAIN`): `feedback_settings` (JSON: `no_answer`, `thank_you_coupon`).
 
 Every write is one conditional UpdateItem of an item that exists (it never creates one): the store's names
@@ -141,6 +142,9 @@ def store_values(patch: StoreSettingsPatch) -> dict[str, Any]:
         values["manager_phone"] = patch.manager_phone
     if "handoff_limit_minutes" in patch.given:
         values["handoff_limit_minutes"] = patch.handoff_limit_minutes
+    if "channel_routing" in patch.given:
+        routing = patch.channel_routing.model_dump(exclude_none=True) if patch.channel_routing else {}
+        values["channel_routing"] = routing or None
     return values
 
 

@@ -1,5 +1,5 @@
-"""What owners and managers set for issue 17's features: a store's review links, manager phone and hand-off limit,
-and a chain's feedback settings.
+"""What owners and managers set for issue 17's features: a store's review links, manager phone and hand-off limit
+(and issue 15's `channel_routing` override), and a chain's feedback settings.
 
     store        GET   /v1/stores/{store}/settings   settings.read        (store_manager of the store, chain_admin)
     patch_store  PATCH /v1/stores/{store}/settings   settings.write
@@ -93,6 +93,7 @@ def store_view(store: StoreItem, *, show_phone: bool) -> dict[str, Any]:
         "chain_id": store.chain_id,
         "review_links": review_links_of(store),
         "handoff_limit_minutes": int(store.handoff_limit_minutes) if store.handoff_limit_minutes else None,
+        "channel_routing": store.channel_routing or None,
         "defaults": {"handoff_limit_minutes": int(hand_off_settings()["alarm"]["default_limit_minutes"])},
     }
     if show_phone:

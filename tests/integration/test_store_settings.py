@@ -76,6 +76,7 @@ def test_a_store_manager_reads_the_seeded_settings_with_the_defaults(harness):
         ],
         "manager_phone": None,
         "handoff_limit_minutes": None,
+        "channel_routing": None,
         "defaults": {"handoff_limit_minutes": 15},
     }
 
@@ -140,6 +141,11 @@ def test_null_puts_a_field_back_to_its_default_and_new_review_links_replace_the_
         ({"handoff_limit_minutes": 15.5}, "handoff_limit_minutes"),
         ({"handoff_limit_minutes": True}, "handoff_limit_minutes"),
         ({"phone": "+8613900000001"}, "phone"),
+        ({"channel_routing": {"order": ["pigeon"]}}, "channel_routing.order.0"),
+        ({"channel_routing": {"order": ["sms", "sms"]}}, "channel_routing.order"),
+        ({"channel_routing": {"order": []}}, "channel_routing.order"),
+        ({"channel_routing": {"receipt_wait_seconds": {"sms": 901}}}, "channel_routing.receipt_wait_seconds"),
+        ({"channel_routing": {"transactional": ["campaign"]}}, "channel_routing.transactional"),
     ],
 )
 def test_a_bad_field_is_named_and_nothing_is_written(harness, patch, field):
@@ -296,3 +302,30 @@ def test_a_patched_no_answer_rule_is_what_the_review_request_follows(harness):
     harness.advance_to("2026-12-03T12:00:00+08:00")
 
     assert "review_request" not in harness.sent_kinds(SH_STORE, "m-1")
+
+
+def test_a_patched_channel_routing_is_what_the_router_follows_and_null_gives_the_default_back(harness):
+    """Issue 15's per-store override, set through the API: this store's confirmations go by email first."""
+    routing = {"order": ["email", "sms"], "prefer_member_choice": False}
+    manager = token(harness, "store_manager")
+    status, body = call(harness, "PATCH", STORE, {"channel_routing": routing}, tok=manager)
+    assert status == 200 and body["channel_routing"] == routing, body
+
+    def confirmation_channel(n: int, start: str) -> str:
+        event = booking_event(
+            event_id=f"evt-r{n}",
+            booking_id=f"bk-r{n}",
+            member_id=f"m-r{n}",
+            email=f"r{n}@example.com",
+            start=start,
+        )
+        assert harness.post(event)[0] == 202
+        harness.pump()
+        [sent] = [m for m in harness.messages(SH_STORE, f"m-r{n}") if m["kind"] == "confirmation"]
+        return sent["channel"]
+
+    assert confirmation_channel(1, "2026-11-25T15:00:00+08:00") == "email"
+
+    status, body = call(harness, "PATCH", STORE, {"channel_routing": None}, tok=manager)
+    assert status == 200 and body["channel_routing"] is None and "channel_routing" not in stored_store()
+    assert confirmation_channel(2, "2026-11-26T15:00:00+08:00") == "sms"  # routing.toml: SMS before email
