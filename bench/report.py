@@ -293,8 +293,9 @@ def _where_the_cost_goes(f: Figures) -> list[str]:
         "KB of each; a completed visit frees nothing: a later claim takes its buckets over), every event then "
         "writes its record and the member's profile when it changed (copied to "
         "`gsi1`, projection ALL, and moving there at each visit); a booking's indexes (`gsi3`, `gsi4`) are keys "
-        "only, written when it is created or moved; each delivered message is two writes (the claim before "
-        "sending, the outcome after).",
+        "only, written when it is created or moved; each delivered message is three writes (the claim before "
+        "sending, the outcome after, its entry in the conversation's arrival sequence) and a share of one report "
+        "counter write (the steps worker adds a batch's counts once per store-day when the batch ends).",
         "",
     ]
 

@@ -8,8 +8,9 @@ One partition per store, `REPORT#<chain>#<store>`, its items sorted by day:
     sk = DAY#<YYYY-MM-DD>#stylist#<stylist id>          the part of the day that names a stylist (bookings, visits,
                                                         feedback): only booking events write these
 
-A message's status change writes one small item (its channel's figures ride in the day item); a booking's
-change writes the day item and its stylist's. A report reads one store's day range with one Query (paginated),
+A message's status change writes one small item (its channel's figures ride in the day item), or, summed with
+the rest of a worker's batch (`PendingCounts`), a share of one; a booking's change writes the day item and its
+stylist's. A report reads one store's day range with one Query (paginated),
 never a Scan (docs/REPORTS.md, docs/ARCHITECTURE.md).
 
 Counting once. Most counts follow a conditional state change and are written only after it succeeded (a
@@ -79,18 +80,16 @@ class ReportCounters:
     ) -> list[dict[str, Any]]:
         """The UpdateItem requests that add `counts` to the store's day (with its channel's part) and to its
         stylist's part: for a caller's own transaction, or for `add`."""
-        counts = {name: int(n) for name, n in counts.items() if n}
-        if not counts:
-            return []
-        day_counts = dict(counts)
-        if channel:
-            day_counts.update(
-                {f"{CHANNEL_PREFIX}{channel[:MAX_VALUE]}:{name}": n for name, n in counts.items()}
-            )
-        found = [self._update(partition(chain_id, store_id), day_key(day), day_counts)]
-        if stylist:
-            found.append(self._update(partition(chain_id, store_id), stylist_key(day, stylist), counts))
-        return found
+        return [
+            self._update(pk, sk, item_counts)
+            for (pk, sk), item_counts in counter_items(
+                chain_id, store_id, day, counts, stylist=stylist, channel=channel
+            ).items()
+        ]
+
+    def add_summed(self, key: tuple[str, str], counts: Mapping[str, int]) -> None:
+        """Add one item's summed counts (`PendingCounts.drain`): one UpdateItem."""
+        self._ddb.update_item(**self._update(*key, counts))
 
     def add(
         self,
@@ -182,6 +181,56 @@ class ReportCounters:
             if not last_key:
                 return
             request["ExclusiveStartKey"] = last_key
+
+
+class PendingCounts:
+    """Counts summed per counter item before they are written, one UpdateItem per item (`ReportCounters.add_summed`):
+    what one worker invocation counted for a store's day (its channels riding in the day item) and its
+    stylists' parts. Only counts that follow a state change already made belong here (never a `once` event)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], dict[str, int]] = {}
+
+    def add(self, items: Mapping[tuple[str, str], Mapping[str, int]]) -> None:
+        """Sum `items` ((pk, sk) -> counts: `counter_items`) into what waits."""
+        for key, item_counts in items.items():
+            summed = self._items.setdefault(key, {})
+            for name, n in item_counts.items():
+                summed[name] = summed.get(name, 0) + n
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def drain(self) -> Iterator[tuple[tuple[str, str], dict[str, int]]]:
+        """Each item's summed counts (those that did not cancel out), emptying the buffer."""
+        items, self._items = self._items, {}
+        for key, counts in items.items():
+            nonzero = {name: n for name, n in counts.items() if n}
+            if nonzero:
+                yield key, nonzero
+
+
+def counter_items(
+    chain_id: str,
+    store_id: str,
+    day: str,
+    counts: Mapping[str, int],
+    *,
+    stylist: str | None,
+    channel: str | None,
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(pk, sk) -> counts of each item that `counts` adds to: the store's day (with its channel's part) and, when
+    one is named, the stylist's part."""
+    counts = {name: int(n) for name, n in counts.items() if n}
+    if not counts:
+        return {}
+    day_counts = dict(counts)
+    if channel:
+        day_counts.update({f"{CHANNEL_PREFIX}{channel[:MAX_VALUE]}:{name}": n for name, n in counts.items()})
+    found = {(partition(chain_id, store_id), day_key(day)): day_counts}
+    if stylist:
+        found[(partition(chain_id, store_id), stylist_key(day, stylist))] = counts
+    return found
 
 
 def chain_stores(chain_id: str) -> list[tuple[str, str]]:
