@@ -5,13 +5,16 @@ One partition per store, `REPORT#<chain>#<store>`, its items sorted by day:
     sk = DAY#<store-local YYYY-MM-DD>                   the store's day: each figure as a number attribute named
                                                         as the counter (`messages_sent`, `no_shows`, `fr_<bucket>`
                                                         ...), and per channel `ch:<channel>:<counter>`
-    sk = DAY#<YYYY-MM-DD>#stylist#<stylist id>          the part of the day that names a stylist (bookings, visits,
-                                                        feedback): only booking events write these
+    sk = DAY#<YYYY-MM-DD>#by#<stylist id>               the figures that name a stylist (bookings, visits, feedback,
+                                                        rebookings, campaign bookings), counted *only* here: a
+                                                        report adds them to the store's day as it reads them
+    sk = DAY#<YYYY-MM-DD>#stylist#<stylist id>          (written before December 2026, still read) a stylist's part
+                                                        of the day, whose figures the day item also holds
 
 A message's status change writes one small item (its channel's figures ride in the day item), or, summed with
-the rest of a worker's batch (`PendingCounts`), a share of one; a booking's change writes the day item and its
-stylist's. A report reads one store's day range with one Query (paginated),
-never a Scan (docs/REPORTS.md, docs/ARCHITECTURE.md).
+the rest of a worker's batch (`PendingCounts`), a share of one; a booking's change writes one item, its stylist's
+share (the day item only when the booking names no stylist). A report reads one store's day range with one Query
+(paginated), never a Scan (docs/REPORTS.md, docs/ARCHITECTURE.md).
 
 Counting once. Most counts follow a conditional state change and are written only after it succeeded (a
 message's send or receipt, a booking's status), or inside its transaction (a new booking: `updates` gives the
@@ -38,6 +41,7 @@ ONCE_TTL = timedelta(days=60)  # longer than any retry, redrive or receipt windo
 ALL = "all"
 MAX_VALUE = 128  # longer stylist ids or channel names are cut: an item key stays small
 CHANNEL_PREFIX = "ch:"
+SHARE = "by"  # the sk part of a stylist's share of a day (stylist_share_key)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,13 @@ def day_key(day: str) -> str:
 
 
 def stylist_key(day: str, stylist_id: str) -> str:
+    """A stylist's part of a day whose figures are in the day item too (the layout before `stylist_share_key`)."""
     return f"DAY#{day}#stylist#{stylist_id[:MAX_VALUE]}"
+
+
+def stylist_share_key(day: str, stylist_id: str) -> str:
+    """A stylist's share of a day: counted here only, added to the day when read (one write, not two)."""
+    return f"DAY#{day}#{SHARE}#{stylist_id[:MAX_VALUE]}"
 
 
 class ReportCounters:
@@ -163,7 +173,8 @@ class ReportCounters:
 
     def days(self, chain_id: str, store_id: str, first: str, last: str) -> Iterator[CounterItem]:
         """The store's counters from day `first` to `last` (inclusive): one Query, paginated. Each day item gives
-        the day's figures, then one CounterItem per channel named in it; stylist items follow their day."""
+        the day's figures, then one CounterItem per channel named in it; stylist items follow their day (a
+        stylist's share gives her CounterItem and a store-day one: its figures are not in the day item)."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
@@ -219,17 +230,20 @@ def counter_items(
     stylist: str | None,
     channel: str | None,
 ) -> dict[tuple[str, str], dict[str, int]]:
-    """(pk, sk) -> counts of each item that `counts` adds to: the store's day (with its channel's part) and, when
-    one is named, the stylist's part."""
+    """(pk, sk) -> counts of each item that `counts` adds to: the stylist's share of the day when one is named,
+    else the store's day; a channel's part rides in the day item."""
     counts = {name: int(n) for name, n in counts.items() if n}
     if not counts:
         return {}
-    day_counts = dict(counts)
+    pk = partition(chain_id, store_id)
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    if stylist:
+        found[(pk, stylist_share_key(day, stylist))] = counts
+    day_counts = {} if stylist else dict(counts)
     if channel:
         day_counts.update({f"{CHANNEL_PREFIX}{channel[:MAX_VALUE]}:{name}": n for name, n in counts.items()})
-    found = {(partition(chain_id, store_id), day_key(day)): day_counts}
-    if stylist:
-        found[(partition(chain_id, store_id), stylist_key(day, stylist))] = counts
+    if day_counts:
+        found[(pk, day_key(day))] = day_counts
     return found
 
 
@@ -244,6 +258,10 @@ def chain_stores(chain_id: str) -> list[tuple[str, str]]:
 def _counter_items(item: dict[str, Any]) -> Iterator[CounterItem]:
     parts = item["sk"]["S"].split("#", 3)
     numbers = {name: int(attribute["N"]) for name, attribute in item.items() if "N" in attribute}
+    if len(parts) == 4 and parts[2] == SHARE:  # a stylist's share: her row, and the store's day
+        yield CounterItem(parts[1], "stylist", parts[3], numbers)
+        yield CounterItem(parts[1], ALL, "-", numbers)
+        return
     if len(parts) == 4:
         yield CounterItem(parts[1], parts[2], parts[3], numbers)
         return

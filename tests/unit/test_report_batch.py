@@ -125,7 +125,7 @@ def test_once_events_are_written_as_they_happen_inside_a_batch():
         reports.feedback(CHAIN, booking, 5, False)
         assert len(table.transactions) == 1
         assert "Put" in table.transactions[0][0]  # the marker
-    assert table.items[(DAY_PK, "DAY#2026-11-24")]["feedback_count"] == 1
+    assert table.items[(DAY_PK, "DAY#2026-11-24#by#s1")]["feedback_count"] == 1
     assert len(table.transactions) == 1
 
 
@@ -176,10 +176,57 @@ def test_pending_counts_sum_per_item_and_drop_what_cancels_out():
         )
     )
     pending.add(counter_items(CHAIN, STORE, "2026-11-24", {"no_shows": -1}, stylist="s1", channel=None))
-    assert len(pending) == 2  # the day and the stylist's part
-    drained = dict(pending.drain())
-    assert drained == {
-        (DAY_PK, "DAY#2026-11-24"): {"visits_due": 1},
-        (DAY_PK, "DAY#2026-11-24#stylist#s1"): {"visits_due": 1},
-    }
+    assert len(pending) == 1  # the stylist's share of the day (read into the day too)
+    assert dict(pending.drain()) == {(DAY_PK, "DAY#2026-11-24#by#s1"): {"visits_due": 1}}
     assert len(pending) == 0 and list(pending.drain()) == []
+
+
+class Pages:
+    """The DynamoDB client's query, answering one page of stored counter items."""
+
+    def __init__(self, items: list[dict]) -> None:
+        self._items = items
+
+    def query(self, **request) -> dict:
+        return {"Items": self._items}
+
+
+def stored(sk: str, **numbers: int) -> dict:
+    return {"pk": {"S": DAY_PK}, "sk": {"S": sk}, **{k: {"N": str(v)} for k, v in numbers.items()}}
+
+
+def test_a_stylists_share_counts_in_her_row_and_in_the_stores_day_once():
+    # One write for a booking's figures: her share, which the report adds to the day as it reads it.
+    counters = ReportCounters(
+        Pages(
+            [
+                stored("DAY#2026-11-24", messages_sent=3, **{"ch:sms:messages_sent": 3}),
+                stored("DAY#2026-11-24#by#s1", bookings=2, visits_due=1),
+            ]
+        ),
+        "main",
+    )
+    read = [(i.dimension, i.value, i.counts) for i in counters.days(CHAIN, STORE, "2026-11-24", "2026-11-24")]
+    assert read == [
+        ("all", "-", {"messages_sent": 3}),
+        ("channel", "sms", {"messages_sent": 3}),
+        ("stylist", "s1", {"bookings": 2, "visits_due": 1}),
+        ("all", "-", {"bookings": 2, "visits_due": 1}),
+    ]
+
+
+def test_a_stylists_part_written_the_old_way_is_not_added_to_the_day_again():
+    counters = ReportCounters(
+        Pages([stored("DAY#2026-11-24", bookings=1), stored("DAY#2026-11-24#stylist#s1", bookings=1)]), "main"
+    )
+    read = [(i.dimension, i.value, i.counts) for i in counters.days(CHAIN, STORE, "2026-11-24", "2026-11-24")]
+    assert read == [("all", "-", {"bookings": 1}), ("stylist", "s1", {"bookings": 1})]
+
+
+def test_a_booking_change_writes_one_item():
+    assert list(counter_items(CHAIN, STORE, "2026-11-24", {"bookings": 1}, stylist="s1", channel=None)) == [
+        (DAY_PK, "DAY#2026-11-24#by#s1")
+    ]
+    assert list(counter_items(CHAIN, STORE, "2026-11-24", {"bookings": 1}, stylist=None, channel=None)) == [
+        (DAY_PK, "DAY#2026-11-24")
+    ]
