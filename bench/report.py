@@ -146,7 +146,7 @@ def report_markdown(r: ReportReads | None) -> list[str]:
         "## Reports (issue 17)",
         "",
         f"`bench/reports.py`: a chain of {REPORT_STORES} stores with {REPORT_DAYS} days of report counters each "
-        "(a day item with its channels' figures and one item per stylist with bookings that day). A chain admin's "
+        "(a day item with its channels' figures and one share per stylist with bookings that day). A chain admin's "
         f"`GET /v1/chains/{{chain}}/reports?group_by=week` over the {REPORT_DAYS} days answered {r.status} with "
         f"{r.rows} rows and made **{r.reads}** DynamoDB read requests: one Query of the chain's stores, then one "
         "Query per store over the day range (one page each here). No Scan.",

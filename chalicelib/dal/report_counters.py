@@ -63,11 +63,6 @@ def day_key(day: str) -> str:
     return f"DAY#{day}"
 
 
-def stylist_key(day: str, stylist_id: str) -> str:
-    """A stylist's part of a day whose figures are in the day item too (the layout before `stylist_share_key`)."""
-    return f"DAY#{day}#stylist#{stylist_id[:MAX_VALUE]}"
-
-
 def stylist_share_key(day: str, stylist_id: str) -> str:
     """A stylist's share of a day: counted here only, added to the day when read (one write, not two)."""
     return f"DAY#{day}#{SHARE}#{stylist_id[:MAX_VALUE]}"
