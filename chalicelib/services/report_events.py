@@ -15,6 +15,7 @@ of the earlier visit, a campaign booking on the day it was made.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -47,7 +48,9 @@ class ReportEvents:
         self._counters = counters
         self._stores = stores
         self._clock = clock
-        self._pending: PendingCounts | None = None  # inside batch(): what waits for its one write per item
+        # Inside batch(): what waits for its one write per item -- per thread, so that a request served beside a
+        # worker in one process (the local stack) is never summed into the worker's batch.
+        self._local = threading.local()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -56,14 +59,14 @@ class ReportEvents:
         the write that moved the state succeeded; a worker killed before the end loses the counts it held (the
         retry finds the states already moved and counts nothing: an undercount, never a double count). Nested:
         the outermost block writes."""
-        if self._pending is not None:
+        if getattr(self._local, "pending", None) is not None:
             yield
             return
-        self._pending = PendingCounts()
+        pending = self._local.pending = PendingCounts()
         try:
             yield
         finally:
-            pending, self._pending = self._pending, None
+            self._local.pending = None
             self._flush(pending)
 
     def _flush(self, pending: PendingCounts) -> None:
@@ -216,11 +219,10 @@ class ReportEvents:
         channel: str | None = None,
     ) -> None:
         try:
-            if once is None and self._pending is not None:
+            pending: PendingCounts | None = getattr(self._local, "pending", None)
+            if once is None and pending is not None:
                 day = self._day(store_id, at)
-                self._pending.add(
-                    counter_items(chain_id, store_id, day, counts, stylist=stylist, channel=channel)
-                )
+                pending.add(counter_items(chain_id, store_id, day, counts, stylist=stylist, channel=channel))
                 return
             self._counters.add(
                 chain_id,

@@ -4,6 +4,7 @@ counter item is written once when the batch ends, a duplicate adds nothing, a fa
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -230,3 +231,16 @@ def test_a_booking_change_writes_one_item():
     assert list(counter_items(CHAIN, STORE, "2026-11-24", {"bookings": 1}, stylist=None, channel=None)) == [
         (DAY_PK, "DAY#2026-11-24")
     ]
+
+
+def test_another_threads_count_during_a_batch_is_written_at_once_not_summed_into_it():
+    table = Table()
+    reports = events(table)
+    with reports.batch():
+        reports.message_status(sent("m-1"), "sent")
+        other = threading.Thread(target=reports.message_status, args=(sent("m-2"), "sent"))
+        other.start()
+        other.join()
+        assert len(table.updates) == 1  # the other thread's, written by it
+    assert len(table.updates) == 2
+    assert table.items[(DAY_PK, "DAY#2026-11-24")]["messages_sent"] == 2
