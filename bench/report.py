@@ -146,7 +146,7 @@ def report_markdown(r: ReportReads | None) -> list[str]:
         "## Reports (issue 17)",
         "",
         f"`bench/reports.py`: a chain of {REPORT_STORES} stores with {REPORT_DAYS} days of report counters each "
-        "(a day item with its channels' figures and one item per stylist with bookings that day). A chain admin's "
+        "(a day item with its channels' figures and one share per stylist with bookings that day). A chain admin's "
         f"`GET /v1/chains/{{chain}}/reports?group_by=week` over the {REPORT_DAYS} days answered {r.status} with "
         f"{r.rows} rows and made **{r.reads}** DynamoDB read requests: one Query of the chain's stores, then one "
         "Query per store over the day range (one page each here). No Scan.",
@@ -296,8 +296,9 @@ def _where_the_cost_goes(f: Figures) -> list[str]:
         "KB of each; a completed visit frees nothing: a later claim takes its buckets over), every event then "
         "writes its record and the member's profile when it changed (copied to "
         "`gsi1`, projection ALL, and moving there at each visit); a booking's indexes (`gsi3`, `gsi4`) are keys "
-        "only, written when it is created or moved; each delivered message is two writes (the claim before "
-        "sending, the outcome after).",
+        "only, written when it is created or moved; each delivered message is three writes (the claim before "
+        "sending, the outcome after, its entry in the conversation's arrival sequence) and a share of one report "
+        "counter write (the steps worker adds a batch's counts once per store-day when the batch ends).",
         "",
     ]
 

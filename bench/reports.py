@@ -36,7 +36,7 @@ class ReportReads:
 def prepare(stack: Stack) -> None:
     """The chain's stores (copies of a seeded one) and 90 days of their counters, written in batches."""
     from chalicelib.dal.models import StoreItem
-    from chalicelib.dal.report_counters import day_key, partition, stylist_key
+    from chalicelib.dal.report_counters import day_key, partition, stylist_share_key
     from chalicelib.services.report_figures import BUCKET_PREFIX
 
     template = StoreItem.get(*StoreItem.key(stack.chain["stores"][0]["id"]))
@@ -73,8 +73,9 @@ def prepare(stack: Stack) -> None:
                 "opt_outs": 1,
                 "campaign_bookings": 2,
             }
+            shared = ("bookings", "visits_due", "rebooked_60d", "feedback_count")  # in the stylists' shares
             day_item = {"pk": {"S": partition(CHAIN, store_id)}, "sk": {"S": day_key(day)}}
-            day_item.update({name: {"N": str(v)} for name, v in figures.items()})
+            day_item.update({name: {"N": str(v)} for name, v in figures.items() if name not in shared})
             for channel in CHANNELS:
                 for name in (
                     "messages_sent",
@@ -86,13 +87,11 @@ def prepare(stack: Stack) -> None:
                     day_item[f"ch:{channel}:{name}"] = {"N": str(figures[name] // len(CHANNELS))}
             items.append(day_item)
             for s in range(STYLISTS):
-                stylist = {"pk": {"S": partition(CHAIN, store_id)}, "sk": {"S": stylist_key(day, f"sty-{s}")}}
-                stylist.update(
-                    {
-                        name: {"N": "3"}
-                        for name in ("bookings", "visits_due", "rebooked_60d", "feedback_count")
-                    }
-                )
+                stylist = {
+                    "pk": {"S": partition(CHAIN, store_id)},
+                    "sk": {"S": stylist_share_key(day, f"sty-{s}")},
+                }
+                stylist.update({name: {"N": "3"} for name in shared})
                 items.append(stylist)
     for start in range(0, len(items), 25):
         batch = {table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}

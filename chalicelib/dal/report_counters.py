@@ -5,12 +5,16 @@ One partition per store, `REPORT#<chain>#<store>`, its items sorted by day:
     sk = DAY#<store-local YYYY-MM-DD>                   the store's day: each figure as a number attribute named
                                                         as the counter (`messages_sent`, `no_shows`, `fr_<bucket>`
                                                         ...), and per channel `ch:<channel>:<counter>`
-    sk = DAY#<YYYY-MM-DD>#stylist#<stylist id>          the part of the day that names a stylist (bookings, visits,
-                                                        feedback): only booking events write these
+    sk = DAY#<YYYY-MM-DD>#by#<stylist id>               the figures that name a stylist (bookings, visits, feedback,
+                                                        rebookings, campaign bookings), counted *only* here: a
+                                                        report adds them to the store's day as it reads them
+    sk = DAY#<YYYY-MM-DD>#stylist#<stylist id>          (written before December 2026, still read) a stylist's part
+                                                        of the day, whose figures the day item also holds
 
-A message's status change writes one small item (its channel's figures ride in the day item); a booking's
-change writes the day item and its stylist's. A report reads one store's day range with one Query (paginated),
-never a Scan (docs/REPORTS.md, docs/ARCHITECTURE.md).
+A message's status change writes one small item (its channel's figures ride in the day item), or, summed with
+the rest of a worker's batch (`PendingCounts`), a share of one; a booking's change writes one item, its stylist's
+share (the day item only when the booking names no stylist). A report reads one store's day range with one Query
+(paginated), never a Scan (docs/REPORTS.md, docs/ARCHITECTURE.md).
 
 Counting once. Most counts follow a conditional state change and are written only after it succeeded (a
 message's send or receipt, a booking's status), or inside its transaction (a new booking: `updates` gives the
@@ -37,6 +41,7 @@ ONCE_TTL = timedelta(days=60)  # longer than any retry, redrive or receipt windo
 ALL = "all"
 MAX_VALUE = 128  # longer stylist ids or channel names are cut: an item key stays small
 CHANNEL_PREFIX = "ch:"
+SHARE = "by"  # the sk part of a stylist's share of a day (stylist_share_key)
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,9 @@ def day_key(day: str) -> str:
     return f"DAY#{day}"
 
 
-def stylist_key(day: str, stylist_id: str) -> str:
-    return f"DAY#{day}#stylist#{stylist_id[:MAX_VALUE]}"
+def stylist_share_key(day: str, stylist_id: str) -> str:
+    """A stylist's share of a day: counted here only, added to the day when read (one write, not two)."""
+    return f"DAY#{day}#{SHARE}#{stylist_id[:MAX_VALUE]}"
 
 
 class ReportCounters:
@@ -79,18 +85,16 @@ class ReportCounters:
     ) -> list[dict[str, Any]]:
         """The UpdateItem requests that add `counts` to the store's day (with its channel's part) and to its
         stylist's part: for a caller's own transaction, or for `add`."""
-        counts = {name: int(n) for name, n in counts.items() if n}
-        if not counts:
-            return []
-        day_counts = dict(counts)
-        if channel:
-            day_counts.update(
-                {f"{CHANNEL_PREFIX}{channel[:MAX_VALUE]}:{name}": n for name, n in counts.items()}
-            )
-        found = [self._update(partition(chain_id, store_id), day_key(day), day_counts)]
-        if stylist:
-            found.append(self._update(partition(chain_id, store_id), stylist_key(day, stylist), counts))
-        return found
+        return [
+            self._update(pk, sk, item_counts)
+            for (pk, sk), item_counts in counter_items(
+                chain_id, store_id, day, counts, stylist=stylist, channel=channel
+            ).items()
+        ]
+
+    def add_summed(self, key: tuple[str, str], counts: Mapping[str, int]) -> None:
+        """Add one item's summed counts (`PendingCounts.drain`): one UpdateItem."""
+        self._ddb.update_item(**self._update(*key, counts))
 
     def add(
         self,
@@ -164,7 +168,8 @@ class ReportCounters:
 
     def days(self, chain_id: str, store_id: str, first: str, last: str) -> Iterator[CounterItem]:
         """The store's counters from day `first` to `last` (inclusive): one Query, paginated. Each day item gives
-        the day's figures, then one CounterItem per channel named in it; stylist items follow their day."""
+        the day's figures, then one CounterItem per channel named in it; stylist items follow their day (a
+        stylist's share gives her CounterItem and a store-day one: its figures are not in the day item)."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
@@ -184,6 +189,59 @@ class ReportCounters:
             request["ExclusiveStartKey"] = last_key
 
 
+class PendingCounts:
+    """Counts summed per counter item before they are written, one UpdateItem per item (`ReportCounters.add_summed`):
+    what one worker invocation counted for a store's day (its channels riding in the day item) and its
+    stylists' parts. Only counts that follow a state change already made belong here (never a `once` event)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], dict[str, int]] = {}
+
+    def add(self, items: Mapping[tuple[str, str], Mapping[str, int]]) -> None:
+        """Sum `items` ((pk, sk) -> counts: `counter_items`) into what waits."""
+        for key, item_counts in items.items():
+            summed = self._items.setdefault(key, {})
+            for name, n in item_counts.items():
+                summed[name] = summed.get(name, 0) + n
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def drain(self) -> Iterator[tuple[tuple[str, str], dict[str, int]]]:
+        """Each item's summed counts (those that did not cancel out), emptying the buffer."""
+        items, self._items = self._items, {}
+        for key, counts in items.items():
+            nonzero = {name: n for name, n in counts.items() if n}
+            if nonzero:
+                yield key, nonzero
+
+
+def counter_items(
+    chain_id: str,
+    store_id: str,
+    day: str,
+    counts: Mapping[str, int],
+    *,
+    stylist: str | None,
+    channel: str | None,
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(pk, sk) -> counts of each item that `counts` adds to: the stylist's share of the day when one is named,
+    else the store's day; a channel's part rides in the day item."""
+    counts = {name: int(n) for name, n in counts.items() if n}
+    if not counts:
+        return {}
+    pk = partition(chain_id, store_id)
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    if stylist:
+        found[(pk, stylist_share_key(day, stylist))] = counts
+    day_counts = {} if stylist else dict(counts)
+    if channel:
+        day_counts.update({f"{CHANNEL_PREFIX}{channel[:MAX_VALUE]}:{name}": n for name, n in counts.items()})
+    if day_counts:
+        found[(pk, day_key(day))] = day_counts
+    return found
+
+
 def chain_stores(chain_id: str) -> list[StoreItem]:
     """Every store of the chain in this region, by id: one Query of the chain's store index (its items are whole,
     so a report reads no store one by one)."""
@@ -193,6 +251,10 @@ def chain_stores(chain_id: str) -> list[StoreItem]:
 def _counter_items(item: dict[str, Any]) -> Iterator[CounterItem]:
     parts = item["sk"]["S"].split("#", 3)
     numbers = {name: int(attribute["N"]) for name, attribute in item.items() if "N" in attribute}
+    if len(parts) == 4 and parts[2] == SHARE:  # a stylist's share: her row, and the store's day
+        yield CounterItem(parts[1], "stylist", parts[3], numbers)
+        yield CounterItem(parts[1], ALL, "-", numbers)
+        return
     if len(parts) == 4:
         yield CounterItem(parts[1], parts[2], parts[3], numbers)
         return

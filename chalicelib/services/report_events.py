@@ -3,7 +3,9 @@
 Counting once (dal/report_counters.py): a message's status and a booking's status are counted right after the
 conditional write that changed them (a new booking inside its own transaction: `booking_updates`), so a duplicate,
 which changes nothing, counts nothing. The other events name themselves (`once`) and are counted at most once
-however often they are delivered or retried. A count that fails is logged and dropped: a report figure is never
+however often they are delivered or retried. Inside `batch()` (a worker invocation: the steps worker's SQS batch)
+the counts that follow a state change are summed per counter item and written once each when the batch ends;
+`once` events are still written as they happen. A count that fails is logged and dropped: a report figure is never
 a reason to fail a send, a booking or a member's message.
 
 Days are store-local dates (the store's timezone): a message counts on the day it was sent, a booking's figures on
@@ -13,14 +15,16 @@ of the earlier visit, a campaign booking on the day it was made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
 from chalicelib.dal.models import BookingItem, ConversationItem, MessageItem
-from chalicelib.dal.report_counters import ReportCounters
+from chalicelib.dal.report_counters import PendingCounts, ReportCounters, counter_items
 from chalicelib.observability import logger
 from chalicelib.services.report_figures import BUCKET_PREFIX, bucket_of
 
@@ -44,6 +48,33 @@ class ReportEvents:
         self._counters = counters
         self._stores = stores
         self._clock = clock
+        # Inside batch(): what waits for its one write per item -- per thread, so that a request served beside a
+        # worker in one process (the local stack) is never summed into the worker's batch.
+        self._local = threading.local()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Sum the counts that follow a state change (a message's status) per store-day, channel and stylist, and
+        write each counter item once when the block ends, error or not. Every count is still taken only after
+        the write that moved the state succeeded; a worker killed before the end loses the counts it held (the
+        retry finds the states already moved and counts nothing: an undercount, never a double count). Nested:
+        the outermost block writes."""
+        if getattr(self._local, "pending", None) is not None:
+            yield
+            return
+        pending = self._local.pending = PendingCounts()
+        try:
+            yield
+        finally:
+            self._local.pending = None
+            self._flush(pending)
+
+    def _flush(self, pending: PendingCounts) -> None:
+        for key, counts in pending.drain():
+            try:
+                self._counters.add_summed(key, counts)
+            except Exception:  # noqa: BLE001 - a lost count is logged, never a failed send
+                logger.exception("report counter not written", extra={"counts": sorted(counts)})
 
     # --- messages (dal/messages.py calls it right after the write that moved the status) -----------------
     def message_status(self, message: MessageItem, status: str) -> None:
@@ -188,6 +219,11 @@ class ReportEvents:
         channel: str | None = None,
     ) -> None:
         try:
+            pending: PendingCounts | None = getattr(self._local, "pending", None)
+            if once is None and pending is not None:
+                day = self._day(store_id, at)
+                pending.add(counter_items(chain_id, store_id, day, counts, stylist=stylist, channel=channel))
+                return
             self._counters.add(
                 chain_id,
                 store_id,
