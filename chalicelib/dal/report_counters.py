@@ -83,8 +83,9 @@ class ReportCounters:
         stylist: str | None = None,
         channel: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The UpdateItem requests that add `counts` to the store's day (with its channel's part) and to its
-        stylist's part: for a caller's own transaction, or for `add`."""
+        """The UpdateItem requests that add `counts` to their items (`counter_items`: the stylist's share of the
+        day when one is named, else the store's day, with its channel's part): for a caller's own transaction, or
+        for `add`."""
         return [
             self._update(pk, sk, item_counts)
             for (pk, sk), item_counts in counter_items(
@@ -182,7 +183,7 @@ class ReportCounters:
         while True:
             page = self._ddb.query(**request)
             for item in page.get("Items", []):
-                yield from _counter_items(item)
+                yield from _read_counter_items(item)
             last_key = page.get("LastEvaluatedKey")
             if not last_key:
                 return
@@ -248,7 +249,7 @@ def chain_stores(chain_id: str) -> list[StoreItem]:
     return sorted(StoreItem.by_chain.query(StoreItem.chain_key(chain_id)), key=lambda s: s.store_id)
 
 
-def _counter_items(item: dict[str, Any]) -> Iterator[CounterItem]:
+def _read_counter_items(item: dict[str, Any]) -> Iterator[CounterItem]:
     parts = item["sk"]["S"].split("#", 3)
     numbers = {name: int(attribute["N"]) for name, attribute in item.items() if "N" in attribute}
     if len(parts) == 4 and parts[2] == SHARE:  # a stylist's share: her row, and the store's day

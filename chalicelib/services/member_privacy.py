@@ -9,7 +9,8 @@ Erasure, in an order that is safe to interrupt and to repeat (a second request f
 smaller counts; nothing fails):
 
 1. each booking of the member (gsi3): the thank-you coupon of her feedback (services/feedback.py) is deleted,
-   its pending EventBridge schedules are deleted, then the booking is anonymized -- it keeps status, start, duration, service, stylist and the stylist time it holds (the salon's
+   its pending EventBridge schedules are deleted, then the booking is anonymized -- it keeps status, start,
+   duration, service, stylist and the stylist time it holds (the salon's
    calendar, which the booking system still owns), loses the member snapshot, notes, price and feedback, is
    unlinked from the member, and moves to a new version, so any step planned before is dropped as stale;
 2. every conversation of the member with a store of the chain: its messages and its META are deleted;

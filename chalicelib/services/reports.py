@@ -62,14 +62,8 @@ class Reports:
                 if key is None:
                     continue
                 groups.setdefault(key, []).append(item.counts)
-                labels[key] = (
-                    _name(store)
-                    if group_by == "store"
-                    else stylists.get(key, key)
-                    if group_by == "stylist"
-                    else key
-                )
-        if group_by == "store":  # every store in scope has a row, even one with nothing counted yet
+                labels[key] = stylists.get(key, key) if group_by == "stylist" else key
+        if group_by == "store":  # every store in scope has a row (named), even one with nothing counted yet
             for store in stores:
                 groups.setdefault(store.store_id, [])
                 labels[store.store_id] = _name(store)
