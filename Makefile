@@ -18,7 +18,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 REGION ?= ap-southeast-1
 # Both cores: one test file per worker at a time, so a file's session fixtures (the local stack) start once per worker.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: venv run test deadcode unit integration e2e fuzz lint typecheck fmt package clean eval train browser-deps browser screenshots bench chaos \
 	redrive lock audit retrain cv
