@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.contracts.channel_routing import RoutingOverride
 from chalicelib.contracts.phone import e164_number
 from chalicelib.journeys.texts import SUPPORTED_LOCALES
-from chalicelib.services.channel_router import RoutingOverride
 from chalicelib.services.feedback import NO_ANSWER_CHOICES
 from chalicelib.text_safety import clean_name, clean_text
 

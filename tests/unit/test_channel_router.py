@@ -197,3 +197,33 @@ def test_a_receipt_check_names_its_step_and_the_channel_it_waited_on():
         StepMessage.from_json(body)  # a step worker never takes a check for a step
     with pytest.raises(ValidationFailed):
         ReceiptCheck.from_json(step.to_json())
+
+
+def test_routing_toml_keeps_the_rules_an_override_is_held_to():
+    """The defaults are read without pydantic (a worker's cold start), so the file is held to the contract here."""
+    from typing import get_args
+
+    from chalicelib.contracts.channel_routing import ChannelName, RoutingOverride
+    from chalicelib.services.channel_router import CHANNELS, ROUTING_FILE, parse_override
+
+    raw = tomllib.loads(ROUTING_FILE.read_text("utf-8"))
+    keys = ("order", "prefer_member_choice", "receipt_wait_seconds")
+    parsed = parse_override({k: raw[k] for k in keys if k in raw}, "routing.toml")
+    assert isinstance(parsed, RoutingOverride)
+    defaults = settings_for(None, None)
+    assert list(defaults.order) == parsed.order
+    assert defaults.prefer_member_choice is parsed.prefer_member_choice
+    assert dict(defaults.receipt_wait_seconds) == (parsed.receipt_wait_seconds or {})
+    assert set(get_args(ChannelName)) == set(CHANNELS)
+
+
+def test_routing_by_the_defaults_does_not_load_pydantic():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from chalicelib.services import channel_router as r; r.settings_for(None, None); "
+        "print('pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
