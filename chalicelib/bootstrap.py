@@ -662,8 +662,13 @@ class Container:
             sender=self.reply_sender,
             link=self.member_links.link,
             open_starts=self.availability.open_starts,
-            book=self.self_booking.book,
+            book=self._book_from_waitlist,
         )
+
+    def _book_from_waitlist(self, *args: Any, **kwargs: Any) -> Any:
+        """Waitlist's `book`: self-booking is built when a member claims an offer, not by the offers worker (it
+        loads the booking contracts and pydantic, which an offer never needs)."""
+        return self.self_booking.book(*args, **kwargs)
 
     def _time_freed(self, before: Any, after: Any) -> None:
         """BookingEvents' `on_freed` (the waitlist is built on first use: it books through BookingEvents)."""

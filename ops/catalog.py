@@ -37,7 +37,8 @@ from urllib.parse import quote
 from pydantic import BaseModel
 
 from chalicelib.catalog.store_catalog import WEEKDAYS
-from chalicelib.contracts.catalog import ServiceBody, StoreBody, StylistBody, parse
+from chalicelib.contracts.catalog import ServiceBody, StoreBody, StylistBody
+from chalicelib.contracts.validation import parse
 from chalicelib.errors import ValidationFailed
 
 # The columns each kind reads (every other column must be empty or absent for it).

@@ -10,8 +10,9 @@ import json
 from typing import Any
 
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from chalicelib.contracts.validation import parse
 from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed, invalid_fields
 from chalicelib.ids import ID_CHARS, SAFE_ID, is_id
 from chalicelib.services.auth import MAX_TOKEN_LENGTH, HS256Verifier, Staff, Verifier
@@ -96,11 +97,7 @@ def decode(raw: bytes | None) -> dict[str, Any]:
 
 def parse_model[M: BaseModel](model: type[M], raw: bytes, message: str) -> M:
     """A JSON object body validated as `model`; 400 naming every field at fault."""
-    body = json_object(raw)
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_fields(message, exc) from None
+    return parse(model, json_object(raw), message)
 
 
 def limit_size(raw: bytes, max_bytes: int) -> bytes:

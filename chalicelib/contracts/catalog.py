@@ -26,12 +26,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
 )
 
 from chalicelib.catalog.store_catalog import WEEKDAYS
-from chalicelib.errors import ValidationFailed, invalid_fields
+from chalicelib.errors import ValidationFailed
 from chalicelib.ids import ID_CHARS, MAX_ID
 from chalicelib.text_safety import clean_name, clean_text
 
@@ -205,14 +204,6 @@ def week_json(week: Mapping[Any, list[tuple[str, str]]] | None) -> dict[str, lis
     if week is None:
         return None
     return {day: [list(pair) for pair in week[day]] for day in WEEKDAYS if week.get(day)}
-
-
-def parse[M: BaseModel](model: type[M], body: dict[str, Any], message: str) -> M:
-    """`body` validated as `model`; 400 naming every field at fault."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_fields(message, exc) from None
 
 
 def bad_field(field: str, reason: str, message: str = "the request is not valid") -> ValidationFailed:

@@ -7,10 +7,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.contracts.booking_event import Id, Text
-from chalicelib.errors import ValidationFailed, invalid_fields
 
 MAX_DAYS = 14
 DEFAULT_DAYS = 7
@@ -78,13 +77,3 @@ def _date_text(value: Any) -> Any:
     if value is not None and not (isinstance(value, str) and _DAY.match(value)):
         raise ValueError("must be a date YYYY-MM-DD")
     return value
-
-
-def parse[M: BaseModel](model: type[M], payload: object, what: str) -> M:
-    """A decoded body or query as `model`; ValidationFailed naming every field at fault."""
-    if not isinstance(payload, dict):
-        raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise invalid_fields(f"the {what} is not valid", exc) from None

@@ -16,7 +16,6 @@ from chalicelib.catalog import availability as rules
 from chalicelib.catalog.availability import ANY, Slot
 from chalicelib.catalog.store_catalog import Service, StoreCatalog
 from chalicelib.clock import Clock
-from chalicelib.contracts.self_booking import AvailabilityQuery, parse
 from chalicelib.dal.bookings import BookingRepository
 from chalicelib.errors import ManagedElsewhere, NotFound, ValidationFailed
 from chalicelib.ids import is_id
@@ -54,7 +53,12 @@ class Availability:
         if store is None:
             raise NotFound("no such store")
         catalog = StoreCatalog.of(store)
-        query = parse(AvailabilityQuery, dict(params), "query")
+        from chalicelib.contracts.self_booking import (
+            AvailabilityQuery,  # here: the waitlist worker needs no pydantic
+        )
+        from chalicelib.contracts.validation import parse
+
+        query = parse(AvailabilityQuery, dict(params), "the query is not valid")
         if not catalog.self_booking:
             raise ManagedElsewhere("this store's bookings are made in the chain's own booking system")
         service = catalog.service(query.service)

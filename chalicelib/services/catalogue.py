@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.catalog.store_catalog import WEEKDAYS, Hours, Service, StoreCatalog, Stylist
-from chalicelib.contracts.catalog import ServiceBody, StoreBody, StylistBody, bad_field, parse
+from chalicelib.contracts.catalog import ServiceBody, StoreBody, StylistBody, bad_field
+from chalicelib.contracts.validation import parse
 from chalicelib.dal.catalogue import CatalogueRepository, Written
 from chalicelib.dal.models import StoreItem
 from chalicelib.errors import Forbidden, NotFound

@@ -28,14 +28,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.catalog import availability as rules
 from chalicelib.catalog.availability import ANY, Slot
 from chalicelib.catalog.store_catalog import Service, StoreCatalog, Stylist
 from chalicelib.clock import Clock
 from chalicelib.contracts.booking_event import BookingEvent
-from chalicelib.contracts.self_booking import BookRequest, CancelRequest, RescheduleRequest, parse
+from chalicelib.contracts.self_booking import BookRequest, CancelRequest, RescheduleRequest
+from chalicelib.contracts.validation import parse
 from chalicelib.dal.bookings import BookingRepository
 from chalicelib.dal.models import BookingItem, MemberItem, StoreItem
 from chalicelib.errors import (
@@ -92,7 +93,7 @@ class SelfBooking:
         store = self._member_store(member, store_id)
         if member.booking_id is not None:
             raise Forbidden("a manage link's token manages its one booking; sign in to book", STAFF_ACTION)
-        request = body if isinstance(body, BookRequest) else parse(BookRequest, body, "booking")
+        request = _request(BookRequest, body, "booking")
         return self._book(store, _Actor(member.member_id), request)
 
     def my_bookings(self, member: Member, store_id: str) -> dict[str, Any]:
@@ -114,7 +115,7 @@ class SelfBooking:
     ) -> dict[str, Any]:
         store = self._member_store(member, store_id)
         booking = self._booking(store, booking_id, member)
-        request = body if isinstance(body, RescheduleRequest) else parse(RescheduleRequest, body, "move")
+        request = _request(RescheduleRequest, body, "move")
         return self._move(store, booking, request, _Actor(member.member_id))
 
     def cancel(
@@ -122,7 +123,7 @@ class SelfBooking:
     ) -> dict[str, Any]:
         store = self._member_store(member, store_id)
         booking = self._booking(store, booking_id, member)
-        request = body if isinstance(body, CancelRequest) else parse(CancelRequest, body, "cancel")
+        request = _request(CancelRequest, body, "cancel")
         return self._cancel(store, booking, request, _Actor(member.member_id))
 
     # --- staff, for a member -----------------------------------------------------------------------
@@ -130,7 +131,7 @@ class SelfBooking:
         self, staff: auth.Staff, store_id: str, body: BookRequest | dict[str, Any]
     ) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, STAFF_ACTION)
-        request = body if isinstance(body, BookRequest) else parse(BookRequest, body, "booking")
+        request = _request(BookRequest, body, "booking")
         if request.member_id is None:
             raise ValidationFailed("whom to book for", {"member_id": "required with a staff token"})
         return self._book(store, _Actor(request.member_id, staff.subject), request)
@@ -140,7 +141,7 @@ class SelfBooking:
     ) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, STAFF_ACTION)
         booking = self._booking(store, booking_id)
-        request = body if isinstance(body, RescheduleRequest) else parse(RescheduleRequest, body, "move")
+        request = _request(RescheduleRequest, body, "move")
         return self._move(store, booking, request, _Actor(booking.member.id, staff.subject))
 
     def cancel_for(
@@ -148,7 +149,7 @@ class SelfBooking:
     ) -> dict[str, Any]:
         store = auth.authorize_store(staff, self._stores, store_id, STAFF_ACTION)
         booking = self._booking(store, booking_id)
-        request = body if isinstance(body, CancelRequest) else parse(CancelRequest, body, "cancel")
+        request = _request(CancelRequest, body, "cancel")
         return self._cancel(store, booking, request, _Actor(booking.member.id, staff.subject))
 
     # --- book ------------------------------------------------------------------------------------
@@ -557,3 +558,8 @@ def _event(
             },
         }
     )
+
+
+def _request[M: BaseModel](model: type[M], body: M | dict[str, Any], what: str) -> M:
+    """A typed request as given, or a decoded body validated as `model` (400 naming the fields at fault)."""
+    return body if isinstance(body, model) else parse(model, body, f"the {what} is not valid")

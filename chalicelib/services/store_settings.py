@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.contracts.catalog import parse
 from chalicelib.contracts.settings_patch import ChainSettingsPatch, StoreSettingsPatch
+from chalicelib.contracts.validation import parse
 from chalicelib.conversations.hand_offs import settings as hand_off_settings
 from chalicelib.dal.models import StoreItem
 from chalicelib.dal.settings_items import SettingsRepository, review_links_of

@@ -24,23 +24,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
-
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib.catalog.store_catalog import StoreCatalog
 from chalicelib.channels.base import Contact
 from chalicelib.clock import Clock
 from chalicelib.dal.models import BookingItem, StoreItem, WaitlistEntryItem, WaitSlotItem
 from chalicelib.dal.waitlist import ENTRY_KEPT, NewEntry, WaitlistRepository
-from chalicelib.errors import Conflict, ManagedElsewhere, NotFound, ValidationFailed, invalid_fields
+from chalicelib.errors import Conflict, ManagedElsewhere, NotFound, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.journeys import texts
 from chalicelib.observability import logger
 from chalicelib.services import auth
 from chalicelib.services.member_tokens import Member
+
+if TYPE_CHECKING:
+    from chalicelib.contracts.waitlist import JoinRequest
 
 OFFER_VALID = timedelta(minutes=30)
 MAX_DAYS_AHEAD = 60
@@ -59,21 +60,6 @@ def part_of_day(local_start: datetime) -> str:
     if local_start.hour < 12:
         return "morning"
     return "afternoon" if local_start.hour < 18 else "evening"
-
-
-class JoinRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    service: str
-    stylist_id: str
-    date: date
-    part_of_day: Literal["morning", "afternoon", "evening", "any"]
-
-
-class ClaimRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: datetime
 
 
 @dataclass(frozen=True)
@@ -223,11 +209,11 @@ class Waitlist:
 
     # --- the member's routes ----------------------------------------------------------------------------
     def join(self, member: Member, store_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        from chalicelib.contracts.validation import parse
+        from chalicelib.contracts.waitlist import JoinRequest  # here: the offers worker never loads pydantic
+
         store, catalog = self._store_of(member, store_id)
-        try:
-            wanted = JoinRequest.model_validate(body)
-        except ValidationError as exc:
-            raise invalid_fields("invalid waitlist request", exc) from None
+        wanted = parse(JoinRequest, body, "the waitlist request is not valid")
         service = catalog.service(wanted.service)
         if service is None:
             raise ValidationFailed("invalid waitlist request", {"service": "no such service at this store"})
@@ -294,11 +280,11 @@ class Waitlist:
         return {"waitlist_id": waitlist_id, "status": "left"}
 
     def claim(self, member: Member, store_id: str, waitlist_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        from chalicelib.contracts.validation import parse
+        from chalicelib.contracts.waitlist import ClaimRequest
+
         store, _ = self._store_of(member, store_id)
-        try:
-            wanted = ClaimRequest.model_validate(body)
-        except ValidationError as exc:
-            raise invalid_fields("invalid claim", exc) from None
+        wanted = parse(ClaimRequest, body, "the claim is not valid")
         if wanted.start.tzinfo is None:
             raise ValidationFailed("invalid claim", {"start": "needs a UTC offset"})
         start = wanted.start.astimezone(UTC)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.catalog.store_catalog import StoreCatalog
-from chalicelib.contracts.catalog import ServiceBody, StoreBody, StylistBody, parse, week_json
+from chalicelib.contracts.catalog import ServiceBody, StoreBody, StylistBody, week_json
+from chalicelib.contracts.validation import parse
 from chalicelib.errors import ValidationFailed
 from devstack.seed import STORES
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.contracts.catalog import parse
 from chalicelib.contracts.settings_patch import ChainSettingsPatch, StoreSettingsPatch
+from chalicelib.contracts.validation import parse
 from chalicelib.dal.models import StoreItem
 from chalicelib.dal.settings_items import merged_feedback, review_links_of, store_values
 from chalicelib.errors import ValidationFailed
