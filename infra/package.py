@@ -15,8 +15,11 @@ relative to the template's directory.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -71,7 +74,34 @@ def build_layer(layer_dir: Path, *, install_dependencies: bool) -> Path:
     shutil.copytree(
         CHALICELIB, python_dir / "chalicelib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
+    compile_layer(python_dir)
     return layer_dir
+
+
+# The `holidays` library's per-country modules (~2.4 MB of bytecode): a care sweep imports the few it greets for,
+# compiled then; everything else a cold start imports is shipped compiled.
+NOT_COMPILED = r"[/\\]holidays[/\\](countries|financial)[/\\]"
+
+
+def compile_layer(python_dir: Path) -> bool:
+    """Ship the layer's bytecode: Lambda's /opt is read-only, so a module without its .pyc is compiled from source
+    at every cold start and never cached. Hash-based and unchecked (a layer's sources never change once built;
+    a zip keeps mtimes to 2 s, which would make timestamp checks fail). Only when this is Lambda's Python: another
+    version's bytecode would be ignored there. Returns whether it compiled."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != resources.LAMBDA_PYTHON:
+        print(
+            f"layer not compiled: this is Python {sys.version.split()[0]}, Lambda runs {resources.LAMBDA_PYTHON}"
+        )
+        return False
+    ok = compileall.compile_dir(
+        str(python_dir),
+        quiet=2,
+        rx=re.compile(NOT_COMPILED),
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not ok:
+        raise RuntimeError(f"compiling {python_dir} failed")
+    return True
 
 
 # Run with the layer's own babel first on sys.path: every locale-data file that loading `locales` (each with

@@ -562,6 +562,21 @@ def test_the_built_layer_is_lean_and_formats_what_the_app_formats(
     assert _formatted(built_layer) == full_babel
 
 
+def test_the_built_layer_ships_the_bytecode_a_cold_start_would_otherwise_compile(built_layer: Path) -> None:
+    """Lambda's /opt is read-only: a module without its .pyc is compiled from source at every cold start."""
+    import importlib.util
+
+    for module in ("chalicelib/bootstrap.py", "pydantic/main.py", "aws_lambda_powertools/logging/logger.py"):
+        source = built_layer / module
+        pyc = Path(importlib.util.cache_from_source(str(source)))
+        assert pyc.is_file(), module
+        header = pyc.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER  # this Python's, which is Lambda's (LAMBDA_PYTHON)
+        assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked
+    # the holidays library's per-country modules stay source: a sweep compiles the few it uses
+    assert not list((built_layer / "holidays" / "countries").rglob("*.pyc"))
+
+
 def test_pruning_the_holidays_library_keeps_the_english_names_holiday_greetings_read(tmp_path: Path) -> None:
     import holidays as library
 
