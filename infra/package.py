@@ -23,6 +23,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 from chalicelib import resources
@@ -93,14 +95,45 @@ def compile_layer(python_dir: Path) -> bool:
             f"layer not compiled: this is Python {sys.version.split()[0]}, Lambda runs {resources.LAMBDA_PYTHON}"
         )
         return False
+    _compile_tree(python_dir, "/opt/python", re.compile(NOT_COMPILED))
+    return True
+
+
+def _compile_tree(tree: Path, deployed_at: str, skip: re.Pattern[str] | None = None) -> None:
     ok = compileall.compile_dir(
-        str(python_dir),
+        str(tree),
         quiet=2,
-        rx=re.compile(NOT_COMPILED),
+        ddir=deployed_at,  # the path tracebacks show on Lambda
+        rx=skip,
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
     if not ok:
-        raise RuntimeError(f"compiling {python_dir} failed")
+        raise RuntimeError(f"compiling {tree} failed")
+
+
+def compile_deployment_zip(zip_path: Path) -> bool:
+    """The API's deployment.zip (Chalice bundles app.py and chalicelib/, which come first on sys.path, so the
+    layer's bytecode is not used for them) with the same bytecode as the layer: whatever `__pycache__` the
+    checkout had is dropped (timestamp-based, maybe stale) and every module compiled as compile_layer does."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" != resources.LAMBDA_PYTHON:
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "task"
+        with zipfile.ZipFile(zip_path) as bundle:
+            kept = [info for info in bundle.infolist() if "__pycache__/" not in info.filename]
+            for info in kept:
+                bundle.extract(info, tree)
+            modes = {info.filename: info.external_attr for info in kept}
+        _compile_tree(tree, "/var/task")
+        rebuilt = zip_path.with_suffix(".tmp")
+        with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+                name = path.relative_to(tree).as_posix()
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = modes.get(name, 0o100644 << 16)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                bundle.writestr(info, path.read_bytes())
+        rebuilt.replace(zip_path)
     return True
 
 
@@ -200,6 +233,7 @@ def package(stage: str, region: str, out: Path, *, skip_layer: bool = False) -> 
     merge_file = target / "merge.json"
     merge_file.write_text(json.dumps(template, indent=2) + "\n")
     chalice_package(stage, region, merge_file, target)
+    compile_deployment_zip(target / "deployment.zip")
     return target / "sam.json"
 
 

@@ -577,6 +577,24 @@ def test_the_built_layer_ships_the_bytecode_a_cold_start_would_otherwise_compile
     assert not list((built_layer / "holidays" / "countries").rglob("*.pyc"))
 
 
+def test_the_apis_deployment_zip_ships_fresh_bytecode_for_every_module(packaged: Packaged) -> None:
+    """app.py and chalicelib/ in deployment.zip come first on the API's sys.path, before the layer's copy."""
+    import importlib.util
+    import zipfile
+
+    with zipfile.ZipFile(packaged.sam.parent / "deployment.zip") as bundle:
+        names = set(bundle.namelist())
+        sources = {n for n in names if n.endswith(".py")}
+        compiled = {n for n in names if n.endswith(".pyc")}
+        assert "app.py" in sources and "chalicelib/bootstrap.py" in sources
+        expected = {importlib.util.cache_from_source(n) for n in sources}
+        assert compiled == expected  # one per module, nothing left over from the checkout's __pycache__
+        for name in ("__pycache__/app.cpython-313.pyc", "chalicelib/__pycache__/bootstrap.cpython-313.pyc"):
+            header = bundle.read(name)[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked
+
+
 def test_pruning_the_holidays_library_keeps_the_english_names_holiday_greetings_read(tmp_path: Path) -> None:
     import holidays as library
 
