@@ -772,7 +772,9 @@ class Container:
         from chalicelib.dal.email import opt_out_member
         from chalicelib.services.unsubscribe import Unsubscribe
 
-        return Unsubscribe(self.unsubscribe_links, opt_out_member, self.clock.now)
+        return Unsubscribe(
+            self.unsubscribe_links, opt_out_member, self.clock.now, self.report_events.email_unsubscribed
+        )
 
     @cached_property
     def email_suppressions(self):

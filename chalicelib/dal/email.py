@@ -15,11 +15,13 @@ The unsubscribe writes the member profile's opt-out (`MemberItem.opted_out_at`, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.dal.conditions import is_conditional_failure
 from chalicelib.dal.models import MemberItem
@@ -69,20 +71,35 @@ class EmailSuppressions:
         return "Item" in item
 
 
-def opt_out_member(chain_id: str, member_id: str, at: datetime) -> bool:
-    """Record a member's opt-out (no marketing consent, `opted_out_at`, the first one's time kept). False when there
+@dataclass(frozen=True)
+class OptedOut:
+    store_id: str | None  # her primary store
+    newly: bool  # her marketing consent was not withdrawn already (a repeated unsubscribe is not newly)
+
+
+def opt_out_member(chain_id: str, member_id: str, at: datetime) -> OptedOut | None:
+    """Record a member's opt-out (no marketing consent, `opted_out_at`, the first one's time kept). None when there
     is no such member (erased since the email went out): nothing is written then."""
     member = MemberItem(*MemberItem.key(chain_id, member_id))
+    actions: list[Action] = [
+        MemberItem.marketing_consent.set(False),
+        MemberItem.opted_out_at.set(MemberItem.opted_out_at | at),
+    ]
     try:
+        # Conditional on a consent still given, so that only the withdrawal that changed it says `newly`.
         member.update(
-            actions=[
-                MemberItem.marketing_consent.set(False),
-                MemberItem.opted_out_at.set(MemberItem.opted_out_at | at),
-            ],
-            condition=MemberItem.pk.exists(),
+            actions=actions,
+            condition=MemberItem.pk.exists()
+            & (MemberItem.marketing_consent.does_not_exist() | (MemberItem.marketing_consent != False)),  # noqa: E712
         )
+        return OptedOut(member.primary_store_id, newly=True)
+    except UpdateError as exc:
+        if not is_conditional_failure(exc):
+            raise
+    try:
+        member.update(actions=actions, condition=MemberItem.pk.exists())
     except UpdateError as exc:
         if is_conditional_failure(exc):
-            return False
+            return None
         raise
-    return True
+    return OptedOut(member.primary_store_id, newly=False)

@@ -192,6 +192,11 @@ class ReportEvents:
                 channel=channel,
             )
 
+    def email_unsubscribed(self, chain_id: str, store_id: str, at: datetime) -> None:
+        """A member withdrew her marketing consent through an email's one-click unsubscribe (counted once per
+        withdrawal: a repeated click changes nothing), on her primary store's day."""
+        self._add(chain_id, store_id, at, {"opt_outs": 1}, channel="email")
+
     def staff_answered(self, conversation: ConversationItem, at: datetime) -> None:
         """Staff answered a handed-off conversation: the time since her latest message, once per that message."""
         waiting_since = conversation.last_inbound_at

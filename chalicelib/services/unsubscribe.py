@@ -20,10 +20,14 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from chalicelib.errors import ValidationFailed
 from chalicelib.ids import is_id
+
+if TYPE_CHECKING:
+    from chalicelib.dal.email import OptedOut
 
 KEY_PURPOSE = "unsubscribe-links"  # the derived key's purpose (chalicelib/pii.py LookupHasher.derived_key)
 SIGNATURE_CHARS = 32  # base64url characters of the HMAC kept: 192 bits
@@ -104,12 +108,14 @@ class Unsubscribe:
     def __init__(
         self,
         links: UnsubscribeLinks,
-        opt_out: Callable[[str, str, datetime], bool],
+        opt_out: Callable[[str, str, datetime], OptedOut | None],
         now: Callable[[], datetime],
+        counted: Callable[[str, str, datetime], None] | None = None,
     ) -> None:
         self._links = links
         self._opt_out = opt_out
         self._now = now
+        self._counted = counted  # (chain, store, at): a withdrawal for the owner's reports (`opt_outs`)
 
     def check(self, token: str) -> Subscriber:
         """The member a link is for (the confirmation page); 400 for a link we did not sign."""
@@ -118,5 +124,8 @@ class Unsubscribe:
     def unsubscribe(self, token: str) -> dict[str, str]:
         """Opt the link's member out of marketing; the same answer however often it is posted."""
         subscriber = self._links.read(token)
-        self._opt_out(subscriber.chain_id, subscriber.member_id, self._now())
+        now = self._now()
+        opted_out = self._opt_out(subscriber.chain_id, subscriber.member_id, now)
+        if opted_out is not None and opted_out.newly and opted_out.store_id and self._counted is not None:
+            self._counted(subscriber.chain_id, opted_out.store_id, now)
         return {"result": "unsubscribed"}

@@ -346,3 +346,22 @@ def test_a_confirmed_members_no_show_corrected_to_a_visit_leaves_both_splits(har
     sh = row_of(after, SH_STORE)
     assert sh["no_shows"] == 0 and sh["no_show_rate"] == 0.0
     assert sh["no_show_rate_confirmed"] == 0.0 and sh["no_show_rate_unconfirmed"] is None
+
+
+def test_an_email_unsubscribe_counts_as_one_opt_out_of_her_store_however_often_she_clicks(harness):
+    event = booking_event()
+    event["booking"]["member"]["marketing_consent"] = True
+    harness.post(event)
+    token = harness.container.unsubscribe_links.token("demo-chain", "m-1")
+    for _ in range(3):  # a mail client and a link scanner posting again change nothing
+        response = harness.client.http.post(
+            f"/v1/unsubscribe/{token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=b"List-Unsubscribe=One-Click",
+        )
+        assert response.status_code == 200
+
+    _, body = report(harness, WEEK + "&group_by=channel")
+    assert row_of(body, "email")["opt_outs"] == 1
+    _, body = report(harness)
+    assert row_of(body, SH_STORE)["opt_outs"] == 1 and body["totals"]["opt_outs"] == 1
