@@ -11,9 +11,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @flushes_metrics
 @logger.inject_lambda_context
 def handler(event, context):
-    return process_partial_response(
-        event=event,
-        record_handler=container().email_events_worker.handle_record,
-        processor=processor,
-        context=context,
-    )
+    wired = container()
+    with wired.report_events.batch():  # report counts summed per store-day, written when the batch ends
+        return process_partial_response(
+            event=event,
+            record_handler=wired.email_events_worker.handle_record,
+            processor=processor,
+            context=context,
+        )

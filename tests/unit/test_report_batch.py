@@ -244,3 +244,59 @@ def test_another_threads_count_during_a_batch_is_written_at_once_not_summed_into
         assert len(table.updates) == 1  # the other thread's, written by it
     assert len(table.updates) == 2
     assert table.items[(DAY_PK, "DAY#2026-11-24")]["messages_sent"] == 2
+
+
+@pytest.mark.parametrize(
+    "module, worker",
+    [
+        ("functions.send_step", "step_worker"),
+        ("functions.send_care", "care_worker"),
+        ("functions.email_events", "email_events_worker"),
+    ],
+)
+def test_every_worker_that_counts_messages_handles_its_batch_inside_one_report_batch(
+    monkeypatch, module, worker
+):
+    import contextlib
+    import importlib
+    import json
+    from types import SimpleNamespace
+
+    entry = importlib.import_module(module)
+    inside: list[bool] = []
+    state = {"open": False}
+
+    @contextlib.contextmanager
+    def batch():
+        state["open"] = True
+        try:
+            yield
+        finally:
+            state["open"] = False
+
+    def handle_record(record):
+        inside.append(state["open"])
+
+    wired = SimpleNamespace(
+        report_events=SimpleNamespace(batch=batch), **{worker: SimpleNamespace(handle_record=handle_record)}
+    )
+    monkeypatch.setattr(entry, "container", lambda: wired)
+    record = {
+        "messageId": "m-1",
+        "receiptHandle": "r",
+        "body": json.dumps({}),
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:ap-southeast-1:1:q",
+        "awsRegion": "ap-southeast-1",
+    }
+    context = SimpleNamespace(
+        function_name="f", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="id"
+    )
+
+    assert entry.handler({"Records": [record, {**record, "messageId": "m-2"}]}, context) == {
+        "batchItemFailures": []
+    }
+    assert inside == [True, True]
