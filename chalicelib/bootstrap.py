@@ -216,6 +216,13 @@ class Container:
         )
 
     @cached_property
+    def member_channel(self):
+        """A member's own choice of channel (services/member_channel.py)."""
+        from chalicelib.services.member_channel import MemberChannel
+
+        return MemberChannel(self.stores, self.care_repo)
+
+    @cached_property
     def member_privacy(self):
         """A member's export and erasure (PIPL / GDPR)."""
         from chalicelib.dal.member_data import MemberDataRepository

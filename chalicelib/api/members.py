@@ -42,6 +42,17 @@ def member_preferences(staff: Staff, body: dict, store_id: str, member_id: str):
     return container().member_profiles.set_preferences(staff, store_id, member_id, body)
 
 
+@member_route(members, "/v1/stores/{store_id}/me/channel", methods=["GET"])
+def my_channel(member: Member, store_id: str):
+    """Her own choice of channel (issue 15): member token."""
+    return container().member_channel.mine(member, store_id)
+
+
+@member_route(members, "/v1/stores/{store_id}/me/channel", methods=["PUT"], body=True)
+def choose_my_channel(member: Member, body: dict, store_id: str):
+    return container().member_channel.choose(member, store_id, body)
+
+
 @member_route(members, "/v1/stores/{store_id}/me/messages", methods=["GET"])
 def my_messages(member: Member, store_id: str):
     """Her own conversation with the store (issue 15): member token."""

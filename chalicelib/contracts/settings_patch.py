@@ -114,3 +114,5 @@ class FeedbackSettingsPatch(_Patch):
 
 class ChainSettingsPatch(_Patch):
     feedback_settings: FeedbackSettingsPatch | None = None
+    # every store's channel routing unless the store sets its own; replaced whole, null: none
+    channel_routing: RoutingOverride | None = None

@@ -209,6 +209,22 @@ class CareRepository:
             raise
         return True
 
+    def set_preferred_channel(self, member: MemberItem, channel: str | None) -> bool:
+        """Her own choice of channel (None: none), one UpdateItem only while her profile exists (False otherwise,
+        nothing written); nothing is written when it is already so (a retried PUT)."""
+        if (member.preferred_channel or None) == channel:
+            return True
+        action = (
+            MemberItem.preferred_channel.set(channel) if channel else MemberItem.preferred_channel.remove()
+        )
+        try:
+            member.update(actions=[action], condition=MemberItem.pk.exists())
+        except Exception as exc:  # UpdateError wraps the ClientError
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
     def sync_tags(self, member: MemberItem, before: Iterable[str]) -> None:
         """TAG# membership items follow member.tags (segments re-check member.tags, so a lag is harmless)."""
         now = set(member.tags or [])

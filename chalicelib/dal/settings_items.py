@@ -3,12 +3,14 @@
 Store item (`STORE#<store>` / `STORE`): `review_links` (JSON, services/feedback.py `review_link` reads it),
 `manager_phone` (E.164), `handoff_limit_minutes` (a number; conversations/hand_offs.py `limit_minutes`),
 `channel_routing` (JSON; services/channel_router.py `settings_for` reads it over the chain's).
-Chain item (`CHAIN#<chain>` / `CHAIN`): `feedback_settings` (JSON: `no_answer`, `thank_you_coupon`).
+Chain item (`CHAIN#<chain>` / `CHAIN`): `feedback_settings` (JSON: `no_answer`, `thank_you_coupon`),
+`channel_routing` (JSON; under every store's own).
 
 Every write is one conditional UpdateItem of an item that exists (it never creates one): the store's names
 only the attributes the PATCH gives (SET, or REMOVE for null), on the condition that the item exists in the
 caller's chain; the chain's replaces `feedback_settings` with the stored value merged with the PATCH, on the
-condition that the stored text is still the one read (a lost race re-reads and merges again). A PATCH that
+condition that the stored text is still the one read (a lost race re-reads and merges again), and sets or removes
+its `channel_routing` (replaced whole) on the condition that the chain exists. A PATCH that
 changes nothing writes nothing on the chain, and re-sets the same values on the store: the same PATCH twice
 leaves the same item.
 """
@@ -68,7 +70,26 @@ class SettingsRepository:
         except ChainItem.DoesNotExist:
             return None
 
-    def set_chain(self, chain_id: str, patch: ChainSettingsPatch) -> dict[str, Any] | None:
+    def set_chain(self, chain_id: str, patch: ChainSettingsPatch) -> ChainItem | None:
+        """The chain as stored after the PATCH; None when there is no such chain (nothing written)."""
+        if "feedback_settings" in patch.given and self._set_feedback(chain_id, patch) is None:
+            return None
+        if "channel_routing" in patch.given and not self._set_routing(chain_id, patch):
+            return None
+        return self.chain(chain_id)
+
+    def _set_routing(self, chain_id: str, patch: ChainSettingsPatch) -> bool:
+        routing = patch.channel_routing.model_dump(exclude_none=True) if patch.channel_routing else {}
+        action = ChainItem.channel_routing.set(routing) if routing else ChainItem.channel_routing.remove()
+        try:
+            ChainItem(*ChainItem.key(chain_id)).update(actions=[action], condition=ChainItem.pk.exists())
+        except Exception as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def _set_feedback(self, chain_id: str, patch: ChainSettingsPatch) -> dict[str, Any] | None:
         """The chain's feedback settings as stored after the PATCH ({} for none); None when there is no such chain."""
         for _ in range(MAX_ATTEMPTS):
             found, stored_text = self._feedback_text(chain_id)

@@ -1,5 +1,5 @@
 """What owners and managers set for issue 17's features: a store's review links, manager phone and hand-off limit
-(and issue 15's `channel_routing` override), and a chain's feedback settings.
+(and issue 15's `channel_routing` override), and a chain's feedback settings and `channel_routing`.
 
     store        GET   /v1/stores/{store}/settings   settings.read        (store_manager of the store, chain_admin)
     patch_store  PATCH /v1/stores/{store}/settings   settings.write
@@ -23,7 +23,7 @@ from typing import Any
 from chalicelib.contracts.settings_patch import ChainSettingsPatch, StoreSettingsPatch
 from chalicelib.contracts.validation import parse
 from chalicelib.conversations.hand_offs import settings as hand_off_settings
-from chalicelib.dal.models import StoreItem
+from chalicelib.dal.models import ChainItem, StoreItem
 from chalicelib.dal.settings_items import SettingsRepository, review_links_of
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import is_id
@@ -66,17 +66,17 @@ class StoreSettings:
         chain = self._repo.chain(chain_id)
         if chain is None:
             raise NotFound("no such chain")
-        return chain_view(chain_id, chain.feedback_settings)
+        return chain_view(chain)
 
     def patch_chain(self, staff: Staff, chain_id: str, body: dict[str, Any]) -> dict[str, Any]:
         _authorize_chain(staff, chain_id, CHAIN_WRITE)
         patch = parse(ChainSettingsPatch, body, "the chain's settings are not valid")
-        stored = self._repo.set_chain(chain_id, patch)
-        if stored is None:
+        chain = self._repo.set_chain(chain_id, patch)
+        if chain is None:
             raise NotFound("no such chain")
         for directory in self._directories:
             directory.forget_chain(chain_id)
-        return chain_view(chain_id, stored)
+        return chain_view(chain)
 
 
 def _authorize_chain(staff: Staff, chain_id: str, action: str) -> None:
@@ -101,13 +101,14 @@ def store_view(store: StoreItem, *, show_phone: bool) -> dict[str, Any]:
     return view
 
 
-def chain_view(chain_id: str, stored: Any) -> dict[str, Any]:
-    """The chain's feedback settings as set (null: the default); a stored value the service would not use is null."""
-    stored = stored if isinstance(stored, dict) else {}
+def chain_view(chain: ChainItem) -> dict[str, Any]:
+    """The chain's settings as set (null: the default); a stored feedback value the service would not use is null."""
+    stored = chain.feedback_settings if isinstance(chain.feedback_settings, dict) else {}
     no_answer = stored.get("no_answer")
     coupon = stored.get("thank_you_coupon")
     return {
-        "chain_id": chain_id,
+        "chain_id": chain.chain_id,
+        "channel_routing": chain.channel_routing or None,
         "feedback_settings": {
             "no_answer": no_answer if no_answer in NO_ANSWER_CHOICES else None,
             "thank_you_coupon": (

@@ -90,6 +90,9 @@ EXCLUDED = {
     ): "a member's own move (member token)",
     ("POST", "/v1/stores/{store_id}/me/bookings/{booking_id}/cancel"): "a member's own cancel (member token)",
     ("GET", "/v1/stores/{store_id}/me/messages"): "a member's own conversation (member token; issue 15)",
+    # her own choice of channel (member token; issue 15) -- tests/integration/test_member_channel.py
+    ("GET", "/v1/stores/{store_id}/me/channel"): "a member's own choice of channel (member token)",
+    ("PUT", "/v1/stores/{store_id}/me/channel"): "a member sets her own choice of channel (member token)",
 }
 # Staff routes that also take a member's token, for herself (issue 14): a staff token books for `member_id`.
 MEMBER_OR_STAFF = {("POST", "/v1/stores/{store_id}/bookings")}

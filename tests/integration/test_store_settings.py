@@ -190,6 +190,7 @@ def test_a_chain_admin_sets_the_feedback_settings_key_by_key(harness):
     assert status == 200, body
     assert body == {
         "chain_id": "demo-chain",
+        "channel_routing": None,
         "feedback_settings": {"no_answer": None, "thank_you_coupon": None},
         "defaults": {"feedback_settings": {"no_answer": "send_review"}},
     }
@@ -231,6 +232,9 @@ def test_a_chain_admin_sets_the_feedback_settings_key_by_key(harness):
         ),
         ({"feedback_settings": {"gating": True}}, "feedback_settings.gating"),
         ({"no_answer": "skip"}, "no_answer"),
+        ({"channel_routing": {"order": ["pigeon"]}}, "channel_routing.order.0"),
+        ({"channel_routing": {"marketing": []}}, "channel_routing.marketing"),
+        ({"feedback_settings": {"no_answer": "skip"}, "channel_routing": "sms"}, "channel_routing"),
     ],
 )
 def test_a_bad_chain_field_is_named_and_nothing_is_written(harness, patch, field):
@@ -304,6 +308,21 @@ def test_a_patched_no_answer_rule_is_what_the_review_request_follows(harness):
     assert "review_request" not in harness.sent_kinds(SH_STORE, "m-1")
 
 
+def confirmation_channel(harness, name: str, start: str) -> str:
+    """The channel of a new member's booking confirmation (her booking `bk-<name>`, with a phone and an email)."""
+    event = booking_event(
+        event_id=f"evt-{name}",
+        booking_id=f"bk-{name}",
+        member_id=f"m-{name}",
+        email=f"{name}@example.com",
+        start=start,
+    )
+    assert harness.post(event)[0] == 202
+    harness.pump()
+    [sent] = [m for m in harness.messages(SH_STORE, f"m-{name}") if m["kind"] == "confirmation"]
+    return sent["channel"]
+
+
 def test_a_patched_channel_routing_is_what_the_router_follows_and_null_gives_the_default_back(harness):
     """Issue 15's per-store override, set through the API: this store's confirmations go by email first."""
     routing = {"order": ["email", "sms"], "prefer_member_choice": False}
@@ -311,21 +330,30 @@ def test_a_patched_channel_routing_is_what_the_router_follows_and_null_gives_the
     status, body = call(harness, "PATCH", STORE, {"channel_routing": routing}, tok=manager)
     assert status == 200 and body["channel_routing"] == routing, body
 
-    def confirmation_channel(n: int, start: str) -> str:
-        event = booking_event(
-            event_id=f"evt-r{n}",
-            booking_id=f"bk-r{n}",
-            member_id=f"m-r{n}",
-            email=f"r{n}@example.com",
-            start=start,
-        )
-        assert harness.post(event)[0] == 202
-        harness.pump()
-        [sent] = [m for m in harness.messages(SH_STORE, f"m-r{n}") if m["kind"] == "confirmation"]
-        return sent["channel"]
-
-    assert confirmation_channel(1, "2026-11-25T15:00:00+08:00") == "email"
+    assert confirmation_channel(harness, "r1", "2026-11-25T15:00:00+08:00") == "email"
 
     status, body = call(harness, "PATCH", STORE, {"channel_routing": None}, tok=manager)
     assert status == 200 and body["channel_routing"] is None and "channel_routing" not in stored_store()
-    assert confirmation_channel(2, "2026-11-26T15:00:00+08:00") == "sms"  # routing.toml: SMS before email
+    assert (
+        confirmation_channel(harness, "r2", "2026-11-26T15:00:00+08:00") == "sms"
+    )  # routing.toml: SMS before email
+
+
+def test_a_chains_channel_routing_is_followed_by_every_store_under_its_own(harness):
+    """Issue 15: the chain's override applies where a store sets none; a store's own wins over it."""
+    routing = {"order": ["email", "sms"], "prefer_member_choice": False}
+    status, body = call(harness, "PATCH", CHAIN, {"channel_routing": routing})
+    assert status == 200 and body["channel_routing"] == routing, body
+    assert body["feedback_settings"] == {"no_answer": None, "thank_you_coupon": None}  # untouched
+    assert call(harness, "GET", CHAIN)[1] == body
+    assert call(harness, "PATCH", CHAIN, {"channel_routing": routing}) == (200, body)  # the same PATCH twice
+
+    assert confirmation_channel(harness, "c1", "2026-11-25T15:00:00+08:00") == "email"
+    store_routing = {"order": ["sms", "email"]}
+    assert call(harness, "PATCH", STORE, {"channel_routing": store_routing})[0] == 200
+    assert (
+        confirmation_channel(harness, "c2", "2026-11-26T15:00:00+08:00") == "sms"
+    )  # the store's own, over the chain's
+
+    status, body = call(harness, "PATCH", CHAIN, {"channel_routing": None})
+    assert status == 200 and body["channel_routing"] is None and "channel_routing" not in stored_chain()
