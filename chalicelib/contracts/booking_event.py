@@ -13,12 +13,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
 )
 
 from chalicelib.contracts.phone import e164_number
-from chalicelib.errors import ValidationFailed, invalid_fields
+from chalicelib.contracts.validation import parse
 from chalicelib.ids import ID_CHARS, MAX_ID
 from chalicelib.text_safety import clean_name, clean_text
 
@@ -157,13 +156,9 @@ class BookingEvent(_Strict):
 
 def parse_booking_event(payload: object) -> BookingEvent:
     """Validate a decoded JSON body; raise ValidationFailed naming every field at fault."""
-    if not isinstance(payload, dict):
-        raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
-    try:
-        return BookingEvent.model_validate(payload)
-    except ValidationError as exc:
-        raise invalid_fields(
-            "the booking event is not valid",
-            exc,
-            {("literal_error", ("type",)): "must be one of " + ", ".join(EVENT_TYPES)},
-        ) from None
+    return parse(
+        BookingEvent,
+        payload,
+        "the booking event is not valid",
+        {("literal_error", ("type",)): "must be one of " + ", ".join(EVENT_TYPES)},
+    )

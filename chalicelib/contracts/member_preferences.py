@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.errors import ValidationFailed, invalid_fields
 from chalicelib.text_safety import clean_name, clean_text
 
 MAX_NAME = 64
@@ -51,12 +50,3 @@ class PreferencesBody(BaseModel):
 
 def _distinct(items: list[str]) -> list[str]:
     return list(dict.fromkeys(item for item in items if item))
-
-
-def parse_preferences(body: Any) -> PreferencesBody:
-    if not isinstance(body, dict):
-        raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
-    try:
-        return PreferencesBody.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_fields("the preferences are not valid", exc) from None

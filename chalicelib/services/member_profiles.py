@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from chalicelib.care import profile as care_profile
 from chalicelib.care.member_care import MemberCare
 from chalicelib.clock import Clock
-from chalicelib.contracts.member_preferences import parse_preferences
+from chalicelib.contracts.member_preferences import PreferencesBody
+from chalicelib.contracts.validation import parse
 from chalicelib.dal.care import CareRepository, Conflict
 from chalicelib.dal.models import MemberItem, StoreItem
 from chalicelib.errors import NotFound, ValidationFailed
@@ -83,7 +84,7 @@ class MemberProfiles:
         """Replace what staff remember of her (issue 17 §5): a PUT, so a retry stores the same again (no write)."""
         # authorised first: a store she cannot see is 404 whatever the body (the isolation matrix)
         _, store, member = self._authorize(staff, store_id, member_id, "members.preferences")
-        wanted = parse_preferences(body).as_record()
+        wanted = parse(PreferencesBody, body, "the preferences are not valid").as_record()
         record = {**wanted, "updated_at": self._clock.now().isoformat(), "updated_by": staff.subject}
         try:
             self._repo.save_preferences(member, record)

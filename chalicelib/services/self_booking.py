@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from chalicelib.catalog import availability as rules
 from chalicelib.catalog.availability import ANY, Slot
@@ -48,7 +48,6 @@ from chalicelib.errors import (
     StylistUnavailable,
     TooLate,
     ValidationFailed,
-    invalid_fields,
 )
 from chalicelib.ids import derived_id, is_id
 from chalicelib.observability import logger
@@ -512,10 +511,7 @@ def _new_event(
 def _validated(raw: dict[str, Any]) -> BookingEvent:
     """The event as the webhook's contract reads it; stored data it refuses (say a member's phone saved before
     numbers were checked) is named in the 400."""
-    try:
-        return BookingEvent.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid_fields("the booking cannot be made from the stored data", exc) from None
+    return parse(BookingEvent, raw, "the booking cannot be made from the stored data")
 
 
 def _event(

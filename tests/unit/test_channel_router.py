@@ -215,6 +215,10 @@ def test_routing_toml_keeps_the_rules_an_override_is_held_to():
     assert defaults.prefer_member_choice is parsed.prefer_member_choice
     assert dict(defaults.receipt_wait_seconds) == (parsed.receipt_wait_seconds or {})
     assert set(get_args(ChannelName)) == set(CHANNELS)
+    from chalicelib.contracts.member_channel import MemberChoice
+    from chalicelib.services.channel_router import MEMBER_CHOICES
+
+    assert set(get_args(MemberChoice)) == set(MEMBER_CHOICES)
 
 
 def test_routing_by_the_defaults_does_not_load_pydantic():
