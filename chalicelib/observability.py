@@ -81,7 +81,12 @@ class EmfCounter:
 
     def __init__(self, emf: Metrics, stage: str) -> None:
         self._emf = emf
-        emf.set_default_dimensions(stage=stage)
+        # One stage per Lambda process; a process that builds containers of several stages (the tests, the bench)
+        # starts each one's metrics afresh rather than overwriting the dimension under pending counts.
+        if emf.default_dimensions.get("stage") != stage:
+            emf.clear_default_dimensions()
+            emf.clear_metrics()
+            emf.set_default_dimensions(stage=stage)
 
     def count(self, name: str, n: int = 1) -> None:
         if name not in ALL_METRICS:  # the dashboard (infra/monitoring.py) charts only these
