@@ -42,6 +42,11 @@ class HandOffCheck:
 
     @property
     def schedule_name(self) -> str:
-        """One schedule per wait: (store, member, the message that opened it). At most 64 characters."""
-        digest = hashlib.sha256(f"{self.store_id}\x00{self.member_id}\x00{self.message_id}".encode())
-        return f"handoff-{digest.hexdigest()[:40]}"
+        return alarm_schedule_name(self.store_id, self.member_id, self.message_id)
+
+
+def alarm_schedule_name(store_id: str, member_id: str, message_id: str) -> str:
+    """One schedule per wait: (store, member, the message that opened it: ConversationItem.handoff_id). At most 64
+    characters."""
+    digest = hashlib.sha256(f"{store_id}\x00{member_id}\x00{message_id}".encode())
+    return f"handoff-{digest.hexdigest()[:40]}"

@@ -13,7 +13,8 @@ smaller counts; nothing fails):
    duration, service, stylist and the stylist time it holds (the salon's
    calendar, which the booking system still owns), loses the member snapshot, notes, price and feedback, is
    unlinked from the member, and moves to a new version, so any step planned before is dropped as stale;
-2. every conversation of the member with a store of the chain: its messages and its META are deleted;
+2. every conversation of the member with a store of the chain: its pending hand-off alarm schedule (it names her),
+   its messages and its META are deleted;
 3. the contact lookups of every phone number and openid she used (from the profile, the bookings and the
    conversations), and the chain's sign-in claims on them (services/member_directory.py);
 4. staff corrections of what her messages meant (issue 16: labelled data, text masked, but hers), her tags,
@@ -31,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.contracts.hand_off import alarm_schedule_name
 from chalicelib.dal.corrections import CorrectionRepository
 from chalicelib.dal.member_data import Conversation, MemberDataRepository
 from chalicelib.dal.models import BookingItem, MemberItem, MessageItem
@@ -130,6 +132,9 @@ class MemberPrivacy:
             counts["bookings"] += erased
         for conversation in self._conversations(chain_id, member_id, profile, bookings):
             addresses |= _addresses(conversation)
+            if conversation.meta is not None and conversation.meta.handoff_id:  # a pending hand-off alarm names her
+                name = alarm_schedule_name(conversation.store_id, member_id, conversation.meta.handoff_id)
+                counts["schedules"] += int(self._scheduler.unschedule(name))
             messages, metas = self._repo.delete_conversation(conversation)
             counts["messages"] += messages
             counts["conversations"] += metas

@@ -15,6 +15,7 @@ from chalicelib.services.auth import issue_token
 from tests.integration.test_corrections import intent_path, member_writes, put, stored_corrections
 from tests.integration.test_feedback import reply as feedback_reply
 from tests.integration.test_feedback import visited_and_asked
+from tests.integration.test_hand_offs import complain
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 
 HER_PHONE, HER_EMAIL, HER_OPENID = "+8613800138000", "lily.chen@example.com", "o-lily-openid"
@@ -281,6 +282,19 @@ def test_erasure_takes_her_feedback_coupon_and_the_staff_corrections_of_her_mess
     assert BookingItem.get(*BookingItem.key("demo-chain", "bk-1")).feedback_coupon_code is None
     assert [c["member_id"]["S"] for c in stored_corrections(harness)] == ["m-2"]
     assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-1")[1]["erased"]["corrections"] == 0
+
+
+def test_erasure_deletes_her_pending_hand_off_alarm(harness):
+    """The alarm's schedule names her store and member id; it goes with her instead of firing on nothing."""
+    harness.post(booking_event())
+    complain(harness)  # nobody online: the manager is texted and an alarm is scheduled at the limit
+    assert any(s["Name"].startswith("handoff-") for s in harness.schedules())
+
+    status, body = request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-1")
+
+    assert status == 200, body
+    assert not any(s["Name"].startswith("handoff-") for s in harness.schedules())
+    assert request(harness, "DELETE", f"/v1/stores/{SH_STORE}/members/m-1")[0] == 200  # idempotent
 
 
 def test_a_step_that_fired_just_before_the_erasure_sends_nothing(two_members):
