@@ -132,7 +132,8 @@ class MemberPrivacy:
             counts["bookings"] += erased
         for conversation in self._conversations(chain_id, member_id, profile, bookings):
             addresses |= _addresses(conversation)
-            if conversation.meta is not None and conversation.meta.handoff_id:  # a pending hand-off alarm names her
+            # a pending hand-off alarm names her
+            if conversation.meta is not None and conversation.meta.handoff_id:
                 name = alarm_schedule_name(conversation.store_id, member_id, conversation.meta.handoff_id)
                 counts["schedules"] += int(self._scheduler.unschedule(name))
             messages, metas = self._repo.delete_conversation(conversation)

@@ -27,6 +27,7 @@ from chalicelib.dal.models import ChainItem, StoreItem
 from chalicelib.dal.settings_items import SettingsRepository, review_links_of
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.ids import is_id
+from chalicelib.services import channel_router
 from chalicelib.services.auth import Staff, authorize_store
 from chalicelib.services.feedback import NO_ANSWER_CHOICES, settings_of
 
@@ -94,11 +95,20 @@ def store_view(store: StoreItem, *, show_phone: bool) -> dict[str, Any]:
         "review_links": review_links_of(store),
         "handoff_limit_minutes": int(store.handoff_limit_minutes) if store.handoff_limit_minutes else None,
         "channel_routing": store.channel_routing or None,
-        "defaults": {"handoff_limit_minutes": int(hand_off_settings()["alarm"]["default_limit_minutes"])},
+        "defaults": {
+            "handoff_limit_minutes": int(hand_off_settings()["alarm"]["default_limit_minutes"]),
+            "channel_routing": default_routing(),
+        },
     }
     if show_phone:
         view["manager_phone"] = store.manager_phone or None
     return view
+
+
+def default_routing() -> dict[str, Any]:
+    """What routes a message with no override (channels/routing.toml), for the console to start an override from."""
+    defaults = channel_router.settings_for(None, None)
+    return {"order": list(defaults.order), "prefer_member_choice": defaults.prefer_member_choice}
 
 
 def chain_view(chain: ChainItem) -> dict[str, Any]:
@@ -117,5 +127,8 @@ def chain_view(chain: ChainItem) -> dict[str, Any]:
                 else None
             ),
         },
-        "defaults": {"feedback_settings": {"no_answer": settings_of(None)["no_answer"]}},
+        "defaults": {
+            "feedback_settings": {"no_answer": settings_of(None)["no_answer"]},
+            "channel_routing": default_routing(),
+        },
     }

@@ -31,7 +31,9 @@ def ldn_settings(stack):
     status, before = stack.staff("GET", STORE_SETTINGS)
     assert status == 200, before
     yield before
-    restore = {k: before[k] for k in ("review_links", "manager_phone", "handoff_limit_minutes")}
+    restore = {
+        k: before[k] for k in ("review_links", "manager_phone", "handoff_limit_minutes", "channel_routing")
+    }
     assert stack.staff("PATCH", STORE_SETTINGS, restore) == (200, before)
 
 
@@ -41,7 +43,8 @@ def chain_settings(stack):
     status, before = stack.staff("GET", path)
     assert status == 200, before
     yield path
-    assert stack.staff("PATCH", path, {"feedback_settings": before["feedback_settings"]}) == (200, before)
+    restore = {k: before[k] for k in ("feedback_settings", "channel_routing")}
+    assert stack.staff("PATCH", path, restore) == (200, before)
 
 
 def sign_in_as_manager(driver, stack, store: str) -> None:
@@ -132,3 +135,55 @@ def test_a_chain_admin_also_sets_what_follows_the_feedback_request(driver, stack
 def test_a_stylist_has_no_settings_tab(driver, stack):
     sign_in_as(driver, stack, "stylist")
     assert not driver.find_elements(By.CSS_SELECTOR, tid("tab-settings"))
+
+
+def test_a_store_manager_orders_the_stores_channels_and_gives_the_choice_back_to_the_chain(
+    driver, stack, shots, ldn_settings
+):
+    """Issue 15's channel routing: off the default, untick a channel, move one up, and save; the API stores the order
+    shown. Ticking "use the chain's" again removes the store's own."""
+    sign_in_as_manager(driver, stack, STORE)
+    click(driver, tid("tab-settings"))
+    find(driver, tid("set-store-form"))
+    uses = driver.find_elements(By.CSS_SELECTOR, tid("set-store-routing-use"))
+    assert all(not box.is_enabled() for box in uses)  # the default: nothing to edit until it is unticked
+
+    click(driver, tid("set-store-routing-default"))
+    rows = driver.find_elements(By.CSS_SELECTOR, f"{tid('set-store-routing-order')} li")
+    assert [r.get_attribute("data-channel") for r in rows] == [
+        "wechat",
+        "wechat_template",
+        "agora",
+        "sms",
+        "email",
+    ]
+    rows[1].find_element(By.CSS_SELECTOR, tid("set-store-routing-use")).click()  # no template messages
+    rows[4].find_element(By.CSS_SELECTOR, tid("set-store-routing-up")).click()  # email before SMS
+    click(driver, tid("set-store-save"))
+    saved(driver)
+    shots("settings-routing")
+
+    status, body = stack.staff("GET", STORE_SETTINGS)
+    assert status == 200 and body["channel_routing"] == {
+        "order": ["wechat", "agora", "email", "sms"],
+        "prefer_member_choice": True,
+    }, body
+    rows = driver.find_elements(
+        By.CSS_SELECTOR, f"{tid('set-store-routing-order')} li"
+    )  # drawn from what was stored
+    assert [r.get_attribute("data-channel") for r in rows] == [
+        "wechat",
+        "agora",
+        "email",
+        "sms",
+        "wechat_template",
+    ]
+
+    click(driver, tid("set-store-routing-default"))
+    click(driver, tid("set-store-save"))
+    saved(driver)
+    until(
+        driver,
+        lambda d: stack.staff("GET", STORE_SETTINGS)[1]["channel_routing"] is None,
+        what="the default back",
+    )

@@ -21,6 +21,7 @@ from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 STORE = f"/v1/stores/{SH_STORE}/settings"
 CHAIN = "/v1/chains/demo-chain/settings"
 DIANPING = "https://www.dianping.com/shop/demo-sh-jingan/review"
+ROUTING_TOML = {"order": ["wechat", "wechat_template", "agora", "sms", "email"], "prefer_member_choice": True}
 MEITUAN = "https://www.meituan.com/shop/demo-sh-jingan/review"
 
 
@@ -77,7 +78,7 @@ def test_a_store_manager_reads_the_seeded_settings_with_the_defaults(harness):
         "manager_phone": None,
         "handoff_limit_minutes": None,
         "channel_routing": None,
-        "defaults": {"handoff_limit_minutes": 15},
+        "defaults": {"handoff_limit_minutes": 15, "channel_routing": ROUTING_TOML},
     }
 
 
@@ -192,7 +193,7 @@ def test_a_chain_admin_sets_the_feedback_settings_key_by_key(harness):
         "chain_id": "demo-chain",
         "channel_routing": None,
         "feedback_settings": {"no_answer": None, "thank_you_coupon": None},
-        "defaults": {"feedback_settings": {"no_answer": "send_review"}},
+        "defaults": {"feedback_settings": {"no_answer": "send_review"}, "channel_routing": ROUTING_TOML},
     }
 
     call(harness, "PATCH", CHAIN, {"feedback_settings": {"no_answer": "skip"}})
