@@ -114,4 +114,6 @@ export const api = {
   myWaitlist: () => call("GET", "me/waitlist"),
   leaveWaitlist: (entry) => call("DELETE", `me/waitlist/${id(entry)}`),
   claim: (entry, start) => call("POST", `me/waitlist/${id(entry)}/claim`, { start }),
+  myChannel: () => call("GET", "me/channel"),
+  setMyChannel: (channel) => call("PUT", "me/channel", { preferred_channel: channel }),
 };

@@ -456,6 +456,24 @@ function renderDone() {
 
 // ---------- my bookings ----------
 
+// Her own choice of channel (issue 15): the store tries it first wherever it can carry the message.
+function channelChoice(current) {
+  const select = h("select", {
+    id: "my-channel", testid: "my-channel",
+    onchange: async () => {
+      try {
+        await api.setMyChannel(select.value || null);
+        toast(t("channel.saved"));
+      } catch (err) {
+        reportError(err);
+      }
+    },
+  }, ["", ...current.choices].map((choice) => h("option", {
+    value: choice, selected: (current.preferred_channel || "") === choice,
+  }, t(`channel.${choice || "default"}`))));
+  return [h("h3", {}, h("label", { for: "my-channel" }, t("channel.title"))), h("p", { class: "muted" }, t("channel.hint")), select];
+}
+
 async function renderMine() {
   if (!token()) {
     state.signinBack = null;
@@ -464,9 +482,10 @@ async function renderMine() {
     return;
   }
   const view = screen(t("mine.title"), null, h("p", { class: "muted" }, t("loading")));
-  const [bookings, waitlist] = await Promise.all([
+  const [bookings, waitlist, channel] = await Promise.all([
     api.myBookings(),
     limitedTo() ? Promise.resolve({ items: [] }) : api.myWaitlist().catch(() => ({ items: [] })),
+    limitedTo() ? Promise.resolve(null) : api.myChannel().catch(() => null),
   ]);
   if (state.view !== "mine" || !view.isConnected) return;
   const now = Date.now();
@@ -487,6 +506,7 @@ async function renderMine() {
     body.push(h("h3", {}, t("waitlist.mine")), entries.map(waitlistCard));
   }
   if (past.length) body.push(h("h3", {}, t("mine.past")), past.map((b) => bookingCard(b)));
+  if (channel) body.push(channelChoice(channel));
   body.push(h("button", {
     type: "button", class: "ghost wide", testid: "sign-out",
     onclick: () => {

@@ -15,7 +15,7 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from chalicelib.care.outreach import quiet_delay
 from devstack.client import http
@@ -176,6 +176,15 @@ def test_a_new_member_books_sees_moves_and_cancels_her_booking(driver, stack, sh
     card = find(driver, tid(f"booking-{booking_id}"))
     assert hhmm in card.find_element(By.CSS_SELECTOR, tid("booking-when")).text
     shots("my-bookings")
+
+    # How she wants to be reached (issue 15): stored at once, tried first by the store's router.
+    assert as_member(stack, token, "me/channel")["preferred_channel"] is None
+    Select(find(driver, tid("my-channel"))).select_by_value("sms")
+    until(
+        driver,
+        lambda d: as_member(stack, token, "me/channel")["preferred_channel"] == "sms",
+        what="her choice",
+    )
 
     # Move it: the picker offers her stylist's other open times; take the last one of the shown day.
     click(driver, tid(f"reschedule-{booking_id}"))
