@@ -91,6 +91,7 @@ def test_the_page_calls_only_its_stores_public_and_member_routes():
         "me/waitlist",
         "me/waitlist/${id(entry)}",
         "me/waitlist/${id(entry)}/claim",
+        "me/channel",
     }
     assert _fetched_paths() == public | member
     for script in PAGE.glob("*.js"):

@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.contracts.settings_patch import ChainSettingsPatch, StoreSettingsPatch
 from chalicelib.contracts.validation import parse
-from chalicelib.dal.models import StoreItem
+from chalicelib.dal.models import ChainItem, StoreItem
 from chalicelib.dal.settings_items import merged_feedback, review_links_of, store_values
 from chalicelib.errors import ValidationFailed
 from chalicelib.services.auth import Staff
@@ -209,6 +209,12 @@ def test_the_manager_phone_is_shown_only_to_a_role_that_may_write_it():
 
 
 def test_a_stored_feedback_value_the_service_would_not_use_reads_as_the_default():
-    view = chain_view("c-1", {"no_answer": "gate", "thank_you_coupon": "八折"})
+    chain = ChainItem(
+        *ChainItem.key("c-1"),
+        chain_id="c-1",
+        feedback_settings={"no_answer": "gate", "thank_you_coupon": "八折"},
+    )
+    view = chain_view(chain)
     assert view["feedback_settings"] == {"no_answer": None, "thank_you_coupon": None}
-    assert view["defaults"] == {"feedback_settings": {"no_answer": "send_review"}}
+    assert view["defaults"]["feedback_settings"] == {"no_answer": "send_review"}
+    assert view["channel_routing"] is None and view["defaults"]["channel_routing"]["order"][0] == "wechat"
