@@ -6,13 +6,13 @@ Store item (`STORE#<store>` / `STORE`): `review_links` (JSON, services/feedback.
 Chain item (`CHAIN#<chain>` / `CHAIN`): `feedback_settings` (JSON: `no_answer`, `thank_you_coupon`),
 `channel_routing` (JSON; under every store's own).
 
-Every write is one conditional UpdateItem of an item that exists (it never creates one): the store's names
+Every write is a conditional UpdateItem of an item that exists (it never creates one): the store's names
 only the attributes the PATCH gives (SET, or REMOVE for null), on the condition that the item exists in the
 caller's chain; the chain's replaces `feedback_settings` with the stored value merged with the PATCH, on the
 condition that the stored text is still the one read (a lost race re-reads and merges again), and sets or removes
-its `channel_routing` (replaced whole) on the condition that the chain exists. A PATCH that
-changes nothing writes nothing on the chain, and re-sets the same values on the store: the same PATCH twice
-leaves the same item.
+its `channel_routing` (replaced whole, one more UpdateItem) on the condition that the chain exists. A PATCH whose
+`feedback_settings` change nothing writes nothing for them; `channel_routing` and the store's fields are re-set
+to the same values: the same PATCH twice leaves the same item.
 """
 
 from __future__ import annotations
