@@ -33,9 +33,8 @@ class MemberChannel:
         from chalicelib.contracts.member_channel import ChannelChoice
         from chalicelib.contracts.validation import parse
 
-        profile = self._her_profile(
-            member, store_id
-        )  # authorised first: another chain's store is 404 whatever the body
+        # authorised first: another chain's store is 404 whatever the body
+        profile = self._her_profile(member, store_id)
         choice = parse(ChannelChoice, body, "the channel choice is not valid")
         if not self._repo.set_preferred_channel(profile, choice.preferred_channel):
             raise NotFound("no such member")  # erased meanwhile
