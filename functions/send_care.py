@@ -1,9 +1,10 @@
 """SQS worker: member care -- campaign fan-out pages and care messages (partial batch failures, DLQ)."""
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from chalicelib.bootstrap import container
 from chalicelib.observability import flushes_metrics, logger
+from chalicelib.workers.batches import counted_batch
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -12,10 +13,4 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @logger.inject_lambda_context
 def handler(event, context):
     wired = container()
-    with wired.report_events.batch():  # report counts summed per store-day, written when the batch ends
-        return process_partial_response(
-            event=event,
-            record_handler=wired.care_worker.handle_record,
-            processor=processor,
-            context=context,
-        )
+    return counted_batch(event, context, processor, wired.care_worker.handle_record, wired.report_events)

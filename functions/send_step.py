@@ -1,9 +1,10 @@
 """SQS worker: sends the journey steps that are due (partial batch failures, backoff, DLQ)."""
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from chalicelib.bootstrap import container
 from chalicelib.observability import flushes_metrics, logger
+from chalicelib.workers.batches import counted_batch
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -12,12 +13,4 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @logger.inject_lambda_context
 def handler(event, context):
     wired = container()
-    # The batch's steps are mostly due at one store-local moment: their report counts are written once per
-    # store-day when the batch ends (services/report_events.py ReportEvents.batch), not once per message.
-    with wired.report_events.batch():
-        return process_partial_response(
-            event=event,
-            record_handler=wired.step_worker.handle_record,
-            processor=processor,
-            context=context,
-        )
+    return counted_batch(event, context, processor, wired.step_worker.handle_record, wired.report_events)

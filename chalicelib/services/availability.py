@@ -53,9 +53,8 @@ class Availability:
         if store is None:
             raise NotFound("no such store")
         catalog = StoreCatalog.of(store)
-        from chalicelib.contracts.self_booking import (
-            AvailabilityQuery,  # here: the waitlist worker needs no pydantic
-        )
+        # imported here: the waitlist worker, which reads open times too, never loads pydantic
+        from chalicelib.contracts.self_booking import AvailabilityQuery
         from chalicelib.contracts.validation import parse
 
         query = parse(AvailabilityQuery, dict(params), "the query is not valid")

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import ValidationFailed, invalid_fields
+from chalicelib.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from chalicelib.contracts.channel_routing import RoutingOverride
@@ -98,18 +98,16 @@ def _defaults() -> RoutingSettings:
 
 def parse_override(raw: Any, field: str = "channel_routing") -> RoutingOverride:
     """A `channel_routing` object, validated: ValidationFailed (400) naming the field on a bad one."""
-    from pydantic import ValidationError
-
     from chalicelib.contracts.channel_routing import RoutingOverride
+    from chalicelib.contracts.validation import parse
 
     if not isinstance(raw, Mapping):
         raise ValidationFailed("channel routing must be an object", {field: "an object"})
     try:
-        return RoutingOverride.model_validate(dict(raw))
-    except ValidationError as exc:
-        prefixed = invalid_fields("invalid channel routing", exc)
+        return parse(RoutingOverride, dict(raw), "invalid channel routing")
+    except ValidationFailed as exc:  # its fields named under `field`
         raise ValidationFailed(
-            prefixed.message, {f"{field}.{path}": text for path, text in (prefixed.fields or {}).items()}
+            exc.message, {f"{field}.{path}": text for path, text in (exc.fields or {}).items()}
         ) from None
 
 
