@@ -85,7 +85,6 @@ topic  # resources.ConfigurationSet.topic: infra/template.py (its event destinat
 suppressed_reasons  # resources.ConfigurationSet.suppressed_reasons: infra/template.py (SuppressionOptions)
 _.destination_name  # resources.ConfigurationSet.destination_name: infra/template.py (its event destination's name)
 # --- mainland SMS (issue 15, section 3) -----------------------------------------------------------------
-query_send_details  # sms_alibaba.py: the QuerySendDetails pull fallback; no caller until a receipt-timeout sweep uses it
 LOG_SUBSCRIBERS  # resources.py: infra/template.py subscribes each to its log groups (SNS SMS delivery status)
 dlq  # resources.LogSubscriber.dlq: infra/template.py, the subscriber function's asynchronous DLQ
 log_groups  # resources.LogSubscriber.log_groups: infra/template.py, the log groups it is subscribed to

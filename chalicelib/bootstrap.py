@@ -292,6 +292,7 @@ class Container:
             metrics=self.metrics,
             reports=self.report_events,
             sms_for=self.channels.sms_for,  # issue 15: an SMS-only member's +86 number by the chain's provider
+            receipt_sink=self.receipt_sink,  # a receipt check's pull (Alibaba's QuerySendDetails)
         )
 
     # --- mainland SMS and its receipts (issue 15, section 3) ---------------------------------------------

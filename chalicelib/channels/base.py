@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
@@ -97,6 +98,14 @@ def reports_receipts(channel: Channel, contact: Contact) -> bool:
     if pick is not None:
         return bool(pick(contact))
     return bool(getattr(channel, "reports_receipts", True))
+
+
+def pull_receipts(channel: Channel, contact: Contact, provider_message_id: str, sent_at: datetime) -> list:
+    """The receipts a provider can be asked for (a pull, when its push may have been lost): the channel's
+    `pull_receipts(contact, provider_message_id, sent_at)` when it has one (Alibaba's QuerySendDetails), else none.
+    A ProviderReceipt list; never raises for the provider's sake (a failed pull is as good as no receipt)."""
+    pull = getattr(channel, "pull_receipts", None)
+    return list(pull(contact, provider_message_id, sent_at)) if pull is not None else []
 
 
 def send_outgoing(channel: Channel, contact: Contact, outgoing: Outgoing) -> str:

@@ -13,9 +13,18 @@ import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, reports_receipts, send_outgoing
+from chalicelib.channels.base import (
+    Channel,
+    Contact,
+    Outgoing,
+    provider_of,
+    pull_receipts,
+    reports_receipts,
+    send_outgoing,
+)
 from chalicelib.errors import PermanentSendError, TransientSendError
 
 
@@ -110,6 +119,10 @@ class FaultInjectingChannel:
 
     def reports_receipts_for(self, contact: Contact) -> bool:
         return reports_receipts(self._inner, contact)
+
+    def pull_receipts(self, contact: Contact, provider_message_id: str, sent_at: datetime) -> list:
+        """A receipt check asks the real provider (channels/base.pull_receipts): no fault is injected into a pull."""
+        return pull_receipts(self._inner, contact, provider_message_id, sent_at)
 
     def can_reach(self, contact: Contact) -> bool:
         return self._inner.can_reach(contact)

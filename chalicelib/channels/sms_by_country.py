@@ -8,9 +8,17 @@ moves on to the next channel rather than sending through a provider that cannot 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, reports_receipts, send_outgoing
+from chalicelib.channels.base import (
+    Channel,
+    Contact,
+    Outgoing,
+    pull_receipts,
+    reports_receipts,
+    send_outgoing,
+)
 from chalicelib.channels.sms_templates import pick_provider
 from chalicelib.errors import PermanentSendError
 
@@ -47,6 +55,11 @@ class SmsByCountry:
 
     def send(self, contact: Contact, text: str, subject: str) -> str:
         return self._channel(contact).send(contact, text, subject)
+
+    def pull_receipts(self, contact: Contact, provider_message_id: str, sent_at: datetime) -> list:
+        """This number's provider's receipts of one send, when it can be asked (channels.base.pull_receipts)."""
+        channel = self._providers.get(self.provider_for(contact))
+        return [] if channel is None else pull_receipts(channel, contact, provider_message_id, sent_at)
 
     def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
         return send_outgoing(self._channel(contact), contact, outgoing)

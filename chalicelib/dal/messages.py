@@ -383,15 +383,16 @@ class MessageRepository:
 
     @staticmethod
     def claim_fallback(message: MessageItem, waited_on: str, channel: str, at: datetime) -> bool:
-        """Take the one fallback after `waited_on` got no receipt: only while the message is still `sent` on that
-        channel and `channel` was never tried for it, so a duplicate check (or two at once) sends nothing more."""
+        """Take the one fallback after `waited_on` got no receipt or a failed one: only while the message is still
+        `sent` (or reported `failed`) on that channel and `channel` was never tried for it, so a duplicate check (or
+        two at once) sends nothing more."""
         try:
             message.update(
                 actions=[
                     MessageItem.tried_channels.set(MessageItem.tried_channels.append([channel])),
                     MessageItem.updated_at.set(at),
                 ],
-                condition=(MessageItem.status == "sent")
+                condition=MessageItem.status.is_in("sent", "failed")
                 & (MessageItem.channel == waited_on)
                 & MessageItem.tried_channels.exists()
                 & ~MessageItem.tried_channels.contains(channel),

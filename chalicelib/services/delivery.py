@@ -19,12 +19,20 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from chalicelib.channels.base import Channel, Contact, Outgoing, provider_of, reports_receipts, send_outgoing
+from chalicelib.channels.base import (
+    Channel,
+    Contact,
+    Outgoing,
+    provider_of,
+    pull_receipts,
+    reports_receipts,
+    send_outgoing,
+)
 from chalicelib.clock import Clock
 from chalicelib.contracts.step import ReceiptCheck, StepMessage
 from chalicelib.dal.bookings import BookingRepository
 from chalicelib.dal.messages import Claim, MessageRepository
-from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, StoreItem
+from chalicelib.dal.models import BookingItem, ConversationItem, MemberItem, MessageItem, StoreItem
 from chalicelib.errors import DeliveryInProgress, PermanentSendError, SendError, TransientSendError
 from chalicelib.journeys import texts
 from chalicelib.journeys.plan import SendFacts, conditions_hold, load_journey
@@ -33,9 +41,12 @@ from chalicelib.observability import logger
 from chalicelib.services import channel_router
 from chalicelib.services.channel_router import FALLBACK_NO_RECEIPT, FALLBACK_PERMANENT, Route
 from chalicelib.services.feedback import settings_of, skip_reason
+from chalicelib.services.receipt_sink import ReceiptSink
 from chalicelib.services.stores import StoreDirectory
 
 LEASE_SECONDS = 120
+# What a receipt check may fall back from: still only sent (no receipt), or reported failed after the send.
+FALLS_BACK = ("sent", "failed")
 
 
 class Outcome(Enum):
@@ -116,7 +127,9 @@ class StepDelivery:
         reports: Any = None,  # services/report_events.py ReportEvents: a no-show the journey marks is counted
         sms_for: Callable[[StoreItem], Channel]
         | None = None,  # ChannelRegistry.sms_for: the chain's SMS providers
+        receipt_sink: ReceiptSink | None = None,  # services/receipts.py: receipts a check pulled
     ) -> None:
+        self._receipt_sink = receipt_sink
         self._feedback = feedback
         self._metrics = metrics
         self._reports = reports
@@ -201,8 +214,11 @@ class StepDelivery:
         return self._log(step, Outcome.FAILED, reason=reason)
 
     def check_receipt(self, check: ReceiptCheck) -> Outcome:
-        """A receipt check came due: still only `sent` on the channel it waited on -> the next untried route,
-        once. A receipt that came (delivered, read, failed), an earlier fallback, a moved booking: nothing."""
+        """A receipt check came due. Still only `sent` on the channel it waited on: first ask that provider, if it
+        can be asked (a lost push: Alibaba's QuerySendDetails), then the next untried route carries it, once
+        (`fallback_no_receipt`). Reported `failed` there (a WeChat template the member blocked, an SMS the
+        operator could not deliver): the next untried route too (`fallback_permanent`). Delivered, read, an
+        earlier fallback, a moved booking: nothing."""
         step = check.step
         prepared = self._prepare(step, mark=False)
         if isinstance(prepared, Outcome):
@@ -210,12 +226,17 @@ class StepDelivery:
         booking, store = prepared.booking, prepared.store
         now = self._clock.now()
         message = self._messages.current(self._messages.step_message(step, "", now))
-        if message is None or message.status != "sent" or message.channel != check.waited_on:
+        if message is None or message.channel != check.waited_on or message.status not in FALLS_BACK:
             return self._log(step, Outcome.DUPLICATE, check=check.waited_on)
         contact, planned, settings = self._routes(step, booking, store, now)
         channels = self._channels(store, planned)
+        if message.status == "sent":
+            message = self._pulled(message, channels.get(check.waited_on), contact)
+            if message is None or message.status not in FALLS_BACK:
+                return self._log(step, Outcome.DUPLICATE, check=check.waited_on, receipt="pulled")
+        reason = FALLBACK_NO_RECEIPT if message.status == "sent" else FALLBACK_PERMANENT
         tried = set(message.tried_channels or []) | {check.waited_on}
-        route = _next_usable(planned, tried, channels, contact, FALLBACK_NO_RECEIPT)
+        route = _next_usable(planned, tried, channels, contact, reason)
         if route is None:
             return self._log(step, Outcome.SKIPPED, check=check.waited_on, reason="no other route")
         now_tried = [*(message.tried_channels or [check.waited_on]), route.channel]
@@ -239,7 +260,9 @@ class StepDelivery:
             at=self._clock.now(),
             channel=route.channel,
             provider_message_id=provider_id,
-            error=f"no receipt on {check.waited_on}",
+            error=f"no receipt on {check.waited_on}"
+            if reason == FALLBACK_NO_RECEIPT
+            else f"{check.waited_on} failed: {message.error or 'failed'}",
             provider=provider_of(channel, contact),
             receipts=reports_receipts(channel, contact),
             route_reason=route.reason,
@@ -248,6 +271,16 @@ class StepDelivery:
         return self._log(step, Outcome.SENT, channel=route.channel, route_reason=route.reason)
 
     # --- the parts ------------------------------------------------------------------------------------
+    def _pulled(self, message: MessageItem, channel: Channel | None, contact: Contact) -> MessageItem | None:
+        """The message after applying what its provider says when asked (nothing asked: as it was). Each receipt
+        goes through the receipts service, as a pushed one would: never backwards, a duplicate is a no-op."""
+        if channel is None or self._receipt_sink is None or not message.provider_message_id:
+            return message
+        receipts = pull_receipts(channel, contact, message.provider_message_id, message.updated_at)
+        for receipt in receipts:
+            self._receipt_sink.apply(receipt)
+        return self._messages.current(message) if receipts else message
+
     def _prepare(self, step: StepMessage, *, mark: bool) -> _Prepared | Outcome:
         """The booking and store when the step still applies (else why not), its text's context."""
         booking = self._bookings.booking(step.chain_id, step.booking_id)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from chalicelib import resources
 from chalicelib.care.outreach import CareMessage, Outcome
+from chalicelib.channels.receipts import ProviderReceipt
 from chalicelib.dal.models import ChainItem, MemberItem, MessageItem
 from tests.conftest import REGION, STAGE
 from tests.support.builders import SH_STORE, booking_event
@@ -173,6 +174,51 @@ def test_a_receipt_before_the_wait_ends_means_no_fallback(harness):
     [message] = stored()
     assert (message.status, message.channel) == ("delivered", "sms")
     assert _ses_sent(harness) == []
+
+
+def test_a_template_reported_failed_after_the_send_falls_back_once_when_its_check_comes(harness):
+    # WeChat accepted the template, then reported it undelivered (TEMPLATESENDJOBFINISH "failed:user block").
+    harness.post(with_openid(booking_event()))
+    harness.pump()
+    [(check, delay)] = receipt_checks()
+    assert check["waited_on"] == "wechat_template" and delay == 300
+    [message] = stored()
+    blocked = ProviderReceipt(
+        message.provider, message.provider_message_id, "failed", harness.clock.now(), "failed:user block"
+    )
+    assert harness.container.receipts.apply(blocked) == "applied"
+    assert stored()[0].status == "failed"
+
+    sqs = harness.session.client("sqs")
+    sqs.send_message(QueueUrl=harness.container.settings.steps_queue_url, MessageBody=json.dumps(check))
+    let_delays_pass(harness, 300)
+
+    [message] = stored()
+    assert (message.status, message.channel, message.route_reason) == ("sent", "sms", "fallback_permanent")
+    assert message.tried_channels == ["wechat_template", "sms"]
+    assert message.error == "wechat_template failed: wechat: failed:user block"
+    assert len(harness.sms()) == 1  # once, although the check came twice
+    assert len(harness.fakes["wechat"].templates) == 1
+
+
+def test_a_check_after_a_delivered_receipt_sends_nothing(harness):
+    harness.post(with_openid(booking_event()))
+    harness.pump()
+    [message] = stored()
+    delivered = ProviderReceipt(
+        message.provider, message.provider_message_id, "delivered", harness.clock.now()
+    )
+    harness.container.receipts.apply(delivered)
+
+    let_delays_pass(harness, 300)
+
+    [message] = stored()
+    assert (message.status, message.channel, message.tried_channels) == (
+        "delivered",
+        "wechat_template",
+        ["wechat_template"],
+    )
+    assert harness.sms() == []
 
 
 def test_a_redelivered_step_and_check_never_send_twice_on_one_channel(harness):

@@ -57,6 +57,7 @@ def alibaba(harness: Any) -> Iterator[tuple[FakeAlibabaSms, str]]:
         {setup.alibaba_access_key_id: setup.alibaba_access_key_secret},
         sign_names={DEMO_SIGN_NAME},
         templates=demo_alibaba_templates(),
+        clock=lambda: harness.clock.now().timestamp(),  # the operator on the test's clock, as our sends
     ) as fake:
         published = seed_alibaba_sms(
             harness.session.client("secretsmanager"),
@@ -338,3 +339,74 @@ def test_an_sms_only_mainland_members_journey_goes_by_the_chains_provider_not_sn
     assert (sent.status, sent.channel, sent.provider) == ("sent", "sms", "alibaba_sms")
     assert [s.phone for s in fake.sent] == ["13800138000"]
     assert harness.sms() == []
+
+
+# --- a receipt check asks Alibaba (QuerySendDetails) before it falls back -------------------------------------
+def _mainland_booking_with_email(harness: Any, member: str) -> Any:
+    from tests.integration.test_channel_routing import receipt_checks, sms_waits_for_receipts
+    from tests.support.builders import booking_event
+
+    sms_waits_for_receipts()
+    harness.post(
+        booking_event(
+            event_id=f"evt-{member}", member_id=member, phone="+8613800138000", email="li@example.com"
+        )
+    )
+    harness.pump()
+    [(check, _)] = receipt_checks()
+    assert check["waited_on"] == "sms"
+
+
+def _her_confirmation(member: str) -> Any:
+    from chalicelib.dal.models import MessageItem
+    from tests.support.builders import SH_STORE
+
+    [sent] = [m for m in MessageItem.query(MessageItem.pk_for(SH_STORE, member)) if m.kind == "confirmation"]
+    return sent
+
+
+def test_a_lost_sms_report_is_pulled_when_the_check_comes_and_nothing_more_is_sent(
+    harness: Any, alibaba: Any
+) -> None:
+    from tests.integration.test_channel_routing import _ses_sent, let_delays_pass
+
+    fake, _ = alibaba
+    _mainland_booking_with_email(harness, "m-pull")
+    fake.reports()  # the operator reported delivery; the SmsReport push never arrived
+
+    let_delays_pass(harness, 600)
+
+    message = _her_confirmation("m-pull")
+    assert (message.status, message.channel, message.tried_channels) == ("delivered", "sms", ["sms"])
+    assert _ses_sent(harness) == []
+    assert [action for _, action, _ in fake.requests] == ["SendSms", "QuerySendDetails"]
+
+
+def test_a_pulled_failure_falls_back_to_email_as_a_permanent_failure(harness: Any, alibaba: Any) -> None:
+    from tests.integration.test_channel_routing import _ses_sent, let_delays_pass
+
+    fake, _ = alibaba
+    fake.undeliverable.add("13800138000")
+    _mainland_booking_with_email(harness, "m-pull-failed")
+    fake.reports()
+
+    let_delays_pass(harness, 600)
+
+    message = _her_confirmation("m-pull-failed")
+    assert (message.status, message.channel, message.route_reason) == ("sent", "email", "fallback_permanent")
+    assert message.error == f"sms failed: alibaba_sms: {fake.undeliverable_code}"
+    assert len(_ses_sent(harness)) == 1 and len(fake.sent) == 1
+
+
+def test_no_report_yet_falls_back_as_no_receipt(harness: Any, alibaba: Any) -> None:
+    from tests.integration.test_channel_routing import _ses_sent, let_delays_pass
+
+    fake, _ = alibaba
+    _mainland_booking_with_email(harness, "m-pull-silent")
+
+    let_delays_pass(harness, 600)
+
+    message = _her_confirmation("m-pull-silent")
+    assert (message.status, message.channel, message.route_reason) == ("sent", "email", "fallback_no_receipt")
+    assert len(_ses_sent(harness)) == 1
+    assert [action for _, action, _ in fake.requests] == ["SendSms", "QuerySendDetails"]
