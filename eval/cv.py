@@ -14,8 +14,8 @@ The frozen test file is never read here: this is where the model, its features a
   `fit_model`: its own dev part calibrates), and the default classifier (rules + that model, the policy as
   checked in) reads the held-out fold. The held-out answers of all folds are pooled.
 - Printed: the same three figures as `make eval` (intent accuracy, complaints handed to a person, opt-outs
-  recognised), on all rows and on the `fresh_v1` rows alone. The rules were written and tuned on the
-  `tuned_v1` rows, so on those the rules' part is in-sample: the `fresh_v1` line is the honest estimate.
+  recognised), on all rows and on each source's rows. The rules were written and tuned on the `tuned_v1`
+  rows, so on those the rules' part is in-sample: the `fresh_v1` and `fresh_v2` lines are the honest estimates.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.folds}-fold cross-validation on {TRAIN_FILE.name} ({title}; near-duplicate families kept in one fold)"
     )
     print(_line("all", pairs))
-    print(_line("fresh_v1", [p for p in pairs if p[0].source == "fresh_v1"]))
-    print(_line("tuned_v1", [p for p in pairs if p[0].source == "tuned_v1"]))
+    for source in sorted({e.source or "" for e, _, _ in pairs}):
+        print(_line(source or "(none)", [p for p in pairs if (p[0].source or "") == source]))
     confusions = Counter((e.intent, intent) for e, intent, _ in pairs if intent != e.intent)
     print("top confusions (labelled -> read):")
     for (labelled, read), count in confusions.most_common(10):

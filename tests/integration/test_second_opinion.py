@@ -71,6 +71,7 @@ def status_of(member_id: str = "m-1") -> str:
 
 
 def test_off_by_default_nothing_is_asked(harness, bedrock):
+    unsure_locally(harness)
     message = over_wechat(harness, "我想把卡里的钱拿回来")
 
     assert bedrock.calls == []
@@ -106,6 +107,7 @@ def test_a_sure_reply_is_not_sent_out(harness, bedrock):
 
 def test_the_generic_webhook_answers_in_the_request_without_asking(harness, bedrock):
     turn_on()
+    unsure_locally(harness)
     harness.post(booking_event())
 
     status, body = harness.post_message(
@@ -125,6 +127,7 @@ def test_the_generic_webhook_answers_in_the_request_without_asking(harness, bedr
 
 def test_past_its_time_budget_the_local_answer_stands(harness, bedrock):
     turn_on(budget_ms=300)
+    unsure_locally(harness)
 
     bedrock.slow_seconds = 10.0
     event = booking_event()
@@ -147,7 +150,8 @@ def test_past_its_time_budget_the_local_answer_stands(harness, bedrock):
 
 @pytest.mark.parametrize("marker", ["[[bedrock:garbage]]", "[[bedrock:error]]"])
 def test_an_unparsable_answer_or_an_error_is_no_opinion(harness, bedrock, marker):
-    turn_on(min_confidence=0.99)  # the marker makes the local reading surer: ask whatever it says
+    turn_on()
+    unsure_locally(harness)
 
     message = over_wechat(harness, f"{marker} 我想把卡里的钱拿回来")
 
@@ -158,6 +162,7 @@ def test_an_unparsable_answer_or_an_error_is_no_opinion(harness, bedrock, marker
 def test_a_badly_stored_setting_is_off(harness, bedrock):
     chain = ChainItem.get(*ChainItem.key("demo-chain"))
     chain.update(actions=[ChainItem.second_opinion.set({"provider": "bedrock", "budget_ms": 99999})])
+    unsure_locally(harness)
 
     message = over_wechat(harness, "我想把卡里的钱拿回来")
 
