@@ -15,7 +15,7 @@ The frozen test file is never read here: this is where the model, its features a
   checked in) reads the held-out fold. The held-out answers of all folds are pooled.
 - Printed: the same three figures as `make eval` (intent accuracy, complaints handed to a person, opt-outs
   recognised), on all rows and on each source's rows. The rules were written and tuned on the `tuned_v1`
-  rows, so on those the rules' part is in-sample: the `fresh_v1` and `fresh_v2` lines are the honest estimates.
+  rows, so on those the rules' part is in-sample: the `fresh_*` lines are the honest estimates.
 """
 
 from __future__ import annotations
