@@ -544,6 +544,8 @@ def seed_alibaba_sms(client: Any, stage: str, chain_id: str, channels: ChannelSe
         "sign_name": DEMO_SIGN_NAME,
         "receipt_token": receipt_token,
         "receipt_url_path": f"/v1/receipts/alibaba-sms/{chain_id}?receipt_token={receipt_token}",
+        # where members' replies (SmsUp) are pushed: the same token, the chain's reply route
+        "reply_url_path": f"/v1/channels/alibaba-sms/{chain_id}/replies?receipt_token={receipt_token}",
     }
 
 

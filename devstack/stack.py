@@ -140,6 +140,7 @@ class LocalStack:
         )
         # The fake's SmsReport push (POST <fake>/_fake/push-reports) goes to the chain's receipt route.
         self.fakes["alibaba_sms"].report_url = api_url + demo["alibaba_sms"]["receipt_url_path"]
+        self.fakes["alibaba_sms"].reply_url = api_url + demo["alibaba_sms"]["reply_url_path"]
         # Its operator lives on the stack's clock, as our sends do: QuerySendDetails' SendDate (the day of the send,
         # Beijing) then matches what a receipt check asks for after the clock was moved.
         self.fakes["alibaba_sms"].clock = lambda: container.clock.now().timestamp()

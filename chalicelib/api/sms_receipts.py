@@ -1,6 +1,7 @@
 """Mainland SMS providers' delivery receipts (issue 15): Alibaba's SmsReport HTTP batch push and Tencent's status
-callback. Neither provider signs its push, so each chain's receipt URL carries a secret of its own,
-`?receipt_token=<the chain's provider secret's receipt_token>` (compared in constant time; redacted from logs)."""
+callback; and members' replies by SMS through Alibaba (its SmsUp push). Neither provider signs its push, so each
+chain's URL carries a secret of its own, `?receipt_token=<the chain's provider secret's receipt_token>` (compared in
+constant time; redacted from logs)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,11 @@ def alibaba_sms_report(chain_id: str):
 @handled
 def tencent_sms_status(chain_id: str):
     return _receive("tencent-sms", chain_id)
+
+
+@sms_receipts.route("/v1/channels/alibaba-sms/{chain_id}/replies", methods=["POST"], content_types=JSON_TYPES)
+@handled
+def alibaba_sms_replies(chain_id: str):
+    """Members' replies by SMS (上行短信), Alibaba's SmsUp push: into their conversations, then the inbound worker."""
+    counts = container().intake.alibaba_replies(chain_id, _verified("alibaba_sms", chain_id))
+    return json_response(200, {**ANSWERS["alibaba_sms"], "replies": counts})

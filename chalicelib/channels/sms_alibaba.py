@@ -14,6 +14,7 @@ template's variables) and OutId, and answers `{"Code": "OK", "Message": "OK", "B
 -- or another `Code` (isv.MOBILE_NUMBER_ILLEGAL, isv.BUSINESS_LIMIT_CONTROL, ...), mapped by sms.toml to a
 permanent or transient failure. Delivery receipts: the SmsReport HTTP batch push (`parse_sms_report`, a JSON array
 of reports keyed by `biz_id`) and, as the fallback, `QuerySendDetails` (`AlibabaSmsClient.query_send_details`).
+A member's reply (上行短信) comes by the SmsUp HTTP batch push (`parse_sms_up`).
 """
 
 from __future__ import annotations
@@ -203,6 +204,43 @@ SMS_REPORT = ReportFields(
 def parse_sms_report(body: Any) -> list[ProviderReceipt]:
     """An SmsReport push (a JSON array of reports) -> its receipts; a ValueError names what is malformed."""
     return parse_report_array(PROVIDER, SMS_REPORT, body)
+
+
+@dataclass(frozen=True)
+class SmsUp:
+    """One member's reply by SMS (上行短信), from Alibaba's SmsUp push."""
+
+    phone: str  # E.164 (+86...)
+    text: str
+    sent_at: datetime
+    sequence_id: str  # Alibaba's id of this reply: unique, so a pushed-again reply is recognised
+
+
+def parse_sms_up(body: Any) -> list[SmsUp]:
+    """An SmsUp push (the HTTP batch push of 上行短信: a JSON array of {phone_number, send_time, content, sign_name,
+    dest_code, sequence_id}, Beijing times) -> its replies; a ValueError names what is malformed."""
+    if not isinstance(body, list):
+        raise ValueError("an SmsUp push is a JSON array of replies")
+    replies = []
+    for i, item in enumerate(body):
+        if not isinstance(item, dict):
+            raise ValueError(f"[{i}] is not a reply object")
+        number = item.get("phone_number")
+        digits = number.removeprefix("+86").removeprefix("86") if isinstance(number, str) else ""
+        if not (len(digits) == 11 and digits.isdigit() and digits.startswith("1")):
+            raise ValueError(f"[{i}].phone_number must be a mainland mobile number")
+        content = item.get("content")
+        if not isinstance(content, str):
+            raise ValueError(f"[{i}].content is required")
+        sequence = item.get("sequence_id")
+        if isinstance(sequence, bool) or not isinstance(sequence, int | str) or not str(sequence).isdigit():
+            raise ValueError(f"[{i}].sequence_id must be a number")
+        try:
+            sent_at = china_time(item.get("send_time"))
+        except ValueError:
+            raise ValueError(f"[{i}].send_time must be 'yyyy-MM-dd HH:mm:ss'") from None
+        replies.append(SmsUp(f"+86{digits}", content[:4000], sent_at, str(sequence)))
+    return replies
 
 
 class AlibabaSms(TemplatedSms):

@@ -325,6 +325,50 @@ class Intake:
         )
         return self._inbound.process(stored.message, asynchronous=True)  # the inbound worker's
 
+    def alibaba_replies(self, chain_id: str, body: Any) -> dict[str, int]:
+        """Alibaba's SmsUp push (上行短信) for `chain_id`, whose receipt token the edge checked: each reply of a
+        member of the chain joins her conversation (at the store her number was given at) and goes to the inbound
+        worker, as a two-way SMS does. Her number is the only key (the push names no store); a number no member of
+        the chain gave is dropped, counted as `unknown` (the chain texted it, so it is normally a member's). A
+        reply pushed again is stored once. Parsed whole first: a malformed push changes nothing (400)."""
+        from chalicelib.channels.sms_alibaba import parse_sms_up
+
+        try:
+            replies = parse_sms_up(body)
+        except ValueError as exc:
+            raise ValidationFailed("the SmsUp push is not valid", {"body": str(exc)}) from None
+        outcomes = {"stored": 0, "duplicate": 0, "unknown": 0}
+        for reply in replies:
+            known = next(
+                (
+                    lookup
+                    for lookup in self._conversations.members_by_address("PHONE", reply.phone)
+                    if lookup.chain_id == chain_id and lookup.store_id
+                ),
+                None,
+            )
+            if known is None:
+                outcomes["unknown"] += 1
+                continue
+            stored = self._inbound.receive(
+                InboundMessage(
+                    channel="sms",
+                    provider_message_id=f"alibaba_sms:{reply.sequence_id}",
+                    chain_id=chain_id,
+                    store_id=known.store_id,
+                    member_id=known.member_id,
+                    member_name="",
+                    msg_type="text",
+                    text=reply.text,
+                    media_url=None,
+                    sent_at=reply.sent_at,
+                    sender_address=reply.phone,
+                )
+            )
+            self._hand_on(stored)
+            outcomes["duplicate" if stored.duplicate else "stored"] += 1
+        return outcomes
+
     def process_stored(self, pk: str, sk: str) -> Handling | None:
         """The inbound worker's: a stored message understood asynchronously (a second opinion may be asked)."""
         message = self._conversations.message(pk, sk)

@@ -27,6 +27,9 @@ reading of the format:
   numbers in `undeliverable` are reported failed with `undeliverable_code`. It expects {"code": <number>}.
   Fake-only `POST /_fake/push-reports` does the same to `report_url` (the local stack sets it to the chain's
   receipt route), so an e2e test or a person at `make run` can have the operator report.
+- `reply(phone, content)` / `push_replies(url)`: a member texting back (上行短信), POSTed as SmsUp's JSON array
+  (phone_number, send_time, content, sign_name, dest_code, sequence_id). Fake-only `POST /_fake/push-replies` with
+  `{"phone_number", "content"}` does both, to `reply_url` (the local stack sets it to the chain's reply route).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from devstack.fakes.local_server import JsonHandler, LocalServer
 
 CHINA = timezone(timedelta(hours=8))
 PUSH_PATH = "/_fake/push-reports"
+REPLY_PATH = "/_fake/push-replies"
 COMMON = (
     "Format",
     "Version",
@@ -111,6 +115,10 @@ class FakeAlibabaSms(LocalServer):
         self.pushes: list[tuple[str, int, list[dict[str, Any]]]] = []  # (url, HTTP status, body pushed)
         # Where `POST /_fake/push-reports` pushes (the local stack sets it to the chain's receipt route).
         self.report_url: str | None = None
+        self.reply_url: str | None = (
+            None  # where `POST /_fake/push-replies` pushes SmsUp (the chain's reply route)
+        )
+        self.replies: list[dict[str, Any]] = []  # SmsUp items not pushed yet
         self._nonces: set[str] = set()
         self._ids = itertools.count(900619746936498)
         self._lock = threading.Lock()
@@ -141,9 +149,31 @@ class FakeAlibabaSms(LocalServer):
                 )
         return items
 
+    def reply(self, phone: str, content: str) -> dict[str, Any]:
+        """A member texts back (上行短信): the SmsUp item the next `push_replies` sends."""
+        with self._lock:
+            item = {
+                "phone_number": phone.removeprefix("+86"),
+                "send_time": _china(self.clock()),
+                "content": content,
+                "sign_name": next(iter(sorted(self.sign_names)), ""),
+                "dest_code": "",
+                "sequence_id": next(self._ids),
+            }
+            self.replies.append(item)
+        return item
+
+    def push_replies(self, url: str) -> tuple[int, Any]:
+        """POST the replies not pushed yet to `url`, as SmsUp's HTTP batch push does; (status, answer)."""
+        with self._lock:
+            items, self.replies = self.replies, []
+        return self._push(url, items)
+
     def push_reports(self, url: str) -> tuple[int, Any]:
         """POST the unreported sends' SmsReport to `url`, as the HTTP batch push does; (status, answer)."""
-        items = self.reports()
+        return self._push(url, self.reports())
+
+    def _push(self, url: str, items: list[dict[str, Any]]) -> tuple[int, Any]:
         request = urllib.request.Request(
             url,
             data=json.dumps(items, ensure_ascii=False).encode("utf-8"),
@@ -166,6 +196,18 @@ class FakeAlibabaSms(LocalServer):
     def handle(
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, Any]]:
+        if (
+            urlsplit(path).path == REPLY_PATH and method == "POST"
+        ):  # fake-only: a member texts back, pushed now
+            if not self.reply_url:
+                return 409, {"Code": "NoReplyUrl", "Message": "no receiving address configured"}
+            try:
+                wanted = json.loads(raw or b"{}")
+                self.reply(str(wanted["phone_number"]), str(wanted["content"]))
+            except (ValueError, KeyError, TypeError):
+                return 400, {"Code": "InvalidParameter", "Message": "phone_number and content are required"}
+            status, answer = self.push_replies(self.reply_url)
+            return 200, {"Code": "OK", "pushed_to_status": status, "answer": answer}
         if urlsplit(path).path == PUSH_PATH and method == "POST":  # fake-only: push the pending reports now
             if not self.report_url:
                 return 409, {"Code": "NoReportUrl", "Message": "no receiving address configured"}

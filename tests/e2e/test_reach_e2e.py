@@ -143,6 +143,31 @@ def test_an_sms_only_mainland_members_confirmation_goes_by_alibaba_and_its_sms_r
     assert reach.sms_to(phone) == []  # never by SNS
 
 
+def test_a_mainland_members_sms_reply_through_alibaba_lands_in_her_conversation_and_is_understood(reach):
+    store, member, phone = _store(reach), f"up-{_run()}", "+8613900139105"
+    _book(reach, store, member, phone)
+    _wait(reach, store, member, "confirmation", "sent")
+
+    pushed = _fake(
+        f"{reach.info['fakes']['alibaba_sms']}/_fake/push-replies",
+        body={"phone_number": phone.removeprefix("+86"), "content": "明天有事来不了 帮我取消吧"},
+    )
+
+    assert pushed["pushed_to_status"] == 200 and pushed["answer"]["replies"]["stored"] == 1
+    reply = eventually(
+        lambda: next(
+            (m for m in reach.messages(store, member) if m["direction"] == "in" and m.get("intent")), None
+        ),
+        60,
+        f"her reply understood for {member}",
+    )
+    assert (reply["channel"], reply["text"], reply["intent"]) == (
+        "sms",
+        "明天有事来不了 帮我取消吧",
+        "cancel",
+    )
+
+
 def test_a_blocked_wechat_template_falls_back_to_sms_once_and_she_gets_each_step_exactly_once(reach):
     store, member, phone, openid = _store(reach), f"bl-{_run()}", "+8613900139104", f"o-block-{_run()}"
     _fake(f"{reach.info['fakes']['wechat_api']}/_fake/user", body={"openid": openid, "blocked": "refuse"})

@@ -183,7 +183,9 @@ def steer(harness, case, data) -> dict[str, Any]:
     if operation.path.endswith("/availability") and positive_at(case, ParameterLocation.QUERY):
         if usually(data, "offered service"):  # self-booking (issue 14)
             case.query = {**(case.query or {}), "service": "cut"}
-    if operation.path.startswith("/v1/receipts/alibaba-sms/") and positive_at(case, ParameterLocation.QUERY):
+    if operation.path.startswith(("/v1/receipts/alibaba-sms/", "/v1/channels/alibaba-sms/")) and positive_at(
+        case, ParameterLocation.QUERY
+    ):
         if usually(data, "receipt token"):  # mainland SMS receipts (issue 15): the seeded chain's token
             case.query = {
                 **(case.query or {}),

@@ -278,3 +278,35 @@ def harness(
             fakes=fakes,
         )
     bootstrap.use(None)
+
+
+@pytest.fixture
+def alibaba(harness: Any) -> Iterator[tuple[Any, str]]:
+    """The Alibaba fake as the seeded chain's account; yields it and the chain's receipt token."""
+    from chalicelib.dal.models import ChainItem
+    from devstack.fakes.alibaba_sms import FakeAlibabaSms
+    from devstack.seed import (
+        DEMO_SIGN_NAME,
+        DEMO_SMS_SETTINGS,
+        ChannelSetup,
+        demo_alibaba_templates,
+        seed_alibaba_sms,
+    )
+
+    setup = ChannelSetup()
+    with FakeAlibabaSms(
+        {setup.alibaba_access_key_id: setup.alibaba_access_key_secret},
+        sign_names={DEMO_SIGN_NAME},
+        templates=demo_alibaba_templates(),
+        clock=lambda: harness.clock.now().timestamp(),  # the operator on the test's clock, as our sends
+    ) as fake:
+        published = seed_alibaba_sms(
+            harness.session.client("secretsmanager"),
+            harness.env["CHAIRSIDE_STAGE"],
+            "demo-chain",
+            ChannelSetup(alibaba_sms_base_url=fake.base_url),
+        )
+        chain = ChainItem.get(*ChainItem.key("demo-chain"))
+        chain.sms_settings = DEMO_SMS_SETTINGS  # the chain routes +86 to Alibaba (seed's mainland_sms)
+        chain.save()
+        yield fake, published["receipt_token"]

@@ -57,6 +57,10 @@ EXCLUDED = {
         "POST",
         "/v1/receipts/tencent-sms/{chain_id}",
     ): "Tencent's status callback, with the chain's receipt token (test_sms_receipts.py)",
+    (
+        "POST",
+        "/v1/channels/alibaba-sms/{chain_id}/replies",
+    ): "Alibaba's SmsUp push (members' replies), with the chain's receipt token (test_alibaba_replies.py)",
     ("GET", "/v1/unsubscribe/{token}"): "one-click unsubscribe page: the signed token names chain and member",
     ("POST", "/v1/unsubscribe/{token}"): "one-click unsubscribe (RFC 8058): the signed token is the secret",
     (

@@ -5,7 +5,6 @@ chain's receipt route, becomes ProviderReceipts handed to the receipts service (
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,14 +13,11 @@ import pytest
 from chalicelib.channels.base import Contact, Outgoing, provider_of, send_outgoing
 from chalicelib.channels.receipts import ProviderReceipt
 from chalicelib.channels.sms_alibaba import AlibabaSmsClient, AlibabaSmsCredentials
-from chalicelib.dal.models import ChainItem
 from devstack.fakes.alibaba_sms import FakeAlibabaSms
 from devstack.seed import (
     DEMO_SIGN_NAME,
-    DEMO_SMS_SETTINGS,
     ChannelSetup,
     demo_alibaba_templates,
-    seed_alibaba_sms,
 )
 
 MAINLAND = Contact(phone="+8613800138000")
@@ -47,28 +43,6 @@ class RecordingSink:
         duplicate = receipt in self.receipts
         self.receipts.append(receipt)
         return "duplicate" if duplicate else "applied"
-
-
-@pytest.fixture
-def alibaba(harness: Any) -> Iterator[tuple[FakeAlibabaSms, str]]:
-    """The Alibaba fake as the seeded chain's account; yields it and the chain's receipt token."""
-    setup = ChannelSetup()
-    with FakeAlibabaSms(
-        {setup.alibaba_access_key_id: setup.alibaba_access_key_secret},
-        sign_names={DEMO_SIGN_NAME},
-        templates=demo_alibaba_templates(),
-        clock=lambda: harness.clock.now().timestamp(),  # the operator on the test's clock, as our sends
-    ) as fake:
-        published = seed_alibaba_sms(
-            harness.session.client("secretsmanager"),
-            harness.env["CHAIRSIDE_STAGE"],
-            "demo-chain",
-            ChannelSetup(alibaba_sms_base_url=fake.base_url),
-        )
-        chain = ChainItem.get(*ChainItem.key("demo-chain"))
-        chain.sms_settings = DEMO_SMS_SETTINGS  # the chain routes +86 to Alibaba (seed's mainland_sms)
-        chain.save()
-        yield fake, published["receipt_token"]
 
 
 @pytest.fixture
@@ -237,28 +211,11 @@ def test_tencent_status_callbacks_become_receipts(harness: Any, sink: RecordingS
 def test_the_fake_pushes_sms_reports_over_http_as_alibaba_documents() -> None:
     """The fake's push (what `POST <fake>/_fake/push-reports` does for the local stack): a JSON array POSTed to
     the receiving address, answered {"code": 0}."""
-    import threading
     import urllib.request
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    received: list[tuple[str, Any]] = []
+    from tests.support.receiver import capturing_receiver
 
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.headers["Content-Type"], json.loads(body)))
-            answer = json.dumps({"code": 0, "msg": "成功"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with capturing_receiver({"code": 0, "msg": "成功"}) as (base_url, received):
         setup = ChannelSetup()
         with FakeAlibabaSms(
             {setup.alibaba_access_key_id: setup.alibaba_access_key_secret},
@@ -277,16 +234,12 @@ def test_the_fake_pushes_sms_reports_over_http_as_alibaba_documents() -> None:
             biz_id = client.send_sms(
                 "+8613800138000", DEMO_SIGN_NAME, "SMS_460100006", {"name": "a", "store": "b"}, "o1"
             )
-            fake.report_url = (
-                f"http://127.0.0.1:{server.server_address[1]}/v1/receipts/alibaba-sms/demo-chain"
-            )
+            fake.report_url = f"{base_url}/v1/receipts/alibaba-sms/demo-chain"
             request = urllib.request.Request(fake.base_url + "/_fake/push-reports", data=b"", method="POST")
             with urllib.request.urlopen(request, timeout=10) as answer:
                 assert json.loads(answer.read())["pushed_to_status"] == 200
-    finally:
-        server.shutdown()
-        server.server_close()
-    [(content_type, body)] = received
+    [(content_type, raw)] = received
+    body = json.loads(raw)
     assert content_type == "application/json"
     [report] = body
     assert set(report) == {
