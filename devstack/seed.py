@@ -513,6 +513,21 @@ DEMO_SMS_SETTINGS: dict[str, Any] = {
                 "params": {"name": "member_name", "store": "store_name", "phone": "store_phone"},
             },
             "aftercare": {"code": "SMS_460100006", "params": {"name": "member_name", "store": "store_name"}},
+            # Service follow-ups of her own visit, registered as 短信通知 (notification) templates; her answer comes
+            # back by SmsUp (the chain's reply route). The review request is not registered: an invitation to post
+            # a review is promotional content (推广短信) under the operators' rules, so it goes by another channel.
+            "feedback_request": {
+                "code": "SMS_460100007",
+                "params": {"name": "member_name", "store": "store_name"},
+            },
+            "first_visit_followup": {
+                "code": "SMS_460100008",
+                "params": {"name": "member_name", "store": "store_name"},
+            },
+            "checkin_1_month": {
+                "code": "SMS_460100009",
+                "params": {"name": "member_name", "store": "store_name"},
+            },
         },
     },
 }

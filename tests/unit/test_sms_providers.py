@@ -213,6 +213,18 @@ def test_the_demo_chains_settings_build_an_alibaba_channel_for_mainland_numbers(
     assert provider_of(channel, Contact(phone="+8613800000000")) == "alibaba_sms"
 
 
+def test_the_demo_chain_registers_a_template_for_every_journey_kind_but_the_review_request() -> None:
+    """A +86 SMS-only member gets every step by Alibaba but the review request (promotional content under the
+    operators' rules: it goes by another channel)."""
+    from chalicelib.journeys.plan import load_journey
+    from devstack.seed import DEMO_SMS_SETTINGS
+
+    kinds = {step.kind for step in load_journey().steps}
+    registered = set(DEMO_SMS_SETTINGS["alibaba_sms"]["templates"])
+    assert kinds - registered == {"review_request"}
+    assert registered <= kinds
+
+
 def test_a_provider_without_credentials_or_with_bad_templates_is_left_out() -> None:
     settings = {"routes": {"+86": "tencent_sms"}, "tencent_sms": {"sign_name": "x", "templates": {"k": {}}}}
     assert not _chain_sms(settings).can_reach(Contact(phone="+8613800000000"))
