@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         help="members whose WeChat template receipts never come (issue 15)",
     )
     parser.add_argument(
+        "--late-blocks",
+        type=int,
+        default=defaults.late_blocks,
+        help="members whose WeChat templates are accepted, then reported blocked (issue 15)",
+    )
+    parser.add_argument(
         "--docs",
         type=Path,
         nargs="?",
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         waitlist_races=args.waitlist_races,
         blocked_wechat=args.blocked_wechat,
         lost_receipts=args.lost_receipts,
+        late_blocks=args.late_blocks,
     )
 
     state = Path(tempfile.mkdtemp(prefix="chairside-chaos-"))

@@ -61,8 +61,9 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
         ),
         (
             "Injected",
-            "members following on WeChat: refusing its templates / losing their receipts (issue 15)",
-            f"{report.wechat_members}: {report.blocked_wechat} / {report.lost_receipts}",
+            "members following on WeChat: refusing its templates / losing their receipts / reported blocked "
+            "after the send (issue 15)",
+            f"{report.wechat_members}: {report.blocked_wechat} / {report.lost_receipts} / {report.late_blocks}",
         ),
         ("Came out", "stale events ignored as out of order", str(report.ignored_out_of_order)),
         ("Came out", "WeChat template messages accepted", str(report.templates_sent)),

@@ -42,6 +42,9 @@ class Options:
     # fallback goes to SMS at once) and these many get no TEMPLATESENDJOBFINISH (the fallback after the wait)
     blocked_wechat: int = 2
     lost_receipts: int = 2
+    # and these many have their templates accepted, then reported `failed:user block` by TEMPLATESENDJOBFINISH
+    # (the fallback when the receipt check comes)
+    late_blocks: int = 2
     receipt_wait_seconds: int = (
         2  # the chain's wait for a template's receipt during the soak (300 by default)
     )
@@ -71,6 +74,7 @@ class Report:
     wechat_members: int = 0
     blocked_wechat: int = 0
     lost_receipts: int = 0
+    late_blocks: int = 0
     fallbacks: Counter = field(default_factory=Counter)  # route_reason of messages a fallback route carried
 
     @property
@@ -167,19 +171,26 @@ class Soak:
         followers = [b.wechat_openid for b in bookings if b.wechat_openid]
         blocked = followers[: o.blocked_wechat]
         silent = followers[o.blocked_wechat : o.blocked_wechat + o.lost_receipts]
+        late = followers[
+            o.blocked_wechat + o.lost_receipts : o.blocked_wechat + o.lost_receipts + o.late_blocks
+        ]
         for openid in blocked:
             self.stack.wechat_user(openid, blocked="refuse")
         for openid in silent:
             self.stack.wechat_user(openid, lose_receipts=1000)
+        for openid in late:
+            self.stack.wechat_user(openid, blocked="event")
         self.stack.set_receipt_wait(o.receipt_wait_seconds)
-        report.wechat_members, report.blocked_wechat, report.lost_receipts = (
+        report.wechat_members, report.blocked_wechat, report.lost_receipts, report.late_blocks = (
             len(followers),
             len(blocked),
             len(silent),
+            len(late),
         )
         self.say(
             f"{len(followers)} members follow on WeChat: {len(blocked)} refuse its templates, {len(silent)} get "
-            f"no delivery receipt (fallback after {o.receipt_wait_seconds} s)"
+            f"no delivery receipt, {len(late)} are reported blocked after the send (fallback after "
+            f"{o.receipt_wait_seconds} s)"
         )
 
     # --- webhooks --------------------------------------------------------------------------------
