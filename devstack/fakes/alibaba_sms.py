@@ -115,9 +115,8 @@ class FakeAlibabaSms(LocalServer):
         self.pushes: list[tuple[str, int, list[dict[str, Any]]]] = []  # (url, HTTP status, body pushed)
         # Where `POST /_fake/push-reports` pushes (the local stack sets it to the chain's receipt route).
         self.report_url: str | None = None
-        self.reply_url: str | None = (
-            None  # where `POST /_fake/push-replies` pushes SmsUp (the chain's reply route)
-        )
+        # Where `POST /_fake/push-replies` pushes SmsUp (the local stack sets it to the chain's reply route).
+        self.reply_url: str | None = None
         self.replies: list[dict[str, Any]] = []  # SmsUp items not pushed yet
         self._nonces: set[str] = set()
         self._ids = itertools.count(900619746936498)
@@ -196,9 +195,8 @@ class FakeAlibabaSms(LocalServer):
     def handle(
         self, method: str, path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, Any]]:
-        if (
-            urlsplit(path).path == REPLY_PATH and method == "POST"
-        ):  # fake-only: a member texts back, pushed now
+        # fake-only: a member texts back, pushed now
+        if urlsplit(path).path == REPLY_PATH and method == "POST":
             if not self.reply_url:
                 return 409, {"Code": "NoReplyUrl", "Message": "no receiving address configured"}
             try:
