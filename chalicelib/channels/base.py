@@ -103,7 +103,8 @@ def reports_receipts(channel: Channel, contact: Contact) -> bool:
 def pull_receipts(channel: Channel, contact: Contact, provider_message_id: str, sent_at: datetime) -> list:
     """The receipts a provider can be asked for (a pull, when its push may have been lost): the channel's
     `pull_receipts(contact, provider_message_id, sent_at)` when it has one (Alibaba's QuerySendDetails), else none.
-    A ProviderReceipt list; never raises for the provider's sake (a failed pull is as good as no receipt)."""
+    A ProviderReceipt list. A channel's pull answers a failed call with none (a failed pull is as good as no
+    receipt), so asking never fails the receipt check."""
     pull = getattr(channel, "pull_receipts", None)
     return list(pull(contact, provider_message_id, sent_at)) if pull is not None else []
 

@@ -293,14 +293,7 @@ class Intake:
         owner = self._sms_numbers.owner(to)
         if owner is None:
             return None  # not one of our numbers: no chain to attach it to
-        known = next(
-            (
-                lookup
-                for lookup in self._conversations.members_by_address("PHONE", phone)
-                if lookup.chain_id == owner.chain_id
-            ),
-            None,
-        )
+        known = self._chain_member("PHONE", phone, owner.chain_id)
         if known is not None:
             member_id, unknown = known.member_id, False
             store_id = owner.store_id or known.store_id or owner.home_store_id
@@ -339,15 +332,8 @@ class Intake:
             raise ValidationFailed("the SmsUp push is not valid", {"body": str(exc)}) from None
         outcomes = {"stored": 0, "duplicate": 0, "unknown": 0}
         for reply in replies:
-            known = next(
-                (
-                    lookup
-                    for lookup in self._conversations.members_by_address("PHONE", reply.phone)
-                    if lookup.chain_id == chain_id and lookup.store_id
-                ),
-                None,
-            )
-            if known is None:
+            known = self._chain_member("PHONE", reply.phone, chain_id)
+            if known is None or not known.store_id:
                 outcomes["unknown"] += 1
                 continue
             stored = self._inbound.receive(
@@ -399,7 +385,17 @@ class Intake:
         return claim
 
     def _member_for(self, store: Any, kind: str, address: str, fallback_id: str) -> tuple[str, str]:
-        for lookup in self._conversations.members_by_address(kind, address):
-            if lookup.chain_id == store.chain_id:
-                return lookup.member_id, ""
-        return fallback_id[:128], ""
+        known = self._chain_member(kind, address, store.chain_id)
+        return (known.member_id if known is not None else fallback_id[:128]), ""
+
+    def _chain_member(self, kind: str, address: str, chain_id: str) -> Any:
+        """The contact lookup of this chain's member who gave this address, most recently seen first (one Query:
+        an address may be given at several chains); None when no member of the chain gave it."""
+        return next(
+            (
+                lookup
+                for lookup in self._conversations.members_by_address(kind, address)
+                if lookup.chain_id == chain_id
+            ),
+            None,
+        )

@@ -143,3 +143,18 @@ def test_what_the_fake_pushes_over_http_is_what_the_route_takes(harness: Any, al
     assert _post(harness, json.loads(received[0][1]), token)[0] == 200
     harness.pump()
     assert [m.text for m in _inbound("m-up")] == ["谢谢 收到"]
+
+
+def test_a_staff_or_member_token_without_the_receipt_token_is_refused(harness: Any, alibaba: Any) -> None:
+    """Only the chain's receipt token opens the route: the console's or a member's bearer token does not."""
+    fake, _ = alibaba
+    _booked(harness)
+    member_token = harness.container.member_tokens.issue("demo-chain", "m-up")[0]
+    for bearer in (harness.chain["staff_token"], member_token):
+        response = harness.client.http.post(
+            "/v1/channels/alibaba-sms/demo-chain/replies",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"},
+            body=json.dumps([fake.reply(PHONE, "1")]).encode(),
+        )
+        assert response.status_code == 401, response.body
+    assert _inbound("m-up") == []

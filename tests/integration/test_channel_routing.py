@@ -5,15 +5,19 @@ came within the route's wait, never twice on one channel, and never marketing by
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-from chalicelib import resources
 from chalicelib.care.outreach import CareMessage, Outcome
 from chalicelib.channels.receipts import ProviderReceipt
-from chalicelib.dal.models import ChainItem, MemberItem, MessageItem
-from tests.conftest import REGION, STAGE
+from chalicelib.dal.models import MemberItem, MessageItem
 from tests.support.builders import SH_STORE, booking_event
 from tests.support.care import visit
+from tests.support.receipt_checks import (
+    check_comes_again,
+    let_delays_pass,
+    receipt_checks,
+    ses_sent,
+    sms_waits_for_receipts,
+)
 
 CHAIN = "demo-chain"
 EMAIL = "li@example.com"
@@ -27,37 +31,13 @@ def stored(member_id: str = "m-1") -> list[MessageItem]:
     return [m for m in items if m.direction == "out"]
 
 
-def _steps_queue():
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.sqs.models import sqs_backends
-
-    return sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[resources.STEPS_QUEUE.name(STAGE)]
-
-
-def receipt_checks() -> list[tuple[dict, int]]:
-    """The receipt checks waiting on the steps queue: (body, delay in seconds)."""
-    found = []
-    for message in _steps_queue()._messages:
-        body = json.loads(message.body)
-        if body.get("type") == "receipt_check":
-            delay = round((message.delayed_until - message.sent_timestamp) / 1000)
-            found.append((body, delay))
-    return found
-
-
-def let_delays_pass(harness, seconds: int) -> None:
-    """The wait passes: the injected clock moves on, and moto's SQS delays (kept in real time) end now."""
-    for message in _steps_queue()._messages:
-        message.delayed_until = 0
-    harness.advance_to(harness.clock.now() + timedelta(seconds=seconds))
-
-
-def sms_waits_for_receipts(seconds: int = 600) -> None:
-    """The chain's SMS provider reports delivery (Alibaba's SmsReport): SMS waits for a receipt. The default
-    waits for none (routing.toml: SNS reports only through the account's delivery-status logs)."""
-    ChainItem(*ChainItem.key(CHAIN)).update(
-        actions=[ChainItem.channel_routing.set({"receipt_wait_seconds": {"sms": seconds}})]
+def her_template_reported(harness, status: str, code: str | None = None) -> str:
+    """WeChat's TEMPLATESENDJOBFINISH for her one outbound message, through the receipts service."""
+    [message] = stored()
+    receipt = ProviderReceipt(
+        message.provider, message.provider_message_id, status, harness.clock.now(), code
     )
+    return harness.container.receipts.apply(receipt)
 
 
 def with_openid(event: dict, openid: str = "o-li-openid") -> dict:
@@ -148,16 +128,14 @@ def test_no_receipt_within_the_wait_sends_on_the_next_route_exactly_once(harness
     [(check, delay)] = receipt_checks()
     assert check["waited_on"] == "sms" and check["kind"] == "confirmation" and delay == 600
 
-    sqs = harness.session.client("sqs")
-    # The check delivered twice (SQS is at-least-once): the second finds the fallback taken.
-    sqs.send_message(QueueUrl=harness.container.settings.steps_queue_url, MessageBody=json.dumps(check))
+    check_comes_again(harness, check)  # the second finds the fallback taken
     let_delays_pass(harness, 600)
 
     [message] = stored()
     assert (message.status, message.channel, message.route_reason) == ("sent", "email", "fallback_no_receipt")
     assert message.tried_channels == ["sms", "email"]
     assert len(harness.sms()) == 1
-    assert len(_ses_sent(harness)) == 1
+    assert len(ses_sent(harness)) == 1
     assert receipt_checks() == []  # the fallback is the last hop: no check after it
 
 
@@ -173,7 +151,7 @@ def test_a_receipt_before_the_wait_ends_means_no_fallback(harness):
 
     [message] = stored()
     assert (message.status, message.channel) == ("delivered", "sms")
-    assert _ses_sent(harness) == []
+    assert ses_sent(harness) == []
 
 
 def test_a_template_reported_failed_after_the_send_falls_back_once_when_its_check_comes(harness):
@@ -182,15 +160,10 @@ def test_a_template_reported_failed_after_the_send_falls_back_once_when_its_chec
     harness.pump()
     [(check, delay)] = receipt_checks()
     assert check["waited_on"] == "wechat_template" and delay == 300
-    [message] = stored()
-    blocked = ProviderReceipt(
-        message.provider, message.provider_message_id, "failed", harness.clock.now(), "failed:user block"
-    )
-    assert harness.container.receipts.apply(blocked) == "applied"
+    assert her_template_reported(harness, "failed", "failed:user block") == "applied"
     assert stored()[0].status == "failed"
 
-    sqs = harness.session.client("sqs")
-    sqs.send_message(QueueUrl=harness.container.settings.steps_queue_url, MessageBody=json.dumps(check))
+    check_comes_again(harness, check)
     let_delays_pass(harness, 300)
 
     [message] = stored()
@@ -227,7 +200,7 @@ def test_a_redelivered_step_and_check_never_send_twice_on_one_channel(harness):
     harness.pump()
     [(check, _)] = receipt_checks()
     let_delays_pass(harness, 600)
-    assert len(harness.sms()) == 1 and len(_ses_sent(harness)) == 1
+    assert len(harness.sms()) == 1 and len(ses_sent(harness)) == 1
 
     sqs, url = harness.session.client("sqs"), harness.container.settings.steps_queue_url
     step = {k: v for k, v in check.items() if k != "waited_on"} | {"type": "journey_step"}
@@ -235,7 +208,7 @@ def test_a_redelivered_step_and_check_never_send_twice_on_one_channel(harness):
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
     harness.pump()
 
-    assert len(harness.sms()) == 1 and len(_ses_sent(harness)) == 1
+    assert len(harness.sms()) == 1 and len(ses_sent(harness)) == 1
     [message] = stored()
     assert message.tried_channels == ["sms", "email"] and message.channel == "email"
 
@@ -248,7 +221,7 @@ def test_a_check_for_a_booking_that_moved_on_sends_nothing(harness):
 
     let_delays_pass(harness, 600)
 
-    assert _ses_sent(harness) == []
+    assert ses_sent(harness) == []
 
 
 # --- marketing ---------------------------------------------------------------------------------------------------
@@ -267,10 +240,3 @@ def test_marketing_never_goes_by_wechat_template_even_to_a_follower(harness):
     assert len(harness.fakes["wechat"].templates) == templates_before
     care = [m for m in stored() if m.kind == "birthday"]
     assert [(m.channel, m.route_reason) for m in care] == [("sms", "sms")]
-
-
-def _ses_sent(harness) -> list:
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)

@@ -296,8 +296,8 @@ def test_an_sms_only_mainland_members_journey_goes_by_the_chains_provider_not_sn
 
 # --- a receipt check asks Alibaba (QuerySendDetails) before it falls back -------------------------------------
 def _mainland_booking_with_email(harness: Any, member: str) -> Any:
-    from tests.integration.test_channel_routing import receipt_checks, sms_waits_for_receipts
     from tests.support.builders import booking_event
+    from tests.support.receipt_checks import receipt_checks, sms_waits_for_receipts
 
     sms_waits_for_receipts()
     harness.post(
@@ -321,7 +321,7 @@ def _her_confirmation(member: str) -> Any:
 def test_a_lost_sms_report_is_pulled_when_the_check_comes_and_nothing_more_is_sent(
     harness: Any, alibaba: Any
 ) -> None:
-    from tests.integration.test_channel_routing import _ses_sent, let_delays_pass
+    from tests.support.receipt_checks import let_delays_pass, ses_sent
 
     fake, _ = alibaba
     _mainland_booking_with_email(harness, "m-pull")
@@ -331,12 +331,12 @@ def test_a_lost_sms_report_is_pulled_when_the_check_comes_and_nothing_more_is_se
 
     message = _her_confirmation("m-pull")
     assert (message.status, message.channel, message.tried_channels) == ("delivered", "sms", ["sms"])
-    assert _ses_sent(harness) == []
+    assert ses_sent(harness) == []
     assert [action for _, action, _ in fake.requests] == ["SendSms", "QuerySendDetails"]
 
 
 def test_a_pulled_failure_falls_back_to_email_as_a_permanent_failure(harness: Any, alibaba: Any) -> None:
-    from tests.integration.test_channel_routing import _ses_sent, let_delays_pass
+    from tests.support.receipt_checks import let_delays_pass, ses_sent
 
     fake, _ = alibaba
     fake.undeliverable.add("13800138000")
@@ -348,11 +348,11 @@ def test_a_pulled_failure_falls_back_to_email_as_a_permanent_failure(harness: An
     message = _her_confirmation("m-pull-failed")
     assert (message.status, message.channel, message.route_reason) == ("sent", "email", "fallback_permanent")
     assert message.error == f"sms failed: alibaba_sms: {fake.undeliverable_code}"
-    assert len(_ses_sent(harness)) == 1 and len(fake.sent) == 1
+    assert len(ses_sent(harness)) == 1 and len(fake.sent) == 1
 
 
 def test_no_report_yet_falls_back_as_no_receipt(harness: Any, alibaba: Any) -> None:
-    from tests.integration.test_channel_routing import _ses_sent, let_delays_pass
+    from tests.support.receipt_checks import let_delays_pass, ses_sent
 
     fake, _ = alibaba
     _mainland_booking_with_email(harness, "m-pull-silent")
@@ -361,5 +361,5 @@ def test_no_report_yet_falls_back_as_no_receipt(harness: Any, alibaba: Any) -> N
 
     message = _her_confirmation("m-pull-silent")
     assert (message.status, message.channel, message.route_reason) == ("sent", "email", "fallback_no_receipt")
-    assert len(_ses_sent(harness)) == 1
+    assert len(ses_sent(harness)) == 1
     assert [action for _, action, _ in fake.requests] == ["SendSms", "QuerySendDetails"]
