@@ -98,6 +98,12 @@ PROVIDER_PRICES: dict[str, tuple[float, str, str]] = {
         "https://developers.weixin.qq.com/doc/offiaccount/Message_Management/",
     ),
     "wechat": (0.0, "message", "https://developers.weixin.qq.com/doc/offiaccount/Message_Management/"),
+    # Subscription messages (订阅通知) are free to send, one per grant the member gave.
+    "wechat_subscribe": (
+        0.0,
+        "message",
+        "https://developers.weixin.qq.com/doc/offiaccount/Subscription_Messages/intro.html",
+    ),
     # Agora Chat bills monthly active users (a user who logs in and holds a connection): Free 500 MAU, Starter
     # US$349 for 5,000, Pro US$699 for 10,000. A member of the salon's app is an MAU whether or not journeys use
     # Agora, and a REST send to her does not make her one: the marginal fee per message is 0. (Pro spread over

@@ -25,7 +25,9 @@ SIGN_NAME = "【花漾美业】"  # devstack/seed.py DEMO_SIGN_NAME, as the phon
 
 # (share, kind of member): the demo member mix (issue 15 §8)
 MIX: tuple[tuple[float, str], ...] = (
-    (0.60, "wechat_follower"),  # follows the store's Official Account; no message from her in the 48 h before
+    # follows the store's Official Account and allowed its follow-up notices (subscription messages) in the
+    # booking page's subscribe pop-up; no message from her in the 48 h before
+    (0.60, "wechat_follower"),
     (0.20, "app_user"),  # writes to the store from the salon's app (Agora Chat)
     (0.20, "sms_only"),  # a phone number only
 )
@@ -45,6 +47,8 @@ class ProviderCost:
     channels: dict[str, Counter]  # member kind -> channel -> messages per journey
     all_sms_per_journey_usd: float
     sms_parts_per_journey: float
+    # a follower who allowed no subscription message: fee per journey (the mix's followers without the pop-up)
+    follower_without_grants_usd: float = 0.0
 
     @property
     def routed_per_1000(self) -> float:
@@ -58,6 +62,15 @@ class ProviderCost:
     def ratio(self) -> float:
         return self.routed_per_1000 / self.all_sms_per_1000 if self.all_sms_per_1000 else 0.0
 
+    @property
+    def ratio_without_grants(self) -> float:
+        """The ratio had the mix's followers allowed no subscription message (templates and SMS only)."""
+        if not self.all_sms_per_1000:
+            return 0.0
+        share = dict((who, s) for s, who in MIX)["wechat_follower"]
+        extra = share * (self.follower_without_grants_usd - self.per_journey_usd["wechat_follower"])
+        return (self.routed_per_1000 + 1000 * extra) / self.all_sms_per_1000
+
 
 def sms_parts(text: str, sign_name: str = SIGN_NAME) -> int:
     """Billed parts of a mainland SMS: up to 70 characters in one, else 67 per part (Alibaba's length rules)."""
@@ -70,7 +83,14 @@ def facts_for(who: str):
     from chalicelib.services.channel_router import MemberFacts
 
     phone = "+8613800000000"
-    if who == "wechat_follower":
+    if who == "wechat_follower":  # one grant per subscription template of the demo account (devstack/seed.py)
+        grants = frozenset(
+            {"demo-sub-feedback ev-bench", "demo-sub-follow-up ev-bench", "demo-sub-follow-up ev-2"}
+        )
+        return MemberFacts(
+            phone=phone, wechat_openid="o-bench-member", wechat_following=True, wechat_grants=grants
+        )
+    if who == "wechat_follower_without_grants":
         return MemberFacts(phone=phone, wechat_openid="o-bench-member", wechat_following=True)
     if who == "app_user":
         return MemberFacts(phone=phone, agora_user="m-bench", last_inbound_channel="agora")
@@ -93,7 +113,7 @@ def price(messages: list[SentMessage], journeys: int, now: datetime) -> Provider
     settings = channel_router.settings_for(None, None)
     per_journey: dict[str, float] = {}
     channels: dict[str, Counter] = {}
-    for _, who in MIX:
+    for who in [who for _, who in MIX] + ["wechat_follower_without_grants"]:
         facts = facts_for(who)
         used: Counter = Counter()
         usd = 0.0
@@ -106,6 +126,8 @@ def price(messages: list[SentMessage], journeys: int, now: datetime) -> Provider
         per_journey[who] = usd / journeys
         channels[who] = used
     parts = sum(sms_parts(m.text) for m in messages)
+    without_grants = per_journey.pop("wechat_follower_without_grants")
+    channels.pop("wechat_follower_without_grants")
     return ProviderCost(
         journeys=journeys,
         messages_per_journey=len(messages) / journeys,
@@ -113,6 +135,7 @@ def price(messages: list[SentMessage], journeys: int, now: datetime) -> Provider
         channels=channels,
         all_sms_per_journey_usd=parts * provider_price(SMS_PROVIDER) / journeys,
         sms_parts_per_journey=parts / journeys,
+        follower_without_grants_usd=without_grants,
     )
 
 
@@ -140,7 +163,10 @@ def stored_items(table: str, region: str) -> list[dict]:
 
 
 def summary(c: ProviderCost) -> str:
-    return f"provider_cost_per_1000_journeys_usd={c.routed_per_1000:.2f} routed_vs_all_sms_cost_ratio={c.ratio:.2f}"
+    return (
+        f"provider_cost_per_1000_journeys_usd={c.routed_per_1000:.2f} routed_vs_all_sms_cost_ratio={c.ratio:.2f} "
+        f"routed_vs_all_sms_cost_ratio_without_subscriptions={c.ratio_without_grants:.2f}"
+    )
 
 
 def markdown(c: ProviderCost, kinds: Counter) -> list[str]:
@@ -171,9 +197,14 @@ def markdown(c: ProviderCost, kinds: Counter) -> list[str]:
         f"| all by SMS | 100% | sms {c.messages_per_journey:g} | {c.all_sms_per_1000:.2f} |",
         "",
         f"Routed against all-SMS: **{c.ratio:.2f}** (target <= 0.3). WeChat allows template messages only for "
-        "service notices a member triggered (`routing.toml` `transactional`); the feedback and review requests "
-        "and the one-month check-in are not in that list, so a WeChat follower outside the 48-hour window "
-        "gets them by SMS, and an SMS-only member pays for every step.",
+        "booking notices (`routing.toml` `transactional`); the service follow-ups of her visit (feedback request, "
+        "first-visit follow-up, one-month check-in: `subscribable`) go by subscription message (订阅通知) to a "
+        'follower who allowed them, one message per "accept" in the subscribe pop-up; the review request asks '
+        "for a public review and goes by SMS outside the 48-hour window; an SMS-only member pays for every step. "
+        "The mix assumes every follower allowed the follow-ups (the booking page asks); had none, the ratio "
+        f"would be **{c.ratio_without_grants:.2f}** ({c.follower_without_grants_usd * 1000:.2f} USD per 1,000 "
+        "follower journeys instead). The grants are the assumption this target rests on: measure the "
+        "acceptance rate in production before quoting it.",
         "",
         "Provider fees (`bench/prices.py` PROVIDER_PRICES; transcribed, not fetched -- check before quoting):",
         "",

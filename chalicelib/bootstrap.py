@@ -267,6 +267,7 @@ class Container:
             sms_settings=chain_sms_settings,
             sms_secrets=self.sms_secrets,
             sns_receipts=s.sns_sms_receipts,
+            wechat_grants=self.wechat_follows,
         )
 
     @cached_property
@@ -453,14 +454,21 @@ class Container:
             wechat_events=self.wechat_events,
         )
 
-    # --- WeChat account events (issue 15, §2: follow state, template receipts) ---------------------------
+    # --- WeChat account events (issue 15, §2: follow state, template and subscription receipts, grants) ---
     @cached_property
-    def wechat_events(self):
-        """subscribe / unsubscribe -> MemberItem.wechat_following; TEMPLATESENDJOBFINISH -> the receipt sink."""
-        from chalicelib.conversations.wechat_events import WeChatAccountEvents
+    def wechat_follows(self):
+        """Her follow state and subscription-message grants (MemberItem)."""
         from chalicelib.dal.wechat_follow import WeChatFollowRepository
 
-        return WeChatAccountEvents(WeChatFollowRepository(), self.receipt_sink)
+        return WeChatFollowRepository()
+
+    @cached_property
+    def wechat_events(self):
+        """subscribe / unsubscribe -> MemberItem.wechat_following; subscription pop-up and settings choices ->
+        MemberItem.wechat_grants; TEMPLATESENDJOBFINISH and subscribe_msg_sent_event -> the receipt sink."""
+        from chalicelib.conversations.wechat_events import WeChatAccountEvents
+
+        return WeChatAccountEvents(self.wechat_follows, self.receipt_sink)
 
     @cached_property
     def inbound_worker(self):

@@ -295,12 +295,30 @@ DEMO_WECHAT_TEMPLATES: dict[str, dict[str, Any]] = {
     },
 }
 DEMO_WECHAT_STAFF_REPLY = "demo-staff-reply-template"  # an old-style template: the reply in keyword1
+# The demo account's subscription templates (订阅通知, channels/wechat/subscriptions.py): the service follow-ups
+# of routing.toml `subscribable`, which a follower allows in the booking page's subscribe pop-up.
+_FOLLOW_UP = {"thing1": "store_name", "thing2": "service_name"}
+DEMO_WECHAT_SUBSCRIPTIONS: dict[str, dict[str, Any]] = {
+    "feedback_request": {
+        "template_id": "demo-sub-feedback",
+        "fields": {**_FOLLOW_UP, "phrase3": {"const": "待评价"}},
+    },
+    "first_visit_followup": {
+        "template_id": "demo-sub-follow-up",
+        "fields": {**_FOLLOW_UP, "phrase3": {"const": "首次回访"}},
+    },
+    "checkin_1_month": {
+        "template_id": "demo-sub-follow-up",
+        "fields": {**_FOLLOW_UP, "phrase3": {"const": "月度回访"}},
+    },
+}
 
 
 def demo_wechat_registrations() -> dict[str, list[str]]:
-    """The demo templates as the fake WeChat holds them: template id -> its keywords."""
+    """The demo templates (template and subscription messages) as the fake WeChat holds them: template id -> its
+    keywords."""
     registered = {DEMO_WECHAT_STAFF_REPLY: ["keyword1"]}
-    for entry in DEMO_WECHAT_TEMPLATES.values():
+    for entry in [*DEMO_WECHAT_TEMPLATES.values(), *DEMO_WECHAT_SUBSCRIPTIONS.values()]:
         registered[entry["template_id"]] = list(entry["fields"])
     return registered
 
@@ -362,6 +380,7 @@ def seed(
             "token": wechat_tokens[store["id"]],
             "template_ids": {"staff_reply": DEMO_WECHAT_STAFF_REPLY},
             "templates": DEMO_WECHAT_TEMPLATES,
+            "subscriptions": DEMO_WECHAT_SUBSCRIPTIONS,
         }
         if store["id"] in ENCRYPTED_WECHAT_STORES:
             # WeChat's EncodingAESKey: 43 base64 characters (32 random bytes, base64 without its "=").

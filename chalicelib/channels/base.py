@@ -32,6 +32,8 @@ class Contact:
     email: str | None = None
     wechat_openid: str | None = None
     agora_user: str | None = None
+    # Her one-time subscription-message grants ("<template id> <grant id>", dal/wechat_follow.py)
+    wechat_grants: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class ChannelRegistry:
         sms_settings: Callable[[str], Any] | None = None,
         sms_secrets: Any = None,
         sns_receipts: bool = True,
+        wechat_grants: Any = None,
     ) -> None:
         """`client(service, region=None)` builds (or reuses) a boto3 client; `wall` is the real time in epoch
         seconds, for the chat clients' tokens; `http` the container's pooled provider HTTP; `faults_path`, on the local stack, the fault injection file."""
@@ -53,6 +54,9 @@ class ChannelRegistry:
         self._sms_settings = sms_settings
         self._sms_secrets = sms_secrets
         self._sns_receipts = sns_receipts  # settings.sns_sms_receipts: SNS delivery-status logs are on
+        self._wechat_grants = (
+            wechat_grants  # dal/wechat_follow.py: her subscription-message grants, spent on send
+        )
         self._by_store: dict[str, dict[str, Any]] = {}
         self._sms_by_chain: dict[str, Any] = {}
 
@@ -103,6 +107,12 @@ class ChannelRegistry:
             channels["wechat_template"] = WeChatTemplateChannel(
                 client, store_templates(credentials.templates, credentials.template_ids)
             )
+            if credentials.subscriptions and self._wechat_grants is not None:
+                from chalicelib.channels.wechat.subscriptions import WeChatSubscribeChannel
+
+                channels["wechat_subscribe"] = WeChatSubscribeChannel(
+                    client, credentials.subscriptions, self._wechat_grants
+                )
         agora = self._secrets.agora_settings(store.chain_id)
         if agora:
             channels["agora"] = AgoraChatChannel(

@@ -8,7 +8,7 @@ import { t } from "./i18n.js";
 import { canDo, reportError } from "./session.js";
 
 const LOCALES = ["", "zh-CN", "en"]; // "" -- every locale
-const CHANNELS = ["wechat", "wechat_template", "agora", "sms", "email"]; // services/channel_router.py CHANNELS
+const CHANNELS = ["wechat", "wechat_template", "wechat_subscribe", "agora", "sms", "email"]; // services/channel_router.py CHANNELS
 
 const field = (id, text, control, hint) => h("div", { class: "field" }, h("label", { for: id }, text), control,
   hint ? h("span", { class: "muted small" }, hint) : null);

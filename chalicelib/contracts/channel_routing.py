@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_RECEIPT_WAIT = 900  # one SQS DelaySeconds
 
-ChannelName = Literal["wechat", "wechat_template", "agora", "sms", "email"]
+ChannelName = Literal["wechat", "wechat_template", "wechat_subscribe", "agora", "sms", "email"]
 
 
 class RoutingOverride(BaseModel):

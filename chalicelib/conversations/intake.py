@@ -149,7 +149,13 @@ class Intake:
         """A WeChat callback whose signature (plaintext mode) or signature and encryption (encrypted mode) and
         freshness the edge checked (chalicelib/api/signed.py); here its (timestamp, nonce) is bound to its body
         and its sender must be an openid."""
-        from chalicelib.channels.wechat.callback_xml import TEMPLATE_JOB_FINISH, parse_message
+        from chalicelib.channels.wechat.callback_xml import (
+            SUBSCRIBE_CHANGE,
+            SUBSCRIBE_POPUP,
+            SUBSCRIBE_SENT,
+            TEMPLATE_JOB_FINISH,
+            parse_message,
+        )
 
         xml, timestamp, nonce = callback.xml, callback.timestamp, callback.nonce
         message = parse_message(xml)
@@ -160,7 +166,7 @@ class Intake:
             )
         # WeChat signs only (token, timestamp, nonce) in plaintext mode: the first body under a query is the one.
         self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", callback.body_hash, wall_now)
-        if message.event == TEMPLATE_JOB_FINISH:
+        if message.event in (TEMPLATE_JOB_FINISH, SUBSCRIBE_SENT):
             if self._wechat_events is not None:
                 self._wechat_events.receipt(message)
             return "success"  # a delivery receipt: no member lookup, not a conversation message
@@ -168,13 +174,22 @@ class Intake:
             store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}"
         )
         if message.msg_type == "event":
+            if message.event in (SUBSCRIBE_POPUP, SUBSCRIBE_CHANGE):
+                # WeChat retries a push it got no answer for, under a new timestamp and nonce: a grant already
+                # spent must not come back with the retry, so the event itself is claimed once.
+                event_hash = hashlib.sha256(bytes(xml)).hexdigest()
+                if not self._claim(
+                    "wechat-event", store.store_id, message.msg_id, event_hash, wall_now
+                ).first:
+                    return "success"
             if self._wechat_events is not None:
                 self._wechat_events.follow(store.chain_id, member_id, message)
+                self._wechat_events.subscription_choices(store.chain_id, member_id, message)
             if message.event == "unsubscribe":
                 self._conversations.set_member_flags(
                     store.chain_id, member_id, marketing_consent=False, opted_out_at=self._clock.now()
                 )
-            return "success"  # subscribe/unsubscribe are not conversation messages
+            return "success"  # account events (follow, subscription choices) are not conversation messages
         stored = self._inbound.receive(
             InboundMessage(
                 channel="wechat",

@@ -23,6 +23,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.constants import LIST, NUMBER, STRING
@@ -672,13 +673,14 @@ class MemberItem(_Item):
     # as of the event's own time (dal/wechat_follow.py: an older event never overwrites a newer one).
     wechat_following = BooleanAttribute(null=True)
     wechat_following_at = UTCDateTimeAttribute(null=True)
+    # Subscription messages she allowed, one element per one-time grant: "<template id> <grant id>"
+    # (dal/wechat_follow.py). Spent by the wechat_subscribe channel.
+    wechat_grants = UnicodeSetAttribute(null=True)
     by_store = MembersByStoreIndex()
     by_birthday = BirthdayIndex()
-    # Issue 15, the channel router (services/channel_router.py): her own choice (wechat | agora | sms | email),
-    # and whether she follows the store's Official Account (the WeChat subscribe/unsubscribe events write it;
-    # missing: not known). No defaults, for the same reason as the profile fields above.
+    # Issue 15, the channel router (services/channel_router.py): her own choice (wechat | agora | sms | email).
+    # No default, for the same reason as the profile fields above.
     preferred_channel = UnicodeAttribute(null=True)
-    wechat_following = BooleanAttribute(null=True)
     # Issue 17 §5, remembered preferences (services/member_preferences.py, dal/member_preferences.py): what staff
     # recorded -- favourite_stylist, style_notes, colours, designs, allergies, updated_at, updated_by. Replaced
     # whole by a PUT; no default, so the booking transaction's upsert never touches it.

@@ -7,6 +7,7 @@ the member and `now`, `routes` answers the channels to try, best first, each wit
     preferred        the member's own choice (MemberItem.preferred_channel), when it can carry this kind now
     wechat_window    WeChat customer-service text: she wrote on WeChat within the last 48 hours
     wechat_template  a template message: a transactional kind, to a member who follows the Official Account
+    wechat_subscribed  a subscription message: a `subscribable` kind, to a member who allowed one (a grant)
     agora_app_user   Agora Chat: she wrote to the store from the salon's app
     sms              her phone
     email            her e-mail, after another route (`email_only` when it is the only one)
@@ -36,7 +37,7 @@ from chalicelib.errors import ValidationFailed
 if TYPE_CHECKING:
     from chalicelib.contracts.channel_routing import RoutingOverride
 
-CHANNELS = ("wechat", "wechat_template", "agora", "sms", "email")
+CHANNELS = ("wechat", "wechat_template", "wechat_subscribe", "agora", "sms", "email")
 # What a member may choose: she knows WeChat, not our two kinds of WeChat message.
 MEMBER_CHOICES = ("wechat", "agora", "sms", "email")
 FALLBACK_PERMANENT = "fallback_permanent"
@@ -57,6 +58,7 @@ class MemberFacts:
     email: str | None = None
     wechat_openid: str | None = None
     wechat_following: bool | None = None  # None: not known (see the module's docstring)
+    wechat_grants: frozenset[str] = frozenset()  # her subscription-message grants (dal/wechat_follow.py)
     agora_user: str | None = None
     preferred_channel: str | None = None
     last_inbound_channel: str | None = None
@@ -71,6 +73,7 @@ class RoutingSettings:
     transactional: frozenset[str]
     marketing: frozenset[str]
     receipt_wait_seconds: Mapping[str, int]
+    subscribable: frozenset[str] = frozenset()
 
     def receipt_wait(self, channel: str) -> int:
         return int(self.receipt_wait_seconds.get(channel, 0))
@@ -93,6 +96,7 @@ def _defaults() -> RoutingSettings:
         transactional=frozenset(raw["transactional"]),
         marketing=frozenset(raw["marketing"]),
         receipt_wait_seconds={str(k): int(v) for k, v in raw.get("receipt_wait_seconds", {}).items()},
+        subscribable=frozenset(raw.get("subscribable", [])),
     )
 
 
@@ -143,6 +147,7 @@ def settings_for(
             transactional=settings.transactional,
             marketing=settings.marketing,
             receipt_wait_seconds=waits,
+            subscribable=settings.subscribable,
         )
     return settings
 
@@ -165,6 +170,9 @@ def _eligible(
         allowed = kind in settings.transactional and kind not in settings.marketing
         following = facts.wechat_openid is not None and facts.wechat_following is not False
         return "wechat_template" if allowed and following else None
+    if channel == "wechat_subscribe":
+        allowed = kind in settings.subscribable and kind not in settings.marketing
+        return "wechat_subscribed" if allowed and facts.wechat_openid and facts.wechat_grants else None
     if channel == "agora":
         return "agora_app_user" if facts.agora_user else None
     if channel == "sms":
@@ -187,8 +195,10 @@ def routes(
     }
     choice = facts.preferred_channel if settings.prefer_member_choice else None
     if choice in MEMBER_CHOICES:
-        # Her "WeChat" is whichever WeChat message may go now: the window's text, else a template.
-        for channel in ("wechat", "wechat_template") if choice == "wechat" else (str(choice),):
+        # Her "WeChat" is whichever WeChat message may go now: the window's text, else a template or a
+        # subscription message.
+        wechats = ("wechat", "wechat_template", "wechat_subscribe")
+        for channel in wechats if choice == "wechat" else (str(choice),):
             if channel in eligible and channel in settings.order:
                 found.append(Route(channel, "preferred"))
                 break
@@ -217,6 +227,7 @@ def facts_of(
         or getattr(member, "wechat_openid", None)
         or (last_address if last_channel == "wechat" else None),
         wechat_following=getattr(member, "wechat_following", None),
+        wechat_grants=frozenset(getattr(member, "wechat_grants", None) or ()),
         agora_user=last_address if last_channel == "agora" and last_address else None,
         preferred_channel=getattr(member, "preferred_channel", None),
         last_inbound_channel=last_channel,

@@ -360,6 +360,7 @@ class StepDelivery:
             email=facts.email,
             wechat_openid=facts.wechat_openid,
             agora_user=facts.agora_user,
+            wechat_grants=facts.wechat_grants,
         )
         return contact, planned, settings
 

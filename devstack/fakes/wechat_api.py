@@ -26,6 +26,12 @@ Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send`,
 - TEMPLATESENDJOBFINISH after each accepted template message ("success" unless blocked): `take_events()` hands
   them out as signed callbacks, or, after `push_to(url, token, encoding_aes_key=None)`, a thread POSTs them to
   the account's server URL like WeChat does; `POST /_fake/user {"openid", "lose_receipts": n}` loses her next n;
+- subscription messages (订阅通知): `subscribe(openid, [template ids], accept=True)` is her choice in the
+  subscribe pop-up (HTTP `POST /_fake/subscribe {"openid", "template_ids", "accept"?}`): each accept lets one
+  `POST /cgi-bin/message/subscribe/bizsend` of that template through (else 43101), and the choice is reported as
+  `subscribe_msg_popup_event`; `turn_off(openid, template_id)` is her settings' switch
+  (`subscribe_msg_change_event`); each accepted send is reported as `subscribe_msg_sent_event` (ErrorCode 0).
+  These events go out with the TEMPLATESENDJOBFINISH ones (`take_events()` or the push thread);
 - fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`;
 - callbacks as WeChat's servers send them to ours: `callback(token, xml)` signs a plaintext-mode message,
   `callback(token, xml, encoding_aes_key=...)` encrypts it ("安全模式", AES-256-CBC, `msg_signature`). Written from WeChat's documentation, apart from
@@ -53,6 +59,9 @@ from devstack.fakes.local_server import JsonHandler, LocalServer
 TOKEN_PATH = "/cgi-bin/token"
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
+SUBSCRIBE_SEND_PATH = "/cgi-bin/message/subscribe/bizsend"
+SUBSCRIBE_CONTROL_PATH = "/_fake/subscribe"  # fake-only: her choice in the subscribe pop-up
+PUSHES_PATH = "/_fake/pushes"  # fake-only: GET how many events are still to reach the account's server
 OAUTH_TOKEN_PATH = "/sns/oauth2/access_token"  # web authorization: code -> openid
 OAUTH_AUTHORIZE_PATH = "/connect/oauth2/authorize"  # open.weixin.qq.com's page, played here
 OAUTH_MINT_PATH = "/_fake/oauth/code"  # fake-only: a code for an openid, for tests and the local stack
@@ -121,9 +130,14 @@ class FakeWeChatAPI(LocalServer):
         self._push: tuple[str, str, str | None] | None = None  # (url, token, EncodingAESKey)
         self._pusher: threading.Thread | None = None
         self.push_failures = 0
+        self.pushing = 0  # events taken by the push thread and not yet answered by the account's server
         self.lost_receipts: dict[
             str, int
         ] = {}  # openid -> how many more of her job-finish events are never sent
+        self.grants: dict[str, list[str]] = {}  # openid -> template ids she allowed, one entry per accept
+        self.subscription_sends: list[dict[str, Any]] = []  # subscription message bodies accepted
+        self.pushes: list[str] = []  # subscription events owed (XML), sent with the job-finish events
+        self._last_event_at = 0
         self._counter = itertools.count(1)
         self._msgids = itertools.count(200000001)
         self._lock = threading.Lock()
@@ -188,16 +202,56 @@ class FakeWeChatAPI(LocalServer):
         with self._lock:
             self.registered[template_id] = list(keywords)
 
+    def subscribe(self, openid: str, template_ids: list[str], accept: bool = True) -> str:
+        """Her choice in the subscribe pop-up for these templates: each accept allows one subscription message.
+        Reported as subscribe_msg_popup_event (returned too)."""
+        status = "accept" if accept else "reject"
+        with self._lock:
+            if accept:
+                self.grants.setdefault(openid, []).extend(template_ids)
+            xml = subscription_event_xml(
+                openid,
+                "subscribe_msg_popup_event",
+                [{"TemplateId": t, "SubscribeStatusString": status, "PopupScene": "2"} for t in template_ids],
+                self._event_time(),
+            )
+            self.pushes.append(xml)
+            self._pushed.notify_all()
+        return xml
+
+    def turn_off(self, openid: str, template_id: str) -> str:
+        """She turned this template's messages off in her settings (subscribe_msg_change_event)."""
+        with self._lock:
+            self.grants[openid] = [t for t in self.grants.get(openid, []) if t != template_id]
+            xml = subscription_event_xml(
+                openid,
+                "subscribe_msg_change_event",
+                [{"TemplateId": template_id, "SubscribeStatusString": "reject"}],
+                self._event_time(),
+            )
+            self.pushes.append(xml)
+            self._pushed.notify_all()
+        return xml
+
+    def _event_time(self) -> int:
+        """A CreateTime no earlier event of this fake had: WeChat's events of one member are seconds apart."""
+        self._last_event_at = max(int(self.clock()), self._last_event_at + 1)
+        return self._last_event_at
+
+    def _owed(self) -> list[str]:
+        """Every event owed, as XML, handed out once (the lock held)."""
+        owed = [job_finish_xml(*event) for event in self.events] + self.pushes
+        self.events, self.pushes = [], []
+        return owed
+
     def take_events(
         self, token: str, encoding_aes_key: str | None = None
     ) -> list[tuple[dict[str, str], bytes]]:
-        """The TEMPLATESENDJOBFINISH events owed so far, as signed callbacks (query, body) for the account's
-        server; each is handed out once."""
+        """The events owed so far (TEMPLATESENDJOBFINISH, subscription choices and results), as signed callbacks
+        (query, body) for the account's server; each is handed out once."""
         with self._lock:
-            owed, self.events = self.events, []
-        return [
-            self.callback(token, job_finish_xml(*event), encoding_aes_key=encoding_aes_key) for event in owed
-        ]
+            owed = self._owed()
+        return [self.callback(token, xml, encoding_aes_key=encoding_aes_key) for xml in owed]
 
     def push_to(self, url: str, token: str, encoding_aes_key: str | None = None) -> None:
         """POST each TEMPLATESENDJOBFINISH to `url` (the account's server configuration) as WeChat does, from
@@ -214,14 +268,15 @@ class FakeWeChatAPI(LocalServer):
 
         while True:
             with self._lock:
-                while self._push is not None and not self.events:
+                while self._push is not None and not self.events and not self.pushes:
                     self._pushed.wait()
                 if self._push is None:
                     return
-                (url, token, aes_key), owed = self._push, self.events
-                self.events = []
-            for event in owed:
-                params, body = self.callback(token, job_finish_xml(*event), encoding_aes_key=aes_key)
+                url, token, aes_key = self._push
+                owed = self._owed()
+                self.pushing += len(owed)
+            for xml in owed:
+                params, body = self.callback(token, xml, encoding_aes_key=aes_key)
                 request = urllib.request.Request(
                     f"{url}?{urllib.parse.urlencode(params)}",
                     data=body,
@@ -233,6 +288,9 @@ class FakeWeChatAPI(LocalServer):
                         answer.read()
                 except OSError:
                     self.push_failures += 1  # WeChat gives up after its retries too
+                finally:
+                    with self._lock:
+                        self.pushing -= 1
 
     # --- callbacks WeChat sends to the account's server ---------------------------------------------
     def callback(
@@ -349,21 +407,29 @@ class FakeWeChatAPI(LocalServer):
             self.sent.append(body)
             return _err(0, "ok")
 
+    def _check_templated(self, query: dict[str, str], body: Any) -> dict[str, Any] | None:
+        """WeChat's answer to a template or subscription send it refuses before looking at the values; None if
+        none (the lock held)."""
+        problem = self._check_token(query)
+        if problem:
+            return problem
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            return _err(47001, "data format error")
+        if not body.get("template_id"):
+            return _err(40037, "invalid template_id")
+        problem = self._check_openid(body.get("touser"))
+        if problem:
+            return problem
+        if self.registered and body["template_id"] not in self.registered:
+            return _err(40037, "invalid template_id")
+        return None
+
     def _template_send(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         with self._lock:
-            problem = self._check_token(query)
-            if problem:
-                return problem
-            if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-                return _err(47001, "data format error")
-            if not body.get("template_id"):
-                return _err(40037, "invalid template_id")
-            problem = self._check_openid(body.get("touser"))
+            problem = self._check_templated(query, body)
             if problem:
                 return problem
             openid, template_id = body["touser"], body["template_id"]
-            if self.registered and template_id not in self.registered:
-                return _err(40037, "invalid template_id")
             now = self.clock()
             key = (openid, str(body.get("client_msg_id") or ""))
             earlier = self._client_msgs.get(key) if key[1] else None
@@ -386,6 +452,56 @@ class FakeWeChatAPI(LocalServer):
                 self.events.append((openid, msgid, status))
             self._pushed.notify_all()
             return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    def _subscribe_send(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self._lock:
+            problem = self._check_templated(query, body)
+            if problem:
+                return problem
+            openid, template_id = body["touser"], body["template_id"]
+            lines = self._shown_lines(template_id, body["data"])
+            if isinstance(lines, dict) and "errcode" in lines:
+                return lines
+            held = self.grants.get(openid, [])
+            if template_id not in held:
+                return _err(43101, "user refuse to accept the msg")
+            held.remove(template_id)  # one message per accept
+            msgid = next(self._msgids)
+            self.subscription_sends.append(body)
+            self.shown.append({"msgid": msgid, "touser": openid, "template_id": template_id, "lines": lines})
+            self.pushes.append(
+                subscription_event_xml(
+                    openid,
+                    "subscribe_msg_sent_event",
+                    [
+                        {
+                            "TemplateId": template_id,
+                            "MsgID": str(msgid),
+                            "ErrorCode": "0",
+                            "ErrorStatus": "success",
+                        }
+                    ],
+                    self._event_time(),
+                )
+            )
+            self._pushed.notify_all()
+            return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    def _control_subscribe(self, raw: bytes) -> dict[str, Any]:
+        """Fake-only: `{"openid", "template_ids": [..], "accept"?: true}`: her choice in the subscribe pop-up."""
+        try:
+            asked = json.loads(raw.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, ValueError):
+            return _err(47001, "data format error")
+        if not isinstance(asked, dict):
+            return _err(47001, "data format error")
+        openid, template_ids = asked.get("openid"), asked.get("template_ids")
+        if not isinstance(openid, str) or not openid:
+            return _err(40003, "invalid openid")
+        if not isinstance(template_ids, list) or not all(isinstance(t, str) and t for t in template_ids):
+            return _err(40037, "invalid template_id")
+        self.subscribe(openid, template_ids, accept=asked.get("accept", True) is not False)
+        return _err(0, "ok")
 
     def _control_user(self, raw: bytes) -> dict[str, Any]:
         """Fake-only: `{"openid", "last_wrote_at"?: epoch seconds, "blocked"?: "refuse" | "event" | null,
@@ -451,6 +567,27 @@ def job_finish_xml(openid: str, msgid: int, status: str, account: str = "gh_demo
         f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
         f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
         f"<Event><![CDATA[{JOB_FINISH}]]></Event><MsgID>{msgid}</MsgID><Status><![CDATA[{status}]]></Status></xml>"
+    )
+
+
+def subscription_event_xml(
+    openid: str, event: str, items: list[dict[str, str]], at: int, account: str = "gh_demo"
+) -> str:
+    """A subscription event (subscribe_msg_popup_event, _change_event, _sent_event) with its <List> items, as
+    WeChat pushes it to the account's server."""
+    wrapper = {
+        "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+        "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+        "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+    }[event]
+    lists = "".join(
+        "<List>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in item.items()) + "</List>"
+        for item in items
+    )
+    return (
+        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event><{wrapper}>{lists}</{wrapper}></xml>"
     )
 
 
@@ -537,6 +674,14 @@ class _Handler(JsonHandler):
         if path == USER_CONTROL_PATH and method == "POST":
             self._json(self.fake._control_user(raw))
             return
+        if path == SUBSCRIBE_CONTROL_PATH and method == "POST":
+            self._json(self.fake._control_subscribe(raw))
+            return
+        if path == PUSHES_PATH and method == "GET":
+            with self.fake._lock:
+                owed = len(self.fake.events) + len(self.fake.pushes) + self.fake.pushing
+            self._json({"owed": owed, "failures": self.fake.push_failures})
+            return
         if (
             path == TEMPLATES_PATH and method == "GET"
         ):  # fake-only: the template messages accepted (soak counts)
@@ -551,7 +696,7 @@ class _Handler(JsonHandler):
                 ]
             self._json({"templates": accepted})
             return
-        if path in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH):
+        if path in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, SUBSCRIBE_SEND_PATH):
             if method != "POST":
                 self._json(_err(43002, "require POST method"))
                 return
@@ -560,7 +705,11 @@ class _Handler(JsonHandler):
             except (UnicodeDecodeError, ValueError):
                 self._json(_err(47001, "data format error"))
                 return
-            handle = self.fake._custom_send if path == CUSTOM_SEND_PATH else self.fake._template_send
+            handle = {
+                CUSTOM_SEND_PATH: self.fake._custom_send,
+                TEMPLATE_SEND_PATH: self.fake._template_send,
+                SUBSCRIBE_SEND_PATH: self.fake._subscribe_send,
+            }[path]
             self._json(handle(query, body))
             return
         self._json(_err(48001, "api unauthorized"))

@@ -153,19 +153,20 @@ def test_a_store_manager_orders_the_stores_channels_and_gives_the_choice_back_to
     assert [r.get_attribute("data-channel") for r in rows] == [
         "wechat",
         "wechat_template",
+        "wechat_subscribe",
         "agora",
         "sms",
         "email",
     ]
     rows[1].find_element(By.CSS_SELECTOR, tid("set-store-routing-use")).click()  # no template messages
-    rows[4].find_element(By.CSS_SELECTOR, tid("set-store-routing-up")).click()  # email before SMS
+    rows[5].find_element(By.CSS_SELECTOR, tid("set-store-routing-up")).click()  # email before SMS
     click(driver, tid("set-store-save"))
     saved(driver)
     shots("settings-routing")
 
     status, body = stack.staff("GET", STORE_SETTINGS)
     assert status == 200 and body["channel_routing"] == {
-        "order": ["wechat", "agora", "email", "sms"],
+        "order": ["wechat", "wechat_subscribe", "agora", "email", "sms"],
         "prefer_member_choice": True,
     }, body
     rows = driver.find_elements(
@@ -173,6 +174,7 @@ def test_a_store_manager_orders_the_stores_channels_and_gives_the_choice_back_to
     )  # drawn from what was stored
     assert [r.get_attribute("data-channel") for r in rows] == [
         "wechat",
+        "wechat_subscribe",
         "agora",
         "email",
         "sms",

@@ -194,3 +194,28 @@ def test_a_blocked_wechat_template_falls_back_to_sms_once_and_she_gets_each_step
     pushed = _fake(f"{reach.info['fakes']['alibaba_sms']}/_fake/push-reports")["reported"]
     to_her = [r for r in pushed if r["phone_number"] in (phone, phone.removeprefix("+86"))]
     assert len(to_her) == 3  # one SMS per step: the template was refused, never retried, never sent twice
+
+
+def test_a_followers_feedback_request_goes_by_the_subscription_message_she_allowed_and_is_delivered(reach):
+    store, member, phone, openid = _store(reach), f"sub-{_run()}", "+8613900139105", f"o-sub-{_run()}"
+    wechat_api = reach.info["fakes"]["wechat_api"]
+    event = _book(reach, store, member, phone, openid=openid)
+    _wait(reach, store, member, "confirmation", "delivered")
+
+    # She allows the store's feedback notice in the subscribe pop-up; WeChat reports it to the store's server
+    _fake(f"{wechat_api}/_fake/subscribe", body={"openid": openid, "template_ids": ["demo-sub-feedback"]})
+    eventually(lambda: _fake(f"{wechat_api}/_fake/pushes", "GET")["owed"] == 0, 30, "the pop-up event pushed")
+
+    # Her visit is done; two days later at 11:00 the feedback request comes due
+    start = reach.local(store, 3, 15)
+    reach.advance_to(start + timedelta(hours=2))
+    done = {**event, "event_id": f"{event['event_id']}-done", "type": "booking.completed"}
+    done["occurred_at"] = reach.now().isoformat()
+    assert reach.post_booking(done)[0] == 202
+    reach.advance_to(reach.local(store, 5, 11, 5))
+
+    feedback = _wait(reach, store, member, "feedback_request", "delivered")
+    assert (feedback["channel"], feedback["route_reason"]) == ("wechat_subscribe", "wechat_subscribed")
+    assert reach.sms_to(phone) == []
+    pushed = _fake(f"{reach.info['fakes']['alibaba_sms']}/_fake/push-reports")["reported"]
+    assert not [r for r in pushed if r["phone_number"] in (phone, phone.removeprefix("+86"))]

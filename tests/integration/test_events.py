@@ -44,6 +44,8 @@ def test_every_sample_is_covered_by_a_test():
         "wechat_text_message.xml",
         "wechat_subscribe_event.xml",
         "wechat_template_job_finish.xml",  # tests/integration/test_wechat_journeys.py
+        "wechat_subscribe_msg_popup.xml",  # tests/integration/test_wechat_subscriptions.py
+        "wechat_subscribe_msg_sent.xml",
         "scheduler_care_tick_input.json",
         "sqs_care_ticks.json",
         "sqs_care.json",

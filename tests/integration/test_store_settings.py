@@ -21,7 +21,10 @@ from tests.support.builders import LDN_STORE, SH_STORE, booking_event
 STORE = f"/v1/stores/{SH_STORE}/settings"
 CHAIN = "/v1/chains/demo-chain/settings"
 DIANPING = "https://www.dianping.com/shop/demo-sh-jingan/review"
-ROUTING_TOML = {"order": ["wechat", "wechat_template", "agora", "sms", "email"], "prefer_member_choice": True}
+ROUTING_TOML = {
+    "order": ["wechat", "wechat_template", "wechat_subscribe", "agora", "sms", "email"],
+    "prefer_member_choice": True,
+}
 MEITUAN = "https://www.meituan.com/shop/demo-sh-jingan/review"
 
 

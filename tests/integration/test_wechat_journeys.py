@@ -14,7 +14,6 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from chalicelib.channels.base import Contact, Outgoing, provider_of, send_outgoing
-from chalicelib.channels.receipts import ProviderReceipt
 from chalicelib.channels.wechat.client import CustomerServiceWindowClosed, WeChatChannel, WeChatClient
 from chalicelib.channels.wechat.templates import TemplateMapping, WeChatTemplateChannel
 from chalicelib.dal.models import MemberItem
@@ -22,6 +21,7 @@ from chalicelib.errors import PermanentSendError
 from devstack.client import http
 from devstack.fakes.wechat_api import FakeWeChatAPI, job_finish_xml
 from tests.support.builders import SH_STORE, booking_event
+from tests.support.receipt_checks import RecordingSink
 
 APP_ID, APP_SECRET = "wx8f3a1c2b4d5e6f70", "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 SHE = "oX7pQ5vK2mN8rT1yB4cD6fG9hJ0k"
@@ -179,15 +179,6 @@ def test_her_message_to_the_account_opens_the_window_in_the_fake(api, client):
 
 
 # --- the account's events through the real callback --------------------------------------------------------------
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.receipts: list[ProviderReceipt] = []
-
-    def apply(self, receipt: ProviderReceipt) -> str:
-        self.receipts.append(receipt)
-        return "applied"
 
 
 def _deliver(harness, params: dict[str, str], body: bytes, store_id: str = SH_STORE) -> tuple[int, bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from chalicelib import resources
 from chalicelib.dal.models import ChainItem
@@ -57,3 +58,15 @@ def ses_sent(harness) -> list:
     from moto.ses.models import ses_backends
 
     return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+class RecordingSink:
+    """A receipts service that only records what reaches it (set as `container.receipt_sink` before the account's
+    events service is built)."""
+
+    def __init__(self) -> None:
+        self.receipts: list[Any] = []
+
+    def apply(self, receipt: Any) -> str:
+        self.receipts.append(receipt)
+        return "applied"

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PHONE, EMAIL, OPENID = "+8613800138000", "li@example.com", "o-li"
 WROTE_ON_WECHAT = {"last_inbound_channel": "wechat", "last_inbound_at": NOW - timedelta(hours=3)}
+ALLOWED = frozenset({"tmpl-feedback ev-1"})  # one subscription-message grant (dal/wechat_follow.py)
 
 
 def facts(**kw) -> MemberFacts:
@@ -77,6 +78,29 @@ def plan(kind: str, member: MemberFacts, chain=None, store=None) -> list[tuple[s
         ),
         # a kind neither transactional nor marketing (a review request) does not use the template either
         ("review_request", facts(phone=PHONE, wechat_openid=OPENID), [("sms", "sms")]),
+        # a service follow-up goes by subscription message to a follower who allowed one, else by SMS
+        (
+            "feedback_request",
+            facts(phone=PHONE, wechat_openid=OPENID, wechat_grants=ALLOWED),
+            [("wechat_subscribe", "wechat_subscribed"), ("sms", "sms")],
+        ),
+        ("feedback_request", facts(phone=PHONE, wechat_openid=OPENID), [("sms", "sms")]),
+        ("feedback_request", facts(phone=PHONE, wechat_grants=ALLOWED), [("sms", "sms")]),  # no openid
+        # a grant is no way round the rules: marketing, or a review request, never by subscription message
+        ("birthday", facts(phone=PHONE, wechat_openid=OPENID, wechat_grants=ALLOWED), [("sms", "sms")]),
+        ("review_request", facts(phone=PHONE, wechat_openid=OPENID, wechat_grants=ALLOWED), [("sms", "sms")]),
+        # a booking notice stays a template message (no grant spent on it)
+        (
+            "confirmation",
+            facts(phone=PHONE, wechat_openid=OPENID, wechat_grants=ALLOWED),
+            [("wechat_template", "wechat_template"), ("sms", "sms")],
+        ),
+        # "wechat" preferred: a subscription message is her WeChat too
+        (
+            "checkin_1_month",
+            facts(phone=PHONE, wechat_openid=OPENID, wechat_grants=ALLOWED, preferred_channel="wechat"),
+            [("wechat_subscribe", "preferred"), ("sms", "sms")],
+        ),
         # an app user
         (
             "confirmation",
@@ -181,8 +205,10 @@ def test_the_marketing_kinds_are_the_opt_out_kinds_and_every_journey_kind_is_cla
     journeys = tomllib.loads((ROOT / "chalicelib/journeys/journeys.toml").read_text())
     assert set(routing["marketing"]) == set(lines["opt_out"]["kinds"])
     assert not set(routing["marketing"]) & set(routing["transactional"])
+    assert not set(routing["subscribable"]) & (set(routing["marketing"]) | set(routing["transactional"]))
     journey_kinds = {step["kind"] for step in journeys["step"]}
     assert set(routing["transactional"]) <= journey_kinds
+    assert set(routing["subscribable"]) <= journey_kinds
 
 
 def test_a_receipt_check_names_its_step_and_the_channel_it_waited_on():

@@ -22,21 +22,29 @@ def test_an_sms_bills_70_characters_with_its_sign_name_then_67_a_part():
     assert sms_parts("x", sign_name=sign) == 1
 
 
-def test_the_router_sends_a_followers_service_notices_by_template_and_the_rest_by_sms():
-    journey = [SentMessage("confirmation", "短"), SentMessage("feedback_request", "短")]
+def test_the_router_sends_a_followers_booking_notices_by_template_her_follow_ups_as_she_allowed_the_rest_by_sms():
+    journey = [
+        SentMessage("confirmation", "短"),
+        SentMessage("feedback_request", "短"),
+        SentMessage("review_request", "短"),
+    ]
 
     cost = price(journey, 1, NOW)
 
-    assert cost.channels["wechat_follower"] == {"wechat_template": 1, "sms": 1}
-    assert cost.channels["app_user"] == {"agora": 2}
-    assert cost.channels["sms_only"] == {"sms": 2}
+    assert cost.channels["wechat_follower"] == {"wechat_template": 1, "wechat_subscribe": 1, "sms": 1}
+    assert cost.channels["app_user"] == {"agora": 3}
+    assert cost.channels["sms_only"] == {"sms": 3}
     assert cost.per_journey_usd["wechat_follower"] == pytest.approx(SMS)
     assert cost.per_journey_usd["app_user"] == 0
-    assert cost.all_sms_per_1000 == pytest.approx(1000 * 2 * SMS)
+    assert cost.all_sms_per_1000 == pytest.approx(1000 * 3 * SMS)
     shares = dict((who, share) for share, who in MIX)
-    expected = 1000 * (shares["wechat_follower"] * SMS + shares["sms_only"] * 2 * SMS)
+    expected = 1000 * (shares["wechat_follower"] * SMS + shares["sms_only"] * 3 * SMS)
     assert cost.routed_per_1000 == pytest.approx(expected)
-    assert cost.ratio == pytest.approx(expected / (1000 * 2 * SMS))
+    assert cost.ratio == pytest.approx(expected / (1000 * 3 * SMS))
+    # a follower who allowed no subscription message pays for the feedback request too
+    assert cost.follower_without_grants_usd == pytest.approx(2 * SMS)
+    with_none = expected + 1000 * shares["wechat_follower"] * SMS
+    assert cost.ratio_without_grants == pytest.approx(with_none / (1000 * 3 * SMS))
 
 
 def test_a_long_sms_costs_each_of_its_parts_routed_or_not():
@@ -70,7 +78,7 @@ def test_only_outbound_journey_messages_of_the_bench_bookings_are_priced():
 def test_the_ratio_is_one_of_the_bench_targets():
     from bench.report import provider_cost_targets
 
-    cost = price([SentMessage("confirmation", "短"), SentMessage("feedback_request", "短")], 1, NOW)
+    cost = price([SentMessage("confirmation", "短"), SentMessage("review_request", "短")], 1, NOW)
 
     [(_, measured, met)] = provider_cost_targets(cost)
     assert cost.ratio == pytest.approx(0.5)  # 0.6 x 1 SMS + 0.2 x 2 SMS, against 2 SMS

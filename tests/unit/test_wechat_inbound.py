@@ -346,3 +346,75 @@ def test_bad_create_time(value):
     with pytest.raises(ValidationFailed) as info:
         parse_message(_xml("text", "<Content>hi</Content>").replace(b"1348831860", value.encode()))
     assert info.value.fields == {"CreateTime": "invalid"}
+
+
+# --- subscription messages (订阅通知): her choices and each message's result ----------------------------------
+
+_POPUP = (
+    "<Event><![CDATA[subscribe_msg_popup_event]]></Event><SubscribeMsgPopupEvent>"
+    "<List><TemplateId><![CDATA[tmpl-feedback]]></TemplateId>"
+    "<SubscribeStatusString><![CDATA[accept]]></SubscribeStatusString><PopupScene>2</PopupScene></List>"
+    "<List><TemplateId><![CDATA[tmpl-checkin]]></TemplateId>"
+    "<SubscribeStatusString><![CDATA[reject]]></SubscribeStatusString><PopupScene>2</PopupScene></List>"
+    "</SubscribeMsgPopupEvent>"
+)
+
+
+def test_a_subscribe_popup_event_lists_each_templates_choice():
+    message = parse_message(_xml("event", _POPUP, msg_id=None))
+    assert message.event == "subscribe_msg_popup_event"
+    assert message.subscription_choices == (("tmpl-feedback", "accept"), ("tmpl-checkin", "reject"))
+    assert message.subscription_results == ()
+
+
+def test_a_subscription_sent_event_lists_each_messages_result():
+    from chalicelib.channels.wechat.receipts import subscription_receipts
+
+    message = parse_message(
+        _xml(
+            "event",
+            "<Event><![CDATA[subscribe_msg_sent_event]]></Event><SubscribeMsgSentEvent>"
+            "<List><TemplateId><![CDATA[tmpl-feedback]]></TemplateId><MsgID>1700827132819554304</MsgID>"
+            "<ErrorCode>0</ErrorCode><ErrorStatus><![CDATA[success]]></ErrorStatus></List>"
+            "<List><TemplateId><![CDATA[tmpl-checkin]]></TemplateId><MsgID>1700827132819554305</MsgID>"
+            "<ErrorCode>43101</ErrorCode><ErrorStatus><![CDATA[user refuse to accept the msg]]></ErrorStatus></List>"
+            "</SubscribeMsgSentEvent>",
+            msg_id=None,
+        )
+    )
+
+    receipts = subscription_receipts(message)
+    assert [(r.provider, r.provider_message_id, r.status, r.code) for r in receipts] == [
+        ("wechat_subscribe", "1700827132819554304", "delivered", "0 success"),
+        ("wechat_subscribe", "1700827132819554305", "failed", "43101 user refuse to accept the msg"),
+    ]
+    assert subscription_receipts(parse_message(_xml("event", _POPUP, msg_id=None))) == []
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ("<Event><![CDATA[subscribe_msg_popup_event]]></Event>", "SubscribeMsgPopupEvent"),
+        (
+            "<Event><![CDATA[subscribe_msg_change_event]]></Event><SubscribeMsgChangeEvent>"
+            "<List><SubscribeStatusString>reject</SubscribeStatusString></List></SubscribeMsgChangeEvent>",
+            "TemplateId",
+        ),
+        (
+            "<Event><![CDATA[subscribe_msg_sent_event]]></Event><SubscribeMsgSentEvent>"
+            "<List><TemplateId>t</TemplateId><ErrorCode>0</ErrorCode></List></SubscribeMsgSentEvent>",
+            "MsgID",
+        ),
+        (
+            "<Event><![CDATA[subscribe_msg_popup_event]]></Event><SubscribeMsgPopupEvent>"
+            + "<List><TemplateId>t</TemplateId><SubscribeStatusString>accept</SubscribeStatusString></List>"
+            * 21
+            + "</SubscribeMsgPopupEvent>",
+            "SubscribeMsgPopupEvent",
+        ),
+    ],
+)
+def test_a_malformed_subscription_event_is_refused_naming_the_part(body, field):
+    with pytest.raises(ValidationFailed) as caught:
+        parse_message(_xml("event", body, msg_id=None))
+    assert field in (caught.value.fields or {})

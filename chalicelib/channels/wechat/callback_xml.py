@@ -32,6 +32,16 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_ID_CHARS = 128
 
 TEMPLATE_JOB_FINISH = "TEMPLATESENDJOBFINISH"  # a template message's delivery report
+# Subscription messages (订阅通知): her choices in the subscribe pop-up or in her settings, and a send's result.
+SUBSCRIBE_POPUP = "subscribe_msg_popup_event"
+SUBSCRIBE_CHANGE = "subscribe_msg_change_event"
+SUBSCRIBE_SENT = "subscribe_msg_sent_event"
+_SUBSCRIPTION_LISTS = {
+    SUBSCRIBE_POPUP: "SubscribeMsgPopupEvent",
+    SUBSCRIBE_CHANGE: "SubscribeMsgChangeEvent",
+    SUBSCRIBE_SENT: "SubscribeMsgSentEvent",
+}
+MAX_SUBSCRIPTION_ITEMS = 20  # a pop-up offers a few templates; more is not WeChat
 MsgType = Literal["text", "image", "voice", "event", "other"]
 
 # A DOCTYPE or ENTITY declaration anywhere (also spotted by the parser, which forbids DTDs; this
@@ -57,6 +67,10 @@ class WeChatInbound:
     # ("success", "failed:user block", "failed: system failed", ...)
     job_msg_id: str | None = None
     job_status: str | None = None
+    # subscribe_msg_popup_event / _change_event: (TemplateId, SubscribeStatusString "accept" | "reject") per
+    # template; subscribe_msg_sent_event: (TemplateId, MsgID, ErrorCode, ErrorStatus) per message.
+    subscription_choices: tuple[tuple[str, str], ...] = ()
+    subscription_results: tuple[tuple[str, str, str, str], ...] = ()
 
 
 class _Common(TypedDict):
@@ -121,9 +135,12 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
         if event == TEMPLATE_JOB_FINISH:
             job_msg_id = _identifier(_required(root, "MsgID"), "MsgID")
             job_status = _identifier(_required(root, "Status"), "Status")
+        choices, results = _subscription_lists(root, event)
         return WeChatInbound(
             job_msg_id=job_msg_id,
             job_status=job_status,
+            subscription_choices=choices,
+            subscription_results=results,
             msg_id=event_dedupe_id(from_openid, created_raw, event),
             to_user=to_user,
             from_openid=from_openid,
@@ -167,6 +184,42 @@ def parse_message(xml_bytes: bytes) -> WeChatInbound:
         from_openid, created_raw, raw_type
     )
     return WeChatInbound(msg_id=msg_id, msg_type="other", media_id=_optional(root, "MediaId"), **common)
+
+
+def _subscription_lists(
+    root: Element, event: str
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str, str], ...]]:
+    """The `<List>` items of a subscription event (one per template or message), checked like any id."""
+    wrapper = _SUBSCRIPTION_LISTS.get(event)
+    if wrapper is None:
+        return (), ()
+    holder = root.find(wrapper)
+    items = holder.findall("List") if holder is not None else []
+    if not items:
+        raise ValidationFailed(f"WeChat {event} has no {wrapper}/List", {wrapper: "missing"})
+    if len(items) > MAX_SUBSCRIPTION_ITEMS:
+        raise ValidationFailed(
+            f"WeChat {event} lists too many items", {wrapper: f"at most {MAX_SUBSCRIPTION_ITEMS}"}
+        )
+    if event == SUBSCRIBE_SENT:
+        results = tuple(
+            (
+                _identifier(_required(item, "TemplateId"), "TemplateId"),
+                _identifier(_required(item, "MsgID"), "MsgID"),
+                _identifier(_required(item, "ErrorCode"), "ErrorCode"),
+                _identifier(_optional(item, "ErrorStatus") or "", "ErrorStatus"),
+            )
+            for item in items
+        )
+        return (), results
+    choices = tuple(
+        (
+            _identifier(_required(item, "TemplateId"), "TemplateId"),
+            _identifier(_required(item, "SubscribeStatusString"), "SubscribeStatusString"),
+        )
+        for item in items
+    )
+    return choices, ()
 
 
 def event_dedupe_id(from_openid: str, create_time: str, event: str) -> str:

@@ -8,6 +8,8 @@
 - Customer-service (CS) text: `POST /cgi-bin/message/custom/send?access_token=..`, only allowed
   within 48 hours of the member's last message to the account (see `can_send_customer_service`).
 - Template message: `POST /cgi-bin/message/template/send?access_token=..`, answers a `msgid`.
+- Subscription message (订阅通知): `POST /cgi-bin/message/subscribe/bizsend?access_token=..` with `touser`,
+  `template_id`, `page` or `miniprogram` and `data`; only after she allowed that template (one send per "accept").
 
 Every answer carries WeChat's `{"errcode": .., "errmsg": ..}`; errcode 0 (or none) is success.
 Failures are mapped to the delivery service's TransientSendError / PermanentSendError, with
@@ -155,6 +157,29 @@ class WeChatClient:
         if msgid is None or str(msgid) == "":
             raise TransientSendError("wechat template/send: the answer has no msgid")
         return str(msgid)
+
+    def send_subscription(
+        self,
+        openid: str,
+        template_id: str,
+        data: dict[str, str],
+        page: str | None = None,
+        *,
+        miniprogram: dict[str, str] | None = None,
+    ) -> str | None:
+        """A subscription message, spending the grant she gave this template. Returns WeChat's msgid when its
+        answer has one (subscribe_msg_sent_event names it), else None: the send still went."""
+        if not openid:
+            raise PermanentSendError("wechat: no openid to send to")
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id}
+        if page:
+            body["page"] = page
+        if miniprogram:
+            body["miniprogram"] = dict(miniprogram)
+        body["data"] = {key: {"value": value} for key, value in data.items()}
+        answer = self._call("subscribe/bizsend", "/cgi-bin/message/subscribe/bizsend", body)
+        msgid = answer.get("msgid")
+        return None if msgid is None or str(msgid) == "" else str(msgid)
 
     # --- access token --------------------------------------------------------------------------
     def access_token(self, *, force_refresh: bool = False) -> str:

@@ -8,12 +8,15 @@ The secret `chairside/<stage>/stores/<store_id>/wechat` is a JSON object:
                                     "fields": {"thing1": "store_name", "time2": "start_local",
                                                "phone_number3": "store_phone", "phrase4": {"const": "已预约"}},
                                     "url": "manage_link"}, ...},
+     "subscriptions": {"feedback_request": {"template_id": "<subscription template id>",
+                                            "fields": {"thing1": "store_name", "thing2": "service_name"}}, ...},
      "encoding_aes_key": "<43 characters>"}
 
 `template_ids` and `templates` are optional. `templates` maps each message kind the store sends by WeChat template
 message to its registered template and, per keyword, the message value that fills it (validated here; the rules
 and the fitting of values are in templates.py). A `template_ids.staff_reply` without a `templates.staff_reply` is
-the old setting: the reply's text in the template's `keyword1`. `encoding_aes_key` puts the store in WeChat's encrypted mode ("安全模式",
+the old setting: the reply's text in the template's `keyword1`. `subscriptions` (optional, the same shape) maps the
+kinds the store sends by subscription message (订阅通知, subscriptions.py) to its subscription templates. `encoding_aes_key` puts the store in WeChat's encrypted mode ("安全模式",
 chalicelib/channels/wechat/crypto.py): its callbacks must then be encrypted and carry `msg_signature`;
 plaintext callbacks are refused (no downgrade). docs/SECURITY.md recommends it. The provider caches each secret for five minutes, so a rotated
 secret is picked up without a deploy.
@@ -46,6 +49,7 @@ class WeChatCredentials:
     template_ids: dict[str, str] = field(default_factory=dict)
     encoding_aes_key: str | None = field(default=None, repr=False)
     templates: dict[str, TemplateMapping] = field(default_factory=dict)  # message kind -> its template
+    subscriptions: dict[str, TemplateMapping] = field(default_factory=dict)  # kind -> subscription template
 
 
 def wechat_secret_name(stage: str, store_id: str) -> str:
@@ -82,6 +86,7 @@ def load_wechat_credentials(store_id: str, stage: str, provider: Any) -> WeChatC
         raise InvalidWeChatSecret(f"{name}: template_ids must map names to template ids")
     try:
         mappings = parse_templates(value.get("templates"))
+        subscriptions = parse_templates(value.get("subscriptions"), "subscriptions")
     except InvalidTemplateSettings as exc:
         raise InvalidWeChatSecret(f"{name}: {exc}") from None
     aes_key = value.get("encoding_aes_key") or None
@@ -94,6 +99,7 @@ def load_wechat_credentials(store_id: str, stage: str, provider: Any) -> WeChatC
         template_ids=dict(templates),
         encoding_aes_key=aes_key,
         templates=mappings,
+        subscriptions=subscriptions,
     )
 
 

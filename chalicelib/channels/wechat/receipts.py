@@ -4,14 +4,19 @@ WeChat POSTs it to the account's server URL (the same signed callback as members
 send answered and a Status: "success" (delivered), "failed:user block" (she refuses the account's template
 messages) or "failed: system failed" (anything else); other "failed:..." statuses (e.g. "failed:freq limit") are
 failures too. Customer-service messages have no receipt.
+
+A subscription message's result comes as `subscribe_msg_sent_event`: per message its TemplateId, MsgID,
+ErrorCode (0: delivered) and ErrorStatus ("success", or why not). Its msgids are recorded under provider
+"wechat_subscribe" (WeChatSubscribeChannel.provider), apart from the template messages'.
 """
 
 from __future__ import annotations
 
 from chalicelib.channels.receipts import ProviderReceipt
-from chalicelib.channels.wechat.callback_xml import TEMPLATE_JOB_FINISH, WeChatInbound
+from chalicelib.channels.wechat.callback_xml import SUBSCRIBE_SENT, TEMPLATE_JOB_FINISH, WeChatInbound
 
 PROVIDER = "wechat"  # as WeChatTemplateChannel.provider: the namespace of the msgids it records
+SUBSCRIPTION_PROVIDER = "wechat_subscribe"  # as WeChatSubscribeChannel.provider
 DELIVERED = "success"
 
 
@@ -33,3 +38,19 @@ def job_finish_receipt(message: WeChatInbound) -> ProviderReceipt | None:
         at=message.created_at,
         code=status,
     )
+
+
+def subscription_receipts(message: WeChatInbound) -> list[ProviderReceipt]:
+    """The receipts a subscribe_msg_sent_event carries, one per listed message; none for any other event."""
+    if message.event != SUBSCRIBE_SENT:
+        return []
+    return [
+        ProviderReceipt(
+            provider=SUBSCRIPTION_PROVIDER,
+            provider_message_id=msgid,
+            status="delivered" if code.strip() == "0" else "failed",
+            at=message.created_at,
+            code=f"{code} {status}".strip(),
+        )
+        for _template_id, msgid, code, status in message.subscription_results
+    ]

@@ -258,6 +258,23 @@ def store_templates(
 # --- the channel -------------------------------------------------------------------------------------------------
 
 
+def mapped(
+    what: str, mappings: Mapping[str, TemplateMapping], contact: Contact, outgoing: Outgoing
+) -> tuple[TemplateMapping, str]:
+    """The store's template for this message and her openid, or PermanentSendError (before any call): marketing
+    never goes by a `what` ("template" / "subscription") message, nor a kind the store mapped no template for."""
+    if outgoing.marketing:
+        raise PermanentSendError(
+            f"wechat {what}: {outgoing.kind} is marketing, which WeChat forbids in {what} messages"
+        )
+    mapping = mappings.get(outgoing.kind)
+    if mapping is None:
+        raise PermanentSendError(f"wechat {what}: this store has no template for {outgoing.kind}")
+    if not contact.wechat_openid:
+        raise PermanentSendError(f"wechat {what}: the member has no WeChat openid")
+    return mapping, contact.wechat_openid
+
+
 def client_msg_id(openid: str, basis: str) -> str:
     """WeChat's de-duplication id for one message to one member (ASCII, well under 64 bytes)."""
     return "cs" + hashlib.sha256(f"{openid}\n{basis}".encode()).hexdigest()[:32]
@@ -284,16 +301,7 @@ class WeChatTemplateChannel:
         )
 
     def send_outgoing(self, contact: Contact, outgoing: Outgoing) -> str:
-        if outgoing.marketing:
-            raise PermanentSendError(
-                f"wechat template: {outgoing.kind} is marketing, which WeChat forbids in template messages"
-            )
-        mapping = self._templates.get(outgoing.kind)
-        if mapping is None:
-            raise PermanentSendError(f"wechat template: this store has no template for {outgoing.kind}")
-        openid = contact.wechat_openid
-        if not openid:
-            raise PermanentSendError("wechat template: the member has no WeChat openid")
+        mapping, openid = mapped("template", self._templates, contact, outgoing)
         values = {"store_name": outgoing.subject, **outgoing.values, "text": outgoing.text}
         data = mapping.data(outgoing.kind, values)
         basis = outgoing.values.get("message_id") or json.dumps(
