@@ -10,7 +10,8 @@
 - `subscribe_msg_sent_event`: subscription messages' results, receipts under provider "wechat_subscribe".
 
 All are idempotent: the follow state is written only when this event is not older than the recorded one, a grant
-is a set element derived from the event (a duplicate adds nothing), and a receipt is applied by the receipts
+is a set element derived from the event (a duplicate adds nothing; the callback also claims a choice event once,
+so a late retry cannot restore a spent grant; a grant lost to a failure only costs an SMS), and a receipt is applied by the receipts
 service, for which a duplicate or a backward status is a no-op.
 """
 

@@ -8,7 +8,8 @@ unsubscribe (or the other way round) changes nothing.
 Subscription grants (订阅通知, one-time): each "accept" in WeChat's subscribe pop-up lets the account send her one
 message of that template. Each is one element `"<template id> <grant id>"` of the string set `wechat_grants`,
 the grant id derived from the event (sender, time, event): a duplicate delivery ADDs the same element again,
-which changes nothing. Sending consumes one by a DELETE conditional on the element being there, so two messages
+which changes nothing (and the callback claims each such event once, so a retry arriving after the grant was spent
+does not bring it back: conversations/intake.py). Sending consumes one by a DELETE conditional on the element being there, so two messages
 never spend one grant; turning the template off in her settings DELETEs all of that template's.
 """
 
