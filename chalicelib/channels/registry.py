@@ -54,9 +54,8 @@ class ChannelRegistry:
         self._sms_settings = sms_settings
         self._sms_secrets = sms_secrets
         self._sns_receipts = sns_receipts  # settings.sns_sms_receipts: SNS delivery-status logs are on
-        self._wechat_grants = (
-            wechat_grants  # dal/wechat_follow.py: her subscription-message grants, spent on send
-        )
+        # dal/wechat_follow.py: her subscription-message grants, spent by the wechat_subscribe channel
+        self._wechat_grants = wechat_grants
         self._by_store: dict[str, dict[str, Any]] = {}
         self._sms_by_chain: dict[str, Any] = {}
 

@@ -249,8 +249,9 @@ class AlibabaSms(TemplatedSms):
     provider = PROVIDER
     _client: AlibabaSmsClient
 
-    def _send_template(self, phone: str, template: SmsTemplate, values: Any) -> str:
-        return self._client.send_sms(phone, self._sign_name, template.code, dict(values), None)
+    def _send_template(self, phone: str, template: SmsTemplate, values: Any, ref: str | None) -> str:
+        # OutId: our message id, which Alibaba hands back in its SmsReport (`out_id`) -- a trace, not a dedupe key
+        return self._client.send_sms(phone, self._sign_name, template.code, dict(values), ref)
 
     def pull_receipts(self, contact: Contact, biz_id: str, sent_at: datetime) -> list[ProviderReceipt]:
         """QuerySendDetails for one send (channels.base.pull_receipts): asked when a receipt check finds no receipt,

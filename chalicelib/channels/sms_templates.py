@@ -183,9 +183,10 @@ class TemplatedSms:
         if not contact.phone:
             raise PermanentSendError(f"{self.provider}: the member has no phone number")
         template, values = self._templates.fill(outgoing)
-        return self._send_template(contact.phone, template, values)
+        return self._send_template(contact.phone, template, values, outgoing.values.get("message_id"))
 
-    def _send_template(self, phone: str, template: SmsTemplate, values: Any) -> str:
+    def _send_template(self, phone: str, template: SmsTemplate, values: Any, ref: str | None) -> str:
+        """Send; the provider's id. `ref`: our message id, for a provider that carries it to its receipts."""
         raise NotImplementedError
 
 

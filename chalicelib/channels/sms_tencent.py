@@ -165,5 +165,5 @@ class TencentSms(TemplatedSms):
     provider = PROVIDER
     _client: TencentSmsClient
 
-    def _send_template(self, phone: str, template: SmsTemplate, values: Any) -> str:
+    def _send_template(self, phone: str, template: SmsTemplate, values: Any, ref: str | None) -> str:
         return self._client.send_sms(phone, self._sign_name, template.code, [v for _, v in values])

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.contracts.channel_routing import RoutingOverride
 
 CHANNELS = ("wechat", "wechat_template", "wechat_subscribe", "agora", "sms", "email")
-# What a member may choose: she knows WeChat, not our two kinds of WeChat message.
+# What a member may choose: she knows WeChat, not our three kinds of WeChat message.
 MEMBER_CHOICES = ("wechat", "agora", "sms", "email")
 FALLBACK_PERMANENT = "fallback_permanent"
 FALLBACK_NO_RECEIPT = "fallback_no_receipt"
