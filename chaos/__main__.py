@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         help="members whose WeChat templates are accepted, then reported blocked (issue 15)",
     )
     parser.add_argument(
+        "--subscribed-wechat",
+        type=int,
+        default=defaults.subscribed_wechat,
+        help="WeChat followers who allow the follow-ups by subscription message once booked (issue 15)",
+    )
+    parser.add_argument(
         "--docs",
         type=Path,
         nargs="?",
@@ -76,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         blocked_wechat=args.blocked_wechat,
         lost_receipts=args.lost_receipts,
         late_blocks=args.late_blocks,
+        subscribed_wechat=args.subscribed_wechat,
     )
 
     state = Path(tempfile.mkdtemp(prefix="chairside-chaos-"))

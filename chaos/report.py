@@ -66,7 +66,13 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
             f"{report.wechat_members}: {report.blocked_wechat} / {report.lost_receipts} / {report.late_blocks}",
         ),
         ("Came out", "stale events ignored as out of order", str(report.ignored_out_of_order)),
+        (
+            "Injected",
+            "WeChat followers who allow the follow-ups by subscription message once booked (issue 15)",
+            str(report.subscribed_wechat),
+        ),
         ("Came out", "WeChat template messages accepted", str(report.templates_sent)),
+        ("Came out", "WeChat subscription messages accepted", str(report.subscriptions_sent)),
         (
             "Came out",
             "fallbacks (route reason of the route that carried it)",

@@ -45,6 +45,9 @@ class Options:
     # and these many have their templates accepted, then reported `failed:user block` by TEMPLATESENDJOBFINISH
     # (the fallback when the receipt check comes)
     late_blocks: int = 2
+    # and these many allow the follow-ups in the subscribe pop-up right after booking (one feedback and two
+    # follow-up grants): those go by WeChat subscription message, each grant spent once
+    subscribed_wechat: int = 4
     receipt_wait_seconds: int = (
         2  # the chain's wait for a template's receipt during the soak (300 by default)
     )
@@ -75,6 +78,8 @@ class Report:
     blocked_wechat: int = 0
     lost_receipts: int = 0
     late_blocks: int = 0
+    subscribed_wechat: int = 0
+    subscriptions_sent: int = 0  # WeChat subscription messages the fake accepted
     fallbacks: Counter = field(default_factory=Counter)  # route_reason of messages a fallback route carried
 
     @property
@@ -95,6 +100,7 @@ class Soak:
         self.sqs = stack.sqs()
         self.steps_queue, self.steps_dlq = stack.steps_queue_names()
         self.report: Report | None = None
+        self.to_subscribe: dict[str, str] = {}  # booking id -> openid: allows the follow-ups once booked
 
     def say(self, text: str) -> None:
         print(f"[chaos {time.strftime('%H:%M:%S')}] {text}", file=self.options.log, flush=True)
@@ -125,6 +131,7 @@ class Soak:
             self.stack.advance_to(stop.at)
             self.settle(stop.at)
             self.deliver(stop)
+            self.subscribe_booked(stop)
             if number == 0 and contention.races:
                 contention.run()
                 c = contention.result
@@ -180,6 +187,10 @@ class Soak:
             self.stack.wechat_user(openid, lose_receipts=1000)
         for openid in late:
             self.stack.wechat_user(openid, blocked="event")
+        taken = o.blocked_wechat + o.lost_receipts + o.late_blocks
+        subscribed = [b for b in bookings if b.wechat_openid][taken : taken + o.subscribed_wechat]
+        self.to_subscribe = {b.id: str(b.wechat_openid) for b in subscribed}
+        report.subscribed_wechat = len(subscribed)
         self.stack.set_receipt_wait(o.receipt_wait_seconds)
         report.wechat_members, report.blocked_wechat, report.lost_receipts, report.late_blocks = (
             len(followers),
@@ -190,8 +201,19 @@ class Soak:
         self.say(
             f"{len(followers)} members follow on WeChat: {len(blocked)} refuse its templates, {len(silent)} get "
             f"no delivery receipt, {len(late)} are reported blocked after the send (fallback after "
-            f"{o.receipt_wait_seconds} s)"
+            f"{o.receipt_wait_seconds} s); {len(subscribed)} allow the follow-ups by subscription message"
         )
+
+    def subscribe_booked(self, stop: Stop) -> None:
+        """Members who allow the follow-ups do so once their booking is known (the pop-up after booking): each
+        grants the feedback request and two follow-ups (devstack/seed.py's subscription templates)."""
+        from devstack.seed import DEMO_WECHAT_SUBSCRIPTIONS as SUBS
+
+        grants = [SUBS["feedback_request"]["template_id"], *[SUBS["checkin_1_month"]["template_id"]] * 2]
+        for delivery in stop.deliveries:
+            openid = self.to_subscribe.pop(delivery.booking_id, None)
+            if openid is not None:
+                self.stack.wechat_subscribe(openid, grants)
 
     # --- webhooks --------------------------------------------------------------------------------
     def deliver(self, stop: Stop) -> None:
@@ -338,11 +360,15 @@ class Soak:
         templates = self.stack.sent_templates()
         self.report.templates_sent = len(templates)
         by_client_id = Counter(t.get("client_msg_id") for t in templates)
+        subscriptions = self.stack.sent_subscriptions()
+        self.report.subscriptions_sent = len(subscriptions)
+        by_openid = Counter(s.get("touser") for s in subscriptions)
         sent = {}
         for b, history in zip(bookings, histories, strict=True):
             by_channel = {"sms": model.attribute(by_phone.pop(b.phone, []), history)}
             if b.wechat_openid:
                 by_channel["wechat_template"] = _templates_of(b.wechat_openid, history, by_client_id)
+                by_channel["wechat_subscribe"] = _subscriptions_of(b.wechat_openid, history, by_openid)
             sent[b.id] = model.across_channels(by_channel)
             self.report.fallbacks.update(
                 m["route_reason"]
@@ -352,6 +378,9 @@ class Soak:
         for client_id, n in by_client_id.items():  # templates no message of the soak explains
             if n:
                 sent[f"unknown template {client_id}"] = [None] * n
+        for openid, n in by_openid.items():  # subscription messages to nobody in the soak
+            if n:
+                sent[f"unknown subscriber {openid}"] = [None] * n
         for b, history in zip(bookings, histories, strict=True):
             if len(sent[b.id]) != len(set(sent[b.id])) or len(sent[b.id]) != len(history):
                 self.say(
@@ -377,6 +406,18 @@ def _templates_of(openid: str, history: list[dict], accepted: Counter) -> list[t
         n = accepted.pop(client_id, 0)
         named += [model.kind_and_version(message.get("id", ""))] * n
     return named
+
+
+def _subscriptions_of(openid: str, history: list[dict], accepted: Counter) -> list[tuple[str, int] | None]:
+    """The subscription messages WeChat accepted for her (they carry no id of ours), named by her conversation's
+    messages recorded on that channel, oldest first; one sent beyond them is unexplained (None)."""
+    recorded = [
+        model.kind_and_version(m.get("id", ""))
+        for m in reversed(history)
+        if m.get("direction") == "out" and m.get("channel") == "wechat_subscribe"
+    ]
+    n = accepted.pop(openid, 0)
+    return recorded[:n] + [None] * max(0, n - len(recorded))
 
 
 def _generic(reason: str) -> str:

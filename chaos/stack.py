@@ -124,6 +124,24 @@ class RunningStack:
         if status != 200 or answer.get("errcode") != 0:
             raise SoakError(f"wechat user control: {status} {answer}")
 
+    def wechat_subscribe(self, openid: str, template_ids: list[str]) -> None:
+        """Her "accept" in the subscribe pop-up for these templates (the fake pushes it to the store's server)."""
+        status, answer = http(
+            "POST",
+            self.info["fakes"]["wechat_api"] + "/_fake/subscribe",
+            {"openid": openid, "template_ids": template_ids},
+            {"Content-Type": "application/json"},
+        )
+        if status != 200 or answer.get("errcode") != 0:
+            raise SoakError(f"wechat subscribe: {status} {answer}")
+
+    def sent_subscriptions(self) -> list[dict]:
+        """Every WeChat subscription message the fake accepted: [{"touser", "template_id"}]."""
+        status, answer = http("GET", self.info["fakes"]["wechat_api"] + "/_fake/subscriptions")
+        if status != 200:
+            raise SoakError(f"wechat subscriptions: {status} {answer}")
+        return list(answer["subscriptions"])
+
     def sent_templates(self) -> list[dict]:
         """Every WeChat template message the fake accepted: [{"touser", "client_msg_id", "template_id"}]."""
         status, answer = http("GET", self.info["fakes"]["wechat_api"] + "/_fake/templates")

@@ -67,6 +67,7 @@ OAUTH_AUTHORIZE_PATH = "/connect/oauth2/authorize"  # open.weixin.qq.com's page,
 OAUTH_MINT_PATH = "/_fake/oauth/code"  # fake-only: a code for an openid, for tests and the local stack
 USER_CONTROL_PATH = "/_fake/user"  # fake-only: when a member last wrote, and whether she blocks templates
 TEMPLATES_PATH = "/_fake/templates"  # fake-only: GET every template message accepted (touser, client_msg_id)
+SUBSCRIPTIONS_PATH = "/_fake/subscriptions"  # fake-only: GET every subscription message accepted
 CS_WINDOW_SECONDS = 48 * 3600
 CLIENT_MSG_ID_SECONDS = 600  # WeChat: one message per openid + client_msg_id within 10 minutes
 JOB_FINISH = "TEMPLATESENDJOBFINISH"
@@ -676,6 +677,14 @@ class _Handler(JsonHandler):
             return
         if path == SUBSCRIBE_CONTROL_PATH and method == "POST":
             self._json(self.fake._control_subscribe(raw))
+            return
+        if path == SUBSCRIPTIONS_PATH and method == "GET":  # fake-only: the soak counts them
+            with self.fake._lock:
+                sends = [
+                    {"touser": b.get("touser"), "template_id": b.get("template_id")}
+                    for b in self.fake.subscription_sends
+                ]
+            self._json({"subscriptions": sends})
             return
         if path == PUSHES_PATH and method == "GET":
             with self.fake._lock:

@@ -273,3 +273,25 @@ def test_followers_of_the_first_store_are_every_other_member_there():
         followers[0].event("created", "e", T0)["booking"]["member"]["wechat_openid"]
         == followers[0].wechat_openid
     )
+
+
+def test_subscription_messages_are_named_by_her_messages_on_that_channel_and_an_extra_one_is_unexplained():
+    from chaos.soak import _subscriptions_of
+
+    history = [  # newest first, as the messages API lists them
+        {"id": "out-b1c0-checkin_1_month-v1", "direction": "out", "channel": "sms"},
+        {"id": "out-b1c0-feedback_request-v1", "direction": "out", "channel": "wechat_subscribe"},
+        {"id": "out-b1c0-first_visit_followup-v1", "direction": "out", "channel": "wechat_subscribe"},
+        {"id": "in-1", "direction": "in", "channel": "wechat"},
+    ]
+    accepted = Counter({"o-her": 3, "o-other": 1})
+
+    named = _subscriptions_of("o-her", history, accepted)
+
+    assert named == [
+        ("first_visit_followup", 1),
+        ("feedback_request", 1),
+        None,
+    ]  # one sent twice: unexplained
+    assert accepted == Counter({"o-her": 0, "o-other": 1})  # hers are taken out; the rest stay unexplained
+    assert _subscriptions_of("o-nobody", history, accepted) == []
