@@ -1,7 +1,7 @@
 """`python -m chaos [--bookings 1000]` (what `make chaos` runs): the fault-injection soak of the local stack.
 
 Ends with `SUMMARY bookings=.. expected=.. delivered=.. duplicates=.. stale=.. lost=.. dlq=.. waitlist_claims=..
-double_bookings=.. fallbacks=..` (one line) and exits non-zero when anything was duplicated, stale or lost, a webhook was
+double_bookings=.. fallbacks=.. subscription_messages=..` (one line) and exits non-zero when anything was duplicated, stale or lost, a webhook was
 answered wrongly, a self-booking or waitlist race had other than one winner, a freed time was not offered to the
 member who had waited longest, or a stylist was double-booked. With --docs it
 writes the figures to docs/RELIABILITY.md.

@@ -19,7 +19,7 @@ def summary_line(report: Report) -> str:
         f"duplicates={v.duplicates} stale={v.stale} lost={v.lost} dlq={report.dead_lettered} "
         f"waitlist_claims={report.contention.waitlist_claims} "
         f"double_bookings={report.contention.double_bookings} "
-        f"fallbacks={sum(report.fallbacks.values())}"
+        f"fallbacks={sum(report.fallbacks.values())} subscription_messages={report.subscriptions_sent}"
     )
 
 

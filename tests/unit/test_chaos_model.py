@@ -233,10 +233,14 @@ def test_the_summary_line_counts_waitlist_claims_and_double_bookings():
     report = Report(build_bookings(6, SOAK_STORES, T0), model.Verdict(), Counter(), contention=contention)
 
     report.fallbacks.update({"fallback_permanent": 2, "fallback_no_receipt": 1})  # issue 15
+    report.subscriptions_sent = 4
 
     line = summary_line(report)
     assert line.startswith("SUMMARY bookings=6 ")
-    assert line.endswith(" waitlist_claims=3 double_bookings=0 fallbacks=3")
+    assert line.endswith(" waitlist_claims=3 double_bookings=0 fallbacks=3 subscription_messages=4")
+    assert "| WeChat subscription messages accepted | 4 |" in figures(
+        report, Options(), "python -m chaos", T0
+    )
     assert "| 3 claims in 3 races (3 freed times offered to the longest waiting) |" in figures(
         report, Options(), "python -m chaos", T0
     )
