@@ -176,11 +176,9 @@ class Intake:
         if message.msg_type == "event":
             if message.event in (SUBSCRIBE_POPUP, SUBSCRIBE_CHANGE):
                 # WeChat retries a push it got no answer for, under a new timestamp and nonce: a grant already
-                # spent must not come back with the retry, so the event itself is claimed once.
-                event_hash = hashlib.sha256(bytes(xml)).hexdigest()
-                if not self._claim(
-                    "wechat-event", store.store_id, message.msg_id, event_hash, wall_now
-                ).first:
+                # spent must not come back with the retry, so the event (sender, CreateTime, event) is claimed once.
+                event_id = message.msg_id
+                if not self._claim("wechat-event", store.store_id, event_id, event_id, wall_now).first:
                     return "success"
             if self._wechat_events is not None:
                 self._wechat_events.follow(store.chain_id, member_id, message)
