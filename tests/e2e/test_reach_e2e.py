@@ -197,7 +197,7 @@ def test_a_blocked_wechat_template_falls_back_to_sms_once_and_she_gets_each_step
 
 
 def test_a_followers_feedback_request_goes_by_the_subscription_message_she_allowed_and_is_delivered(reach):
-    store, member, phone, openid = _store(reach), f"sub-{_run()}", "+8613900139105", f"o-sub-{_run()}"
+    store, member, phone, openid = _store(reach), f"sub-{_run()}", "+8613900139106", f"o-sub-{_run()}"
     wechat_api = reach.info["fakes"]["wechat_api"]
     event = _book(reach, store, member, phone, openid=openid)
     _wait(reach, store, member, "confirmation", "delivered")
