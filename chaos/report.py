@@ -65,12 +65,12 @@ def figures(report: Report, options: Options, command: str, when: datetime) -> s
             "after the send (issue 15)",
             f"{report.wechat_members}: {report.blocked_wechat} / {report.lost_receipts} / {report.late_blocks}",
         ),
-        ("Came out", "stale events ignored as out of order", str(report.ignored_out_of_order)),
         (
             "Injected",
             "WeChat followers who allow the follow-ups by subscription message once booked (issue 15)",
             str(report.subscribed_wechat),
         ),
+        ("Came out", "stale events ignored as out of order", str(report.ignored_out_of_order)),
         ("Came out", "WeChat template messages accepted", str(report.templates_sent)),
         ("Came out", "WeChat subscription messages accepted", str(report.subscriptions_sent)),
         (
