@@ -26,7 +26,7 @@ SIGN_NAME = "【花漾美业】"  # devstack/seed.py DEMO_SIGN_NAME, as the phon
 # (share, kind of member): the demo member mix (issue 15 §8)
 MIX: tuple[tuple[float, str], ...] = (
     # follows the store's Official Account and allowed its follow-up notices (subscription messages) in the
-    # booking page's subscribe pop-up; no message from her in the 48 h before
+    # subscribe pop-up of the store's page; no message from her in the 48 h before
     (0.60, "wechat_follower"),
     (0.20, "app_user"),  # writes to the store from the salon's app (Agora Chat)
     (0.20, "sms_only"),  # a phone number only
@@ -201,7 +201,8 @@ def markdown(c: ProviderCost, kinds: Counter) -> list[str]:
         "first-visit follow-up, one-month check-in: `subscribable`) go by subscription message (订阅通知) to a "
         'follower who allowed them, one message per "accept" in the subscribe pop-up; the review request asks '
         "for a public review and goes by SMS outside the 48-hour window; an SMS-only member pays for every step. "
-        "The mix assumes every follower allowed the follow-ups (the booking page asks); had none, the ratio "
+        "The mix assumes every follower allowed the follow-ups (a pop-up on the store's Official Account page; "
+        "Chairside's own booking page does not show it yet); had none, the ratio "
         f"would be **{c.ratio_without_grants:.2f}** ({c.follower_without_grants_usd * 1000:.2f} USD per 1,000 "
         "follower journeys instead). The grants are the assumption this target rests on: measure the "
         "acceptance rate in production before quoting it.",
