@@ -142,21 +142,13 @@ class WeChatClient:
         """A template message (no window needed; the template must be approved). Returns WeChat's msgid, which
         its TEMPLATESENDJOBFINISH event names. `client_msg_id`: WeChat sends one message per openid and id within
         10 minutes (a retry after a lost answer is not a second message)."""
-        if not openid:
-            raise PermanentSendError("wechat: no openid to send to")
-        body: dict[str, Any] = {"touser": openid, "template_id": template_id}
-        if url:
-            body["url"] = url
-        if miniprogram:
-            body["miniprogram"] = dict(miniprogram)
-        if client_msg_id:
-            body["client_msg_id"] = client_msg_id
-        body["data"] = {key: {"value": value} for key, value in data.items()}
-        answer = self._call("template/send", "/cgi-bin/message/template/send", body)
-        msgid = answer.get("msgid")
-        if msgid is None or str(msgid) == "":
+        body = _templated(
+            openid, template_id, data, url=url, miniprogram=miniprogram, client_msg_id=client_msg_id
+        )
+        msgid = _msgid(self._call("template/send", "/cgi-bin/message/template/send", body))
+        if msgid is None:
             raise TransientSendError("wechat template/send: the answer has no msgid")
-        return str(msgid)
+        return msgid
 
     def send_subscription(
         self,
@@ -169,17 +161,8 @@ class WeChatClient:
     ) -> str | None:
         """A subscription message, spending the grant she gave this template. Returns WeChat's msgid when its
         answer has one (subscribe_msg_sent_event names it), else None: the send still went."""
-        if not openid:
-            raise PermanentSendError("wechat: no openid to send to")
-        body: dict[str, Any] = {"touser": openid, "template_id": template_id}
-        if page:
-            body["page"] = page
-        if miniprogram:
-            body["miniprogram"] = dict(miniprogram)
-        body["data"] = {key: {"value": value} for key, value in data.items()}
-        answer = self._call("subscribe/bizsend", "/cgi-bin/message/subscribe/bizsend", body)
-        msgid = answer.get("msgid")
-        return None if msgid is None or str(msgid) == "" else str(msgid)
+        body = _templated(openid, template_id, data, page=page, miniprogram=miniprogram)
+        return _msgid(self._call("subscribe/bizsend", "/cgi-bin/message/subscribe/bizsend", body))
 
     # --- access token --------------------------------------------------------------------------
     def access_token(self, *, force_refresh: bool = False) -> str:
@@ -270,6 +253,24 @@ class WeChatClient:
         if not isinstance(answer, dict):
             raise TransientSendError(f"wechat {api}: the answer is not a JSON object")
         return answer
+
+
+def _templated(openid: str, template_id: str, data: dict[str, str], **optional: Any) -> dict[str, Any]:
+    """The body of a template or subscription send: her openid, the template, the optional keys that are set
+    (url / page, miniprogram, client_msg_id) and each keyword's value."""
+    if not openid:
+        raise PermanentSendError("wechat: no openid to send to")
+    body: dict[str, Any] = {"touser": openid, "template_id": template_id}
+    body.update(
+        {key: dict(value) if isinstance(value, dict) else value for key, value in optional.items() if value}
+    )
+    body["data"] = {key: {"value": value} for key, value in data.items()}
+    return body
+
+
+def _msgid(answer: dict[str, Any]) -> str | None:
+    msgid = answer.get("msgid")
+    return None if msgid is None or str(msgid) == "" else str(msgid)
 
 
 def _errcode(answer: dict[str, Any]) -> int:
