@@ -182,7 +182,7 @@ def _prepare_event(entry: Entry, out: Path) -> Path:
         ts = str(int(time.time()))
         signature = sign(WEBHOOK_SECRET, ts, event["body"].encode())
         for headers, wrap in ((event["headers"], str), (event["multiValueHeaders"], lambda v: [v])):
-            headers["X-Chairside-Timestamp"], headers["X-Chairside-Signature"] = wrap(ts), wrap(signature)
+            headers["x-chairside-timestamp"], headers["x-chairside-signature"] = wrap(ts), wrap(signature)
     if entry.module == "functions.handle_inbound":
         record = event["Records"][0]
         envelope = json.loads(record["body"])

@@ -40,7 +40,7 @@ class Usage:
 
 # Usage field -> price name
 _PRICED = {
-    "apigw_requests": "apigw_rest_request",
+    "apigw_requests": "apigw_http_request",
     "lambda_requests": "lambda_request",
     "lambda_gb_seconds": "lambda_gb_second",
     "dynamodb_rru": "dynamodb_rru",

@@ -16,10 +16,11 @@ LAMBDA_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
 
 # (price in USD, unit, source)
 PRICES: dict[str, tuple[float, str, str]] = {
-    "apigw_rest_request": (
-        3.50 / 1e6,
-        "request",
-        "https://aws.amazon.com/api-gateway/pricing/ (REST, first 333M)",
+    # The API is an HTTP API (infra/http_api.py); a REST API would be 3.50 per million (first 333M).
+    "apigw_http_request": (
+        1.00 / 1e6,
+        "request (512 KB increments)",
+        "https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs, first 300M)",
     ),
     "lambda_request": (0.20 / 1e6, "request", "https://aws.amazon.com/lambda/pricing/"),
     "lambda_gb_second": (

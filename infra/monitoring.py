@@ -3,7 +3,7 @@
 Generated from the one resource definition (chalicelib/resources.py), never hand-listed: every function (the
 `functions/` workers, the log subscribers and Chalice's API handler) gets an Errors and a Throttles alarm, every
 queue an ApproximateAgeOfOldestMessage alarm, every table a read- and a write-throttle alarm, and the API one on
-5XXError. (Every dead-letter queue's depth alarm and the workers' log groups are made in infra/template.py.) All
+5xx. (Every dead-letter queue's depth alarm and the workers' log groups are made in infra/template.py.) All
 alarms notify the stack's alarm topic (`template.ALARM_TOPIC`, mailed per region as infra/regions.py says).
 The dashboard shows the business counts the code emits as EMF (chalicelib/metrics.py) beside the same AWS metrics.
 """
@@ -16,14 +16,19 @@ from typing import Any
 from chalicelib import metrics as m
 from chalicelib import resources as r
 from chalicelib.observability import NAMESPACE, SERVICE
+from infra.http_api import HTTP_API
 from infra.regions import Region
 
 Json = dict[str, Any]
 
 # Logical ids the merge template patches or adds (also read by tests/integration/test_package.py).
 CHALICE_HANDLER = "APIHandler"
-CHALICE_API_NAME = "chairside"  # the app name: the title of Chalice's API definition, API Gateway's ApiName
 CHALICE_API_STAGE = "api"  # .chalice/config.json api_gateway_stage of the deployed stages
+# The HTTP API that serves Chalice's routes (infra/http_api.py): its metrics are named by ApiId and Stage.
+API_DIMENSIONS = [
+    {"Name": "ApiId", "Value": {"Ref": HTTP_API}},
+    {"Name": "Stage", "Value": CHALICE_API_STAGE},
+]
 API_LOG_GROUP = f"{CHALICE_HANDLER}LogGroup"
 DASHBOARD = "OperationsDashboard"
 
@@ -129,8 +134,8 @@ def alarms(stage: str, topic: str) -> Json:
         f"{prefix}-api-5xx",
         "The HTTP API answered with a 5xx.",
         "AWS/ApiGateway",
-        "5XXError",
-        [{"Name": "ApiName", "Value": CHALICE_API_NAME}, {"Name": "Stage", "Value": CHALICE_API_STAGE}],
+        "5xx",
+        API_DIMENSIONS,
         topic,
     )
     return resources
@@ -177,8 +182,8 @@ def dashboard_body(stage: str, dlqs: list[str]) -> str:
         _widget(
             "API requests and errors",
             [
-                ["AWS/ApiGateway", name, "ApiName", CHALICE_API_NAME, "Stage", CHALICE_API_STAGE]
-                for name in ("Count", "4XXError", "5XXError")
+                ["AWS/ApiGateway", name, "ApiId", f"${{{HTTP_API}}}", "Stage", CHALICE_API_STAGE]
+                for name in ("Count", "4xx", "5xx")
             ],
             12,
             12,

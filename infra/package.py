@@ -6,7 +6,8 @@
    arm64), Babel's locale data pruned to the locales served, + chalicelib/
    (--skip-layer: no pip, only chalicelib -- enough to render and lint the template, offline);
 2. the merge template (infra/template.py) in <out>/<stage>-<region>/merge.json;
-3. `chalice package --merge-template` into <out>/<stage>-<region>/: sam.json + deployment.zip.
+3. `chalice package --merge-template` into <out>/<stage>-<region>/: sam.json + deployment.zip, its REST API
+   rewritten as an HTTP API with the same routes (infra/http_api.py).
 
 Deploy with `aws cloudformation package` / `sam deploy` on that sam.json: its CodeUri/ContentUri paths are
 relative to the template's directory.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from chalicelib import resources
 from chalicelib.journeys import texts
+from infra.http_api import as_http_api
 from infra.regions import region_settings
 from infra.template import merge_template
 
@@ -233,6 +235,8 @@ def package(stage: str, region: str, out: Path, *, skip_layer: bool = False) -> 
     merge_file = target / "merge.json"
     merge_file.write_text(json.dumps(template, indent=2) + "\n")
     chalice_package(stage, region, merge_file, target)
+    sam = target / "sam.json"
+    sam.write_text(json.dumps(as_http_api(json.loads(sam.read_text())), indent=2) + "\n")
     compile_deployment_zip(target / "deployment.zip")
     return target / "sam.json"
 

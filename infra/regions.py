@@ -15,7 +15,7 @@ class Region:
     log_retention_days: int = 30
     # The verified SES identity members' email comes from.
     email_sender: str = "care@chairside.example"
-    # The https origin members open: the stage API's custom domain (API Gateway base path mapping, set up with
+    # The https origin members open: the stage API's custom domain (an API Gateway API mapping, set up with
     # the certificate outside this template). Manage links in texts, the booking page's links and WeChat
     # sign-in's redirect are built on it. The API's own execute-api URL cannot be put here by the template: the
     # API's definition names the handler, so the handler naming the API would be a circular reference.

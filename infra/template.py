@@ -23,7 +23,6 @@ ARCHITECTURE = r.LAMBDA_ARCHITECTURE
 # Logical ids that `chalice package` generates; the merge template patches them.
 CHALICE_HANDLER = "APIHandler"
 CHALICE_ROLE = "DefaultRole"
-CHALICE_API = "RestAPI"
 
 LAYER = "SharedLayer"
 SCHEDULE_GROUP = "JourneyScheduleGroup"
@@ -701,11 +700,10 @@ def _sns_sms_delivery_status_role() -> Json:
 
 
 def _api_handler(stage: str, region: Region) -> Json:
-    """Patches to the resources Chalice generates for the HTTP API."""
+    """Patches to the resources Chalice generates for the API. Its REST API is replaced after packaging by an
+    HTTP API (infra/http_api.py), which is regional by nature: requests (members' data in webhook bodies) reach
+    API Gateway in this region, not CloudFront's edge locations worldwide."""
     return {
-        # A regional endpoint: requests (members' data in webhook bodies) reach API Gateway in this region,
-        # not through CloudFront's edge locations worldwide; edge-optimized APIs are not offered in aws-cn.
-        CHALICE_API: {"Type": "AWS::Serverless::Api", "Properties": {"EndpointConfiguration": "REGIONAL"}},
         CHALICE_HANDLER: {
             "Type": "AWS::Serverless::Function",
             # Runtime: Chalice writes the Python that runs `chalice package`; the functions run on Lambda's.

@@ -79,19 +79,22 @@ def test_webhook_bodies_are_valid_events_of_their_type(path):
 
 
 def test_api_gateway_events_reach_the_app(harness):
+    """The HTTP API's payload format 1.0 (infra/http_api.py): Chalice routes it by requestContext.resourcePath."""
     from app import app
 
     event = load("apigw_booking_webhook.json")
     ts = str(int(time.time()))
-    event["headers"]["X-Chairside-Timestamp"] = ts
-    event["headers"]["X-Chairside-Signature"] = sign("whsec-test", ts, event["body"].encode())
+    signature = sign("whsec-test", ts, event["body"].encode())
+    for headers, wrap in ((event["headers"], str), (event["multiValueHeaders"], lambda v: [v])):
+        # API Gateway's HTTP API hands header names over in lower case
+        headers["x-chairside-timestamp"], headers["x-chairside-signature"] = wrap(ts), wrap(signature)
     response = app(event, _context())
     assert response["statusCode"] == 202, response
     assert json.loads(response["body"])["journey"][0]["kind"] == "confirmation"
 
     messages = load("apigw_member_messages.json")
-    messages["headers"]["Authorization"] = f"Bearer {harness.chain['staff_token']}"
-    messages["multiValueHeaders"]["Authorization"] = [messages["headers"]["Authorization"]]
+    messages["headers"]["authorization"] = f"Bearer {harness.chain['staff_token']}"
+    messages["multiValueHeaders"]["authorization"] = [messages["headers"]["authorization"]]
     assert app(messages, _context())["statusCode"] == 200
     assert app(load("apigw_health.json"), _context())["statusCode"] == 200
 

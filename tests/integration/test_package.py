@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from chalicelib import resources as r
+from infra import monitoring
 from infra import template as t
+from infra.http_api import HTTP_API, as_http_api
 from infra.regions import REGIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -400,12 +402,49 @@ def test_an_unconfigured_region_is_refused() -> None:
         t.merge_template("dev", "us-east-1")
 
 
-def test_the_api_endpoint_is_regional(packaged: Packaged) -> None:
-    """Requests terminate in the region (not at CloudFront's edges worldwide); aws-cn offers no edge APIs."""
-    api = packaged.resources[t.CHALICE_API]
-    assert api["Type"] == "AWS::Serverless::Api"
-    assert api["Properties"]["EndpointConfiguration"] == "REGIONAL"
-    assert "${AWS::URLSuffix}" in packaged.template["Outputs"]["EndpointURL"]["Value"]["Fn::Sub"]
+def test_every_route_is_served_by_the_http_api_with_payload_format_1(packaged: Packaged) -> None:
+    """Chalice's REST API became an HTTP API (infra/http_api.py): each of the app's routes and methods is a
+    Lambda proxy integration of the API handler with payload format 1.0 (the event shape Chalice reads), and
+    nothing is left of the REST API."""
+    from app import app
+
+    assert not packaged.of_type("AWS::Serverless::Api")
+    assert "RestAPI" not in json.dumps(packaged.template)
+    api = packaged.resources[HTTP_API]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    assert api["Properties"]["StageName"] == monitoring.CHALICE_API_STAGE
+    paths = api["Properties"]["DefinitionBody"]["paths"]
+    served = {(path, method.upper()) for path, methods in paths.items() for method in methods}
+    # the local stack's controls (chalicelib/api/local.py) exist only where a local directory is configured
+    routes = {(path, method) for path, entry in app.routes.items() for method in entry}
+    assert served == {(path, method) for path, method in routes if not path.startswith("/v1/_local/")}
+    for methods in paths.values():
+        for operation in methods.values():
+            integration = operation["x-amazon-apigateway-integration"]
+            assert integration["type"] == "aws_proxy"
+            assert integration["payloadFormatVersion"] == "1.0"
+            assert "${APIHandler.Arn}" in integration["uri"]["Fn::Sub"]
+    endpoint = packaged.template["Outputs"]["EndpointURL"]["Value"]["Fn::Sub"]
+    assert endpoint == "https://${HttpAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"
+    assert packaged.template["Outputs"]["HttpApiId"] == {"Value": {"Ref": HTTP_API}}
+
+
+def test_only_lambda_proxy_routes_move_to_the_http_api() -> None:
+    """A route the HTTP API could not serve the same way (e.g. a CORS mock) stops the packaging."""
+    mock = {"x-amazon-apigateway-integration": {"type": "mock"}}
+    sam = {
+        "Resources": {
+            "RestAPI": {
+                "Type": "AWS::Serverless::Api",
+                "Properties": {
+                    "StageName": "api",
+                    "DefinitionBody": {"info": {}, "paths": {"/x": {"options": mock}}},
+                },
+            }
+        }
+    }
+    with pytest.raises(ValueError, match="OPTIONS /x"):
+        as_http_api(sam)
 
 
 def _strings(node: Any, key: str = "") -> list[tuple[str, str]]:
@@ -667,12 +706,11 @@ def test_every_table_alarms_on_read_and_write_throttles(packaged: Packaged) -> N
 
 
 def test_the_api_alarms_on_5xx(packaged: Packaged) -> None:
-    [alarm] = _alarms_on(packaged, "AWS/ApiGateway", "5XXError")
+    [alarm] = _alarms_on(packaged, "AWS/ApiGateway", "5xx")
     dims = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
-    definition = packaged.resources[t.CHALICE_API]["Properties"]
     assert dims == {
-        "ApiName": definition["DefinitionBody"]["info"]["title"],
-        "Stage": definition["StageName"],
+        "ApiId": {"Ref": HTTP_API},
+        "Stage": packaged.resources[HTTP_API]["Properties"]["StageName"],
     }
 
 

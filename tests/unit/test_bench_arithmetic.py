@@ -82,7 +82,7 @@ def test_cost_is_units_times_list_prices():
     )
     lines = cost_lines(usage)
     assert usage.lambda_gb_seconds == 1.0
-    assert lines["apigw_requests"] == pytest.approx(3 * 3.50 / 1e6)
+    assert lines["apigw_requests"] == pytest.approx(3 * 1.00 / 1e6)  # an HTTP API request
     assert lines["lambda_gb_seconds"] == pytest.approx(PRICES["lambda_gb_second"][0])
     assert total_cost(usage.scaled(1000)) == pytest.approx(1000 * total_cost(usage))
 
