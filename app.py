@@ -1,5 +1,10 @@
 """Chairside's HTTP API (Chalice). Routes live in chalicelib/api blueprints; this file only wires them."""
 
+from chalicelib import init_phase
+
+init_phase.pause()  # in Lambda: no garbage collection during the imports below and the first request
+# isort: split
+
 from chalice import Chalice
 
 from chalicelib.api import register

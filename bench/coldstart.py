@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.stack import JWT_SECRET, REGION, ROOT, STAGE, WEBHOOK_SECRET
-from chalicelib import resources
+from chalicelib import init_phase, resources
 
 ZH_REPLY = "能改到周五下午吗"  # the first Chinese reply of the inbound worker
 ZH_SECOND = "甲片翘边了，怎么办"
@@ -219,6 +219,9 @@ def moto_server() -> Iterator[dict[str, str]]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         resources.ENV_JWT_SECRET: JWT_SECRET,
+        # Set by Lambda's runtime; an entry point pauses garbage collection for its init where it is set
+        # (chalicelib/init_phase.py), as it does in Lambda.
+        init_phase.LAMBDA_RUNTIME_API: "127.0.0.1:9001",
     }
     try:
         os.environ.update(env)

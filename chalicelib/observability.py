@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
+from chalicelib import init_phase
 from chalicelib.metrics import ALL as ALL_METRICS
 from chalicelib.pii import mask_text, mask_value
 
@@ -103,7 +104,8 @@ def flush_metrics() -> None:
 
 
 def flushes_metrics(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """A Lambda handler's decorator: its invocation's metrics are flushed when it returns or raises."""
+    """A Lambda handler's decorator: its invocation's metrics are flushed when it returns or raises (and the
+    first invocation ends the container's init: `init_phase.resume()`)."""
 
     @functools.wraps(handler)
     def wrapped(event: Any, context: Any) -> Any:
@@ -111,5 +113,6 @@ def flushes_metrics(handler: Callable[..., Any]) -> Callable[..., Any]:
             return handler(event, context)
         finally:
             flush_metrics()
+            init_phase.resume()
 
     return wrapped

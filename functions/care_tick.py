@@ -1,5 +1,10 @@
 """SQS worker: a store's daily care tick (fired by its EventBridge Scheduler schedule) queues who is due care."""
 
+from chalicelib import init_phase
+
+init_phase.pause()  # in Lambda: no garbage collection during the imports below and the first request
+# isort: split
+
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from chalicelib.bootstrap import container

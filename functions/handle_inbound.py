@@ -1,5 +1,10 @@
 """SQS worker: understands and answers members' messages (WeChat, Agora, two-way SMS)."""
 
+from chalicelib import init_phase
+
+init_phase.pause()  # in Lambda: no garbage collection during the imports below and the first request
+# isort: split
+
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from chalicelib.bootstrap import container

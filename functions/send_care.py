@@ -1,5 +1,10 @@
 """SQS worker: member care -- campaign fan-out pages and care messages (partial batch failures, DLQ)."""
 
+from chalicelib import init_phase
+
+init_phase.pause()  # in Lambda: no garbage collection during the imports below and the first request
+# isort: split
+
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from chalicelib.bootstrap import container

@@ -2,6 +2,11 @@
 (chalicelib/channels/sns_sms_status.py), applied by the receipts service. A failure raises, so Lambda retries
 the asynchronous invocation (receipts are idempotent)."""
 
+from chalicelib import init_phase
+
+init_phase.pause()  # in Lambda: no garbage collection during the imports below and the first request
+# isort: split
+
 from chalicelib.bootstrap import container
 from chalicelib.observability import flushes_metrics, logger
 
