@@ -201,8 +201,8 @@ def markdown(c: ProviderCost, kinds: Counter) -> list[str]:
         "first-visit follow-up, one-month check-in: `subscribable`) go by subscription message (订阅通知) to a "
         'follower who allowed them, one message per "accept" in the subscribe pop-up; the review request asks '
         "for a public review and goes by SMS outside the 48-hour window; an SMS-only member pays for every step. "
-        "The mix assumes every follower allowed the follow-ups (a pop-up on the store's Official Account page; "
-        "Chairside's own booking page does not show it yet); had none, the ratio "
+        "The mix assumes every follower allowed the follow-ups (WeChat's subscribe button, which the booking page "
+        "shows inside WeChat after a booking and in her bookings); had none, the ratio "
         f"would be **{c.ratio_without_grants:.2f}** ({c.follower_without_grants_usd * 1000:.2f} USD per 1,000 "
         "follower journeys instead). The grants are the assumption this target rests on: measure the "
         "acceptance rate in production before quoting it.",

@@ -751,6 +751,19 @@ class Container:
             public_base=s.public_base_url,
         )
 
+    @cached_property
+    def wechat_page(self):
+        """WeChat's subscribe button on the booking page: its JS-SDK configuration (services/wechat_page.py)."""
+        from chalicelib.services.wechat_page import WeChatPage
+
+        return WeChatPage(
+            self.stores,
+            self.channel_secrets.wechat_credentials,
+            self.channels.wechat_client,
+            self.settings.public_base_url,
+            self.clock,
+        )
+
     # --- the catalogue (issue 14: services/catalogue.py) -----------------------------------------------------
     @cached_property
     def catalogue(self):

@@ -125,6 +125,13 @@ class StylistUnavailable(Conflict):
     code = "stylist_unavailable"
 
 
+class ProviderUnavailable(ChairsideError):
+    """A provider the answer needs (e.g. WeChat's API) did not answer usefully: the same request may be retried
+    (the API's 503 `temporarily_unavailable`, with a message that names the provider)."""
+
+    status, code = 503, "temporarily_unavailable"
+
+
 class ConcurrentUpdate(Exception):
     """A conditional write lost a race; the caller re-reads and tries again."""
 

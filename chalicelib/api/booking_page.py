@@ -5,7 +5,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.console import static_file
 from chalicelib.api.responses import handled, json_response
-from chalicelib.booking_page import asset
+from chalicelib.booking_page import BOOKING_PAGE_HEADERS, asset
 from chalicelib.ids import is_id
 
 booking_page = Blueprint(__name__)
@@ -13,7 +13,8 @@ booking_page = Blueprint(__name__)
 
 def _serve(name: str) -> Response:
     request = booking_page.current_request
-    return static_file(asset(name), request.headers.get("if-none-match"), "no such booking page file")
+    missing = "no such booking page file"
+    return static_file(asset(name), request.headers.get("if-none-match"), missing, BOOKING_PAGE_HEADERS)
 
 
 @booking_page.route("/book/{store_id}", methods=["GET"])

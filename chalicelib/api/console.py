@@ -8,13 +8,18 @@ from chalicelib.console import SECURITY_HEADERS, Asset, asset
 console = Blueprint(__name__)
 
 
-def static_file(found: Asset | None, if_none_match: str | None, missing: str) -> Response:
+def static_file(
+    found: Asset | None,
+    if_none_match: str | None,
+    missing: str,
+    security: dict[str, str] = SECURITY_HEADERS,
+) -> Response:
     """A static file of a page served by the API (the console, the booking page): its security headers and ETag,
     304 when the caller's `If-None-Match` is current, 404 (`missing`) for anything that is not one of its files."""
     if found is None:
         return json_response(404, {"error": "not_found", "message": missing})
     headers: dict[str, str | list[str]] = {
-        **SECURITY_HEADERS,
+        **security,
         "Content-Type": found.content_type,
         "ETag": found.etag,
     }

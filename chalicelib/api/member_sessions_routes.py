@@ -4,6 +4,7 @@ POST /v1/stores/{store_id}/member-sessions          {"phone"}          -> 202 (a
 POST /v1/stores/{store_id}/member-sessions/verify   {"phone", "code"}  -> 200 {member_token, member_id, expires_at}
 GET  /v1/stores/{store_id}/wechat/oauth-url                            -> 200 {url, state, expires_at}
 GET  /v1/stores/{store_id}/wechat/oauth?code=&state=                   -> 302 /book/{store}#token=... (or JSON)
+GET  /v1/stores/{store_id}/wechat/js-config?url=                       -> 200 the booking page's wx.config values
 GET  /m/{code}                                                         -> 302 /book/{store}#token=...&booking=...
 """
 
@@ -59,6 +60,15 @@ def wechat_oauth(store_id: str):
         )
     location = service.book_url(store_id, answer["member_token"])
     return Response(body="", status_code=302, headers={"Location": location, **NO_STORE})
+
+
+@sessions.route(BASE + "/wechat/js-config", methods=["GET"])
+@handled
+def wechat_js_config(store_id: str):
+    """WeChat's subscribe button on the booking page (services/wechat_page.py): signed for one page address."""
+    query: dict[str, str] = dict(sessions.current_request.query_params or {})
+    answer = container().wechat_page.js_config(store_id, query.get("url"))
+    return Response(body=answer, status_code=200, headers={"Content-Type": "application/json", **NO_STORE})
 
 
 @sessions.route("/m/{code}", methods=["GET"])

@@ -106,6 +106,7 @@ export const api = {
   sendCode: (phone) => call("POST", "member-sessions", { phone }),
   verify: (phone, code) => call("POST", "member-sessions/verify", { phone, code }),
   wechatUrl: () => call("GET", "wechat/oauth-url"),
+  wechatJsConfig: (url) => call("GET", `wechat/js-config?${q({ url })}`),
   book: (body) => call("POST", "bookings", body),
   myBookings: () => call("GET", "me/bookings"),
   reschedule: (booking, body) => call("POST", `me/bookings/${id(booking)}/reschedule`, body),

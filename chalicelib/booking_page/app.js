@@ -3,6 +3,7 @@
 // (#token=…&booking=… to manage one booking, #token=…&claim=…&start=… to claim a freed time).
 import { ApiError, STORE, adoptToken, api, limitedTo, newKey, setToken, token } from "./api.js";
 import { locale, pick, setLocale, t } from "./i18n.js";
+import { inWeChat, offerSubscribe } from "./wechat.js";
 
 const LOCALE_KEY = "chairside.member.locale"; // hers, apart from the staff console's on the same origin
 const PENDING_KEY = `chairside.pending.${STORE}`; // the chosen slot, kept across a WeChat sign-in round trip
@@ -288,9 +289,6 @@ function proceedToConfirm() {
   whenSignedIn(() => go("confirm"), "when");
 }
 
-function inWeChat() {
-  return /MicroMessenger/i.test(navigator.userAgent);
-}
 
 // The country code a number typed without one most likely has: the store's (by its time zone).
 function storeCountryCode() {
@@ -449,9 +447,19 @@ function renderDone() {
       h("p", { class: "lead" }, state.claimDone ? t("claim.done") : t("done.lead")),
       bookingCard(b),
       h("p", { class: "muted small" }, state.catalog.store.address || ""),
+      subscribeOffer(),
       h("button", { type: "button", class: "primary wide", testid: "go-mine", onclick: () => go("mine") }, t("done.mine")),
       h("button", { type: "button", class: "ghost wide", testid: "book-again", onclick: () => go("service") }, t("done.again"))));
   state.claimDone = false;
+}
+
+// Inside WeChat: WeChat's own button to allow the visit's follow-ups by WeChat (wechat.js); empty elsewhere.
+function subscribeOffer() {
+  if (!inWeChat()) return null;
+  const slot = h("div", { class: "center-text", testid: "wechat-subscribe-box" });
+  const box = h("div", { class: "card" }, h("h3", {}, t("subscribe.title")), h("p", { class: "muted small" }, t("subscribe.hint")), slot);
+  offerSubscribe(slot, t("subscribe.button")).then(() => { if (!slot.childElementCount) box.remove(); });
+  return box;
 }
 
 // ---------- my bookings ----------
@@ -507,6 +515,7 @@ async function renderMine() {
   }
   if (past.length) body.push(h("h3", {}, t("mine.past")), past.map((b) => bookingCard(b)));
   if (channel) body.push(channelChoice(channel));
+  body.push(subscribeOffer());
   body.push(h("button", {
     type: "button", class: "ghost wide", testid: "sign-out",
     onclick: () => {

@@ -57,6 +57,7 @@ class ChannelRegistry:
         # dal/wechat_follow.py: her subscription-message grants, spent by the wechat_subscribe channel
         self._wechat_grants = wechat_grants
         self._by_store: dict[str, dict[str, Any]] = {}
+        self._wechat_clients: dict[str, Any] = {}
         self._sms_by_chain: dict[str, Any] = {}
 
     @cached_property
@@ -88,20 +89,14 @@ class ChannelRegistry:
         if cached is not None:
             return cached
         from chalicelib.channels.agora.chat import AgoraChatClient
-        from chalicelib.channels.wechat.client import WeChatChannel, WeChatClient
+        from chalicelib.channels.wechat.client import WeChatChannel
         from chalicelib.channels.wechat.templates import WeChatTemplateChannel, store_templates
         from chalicelib.conversations.outbound import AgoraChatChannel
 
         channels: dict[str, Any] = dict(self.base)
         credentials = self._secrets.wechat_credentials(store.store_id)
         if credentials is not None:
-            client = WeChatClient(
-                credentials.app_id,
-                credentials.app_secret,
-                base_url=self._wechat_api_base,
-                clock=self._wall,
-                http=self._http,
-            )
+            client = self.wechat_client(store.store_id, credentials)
             channels["wechat"] = WeChatChannel(client)
             channels["wechat_template"] = WeChatTemplateChannel(
                 client, store_templates(credentials.templates, credentials.template_ids)
@@ -129,6 +124,24 @@ class ChannelRegistry:
         channels["sms"] = self.sms_for(store)
         self._by_store[store.store_id] = channels
         return channels
+
+    def wechat_client(self, store_id: str, credentials: Any) -> Any:
+        """The store's WeChat API client for these credentials (channels/wechat/credentials.py), one per store and
+        app id in the container: its channels and the booking page's JS-SDK configuration share its access token
+        and ticket (WeChat invalidates an older token when a new one is fetched)."""
+        from chalicelib.channels.wechat.client import WeChatClient
+
+        cached = self._wechat_clients.get(store_id)
+        if cached is None or cached.app_id != credentials.app_id:
+            cached = WeChatClient(
+                credentials.app_id,
+                credentials.app_secret,
+                base_url=self._wechat_api_base,
+                clock=self._wall,
+                http=self._http,
+            )
+            self._wechat_clients[store_id] = cached
+        return cached
 
     def sms_for(self, store: Any) -> Any:
         """The store's `sms`: its chain's providers by country when the chain has SMS settings, else the base SNS

@@ -32,6 +32,8 @@ Implements `GET /cgi-bin/token`, `POST /cgi-bin/message/custom/send`,
   `subscribe_msg_popup_event`; `turn_off(openid, template_id)` is her settings' switch
   (`subscribe_msg_change_event`); each accepted send is reported as `subscribe_msg_sent_event` (ErrorCode 0).
   These events go out with the TEMPLATESENDJOBFINISH ones (`take_events()` or the push thread);
+- the JS-SDK ticket: `GET /cgi-bin/ticket/getticket?access_token=&type=jsapi` answers `{"errcode": 0, "errmsg":
+  "ok", "ticket", "expires_in": 7200}`; `tickets` lists those issued, `ticket_requests` counts the asks;
 - fault injection: `fail_next(n, kind="busy" | "http500" | "slow", path=None)`;
 - callbacks as WeChat's servers send them to ours: `callback(token, xml)` signs a plaintext-mode message,
   `callback(token, xml, encoding_aes_key=...)` encrypts it ("安全模式", AES-256-CBC, `msg_signature`). Written from WeChat's documentation, apart from
@@ -57,6 +59,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from devstack.fakes.local_server import JsonHandler, LocalServer
 
 TOKEN_PATH = "/cgi-bin/token"
+TICKET_PATH = "/cgi-bin/ticket/getticket"  # the JS-SDK ticket (type=jsapi) a page's wx.config is signed with
 CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
 SUBSCRIBE_SEND_PATH = "/cgi-bin/message/subscribe/bizsend"
@@ -114,6 +117,8 @@ class FakeWeChatAPI(LocalServer):
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.token_requests = 0
         self.issued_tokens: list[str] = []
+        self.ticket_requests = 0
+        self.tickets: list[str] = []  # JS-SDK tickets issued (GET /cgi-bin/ticket/getticket)
         self._valid: dict[str, str] = {}  # token -> "valid" | "expired" | "invalid"
         self._oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (app id, openid); a code works once
         self.oauth_exchanges: list[str] = []  # openids handed out for codes
@@ -340,6 +345,18 @@ class FakeWeChatAPI(LocalServer):
             self._valid[token] = "valid"
             self.issued_tokens.append(token)
             return {"access_token": token, "expires_in": self.expires_in}
+
+    def _ticket(self, query: dict[str, str]) -> dict[str, Any]:
+        with self._lock:
+            self.ticket_requests += 1
+            refused = self._check_token(query)
+            if refused is not None:
+                return refused
+            if query.get("type") != "jsapi":
+                return _err(40097, "invalid args")
+            ticket = f"fake-jsapi-ticket-{next(self._counter)}"
+            self.tickets.append(ticket)
+            return {"errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": 7200}
 
     def _oauth_token(self, query: dict[str, str]) -> dict[str, Any]:
         with self._lock:
@@ -649,6 +666,9 @@ class _Handler(JsonHandler):
 
         if path == TOKEN_PATH and method == "GET":
             self._json(self.fake._token(query))
+            return
+        if path == TICKET_PATH and method == "GET":
+            self._json(self.fake._ticket(query))
             return
         if path == OAUTH_TOKEN_PATH and method == "GET":
             self._json(self.fake._oauth_token(query))

@@ -9,6 +9,7 @@ import random
 import re
 import uuid
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -308,11 +309,22 @@ def test_a_time_taken_meanwhile_offers_the_nearest_open_ones_and_a_manage_link_o
 # --- inside WeChat ----------------------------------------------------------------------------------------
 
 
+# WeChat's JS-SDK as the page sees it inside WeChat (the real one is WeChat's own, from res.wx.qq.com): it keeps
+# what wx.config was given. The page loads the SDK only when `wx` is not there yet.
+WX_STUB = """
+window.__wxConfigs = [];
+window.wx = { config(c) { window.__wxConfigs.push(c); }, ready(f) { f(); }, error() {} };
+"""
+
+
 def test_inside_wechat_she_signs_in_with_wechat_and_comes_back_to_confirm(driver, stack):
+    """... and the done screen offers WeChat's subscribe button for the store's subscription templates, with
+    wx.config signed by the API for this page."""
     agent = driver.execute_script("return navigator.userAgent")
     driver.execute_cdp_cmd(
         "Emulation.setUserAgentOverride", {"userAgent": agent + " MicroMessenger/8.0.50.2701 NetType/WIFI"}
     )
+    stub = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WX_STUB})["identifier"]
     try:
         open_page(driver, stack)
         click(driver, tid("service-gel-solid"))
@@ -328,7 +340,22 @@ def test_inside_wechat_she_signs_in_with_wechat_and_comes_back_to_confirm(driver
         assert driver.execute_script("return location.hash") == ""
         click(driver, tid("confirm"))
         assert hhmm in find(driver, tid("done")).text
+
+        button = WebDriverWait(driver, WAIT).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, tid("wechat-subscribe")))
+        )
+        assert button.tag_name == "wx-open-subscribe"
+        page = driver.execute_script("return location.href.split('#')[0]")
+        status, signed = http(
+            "GET", f"{stack.api}/v1/stores/{SH_STORE}/wechat/js-config?{urlencode({'url': page})}"
+        )
+        assert status == 200, signed
+        assert button.get_attribute("template") == ",".join(signed["subscribe_template_ids"])
+        [config] = driver.execute_script("return window.__wxConfigs")
+        assert config["appId"] == signed["app_id"] and config["openTagList"] == ["wx-open-subscribe"]
+        assert re.fullmatch(r"[0-9a-f]{40}", config["signature"]) and config["nonceStr"]
     finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": stub})
         driver.execute_cdp_cmd("Emulation.setUserAgentOverride", {"userAgent": agent})
 
     [booking] = as_member(stack, member_token(driver), "me/bookings")["items"]

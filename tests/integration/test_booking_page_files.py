@@ -20,6 +20,7 @@ PAGE = Path(__file__).resolve().parents[2] / "chalicelib" / "booking_page"
         ("/book/assets/app.js", "text/javascript"),
         ("/book/assets/api.js", "text/javascript"),
         ("/book/assets/i18n.js", "text/javascript"),
+        ("/book/assets/wechat.js", "text/javascript"),
         ("/book/assets/booking.css", "text/css"),
         ("/book/assets/favicon.svg", "image/svg+xml"),
     ],
@@ -32,6 +33,8 @@ def test_page_files_are_served_with_their_type_and_a_strict_policy(harness, path
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert "connect-src 'self'" in csp
+    # one script from elsewhere: WeChat's JS-SDK (wechat.js loads it inside WeChat only); nothing else
+    assert re.search(r"script-src 'self' https://res\.wx\.qq\.com;", csp)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-cache"
@@ -82,7 +85,14 @@ def test_the_page_calls_only_its_stores_public_and_member_routes():
     # One place builds every URL: the API base, then /v1/stores/{store}/, then the route.
     assert "fetch(API_BASE + storePath(rest)" in api
     assert "const storePath = (rest) => `/v1/stores/${encodeURIComponent(STORE)}/${rest}`;" in api
-    public = {"catalog", "availability", "member-sessions", "member-sessions/verify", "wechat/oauth-url"}
+    public = {
+        "catalog",
+        "availability",
+        "member-sessions",
+        "member-sessions/verify",
+        "wechat/oauth-url",
+        "wechat/js-config",
+    }
     member = {
         "bookings",
         "me/bookings",
@@ -98,3 +108,7 @@ def test_the_page_calls_only_its_stores_public_and_member_routes():
         text = script.read_text(encoding="utf-8")
         assert "XMLHttpRequest" not in text and "sendBeacon" not in text and "WebSocket" not in text
         assert "/console" not in text and "_local" not in text
+        # the only address outside the API: WeChat's JS-SDK, the one the policy lets in
+        assert set(re.findall(r"https?://[^\s\"'`]+", text)) <= {
+            "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
+        }

@@ -76,6 +76,9 @@ EXCLUDED = {
     ): "a member's code becomes a member token (public)",
     ("GET", "/v1/stores/{store_id}/wechat/oauth-url"): "WeChat's authorize URL with a signed state (public)",
     ("GET", "/v1/stores/{store_id}/wechat/oauth"): "WeChat's OAuth redirect: code + signed state (public)",
+    ("GET", "/v1/stores/{store_id}/wechat/js-config"): (
+        "the booking page's WeChat JS-SDK configuration (public: app id and a signature of its own page)"
+    ),
     ("GET", "/m/{code}"): "a member's short link from a message (public; the code is the secret)",
     (
         "GET",

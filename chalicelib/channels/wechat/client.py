@@ -10,6 +10,8 @@
 - Template message: `POST /cgi-bin/message/template/send?access_token=..`, answers a `msgid`.
 - Subscription message (订阅通知): `POST /cgi-bin/message/subscribe/bizsend?access_token=..` with `touser`,
   `template_id`, `page` or `miniprogram` and `data`; only after she allowed that template (one send per "accept").
+- JS-SDK ticket: `GET /cgi-bin/ticket/getticket?access_token=..&type=jsapi` answers `{"ticket", "expires_in"}`
+  (7200 s), cached like the access token; the booking page's JS-SDK configuration is signed with it (jssdk.py).
 
 Every answer carries WeChat's `{"errcode": .., "errmsg": ..}`; errcode 0 (or none) is success.
 Failures are mapped to the delivery service's TransientSendError / PermanentSendError, with
@@ -114,9 +116,11 @@ class WeChatClient:
         self._base_url = base_url.rstrip("/")
         self._clock = clock
         self._cache: TokenCache = token_cache if token_cache is not None else MemoryTokenCache()
+        self._tickets = MemoryTokenCache()  # JS-SDK tickets, by app id
         self._timeout = timeout
         self._http_pool = http or shared_http()
         self._lock = threading.Lock()
+        self._ticket_lock = threading.Lock()  # apart: fetching a ticket may need the token lock
 
     def __repr__(self) -> str:  # never the secret
         return f"WeChatClient(app_id={self.app_id!r}, base_url={self._base_url!r})"
@@ -164,6 +168,25 @@ class WeChatClient:
         body = _templated(openid, template_id, data, page=page, miniprogram=miniprogram)
         return _msgid(self._call("subscribe/bizsend", "/cgi-bin/message/subscribe/bizsend", body))
 
+    # --- JS-SDK ticket ----------------------------------------------------------------------------
+    def jsapi_ticket(self) -> str:
+        """The account's JS-SDK ticket, from the cache while it has more than the refresh margin left (WeChat
+        limits how often a ticket may be fetched), else fetched once for all threads of the container."""
+        cached = self._usable(self._tickets.get(self.app_id))
+        if cached:
+            return cached.value
+        with self._ticket_lock:
+            cached = self._usable(self._tickets.get(self.app_id))
+            if cached:
+                return cached.value
+            now = self._clock()
+            answer = self._call("ticket/getticket", "/cgi-bin/ticket/getticket", None, {"type": "jsapi"})
+            ticket = _expiring(answer, "ticket", now)
+            if ticket is None:
+                raise TransientSendError("wechat ticket/getticket: the answer has no usable ticket")
+            self._tickets.put(self.app_id, ticket)
+            return ticket.value
+
     # --- access token --------------------------------------------------------------------------
     def access_token(self, *, force_refresh: bool = False) -> str:
         if not force_refresh:
@@ -198,26 +221,25 @@ class WeChatClient:
         code = _errcode(answer)
         if code:
             raise _error_for("token", code, answer)
-        value = answer.get("access_token")
-        try:
-            expires_in = int(answer.get("expires_in", 0))
-        except (TypeError, ValueError):
-            expires_in = 0
-        if not isinstance(value, str) or not value or expires_in <= 0:
+        token = _expiring(answer, "access_token", now)
+        if token is None:
             raise TransientSendError("wechat token: the answer has no usable access_token")
-        token = AccessToken(value=value, expires_at=now + expires_in)
         self._cache.put(self.app_id, token)
         return token
 
     # --- plumbing ------------------------------------------------------------------------------
-    def _call(self, api: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    def _call(
+        self, api: str, path: str, body: dict[str, Any] | None, query: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST `body` (GET when None) with the access token and `query`; renews a refused token once."""
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        method = "GET" if raw is None else "POST"
         token = self.access_token()
-        answer = self._http(api, "POST", path, {"access_token": token}, raw)
+        answer = self._http(api, method, path, {"access_token": token, **(query or {})}, raw)
         code = _errcode(answer)
         if code in INVALID_TOKEN_CODES:
             token = self._renew_after_rejection(token)
-            answer = self._http(api, "POST", path, {"access_token": token}, raw)
+            answer = self._http(api, method, path, {"access_token": token, **(query or {})}, raw)
             code = _errcode(answer)
             if code in INVALID_TOKEN_CODES:
                 # Renewed and still refused: most likely a race with another token holder.
@@ -266,6 +288,19 @@ def _templated(openid: str, template_id: str, data: dict[str, str], **optional: 
     )
     body["data"] = {key: {"value": value} for key, value in data.items()}
     return body
+
+
+def _expiring(answer: dict[str, Any], key: str, now: float) -> AccessToken | None:
+    """The token or ticket `answer[key]` with its expiry (`expires_in` seconds after `now`), or None when the
+    answer carries no usable one."""
+    value = answer.get(key)
+    try:
+        expires_in = int(answer.get("expires_in", 0))
+    except (TypeError, ValueError):
+        expires_in = 0
+    if not isinstance(value, str) or not value or expires_in <= 0:
+        return None
+    return AccessToken(value=value, expires_at=now + expires_in)
 
 
 def _msgid(answer: dict[str, Any]) -> str | None:
