@@ -66,6 +66,18 @@ def is_conditional_failure(exc: BaseException, *, item: int | None = None) -> bo
     return False
 
 
+def update_if(item: Model, actions: list[Any], condition: Condition) -> bool:
+    """Update `item` with `actions` only when `condition` holds: True when written, False when the condition
+    failed (an earlier or concurrent write decided otherwise). One UpdateItem either way."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except Exception as exc:  # UpdateError wraps the ClientError
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 def put_new(item: _Item, or_if: Condition | None = None) -> bool:
     """Put `item` only when its key holds no item yet (or, with `or_if`, when the one there meets it, e.g. an
     expired claim): True when written, False when an item was already there. One PutItem either way."""

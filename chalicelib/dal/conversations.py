@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.cursors import CursorSigner, invalid_cursor
 from chalicelib.dal import message_changes
-from chalicelib.dal.conditions import is_conditional_failure, put_new, put_new_entry
+from chalicelib.dal.conditions import is_conditional_failure, put_new, put_new_entry, update_if
 from chalicelib.dal.models import (
     BookingItem,
     ContactLookupItem,
@@ -206,20 +205,15 @@ class ConversationRepository:
         """Mark the offer picked by this message, so no later message picks from it; True also when this very
         message had taken it (a retry). False when it was replaced, or taken by another message."""
         conversation = ConversationItem(*ConversationItem.key(store_id, member_id))
-        try:
-            conversation.update(
-                actions=[ConversationItem.offer_picked_by.set(message_id)],
-                condition=(ConversationItem.offer_id == offer_id)
-                & (
-                    ConversationItem.offer_picked_by.does_not_exist()
-                    | (ConversationItem.offer_picked_by == message_id)
-                ),
-            )
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return update_if(
+            conversation,
+            [ConversationItem.offer_picked_by.set(message_id)],
+            (ConversationItem.offer_id == offer_id)
+            & (
+                ConversationItem.offer_picked_by.does_not_exist()
+                | (ConversationItem.offer_picked_by == message_id)
+            ),
+        )
 
     def store_inbound(
         self,

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib.channels.wechat.grants import template_of
-from chalicelib.dal.conditions import is_conditional_failure
+from chalicelib.dal.conditions import update_if
 from chalicelib.dal.models import MemberItem
 
 # Bound on one profile's grants (its size is copied into the store index on every write): a pop-up offers a few
@@ -32,44 +31,31 @@ MAX_GRANTS = 12
 class WeChatFollowRepository:
     def set_following(self, chain_id: str, member_id: str, following: bool, at: datetime) -> bool:
         """Record her follow state as of `at`; False when a newer event is already recorded."""
-        member = MemberItem(*MemberItem.key(chain_id, member_id))
-        try:
-            member.update(
-                actions=[
-                    MemberItem.wechat_following.set(following),
-                    MemberItem.wechat_following_at.set(at),
-                    MemberItem.chain_id.set(chain_id),
-                    MemberItem.member_id.set(member_id),
-                ],
-                condition=MemberItem.wechat_following_at.does_not_exist()
-                | (MemberItem.wechat_following_at <= at),
-            )
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return update_if(
+            MemberItem(*MemberItem.key(chain_id, member_id)),
+            [
+                MemberItem.wechat_following.set(following),
+                MemberItem.wechat_following_at.set(at),
+                MemberItem.chain_id.set(chain_id),
+                MemberItem.member_id.set(member_id),
+            ],
+            MemberItem.wechat_following_at.does_not_exist() | (MemberItem.wechat_following_at <= at),
+        )
 
     def grant(self, chain_id: str, member_id: str, elements: list[str]) -> bool:
         """Add her grants (idempotent: a set); False when she already holds the most a profile keeps."""
         if not elements:
             return True
-        member = MemberItem(*MemberItem.key(chain_id, member_id))
-        try:
-            member.update(
-                actions=[
-                    MemberItem.wechat_grants.add(set(elements)),
-                    MemberItem.chain_id.set(chain_id),
-                    MemberItem.member_id.set(member_id),
-                ],
-                condition=MemberItem.wechat_grants.does_not_exist()
-                | (size(MemberItem.wechat_grants) <= MAX_GRANTS - len(elements)),
-            )
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return update_if(
+            MemberItem(*MemberItem.key(chain_id, member_id)),
+            [
+                MemberItem.wechat_grants.add(set(elements)),
+                MemberItem.chain_id.set(chain_id),
+                MemberItem.member_id.set(member_id),
+            ],
+            MemberItem.wechat_grants.does_not_exist()
+            | (size(MemberItem.wechat_grants) <= MAX_GRANTS - len(elements)),
+        )
 
     def revoke(self, chain_id: str, member_id: str, template_ids: set[str]) -> int:
         """Drop every grant of these templates (she turned them off); how many were dropped."""
@@ -86,17 +72,11 @@ class WeChatFollowRepository:
 
     def spend(self, chain_id: str, member_id: str, element: str) -> bool:
         """Spend one grant: True when it was there (and is now gone), False when another message spent it."""
-        member = MemberItem(*MemberItem.key(chain_id, member_id))
-        try:
-            member.update(
-                actions=[MemberItem.wechat_grants.delete({element})],
-                condition=MemberItem.wechat_grants.contains(element),
-            )
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return update_if(
+            MemberItem(*MemberItem.key(chain_id, member_id)),
+            [MemberItem.wechat_grants.delete({element})],
+            MemberItem.wechat_grants.contains(element),
+        )
 
     def give_back(self, chain_id: str, member_id: str, element: str) -> None:
         """A grant spent on a send that did not go (WeChat busy): hers again."""
