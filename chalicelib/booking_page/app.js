@@ -289,7 +289,6 @@ function proceedToConfirm() {
   whenSignedIn(() => go("confirm"), "when");
 }
 
-
 // The country code a number typed without one most likely has: the store's (by its time zone).
 function storeCountryCode() {
   const tz = state.catalog?.store?.timezone || "";
@@ -458,7 +457,7 @@ function subscribeOffer() {
   if (!inWeChat()) return null;
   const slot = h("div", { class: "center-text", testid: "wechat-subscribe-box" });
   const box = h("div", { class: "card" }, h("h3", {}, t("subscribe.title")), h("p", { class: "muted small" }, t("subscribe.hint")), slot);
-  offerSubscribe(slot, t("subscribe.button")).then(() => { if (!slot.childElementCount) box.remove(); });
+  offerSubscribe(slot, t("subscribe.button"), () => box.remove());
   return box;
 }
 

@@ -27,24 +27,25 @@ function loadSdk() {
   return sdk;
 }
 
-// Fills `box` with the button, or leaves it empty: outside WeChat, a store without an Official Account or
-// subscription templates, the API or the SDK not answering. The tag's own markup is rendered by WeChat, apart
-// from the page (so no page style reaches it); the label is text, never markup.
-export async function offerSubscribe(box, label) {
-  if (!inWeChat()) return;
+// Puts WeChat's button in `slot`, or calls `gone()` when there is none to show: outside WeChat, a store without an
+// Official Account or subscription templates, the API or the SDK not answering, WeChat refusing the configuration
+// or the tag. The tag's own markup is rendered by WeChat, apart from the page (so no page style reaches it); the
+// label is text, never markup.
+export async function offerSubscribe(slot, label, gone) {
+  if (!inWeChat()) return gone();
   let config;
   try {
     config = await api.wechatJsConfig(location.href.split("#")[0]);
   } catch {
-    return;
+    return gone();
   }
   const templates = config.subscribe_template_ids || [];
-  if (!templates.length) return;
+  if (!templates.length) return gone();
   let wx;
   try {
     wx = await loadSdk();
   } catch {
-    return;
+    return gone();
   }
   wx.config({
     debug: false,
@@ -55,7 +56,7 @@ export async function offerSubscribe(box, label) {
     jsApiList: [],
     openTagList: config.open_tags,
   });
-  wx.error(() => box.replaceChildren());
+  wx.error(() => gone());
   const tag = document.createElement("wx-open-subscribe");
   tag.setAttribute("template", templates.join(","));
   tag.setAttribute("data-testid", "wechat-subscribe");
@@ -65,6 +66,6 @@ export async function offerSubscribe(box, label) {
   button.textContent = label;
   markup.textContent = button.outerHTML;
   tag.append(markup);
-  tag.addEventListener("error", () => box.replaceChildren());
-  box.replaceChildren(tag);
+  tag.addEventListener("error", () => gone());
+  slot.replaceChildren(tag);
 }

@@ -163,6 +163,7 @@ def test_a_new_member_books_sees_moves_and_cancels_her_booking(driver, stack, sh
     click(driver, tid("confirm"))
     done = find(driver, tid("done"))
     assert hhmm in done.text and "Amy" in done.text
+    assert not driver.find_elements(By.CSS_SELECTOR, tid("wechat-subscribe-box"))  # outside WeChat: no button
     shots("book-done")
 
     token = member_token(driver)
