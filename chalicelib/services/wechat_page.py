@@ -22,6 +22,7 @@ from chalicelib.channels.wechat.jssdk import page_url, signature
 from chalicelib.clock import Clock
 from chalicelib.errors import NotFound, ProviderUnavailable, SendError, ValidationFailed
 from chalicelib.ids import is_id
+from chalicelib.observability import logger
 from chalicelib.services.member_sessions import WeChatNotConfigured
 
 OPEN_TAGS = ["wx-open-subscribe"]
@@ -65,6 +66,9 @@ class WeChatPage:
         try:
             ticket = self._client(store.store_id, credentials).jsapi_ticket()
         except SendError as failure:
+            logger.warning(
+                "wechat js-sdk ticket unavailable", extra={"store_id": store.store_id, "reason": str(failure)}
+            )
             raise ProviderUnavailable(f"WeChat gave no JS-SDK ticket: {failure}") from None
         timestamp = int(self._clock.now().timestamp())
         nonce = self._new_nonce()
