@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.dal.conditions import is_conditional_failure
+from chalicelib.dal.conditions import update_if
 from chalicelib.dal.models import ConversationItem
 
 UNASSIGNED = ""  # `expect` for "nobody has it"
@@ -28,7 +28,7 @@ class HandOffRepository:
             ConversationItem.waiting_since.set(ConversationItem.waiting_since | at),
             ConversationItem.handoff_id.set(message_id),
         ]
-        return item if self._update(item, actions, condition) else None
+        return item if update_if(item, actions, condition) else None
 
     def assign(
         self,
@@ -63,19 +63,9 @@ class HandOffRepository:
                 ConversationItem.assignee_role.remove(),
                 ConversationItem.assigned_at.remove(),
             ]
-        return item if self._update(item, actions, ConversationItem.pk.exists() & current) else None
+        return item if update_if(item, actions, ConversationItem.pk.exists() & current) else None
 
     def answered(self, store_id: str, member_id: str) -> None:
         """A person answered her: she no longer waits (the pending alarm finds nothing to do)."""
         item = ConversationItem(*ConversationItem.key(store_id, member_id))
-        self._update(item, [ConversationItem.waiting_since.remove()], ConversationItem.pk.exists())
-
-    @staticmethod
-    def _update(item: ConversationItem, actions: list, condition: Condition) -> bool:
-        try:
-            item.update(actions=actions, condition=condition)
-        except Exception as exc:  # UpdateError wraps the ClientError
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        update_if(item, [ConversationItem.waiting_since.remove()], ConversationItem.pk.exists())

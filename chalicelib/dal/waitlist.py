@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.dal.bookings import slot_buckets
-from chalicelib.dal.conditions import is_conditional_failure, put_new
+from chalicelib.dal.conditions import is_conditional_failure, put_new, update_if
 from chalicelib.dal.models import StylistDayItem, WaitlistEntryItem, WaitSlotItem
 
 ENTRY_KEPT = timedelta(days=7)  # after its day, an entry lives on this long (TTL)
@@ -91,18 +91,9 @@ class WaitlistRepository:
         """A store's entries of one store-local day in the order they joined (gsi2; eventually consistent)."""
         return list(WaitlistEntryItem.by_day.query(WaitlistEntryItem.day_key(store_id, day), limit=DAY_LIMIT))
 
-    def _update(self, entry: WaitlistEntryItem, actions: list[Any], condition: Any) -> bool:
-        try:
-            entry.update(actions=actions, condition=condition)
-        except Exception as exc:  # UpdateError wraps the ClientError
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
     def rejoin(self, entry: WaitlistEntryItem, now: datetime) -> bool:
         """A member who left asks again: back in line, at the end (joined now)."""
-        return self._update(
+        return update_if(
             entry,
             [
                 WaitlistEntryItem.status.set("waiting"),
@@ -115,7 +106,7 @@ class WaitlistRepository:
         )
 
     def leave(self, entry: WaitlistEntryItem, now: datetime) -> bool:
-        return self._update(
+        return update_if(
             entry,
             [WaitlistEntryItem.status.set("left"), WaitlistEntryItem.updated_at.set(now)],
             WaitlistEntryItem.status.is_in("waiting", "offered"),
@@ -133,7 +124,7 @@ class WaitlistRepository:
         now: datetime,
     ) -> bool:
         """waiting -> offered, naming the offer (one at a time)."""
-        return self._update(
+        return update_if(
             entry,
             [
                 WaitlistEntryItem.status.set("offered"),
@@ -150,7 +141,7 @@ class WaitlistRepository:
 
     def lapse(self, entry: WaitlistEntryItem, slot_ref: str, round: int, now: datetime) -> bool:
         """offered -> waiting after an unclaimed offer; that slot is never offered to her again."""
-        return self._update(
+        return update_if(
             entry,
             [
                 WaitlistEntryItem.status.set("waiting"),
@@ -166,7 +157,7 @@ class WaitlistRepository:
         )
 
     def booked(self, entry: WaitlistEntryItem, booking_id: str, now: datetime) -> bool:
-        return self._update(
+        return update_if(
             entry,
             [
                 WaitlistEntryItem.status.set("booked"),
