@@ -42,6 +42,7 @@ LEARNING_RATE = 0.1
 L2 = 1e-4
 PRUNE = 0.05  # weights smaller than this are dropped from the file
 DIGITS = 3  # weights are rounded to this many decimals
+SCALE = 10**DIGITS  # and written as integers in these units (Head.scale)
 MIN_COUNT = 2  # a feature must occur in at least this many training replies
 # Per-class weight (n / (k * count))**CLASS_WEIGHT; 0: none (0.3 and 0.5 were slightly worse in cross-validation).
 CLASS_WEIGHT = 0.0
@@ -139,14 +140,14 @@ def fit(xs: list[list[str]], ys: list[int], k: int, seed: int) -> tuple[list[flo
 def head(classes: tuple[str, ...], bias: list[float], weights: dict[str, list[float]]) -> Head:
     sparse = {}
     for f in sorted(weights):
-        pairs = " ".join(f"{c}:{round(w, DIGITS):g}" for c, w in enumerate(weights[f]) if abs(w) >= PRUNE)
+        pairs = " ".join(f"{c}:{round(w * SCALE)}" for c, w in enumerate(weights[f]) if abs(w) >= PRUNE)
         if pairs:
             sparse[f] = pairs
-    return Head(classes, tuple(round(b, DIGITS) for b in bias), sparse)
+    return Head(classes, tuple(round(b, DIGITS) for b in bias), sparse, scale=SCALE)
 
 
 def with_temperature(h: Head, temperature: float) -> Head:
-    return Head(h.classes, h.bias, h.weights, temperature)
+    return Head(h.classes, h.bias, h.weights, temperature, h.scale)
 
 
 def as_json(h: Head) -> dict:
@@ -154,6 +155,7 @@ def as_json(h: Head) -> dict:
         "classes": list(h.classes),
         "bias": list(h.bias),
         "temperature": h.temperature,
+        "weight_scale": h.scale,
         "weights": h.weights,
     }
 

@@ -9,7 +9,9 @@ For one reply (the policy, also in docs/EVAL.md, "Rules and model together"):
    an opt-out with its confidence capped at `opt_out_guess_cap` -- below the opt-out threshold of
    conversations/actions.toml, so consent is not withdrawn on a guess: marketing is paused, staff see it and she
    is asked to confirm ([unsure.by_guess]). Then the model's probability of a complaint at least
-   `model_complaint_at` makes it a complaint.
+   `model_complaint_at` makes it a complaint. An opt-out said as a complaint is an opt-out (the labelling
+   convention): the model's probability of an opt-out at least `model_opt_out_over_complaint_at` turns even a
+   complaint of the rules into that capped opt-out guess, whose actions hand it to a person all the same.
 4. Both agree: that intent, confidence the larger of the two.
 5. They disagree: the model's intent when its probability is at least `model_overrides_at` -- or at least
    `model_overrides_no_cue_at` where the rules found no cue (`rules_no_cue`) -- else the rules'.
@@ -63,6 +65,7 @@ class Policy:
     rules_no_cue: dict[str, float]
     model_overrides_no_cue_at: float
     model_opt_out_at: float
+    model_opt_out_over_complaint_at: float
     opt_out_guess_cap: float
     signals: tuple[_Signal, ...]
     context_zh: tuple[str, ...]
@@ -102,6 +105,7 @@ def policy() -> Policy:
         rules_no_cue={k: float(v) for k, v in c.get("rules_no_cue", {}).items()},
         model_overrides_no_cue_at=float(c.get("model_overrides_no_cue_at", c["model_overrides_at"])),
         model_opt_out_at=float(c.get("model_opt_out_at", 1.01)),
+        model_opt_out_over_complaint_at=float(c.get("model_opt_out_over_complaint_at", 1.01)),
         opt_out_guess_cap=float(c.get("opt_out_guess_cap", c["disagreement_cap"])),
         signals=signals,
         context_zh=tuple(context.get("zh", [])),
@@ -142,7 +146,10 @@ def combine(
         or (rules.intent == "confirm" and bare(normalise(text)[0]) in lexicon().confirm_exact)
         or (rules.intent == "reschedule" and any((rules.requested or {}).get(k) for k in _TIME_KEYS))
     )
-    if hard:
+    if hard and rules.intent == "complaint" and p.get("opt_out", 0.0) >= pol.model_opt_out_over_complaint_at:
+        # An opt-out said as a complaint ("服务那么差还发促销 删了我吧"): the opt-out guess still reaches a person.
+        intent, confidence = "opt_out", min(p["opt_out"], pol.opt_out_guess_cap)
+    elif hard:
         confidence = max(rules.confidence, p.get(rules.intent, 0.0))
     elif p.get("opt_out", 0.0) >= pol.model_opt_out_at and rules.intent != "opt_out":
         intent, confidence = "opt_out", min(p["opt_out"], pol.opt_out_guess_cap)

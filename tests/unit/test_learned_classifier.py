@@ -185,6 +185,23 @@ def test_an_opt_out_the_model_leans_to_is_an_unsure_opt_out_never_a_withdrawal()
     ]
 
 
+def test_an_opt_out_said_as_a_complaint_is_an_unsure_opt_out_that_still_reaches_a_person():
+    pol = policy()
+    rules = Understanding("complaint", "negative", confidence=0.9)
+    text = "服务那么差还有脸发促销 删了我吧"
+    at = pol.model_opt_out_over_complaint_at
+    assert pol.model_opt_out_at <= at <= 1.0
+    u = combine(rules, prediction("complaint", 0.5, opt_out=at), text)
+    assert (u.intent, u.sentiment) == ("opt_out", "negative") and u.confidence <= pol.opt_out_guess_cap
+    got = names(u)
+    assert "opt_out" not in got and got[:2] == ["needs_human:unsure_opt_out", "notify_staff:unsure_opt_out"]
+    below = combine(rules, prediction("complaint", 0.5, opt_out=at - 0.05), text)
+    assert below.intent == "complaint"  # the rules' complaint stands under the threshold
+    # the rules' own opt-out is untouched by it: consent withdrawn at once
+    hard = combine(Understanding("opt_out", "neutral", confidence=0.95), prediction("complaint", 0.9), "退订")
+    assert hard.intent == "opt_out" and names(hard)[0] == "opt_out"
+
+
 def test_the_rules_carrier_keywords_are_whole_message_opt_outs_but_cancel_is_a_cancel():
     rules = RulesClassifier()
     for text in ("END", "quit", "arret", "opt-out", "remove"):
