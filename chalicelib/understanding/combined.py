@@ -146,13 +146,18 @@ def combine(
         or (rules.intent == "confirm" and bare(normalise(text)[0]) in lexicon().confirm_exact)
         or (rules.intent == "reschedule" and any((rules.requested or {}).get(k) for k in _TIME_KEYS))
     )
-    if hard and rules.intent == "complaint" and p.get("opt_out", 0.0) >= pol.model_opt_out_over_complaint_at:
-        # An opt-out said as a complaint ("服务那么差还发促销 删了我吧"): the opt-out guess still reaches a person.
-        intent, confidence = "opt_out", min(p["opt_out"], pol.opt_out_guess_cap)
+    p_opt_out = p.get("opt_out", 0.0)
+    # The model's opt-out guess (step 3): where the rules saw none, or over a complaint of the rules (an opt-out
+    # said as a complaint, "服务那么差还发促销 删了我吧"); either way it still reaches a person.
+    opt_out_guess = rules.intent != "opt_out" and (
+        p_opt_out >= pol.model_opt_out_over_complaint_at and rules.intent == "complaint"
+        if hard
+        else p_opt_out >= pol.model_opt_out_at
+    )
+    if opt_out_guess:
+        intent, confidence = "opt_out", min(p_opt_out, pol.opt_out_guess_cap)
     elif hard:
         confidence = max(rules.confidence, p.get(rules.intent, 0.0))
-    elif p.get("opt_out", 0.0) >= pol.model_opt_out_at and rules.intent != "opt_out":
-        intent, confidence = "opt_out", min(p["opt_out"], pol.opt_out_guess_cap)
     elif p.get("complaint", 0.0) >= pol.model_complaint_at:
         intent, confidence = "complaint", p["complaint"]
     elif predicted.intent == rules.intent:
