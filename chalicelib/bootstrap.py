@@ -42,6 +42,8 @@ class Container:
         return self._session._session
 
     def client(self, service: str, region: str | None = None) -> Any:
+        if service not in resources.AWS_SERVICES:  # the layer ships botocore's models of these only
+            raise ValueError(f"AWS service {service!r} is not in chalicelib/resources.py AWS_SERVICES")
         region = region or self.settings.region
         key = f"{service}@{region}"
         with self.building_clients:

@@ -73,6 +73,7 @@ def build_layer(layer_dir: Path, *, install_dependencies: bool) -> Path:
         )
         prune_babel(python_dir, sorted(set(texts.BABEL_LOCALES.values())))
         prune_holidays(python_dir)
+        prune_botocore(python_dir, resources.AWS_SERVICES)
     python_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(python_dir / "chalicelib", ignore_errors=True)
     shutil.copytree(
@@ -189,6 +190,21 @@ def prune_holidays(python_dir: Path) -> list[str]:
         if path.name != HOLIDAYS_LANGUAGE:
             shutil.rmtree(path)
     return sorted(path.name for path in locale.iterdir())
+
+
+def prune_botocore(python_dir: Path, services: tuple[str, ...]) -> list[str]:
+    """Delete botocore's service models (data/<service>/, ~20 MB for ~440 services) except `services`; returns
+    the services kept. The shared files beside them (endpoints, partitions, retry and default configuration)
+    stay. A client of any other service then fails loudly (botocore's UnknownServiceError), and the container
+    refuses to build one before that (bootstrap.Container.client)."""
+    data = python_dir / "botocore" / "data"
+    missing = [name for name in services if not (data / name).is_dir()]
+    if missing:
+        raise RuntimeError(f"botocore has no service models for {missing}")
+    for path in data.iterdir():
+        if path.is_dir() and path.name not in services:
+            shutil.rmtree(path)
+    return sorted(path.name for path in data.iterdir() if path.is_dir())
 
 
 def chalice_package(stage: str, region: str, merge_file: Path, out_dir: Path) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.observability import logger
+from chalicelib.resources import AWS_SERVICES
 from chalicelib.understanding import INTENTS, SENTIMENTS, Understanding
 
 PROVIDERS = ("bedrock",)
@@ -204,7 +205,10 @@ def runtime_client(session: Any, region: str, budget_ms: int) -> Any:
         read_timeout=max(0.05, seconds * READ_SHARE),
         retries={"total_max_attempts": 1, "mode": "standard"},
     )
-    return session.client("bedrock-runtime", region_name=region, config=config)
+    service = "bedrock-runtime"
+    if service not in AWS_SERVICES:  # the layer keeps botocore's models of AWS_SERVICES only
+        raise ValueError(f"{service} is not in chalicelib/resources.py AWS_SERVICES")
+    return session.client(service, region_name=region, config=config)
 
 
 def combine(local: Understanding, hosted: Understanding | None) -> Understanding:

@@ -558,10 +558,14 @@ def test_the_layer_installs_the_hash_pinned_runtime_lock_for_lambdas_python_on_a
         package, "prune_babel", lambda python_dir, locales: commands.append(["prune", *locales])
     )
     monkeypatch.setattr(package, "prune_holidays", lambda python_dir: commands.append(["prune_holidays"]))
+    monkeypatch.setattr(
+        package, "prune_botocore", lambda python_dir, services: commands.append(["prune_botocore", *services])
+    )
 
     package.build_layer(tmp_path / "layer", install_dependencies=True)
 
-    [pip, prune, prune_holidays] = commands
+    [pip, prune, prune_holidays, prune_botocore] = commands
+    assert prune_botocore == ["prune_botocore", *r.AWS_SERVICES]
     assert pip[1:4] == ["-m", "pip", "install"]
     assert {"--require-hashes", "--no-deps", "--only-binary=:all:"} <= set(pip)
     assert pip[pip.index("-r") + 1] == str(ROOT / "requirements" / "runtime-lock.txt")
@@ -599,6 +603,8 @@ def test_the_built_layer_is_lean_and_formats_what_the_app_formats(
     assert extensions and all("aarch64" in n or ".abi3." in n for n in extensions), extensions
     assert any("cpython-313-aarch64" in n for n in extensions)
     assert _formatted(built_layer) == full_babel
+    services = sorted(p.name for p in (built_layer / "botocore" / "data").iterdir() if p.is_dir())
+    assert services == sorted(r.AWS_SERVICES)
 
 
 def test_the_built_layer_ships_the_bytecode_a_cold_start_would_otherwise_compile(built_layer: Path) -> None:
@@ -653,6 +659,48 @@ def test_pruning_the_holidays_library_keeps_the_english_names_holiday_greetings_
         [sys.executable, "-I", "-c", probe, str(python_dir)], capture_output=True, text=True, check=False
     )
     assert found.stdout.split() == ["True", "2026-10-01"], found.stderr
+
+
+def test_pruning_botocore_keeps_a_working_client_of_every_service_the_functions_use(tmp_path: Path) -> None:
+    import botocore
+
+    from infra.package import prune_botocore
+
+    python_dir = tmp_path / "python"
+    shutil.copytree(Path(botocore.__file__).parent, python_dir / "botocore")
+
+    assert prune_botocore(python_dir, r.AWS_SERVICES) == sorted(r.AWS_SERVICES)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import botocore.session;"
+        "from botocore.exceptions import UnknownServiceError; s = botocore.session.get_session();"
+        "print(botocore.__file__.startswith(sys.argv[1]));"
+        "[s.create_client(n, region_name='eu-west-1', aws_access_key_id='k', aws_secret_access_key='s')"
+        " for n in sys.argv[2:]]; print('built');"
+        "\ntry: s.create_client('s3', region_name='eu-west-1')\nexcept UnknownServiceError: print('s3 gone')"
+    )
+    found = subprocess.run(  # the pruned copy first on sys.path (its dependencies from the venv)
+        [sys.executable, "-I", "-c", probe, str(python_dir), *r.AWS_SERVICES],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.stdout.split("\n")[:3] == ["True", "built", "s3 gone"], found.stderr
+    with pytest.raises(RuntimeError, match="no-such-service"):
+        prune_botocore(python_dir, ("dynamodb", "no-such-service"))
+
+
+def test_the_container_builds_no_client_the_layer_has_no_model_for() -> None:
+    import dataclasses
+
+    from chalicelib import bootstrap
+    from chalicelib.clock import SystemClock
+    from chalicelib.settings import Settings
+
+    required = [f.name for f in dataclasses.fields(Settings) if f.default is dataclasses.MISSING]
+    settings = Settings(**{name: "eu-west-1" if name == "region" else "x" for name in required})
+    container = bootstrap.Container(settings, SystemClock())
+    with pytest.raises(ValueError, match="AWS_SERVICES"):
+        container.client("s3")
 
 
 # ---------------------------------------------------------------- monitoring (issue 17 §2)
