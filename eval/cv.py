@@ -102,7 +102,7 @@ def cross_validate(
         held_set = set(held)
         classifier: RulesClassifier | CombinedClassifier = rules
         if not rules_only:
-            fitted, _, _ = fit_model(
+            fitted, *_ = fit_model(
                 [Row(e.text, e.intent, e.sentiment) for i, e in enumerate(examples) if i not in held_set]
             )
             classifier = CombinedClassifier(rules, lambda m=fitted: m)  # type: ignore[misc]

@@ -46,6 +46,9 @@ SCALE = 10**DIGITS  # and written as integers in these units (Head.scale)
 MIN_COUNT = 2  # a feature must occur in at least this many training replies
 # Per-class weight (n / (k * count))**CLASS_WEIGHT; 0: none (0.3 and 0.5 were slightly worse in cross-validation).
 CLASS_WEIGHT = 0.0
+# After the temperature is fitted on dev, fit again on every row (train and dev) with the same settings and keep
+# that temperature: the dev rows (DEV_PERCENT of the data) then teach the model too.
+REFIT_ON_ALL = True
 
 
 @dataclass(frozen=True)
@@ -257,8 +260,15 @@ def write_report(path: Path, model_json: dict, figures: dict, size: int) -> None
         "# The learned reply classifier: training report",
         "",
         "Written by `make train` (eval/train.py); do not edit by hand. Figures are for the model **alone** on the",
-        f"dev part ({DEV_PERCENT} % of the training data, chosen by a hash of the text; never trained on, used only",
-        "to fit the calibration temperature). The frozen test file is never read by training.",
+        f"dev part ({DEV_PERCENT} % of the training data, chosen by a hash of the text), as fitted without it: that",
+        "held-out fit is measured here and fits the calibration temperatures"
+        + (
+            "; the model in the file is then fitted again on every row (dev included) with the same settings"
+            " and keeps those temperatures."
+            if REFIT_ON_ALL
+            else "; it is the model in the file."
+        ),
+        "The frozen test file is never read by training.",
         "",
         f"- model version `{model_json['version']}`, file {size / 1024:.0f} KiB,"
         f" {len(model_json['intent']['weights'])} intent and {len(model_json['sentiment']['weights'])}"
@@ -267,7 +277,9 @@ def write_report(path: Path, model_json: dict, figures: dict, size: int) -> None
         + ", ".join(
             f"`{d['file']}` ({d['rows']} rows, sha256 `{d['sha256'][:12]}…`)" for d in model_json["data"]
         ),
-        f"- {model_json['train_rows']} training rows, {model_json['dev_rows']} dev rows;"
+        f"- {model_json['train_rows']} training rows, {model_json['dev_rows']} dev rows"
+        + (" (the file's model: all of them)" if REFIT_ON_ALL else "")
+        + ";"
         f" seed {SEED}, {EPOCHS} epochs, AdaGrad lr {LEARNING_RATE}, L2 {L2}, features in < {MIN_COUNT}"
         f" replies and weights < {PRUNE} pruned",
         f"- temperatures: intent {model_json['intent']['temperature']}, sentiment"
@@ -316,32 +328,49 @@ def write_report(path: Path, model_json: dict, figures: dict, size: int) -> None
 # -------------------------------------------------------------------------------------------- main
 
 
-def fit_model(rows: list[Row]) -> tuple[ReplyModel, list[Row], list[Row]]:
-    """The model fitted on `rows` (its dev part, by `is_dev`, only calibrates): (model, train rows, dev rows).
-    eval/cv.py calls it once per fold."""
+def fit_model(rows: list[Row]) -> tuple[ReplyModel, list[Row], list[Row], ReplyModel]:
+    """The model fitted on `rows`: (model, train rows, dev rows, held-out model). The held-out model is fitted on
+    the train rows only and its temperature on the dev rows (by `is_dev`); with REFIT_ON_ALL the model is then
+    fitted again on every row and keeps those temperatures, else it is the held-out model. Dev figures are the
+    held-out model's. eval/cv.py calls it once per fold."""
     train_rows = [r for r in rows if not is_dev(r.text)]
     dev_rows = [r for r in rows if is_dev(r.text)]
+    held_out = ReplyModel(
+        "",
+        *(
+            train_head(classes, *_labelled(train_rows, dev_rows, label))
+            for classes, label in ((INTENTS, "intent"), (SENTIMENTS, "sentiment"))
+        ),
+    )
+    if not (REFIT_ON_ALL and dev_rows):
+        return held_out, train_rows, dev_rows, held_out
+    heads = []
+    for h, label in ((held_out.intent, "intent"), (held_out.sentiment, "sentiment")):
+        everything, _ = _labelled(rows, [], label)
+        index = {c: i for i, c in enumerate(h.classes)}
+        bias, weights = fit(
+            [x for x, _ in everything], [index[y] for _, y in everything], len(h.classes), SEED
+        )
+        heads.append(with_temperature(head(h.classes, bias, weights), h.temperature))
+    return ReplyModel("", heads[0], heads[1]), train_rows, dev_rows, held_out
+
+
+def _labelled(
+    train_rows: list[Row], dev_rows: list[Row], label: str
+) -> tuple[list[tuple[list[str], str]], list[tuple[list[str], str]]]:
+    """(features, label) pairs of the train rows (features in fewer than MIN_COUNT of them dropped) and of the
+    dev rows (all their features)."""
     counts = Counter(f for r in train_rows for f in features(r.text))
-    train_x = [[f for f in features(r.text) if counts[f] >= MIN_COUNT] for r in train_rows]
-    dev_x = [features(r.text) for r in dev_rows]
-    intent = train_head(
-        INTENTS,
-        list(zip(train_x, [r.intent for r in train_rows], strict=True)),
-        list(zip(dev_x, [r.intent for r in dev_rows], strict=True)),
-    )
-    sentiment = train_head(
-        SENTIMENTS,
-        list(zip(train_x, [r.sentiment for r in train_rows], strict=True)),
-        list(zip(dev_x, [r.sentiment for r in dev_rows], strict=True)),
-    )
-    return ReplyModel("", intent, sentiment), train_rows, dev_rows
+    train = [([f for f in features(r.text) if counts[f] >= MIN_COUNT], getattr(r, label)) for r in train_rows]
+    dev = [(features(r.text), getattr(r, label)) for r in dev_rows]
+    return train, dev
 
 
 def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -> dict:
     base = read_rows(data)
     extra = [row for path in corrections for row in read_rows(path)]
     rows = merge(base, extra)
-    fitted, train_rows, dev_rows = fit_model(rows)
+    fitted, train_rows, dev_rows, held_out = fit_model(rows)
     intent, sentiment = fitted.intent, fitted.sentiment
     sources = [
         {"file": relative(p), "sha256": file_sha256(p), "rows": len(read_rows(p))}
@@ -349,7 +378,7 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
     ]
     settings = (
         f"{FEATURE_VERSION}/{DEV_PERCENT}/{SEED}/{EPOCHS}/{LEARNING_RATE}/{L2}/{PRUNE}/{DIGITS}/{MIN_COUNT}"
-        f"/{CLASS_WEIGHT}"
+        f"/{CLASS_WEIGHT}" + ("/refit" if REFIT_ON_ALL else "")
     )
     version = hashlib.sha256(json.dumps([sources, settings], sort_keys=True).encode()).hexdigest()[:12]
 
@@ -366,10 +395,9 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
     text = json.dumps(model_json, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n", encoding="utf-8")
-    trained = ReplyModel(version, intent, sentiment)
-    figures = dev_figures(trained, dev_rows)
+    figures = dev_figures(held_out, dev_rows)
     if report is not None and dev_rows:
-        figures["policy"] = policy_figures(trained, dev_rows)
+        figures["policy"] = policy_figures(held_out, dev_rows)
     if report is not None:
         write_report(report, model_json, figures, len(text.encode()))
     return {"version": version, "bytes": len(text.encode()), **figures}

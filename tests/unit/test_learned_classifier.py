@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,6 +47,30 @@ def test_training_twice_writes_the_same_file_byte_for_byte(tmp_path):
     train.train(data, [], first, None)
     train.train(data, [], second, None)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_files_model_learns_from_the_dev_rows_too_and_keeps_the_held_out_temperatures():
+    rows = [train.Row(line, "cancel" if "取消" in line else "confirm", "neutral") for line in _SHORT_REPLIES]
+    dev = [r for r in rows if train.is_dev(r.text)]
+    assert dev and len(dev) < len(rows)  # both parts hold rows
+    fitted, _, dev_rows, held_out = train.fit_model(rows)
+
+    assert dev_rows == dev and train.REFIT_ON_ALL
+    assert (fitted.intent.temperature, fitted.sentiment.temperature) == (
+        held_out.intent.temperature,
+        held_out.sentiment.temperature,
+    )
+    seen_in_train = Counter(f for r in rows if not train.is_dev(r.text) for f in features(r.text))
+    seen_in_all = Counter(f for r in rows for f in features(r.text))
+    # features too rare in the train rows alone (MIN_COUNT) but not once the dev rows count too
+    rare = {f for f, n in seen_in_all.items() if n >= train.MIN_COUNT > seen_in_train[f]}
+    assert rare and not rare & set(held_out.intent.weights)  # the held-out fit never learned them
+    assert rare & set(fitted.intent.weights)  # the file's model did
+
+
+# Each rare character ends exactly two replies, one cancel and one confirm: where one of the two falls in dev,
+# its features are too rare for the train rows alone.
+_SHORT_REPLIES = [f"{word}{chr(0x5000 + n)}" for word in ("取消预约", "好的明天见") for n in range(40)]
 
 
 def test_the_model_file_is_small_and_versioned():
