@@ -9,15 +9,29 @@ from bench.prices import price
 
 # Round-trip time assumed for one AWS API call from Lambda in the same region. In-process moto answers
 # in its own time, so a Lambda's billed duration is its measured compute (wall time minus the time in
-# moto) plus this per call.
+# moto), slowed to the function's share of a CPU, plus this per call.
 AWS_CALL_LATENCY_MS = 10.0
+# Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Below that, single-threaded
+# compute measured on one whole core of this machine takes 1,769 / memory times as long (taking a Graviton
+# vCPU as fast as this machine's core, which is not measured: the aarch64 layer cannot run here).
+ONE_VCPU_MB = 1769
+
+
+def cpu_slowdown(memory_mb: int) -> float:
+    """How much longer compute measured on a whole core takes on a function of `memory_mb`."""
+    return max(1.0, ONE_VCPU_MB / memory_mb)
 
 
 def billed_ms(
-    wall_seconds: float, aws_seconds: float, aws_calls: int, latency_ms: float = AWS_CALL_LATENCY_MS
+    wall_seconds: float,
+    aws_seconds: float,
+    aws_calls: int,
+    memory_mb: int = ONE_VCPU_MB,
+    latency_ms: float = AWS_CALL_LATENCY_MS,
 ) -> int:
     """Lambda bills duration per started millisecond."""
-    compute_ms = max(0.0, (wall_seconds - aws_seconds) * 1000)
+    compute_ms = max(0.0, (wall_seconds - aws_seconds) * 1000) * cpu_slowdown(memory_mb)
     return max(1, math.ceil(compute_ms + aws_calls * latency_ms))
 
 

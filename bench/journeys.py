@@ -158,7 +158,7 @@ def run(stack: Stack, journeys: int, cohort: int = 1, first: int = 0) -> Journey
     for inv in invocations:
         made = [c for c in stack.counter.calls[inv.calls] if c.source == "app"]
         billed.setdefault(inv.function, []).append(
-            billed_ms(inv.seconds, sum(c.seconds for c in made), len(made))
+            billed_ms(inv.seconds, sum(c.seconds for c in made), len(made), memory[inv.function])
         )
     billable = _billable(calls)
     usage = Usage(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from bench.care_fanout_100k import CareFanOut, expected_pages
 from bench.care_fanout_100k import markdown as care_fanout_markdown
 from bench.coldstart import ColdStarts
-from bench.cost import AWS_CALL_LATENCY_MS, cost_lines, total_cost
+from bench.cost import AWS_CALL_LATENCY_MS, ONE_VCPU_MB, cost_lines, total_cost
 from bench.fanout import FanOut
 from bench.imports import BASELINE, ImportTimes
 from bench.journeys import JourneyResult, api_memory_mb, worker_memory_mb
@@ -442,8 +442,10 @@ def markdown(f: Figures) -> str:
         f"- Lambda: memory from the configuration (API {api_memory_mb()} MB from `.chalice/config.json`; "
         + ", ".join(f"{name} {mb} MB" for name, mb in worker_memory_mb().items())
         + f" from `chalicelib/resources.py`), architecture {LAMBDA_ARCHITECTURE}. Billed duration per invocation = its measured wall time minus the "
-        f"time spent inside in-process moto, plus {AWS_CALL_LATENCY_MS:g} ms per AWS call (an assumed in-region "
-        "round trip), rounded up to 1 ms. Warm invocations: init (cold start) duration is not included.",
+        f"time spent inside in-process moto, slowed {ONE_VCPU_MB:,} / memory times (Lambda gives one vCPU at "
+        f"{ONE_VCPU_MB:,} MB and a share below it; the compute here ran on a whole core, taken as fast as a "
+        f"Graviton vCPU, which is not measured), plus {AWS_CALL_LATENCY_MS:g} ms per AWS call (an assumed "
+        "in-region round trip), rounded up to 1 ms. Warm invocations: init (cold start) duration is not included.",
         "- SQS: each 64 KB chunk of a request is a billable request. SMS, e-mail and provider (WeChat, Agora) "
         "fees are excluded. Secrets Manager reads are cached 5 minutes per warm container, so their count "
         "depends on the run's length.",

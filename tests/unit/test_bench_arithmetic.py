@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bench.cost import Usage, billed_ms, cost_lines, gb_seconds, total_cost
@@ -70,6 +72,13 @@ def test_sqs_requests_are_64kb_chunks_and_batches_carry_their_entries():
 def test_billed_duration_replaces_time_in_moto_by_the_assumed_latency():
     assert billed_ms(0.100, 0.060, 3, latency_ms=10) == 70
     assert billed_ms(0.0, 0.0, 0) == 1
+
+
+def test_billed_compute_is_slowed_to_the_functions_share_of_a_cpu():
+    # 40 ms of compute on a whole core; at 1,769 MB Lambda gives one vCPU, at 512 MB 512/1,769 of one
+    assert billed_ms(0.100, 0.060, 3, memory_mb=1769, latency_ms=10) == 70
+    assert billed_ms(0.100, 0.060, 3, memory_mb=512, latency_ms=10) == math.ceil(40 * 1769 / 512 + 30)
+    assert billed_ms(0.100, 0.060, 3, memory_mb=3538, latency_ms=10) == 70  # a second vCPU: one thread
 
 
 def test_cost_is_units_times_list_prices():
