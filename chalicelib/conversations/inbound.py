@@ -92,7 +92,8 @@ def actions_for(intent: str, sentiment: str, upcoming: bool = True, books_here: 
     rows = table["intents"] if upcoming else {**table["intents"], **table["without_upcoming_booking"]}
     if not books_here:
         rows = {**rows, **table["booking_elsewhere"]}
-    names = list(rows.get(intent, []))
+    replaced = table.get("sentiment_replaces", {}).get(sentiment, {})
+    names = [replaced.get(name, name) for name in rows.get(intent, [])]
     for name in table["sentiment"].get(sentiment, []):
         if _base(name) not in {_base(n) for n in names}:  # "needs_human:question" already hands her over
             names.insert(0 if name == "needs_human" else len(names), name)

@@ -2,16 +2,18 @@
 
 For one reply (the policy, also in docs/EVAL.md, "Rules and model together"):
 1. The rules classify it (classifier.py) and the model predicts it (learned.py: calibrated probabilities).
-2. Hard guarantees -- the rules' answer stands: an opt-out or a complaint of the rules (`rules_stand`), a
+2. Hard guarantees -- the rules' answer stands: an opt-out or a booking request of the rules (`rules_stand`), a
    whole-message confirmation ("1", "确认", "ok": lexicon.toml [confirm].exact) and a reschedule that names a
-   day or a time. Confidence: the larger of the rules' cue strength and the model's probability of it.
+   day or a time. Confidence: the larger of the rules' cue strength and the model's probability of it. A
+   complaint of the rules is not one of them since the sixth session: it is negative, and a negative reply goes
+   to a person whatever its intent (conversations/hand_off.py), so a confident model may name it better.
 3. Fail safe: the model's probability of an opt-out at least `model_opt_out_at` (the rules saw none) makes it
    an opt-out with its confidence capped at `opt_out_guess_cap` -- below the opt-out threshold of
    conversations/actions.toml, so consent is not withdrawn on a guess: marketing is paused, staff see it and she
    is asked to confirm ([unsure.by_guess]). Then the model's probability of a complaint at least
    `model_complaint_at` makes it a complaint. An opt-out said as a complaint is an opt-out (the labelling
-   convention): the model's probability of an opt-out at least `model_opt_out_over_complaint_at` turns even a
-   complaint of the rules into that capped opt-out guess, whose actions hand it to a person all the same.
+   convention), so a complaint of the rules becomes that capped opt-out guess too, whose actions hand it to a
+   person all the same.
 4. Both agree: that intent, confidence the larger of the two.
 5. They disagree: the model's intent when its probability is at least `model_overrides_at` -- or at least
    `model_overrides_no_cue_at` where the rules found no cue (`rules_no_cue`) -- else the rules'.
@@ -65,7 +67,6 @@ class Policy:
     rules_no_cue: dict[str, float]
     model_overrides_no_cue_at: float
     model_opt_out_at: float
-    model_opt_out_over_complaint_at: float
     opt_out_guess_cap: float
     signals: tuple[_Signal, ...]
     context_zh: tuple[str, ...]
@@ -105,7 +106,6 @@ def policy() -> Policy:
         rules_no_cue={k: float(v) for k, v in c.get("rules_no_cue", {}).items()},
         model_overrides_no_cue_at=float(c.get("model_overrides_no_cue_at", c["model_overrides_at"])),
         model_opt_out_at=float(c.get("model_opt_out_at", 1.01)),
-        model_opt_out_over_complaint_at=float(c.get("model_opt_out_over_complaint_at", 1.01)),
         opt_out_guess_cap=float(c.get("opt_out_guess_cap", c["disagreement_cap"])),
         signals=signals,
         context_zh=tuple(context.get("zh", [])),
@@ -147,13 +147,9 @@ def combine(
         or (rules.intent == "reschedule" and any((rules.requested or {}).get(k) for k in _TIME_KEYS))
     )
     p_opt_out = p.get("opt_out", 0.0)
-    # The model's opt-out guess (step 3): where the rules saw none, or over a complaint of the rules (an opt-out
-    # said as a complaint, "服务那么差还发促销 删了我吧"); either way it still reaches a person.
-    opt_out_guess = rules.intent != "opt_out" and (
-        p_opt_out >= pol.model_opt_out_over_complaint_at and rules.intent == "complaint"
-        if hard
-        else p_opt_out >= pol.model_opt_out_at
-    )
+    # The model's opt-out guess (step 3), also over a complaint of the rules (an opt-out said as a complaint,
+    # "服务那么差还发促销 删了我吧"): it still reaches a person.
+    opt_out_guess = rules.intent != "opt_out" and not hard and p_opt_out >= pol.model_opt_out_at
     if opt_out_guess:
         intent, confidence = "opt_out", min(p_opt_out, pol.opt_out_guess_cap)
     elif hard:

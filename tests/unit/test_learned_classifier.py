@@ -157,7 +157,6 @@ def prediction(intent: str, p: float, negative: float = 0.1, **others: float) ->
     ("rules", "text"),
     [
         (Understanding("opt_out", "neutral", confidence=0.99), "TD"),
-        (Understanding("complaint", "negative", confidence=0.9), "烫坏了，我要投诉"),
         (Understanding("confirm", "neutral", confidence=0.95), "1"),
         (
             Understanding(
@@ -175,6 +174,23 @@ def test_the_rules_hard_guarantees_stand_whatever_the_model_says(rules, text):
     assert u.intent == rules.intent and u.confidence >= rules.confidence
     assert u.best_guess == "praise"
     assert u.requested == rules.requested
+
+
+def test_a_complaint_of_the_rules_that_a_confident_model_names_otherwise_still_reaches_a_person():
+    pol = policy()
+    rules = Understanding("complaint", "negative", confidence=0.9)
+    text = "谢谢你们啊 剪成这样我都不敢出门了"
+    calm = {"complaint": 0.01, "opt_out": 0.0}
+    named = combine(rules, prediction("praise", pol.model_overrides_at, **calm), text)
+    assert (named.intent, named.sentiment) == ("praise", "negative")
+    assert named.confidence <= pol.disagreement_cap
+    got = names(named)
+    assert got[0] == "needs_human" and "notify_staff" in got
+    # no "thanks for the kind words" to a negative reply: the holding reply instead
+    assert "reply:reply_praise_thanks" not in got and "reply:reply_holding" in got
+    assert "reply:reply_praise_thanks" in names(Understanding("praise", "positive", confidence=0.9))
+    kept = combine(rules, prediction("praise", pol.model_overrides_at - 0.05, **calm), text)
+    assert kept.intent == "complaint" and any(n.startswith("needs_human") for n in names(kept))
 
 
 def test_the_model_seeing_a_complaint_makes_it_one_even_when_the_rules_did_not():
@@ -220,8 +236,7 @@ def test_an_opt_out_said_as_a_complaint_is_an_unsure_opt_out_that_still_reaches_
     pol = policy()
     rules = Understanding("complaint", "negative", confidence=0.9)
     text = "服务那么差还有脸发促销 删了我吧"
-    at = pol.model_opt_out_over_complaint_at
-    assert pol.model_opt_out_at <= at <= 1.0
+    at = pol.model_opt_out_at
     u = combine(rules, prediction("complaint", 0.5, opt_out=at), text)
     assert (u.intent, u.sentiment) == ("opt_out", "negative") and u.confidence <= pol.opt_out_guess_cap
     got = names(u)
