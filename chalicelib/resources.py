@@ -153,11 +153,11 @@ CARE_TICKS_QUEUE = Queue(
 # the member who has waited longest (chalicelib/services/waitlist.py).
 WAITLIST_QUEUE = Queue(logical="WaitlistQueue", short="waitlist", visibility_timeout=60, max_receive_count=5)
 
-# EventBridge Scheduler retry policy for every journey schedule.
 # Every AWS service the functions talk to (bootstrap.Container.client and understanding/bedrock.py refuse any other):
 # the layer keeps botocore's models of these only (infra/package.py prune_botocore; the other ~440 are ~20 MB).
 AWS_SERVICES = ("bedrock-runtime", "dynamodb", "scheduler", "secretsmanager", "sesv2", "sns", "sqs")
 
+# EventBridge Scheduler retry policy for every journey schedule.
 SCHEDULE_RETRY = {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 6 * 3600}
 
 
