@@ -23,9 +23,9 @@ def sign_in_as(driver, stack, role: str) -> None:
 
 
 def member_asks_for_her_card_back(stack) -> tuple[str, str, str]:
-    """A member with a booking writes "下次换个师傅吧" (a quiet complaint the classifier does not read as one; what
+    """A member with a booking writes "下次不找他了" (a quiet complaint the classifier does not read as one; what
     it reads instead changes as its model learns): (member, message id, the intent it read)."""
-    member, body = booked_member_says(stack, "refund", "下次换个师傅吧", hour=15, phone="+8613600136000")
+    member, body = booked_member_says(stack, "refund", "下次不找他了", hour=15, phone="+8613600136000")
     assert body["intent"] != "complaint", body
     status, page = stack.staff("GET", f"/v1/stores/{SH_STORE}/members/{member}/messages")
     assert status == 200, page
