@@ -98,11 +98,13 @@ imported = time.perf_counter() - t
 result = entry.{handler}(event, Context())
 seconds = time.perf_counter() - t
 import botocore.client
+# peak resident memory of this process (VmHWM: ru_maxrss would carry the forking parent's over)
+rss_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
 gc.collect()
 clients = sorted(o.meta.service_model.service_name for o in gc.get_objects()
                  if isinstance(o, botocore.client.BaseClient))
 status = result.get("statusCode") if isinstance(result, dict) else None
-print(json.dumps({{"seconds": seconds, "imported": imported, "waited": waited[0], "clients": clients, "status": status,
+print(json.dumps({{"seconds": seconds, "imported": imported, "waited": waited[0], "clients": clients, "status": status, "rss_mb": rss_mb,
                   "rjieba": "rjieba.rjieba" in sys.modules, "failures": len((result or {{}}).get("batchItemFailures", []))}}))
 """
 
@@ -132,17 +134,21 @@ class Entry:
     module: str
     handler: str
     event: Path
+    memory_mb: int  # the function's configured memory
 
 
 def entries() -> list[Entry]:
     """The API entry point and every worker in `resources.WORKERS`."""
-    modules = ["app"] + [worker.handler.rpartition(".")[0] for worker in resources.WORKERS]
-    modules = [m if m == "app" or m.startswith("functions.") else f"functions.{m}" for m in modules]
+    from bench.journeys import api_memory_mb
+
+    memory = {"app": api_memory_mb()} | {
+        f"functions.{worker.handler.rpartition('.')[0]}": worker.memory_mb for worker in resources.WORKERS
+    }
     found = []
-    for module in modules:
+    for module, memory_mb in memory.items():
         event, handler = _EVENTS[module]
         name = "api (app.py)" if module == "app" else f"worker {module.replace('.', '/')}.py"
-        found.append(Entry(name, module, handler, ROOT / "events" / event))
+        found.append(Entry(name, module, handler, ROOT / "events" / event, memory_mb))
     return found
 
 
@@ -156,6 +162,16 @@ class ColdStarts:
     rounds: int
     # entry name -> median seconds of init spent waiting on the local AWS endpoint (moto answering its calls)
     waited: dict[str, float] = field(default_factory=dict)
+    # entry name -> the most resident memory (MB) a fresh process of it held by the end of its first request
+    peak_mb: dict[str, float] = field(default_factory=dict)
+    memory_mb: dict[str, int] = field(default_factory=dict)  # entry name -> its function's configured memory
+
+    def memory_share(self, name: str) -> float:
+        return self.peak_mb[name] / self.memory_mb[name]
+
+    @property
+    def memory_share_max(self) -> float:
+        return max((self.memory_share(name) for name in self.peak_mb), default=0.0)
 
     def ratio(self, name: str) -> float:
         return self.init[name] / self.baseline[name]
@@ -285,6 +301,7 @@ def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
     init: dict[str, list[float]] = {e.name: [] for e in targets}
     base: dict[str, list[float]] = {e.name: [] for e in targets}
     waited: dict[str, list[float]] = {e.name: [] for e in targets}
+    peak: dict[str, list[float]] = {e.name: [] for e in targets}
     clients: dict[str, tuple[str, ...]] = {}
     zh: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, moto_server() as env:
@@ -301,6 +318,7 @@ def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
                 result = _run(code, env)
                 init[entry.name].append(result["seconds"])
                 waited[entry.name].append(result["waited"])
+                peak[entry.name].append(result["rss_mb"])
                 clients.setdefault(entry.name, tuple(result["clients"]))
                 if os.environ.get("BENCH_DEBUG"):
                     print(entry.name, result, file=sys.stderr)
@@ -317,6 +335,8 @@ def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
         layer_mb() if build_layer else None,
         rounds,
         {n: statistics.median(v) for n, v in waited.items()},
+        {n: max(v) for n, v in peak.items()},
+        {e.name: e.memory_mb for e in targets},
     )
 
 
@@ -326,6 +346,7 @@ if __name__ == "__main__":
         print(
             f"{name}: init {figures.init[name] * 1000:.0f} ms, baseline {figures.baseline[name] * 1000:.0f} ms, "
             f"{figures.ratio(name):.2f}x (waiting on moto {figures.waited[name] * 1000:.0f} ms: "
-            f"{figures.own_ratio(name):.2f}x without), clients {figures.clients[name]}"
+            f"{figures.own_ratio(name):.2f}x without), clients {figures.clients[name]}, "
+            f"peak {figures.peak_mb[name]:.0f} of {figures.memory_mb[name]} MB"
         )
     print(f"first_zh_reply_ms={figures.first_zh_ms:.0f}")

@@ -35,6 +35,9 @@ TARGETS = {
     "init_ratio_max": 1.5,
     "first_zh_reply_ms": 100,
     "layer_mb": 80,
+    # the most memory a function's fresh process holds by the end of its first request, as a share of its
+    # configured memory: room for a warm container's caches and a full batch (functions sized in resources.py)
+    "peak_memory_share_max": 0.5,
     # issue 14: a self-booking writes like a webhook booking; availability reads once per stylist at most
     "self_booking_writes_per_booking": 3,
     "availability_reads_per_stylist": 1,
@@ -236,6 +239,11 @@ def cold_targets(c: ColdStarts) -> list[tuple[str, str, bool]]:
             c.first_zh_ms <= TARGETS["first_zh_reply_ms"],
         ),
         (
+            "peak memory by the end of the first request <= half the function's memory (worst entry point)",
+            f"{c.memory_share_max:.0%}",
+            c.memory_share_max <= TARGETS["peak_memory_share_max"],
+        ),
+        (
             "layer <= 80 MB unzipped",
             f"{c.layer_mb:.1f} MB" if c.layer_mb is not None else "not built",
             c.layer_mb is not None and c.layer_mb <= TARGETS["layer_mb"],
@@ -247,7 +255,7 @@ def cold_summary(c: ColdStarts) -> str:
     layer = f"{c.layer_mb:.1f}" if c.layer_mb is not None else "unknown"
     return (
         f"init_ratio_max={c.ratio_max:.2f} init_own_ratio_max={c.own_ratio_max:.2f} "
-        f"first_zh_reply_ms={c.first_zh_ms:.0f} layer_mb={layer}"
+        f"first_zh_reply_ms={c.first_zh_ms:.0f} peak_memory_share_max={c.memory_share_max:.2f} layer_mb={layer}"
     )
 
 
@@ -299,7 +307,9 @@ def _where_the_cost_goes(f: Figures) -> list[str]:
         "`gsi1`, projection ALL, and moving there at each visit); a booking's indexes (`gsi3`, `gsi4`) are keys "
         "only, written when it is created or moved; each delivered message is three writes (the claim before "
         "sending, the outcome after, its entry in the conversation's arrival sequence) and a share of one report "
-        "counter write (the steps worker adds a batch's counts once per store-day when the batch ends).",
+        "counter write (the steps worker adds a batch's counts once per store-day when the batch ends). "
+        "EventBridge Scheduler bills a scheduled invocation, not CreateSchedule: a store's wake is one invocation "
+        "for the store-day's steps at its moment, the 2-hour reminder and the aftercare each one per booking.",
         "",
     ]
 
@@ -332,7 +342,11 @@ def cold_markdown(c: ColdStarts) -> list[str]:
         "holds after that request (listed). The entry's first request also makes its AWS calls to the local "
         "server; the baseline makes none. *waiting* is the part of init spent in botocore's `Endpoint._send` "
         "(request out, moto's answer in), and *own ratio* leaves it out: what the entry's own code costs. The "
-        "target is on *ratio*, the whole of it.",
+        "target is on *ratio*, the whole of it. *peak MB* is the process's resident high-water mark (`VmHWM`) "
+        "by the end of that request, the most of the rounds, beside the memory the function is configured with: "
+        "a queue worker mostly waits on AWS and the providers, and Lambda bills that waiting by memory, so the "
+        "workers run at the smallest size that keeps half their memory free (the inbound worker, which holds "
+        "the reply model and answers members, and the API keep 512 MB: their compute is what a member waits on).",
         "",
         *_table(
             (
@@ -342,6 +356,7 @@ def cold_markdown(c: ColdStarts) -> list[str]:
                 "baseline ms",
                 "ratio",
                 "own ratio",
+                "peak MB / memory MB",
                 "clients after the first request",
             ),
             [
@@ -352,6 +367,7 @@ def cold_markdown(c: ColdStarts) -> list[str]:
                     f"{c.baseline[name] * 1000:.0f}",
                     f"{c.ratio(name):.2f}x",
                     f"{c.own_ratio(name):.2f}x",
+                    f"{c.peak_mb[name]:.0f} / {c.memory_mb[name]}" if name in c.peak_mb else "",
                     ", ".join(
                         f"{svc} x{n}" if n > 1 else svc for svc, n in sorted(Counter(c.clients[name]).items())
                     ),
@@ -429,8 +445,10 @@ def markdown(f: Figures) -> str:
         "request and one-month check-in; store `sh-jingan` (Asia/Shanghai), SMS. "
         f"{j.journeys} journeys are measured in store-days of {j.cohort} bookings (three stylists side by "
         "side, two hours apart), every webhook and due step at its own time in time order, the workers run "
-        "after each: steps due at the same store-local moment (day-before reminder at 10:00, feedback and "
-        "review requests at 11:00) reach the worker in one batch, as in production. "
+        "after each: steps due at a store-local time of day (day-before reminder at 10:00, first-visit, "
+        "feedback, review and check-in steps at 11:00) are fired by one store wake per store-day and moment "
+        "(`services/store_wakes.py`: one scheduled invocation, one Query and BatchGetItem of the day's bookings, "
+        "then their steps on the queue in batches of 10) and reach the worker together, as in production. "
         f"{f.single.journeys} more journeys run one at a time, where every worker invocation carries one "
         "step -- the dearest case, priced beside the target.",
         "- DynamoDB request units from item sizes (DynamoDB's sizing rules: attribute names plus values): "

@@ -550,7 +550,14 @@ class Container:
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
             hand_offs=self.hand_offs,
+            wakes=self.store_wakes,
         )
+
+    @cached_property
+    def store_wakes(self):
+        from chalicelib.services.store_wakes import StoreWakes
+
+        return StoreWakes(self.bookings, self.step_scheduler)
 
     # --- member care (chalicelib/care) ---------------------------------------------------------------
     @cached_property

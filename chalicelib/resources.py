@@ -82,7 +82,10 @@ class Worker:
     queue: Queue
     batch_size: int = 10
     max_batching_window: int = 1
-    memory_mb: int = 512
+    # Sized by make bench (docs/PERFORMANCE.md): a queue worker mostly waits on AWS and the providers, and Lambda
+    # bills that waiting by memory, so 256 MB (peak memory after the first request about 55-66 MB) costs less
+    # per step than 512 at the price of slower compute, which no member waits on. The inbound worker keeps 512.
+    memory_mb: int = 256
     timeout_seconds: int = 30
     report_batch_item_failures: bool = True
     # Concurrent invocations the queue's event source may run (SQS ScalingConfig, 2..1000): bounds the load
@@ -184,7 +187,10 @@ PLAIN_QUEUES: tuple[Queue, ...] = (SCHEDULER_DLQ,)  # DLQs of other services, no
 
 WORKERS: tuple[Worker, ...] = (
     Worker(logical="SendStepFunction", handler="send_step.handler", queue=STEPS_QUEUE),
-    Worker(logical="HandleInboundFunction", handler="handle_inbound.handler", queue=INBOUND_QUEUE),
+    # The member waits for this one's answer, and it holds the reply model (peak about 120 MB).
+    Worker(
+        logical="HandleInboundFunction", handler="handle_inbound.handler", queue=INBOUND_QUEUE, memory_mb=512
+    ),
     Worker(
         logical="CareTickFunction",
         handler="care_tick.handler",

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.contracts.step import StepMessage
+from chalicelib.contracts.store_wake import StoreWake
 from chalicelib.resources import SCHEDULE_RETRY
 
 
@@ -88,7 +89,7 @@ class StepScheduler:
             return False  # already fired (ActionAfterCompletion DELETE) or already removed
         return True
 
-    def send_now(self, steps: Iterable[StepMessage]) -> None:
+    def send_now(self, steps: Iterable[StepMessage | StoreWake]) -> None:
         batch = [{"Id": str(i), "MessageBody": step.to_json()} for i, step in enumerate(steps)]
         for start in range(0, len(batch), 10):
             answer = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=batch[start : start + 10])

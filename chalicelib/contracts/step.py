@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib.errors import ValidationFailed
 
@@ -53,6 +54,20 @@ class StepMessage:
     def message_id(self) -> str:
         """The outbound message's id: one per (booking, step, booking version)."""
         return f"out-{self.booking_ref}-{self.kind}-v{self.version}"
+
+
+def step_message(chain_id: str, booking: Any, step: Any) -> StepMessage:
+    """The message of a booking's planned step (`step`: kind, when, due_at), at the booking's version."""
+    return StepMessage(
+        chain_id=chain_id,
+        store_id=booking.store_id,
+        booking_id=booking.booking_id,
+        member_id=booking.member.id,
+        kind=step.kind,
+        when=step.when,
+        version=booking.version,
+        due_at=step.due_at.astimezone(UTC).isoformat(),
+    )
 
 
 def booking_ref(chain_id: str, booking_id: str) -> str:

@@ -129,8 +129,9 @@ class BookingRepository:
     def member(self, chain_id: str, member_id: str, consistent: bool = False) -> MemberItem | None:
         return _get(MemberItem, *MemberItem.key(chain_id, member_id), consistent=consistent)
 
-    def store_day(self, store_id: str, day: str, limit: int = 500) -> list[BookingItem]:
-        """A store's bookings starting on one store-local day, by start time (gsi4; eventually consistent)."""
+    def store_day(self, store_id: str, day: str, limit: int | None = 500) -> list[BookingItem]:
+        """A store's bookings starting on one store-local day, by start time (gsi4; eventually consistent).
+        `limit` None: all of them, page by page."""
         return whole(
             BookingItem, BookingItem.by_store_day.query(BookingItem.store_day_key(store_id, day), limit=limit)
         )

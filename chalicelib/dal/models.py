@@ -326,6 +326,9 @@ class PendingStep(MapAttribute):
 SCHEDULED = (
     "S"  # a compact step's flag: it has an EventBridge schedule, named from the booking (schedule_name)
 )
+# A compact step's flag: its store's wake fires it, with the steps of the store's other bookings due at the same
+# store-local moment (contracts/store_wake.py); the booking has no schedule of its own for it.
+WOKEN = "W"
 _UTC_DATETIME = UTCDateTimeAttribute()
 
 
@@ -342,6 +345,10 @@ class IntegerAttribute(Attribute[int]):
         return int(json.loads(value))
 
 
+def _flag(schedule: str | None) -> str:
+    return "" if not schedule else WOKEN if schedule == WOKEN else SCHEDULED
+
+
 class CompactStepsAttribute(Attribute[list]):
     """A booking's planned steps, each stored as one string `kind|when|due epoch seconds|channel|S?` (about a
     third of a map per step: keeping a booking under 1 KB halves what each of its writes costs). The schedule's
@@ -352,11 +359,7 @@ class CompactStepsAttribute(Attribute[list]):
 
     def serialize(self, value: list) -> list:
         return [
-            {
-                STRING: "|".join(
-                    (p.kind, p.when, _epoch(p.due_at), p.channel or "", SCHEDULED if p.schedule else "")
-                )
-            }
+            {STRING: "|".join((p.kind, p.when, _epoch(p.due_at), p.channel or "", _flag(p.schedule)))}
             for p in value or []
         ]
 
@@ -543,8 +546,16 @@ class BookingItem(_Item):
             if p.schedule == SCHEDULED
             else p.schedule
             for p in self.pending or []
-            if p.schedule and (due_after is None or p.due_at > due_after)
+            if p.schedule and p.schedule != WOKEN and (due_after is None or p.due_at > due_after)
         ]
+
+    def woken_at(self, due: datetime) -> list[PendingStep]:
+        """Its planned steps its store's wake at `due` fires (WOKEN)."""
+        return [p for p in self.pending or [] if p.schedule == WOKEN and p.due_at == due]
+
+    def store_day(self, timezone: str) -> str:
+        """The store-local date of its start (YYYY-MM-DD): its day on the store's list (gsi4)."""
+        return self.start.astimezone(UTC).astimezone(ZoneInfo(timezone)).date().isoformat()
 
     @staticmethod
     def store_day_key(store_id: str, day: str) -> str:
@@ -552,11 +563,8 @@ class BookingItem(_Item):
 
     def place_on_store_day(self, timezone: str) -> None:
         """Keep the booking on its store's day list (gsi4): the store-local date of its start."""
-        start = self.start.astimezone(UTC)
-        self.gsi4pk = BookingItem.store_day_key(
-            self.store_id, start.astimezone(ZoneInfo(timezone)).date().isoformat()
-        )
-        self.gsi4sk = f"{start.isoformat()}#{self.booking_id}"
+        self.gsi4pk = BookingItem.store_day_key(self.store_id, self.store_day(timezone))
+        self.gsi4sk = f"{self.start.astimezone(UTC).isoformat()}#{self.booking_id}"
 
     @staticmethod
     def member_key(chain_id: str, member_id: str) -> str:

@@ -133,6 +133,9 @@ class PlannedStep:
     kind: str
     when: str
     due_at: datetime  # aware, UTC
+    # Due at a store-local time of day ("+2d@11:00", or the end of quiet hours), which the store's other bookings'
+    # steps share: one store wake can fire them all (services/store_wakes.py).
+    store_time: bool = False
 
 
 @cache
@@ -236,13 +239,15 @@ def plan(journey: Journey, facts: BookingFacts, event: str | None, now: datetime
         if spec.min_lead and start - facts.booked_at < _lead(spec.min_lead):
             continue
         due = due_time(spec, anchors[spec.anchor], tz).astimezone(UTC)
+        store_time = parse_offset(spec.offset)[1] is not None
         if not spec.quiet_exempt:
-            due = out_of_quiet_hours(due, journey.quiet_hours, tz)
+            unquiet = out_of_quiet_hours(due, journey.quiet_hours, tz)
+            store_time, due = store_time or unquiet != due, unquiet
         if spec.before_start and due >= start:
             continue
         if due < now and not (spec.anchor == "now" and parse_offset(spec.offset)[0] == timedelta(0)):
             continue
-        planned.append(PlannedStep(spec.kind, spec.when, max(due, now)))
+        planned.append(PlannedStep(spec.kind, spec.when, max(due, now), store_time and due > now))
     planned.sort(key=lambda step: step.due_at)
     return planned
 

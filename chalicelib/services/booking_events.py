@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
 from chalicelib.contracts.booking_event import BookingEvent
-from chalicelib.contracts.step import StepMessage, schedule_name
+from chalicelib.contracts.step import StepMessage, schedule_name, step_message
+from chalicelib.contracts.store_wake import StoreWake
 from chalicelib.dal.bookings import (
     BookingCommit,
     BookingRepository,
@@ -27,7 +28,7 @@ from chalicelib.dal.bookings import (
     MemberContacts,
     slot_buckets,
 )
-from chalicelib.dal.models import BookingItem, EventItem, PendingStep, StoreItem
+from chalicelib.dal.models import WOKEN, BookingItem, EventItem, PendingStep, StoreItem
 from chalicelib.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.journeys.plan import BookingFacts, PlannedStep, load_journey, plan
 from chalicelib.metrics import BOOKINGS, NO_METRICS, NO_SHOWS, Counter
@@ -38,6 +39,9 @@ from chalicelib.services.stores import StoreDirectory
 
 EVENT_RETENTION = timedelta(days=35)
 FIRED_AFTER = timedelta(minutes=15)  # a one-time schedule this far past its time has fired
+# A step goes with its store's wake only this far ahead: the wake finds it on the store-day list (a GSI, which
+# shows a write within a second or so), never missing a booking written just before.
+WAKE_LEAD = timedelta(minutes=10)
 # Statuses in which a booking holds its stylist's time.
 HOLDS_SLOT = ("booked", "confirmed", "checked_in")
 STATUS_AFTER = {
@@ -286,7 +290,18 @@ class BookingEvents:
                     for spec in (journey.steps if journey else ())
                 }
             ),
-            "schedule": [m.to_json() for m, p in zip(steps, booking.pending, strict=True) if p.schedule],
+            "schedule": [
+                m.to_json()
+                for m, p in zip(steps, booking.pending, strict=True)
+                if p.schedule not in (None, WOKEN)
+            ],
+            "wake": list(
+                dict.fromkeys(
+                    _wake(chain_id, booking, p.due_at, timezone).to_json()
+                    for p in booking.pending
+                    if p.schedule == WOKEN
+                )
+            ),
             "send": [m.to_json() for m, p in zip(steps, booking.pending, strict=True) if not p.schedule],
         }
 
@@ -488,17 +503,24 @@ def replan(
     steps = plan(journey, facts, event, now) if reachable else []
     to_send: list[str] = []
     to_schedule: list[str] = []
+    to_wake: dict[str, None] = {}
     pending: list[PendingStep] = []
     for step in steps:
         message = step_message(chain_id, booking, step)
         immediate = step.due_at <= now
-        (to_send if immediate else to_schedule).append(message.to_json())
+        # A step at a store-local time of day, far enough ahead for the store-day list to show the booking, goes
+        # with the store's wake for that moment instead of a schedule of its own.
+        woken = not immediate and step.store_time and step.due_at - now >= WAKE_LEAD
+        if woken:
+            to_wake[_wake(chain_id, booking, step.due_at, store.timezone).to_json()] = None
+        else:
+            (to_send if immediate else to_schedule).append(message.to_json())
         pending.append(
             PendingStep(
                 kind=step.kind,
                 when=step.when,
                 due_at=step.due_at,
-                schedule=None if immediate else message.schedule_name,
+                schedule=None if immediate else WOKEN if woken else message.schedule_name,
                 channel=first_channel(step.kind),
             )
         )
@@ -506,24 +528,44 @@ def replan(
     return {
         "timezone": store.timezone,
         # A schedule long past its time has fired and deleted itself (ActionAfterCompletion DELETE); one that has
-        # not is stale for the worker anyway (older version), so only those still ahead cost a call.
+        # not is stale for the worker anyway (older version), so only those still ahead cost a call. A store's
+        # wake is shared: it stays, and finds only the steps still planned at its moment.
         "delete": current.schedule_names(due_after=now - FIRED_AFTER) if current else [],
         "schedule": to_schedule,
+        "wake": list(to_wake),
         "send": to_send,
     }
+
+
+def _wake(chain_id: str, booking: BookingItem, due: datetime, timezone: str) -> StoreWake:
+    return StoreWake(chain_id, booking.store_id, booking.store_day(timezone), due.astimezone(UTC).isoformat())
 
 
 def apply_effects(scheduler: StepScheduler, effects: dict[str, Any], now: datetime) -> None:
     """Delete the schedules the change made stale, schedule the steps ahead, send the steps due now."""
     for name in effects.get("delete", []):
         scheduler.unschedule(name)
-    send_now = [StepMessage.from_json(body) for body in effects.get("send", [])]
+    send_now: list[StepMessage | StoreWake] = [
+        StepMessage.from_json(body) for body in effects.get("send", [])
+    ]
     for body in effects.get("schedule", []):
         step = StepMessage.from_json(body)
         if datetime.fromisoformat(step.due_at) <= now:
             send_now.append(step)  # a replay after the due time: the worker de-duplicates
         else:
             scheduler.schedule(step, effects["timezone"])
+    for body in effects.get("wake", []):
+        wake = StoreWake.from_json(body)
+        if wake.due <= now:
+            send_now.append(wake)  # a replay after its moment: the steps it fires de-duplicate
+        else:
+            scheduler.schedule_body(
+                wake.schedule_name,
+                wake.due,
+                effects["timezone"],
+                body,
+                f"store wake {wake.store_id} {wake.day}",
+            )
     if send_now:
         scheduler.send_now(send_now)
 
@@ -533,19 +575,6 @@ def holds(
 ) -> dict[str, list[str]]:
     """The calendar buckets a booking holds in `status`."""
     return slot_buckets(stylist_id, start, minutes) if status in HOLDS_SLOT else {}
-
-
-def step_message(chain_id: str, booking: BookingItem, step: PlannedStep) -> StepMessage:
-    return StepMessage(
-        chain_id=chain_id,
-        store_id=booking.store_id,
-        booking_id=booking.booking_id,
-        member_id=booking.member.id,
-        kind=step.kind,
-        when=step.when,
-        version=booking.version,
-        due_at=step.due_at.astimezone(UTC).isoformat(),
-    )
 
 
 def answer(booking: BookingItem, timezone: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.contracts.hand_off import HANDOFF_CHECK, HandOffCheck
 from chalicelib.contracts.step import RECEIPT_CHECK, ReceiptCheck, StepMessage, message_type
+from chalicelib.contracts.store_wake import STORE_WAKE, StoreWake
 from chalicelib.errors import TransientSendError, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.services.delivery import Attempt, Outcome, StepDelivery
@@ -27,6 +28,7 @@ class StepWorker:
         retry_base_seconds: int,
         retry_max_seconds: int,
         hand_offs: Any = None,
+        wakes: Any = None,
     ) -> None:
         self._delivery = delivery
         self._sqs = sqs_client
@@ -35,6 +37,7 @@ class StepWorker:
         self._base = retry_base_seconds
         self._cap = retry_max_seconds
         self._hand_offs = hand_offs  # issue 17 part 3: the hand-off response alarm
+        self._wakes = wakes  # a store's wake: the steps of its bookings due at one store-local moment
 
     def handle_record(self, record: Any) -> str:
         """Powertools record handler: return on success (or a step to drop), raise to retry."""
@@ -43,6 +46,8 @@ class StepWorker:
             return self._receipt_check(record.body)
         if message_type(record.body) == HANDOFF_CHECK and self._hand_offs is not None:
             return self._handoff_check(record.body)
+        if message_type(record.body) == STORE_WAKE and self._wakes is not None:
+            return self._wake(record.body)
         try:
             step = StepMessage.from_json(record.body)
         except ValidationFailed as exc:
@@ -74,6 +79,17 @@ class StepWorker:
             logger.error("malformed receipt check dropped", extra={"reason": exc.message})
             return "malformed"
         return self._delivery.check_receipt(check).value
+
+    def _wake(self, body: str) -> str:
+        """A store's wake (services/store_wakes.py); a failure to queue its steps is retried as a whole."""
+        try:
+            wake = StoreWake.from_json(body)
+        except ValidationFailed as exc:
+            logger.error("malformed store wake dropped", extra={"reason": exc.message})
+            return "malformed"
+        queued = self._wakes.fire(wake)
+        logger.info("store wake", extra={"store_id": wake.store_id, "day": wake.day, "steps": queued})
+        return "woken"
 
     def _handoff_check(self, body: str) -> str:
         """Issue 17 part 3: a hand-off's response alarm, due at the store's limit (conversations/hand_offs.py)."""

@@ -23,14 +23,18 @@ def sign_in_as(driver, stack, role: str) -> None:
 
 
 def member_asks_for_her_card_back(stack) -> tuple[str, str, str]:
-    """A member with a booking writes "下次不找他了" (a quiet complaint the classifier does not read as one; what
-    it reads instead changes as its model learns): (member, message id, the intent it read)."""
-    member, body = booked_member_says(stack, "refund", "下次不找他了", hour=15, phone="+8613600136000")
-    assert body["intent"] != "complaint", body
+    """A member with a booking writes "以后还是去别家看看" (a quiet complaint; when this was written the classifier
+    read it as praise, and what it reads changes as its model learns): (member, message id, the intent it read)."""
+    member, body = booked_member_says(stack, "refund", "以后还是去别家看看", hour=15, phone="+8613600136000")
     status, page = stack.staff("GET", f"/v1/stores/{SH_STORE}/members/{member}/messages")
     assert status == 200, page
     [message] = [m for m in page["items"] if m["direction"] == "in"]
     return member, message["id"], message["intent"]
+
+
+def correction_of(read_as: str) -> str:
+    """What the front desk corrects it to: a complaint, unless the model has learned to read it as one."""
+    return "complaint" if read_as != "complaint" else "other"
 
 
 def console_label(intent: str) -> str:
@@ -47,19 +51,20 @@ def test_the_front_desk_corrects_a_misread_message_in_one_click(driver, stack, s
     picker = tid(f"intent-{message_id}")
     assert Select(find(driver, picker)).first_selected_option.get_attribute("value") == read_as
 
-    Select(find(driver, picker)).select_by_value("complaint")  # the one click
+    corrected = correction_of(read_as)
+    Select(find(driver, picker)).select_by_value(corrected)  # the one click
 
     until(
         driver,
         lambda d: d.find_element(By.CSS_SELECTOR, picker).get_attribute("data-corrected") == "true",
         what="the message to show the correction",
     )
-    assert Select(find(driver, picker)).first_selected_option.get_attribute("value") == "complaint"
+    assert Select(find(driver, picker)).first_selected_option.get_attribute("value") == corrected
     assert "已更正" in find(driver, f"{tid(f'msg-{message_id}')}").text
     shots("conversation-correction")
     _, page = stack.staff("GET", f"/v1/stores/{SH_STORE}/members/{member}/messages")
     [shown] = [m for m in page["items"] if m["id"] == message_id]
-    assert shown["intent"] == "complaint" and shown["intent_corrected"] is True
+    assert shown["intent"] == corrected and shown["intent_corrected"] is True
 
 
 def test_a_stylist_sees_the_reading_but_cannot_correct_it(driver, stack):

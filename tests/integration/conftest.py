@@ -171,11 +171,17 @@ class Harness:
             (phone, text) for phone, text in sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values()
         ]
 
-    def schedules(self) -> list[dict]:
+    def schedules(self, wakes: bool = True) -> list[dict]:
+        """The journey group's schedules; `wakes=False` leaves out the stores' shared wakes (`wake-...`)."""
         scheduler = self.session.client("scheduler")
         group = self.container.settings.schedule_group
         names = [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
+        names = [n for n in names if wakes or not n.startswith("wake-")]
         return [scheduler.get_schedule(Name=n, GroupName=group) for n in names]
+
+    def wakes(self) -> list[dict]:
+        """The stores' wakes still to fire: their bodies (contracts/store_wake.py)."""
+        return [json.loads(s["Target"]["Input"]) for s in self.schedules() if s["Name"].startswith("wake-")]
 
     def dlq(self) -> list[dict]:
         sqs = self.session.client("sqs")

@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.contracts.booking_event import parse_booking_event
 from chalicelib.contracts.step import StepMessage
+from chalicelib.contracts.store_wake import StoreWake
 from chalicelib.services.signatures import sign
 from devstack.event_sources import LambdaContext
 
@@ -37,6 +38,7 @@ def test_every_sample_is_covered_by_a_test():
         "apigw_member_messages.json",
         "apigw_health.json",
         "scheduler_step_input.json",
+        "scheduler_store_wake_input.json",
         "sqs_journey_steps.json",
         "webhooks/message.json",
         "agora_chat_callback.json",
@@ -112,14 +114,34 @@ def test_the_sqs_batch_sample_runs_through_the_worker(harness):
     assert dead["Body"] == "{not a journey step"
 
 
-def test_schedules_carry_the_same_input_as_the_scheduler_sample(harness):
+def test_the_store_wake_sample_on_the_steps_queue_sends_the_day_before_reminder(harness):
+    from functions.send_step import handler
+
+    assert harness.post(load("webhooks/booking.created.json"))[0] == 202
+    harness.pump()
+    harness.clock.set(StoreWake.from_json(json.dumps(load("scheduler_store_wake_input.json"))).due)
+    record = {**load("sqs_journey_steps.json")["Records"][0], "messageId": "wake-1"}
+    record["body"] = json.dumps(load("scheduler_store_wake_input.json"))
+
+    assert handler({"Records": [record]}, _context()) == {"batchItemFailures": []}
+    harness.pump()  # the wake queued the step; the worker sends it
+    assert harness.sent_kinds("sh-jingan", "m-1") == ["confirmation", "reminder_day_before"]
+
+
+def test_schedules_carry_the_same_input_as_the_scheduler_samples(harness):
     sample = StepMessage.from_json(json.dumps(load("scheduler_step_input.json")))
+    wake = StoreWake.from_json(json.dumps(load("scheduler_store_wake_input.json")))
     harness.post(load("webhooks/booking.created.json"))
 
     inputs = [json.loads(s["Target"]["Input"]) for s in harness.schedules()]
 
-    assert {tuple(sorted(i)) for i in inputs} == {tuple(sorted(load("scheduler_step_input.json")))}
-    assert sample.schedule_name in {s["Name"] for s in harness.schedules()}
+    assert {tuple(sorted(i)) for i in inputs} == {
+        tuple(sorted(load("scheduler_step_input.json"))),
+        tuple(sorted(load("scheduler_store_wake_input.json"))),
+    }
+    names = {s["Name"] for s in harness.schedules()}
+    assert sample.schedule_name in names and wake.schedule_name in names
+    assert load("scheduler_store_wake_input.json") in inputs
 
 
 def test_the_webhook_samples_in_order_tell_a_consistent_story(harness):

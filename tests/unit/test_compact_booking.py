@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.contracts.step import schedule_name
 from chalicelib.dal.models import (
     SCHEDULED,
+    WOKEN,
     BookingItem,
     CompactSlotsAttribute,
     CompactStepsAttribute,
@@ -101,3 +102,28 @@ def test_a_booking_remembers_its_last_events_and_the_version_each_made():
     assert booking.applied_version("evt-9") == 9 and booking.applied_version("evt-4") == 4
     assert booking.applied_version("evt-3") is None  # only the last RECENT_EVENTS are kept
     assert len(booking.recent_events) == BookingItem.RECENT_EVENTS
+
+
+def test_a_step_fired_by_its_store_wake_keeps_its_flag_and_has_no_schedule_of_its_own():
+    due = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    attribute = CompactStepsAttribute()
+    stored = attribute.serialize([_step(kind="reminder_day_before", due_at=due, schedule=WOKEN), _step()])
+    assert stored[0] == {"S": "reminder_day_before|upcoming|1795485600|sms|W"}
+    woken, scheduled = attribute.deserialize(stored)
+    booking = BookingItem(
+        *BookingItem.key("c1", "bk-1"),
+        chain_id="c1",
+        booking_id="bk-1",
+        store_id="s1",
+        version=2,
+        start=datetime(2026, 11, 25, 7, 0, tzinfo=UTC),
+        pending=[woken, scheduled],
+    )
+
+    assert booking.schedule_names() == [schedule_name("c1", "bk-1", "reminder_2h", 2)]
+    assert [p.kind for p in booking.woken_at(due)] == ["reminder_day_before"]
+    assert booking.woken_at(due + timedelta(minutes=1)) == []
+    assert (
+        booking.store_day("Asia/Shanghai") == "2026-11-25"
+        and booking.store_day("America/Los_Angeles") == "2026-11-24"
+    )

@@ -510,3 +510,42 @@ def test_given_a_first_visit_condition_then_only_a_member_with_no_earlier_visit_
 def test_given_an_unknown_condition_in_an_override_then_loading_fails():
     with pytest.raises(ValueError, match="unknown conditions"):
         load_journey({"steps": {"first_visit_followup": {"only_if": ["first_vist"]}}})
+
+
+# --- store-local times of day: shared by the store's wake (services/store_wakes.py) --------------------
+
+
+def test_given_steps_at_a_store_local_time_of_day_when_planned_then_only_they_are_marked_store_time():
+    booked = plan(
+        load_journey(), facts("2026-11-25T15:00:00+08:00"), "created", at("2026-11-22T10:00:00+08:00")
+    )
+    done = plan(
+        load_journey(),
+        facts("2026-11-25T15:00:00+08:00", status="completed", category="perm"),
+        None,
+        at("2026-11-25T16:30:00+08:00"),
+    )
+
+    assert {s.kind: s.store_time for s in booked} == {
+        "confirmation": False,  # due now
+        "reminder_day_before": True,  # -1d@10:00
+        "reminder_2h": False,
+        "no_show_followup": False,
+    }
+    assert {s.kind: s.store_time for s in done} == {
+        "aftercare": False,
+        "first_visit_followup": True,
+        "feedback_request": True,
+        "review_request": True,
+        "checkin_1_month": True,
+    }
+
+
+def test_given_a_relative_step_pushed_out_of_quiet_hours_when_planned_then_it_is_at_a_store_time():
+    steps = plan(load_journey(), facts("2026-11-25T10:00:00+08:00"), None, at("2026-11-22T10:00:00+08:00"))
+    late = plan(load_journey(), facts("2026-11-25T15:00:00+08:00"), None, at("2026-11-22T10:00:00+08:00"))
+
+    assert {s.kind: s.store_time for s in steps}[
+        "reminder_2h"
+    ] is True  # 08:00 -> 09:00, the end of quiet hours
+    assert {s.kind: s.store_time for s in late}["reminder_2h"] is False
