@@ -448,7 +448,8 @@ def markdown(f: Figures) -> str:
         "after each: steps due at a store-local time of day (day-before reminder at 10:00, first-visit, "
         "feedback, review and check-in steps at 11:00) are fired by one store wake per store-day and moment "
         "(`services/store_wakes.py`: one scheduled invocation, one Query and BatchGetItem of the day's bookings, "
-        "then their steps on the queue in batches of 10) and reach the worker together, as in production. "
+        "then up to 10 steps delivered in the wake's own invocation, more queued in batches of 10), as in "
+        "production. "
         f"{f.single.journeys} more journeys run one at a time, where every worker invocation carries one "
         "step -- the dearest case, priced beside the target.",
         "- DynamoDB request units from item sizes (DynamoDB's sizing rules: attribute names plus values): "

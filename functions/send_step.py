@@ -18,4 +18,5 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @logger.inject_lambda_context
 def handler(event, context):
     wired = container()
+    wired.step_worker.time_left_ms = context.get_remaining_time_in_millis
     return counted_batch(event, context, processor, wired.step_worker.handle_record, wired.report_events)

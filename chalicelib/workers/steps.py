@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.contracts.hand_off import HANDOFF_CHECK, HandOffCheck
@@ -38,6 +39,9 @@ class StepWorker:
         self._cap = retry_max_seconds
         self._hand_offs = hand_offs  # issue 17 part 3: the hand-off response alarm
         self._wakes = wakes  # a store's wake: the steps of its bookings due at one store-local moment
+        # The invocation's remaining time (the Lambda context's), set by the handler for each invocation: a store
+        # wake delivers its few steps itself only while there is time (services/store_wakes.py). None: it queues.
+        self.time_left_ms: Callable[[], int] | None = None
 
     def handle_record(self, record: Any) -> str:
         """Powertools record handler: return on success (or a step to drop), raise to retry."""
@@ -87,8 +91,13 @@ class StepWorker:
         except ValidationFailed as exc:
             logger.error("malformed store wake dropped", extra={"reason": exc.message})
             return "malformed"
-        queued = self._wakes.fire(wake)
-        logger.info("store wake", extra={"store_id": wake.store_id, "day": wake.day, "steps": queued})
+        delivered, queued = self._wakes.fire(
+            wake, lambda step: self._delivery.deliver(step, Attempt(number=1, last=False)), self.time_left_ms
+        )
+        logger.info(
+            "store wake",
+            extra={"store_id": wake.store_id, "day": wake.day, "delivered": delivered, "queued": queued},
+        )
         return "woken"
 
     def _handoff_check(self, body: str) -> str:

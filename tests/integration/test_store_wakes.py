@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 from chalicelib.contracts.store_wake import StoreWake
+from devstack.event_sources import LambdaContext
 from tests.support.builders import SH_STORE, booking_event
 
 DAY_BEFORE = "2026-11-24T10:00:00+08:00"  # the day-before reminder of bookings on 2026-11-25 (Asia/Shanghai)
@@ -138,3 +139,86 @@ def test_a_malformed_wake_is_dropped_not_retried(harness):
     )
     harness.pump()
     assert harness.dlq() == []
+
+
+class _Context(LambdaContext):
+    """A Lambda context whose remaining time is what the test says, not the wall clock's."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        super().__init__(
+            "chairside-test-SendStepFunction", region="ap-southeast-1", account_id="123456789012"
+        )
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def _wake_record(harness) -> dict:
+    """The steps-queue record of the store's wake at DAY_BEFORE."""
+    (body,) = [w for w in harness.wakes() if w["due_at"] == "2026-11-24T02:00:00+00:00"]
+    return {
+        "messageId": "wake-1",
+        "receiptHandle": "wake-1",
+        "body": json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+    }
+
+
+def test_a_wake_of_a_few_steps_delivers_them_in_its_own_invocation(harness):
+    from functions.send_step import handler
+
+    _two_bookings(harness)
+    record = _wake_record(harness)
+    harness.clock.set(datetime.fromisoformat(DAY_BEFORE))
+
+    assert handler({"Records": [record]}, _Context(remaining_ms=29_000)) == {"batchItemFailures": []}
+
+    # sent before anything else ran: nothing was queued for a second invocation
+    assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation", "reminder_day_before"]
+    assert harness.sent_kinds(SH_STORE, "m-2") == ["confirmation", "reminder_day_before"]
+
+
+def test_a_wake_short_of_time_queues_its_steps_and_they_go_once(harness):
+    from functions.send_step import handler
+
+    _two_bookings(harness)
+    record = _wake_record(harness)
+    harness.clock.set(datetime.fromisoformat(DAY_BEFORE))
+
+    assert handler({"Records": [record]}, _Context(remaining_ms=9_000)) == {"batchItemFailures": []}
+    assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation"]  # queued, not sent yet
+
+    harness.pump()
+    assert harness.sent_kinds(SH_STORE, "m-1") == ["confirmation", "reminder_day_before"]
+    assert harness.sent_kinds(SH_STORE, "m-2") == ["confirmation", "reminder_day_before"]
+    assert len(harness.sms()) == 4
+
+
+def test_a_wake_of_more_steps_than_it_delivers_itself_queues_them_all(harness):
+    from chalicelib.services.store_wakes import INLINE_STEPS
+    from functions.send_step import handler
+
+    members = [f"m-{n}" for n in range(INLINE_STEPS + 1)]
+    for n, member in enumerate(members):
+        harness.post(
+            booking_event(
+                event_id=f"evt-many-{n}",
+                booking_id=f"bk-many-{n}",
+                member_id=member,
+                phone=f"+86138001{n:05d}",
+                start=f"2026-11-25T{9 + n:02d}:00:00+08:00",
+                duration=60,
+            )
+        )
+    harness.pump()
+    record = _wake_record(harness)
+    harness.clock.set(datetime.fromisoformat(DAY_BEFORE))
+
+    assert handler({"Records": [record]}, _Context(remaining_ms=29_000)) == {"batchItemFailures": []}
+    assert all(harness.sent_kinds(SH_STORE, m) == ["confirmation"] for m in members)  # all queued
+
+    harness.pump()
+    assert all(harness.sent_kinds(SH_STORE, m) == ["confirmation", "reminder_day_before"] for m in members)
