@@ -350,10 +350,10 @@ def _flag(schedule: str | None) -> str:
 
 
 class CompactStepsAttribute(Attribute[list]):
-    """A booking's planned steps, each stored as one string `kind|when|due epoch seconds|channel|S?` (about a
-    third of a map per step: keeping a booking under 1 KB halves what each of its writes costs). The schedule's
-    name is not stored: it follows from the booking (BookingItem.schedule_names). Items written before, with a
-    map per step, read the same."""
+    """A booking's planned steps, each stored as one string `kind|when|due epoch seconds|channel|flag` (about a
+    third of a map per step: keeping a booking under 1 KB halves what each of its writes costs); the flag is `S`
+    (a schedule of its own, whose name follows from the booking: BookingItem.schedule_names), `W` (its store's
+    wake fires it) or empty (sent at once). Items written before, with a map per step, read the same."""
 
     attr_type = LIST
 

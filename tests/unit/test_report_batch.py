@@ -293,7 +293,11 @@ def test_every_worker_that_counts_messages_handles_its_batch_inside_one_report_b
         "awsRegion": "ap-southeast-1",
     }
     context = SimpleNamespace(
-        function_name="f", memory_limit_in_mb=512, invoked_function_arn="arn", aws_request_id="id"
+        function_name="f",
+        memory_limit_in_mb=512,
+        invoked_function_arn="arn",
+        aws_request_id="id",
+        get_remaining_time_in_millis=lambda: 30_000,
     )
 
     assert entry.handler({"Records": [record, {**record, "messageId": "m-2"}]}, context) == {
