@@ -35,6 +35,10 @@ from chalicelib import init_phase, resources
 
 ZH_REPLY = "能改到周五下午吗"  # the first Chinese reply of the inbound worker
 ZH_SECOND = "甲片翘边了，怎么办"
+WARM_PHONE = "+8613800138002"  # the warm requests' member
+WARM_ZH_REPLY = (
+    "可以改到周六上午吗"  # the warm inbound request: the same kind of reply as ZH_REPLY, another member
+)
 
 # entry module -> (event file, handler attribute)
 _EVENTS = {
@@ -97,15 +101,22 @@ import {module} as entry
 imported = time.perf_counter() - t
 result = entry.{handler}(event, Context())
 seconds = time.perf_counter() - t
-import botocore.client
 # peak resident memory of this process (VmHWM: ru_maxrss would carry the forking parent's over)
 rss_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
+cold_waited = waited[0]
+# the same kind of request again, warm: what every request pays, not the cold start
+warm_event = json.load(open({warm_event!r}))
+t = time.perf_counter()
+entry.{handler}(warm_event, Context())
+warm = time.perf_counter() - t
+import botocore.client
+gc.unfreeze()  # an entry point freezes its init objects (init_phase.resume); list them too
 gc.collect()
 clients = sorted(o.meta.service_model.service_name for o in gc.get_objects()
                  if isinstance(o, botocore.client.BaseClient))
 status = result.get("statusCode") if isinstance(result, dict) else None
-print(json.dumps({{"seconds": seconds, "imported": imported, "waited": waited[0], "clients": clients, "status": status, "rss_mb": rss_mb,
-                  "rjieba": "rjieba.rjieba" in sys.modules, "failures": len((result or {{}}).get("batchItemFailures", []))}}))
+print(json.dumps({{"seconds": seconds, "imported": imported, "waited": cold_waited, "warm": warm, "warm_waited": waited[0] - cold_waited, "clients": clients, "status": status, "rss_mb": rss_mb,
+                  "rjieba": "rjieba.rjieba" in sys.modules, "jinja2": "jinja2" in sys.modules, "failures": len((result or {{}}).get("batchItemFailures", []))}}))
 """
 
 _BASELINE = """import json
@@ -155,7 +166,9 @@ def entries() -> list[Entry]:
 @dataclass(frozen=True)
 class ColdStarts:
     baseline: dict[str, float]  # entry name -> median seconds of `import boto3` + the same clients
-    init: dict[str, float]  # entry name -> median seconds of import + wiring + first request
+    # entry name -> median seconds of import + wiring + the first request's lazy loads: from before the import
+    # until the first request was answered, less what the same kind of request took warm right after
+    init: dict[str, float]
     clients: dict[str, tuple[str, ...]]  # entry name -> the clients it held after its first request
     first_zh_ms: float  # median added cost of the first Chinese reply in a fresh process
     layer_mb: float | None  # the built layer, MiB (None: not built)
@@ -165,6 +178,8 @@ class ColdStarts:
     # entry name -> the most resident memory (MB) a fresh process of it held by the end of its first request
     peak_mb: dict[str, float] = field(default_factory=dict)
     memory_mb: dict[str, int] = field(default_factory=dict)  # entry name -> its function's configured memory
+    first: dict[str, float] = field(default_factory=dict)  # entry name -> median seconds to the first answer
+    warm: dict[str, float] = field(default_factory=dict)  # entry name -> median seconds of the warm request
 
     def memory_share(self, name: str) -> float:
         return self.peak_mb[name] / self.memory_mb[name]
@@ -184,31 +199,106 @@ class ColdStarts:
         """The ratio without the time spent waiting on the local AWS endpoint: the entry's own work."""
         return (self.init[name] - self.waited.get(name, 0.0)) / self.baseline[name]
 
+    def first_ratio(self, name: str) -> float:
+        """Time to the first answer (init and the request's own work) over the baseline."""
+        return self.first[name] / self.baseline[name]
+
+    @property
+    def first_ratio_max(self) -> float:
+        return max(self.first_ratio(name) for name in self.first)
+
     @property
     def own_ratio_max(self) -> float:
         return max(self.own_ratio(name) for name in self.init)
 
 
-def _prepare_event(entry: Entry, out: Path) -> Path:
-    """The sample event as the entry's first request: the webhook signed now, the SMS reply in Chinese."""
+def _prepare_event(entry: Entry, out: Path, warm: bool = False, steps: tuple[str, ...] = ()) -> Path:
+    """The sample event as the entry's first request: the webhook signed now, the SMS reply in Chinese.
+
+    With `warm`, the entry's second request, of the same kind but new, so it does the same work again (a
+    duplicate would be answered from what the first one stored, cheaper): the webhook for another booking of
+    another member, the inbound batch with another Chinese reply of the same kind from another member, the steps
+    batch with the confirmation of another booking (`steps`: the confirmations of two bookings made for it, so
+    the step is rendered and sent). The other workers' second request is their sample batch again with new
+    message ids (a redelivery: cheaper, so their init is if anything overstated).
+    """
     event = json.loads(entry.event.read_text())
     if entry.module == "app":
         from chalicelib.services.signatures import sign
 
+        event["body"] = json.dumps(
+            _upcoming(json.loads(event["body"]), "-warm" if warm else ""), ensure_ascii=False
+        )
         ts = str(int(time.time()))
         signature = sign(WEBHOOK_SECRET, ts, event["body"].encode())
         for headers, wrap in ((event["headers"], str), (event["multiValueHeaders"], lambda v: [v])):
             headers["x-chairside-timestamp"], headers["x-chairside-signature"] = wrap(ts), wrap(signature)
+    for record in event.get("Records", []):
+        if warm:
+            record["messageId"] = f"{record.get('messageId', 'message')}-warm"
+    if entry.module == "functions.send_step" and steps:
+        event["Records"][0]["body"] = steps[1 if warm else 0]
     if entry.module == "functions.handle_inbound":
         record = event["Records"][0]
         envelope = json.loads(record["body"])
         message = json.loads(envelope["Message"])
-        message["messageBody"] = ZH_REPLY
+        message["messageBody"] = WARM_ZH_REPLY if warm else ZH_REPLY
+        if warm:
+            message["inboundMessageId"] += "-warm"
+            message["originationNumber"] = WARM_PHONE
+            envelope["MessageId"] += "-warm"
         envelope["Message"] = json.dumps(message, ensure_ascii=False)
         record["body"] = json.dumps(envelope, ensure_ascii=False)
-    path = out / f"{entry.module}.json"
+    path = out / f"{entry.module}{'.warm' if warm else ''}.json"
     path.write_text(json.dumps(event, ensure_ascii=False))
     return path
+
+
+def _upcoming(body: dict, suffix: str) -> dict:
+    """The sample webhook body for a booking three days from now (the sample's own date has passed), its ids
+    and member's phone suffixed (`suffix` "": the sample's)."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    body = json.loads(json.dumps(body))
+    body["event_id"] += suffix
+    body["occurred_at"] = now.isoformat()
+    booking = body["booking"]
+    booking["id"] += suffix
+    hour = {"": 7, "-warm": 9, "-step": 11, "-step-warm": 13}[suffix]  # one stylist: two hours apart (UTC)
+    booking["start"] = (
+        (now + timedelta(days=3)).replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()
+    )
+    if suffix:
+        booking["member"]["id"] += suffix
+        booking["member"]["phone"] = WARM_PHONE
+    return body
+
+
+def _confirmations(env: dict[str, str]) -> tuple[str, ...]:
+    """Two bookings made through the composition root as the webhook makes them; their confirmation steps as
+    the steps queue holds them (the steps worker's first and warm requests)."""
+    import boto3
+
+    from chalicelib import bootstrap
+    from chalicelib.contracts.booking_event import parse_booking_event
+    from devstack.seed import CHAIN_ID
+
+    sample = json.loads((ROOT / "events" / _EVENTS["app"][0]).read_text())["body"]
+    events = bootstrap.container().booking_events
+    for suffix in ("-step", "-step-warm"):
+        events.receive(CHAIN_ID, parse_booking_event(_upcoming(json.loads(sample), suffix)))
+    sqs = boto3.session.Session(region_name=REGION).client("sqs")
+    url = env[resources.ENV_STEPS_QUEUE_URL]
+    found: dict[str, str] = {}
+    for _ in range(10):
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            step = json.loads(message["Body"])
+            if step.get("kind") == "confirmation":
+                found[step["booking_id"]] = message["Body"]
+        if len(found) == 2:
+            break
+    return tuple(found[f"bk-1{suffix}"] for suffix in ("-step", "-step-warm"))
 
 
 @contextmanager
@@ -299,25 +389,32 @@ def layer_mb() -> float | None:
 def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
     targets = entries()
     init: dict[str, list[float]] = {e.name: [] for e in targets}
+    first: dict[str, list[float]] = {e.name: [] for e in targets}
+    warm: dict[str, list[float]] = {e.name: [] for e in targets}
     base: dict[str, list[float]] = {e.name: [] for e in targets}
     waited: dict[str, list[float]] = {e.name: [] for e in targets}
     peak: dict[str, list[float]] = {e.name: [] for e in targets}
     clients: dict[str, tuple[str, ...]] = {}
     zh: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, moto_server() as env:
-        events = {e.name: _prepare_event(e, Path(tmp)) for e in targets}
+        steps = _confirmations(env)
+        events = {e.name: _prepare_event(e, Path(tmp), steps=steps) for e in targets}
+        warm_events = {e.name: _prepare_event(e, Path(tmp), warm=True, steps=steps) for e in targets}
         for _ in range(rounds):
             for entry in targets:
                 code = _ENTRY.format(
                     event=str(events[entry.name]),
+                    warm_event=str(warm_events[entry.name]),
                     context=_CONTEXT,
                     wait_hook=_WAIT_HOOK,
                     module=entry.module,
                     handler=entry.handler,
                 )
                 result = _run(code, env)
-                init[entry.name].append(result["seconds"])
-                waited[entry.name].append(result["waited"])
+                init[entry.name].append(result["seconds"] - result["warm"])
+                first[entry.name].append(result["seconds"])
+                warm[entry.name].append(result["warm"])
+                waited[entry.name].append(result["waited"] - result["warm_waited"])
                 peak[entry.name].append(result["rss_mb"])
                 clients.setdefault(entry.name, tuple(result["clients"]))
                 if os.environ.get("BENCH_DEBUG"):
@@ -337,6 +434,8 @@ def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
         {n: statistics.median(v) for n, v in waited.items()},
         {n: max(v) for n, v in peak.items()},
         {e.name: e.memory_mb for e in targets},
+        {n: statistics.median(v) for n, v in first.items()},
+        {n: statistics.median(v) for n, v in warm.items()},
     )
 
 

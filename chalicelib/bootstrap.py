@@ -432,7 +432,7 @@ class Container:
         return ChatBooking(
             self.conversations,
             self.availability.open_starts,
-            self.self_booking.book,
+            self._book_by_chat,
             self.bookings.member,
             self.reply_sender,
             self.settings.public_base_url,
@@ -515,6 +515,11 @@ class Container:
         return StaffBookings(
             self.stores, self.bookings, self.messages, self.booking_marks, self.booking_system, self.clock
         )
+
+    def _book_by_chat(self, member, store_id, body):
+        """`self_booking.book`, wired when a member first books by chat: a container that only reads replies
+        never loads the self-booking contracts (pydantic; the inbound worker's cold start, issue 13 §8)."""
+        return self.self_booking.book(member, store_id, body)
 
     # --- self-booking (issue 14) ---------------------------------------------------------------------
     @cached_property

@@ -33,4 +33,5 @@ def resume() -> None:
     global _paused
     if _paused:
         _paused = False
+        gc.freeze()
         gc.enable()

@@ -21,7 +21,8 @@ def _text(body: str) -> Response:
 @channels.route("/v1/webhooks/messages", methods=["POST"], content_types=JSON_TYPES)
 @handled
 def generic_message():
-    from chalicelib.conversations.intake import GenericMessageEvent  # lazy: the booking webhook's cold start
+    # lazy: the booking webhook's cold start
+    from chalicelib.contracts.generic_message import GenericMessageEvent
 
     chain_id, raw = verified_chain(channels.current_request, MAX_BODY_BYTES)
     event = parse_model(GenericMessageEvent, raw, "the message event is not valid")

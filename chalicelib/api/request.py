@@ -7,15 +7,19 @@ what these return (dicts, models, a `Staff`), never a header or raw bytes.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
-from pydantic import BaseModel
 
 from chalicelib.contracts.validation import parse
 from chalicelib.errors import PayloadTooLarge, Unauthorized, ValidationFailed, invalid_fields
 from chalicelib.ids import ID_CHARS, SAFE_ID, is_id
 from chalicelib.services.auth import MAX_TOKEN_LENGTH, HS256Verifier, Staff, Verifier
+
+if (
+    TYPE_CHECKING
+):  # pydantic loads with the first request that parses a model, not with the API (its cold start)
+    from pydantic import BaseModel
 
 # Containers may nest this deep in a request body; deeper is refused as "nested too deeply".
 MAX_JSON_DEPTH = 64

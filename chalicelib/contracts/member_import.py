@@ -13,14 +13,15 @@ from typing import Annotated
 from pydantic import StringConstraints, field_validator
 
 from chalicelib.care.profile import MAX_TAGS, TAG
-from chalicelib.contracts.booking_event import Member, _Strict
+from chalicelib.contracts.booking_event import optional_birthday, optional_email, optional_phone
+from chalicelib.contracts.fields import Strict
 from chalicelib.journeys.texts import SUPPORTED_LOCALES
 
 YES = {"yes", "y", "true", "1", "是", "同意"}
 NO = {"no", "n", "false", "0", "否", "不同意"}
 
 
-class MemberRow(_Strict):
+class MemberRow(Strict):
     phone: str
     name: str = ""
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
@@ -30,9 +31,9 @@ class MemberRow(_Strict):
     tags: list[str] = []
 
     # The booking webhook's own rules for the fields both have (E.164 phone, email, birthday, name).
-    _phone = field_validator("phone")(Member._phone_e164.__func__)  # type: ignore[attr-defined]
-    _email = field_validator("email")(Member._email.__func__)  # type: ignore[attr-defined]
-    _birthday = field_validator("birthday")(Member._birthday.__func__)  # type: ignore[attr-defined]
+    _phone = field_validator("phone")(classmethod(lambda cls, value: optional_phone(value)))
+    _email = field_validator("email")(classmethod(lambda cls, value: optional_email(value)))
+    _birthday = field_validator("birthday")(classmethod(lambda cls, value: optional_birthday(value)))
 
     @field_validator("phone", mode="after")
     @classmethod

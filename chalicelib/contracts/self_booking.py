@@ -7,9 +7,10 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.contracts.booking_event import Id, Text
+from chalicelib.contracts.booking_event import aware
+from chalicelib.contracts.fields import Id, Strict, Text
 
 MAX_DAYS = 14
 DEFAULT_DAYS = 7
@@ -17,18 +18,6 @@ IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:\-]+$")
 ]
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("must include a UTC offset, e.g. 2026-11-25T15:00:00+08:00")
-    if not 2000 <= value.year <= 2100:
-        raise ValueError("is out of range")
-    return value
 
 
 def _iso_text(value: Any) -> Any:
@@ -39,7 +28,7 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-class BookRequest(_Body):
+class BookRequest(Strict):
     service: Id
     stylist_id: Id  # or "any"
     start: datetime
@@ -48,22 +37,22 @@ class BookRequest(_Body):
     member_id: Id | None = None  # staff only: whom they book for
 
     _start_text = field_validator("start", mode="before")(classmethod(lambda cls, v: _iso_text(v)))
-    _start_aware = field_validator("start")(classmethod(lambda cls, v: _aware(v)))
+    _start_aware = field_validator("start")(classmethod(lambda cls, v: aware(v)))
 
 
-class RescheduleRequest(_Body):
+class RescheduleRequest(Strict):
     start: datetime
     stylist_id: Id | None = None
 
     _start_text = field_validator("start", mode="before")(classmethod(lambda cls, v: _iso_text(v)))
-    _start_aware = field_validator("start")(classmethod(lambda cls, v: _aware(v)))
+    _start_aware = field_validator("start")(classmethod(lambda cls, v: aware(v)))
 
 
-class CancelRequest(_Body):
+class CancelRequest(Strict):
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
-class AvailabilityQuery(_Body):
+class AvailabilityQuery(Strict):
     service: Id
     stylist: Id = "any"
     first_day: date | None = Field(default=None, alias="from")

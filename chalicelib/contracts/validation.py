@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING
 
 from chalicelib.errors import ValidationFailed, invalid_fields
+
+if TYPE_CHECKING:  # the model given is pydantic's, so pydantic is loaded by then; importing this loads none
+    from pydantic import BaseModel
 
 
 def parse[M: BaseModel](
@@ -14,6 +17,8 @@ def parse[M: BaseModel](
     that replace an error's, by error type and location, as errors.invalid_fields)."""
     if not isinstance(payload, dict):
         raise ValidationFailed("the body must be a JSON object", {"body": "must be a JSON object"})
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(payload)
     except ValidationError as exc:

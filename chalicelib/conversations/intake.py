@@ -13,12 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
-from chalicelib.contracts.booking_event import Id, Name
 from chalicelib.conversations.inbound import Handling, InboundMessage, InboundService
 from chalicelib.dal.callbacks import CallbackClaims, SmsNumbers
 from chalicelib.dal.conversations import ConversationRepository
@@ -27,9 +24,9 @@ from chalicelib.errors import Unauthorized, ValidationFailed
 from chalicelib.ids import is_id
 from chalicelib.services import signatures
 from chalicelib.services.receipt_sink import ReceiptSink
-from chalicelib.text_safety import clean_text
 
 if TYPE_CHECKING:
+    from chalicelib.contracts.generic_message import GenericMessageEvent
     from chalicelib.conversations.wechat_events import WeChatAccountEvents
 
 MAX_BODY_BYTES = 64 * 1024
@@ -40,27 +37,6 @@ CLAIM_SECONDS = 3 * REPLAY_WINDOW_SECONDS
 WECHAT_OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 AGORA_USER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class _GenericMessage(_Strict):
-    id: Id
-    type: Literal["text", "image", "voice", "emoji"]
-    text: Annotated[str, StringConstraints(max_length=4000), AfterValidator(clean_text)] = ""
-    media_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")] | None = None
-
-
-class GenericMessageEvent(_Strict):
-    event_id: Id
-    store_id: Id
-    member_id: Id
-    channel: Literal["sms", "wechat", "agora", "web"]
-    message: _GenericMessage
-    sent_at: datetime
-    member_name: Name = ""
 
 
 @dataclass(frozen=True)

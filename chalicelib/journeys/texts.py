@@ -502,18 +502,26 @@ def _variables(ctx: MessageContext) -> dict[str, Any]:
     }
 
 
-@functools.cache
 def uses(kind: str, variable: str) -> bool:
     """Whether the `kind` message of messages.toml reads `variable` in any locale (e.g. `manage_link`: only the
     kinds whose texts carry the link get one minted)."""
+    return variable in _reads(kind)
+
+
+@functools.cache
+def _reads(kind: str) -> frozenset[str]:
+    """Every variable the `kind` message reads in any locale: each text parsed once per container (a delivery
+    asks about several variables, and a cold container pays each parse)."""
     from jinja2 import meta
 
     templates = _messages().get(kind) or {}
     env = _environment()
-    return any(
-        variable in meta.find_undeclared_variables(env.parse(templates[locale]))
-        for locale in SUPPORTED_LOCALES
-        if locale in templates
+    return frozenset().union(
+        *(
+            meta.find_undeclared_variables(env.parse(templates[locale]))
+            for locale in SUPPORTED_LOCALES
+            if locale in templates
+        )
     )
 
 

@@ -14,11 +14,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
-from chalicelib.contracts.booking_event import BookingEvent
 from chalicelib.contracts.step import StepMessage, schedule_name, step_message
 from chalicelib.contracts.store_wake import StoreWake
 from chalicelib.dal.bookings import (
@@ -36,6 +35,9 @@ from chalicelib.observability import logger
 from chalicelib.scheduling import StepScheduler
 from chalicelib.services import channel_router
 from chalicelib.services.stores import StoreDirectory
+
+if TYPE_CHECKING:  # a type only: the inbound worker's staff marks come here without loading pydantic
+    from chalicelib.contracts.booking_event import BookingEvent
 
 EVENT_RETENTION = timedelta(days=35)
 FIRED_AFTER = timedelta(minutes=15)  # a one-time schedule this far past its time has fired

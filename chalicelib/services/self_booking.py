@@ -34,7 +34,7 @@ from chalicelib.catalog import availability as rules
 from chalicelib.catalog.availability import ANY, Slot
 from chalicelib.catalog.store_catalog import Service, StoreCatalog, Stylist
 from chalicelib.clock import Clock
-from chalicelib.contracts.booking_event import BookingEvent
+from chalicelib.contracts.booking_event import BookingEvent, parse_booking_event
 from chalicelib.contracts.self_booking import BookRequest, CancelRequest, RescheduleRequest
 from chalicelib.contracts.validation import parse
 from chalicelib.dal.bookings import BookingRepository
@@ -411,7 +411,7 @@ class SelfBooking:
             "type": event.type,
             "occurred_at": event.occurred_at.isoformat(),
             "source": "chairside",
-            "booking": event.booking.model_dump(mode="json"),
+            "booking": event.booking.as_json(),
         }
         if reason:
             body["reason"] = reason
@@ -511,7 +511,7 @@ def _new_event(
 def _validated(raw: dict[str, Any]) -> BookingEvent:
     """The event as the webhook's contract reads it; stored data it refuses (say a member's phone saved before
     numbers were checked) is named in the 400."""
-    return parse(BookingEvent, raw, "the booking cannot be made from the stored data")
+    return parse_booking_event(raw, "the booking cannot be made from the stored data")
 
 
 def _event(

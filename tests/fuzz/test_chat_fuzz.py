@@ -31,6 +31,7 @@ from chalicelib.services.auth import issue_token
 from chalicelib.services.signatures import sign
 from chalicelib.understanding import INTENTS, SENTIMENTS
 from tests.support.builders import LDN_STORE, SH_STORE
+from tests.support.mutations import mutate, paths
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
@@ -95,33 +96,6 @@ json_values = st.recursive(
 def mostly(usual: st.SearchStrategy, unusual: st.SearchStrategy) -> st.SearchStrategy:
     """`usual` three times in four (one_of would flatten nested choices and weigh every branch alike)."""
     return st.integers(0, 3).flatmap(lambda i: unusual if i == 0 else usual)
-
-
-def paths_of(value: Any, prefix: tuple = ()) -> list[tuple]:
-    paths = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            paths += paths_of(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            paths += paths_of(child, (*prefix, index))
-    return paths
-
-
-def mutate(draw, value: Any, paths: list[tuple]) -> Any:
-    """One to three parts of `value` replaced by arbitrary JSON or removed."""
-    for path in draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3, unique=True)):
-        parent = value
-        try:
-            for part in path[:-1]:
-                parent = parent[part]
-            if draw(st.booleans()):
-                parent[path[-1]] = draw(json_values)
-            elif isinstance(parent, dict):
-                parent.pop(path[-1], None)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier change removed or replaced this part
-    return value
 
 
 # Text as members type it: any unicode (emoji, RTL, combining marks, controls), empty, very long.
@@ -192,14 +166,14 @@ def post_generic(harness, raw: bytes, headers: dict[str, str] | None = None) -> 
     return answer(harness.client.http.post(MESSAGES, headers=all_headers, body=raw))
 
 
-_MESSAGE_PATHS = paths_of(message_event())
+_MESSAGE_PATHS = paths(message_event())
 
 
 @st.composite
 def mutated_message_events(draw) -> Any:
     event = message_event(member_id=draw(st.sampled_from(["m-1", "m-2"])))
     event["message"]["id"] = draw(st.sampled_from(["fz-dup-1", event["message"]["id"]]))
-    return mutate(draw, event, _MESSAGE_PATHS)
+    return mutate(draw, event, _MESSAGE_PATHS, json_values)
 
 
 @FUZZ
@@ -739,7 +713,7 @@ def agora_message(text: str = "thanks 😍", *, to: str = f"store-{SH_STORE}", s
     }
 
 
-_AGORA_PATHS = paths_of(agora_message())
+_AGORA_PATHS = paths(agora_message())
 
 
 _stored_call_ids: set[str] = (
@@ -775,7 +749,7 @@ def signature_ok(harness, body: Any) -> bool:
 )
 def test_agora_callback_any_json_never_gets_a_5xx(harness, data, payload, chain):
     if data.draw(st.booleans(), label="mutate a valid callback"):
-        payload = mutate(data.draw, agora_message(), _AGORA_PATHS)
+        payload = mutate(data.draw, agora_message(), _AGORA_PATHS, json_values)
         if data.draw(st.booleans(), label="re-sign"):
             payload = agora_sign(harness, payload)
     raw = dump(payload)

@@ -24,6 +24,7 @@ from chalicelib.api.webhooks import MAX_BODY_BYTES
 from chalicelib.contracts.booking_event import EVENT_TYPES
 from chalicelib.services.signatures import sign
 from tests.support.builders import LDN_STORE, SH_STORE, booking_event
+from tests.support.mutations import mutate, paths
 
 CATEGORIES = ("hair_cut", "hair_colour", "perm", "hair_care", "nail_gel", "nail_art", "nail_care")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -96,19 +97,8 @@ json_values = st.recursive(
 )
 
 
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    paths = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            paths += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            paths += _paths(child, (*prefix, index))
-    return paths
-
-
 _TEMPLATE = booking_event(email="li@example.com")
-_TEMPLATE_PATHS = _paths(_TEMPLATE)
+_TEMPLATE_PATHS = paths(_TEMPLATE)
 
 
 @st.composite
@@ -117,17 +107,7 @@ def mutated_events(draw) -> Any:
     event = json.loads(json.dumps(_TEMPLATE))
     event["event_id"] = f"fuzz-a-{next(_ids)}"
     event["booking"]["id"] = draw(st.sampled_from(["fz-1", "fz-2", "fz-3"]))
-    for path in draw(st.lists(st.sampled_from(_TEMPLATE_PATHS), min_size=1, max_size=3, unique=True)):
-        parent = event
-        try:
-            for part in path[:-1]:
-                parent = parent[part]
-            if draw(st.booleans()):
-                parent[path[-1]] = draw(json_values)
-            elif isinstance(parent, dict):
-                parent.pop(path[-1], None)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier change removed or replaced this part
+    mutate(draw, event, _TEMPLATE_PATHS, json_values)
     return event
 
 
