@@ -110,13 +110,17 @@ def test_cold_start_ratios_targets_and_summary_keys() -> None:
         waited={"api": 0.02, "worker": 0.15},
         peak_mb={"api": 64.0, "worker": 140.8},
         memory_mb={"api": 512, "worker": 256},
+        first={"api": 0.33, "worker": 0.52},  # init is the first answer less the warm request
+        warm={"api": 0.05, "worker": 0.02},
     )
     assert cold.ratio("api") == pytest.approx(1.4)
+    assert cold.first_ratio("api") == pytest.approx(1.65) and cold.first_ratio_max == pytest.approx(2.08)
     assert cold.memory_share("api") == pytest.approx(0.125) and cold.memory_share_max == pytest.approx(0.55)
     assert cold.ratio_max == pytest.approx(2.0)
     assert cold.own_ratio("api") == pytest.approx(1.3) and cold.own_ratio_max == pytest.approx(1.4)
     assert (
-        cold_summary(cold) == "init_ratio_max=2.00 init_own_ratio_max=1.40 first_zh_reply_ms=80 "
+        cold_summary(cold) == "init_ratio_max=2.00 init_own_ratio_max=1.40 first_answer_ratio_max=2.08 "
+        "first_zh_reply_ms=80 "
         "peak_memory_share_max=0.55 layer_mb=74.0"
     )
     assert [met for _, _, met in cold_targets(cold)] == [False, True, False, True]

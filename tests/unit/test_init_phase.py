@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def collecting():
-    """Every test leaves this process collecting garbage, whatever it did."""
+    """Every test leaves this process collecting garbage, nothing frozen, whatever it did."""
     yield
     init_phase.resume()
     gc.enable()
+    gc.unfreeze()
 
 
 def test_outside_lambda_nothing_is_paused(collecting, monkeypatch) -> None:
@@ -35,8 +36,10 @@ def test_in_lambda_collection_pauses_until_resumed_once(collecting, monkeypatch)
     monkeypatch.setenv(init_phase.LAMBDA_RUNTIME_API, "127.0.0.1:9001")
     init_phase.pause()
     assert not gc.isenabled()
+    gc.unfreeze()
     init_phase.resume()
     assert gc.isenabled()
+    assert gc.get_freeze_count() > 0  # the init's objects: never walked by a collection again
     gc.disable()  # someone else's choice after the init is left alone
     init_phase.resume()
     assert not gc.isenabled()
