@@ -140,7 +140,7 @@ retrain: venv
 	$(MAKE) train CORRECTIONS=build/corrections-$(CHAIN).jsonl
 
 ## Train the learned reply classifier (eval/train.py, pure Python, deterministic): rewrites
-## chalicelib/understanding/model/reply_model.json and TRAINING.md from eval/data/train.jsonl (never the frozen
+## chalicelib/understanding/model/reply_model.json (+ .weights) and TRAINING.md from eval/data/train.jsonl (never the frozen
 ## part). CORRECTIONS="a.jsonl b.jsonl" adds staff corrections (the eval format).
 CORRECTIONS ?=
 train: venv

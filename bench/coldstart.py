@@ -35,7 +35,6 @@ from chalicelib import init_phase, resources
 
 ZH_REPLY = "能改到周五下午吗"  # the first Chinese reply of the inbound worker
 ZH_SECOND = "甲片翘边了，怎么办"
-WARM_PHONE = "+8613800138002"  # the warm requests' member
 WARM_ZH_REPLY = (
     "可以改到周六上午吗"  # the warm inbound request: the same kind of reply as ZH_REPLY, another member
 )
@@ -212,72 +211,65 @@ class ColdStarts:
         return max(self.own_ratio(name) for name in self.init)
 
 
-def _prepare_event(entry: Entry, out: Path, warm: bool = False, steps: tuple[str, ...] = ()) -> Path:
-    """The sample event as the entry's first request: the webhook signed now, the SMS reply in Chinese.
+def _prepare_event(entry: Entry, out: Path, slot: int, steps: list[str]) -> Path:
+    """The sample event as request number `slot` of the entry: every request is new, so it does the whole work
+    (a duplicate would be answered from what an earlier one stored, cheaper), in each round a first request and
+    a warm one of the same kind (odd slots: `WARM_ZH_REPLY` for the inbound worker).
 
-    With `warm`, the entry's second request, of the same kind but new, so it does the same work again (a
-    duplicate would be answered from what the first one stored, cheaper): the webhook for another booking of
-    another member, the inbound batch with another Chinese reply of the same kind from another member, the steps
-    batch with the confirmation of another booking (`steps`: the confirmations of two bookings made for it, so
-    the step is rendered and sent). The other workers' second request is their sample batch again with new
-    message ids (a redelivery: cheaper, so their init is if anything overstated).
+    The webhook, signed now, for a booking of its own member (`_upcoming`); the steps batch with the
+    confirmation of a booking made for it (`steps[slot]`), so its texts render and its SMS is sent; the inbound
+    batch with a Chinese reply from a number of its own; the other workers' sample batch with new message ids
+    (a redelivery, cheaper than their first: their figures are if anything flattered, and below the target).
     """
     event = json.loads(entry.event.read_text())
+    for record in event.get("Records", []):
+        record["messageId"] = f"{record.get('messageId', 'message')}-{slot}"
     if entry.module == "app":
         from chalicelib.services.signatures import sign
 
-        event["body"] = json.dumps(
-            _upcoming(json.loads(event["body"]), "-warm" if warm else ""), ensure_ascii=False
-        )
+        event["body"] = json.dumps(_upcoming(json.loads(event["body"]), slot), ensure_ascii=False)
         ts = str(int(time.time()))
         signature = sign(WEBHOOK_SECRET, ts, event["body"].encode())
         for headers, wrap in ((event["headers"], str), (event["multiValueHeaders"], lambda v: [v])):
             headers["x-chairside-timestamp"], headers["x-chairside-signature"] = wrap(ts), wrap(signature)
-    for record in event.get("Records", []):
-        if warm:
-            record["messageId"] = f"{record.get('messageId', 'message')}-warm"
-    if entry.module == "functions.send_step" and steps:
-        event["Records"][0]["body"] = steps[1 if warm else 0]
+    if entry.module == "functions.send_step":
+        event["Records"][0]["body"] = steps[slot]
     if entry.module == "functions.handle_inbound":
         record = event["Records"][0]
         envelope = json.loads(record["body"])
         message = json.loads(envelope["Message"])
-        message["messageBody"] = WARM_ZH_REPLY if warm else ZH_REPLY
-        if warm:
-            message["inboundMessageId"] += "-warm"
-            message["originationNumber"] = WARM_PHONE
-            envelope["MessageId"] += "-warm"
+        message["messageBody"] = WARM_ZH_REPLY if slot % 2 else ZH_REPLY
+        message["inboundMessageId"] += f"-{slot}"
+        message["originationNumber"] = f"+86137001370{slot:02d}"
+        envelope["MessageId"] += f"-{slot}"
         envelope["Message"] = json.dumps(message, ensure_ascii=False)
         record["body"] = json.dumps(envelope, ensure_ascii=False)
-    path = out / f"{entry.module}{'.warm' if warm else ''}.json"
+    path = out / f"{entry.module}.{slot}.json"
     path.write_text(json.dumps(event, ensure_ascii=False))
     return path
 
 
-def _upcoming(body: dict, suffix: str) -> dict:
-    """The sample webhook body for a booking three days from now (the sample's own date has passed), its ids
-    and member's phone suffixed (`suffix` "": the sample's)."""
+def _upcoming(body: dict, slot: int, hour: int = 7, phones: str = "+86138001380") -> dict:
+    """The sample webhook body for a booking of a member of its own, `slot` + 3 days from now at `hour` UTC (the
+    sample's own date has passed; one stylist, so a day each), its ids suffixed with the slot."""
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
     body = json.loads(json.dumps(body))
-    body["event_id"] += suffix
+    body["event_id"] += f"-{hour}-{slot}"
     body["occurred_at"] = now.isoformat()
     booking = body["booking"]
-    booking["id"] += suffix
-    hour = {"": 7, "-warm": 9, "-step": 11, "-step-warm": 13}[suffix]  # one stylist: two hours apart (UTC)
-    booking["start"] = (
-        (now + timedelta(days=3)).replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()
-    )
-    if suffix:
-        booking["member"]["id"] += suffix
-        booking["member"]["phone"] = WARM_PHONE
+    booking["id"] += f"-{hour}-{slot}"
+    start = (now + timedelta(days=3 + slot)).replace(hour=hour, minute=0, second=0, microsecond=0)
+    booking["start"] = start.isoformat()
+    booking["member"]["id"] += f"-{hour}-{slot}"
+    booking["member"]["phone"] = f"{phones}{slot:02d}"
     return body
 
 
-def _confirmations(env: dict[str, str]) -> tuple[str, ...]:
-    """Two bookings made through the composition root as the webhook makes them; their confirmation steps as
-    the steps queue holds them (the steps worker's first and warm requests)."""
+def _confirmations(env: dict[str, str], count: int) -> list[str]:
+    """`count` bookings made through the composition root as the webhook makes them (at 11:00 UTC, beside the
+    webhook's at 07:00); their confirmation steps as the steps queue holds them (the steps worker's requests)."""
     import boto3
 
     from chalicelib import bootstrap
@@ -286,19 +278,20 @@ def _confirmations(env: dict[str, str]) -> tuple[str, ...]:
 
     sample = json.loads((ROOT / "events" / _EVENTS["app"][0]).read_text())["body"]
     events = bootstrap.container().booking_events
-    for suffix in ("-step", "-step-warm"):
-        events.receive(CHAIN_ID, parse_booking_event(_upcoming(json.loads(sample), suffix)))
+    made = [_upcoming(json.loads(sample), slot, hour=11, phones="+86139001390") for slot in range(count)]
+    for body in made:
+        events.receive(CHAIN_ID, parse_booking_event(body))
     sqs = boto3.session.Session(region_name=REGION).client("sqs")
     url = env[resources.ENV_STEPS_QUEUE_URL]
     found: dict[str, str] = {}
-    for _ in range(10):
+    for _ in range(10 + count):
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             step = json.loads(message["Body"])
             if step.get("kind") == "confirmation":
                 found[step["booking_id"]] = message["Body"]
-        if len(found) == 2:
+        if len(found) == count:
             break
-    return tuple(found[f"bk-1{suffix}"] for suffix in ("-step", "-step-warm"))
+    return [found[body["booking"]["id"]] for body in made]
 
 
 @contextmanager
@@ -409,14 +402,12 @@ def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
     clients: dict[str, tuple[str, ...]] = {}
     zh: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, moto_server() as env:
-        steps = _confirmations(env)
-        events = {e.name: _prepare_event(e, Path(tmp), steps=steps) for e in targets}
-        warm_events = {e.name: _prepare_event(e, Path(tmp), warm=True, steps=steps) for e in targets}
-        for _ in range(rounds):
+        steps = _confirmations(env, 2 * rounds)
+        for round_no in range(rounds):
             for entry in targets:
                 code = _ENTRY.format(
-                    event=str(events[entry.name]),
-                    warm_event=str(warm_events[entry.name]),
+                    event=str(_prepare_event(entry, Path(tmp), 2 * round_no, steps)),
+                    warm_event=str(_prepare_event(entry, Path(tmp), 2 * round_no + 1, steps)),
                     context=_CONTEXT,
                     wait_hook=_WAIT_HOOK,
                     module=entry.module,

@@ -27,7 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.understanding import INTENTS, SENTIMENTS
-from chalicelib.understanding.learned import FEATURE_VERSION, MODEL_PATH, Head, ReplyModel, features
+from chalicelib.understanding.learned import (
+    FEATURE_VERSION,
+    MODEL_PATH,
+    WEIGHTS_SUFFIX,
+    Head,
+    ReplyModel,
+    features,
+    weight_lines,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_FILE = ROOT / "eval" / "data" / "train.jsonl"
@@ -155,12 +163,13 @@ def with_temperature(h: Head, temperature: float) -> Head:
 
 
 def as_json(h: Head) -> dict:
+    """A head as the model file holds it; its weights go to the weights file (learned.weight_lines)."""
     return {
         "classes": list(h.classes),
         "bias": list(h.bias),
         "temperature": h.temperature,
         "weight_scale": h.scale,
-        "weights": h.weights,
+        "features": len(h.weights),
     }
 
 
@@ -271,8 +280,8 @@ def write_report(path: Path, model_json: dict, figures: dict, size: int) -> None
         ),
         "The frozen test file is never read by training.",
         "",
-        f"- model version `{model_json['version']}`, file {size / 1024:.0f} KiB,"
-        f" {len(model_json['intent']['weights'])} intent and {len(model_json['sentiment']['weights'])}"
+        f"- model version `{model_json['version']}`, files {size / 1024:.0f} KiB,"
+        f" {model_json['intent']['features']} intent and {model_json['sentiment']['features']}"
         " sentiment features",
         "- data: "
         + ", ".join(
@@ -394,14 +403,17 @@ def train(data: Path, corrections: list[Path], out: Path, report: Path | None) -
         "sentiment": as_json(sentiment),
     }
     text = json.dumps(model_json, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    weights = weight_lines({"intent": intent.weights, "sentiment": sentiment.weights})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n", encoding="utf-8")
+    out.with_suffix(WEIGHTS_SUFFIX).write_bytes(weights)
+    size = len(text.encode()) + 1 + len(weights)
     figures = dev_figures(held_out, dev_rows)
     if report is not None and dev_rows:
         figures["policy"] = policy_figures(held_out, dev_rows)
     if report is not None:
-        write_report(report, model_json, figures, len(text.encode()))
-    return {"version": version, "bytes": len(text.encode()), **figures}
+        write_report(report, model_json, figures, size)
+    return {"version": version, "bytes": size, **figures}
 
 
 def main(argv: list[str] | None = None) -> int:

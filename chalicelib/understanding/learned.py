@@ -1,9 +1,10 @@
 """The learned reply classifier: a small linear model over character n-grams and words, pure Python.
 
 `make train` (eval/train.py) fits two multinomial logistic regressions -- one for the intent, one for the
-sentiment -- on the labelled replies and writes them to model/reply_model.json: for each feature the
-weights of the classes it moves (tiny weights pruned), a bias per class, and a temperature per head that
-calibrates the softmax on the dev part of the data (so "0.8" means right about 80 % of the time there).
+sentiment -- on the labelled replies and writes them to model/: reply_model.json holds a bias per class and a
+temperature per head that calibrates the softmax on the dev part of the data (so "0.8" means right about 80 %
+of the time there), reply_model.weights for each feature the weights of the classes it moves (tiny weights
+pruned), one line per (head, feature), sorted, read in place (`WeightLines`).
 
 Features (`features`, version 2), from the text as the rules normalise it (NFKC, lower case, traditional ->
 simplified), digits folded to "0" and a run of one punctuation mark ("？？？") folded to one: character 1- to
@@ -14,17 +15,21 @@ mark, no Chinese). No numpy: a prediction is a few hundred dictionary look-ups (
 built). Version 2 and its training settings were chosen by 5-fold cross-validation on the training part
 (`make cv`, eval/cv.py), never on the frozen test part.
 
-The model file is read lazily, on the first prediction, and once per process (`model()`): importing this
-module or the understanding package loads nothing.
+The model is read lazily, on the first prediction, and once per process (`model()`): importing this module or
+the understanding package loads nothing. The weights file is mapped into memory and searched, not parsed: a
+reply looks up its few hundred features by binary search, so the first reply of a container does not wait for
+some 120,000 weights to be decoded (about 90 ms as one JSON document, issue 13 §8).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import mmap
 import re
 import threading
 import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +37,8 @@ from chalicelib.understanding.lexicon import HAN_CLASS
 from chalicelib.understanding.reply_text import _tokenizer, normalise
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "reply_model.json"
+WEIGHTS_SUFFIX = ".weights"  # reply_model.weights beside reply_model.json
+HEAD_TAGS = {"intent": "i", "sentiment": "s"}  # a weights line's first field: its head
 FEATURE_VERSION = 2
 MAX_CHARS = 400  # longer texts keep their head and tail, as the rules do
 
@@ -91,14 +98,14 @@ def features(text: str) -> list[str]:
 class Head:
     """One multinomial logistic regression: classes, bias, and per feature the weights of the classes it moves,
     stored as "k:w k:w" (class index: weight, in units of 1/`scale`: "3:-176" is -0.176 at scale 1000, a fifth
-    less file than "3:-0.176") and parsed only when a reply has that feature (a model file of thousands of
-    features loads in milliseconds)."""
+    less file than "3:-0.176") and parsed only when a reply has that feature. `weights` is a dict while training
+    and the weights file's lines (`WeightLines`) once written."""
 
     def __init__(
         self,
         classes: tuple[str, ...],
         bias: tuple[float, ...],
-        weights: dict[str, str],
+        weights: Mapping[str, str],
         temperature: float = 1.0,
         scale: int = 1,
     ) -> None:
@@ -112,7 +119,7 @@ class Head:
     def _weights(self, feature: str) -> tuple[tuple[int, float], ...]:
         parsed = self._parsed.get(feature)
         if parsed is None:
-            raw = self.weights.get(feature, "")
+            raw = self.weights.get(feature) or ""
             parsed = tuple(
                 (int(k), float(w) / self.scale) for k, _, w in (p.partition(":") for p in raw.split())
             )
@@ -123,9 +130,8 @@ class Head:
         """The calibrated probability of each class."""
         scores = list(self.bias)
         for f in feats:
-            if f in self.weights:
-                for k, w in self._weights(f):
-                    scores[k] += w
+            for k, w in self._weights(f):
+                scores[k] += w
         t = self.temperature if self.temperature > 0 else 1.0
         top = max(scores)
         exps = [math.exp((s - top) / t) for s in scores]
@@ -133,14 +139,76 @@ class Head:
         return {c: e / total for c, e in zip(self.classes, exps, strict=True)}
 
     @staticmethod
-    def from_json(d: dict) -> Head:
+    def from_json(d: dict, weights: Mapping[str, str] | None = None) -> Head:
         return Head(
             classes=tuple(d["classes"]),
             bias=tuple(float(b) for b in d["bias"]),
-            weights=dict(d["weights"]),
+            weights=dict(d["weights"]) if weights is None else weights,
             temperature=float(d.get("temperature", 1.0)),
             scale=int(d.get("weight_scale", 1)),
         )
+
+
+class WeightLines(Mapping[str, str]):
+    """One head's weights in the weights file, looked up where they lie: lines "<tag>\t<feature>\t<weights>"
+    (`HEAD_TAGS`), sorted by their bytes, searched by halving (lines are short: finding a line's ends is cheap)."""
+
+    def __init__(self, data: bytes | mmap.mmap, tag: str, count: int) -> None:
+        self._data = data
+        self._head = tag.encode()
+        self._count = count
+
+    def _find(self, feature: str) -> str | None:
+        data, key = self._data, self._head + b"\t" + feature.encode("utf-8", "surrogatepass")
+        lo, hi = 0, len(data)  # both at the start of a line (or the end)
+        while lo < hi:
+            start = data.rfind(b"\n", 0, (lo + hi) // 2) + 1
+            start = max(start, lo)
+            end = data.find(b"\n", start, hi)
+            end = hi if end == -1 else end
+            split = data.find(b"\t", data.find(b"\t", start, end) + 1, end)
+            found = data[start:split]
+            if found == key:
+                return data[split + 1 : end].decode()
+            if found < key:
+                lo = end + 1
+            else:
+                hi = start
+        return None
+
+    def get(self, feature: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        found = self._find(feature) if "\t" not in feature and "\n" not in feature else None
+        return default if found is None else found
+
+    def __getitem__(self, feature: str) -> str:
+        found = self.get(feature)
+        if found is None:
+            raise KeyError(feature)
+        return found
+
+    def __contains__(self, feature: object) -> bool:
+        return isinstance(feature, str) and self.get(feature) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        prefix = self._head + b"\t"
+        for line in bytes(self._data).splitlines():
+            if line.startswith(prefix):
+                yield line.split(b"\t", 2)[1].decode()
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def weight_lines(heads: Mapping[str, Mapping[str, str]]) -> bytes:
+    """The weights file of `heads` (head name -> feature -> weights): one line per (head, feature), sorted."""
+    lines = []
+    for name, weights in heads.items():
+        head = HEAD_TAGS[name]
+        for feature, value in weights.items():
+            if any(c in feature or c in value for c in "\t\n"):
+                raise ValueError(f"a feature or weight with a tab or newline cannot be stored: {feature!r}")
+            lines.append(f"{head}\t{feature}\t{value}".encode("utf-8", "surrogatepass"))
+    return b"\n".join(sorted(lines)) + b"\n"
 
 
 @dataclass(frozen=True)
@@ -169,12 +237,19 @@ class ReplyModel:
 
     @staticmethod
     def load(path: Path = MODEL_PATH) -> ReplyModel:
+        """The model of `path` (its weights in the file beside it, mapped into memory, not read)."""
         d = json.loads(path.read_text(encoding="utf-8"))
         if d.get("feature_version") != FEATURE_VERSION:
             raise ValueError(
                 f"{path}: feature_version {d.get('feature_version')} != {FEATURE_VERSION}: run make train"
             )
-        return ReplyModel(str(d["version"]), Head.from_json(d["intent"]), Head.from_json(d["sentiment"]))
+        with path.with_suffix(WEIGHTS_SUFFIX).open("rb") as f:
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # the mapping outlives the file object
+        heads = {
+            name: Head.from_json(d[name], WeightLines(data, tag, int(d[name]["features"])))
+            for name, tag in HEAD_TAGS.items()
+        }
+        return ReplyModel(str(d["version"]), heads["intent"], heads["sentiment"])
 
 
 _MODEL: ReplyModel | None = None

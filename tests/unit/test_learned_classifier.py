@@ -18,7 +18,16 @@ from chalicelib.conversations.inbound import actions_for
 from chalicelib.understanding import INTENTS, SENTIMENTS, Understanding
 from chalicelib.understanding.classifier import RulesClassifier
 from chalicelib.understanding.combined import CombinedClassifier, combine, find_signals, policy
-from chalicelib.understanding.learned import MODEL_PATH, Prediction, ReplyModel, features
+from chalicelib.understanding.learned import (
+    MODEL_PATH,
+    WEIGHTS_SUFFIX,
+    Head,
+    Prediction,
+    ReplyModel,
+    WeightLines,
+    features,
+    weight_lines,
+)
 from eval import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +56,7 @@ def test_training_twice_writes_the_same_file_byte_for_byte(tmp_path):
     train.train(data, [], first, None)
     train.train(data, [], second, None)
     assert first.read_bytes() == second.read_bytes()
+    assert first.with_suffix(WEIGHTS_SUFFIX).read_bytes() == second.with_suffix(WEIGHTS_SUFFIX).read_bytes()
 
 
 def test_the_files_model_learns_from_the_dev_rows_too_and_keeps_the_held_out_temperatures():
@@ -75,7 +85,7 @@ _SHORT_REPLIES = [f"{word}{chr(0x5000 + n)}" for word in ("取消预约", "好�
 
 def test_the_model_file_is_small_and_versioned():
     d = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
-    assert MODEL_PATH.stat().st_size <= 5 * 2**20
+    assert MODEL_PATH.stat().st_size + MODEL_PATH.with_suffix(WEIGHTS_SUFFIX).stat().st_size <= 5 * 2**20
     assert len(d["version"]) == 12 and d["intent"]["classes"] == list(INTENTS)
     assert d["sentiment"]["classes"] == list(SENTIMENTS)
     assert 0 < d["intent"]["temperature"] <= 5
@@ -390,3 +400,41 @@ def test_a_complaint_leaning_cancel_still_cancels_and_reaches_a_person():
     u = replace(Understanding("cancel", "neutral", confidence=0.9), signals=("rhetorical",))
     got = names(u)
     assert "notify_booking_system" in got and got[0] == "needs_human:rhetorical"
+
+
+# ------------------------------------------------------------------------------- the weights, read in place
+
+
+def test_the_weights_file_finds_every_feature_it_holds_and_no_other():
+    heads = {
+        "intent": {"c退": "0:5", "c退订": "1:-3", "wstop": "2:7", "c\U0001f600": "0:1", "b10_10": "3:2"},
+        "sentiment": {"c退": "1:4", "wstop": "0:-1"},
+    }
+    data = weight_lines(heads)
+    assert data == weight_lines(
+        dict(reversed(list(heads.items())))
+    )  # sorted: the same bytes whatever the order
+    for name, weights in heads.items():
+        lines = WeightLines(data, {"intent": "i", "sentiment": "s"}[name], len(weights))
+        assert dict(lines) == weights and len(lines) == len(weights)
+        for absent in ("", "c", "c退订了", "wsto", "wstopp", "zzz", "\t", "a\nb", "b10_1"):
+            assert absent not in lines and lines.get(absent) is None
+    with pytest.raises(ValueError):
+        weight_lines({"intent": {"a\tb": "0:1"}})
+
+
+def test_the_checked_in_model_predicts_as_its_weights_read_into_a_dict_would():
+    model = ReplyModel.load()
+    as_dicts = ReplyModel(
+        model.version,
+        *(
+            Head(h.classes, h.bias, dict(h.weights.items()), h.temperature, h.scale)
+            for h in (model.intent, model.sentiment)
+        ),
+    )
+    texts = [
+        json.loads(line)["text"] for line in train.data_file().read_text(encoding="utf-8").splitlines()[::40]
+    ]
+    assert len(texts) > 100
+    for text in texts:
+        assert model.predict(text) == as_dicts.predict(text), text
