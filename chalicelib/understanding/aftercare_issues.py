@@ -25,7 +25,7 @@ class IssueMatcher:
     category: str
     advice_zh: str
     advice_en: str
-    fuzzy: tuple[re.Pattern[str], ...]
+    fuzzy: tuple[str, ...]  # keywords found with fillers allowed between their characters (`_fuzzy`)
     cores: tuple[str, ...]  # one-character keywords, and keywords without their intensifier ("有点干" -> 干):
     # whole jieba tokens, possibly with an intensifier or doubled ("好干", "痒痒")
     en: tuple[tuple[str, ...], ...]
@@ -52,7 +52,7 @@ def _issue_matchers(category: str) -> tuple[IssueMatcher, ...]:
     for issue in issues:
         key = str(issue.get("key", ""))
         aliases = lex.issue_aliases.get(key, ())
-        fuzzy: list[re.Pattern[str]] = []
+        fuzzy: list[str] = []
         cores: list[str] = []
         zh_words = [*issue.get("keywords_zh", []), *(a for a in aliases if HAN.search(a))]
         en_words = [*issue.get("keywords_en", []), *(a for a in aliases if not HAN.search(a))]
@@ -63,8 +63,7 @@ def _issue_matchers(category: str) -> tuple[IssueMatcher, ...]:
             if len(kw) == 1:
                 cores.append(kw)
                 continue
-            gap = f"(?:{lex.fillers}){{0,2}}"
-            fuzzy.append(re.compile(gap.join(re.escape(c) for c in kw)))
+            fuzzy.append(kw)
             for w in (*lex.intens_zh, *_DOWNTONERS):
                 if kw.startswith(w) and len(kw) > len(w):
                     cores.append(kw[len(w) :])
@@ -84,12 +83,22 @@ def _issue_matchers(category: str) -> tuple[IssueMatcher, ...]:
     return tuple(out)
 
 
+@functools.cache
+def _fuzzy(keyword: str) -> re.Pattern[str]:
+    """`keyword` with up to two fillers between its characters (掉色 also finds 掉了色), compiled when a
+    reply first holds all its characters: a container's first reply compiles a few, not the hundreds known."""
+    gap = f"(?:{lexicon().fillers}){{0,2}}"
+    return re.compile(gap.join(re.escape(c) for c in keyword))
+
+
 def _issue_hits(doc: Reply, m: IssueMatcher) -> list[Hit]:
     lex = lexicon()
     hits: list[Hit] = []
     if doc.has_han:
-        for rx in m.fuzzy:
-            for mo in rx.finditer(doc.norm):
+        for kw in m.fuzzy:
+            if not all(c in doc.norm for c in kw):
+                continue  # a match holds every character of the keyword: most replies need no pattern at all
+            for mo in _fuzzy(kw).finditer(doc.norm):
                 if not zh_negated(doc, mo.start()):
                     hits.append(Hit(mo.start(), mo.end(), mo.group(0)))
         for core in m.cores:
