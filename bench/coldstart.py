@@ -2,11 +2,16 @@
 
 Each entry point (the API `app.py` and every handler of `resources.WORKERS`) runs in a fresh interpreter:
 the timer starts before its import and stops when its handler has answered its first request -- a
-real-shaped event from `events/` -- against a moto server (`ThreadedMotoServer`, provisioned and seeded
-like `make run`), so nothing is imported before the timer but `json`. The clients the entry point holds
-afterwards (boto3's and PynamoDB's, found among the live objects) are recorded, and the baseline of that
-entry point is a fresh interpreter that imports boto3 and creates the same clients. Entries and their
-baselines are interleaved round by round; each figure is the median of `rounds`.
+real-shaped event from `events/`, made new for every request (`_prepare_event`: a webhook of its own booking
+and member, an inbound reply from its own number, the confirmation of a booking made for it), so no request
+is answered from what an earlier one stored -- against a moto server (`ThreadedMotoServer`, provisioned and
+seeded like `make run`); nothing is imported before the timer but `json`. The same process then answers a
+second, warm request of the same kind; init is the first answer less the warm one (the request's own work,
+which every request does, is not the cold start). `_check_first_request` refuses a first request that did not
+do its work. The clients the entry point holds afterwards (boto3's and PynamoDB's, found among the live
+objects) are recorded, and the baseline of that entry point is a fresh interpreter that imports boto3 and
+creates the same clients. Entries and their baselines are interleaved round by round; each figure is the
+median of `rounds`.
 
 The inbound worker's first request is the SMS record of `events/sqs_inbound.json` with a Chinese reply, so
 its init includes rjieba's first segmentation. `first_zh_reply_ms` is measured on its own: in a fresh
