@@ -23,18 +23,19 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.understanding import INTENTS, SENTIMENTS
 from chalicelib.understanding.learned import (
     FEATURE_VERSION,
+    HEAD_TAGS,
     MODEL_PATH,
     WEIGHTS_SUFFIX,
     Head,
     ReplyModel,
     features,
-    weight_lines,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,8 +163,20 @@ def with_temperature(h: Head, temperature: float) -> Head:
     return Head(h.classes, h.bias, h.weights, temperature, h.scale)
 
 
+def weight_lines(heads: Mapping[str, Mapping[str, str]]) -> bytes:
+    """The weights file of `heads` (head name -> feature -> weights): one line per (head, feature), sorted."""
+    lines = []
+    for name, weights in heads.items():
+        head = HEAD_TAGS[name]
+        for feature, value in weights.items():
+            if any(c in feature or c in value for c in "\t\n"):
+                raise ValueError(f"a feature or weight with a tab or newline cannot be stored: {feature!r}")
+            lines.append(f"{head}\t{feature}\t{value}".encode("utf-8", "surrogatepass"))
+    return b"\n".join(sorted(lines)) + b"\n"
+
+
 def as_json(h: Head) -> dict:
-    """A head as the model file holds it; its weights go to the weights file (learned.weight_lines)."""
+    """A head as the model file holds it; its weights go to the weights file (`weight_lines`)."""
     return {
         "classes": list(h.classes),
         "bias": list(h.bias),

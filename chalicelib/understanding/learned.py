@@ -199,18 +199,6 @@ class WeightLines(Mapping[str, str]):
         return self._count
 
 
-def weight_lines(heads: Mapping[str, Mapping[str, str]]) -> bytes:
-    """The weights file of `heads` (head name -> feature -> weights): one line per (head, feature), sorted."""
-    lines = []
-    for name, weights in heads.items():
-        head = HEAD_TAGS[name]
-        for feature, value in weights.items():
-            if any(c in feature or c in value for c in "\t\n"):
-                raise ValueError(f"a feature or weight with a tab or newline cannot be stored: {feature!r}")
-            lines.append(f"{head}\t{feature}\t{value}".encode("utf-8", "surrogatepass"))
-    return b"\n".join(sorted(lines)) + b"\n"
-
-
 @dataclass(frozen=True)
 class Prediction:
     intent: str

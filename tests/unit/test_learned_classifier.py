@@ -26,7 +26,6 @@ from chalicelib.understanding.learned import (
     ReplyModel,
     WeightLines,
     features,
-    weight_lines,
 )
 from eval import train
 
@@ -410,8 +409,8 @@ def test_the_weights_file_finds_every_feature_it_holds_and_no_other():
         "intent": {"c退": "0:5", "c退订": "1:-3", "wstop": "2:7", "c\U0001f600": "0:1", "b10_10": "3:2"},
         "sentiment": {"c退": "1:4", "wstop": "0:-1"},
     }
-    data = weight_lines(heads)
-    assert data == weight_lines(
+    data = train.weight_lines(heads)
+    assert data == train.weight_lines(
         dict(reversed(list(heads.items())))
     )  # sorted: the same bytes whatever the order
     for name, weights in heads.items():
@@ -420,7 +419,7 @@ def test_the_weights_file_finds_every_feature_it_holds_and_no_other():
         for absent in ("", "c", "c退订了", "wsto", "wstopp", "zzz", "\t", "a\nb", "b10_1"):
             assert absent not in lines and lines.get(absent) is None
     with pytest.raises(ValueError):
-        weight_lines({"intent": {"a\tb": "0:1"}})
+        train.weight_lines({"intent": {"a\tb": "0:1"}})
 
 
 def test_the_checked_in_model_predicts_as_its_weights_read_into_a_dict_would():
