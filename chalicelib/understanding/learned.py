@@ -119,7 +119,9 @@ class Head:
     def _weights(self, feature: str) -> tuple[tuple[int, float], ...]:
         parsed = self._parsed.get(feature)
         if parsed is None:
-            raw = self.weights.get(feature) or ""
+            raw = self.weights.get(feature)
+            if raw is None:
+                return ()  # not cached: members' texts bring unseen features without end
             parsed = tuple(
                 (int(k), float(w) / self.scale) for k, _, w in (p.partition(":") for p in raw.split())
             )
@@ -159,11 +161,12 @@ class WeightLines(Mapping[str, str]):
         self._count = count
 
     def _find(self, feature: str) -> str | None:
+        if "\t" in feature or "\n" in feature:
+            return None  # never stored (weight_lines refuses them)
         data, key = self._data, self._head + b"\t" + feature.encode("utf-8", "surrogatepass")
         lo, hi = 0, len(data)  # both at the start of a line (or the end)
         while lo < hi:
-            start = data.rfind(b"\n", 0, (lo + hi) // 2) + 1
-            start = max(start, lo)
+            start = max(data.rfind(b"\n", 0, (lo + hi) // 2) + 1, lo)
             end = data.find(b"\n", start, hi)
             end = hi if end == -1 else end
             split = data.find(b"\t", data.find(b"\t", start, end) + 1, end)
@@ -176,18 +179,11 @@ class WeightLines(Mapping[str, str]):
                 hi = start
         return None
 
-    def get(self, feature: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        found = self._find(feature) if "\t" not in feature and "\n" not in feature else None
-        return default if found is None else found
-
-    def __getitem__(self, feature: str) -> str:
-        found = self.get(feature)
+    def __getitem__(self, feature: str) -> str:  # Mapping's get and `in` build on it
+        found = self._find(feature) if isinstance(feature, str) else None
         if found is None:
             raise KeyError(feature)
         return found
-
-    def __contains__(self, feature: object) -> bool:
-        return isinstance(feature, str) and self.get(feature) is not None
 
     def __iter__(self) -> Iterator[str]:
         prefix = self._head + b"\t"
