@@ -6,7 +6,7 @@ Built by the composition root (bootstrap.py); clients and channels are made on f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ class ChannelRegistry:
         self._sns_receipts = sns_receipts  # settings.sns_sms_receipts: SNS delivery-status logs are on
         # dal/wechat_follow.py: her subscription-message grants, spent by the wechat_subscribe channel
         self._wechat_grants = wechat_grants
-        self._by_store: dict[str, dict[str, Any]] = {}
+        self._by_store: dict[str, StoreChannels] = {}
         self._wechat_clients: dict[str, Any] = {}
         self._sms_by_chain: dict[str, Any] = {}
 
@@ -83,33 +83,48 @@ class ChannelRegistry:
             channels = {name: FaultInjectingChannel(ch, faults) for name, ch in channels.items()}
         return channels
 
-    def for_store(self, store: Any) -> dict[str, Any]:
-        """The channels that can carry an answer from this store, built once per store and container."""
+    def for_store(self, store: Any) -> Mapping[str, Any]:
+        """The channels that can carry an answer from this store, built once per store and container. Its own
+        WeChat and Agora channels are built when first asked for (`StoreChannels`): an answer by SMS or email
+        reads none of their secrets and loads none of their modules."""
         cached = self._by_store.get(store.store_id)
-        if cached is not None:
-            return cached
-        from chalicelib.channels.agora.chat import AgoraChatClient
+        if cached is None:
+            cached = self._by_store[store.store_id] = StoreChannels(self, store)
+        return cached
+
+    def wechat_channels(self, store: Any) -> dict[str, Any]:
+        """The store's WeChat channels ("wechat", "wechat_template", "wechat_subscribe"), if it has credentials."""
         from chalicelib.channels.wechat.client import WeChatChannel
         from chalicelib.channels.wechat.templates import WeChatTemplateChannel, store_templates
+
+        credentials = self._secrets.wechat_credentials(store.store_id)
+        if credentials is None:
+            return {}
+        client = self.wechat_client(store.store_id, credentials)
+        channels: dict[str, Any] = {
+            "wechat": WeChatChannel(client),
+            "wechat_template": WeChatTemplateChannel(
+                client, store_templates(credentials.templates, credentials.template_ids)
+            ),
+        }
+        if credentials.subscriptions and self._wechat_grants is not None:
+            from chalicelib.channels.wechat.subscriptions import WeChatSubscribeChannel
+
+            channels["wechat_subscribe"] = WeChatSubscribeChannel(
+                client, credentials.subscriptions, self._wechat_grants
+            )
+        return channels
+
+    def agora_channels(self, store: Any) -> dict[str, Any]:
+        """The store's "agora" channel, if its chain has Agora Chat settings."""
+        agora = self._secrets.agora_settings(store.chain_id)
+        if not agora:
+            return {}
+        from chalicelib.channels.agora.chat import AgoraChatClient
         from chalicelib.conversations.outbound import AgoraChatChannel
 
-        channels: dict[str, Any] = dict(self.base)
-        credentials = self._secrets.wechat_credentials(store.store_id)
-        if credentials is not None:
-            client = self.wechat_client(store.store_id, credentials)
-            channels["wechat"] = WeChatChannel(client)
-            channels["wechat_template"] = WeChatTemplateChannel(
-                client, store_templates(credentials.templates, credentials.template_ids)
-            )
-            if credentials.subscriptions and self._wechat_grants is not None:
-                from chalicelib.channels.wechat.subscriptions import WeChatSubscribeChannel
-
-                channels["wechat_subscribe"] = WeChatSubscribeChannel(
-                    client, credentials.subscriptions, self._wechat_grants
-                )
-        agora = self._secrets.agora_settings(store.chain_id)
-        if agora:
-            channels["agora"] = AgoraChatChannel(
+        return {
+            "agora": AgoraChatChannel(
                 AgoraChatClient(
                     agora["base_url"],
                     agora["org_name"],
@@ -121,9 +136,7 @@ class ChannelRegistry:
                     sender_id=f"store-{store.store_id}",
                 )
             )
-        channels["sms"] = self.sms_for(store)
-        self._by_store[store.store_id] = channels
-        return channels
+        }
 
     def wechat_client(self, store_id: str, credentials: Any) -> Any:
         """The store's WeChat API client for these credentials (channels/wechat/credentials.py), one per store and
@@ -179,3 +192,45 @@ class ChannelRegistry:
 
             sms = FaultInjectingChannel(sms, FaultFile(self._faults_path))
         return sms
+
+
+# A channel name -> the registry method that builds the store's channels of its family (their secret read once).
+_FAMILIES = {
+    "wechat": ChannelRegistry.wechat_channels,
+    "wechat_template": ChannelRegistry.wechat_channels,
+    "wechat_subscribe": ChannelRegistry.wechat_channels,
+    "agora": ChannelRegistry.agora_channels,
+}
+
+
+class StoreChannels(Mapping[str, Any]):
+    """A store's channels by name: the base ones and its `sms` at once, a family of its own (WeChat, Agora) when a
+    name of it is first looked up, every family when iterated or counted."""
+
+    def __init__(self, registry: ChannelRegistry, store: Any) -> None:
+        self._registry = registry
+        self._store = store
+        self._channels: dict[str, Any] = {**registry.base, "sms": registry.sms_for(store)}
+        self._built: set[Any] = set()
+
+    def _build(self, family: Any) -> None:
+        if family not in self._built:
+            self._channels.update(family(self._registry, self._store))
+            self._built.add(family)
+
+    def __getitem__(self, name: str) -> Any:
+        family = _FAMILIES.get(name)
+        if family is not None:
+            self._build(family)
+        return self._channels[name]
+
+    def _all(self) -> dict[str, Any]:
+        for family in dict.fromkeys(_FAMILIES.values()):
+            self._build(family)
+        return self._channels
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +55,7 @@ class ChannelLaw:
         conversation: ConversationItem | None,
         contact: Contact,
         now: datetime,
-        available: dict[str, Channel],
+        available: Mapping[str, Channel],
     ) -> tuple[list[str], str | None]:
         """Channels to try, and a note for staff when the member's own channel is not allowed."""
         first = (conversation.last_inbound_channel if conversation else None) or "sms"
@@ -82,7 +82,7 @@ class ReplySender:
         self,
         messages: MessageRepository,
         conversations: ConversationRepository,
-        channels_for: Callable[[StoreItem], dict[str, Channel]],
+        channels_for: Callable[[StoreItem], Mapping[str, Channel]],
         law: ChannelLaw,
         clock: Clock,
         wall: Callable[[], float] = time.time,
@@ -192,7 +192,7 @@ class ReplySender:
         store: StoreItem,
         contact: Contact,
         routes: list[Route],
-        channels: dict[str, Channel],
+        channels: Mapping[str, Channel],
     ) -> Delivery:
         """The router's routes in order; a failure falls on to the next (care is not retried by channel)."""
         outgoing = Outgoing(

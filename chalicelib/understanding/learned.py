@@ -35,6 +35,7 @@ from pathlib import Path
 
 from chalicelib.understanding.lexicon import HAN_CLASS
 from chalicelib.understanding.reply_text import _tokenizer, normalise
+from chalicelib.understanding.sorted_lines import first_at_or_after
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "reply_model.json"
 WEIGHTS_SUFFIX = ".weights"  # reply_model.weights beside reply_model.json
@@ -163,21 +164,9 @@ class WeightLines(Mapping[str, str]):
     def _find(self, feature: str) -> str | None:
         if "\t" in feature or "\n" in feature:
             return None  # never stored (weight_lines refuses them)
-        data, key = self._data, self._head + b"\t" + feature.encode("utf-8", "surrogatepass")
-        lo, hi = 0, len(data)  # both at the start of a line (or the end)
-        while lo < hi:
-            start = max(data.rfind(b"\n", 0, (lo + hi) // 2) + 1, lo)
-            end = data.find(b"\n", start, hi)
-            end = hi if end == -1 else end
-            split = data.find(b"\t", data.find(b"\t", start, end) + 1, end)
-            found = data[start:split]
-            if found == key:
-                return data[split + 1 : end].decode()
-            if found < key:
-                lo = end + 1
-            else:
-                hi = start
-        return None
+        key = self._head + b"\t" + feature.encode("utf-8", "surrogatepass")
+        found, start, end = first_at_or_after(self._data, key, b"\t", fields=2)
+        return self._data[start + len(key) + 1 : end].decode() if found == key else None
 
     def __getitem__(self, feature: str) -> str:  # Mapping's get and `in` build on it
         found = self._find(feature) if isinstance(feature, str) else None

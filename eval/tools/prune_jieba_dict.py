@@ -12,6 +12,7 @@ the lexicon and the care tips, never the evaluation set; re-run it when they gai
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import tomllib
@@ -21,6 +22,7 @@ from typing import Any
 MIN_FREQ = 20
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "chalicelib" / "understanding" / "jieba_dict.txt"
+TOTAL_OUT = OUT.with_suffix(".json")
 CUE_FILES = (
     ROOT / "chalicelib" / "understanding" / "lexicon.toml",
     ROOT / "chalicelib" / "journeys" / "care_tips.toml",
@@ -59,7 +61,20 @@ def prune(source: Path, cues: set[str], min_freq: int = MIN_FREQ) -> list[str]:
     return kept
 
 
+def write(lines: list[str], out: Path = OUT, total_out: Path = TOTAL_OUT) -> int:
+    """Write the dictionary as the segmenter searches it in place (chalicelib/understanding/reply_text.py): one
+    line a word, sorted by the word's bytes (a word given twice keeps its last line, as adding it twice would),
+    and its word count and total frequency beside it. Returns the word count."""
+    by_word = {line.split(" ", 1)[0]: line for line in lines}
+    ordered = [by_word[word] for word in sorted(by_word, key=lambda word: word.encode())]
+    out.write_text("\n".join(ordered) + "\n", encoding="utf-8")
+    total = sum(int(line.split(" ")[1]) for line in ordered)
+    total_out.write_text(json.dumps({"words": len(ordered), "total": total}) + "\n", encoding="utf-8")
+    return len(ordered)
+
+
 if __name__ == "__main__":
-    lines = prune(Path(sys.argv[1]), chinese_cues())
-    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"{len(lines)} words -> {OUT}")
+    # `--sort`: rewrite the shipped dictionary as it is, sorted (the form this script writes since 2026-12-08)
+    kept = OUT.read_text(encoding="utf-8").splitlines() if sys.argv[1] == "--sort" else None
+    count = write(kept if kept is not None else prune(Path(sys.argv[1]), chinese_cues()))
+    print(f"{count} words -> {OUT}")

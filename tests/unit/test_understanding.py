@@ -390,6 +390,98 @@ def test_the_shipped_dictionary_is_jiebas_format_with_every_field():
         assert word and int(freq) > 0 and tag
 
 
+def test_the_shipped_dictionary_is_sorted_by_its_words_bytes_once_each_with_its_total_beside_it():
+    # the segmenter searches it in place by halving (reply_text.DictionaryWords)
+    import json
+
+    from chalicelib.understanding.reply_text import MAIN_DICT_PATH, MAIN_DICT_TOTAL_PATH
+
+    lines = MAIN_DICT_PATH.read_text(encoding="utf-8").splitlines()
+    keys = [line.split(" ")[0].encode() for line in lines]
+    assert keys == sorted(set(keys))
+    assert json.loads(MAIN_DICT_TOTAL_PATH.read_text()) == {
+        "words": len(lines),
+        "total": sum(int(line.split(" ")[1]) for line in lines),
+    }
+
+
+@pytest.fixture(scope="module")
+def whole_dictionary_segmenter():
+    """The segmenter with every word of both dictionaries added first, as it was built before 2026-12-08."""
+    from chalicelib.understanding import reply_text
+
+    tokenizer = reply_text._segmenter_class().empty()
+    reply_text._load_dictionary(tokenizer, reply_text.MAIN_DICT_PATH)
+    reply_text._load_dictionary(tokenizer, reply_text.SALON_DICT_PATH)
+    return tokenizer
+
+
+_MAIN_WORDS = [line.split(" ")[0] for line in ROOT.joinpath("chalicelib/understanding/jieba_dict.txt").open()]
+_SALON_WORDS = [line.split()[0] for line in ROOT.joinpath("chalicelib/understanding/salon_dict.txt").open()]
+_HAN_RUNS = st.lists(
+    st.one_of(
+        st.sampled_from(_MAIN_WORDS),
+        st.sampled_from(_SALON_WORDS),
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+    ),
+    min_size=1,
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs=st.lists(_HAN_RUNS, min_size=1, max_size=4))
+def test_the_segmenter_that_adds_words_as_texts_hold_them_cuts_as_the_whole_dictionary_does(
+    whole_dictionary_segmenter, runs
+):
+    """Words added as texts hold them, in any order of texts, with the whole dictionary's total from the start:
+    every cut is the whole dictionary's (with and without the HMM for unknown runs)."""
+    from chalicelib.understanding import reply_text
+
+    segmenter = reply_text.Segmenter(reply_text._segmenter_class().empty(), reply_text.main_words())
+    for run in runs:
+        for hmm in (True, False):
+            assert segmenter.tokenize(run, hmm=hmm) == whole_dictionary_segmenter.tokenize(run, hmm=hmm)
+
+
+def test_the_segmenter_scores_with_the_whole_dictionarys_total_before_it_holds_every_word():
+    """jieba scores a word by its frequency over the dictionary's total: with only the words added so far, "研究生"
+    (100) would lose to "研究" (500) + "生" (400); with the total of a dictionary that also holds "乙" it wins."""
+    from chalicelib.understanding import reply_text
+
+    main = "乙 1000000 n\n生 400 n\n研究 500 n\n研究生 100 n\n"
+    lines = sorted(main.splitlines(), key=str.encode)
+    words = reply_text.DictionaryWords("\n".join(lines).encode(), 1_001_000, {})
+    segmenter = reply_text.Segmenter(reply_text._segmenter_class().empty(), words)
+    whole = reply_text._segmenter_class().empty()
+    for line in lines:
+        word, freq, tag = line.split()
+        whole.add_word(word, int(freq), tag)
+    assert (
+        segmenter.tokenize("研究生", hmm=False) == whole.tokenize("研究生", hmm=False) == [("研究生", 0, 3)]
+    )
+    assert segmenter.tokenize("研究生乙", hmm=False) == whole.tokenize("研究生乙", hmm=False)
+
+
+def test_the_segmenter_cuts_the_labelled_replies_as_the_whole_dictionary_does(whole_dictionary_segmenter):
+    import json
+    import re
+
+    from chalicelib.understanding import reply_text
+    from chalicelib.understanding.lexicon import HAN_CLASS
+
+    segmenter = reply_text.Segmenter(reply_text._segmenter_class().empty(), reply_text.main_words())
+    runs = [
+        run
+        for line in ROOT.joinpath("eval/data/train.jsonl").open(encoding="utf-8")
+        for run in re.findall(f"[{HAN_CLASS}]+", normalise(json.loads(line)["text"])[0])
+    ]
+    assert len(runs) > 1000
+    assert [segmenter.tokenize(run) for run in runs] == [
+        whole_dictionary_segmenter.tokenize(run) for run in runs
+    ]
+
+
 def test_given_another_main_dictionary_then_it_and_the_salon_words_segment(tmp_path):
     """CHAIRSIDE_JIEBA_DICT replaces jieba's dictionary; salon_dict.txt is added to it all the same."""
     small = tmp_path / "dict.txt"
