@@ -346,7 +346,7 @@ class Container:
 
     @cached_property
     def inbound(self):
-        from chalicelib.care.campaigns import ReplyAttribution
+        from chalicelib.care.attribution import ReplyAttribution
         from chalicelib.conversations.inbound import InboundService
 
         return InboundService(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.care import profile
-from chalicelib.care.campaigns import attribute_bookings
+from chalicelib.care.attribution import attribute_bookings
 from chalicelib.clock import Clock
 from chalicelib.dal.care import CareRepository, Conflict
 from chalicelib.dal.models import MemberItem
