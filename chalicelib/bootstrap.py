@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -27,6 +28,12 @@ class Container:
     wall_clock: WallClock = field(default_factory=SystemClock)
     # held while a client is built from the session: botocore sessions are not safe for two threads at once
     building_clients: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+
+    def later(self, name: str) -> Callable[[], Any]:
+        """A getter of the service `name`, built when first called: for a service a handler needs for some of its
+        messages only (a hand-off alarm, a store's wake, a WeChat account event), which a cold start should not
+        import for the others."""
+        return functools.partial(getattr, self, name)
 
     # --- AWS clients ------------------------------------------------------------------------------
     @cached_property
@@ -453,7 +460,7 @@ class Container:
             CallbackClaims(),
             SmsNumbers(),
             receipts=self.receipt_sink,
-            wechat_events=self.wechat_events,
+            wechat_events=self.later("wechat_events"),
         )
 
     # --- WeChat account events (issue 15, §2: follow state, template and subscription receipts, grants) ---
@@ -554,8 +561,8 @@ class Container:
             max_receive_count=resources.STEPS_QUEUE.max_receive_count,
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
-            hand_offs=self.hand_offs,
-            wakes=self.store_wakes,
+            hand_offs=self.later("hand_offs"),
+            wakes=self.later("store_wakes"),
         )
 
     @cached_property

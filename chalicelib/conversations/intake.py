@@ -74,7 +74,7 @@ class Intake:
         claims: CallbackClaims,
         sms_numbers: SmsNumbers,
         receipts: ReceiptSink | None = None,
-        wechat_events: WeChatAccountEvents | None = None,
+        wechat_events: Callable[[], WeChatAccountEvents] | None = None,
     ) -> None:
         self._inbound = inbound
         self._conversations = conversations
@@ -85,7 +85,8 @@ class Intake:
         self._claims = claims
         self._sms_numbers = sms_numbers
         self._receipts = receipts
-        self._wechat_events = wechat_events  # follow state and template receipts (wechat_events.py)
+        # a getter of the follow states' and template receipts' service (wechat_events.py), built on first use
+        self._wechat_events = wechat_events
 
     # --- generic signed webhook (answers synchronously) -------------------------------------------
     def generic(self, chain_id: str, event: GenericMessageEvent) -> Handling:
@@ -144,7 +145,7 @@ class Intake:
         self._claim("wechat", store.store_id, f"{timestamp}\n{nonce}", callback.body_hash, wall_now)
         if message.event in (TEMPLATE_JOB_FINISH, SUBSCRIBE_SENT):
             if self._wechat_events is not None:
-                self._wechat_events.receipt(message)
+                self._wechat_events().receipt(message)
             return "success"  # a delivery receipt: no member lookup, not a conversation message
         member_id, name = self._member_for(
             store, "WXOPENID", message.from_openid, f"wx-{message.from_openid}"
@@ -157,8 +158,9 @@ class Intake:
                 if not self._claim("wechat-event", store.store_id, event_id, event_id, wall_now).first:
                     return "success"
             if self._wechat_events is not None:
-                self._wechat_events.follow(store.chain_id, member_id, message)
-                self._wechat_events.subscription_choices(store.chain_id, member_id, message)
+                events = self._wechat_events()
+                events.follow(store.chain_id, member_id, message)
+                events.subscription_choices(store.chain_id, member_id, message)
             if message.event == "unsubscribe":
                 self._conversations.set_member_flags(
                     store.chain_id, member_id, marketing_consent=False, opted_out_at=self._clock.now()

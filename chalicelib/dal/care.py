@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pynamodb.expressions.update import Action
 
-from chalicelib.care.profile import Stats
 from chalicelib.dal.conditions import is_conditional_failure, put_new
 from chalicelib.dal.models import (
     BookingItem,
@@ -25,6 +24,9 @@ from chalicelib.dal.models import (
     whole,
 )
 from chalicelib.errors import ConcurrentUpdate
+
+if TYPE_CHECKING:
+    from chalicelib.care.profile import Stats  # built by the care service; stored here
 
 MAX_BOOKINGS = 500  # a member's bookings read to build her profile (newest kept when there are more)
 

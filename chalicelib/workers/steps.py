@@ -28,9 +28,11 @@ class StepWorker:
         max_receive_count: int,
         retry_base_seconds: int,
         retry_max_seconds: int,
-        hand_offs: Any = None,
-        wakes: Any = None,
+        hand_offs: Callable[[], Any] | None = None,
+        wakes: Callable[[], Any] | None = None,
     ) -> None:
+        """`hand_offs` and `wakes` are getters of those services (bootstrap's `Container.later`): built for the
+        first message that needs one, so a cold start delivering steps imports neither."""
         self._delivery = delivery
         self._sqs = sqs_client
         self._queue_url = queue_url
@@ -49,9 +51,9 @@ class StepWorker:
         if message_type(record.body) == RECEIPT_CHECK:
             return self._receipt_check(record.body)
         if message_type(record.body) == HANDOFF_CHECK and self._hand_offs is not None:
-            return self._handoff_check(record.body)
+            return self._handoff_check(record.body, self._hand_offs())
         if message_type(record.body) == STORE_WAKE and self._wakes is not None:
-            return self._wake(record.body)
+            return self._wake(record.body, self._wakes())
         try:
             step = StepMessage.from_json(record.body)
         except ValidationFailed as exc:
@@ -84,14 +86,14 @@ class StepWorker:
             return "malformed"
         return self._delivery.check_receipt(check).value
 
-    def _wake(self, body: str) -> str:
+    def _wake(self, body: str, wakes: Any) -> str:
         """A store's wake (services/store_wakes.py); a failure to queue its steps is retried as a whole."""
         try:
             wake = StoreWake.from_json(body)
         except ValidationFailed as exc:
             logger.error("malformed store wake dropped", extra={"reason": exc.message})
             return "malformed"
-        delivered, queued = self._wakes.fire(
+        delivered, queued = wakes.fire(
             wake, lambda step: self._delivery.deliver(step, Attempt(number=1, last=False)), self.time_left_ms
         )
         logger.info(
@@ -100,11 +102,11 @@ class StepWorker:
         )
         return "woken"
 
-    def _handoff_check(self, body: str) -> str:
+    def _handoff_check(self, body: str, hand_offs: Any) -> str:
         """Issue 17 part 3: a hand-off's response alarm, due at the store's limit (conversations/hand_offs.py)."""
         try:
             check = HandOffCheck.from_json(body)
         except ValidationFailed as exc:
             logger.error("malformed hand-off check dropped", extra={"reason": exc.message})
             return "malformed"
-        return self._hand_offs.check(check)
+        return hand_offs.check(check)
