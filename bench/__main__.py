@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         default=100_000,
         help="members of the store in the care fan-out (issue 17)",
     )
-    parser.add_argument("--rounds", type=int, default=7, help="fresh interpreters per import figure")
+    parser.add_argument("--rounds", type=int, default=11, help="fresh interpreters per import figure")
     parser.add_argument(
         "--no-layer", action="store_true", help="do not build the layer (layer_mb unknown: FAIL)"
     )

@@ -184,6 +184,9 @@ class ColdStarts:
     memory_mb: dict[str, int] = field(default_factory=dict)  # entry name -> its function's configured memory
     first: dict[str, float] = field(default_factory=dict)  # entry name -> median seconds to the first answer
     warm: dict[str, float] = field(default_factory=dict)  # entry name -> median seconds of the warm request
+    # entry name -> each round's init over that round's baseline (run just after it): how far one round's figure
+    # strays on a shared machine (the target is on `ratio`, the medians' ratio)
+    round_ratios: dict[str, list[float]] = field(default_factory=dict)
 
     def memory_share(self, name: str) -> float:
         return self.peak_mb[name] / self.memory_mb[name]
@@ -202,6 +205,11 @@ class ColdStarts:
     def own_ratio(self, name: str) -> float:
         """The ratio without the time spent waiting on the local AWS endpoint: the entry's own work."""
         return (self.init[name] - self.waited.get(name, 0.0)) / self.baseline[name]
+
+    def ratio_spread(self, name: str) -> tuple[float, float, float]:
+        """The lowest, median and highest of the rounds' own ratios."""
+        ratios = sorted(self.round_ratios[name])
+        return ratios[0], statistics.median(ratios), ratios[-1]
 
     def first_ratio(self, name: str) -> float:
         """Time to the first answer (init and the request's own work) over the baseline."""
@@ -445,6 +453,7 @@ def measure(rounds: int = 7, build_layer: bool = True) -> ColdStarts:
         {e.name: e.memory_mb for e in targets},
         {n: statistics.median(v) for n, v in first.items()},
         {n: statistics.median(v) for n, v in warm.items()},
+        {n: [i / b for i, b in zip(init[n], base[n], strict=True)] for n in init},
     )
 
 

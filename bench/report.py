@@ -352,7 +352,9 @@ def cold_markdown(c: ColdStarts) -> list[str]:
         "*baseline* is a fresh interpreter that imports boto3 and creates the same clients the entry point "
         "holds after its first request (listed). *waiting* is the part of init spent in botocore's "
         "`Endpoint._send` (request out, moto's answer in), and *own ratio* leaves it out. The target is on "
-        "*ratio* (init over baseline); *first answer ratio* (the first answer over baseline, the request's "
+        "*ratio* (the median init over the median baseline); *rounds' ratios* are each round's init over the "
+        "baseline run just after it, lowest, median and highest: how far one round strays on this shared machine; "
+        "*first answer ratio* (the first answer over baseline, the request's "
         "own work included) is reported beside it. *peak MB* is the process's resident high-water mark "
         "(`VmHWM`) by the end of the first request, the most of the rounds, beside the memory the function is "
         "configured with: a queue worker mostly waits on AWS and the providers, and Lambda bills that waiting "
@@ -369,6 +371,7 @@ def cold_markdown(c: ColdStarts) -> list[str]:
                 "waiting ms",
                 "baseline ms",
                 "ratio",
+                "rounds' ratios (lowest, median, highest)",
                 "own ratio",
                 "first answer ratio",
                 "peak MB / memory MB",
@@ -383,6 +386,7 @@ def cold_markdown(c: ColdStarts) -> list[str]:
                     f"{c.waited.get(name, 0.0) * 1000:.0f}",
                     f"{c.baseline[name] * 1000:.0f}",
                     f"{c.ratio(name):.2f}x",
+                    ", ".join(f"{r:.2f}" for r in c.ratio_spread(name)) if name in c.round_ratios else "",
                     f"{c.own_ratio(name):.2f}x",
                     f"{c.first_ratio(name):.2f}x" if name in c.first else "",
                     f"{c.peak_mb[name]:.0f} / {c.memory_mb[name]}" if name in c.peak_mb else "",

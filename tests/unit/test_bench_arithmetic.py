@@ -98,7 +98,7 @@ def test_cost_is_units_times_list_prices():
 
 def test_cold_start_ratios_targets_and_summary_keys() -> None:
     from bench.coldstart import ColdStarts
-    from bench.report import cold_summary, cold_targets
+    from bench.report import cold_markdown, cold_summary, cold_targets
 
     cold = ColdStarts(
         baseline={"api": 0.2, "worker": 0.25},
@@ -112,8 +112,11 @@ def test_cold_start_ratios_targets_and_summary_keys() -> None:
         memory_mb={"api": 512, "worker": 256},
         first={"api": 0.33, "worker": 0.52},  # init is the first answer less the warm request
         warm={"api": 0.05, "worker": 0.02},
+        round_ratios={"api": [1.5, 1.2, 1.4], "worker": [2.0]},
     )
     assert cold.ratio("api") == pytest.approx(1.4)
+    assert cold.ratio_spread("api") == (1.2, 1.4, 1.5) and cold.ratio_spread("worker") == (2.0, 2.0, 2.0)
+    assert "| 1.40x | 1.20, 1.40, 1.50 |" in "\n".join(cold_markdown(cold))
     assert cold.first_ratio("api") == pytest.approx(1.65) and cold.first_ratio_max == pytest.approx(2.08)
     assert cold.memory_share("api") == pytest.approx(0.125) and cold.memory_share_max == pytest.approx(0.55)
     assert cold.ratio_max == pytest.approx(2.0)
