@@ -135,9 +135,8 @@ class DictionaryWords:
                     break
         if unadded != self._unadded:
             self._unadded = unadded
-            tokenizer.add_word(
-                _FILLER, unadded, "x"
-            )  # replaces its frequency: the total stays the dictionary's
+            # adding it again replaces its frequency: the segmenter's total stays the dictionary's
+            tokenizer.add_word(_FILLER, unadded, "x")
 
 
 def _tokenizer() -> Segmenter:
@@ -168,10 +167,14 @@ def main_words() -> DictionaryWords:
     with MAIN_DICT_PATH.open("rb") as f:
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # the mapping outlives the file object
     salon = {}
-    for line in SALON_DICT_PATH.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            word, freq, tag = line.split()
-            salon[word] = (int(freq), tag)
+    for number, line in enumerate(SALON_DICT_PATH.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        # every field given: a frequency jieba would suggest depends on the words added before it
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise ValueError(f"{SALON_DICT_PATH.name} line {number}: want 'word frequency tag', got {line!r}")
+        salon[parts[0]] = (int(parts[1]), parts[2])
     return DictionaryWords(data, json.loads(MAIN_DICT_TOTAL_PATH.read_text())["total"], salon)
 
 

@@ -423,11 +423,14 @@ def test_the_shipped_dictionary_is_sorted_by_its_words_bytes_once_each_with_its_
     # the segmenter searches it in place by halving (reply_text.DictionaryWords)
     import json
 
-    from chalicelib.understanding.reply_text import MAIN_DICT_PATH, MAIN_DICT_TOTAL_PATH
+    from chalicelib.understanding.reply_text import MAIN_DICT_PATH, MAIN_DICT_TOTAL_PATH, SALON_DICT_PATH
 
     lines = MAIN_DICT_PATH.read_text(encoding="utf-8").splitlines()
     keys = [line.split(" ")[0].encode() for line in lines]
     assert keys == sorted(set(keys))
+    for line in SALON_DICT_PATH.read_text(encoding="utf-8").splitlines():  # main_words() refuses it otherwise
+        word, freq, tag = line.split()
+        assert int(freq) > 0 and tag
     assert json.loads(MAIN_DICT_TOTAL_PATH.read_text()) == {
         "words": len(lines),
         "total": sum(int(line.split(" ")[1]) for line in lines),
