@@ -398,7 +398,7 @@ def cold_markdown(c: ColdStarts) -> list[str]:
             ],
         ),
         f"First Chinese reply in a fresh process (classifier built, one English reply read first; the first "
-        f"Chinese reply minus a second one): **{c.first_zh_ms:.0f} ms** (rjieba's import and dictionary).",
+        f"Chinese reply minus a second one): **{c.first_zh_ms:.0f} ms** (rjieba's extension loaded, the words of the reply added to its dictionary).",
         "",
         "What init is made of (`python -X importtime` and cProfile of the same children) and what was cut: "
         "PynamoDB gave every model its own botocore session, each parsing botocore's DynamoDB model again "
@@ -413,18 +413,27 @@ def cold_markdown(c: ColdStarts) -> list[str]:
         "imports until its first invocation ends, in Lambda only (`AWS_LAMBDA_RUNTIME_API`, which these "
         "children have; `chalicelib/init_phase.py`): the collections it skips freed next to nothing and cost "
         "6-12 % of an init (a median of 5 runs each, 2026-12-07: the API 389 -> 358 ms, the steps worker "
-        "412 -> 374, the inbound worker 473 -> 415; the baseline collects as usual). What remains above the baseline: Powertools (its package "
-        "`__init__` with Logger, Metrics and Tracer, and the batch utility with asyncio) in every entry "
-        "point; PynamoDB's model classes (`dal/models.py`); pydantic with the booking-event and intake "
-        "models in the API and the inbound worker, and rjieba's dictionary in the inbound worker; and the "
-        "first request's own AWS calls (botocore's first request per client: endpoint rules, signing, "
-        "parsing), which the baseline does not make. *own ratio* leaves out only the waiting on moto. "
-        "Measured 2026-12-07 (medians of 7, `-X importtime`): the API's `app` import is about 117 ms, of which "
-        "pydantic with the request and booking-event contracts is about 49 ms (the contracts' own schema "
-        "building 20 ms); its first request's boto3 import and clients cost about what the baseline does, and "
-        "it waits 35 ms on AWS: with no pydantic at all on the webhook path the API would still be near 1.7x, "
-        "so 1.5x needs a leaner webhook entry point, not a trim. Powertools' batch utility adds about 24 ms "
-        "to each queue worker (asyncio 9 ms; its `data_classes` package, a class for every event type, 12 ms).",
+        "412 -> 374, the inbound worker 473 -> 415; the baseline collects as usual). Cut on 2026-12-08: the "
+        "reply segmenter adds the dictionary words a reply holds instead of reading all ~90,000 (the first "
+        'Chinese reply 63 -> 5 ms, docs/EVAL.md "Cold start (jieba)"); a store\'s WeChat and Agora channels are '
+        "built, and their secrets read, when a name of theirs is first looked up (an SMS answer read the store's "
+        "WeChat secret before, `channels/registry.py` `StoreChannels`); the steps worker builds its hand-off "
+        "and store-wake services, the intake its WeChat account events, for the first message that needs them "
+        "(`Container.later`); the inbound worker counts a reply for its campaign without importing the "
+        "campaigns (`care/attribution.py`). In the same harness and process the inbound worker's first "
+        "handler call went from 563 to 427 ms, its warm call unchanged (136 and 134 ms). What remains above "
+        "the baseline (2026-12-08, these children: the time spent creating dataclasses and compiling patterns "
+        "counted, and single imports moved before the timer): Powertools' package `__init__` (Logger, "
+        "Metrics, Tracer; about 12 ms) in every entry point, and in every queue worker its batch utility "
+        "(about 25 ms more: asyncio, and its `data_classes` package, a class for every event type); our own "
+        "modules' import, much of it dataclass creation (Python 3.13 compiles each dataclass's generated "
+        "methods, about 0.4 ms a class: 26-45 ms for the 50-90 classes an entry point defines); PynamoDB's "
+        "model classes (`dal/models.py`); jinja2 and the sandboxed environment where a text is rendered (the "
+        "steps and inbound workers, about 20 ms); in the inbound worker the classifier's first reply (about "
+        "35 ms: the lexicon's and the day-and-time rules' patterns compiled, `lexicon.toml` parsed, the "
+        "aftercare matchers built); and the first request's own AWS calls (the store, chain and secret reads "
+        "a warm container keeps; botocore's first request per client: endpoint rules, signing, parsing), which "
+        "the baseline does not make. *own ratio* leaves out only the waiting on moto.",
         "",
         "Layer (`infra/package.py` `build_layer` from the package registry, files summed as "
         "`tests/integration/test_package.py` does): "
