@@ -362,6 +362,7 @@ def moto_server() -> Iterator[dict[str, str]]:
     finally:
         from chalicelib import bootstrap
 
+        gc.unfreeze()  # what moto held is garbage once the server stops
         bootstrap.use(None)
         os.environ.clear()
         os.environ.update(saved)
