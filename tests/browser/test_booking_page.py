@@ -115,6 +115,23 @@ def chosen_day(driver) -> str:
     return day.get_attribute("data-testid").removeprefix("day-")
 
 
+def choose_a_day_ahead(driver, stack) -> str:
+    """Choose the first day from tomorrow on (the store's date) with open times, and answer it: a time on it can still
+    be moved and cancelled online (the store's `cancel_until_minutes`) whatever the hour the test runs at, which the
+    first open time of today cannot promise."""
+    today = stack.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    for ahead in range(1, 8):
+        day = (today + timedelta(days=ahead)).isoformat()
+        tabs = driver.find_elements(By.CSS_SELECTOR, tid(f"day-{day}"))
+        if not tabs:
+            continue
+        click(driver, tid(f"day-{day}"))
+        until(driver, lambda d, day=day: chosen_day(d) == day, what=f"day {day} chosen")
+        if visible_times(driver):
+            return day
+    raise AssertionError("no open times in the week after today")
+
+
 def local_start(item: dict) -> tuple[str, str]:
     """(YYYY-MM-DD, HH:MM) of a start as the store writes it (ISO with the store's offset)."""
     start = datetime.fromisoformat(item["start"])
@@ -149,7 +166,7 @@ def test_a_new_member_books_sees_moves_and_cancels_her_booking(driver, stack, sh
     click(driver, tid("stylist-sh-amy"))
     find(driver, tid("screen-when"))
     until(driver, lambda d: visible_times(d), what="open times")
-    day = chosen_day(driver)  # the first day with open times
+    day = choose_a_day_ahead(driver, stack)
     times = visible_times(driver)
     hhmm = times[0].text
     assert re.fullmatch(r"\d{2}:\d{2}", hhmm), hhmm  # 24-hour
@@ -250,7 +267,10 @@ def test_a_time_taken_meanwhile_offers_the_nearest_open_ones_and_a_manage_link_o
     click(driver, tid("service-cut-wash"))
     click(driver, tid("stylist-sh-xiaowang"))
     until(driver, lambda d: visible_times(d), what="open times")
-    day, hhmm = chosen_day(driver), visible_times(driver)[0].text
+    day = choose_a_day_ahead(
+        driver, stack
+    )  # her booking must stay changeable online, for the manage link below
+    hhmm = visible_times(driver)[0].text
     visible_times(driver)[0].click()
     sign_in_by_sms(driver, stack, national, e164)
     find(driver, tid("screen-confirm"))
