@@ -294,14 +294,12 @@ class Container:
             self.clock,
             self.wall_clock.timestamp,
             links=self.member_links,
-            base_channels=self.channels.base,
             route_inputs=RouteInputs(self.client("dynamodb"), self.settings.main_table),
             window=can_send_customer_service,
             receipt_checks=ReceiptChecks(self.client("sqs"), self.settings.steps_queue_url),
             feedback=self.feedback,
             metrics=self.metrics,
             reports=self.report_events,
-            sms_for=self.channels.sms_for,  # issue 15: an SMS-only member's +86 number by the chain's provider
             receipt_sink=self.receipt_sink,  # a receipt check's pull (Alibaba's QuerySendDetails)
         )
 

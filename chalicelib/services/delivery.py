@@ -118,15 +118,12 @@ class StepDelivery:
         wall_seconds: Callable[[], float],
         links: Any = None,  # services/member_links.py MemberLinks: the "manage my booking" link of a text
         *,
-        base_channels: Mapping[str, Channel],  # ChannelRegistry.base: SMS and email, no store secrets read
         route_inputs: RouteInputs,  # dal/routing.py: her profile and conversation
         window: channel_router.WindowRule,  # WeChat's customer-service window (channels/wechat/client.py)
         receipt_checks: ReceiptChecks | None = None,
         feedback: Any = None,  # services/feedback.py FeedbackService: the review request's link and coupon
         metrics: Counter = NO_METRICS,
         reports: Any = None,  # services/report_events.py ReportEvents: a no-show the journey marks is counted
-        sms_for: Callable[[StoreItem], Channel]
-        | None = None,  # ChannelRegistry.sms_for: the chain's SMS providers
         receipt_sink: ReceiptSink | None = None,  # services/receipts.py: receipts a check pulled
     ) -> None:
         self._receipt_sink = receipt_sink
@@ -141,11 +138,9 @@ class StepDelivery:
         self._dead_letters = dead_letters
         self._clock = clock
         self._wall = wall_seconds
-        self._base_channels = base_channels
         self._route_inputs = route_inputs
         self._window = window
         self._receipt_checks = receipt_checks
-        self._sms_for = sms_for
 
     def deliver(self, step: StepMessage, attempt: Attempt) -> Outcome:
         prepared = self._prepare(step, mark=True)
@@ -162,8 +157,10 @@ class StepDelivery:
             raise DeliveryInProgress("another worker is sending this step")
 
         contact, planned, settings = self._routes(step, booking, store, now, prepared.inputs)
-        channels = self._channels(store, planned)
-        outgoing = self._outgoing(step, message.text, prepared, settings, channels)
+        channels = self._channels_for(store)  # its WeChat and Agora ones built when a route names them
+        outgoing = self._outgoing(
+            step, message.text, prepared, settings, [channels.get(r.channel) for r in planned]
+        )
         failures: list[str] = []
         tried: list[str] = []
         transient = False
@@ -229,7 +226,7 @@ class StepDelivery:
         if message is None or message.channel != check.waited_on or message.status not in FALLS_BACK:
             return self._log(step, Outcome.DUPLICATE, check=check.waited_on)
         contact, planned, settings = self._routes(step, booking, store, now)
-        channels = self._channels(store, planned)
+        channels = self._channels_for(store)  # its WeChat and Agora ones built when a route names them
         if message.status == "sent":
             message = self._pulled(message, channels.get(check.waited_on), contact)
             if message is None or message.status not in FALLS_BACK:
@@ -245,7 +242,7 @@ class StepDelivery:
         channel = channels[route.channel]
         try:
             provider_id = send_outgoing(
-                channel, contact, self._outgoing(step, message.text, prepared, settings, channels)
+                channel, contact, self._outgoing(step, message.text, prepared, settings, [channel])
             )
         except SendError as exc:
             # Claimed, so never retried on this channel: the message stays sent on the one it waited on.
@@ -364,26 +361,17 @@ class StepDelivery:
         )
         return contact, planned, settings
 
-    def _channels(self, store: StoreItem, planned: list[Route]) -> Mapping[str, Channel]:
-        """The store's channels when a route needs one of its own (WeChat, Agora: their secrets are read once per
-        container), else the base ones: an SMS- or email-only member costs no secret read."""
-        if all(route.channel in self._base_channels for route in planned):
-            if self._sms_for is None:
-                return self._base_channels
-            # her number's country may go by the chain's own provider (+86: Alibaba), not the base SNS
-            return {**self._base_channels, "sms": self._sms_for(store)}
-        return self._channels_for(store)
-
     @staticmethod
     def _outgoing(
         step: StepMessage,
         text: str,
         prepared: _Prepared,
         settings: channel_router.RoutingSettings,
-        channels: Mapping[str, Channel],
+        channels: list[Channel | None],
     ) -> Outgoing:
-        """The message; its `values` only when a channel it may go by fills a template (`send_outgoing`)."""
-        templated = any(hasattr(channel, "send_outgoing") for channel in channels.values())
+        """The message; its `values` only when a channel it may go by (`channels`) fills a template
+        (`send_outgoing`)."""
+        templated = any(hasattr(channel, "send_outgoing") for channel in channels)
         return Outgoing(
             kind=step.kind,
             text=text,
